@@ -1,0 +1,320 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+)
+
+// Mode selects how the engine disseminates.
+type Mode uint8
+
+const (
+	// PushPull pushes new messages and pulls what is missing every round:
+	// log₃ n + O(log log n) rounds (Karp et al., FOCS 2000), and pull repairs
+	// whatever push lost.
+	PushPull Mode = iota
+	// Push only: each informed node sends hot messages to Fanout random
+	// targets per round. log₂ n + ln n rounds with fanout 1 (Pittel 1987).
+	Push
+	// Pull only: each node asks random peers for what it lacks. Slow start,
+	// fast endgame (p_{i+1} ≈ p_i²).
+	Pull
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Push:
+		return "push"
+	case Pull:
+		return "pull"
+	case PushPull:
+		return "push-pull"
+	}
+	return fmt.Sprintf("Mode(%d)", uint8(m))
+}
+
+// ParseMode parses "push", "pull" or "push-pull".
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "push":
+		return Push, nil
+	case "pull":
+		return Pull, nil
+	case "push-pull", "pushpull":
+		return PushPull, nil
+	}
+	return 0, fmt.Errorf("unknown gossip mode %q (want push, pull or push-pull)", s)
+}
+
+// Policy chooses which hot messages a round carries when more are hot than
+// the round's budget allows.
+type Policy uint8
+
+const (
+	// Random picks a uniformly random subset: every hot message gets an
+	// equal chance each round, so none starves.
+	Random Policy = iota
+	// Recent picks the most recently received first: fresh news spreads
+	// fastest, old messages are left to pull.
+	Recent
+	// Priority picks the highest Message.Priority first, most recent among
+	// equals.
+	Priority
+)
+
+func (p Policy) String() string {
+	switch p {
+	case Random:
+		return "random"
+	case Recent:
+		return "recent"
+	case Priority:
+		return "priority"
+	}
+	return fmt.Sprintf("Policy(%d)", uint8(p))
+}
+
+// ParsePolicy parses "random", "recent" or "priority".
+func ParsePolicy(s string) (Policy, error) {
+	switch s {
+	case "random":
+		return Random, nil
+	case "recent":
+		return Recent, nil
+	case "priority":
+		return Priority, nil
+	}
+	return 0, fmt.Errorf("unknown selection policy %q (want random, recent or priority)", s)
+}
+
+// Config configures an Engine. DefaultConfig documents and justifies every
+// default; start from it and change what you need.
+type Config struct {
+	// ID is this node's identity. Required.
+	ID NodeID
+	// Sampler supplies gossip targets and the group size estimate. Required.
+	Sampler PeerSampler
+	// Transport sends encoded frames. Required.
+	Transport Transport
+	// App receives deliveries. Optional (nil discards them).
+	App Application
+	// Validator vets every message before it is stored, delivered or
+	// forwarded. Optional.
+	Validator Validator
+	// Signer authenticates this node's own messages at publish. Optional.
+	Signer Signer
+	// Piggyback may append records (membership updates) to outgoing
+	// frames. Optional.
+	Piggyback Piggybacker
+
+	// Rand is the source of all randomness. If nil, one is seeded from Seed
+	// and ID, so runs are reproducible.
+	Rand *rand.Rand
+	// Seed seeds Rand when Rand is nil.
+	Seed uint64
+
+	// Mode is push, pull or push-pull.
+	Mode Mode
+	// Fanout (b) is the number of targets a node pushes its hot messages
+	// to each round, and the number of eager-push targets on first receipt.
+	Fanout int
+	// Rounds is how many rounds a node keeps pushing a message after it
+	// first received it. If 0, it is ⌈RoundsFactor·⌈ln n⌉⌉ for the current
+	// group size estimate n.
+	Rounds int
+	// RoundsFactor is c in c·⌈ln n⌉; used when Rounds is 0.
+	RoundsFactor float64
+	// EagerPush forwards a message to Fanout targets at once on first
+	// receipt, so latency is per-hop rather than per-round.
+	EagerPush bool
+	// DistinctTargets draws a round's targets without repetition. False is
+	// the classic analysis's model (independent draws, may repeat).
+	DistinctTargets bool
+	// PullFanout is how many peers a node asks each pull round.
+	PullFanout int
+	// PullEvery is how many rounds pass between pull requests (1: every round).
+	PullEvery int
+
+	// Policy picks hot messages when the round's budget is too small.
+	Policy Policy
+	// MaxRoundMessages and MaxRoundBytes bound what one round pushes to
+	// one target (messages and payload bytes); also a pull response.
+	MaxRoundMessages int
+	MaxRoundBytes    int
+	// MaxPeerBytesPerRound bounds all bytes sent to one peer per round
+	// (push, pull responses, IWANT answers); excess is dropped and counted.
+	MaxPeerBytesPerRound int
+	// MaxInboundPerPeerPerRound bounds the messages accepted from one peer
+	// per round; excess is dropped and counted (a flood from one peer).
+	MaxInboundPerPeerPerRound int
+
+	// LazyThreshold: messages whose payload exceeds it are pushed as IHAVE
+	// announcements to all but LazyBodyFanout eager targets; receivers pull
+	// the body with IWANT, so each node receives the body about once.
+	// 0 disables lazy push.
+	LazyThreshold int
+	// LazyBodyFanout is how many eager targets still get a large body.
+	LazyBodyFanout int
+	// IWantTimeout is how many ticks to wait for a requested body before
+	// asking the next announcer.
+	IWantTimeout int
+	// MaxPendingWants bounds outstanding IWANT requests.
+	MaxPendingWants int
+
+	// MaxMessageSize bounds a payload, on publish and on receipt.
+	MaxMessageSize int
+	// MaxStoreMessages and MaxStoreBytes bound the message store (what pull
+	// and IWANT are answered from); the oldest are evicted first.
+	MaxStoreMessages int
+	MaxStoreBytes    int
+	// StoreTTL is how many ticks a message stays in the store.
+	StoreTTL int
+	// SeenTTL is how many ticks an origin's seen-state survives without
+	// news from that origin; MaxOrigins bounds how many origins are tracked.
+	SeenTTL    int
+	MaxOrigins int
+	// MaxAbove bounds, per origin, the sequence numbers held above the
+	// contiguous watermark (the seen-set's out-of-order part).
+	MaxAbove int
+	// GapTimeout is how many ticks a node keeps trying to pull a missing
+	// sequence number before giving it up (counted in Stats.GapsAbandoned).
+	GapTimeout int
+	// MaxDigestOrigins and MaxDigestAbove bound a pull request.
+	MaxDigestOrigins int
+	MaxDigestAbove   int
+
+	// FIFO delivers each origin's messages in sequence order, holding back
+	// out-of-order ones until the gap fills or FIFOTimeout ticks pass.
+	FIFO        bool
+	FIFOTimeout int
+	// MaxHeld bounds messages held back per origin in FIFO mode.
+	MaxHeld int
+
+	// RoundTicks is how many ticks make one gossip round (1: every Tick).
+	RoundTicks int
+	// FirstSeq is the first sequence number this node publishes with.
+	// Adapters should make it grow across restarts (e.g. from the clock) so
+	// a restarted node's messages are not mistaken for ones already seen.
+	FirstSeq uint64
+	// MaxFrameSize bounds an encoded frame; larger sends are split.
+	MaxFrameSize int
+	// Limits bound what the decoder accepts.
+	Limits Limits
+}
+
+// DefaultConfig returns a Config with every default set. ID, Sampler and
+// Transport must still be filled in.
+//
+//   - Mode PushPull: push spreads fast early, pull finishes the endgame and
+//     repairs losses; the pair needs log₃ n + O(log log n) rounds.
+//   - Fanout 3 and RoundsFactor 1: with c·b = 3 the residue after push alone
+//     is about 1/n^(cb−2) = 1/n (Gupta), and pull removes the rest.
+//   - EagerPush on: a message crosses the group in hops, not rounds.
+//   - PullFanout 1, PullEvery 1: one request per round is Karp et al.'s model.
+//   - Policy Recent, 64 messages / 256 KiB per round and target: fresh news
+//     first; older messages are completed by pull.
+//   - MaxPeerBytesPerRound 4 MiB, MaxInboundPerPeerPerRound 1,024: above any
+//     honest burst, low enough that one peer cannot swamp a node.
+//   - LazyThreshold 2 KiB, LazyBodyFanout 1: above a few packets, an
+//     announcement costs far less than a redundant copy.
+//   - MaxMessageSize 1 MiB, as GossipSub's default.
+//   - Store 10,000 messages / 64 MiB for 300 ticks; seen-state 600 ticks for
+//     up to 10,000 origins: bounded, and long enough for pull to repair.
+func DefaultConfig() Config {
+	return Config{
+		Mode:                      PushPull,
+		Fanout:                    3,
+		RoundsFactor:              1,
+		EagerPush:                 true,
+		DistinctTargets:           true,
+		PullFanout:                1,
+		PullEvery:                 1,
+		Policy:                    Recent,
+		MaxRoundMessages:          64,
+		MaxRoundBytes:             256 << 10,
+		MaxPeerBytesPerRound:      4 << 20,
+		MaxInboundPerPeerPerRound: 1024,
+		LazyThreshold:             2048,
+		LazyBodyFanout:            1,
+		IWantTimeout:              2,
+		MaxPendingWants:           4096,
+		MaxMessageSize:            1 << 20,
+		MaxStoreMessages:          10000,
+		MaxStoreBytes:             64 << 20,
+		StoreTTL:                  300,
+		SeenTTL:                   600,
+		MaxOrigins:                10000,
+		MaxAbove:                  1024,
+		GapTimeout:                60,
+		MaxDigestOrigins:          256,
+		MaxDigestAbove:            64,
+		FIFO:                      false,
+		FIFOTimeout:               30,
+		MaxHeld:                   1024,
+		RoundTicks:                1,
+		FirstSeq:                  1,
+		MaxFrameSize:              (1 << 20) + (64 << 10),
+		Limits:                    DefaultLimits(),
+	}
+}
+
+// validate checks a Config and fills its derived fields.
+func (c *Config) validate() error {
+	var errs []error
+	req := func(ok bool, msg string) {
+		if !ok {
+			errs = append(errs, errors.New(msg))
+		}
+	}
+	req(c.ID != "", "ID is required")
+	req(c.Sampler != nil, "Sampler is required")
+	req(c.Transport != nil, "Transport is required")
+	req(c.Mode <= Pull, "Mode must be Push, Pull or PushPull")
+	req(c.Policy <= Priority, "Policy must be Random, Recent or Priority")
+	req(c.Fanout >= 1, "Fanout must be at least 1")
+	req(c.Rounds >= 0, "Rounds must not be negative")
+	req(c.Rounds > 0 || (c.RoundsFactor > 0 && !math.IsInf(c.RoundsFactor, 0)), "RoundsFactor must be positive when Rounds is 0")
+	req(c.PullFanout >= 1, "PullFanout must be at least 1")
+	req(c.PullEvery >= 1, "PullEvery must be at least 1")
+	req(c.MaxRoundMessages >= 1 && c.MaxRoundBytes >= 1, "MaxRoundMessages and MaxRoundBytes must be positive")
+	req(c.MaxPeerBytesPerRound >= 1, "MaxPeerBytesPerRound must be positive")
+	req(c.MaxInboundPerPeerPerRound >= 1, "MaxInboundPerPeerPerRound must be positive")
+	req(c.LazyThreshold >= 0 && c.LazyBodyFanout >= 0, "LazyThreshold and LazyBodyFanout must not be negative")
+	req(c.IWantTimeout >= 1 && c.MaxPendingWants >= 1, "IWantTimeout and MaxPendingWants must be positive")
+	req(c.MaxMessageSize >= 1, "MaxMessageSize must be positive")
+	req(c.MaxStoreMessages >= 1 && c.MaxStoreBytes >= 1 && c.StoreTTL >= 1, "store limits must be positive")
+	req(c.SeenTTL >= 1 && c.MaxOrigins >= 1 && c.MaxAbove >= 1 && c.GapTimeout >= 1, "seen-set limits must be positive")
+	req(c.MaxDigestOrigins >= 1 && c.MaxDigestAbove >= 0, "digest limits must be positive")
+	req(c.FIFOTimeout >= 1 && c.MaxHeld >= 1, "FIFO limits must be positive")
+	req(c.RoundTicks >= 1, "RoundTicks must be at least 1")
+	req(c.FirstSeq >= 1, "FirstSeq must be at least 1")
+	req(c.MaxMessageSize <= c.Limits.MaxMessageSize, "MaxMessageSize must not exceed Limits.MaxMessageSize")
+	req(c.MaxFrameSize >= c.MaxMessageSize+1024 && c.MaxFrameSize <= c.Limits.MaxFrameSize,
+		"MaxFrameSize must hold one largest message and fit Limits.MaxFrameSize")
+	req(len(c.ID) <= c.Limits.MaxIDLen, "ID is longer than Limits.MaxIDLen")
+	if len(errs) > 0 {
+		return fmt.Errorf("grapevine/core: invalid config: %w", errors.Join(errs...))
+	}
+	if c.Rand == nil {
+		h := fnv.New64a()
+		h.Write([]byte(c.ID))
+		c.Rand = rand.New(rand.NewPCG(c.Seed, h.Sum64()))
+	}
+	return nil
+}
+
+// RoundsFor returns ⌈c·⌈ln n⌉⌉, at least 1: the number of rounds a message
+// stays hot in a group of n.
+func RoundsFor(c float64, n int) int {
+	if n < 2 {
+		n = 2
+	}
+	r := int(math.Ceil(c * math.Ceil(math.Log(float64(n)))))
+	if r < 1 {
+		r = 1
+	}
+	return r
+}

@@ -1,0 +1,915 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Errors returned by Publish.
+var (
+	ErrMessageTooLarge = errors.New("grapevine/core: message exceeds MaxMessageSize")
+	ErrTopicTooLong    = errors.New("grapevine/core: topic exceeds Limits.MaxTopicLen")
+)
+
+// Engine is the gossip state machine of one node. It is not safe for
+// concurrent use: the caller serialises Publish, Tick and Step (one
+// goroutine, or a lock), exactly like etcd-io/raft's Node.
+//
+// The engine never reads a clock and never draws randomness except from
+// Config.Rand: the same inputs in the same order give the same outputs.
+type Engine struct {
+	cfg Config
+	rng *rand.Rand
+
+	ticks   uint64
+	rounds  uint64
+	nextSeq uint64
+
+	store      map[MsgKey]*entry
+	order      []*entry // store entries in insertion order, from orderHead
+	orderHead  int
+	storeBytes int
+	hot        []*entry
+
+	origins    map[NodeID]*origin
+	originList []*origin
+	digestFrom int // rotation point when a digest cannot list every origin
+
+	wants    map[MsgKey]*want
+	wantList []*want
+
+	out       []*outFrame
+	outIdx    map[NodeID]int
+	peerBytes map[NodeID]int // bytes sent per peer this round
+	peerIn    map[NodeID]int // messages accepted per peer this round
+
+	targets []NodeID
+	scratch []*entry
+	stats   Stats
+}
+
+type entry struct {
+	msg        *Message
+	size       int // encoded record size (type, length, body)
+	recvTick   uint64
+	expire     uint64
+	roundsLeft int
+	gone       bool // evicted or expired
+	inHot      bool
+	lazy       bool
+}
+
+type origin struct {
+	id         NodeID
+	idx        int // in Engine.originList
+	contiguous uint64
+	above      []uint64 // sorted, each > contiguous
+	gapSince   uint64
+	lastActive uint64
+
+	// FIFO delivery
+	cursor     uint64 // last delivered (or skipped) sequence number
+	cursorSet  bool
+	held       []*Message // sorted by Seq, each > cursor
+	heldSince  uint64
+	storedMsgs int // messages of this origin in the store
+}
+
+type want struct {
+	key        MsgKey
+	announcers []NodeID
+	next       int
+	deadline   uint64
+	done       bool
+}
+
+type outFrame struct {
+	to     NodeID
+	buf    []byte
+	ihave  []MsgKey
+	iwant  []MsgKey
+	digest []byte
+}
+
+const maxAnnouncers = 4
+
+// New validates cfg and returns an engine.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Engine{cfg: cfg, rng: cfg.Rand, nextSeq: cfg.FirstSeq}, nil
+}
+
+// ID returns this node's ID.
+func (e *Engine) ID() NodeID { return e.cfg.ID }
+
+// Config returns the engine's configuration (with derived fields filled).
+func (e *Engine) Config() Config { return e.cfg }
+
+// Stats returns a copy of the counters.
+func (e *Engine) Stats() Stats { return e.stats }
+
+// Ticks returns how many times Tick has been called.
+func (e *Engine) Ticks() uint64 { return e.ticks }
+
+// Rounds returns how many gossip rounds have run.
+func (e *Engine) Rounds() uint64 { return e.rounds }
+
+// Has reports whether this node has seen the message with key k.
+func (e *Engine) Has(k MsgKey) bool {
+	o := e.origins[k.Origin]
+	return o != nil && o.has(k.Seq)
+}
+
+// Stored returns the number of messages and payload bytes in the store.
+func (e *Engine) Stored() (messages, bytes int) { return len(e.store), e.storeBytes }
+
+// Hot returns the number of messages still being pushed.
+func (e *Engine) Hot() int {
+	n := 0
+	for _, en := range e.hot {
+		if !en.gone && en.roundsLeft > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// Publish originates a message: it is numbered, signed (Config.Signer),
+// delivered locally, stored and gossiped. timestamp is the caller's clock
+// (Unix ns), carried to receivers for latency measurement.
+func (e *Engine) Publish(topic string, payload []byte, priority uint8, timestamp int64) (*Message, error) {
+	if len(payload) > e.cfg.MaxMessageSize {
+		return nil, fmt.Errorf("%w: %d bytes > %d", ErrMessageTooLarge, len(payload), e.cfg.MaxMessageSize)
+	}
+	if len(topic) > e.cfg.Limits.MaxTopicLen {
+		return nil, fmt.Errorf("%w: %d bytes > %d", ErrTopicTooLong, len(topic), e.cfg.Limits.MaxTopicLen)
+	}
+	m := &Message{Origin: e.cfg.ID, Seq: e.nextSeq, Topic: topic, Priority: priority, Timestamp: timestamp, Payload: payload}
+	if e.cfg.Signer != nil {
+		auth, err := e.cfg.Signer.Sign(m)
+		if err != nil {
+			return nil, fmt.Errorf("grapevine/core: signing message: %w", err)
+		}
+		if len(auth) > e.cfg.Limits.MaxAuthLen {
+			return nil, fmt.Errorf("grapevine/core: authenticator of %d bytes exceeds Limits.MaxAuthLen", len(auth))
+		}
+		m.Auth = auth
+	}
+	e.nextSeq++
+	m = m.clone()
+	e.stats.Published++
+	e.accept(m, "")
+	e.flush()
+	return m, nil
+}
+
+// Step processes one frame received from peer from. It returns an error
+// only if the frame does not decode; the frame is then dropped whole.
+func (e *Engine) Step(from NodeID, frame []byte) error {
+	e.stats.FramesIn++
+	e.stats.BytesIn += uint64(len(frame))
+	f, err := DecodeFrame(frame, e.cfg.Limits)
+	if err != nil {
+		e.stats.DecodeErrors++
+		return err
+	}
+	e.StepFrame(from, f)
+	return nil
+}
+
+// StepFrame processes an already decoded frame (a caller that also hands the
+// frame's other records to the membership layer decodes it once).
+func (e *Engine) StepFrame(from NodeID, f *Frame) {
+	for _, m := range f.Messages {
+		e.receive(from, m)
+	}
+	if len(f.IHave) > 0 {
+		e.onIHave(from, f.IHave)
+	}
+	if len(f.IWant) > 0 {
+		e.onIWant(from, f.IWant)
+	}
+	if f.Digest != nil {
+		e.onDigest(from, f.Digest)
+	}
+	e.flush()
+}
+
+// Tick advances the engine's clock by one tick. Every Config.RoundTicks
+// ticks it runs a gossip round: push hot messages, send a pull request,
+// and expire what has outlived its bounds.
+func (e *Engine) Tick() {
+	e.ticks++
+	e.expireStore()
+	e.expireWants()
+	if e.ticks%uint64(e.cfg.RoundTicks) == 0 {
+		e.rounds++
+		clear(e.peerBytes)
+		clear(e.peerIn)
+		if e.cfg.Mode != Pull {
+			e.pushRound()
+		}
+		if e.cfg.Mode != Push && e.rounds%uint64(e.cfg.PullEvery) == 0 {
+			e.pullRound()
+		}
+		e.originHousekeeping()
+	}
+	e.flush()
+}
+
+// ---- receiving ----
+
+func (e *Engine) receive(from NodeID, m *Message) {
+	e.stats.Received++
+	if len(m.Payload) > e.cfg.MaxMessageSize {
+		e.stats.TooLarge++
+		return
+	}
+	if o := e.origins[m.Origin]; o != nil && o.has(m.Seq) {
+		e.stats.Duplicates++
+		return
+	}
+	if m.Origin == e.cfg.ID {
+		// Our own message we no longer track: never re-deliver it.
+		e.stats.Duplicates++
+		return
+	}
+	if e.peerIn == nil {
+		e.peerIn = make(map[NodeID]int)
+	}
+	if e.peerIn[from] >= e.cfg.MaxInboundPerPeerPerRound {
+		e.stats.InboundDropped++
+		return
+	}
+	e.peerIn[from]++
+	if e.cfg.Validator != nil {
+		if err := e.cfg.Validator.Validate(from, m); err != nil {
+			e.stats.Invalid++
+			return
+		}
+	}
+	e.accept(m.clone(), from)
+}
+
+// accept takes a new message (own or received; m is owned by the engine).
+func (e *Engine) accept(m *Message, from NodeID) {
+	key := m.Key()
+	o := e.origin(m.Origin)
+	o.mark(e, m.Seq)
+	o.lastActive = e.ticks
+	if w := e.wants[key]; w != nil {
+		w.done = true
+		delete(e.wants, key)
+	}
+	en := &entry{
+		msg:      m,
+		size:     1 + uvarintLen(uint64(encodedMessageSize(m))) + encodedMessageSize(m),
+		recvTick: e.ticks,
+		expire:   e.ticks + uint64(e.cfg.StoreTTL),
+		lazy:     e.cfg.LazyThreshold > 0 && len(m.Payload) > e.cfg.LazyThreshold,
+	}
+	e.storePut(key, en, o)
+	if e.cfg.Mode != Pull {
+		if e.cfg.Rounds > 0 {
+			en.roundsLeft = e.cfg.Rounds
+		} else {
+			en.roundsLeft = RoundsFor(e.cfg.RoundsFactor, e.cfg.Sampler.Size())
+		}
+		en.inHot = true
+		e.hot = append(e.hot, en)
+	}
+	e.deliver(o, m)
+	if e.cfg.EagerPush && e.cfg.Mode != Pull {
+		e.eagerPush(en, from)
+	}
+}
+
+func (e *Engine) deliver(o *origin, m *Message) {
+	if !e.cfg.FIFO {
+		e.deliverNow(m)
+		return
+	}
+	if !o.cursorSet {
+		o.cursor, o.cursorSet = m.Seq-1, true
+	}
+	switch {
+	case m.Seq <= o.cursor:
+		e.stats.FIFOLate++
+	case m.Seq == o.cursor+1:
+		e.deliverNow(m)
+		o.cursor = m.Seq
+		e.drainHeld(o)
+	default:
+		i := sort.Search(len(o.held), func(i int) bool { return o.held[i].Seq >= m.Seq })
+		if len(o.held) == 0 {
+			o.heldSince = e.ticks
+		}
+		o.held = slices.Insert(o.held, i, m)
+		if len(o.held) > e.cfg.MaxHeld {
+			e.stats.HeldOverflow++
+			e.skipGap(o)
+		}
+	}
+}
+
+func (e *Engine) deliverNow(m *Message) {
+	e.stats.Delivered++
+	if e.cfg.App != nil {
+		e.cfg.App.Deliver(m)
+	}
+}
+
+func (e *Engine) drainHeld(o *origin) {
+	n := 0
+	for n < len(o.held) && o.held[n].Seq == o.cursor+1 {
+		e.deliverNow(o.held[n])
+		o.cursor++
+		n++
+	}
+	if n > 0 {
+		clear(o.held[:n])
+		o.held = o.held[n:]
+		o.heldSince = e.ticks
+	}
+	if len(o.held) == 0 {
+		o.held = nil
+	}
+}
+
+// skipGap gives up the sequence numbers between the FIFO cursor and the
+// first held message, and delivers what then becomes consecutive.
+func (e *Engine) skipGap(o *origin) {
+	if len(o.held) == 0 {
+		return
+	}
+	from, to := o.cursor+1, o.held[0].Seq-1
+	e.stats.FIFOLost += to - from + 1
+	if lr, ok := e.cfg.App.(LossReporter); ok {
+		lr.Lost(o.id, from, to)
+	}
+	o.cursor = to
+	e.drainHeld(o)
+}
+
+func (e *Engine) eagerPush(en *entry, from NodeID) {
+	targets := e.pick(e.cfg.Fanout, true, from, en.msg.Origin)
+	for i, t := range targets {
+		if en.lazy && i >= e.cfg.LazyBodyFanout {
+			e.sendIHave(t, en.msg.Key())
+		} else {
+			e.sendBody(t, en)
+		}
+	}
+}
+
+func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
+	for _, k := range keys {
+		if e.Has(k) {
+			continue
+		}
+		if w := e.wants[k]; w != nil {
+			if len(w.announcers) < maxAnnouncers && !slices.Contains(w.announcers, from) {
+				w.announcers = append(w.announcers, from)
+			}
+			continue
+		}
+		if len(e.wants) >= e.cfg.MaxPendingWants {
+			e.stats.WantsDropped++
+			continue
+		}
+		w := &want{key: k, announcers: []NodeID{from}, next: 1, deadline: e.ticks + uint64(e.cfg.IWantTimeout)}
+		if e.wants == nil {
+			e.wants = make(map[MsgKey]*want)
+		}
+		e.wants[k] = w
+		e.wantList = append(e.wantList, w)
+		e.sendIWant(from, k)
+	}
+}
+
+func (e *Engine) onIWant(from NodeID, keys []MsgKey) {
+	for _, k := range keys {
+		if en := e.store[k]; en != nil && !en.gone {
+			if e.sendBody(from, en) {
+				e.stats.IWantAnswered++
+			}
+		}
+	}
+}
+
+// onDigest answers a pull request with the stored messages the requester
+// lacks, within one round's budget, chosen by Policy.
+func (e *Engine) onDigest(from NodeID, d *Digest) {
+	var byOrigin map[NodeID]*DigestEntry
+	if len(d.Entries) > 8 {
+		byOrigin = make(map[NodeID]*DigestEntry, len(d.Entries))
+		for i := range d.Entries {
+			byOrigin[d.Entries[i].Origin] = &d.Entries[i]
+		}
+	}
+	lookup := func(o NodeID) *DigestEntry {
+		if byOrigin != nil {
+			return byOrigin[o]
+		}
+		for i := range d.Entries {
+			if d.Entries[i].Origin == o {
+				return &d.Entries[i]
+			}
+		}
+		return nil
+	}
+	cands := e.scratch[:0]
+	for i := len(e.order) - 1; i >= e.orderHead; i-- {
+		en := e.order[i]
+		if en.gone {
+			continue
+		}
+		de := lookup(en.msg.Origin)
+		if de != nil {
+			if en.msg.Seq <= de.Contiguous {
+				continue
+			}
+			if _, found := slices.BinarySearch(de.Above, en.msg.Seq); found {
+				continue
+			}
+		}
+		cands = append(cands, en)
+	}
+	sel := e.choose(cands)
+	for _, en := range sel {
+		if e.sendBody(from, en) {
+			e.stats.PullAnswered++
+		}
+	}
+	clear(cands)
+	e.scratch = cands[:0]
+}
+
+// ---- rounds ----
+
+func (e *Engine) pushRound() {
+	live := e.hot[:0]
+	for _, en := range e.hot {
+		if en.gone || en.roundsLeft <= 0 {
+			en.inHot = false
+			continue
+		}
+		live = append(live, en)
+	}
+	clear(e.hot[len(live):])
+	e.hot = live
+	if len(live) == 0 {
+		return
+	}
+	cands := append(e.scratch[:0], live...)
+	sel := e.choose(cands)
+	targets := e.pick(e.cfg.Fanout, e.cfg.DistinctTargets, "", "")
+	for _, t := range targets {
+		for _, en := range sel {
+			if en.lazy {
+				e.sendIHave(t, en.msg.Key())
+			} else {
+				e.sendBody(t, en)
+			}
+		}
+	}
+	for _, en := range sel {
+		en.roundsLeft--
+	}
+	clear(cands)
+	e.scratch = cands[:0]
+}
+
+// choose orders cands by Policy and returns the prefix that fits one round's
+// budget (MaxRoundMessages, MaxRoundBytes of payload). It reorders cands.
+func (e *Engine) choose(cands []*entry) []*entry {
+	switch e.cfg.Policy {
+	case Random:
+		if len(cands) > e.cfg.MaxRoundMessages {
+			// Partial Fisher-Yates: a uniform random prefix.
+			for i := 0; i < e.cfg.MaxRoundMessages; i++ {
+				j := i + e.rng.IntN(len(cands)-i)
+				cands[i], cands[j] = cands[j], cands[i]
+			}
+		} else {
+			e.rng.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+		}
+	case Recent:
+		sort.SliceStable(cands, func(i, j int) bool { return cands[i].recvTick > cands[j].recvTick })
+	case Priority:
+		sort.SliceStable(cands, func(i, j int) bool {
+			a, b := cands[i], cands[j]
+			if a.msg.Priority != b.msg.Priority {
+				return a.msg.Priority > b.msg.Priority
+			}
+			return a.recvTick > b.recvTick
+		})
+	}
+	n, bytes := 0, 0
+	for n < len(cands) && n < e.cfg.MaxRoundMessages {
+		p := len(cands[n].msg.Payload)
+		if n > 0 && bytes+p > e.cfg.MaxRoundBytes {
+			break
+		}
+		bytes += p
+		n++
+	}
+	return cands[:n]
+}
+
+func (e *Engine) pullRound() {
+	d := e.digest()
+	body := appendDigestBody(nil, d)
+	for _, t := range e.pick(e.cfg.PullFanout, true, "", "") {
+		f := e.frameFor(t)
+		f.digest = body
+		e.stats.DigestsSent++
+	}
+}
+
+// digest summarises what this node holds, within MaxDigestOrigins entries
+// and MaxDigestAbove sequence numbers each; when origins must be left out, a
+// different window of them is listed each round.
+func (e *Engine) digest() *Digest {
+	d := &Digest{}
+	n := len(e.originList)
+	if n == 0 {
+		return d
+	}
+	count := n
+	start := 0
+	if n > e.cfg.MaxDigestOrigins {
+		count, d.Partial = e.cfg.MaxDigestOrigins, true
+		start = e.digestFrom % n
+		e.digestFrom = (start + count) % n
+	}
+	d.Entries = make([]DigestEntry, 0, count)
+	for i := 0; i < count; i++ {
+		o := e.originList[(start+i)%n]
+		de := DigestEntry{Origin: o.id, Contiguous: o.contiguous}
+		if len(o.above) > 0 {
+			k := min(len(o.above), e.cfg.MaxDigestAbove)
+			de.Above = o.above[:k:k]
+		}
+		d.Entries = append(d.Entries, de)
+	}
+	return d
+}
+
+// pick returns k targets: distinct when distinct is set, else k independent
+// draws. Peers equal to skip1 or skip2 are left out (the sender of what is
+// being forwarded and its origin), so fewer than k may come back.
+func (e *Engine) pick(k int, distinct bool, skip1, skip2 NodeID) []NodeID {
+	t := e.targets[:0]
+	if distinct {
+		t = e.cfg.Sampler.Sample(t, k)
+	} else {
+		for i := 0; i < k; i++ {
+			t = e.cfg.Sampler.Sample(t, 1)
+		}
+	}
+	out := t[:0]
+	for _, id := range t {
+		if id == e.cfg.ID || (skip1 != "" && id == skip1) || (skip2 != "" && id == skip2) {
+			continue
+		}
+		out = append(out, id)
+	}
+	e.targets = t[:0]
+	return out
+}
+
+// ---- housekeeping ----
+
+func (e *Engine) expireStore() {
+	for e.orderHead < len(e.order) {
+		en := e.order[e.orderHead]
+		if !en.gone {
+			if en.expire > e.ticks {
+				break
+			}
+			e.stats.StoreExpired++
+			e.storeDrop(en)
+		}
+		e.order[e.orderHead] = nil
+		e.orderHead++
+	}
+	e.compactOrder()
+}
+
+func (e *Engine) compactOrder() {
+	if e.orderHead > 32 && e.orderHead*2 > len(e.order) {
+		n := copy(e.order, e.order[e.orderHead:])
+		clear(e.order[n:])
+		e.order = e.order[:n]
+		e.orderHead = 0
+	}
+	if len(e.order) == 0 {
+		e.order, e.orderHead = nil, 0
+	}
+}
+
+func (e *Engine) storePut(key MsgKey, en *entry, o *origin) {
+	if e.store == nil {
+		e.store = make(map[MsgKey]*entry)
+	}
+	e.store[key] = en
+	e.order = append(e.order, en)
+	e.storeBytes += len(en.msg.Payload)
+	o.storedMsgs++
+	for len(e.store) > e.cfg.MaxStoreMessages || e.storeBytes > e.cfg.MaxStoreBytes {
+		old := e.order[e.orderHead]
+		e.order[e.orderHead] = nil
+		e.orderHead++
+		if old.gone {
+			continue
+		}
+		e.stats.StoreEvicted++
+		e.storeDrop(old)
+	}
+	e.compactOrder()
+}
+
+func (e *Engine) storeDrop(en *entry) {
+	en.gone = true
+	k := en.msg.Key()
+	delete(e.store, k)
+	e.storeBytes -= len(en.msg.Payload)
+	if o := e.origins[k.Origin]; o != nil {
+		o.storedMsgs--
+	}
+	if len(e.store) == 0 {
+		e.store = nil
+	}
+}
+
+func (e *Engine) expireWants() {
+	if len(e.wantList) == 0 {
+		return
+	}
+	keep := e.wantList[:0]
+	for _, w := range e.wantList {
+		if w.done {
+			continue
+		}
+		if w.deadline <= e.ticks {
+			if w.next < len(w.announcers) {
+				to := w.announcers[w.next]
+				w.next++
+				w.deadline = e.ticks + uint64(e.cfg.IWantTimeout)
+				e.sendIWant(to, w.key)
+			} else {
+				e.stats.WantsExpired++
+				delete(e.wants, w.key)
+				continue
+			}
+		}
+		keep = append(keep, w)
+	}
+	clear(e.wantList[len(keep):])
+	e.wantList = keep
+	if len(keep) == 0 {
+		e.wantList, e.wants = nil, nil
+	}
+}
+
+// origin returns the seen-state of id, creating it (and evicting the least
+// recently active origins if MaxOrigins is reached).
+func (e *Engine) origin(id NodeID) *origin {
+	if o := e.origins[id]; o != nil {
+		return o
+	}
+	if len(e.originList) >= e.cfg.MaxOrigins {
+		e.evictOrigins()
+	}
+	if e.origins == nil {
+		e.origins = make(map[NodeID]*origin)
+	}
+	o := &origin{id: id, idx: len(e.originList), lastActive: e.ticks}
+	e.origins[id] = o
+	e.originList = append(e.originList, o)
+	return o
+}
+
+// evictOrigins drops the least recently active eighth of the origins (at
+// least one), never this node's own.
+func (e *Engine) evictOrigins() {
+	byAge := slices.Clone(e.originList)
+	sort.SliceStable(byAge, func(i, j int) bool { return byAge[i].lastActive < byAge[j].lastActive })
+	n := max(1, len(byAge)/8)
+	for _, o := range byAge {
+		if n == 0 {
+			break
+		}
+		if o.id == e.cfg.ID {
+			continue
+		}
+		e.removeOrigin(o)
+		e.stats.OriginsEvicted++
+		n--
+	}
+}
+
+func (e *Engine) removeOrigin(o *origin) {
+	delete(e.origins, o.id)
+	last := e.originList[len(e.originList)-1]
+	e.originList[o.idx] = last
+	last.idx = o.idx
+	e.originList[len(e.originList)-1] = nil
+	e.originList = e.originList[:len(e.originList)-1]
+	if len(e.originList) == 0 {
+		e.originList, e.origins = nil, nil
+	}
+}
+
+func (e *Engine) originHousekeeping() {
+	for i := 0; i < len(e.originList); i++ {
+		o := e.originList[i]
+		if len(o.above) > 0 && e.ticks-o.gapSince >= uint64(e.cfg.GapTimeout) {
+			o.abandonGap(e)
+		}
+		if e.cfg.FIFO && len(o.held) > 0 && e.ticks-o.heldSince >= uint64(e.cfg.FIFOTimeout) {
+			e.skipGap(o)
+		}
+		if o.id != e.cfg.ID && o.storedMsgs == 0 && len(o.held) == 0 &&
+			e.ticks-o.lastActive >= uint64(e.cfg.SeenTTL) {
+			e.removeOrigin(o)
+			e.stats.OriginsExpired++
+			i-- // the last origin moved into slot i
+		}
+	}
+}
+
+// has reports whether seq was seen.
+func (o *origin) has(seq uint64) bool {
+	if seq <= o.contiguous {
+		return true
+	}
+	_, found := slices.BinarySearch(o.above, seq)
+	return found
+}
+
+// mark records seq as seen.
+func (o *origin) mark(e *Engine, seq uint64) {
+	if seq <= o.contiguous {
+		return
+	}
+	if seq == o.contiguous+1 {
+		o.contiguous = seq
+	} else {
+		i, found := slices.BinarySearch(o.above, seq)
+		if found {
+			return
+		}
+		if len(o.above) == 0 {
+			o.gapSince = e.ticks
+		}
+		o.above = slices.Insert(o.above, i, seq)
+		if len(o.above) > e.cfg.MaxAbove {
+			e.stats.AboveOverflow++
+			o.abandonGap(e)
+		}
+	}
+	o.absorb()
+}
+
+// absorb moves sequence numbers that became contiguous out of above.
+func (o *origin) absorb() {
+	n := 0
+	for n < len(o.above) && o.above[n] == o.contiguous+1 {
+		o.contiguous++
+		n++
+	}
+	if n > 0 {
+		o.above = o.above[n:]
+	}
+	if len(o.above) == 0 {
+		o.above = nil
+	}
+}
+
+// abandonGap gives up the first run of missing sequence numbers.
+func (o *origin) abandonGap(e *Engine) {
+	if len(o.above) == 0 {
+		return
+	}
+	e.stats.GapsAbandoned += o.above[0] - o.contiguous - 1
+	o.contiguous = o.above[0] - 1
+	o.absorb()
+	o.gapSince = e.ticks
+}
+
+// ---- sending ----
+
+func (e *Engine) frameFor(to NodeID) *outFrame {
+	if i, ok := e.outIdx[to]; ok {
+		return e.out[i]
+	}
+	if e.outIdx == nil {
+		e.outIdx = make(map[NodeID]int)
+	}
+	f := &outFrame{to: to, buf: NewFrame(nil)}
+	e.outIdx[to] = len(e.out)
+	e.out = append(e.out, f)
+	return f
+}
+
+// charge accounts n bytes to peer to's budget for this round.
+func (e *Engine) charge(to NodeID, n int) bool {
+	if e.peerBytes == nil {
+		e.peerBytes = make(map[NodeID]int)
+	}
+	if e.peerBytes[to]+n > e.cfg.MaxPeerBytesPerRound {
+		e.stats.PeerBudgetDrops++
+		return false
+	}
+	e.peerBytes[to] += n
+	return true
+}
+
+func (e *Engine) sendBody(to NodeID, en *entry) bool {
+	if !e.charge(to, en.size) {
+		return false
+	}
+	f := e.frameFor(to)
+	if len(f.buf)+en.size > e.cfg.MaxFrameSize && len(f.buf) > 1 {
+		e.sendFrame(f)
+		f.buf = NewFrame(nil)
+	}
+	f.buf = AppendMessageRecord(f.buf, en.msg)
+	e.stats.MessagesSent++
+	e.stats.PayloadSent += uint64(len(en.msg.Payload))
+	return true
+}
+
+func (e *Engine) sendIHave(to NodeID, k MsgKey) {
+	if !e.charge(to, len(k.Origin)+4) {
+		return
+	}
+	f := e.frameFor(to)
+	f.ihave = append(f.ihave, k)
+	e.stats.IHavesSent++
+}
+
+func (e *Engine) sendIWant(to NodeID, k MsgKey) {
+	f := e.frameFor(to)
+	f.iwant = append(f.iwant, k)
+	e.stats.IWantsSent++
+}
+
+func sortKeys(keys []MsgKey) {
+	slices.SortFunc(keys, func(a, b MsgKey) int {
+		if c := strings.Compare(string(a.Origin), string(b.Origin)); c != 0 {
+			return c
+		}
+		switch {
+		case a.Seq < b.Seq:
+			return -1
+		case a.Seq > b.Seq:
+			return 1
+		}
+		return 0
+	})
+}
+
+// flush sends every frame built during the current call.
+func (e *Engine) flush() {
+	for _, f := range e.out {
+		if len(f.ihave) > 0 {
+			sortKeys(f.ihave)
+			f.buf = AppendKeysRecord(f.buf, RecIHave, slices.Compact(f.ihave))
+		}
+		if len(f.iwant) > 0 {
+			sortKeys(f.iwant)
+			f.buf = AppendKeysRecord(f.buf, RecIWant, slices.Compact(f.iwant))
+		}
+		if f.digest != nil {
+			f.buf = AppendRecord(f.buf, RecDigest, f.digest)
+		}
+		e.sendFrame(f)
+	}
+	clear(e.out)
+	e.out = e.out[:0]
+	clear(e.outIdx)
+}
+
+func (e *Engine) sendFrame(f *outFrame) {
+	buf := f.buf
+	if e.cfg.Piggyback != nil {
+		if room := e.cfg.MaxFrameSize - len(buf); room > 0 {
+			buf = e.cfg.Piggyback.Piggyback(f.to, buf, room)
+		}
+	}
+	if len(buf) <= 1 {
+		return
+	}
+	e.stats.FramesSent++
+	e.stats.BytesSent += uint64(len(buf))
+	e.cfg.Transport.Send(f.to, buf)
+}

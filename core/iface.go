@@ -1,0 +1,82 @@
+package core
+
+// Transport carries encoded frames to peers. The engine hands over the
+// frame: Send may keep it and must not change it. Send must not call back
+// into the engine (queue the frame instead); the engine is single-threaded.
+type Transport interface {
+	Send(to NodeID, frame []byte)
+}
+
+// Application receives messages. Deliver is called once per message per
+// node, in per-origin sequence order when Config.FIFO is set. The message is
+// the engine's stored copy: the application must not modify it.
+type Application interface {
+	Deliver(m *Message)
+}
+
+// LossReporter may be implemented by an Application to hear about messages
+// given up for good: in FIFO mode, sequence numbers From..To of Origin were
+// skipped after Config.FIFOTimeout.
+type LossReporter interface {
+	Lost(origin NodeID, from, to uint64)
+}
+
+// Validator vets a received message before anything else happens to it (the
+// validation pipeline). A non-nil error drops the message: it is not stored,
+// delivered or forwarded, and Stats.Invalid counts it. from is the peer that
+// sent it, not necessarily its origin.
+type Validator interface {
+	Validate(from NodeID, m *Message) error
+}
+
+// Signer authenticates this node's own messages at publish: it returns the
+// bytes to store in Message.Auth (for instance an ed25519 signature over
+// m.ID()). Optional.
+type Signer interface {
+	Sign(m *Message) ([]byte, error)
+}
+
+// Piggybacker lets another layer (membership) add records to frames the
+// engine sends anyway. Piggyback appends at most room bytes of complete
+// records to frame and returns it.
+type Piggybacker interface {
+	Piggyback(to NodeID, frame []byte, room int) []byte
+}
+
+// Stats are the engine's counters. Every bound the engine enforces has a
+// counter here for what it dropped.
+type Stats struct {
+	Published      uint64 // messages published by this node
+	Delivered      uint64 // messages delivered to the application (own included)
+	Received       uint64 // message bodies received, duplicates included
+	Duplicates     uint64 // message bodies received that were already seen
+	Invalid        uint64 // messages rejected by the Validator
+	TooLarge       uint64 // messages dropped for exceeding MaxMessageSize
+	InboundDropped uint64 // messages dropped by MaxInboundPerPeerPerRound
+	DecodeErrors   uint64 // frames that failed to decode
+
+	FramesSent    uint64
+	BytesSent     uint64
+	FramesIn      uint64
+	BytesIn       uint64
+	MessagesSent  uint64 // message bodies sent (push, pull answers, IWANT answers)
+	PayloadSent   uint64 // payload bytes within MessagesSent
+	IHavesSent    uint64 // keys announced
+	IWantsSent    uint64 // keys requested
+	DigestsSent   uint64 // pull requests sent
+	PullAnswered  uint64 // message bodies sent in answer to pull requests
+	IWantAnswered uint64 // message bodies sent in answer to IWANT
+
+	PeerBudgetDrops uint64 // sends dropped by MaxPeerBytesPerRound
+	StoreEvicted    uint64 // messages evicted by MaxStoreMessages/MaxStoreBytes
+	StoreExpired    uint64 // messages expired by StoreTTL
+	OriginsEvicted  uint64 // origins' seen-state evicted by MaxOrigins
+	OriginsExpired  uint64 // origins' seen-state expired by SeenTTL
+	AboveOverflow   uint64 // gaps given up because MaxAbove was reached
+	GapsAbandoned   uint64 // sequence numbers given up after GapTimeout or MaxAbove
+	WantsDropped    uint64 // IWANTs not sent because MaxPendingWants was reached
+	WantsExpired    uint64 // IWANTs that no announcer answered
+	FIFOLost        uint64 // sequence numbers skipped in FIFO delivery
+	FIFOLate        uint64 // messages that arrived after FIFO delivery skipped them (not delivered)
+	HeldOverflow    uint64 // FIFO gaps skipped because MaxHeld was reached
+}

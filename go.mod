@@ -1,0 +1,3 @@
+module github.com/grapevine-p2p/grapevine
+
+go 1.26
