@@ -549,17 +549,58 @@ func (e *Engine) digest() *Digest {
 		start = e.digestFrom % n
 		e.digestFrom = (start + count) % n
 	}
+	// Bodies already requested with IWANT are listed as held, so that a pull
+	// answer does not send a second copy of a large message on its way.
+	wanted := e.wantedByOrigin()
 	d.Entries = make([]DigestEntry, 0, count)
 	for i := 0; i < count; i++ {
 		o := e.originList[(start+i)%n]
 		de := DigestEntry{Origin: o.id, Contiguous: o.contiguous}
-		if len(o.above) > 0 {
-			k := min(len(o.above), e.cfg.MaxDigestAbove)
-			de.Above = o.above[:k:k]
+		above := o.above
+		if w := wanted[o.id]; len(w) > 0 {
+			above = mergeAbove(above, w, o.contiguous)
+			delete(wanted, o.id)
+		}
+		if len(above) > 0 {
+			k := min(len(above), e.cfg.MaxDigestAbove)
+			de.Above = above[:k:k]
 		}
 		d.Entries = append(d.Entries, de)
 	}
+	for _, w := range e.wantList { // origins seen only through announcements
+		if seqs, ok := wanted[w.key.Origin]; ok && len(d.Entries) < e.cfg.MaxDigestOrigins {
+			d.Entries = append(d.Entries, DigestEntry{Origin: w.key.Origin, Above: mergeAbove(nil, seqs, 0)})
+			delete(wanted, w.key.Origin)
+		}
+	}
 	return d
+}
+
+// wantedByOrigin groups the outstanding IWANT requests by origin.
+func (e *Engine) wantedByOrigin() map[NodeID][]uint64 {
+	if len(e.wants) == 0 {
+		return nil
+	}
+	m := make(map[NodeID][]uint64)
+	for _, w := range e.wantList {
+		if !w.done {
+			m[w.key.Origin] = append(m[w.key.Origin], w.key.Seq)
+		}
+	}
+	return m
+}
+
+// mergeAbove returns the sorted union of above and the extra sequence
+// numbers greater than floor, without changing above.
+func mergeAbove(above, extra []uint64, floor uint64) []uint64 {
+	out := slices.Clone(above)
+	for _, s := range extra {
+		if s > floor {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // pick returns k targets: distinct when distinct is set, else k independent

@@ -362,7 +362,7 @@ func (r *Reader) Bytes(max int, what string) []byte {
 		return nil
 	}
 	if n > uint64(len(r.b)) {
-		r.err = fmt.Errorf("%w: %s", ErrTruncated, what)
+		r.err = fmt.Errorf("%w in %s", ErrTruncated, what)
 		return nil
 	}
 	b := r.b[:n:n]

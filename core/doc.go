@@ -1,0 +1,103 @@
+// Package core is Grapevine's gossip engine: epidemic multicast (push, pull
+// and push-pull) as a pure, deterministic state machine.
+//
+// # Shape
+//
+// Like etcd-io/raft's Node, an Engine does no I/O of its own. The caller
+// feeds it three kinds of input and it answers through small interfaces:
+//
+//   - Publish(topic, payload, priority, timestamp): this node originates a message.
+//   - Step(from, frame): a frame arrived from a peer.
+//   - Tick(): time passed. Every Config.RoundTicks ticks a gossip round runs.
+//
+// Out come frames to send (Transport.Send) and messages to deliver
+// (Application.Deliver). Random peers come from a PeerSampler (the
+// membership layer, or a StaticSampler), randomness from Config.Rand. There
+// are no goroutines, sockets, clocks or global random sources, so the same
+// engine runs under the libp2p adapter, in a browser (GOOS=js), and a million
+// times over in the deterministic simulator; the same inputs give the same
+// outputs bit for bit.
+//
+// # Messages
+//
+// A message carries its origin, the origin's sequence number (consecutive,
+// from Config.FirstSeq), a topic, a priority, the origin's timestamp and the
+// payload. Its key is (origin, seq); Message.ID is a SHA-256 digest over the
+// rest, which adapters sign (Config.Signer) and verify (Config.Validator).
+// Each node delivers a message to its application at most once. Because
+// sequence numbers are per origin, a node knows which ones it has missed: its
+// seen-set is, per origin, a contiguous watermark plus the few numbers seen
+// above it, and those gaps are exactly what a pull request asks for.
+//
+// # Dissemination
+//
+// Push. A node that publishes or newly receives a message keeps it hot for
+// Rounds = ⌈c·⌈ln n⌉⌉ rounds (Config.Rounds, or Config.RoundsFactor = c and
+// the sampler's group size n) and each round sends its hot messages to
+// b = Config.Fanout random targets, drawn independently (the model of the
+// classic analysis) or without repetition (Config.DistinctTargets). With
+// EagerPush a node also forwards a message at once on first receipt, so a
+// message crosses the group at hop latency instead of round length. After
+// c·log n rounds about 1/n^(cb−2) of the nodes are still uninfected (Gupta's
+// analysis of gossip multicast); with fanout 1 and no bound on rounds,
+// everyone is informed after log₂ n + ln n + O(1) rounds (Frieze and
+// Grimmett; Pittel 1987).
+//
+// Pull. Every Config.PullEvery rounds a node sends Config.PullFanout random
+// peers a digest of what it holds (per origin: the contiguous watermark and
+// the numbers above it, bounded by MaxDigestOrigins and MaxDigestAbove); a
+// peer answers with the stored messages the digest lacks. Pull is slow to
+// start but fast to finish: once a fraction p of nodes lacks a message, one
+// pull round leaves about p², where push leaves p·e⁻¹. It also repairs
+// whatever loss or crashes kept from a node.
+//
+// Push-pull does both. Karp, Schindelhauer, Shenker and Vöcking (FOCS 2000)
+// show log₃ n + O(log log n) rounds with O(n log log n) transmissions.
+//
+// # Many messages
+//
+// When more messages are hot than one round's budget allows
+// (MaxRoundMessages, MaxRoundBytes per target), Config.Policy picks them: a
+// uniformly random subset (Random), the most recently received (Recent) or
+// the highest priority (Priority). Pull answers are chosen the same way.
+//
+// # Large messages
+//
+// A payload larger than Config.LazyThreshold is pushed as an IHAVE
+// announcement of its key to all but LazyBodyFanout of the targets; a node
+// that lacks it asks the announcer with IWANT, and asks the next announcer
+// after IWantTimeout ticks. Pending requests are listed as held in the
+// node's digests so that a pull answer does not send a second copy. Each node
+// then receives the body about once (the floor is one copy per delivery) at
+// the price of an extra round trip per hop; LazyBodyFanout 1 buys back most of
+// the latency for about one more copy.
+//
+// # Bounds
+//
+// Memory is bounded everywhere, and every bound counts what it dropped in
+// Stats: the store (MaxStoreMessages, MaxStoreBytes, StoreTTL), the seen-set
+// (MaxOrigins, SeenTTL, MaxAbove, GapTimeout), outstanding IWANTs
+// (MaxPendingWants), FIFO hold-back (MaxHeld, FIFOTimeout), bytes sent to one
+// peer per round (MaxPeerBytesPerRound) and messages accepted from one peer
+// per round (MaxInboundPerPeerPerRound). MaxMessageSize is enforced on
+// publish and on receipt.
+//
+// # Ordering
+//
+// With Config.FIFO a node delivers each origin's messages in sequence order
+// from the first one it sees, holding back later ones until a gap fills; a gap
+// still open after FIFOTimeout ticks is skipped and reported to an
+// Application that implements LossReporter.
+//
+// # Wire format
+//
+// A frame is a version byte (WireVersion) and a sequence of records, each a
+// type byte, a uvarint length and a body. Record types 0x01–0x3f are the
+// engine's (message, IHAVE, IWANT, digest), 0x40–0x7f the membership
+// layer's, 0x80–0xff adapters'; a decoder returns records it does not own in
+// Frame.Records, so layers share one frame and newer record types pass
+// through older peers. On byte streams frames are length-delimited
+// (AppendLengthPrefixed, ReadFrame). Decoders check every length against
+// Limits and against the bytes actually present before allocating, and return
+// an error, never a panic, on any input (FuzzDecodeFrame, FuzzEngineStep).
+package core
