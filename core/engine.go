@@ -38,6 +38,9 @@ type Engine struct {
 	origins    map[NodeID]*origin
 	originList []*origin
 	digestFrom int // rotation point when a digest cannot list every origin
+	stateVer   uint64 // bumped whenever what a digest would say changes
+	digestBody []byte // encoded digest as of digestVer
+	digestVer  uint64
 
 	wants    map[MsgKey]*want
 	wantList []*want
@@ -266,6 +269,7 @@ func (e *Engine) accept(m *Message, from NodeID) {
 	if w := e.wants[key]; w != nil {
 		w.done = true
 		delete(e.wants, key)
+		e.stateVer++
 	}
 	en := &entry{
 		msg:      m,
@@ -388,6 +392,7 @@ func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
 			e.wants = make(map[MsgKey]*want)
 		}
 		e.wants[k] = w
+		e.stateVer++
 		e.wantList = append(e.wantList, w)
 		e.sendIWant(from, k)
 	}
@@ -524,8 +529,13 @@ func (e *Engine) choose(cands []*entry) []*entry {
 }
 
 func (e *Engine) pullRound() {
-	d := e.digest()
-	body := appendDigestBody(nil, d)
+	// The digest changes only when the seen-state or the pending requests
+	// do; between changes every round reuses the encoded body.
+	body := e.digestBody
+	if body == nil || e.digestVer != e.stateVer || len(e.originList) > e.cfg.MaxDigestOrigins {
+		body = appendDigestBody(nil, e.digest())
+		e.digestBody, e.digestVer = body, e.stateVer
+	}
 	for _, t := range e.pick(e.cfg.PullFanout, true, "", "") {
 		f := e.frameFor(t)
 		f.digest = body
@@ -708,6 +718,7 @@ func (e *Engine) expireWants() {
 			} else {
 				e.stats.WantsExpired++
 				delete(e.wants, w.key)
+				e.stateVer++
 				continue
 			}
 		}
@@ -734,6 +745,7 @@ func (e *Engine) origin(id NodeID) *origin {
 	}
 	o := &origin{id: id, idx: len(e.originList), lastActive: e.ticks}
 	e.origins[id] = o
+	e.stateVer++
 	e.originList = append(e.originList, o)
 	return o
 }
@@ -758,6 +770,7 @@ func (e *Engine) evictOrigins() {
 }
 
 func (e *Engine) removeOrigin(o *origin) {
+	e.stateVer++
 	delete(e.origins, o.id)
 	last := e.originList[len(e.originList)-1]
 	e.originList[o.idx] = last
@@ -801,6 +814,7 @@ func (o *origin) mark(e *Engine, seq uint64) {
 	if seq <= o.contiguous {
 		return
 	}
+	e.stateVer++
 	if seq == o.contiguous+1 {
 		o.contiguous = seq
 	} else {
@@ -840,6 +854,7 @@ func (o *origin) abandonGap(e *Engine) {
 	if len(o.above) == 0 {
 		return
 	}
+	e.stateVer++
 	e.stats.GapsAbandoned += o.above[0] - o.contiguous - 1
 	o.contiguous = o.above[0] - 1
 	o.absorb()
@@ -848,18 +863,43 @@ func (o *origin) abandonGap(e *Engine) {
 
 // ---- sending ----
 
+// frameFor returns the frame being built for peer to during this call.
+// Calls usually address a handful of peers, found by a linear scan; the map
+// index is built only for calls that address many.
 func (e *Engine) frameFor(to NodeID) *outFrame {
-	if i, ok := e.outIdx[to]; ok {
-		return e.out[i]
+	if e.outIdx != nil {
+		if i, ok := e.outIdx[to]; ok {
+			return e.out[i]
+		}
+	} else {
+		for _, f := range e.out {
+			if f.to == to {
+				return f
+			}
+		}
 	}
-	if e.outIdx == nil {
-		e.outIdx = make(map[NodeID]int)
+	var f *outFrame
+	if n := len(e.out); n < cap(e.out) && e.out[:n+1][n] != nil {
+		f = e.out[:n+1][n] // reuse a frame struct from an earlier call
+	} else {
+		f = &outFrame{}
 	}
-	f := &outFrame{to: to, buf: NewFrame(nil)}
-	e.outIdx[to] = len(e.out)
+	f.to, f.buf = to, newFrameBuf()
 	e.out = append(e.out, f)
+	if e.outIdx != nil {
+		e.outIdx[to] = len(e.out) - 1
+	} else if len(e.out) > 16 {
+		e.outIdx = make(map[NodeID]int, len(e.out))
+		for i, g := range e.out {
+			e.outIdx[g.to] = i
+		}
+	}
 	return f
 }
+
+// newFrameBuf starts a frame with room for a small message, so that most
+// frames are built in one allocation.
+func newFrameBuf() []byte { return NewFrame(make([]byte, 0, 160)) }
 
 // charge accounts n bytes to peer to's budget for this round.
 func (e *Engine) charge(to NodeID, n int) bool {
@@ -881,7 +921,7 @@ func (e *Engine) sendBody(to NodeID, en *entry) bool {
 	f := e.frameFor(to)
 	if len(f.buf)+en.size > e.cfg.MaxFrameSize && len(f.buf) > 1 {
 		e.sendFrame(f)
-		f.buf = NewFrame(nil)
+		f.buf = newFrameBuf()
 	}
 	f.buf = AppendMessageRecord(f.buf, en.msg)
 	e.stats.MessagesSent++
@@ -934,10 +974,11 @@ func (e *Engine) flush() {
 			f.buf = AppendRecord(f.buf, RecDigest, f.digest)
 		}
 		e.sendFrame(f)
+		f.to, f.buf, f.digest = "", nil, nil
+		f.ihave, f.iwant = f.ihave[:0], f.iwant[:0]
 	}
-	clear(e.out)
-	e.out = e.out[:0]
-	clear(e.outIdx)
+	e.out = e.out[:0] // the frame structs stay in the backing array for reuse
+	e.outIdx = nil
 }
 
 func (e *Engine) sendFrame(f *outFrame) {
