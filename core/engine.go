@@ -37,7 +37,7 @@ type Engine struct {
 
 	origins    map[NodeID]*origin
 	originList []*origin
-	digestFrom int // rotation point when a digest cannot list every origin
+	digestFrom int    // rotation point when a digest cannot list every origin
 	stateVer   uint64 // bumped whenever what a digest would say changes
 	digestBody []byte // encoded digest as of digestVer
 	digestVer  uint64
