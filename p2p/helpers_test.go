@@ -1,0 +1,58 @@
+package p2p
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// startPeers starts n peers on 127.0.0.1 (TCP only, no DHT unless dht):
+// peer 0 is the bootstrap, the others join through it.
+func startPeers(t testing.TB, n int, dht bool, opts ...Option) []*Peer {
+	t.Helper()
+	ctx := context.Background()
+	base := []Option{
+		WithListenAddrs("/ip4/127.0.0.1/tcp/0"),
+		WithDHT(dht),
+		WithProfile(ProfileLocal),
+		WithNotice(func(string) {}),
+		WithLeaveGrace(300 * time.Millisecond),
+	}
+	peers := make([]*Peer, 0, n)
+	first, err := New(ctx, append(append([]Option{}, base...), opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peers = append(peers, first)
+	boot := first.Addrs()[0].String()
+	for i := 1; i < n; i++ {
+		o := append(append([]Option{}, base...), opts...)
+		if dht {
+			o = append(o, WithBootstrap(boot))
+		} else {
+			o = append(o, WithSeeds(boot))
+		}
+		p, err := New(ctx, o...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peers = append(peers, p)
+	}
+	t.Cleanup(func() {
+		for _, p := range peers {
+			p.Close()
+		}
+	})
+	return peers
+}
+
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

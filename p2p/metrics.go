@@ -1,0 +1,82 @@
+package p2p
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the peer's Prometheus collectors. A Peer without
+// WithMetrics still keeps them (unregistered) so that Stats can read them.
+type metrics struct {
+	framesOut   *prometheus.CounterVec // kind: gossip|membership
+	bytesOut    *prometheus.CounterVec
+	framesIn    *prometheus.CounterVec
+	bytesIn     *prometheus.CounterVec
+	queueDrops  *prometheus.CounterVec // kind
+	sendErrors  *prometheus.CounterVec // kind
+	delivered   prometheus.Counter
+	duplicates  prometheus.Counter
+	invalid     prometheus.Counter
+	decodeErrs  prometheus.Counter
+	subDrops    prometheus.Counter
+	eventDrops  prometheus.Counter
+	latency     prometheus.Histogram
+	members     *prometheus.GaugeVec // state
+	probeRTT    prometheus.Histogram
+	engineDrops *prometheus.GaugeVec // reason: the engine's own bounded-drop counters
+}
+
+func newMetrics(group string) *metrics {
+	cl := prometheus.Labels{"group": group}
+	cv := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "grapevine", Name: name, Help: help, ConstLabels: cl}, labels)
+	}
+	c := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "grapevine", Name: name, Help: help, ConstLabels: cl})
+	}
+	m := &metrics{
+		framesOut:  cv("frames_sent_total", "Frames written to streams, by kind (gossip or membership).", "kind"),
+		bytesOut:   cv("bytes_sent_total", "Frame bytes written to streams (with length prefix), by kind.", "kind"),
+		framesIn:   cv("frames_received_total", "Frames read from streams, by kind.", "kind"),
+		bytesIn:    cv("bytes_received_total", "Frame bytes read from streams (with length prefix), by kind.", "kind"),
+		queueDrops: cv("queue_dropped_frames_total", "Outgoing frames dropped because a peer's queue was full or its stream failed, by kind.", "kind"),
+		sendErrors: cv("stream_errors_total", "Stream open or write failures, by kind.", "kind"),
+		delivered:  c("delivered_total", "Messages delivered to the application (own included)."),
+		duplicates: c("duplicates_total", "Message bodies received that were already seen."),
+		invalid:    c("invalid_total", "Messages dropped because their origin's signature did not verify."),
+		decodeErrs: c("decode_errors_total", "Frames that failed to decode."),
+		subDrops:   c("subscription_dropped_total", "Deliveries dropped because a subscriber's buffer was full."),
+		eventDrops: c("events_dropped_total", "Membership events dropped because the event buffer was full."),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "grapevine", Name: "delivery_latency_seconds",
+			Help:        "Origin timestamp to local delivery (includes clock skew between hosts).",
+			ConstLabels: cl, Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
+		members: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "grapevine", Name: "members",
+			Help: "Members known, by state.", ConstLabels: cl}, []string{"state"}),
+		probeRTT: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "grapevine", Name: "probe_rtt_seconds",
+			Help:        "Round-trip time of membership probes (ping to ack).",
+			ConstLabels: cl, Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
+		engineDrops: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "grapevine", Name: "engine_dropped",
+			Help: "Bounded-state drops inside the gossip engine, by reason (cumulative).", ConstLabels: cl}, []string{"reason"}),
+	}
+	return m
+}
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.framesOut, m.bytesOut, m.framesIn, m.bytesIn, m.queueDrops, m.sendErrors,
+		m.delivered, m.duplicates, m.invalid, m.decodeErrs, m.subDrops, m.eventDrops, m.latency, m.members,
+		m.probeRTT, m.engineDrops}
+}
+
+func (m *metrics) register(reg prometheus.Registerer) error {
+	for _, c := range m.collectors() {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *metrics) unregister(reg prometheus.Registerer) {
+	for _, c := range m.collectors() {
+		reg.Unregister(c)
+	}
+}

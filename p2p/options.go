@@ -1,0 +1,309 @@
+package p2p
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/grapevine-p2p/grapevine/core"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// DefaultListenAddrs are the addresses a peer listens on unless told
+// otherwise: TCP, QUIC v1 and WebSocket on every IPv4 interface, with ports
+// chosen by the system.
+var DefaultListenAddrs = []string{
+	"/ip4/0.0.0.0/tcp/0",
+	"/ip4/0.0.0.0/udp/0/quic-v1",
+	"/ip4/0.0.0.0/tcp/0/ws",
+}
+
+// Option configures a Peer (functional options, as go-libp2p-pubsub).
+type Option func(*settings) error
+
+type settings struct {
+	group       string
+	key         crypto.PrivKey
+	host        host.Host
+	listen      []string
+	bootstrap   []peer.AddrInfo
+	seeds       []peer.AddrInfo
+	dht         bool
+	dhtPrefix   string
+	mdns        bool
+	connLow     int
+	connHigh    int
+	registerer  prometheus.Registerer
+	tick        time.Duration
+	walkEvery   time.Duration
+	bulkQueue   int
+	ctrlQueue   int
+	queueBytes  int
+	subBuffer   int
+	eventBuffer int
+	leaveGrace  time.Duration
+	engine      func(*core.Config)
+	profile     Profile
+	firstSeq    uint64
+	noVerify    bool
+	dialTimeout time.Duration
+	notice      func(string)
+}
+
+func defaults() settings {
+	return settings{
+		group:       "default",
+		listen:      DefaultListenAddrs,
+		dht:         true,
+		dhtPrefix:   "/grapevine",
+		connLow:     160,
+		connHigh:    320,
+		tick:        10 * time.Millisecond,
+		walkEvery:   30 * time.Second,
+		bulkQueue:   1024,
+		ctrlQueue:   256,
+		queueBytes:  16 << 20,
+		subBuffer:   1024,
+		eventBuffer: 1024,
+		leaveGrace:  500 * time.Millisecond,
+		dialTimeout: 5 * time.Second,
+		profile:     ProfileLAN,
+	}
+}
+
+// WithGroup names the group. Peers of different groups ignore each other;
+// the group name also selects the DHT key under which members advertise.
+func WithGroup(name string) Option {
+	return func(s *settings) error {
+		if name == "" {
+			return errors.New("group name must not be empty")
+		}
+		if len(name) > 200 {
+			return errors.New("group name longer than 200 bytes")
+		}
+		s.group = name
+		return nil
+	}
+}
+
+// WithIdentity sets the peer's libp2p private key (ed25519). Without it a
+// fresh key is generated, so the peer ID changes on every start.
+func WithIdentity(sk crypto.PrivKey) Option {
+	return func(s *settings) error {
+		if sk == nil || sk.Type() != crypto.Ed25519 {
+			return errors.New("identity must be an ed25519 key")
+		}
+		s.key = sk
+		return nil
+	}
+}
+
+// WithHost runs Grapevine on an existing libp2p host instead of creating
+// one. The host must use an ed25519 identity; Close does not close it.
+// Listen, connection-manager and identity options are then ignored.
+func WithHost(h host.Host) Option {
+	return func(s *settings) error {
+		if h == nil {
+			return errors.New("host is nil")
+		}
+		s.host = h
+		return nil
+	}
+}
+
+// WithListenAddrs replaces DefaultListenAddrs.
+func WithListenAddrs(addrs ...string) Option {
+	return func(s *settings) error {
+		for _, a := range addrs {
+			if _, err := ma.NewMultiaddr(a); err != nil {
+				return fmt.Errorf("invalid listen address %q: %v", a, err)
+			}
+		}
+		s.listen = addrs
+		return nil
+	}
+}
+
+// WithBootstrap adds DHT bootstrap peers (full multiaddrs ending in
+// /p2p/<peer ID>). They are also used as membership seeds.
+func WithBootstrap(addrs ...string) Option {
+	return func(s *settings) error {
+		ais, err := ParseAddrInfos(addrs)
+		if err != nil {
+			return err
+		}
+		s.bootstrap = append(s.bootstrap, ais...)
+		return nil
+	}
+}
+
+// WithSeeds adds membership seed peers (full multiaddrs). Seeds are joined
+// directly; with WithDHT(false) they are the only way in.
+func WithSeeds(addrs ...string) Option {
+	return func(s *settings) error {
+		ais, err := ParseAddrInfos(addrs)
+		if err != nil {
+			return err
+		}
+		s.seeds = append(s.seeds, ais...)
+		return nil
+	}
+}
+
+// WithDHT turns the Kademlia DHT on (the default) or off.
+func WithDHT(on bool) Option { return func(s *settings) error { s.dht = on; return nil } }
+
+// WithDHTProtocolPrefix sets the DHT's protocol prefix. The default
+// "/grapevine" runs a DHT of Grapevine peers only; "/ipfs" joins the public
+// IPFS DHT (then bootstrap with IPFS bootstrap peers).
+func WithDHTProtocolPrefix(prefix string) Option {
+	return func(s *settings) error {
+		if len(prefix) == 0 || prefix[0] != '/' {
+			return errors.New("DHT protocol prefix must start with /")
+		}
+		s.dhtPrefix = prefix
+		return nil
+	}
+}
+
+// WithMDNS turns on mDNS discovery of group members on the local network.
+func WithMDNS(on bool) Option { return func(s *settings) error { s.mdns = on; return nil } }
+
+// WithConnLimits sets the connection manager's low and high water marks.
+func WithConnLimits(low, high int) Option {
+	return func(s *settings) error {
+		if low < 1 || high < low {
+			return errors.New("connection limits need 1 <= low <= high")
+		}
+		s.connLow, s.connHigh = low, high
+		return nil
+	}
+}
+
+// WithMetrics registers the peer's Prometheus metrics (and libp2p's) with
+// reg. Without it no metrics are registered.
+func WithMetrics(reg prometheus.Registerer) Option {
+	return func(s *settings) error { s.registerer = reg; return nil }
+}
+
+// WithTick sets the real-time duration of one state-machine tick.
+func WithTick(d time.Duration) Option {
+	return func(s *settings) error {
+		if d < time.Millisecond {
+			return errors.New("tick must be at least 1ms")
+		}
+		s.tick = d
+		return nil
+	}
+}
+
+// WithRandomWalk sets how often a DHT random walk looks for fresh peers
+// (0 turns random walks off).
+func WithRandomWalk(every time.Duration) Option {
+	return func(s *settings) error {
+		if every < 0 {
+			return errors.New("random walk interval must not be negative")
+		}
+		s.walkEvery = every
+		return nil
+	}
+}
+
+// WithQueues bounds each peer's outgoing queues: frames for the bulk
+// (gossip) and control (membership) streams, and bytes per queue. Frames
+// that do not fit are dropped and counted, never waited for.
+func WithQueues(bulkFrames, ctrlFrames, bytes int) Option {
+	return func(s *settings) error {
+		if bulkFrames < 1 || ctrlFrames < 1 || bytes < 1 {
+			return errors.New("queue bounds must be positive")
+		}
+		s.bulkQueue, s.ctrlQueue, s.queueBytes = bulkFrames, ctrlFrames, bytes
+		return nil
+	}
+}
+
+// WithBuffers sizes each subscription's and the event channel's buffer;
+// when a reader falls behind by that much, the excess is dropped and counted.
+func WithBuffers(subscription, events int) Option {
+	return func(s *settings) error {
+		if subscription < 1 || events < 1 {
+			return errors.New("buffers must be positive")
+		}
+		s.subBuffer, s.eventBuffer = subscription, events
+		return nil
+	}
+}
+
+// WithLeaveGrace bounds how long Close waits for the leave announcement
+// and queued frames to go out.
+func WithLeaveGrace(d time.Duration) Option {
+	return func(s *settings) error { s.leaveGrace = d; return nil }
+}
+
+// WithProfile selects a tuned parameter set (see Profile).
+func WithProfile(p Profile) Option {
+	return func(s *settings) error {
+		if p < ProfileLAN || p > ProfileLocal {
+			return errors.New("unknown profile")
+		}
+		s.profile = p
+		return nil
+	}
+}
+
+// WithEngineConfig lets the caller adjust the gossip engine's configuration
+// after the profile has been applied. ID, Sampler, Transport, App,
+// Validator, Signer and Piggyback are owned by the adapter and reset.
+func WithEngineConfig(f func(*core.Config)) Option {
+	return func(s *settings) error { s.engine = f; return nil }
+}
+
+// WithFirstSeq overrides the first sequence number this peer publishes with.
+// By default it is the current Unix time in microseconds, so it grows across
+// restarts and a restarted peer's new messages are never taken for old ones.
+func WithFirstSeq(seq uint64) Option {
+	return func(s *settings) error {
+		if seq == 0 {
+			return errors.New("first sequence number must be at least 1")
+		}
+		s.firstSeq = seq
+		return nil
+	}
+}
+
+// WithDialTimeout bounds opening a stream to a peer.
+func WithDialTimeout(d time.Duration) Option {
+	return func(s *settings) error { s.dialTimeout = d; return nil }
+}
+
+// WithNotice receives human-readable status lines (an unreachable
+// bootstrap peer being retried, say). Without it they go to the log at
+// warning level.
+func WithNotice(f func(msg string)) Option {
+	return func(s *settings) error { s.notice = f; return nil }
+}
+
+// withoutVerification disables signature checks (tests of the checks only).
+func withoutVerification() Option { return func(s *settings) error { s.noVerify = true; return nil } }
+
+// ParseAddrInfos parses full multiaddrs (with /p2p/<peer ID>) and groups
+// them by peer.
+func ParseAddrInfos(addrs []string) ([]peer.AddrInfo, error) {
+	var mas []ma.Multiaddr
+	for _, a := range addrs {
+		m, err := ma.NewMultiaddr(a)
+		if err != nil {
+			return nil, fmt.Errorf("invalid multiaddr %q: %v", a, err)
+		}
+		mas = append(mas, m)
+	}
+	ais, err := peer.AddrInfosFromP2pAddrs(mas...)
+	if err != nil {
+		return nil, fmt.Errorf("multiaddr without a peer ID (it must end in /p2p/<peer ID>): %v", err)
+	}
+	return ais, nil
+}

@@ -1,0 +1,617 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/grapevine-p2p/grapevine/core"
+	logging "github.com/ipfs/go-log/v2"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+var log = logging.Logger("grapevine")
+
+// ErrClosed is returned by operations on a closed Peer.
+var ErrClosed = errors.New("grapevine: peer is closed")
+
+// Message is a delivered message.
+type Message struct {
+	From      peer.ID       // the origin (who published it; verified by signature)
+	Seq       uint64        // the origin's sequence number
+	Topic     string        // topic it was published on
+	Data      []byte        // payload (a copy the application may keep)
+	Timestamp time.Time     // the origin's clock at publish
+	Latency   time.Duration // local delivery time minus Timestamp (includes clock skew)
+	Local     bool          // published by this peer
+}
+
+// counters are read by Stats; the Prometheus metrics mirror them.
+type counters struct {
+	framesOut, bytesOut, framesIn, bytesIn atomic.Uint64
+	queueDrops, inDrops                    atomic.Uint64
+	delivered, invalid, subDrops           atomic.Uint64
+	eventDrops                             atomic.Uint64
+}
+
+type inFrame struct {
+	from core.NodeID
+	data []byte
+}
+
+// Peer is a Grapevine member on a libp2p host: it owns the host (unless
+// given one), the streams, the DHT, and one goroutine (the driver) that owns
+// the pure state machine. All methods are safe for concurrent use.
+type Peer struct {
+	s       settings
+	host    host.Host
+	ownHost bool
+	sk      crypto.PrivKey
+	id      core.NodeID
+	m       *metrics
+	ctr     counters
+	limits  core.Limits
+	tr      *transport
+	mc      machine
+	disc    *discovery
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	ctrlIn chan inFrame
+	bulkIn chan inFrame
+	calls  chan func()
+	leave  chan chan struct{}
+
+	subsMu sync.Mutex
+	subs   map[string][]*Subscription
+	events chan Event
+
+	tickN   int
+	lastDup uint64
+
+	closeOnce sync.Once
+	closeErr  error
+	done      chan struct{} // closed when the driver has exited
+	wg        sync.WaitGroup
+}
+
+// New starts a peer: it creates the libp2p host (unless WithHost), starts
+// the driver, joins the group through the bootstrap peers, seeds, DHT and
+// mDNS as configured, and returns. Joining continues in the background.
+func New(ctx context.Context, opts ...Option) (*Peer, error) {
+	s := defaults()
+	for _, o := range opts {
+		if err := o(&s); err != nil {
+			return nil, err
+		}
+	}
+	p := &Peer{s: s, subs: make(map[string][]*Subscription), done: make(chan struct{})}
+	p.m = newMetrics(s.group)
+	if s.registerer != nil {
+		if err := p.m.register(s.registerer); err != nil {
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	fail := func(err error) (*Peer, error) {
+		if p.ownHost && p.host != nil {
+			p.host.Close()
+		}
+		if s.registerer != nil {
+			p.m.unregister(s.registerer)
+		}
+		return nil, err
+	}
+	if s.host != nil {
+		p.host = s.host
+		p.sk = s.host.Peerstore().PrivKey(s.host.ID())
+		if p.sk == nil || p.sk.Type() != crypto.Ed25519 {
+			return fail(errors.New("the host's identity must be an ed25519 key"))
+		}
+	} else {
+		sk := s.key
+		if sk == nil {
+			var err error
+			if sk, err = GenerateKey(); err != nil {
+				return fail(err)
+			}
+		}
+		p.sk = sk
+		h, err := newHost(sk, &s)
+		if err != nil {
+			return fail(err)
+		}
+		p.host, p.ownHost = h, true
+	}
+	p.id = NodeID(p.host.ID())
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.ctrlIn = make(chan inFrame, 1024)
+	p.bulkIn = make(chan inFrame, 1024)
+	p.calls = make(chan func())
+	p.leave = make(chan chan struct{})
+	p.events = make(chan Event, s.eventBuffer)
+	p.tr = newTransport(p.ctx, p)
+
+	mc, lim, err := newMachine(p)
+	if err != nil {
+		p.cancel()
+		return fail(err)
+	}
+	p.mc, p.limits = mc, lim
+
+	p.host.SetStreamHandler(GossipProtocol, p.tr.handle(kindGossip))
+	p.host.SetStreamHandler(MembershipProtocol, p.tr.handle(kindMembership))
+
+	p.wg.Add(1)
+	go p.drive()
+
+	d, err := startDiscovery(ctx, p)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	p.disc = d
+	return p, nil
+}
+
+// ID returns the peer's libp2p ID.
+func (p *Peer) ID() peer.ID { return p.host.ID() }
+
+// Host returns the libp2p host.
+func (p *Peer) Host() host.Host { return p.host }
+
+// Addrs returns the peer's full multiaddrs (with /p2p/<ID>).
+func (p *Peer) Addrs() []ma.Multiaddr {
+	ai := peer.AddrInfo{ID: p.host.ID(), Addrs: p.host.Addrs()}
+	mas, _ := peer.AddrInfoToP2pAddrs(&ai)
+	return mas
+}
+
+// Group returns the group name.
+func (p *Peer) Group() string { return p.s.group }
+
+// call runs f on the driver goroutine and waits for it.
+func (p *Peer) call(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	select {
+	case p.calls <- func() { f(); close(done) }:
+	case <-p.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-p.done:
+		// The driver ran the call before exiting or dropped it.
+		select {
+		case <-done:
+			return nil
+		default:
+			return ErrClosed
+		}
+	}
+}
+
+// Publish publishes data on topic to the whole group. It returns once the
+// message is signed, stored and handed to the outgoing queues (it never
+// waits for the network). A nil error does not mean anyone received it.
+func (p *Peer) Publish(ctx context.Context, topic string, data []byte) error {
+	_, err := p.PublishKey(ctx, topic, data)
+	return err
+}
+
+// PublishKey is Publish that also returns the message's key.
+func (p *Peer) PublishKey(ctx context.Context, topic string, data []byte) (core.MsgKey, error) {
+	var key core.MsgKey
+	var perr error
+	err := p.call(ctx, func() {
+		m, err := p.mc.Publish(topic, data, 0, time.Now().UnixNano())
+		if err != nil {
+			perr = err
+			return
+		}
+		key = m.Key()
+	})
+	if err != nil {
+		return key, err
+	}
+	return key, perr
+}
+
+// Members returns a snapshot of the membership view (this peer included).
+func (p *Peer) Members() []Member {
+	var out []Member
+	if err := p.call(context.Background(), func() { out = p.mc.Members() }); err != nil {
+		return nil
+	}
+	return out
+}
+
+// Events returns the channel of membership events. It is closed by Close.
+// When the reader falls behind by more than the buffer (WithBuffers),
+// events are dropped and counted (Stats.EventsDropped).
+func (p *Peer) Events() <-chan Event { return p.events }
+
+// Join asks membership to join through the given peers (full multiaddrs);
+// their addresses are added to the peerstore.
+func (p *Peer) Join(ctx context.Context, addrs ...string) error {
+	ais, err := ParseAddrInfos(addrs)
+	if err != nil {
+		return err
+	}
+	p.joinInfos(ais)
+	return nil
+}
+
+func (p *Peer) joinInfos(ais []peer.AddrInfo) {
+	var ids []core.NodeID
+	for _, ai := range ais {
+		if ai.ID == p.host.ID() {
+			continue
+		}
+		p.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstoreTTL)
+		ids = append(ids, NodeID(ai.ID))
+	}
+	if len(ids) == 0 {
+		return
+	}
+	select {
+	case p.calls <- func() { p.mc.Join(ids) }:
+	case <-p.done:
+	case <-p.ctx.Done():
+	}
+}
+
+// Stats is a snapshot of the peer's counters.
+type Stats struct {
+	Engine        core.Stats // the gossip engine's counters
+	Membership    MembershipStats
+	FramesSent    uint64 // frames written to streams
+	BytesSent     uint64 // bytes written (frames with their length prefix)
+	FramesIn      uint64
+	BytesIn       uint64
+	QueueDropped  uint64 // outgoing frames dropped (queue full, stream failed)
+	InDropped     uint64 // inbound frames dropped (driver inbox full)
+	Delivered     uint64 // messages handed to subscribers' topics (own included)
+	Invalid       uint64 // messages whose signature did not verify
+	SubDropped    uint64 // deliveries dropped because a subscriber was slow
+	EventsDropped uint64
+}
+
+// Stats returns a snapshot of the counters.
+func (p *Peer) Stats() Stats {
+	st := Stats{
+		FramesSent: p.ctr.framesOut.Load(), BytesSent: p.ctr.bytesOut.Load(),
+		FramesIn: p.ctr.framesIn.Load(), BytesIn: p.ctr.bytesIn.Load(),
+		QueueDropped: p.ctr.queueDrops.Load(), InDropped: p.ctr.inDrops.Load(),
+		Delivered: p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(),
+		SubDropped: p.ctr.subDrops.Load(), EventsDropped: p.ctr.eventDrops.Load(),
+	}
+	_ = p.call(context.Background(), func() {
+		st.Engine = p.mc.EngineStats()
+		st.Membership = p.mc.MembershipStats()
+	})
+	return st
+}
+
+// enqueueIn hands an inbound frame to the driver. Membership frames never
+// wait behind gossip: they have their own inbox, served first. It blocks
+// while the inbox is full (back-pressure on that stream) and returns false
+// when the peer is closing.
+func (p *Peer) enqueueIn(k kind, f inFrame) bool {
+	ch := p.bulkIn
+	if k == kindMembership {
+		ch = p.ctrlIn
+	}
+	select {
+	case ch <- f:
+		return true
+	default:
+	}
+	if k == kindMembership {
+		// A late probe is as good as a lost one: drop, do not wait.
+		p.ctr.inDrops.Add(1)
+		return true
+	}
+	select {
+	case ch <- f:
+		return true
+	case <-p.ctx.Done():
+		return false
+	}
+}
+
+// drive is the driver loop: the only goroutine that touches the state
+// machine. Real time drives Tick; inbound frames go to Step (membership
+// first); calls from the API run in between.
+func (p *Peer) drive() {
+	defer p.wg.Done()
+	defer close(p.done)
+	tick := time.NewTicker(p.s.tick)
+	defer tick.Stop()
+	reap := time.NewTicker(time.Minute)
+	defer reap.Stop()
+	step := func(f inFrame) {
+		if err := p.mc.Step(f.from, f.data); err != nil {
+			p.m.decodeErrs.Inc()
+			log.Debugw("bad frame", "from", ShortID(f.from), "err", err)
+		}
+	}
+	var leaving chan struct{}
+	var leaveDeadline time.Time
+	for {
+		// Membership frames first.
+		select {
+		case f := <-p.ctrlIn:
+			step(f)
+			continue
+		default:
+		}
+		select {
+		case <-p.ctx.Done():
+			return
+		case f := <-p.ctrlIn:
+			step(f)
+		case f := <-p.bulkIn:
+			step(f)
+		case fn := <-p.calls:
+			fn()
+		case <-tick.C:
+			p.mc.Tick()
+			p.afterTick()
+			if leaving != nil && (p.tr.queued() == 0 || time.Now().After(leaveDeadline)) {
+				close(leaving)
+				leaving = nil
+			}
+		case ch := <-p.leave:
+			p.mc.Leave()
+			leaving, leaveDeadline = ch, time.Now().Add(p.s.leaveGrace)
+		case <-reap.C:
+			p.tr.reap(time.Now().Add(-2 * idleWriter))
+		}
+	}
+}
+
+var metricsEvery = 50
+
+// afterTick refreshes gauges now and then (on the driver goroutine).
+func (p *Peer) afterTick() {
+	p.tickN++
+	if p.tickN%metricsEvery != 0 {
+		return
+	}
+	counts := map[string]int{}
+	for _, m := range p.mc.Members() {
+		counts[m.State]++
+	}
+	for _, st := range memberStates {
+		p.m.members.WithLabelValues(st).Set(float64(counts[st]))
+	}
+	es := p.mc.EngineStats()
+	p.m.duplicates.Add(float64(es.Duplicates - p.lastDup))
+	p.lastDup = es.Duplicates
+	for _, r := range []struct {
+		name string
+		v    uint64
+	}{
+		{"peer_budget", es.PeerBudgetDrops}, {"store_evicted", es.StoreEvicted}, {"origins_evicted", es.OriginsEvicted},
+		{"inbound_per_peer", es.InboundDropped}, {"too_large", es.TooLarge}, {"wants_dropped", es.WantsDropped},
+		{"wants_expired", es.WantsExpired}, {"gaps_abandoned", es.GapsAbandoned},
+	} {
+		p.m.engineDrops.WithLabelValues(r.name).Set(float64(r.v))
+	}
+}
+
+// Deliver implements core.Application (driver goroutine).
+func (p *Peer) Deliver(m *core.Message) {
+	now := time.Now()
+	ts := time.Unix(0, m.Timestamp)
+	lat := now.Sub(ts)
+	local := m.Origin == p.id
+	if !local {
+		p.m.latency.Observe(lat.Seconds())
+	}
+	p.m.delivered.Inc()
+	p.ctr.delivered.Add(1)
+	pid, _ := peer.IDFromBytes([]byte(m.Origin))
+	p.subsMu.Lock()
+	subs := p.subs[m.Topic]
+	for _, s := range subs {
+		msg := &Message{From: pid, Seq: m.Seq, Topic: m.Topic, Data: append([]byte(nil), m.Payload...),
+			Timestamp: ts, Latency: lat, Local: local}
+		select {
+		case s.ch <- msg:
+		default:
+			s.dropped.Add(1)
+			p.m.subDrops.Inc()
+			p.ctr.subDrops.Add(1)
+		}
+	}
+	p.subsMu.Unlock()
+}
+
+// Validate implements core.Validator: the origin's signature must verify.
+func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
+	if p.s.noVerify {
+		return nil
+	}
+	if err := VerifyMessage(m); err != nil {
+		p.m.invalid.Inc()
+		p.ctr.invalid.Add(1)
+		log.Warnw("dropping message that fails verification", "from", ShortID(from), "origin", ShortID(m.Origin), "seq", m.Seq, "err", err)
+		return err
+	}
+	return nil
+}
+
+// emit hands a membership event to Events() (driver goroutine).
+func (p *Peer) emit(ev Event) {
+	if ev.Member.ID != "" {
+		switch ev.Kind {
+		case EventJoin, EventRejoin, EventUpdate:
+			if len(ev.Member.Addrs) > 0 {
+				p.host.Peerstore().AddAddrs(ev.Member.ID, ev.Member.Addrs, peerstoreTTL)
+			}
+			p.host.ConnManager().TagPeer(ev.Member.ID, "grapevine-member", 50)
+		case EventFail, EventLeave:
+			p.host.ConnManager().UntagPeer(ev.Member.ID, "grapevine-member")
+		}
+	}
+	select {
+	case p.events <- ev:
+	default:
+		p.m.eventDrops.Inc()
+		p.ctr.eventDrops.Add(1)
+	}
+}
+
+// Subscription receives the messages of one topic.
+type Subscription struct {
+	p       *Peer
+	topic   string
+	ch      chan *Message
+	dropped atomic.Uint64
+	once    sync.Once
+}
+
+// Subscribe returns a subscription to topic. Messages published before the
+// subscription are not replayed. A subscriber that falls behind by more
+// than its buffer (WithBuffers) loses the excess, counted in Dropped.
+func (p *Peer) Subscribe(topic string) (*Subscription, error) {
+	select {
+	case <-p.done:
+		return nil, ErrClosed
+	default:
+	}
+	s := &Subscription{p: p, topic: topic, ch: make(chan *Message, p.s.subBuffer)}
+	p.subsMu.Lock()
+	defer p.subsMu.Unlock()
+	if p.subs == nil {
+		return nil, ErrClosed
+	}
+	p.subs[topic] = append(p.subs[topic], s)
+	return s, nil
+}
+
+// Messages returns the subscription's channel, closed by Cancel or Close.
+func (s *Subscription) Messages() <-chan *Message { return s.ch }
+
+// Next waits for the next message.
+func (s *Subscription) Next(ctx context.Context) (*Message, error) {
+	select {
+	case m, ok := <-s.ch:
+		if !ok {
+			return nil, ErrClosed
+		}
+		return m, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Topic returns the subscribed topic.
+func (s *Subscription) Topic() string { return s.topic }
+
+// Dropped returns how many messages were dropped because the buffer was full.
+func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
+
+// Cancel ends the subscription and closes its channel.
+func (s *Subscription) Cancel() {
+	s.p.subsMu.Lock()
+	defer s.p.subsMu.Unlock()
+	s.cancelLocked()
+}
+
+func (s *Subscription) cancelLocked() {
+	s.once.Do(func() {
+		list := s.p.subs[s.topic]
+		for i, x := range list {
+			if x == s {
+				s.p.subs[s.topic] = append(list[:i:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(s.p.subs[s.topic]) == 0 {
+			delete(s.p.subs, s.topic)
+		}
+		close(s.ch)
+	})
+}
+
+// Close leaves the group gracefully (announces the leave and waits up to
+// the leave grace for queued frames to go out), then stops every goroutine,
+// closes the DHT and, if the peer created it, the host. It is idempotent.
+func (p *Peer) Close() error {
+	p.closeOnce.Do(func() {
+		ch := make(chan struct{})
+		select {
+		case p.leave <- ch:
+			select {
+			case <-ch:
+			case <-time.After(p.s.leaveGrace + time.Second):
+			}
+		case <-p.done:
+		}
+		p.cancel()
+		if p.disc != nil {
+			p.disc.close()
+		}
+		p.host.RemoveStreamHandler(GossipProtocol)
+		p.host.RemoveStreamHandler(MembershipProtocol)
+		p.wg.Wait()
+		p.tr.close()
+		if p.ownHost {
+			p.closeErr = p.host.Close()
+		}
+		p.subsMu.Lock()
+		for _, list := range p.subs {
+			for _, s := range append([]*Subscription(nil), list...) {
+				s.cancelLocked()
+			}
+		}
+		p.subs = nil
+		p.subsMu.Unlock()
+		close(p.events)
+		if p.s.registerer != nil {
+			p.m.unregister(p.s.registerer)
+		}
+	})
+	return p.closeErr
+}
+
+// Kill stops the peer abruptly, without leaving: streams are reset and the
+// host closed at once, as if the process had died. For tests and
+// benchmarks of failure handling.
+func (p *Peer) Kill() {
+	p.closeOnce.Do(func() {
+		p.cancel()
+		if p.disc != nil {
+			p.disc.close()
+		}
+		p.wg.Wait()
+		if p.ownHost {
+			p.host.Close()
+		}
+		p.tr.close()
+		p.subsMu.Lock()
+		for _, list := range p.subs {
+			for _, s := range append([]*Subscription(nil), list...) {
+				s.cancelLocked()
+			}
+		}
+		p.subs = nil
+		p.subsMu.Unlock()
+		close(p.events)
+		if p.s.registerer != nil {
+			p.m.unregister(p.s.registerer)
+		}
+	})
+}

@@ -1,0 +1,420 @@
+package p2p
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/grapevine-p2p/grapevine/core"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// Protocol IDs. Gossip (message bodies, IHAVE/IWANT, pull digests, with
+// membership updates piggybacked) travels on GossipProtocol; frames that
+// carry only membership records (SWIM ping, ack, ping-req, nack, join,
+// state exchange) travel on MembershipProtocol, a second long-lived stream
+// with its own queue and writer, so a probe never waits behind bulk data.
+const (
+	GossipProtocol     protocol.ID = "/grapevine/1.0.0"
+	MembershipProtocol protocol.ID = "/grapevine/swim/1.0.0"
+)
+
+type kind uint8
+
+const (
+	kindGossip kind = iota
+	kindMembership
+)
+
+func (k kind) String() string {
+	if k == kindMembership {
+		return "membership"
+	}
+	return "gossip"
+}
+
+func (k kind) proto() protocol.ID {
+	if k == kindMembership {
+		return MembershipProtocol
+	}
+	return GossipProtocol
+}
+
+// classify returns kindMembership for a frame whose records are all
+// membership records (types 0x40-0x7f), kindGossip otherwise. It walks the
+// record headers only; a malformed frame is gossip (the receiver rejects it).
+func classify(frame []byte) kind {
+	if len(frame) < 2 {
+		return kindGossip
+	}
+	b := frame[1:]
+	for len(b) > 0 {
+		t := b[0]
+		if t < core.RecMembershipFirst || t > core.RecMembershipLast {
+			return kindGossip
+		}
+		b = b[1:]
+		var n uint64
+		var s uint
+		i := 0
+		for ; i < len(b) && i < 10; i++ {
+			n |= uint64(b[i]&0x7f) << s
+			s += 7
+			if b[i] < 0x80 {
+				break
+			}
+		}
+		if i >= len(b) || n > uint64(len(b)-i-1) {
+			return kindGossip
+		}
+		b = b[i+1+int(n):]
+	}
+	return kindMembership
+}
+
+// outQueue is one bounded outgoing queue (one peer, one kind). The driver
+// pushes without ever blocking; the writer goroutine drains it.
+type outQueue struct {
+	mu        sync.Mutex
+	frames    [][]byte
+	bytes     int
+	maxFrames int
+	maxBytes  int
+	notify    chan struct{}
+}
+
+// push enqueues frame or reports false if the queue is full.
+func (q *outQueue) push(frame []byte) bool {
+	q.mu.Lock()
+	if len(q.frames) >= q.maxFrames || q.bytes+len(frame) > q.maxBytes {
+		q.mu.Unlock()
+		return false
+	}
+	q.frames = append(q.frames, frame)
+	q.bytes += len(frame)
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take removes and returns every queued frame.
+func (q *outQueue) take(dst [][]byte) [][]byte {
+	q.mu.Lock()
+	dst = append(dst[:0], q.frames...)
+	clear(q.frames)
+	q.frames = q.frames[:0]
+	q.bytes = 0
+	q.mu.Unlock()
+	return dst
+}
+
+func (q *outQueue) drop() int {
+	q.mu.Lock()
+	n := len(q.frames)
+	clear(q.frames)
+	q.frames = q.frames[:0]
+	q.bytes = 0
+	q.mu.Unlock()
+	return n
+}
+
+func (q *outQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.frames)
+}
+
+// remote is the outgoing side of one peer: two queues and two writers.
+type remote struct {
+	id     peer.ID
+	q      [2]*outQueue
+	active [2]atomic.Bool // a writer goroutine is running for that kind
+	last   atomic.Int64   // unix nanos of the last enqueue
+}
+
+// transport implements core.Transport over libp2p streams. Send is called
+// by the driver goroutine only, never blocks, and never calls back into the
+// state machine.
+type transport struct {
+	p       *Peer
+	mu      sync.Mutex
+	remotes map[peer.ID]*remote
+	wg      sync.WaitGroup
+	ctx     context.Context
+
+	streamsMu sync.Mutex
+	streams   map[network.Stream]struct{} // inbound, to reset on close
+}
+
+func newTransport(ctx context.Context, p *Peer) *transport {
+	return &transport{p: p, ctx: ctx, remotes: make(map[peer.ID]*remote), streams: make(map[network.Stream]struct{})}
+}
+
+func (t *transport) remote(id peer.ID) *remote {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.remotes[id]
+	if r == nil {
+		s := &t.p.s
+		r = &remote{id: id}
+		r.q[kindGossip] = &outQueue{maxFrames: s.bulkQueue, maxBytes: s.queueBytes, notify: make(chan struct{}, 1)}
+		r.q[kindMembership] = &outQueue{maxFrames: s.ctrlQueue, maxBytes: s.queueBytes, notify: make(chan struct{}, 1)}
+		t.remotes[id] = r
+	}
+	return r
+}
+
+// Send queues frame for peer to (core.Transport).
+func (t *transport) Send(to core.NodeID, frame []byte) {
+	k := classify(frame)
+	pid, err := peer.IDFromBytes([]byte(to))
+	if err != nil || pid == t.p.host.ID() {
+		t.p.m.queueDrops.WithLabelValues(k.String()).Inc()
+		t.p.ctr.queueDrops.Add(1)
+		return
+	}
+	if t.ctx.Err() != nil {
+		return
+	}
+	r := t.remote(pid)
+	r.last.Store(time.Now().UnixNano())
+	if !r.q[k].push(frame) {
+		t.p.m.queueDrops.WithLabelValues(k.String()).Inc()
+		t.p.ctr.queueDrops.Add(1)
+		return
+	}
+	if r.active[k].CompareAndSwap(false, true) {
+		t.wg.Add(1)
+		go t.writer(r, k)
+	}
+}
+
+// idleWriter is how long a writer keeps an unused stream before closing it
+// and exiting; the next frame starts a new writer.
+const idleWriter = 30 * time.Second
+
+// writer owns one outgoing stream: it opens it on first use, writes every
+// queued frame (length-prefixed, batched into one flush), and exits after
+// idleWriter without traffic or on the first error (dropping what is queued
+// and counting it; membership retries by itself, gossip by pull).
+func (t *transport) writer(r *remote, k kind) {
+	defer t.wg.Done()
+	q := r.q[k]
+	var s network.Stream
+	var w *bufio.Writer
+	var batch [][]byte
+	idle := time.NewTimer(idleWriter)
+	defer idle.Stop()
+	closeStream := func(reset bool) {
+		if s == nil {
+			return
+		}
+		if reset {
+			s.Reset()
+		} else {
+			s.Close()
+		}
+		s = nil
+	}
+	fail := func(err error) {
+		log.Debugw("stream failed", "peer", r.id, "kind", k.String(), "err", err)
+		t.p.m.sendErrors.WithLabelValues(k.String()).Inc()
+		n := q.drop()
+		t.p.m.queueDrops.WithLabelValues(k.String()).Add(float64(n))
+		t.p.ctr.queueDrops.Add(uint64(n))
+		closeStream(true)
+	}
+	for {
+		batch = q.take(batch)
+		if len(batch) == 0 {
+			// Exit protocol: mark inactive, then re-check the queue so a
+			// frame pushed between take and the flag is never stranded.
+			if !idle.Stop() {
+				select {
+				case <-idle.C:
+				default:
+				}
+			}
+			idle.Reset(idleWriter)
+			select {
+			case <-q.notify:
+				continue
+			case <-idle.C:
+			case <-t.ctx.Done():
+			}
+			r.active[k].Store(false)
+			if q.len() > 0 && t.ctx.Err() == nil && r.active[k].CompareAndSwap(false, true) {
+				continue
+			}
+			closeStream(t.ctx.Err() != nil)
+			return
+		}
+		if t.ctx.Err() != nil {
+			r.active[k].Store(false)
+			closeStream(true)
+			return
+		}
+		if s == nil {
+			ctx, cancel := context.WithTimeout(t.ctx, t.p.s.dialTimeout)
+			var err error
+			s, err = t.p.host.NewStream(network.WithAllowLimitedConn(ctx, "grapevine"), r.id, k.proto())
+			cancel()
+			if err != nil {
+				s = nil
+				t.p.m.queueDrops.WithLabelValues(k.String()).Add(float64(len(batch)))
+				t.p.ctr.queueDrops.Add(uint64(len(batch)))
+				fail(err)
+				r.active[k].Store(false)
+				if q.len() > 0 && t.ctx.Err() == nil && r.active[k].CompareAndSwap(false, true) {
+					continue
+				}
+				return
+			}
+			w = bufio.NewWriterSize(s, 64<<10)
+		}
+		var err error
+		var lenBuf [10]byte
+		bytes := 0
+		for _, f := range batch {
+			hdr := appendUvarint(lenBuf[:0], uint64(len(f)))
+			if _, err = w.Write(hdr); err != nil {
+				break
+			}
+			if _, err = w.Write(f); err != nil {
+				break
+			}
+			bytes += len(hdr) + len(f)
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+		if err != nil {
+			t.p.m.queueDrops.WithLabelValues(k.String()).Add(float64(len(batch)))
+			t.p.ctr.queueDrops.Add(uint64(len(batch)))
+			fail(err)
+			continue
+		}
+		t.p.m.framesOut.WithLabelValues(k.String()).Add(float64(len(batch)))
+		t.p.m.bytesOut.WithLabelValues(k.String()).Add(float64(bytes))
+		t.p.ctr.framesOut.Add(uint64(len(batch)))
+		t.p.ctr.bytesOut.Add(uint64(bytes))
+		clear(batch)
+	}
+}
+
+func appendUvarint(dst []byte, v uint64) []byte {
+	for v >= 0x80 {
+		dst = append(dst, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(dst, byte(v))
+}
+
+// handle serves one inbound stream: it reads length-prefixed frames until
+// the stream ends and hands each to the driver.
+func (t *transport) handle(k kind) network.StreamHandler {
+	return func(s network.Stream) {
+		t.streamsMu.Lock()
+		if t.ctx.Err() != nil {
+			t.streamsMu.Unlock()
+			s.Reset()
+			return
+		}
+		t.streams[s] = struct{}{}
+		t.wg.Add(1)
+		t.streamsMu.Unlock()
+		defer func() {
+			t.streamsMu.Lock()
+			delete(t.streams, s)
+			t.streamsMu.Unlock()
+			t.wg.Done()
+		}()
+		from := NodeID(s.Conn().RemotePeer())
+		r := bufio.NewReaderSize(s, 64<<10)
+		max := t.p.limits.MaxFrameSize
+		for {
+			f, err := core.ReadFrame(r, max)
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					s.Close()
+				} else {
+					if t.ctx.Err() == nil {
+						log.Debugw("inbound stream failed", "peer", s.Conn().RemotePeer(), "kind", k.String(), "err", err)
+					}
+					s.Reset()
+				}
+				return
+			}
+			t.p.m.framesIn.WithLabelValues(k.String()).Inc()
+			t.p.m.bytesIn.WithLabelValues(k.String()).Add(float64(len(f) + uvarintSize(uint64(len(f)))))
+			t.p.ctr.framesIn.Add(1)
+			t.p.ctr.bytesIn.Add(uint64(len(f) + uvarintSize(uint64(len(f)))))
+			if !t.p.enqueueIn(k, inFrame{from: from, data: f}) {
+				s.Reset()
+				return
+			}
+		}
+	}
+}
+
+func uvarintSize(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// reap forgets remotes with no writer and no traffic for a while, so the
+// map stays bounded by the peers talked to recently.
+func (t *transport) reap(before time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, r := range t.remotes {
+		if !r.active[0].Load() && !r.active[1].Load() && r.last.Load() < before.UnixNano() &&
+			r.q[0].len() == 0 && r.q[1].len() == 0 {
+			delete(t.remotes, id)
+		}
+	}
+}
+
+// queued returns the number of frames waiting in all queues.
+func (t *transport) queued() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, r := range t.remotes {
+		n += r.q[0].len() + r.q[1].len()
+	}
+	return n
+}
+
+// close stops all writers and inbound readers and waits for them.
+func (t *transport) close() {
+	t.streamsMu.Lock()
+	for s := range t.streams {
+		s.Reset()
+	}
+	t.streamsMu.Unlock()
+	t.mu.Lock()
+	for _, r := range t.remotes {
+		for _, q := range r.q {
+			select {
+			case q.notify <- struct{}{}:
+			default:
+			}
+		}
+	}
+	t.mu.Unlock()
+	t.wg.Wait()
+}
