@@ -1,0 +1,310 @@
+package membership
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// Config configures a Memberlist. Start from DefaultLANConfig,
+// DefaultWANConfig or DefaultLocalConfig, which document every default, and
+// fill in ID and Transport.
+//
+// Every duration is counted in ticks: the memberlist never reads a clock,
+// time advances only when the owner calls Tick. Tick says how long a tick
+// is meant to last; adapters drive Tick at that rate, the simulator maps it
+// to simulated time. All three profiles use 100 ms ticks, so the intervals
+// below read directly as tenths of a second.
+type Config struct {
+	// ID is this member's identity and address. Required.
+	ID core.NodeID
+	// Meta is this member's metadata (e.g. listen addresses, roles): an
+	// opaque blob of at most MaxMetaSize bytes, versioned by the member's
+	// incarnation number (SetMeta raises the incarnation).
+	Meta []byte
+	// Transport sends encoded frames. Required.
+	Transport core.Transport
+	// Events receives membership events. Optional.
+	Events EventHandler
+	// Signer signs this member's own alive and leave updates. Optional.
+	Signer Signer
+	// Verifier checks the signature of every alive and leave update about
+	// another member; updates that fail are dropped and counted
+	// (Stats.BadSignatures). Optional: nil accepts unsigned updates.
+	Verifier Verifier
+
+	// Rand is the source of all randomness. If nil, one is seeded from Seed
+	// and ID, so runs are reproducible.
+	Rand *rand.Rand
+	// Seed seeds Rand when Rand is nil.
+	Seed uint64
+	// Incarnation is the incarnation number this member starts with. A
+	// restarted member refutes its own old state anyway, but an adapter that
+	// starts from a growing value (e.g. seconds since an epoch) spares the
+	// group that round trip.
+	Incarnation uint64
+
+	// Tick is the intended duration of one tick (advisory: the memberlist
+	// never reads a clock; adapters tick at this rate).
+	Tick time.Duration
+
+	// ProbeInterval is the protocol period T′, in ticks: one member is
+	// probed per period.
+	ProbeInterval int
+	// ProbeTimeout is how many ticks to wait for a direct ack before asking
+	// IndirectChecks members to probe on this member's behalf. It must be
+	// below ProbeInterval, which leaves the rest of the period for the
+	// indirect probe.
+	ProbeTimeout int
+	// IndirectChecks (k) is the number of members asked to ping-req.
+	IndirectChecks int
+	// SuspicionMult scales the suspicion timeout: the minimum is
+	// SuspicionMult·max(1, log₁₀ n) protocol periods.
+	SuspicionMult float64
+	// SuspicionMaxTimeoutMult is the ratio of the longest suspicion timeout
+	// (no independent confirmation yet) to the minimum (Lifeguard).
+	SuspicionMaxTimeoutMult float64
+	// SuspicionConfirmations (K) is the number of independent suspicions
+	// that shrink the timeout to its minimum (Lifeguard).
+	SuspicionConfirmations int
+	// RetransmitMult (λ) sets how often each update is piggybacked:
+	// λ·⌈log₁₀(n+1)⌉ times.
+	RetransmitMult int
+	// GossipInterval is how many ticks pass between dedicated gossip frames
+	// carrying queued updates to GossipNodes random members (0: updates ride
+	// only on probes and on frames of other layers).
+	GossipInterval int
+	// GossipNodes is the number of members each gossip frame goes to.
+	GossipNodes int
+	// PushPullInterval is how many ticks pass between full-state exchanges
+	// with one random member, for a group of up to 32; it grows with
+	// ⌈log₂(n/32)⌉ above that so the total state traffic stays modest.
+	// 0 disables periodic push-pull (joins still exchange state).
+	PushPullInterval int
+	// ReconnectInterval is how many ticks pass between full-state exchanges
+	// with a random member believed failed (not left), so that two halves of
+	// a healed partition find each other again. 0 disables it.
+	ReconnectInterval int
+	// TombstoneTicks is how long a failed or departed member is remembered,
+	// so that stale alive updates with its old incarnation are rejected and
+	// it can be reconnected to; then it is forgotten (bounded memory).
+	TombstoneTicks int
+	// JoinRetryInterval is how many ticks a joining member waits for an
+	// answer from its seeds before asking them again.
+	JoinRetryInterval int
+
+	// Lifeguard enables the Lifeguard refinements (Dadgar et al. 2018):
+	// the local health multiplier, nacks from ping-req helpers, the dynamic
+	// suspicion timeout and the buddy system (a probe of a suspect carries
+	// the suspicion). Off, the detector is plain SWIM with a fixed
+	// suspicion timeout of SuspicionMult·log₁₀ n periods.
+	Lifeguard bool
+	// AwarenessMaxMultiplier bounds the local health multiplier: probe
+	// intervals and timeouts are stretched by at most this factor.
+	AwarenessMaxMultiplier int
+
+	// MaxPacketSize bounds the frames the memberlist builds itself (pings,
+	// acks, gossip) and the bytes of updates it piggybacks on frames of
+	// other layers.
+	MaxPacketSize int
+	// MaxStateChunk bounds one full-state frame; larger states are split.
+	MaxStateChunk int
+	// MaxMetaSize bounds a member's metadata.
+	MaxMetaSize int
+	// MaxMembers bounds the member table (tombstones included): when full,
+	// the oldest tombstone is forgotten, and if there is none the newcomer
+	// is refused and counted.
+	MaxMembers int
+	// MaxQueuedUpdates bounds the dissemination queue; the most transmitted
+	// updates are dropped first.
+	MaxQueuedUpdates int
+	// MaxPendingRelays bounds the ping-reqs this member serves at once.
+	MaxPendingRelays int
+	// Limits bound what the decoder accepts (IDs, signature lengths, frame).
+	Limits Limits
+}
+
+// Limits bound the membership decoder.
+type Limits struct {
+	MaxIDLen        int // a member ID, bytes
+	MaxMetaSize     int // metadata, bytes
+	MaxSigSize      int // a signature, bytes
+	MaxStateEntries int // members in one full-state record
+}
+
+// DefaultLimits accept every frame a default-configured memberlist builds.
+func DefaultLimits() Limits {
+	return Limits{MaxIDLen: core.DefaultLimits().MaxIDLen, MaxMetaSize: 512, MaxSigSize: 256, MaxStateEntries: 65536}
+}
+
+// DefaultLANConfig is for members in one data centre (round trips well under
+// 50 ms). It follows hashicorp/memberlist's LAN profile where that profile is
+// backed by the literature, in 100 ms ticks:
+//
+//   - ProbeInterval 10 (1 s) and ProbeTimeout 5 (500 ms): half the period for
+//     the direct probe, half for the indirect one. SWIM's first-detection
+//     time is e/(e−1) ≈ 1.58 periods, so a crash is suspected in ~1.6 s.
+//   - IndirectChecks 3: with independent 10 % loss a direct probe and its ack
+//     fail with p ≈ 0.19, all three indirect paths (four messages each) with
+//     p ≈ 0.34³ ≈ 0.04; together 0.19·0.04 ≈ 0.8 % of probes of a healthy
+//     member fail, which suspicion and refutation absorb.
+//   - SuspicionMult 4, SuspicionMaxTimeoutMult 6, SuspicionConfirmations 3:
+//     the minimum timeout is 4·log₁₀ n periods (4 s at n ≤ 10, 12 s at
+//     n = 1,000) and an unconfirmed suspicion waits six times as long; three
+//     independent suspicions (Lifeguard's K) bring it down to the minimum.
+//     The long start gives a falsely suspected member many periods to hear
+//     of it and refute; true failures are confirmed by several probers in
+//     about one period each, so detection stays close to the minimum.
+//   - RetransmitMult 4: λ·⌈log₁₀(n+1)⌉ = 12 transmissions at n = 1,000;
+//     SWIM's infection-style analysis needs λ·log n for w.h.p. delivery.
+//   - GossipInterval 2 (200 ms), GossipNodes 3: updates spread several
+//     times per period instead of once, at a few small frames per period.
+//   - PushPullInterval 300 (30 s) below 32 members, scaled with log₂ n above;
+//     ReconnectInterval 300: a healed partition re-merges within a minute.
+//   - TombstoneTicks 36,000 (1 h): old incarnations stay refutable for an
+//     hour, far longer than any update circulates, and a partition shorter
+//     than that heals by itself.
+//   - JoinRetryInterval 20 (2 s).
+//   - AwarenessMaxMultiplier 8: a sick member slows to one probe per 8 s,
+//     not to a halt.
+//   - MaxPacketSize 1,400: fits an Ethernet MTU after IP/UDP/QUIC headers.
+//   - MaxMetaSize 512, MaxMembers 100,000, MaxQueuedUpdates 4,096,
+//     MaxPendingRelays 256, MaxStateChunk 60 KiB.
+func DefaultLANConfig() Config {
+	return Config{
+		Tick:                    100 * time.Millisecond,
+		ProbeInterval:           10,
+		ProbeTimeout:            5,
+		IndirectChecks:          3,
+		SuspicionMult:           4,
+		SuspicionMaxTimeoutMult: 6,
+		SuspicionConfirmations:  3,
+		RetransmitMult:          4,
+		GossipInterval:          2,
+		GossipNodes:             3,
+		PushPullInterval:        300,
+		ReconnectInterval:       300,
+		TombstoneTicks:          36000,
+		JoinRetryInterval:       20,
+		Lifeguard:               true,
+		AwarenessMaxMultiplier:  8,
+		MaxPacketSize:           1400,
+		MaxStateChunk:           60 << 10,
+		MaxMetaSize:             512,
+		MaxMembers:              100000,
+		MaxQueuedUpdates:        4096,
+		MaxPendingRelays:        256,
+		Limits:                  DefaultLimits(),
+	}
+}
+
+// DefaultWANConfig is for members spread over the Internet (round trips up
+// to a few hundred ms, more loss): the LAN profile with
+//
+//   - ProbeInterval 50 (5 s), ProbeTimeout 30 (3 s): a 3 s timeout is well
+//     above intercontinental round trips and their jitter.
+//   - SuspicionMult 6: a false suspicion costs more across the Internet
+//     than a slower detection.
+//   - GossipInterval 5 (500 ms), GossipNodes 4: fewer, wider gossip rounds.
+//   - PushPullInterval 600 (60 s), ReconnectInterval 600, JoinRetryInterval 50.
+func DefaultWANConfig() Config {
+	c := DefaultLANConfig()
+	c.ProbeInterval = 50
+	c.ProbeTimeout = 30
+	c.SuspicionMult = 6
+	c.GossipInterval = 5
+	c.GossipNodes = 4
+	c.PushPullInterval = 600
+	c.ReconnectInterval = 600
+	c.JoinRetryInterval = 50
+	return c
+}
+
+// DefaultLocalConfig is for members on one host or one switch (round trips
+// under 1 ms; tests, local testnets): the LAN profile with
+//
+//   - ProbeTimeout 2 (200 ms): loopback answers in microseconds.
+//   - SuspicionMult 3, RetransmitMult 3: small groups, reliable links.
+//   - GossipInterval 1 (100 ms), PushPullInterval 150 (15 s),
+//     ReconnectInterval 150, JoinRetryInterval 10.
+func DefaultLocalConfig() Config {
+	c := DefaultLANConfig()
+	c.ProbeTimeout = 2
+	c.SuspicionMult = 3
+	c.RetransmitMult = 3
+	c.GossipInterval = 1
+	c.PushPullInterval = 150
+	c.ReconnectInterval = 150
+	c.JoinRetryInterval = 10
+	return c
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	req := func(ok bool, msg string) {
+		if !ok {
+			errs = append(errs, errors.New(msg))
+		}
+	}
+	req(c.ID != "", "ID is required")
+	req(c.Transport != nil, "Transport is required")
+	req(c.Limits.MaxIDLen >= 1 && c.Limits.MaxSigSize >= 0 && c.Limits.MaxStateEntries >= 1 && c.Limits.MaxMetaSize >= 0,
+		"Limits must be set (start from DefaultLimits)")
+	req(len(c.ID) <= c.Limits.MaxIDLen, "ID is longer than Limits.MaxIDLen")
+	req(c.ProbeInterval >= 2, "ProbeInterval must be at least 2 ticks")
+	req(c.ProbeTimeout >= 1 && c.ProbeTimeout < c.ProbeInterval, "ProbeTimeout must be at least 1 and below ProbeInterval")
+	req(c.IndirectChecks >= 0, "IndirectChecks must not be negative")
+	req(c.SuspicionMult > 0 && !math.IsInf(c.SuspicionMult, 0), "SuspicionMult must be positive")
+	req(c.SuspicionMaxTimeoutMult >= 1 && !math.IsInf(c.SuspicionMaxTimeoutMult, 0), "SuspicionMaxTimeoutMult must be at least 1")
+	req(c.SuspicionConfirmations >= 0, "SuspicionConfirmations must not be negative")
+	req(c.RetransmitMult >= 1, "RetransmitMult must be at least 1")
+	req(c.GossipInterval >= 0 && c.GossipNodes >= 0, "GossipInterval and GossipNodes must not be negative")
+	req(c.GossipInterval == 0 || c.GossipNodes >= 1, "GossipNodes must be at least 1 when GossipInterval is set")
+	req(c.PushPullInterval >= 0 && c.ReconnectInterval >= 0, "PushPullInterval and ReconnectInterval must not be negative")
+	req(c.TombstoneTicks >= 1, "TombstoneTicks must be at least 1")
+	req(c.JoinRetryInterval >= 1, "JoinRetryInterval must be at least 1")
+	req(c.AwarenessMaxMultiplier >= 1, "AwarenessMaxMultiplier must be at least 1")
+	req(c.MaxPacketSize >= 256, "MaxPacketSize must be at least 256")
+	req(c.MaxStateChunk >= c.MaxPacketSize, "MaxStateChunk must be at least MaxPacketSize")
+	req(c.MaxMetaSize >= 0 && c.MaxMetaSize <= c.Limits.MaxMetaSize, "MaxMetaSize must be within Limits.MaxMetaSize")
+	req(len(c.Meta) <= c.MaxMetaSize, "Meta exceeds MaxMetaSize")
+	req(c.MaxMembers >= 2, "MaxMembers must be at least 2")
+	req(c.MaxQueuedUpdates >= 1, "MaxQueuedUpdates must be at least 1")
+	req(c.MaxPendingRelays >= 0, "MaxPendingRelays must not be negative")
+	if len(errs) > 0 {
+		return fmt.Errorf("grapevine/membership: invalid config: %w", errors.Join(errs...))
+	}
+	if c.Rand == nil {
+		h := fnv.New64a()
+		h.Write([]byte("membership"))
+		h.Write([]byte(c.ID))
+		c.Rand = rand.New(rand.NewPCG(c.Seed, h.Sum64()))
+	}
+	c.Meta = append([]byte(nil), c.Meta...)
+	return nil
+}
+
+// logN returns max(1, log₁₀ n).
+func logN(n int) float64 {
+	return math.Max(1, math.Log10(float64(max(n, 1))))
+}
+
+// RetransmitLimit returns λ·⌈log₁₀(n+1)⌉: how many times an update is
+// piggybacked in a group of n.
+func RetransmitLimit(mult, n int) int {
+	return mult * int(math.Ceil(math.Log10(float64(max(n, 1)+1))))
+}
+
+// PushPullPeriod returns the full-state exchange period for a group of n:
+// interval ticks up to 32 members, then interval·(1+⌈log₂(n/32)⌉).
+func PushPullPeriod(interval, n int) int {
+	if n <= 32 {
+		return interval
+	}
+	return interval * (1 + int(math.Ceil(math.Log2(float64(n)/32))))
+}

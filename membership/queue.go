@@ -1,0 +1,138 @@
+package membership
+
+import (
+	"slices"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// update is one queued membership update: an encoded record about one
+// member, sent at most limit times (λ·log n). A newer update about the same
+// member replaces the older one, which is then obsolete.
+type update struct {
+	about core.NodeID
+	typ   uint8
+	rec   []byte // complete record: type, length, body
+	sent  int
+	order uint64 // queue insertion counter: larger is newer
+}
+
+// queue is the dissemination queue: least transmitted first, newest first
+// among equals (SWIM's infection-style dissemination, with memberlist's
+// refinement of preferring fresh updates).
+type queue struct {
+	items  []*update
+	byID   map[core.NodeID]*update
+	next   uint64
+	sorted bool
+}
+
+func (q *queue) len() int { return len(q.items) }
+
+// push queues rec about member id, replacing any older update about id. It
+// returns how many updates the bound max forced out.
+func (q *queue) push(id core.NodeID, typ uint8, rec []byte, max int) (dropped int) {
+	if old := q.byID[id]; old != nil {
+		q.remove(old)
+	}
+	q.next++
+	u := &update{about: id, typ: typ, rec: rec, order: q.next}
+	if q.byID == nil {
+		q.byID = make(map[core.NodeID]*update)
+	}
+	q.byID[id] = u
+	q.items = append(q.items, u)
+	q.sorted = false
+	for len(q.items) > max {
+		q.sort()
+		// Drop the most transmitted, oldest: it has done most of its work.
+		victim := q.items[len(q.items)-1]
+		q.remove(victim)
+		dropped++
+	}
+	return dropped
+}
+
+func (q *queue) remove(u *update) {
+	i := slices.Index(q.items, u)
+	if i >= 0 {
+		q.items = slices.Delete(q.items, i, i+1)
+	}
+	if q.byID[u.about] == u {
+		delete(q.byID, u.about)
+	}
+}
+
+func (q *queue) sort() {
+	if q.sorted {
+		return
+	}
+	slices.SortFunc(q.items, func(a, b *update) int {
+		if a.sent != b.sent {
+			return a.sent - b.sent
+		}
+		switch {
+		case a.order > b.order:
+			return -1
+		case a.order < b.order:
+			return 1
+		}
+		return 0
+	})
+	q.sorted = true
+}
+
+// fill appends to dst the queued records that fit in room bytes, first the
+// update about prefer (if any, e.g. the suspicion of the member being
+// probed: Lifeguard's buddy system), then least sent and newest first. Each
+// appended update counts one transmission; updates that reach limit leave
+// the queue. It returns dst and the number of records appended.
+func (q *queue) fill(dst []byte, room int, limit int, prefer core.NodeID, preferTyp uint8) ([]byte, int) {
+	if len(q.items) == 0 || room <= 0 {
+		return dst, 0
+	}
+	n := 0
+	var first *update
+	if prefer != "" {
+		if u := q.byID[prefer]; u != nil && u.typ == preferTyp && len(u.rec) <= room {
+			dst = append(dst, u.rec...)
+			room -= len(u.rec)
+			u.sent++
+			n++
+			first = u
+		}
+	}
+	q.sort()
+	smallest := 3
+	for _, u := range q.items {
+		if room < smallest {
+			break
+		}
+		if u == first {
+			continue
+		}
+		if len(u.rec) > room {
+			continue
+		}
+		dst = append(dst, u.rec...)
+		room -= len(u.rec)
+		u.sent++
+		n++
+	}
+	if n > 0 {
+		q.sorted = false
+		keep := q.items[:0]
+		for _, u := range q.items {
+			if u.sent >= limit {
+				if q.byID[u.about] == u {
+					delete(q.byID, u.about)
+				}
+				continue
+			}
+			keep = append(keep, u)
+		}
+		clear(q.items[len(keep):])
+		q.items = keep
+	}
+	return dst, n
+}

@@ -1,0 +1,167 @@
+package membership
+
+import (
+	"fmt"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// State is a member's state as this member sees it.
+type State uint8
+
+const (
+	StateAlive   State = iota // answering probes
+	StateSuspect              // a probe failed; dead unless it refutes in time
+	StateDead                 // confirmed failed (a tombstone until reaped)
+	StateLeft                 // left gracefully (a tombstone until reaped)
+)
+
+func (s State) String() string {
+	switch s {
+	case StateAlive:
+		return "alive"
+	case StateSuspect:
+		return "suspect"
+	case StateDead:
+		return "dead"
+	case StateLeft:
+		return "left"
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// Live reports whether s counts as a group member (alive or suspect).
+func (s State) Live() bool { return s == StateAlive || s == StateSuspect }
+
+// Member is a snapshot of one member.
+type Member struct {
+	ID          core.NodeID
+	State       State
+	Incarnation uint64
+	Meta        []byte // the member's metadata; do not modify
+	Since       uint64 // tick at which this member entered State (local clock)
+}
+
+// EventKind says what happened to a member.
+type EventKind uint8
+
+const (
+	EventJoin    EventKind = iota + 1 // a member not known before is alive
+	EventUpdate                       // a member's metadata changed
+	EventSuspect                      // a member is suspected
+	EventAlive                        // a suspected member refuted the suspicion
+	EventFail                         // a member was declared dead
+	EventLeave                        // a member left gracefully
+	EventRejoin                       // a dead or departed member is alive again
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventJoin:
+		return "join"
+	case EventUpdate:
+		return "update"
+	case EventSuspect:
+		return "suspect"
+	case EventAlive:
+		return "alive"
+	case EventFail:
+		return "fail"
+	case EventLeave:
+		return "leave"
+	case EventRejoin:
+		return "rejoin"
+	}
+	return fmt.Sprintf("EventKind(%d)", uint8(k))
+}
+
+// Event is one membership change, reported synchronously from inside Tick,
+// Step, Join or Leave.
+type Event struct {
+	Kind   EventKind
+	Member Member      // the member after the change
+	From   core.NodeID // the peer whose frame caused it ("" for local decisions)
+	Tick   uint64      // this member's tick count when it happened
+}
+
+// EventHandler receives events. HandleEvent must not call back into the
+// Memberlist (queue the event instead): the memberlist is single-threaded.
+type EventHandler interface {
+	HandleEvent(Event)
+}
+
+// EventFunc adapts a function to EventHandler.
+type EventFunc func(Event)
+
+// HandleEvent implements EventHandler.
+func (f EventFunc) HandleEvent(e Event) { f(e) }
+
+// Signer signs this member's own alive and leave updates. msg is what
+// AliveSigningBytes or LeaveSigningBytes return.
+type Signer interface {
+	SignMembership(msg []byte) ([]byte, error)
+}
+
+// Verifier checks that sig is member's signature over msg (the libp2p adapter
+// checks it against the key behind the peer ID).
+type Verifier interface {
+	VerifyMembership(member core.NodeID, msg, sig []byte) error
+}
+
+// SignerFunc adapts a function to Signer.
+type SignerFunc func(msg []byte) ([]byte, error)
+
+// SignMembership implements Signer.
+func (f SignerFunc) SignMembership(msg []byte) ([]byte, error) { return f(msg) }
+
+// VerifierFunc adapts a function to Verifier.
+type VerifierFunc func(member core.NodeID, msg, sig []byte) error
+
+// VerifyMembership implements Verifier.
+func (f VerifierFunc) VerifyMembership(member core.NodeID, msg, sig []byte) error {
+	return f(member, msg, sig)
+}
+
+// Stats are the memberlist's counters. Every bound has a counter of what it
+// dropped.
+type Stats struct {
+	FramesSent uint64 // frames built and sent by the memberlist itself
+	BytesSent  uint64
+	FramesIn   uint64 // frames stepped that held membership records
+	RecordsIn  uint64
+
+	PingsSent      uint64 // direct probes
+	PingReqsSent   uint64 // indirect probe requests
+	AcksSent       uint64 // acks (answers and relays)
+	NacksSent      uint64
+	AcksReceived   uint64 // acks that completed one of this member's probes
+	NacksReceived  uint64
+	LateAcks       uint64 // acks after the probe had ended
+	ProbesFailed   uint64 // probes that ended without an ack
+	MissedNacks    uint64 // nacks expected but not received
+	RelaysServed   uint64 // ping-reqs served for others
+	RelaysDropped  uint64 // ping-reqs refused by MaxPendingRelays
+	GossipsSent    uint64 // dedicated gossip frames
+	PushPullsSent  uint64 // full-state exchanges initiated (joins included)
+	PushPullsIn    uint64 // full-state records received
+	Reconnects     uint64 // exchanges with members believed failed
+	JoinAttempts   uint64
+	UpdatesSent    uint64 // updates piggybacked (each transmission counts)
+	UpdatesQueued  uint64 // updates put on the dissemination queue
+	UpdatesDropped uint64 // queued updates dropped by MaxQueuedUpdates
+
+	Suspicions    uint64 // suspicions this member raised itself
+	Confirmations uint64 // independent suspicions that shortened a timeout
+	Refutations   uint64 // times this member refuted a suspicion or death of itself
+	Declared      uint64 // members this member declared dead on its own timer
+	Stale         uint64 // updates ignored as older than the known state
+
+	DecodeErrors      uint64 // membership records that did not decode
+	UnknownRecords    uint64 // membership record types this version does not know
+	BadSignatures     uint64 // alive/leave updates dropped by the Verifier
+	SignErrors        uint64 // own updates the Signer failed to sign (sent unsigned)
+	MetaTooLarge      uint64 // updates dropped for metadata above MaxMetaSize
+	MembersRefused    uint64 // newcomers refused because MaxMembers was reached
+	TombstonesReaped  uint64 // tombstones forgotten after TombstoneTicks
+	TombstonesEvicted uint64 // tombstones forgotten early because MaxMembers was reached
+}

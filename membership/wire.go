@@ -1,0 +1,253 @@
+package membership
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// Record types of the membership layer, within core's 0x40-0x7f range. Each
+// is one record of a core frame (type byte, uvarint length, body), so
+// membership records ride in the same frames as gossip records.
+const (
+	RecPing    uint8 = 0x40 // seq, target: "are you alive?"
+	RecPingReq uint8 = 0x41 // seq, target, nackAfter: "probe target for me"
+	RecAck     uint8 = 0x42 // seq: answer to a ping (or a relayed answer)
+	RecNack    uint8 = 0x43 // seq: a ping-req helper heard nothing from the target
+	RecAlive   uint8 = 0x44 // id, incarnation, meta, signature
+	RecSuspect uint8 = 0x45 // id, incarnation, accuser
+	RecDead    uint8 = 0x46 // id, incarnation, accuser
+	RecLeave   uint8 = 0x47 // id, incarnation, signature
+	RecState   uint8 = 0x48 // flags, member entries: a full-state exchange
+)
+
+// Flags of a state record.
+const (
+	stateRequest = 1 << 0 // the receiver should answer with its own state
+	stateJoin    = 1 << 1 // the sender is joining
+	stateFlags   = stateRequest | stateJoin
+)
+
+type ping struct {
+	seq    uint64
+	target core.NodeID
+}
+
+type pingReq struct {
+	seq       uint64
+	target    core.NodeID
+	nackAfter uint64 // ticks after which the helper nacks; 0: no nack wanted
+}
+
+type aliveMsg struct {
+	id   core.NodeID
+	inc  uint64
+	meta []byte
+	sig  []byte
+}
+
+type accuseMsg struct { // suspect and dead
+	id   core.NodeID
+	inc  uint64
+	from core.NodeID
+}
+
+type leaveMsg struct {
+	id  core.NodeID
+	inc uint64
+	sig []byte
+}
+
+type stateEntry struct {
+	id      core.NodeID
+	state   State
+	inc     uint64
+	metaInc uint64 // alive and suspect: the incarnation meta and sig belong to
+	meta    []byte
+	sig     []byte // alive/suspect: the alive signature; left: the leave signature
+}
+
+type stateMsg struct {
+	flags   byte
+	entries []stateEntry
+}
+
+// ---- encoding ----
+
+func appendPing(dst []byte, p ping) []byte {
+	body := binary.AppendUvarint(nil, p.seq)
+	body = core.AppendString(body, string(p.target))
+	return core.AppendRecord(dst, RecPing, body)
+}
+
+func appendPingReq(dst []byte, p pingReq) []byte {
+	body := binary.AppendUvarint(nil, p.seq)
+	body = core.AppendString(body, string(p.target))
+	body = binary.AppendUvarint(body, p.nackAfter)
+	return core.AppendRecord(dst, RecPingReq, body)
+}
+
+func appendSeq(dst []byte, typ uint8, seq uint64) []byte {
+	return core.AppendRecord(dst, typ, binary.AppendUvarint(nil, seq))
+}
+
+func appendAlive(dst []byte, a aliveMsg) []byte {
+	body := core.AppendString(nil, string(a.id))
+	body = binary.AppendUvarint(body, a.inc)
+	body = core.AppendBytes(body, a.meta)
+	body = core.AppendBytes(body, a.sig)
+	return core.AppendRecord(dst, RecAlive, body)
+}
+
+func appendAccuse(dst []byte, typ uint8, a accuseMsg) []byte {
+	body := core.AppendString(nil, string(a.id))
+	body = binary.AppendUvarint(body, a.inc)
+	body = core.AppendString(body, string(a.from))
+	return core.AppendRecord(dst, typ, body)
+}
+
+func appendLeave(dst []byte, l leaveMsg) []byte {
+	body := core.AppendString(nil, string(l.id))
+	body = binary.AppendUvarint(body, l.inc)
+	body = core.AppendBytes(body, l.sig)
+	return core.AppendRecord(dst, RecLeave, body)
+}
+
+func appendStateEntry(dst []byte, e *stateEntry) []byte {
+	dst = core.AppendString(dst, string(e.id))
+	dst = append(dst, byte(e.state))
+	dst = binary.AppendUvarint(dst, e.inc)
+	switch e.state {
+	case StateSuspect:
+		dst = binary.AppendUvarint(dst, e.inc-e.metaInc)
+		fallthrough
+	case StateAlive:
+		dst = core.AppendBytes(dst, e.meta)
+		dst = core.AppendBytes(dst, e.sig)
+	case StateLeft:
+		dst = core.AppendBytes(dst, e.sig)
+	}
+	return dst
+}
+
+// ---- decoding ----
+
+// minEntryBytes is the smallest state entry: 1-byte ID length, 1-byte ID,
+// state, incarnation.
+const minEntryBytes = 4
+
+func decodePing(b []byte, lim *Limits) (ping, error) {
+	r := core.NewReader(b)
+	p := ping{seq: r.Uvarint(), target: r.ID(lim.MaxIDLen)}
+	r.End("ping")
+	return p, wrap("ping", r.Err())
+}
+
+func decodePingReq(b []byte, lim *Limits) (pingReq, error) {
+	r := core.NewReader(b)
+	p := pingReq{seq: r.Uvarint(), target: r.ID(lim.MaxIDLen), nackAfter: r.Uvarint()}
+	r.End("ping-req")
+	return p, wrap("ping-req", r.Err())
+}
+
+func decodeSeq(b []byte, what string) (uint64, error) {
+	r := core.NewReader(b)
+	s := r.Uvarint()
+	r.End(what)
+	return s, wrap(what, r.Err())
+}
+
+func decodeAlive(b []byte, lim *Limits) (aliveMsg, error) {
+	r := core.NewReader(b)
+	a := aliveMsg{id: r.ID(lim.MaxIDLen), inc: r.Uvarint()}
+	a.meta = nilIfEmpty(r.Bytes(lim.MaxMetaSize, "metadata"))
+	a.sig = nilIfEmpty(r.Bytes(lim.MaxSigSize, "signature"))
+	r.End("alive")
+	return a, wrap("alive", r.Err())
+}
+
+func decodeAccuse(b []byte, lim *Limits, what string) (accuseMsg, error) {
+	r := core.NewReader(b)
+	a := accuseMsg{id: r.ID(lim.MaxIDLen), inc: r.Uvarint(), from: r.ID(lim.MaxIDLen)}
+	r.End(what)
+	return a, wrap(what, r.Err())
+}
+
+func decodeLeave(b []byte, lim *Limits) (leaveMsg, error) {
+	r := core.NewReader(b)
+	l := leaveMsg{id: r.ID(lim.MaxIDLen), inc: r.Uvarint()}
+	l.sig = nilIfEmpty(r.Bytes(lim.MaxSigSize, "signature"))
+	r.End("leave")
+	return l, wrap("leave", r.Err())
+}
+
+func decodeState(b []byte, lim *Limits) (stateMsg, error) {
+	r := core.NewReader(b)
+	s := stateMsg{flags: r.Byte()}
+	if r.Err() == nil && s.flags&^stateFlags != 0 {
+		r.Fail(fmt.Errorf("%w: unknown state flags %#x", core.ErrMalformed, s.flags))
+	}
+	n := r.Count(lim.MaxStateEntries, minEntryBytes, "state entry")
+	if r.Err() == nil && n > 0 {
+		s.entries = make([]stateEntry, 0, n)
+	}
+	for i := 0; i < n && r.Err() == nil; i++ {
+		e := stateEntry{id: r.ID(lim.MaxIDLen), state: State(r.Byte()), inc: r.Uvarint()}
+		switch e.state {
+		case StateSuspect:
+			d := r.Uvarint()
+			if r.Err() == nil && d > e.inc {
+				r.Fail(fmt.Errorf("%w: metadata incarnation above incarnation", core.ErrMalformed))
+			}
+			e.metaInc = e.inc - d
+			e.meta = nilIfEmpty(r.Bytes(lim.MaxMetaSize, "metadata"))
+			e.sig = nilIfEmpty(r.Bytes(lim.MaxSigSize, "signature"))
+		case StateAlive:
+			e.metaInc = e.inc
+			e.meta = nilIfEmpty(r.Bytes(lim.MaxMetaSize, "metadata"))
+			e.sig = nilIfEmpty(r.Bytes(lim.MaxSigSize, "signature"))
+		case StateLeft:
+			e.sig = nilIfEmpty(r.Bytes(lim.MaxSigSize, "signature"))
+		case StateDead:
+		default:
+			r.Fail(fmt.Errorf("%w: unknown member state %d", core.ErrMalformed, e.state))
+		}
+		s.entries = append(s.entries, e)
+	}
+	r.End("state")
+	return s, wrap("state", r.Err())
+}
+
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("grapevine/membership: decoding %s: %w", what, err)
+}
+
+// ---- signatures ----
+
+// AliveSigningBytes returns the bytes a member signs to announce that it is
+// alive at incarnation inc with metadata meta.
+func AliveSigningBytes(id core.NodeID, inc uint64, meta []byte) []byte {
+	b := append([]byte(nil), "grapevine/member/alive/v1"...)
+	b = core.AppendString(b, string(id))
+	b = binary.AppendUvarint(b, inc)
+	return core.AppendBytes(b, meta)
+}
+
+// LeaveSigningBytes returns the bytes a member signs to announce that it
+// leaves at incarnation inc.
+func LeaveSigningBytes(id core.NodeID, inc uint64) []byte {
+	b := append([]byte(nil), "grapevine/member/leave/v1"...)
+	b = core.AppendString(b, string(id))
+	return binary.AppendUvarint(b, inc)
+}
