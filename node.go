@@ -1,0 +1,170 @@
+package grapevine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/grapevine-p2p/grapevine/core"
+	"github.com/grapevine-p2p/grapevine/membership"
+)
+
+// Config configures a Node: one gossip engine and one memberlist for one
+// node, sharing its identity, transport and frames. Start from DefaultConfig.
+type Config struct {
+	// ID is this node's identity and address. Required.
+	ID core.NodeID
+	// Transport carries encoded frames to peers. Required. It must not call
+	// back into the Node (queue frames instead).
+	Transport core.Transport
+	// App receives delivered messages. Optional.
+	App core.Application
+	// Events receives membership events. Optional.
+	Events membership.EventHandler
+	// Seed seeds both layers' randomness (each mixes in the ID and its own
+	// name, so their streams differ) unless Gossip.Rand or Membership.Rand
+	// is set.
+	Seed uint64
+
+	// Gossip configures the engine. ID, Transport, App, Sampler, Piggyback
+	// and Seed are filled in by NewNode. Gossip.RoundTicks sets how many
+	// node ticks make one gossip round.
+	Gossip core.Config
+	// Membership configures the memberlist. ID, Transport, Events and Seed
+	// are filled in by NewNode; its profile fixes what a tick means
+	// (Membership.Tick).
+	Membership membership.Config
+}
+
+// DefaultConfig returns the configuration for a LAN: core.DefaultConfig for
+// gossip, one gossip round every 2 ticks, and membership.DefaultLANConfig
+// (100 ms ticks, 1 s protocol period). A gossip round of 200 ms keeps the
+// pull repair quick while eager push carries new messages at network speed;
+// the memberlist's updates also ride on every gossip frame. ID and Transport
+// must still be set.
+func DefaultConfig() Config {
+	g := core.DefaultConfig()
+	g.RoundTicks = 2
+	return Config{Gossip: g, Membership: membership.DefaultLANConfig()}
+}
+
+// Node composes a core.Engine with a membership.Memberlist: the memberlist
+// is the engine's PeerSampler (gossip targets are live members) and
+// Piggybacker (gossip frames carry membership updates for free). Step
+// decodes a frame once and hands it to both. Node is a pure state machine
+// like its parts: it is not safe for concurrent use, and the same inputs in
+// the same order give the same outputs.
+type Node struct {
+	engine *core.Engine
+	ml     *membership.Memberlist
+	limits core.Limits
+	stats  FrameStats
+}
+
+// FrameStats counts the frames a Node stepped.
+type FrameStats struct {
+	FramesIn     uint64
+	BytesIn      uint64
+	DecodeErrors uint64 // frames that did not decode (dropped whole)
+	RecordErrors uint64 // frames with a membership record that did not decode (the rest was used)
+}
+
+// Stats gathers a Node's counters.
+type Stats struct {
+	Frames     FrameStats
+	Gossip     core.Stats
+	Membership membership.Stats
+}
+
+// NewNode validates cfg and returns a node that knows only itself; call
+// Join to enter a group.
+func NewNode(cfg Config) (*Node, error) {
+	if cfg.ID == "" || cfg.Transport == nil {
+		return nil, errors.New("grapevine: Config.ID and Config.Transport are required")
+	}
+	mc := cfg.Membership
+	mc.ID, mc.Transport, mc.Events = cfg.ID, cfg.Transport, cfg.Events
+	if mc.Rand == nil {
+		mc.Seed = cfg.Seed
+	}
+	ml, err := membership.New(mc)
+	if err != nil {
+		return nil, err
+	}
+	gc := cfg.Gossip
+	gc.ID, gc.Transport, gc.App, gc.Sampler, gc.Piggyback = cfg.ID, cfg.Transport, cfg.App, ml, ml
+	if gc.Rand == nil {
+		gc.Seed = cfg.Seed
+	}
+	e, err := core.New(gc)
+	if err != nil {
+		return nil, err
+	}
+	return &Node{engine: e, ml: ml, limits: gc.Limits}, nil
+}
+
+// ID returns this node's ID.
+func (n *Node) ID() core.NodeID { return n.ml.ID() }
+
+// Engine returns the gossip engine (for its finer-grained accessors).
+func (n *Node) Engine() *core.Engine { return n.engine }
+
+// Membership returns the memberlist.
+func (n *Node) Membership() *membership.Memberlist { return n.ml }
+
+// Tick advances both layers by one tick; the engine runs a gossip round every
+// Gossip.RoundTicks ticks.
+func (n *Node) Tick() {
+	n.ml.Tick()
+	n.engine.Tick()
+}
+
+// Step processes one frame received from peer from: it is decoded once, its
+// membership records go to the memberlist, the rest to the engine. A frame
+// that does not decode is dropped and its error returned; a membership
+// record that does not decode is skipped (and its error returned) while the
+// rest of the frame is still used.
+func (n *Node) Step(from core.NodeID, raw []byte) error {
+	n.stats.FramesIn++
+	n.stats.BytesIn += uint64(len(raw))
+	f, err := core.DecodeFrame(raw, n.limits)
+	if err != nil {
+		n.stats.DecodeErrors++
+		return fmt.Errorf("grapevine: frame from %q: %w", from, err)
+	}
+	merr := n.ml.Step(from, f)
+	n.engine.StepFrame(from, f)
+	if merr != nil {
+		n.stats.RecordErrors++
+		return fmt.Errorf("grapevine: frame from %q: %w", from, merr)
+	}
+	return nil
+}
+
+// Publish originates a message (see core.Engine.Publish).
+func (n *Node) Publish(topic string, payload []byte, priority uint8, timestamp int64) (*core.Message, error) {
+	return n.engine.Publish(topic, payload, priority, timestamp)
+}
+
+// Has reports whether this node has seen the message with key k.
+func (n *Node) Has(k core.MsgKey) bool { return n.engine.Has(k) }
+
+// Join starts joining the group through seeds (see membership.Memberlist.Join).
+func (n *Node) Join(seeds []core.NodeID) { n.ml.Join(seeds) }
+
+// Leave announces a graceful leave (see membership.Memberlist.Leave). Keep
+// ticking until Pending returns 0 so the announcement spreads.
+func (n *Node) Leave() { n.ml.Leave() }
+
+// Pending returns the number of membership updates still queued.
+func (n *Node) Pending() int { return n.ml.Pending() }
+
+// SetMeta replaces this node's membership metadata.
+func (n *Node) SetMeta(meta []byte) error { return n.ml.SetMeta(meta) }
+
+// Members returns the live members, this node included, sorted by ID.
+func (n *Node) Members() []membership.Member { return n.ml.Members() }
+
+// Stats returns the counters of the node and both layers.
+func (n *Node) Stats() Stats {
+	return Stats{Frames: n.stats, Gossip: n.engine.Stats(), Membership: n.ml.Stats()}
+}
