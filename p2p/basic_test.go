@@ -18,7 +18,12 @@ func TestThreePeersDeliver(t *testing.T) {
 		subs[i] = s
 	}
 	waitFor(t, 10*time.Second, "membership", func() bool {
-		return len(peers[0].Members()) == 3
+		for _, p := range peers {
+			if alive(p) != 3 {
+				return false
+			}
+		}
+		return true
 	})
 	for i := 0; i < 10; i++ {
 		if err := peers[1].Publish(context.Background(), "t", []byte(fmt.Sprint("m", i))); err != nil {

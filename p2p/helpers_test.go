@@ -56,3 +56,13 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func alive(p *Peer) int {
+	n := 0
+	for _, m := range p.Members() {
+		if m.State == StateAlive {
+			n++
+		}
+	}
+	return n
+}

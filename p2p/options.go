@@ -62,7 +62,6 @@ func defaults() settings {
 		dhtPrefix:   "/grapevine",
 		connLow:     160,
 		connHigh:    320,
-		tick:        10 * time.Millisecond,
 		walkEvery:   30 * time.Second,
 		bulkQueue:   1024,
 		ctrlQueue:   256,
@@ -190,7 +189,9 @@ func WithMetrics(reg prometheus.Registerer) Option {
 	return func(s *settings) error { s.registerer = reg; return nil }
 }
 
-// WithTick sets the real-time duration of one state-machine tick.
+// WithTick sets the real-time duration of one state-machine tick (default:
+// the membership profile's, 100 ms). Every period counted in ticks scales
+// with it.
 func WithTick(d time.Duration) Option {
 	return func(s *settings) error {
 		if d < time.Millisecond {

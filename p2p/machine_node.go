@@ -1,0 +1,223 @@
+package p2p
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/grapevine-p2p/grapevine/core"
+	"github.com/grapevine-p2p/grapevine/membership"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// MembershipStats are membership's counters.
+type MembershipStats = membership.Stats
+
+const memberSigDomain = "grapevine/member-sig/v1:"
+
+// nodeMachine composes the gossip engine and the SWIM memberlist for one
+// peer: membership is the engine's peer sampler and piggybacker, and each
+// inbound frame is decoded once and handed to both.
+type nodeMachine struct {
+	p   *Peer
+	e   *core.Engine
+	ml  *membership.Memberlist
+	lim core.Limits
+	// probe round-trip times: when this peer's pings left, by sequence number
+	pings map[uint64]time.Time
+}
+
+func membershipConfig(p Profile) membership.Config {
+	switch p {
+	case ProfileWAN:
+		return membership.DefaultWANConfig()
+	case ProfileLocal:
+		return membership.DefaultLocalConfig()
+	}
+	return membership.DefaultLANConfig()
+}
+
+func newMachine(p *Peer) (machine, core.Limits, error) {
+	m := &nodeMachine{p: p, pings: make(map[uint64]time.Time)}
+	mc := membershipConfig(p.s.profile)
+	mc.ID = p.id
+	mc.Transport = m
+	mc.Meta = encodeAddrMeta(p.host.Addrs(), mc.MaxMetaSize)
+	mc.Events = membership.EventFunc(m.handleEvent)
+	mc.Signer = membership.SignerFunc(func(msg []byte) ([]byte, error) {
+		return p.sk.Sign(append([]byte(memberSigDomain), msg...))
+	})
+	mc.Verifier = membership.VerifierFunc(verifyMember)
+	mc.Incarnation = uint64(time.Now().Unix())
+	if p.s.tick == 0 {
+		p.s.tick = mc.Tick
+	}
+	ml, err := membership.New(mc)
+	if err != nil {
+		return nil, core.Limits{}, err
+	}
+	m.ml = ml
+	ec := engineConfig(p)
+	ec.Transport = m
+	ec.Sampler = ml
+	ec.Piggyback = ml
+	e, err := core.New(ec)
+	if err != nil {
+		return nil, core.Limits{}, err
+	}
+	m.e, m.lim = e, ec.Limits
+	return m, ec.Limits, nil
+}
+
+func verifyMember(id core.NodeID, msg, sig []byte) error {
+	pk, err := pubKeyOf(id)
+	if err != nil {
+		return err
+	}
+	ok, err := pk.Verify(append([]byte(memberSigDomain), msg...), sig)
+	if err != nil || !ok {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// Send implements core.Transport for both layers: it notes when pings
+// leave (for the probe RTT metric) and queues the frame.
+func (m *nodeMachine) Send(to core.NodeID, frame []byte) {
+	forEachRecord(frame, func(typ uint8, body []byte) {
+		if typ == membership.RecPing {
+			if seq, n := binary.Uvarint(body); n > 0 {
+				if len(m.pings) > 4096 {
+					clear(m.pings)
+				}
+				m.pings[seq] = time.Now()
+			}
+		}
+	})
+	m.p.tr.Send(to, frame)
+}
+
+// forEachRecord walks a frame's record headers; it stops at the first
+// malformed one.
+func forEachRecord(frame []byte, f func(typ uint8, body []byte)) {
+	if len(frame) < 1 {
+		return
+	}
+	b := frame[1:]
+	for len(b) > 0 {
+		typ := b[0]
+		n, k := binary.Uvarint(b[1:])
+		if k <= 0 || n > uint64(len(b)-1-k) {
+			return
+		}
+		f(typ, b[1+k:1+k+int(n)])
+		b = b[1+k+int(n):]
+	}
+}
+
+func (m *nodeMachine) Tick() {
+	m.ml.Tick()
+	m.e.Tick()
+}
+
+func (m *nodeMachine) Step(from core.NodeID, raw []byte) error {
+	f, err := core.DecodeFrame(raw, m.lim)
+	if err != nil {
+		return err
+	}
+	for _, r := range f.Records {
+		if r.Type == membership.RecAck {
+			if seq, n := binary.Uvarint(r.Body); n > 0 {
+				if t, ok := m.pings[seq]; ok {
+					m.p.m.probeRTT.Observe(time.Since(t).Seconds())
+					delete(m.pings, seq)
+				}
+			}
+		}
+	}
+	err = m.ml.Step(from, f)
+	m.e.StepFrame(from, f)
+	return err
+}
+
+func (m *nodeMachine) Publish(topic string, payload []byte, prio uint8, ts int64) (*core.Message, error) {
+	return m.e.Publish(topic, payload, prio, ts)
+}
+
+func (m *nodeMachine) Join(seeds []core.NodeID) { m.ml.Join(seeds) }
+func (m *nodeMachine) Leave()                   { m.ml.Leave() }
+
+func (m *nodeMachine) Members() []Member {
+	all := m.ml.AllMembers()
+	out := make([]Member, 0, len(all))
+	for _, mm := range all {
+		out = append(out, convertMember(mm, m.p.id))
+	}
+	return out
+}
+
+func convertMember(mm membership.Member, self core.NodeID) Member {
+	pid, _ := PeerID(mm.ID)
+	return Member{ID: pid, State: mm.State.String(), Incarnation: mm.Incarnation, Addrs: decodeAddrMeta(mm.Meta), Self: mm.ID == self}
+}
+
+func (m *nodeMachine) handleEvent(ev membership.Event) {
+	var k EventKind
+	switch ev.Kind {
+	case membership.EventJoin:
+		k = EventJoin
+	case membership.EventUpdate:
+		k = EventUpdate
+	case membership.EventSuspect:
+		k = EventSuspect
+	case membership.EventAlive:
+		k = EventAlive
+	case membership.EventFail:
+		k = EventFail
+	case membership.EventLeave:
+		k = EventLeave
+	case membership.EventRejoin:
+		k = EventRejoin
+	default:
+		return
+	}
+	m.p.emit(Event{Kind: k, Member: convertMember(ev.Member, m.p.id)})
+}
+
+func (m *nodeMachine) EngineStats() core.Stats          { return m.e.Stats() }
+func (m *nodeMachine) MembershipStats() MembershipStats { return m.ml.Stats() }
+
+// Address metadata: version byte 1, then each multiaddr's binary form with
+// a uvarint length, as many as fit in max bytes.
+const addrMetaVersion = 1
+
+func encodeAddrMeta(addrs []ma.Multiaddr, max int) []byte {
+	b := []byte{addrMetaVersion}
+	for _, a := range addrs {
+		raw := a.Bytes()
+		if len(b)+len(raw)+binary.MaxVarintLen16 > max {
+			break
+		}
+		b = core.AppendBytes(b, raw)
+	}
+	return b
+}
+
+func decodeAddrMeta(b []byte) []ma.Multiaddr {
+	if len(b) < 1 || b[0] != addrMetaVersion {
+		return nil
+	}
+	r := core.NewReader(b[1:])
+	var out []ma.Multiaddr
+	for r.Len() > 0 {
+		raw := r.Bytes(len(b), "address")
+		if r.Err() != nil {
+			return out
+		}
+		a, err := ma.NewMultiaddrBytes(raw)
+		if err != nil {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
