@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 )
 
 // GroupKey is the DHT namespace under which members of group advertise
@@ -91,6 +93,11 @@ func (d *discovery) connectLoop(ai peer.AddrInfo) {
 	p := d.p
 	backoff := time.Second
 	for attempt := 1; ; attempt++ {
+		if sw, ok := p.host.Network().(*swarm.Swarm); ok {
+			// Our own backoff paces the retries; libp2p's would turn
+			// them into instant "dial backoff" failures.
+			sw.Backoff().Clear(ai.ID)
+		}
 		ctx, cancel := context.WithTimeout(d.ctx, p.s.dialTimeout)
 		err := p.host.Connect(ctx, ai)
 		cancel()
@@ -108,7 +115,7 @@ func (d *discovery) connectLoop(ai peer.AddrInfo) {
 			return
 		}
 		wait := backoff + time.Duration(mrand.Int64N(int64(backoff)/4+1))
-		p.notice("cannot reach %s (%v); retrying in %s", ai.ID, shortErr(err), wait.Round(100*time.Millisecond))
+		p.notice("peer %s is unreachable (%v); retrying in %s", ai.ID, shortErr(err), wait.Round(100*time.Millisecond))
 		select {
 		case <-time.After(wait):
 		case <-d.ctx.Done():
@@ -119,7 +126,11 @@ func (d *discovery) connectLoop(ai peer.AddrInfo) {
 }
 
 func shortErr(err error) string {
-	s := err.Error()
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	// libp2p lists every address tried; the last reason is the useful part.
+	if i := strings.LastIndex(s, "] "); i >= 0 {
+		s = s[i+2:]
+	}
 	if len(s) > 160 {
 		s = s[:160] + "…"
 	}

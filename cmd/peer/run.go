@@ -1,0 +1,325 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/grapevine-p2p/grapevine/p2p"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func init() {
+	register(&command{name: "run", summary: "join a group: publish stdin lines, print what others publish", run: cmdRun})
+	register(&command{name: "id", summary: "create or show this peer's identity (its peer ID)", run: cmdID})
+	register(&command{name: "version", summary: "print the version", run: cmdVersion})
+}
+
+// listFlag is a repeatable flag; each use may also hold comma-separated values.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+func defaultKeyPath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "grapevine.key"
+	}
+	return filepath.Join(dir, "grapevine", "identity.key")
+}
+
+func newFlagSet(name string, stderr io.Writer, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), help)
+		fmt.Fprintln(fs.Output(), "\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	}
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+const runHelp = `Usage: peer run --group NAME [flags]
+
+Joins the group NAME and stays in it until interrupted (Ctrl-C, SIGTERM),
+then leaves gracefully and exits 0.
+
+  - At start it prints its peer ID and full multiaddrs: give one of them to
+    other peers as --bootstrap.
+  - Every line typed on stdin is published to the group.
+  - Every message from another member is printed as
+        msg <origin peer ID> <latency> <text>
+    (latency: origin's clock at publish to local delivery).
+  - Membership changes are printed as
+        member <join|suspect|alive|fail|leave|rejoin|update> <peer ID>
+  - Status lines (retries, errors) go to stderr.
+
+The first peer of a group needs no --bootstrap. The others name at least one
+member's multiaddr (ending in /p2p/<peer ID>); the peer joins the group's
+Kademlia DHT through it, finds other members there and keeps finding fresh
+ones with random walks. --seed joins a member directly without the DHT
+(use with --dht=false for a group with no DHT at all). An unreachable
+bootstrap peer is retried with backoff.
+
+Example:
+  peer run --group demo --key a.key --listen /ip4/127.0.0.1/tcp/4001
+  peer run --group demo --key b.key --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...
+`
+
+func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", stderr, runHelp)
+	var listen, bootstrap, seeds listFlag
+	fs.Var(&listen, "listen", "multiaddr to listen on; repeatable (default: TCP, QUIC v1 and WebSocket on all interfaces, random ports)")
+	fs.Var(&bootstrap, "bootstrap", "multiaddr of a member to join the DHT and group through; repeatable")
+	fs.Var(&seeds, "seed", "multiaddr of a member to join directly (no DHT needed); repeatable")
+	group := fs.String("group", "", "name of the group to join (required)")
+	keyFile := fs.String("key", defaultKeyPath(), "identity key file; created (mode 0600) if missing, so the peer ID is stable")
+	metrics := fs.String("metrics", "", "serve Prometheus metrics on this address at /metrics (e.g. 127.0.0.1:9090)")
+	topic := fs.String("topic", "chat", "topic to publish stdin lines on and print messages of")
+	useDHT := fs.Bool("dht", true, "join the group's Kademlia DHT")
+	mdns := fs.Bool("mdns", false, "also find members on the local network with mDNS")
+	profile := fs.String("profile", "lan", "timing profile: lan, wan or local")
+	quiet := fs.Bool("quiet", false, "do not print membership events")
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, errHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+		}
+		return err
+	}
+	if *group == "" {
+		return usageError{"--group is required"}
+	}
+	prof, ok := p2p.ParseProfile(*profile)
+	if !ok {
+		return usageError{fmt.Sprintf("unknown --profile %q (want lan, wan or local)", *profile)}
+	}
+	// Check every address before touching the network.
+	if _, err := p2p.ParseAddrInfos(bootstrap); err != nil {
+		return fmt.Errorf("--bootstrap: %v", err)
+	}
+	if _, err := p2p.ParseAddrInfos(seeds); err != nil {
+		return fmt.Errorf("--seed: %v", err)
+	}
+	sk, created, err := p2p.LoadOrCreateKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stderr, "created identity key %s\n", *keyFile)
+	}
+
+	var errOut sync.Mutex
+	say := func(format string, a ...any) {
+		errOut.Lock()
+		fmt.Fprintf(stderr, format+"\n", a...)
+		errOut.Unlock()
+	}
+	opts := []p2p.Option{
+		p2p.WithGroup(*group),
+		p2p.WithIdentity(sk),
+		p2p.WithDHT(*useDHT),
+		p2p.WithMDNS(*mdns),
+		p2p.WithProfile(prof),
+		p2p.WithNotice(func(msg string) { say("%s", msg) }),
+	}
+	if len(listen) > 0 {
+		opts = append(opts, p2p.WithListenAddrs(listen...))
+	}
+	if len(bootstrap) > 0 {
+		opts = append(opts, p2p.WithBootstrap(bootstrap...))
+	}
+	if len(seeds) > 0 {
+		opts = append(opts, p2p.WithSeeds(seeds...))
+	}
+	var reg *prometheus.Registry
+	var ln net.Listener
+	if *metrics != "" {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts = append(opts, p2p.WithMetrics(reg))
+		ln, err = net.Listen("tcp", *metrics)
+		if err != nil {
+			return fmt.Errorf("--metrics: cannot listen on %s: %v", *metrics, errors.Unwrap(err))
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p, err := p2p.New(ctx, opts...)
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return err
+	}
+	var srv *http.Server
+	if ln != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+	}
+
+	var out sync.Mutex
+	print := func(format string, a ...any) {
+		out.Lock()
+		fmt.Fprintf(stdout, format+"\n", a...)
+		out.Unlock()
+	}
+	print("peer %s", p.ID())
+	print("group %s", *group)
+	for _, a := range p.Addrs() {
+		print("listening %s", a)
+	}
+
+	sub, err := p.Subscribe(*topic)
+	if err != nil {
+		p.Close()
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for m := range sub.Messages() {
+			if m.Local {
+				continue
+			}
+			print("msg %s %s %s", m.From, fmtLatency(m.Latency), m.Data)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for ev := range p.Events() {
+			if !*quiet && !ev.Member.Self {
+				print("member %s %s", ev.Kind, ev.Member.ID)
+			}
+		}
+	}()
+	go func() {
+		sc := bufio.NewScanner(stdin)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if line == "" {
+				continue
+			}
+			if err := p.Publish(ctx, *topic, []byte(line)); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				say("publish failed: %v", err)
+			}
+		}
+		if err := sc.Err(); err != nil && ctx.Err() == nil {
+			say("reading stdin: %v", err)
+		}
+	}()
+
+	<-ctx.Done()
+	stop()
+	say("leaving the group")
+	err = p.Close()
+	wg.Wait()
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		srv.Shutdown(sctx)
+		cancel()
+	}
+	if err != nil {
+		return fmt.Errorf("closing: %v", err)
+	}
+	return nil
+}
+
+func fmtLatency(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0ms"
+	case d < time.Second:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+const idHelp = `Usage: peer id [--key FILE]
+
+Prints the peer ID of the identity key in FILE, creating the key (ed25519,
+file mode 0600) if the file does not exist.
+`
+
+func cmdID(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("id", stderr, idHelp)
+	keyFile := fs.String("key", defaultKeyPath(), "identity key file")
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, errHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+		}
+		return err
+	}
+	sk, created, err := p2p.LoadOrCreateKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stderr, "created identity key %s\n", *keyFile)
+	}
+	id, err := peerIDOf(sk)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, id)
+	return nil
+}
+
+func cmdVersion(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("version", stderr, "Usage: peer version\n\nPrints the Grapevine version.\n")
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, errHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "grapevine peer %s (wire version 1, protocols %s, %s)\n", p2p.Version, p2p.GossipProtocol, p2p.MembershipProtocol)
+	return nil
+}
