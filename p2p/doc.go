@@ -1,0 +1,110 @@
+// Package p2p runs Grapevine members on libp2p: it binds the pure state
+// machines of package core (epidemic gossip) and package membership (SWIM
+// with Lifeguard) to real hosts, streams, clocks and discovery.
+//
+// # Using it
+//
+//	p, err := p2p.New(ctx,
+//		p2p.WithGroup("chat"),
+//		p2p.WithIdentity(key),                       // ed25519; LoadOrCreateKey keeps it in a 0600 file
+//		p2p.WithBootstrap("/ip4/192.0.2.7/tcp/4001/p2p/12D3KooW..."),
+//	)
+//	sub, _ := p.Subscribe("news")
+//	_ = p.Publish(ctx, "news", []byte("hello"))
+//	m, _ := sub.Next(ctx)   // m.From, m.Data, m.Latency
+//	for ev := range p.Events() { ... }  // join, suspect, fail, leave, ...
+//	p.Close()               // leaves gracefully; every goroutine ends
+//
+// Options follow go-libp2p-pubsub's functional style (WithListenAddrs,
+// WithSeeds, WithDHT, WithMDNS, WithConnLimits, WithMetrics, WithProfile,
+// WithQueues, WithEngineConfig, ...).
+//
+// # The host
+//
+// Unless given one (WithHost), a Peer builds a libp2p host listening on TCP,
+// QUIC v1 and WebSocket (DefaultListenAddrs), with Noise, yamux, a
+// connection manager (WithConnLimits; members are tagged so the manager
+// keeps their connections) and the resource manager with libp2p's
+// auto-scaled limits.
+//
+// # Streams, and keeping probes apart from bulk gossip
+//
+// Frames are the shared core wire format, length-delimited
+// (core.AppendLengthPrefixed / core.ReadFrame) on long-lived streams: one
+// outgoing stream per peer and protocol, opened on first use and kept while
+// in use, never one stream per message. There are two protocols:
+//
+//   - /grapevine/1.0.0 carries gossip: message bodies, IHAVE, IWANT, pull
+//     digests, and the membership updates piggybacked on them.
+//   - /grapevine/swim/1.0.0 carries frames made only of membership records
+//     (0x40-0x7f): pings, acks, ping-reqs, nacks, joins, state exchanges.
+//
+// SWIM reads a missing ack as a sign of failure, so a probe must never wait
+// behind a 1 MiB message. Each protocol therefore has, per peer, its own
+// bounded queue and its own writer goroutine, and yamux interleaves the two
+// streams on the connection, so a ping is written while a large body is
+// still in flight. On the receiving side membership frames have their own
+// inbox, and the driver serves it before the gossip inbox. A late ack is
+// as bad as a lost one, so when the membership inbox is full the frame is
+// dropped (counted); the gossip inbox instead applies back-pressure to its
+// stream. Classification is by record type only (transport.go's classify),
+// so it needs no cooperation from either state machine.
+//
+// Every outgoing queue is bounded in frames and bytes (WithQueues). Send,
+// which the state machines call, never blocks: a frame that does not fit is
+// dropped and counted (Stats.QueueDropped, grapevine_queue_dropped_frames_total);
+// gossip recovers it by pull, membership by its own retries. A stream that
+// fails drops what was queued for it (counted) and is reopened on the next
+// frame; a writer idle for 30 s closes its stream and exits.
+//
+// # The driver
+//
+// One goroutine owns the state machine (core.Engine and
+// membership.Memberlist composed, membership being the engine's peer
+// sampler and piggybacker). A ticker at the profile's tick (100 ms; the
+// membership profile's periods are counted in ticks) calls Tick; inbound
+// frames are decoded once and stepped into both layers; API calls
+// (Publish, Members, Stats) run between them. Deliveries go to Subscribe's
+// channels and membership events to Events(), both bounded, with drop
+// counters for slow readers. Close announces the leave, keeps ticking until
+// the queues drain or WithLeaveGrace passes, then stops the driver,
+// writers, readers and discovery and closes the DHT and the host.
+//
+// # Identity and authenticity
+//
+// A member's node ID is its libp2p peer ID (ed25519: the ID embeds the
+// public key). Every message is signed by its origin over core.Message.ID()
+// (domain-separated, see identity.go) and verified on receipt through
+// core.Validator before it is stored, delivered or forwarded: a forged or
+// altered message is dropped and counted (Stats.Invalid,
+// grapevine_invalid_total). Replays are deduplicated by the engine by
+// (origin, sequence number); a peer starts its sequence numbers at the
+// current time in microseconds, so a restarted member's new messages are
+// never mistaken for old ones. Membership updates about a member's own
+// liveness (alive with a new incarnation, leave) are signed with the same
+// key (membership.Config.Signer/Verifier) and dropped unless that member
+// signed them.
+//
+// # Finding members
+//
+// Bootstrap peers (WithBootstrap) are dialled with retries and exponential
+// backoff and used as membership seeds; they are also the entry into a
+// Kademlia DHT (go-libp2p-kad-dht, protocol prefix /grapevine by default, a
+// DHT of Grapevine peers). Each member advertises itself under GroupKey(group)
+// and looks up other advertisers; random walks (lookups of random keys,
+// every 30 s) meet a fresh sample of DHT peers, and those speaking
+// Grapevine are handed to membership's Join, so a member that knows one
+// bootstrap peer reaches a uniform view of the group. Seeds (WithSeeds) join
+// directly with no DHT, and mDNS (WithMDNS) finds members on a LAN. Members
+// carry their listen addresses in their membership metadata, so any member
+// learned through gossip can be dialled.
+//
+// # Observability
+//
+// Logging goes through go-log/v2 (logger "grapevine"; GOLOG_LOG_LEVEL works
+// as for the rest of libp2p). WithMetrics registers Prometheus collectors:
+// frames and bytes in and out by kind (gossip, membership), deliveries,
+// duplicates, invalid messages, queue and buffer drops, the delivery
+// latency histogram (origin timestamp to delivery), members by state, probe
+// round-trip times (ping to ack) and the engine's bounded-state drops.
+package p2p

@@ -1,0 +1,212 @@
+package p2p
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/grapevine-p2p/grapevine/core"
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// rogue is a bare libp2p host that writes hand-made frames to a peer's
+// gossip stream.
+func rogue(t *testing.T, target *Peer) (host.Host, func(frame []byte)) {
+	t.Helper()
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.Connect(ctx, peer.AddrInfo{ID: target.ID(), Addrs: target.Host().Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.NewStream(ctx, target.ID(), GossipProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Reset() })
+	return h, func(frame []byte) {
+		if _, err := s.Write(core.AppendLengthPrefixed(nil, frame)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func signedMessage(t *testing.T, sk crypto.PrivKey, seq uint64, payload string) *core.Message {
+	t.Helper()
+	pid, _ := peer.IDFromPrivateKey(sk)
+	m := &core.Message{Origin: NodeID(pid), Seq: seq, Topic: "t", Timestamp: time.Now().UnixNano(), Payload: []byte(payload)}
+	auth, err := signer{sk}.Sign(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Auth = auth
+	return m
+}
+
+func frameOf(ms ...*core.Message) []byte {
+	f := core.NewFrame(nil)
+	for _, m := range ms {
+		f = core.AppendMessageRecord(f, m)
+	}
+	return f
+}
+
+// expectOnly reads the subscription until quiet and checks exactly want
+// arrived, in any order, each once.
+func expectOnly(t *testing.T, s *Subscription, want ...string) {
+	t.Helper()
+	got := map[string]int{}
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+		m, err := s.Next(ctx)
+		cancel()
+		if err != nil {
+			break
+		}
+		got[string(m.Data)]++
+	}
+	for _, w := range want {
+		if got[w] != 1 {
+			t.Errorf("%q delivered %d times, want once", w, got[w])
+		}
+		delete(got, w)
+	}
+	for k, n := range got {
+		t.Errorf("unexpected delivery %q (%d times)", k, n)
+	}
+}
+
+// TestForgedMessages: messages with no signature, a signature by another
+// key, an altered payload, or an origin that is not an ed25519 peer ID are
+// dropped and counted, never delivered; a genuine one in the same frame is.
+func TestForgedMessages(t *testing.T) {
+	peers := startPeers(t, 1, false)
+	victim := peers[0]
+	sub, _ := victim.Subscribe("t")
+	_, send := rogue(t, victim)
+
+	alice, _ := GenerateKey()
+	mallory, _ := GenerateKey()
+
+	unsigned := signedMessage(t, alice, 1, "unsigned")
+	unsigned.Auth = nil
+
+	wrongKey := signedMessage(t, mallory, 2, "wrong key")
+	alicePID, _ := peer.IDFromPrivateKey(alice)
+	wrongKey.Origin = NodeID(alicePID) // claims alice, signed by mallory
+
+	altered := signedMessage(t, alice, 3, "original")
+	altered.Payload = []byte("altered!")
+
+	retimed := signedMessage(t, alice, 4, "retimed")
+	retimed.Timestamp++
+
+	badOrigin := signedMessage(t, alice, 5, "bad origin")
+	badOrigin.Origin = "not-a-peer-id"
+
+	genuine := signedMessage(t, alice, 6, "genuine")
+
+	send(frameOf(unsigned, wrongKey, altered, retimed, badOrigin, genuine))
+	expectOnly(t, sub, "genuine")
+	if st := victim.Stats(); st.Invalid != 5 || st.Engine.Invalid != 5 {
+		t.Fatalf("invalid counted %d (engine %d), want 5", st.Invalid, st.Engine.Invalid)
+	}
+}
+
+// TestReplayedMessages: a genuine message sent again (same frame, later
+// frames, other streams) is delivered once and counted as a duplicate.
+func TestReplayedMessages(t *testing.T) {
+	peers := startPeers(t, 1, false)
+	victim := peers[0]
+	sub, _ := victim.Subscribe("t")
+	_, send := rogue(t, victim)
+	_, send2 := rogue(t, victim)
+	alice, _ := GenerateKey()
+	m1 := signedMessage(t, alice, 100, "one")
+	m2 := signedMessage(t, alice, 101, "two")
+	send(frameOf(m1, m1))
+	send(frameOf(m1, m2))
+	send2(frameOf(m2, m1))
+	expectOnly(t, sub, "one", "two")
+	if st := victim.Stats(); st.Engine.Duplicates < 4 {
+		t.Fatalf("duplicates %d, want at least 4", st.Engine.Duplicates)
+	}
+}
+
+// TestRestartNotMistakenForReplay: a peer restarted with the same key
+// publishes with higher sequence numbers, so its new messages are not
+// taken for ones already seen.
+func TestRestartNotMistakenForReplay(t *testing.T) {
+	peers := startPeers(t, 1, false)
+	b := peers[0]
+	sub, _ := b.Subscribe("t")
+	sk, _ := GenerateKey()
+	seed := b.Addrs()[0].String()
+	start := func() *Peer {
+		p, err := New(context.Background(), WithIdentity(sk), WithListenAddrs("/ip4/127.0.0.1/tcp/0"),
+			WithDHT(false), WithSeeds(seed), WithProfile(ProfileLocal), WithNotice(func(string) {}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "join", func() bool { return alive(p) == 2 })
+		return p
+	}
+	a := start()
+	k1, err := a.PublishKey(context.Background(), "t", []byte("before restart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectOnly(t, sub, "before restart")
+	a.Close()
+	a = start()
+	defer a.Close()
+	k2, err := a.PublishKey(context.Background(), "t", []byte("after restart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k2.Seq <= k1.Seq {
+		t.Fatalf("sequence numbers did not grow across restart: %d then %d", k1.Seq, k2.Seq)
+	}
+	expectOnly(t, sub, "after restart")
+}
+
+// TestMembershipSignatures: the hooks wired into membership accept a
+// member's own alive/leave update only with that member's signature.
+func TestMembershipSignatures(t *testing.T) {
+	alice, _ := GenerateKey()
+	mallory, _ := GenerateKey()
+	pid, _ := peer.IDFromPrivateKey(alice)
+	id := NodeID(pid)
+	msg := []byte("alive bytes")
+	sign := func(sk crypto.PrivKey) []byte {
+		s, err := sk.Sign(append([]byte(memberSigDomain), msg...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if err := verifyMember(id, msg, sign(alice)); err != nil {
+		t.Fatalf("genuine signature rejected: %v", err)
+	}
+	if err := verifyMember(id, msg, sign(mallory)); err == nil {
+		t.Fatal("signature by another key accepted")
+	}
+	if err := verifyMember(id, []byte("other bytes"), sign(alice)); err == nil {
+		t.Fatal("signature over other bytes accepted")
+	}
+	// A message signature is not a membership signature (domain separation).
+	m := signedMessage(t, alice, 1, "x")
+	if err := verifyMember(id, msg, m.Auth); err == nil {
+		t.Fatal("message signature accepted as membership signature")
+	}
+	if err := verifyMember("junk", msg, sign(alice)); err == nil {
+		t.Fatal("non-peer-ID member accepted")
+	}
+}
