@@ -6,6 +6,7 @@ type eventKind uint8
 
 const (
 	evTick eventKind = iota
+	evTickAll
 	evFrame
 	evFunc
 	evTimer
@@ -77,8 +78,5 @@ func (n *Network) pop() event {
 		i = m
 	}
 	n.q = q
-	if cap(q) > 1024 && len(q) < cap(q)/4 {
-		n.q = append(queue(nil), q...) // give memory back after a burst
-	}
 	return top
 }

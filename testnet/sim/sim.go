@@ -125,6 +125,9 @@ type Network struct {
 	linkLoss map[[2]int32]float64
 	tickIvl  []time.Duration // nil unless SetTickInterval was called
 	ticking  []bool
+	custom   []bool // nodes with their own tick interval; nil: none
+
+	batchScheduled bool
 
 	// Tap, if set, is called for every frame event.
 	Tap func(Event)
@@ -213,34 +216,76 @@ func (n *Network) Processed() uint64 { return n.processed }
 // Pending returns how many events are scheduled.
 func (n *Network) Pending() int { return len(n.q) }
 
-// SetHandler installs node i's Handler and, if the network ticks, schedules
-// its first tick. Installing a new Handler later replaces the old one and
-// keeps the tick schedule.
+// SetHandler installs node i's Handler and, if the network ticks, starts
+// its ticks: with Aligned phase at the next multiple of its tick interval,
+// with RandomPhase after a random offset within one interval. Installing a
+// new Handler later replaces the old one and keeps the tick schedule.
 func (n *Network) SetHandler(i int, h Handler) {
 	n.handlers[i] = h
-	if h != nil && !n.ticking[i] && n.interval(i) > 0 {
-		n.ticking[i] = true
-		first := n.interval(i)
-		if n.cfg.TickPhase == RandomPhase {
-			first = time.Duration(n.rng.Int64N(int64(first))) + 1
-		}
-		n.push(event{at: n.now + first, kind: evTick, to: int32(i)})
+	if h == nil || n.ticking[i] {
+		return
 	}
+	ivl := n.interval(i)
+	if ivl <= 0 {
+		return
+	}
+	n.ticking[i] = true
+	if n.inBatch(i) {
+		if !n.batchScheduled {
+			n.batchScheduled = true
+			n.push(event{at: (n.now/ivl + 1) * ivl, kind: evTickAll, to: -1})
+		}
+		return
+	}
+	first := (n.now/ivl + 1) * ivl
+	if n.cfg.TickPhase == RandomPhase {
+		first = n.now + time.Duration(n.rng.Int64N(int64(ivl))) + 1
+	}
+	n.push(event{at: first, kind: evTick, to: int32(i)})
+}
+
+// inBatch reports whether node i ticks with the population's shared aligned
+// schedule (one event per instant for all such nodes) rather than its own.
+func (n *Network) inBatch(i int) bool {
+	return n.cfg.TickPhase == Aligned && n.cfg.TickInterval > 0 && (n.custom == nil || !n.custom[i])
+}
+
+// tickAll ticks every node on the shared aligned schedule, in index order.
+func (n *Network) tickAll() {
+	for i, h := range n.handlers {
+		if h != nil && n.ticking[i] && n.up[i] && (n.custom == nil || !n.custom[i]) {
+			h.Tick()
+		}
+	}
+	n.push(event{at: n.now + n.cfg.TickInterval, kind: evTickAll, to: -1})
 }
 
 // Handler returns node i's Handler.
 func (n *Network) Handler(i int) Handler { return n.handlers[i] }
 
-// SetTickInterval overrides node i's tick interval (0 stops its ticks after
-// the next one). Call it before SetHandler to affect the first tick.
+// SetTickInterval gives node i its own tick interval (0 stops its ticks).
+// The node leaves the shared schedule; if it is already ticking, its next
+// tick comes d from now.
 func (n *Network) SetTickInterval(i int, d time.Duration) {
 	if n.tickIvl == nil {
 		n.tickIvl = make([]time.Duration, n.cfg.Nodes)
 		for j := range n.tickIvl {
 			n.tickIvl[j] = n.cfg.TickInterval
 		}
+		n.custom = make([]bool, n.cfg.Nodes)
 	}
-	n.tickIvl[i] = d
+	n.tickIvl[i] = max(d, 0)
+	wasBatch := !n.custom[i] && n.cfg.TickPhase == Aligned && n.cfg.TickInterval > 0
+	n.custom[i] = true
+	switch {
+	case n.ticking[i] && wasBatch && d > 0:
+		n.push(event{at: n.now + d, kind: evTick, to: int32(i)})
+	case n.ticking[i] && wasBatch:
+		n.ticking[i] = false
+	case !n.ticking[i] && n.handlers[i] != nil && d > 0:
+		n.ticking[i] = true
+		n.push(event{at: n.now + d, kind: evTick, to: int32(i)})
+	}
 }
 
 func (n *Network) interval(i int) time.Duration {
@@ -403,6 +448,8 @@ func (n *Network) Step() bool {
 		if n.up[i] && n.handlers[i] != nil {
 			n.handlers[i].Tick()
 		}
+	case evTickAll:
+		n.tickAll()
 	case evFrame:
 		n.arrive(ev)
 	case evFunc:

@@ -366,3 +366,45 @@ func TestWalkRecords(t *testing.T) {
 		}
 	}
 }
+
+type tickCounter struct {
+	ticks []time.Duration
+	n     *Network
+}
+
+func (c *tickCounter) Tick()               { c.ticks = append(c.ticks, c.n.Now()) }
+func (c *tickCounter) Receive(int, []byte) {}
+
+func TestTickSchedules(t *testing.T) {
+	for _, ph := range []Phase{Aligned, RandomPhase} {
+		n, _ := New(Config{Nodes: 3, Seed: 1, TickInterval: time.Second, TickPhase: ph})
+		cs := make([]*tickCounter, 3)
+		for i := range cs {
+			cs[i] = &tickCounter{n: n}
+		}
+		n.SetTickInterval(2, 250*time.Millisecond)
+		for i := range cs {
+			n.SetHandler(i, cs[i])
+		}
+		n.Run(10*time.Second - 1)
+		if len(cs[0].ticks) < 9 || len(cs[0].ticks) > 10 || len(cs[2].ticks) < 39 || len(cs[2].ticks) > 40 {
+			t.Fatalf("%v: %d and %d ticks", ph, len(cs[0].ticks), len(cs[2].ticks))
+		}
+		if ph == Aligned && (cs[0].ticks[0] != time.Second || cs[1].ticks[3] != 4*time.Second) {
+			t.Fatalf("aligned ticks at %v", cs[0].ticks)
+		}
+		n.SetTickInterval(0, 0) // stop
+		n.SetTickInterval(1, 500*time.Millisecond)
+		k0, k1 := len(cs[0].ticks), len(cs[1].ticks)
+		n.RunFor(10 * time.Second)
+		if len(cs[0].ticks) > k0+1 || len(cs[1].ticks) < k1+19 {
+			t.Fatalf("%v: after changes %d -> %d and %d -> %d ticks", ph, k0, len(cs[0].ticks), k1, len(cs[1].ticks))
+		}
+		n.Crash(2)
+		k2 := len(cs[2].ticks)
+		n.RunFor(10 * time.Second)
+		if len(cs[2].ticks) != k2 {
+			t.Fatal("crashed node ticked")
+		}
+	}
+}
