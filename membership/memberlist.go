@@ -720,7 +720,7 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 		if err != nil {
 			return err
 		}
-		m.applyAlive(a, from)
+		m.applyAlive(a, from, false)
 	case RecSuspect:
 		a, err := decodeAccuse(rec.Body, lim, "suspect")
 		if err != nil {
@@ -814,9 +814,9 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 		e := &s.entries[i]
 		switch e.state {
 		case StateAlive:
-			m.applyAlive(aliveMsg{id: e.id, inc: e.inc, meta: e.meta, sig: e.sig}, from)
+			m.applyAlive(aliveMsg{id: e.id, inc: e.inc, meta: e.meta, sig: e.sig}, from, true)
 		case StateSuspect:
-			m.applyAlive(aliveMsg{id: e.id, inc: e.metaInc, meta: e.meta, sig: e.sig}, from)
+			m.applyAlive(aliveMsg{id: e.id, inc: e.metaInc, meta: e.meta, sig: e.sig}, from, true)
 			m.applySuspect(accuseMsg{id: e.id, inc: e.inc, from: from}, from)
 		case StateDead:
 			// Another member's verdict is only a suspicion here: if the
@@ -848,7 +848,7 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 // A member hearing suspect/dead(i) about itself with i ≥ its incarnation
 // refutes with alive(i+1).
 
-func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID) {
+func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 	if len(a.meta) > m.cfg.MaxMetaSize {
 		m.stats.MetaTooLarge++
 		return
@@ -882,7 +882,14 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID) {
 		}
 		mem.State, mem.Incarnation, mem.metaInc, mem.Meta, mem.sig = StateAlive, a.inc, a.inc, meta, sig
 		m.setLive(mem)
-		m.enqueue(a.id, RecAlive, appendAlive(nil, aliveMsg{id: mem.ID, inc: a.inc, meta: meta, sig: sig}))
+		// A member learned from a full-state exchange is news to this
+		// member only (the peer that sent the state knows it, and so do
+		// those it learned it from); re-broadcasting a whole group's state
+		// on every join would flood the group. The exception is the
+		// sender itself: its join is news to everyone.
+		if !viaState || a.id == from {
+			m.enqueue(a.id, RecAlive, appendAlive(nil, aliveMsg{id: mem.ID, inc: a.inc, meta: meta, sig: sig}))
+		}
 		m.emit(EventJoin, mem, from)
 		return
 	}
@@ -1130,7 +1137,9 @@ func (m *Memberlist) sendState(to core.NodeID, flags byte) {
 		}
 		hdr = core.AppendUvarint(hdr, uint64(count))
 		rec := append(hdr, body...)
-		m.transmit(to, core.AppendRecord(core.NewFrame(nil), RecState, rec))
+		f := core.AppendRecord(core.NewFrame(nil), RecState, rec)
+		m.stats.StateBytesSent += uint64(len(f))
+		m.transmit(to, f)
 		first = false
 		body, count = body[:0], 0
 	}
@@ -1157,4 +1166,36 @@ func (m *Memberlist) sendState(to core.NodeID, flags byte) {
 		count++
 	}
 	emit()
+}
+
+// StateFrames encodes a full-state exchange announcing members (their ID,
+// state and incarnation; metadata of alive ones) as frames of at most
+// maxChunk bytes, for tools that bootstrap a converged group (the simulator)
+// without running the join protocol. The entries are unsigned, so a
+// memberlist with a Verifier drops their alive updates.
+func StateFrames(members []Member, maxChunk int) [][]byte {
+	var frames [][]byte
+	var body []byte
+	count := 0
+	emit := func() {
+		rec := append(core.AppendUvarint([]byte{0}, uint64(count)), body...)
+		frames = append(frames, core.AppendRecord(core.NewFrame(nil), RecState, rec))
+		body, count = body[:0], 0
+	}
+	for _, mem := range members {
+		e := stateEntry{id: mem.ID, state: mem.State, inc: mem.Incarnation, metaInc: mem.Incarnation, meta: mem.Meta}
+		n := len(body)
+		body = appendStateEntry(body, &e)
+		if len(body)+16 > maxChunk && count > 0 {
+			entry := bytes.Clone(body[n:])
+			body = body[:n]
+			emit()
+			body = append(body, entry...)
+		}
+		count++
+	}
+	if count > 0 {
+		emit()
+	}
+	return frames
 }

@@ -809,3 +809,36 @@ func TestDeterministic(t *testing.T) {
 		t.Fatal("two runs with one seed differ")
 	}
 }
+
+func TestStateFramesBootstrap(t *testing.T) {
+	var ms []Member
+	for i := 0; i < 500; i++ {
+		ms = append(ms, Member{ID: core.NodeID(fmt.Sprintf("member-%04d", i)), State: StateAlive, Incarnation: 2})
+	}
+	ms = append(ms, Member{ID: "gone", State: StateDead, Incarnation: 1})
+	frames := StateFrames(ms, 2000)
+	if len(frames) < 3 {
+		t.Fatalf("%d frames", len(frames))
+	}
+	m, _, _ := newTest(t, nil)
+	for _, f := range frames {
+		if len(f) > 2000 {
+			t.Fatalf("frame of %d bytes", len(f))
+		}
+		fr, err := core.DecodeFrame(f, core.DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Step("boot", fr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.Size() != 501 {
+		t.Fatalf("size %d", m.Size())
+	}
+	// Learned from state, not news: nothing queued for dissemination.
+	if m.Pending() != 0 {
+		t.Fatalf("%d updates queued after a state exchange", m.Pending())
+	}
+	checkInvariants(t, m)
+}

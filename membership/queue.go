@@ -15,6 +15,9 @@ type update struct {
 	rec   []byte // complete record: type, length, body
 	sent  int
 	order uint64 // queue insertion counter: larger is newer
+
+	picked   bool // sent by the fill in progress
+	obsolete bool // replaced by a newer update about the same member
 }
 
 // queue is the dissemination queue: least transmitted first, newest first
@@ -25,15 +28,19 @@ type queue struct {
 	byID   map[core.NodeID]*update
 	next   uint64
 	sorted bool
+	tmp    []*update
+	stale  int // obsolete updates still in items
 }
 
-func (q *queue) len() int { return len(q.items) }
+func (q *queue) len() int { return len(q.items) - q.stale }
 
 // push queues rec about member id, replacing any older update about id. It
 // returns how many updates the bound max forced out.
 func (q *queue) push(id core.NodeID, typ uint8, rec []byte, max int) (dropped int) {
 	if old := q.byID[id]; old != nil {
-		q.remove(old)
+		// Obsolete: skipped by fill and dropped at the next reorder.
+		old.obsolete = true
+		q.stale++
 	}
 	q.next++
 	u := &update{about: id, typ: typ, rec: rec, order: q.next}
@@ -43,6 +50,9 @@ func (q *queue) push(id core.NodeID, typ uint8, rec []byte, max int) (dropped in
 	q.byID[id] = u
 	q.items = append(q.items, u)
 	q.sorted = false
+	if len(q.items) > max && q.stale > 0 {
+		q.compact()
+	}
 	for len(q.items) > max {
 		q.sort()
 		// Drop the most transmitted, oldest: it has done most of its work.
@@ -51,6 +61,19 @@ func (q *queue) push(id core.NodeID, typ uint8, rec []byte, max int) (dropped in
 		dropped++
 	}
 	return dropped
+}
+
+// compact drops obsolete updates.
+func (q *queue) compact() {
+	keep := q.items[:0]
+	for _, u := range q.items {
+		if !u.obsolete {
+			keep = append(keep, u)
+		}
+	}
+	clear(q.items[len(keep):])
+	q.items = keep
+	q.stale = 0
 }
 
 func (q *queue) remove(u *update) {
@@ -67,18 +90,7 @@ func (q *queue) sort() {
 	if q.sorted {
 		return
 	}
-	slices.SortFunc(q.items, func(a, b *update) int {
-		if a.sent != b.sent {
-			return a.sent - b.sent
-		}
-		switch {
-		case a.order > b.order:
-			return -1
-		case a.order < b.order:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(q.items, less)
 	q.sorted = true
 }
 
@@ -88,7 +100,7 @@ func (q *queue) sort() {
 // appended update counts one transmission; updates that reach limit leave
 // the queue. It returns dst and the number of records appended.
 func (q *queue) fill(dst []byte, room int, limit int, prefer core.NodeID, preferTyp uint8) ([]byte, int) {
-	if len(q.items) == 0 || room <= 0 {
+	if q.len() == 0 || room <= 0 {
 		return dst, 0
 	}
 	n := 0
@@ -104,11 +116,14 @@ func (q *queue) fill(dst []byte, room int, limit int, prefer core.NodeID, prefer
 	}
 	q.sort()
 	smallest := 3
+	if first != nil {
+		first.picked = true
+	}
 	for _, u := range q.items {
 		if room < smallest {
 			break
 		}
-		if u == first {
+		if u == first || u.obsolete {
 			continue
 		}
 		if len(u.rec) > room {
@@ -117,22 +132,82 @@ func (q *queue) fill(dst []byte, room int, limit int, prefer core.NodeID, prefer
 		dst = append(dst, u.rec...)
 		room -= len(u.rec)
 		u.sent++
+		u.picked = true
 		n++
 	}
 	if n > 0 {
-		q.sorted = false
-		keep := q.items[:0]
-		for _, u := range q.items {
-			if u.sent >= limit {
-				if q.byID[u.about] == u {
-					delete(q.byID, u.about)
-				}
-				continue
-			}
-			keep = append(keep, u)
-		}
-		clear(q.items[len(keep):])
-		q.items = keep
+		q.afterFill(limit)
 	}
 	return dst, n
+}
+
+// afterFill restores the order after a fill raised the transmission count of
+// the picked updates: picked and unpicked updates are each still in order,
+// so one merge (no sort) suffices. Updates that reached limit leave.
+func (q *queue) afterFill(limit int) {
+	picked := q.tmp[:0]
+	rest := q.items[:0]
+	for _, u := range q.items {
+		switch {
+		case u.obsolete:
+			continue
+		case !u.picked:
+			rest = append(rest, u)
+		case u.sent >= limit:
+			u.picked = false
+			if q.byID[u.about] == u {
+				delete(q.byID, u.about)
+			}
+		default:
+			u.picked = false
+			picked = append(picked, u)
+		}
+	}
+	// Every picked update gained one transmission, so picked updates keep
+	// their relative order.
+	// Merge picked into rest, in place from the back.
+	nr, np := len(rest), len(picked)
+	total := nr + np
+	if cap(q.items) < total {
+		grown := make([]*update, total, total*2)
+		copy(grown, rest)
+		rest = grown[:nr]
+	}
+	out := rest[:total]
+	i, j, k := nr-1, np-1, total-1
+	for j >= 0 {
+		if i >= 0 && less(rest[i], picked[j]) < 0 {
+			out[k] = picked[j]
+			j--
+		} else if i >= 0 {
+			out[k] = rest[i]
+			i--
+		} else {
+			out[k] = picked[j]
+			j--
+		}
+		k--
+	}
+	for idx := total; idx < len(q.items); idx++ {
+		q.items[idx] = nil
+	}
+	q.items = out
+	clear(picked)
+	q.tmp = picked[:0]
+	q.sorted = true
+	q.stale = 0
+}
+
+// less orders updates least sent first, newest first among equals.
+func less(a, b *update) int {
+	if a.sent != b.sent {
+		return a.sent - b.sent
+	}
+	switch {
+	case a.order > b.order:
+		return -1
+	case a.order < b.order:
+		return 1
+	}
+	return 0
 }

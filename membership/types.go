@@ -143,6 +143,7 @@ type Stats struct {
 	RelaysDropped  uint64 // ping-reqs refused by MaxPendingRelays
 	GossipsSent    uint64 // dedicated gossip frames
 	PushPullsSent  uint64 // full-state exchanges initiated (joins included)
+	StateBytesSent uint64 // bytes of full-state frames sent (requests and replies)
 	PushPullsIn    uint64 // full-state records received
 	Reconnects     uint64 // exchanges with members believed failed
 	JoinAttempts   uint64
