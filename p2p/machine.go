@@ -14,6 +14,7 @@ type machine interface {
 	Publish(topic string, payload []byte, priority uint8, timestamp int64) (*core.Message, error)
 	Join(seeds []core.NodeID)
 	Leave()
+	Pending() int // membership updates still to disseminate
 	Members() []Member
 	EngineStats() core.Stats
 	MembershipStats() MembershipStats

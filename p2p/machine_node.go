@@ -2,8 +2,10 @@ package p2p
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"time"
 
+	"github.com/grapevine-p2p/grapevine"
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/grapevine-p2p/grapevine/membership"
 	ma "github.com/multiformats/go-multiaddr"
@@ -14,14 +16,13 @@ type MembershipStats = membership.Stats
 
 const memberSigDomain = "grapevine/member-sig/v1:"
 
-// nodeMachine composes the gossip engine and the SWIM memberlist for one
-// peer: membership is the engine's peer sampler and piggybacker, and each
-// inbound frame is decoded once and handed to both.
+// nodeMachine runs a grapevine.Node (the gossip engine composed with the
+// SWIM memberlist: membership is the engine's peer sampler and
+// piggybacker, and each inbound frame is decoded once for both). It adds
+// the probe round-trip measurement and the event translation.
 type nodeMachine struct {
-	p   *Peer
-	e   *core.Engine
-	ml  *membership.Memberlist
-	lim core.Limits
+	p *Peer
+	n *grapevine.Node
 	// probe round-trip times: when this peer's pings left, by sequence number
 	pings map[uint64]time.Time
 }
@@ -38,34 +39,33 @@ func membershipConfig(p Profile) membership.Config {
 
 func newMachine(p *Peer) (machine, core.Limits, error) {
 	m := &nodeMachine{p: p, pings: make(map[uint64]time.Time)}
+	cfg := grapevine.DefaultConfig()
+	cfg.ID = p.id
+	cfg.Transport = m
+	cfg.App = p
+	cfg.Events = membership.EventFunc(m.handleEvent)
+	cfg.Seed = rand.Uint64()
+
 	mc := membershipConfig(p.s.profile)
-	mc.ID = p.id
-	mc.Transport = m
 	mc.Meta = encodeAddrMeta(p.host.Addrs(), mc.MaxMetaSize)
-	mc.Events = membership.EventFunc(m.handleEvent)
 	mc.Signer = membership.SignerFunc(func(msg []byte) ([]byte, error) {
 		return p.sk.Sign(append([]byte(memberSigDomain), msg...))
 	})
 	mc.Verifier = membership.VerifierFunc(verifyMember)
+	// Incarnations start at the current time in seconds, so a restarted
+	// member's alive update supersedes its old state at once.
 	mc.Incarnation = uint64(time.Now().Unix())
+	cfg.Membership = mc
 	if p.s.tick == 0 {
 		p.s.tick = mc.Tick
 	}
-	ml, err := membership.New(mc)
+	cfg.Gossip = engineConfig(p)
+	n, err := grapevine.NewNode(cfg)
 	if err != nil {
 		return nil, core.Limits{}, err
 	}
-	m.ml = ml
-	ec := engineConfig(p)
-	ec.Transport = m
-	ec.Sampler = ml
-	ec.Piggyback = ml
-	e, err := core.New(ec)
-	if err != nil {
-		return nil, core.Limits{}, err
-	}
-	m.e, m.lim = e, ec.Limits
-	return m, ec.Limits, nil
+	m.n = n
+	return m, cfg.Gossip.Limits, nil
 }
 
 func verifyMember(id core.NodeID, msg, sig []byte) error {
@@ -114,40 +114,33 @@ func forEachRecord(frame []byte, f func(typ uint8, body []byte)) {
 	}
 }
 
-func (m *nodeMachine) Tick() {
-	m.ml.Tick()
-	m.e.Tick()
-}
+func (m *nodeMachine) Tick() { m.n.Tick() }
 
 func (m *nodeMachine) Step(from core.NodeID, raw []byte) error {
-	f, err := core.DecodeFrame(raw, m.lim)
-	if err != nil {
-		return err
-	}
-	for _, r := range f.Records {
-		if r.Type == membership.RecAck {
-			if seq, n := binary.Uvarint(r.Body); n > 0 {
-				if t, ok := m.pings[seq]; ok {
-					m.p.m.probeRTT.Observe(time.Since(t).Seconds())
-					delete(m.pings, seq)
-				}
+	forEachRecord(raw, func(typ uint8, body []byte) {
+		if typ != membership.RecAck {
+			return
+		}
+		if seq, n := binary.Uvarint(body); n > 0 {
+			if t, ok := m.pings[seq]; ok {
+				m.p.m.probeRTT.Observe(time.Since(t).Seconds())
+				delete(m.pings, seq)
 			}
 		}
-	}
-	err = m.ml.Step(from, f)
-	m.e.StepFrame(from, f)
-	return err
+	})
+	return m.n.Step(from, raw)
 }
 
 func (m *nodeMachine) Publish(topic string, payload []byte, prio uint8, ts int64) (*core.Message, error) {
-	return m.e.Publish(topic, payload, prio, ts)
+	return m.n.Publish(topic, payload, prio, ts)
 }
 
-func (m *nodeMachine) Join(seeds []core.NodeID) { m.ml.Join(seeds) }
-func (m *nodeMachine) Leave()                   { m.ml.Leave() }
+func (m *nodeMachine) Join(seeds []core.NodeID) { m.n.Join(seeds) }
+func (m *nodeMachine) Leave()                   { m.n.Leave() }
+func (m *nodeMachine) Pending() int             { return m.n.Pending() }
 
 func (m *nodeMachine) Members() []Member {
-	all := m.ml.AllMembers()
+	all := m.n.Membership().AllMembers()
 	out := make([]Member, 0, len(all))
 	for _, mm := range all {
 		out = append(out, convertMember(mm, m.p.id))
@@ -183,8 +176,8 @@ func (m *nodeMachine) handleEvent(ev membership.Event) {
 	m.p.emit(Event{Kind: k, Member: convertMember(ev.Member, m.p.id)})
 }
 
-func (m *nodeMachine) EngineStats() core.Stats          { return m.e.Stats() }
-func (m *nodeMachine) MembershipStats() MembershipStats { return m.ml.Stats() }
+func (m *nodeMachine) EngineStats() core.Stats          { return m.n.Engine().Stats() }
+func (m *nodeMachine) MembershipStats() MembershipStats { return m.n.Membership().Stats() }
 
 // Address metadata: version byte 1, then each multiaddr's binary form with
 // a uvarint length, as many as fit in max bytes.

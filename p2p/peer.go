@@ -76,6 +76,9 @@ type Peer struct {
 	tickN   int
 	lastDup uint64
 
+	joined     chan struct{} // closed when the first other member is known alive
+	joinedOnce sync.Once
+
 	closeOnce sync.Once
 	closeErr  error
 	done      chan struct{} // closed when the driver has exited
@@ -92,7 +95,7 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 			return nil, err
 		}
 	}
-	p := &Peer{s: s, subs: make(map[string][]*Subscription), done: make(chan struct{})}
+	p := &Peer{s: s, subs: make(map[string][]*Subscription), done: make(chan struct{}), joined: make(chan struct{})}
 	p.m = newMetrics(s.group)
 	if s.registerer != nil {
 		if err := p.m.register(s.registerer); err != nil {
@@ -270,6 +273,20 @@ func (p *Peer) joinInfos(ais []peer.AddrInfo) {
 	}
 }
 
+// WaitJoined waits until this peer knows at least one other live member
+// (its join was answered), so that a message published next is pushed at
+// once. It returns early with ctx's error or ErrClosed.
+func (p *Peer) WaitJoined(ctx context.Context) error {
+	select {
+	case <-p.joined:
+		return nil
+	case <-p.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Stats is a snapshot of the peer's counters.
 type Stats struct {
 	Engine        core.Stats // the gossip engine's counters
@@ -367,7 +384,7 @@ func (p *Peer) drive() {
 		case <-tick.C:
 			p.mc.Tick()
 			p.afterTick()
-			if leaving != nil && (p.tr.queued() == 0 || time.Now().After(leaveDeadline)) {
+			if leaving != nil && ((p.mc.Pending() == 0 && p.tr.queued() == 0) || time.Now().After(leaveDeadline)) {
 				close(leaving)
 				leaving = nil
 			}
@@ -454,9 +471,10 @@ func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 
 // emit hands a membership event to Events() (driver goroutine).
 func (p *Peer) emit(ev Event) {
-	if ev.Member.ID != "" {
+	if ev.Member.ID != "" && !ev.Member.Self {
 		switch ev.Kind {
 		case EventJoin, EventRejoin, EventUpdate:
+			p.joinedOnce.Do(func() { close(p.joined) })
 			if len(ev.Member.Addrs) > 0 {
 				p.host.Peerstore().AddAddrs(ev.Member.ID, ev.Member.Addrs, peerstoreTTL)
 			}

@@ -1,0 +1,168 @@
+// Command bench measures Grapevine's libp2p peers against go-libp2p-pubsub's
+// GossipSub (v0.19.0, default parameters) on the same in-process hosts and
+// the same topology: N hosts on 127.0.0.1 over TCP (Noise, yamux), a random
+// graph of average degree 8, one publisher sending M messages at R per
+// second. Both systems run one after the other in the same process, each
+// on fresh hosts, so that CPU and byte counts are not mixed.
+//
+// Scenarios: steady (no failures); kill (20 % of the hosts, publisher
+// excluded, closed abruptly after half the messages; survivors measured);
+// first (a new host joins a formed group and publishes at once: the share
+// of the group reached within 100 ms).
+//
+//	go run . -n 50 -msgs 200 -rate 20 -sizes 256,16384 -runs 3
+//
+// Output: one Markdown table with the median of the runs for each metric.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	n := flag.Int("n", 50, "hosts")
+	msgs := flag.Int("msgs", 200, "messages per run")
+	rate := flag.Float64("rate", 20, "messages per second")
+	sizesF := flag.String("sizes", "256,16384", "payload sizes in bytes, comma-separated")
+	degree := flag.Int("degree", 8, "average degree of the random topology")
+	runs := flag.Int("runs", 3, "runs per cell (the table shows medians)")
+	systemsF := flag.String("systems", "grapevine,gossipsub", "systems to measure")
+	scenF := flag.String("scenarios", "steady,kill,first", "scenarios: steady, kill, first")
+	killFrac := flag.Float64("kill", 0.2, "fraction of hosts killed in the kill scenario")
+	verbose := flag.Bool("v", false, "print every run")
+	flag.Parse()
+
+	var sizes []int
+	for _, s := range strings.Split(*sizesF, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || v < 16 {
+			fmt.Fprintf(os.Stderr, "bench: bad size %q (want integers >= 16)\n", s)
+			os.Exit(2)
+		}
+		sizes = append(sizes, v)
+	}
+	systems := strings.Split(*systemsF, ",")
+	for _, s := range systems {
+		if s != "grapevine" && s != "gossipsub" {
+			fmt.Fprintf(os.Stderr, "bench: unknown system %q\n", s)
+			os.Exit(2)
+		}
+	}
+	cfg := config{n: *n, msgs: *msgs, rate: *rate, degree: *degree, killFrac: *killFrac}
+	fmt.Printf("N=%d hosts, %d messages at %g/s, random topology of average degree %d, TCP on 127.0.0.1, %d runs per cell (medians), GOMAXPROCS=%s\n\n",
+		cfg.n, cfg.msgs, cfg.rate, cfg.degree, *runs, gomaxprocs())
+	fmt.Println("| scenario | payload | system | delivered | p50 | p99 | max | wire bytes / delivery | stream bytes / delivery | CPU / delivery | within 100 ms |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, scen := range strings.Split(*scenF, ",") {
+		for _, size := range sizes {
+			if scen == "first" && size != sizes[0] {
+				continue
+			}
+			for _, sys := range systems {
+				var rs []result
+				for r := 0; r < *runs; r++ {
+					res, err := runOne(sys, scen, size, cfg, int64(r+1))
+					if err != nil {
+						fmt.Fprintf(os.Stderr, "bench: %s %s %d: %v\n", sys, scen, size, err)
+						os.Exit(1)
+					}
+					if *verbose {
+						fmt.Fprintf(os.Stderr, "%s %s %dB run %d: %+v\n", sys, scen, size, r+1, res)
+					}
+					rs = append(rs, res)
+				}
+				m := medians(rs)
+				within := "—"
+				if scen == "first" {
+					within = fmt.Sprintf("%.0f %%", 100*m.within100)
+				}
+				fmt.Printf("| %s | %s | %s | %.2f %% | %s | %s | %s | %s | %s | %s | %s |\n",
+					scen, fmtSize(size), sys, 100*m.delivered, ms(m.p50), ms(m.p99), ms(m.max),
+					fmtBytes(m.wirePerDel), fmtBytes(m.streamPerDel), ms(m.cpuPerDel), within)
+			}
+		}
+	}
+}
+
+type config struct {
+	n, msgs, degree int
+	rate            float64
+	killFrac        float64
+}
+
+// result is one run's measurements.
+type result struct {
+	delivered    float64       // fraction of expected deliveries that happened
+	p50, p99     time.Duration // publish to delivery
+	max          time.Duration
+	wirePerDel   float64 // bytes written to sockets (TCP payload: Noise, yamux and protocol) per delivery
+	streamPerDel float64 // bytes written to libp2p streams per delivery
+	cpuPerDel    time.Duration
+	within100    float64 // first scenario: share of the group reached within 100 ms
+}
+
+func medians(rs []result) result {
+	med := func(f func(r result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		sort.Float64s(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return result{
+		delivered:    med(func(r result) float64 { return r.delivered }),
+		p50:          time.Duration(med(func(r result) float64 { return float64(r.p50) })),
+		p99:          time.Duration(med(func(r result) float64 { return float64(r.p99) })),
+		max:          time.Duration(med(func(r result) float64 { return float64(r.max) })),
+		wirePerDel:   med(func(r result) float64 { return r.wirePerDel }),
+		streamPerDel: med(func(r result) float64 { return r.streamPerDel }),
+		cpuPerDel:    time.Duration(med(func(r result) float64 { return float64(r.cpuPerDel) })),
+		within100:    med(func(r result) float64 { return r.within100 }),
+	}
+}
+
+func ms(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "—"
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/1e6)
+	case d < time.Second:
+		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
+	}
+	return fmt.Sprintf("%.2f s", d.Seconds())
+}
+
+func fmtBytes(b float64) string {
+	switch {
+	case b <= 0:
+		return "—"
+	case b < 10000:
+		return fmt.Sprintf("%.0f B", b)
+	}
+	return fmt.Sprintf("%.1f KB", b/1000)
+}
+
+func fmtSize(n int) string {
+	if n%1024 == 0 {
+		return fmt.Sprintf("%d KiB", n/1024)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func gomaxprocs() string {
+	if v := os.Getenv("GOMAXPROCS"); v != "" {
+		return v
+	}
+	return "default"
+}

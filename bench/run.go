@@ -1,0 +1,370 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+)
+
+// system is one pub/sub implementation under test.
+type system interface {
+	// start runs the system on hosts[i] for each i in idx, joining through
+	// the given neighbours.
+	start(ctx context.Context, hosts []host.Host, idx []int, nbrs [][]int, deliver func(host int, payload []byte)) error
+	// ready waits until the given hosts are ready to publish and receive.
+	ready(ctx context.Context, idx []int, full bool) error
+	publish(ctx context.Context, i int, payload []byte) error
+	kill(i int)
+	close()
+}
+
+func newSystem(name string) system {
+	if name == "grapevine" {
+		return &grapevineSys{}
+	}
+	return &gossipsubSys{}
+}
+
+type testbed struct {
+	hosts []host.Host
+	bw    []*metrics.BandwidthCounter
+}
+
+func newHosts(n int) (*testbed, error) {
+	tb := &testbed{}
+	for i := 0; i < n; i++ {
+		bw := metrics.NewBandwidthCounter()
+		h, err := libp2p.New(
+			libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
+			libp2p.Transport(tcp.NewTCPTransport),
+			libp2p.Security(noise.ID, noise.New),
+			libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+			libp2p.BandwidthReporter(bw),
+			libp2p.DisableMetrics(),
+		)
+		if err != nil {
+			tb.close()
+			return nil, err
+		}
+		tb.hosts = append(tb.hosts, h)
+		tb.bw = append(tb.bw, bw)
+	}
+	return tb, nil
+}
+
+func (tb *testbed) close() {
+	for _, h := range tb.hosts {
+		h.Close()
+	}
+}
+
+func (tb *testbed) streamBytesOut() int64 {
+	var t int64
+	for _, bw := range tb.bw {
+		t += bw.GetBandwidthTotals().TotalOut
+	}
+	return t
+}
+
+// topology returns a random graph on n nodes of average degree d: each
+// node links to d/2 others chosen at random, and links are symmetric.
+func topology(n, d int, rng *rand.Rand) [][]int {
+	nb := make([][]int, n)
+	link := func(a, b int) {
+		if a == b || slices.Contains(nb[a], b) {
+			return
+		}
+		nb[a] = append(nb[a], b)
+		nb[b] = append(nb[b], a)
+	}
+	for i := 0; i < n; i++ {
+		for k := 0; k < d/2; k++ {
+			link(i, rng.IntN(n))
+		}
+	}
+	return nb
+}
+
+func connect(ctx context.Context, hosts []host.Host, nbrs [][]int, idx []int) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(hosts)*8)
+	for _, i := range idx {
+		for _, j := range nbrs[i] {
+			if j < i && slices.Contains(idx, j) {
+				continue // one dial per link
+			}
+			wg.Add(1)
+			go func(a, b host.Host) {
+				defer wg.Done()
+				if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+					errs <- err
+				}
+			}(hosts[i], hosts[j])
+		}
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// procIO returns the bytes this process has written with write-like
+// system calls (sockets, mostly: the hosts talk over loopback TCP).
+func procIO() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "wchar: "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// payload: message index, publish time (unix ns), random filler.
+func makePayload(size, idx int, rng *rand.Rand) []byte {
+	b := make([]byte, size)
+	for i := 16; i < size; i++ {
+		b[i] = byte(rng.Uint32())
+	}
+	binary.BigEndian.PutUint64(b, uint64(idx))
+	binary.BigEndian.PutUint64(b[8:], uint64(time.Now().UnixNano()))
+	return b
+}
+
+type recorder struct {
+	mu   sync.Mutex
+	got  []map[int]time.Duration // per host: message index -> latency
+	when []map[int]time.Time
+}
+
+func newRecorder(n int) *recorder {
+	r := &recorder{got: make([]map[int]time.Duration, n), when: make([]map[int]time.Time, n)}
+	for i := range r.got {
+		r.got[i] = map[int]time.Duration{}
+		r.when[i] = map[int]time.Time{}
+	}
+	return r
+}
+
+func (r *recorder) deliver(h int, p []byte) {
+	now := time.Now()
+	if len(p) < 16 {
+		return
+	}
+	idx := int(binary.BigEndian.Uint64(p))
+	sent := time.Unix(0, int64(binary.BigEndian.Uint64(p[8:])))
+	r.mu.Lock()
+	if _, dup := r.got[h][idx]; !dup {
+		r.got[h][idx] = now.Sub(sent)
+		r.when[h][idx] = now
+	}
+	r.mu.Unlock()
+}
+
+func (r *recorder) count(hosts []int, msgs int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, h := range hosts {
+		for m := 0; m < msgs; m++ {
+			if _, ok := r.got[h][m]; ok {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func runOne(sysName, scen string, size int, cfg config, seed int64) (result, error) {
+	rng := rand.New(rand.NewPCG(uint64(seed), uint64(size)))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	tb, err := newHosts(cfg.n)
+	if err != nil {
+		return result{}, err
+	}
+	defer tb.close()
+	nbrs := topology(cfg.n, cfg.degree, rng)
+	rec := newRecorder(cfg.n)
+	sys := newSystem(sysName)
+	defer sys.close()
+
+	all := make([]int, cfg.n)
+	for i := range all {
+		all[i] = i
+	}
+	pub := 0
+	group := all
+	if scen == "first" {
+		// Everyone but the publisher forms the group first.
+		pub = cfg.n - 1
+		group = all[:cfg.n-1]
+	}
+	if err := connect(ctx, tb.hosts, nbrs, group); err != nil {
+		return result{}, fmt.Errorf("connecting: %w", err)
+	}
+	if err := sys.start(ctx, tb.hosts, group, nbrs, rec.deliver); err != nil {
+		return result{}, err
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer rcancel()
+	if err := sys.ready(rctx, group, true); err != nil {
+		return result{}, fmt.Errorf("group not ready: %w", err)
+	}
+
+	if scen == "first" {
+		return runFirst(ctx, sys, tb, nbrs, rec, pub, group, size, rng)
+	}
+
+	// Steady and kill: M messages at R/s from host 0.
+	receivers := all[1:]
+	var killed []int
+	cpu0, io0, bw0 := cpuTime(), procIO(), tb.streamBytesOut()
+	interval := time.Duration(float64(time.Second) / cfg.rate)
+	next := time.Now()
+	for m := 0; m < cfg.msgs; m++ {
+		if scen == "kill" && m == cfg.msgs/2 {
+			k := int(float64(cfg.n)*cfg.killFrac + 0.5)
+			perm := rng.Perm(cfg.n - 1)
+			for _, x := range perm[:k] {
+				killed = append(killed, x+1)
+			}
+			for _, i := range killed {
+				sys.kill(i)
+				tb.hosts[i].Close()
+			}
+		}
+		time.Sleep(time.Until(next))
+		next = next.Add(interval)
+		if err := sys.publish(ctx, pub, makePayload(size, m, rng)); err != nil {
+			return result{}, fmt.Errorf("publish: %w", err)
+		}
+	}
+	var survivors []int
+	for _, i := range receivers {
+		if !slices.Contains(killed, i) {
+			survivors = append(survivors, i)
+		}
+	}
+	expected := len(survivors) * cfg.msgs
+	deadline := time.Now().Add(10 * time.Second)
+	for rec.count(survivors, cfg.msgs) < expected && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cpu, wio, bw := cpuTime()-cpu0, procIO()-io0, tb.streamBytesOut()-bw0
+
+	// Deliveries at every receiver (the killed ones' before they died count
+	// for bytes and CPU; the fraction and latencies are the survivors').
+	total := rec.count(receivers, cfg.msgs)
+	var lats []time.Duration
+	rec.mu.Lock()
+	for _, h := range survivors {
+		for _, l := range rec.got[h] {
+			lats = append(lats, l)
+		}
+	}
+	rec.mu.Unlock()
+	res := result{delivered: float64(rec.count(survivors, cfg.msgs)) / float64(expected)}
+	res.p50, res.p99, res.max = quantiles(lats)
+	if total > 0 {
+		res.wirePerDel = float64(wio) / float64(total)
+		res.streamPerDel = float64(bw) / float64(total)
+		res.cpuPerDel = cpu / time.Duration(total)
+	}
+	return res, nil
+}
+
+// runFirst: a new host connects to its neighbours in the formed group,
+// starts, and publishes as soon as it knows one group peer.
+func runFirst(ctx context.Context, sys system, tb *testbed, nbrs [][]int, rec *recorder, pub int, group []int, size int, rng *rand.Rand) (result, error) {
+	var links []int
+	for _, j := range nbrs[pub] {
+		if j != pub {
+			links = append(links, j)
+		}
+	}
+	if len(links) == 0 {
+		links = []int{0}
+	}
+	nb := make([][]int, len(nbrs))
+	nb[pub] = links
+	cpu0, io0, bw0 := cpuTime(), procIO(), tb.streamBytesOut()
+	if err := connect(ctx, tb.hosts, nb, []int{pub}); err != nil {
+		return result{}, err
+	}
+	if err := sys.start(ctx, tb.hosts, []int{pub}, nb, rec.deliver); err != nil {
+		return result{}, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := sys.ready(rctx, []int{pub}, false); err != nil {
+		return result{}, fmt.Errorf("publisher not ready: %w", err)
+	}
+	sent := time.Now()
+	if err := sys.publish(ctx, pub, makePayload(size, 0, rng)); err != nil {
+		return result{}, err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for rec.count(group, 1) < len(group) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cpu, wio, bw := cpuTime()-cpu0, procIO()-io0, tb.streamBytesOut()-bw0
+	var lats []time.Duration
+	within := 0
+	rec.mu.Lock()
+	for _, h := range group {
+		if t, ok := rec.when[h][0]; ok {
+			lats = append(lats, rec.got[h][0])
+			if t.Sub(sent) <= 100*time.Millisecond {
+				within++
+			}
+		}
+	}
+	rec.mu.Unlock()
+	res := result{delivered: float64(len(lats)) / float64(len(group)), within100: float64(within) / float64(len(group))}
+	res.p50, res.p99, res.max = quantiles(lats)
+	if n := len(lats); n > 0 {
+		res.wirePerDel = float64(wio) / float64(n)
+		res.streamPerDel = float64(bw) / float64(n)
+		res.cpuPerDel = cpu / time.Duration(n)
+	}
+	return res, nil
+}
+
+func quantiles(d []time.Duration) (p50, p99, top time.Duration) {
+	if len(d) == 0 {
+		return
+	}
+	slices.Sort(d)
+	q := func(p float64) time.Duration {
+		i := int(p*float64(len(d))+0.5) - 1
+		return d[min(max(i, 0), len(d)-1)]
+	}
+	return q(0.50), q(0.99), d[len(d)-1]
+}
+
