@@ -367,4 +367,3 @@ func quantiles(d []time.Duration) (p50, p99, top time.Duration) {
 	}
 	return q(0.50), q(0.99), d[len(d)-1]
 }
-
