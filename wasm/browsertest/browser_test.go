@@ -1,0 +1,376 @@
+//go:build !js
+
+package browsertest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/grapevine-p2p/grapevine/examples/browser/site"
+	"github.com/grapevine-p2p/grapevine/p2p"
+	"github.com/grapevine-p2p/grapevine/wasm/rtcsignal"
+)
+
+func repoRoot(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// chromium finds Chromium, installing it with scripts/install-chromium.sh
+// when missing; it skips the test when that cannot be done.
+func chromium(t *testing.T) string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	find := func() string {
+		for _, n := range []string{"chromium", "chromium-browser", "google-chrome"} {
+			if p, err := exec.LookPath(n); err == nil {
+				return p
+			}
+		}
+		return ""
+	}
+	if p := find(); p != "" {
+		return p
+	}
+	cmd := exec.Command("bash", filepath.Join(repoRoot(t), "scripts", "install-chromium.sh"))
+	out, err := cmd.CombinedOutput()
+	t.Logf("install-chromium.sh: %s", strings.TrimSpace(string(out)))
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 3 {
+		t.Skipf("Chromium is not installed and cannot be installed here: %s", strings.TrimSpace(string(out)))
+	}
+	if err != nil {
+		t.Fatalf("install-chromium.sh: %v", err)
+	}
+	if p := find(); p != "" {
+		return p
+	}
+	t.Skip("Chromium could not be found after installing it")
+	return ""
+}
+
+// buildWasm builds the wasm peer exactly as scripts/build-wasm.sh does.
+func buildWasm(t *testing.T) string {
+	out := filepath.Join(t.TempDir(), "grapevine.wasm")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./wasm/cmd/grapevine")
+	cmd.Dir = repoRoot(t)
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the wasm peer: %v\n%s", err, b)
+	}
+	return out
+}
+
+type native struct {
+	p    *p2p.Peer
+	mu   sync.Mutex
+	msgs map[string]bool // chat texts received
+}
+
+func (n *native) has(text string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.msgs[text]
+}
+
+func (n *native) state(id string) string {
+	for _, m := range n.p.Members() {
+		if m.ID.String() == id {
+			return m.State
+		}
+	}
+	return ""
+}
+
+type pageState struct {
+	ID       string `json:"id"`
+	Error    string `json:"error"`
+	Messages []struct {
+		Key, From, Text string
+		Local           bool
+	} `json:"messages"`
+	Members []struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+	} `json:"members"`
+	Conns []struct {
+		Peer      string `json:"peer"`
+		Transport string `json:"transport"`
+	} `json:"conns"`
+}
+
+func (s pageState) has(text string) bool {
+	for _, m := range s.Messages {
+		if m.Text == text {
+			return true
+		}
+	}
+	return false
+}
+
+func (s pageState) link(peer string) string {
+	for _, c := range s.Conns {
+		if c.Peer == peer && c.Transport == "webrtc" {
+			return "webrtc"
+		}
+	}
+	for _, c := range s.Conns {
+		if c.Peer == peer {
+			return c.Transport
+		}
+	}
+	return ""
+}
+
+func (s pageState) memberState(id string) string {
+	for _, m := range s.Members {
+		if m.ID == id {
+			return m.State
+		}
+	}
+	return ""
+}
+
+type page struct {
+	name string
+	ctx  context.Context
+	stop context.CancelFunc
+}
+
+func (p *page) state(t *testing.T) pageState {
+	raw, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`JSON.stringify(window.grapevineState ? window.grapevineState() : {})`))
+	if err != nil {
+		t.Fatalf("page %s: reading state: %v", p.name, err)
+	}
+	var s pageState
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		t.Fatalf("page %s: state %q: %v", p.name, raw, err)
+	}
+	if s.Error != "" {
+		t.Fatalf("page %s shows an error: %s", p.name, s.Error)
+	}
+	return s
+}
+
+func (p *page) publish(t *testing.T, text string) {
+	expr := fmt.Sprintf(`window.grapevineNode.publish('chat', %q).then(r => r.key)`, text)
+	if _, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatalf("page %s: publish: %v", p.name, err)
+	}
+}
+
+func (p *page) screenshot(t *testing.T, name string) {
+	dir := os.Getenv("GRAPEVINE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	buf, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	path := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// eventually polls cond every 200 ms until it holds or d passes.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < d {
+		if cond() {
+			t.Logf("%s: after %s", what, time.Since(start).Round(100*time.Millisecond))
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s", what, d)
+}
+
+func TestBrowserPeers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium; skipped with -short")
+	}
+	bin := chromium(t)
+	wasmPath := buildWasm(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	const group = "browser-test"
+	var natives []*native
+	defer func() {
+		for _, n := range natives {
+			n.p.Close()
+		}
+	}()
+	for i := 0; i < 3; i++ {
+		opts := []p2p.Option{p2p.WithGroup(group), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN),
+			p2p.WithListenAddrs("/ip4/127.0.0.1/tcp/0/ws"), p2p.WithLeaveGrace(100 * time.Millisecond)}
+		if i > 0 {
+			opts = append(opts, p2p.WithSeeds(site.WSAddrs(natives[0].p)...))
+		}
+		p, err := p2p.New(ctx, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rtcsignal.Serve(p.Host(), rtcsignal.Limits{})
+		n := &native{p: p, msgs: map[string]bool{}}
+		sub, err := p.Subscribe(site.ChatTopic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for m := range sub.Messages() {
+				n.mu.Lock()
+				n.msgs[string(m.Data)] = true
+				n.mu.Unlock()
+			}
+		}()
+		go site.ReportSeen(ctx, p)
+		natives = append(natives, n)
+	}
+	relay := natives[0] // the pages bootstrap from (and signal through) native 0 only
+	h, err := site.Handler(site.Config{WasmPath: wasmPath, Bootstrap: site.WSAddrs(relay.p), Group: group, Profile: "lan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(bin),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1200, 900),
+	)
+	defer cancelAlloc()
+	browserCtx, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
+	defer cancelBrowser()
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("starting Chromium (%s): %v", bin, err)
+	}
+	open := func(name string) *page {
+		pctx, stop := chromedp.NewContext(browserCtx, chromedp.WithListener(func(ev any) {
+			switch e := ev.(type) {
+			case *cdpruntime.EventConsoleAPICalled:
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, strings.Trim(string(a.Value), `"`))
+				}
+				t.Logf("page %s console.%s: %s", name, e.Type, strings.Join(parts, " "))
+			case *cdpruntime.EventExceptionThrown:
+				t.Logf("page %s exception: %s %v", name, e.ExceptionDetails.Text, e.ExceptionDetails.Exception)
+			}
+		}))
+		if err := chromedp.Do(pctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+			t.Fatalf("page %s: %v", name, err)
+		}
+		return &page{name: name, ctx: pctx, stop: stop}
+	}
+	a, b := open("A"), open("B")
+	var sa, sb pageState
+	eventually(t, 60*time.Second, "both pages started their peer", func() bool {
+		sa, sb = a.state(t), b.state(t)
+		return sa.ID != "" && sb.ID != ""
+	})
+	idA, idB := sa.ID, sb.ID
+	t.Logf("page A is %s, page B is %s", idA, idB)
+	eventually(t, 30*time.Second, "natives and pages see all 5 members alive", func() bool {
+		for _, n := range natives {
+			if n.state(idA) != p2p.StateAlive || n.state(idB) != p2p.StateAlive {
+				return false
+			}
+		}
+		sa, sb = a.state(t), b.state(t)
+		for _, s := range []pageState{sa, sb} {
+			alive := 0
+			for _, m := range s.Members {
+				if m.State == p2p.StateAlive {
+					alive++
+				}
+			}
+			if alive != 5 {
+				return false
+			}
+		}
+		return true
+	})
+
+	// 1. A natively published message appears in both pages.
+	if err := natives[1].p.Publish(ctx, site.ChatTopic, []byte("hello from native 1")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "native message shown in both pages", func() bool {
+		return a.state(t).has("hello from native 1") && b.state(t).has("hello from native 1")
+	})
+
+	// 2. A message published in page A reaches the natives and page B.
+	a.publish(t, "hello from page A")
+	eventually(t, 15*time.Second, "page A's message reached the 3 natives and page B", func() bool {
+		for _, n := range natives {
+			if !n.has("hello from page A") {
+				return false
+			}
+		}
+		return b.state(t).has("hello from page A")
+	})
+
+	// 3. The pages connect directly over WebRTC, signalled through native
+	// 0; with native 0 killed they keep exchanging messages.
+	eventually(t, 30*time.Second, "pages A and B connected over WebRTC", func() bool {
+		return a.state(t).link(idB) == "webrtc" && b.state(t).link(idA) == "webrtc"
+	})
+	a.screenshot(t, "page-a-before-kill")
+	relay.p.Kill()
+	b.publish(t, "from B after the relay died")
+	a.publish(t, "from A after the relay died")
+	eventually(t, 20*time.Second, "pages exchanged messages after the relay was killed", func() bool {
+		return a.state(t).has("from B after the relay died") && b.state(t).has("from A after the relay died")
+	})
+	if l := a.state(t).link(idB); l != "webrtc" {
+		t.Fatalf("page A's link to page B after the relay died: %q, want webrtc", l)
+	}
+	a.screenshot(t, "page-a-after-kill")
+	b.screenshot(t, "page-b-after-kill")
+
+	// 4. Closing page B makes the natives' membership mark it failed.
+	closedAt := time.Now()
+	b.stop()
+	eventually(t, 45*time.Second, "natives 1 and 2 mark page B failed", func() bool {
+		for _, n := range natives[1:] {
+			if st := n.state(idB); st != p2p.StateDead {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("page B closed -> marked dead by both live natives after %s", time.Since(closedAt).Round(100*time.Millisecond))
+	eventually(t, 15*time.Second, "page A marks page B failed", func() bool {
+		return a.state(t).memberState(idB) == p2p.StateDead
+	})
+	a.screenshot(t, "page-a-end")
+}

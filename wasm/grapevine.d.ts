@@ -1,0 +1,106 @@
+// Type declarations for grapevine.js, the browser API of Grapevine.
+
+export interface StartOptions {
+  /** Native peers' WebSocket multiaddrs, each ending in /p2p/<peer ID>; at least one must answer. */
+  bootstrap: string[];
+  /** The group to join (default "default"). */
+  group?: string;
+  /** Timing profile; use the native peers' profile (default "lan"). */
+  profile?: 'lan' | 'wan' | 'local';
+  /** Direct browser-to-browser WebRTC connections (default true). */
+  webrtc?: boolean;
+  /** STUN/TURN servers for WebRTC, e.g. "stun:stun.example.org:3478", "turn:user:pass@turn.example.org:3478". */
+  iceServers?: string[];
+  /** How long to wait for the first bootstrap peer (default 15000). */
+  connectTimeoutMs?: number;
+  /** Receives status lines (an unreachable peer being retried, ...). */
+  onNotice?: (line: string) => void;
+  /** Where to load grapevine.wasm from (default: next to grapevine.js). */
+  wasmUrl?: string;
+  /** Where to load Go's wasm_exec.js from (default: next to grapevine.js). */
+  wasmExecUrl?: string;
+}
+
+export interface Message {
+  /** Peer ID of the publisher (verified by its signature). */
+  from: string;
+  /** The publisher's sequence number. */
+  seq: number;
+  /** from + "/" + seq: unique per message. */
+  key: string;
+  topic: string;
+  data: Uint8Array;
+  /** data decoded as UTF-8. */
+  readonly text: string;
+  /** Publisher's clock at publish, milliseconds since the Unix epoch. */
+  timestamp: number;
+  /** Local delivery time minus timestamp (includes clock skew). */
+  latencyMs: number;
+  /** Published by this node. */
+  local: boolean;
+}
+
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
+
+export interface Member {
+  id: string;
+  state: MemberState;
+  incarnation: number;
+  self: boolean;
+  /** Addresses the member advertises (browsers advertise .../p2p-circuit/webrtc). */
+  addrs: string[];
+}
+
+export type MemberEventKind = 'join' | 'update' | 'suspect' | 'alive' | 'fail' | 'leave' | 'rejoin';
+
+export interface MemberEvent {
+  kind: MemberEventKind;
+  member: Member;
+}
+
+export interface Connection {
+  peer: string;
+  transport: 'websocket' | 'webrtc';
+  addr: string;
+  outbound: boolean;
+}
+
+export interface Stats {
+  delivered: number;
+  published: number;
+  duplicates: number;
+  framesSent: number;
+  bytesSent: number;
+  framesIn: number;
+  bytesIn: number;
+  queueDropped: number;
+  invalid: number;
+  subDropped: number;
+}
+
+export interface PublishResult {
+  origin: string;
+  seq: number;
+  key: string;
+}
+
+export declare class GrapevineNode {
+  /** This node's peer ID. */
+  readonly id: string;
+  publish(topic: string, data: string | Uint8Array | ArrayBuffer | ArrayBufferView): Promise<PublishResult>;
+  /** Returns a function that ends the subscription. */
+  subscribe(topic: string, cb: (msg: Message) => void): () => boolean;
+  on(event: 'member' | MemberEventKind, cb: (ev: MemberEvent) => void): this;
+  off(event: 'member' | MemberEventKind, cb: (ev: MemberEvent) => void): this;
+  members(): Member[];
+  connections(): Connection[];
+  stats(): Promise<Stats>;
+  close(): Promise<void>;
+}
+
+export declare const Grapevine: {
+  start(options: StartOptions): Promise<GrapevineNode>;
+  readonly version: string | undefined;
+};
+
+export default Grapevine;

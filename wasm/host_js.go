@@ -1,0 +1,98 @@
+//go:build js && wasm
+
+package wasm
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/sec"
+	"github.com/libp2p/go-libp2p/core/transport"
+	bhost "github.com/libp2p/go-libp2p/p2p/host/basic"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	"github.com/libp2p/go-libp2p/p2p/net/upgrader"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/grapevine-p2p/grapevine/p2p"
+)
+
+// browserHost is a libp2p host assembled by hand from the go-libp2p parts
+// that work in a browser: an in-memory peerstore, a swarm with the
+// WebSocket (and, once signalled, WebRTC) transports, the upgrader with
+// Noise and yamux, and basichost (identify, multistream). go-libp2p's
+// libp2p.New cannot be used: it always links transports that need sockets.
+type browserHost struct {
+	*bhost.BasicHost
+	swarm *swarm.Swarm
+	up    transport.Upgrader
+	rcmgr network.ResourceManager
+
+	mu        sync.Mutex
+	advertise []ma.Multiaddr // what Addrs returns (the WebRTC relay addresses)
+}
+
+func newBrowserHost(sk crypto.PrivKey) (*browserHost, error) {
+	pid, err := peer.IDFromPrivateKey(sk)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := pstoremem.NewPeerstore()
+	if err != nil {
+		return nil, err
+	}
+	if err := ps.AddPrivKey(pid, sk); err != nil {
+		return nil, err
+	}
+	if err := ps.AddPubKey(pid, sk.GetPublic()); err != nil {
+		return nil, err
+	}
+	bus := eventbus.NewBus()
+	rm := &network.NullResourceManager{}
+	sw, err := swarm.NewSwarm(pid, ps, bus, swarm.WithResourceManager(rm), swarm.WithDialTimeout(15*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("swarm: %w", err)
+	}
+	muxers := []upgrader.StreamMuxer{{ID: yamux.ID, Muxer: yamux.DefaultTransport}}
+	nt, err := noise.New(noise.ID, sk, muxers)
+	if err != nil {
+		return nil, fmt.Errorf("noise: %w", err)
+	}
+	up, err := upgrader.New([]sec.SecureTransport{nt}, muxers, nil, rm, nil)
+	if err != nil {
+		return nil, fmt.Errorf("upgrader: %w", err)
+	}
+	if err := sw.AddTransport(&wsTransport{up: up, rcmgr: rm}); err != nil {
+		return nil, err
+	}
+	h := &browserHost{swarm: sw, up: up, rcmgr: rm}
+	bh, err := bhost.NewHost(sw, &bhost.HostOpts{
+		EventBus:  bus,
+		UserAgent: "grapevine-browser/" + p2p.Version,
+		AddrsFactory: func([]ma.Multiaddr) []ma.Multiaddr {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return append([]ma.Multiaddr(nil), h.advertise...)
+		},
+	})
+	if err != nil {
+		sw.Close()
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	bh.Start()
+	h.BasicHost = bh
+	return h, nil
+}
+
+func (h *browserHost) setAdvertised(addrs []ma.Multiaddr) {
+	h.mu.Lock()
+	h.advertise = addrs
+	h.mu.Unlock()
+}

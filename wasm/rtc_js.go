@@ -1,0 +1,406 @@
+//go:build js && wasm
+
+package wasm
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/transport"
+	ma "github.com/multiformats/go-multiaddr"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/grapevine-p2p/grapevine/wasm/rtcsignal"
+)
+
+// rtcTransport is a libp2p transport over WebRTC data channels between
+// browsers (see doc.go). A browser advertises
+// <relay's WebSocket address>/p2p/<relay>/p2p-circuit/webrtc; dialing such
+// an address signals through that relay (package rtcsignal), opens one
+// ordered, reliable data channel, and upgrades it with Noise and yamux like
+// any raw connection. Incoming connections are signalled the same way and
+// handed to the swarm through the transport's listener on /webrtc.
+type rtcTransport struct {
+	h     *browserHost
+	conf  webrtc.Configuration
+	ctx   context.Context
+	stop  context.CancelFunc
+	in    chan transport.CapableConn
+	slots chan struct{} // bounds concurrent incoming handshakes
+
+	mu    sync.Mutex
+	relay *peer.AddrInfo
+	ln    *rtcListener
+}
+
+var rtcListenAddr = ma.StringCast("/webrtc")
+
+func newRTCTransport(h *browserHost, iceServers []string) (*rtcTransport, error) {
+	conf, err := iceConfig(iceServers)
+	if err != nil {
+		return nil, err
+	}
+	t := &rtcTransport{h: h, conf: conf, in: make(chan transport.CapableConn), slots: make(chan struct{}, 8)}
+	t.ctx, t.stop = context.WithCancel(context.Background())
+	if err := h.swarm.AddTransport(t); err != nil {
+		return nil, err
+	}
+	if err := h.swarm.Listen(rtcListenAddr); err != nil {
+		return nil, err
+	}
+	h.SetStreamHandler(rtcsignal.Protocol, t.handleSignal)
+	return t, nil
+}
+
+// iceConfig parses "stun:host:port" and "turn:user:pass@host:port" URLs.
+func iceConfig(servers []string) (webrtc.Configuration, error) {
+	var c webrtc.Configuration
+	for _, s := range servers {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		scheme, rest, ok := strings.Cut(s, ":")
+		if !ok || (scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns") {
+			return c, fmt.Errorf("ICE server %q must start with stun:, stuns:, turn: or turns:", s)
+		}
+		srv := webrtc.ICEServer{URLs: []string{s}}
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			user, pass, _ := strings.Cut(rest[:at], ":")
+			u, err1 := url.PathUnescape(user)
+			p, err2 := url.PathUnescape(pass)
+			if err1 != nil || err2 != nil {
+				return c, fmt.Errorf("ICE server %q: bad credentials", s)
+			}
+			srv = webrtc.ICEServer{URLs: []string{scheme + ":" + rest[at+1:]}, Username: u, Credential: p}
+		}
+		c.ICEServers = append(c.ICEServers, srv)
+	}
+	return c, nil
+}
+
+// useRelay makes the host advertise itself as reachable over WebRTC,
+// signalled through relay.
+func (t *rtcTransport) useRelay(relay peer.AddrInfo) {
+	t.mu.Lock()
+	t.relay = &relay
+	t.mu.Unlock()
+	var out []ma.Multiaddr
+	tail := ma.StringCast("/p2p/" + relay.ID.String() + "/p2p-circuit/webrtc")
+	for _, a := range relay.Addrs {
+		if IsWebSocketAddr(a) {
+			out = append(out, a.Encapsulate(tail))
+		}
+	}
+	t.h.setAdvertised(out)
+}
+
+func (t *rtcTransport) close() {
+	t.stop()
+	t.h.RemoveStreamHandler(rtcsignal.Protocol)
+}
+
+// isRTCAddr reports whether a is .../p2p/<relay>/p2p-circuit/webrtc[/p2p/<peer>].
+func isRTCAddr(a ma.Multiaddr) bool {
+	_, ok := splitRTCAddr(a)
+	return ok
+}
+
+// splitRTCAddr returns the relay part of a WebRTC address.
+func splitRTCAddr(a ma.Multiaddr) (relay ma.Multiaddr, ok bool) {
+	var before []ma.Component
+	seenCircuit, seenRTC := false, false
+	for _, c := range a {
+		switch {
+		case c.Protocol().Code == ma.P_CIRCUIT:
+			if seenCircuit {
+				return nil, false
+			}
+			seenCircuit = true
+		case c.Protocol().Code == ma.P_WEBRTC:
+			if !seenCircuit || seenRTC {
+				return nil, false
+			}
+			seenRTC = true
+		case seenRTC:
+			if c.Protocol().Code != ma.P_P2P {
+				return nil, false
+			}
+		case seenCircuit:
+			return nil, false
+		default:
+			before = append(before, c)
+		}
+	}
+	if !seenRTC || len(before) == 0 {
+		return nil, false
+	}
+	return ma.Multiaddr(before), true
+}
+
+func (t *rtcTransport) CanDial(a ma.Multiaddr) bool { return isRTCAddr(a) }
+
+// Protocols claims p2p-circuit too: the swarm hands every relay address to
+// the circuit transport, and a browser has no other.
+func (t *rtcTransport) Protocols() []int { return []int{ma.P_WEBRTC, ma.P_CIRCUIT} }
+func (t *rtcTransport) Proxy() bool      { return false }
+
+func (t *rtcTransport) Listen(a ma.Multiaddr) (transport.Listener, error) {
+	if !a.Equal(rtcListenAddr) {
+		return nil, fmt.Errorf("the WebRTC transport listens on /webrtc only, not %s", a)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ln != nil {
+		return nil, errors.New("already listening on /webrtc")
+	}
+	t.ln = &rtcListener{t: t, closed: make(chan struct{})}
+	return t.ln, nil
+}
+
+func (t *rtcTransport) Dial(ctx context.Context, raddr ma.Multiaddr, p peer.ID) (transport.CapableConn, error) {
+	relayAddr, ok := splitRTCAddr(raddr)
+	if !ok {
+		return nil, fmt.Errorf("%s is not a browser WebRTC address", raddr)
+	}
+	relay, err := peer.AddrInfoFromP2pAddr(relayAddr)
+	if err != nil {
+		return nil, fmt.Errorf("WebRTC address %s: bad relay part: %v", raddr, err)
+	}
+	if relay.ID == t.h.ID() || p == t.h.ID() {
+		return nil, errors.New("cannot dial self over WebRTC")
+	}
+	if t.h.Network().Connectedness(relay.ID) != network.Connected {
+		if err := t.h.Connect(ctx, *relay); err != nil {
+			return nil, fmt.Errorf("reaching signalling relay %s: %w", relay.ID, err)
+		}
+	}
+	scope, err := t.h.rcmgr.OpenConnection(network.DirOutbound, false, raddr)
+	if err != nil {
+		return nil, err
+	}
+	s, br, err := rtcsignal.Connect(ctx, t.h, relay.ID, p)
+	if err != nil {
+		scope.Done()
+		return nil, err
+	}
+	defer s.Close()
+	c, err := t.offer(ctx, s, br, raddr)
+	if err != nil {
+		scope.Done()
+		s.Reset()
+		return nil, fmt.Errorf("WebRTC to %s: %w", p, err)
+	}
+	cc, err := t.h.up.Upgrade(ctx, t, c, network.DirOutbound, p, scope)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("securing WebRTC connection to %s: %w", p, err)
+	}
+	return cc, nil
+}
+
+// offer runs the offering side: data channel, offer with all candidates,
+// answer, open.
+func (t *rtcTransport) offer(ctx context.Context, s network.Stream, br *bufio.Reader, raddr ma.Multiaddr) (*dcConn, error) {
+	pc, err := webrtc.NewPeerConnection(t.conf)
+	if err != nil {
+		return nil, err
+	}
+	ordered := true
+	dc, err := pc.CreateDataChannel("grapevine", &webrtc.DataChannelInit{Ordered: &ordered})
+	if err != nil {
+		pc.Close()
+		return nil, err
+	}
+	c := newDCConn(pc, dc, raddr)
+	fail := func(err error) (*dcConn, error) { c.Close(); return nil, err }
+	sdp, err := pc.CreateOffer(nil)
+	if err != nil {
+		return fail(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(sdp); err != nil {
+		return fail(err)
+	}
+	if err := waitCh(ctx, gathered, "gathering ICE candidates"); err != nil {
+		return fail(err)
+	}
+	if err := rtcsignal.WriteMsg(s, rtcsignal.Msg{Type: "offer", SDP: pc.LocalDescription().SDP}); err != nil {
+		return fail(err)
+	}
+	m, err := rtcsignal.ReadMsg(br)
+	if err != nil {
+		return fail(fmt.Errorf("waiting for the answer: %w", err))
+	}
+	if m.Type == "error" {
+		return fail(errors.New(m.Error))
+	}
+	if m.Type != "answer" {
+		return fail(fmt.Errorf("expected an answer, got %q", m.Type))
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+		return fail(err)
+	}
+	if err := waitCh(ctx, c.opened, "opening the data channel"); err != nil {
+		return fail(err)
+	}
+	return c, nil
+}
+
+// handleSignal answers an incoming WebRTC connection relayed by a native peer.
+func (t *rtcTransport) handleSignal(s network.Stream) {
+	select {
+	case t.slots <- struct{}{}:
+		defer func() { <-t.slots }()
+	default:
+		s.Reset()
+		return
+	}
+	ctx, cancel := context.WithTimeout(t.ctx, 30*time.Second)
+	defer cancel()
+	_ = s.SetDeadline(time.Now().Add(30 * time.Second))
+	from, br, err := rtcsignal.Accept(s)
+	if err != nil {
+		s.Reset()
+		return
+	}
+	defer s.Close()
+	c, err := t.answer(ctx, s, br, from)
+	if err != nil {
+		_ = rtcsignal.WriteMsg(s, rtcsignal.Msg{Type: "error", Error: err.Error()})
+		return
+	}
+	scope, err := t.h.rcmgr.OpenConnection(network.DirInbound, false, c.RemoteMultiaddr())
+	if err != nil {
+		c.Close()
+		return
+	}
+	cc, err := t.h.up.Upgrade(ctx, t, c, network.DirInbound, "", scope)
+	if err != nil {
+		c.Close()
+		return
+	}
+	if cc.RemotePeer() != from {
+		cc.Close()
+		return
+	}
+	t.mu.Lock()
+	ln := t.ln
+	t.mu.Unlock()
+	if ln == nil {
+		cc.Close()
+		return
+	}
+	select {
+	case t.in <- cc:
+	case <-ln.closed:
+		cc.Close()
+	case <-ctx.Done():
+		cc.Close()
+	}
+}
+
+func (t *rtcTransport) answer(ctx context.Context, s network.Stream, br *bufio.Reader, from peer.ID) (*dcConn, error) {
+	m, err := rtcsignal.ReadMsg(br)
+	if err != nil {
+		return nil, err
+	}
+	if m.Type != "offer" {
+		return nil, fmt.Errorf("expected an offer, got %q", m.Type)
+	}
+	pc, err := webrtc.NewPeerConnection(t.conf)
+	if err != nil {
+		return nil, err
+	}
+	raddr := ma.StringCast("/p2p/" + from.String() + "/p2p-circuit/webrtc")
+	chc := make(chan *webrtc.DataChannel, 1)
+	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		select {
+		case chc <- dc:
+		default:
+			dc.Close()
+		}
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
+		pc.Close()
+		return nil, err
+	}
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		pc.Close()
+		return nil, err
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(ans); err != nil {
+		pc.Close()
+		return nil, err
+	}
+	if err := waitCh(ctx, gathered, "gathering ICE candidates"); err != nil {
+		pc.Close()
+		return nil, err
+	}
+	if err := rtcsignal.WriteMsg(s, rtcsignal.Msg{Type: "answer", SDP: pc.LocalDescription().SDP}); err != nil {
+		pc.Close()
+		return nil, err
+	}
+	var dc *webrtc.DataChannel
+	select {
+	case dc = <-chc:
+	case <-ctx.Done():
+		pc.Close()
+		return nil, errors.New("timed out waiting for the data channel")
+	}
+	c := newDCConn(pc, dc, raddr)
+	if err := waitCh(ctx, c.opened, "opening the data channel"); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func waitCh(ctx context.Context, ch <-chan struct{}, what string) error {
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("timed out %s", what)
+	}
+}
+
+// rtcListener hands incoming WebRTC connections to the swarm.
+type rtcListener struct {
+	t      *rtcTransport
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *rtcListener) Accept() (transport.CapableConn, error) {
+	select {
+	case c := <-l.t.in:
+		return c, nil
+	case <-l.closed:
+		return nil, transport.ErrListenerClosed
+	}
+}
+
+func (l *rtcListener) Close() error {
+	l.once.Do(func() {
+		close(l.closed)
+		l.t.mu.Lock()
+		l.t.ln = nil
+		l.t.mu.Unlock()
+	})
+	return nil
+}
+
+func (l *rtcListener) Addr() net.Addr          { return rtcNetAddr{} }
+func (l *rtcListener) Multiaddr() ma.Multiaddr { return rtcListenAddr }
