@@ -17,7 +17,9 @@ package main
 
 import (
 	"flag"
+
 	"fmt"
+	"github.com/grapevine-p2p/grapevine/core"
 	"os"
 	"sort"
 	"strconv"
@@ -36,7 +38,37 @@ func main() {
 	scenF := flag.String("scenarios", "steady,kill,first", "scenarios: steady, kill, first")
 	killFrac := flag.Float64("kill", 0.2, "fraction of hosts killed in the kill scenario")
 	verbose := flag.Bool("v", false, "print every run")
+	fanout := flag.Int("fanout", 0, "Grapevine: override the gossip fanout (0: the p2p profile's)")
+	lazyBody := flag.Int("lazybody", -1, "Grapevine: override LazyBodyFanout (-1: profile's)")
+	lazyThr := flag.Int("lazythreshold", -1, "Grapevine: override LazyThreshold (-1: profile's)")
+	pullEvery := flag.Int("pullevery", 0, "Grapevine: override PullEvery (0: profile's)")
+	roundTicks := flag.Int("roundticks", 0, "Grapevine: override RoundTicks (0: profile's)")
+	rounds := flag.Int("rounds", 0, "Grapevine: override Rounds (0: profile's)")
 	flag.Parse()
+	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds > 0 {
+		engineTune = func(c *core.Config) {
+			if *fanout > 0 {
+				c.Fanout = *fanout
+			}
+			if *lazyBody >= 0 {
+				c.LazyBodyFanout = *lazyBody
+			}
+			if *lazyThr >= 0 {
+				c.LazyThreshold = *lazyThr
+			}
+			if *pullEvery > 0 {
+				c.PullEvery = *pullEvery
+			}
+			if *roundTicks > 0 {
+				c.RoundTicks = *roundTicks
+			}
+			if *rounds > 0 {
+				c.Rounds = *rounds
+			}
+		}
+		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d\n",
+			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds)
+	}
 
 	var sizes []int
 	for _, s := range strings.Split(*sizesF, ",") {

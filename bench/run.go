@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
@@ -34,9 +35,12 @@ type system interface {
 	close()
 }
 
+// engineTune, when set, adjusts Grapevine's gossip profile (flags).
+var engineTune func(*core.Config)
+
 func newSystem(name string) system {
 	if name == "grapevine" {
-		return &grapevineSys{}
+		return &grapevineSys{tune: engineTune}
 	}
 	return &gossipsubSys{}
 }
@@ -145,6 +149,10 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// flowSettle: libp2p's bandwidth counter folds its totals in once a
+// second, so stream byte counts are read after waiting that long.
+const flowSettle = 1100 * time.Millisecond
+
 // payload: message index, publish time (unix ns), random filler.
 func makePayload(size, idx int, rng *rand.Rand) []byte {
 	b := make([]byte, size)
@@ -244,6 +252,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	// Steady and kill: M messages at R/s from host 0.
 	receivers := all[1:]
 	var killed []int
+	time.Sleep(flowSettle)
 	cpu0, io0, bw0 := cpuTime(), procIO(), tb.streamBytesOut()
 	interval := time.Duration(float64(time.Second) / cfg.rate)
 	next := time.Now()
@@ -276,7 +285,9 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	for rec.count(survivors, cfg.msgs) < expected && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	cpu, wio, bw := cpuTime()-cpu0, procIO()-io0, tb.streamBytesOut()-bw0
+	cpu, wio := cpuTime()-cpu0, procIO()-io0
+	time.Sleep(flowSettle)
+	bw := tb.streamBytesOut() - bw0
 
 	// Deliveries at every receiver (the killed ones' before they died count
 	// for bytes and CPU; the fraction and latencies are the survivors').
@@ -313,11 +324,13 @@ func runFirst(ctx context.Context, sys system, tb *testbed, nbrs [][]int, rec *r
 	}
 	nb := make([][]int, len(nbrs))
 	nb[pub] = links
+	time.Sleep(flowSettle)
 	cpu0, io0, bw0 := cpuTime(), procIO(), tb.streamBytesOut()
-	if err := connect(ctx, tb.hosts, nb, []int{pub}); err != nil {
+	// As a newcomer does: start the protocol, then connect to the group.
+	if err := sys.start(ctx, tb.hosts, []int{pub}, nb, rec.deliver); err != nil {
 		return result{}, err
 	}
-	if err := sys.start(ctx, tb.hosts, []int{pub}, nb, rec.deliver); err != nil {
+	if err := connect(ctx, tb.hosts, nb, []int{pub}); err != nil {
 		return result{}, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -333,7 +346,9 @@ func runFirst(ctx context.Context, sys system, tb *testbed, nbrs [][]int, rec *r
 	for rec.count(group, 1) < len(group) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	cpu, wio, bw := cpuTime()-cpu0, procIO()-io0, tb.streamBytesOut()-bw0
+	cpu, wio := cpuTime()-cpu0, procIO()-io0
+	time.Sleep(flowSettle)
+	bw := tb.streamBytesOut() - bw0
 	var lats []time.Duration
 	within := 0
 	rec.mu.Lock()

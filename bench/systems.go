@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/grapevine-p2p/grapevine/p2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -16,6 +17,7 @@ const topic = "bench"
 // ---- Grapevine ----
 
 type grapevineSys struct {
+	tune  func(*core.Config) // nil: the p2p package's default profile
 	mu    sync.Mutex
 	peers map[int]*p2p.Peer
 	wg    sync.WaitGroup
@@ -45,8 +47,12 @@ func (g *grapevineSys) start(ctx context.Context, hosts []host.Host, idx []int, 
 				seeds = append(seeds, m.String())
 			}
 		}
-		p, err := p2p.New(ctx, p2p.WithHost(hosts[i]), p2p.WithGroup("bench"), p2p.WithDHT(false),
-			p2p.WithSeeds(seeds...), p2p.WithNotice(func(string) {}))
+		opts := []p2p.Option{p2p.WithHost(hosts[i]), p2p.WithGroup("bench"), p2p.WithDHT(false),
+			p2p.WithSeeds(seeds...), p2p.WithNotice(func(string) {})}
+		if g.tune != nil {
+			opts = append(opts, p2p.WithEngineConfig(g.tune))
+		}
+		p, err := p2p.New(ctx, opts...)
 		if err != nil {
 			return err
 		}
