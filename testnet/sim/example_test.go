@@ -58,11 +58,11 @@ func Example() {
 	// pongs 85, frames sent 191, lost 13, to crashed 1
 }
 
-// ExampleSpread gossips one message through 10,000 nodes by push-pull in
+// ExampleSpread gossips one message through 2,000 nodes by push-pull in
 // the textbook round model.
 func ExampleSpread() {
 	r, err := sim.Spread(sim.SpreadConfig{
-		N:           10000,
+		N:           2000,
 		Seed:        1,
 		Engine:      sim.KarpConfig(core.PushPull),
 		Synchronous: true,
@@ -72,5 +72,5 @@ func ExampleSpread() {
 	}
 	fmt.Printf("everyone after %d rounds; residue %d\n", r.Rounds100, r.Residue)
 	// Output:
-	// everyone after 11 rounds; residue 0
+	// everyone after 10 rounds; residue 0
 }

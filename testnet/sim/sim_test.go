@@ -331,7 +331,7 @@ func TestGossipCrashedHalf(t *testing.T) {
 func TestSynchronousModel(t *testing.T) {
 	// In the round-synchronous push model with fanout 1 the informed set
 	// at most doubles per round.
-	r, err := Spread(SpreadConfig{N: 4096, Seed: 5, Engine: KarpConfig(core.Push), Synchronous: true})
+	r, err := Spread(SpreadConfig{N: 2048, Seed: 5, Engine: KarpConfig(core.Push), Synchronous: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,7 @@ func TestSynchronousModel(t *testing.T) {
 	}
 	// Push-pull: at most triples (each informed node pushes to one and
 	// answers the pulls it receives, about one per round).
-	r, err = Spread(SpreadConfig{N: 4096, Seed: 5, Engine: KarpConfig(core.PushPull), Synchronous: true})
+	r, err = Spread(SpreadConfig{N: 2048, Seed: 5, Engine: KarpConfig(core.PushPull), Synchronous: true})
 	if err != nil {
 		t.Fatal(err)
 	}

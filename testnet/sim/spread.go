@@ -34,10 +34,12 @@ type SpreadConfig struct {
 	Payload int
 	// MaxRounds bounds the run (default 200 rounds).
 	MaxRounds int
-	// UntilQuiet keeps running after everyone is reached, until a whole
-	// round passes in which no node sends anything (push-only runs end
-	// that way once every node has stopped pushing); MaxRounds still
-	// bounds it. Off: the run ends when every live node has the message.
+	// UntilQuiet keeps running after everyone is reached, until no live
+	// node is still pushing the message (its push rounds are used up), so
+	// that traffic counts the whole dissemination and not just the part
+	// before the last delivery. Pull requests go on for ever and do not
+	// count as activity. MaxRounds still bounds the run. Off: the run ends
+	// when every live node has the message.
 	UntilQuiet bool
 	// Progress, if set, is called after every round with the number of
 	// live nodes reached so far and the number of live nodes.
@@ -133,7 +135,6 @@ func Spread(cfg SpreadConfig) (*SpreadResult, error) {
 	if _, err := g.Publish(origin, "spread", make([]byte, cfg.Payload), 0); err != nil {
 		return nil, err
 	}
-	var lastSent uint64
 	for r := 1; r <= cfg.MaxRounds; r++ {
 		// Run round r (its tick at r·Round) to just before round r+1.
 		net.Run(time.Duration(r+1)*cfg.Round - 1)
@@ -141,16 +142,12 @@ func Spread(cfg SpreadConfig) (*SpreadResult, error) {
 		if cfg.Progress != nil {
 			cfg.Progress(r, reached, res.Live)
 		}
-		sent := net.sentFrames
-		if reached == res.Live {
-			if !cfg.UntilQuiet || sent == lastSent {
-				break
-			}
-		}
-		if cfg.UntilQuiet && sent == lastSent && net.Pending() == 0 {
+		if reached == res.Live && (!cfg.UntilQuiet || !g.pushing()) {
 			break
 		}
-		lastSent = sent
+		if cfg.Engine.Mode == core.Push && cfg.UntilQuiet && !g.pushing() && net.Pending() <= 1 {
+			break // push-only and nobody pushes: nothing can reach anyone any more
+		}
 	}
 	// Frames still in flight at the end are not waited for.
 	res.Duration = net.Now()
@@ -190,6 +187,16 @@ func Spread(cfg SpreadConfig) (*SpreadResult, error) {
 	res.Rounds99, res.Time99 = at(0.99)
 	res.Rounds100, res.Time100 = at(1)
 	return res, nil
+}
+
+// pushing reports whether any live node still has a message to push.
+func (g *Gossip) pushing() bool {
+	for i, nd := range g.nodes {
+		if nd != nil && g.net.up[i] && nd.eng.Hot() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // KarpConfig returns an engine configuration for the textbook round model

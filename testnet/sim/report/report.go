@@ -71,6 +71,9 @@ func (t *Table) Write(w io.Writer) error {
 	width := make([]int, len(t.Header))
 	for i, h := range t.Header {
 		width[i] = len([]rune(h))
+		if t.Markdown {
+			width[i] = max(width[i], 3) // a delimiter cell needs 3 characters
+		}
 	}
 	for _, r := range t.Rows {
 		for i, c := range r {
@@ -165,7 +168,9 @@ type Plot struct {
 	Title, XLabel, YLabel string
 	// LogY plots the Y axis logarithmically (points with Y <= 0 are left
 	// out).
-	LogY   bool
+	LogY bool
+	// LogX plots the X axis logarithmically.
+	LogX   bool
 	Series []Series
 	// Width and Height in inches (default 7 × 4.5).
 	Width, Height float64
@@ -193,10 +198,14 @@ func (p *Plot) Save(path string) error {
 		pl.Y.Scale = plot.LogScale{}
 		pl.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
+	if p.LogX {
+		pl.X.Scale = plot.LogScale{}
+		pl.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
 	for i, s := range p.Series {
 		pts := make(plotter.XYs, 0, len(s.X))
 		for j := range s.X {
-			if j >= len(s.Y) || math.IsNaN(s.Y[j]) || (p.LogY && s.Y[j] <= 0) {
+			if j >= len(s.Y) || math.IsNaN(s.Y[j]) || (p.LogY && s.Y[j] <= 0) || (p.LogX && s.X[j] <= 0) {
 				continue
 			}
 			pts = append(pts, plotter.XY{X: s.X[j], Y: s.Y[j]})
