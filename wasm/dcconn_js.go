@@ -94,7 +94,6 @@ func wake(ch chan struct{}) {
 	}
 }
 
-
 func (c *dcConn) Read(p []byte) (int, error) {
 	for {
 		c.mu.Lock()

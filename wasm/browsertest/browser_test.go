@@ -98,9 +98,10 @@ func (n *native) state(id string) string {
 }
 
 type pageState struct {
-	ID       string `json:"id"`
-	Error    string `json:"error"`
-	Messages []struct {
+	ID        string  `json:"id"`
+	Error     string  `json:"error"`
+	StartedMs float64 `json:"startedMs"`
+	Messages  []struct {
 		Key, From, Text string
 		Local           bool
 	} `json:"messages"`
@@ -179,7 +180,7 @@ func (p *page) screenshot(t *testing.T, name string) {
 	if dir == "" {
 		return
 	}
-	buf, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(90))
+	buf, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 		return
@@ -298,7 +299,27 @@ func TestBrowserPeers(t *testing.T) {
 		return sa.ID != "" && sb.ID != ""
 	})
 	idA, idB := sa.ID, sb.ID
-	t.Logf("page A is %s, page B is %s", idA, idB)
+
+	// Mistakes get errors a web developer can act on.
+	for _, c := range []struct{ expr, want string }{
+		{`Grapevine.start({})`, "options.bootstrap must list at least one"},
+		{`Grapevine.start({bootstrap: ['/ip4/127.0.0.1/tcp/1/ws']})`, "must end in /p2p/<peer ID>"},
+		{`Grapevine.start({bootstrap: ['/ip4/127.0.0.1/tcp/1/p2p/` + idA + `']})`, "a browser can only dial /ws or /wss"},
+		{`Grapevine.start({bootstrap: ['/ip4/127.0.0.1/tcp/1/ws/p2p/` + idA + `'], connectTimeoutMs: 3000})`, "could not reach any bootstrap peer"},
+		{`Grapevine.start({bootstrap: ['x'], profile: 'fast'})`, "options.profile must be"},
+		{`window.grapevineNode.publish('', 'x')`, "topic must be a non-empty string"},
+		{`window.grapevineNode.publish('chat', 42)`, "data must be a string, Uint8Array or ArrayBuffer"},
+	} {
+		expr := `import('./grapevine.js').then(({Grapevine}) => ` + c.expr + `).then(() => 'no error', (e) => e.message)`
+		msg, err := chromedp.Run(a.ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", c.expr, err)
+		}
+		if !strings.Contains(msg, c.want) || !strings.HasPrefix(msg, "Grapevine: ") {
+			t.Errorf("%s: error %q, want one containing %q", c.expr, msg, c.want)
+		}
+	}
+	t.Logf("page A is %s, page B is %s; navigation to started peer: A %.0f ms, B %.0f ms", idA, idB, sa.StartedMs, sb.StartedMs)
 	eventually(t, 30*time.Second, "natives and pages see all 5 members alive", func() bool {
 		for _, n := range natives {
 			if n.state(idA) != p2p.StateAlive || n.state(idB) != p2p.StateAlive {

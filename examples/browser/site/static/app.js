@@ -7,9 +7,9 @@ const SEEN = 'grapevine/seen';
 const $ = (id) => document.getElementById(id);
 const short = (id) => id.length > 12 ? '…' + id.slice(-8) : id;
 
-const state = { id: null, error: null, messages: [], seen: new Map(), members: [], conns: [] };
+const state = { id: null, error: null, messages: [], seen: new Map(), members: [], conns: [], startedMs: null };
 window.grapevineState = () => ({
-  id: state.id, error: state.error,
+  id: state.id, error: state.error, startedMs: state.startedMs,
   messages: state.messages.map(({ key, from, text, local }) => ({ key, from, text, local })),
   members: state.members, conns: state.conns,
 });
@@ -33,6 +33,7 @@ async function main() {
     onNotice: (line) => console.log('grapevine:', line),
   });
   window.grapevineNode = node;
+  state.startedMs = Math.round(performance.now()); // navigation start -> joined
   state.id = node.id;
   $('self').textContent = node.id;
   setStatus('connected');

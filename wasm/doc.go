@@ -1,0 +1,91 @@
+// Package wasm runs a Grapevine peer in a web browser.
+//
+// Built with GOOS=js GOARCH=wasm (scripts/build-wasm.sh builds
+// wasm/cmd/grapevine into grapevine.wasm), the browser peer is the same
+// p2p.Peer that native peers run: the same core gossip engine, the same
+// SWIM + Lifeguard memberlist, the same libp2p protocols (/grapevine/1.0.0
+// for gossip, /grapevine/swim/1.0.0 for membership), the same signatures.
+// A tab is a full member of the group: it gossips, answers probes, probes
+// others, and is declared failed when it goes away. JavaScript uses it
+// through grapevine.js (an ES module; types in grapevine.d.ts):
+//
+//	import { Grapevine } from './grapevine.js';
+//	const node = await Grapevine.start({bootstrap: ['/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooW...'], group: 'chat'});
+//	node.subscribe('news', (m) => console.log(m.from, m.text));
+//	await node.publish('news', 'hello');
+//	node.on('member', (ev) => console.log(ev.kind, ev.member.id, ev.member.state));
+//	console.log(node.members());
+//	await node.close();
+//
+// Go programs compiled to wasm can use Start directly.
+//
+// # The host
+//
+// go-libp2p's libp2p.New cannot run in a browser (it always links
+// transports that need sockets), so the peer assembles its libp2p host from
+// the parts that can: an in-memory peerstore, a swarm, the upgrader with
+// Noise and yamux, and basichost (identify, multistream-select). It has an
+// ed25519 identity of its own (a fresh one per start unless
+// Options.Identity is set) and two transports:
+//
+//   - WebSocket (dial only): the browser's WebSocket API, through
+//     github.com/coder/websocket, carries a raw connection that the upgrader
+//     secures with Noise and multiplexes with yamux, exactly what go-libp2p's
+//     /ws listener on a native peer expects. Native peers need nothing but a
+//     /ws (or, for https pages, /wss or /tls/ws) listen address; they run no
+//     gateway and treat the tab like any other member.
+//   - WebRTC (browser to browser): one ordered, reliable RTCDataChannel per
+//     pair of tabs (github.com/pion/webrtc/v4, which in wasm wraps the
+//     browser's RTCPeerConnection), again upgraded with Noise and yamux, so
+//     the same streams and the same driver run over it.
+//
+// # Signalling
+//
+// A tab cannot accept connections, so it advertises (in its membership
+// record) an address of the form
+//
+//	/ip4/198.51.100.7/tcp/4001/ws/p2p/<relay>/p2p-circuit/webrtc
+//
+// where <relay> is the native peer it bootstrapped through. When tab A
+// first sends to tab B, its swarm dials that address: A asks the relay,
+// over a stream of package rtcsignal, to connect it to B; the relay, if B
+// is connected to it at that moment, opens a stream to B and copies bytes
+// between the two (bounded in bytes, time and number of exchanges; it never
+// dials for a request). Over that pipe A sends an SDP offer with its ICE
+// candidates and B answers with its own (candidates are gathered before
+// sending, not trickled, which costs a little setup time and keeps the
+// exchange to one round trip). When the data channel opens, both sides run
+// the Noise handshake over it, which proves each side's peer ID: a relay
+// can stall or break a signalling exchange but cannot impersonate a peer.
+// From then on the relay is not involved: if it crashes, the tabs keep
+// gossiping and probing each other over their data channel (the browser
+// test kills the relay and checks exactly that).
+//
+// # Loopback, NATs and deployment
+//
+// On one machine or a flat LAN no ICE server is needed: the browsers'
+// host candidates reach each other directly (the browser test runs two
+// headless Chromium tabs on one machine with no ICE server at all). Across NATs, set Options.ICEServers (JS: iceServers) to a STUN
+// server ("stun:stun.example.org:3478") so browsers learn their public
+// addresses; symmetric NATs and restrictive firewalls need a TURN server
+// ("turn:user:password@turn.example.org:3478"), which relays the
+// (encrypted) data-channel traffic. A deployment also needs, on at least
+// one native peer that browsers bootstrap from: a WebSocket listen address
+// the browser can reach (for a page served over https, a /wss or /tls/ws
+// address with a certificate the browser trusts, or a TLS-terminating
+// proxy in front of /ws), and rtcsignal.Serve on its host so tabs can
+// signal through it. Tabs that cannot make a WebRTC connection still reach
+// everyone through the native peers; only the direct tab-to-tab links are
+// missing.
+//
+// # Limits
+//
+// A tab is woken by the browser's timers: background tabs are throttled
+// (Chromium runs their timers about once a second, or less after minutes),
+// so with the LAN profile a tab left in the background for long may be
+// suspected and must refute; the WAN profile tolerates this better. Inbound
+// data-channel bytes not yet read are bounded (16 MiB; beyond that the
+// connection is closed) and writers pause while the browser buffers more
+// than 1 MiB. The stripped wasm is about 26 MiB, 6.3 MiB gzipped
+// (docs/benchmarks/wasm.md).
+package wasm
