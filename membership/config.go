@@ -108,6 +108,19 @@ type Config struct {
 	// intervals and timeouts are stretched by at most this factor.
 	AwarenessMaxMultiplier int
 
+	// Repair enables two repairs of missed dissemination (not in SWIM or
+	// Lifeguard): a member that receives an accusation older than what it
+	// knows (the accused, or the member itself, has refuted since) answers
+	// the sender directly with the newer alive; and a member holding a
+	// suspicion for half the minimum timeout reminds the suspect directly,
+	// which answers with its refutation. Gossip reaches every member only
+	// with high probability, and a member that missed a refutation would
+	// otherwise declare a live member dead when its timer expires.
+	Repair bool
+	// CorrectionsPerTick bounds the corrections and, separately, the
+	// reminders sent per tick.
+	CorrectionsPerTick int
+
 	// MaxPacketSize bounds the frames the memberlist builds itself (pings,
 	// acks, gossip) and the bytes of updates it piggybacks on frames of
 	// other layers.
@@ -172,6 +185,11 @@ func DefaultLimits() Limits {
 //   - JoinRetryInterval 20 (2 s).
 //   - AwarenessMaxMultiplier 8: a sick member slows to one probe per 8 s,
 //     not to a halt.
+//   - Repair on, CorrectionsPerTick 4: a member that missed a refutation is
+//     repaired directly (gossip reaches everyone only with high probability;
+//     at n = 200 and 10 % loss a few members per hour miss a refutation
+//     entirely, see docs/experiments/membership.md); four corrections and
+//     four reminders per tick bound the bursts.
 //   - MaxPacketSize 1,400: fits an Ethernet MTU after IP/UDP/QUIC headers.
 //   - MaxMetaSize 512, MaxMembers 100,000, MaxQueuedUpdates 4,096,
 //     MaxPendingRelays 256, MaxStateChunk 60 KiB.
@@ -192,7 +210,9 @@ func DefaultLANConfig() Config {
 		TombstoneTicks:          36000,
 		JoinRetryInterval:       20,
 		Lifeguard:               true,
+		Repair:                  true,
 		AwarenessMaxMultiplier:  8,
+		CorrectionsPerTick:      4,
 		MaxPacketSize:           1400,
 		MaxStateChunk:           60 << 10,
 		MaxMetaSize:             512,
@@ -269,6 +289,7 @@ func (c *Config) validate() error {
 	req(c.TombstoneTicks >= 1, "TombstoneTicks must be at least 1")
 	req(c.JoinRetryInterval >= 1, "JoinRetryInterval must be at least 1")
 	req(c.AwarenessMaxMultiplier >= 1, "AwarenessMaxMultiplier must be at least 1")
+	req(c.CorrectionsPerTick >= 0, "CorrectionsPerTick must not be negative")
 	req(c.MaxPacketSize >= 256, "MaxPacketSize must be at least 256")
 	req(c.MaxStateChunk >= c.MaxPacketSize, "MaxStateChunk must be at least MaxPacketSize")
 	req(c.MaxMetaSize >= 0 && c.MaxMetaSize <= c.Limits.MaxMetaSize, "MaxMetaSize must be within Limits.MaxMetaSize")

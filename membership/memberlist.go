@@ -22,6 +22,14 @@
 // heal). Failed and departed members stay as tombstones for
 // Config.TombstoneTicks so stale updates about them are rejected.
 //
+// Beyond SWIM and Lifeguard, Config.Repair (on in every profile) closes a
+// gap of infection-style dissemination: an update reaches every member only
+// with high probability, and a member that missed a refutation would declare
+// a live member dead when its suspicion timer expires. A member receiving an
+// accusation older than its knowledge answers the sender with the newer
+// alive, and a member still holding a suspicion after half the minimum
+// timeout reminds the suspect directly, which answers with its refutation.
+//
 // The Memberlist never reads a clock, never starts a goroutine and draws
 // randomness only from Config.Rand: the same inputs in the same order give
 // the same outputs. It is not safe for concurrent use; the owner serialises
@@ -69,6 +77,7 @@ type suspicion struct {
 	min, max        float64 // ticks
 	k               int
 	confirmers      []core.NodeID // the accuser first
+	remindAt        uint64        // next reminder to the suspect (0: none)
 }
 
 func (s *suspicion) timeout() float64 {
@@ -135,6 +144,9 @@ type Memberlist struct {
 	queue queue
 
 	nextProbe, nextGossip, nextPushPull, nextReconnect, nextJoin uint64
+
+	corrections int // sent this tick
+	reminders   int // sent this tick
 
 	seeds   []core.NodeID
 	joining bool
@@ -328,6 +340,7 @@ func (m *Memberlist) SetMeta(meta []byte) error {
 // next probe, gossip, push-pull, join retries and tombstone reaping.
 func (m *Memberlist) Tick() {
 	m.tick++
+	m.corrections, m.reminders = 0, 0
 	m.reap()
 	m.checkSuspects()
 	m.checkRelays()
@@ -490,6 +503,16 @@ func (m *Memberlist) checkSuspects() {
 		if m.tick >= s.susp.deadline {
 			due = append(due, s)
 			continue
+		}
+		if r := s.susp.remindAt; r != 0 && m.tick >= r && m.reminders < m.cfg.CorrectionsPerTick {
+			// Still suspect after half the minimum timeout: tell the suspect
+			// directly. If it is alive and refuted long ago (this member
+			// missed the refutation), it answers with its alive at once.
+			m.reminders++
+			m.stats.Reminders++
+			s.susp.remindAt = m.tick + m.remindEvery(s.susp)
+			a := accuseMsg{id: s.ID, inc: s.Incarnation, from: s.susp.confirmers[0]}
+			m.send(s.ID, appendAccuse(core.NewFrame(nil), RecSuspect, a), s.ID)
 		}
 		keep = append(keep, s)
 	}
@@ -817,13 +840,13 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 			m.applyAlive(aliveMsg{id: e.id, inc: e.inc, meta: e.meta, sig: e.sig}, from, true)
 		case StateSuspect:
 			m.applyAlive(aliveMsg{id: e.id, inc: e.metaInc, meta: e.meta, sig: e.sig}, from, true)
-			m.applySuspect(accuseMsg{id: e.id, inc: e.inc, from: from}, from)
+			m.accuse(accuseMsg{id: e.id, inc: e.inc, from: from}, from, false)
 		case StateDead:
 			// Another member's verdict is only a suspicion here: if the
 			// member is alive it gets the chance to refute (and a member
 			// this one never knew is not learned as a corpse).
 			if mem := m.members[e.id]; mem != nil && (mem.State.Live() || mem == m.self) {
-				m.applySuspect(accuseMsg{id: e.id, inc: e.inc, from: from}, from)
+				m.accuse(accuseMsg{id: e.id, inc: e.inc, from: from}, from, false)
 			}
 		case StateLeft:
 			m.applyLeave(leaveMsg{id: e.id, inc: e.inc, sig: e.sig}, from)
@@ -919,20 +942,31 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 }
 
 func (m *Memberlist) applySuspect(a accuseMsg, from core.NodeID) {
+	m.accuse(a, from, true)
+}
+
+// accuse applies a suspicion; confirm says whether it may count as an
+// independent confirmation (not when it was merely relayed in a full state).
+func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 	if a.id == m.cfg.ID {
-		m.accusedSelf(a.inc)
+		m.accusedSelf(a.inc, from)
 		return
 	}
 	mem := m.members[a.id]
 	if mem == nil || !mem.State.Live() || a.inc < mem.Incarnation {
 		m.stats.Stale++
+		if mem != nil && mem.State == StateAlive && a.inc < mem.Incarnation {
+			m.correct(from, mem)
+		}
 		return
 	}
 	if mem.State == StateSuspect {
 		if a.inc > mem.Incarnation {
+			// A suspicion of a newer incarnation is a new suspicion: the
+			// old timer (and its confirmations) belonged to the old one.
 			mem.Incarnation = a.inc
-			mem.susp.confirm(a.from)
-		} else if mem.susp.confirm(a.from) {
+			mem.susp = m.newSuspicion(a.from)
+		} else if confirm && mem.susp.confirm(a.from) {
 			m.stats.Confirmations++
 		} else {
 			return
@@ -959,17 +993,27 @@ func (m *Memberlist) newSuspicion(accuser core.NodeID) *suspicion {
 		s.k = min(m.cfg.SuspicionConfirmations, max(n-2, 0))
 	}
 	s.reset()
+	if m.cfg.Repair {
+		s.remindAt = m.tick + m.remindEvery(s)
+	}
 	return s
+}
+
+func (m *Memberlist) remindEvery(s *suspicion) uint64 {
+	return max(1, uint64(s.min/2))
 }
 
 func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
 	if a.id == m.cfg.ID {
-		m.accusedSelf(a.inc)
+		m.accusedSelf(a.inc, from)
 		return
 	}
 	mem := m.members[a.id]
 	if mem == nil || !mem.State.Live() || a.inc < mem.Incarnation {
 		m.stats.Stale++
+		if mem != nil && mem.State == StateAlive && a.inc < mem.Incarnation {
+			m.correct(from, mem)
+		}
 		return
 	}
 	m.entomb(mem, StateDead, a.inc)
@@ -1006,7 +1050,7 @@ func (m *Memberlist) applyLeave(l leaveMsg, from core.NodeID) {
 }
 
 // accusedSelf handles a suspicion or death notice about this member.
-func (m *Memberlist) accusedSelf(inc uint64) {
+func (m *Memberlist) accusedSelf(inc uint64, from core.NodeID) {
 	if m.left {
 		// Departed: repeat the leave instead of refuting.
 		s := m.self
@@ -1015,10 +1059,32 @@ func (m *Memberlist) accusedSelf(inc uint64) {
 	}
 	if inc < m.self.Incarnation {
 		m.stats.Stale++
+		m.correct(from, m.self)
 		return
 	}
 	m.refute(inc)
 	m.adjustHealth(1) // Lifeguard: having to refute hints that we are slow
+	m.correct(from, m.self)
+}
+
+// correct answers a peer that relayed an accusation older than what this
+// member knows (the member, or this member itself, has since refuted it)
+// with the newer alive update, directly. Gossip reaches each member only
+// with high probability; a member that missed a refutation keeps relaying
+// the stale suspicion, and this answer repairs it long before its
+// suspicion timer could expire. At most CorrectionsPerTick per tick.
+func (m *Memberlist) correct(to core.NodeID, mem *member) {
+	if !m.cfg.Repair || to == "" || to == m.cfg.ID || m.left {
+		return
+	}
+	if m.corrections >= m.cfg.CorrectionsPerTick {
+		m.stats.CorrectionsDropped++
+		return
+	}
+	m.corrections++
+	m.stats.Corrections++
+	f := appendAlive(core.NewFrame(nil), aliveMsg{id: mem.ID, inc: mem.Incarnation, meta: mem.Meta, sig: mem.sig})
+	m.send(to, f, "")
 }
 
 func (m *Memberlist) refute(inc uint64) {

@@ -842,3 +842,102 @@ func TestStateFramesBootstrap(t *testing.T) {
 	}
 	checkInvariants(t, m)
 }
+
+func TestRepairCorrectsStaleAccusations(t *testing.T) {
+	m, tr, _ := newTest(t, quiet)
+	put(t, m, "x", StateAlive, 5)
+	// A peer relays a suspicion of x older than x's refutation: it gets the
+	// newer alive straight back.
+	step(t, m, "relayer", suspectRec("x", 4, "a"))
+	alives := tr.records("relayer", RecAlive)
+	if len(alives) == 0 {
+		t.Fatal("no correction")
+	}
+	if a, _ := decodeAlive(alives[0].Body, &m.cfg.Limits); a.id != "x" || a.inc != 5 {
+		t.Fatalf("correction %+v", a)
+	}
+	// The same for a stale accusation of this member itself, and after a
+	// refutation the accuser hears the new alive directly.
+	m.refute(0)
+	inc := m.Incarnation()
+	step(t, m, "relayer2", deadRec("self", inc-1, "a"))
+	if len(tr.records("relayer2", RecAlive)) == 0 {
+		t.Fatal("stale accusation of self not corrected")
+	}
+	step(t, m, "accuser", suspectRec("self", inc, "accuser"))
+	if m.Incarnation() != inc+1 || len(tr.records("accuser", RecAlive)) == 0 {
+		t.Fatal("refutation not sent back to the accuser")
+	}
+	// Bounded per tick.
+	for i := 0; i < 10; i++ {
+		step(t, m, core.NodeID(fmt.Sprintf("r%d", i)), suspectRec("x", 1, "a"))
+	}
+	if m.stats.CorrectionsDropped == 0 {
+		t.Fatal("corrections not bounded")
+	}
+	// Off without Repair.
+	m2, tr2, _ := newTest(t, func(c *Config) { quiet(c); c.Repair = false })
+	put(t, m2, "x", StateAlive, 5)
+	step(t, m2, "relayer", suspectRec("x", 4, "a"))
+	if len(tr2.records("relayer", RecAlive)) != 0 {
+		t.Fatal("corrected with Repair off")
+	}
+}
+
+func TestRepairRemindsSuspect(t *testing.T) {
+	m, tr, _ := newTest(t, quiet)
+	for i := 0; i < 9; i++ {
+		put(t, m, core.NodeID(fmt.Sprintf("p%d", i)), StateAlive, 1)
+	}
+	step(t, m, "p0", suspectRec("p1", 1, "p0"))
+	tr.sent = nil
+	reminders := func() int { // frames to p1 that open with the suspicion (probes open with a ping)
+		n := 0
+		for _, p := range tr.sent {
+			if p.to == "p1" && len(p.frame.Records) > 0 && p.frame.Records[0].Type == RecSuspect {
+				n++
+			}
+		}
+		return n
+	}
+	// min = 40 ticks: reminders at 20, 40, ...
+	for m.tick < 19 {
+		m.Tick()
+	}
+	if reminders() != 0 {
+		t.Fatal("reminded too early")
+	}
+	m.Tick()
+	if reminders() != 1 || m.stats.Reminders != 1 {
+		t.Fatal("suspect not reminded")
+	}
+	// The suspect answers with its refutation: the suspicion ends.
+	step(t, m, "p1", alive("p1", 2))
+	tr.sent = nil
+	for i := 0; i < 100; i++ {
+		m.Tick()
+	}
+	if reminders() != 0 {
+		t.Fatal("reminded after the refutation")
+	}
+}
+
+func TestNewerSuspicionRestartsTimer(t *testing.T) {
+	m, _, _ := newTest(t, quiet)
+	for i := 0; i < 9; i++ {
+		put(t, m, core.NodeID(fmt.Sprintf("p%d", i)), StateAlive, 1)
+	}
+	step(t, m, "p0", suspectRec("p1", 1, "p0"))
+	for i := 0; i < 200; i++ {
+		m.Tick()
+	}
+	// A suspicion of a newer incarnation arrives just before the old timer
+	// (240 ticks) would fire: it must get a full timer of its own.
+	step(t, m, "p2", suspectRec("p1", 2, "p2"))
+	for i := 0; i < 100; i++ {
+		m.Tick()
+	}
+	if mem, _ := m.Member("p1"); mem.State != StateSuspect || mem.Incarnation != 2 {
+		t.Fatalf("p1 %s/%d: the old timer declared the new suspicion", mem.State, mem.Incarnation)
+	}
+}
