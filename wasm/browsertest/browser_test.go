@@ -79,7 +79,8 @@ func buildWasm(t *testing.T) string {
 type native struct {
 	p    *p2p.Peer
 	mu   sync.Mutex
-	msgs map[string]bool // chat texts received
+	msgs map[string]bool          // chat texts received
+	lat  map[string]time.Duration // their delivery latency
 }
 
 func (n *native) has(text string) bool {
@@ -104,6 +105,7 @@ type pageState struct {
 	Messages  []struct {
 		Key, From, Text string
 		Local           bool
+		LatencyMs       float64
 	} `json:"messages"`
 	Members []struct {
 		ID    string `json:"id"`
@@ -207,22 +209,34 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Fatalf("%s: not within %s", what, d)
 }
 
-func TestBrowserPeers(t *testing.T) {
+// cluster is the test bed: 3 native peers (native 0 is the pages'
+// bootstrap peer and signalling relay) and 2 pages in one headless Chromium.
+type cluster struct {
+	ctx      context.Context
+	natives  []*native
+	relay    *native
+	a, b     *page
+	idA, idB string
+}
+
+// setup starts the cluster; query is appended to the page URL. Everything
+// stops at the end of the test.
+func setup(t *testing.T, query string) *cluster {
 	if testing.Short() {
 		t.Skip("starts Chromium; skipped with -short")
 	}
 	bin := chromium(t)
 	wasmPath := buildWasm(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
 
 	const group = "browser-test"
 	var natives []*native
-	defer func() {
+	t.Cleanup(func() {
 		for _, n := range natives {
 			n.p.Close()
 		}
-	}()
+	})
 	for i := 0; i < 3; i++ {
 		opts := []p2p.Option{p2p.WithGroup(group), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN),
 			p2p.WithListenAddrs("/ip4/127.0.0.1/tcp/0/ws"), p2p.WithLeaveGrace(100 * time.Millisecond)}
@@ -234,7 +248,7 @@ func TestBrowserPeers(t *testing.T) {
 			t.Fatal(err)
 		}
 		rtcsignal.Serve(p.Host(), rtcsignal.Limits{})
-		n := &native{p: p, msgs: map[string]bool{}}
+		n := &native{p: p, msgs: map[string]bool{}, lat: map[string]time.Duration{}}
 		sub, err := p.Subscribe(site.ChatTopic)
 		if err != nil {
 			t.Fatal(err)
@@ -243,6 +257,7 @@ func TestBrowserPeers(t *testing.T) {
 			for m := range sub.Messages() {
 				n.mu.Lock()
 				n.msgs[string(m.Data)] = true
+				n.lat[string(m.Data)] = m.Latency
 				n.mu.Unlock()
 			}
 		}()
@@ -255,7 +270,7 @@ func TestBrowserPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(bin),
@@ -265,12 +280,18 @@ func TestBrowserPeers(t *testing.T) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-default-browser-check", true),
+		// Both pages stand for users with the tab in front: without these,
+		// Chromium throttles the timers of the tab that is not focused to
+		// about one wake-up per second, and the Go runtime in it with them.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1200, 900),
 	)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	browserCtx, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
+	t.Cleanup(cancelBrowser)
 	if err := chromedp.Do(browserCtx); err != nil {
 		t.Fatalf("starting Chromium (%s): %v", bin, err)
 	}
@@ -287,7 +308,7 @@ func TestBrowserPeers(t *testing.T) {
 				t.Logf("page %s exception: %s %v", name, e.ExceptionDetails.Text, e.ExceptionDetails.Exception)
 			}
 		}))
-		if err := chromedp.Do(pctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		if err := chromedp.Do(pctx, chromedp.Navigate(srv.URL+"/"+query)); err != nil {
 			t.Fatalf("page %s: %v", name, err)
 		}
 		return &page{name: name, ctx: pctx, stop: stop}
@@ -299,26 +320,6 @@ func TestBrowserPeers(t *testing.T) {
 		return sa.ID != "" && sb.ID != ""
 	})
 	idA, idB := sa.ID, sb.ID
-
-	// Mistakes get errors a web developer can act on.
-	for _, c := range []struct{ expr, want string }{
-		{`Grapevine.start({})`, "options.bootstrap must list at least one"},
-		{`Grapevine.start({bootstrap: ['/ip4/127.0.0.1/tcp/1/ws']})`, "must end in /p2p/<peer ID>"},
-		{`Grapevine.start({bootstrap: ['/ip4/127.0.0.1/tcp/1/p2p/` + idA + `']})`, "a browser can only dial /ws or /wss"},
-		{`Grapevine.start({bootstrap: ['/ip4/127.0.0.1/tcp/1/ws/p2p/` + idA + `'], connectTimeoutMs: 3000})`, "could not reach any bootstrap peer"},
-		{`Grapevine.start({bootstrap: ['x'], profile: 'fast'})`, "options.profile must be"},
-		{`window.grapevineNode.publish('', 'x')`, "topic must be a non-empty string"},
-		{`window.grapevineNode.publish('chat', 42)`, "data must be a string, Uint8Array or ArrayBuffer"},
-	} {
-		expr := `import('./grapevine.js').then(({Grapevine}) => ` + c.expr + `).then(() => 'no error', (e) => e.message)`
-		msg, err := chromedp.Run(a.ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", c.expr, err)
-		}
-		if !strings.Contains(msg, c.want) || !strings.HasPrefix(msg, "Grapevine: ") {
-			t.Errorf("%s: error %q, want one containing %q", c.expr, msg, c.want)
-		}
-	}
 	t.Logf("page A is %s, page B is %s; navigation to started peer: A %.0f ms, B %.0f ms", idA, idB, sa.StartedMs, sb.StartedMs)
 	eventually(t, 30*time.Second, "natives and pages see all 5 members alive", func() bool {
 		for _, n := range natives {
@@ -340,7 +341,32 @@ func TestBrowserPeers(t *testing.T) {
 		}
 		return true
 	})
+	return &cluster{ctx: ctx, natives: natives, relay: relay, a: a, b: b, idA: idA, idB: idB}
+}
 
+func TestBrowserPeers(t *testing.T) {
+	c := setup(t, "")
+	ctx, natives, relay, a, b, idA, idB := c.ctx, c.natives, c.relay, c.a, c.b, c.idA, c.idB
+
+	// Mistakes get errors a web developer can act on.
+	for _, c := range []struct{ expr, want string }{
+		{`Grapevine.start({})`, "options.bootstrap must list at least one"},
+		{`Grapevine.start({bootstrap: ['/ip4/127.0.0.1/tcp/1/ws']})`, "must end in /p2p/<peer ID>"},
+		{`Grapevine.start({bootstrap: ['/ip4/127.0.0.1/tcp/1/p2p/` + idA + `']})`, "a browser can only dial /ws or /wss"},
+		{`Grapevine.start({bootstrap: ['/ip4/127.0.0.1/tcp/1/ws/p2p/` + idA + `'], connectTimeoutMs: 3000})`, "could not reach any bootstrap peer"},
+		{`Grapevine.start({bootstrap: ['x'], profile: 'fast'})`, "options.profile must be"},
+		{`window.grapevineNode.publish('', 'x')`, "topic must be a non-empty string"},
+		{`window.grapevineNode.publish('chat', 42)`, "data must be a string, Uint8Array or ArrayBuffer"},
+	} {
+		expr := `import('./grapevine.js').then(({Grapevine}) => ` + c.expr + `).then(() => 'no error', (e) => e.message)`
+		msg, err := chromedp.Run(a.ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", c.expr, err)
+		}
+		if !strings.Contains(msg, c.want) || !strings.HasPrefix(msg, "Grapevine: ") {
+			t.Errorf("%s: error %q, want one containing %q", c.expr, msg, c.want)
+		}
+	}
 	// 1. A natively published message appears in both pages.
 	if err := natives[1].p.Publish(ctx, site.ChatTopic, []byte("hello from native 1")); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ const short = (id) => id.length > 12 ? '…' + id.slice(-8) : id;
 const state = { id: null, error: null, messages: [], seen: new Map(), members: [], conns: [], startedMs: null };
 window.grapevineState = () => ({
   id: state.id, error: state.error, startedMs: state.startedMs,
-  messages: state.messages.map(({ key, from, text, local }) => ({ key, from, text, local })),
+  messages: state.messages.map(({ key, from, text, local, latencyMs }) => ({ key, from, text, local, latencyMs })),
   members: state.members, conns: state.conns,
 });
 
@@ -29,7 +29,7 @@ async function main() {
   const params = new URLSearchParams(location.search);
   const node = await Grapevine.start({
     bootstrap: cfg.bootstrap, group: params.get('group') || cfg.group, profile: cfg.profile || undefined,
-    iceServers: cfg.iceServers,
+    iceServers: cfg.iceServers, webrtc: params.get('webrtc') !== '0',
     onNotice: (line) => console.log('grapevine:', line),
   });
   window.grapevineNode = node;
@@ -42,7 +42,7 @@ async function main() {
   let dirty = false;
   node.subscribe(CHAT, (m) => {
     state.messages.push(m);
-    if (state.messages.length > 200) state.messages.shift();
+    if (state.messages.length > 1000) state.messages.shift();
     seenBy(m.key).add(node.id);
     recent.set(m.key, Date.now());
     dirty = true;
@@ -51,13 +51,14 @@ async function main() {
     li.querySelector('.from').textContent = (m.local ? 'me' : short(m.from)) + ':';
     li.querySelector('.text').textContent = m.text;
     $('log').prepend(li);
-    drawPicture();
+    while ($('log').children.length > 200) $('log').lastChild.remove();
+    scheduleDraw();
   });
   node.subscribe(SEEN, (m) => {
     try {
       for (const k of JSON.parse(m.text).keys || []) seenBy(k).add(m.from);
     } catch { /* not a seen report */ }
-    drawPicture();
+    scheduleDraw();
   });
   setInterval(() => {
     const now = Date.now();
@@ -107,7 +108,14 @@ function drawMembers() {
     tbody.append(tr);
   }
   $('member-count').textContent = `(${state.members.filter((m) => m.state === 'alive').length} alive)`;
-  drawPicture();
+  scheduleDraw();
+}
+
+// Redraws are coalesced: the page shares its one thread with the Go
+// runtime, so drawing on every message would delay the peer itself.
+let drawTimer = null;
+function scheduleDraw() {
+  if (drawTimer === null) drawTimer = setTimeout(() => { drawTimer = null; drawPicture(); }, 150);
 }
 
 function drawPicture() {
