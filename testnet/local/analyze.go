@@ -20,8 +20,12 @@ type Report struct {
 	Interrupted bool    `json:"interrupted,omitempty"`
 	// StartupSeconds: starting every peer; JoinSeconds: from the first
 	// peer's start until every peer saw every other alive (nil: never).
-	StartupSeconds float64  `json:"startup_seconds"`
-	JoinSeconds    *float64 `json:"join_seconds"`
+	StartupSeconds float64 `json:"startup_seconds"`
+	// Host is the machine's state during the run: CPUs, the 1-minute load
+	// average at the start and end, and the CPU seconds the peers used
+	// (this process and its --procs workers).
+	Host        HostInfo `json:"host"`
+	JoinSeconds *float64 `json:"join_seconds"`
 
 	Published          int     `json:"published"`
 	FullyDelivered     int     `json:"fully_delivered"`
@@ -55,6 +59,14 @@ type Report struct {
 	Infection []Curve         `json:"infection_curves"`
 
 	latencies []float64 // ms, sorted
+}
+
+// HostInfo describes the machine a run shared.
+type HostInfo struct {
+	CPUs       int     `json:"cpus"`
+	LoadStart  float64 `json:"load_start"`
+	LoadEnd    float64 `json:"load_end"`
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 // CrashReport is one crash and its detection by the survivors.
@@ -259,7 +271,6 @@ func Analyze(sc *Scenario, recs []Record) *Report {
 			if x.T > end {
 				continue
 			}
-			r.latencies = append(r.latencies, float64(x.Lat)/1e6)
 			if m := msgs[msgKey{x.Origin, x.Seq}]; m != nil {
 				if _, dup := m.deliv[x.Peer]; !dup {
 					m.deliv[x.Peer] = x.T
@@ -273,10 +284,6 @@ func Analyze(sc *Scenario, recs []Record) *Report {
 			r.InjectedDropped += x.Bytes
 		}
 	}
-	sort.Float64s(r.latencies)
-	r.LatencyP50 = percentile(r.latencies, 0.5)
-	r.LatencyP99 = percentile(r.latencies, 0.99)
-	r.LatencyMax = percentile(r.latencies, 1)
 	for _, s := range lastStats {
 		r.FramesSent += s.Frames
 		r.BytesSent += s.Bytes
@@ -301,6 +308,7 @@ func Analyze(sc *Scenario, recs []Record) *Report {
 			if t, ok := m.deliv[i]; ok {
 				mr.Delivered++
 				lats = append(lats, m.lats[i])
+				r.latencies = append(r.latencies, m.lats[i])
 				last = max(last, t)
 			}
 		}
@@ -332,6 +340,12 @@ func Analyze(sc *Scenario, recs []Record) *Report {
 		r.DeliveryMin = math.NaN()
 		r.DeliveryMean = math.NaN()
 	}
+	// Latency over deliveries to peers that were up from publish to the end
+	// (a restarted peer's pull of old messages is not a latency).
+	sort.Float64s(r.latencies)
+	r.LatencyP50 = percentile(r.latencies, 0.5)
+	r.LatencyP99 = percentile(r.latencies, 0.99)
+	r.LatencyMax = percentile(r.latencies, 1)
 	if allDeliv > 0 {
 		r.FramesPerDelivery = float64(r.FramesSent) / float64(allDeliv)
 		r.BytesPerDelivery = float64(r.BytesSent) / float64(allDeliv)

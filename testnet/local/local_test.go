@@ -20,6 +20,7 @@ func TestScenarioLossAndCrash(t *testing.T) {
 	sc, err := ParseYAML([]byte(`
 name: test
 peers: 10
+profile: local
 duration: 20s
 publish:
   publishers: "0-2"
@@ -30,7 +31,7 @@ faults:
   loss: 0.10
   crashes:
     - peer: 7
-      at: 2s
+      at: 1s
 `))
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,12 @@ func (r *Report) Print(w io.Writer) error {
 	if r.Interrupted {
 		t.Add("note", "interrupted: the figures cover the time that ran")
 	}
+	if r.Host.CPUs > 0 {
+		t.Add("host", fmt.Sprintf("%d CPUs, load average %.1f → %.1f, this process used %.1f CPU-s", r.Host.CPUs, r.Host.LoadStart, r.Host.LoadEnd, r.Host.CPUSeconds))
+		if r.Host.LoadStart > 1.5*float64(r.Host.CPUs) {
+			t.Add("warning", "the machine was overloaded: latencies and detection times include waiting for a CPU")
+		}
+	}
 	t.Add("join: every peer sees every other alive", optSec(r.JoinSeconds))
 	t.Add("messages published", r.Published)
 	t.Add("fully delivered", fmt.Sprintf("%d of %d", r.FullyDelivered, r.Published))

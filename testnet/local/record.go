@@ -121,8 +121,13 @@ func stateOf(ev string) string {
 	return "alive" // join, alive, rejoin, update
 }
 
-// completeLocked: every running peer sees every other running peer alive.
+// completeLocked: every peer is running and sees every other alive.
 func (c *collector) completeLocked() bool {
+	for _, r := range c.running {
+		if !r {
+			return false
+		}
+	}
 	for o := 0; o < c.n; o++ {
 		if !c.running[o] {
 			continue

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -84,6 +87,8 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Report, error) {
 	}
 	defer stopAll()
 
+	host := HostInfo{CPUs: runtime.NumCPU(), LoadStart: loadAvg()}
+	cpu0 := cpuSeconds()
 	begin := time.Now()
 	for i := 0; i < n; i++ {
 		var seeds []string
@@ -226,6 +231,9 @@ loop:
 	}
 	rep := Analyze(sc, col.records())
 	rep.StartupSeconds = startedIn.Seconds()
+	host.LoadEnd = loadAvg()
+	host.CPUSeconds = cpuSeconds() - cpu0
+	rep.Host = host
 	rep.Interrupted = interrupted
 	rep.Mode = "in-process"
 	if opt.Procs {
@@ -340,4 +348,29 @@ func (p *progress) run() func() {
 			fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.width))
 		}
 	}
+}
+
+// loadAvg returns the 1-minute load average (Linux), or 0.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _, _ := strings.Cut(string(b), " ")
+	v, _ := strconv.ParseFloat(f, 64)
+	return v
+}
+
+// cpuSeconds returns the user+system CPU time this process and its
+// finished children (--procs workers) have used.
+func cpuSeconds() float64 {
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	total := 0.0
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if syscall.Getrusage(who, &ru) == nil {
+			total += tv(ru.Utime) + tv(ru.Stime)
+		}
+	}
+	return total
 }
