@@ -1,0 +1,402 @@
+// Command baselines regenerates the comparison of the classic multicast
+// protocols (centralized, tree, SRM, RMTP) with core's gossip (push, pull,
+// push-pull): every protocol runs in the same simulated network
+// (testnet/sim) under the same scenarios, and the command writes the tables
+// to docs/experiments/baselines.md and the delivery curves to
+// docs/experiments/img/baselines-*.png.
+//
+//	go run ./testnet/cmd/baselines            # the full table (about 10 minutes on 2 cores)
+//	go run ./testnet/cmd/baselines -quick     # n = 100 and 1,000 only
+//	go run ./testnet/cmd/baselines -n 1000 -protocols srm,tree -scenarios "10% loss"
+//
+// Runs are deterministic: the same flags give the same tables.
+package main
+
+import (
+	"cmp"
+	"flag"
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/grapevine-p2p/grapevine/testnet/baselines/compare"
+)
+
+// size is one population size and how many seeds it gets.
+type size struct {
+	n, seeds int
+	// protocols limits which protocols run at this size (nil: all).
+	protocols []string
+	// scenarios limits the scenarios (nil: all).
+	scenarios []string
+}
+
+func main() {
+	var (
+		out       = flag.String("out", "docs/experiments", "directory for baselines.md and img/")
+		ns        = flag.String("n", "", "comma-separated sizes (default: the full plan: 100, 1000, 10000, 100000)")
+		seedsFlag = flag.Int("seeds", 0, "seeds per size (default: 5 at 100, 3 at 1,000, 1 above)")
+		protos    = flag.String("protocols", "", "comma-separated protocols (default: all)")
+		scens     = flag.String("scenarios", "", "comma-separated scenario names (default: all)")
+		quick     = flag.Bool("quick", false, "n = 100 and 1,000 only")
+		jobs      = flag.Int("j", runtime.NumCPU(), "runs in parallel")
+		plotN     = flag.Int("plot-n", 1000, "population size of the delivery-curve plots")
+		noWrite   = flag.Bool("print", false, "print the tables instead of writing files")
+	)
+	flag.Parse()
+	plan := []size{
+		{n: 100, seeds: 5},
+		{n: 1000, seeds: 3},
+		{n: 10000, seeds: 1},
+		{n: 100000, seeds: 1, scenarios: []string{"no faults", "10% loss", "10% crashed"}},
+	}
+	if *quick {
+		plan = plan[:2]
+	}
+	if *ns != "" {
+		plan = nil
+		for _, s := range strings.Split(*ns, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n < 3 {
+				fatalf("bad -n %q", s)
+			}
+			plan = append(plan, size{n: n, seeds: 1})
+		}
+	}
+	for i := range plan {
+		if *seedsFlag > 0 {
+			plan[i].seeds = *seedsFlag
+		}
+	}
+	protocols := compare.Protocols
+	if *protos != "" {
+		protocols = split(*protos)
+		for _, p := range protocols {
+			if !slices.Contains(compare.Protocols, p) {
+				fatalf("unknown protocol %q (want %s)", p, strings.Join(compare.Protocols, ", "))
+			}
+		}
+	}
+	scenarios := compare.Scenarios
+	if *scens != "" {
+		scenarios = nil
+		for _, name := range split(*scens) {
+			i := slices.IndexFunc(compare.Scenarios, func(s compare.Scenario) bool { return s.Name == name })
+			if i < 0 {
+				fatalf("unknown scenario %q", name)
+			}
+			scenarios = append(scenarios, compare.Scenarios[i])
+		}
+	}
+
+	var params []compare.Params
+	for _, sz := range plan {
+		for _, sc := range scenarios {
+			if sz.scenarios != nil && !slices.Contains(sz.scenarios, sc.Name) {
+				continue
+			}
+			for _, proto := range protocols {
+				if sz.protocols != nil && !slices.Contains(sz.protocols, proto) {
+					continue
+				}
+				for s := 1; s <= sz.seeds; s++ {
+					p := compare.DefaultParams()
+					p.Protocol, p.Scenario, p.N, p.Seed = proto, sc, sz.n, uint64(s)
+					params = append(params, p)
+				}
+			}
+		}
+	}
+	// Largest runs first, so the pool ends on small ones.
+	order := make([]int, len(params))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(params[b].N, params[a].N) })
+
+	start := time.Now()
+	results := make([]*compare.Result, len(params))
+	var mu sync.Mutex
+	done := 0
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < max(*jobs, 1); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				t0 := time.Now()
+				r, err := compare.Run(params[i])
+				if err != nil {
+					fatalf("%s n=%d %s seed %d: %v", params[i].Protocol, params[i].N, params[i].Scenario.Name, params[i].Seed, err)
+				}
+				mu.Lock()
+				results[i] = r
+				done++
+				fmt.Fprintf(os.Stderr, "[%d/%d %5.0fs] n=%-6d %-20s %-11s seed %d: T99 %s T100 %s delivered %.4f frames/node %.1f (%.1fs)\n",
+					done, len(params), time.Since(start).Seconds(), r.N, r.Scenario.Name, r.Protocol, r.Seed,
+					dur(r.T99), dur(r.T100), r.Delivered, r.FramesPerNode, time.Since(t0).Seconds())
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, i := range order {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	doc := render(results, plan, scenarios, protocols, elapsed, *jobs, *plotN)
+	if *noWrite {
+		fmt.Print(doc)
+		return
+	}
+	if err := os.MkdirAll(filepath.Join(*out, "img"), 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	for _, sc := range scenarios {
+		if err := plotCurves(results, sc.Name, *plotN, filepath.Join(*out, "img", "baselines-"+slug(sc.Name)+".png")); err != nil {
+			fatalf("plot: %v", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(*out, "baselines.md"), []byte(doc), 0o644); err != nil {
+		fatalf("%v", err)
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s (%d runs in %v)\n", filepath.Join(*out, "baselines.md"), len(results), elapsed.Round(time.Second))
+}
+
+func split(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func slug(s string) string {
+	s = strings.ToLower(s)
+	s = strings.ReplaceAll(s, "%", "")
+	return strings.Join(strings.Fields(s), "-")
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "baselines: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+// dur formats a duration for the table; negative means never.
+func dur(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "never"
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	case d < 100*time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.0f s", d.Seconds())
+}
+
+// cell aggregates the seeds of one (scenario, n, protocol).
+type cell struct {
+	runs []*compare.Result
+}
+
+// medianDur is the median with "never" (negative) ordered last.
+func medianDur(xs []time.Duration) time.Duration {
+	s := slices.Clone(xs)
+	slices.SortFunc(s, func(a, b time.Duration) int {
+		if a < 0 {
+			a = math.MaxInt64
+		}
+		if b < 0 {
+			b = math.MaxInt64
+		}
+		return cmp.Compare(a, b)
+	})
+	return s[(len(s)-1)/2]
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func (c *cell) row() (t99, t100 time.Duration, delivered, perNode, maxNode float64, never int) {
+	var a, b []time.Duration
+	var d, f, m []float64
+	for _, r := range c.runs {
+		a = append(a, r.T99)
+		b = append(b, r.T100)
+		d = append(d, r.Delivered)
+		f = append(f, r.FramesPerNode)
+		m = append(m, float64(r.MaxNode))
+		if r.T100 < 0 {
+			never++
+		}
+	}
+	return medianDur(a), medianDur(b), median(d), median(f), median(m), never
+}
+
+func render(results []*compare.Result, plan []size, scenarios []compare.Scenario, protocols []string, elapsed time.Duration, jobs, plotN int) string {
+	cells := map[string]*cell{}
+	key := func(sc string, n int, proto string) string { return fmt.Sprintf("%s|%d|%s", sc, n, proto) }
+	for _, r := range results {
+		k := key(r.Scenario.Name, r.N, r.Protocol)
+		if cells[k] == nil {
+			cells[k] = &cell{}
+		}
+		cells[k].runs = append(cells[k].runs, r)
+	}
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# The classic multicast protocols beside gossip\n\n")
+	w("<!-- Generated by `go run ./testnet/cmd/baselines` (testnet/cmd/baselines); do not edit the tables by hand. -->\n\n")
+	w(preamble)
+	p := compare.DefaultParams()
+	w("Setup of every run: one source (node 0) publishes %d messages of %d bytes, one every %v. ", p.Messages, p.Payload, p.Interval)
+	w("Link latency %v..%v by distance between random positions in the unit square, fixed per link; ", p.MinLatency, p.MaxLatency)
+	w("baselines tick every %v, gossip rounds every %v. ", p.Tick, p.GossipRound)
+	w("Centralized: %d unicasts per tick (%d/s), ACKs with a 50-tick timeout and 3 retries. ", p.SendsPerTick, int(float64(p.SendsPerTick)/p.Tick.Seconds()))
+	w("Tree: %d-ary, heartbeats every 200 ms, dead after 600 ms, resync on re-attachment. ", p.Arity)
+	w("SRM: C1 = C2 = 2, D1 = D2 = 1, backoff cap 2^5, session message every 500 ms. ")
+	w("RMTP: about √n regions of about √n nodes (grid cells), statuses and retransmission rounds every 200 ms, subcast at 4 or more. ")
+	w("Gossip: core.DefaultConfig (fanout %d, eager push, ⌈ln n⌉ push rounds, one pull per round) with the mode set. ", p.Fanout)
+	w("A run ends when every live node has every message, after %v without a delivery, or %v after the last publication.\n\n", p.Quiet, p.Horizon)
+	w("Seeds per size: ")
+	var parts []string
+	for _, sz := range plan {
+		s := fmt.Sprintf("n = %d: %d", sz.n, sz.seeds)
+		if sz.scenarios != nil {
+			s += " (scenarios: " + strings.Join(sz.scenarios, ", ") + ")"
+		}
+		parts = append(parts, s)
+	}
+	w("%s. Cells are medians over seeds (a \"never\" counts as the slowest). ", strings.Join(parts, "; "))
+	w("Regenerated in %v of wall time with %d runs in parallel on %d cores.\n\n", elapsed.Round(time.Second), jobs, runtime.NumCPU())
+	w("Columns: **T99 / T100** — time from a message's publication until 99 %% / 100 %% of the live nodes delivered it, worst message of the stream (\"never\": not within the run); ")
+	w("**delivered** — fraction of (live node, message) pairs delivered; **frames/node** — frames sent by all nodes over the live nodes (a multicast to m members counts m); **max node** — frames sent by the busiest node.\n\n")
+	for _, sc := range scenarios {
+		w("## %s\n\n", sc.Name)
+		w("| n | protocol | T99 | T100 | delivered | frames/node | max node |\n|---:|---|---:|---:|---:|---:|---:|\n")
+		for _, sz := range plan {
+			for _, proto := range protocols {
+				c := cells[key(sc.Name, sz.n, proto)]
+				if c == nil {
+					continue
+				}
+				t99, t100, d, f, m, never := c.row()
+				t100s := dur(t100)
+				if never > 0 && len(c.runs) > 1 && t100 >= 0 {
+					t100s += fmt.Sprintf(" (never in %d/%d)", never, len(c.runs))
+				}
+				w("| %d | %s | %s | %s | %s | %.1f | %.0f |\n", sz.n, proto, dur(t99), t100s, pct(d), f, m)
+			}
+		}
+		w("\n![delivery over time, %s, n = %d](img/baselines-%s.png)\n\n", sc.Name, plotN, slug(sc.Name))
+	}
+	w(discussion)
+	return b.String()
+}
+
+func pct(f float64) string {
+	if f >= 1 {
+		return "100 %"
+	}
+	if f >= 0.9995 {
+		return fmt.Sprintf("%.3f %%", 100*f)
+	}
+	return fmt.Sprintf("%.1f %%", 100*f)
+}
+
+var palette = []color.Color{
+	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+	color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
+	color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
+}
+
+// plotCurves draws the delivered fraction over time of every protocol, for
+// one scenario at size n, seed 1.
+func plotCurves(results []*compare.Result, scenario string, n int, path string) error {
+	var runs []*compare.Result
+	for _, r := range results {
+		if r.Scenario.Name == scenario && r.N == n && r.Seed == 1 {
+			runs = append(runs, r)
+		}
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	slices.SortFunc(runs, func(a, b *compare.Result) int {
+		return cmp.Compare(slices.Index(compare.Protocols, a.Protocol), slices.Index(compare.Protocols, b.Protocol))
+	})
+	// The x range: up to the latest time any protocol still made progress.
+	var xmax float64
+	for _, r := range runs {
+		final := r.Curve[len(r.Curve)-1].Fraction
+		for _, pt := range r.Curve {
+			if pt.Fraction >= final {
+				xmax = max(xmax, pt.At.Seconds())
+				break
+			}
+		}
+	}
+	xmax = max(xmax*1.1, 0.5)
+	pl := plot.New()
+	pl.Title.Text = fmt.Sprintf("Delivery over time: %s, n = %d (seed 1)", scenario, n)
+	pl.X.Label.Text = "time since the first publication (s)"
+	pl.Y.Label.Text = "fraction of (live node, message) pairs delivered"
+	pl.X.Max = xmax
+	pl.Y.Min, pl.Y.Max = 0, 1.02
+	pl.Add(plotter.NewGrid())
+	for i, r := range runs {
+		pts := make(plotter.XYs, 0, len(r.Curve)+1)
+		for _, pt := range r.Curve {
+			if pt.At.Seconds() > xmax {
+				break
+			}
+			pts = append(pts, plotter.XY{X: pt.At.Seconds(), Y: pt.Fraction})
+		}
+		if last := r.Curve[len(r.Curve)-1]; last.At.Seconds() < xmax {
+			pts = append(pts, plotter.XY{X: xmax, Y: last.Fraction})
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return err
+		}
+		l.Color = palette[i%len(palette)]
+		l.Width = vg.Points(1.5)
+		if i >= 4 {
+			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		}
+		pl.Add(l)
+		pl.Legend.Add(r.Protocol, l)
+	}
+	pl.Legend.Top = false
+	pl.Legend.Left = false
+	pl.Legend.TextStyle.Font.Size = vg.Points(9)
+	return pl.Save(7*vg.Inch, 4.5*vg.Inch, path)
+}
