@@ -6,6 +6,8 @@
 package site
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"embed"
 	"encoding/json"
@@ -108,9 +110,18 @@ func Handler(cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		http.ServeFile(w, r, cfg.WasmExecPath)
 	})
+	gz := &gzipCache{path: cfg.WasmPath}
 	mux.HandleFunc("/grapevine.wasm", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/wasm")
 		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Add("Vary", "Accept-Encoding")
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			if b, mod, err := gz.get(); err == nil {
+				w.Header().Set("Content-Encoding", "gzip")
+				http.ServeContent(w, r, "grapevine.wasm", mod, bytes.NewReader(b))
+				return
+			}
+		}
 		http.ServeFile(w, r, cfg.WasmPath)
 	})
 	return mux, nil
@@ -186,4 +197,38 @@ func WSAddrs(p *p2p.Peer) []string {
 		}
 	}
 	return out
+}
+
+// gzipCache holds the wasm compressed once (about a quarter of its size),
+// recompressed when the file changes.
+type gzipCache struct {
+	path string
+	mu   sync.Mutex
+	mod  time.Time
+	size int64
+	data []byte
+}
+
+func (c *gzipCache) get() ([]byte, time.Time, error) {
+	st, err := os.Stat(c.path)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.data != nil && st.ModTime().Equal(c.mod) && st.Size() == c.size {
+		return c.data, c.mod, nil
+	}
+	raw, err := os.ReadFile(c.path)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(raw)
+	if err := zw.Close(); err != nil {
+		return nil, time.Time{}, err
+	}
+	c.data, c.mod, c.size = buf.Bytes(), st.ModTime(), st.Size()
+	return c.data, c.mod, nil
 }
