@@ -83,6 +83,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	only := fs.String("only", "", "run only these experiments, comma-separated numbers 1-7 (default all)")
 	fs.StringVar(&r.out, "out", "docs/experiments/gossip.md", "Markdown report to write")
 	fs.BoolVar(&r.quiet, "quiet", false, "no progress output")
+	memLimit := fs.Int("mem-limit-mib", 10240, "soft memory limit for the Go runtime in MiB (0: none; GOMEMLIMIT overrides)")
 	cpuProf := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -129,6 +130,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	// Memory is plentiful next to CPU here: collect less often.
 	debug.SetGCPercent(300)
+	if *memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(*memLimit) << 20)
+	}
 	r.started = time.Now()
 
 	exps := []struct {

@@ -53,7 +53,7 @@ type options struct {
 	roundsFactor, loss, crash                                      float64
 	round                                                          time.Duration
 	karp, sync, eager, distinct, randomPhase, quiet, untilQuiet    bool
-	gcPercent                                                      int
+	gcPercent, memLimitMiB                                         int
 }
 
 func main() {
@@ -100,6 +100,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.csvPath, "csv", "", "write the infection curve (round, reached, fraction) to this CSV file")
 	fs.StringVar(&o.pngPath, "png", "", "plot the infection curve to this PNG file")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar (it is also off when stderr is not a terminal)")
+	fs.IntVar(&o.memLimitMiB, "mem-limit-mib", 12288, "soft memory limit for the Go runtime in MiB (GC works harder near it; 0: none; GOMEMLIMIT overrides)")
 	fs.IntVar(&o.gcPercent, "gc-percent", 300, "Go GC target percentage while simulating (higher: faster, more memory)")
 	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile to this file")
 	fs.StringVar(&o.memProf, "memprofile", "", "write a heap profile to this file at the end")
@@ -115,6 +116,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if o.gcPercent > 0 {
 		debug.SetGCPercent(o.gcPercent)
+	}
+	if o.memLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(o.memLimitMiB) << 20)
 	}
 	if o.cpuProf != "" {
 		f, err := os.Create(o.cpuProf)
