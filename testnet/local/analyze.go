@@ -26,6 +26,8 @@ type Report struct {
 	// (this process and its --procs workers).
 	Host        HostInfo `json:"host"`
 	JoinSeconds *float64 `json:"join_seconds"`
+	// JoinAfterLast: from the last peer's start to the complete view.
+	JoinAfterLast *float64 `json:"join_after_last_start_seconds"`
 
 	Published          int     `json:"published"`
 	FullyDelivered     int     `json:"fully_delivered"`
@@ -169,7 +171,7 @@ func Analyze(sc *Scenario, recs []Record) *Report {
 	n := sc.Peers
 	r := &Report{Name: sc.Name, Peers: n, Profile: sc.Profile, Crashes: []CrashReport{}, Restarts: []RestartReport{},
 		Heals: []HealReport{}, Messages: []MessageReport{}, Infection: []Curve{}}
-	var t0, end, first int64
+	var t0, end, first, last int64
 	for _, x := range recs {
 		switch x.Kind {
 		case RecClock:
@@ -179,6 +181,9 @@ func Analyze(sc *Scenario, recs []Record) *Report {
 		case RecStart:
 			if first == 0 {
 				first = x.T
+			}
+			if t0 == 0 {
+				last = x.T
 			}
 		}
 	}
@@ -588,6 +593,7 @@ func Analyze(sc *Scenario, recs []Record) *Report {
 	sample(end)
 	if joinAt >= 0 {
 		r.JoinSeconds = ptr(float64(joinAt-first) / 1e9)
+		r.JoinAfterLast = ptr(float64(joinAt-last) / 1e9)
 	}
 	if heals != nil {
 		r.Heals = heals

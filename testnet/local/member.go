@@ -208,11 +208,12 @@ func (m *member) stats() Record {
 // Crash kills the member abruptly: no leave, streams reset, host closed.
 func (m *member) Crash() {
 	m.once.Do(func() {
-		m.emit(m.stats())
-		m.emit(Record{Kind: RecCrash, T: time.Now().UnixNano(), Peer: m.idx, Inst: m.inst})
+		t := time.Now()
 		m.cancel()
 		m.p.Kill()
 		m.h.Close()
+		m.emit(Record{Kind: RecCrash, T: t.UnixNano(), Peer: m.idx, Inst: m.inst})
+		m.emit(m.stats()) // the traffic counters survive Kill
 		m.wg.Wait()
 	})
 }
