@@ -30,7 +30,7 @@ func TestGroup20(t *testing.T) {
 		t.Skip("20 hosts")
 	}
 	const n = 20
-	peers := startPeers(t, n, true, WithTick(50*time.Millisecond))
+	peers := startPeers(t, n, true, WithProfile(ProfileLAN))
 	subs := make([]*Subscription, n)
 	for i, p := range peers {
 		s, err := p.Subscribe("chat")
@@ -39,7 +39,7 @@ func TestGroup20(t *testing.T) {
 		}
 		subs[i] = s
 	}
-	waitFor(t, 30*time.Second, "every peer to see 20 alive members", func() bool {
+	waitForDiag(t, 120*time.Second, "every peer to see 20 alive members", peers, func() bool {
 		for _, p := range peers {
 			if alive(p) != n {
 				return false
@@ -60,7 +60,7 @@ func TestGroup20(t *testing.T) {
 	}
 	expect := func(idx []int, count int) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		for _, i := range idx {
 			got := map[string]bool{}
@@ -93,7 +93,7 @@ func TestGroup20(t *testing.T) {
 			survivors = append(survivors, i)
 		}
 	}
-	waitFor(t, 45*time.Second, "every survivor to mark the 3 killed hosts failed", func() bool {
+	waitForDiag(t, 120*time.Second, "every survivor to mark the 3 killed hosts failed", peers, func() bool {
 		for _, i := range survivors {
 			st := map[string]string{}
 			for _, m := range peers[i].Members() {

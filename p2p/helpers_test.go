@@ -26,6 +26,9 @@ func startPeers(t testing.TB, n int, dht bool, opts ...Option) []*Peer {
 	peers = append(peers, first)
 	boot := first.Addrs()[0].String()
 	for i := 1; i < n; i++ {
+		// Members arrive a little apart, as in practice; it also spreads
+		// the connection handshakes when the machine is busy.
+		time.Sleep(30 * time.Millisecond)
 		o := append(append([]Option{}, base...), opts...)
 		if dht {
 			o = append(o, WithBootstrap(boot))
@@ -54,6 +57,32 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitForDiag is waitFor that, on timeout, logs each live peer's view.
+func waitForDiag(t testing.TB, d time.Duration, what string, peers []*Peer, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			for i, p := range peers {
+				select {
+				case <-p.done:
+					continue
+				default:
+				}
+				states := map[string]int{}
+				for _, m := range p.Members() {
+					states[m.State]++
+				}
+				st := p.Stats()
+				t.Logf("peer %d: %v queue drops %d, suspicions %d, probes failed %d", i, states, st.QueueDropped,
+					st.Membership.Suspicions, st.Membership.ProbesFailed)
+			}
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -69,7 +69,7 @@ func defaults() settings {
 		subBuffer:   1024,
 		eventBuffer: 1024,
 		leaveGrace:  500 * time.Millisecond,
-		dialTimeout: 5 * time.Second,
+		dialTimeout: 15 * time.Second,
 		profile:     ProfileLAN,
 	}
 }

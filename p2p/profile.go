@@ -49,7 +49,7 @@ func engineConfig(p *Peer) core.Config {
 	if c.FirstSeq == 0 {
 		c.FirstSeq = uint64(time.Now().UnixMicro())
 	}
-	tuneEngine(&c)
+	tuneEngine(&c, p.s.profile)
 	if p.s.engine != nil {
 		p.s.engine(&c)
 		c.ID, c.Transport, c.App, c.Validator, c.Signer = p.id, p.tr, p, p, signer{p.sk}
@@ -57,13 +57,38 @@ func engineConfig(p *Peer) core.Config {
 	return c
 }
 
-// tuneEngine applies the stream-transport gossip profile.
-func tuneEngine(c *core.Config) {
+// tuneEngine applies the gossip profile for libp2p streams. Streams are
+// reliable and every frame costs a header, an AEAD tag and often a system
+// call, so the profile spends bodies sparingly and announcements freely:
+//
+//   - Fanout 5, LazyBodyFanout 1, LazyThreshold 1: on first receipt a
+//     member sends the body to one random member and an IHAVE (a ~50-byte
+//     key) to four others, who fetch the body with IWANT if they still lack
+//     it. Every member thus informs five others at network speed, leaving
+//     about e^(-5) ≈ 0.7 % of the group to the next round (the residue s of
+//     infect-and-die gossip with fanout b solves s = e^(-b(1-s)); Demers et
+//     al. 1987), while each member receives the body about once.
+//   - Rounds 1, RoundTicks 2: a new message is announced once more, 200 ms
+//     later, to five random members, which mops up the residue; pull (one
+//     digest per round to a random member) repairs the rest and anything a
+//     crashed member swallowed.
+//   - IWantTimeout: how long to wait for an announced body before asking the
+//     next announcer — 300 ms on a LAN, 1 s on a WAN, 200 ms locally.
+func tuneEngine(c *core.Config, p Profile) {
 	c.Mode = core.PushPull
 	c.EagerPush = true
-	c.Fanout = 4
+	c.Fanout = 5
 	c.LazyThreshold = 1
-	c.LazyBodyFanout = 2
+	c.LazyBodyFanout = 1
 	c.Rounds = 1
-	c.IWantTimeout = 2
+	c.RoundTicks = 2
+	c.PullEvery = 1
+	switch p {
+	case ProfileWAN:
+		c.IWantTimeout = 10
+	case ProfileLocal:
+		c.IWantTimeout = 2
+	default:
+		c.IWantTimeout = 3
+	}
 }
