@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
@@ -24,6 +25,9 @@ const (
 	// dcMaxInbound bounds received bytes not yet read; beyond it the
 	// connection is closed (yamux's flow control keeps far below it).
 	dcMaxInbound = 16 << 20
+	// dcDisconnectGrace is how long a disconnected peer connection may
+	// take to reconnect before the connection is closed.
+	dcDisconnectGrace = 5 * time.Second
 )
 
 var errInboundOverflow = errors.New("webrtc: too much unread data; connection closed")
@@ -37,6 +41,8 @@ func (rtcNetAddr) String() string  { return "webrtc" }
 // the libp2p upgrader can run Noise and yamux over it. The browser's
 // callbacks only append to a bounded buffer and never block.
 type dcConn struct {
+	bytesIn, bytesOut atomic.Uint64 // data-channel payload bytes
+
 	pc     *webrtc.PeerConnection
 	dc     *webrtc.DataChannel
 	raddr  ma.Multiaddr
@@ -74,14 +80,28 @@ func newDCConn(pc *webrtc.PeerConnection, dc *webrtc.DataChannel, raddr ma.Multi
 			}
 			c.bufs = append(c.bufs, m.Data)
 			c.bufSize += len(m.Data)
+			c.bytesIn.Add(uint64(len(m.Data)))
 		}
 		c.mu.Unlock()
 		wake(c.rwake)
 	})
 	dc.OnClose(func() { go c.closeWith(io.EOF) })
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
+		switch s {
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			go c.closeWith(io.EOF)
+		case webrtc.PeerConnectionStateDisconnected:
+			// A closed tab sends nothing; ICE consent checks notice within
+			// seconds. Give a network blip dcDisconnectGrace to recover.
+			go func() {
+				select {
+				case <-time.After(dcDisconnectGrace):
+					if pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+						c.closeWith(io.EOF)
+					}
+				case <-c.done:
+				}
+			}()
 		}
 	})
 	return c
@@ -165,6 +185,7 @@ func (c *dcConn) Write(p []byte) (int, error) {
 			return n, err
 		}
 		n += k
+		c.bytesOut.Add(uint64(k))
 		p = p[k:]
 	}
 	return n, nil

@@ -63,6 +63,9 @@ export interface Connection {
   transport: 'websocket' | 'webrtc';
   addr: string;
   outbound: boolean;
+  /** Data-channel bytes received and sent (WebRTC only; 0 for WebSocket). */
+  bytesIn: number;
+  bytesOut: number;
 }
 
 export interface Stats {

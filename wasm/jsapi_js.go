@@ -344,7 +344,8 @@ func (j *jsNode) connections([]js.Value) any {
 	cs := j.n.Conns()
 	out := make([]any, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, map[string]any{"peer": c.Peer.String(), "transport": c.Transport, "addr": c.Addr, "outbound": c.Outbound})
+		out = append(out, map[string]any{"peer": c.Peer.String(), "transport": c.Transport, "addr": c.Addr, "outbound": c.Outbound,
+			"bytesIn": float64(c.BytesIn), "bytesOut": float64(c.BytesOut)})
 	}
 	return js.ValueOf(out)
 }

@@ -170,6 +170,8 @@ type Conn struct {
 	Transport string // "websocket" or "webrtc"
 	Addr      string
 	Outbound  bool
+	// BytesIn and BytesOut count WebRTC data-channel bytes (0 for WebSocket).
+	BytesIn, BytesOut uint64
 }
 
 // Conns lists the node's live connections.
@@ -180,7 +182,11 @@ func (n *Node) Conns() []Conn {
 		if isRTCAddr(c.RemoteMultiaddr()) {
 			t = "webrtc"
 		}
-		out = append(out, Conn{Peer: c.RemotePeer(), Transport: t, Addr: c.RemoteMultiaddr().String(), Outbound: c.Stat().Direction == network.DirOutbound})
+		cn := Conn{Peer: c.RemotePeer(), Transport: t, Addr: c.RemoteMultiaddr().String(), Outbound: c.Stat().Direction == network.DirOutbound}
+		if t == "webrtc" && n.rtc != nil {
+			cn.BytesIn, cn.BytesOut, _ = n.rtc.traffic(c.RemotePeer())
+		}
+		out = append(out, cn)
 	}
 	return out
 }

@@ -40,6 +40,42 @@ type rtcTransport struct {
 	mu    sync.Mutex
 	relay *peer.AddrInfo
 	ln    *rtcListener
+	conns map[peer.ID]map[*dcConn]struct{} // live raw connections (for traffic counters)
+}
+
+// track remembers c as a raw connection to p until it closes.
+func (t *rtcTransport) track(p peer.ID, c *dcConn) {
+	t.mu.Lock()
+	if t.conns == nil {
+		t.conns = map[peer.ID]map[*dcConn]struct{}{}
+	}
+	if t.conns[p] == nil {
+		t.conns[p] = map[*dcConn]struct{}{}
+	}
+	t.conns[p][c] = struct{}{}
+	t.mu.Unlock()
+	go func() {
+		<-c.done
+		t.mu.Lock()
+		delete(t.conns[p], c)
+		if len(t.conns[p]) == 0 {
+			delete(t.conns, p)
+		}
+		t.mu.Unlock()
+	}()
+}
+
+// traffic returns the data-channel bytes received from and sent to p over
+// its live WebRTC connections (two when both sides dialled at once).
+func (t *rtcTransport) traffic(p peer.ID) (in, out uint64, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c := range t.conns[p] {
+		in += c.bytesIn.Load()
+		out += c.bytesOut.Load()
+		ok = true
+	}
+	return in, out, ok
 }
 
 var rtcListenAddr = ma.StringCast("/webrtc")
@@ -205,6 +241,7 @@ func (t *rtcTransport) Dial(ctx context.Context, raddr ma.Multiaddr, p peer.ID) 
 		c.Close()
 		return nil, fmt.Errorf("securing WebRTC connection to %s: %w", p, err)
 	}
+	t.track(p, c)
 	return cc, nil
 }
 
@@ -293,6 +330,7 @@ func (t *rtcTransport) handleSignal(s network.Stream) {
 		cc.Close()
 		return
 	}
+	t.track(from, c)
 	t.mu.Lock()
 	ln := t.ln
 	t.mu.Unlock()

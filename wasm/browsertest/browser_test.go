@@ -112,8 +112,9 @@ type pageState struct {
 		State string `json:"state"`
 	} `json:"members"`
 	Conns []struct {
-		Peer      string `json:"peer"`
-		Transport string `json:"transport"`
+		Peer      string  `json:"peer"`
+		Transport string  `json:"transport"`
+		BytesIn   float64 `json:"bytesIn"`
 	} `json:"conns"`
 }
 
@@ -138,6 +139,16 @@ func (s pageState) link(peer string) string {
 		}
 	}
 	return ""
+}
+
+// rtcIn returns the WebRTC data-channel bytes received from peer.
+func (s pageState) rtcIn(peer string) float64 {
+	for _, c := range s.Conns {
+		if c.Peer == peer && c.Transport == "webrtc" {
+			return c.BytesIn
+		}
+	}
+	return 0
 }
 
 func (s pageState) memberState(id string) string {
@@ -393,11 +404,20 @@ func TestBrowserPeers(t *testing.T) {
 	})
 	a.screenshot(t, "page-a-before-kill")
 	relay.p.Kill()
-	b.publish(t, "from B after the relay died")
-	a.publish(t, "from A after the relay died")
+	// The bodies are big enough to show up in the data channels' byte
+	// counters: the messages travel over WebRTC, not only via natives 1, 2.
+	pad := " " + strings.Repeat("~", 4000)
+	inA0, inB0 := a.state(t).rtcIn(idB), b.state(t).rtcIn(idA)
+	b.publish(t, "from B after the relay died"+pad)
+	a.publish(t, "from A after the relay died"+pad)
 	eventually(t, 20*time.Second, "pages exchanged messages after the relay was killed", func() bool {
-		return a.state(t).has("from B after the relay died") && b.state(t).has("from A after the relay died")
+		return a.state(t).has("from B after the relay died"+pad) && b.state(t).has("from A after the relay died"+pad)
 	})
+	inA1, inB1 := a.state(t).rtcIn(idB), b.state(t).rtcIn(idA)
+	t.Logf("WebRTC bytes received while exchanging the two messages: page A from B %.0f, page B from A %.0f", inA1-inA0, inB1-inB0)
+	if inA1-inA0 < 4000 || inB1-inB0 < 4000 {
+		t.Fatalf("the messages did not travel over the WebRTC link (A got %.0f bytes from B, B got %.0f from A)", inA1-inA0, inB1-inB0)
+	}
 	if l := a.state(t).link(idB); l != "webrtc" {
 		t.Fatalf("page A's link to page B after the relay died: %q, want webrtc", l)
 	}
@@ -418,6 +438,9 @@ func TestBrowserPeers(t *testing.T) {
 	t.Logf("page B closed -> marked dead by both live natives after %s", time.Since(closedAt).Round(100*time.Millisecond))
 	eventually(t, 15*time.Second, "page A marks page B failed", func() bool {
 		return a.state(t).memberState(idB) == p2p.StateDead
+	})
+	eventually(t, 45*time.Second, "page A's WebRTC connection to the closed page B is gone", func() bool {
+		return a.state(t).link(idB) == ""
 	})
 	a.screenshot(t, "page-a-end")
 }
