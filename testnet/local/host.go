@@ -58,7 +58,6 @@ type faultStream struct {
 	pend        []byte
 	passthrough bool
 	q           chan delayed // non-nil once a frame has been delayed
-	done        chan struct{}
 
 	errMu sync.Mutex // not mu: the delay line sets it while Write may wait on q
 	err   error
@@ -159,17 +158,15 @@ func (s *faultStream) out(b []byte, d time.Duration, ret int) (int, error) {
 	}
 	if s.q == nil {
 		s.q = make(chan delayed, 4096)
-		s.done = make(chan struct{})
-		go s.line()
+		go s.line(s.q)
 	}
 	s.q <- delayed{at: time.Now().Add(d), b: append([]byte(nil), b...)}
 	return ret, nil
 }
 
 // line delivers delayed frames in order, each no earlier than its time.
-func (s *faultStream) line() {
-	defer close(s.done)
-	for x := range s.q {
+func (s *faultStream) line(q chan delayed) {
+	for x := range q {
 		if x.close {
 			s.Stream.Close()
 			return
@@ -180,7 +177,7 @@ func (s *faultStream) line() {
 		if _, err := s.Stream.Write(x.b); err != nil {
 			s.fail(err)
 			s.Stream.Reset()
-			for range s.q {
+			for range q {
 			}
 			return
 		}

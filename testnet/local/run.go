@@ -110,7 +110,6 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Report, error) {
 	startedIn := time.Since(begin)
 
 	prog := newProgress(opt.Progress, sc, in, col, procs)
-	prog.phase = "joining"
 	stopProg := prog.run()
 	joinT := time.NewTimer(sc.JoinTimeout.D())
 	select {
@@ -129,8 +128,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Report, error) {
 	if procs != nil {
 		procs.clock(t0)
 	}
-	prog.phase = "running"
-	prog.t0 = t0
+	prog.setClock(t0)
 
 	type action struct {
 		at  time.Duration
@@ -276,6 +274,12 @@ func newProgress(w io.Writer, sc *Scenario, in *Injector, col *collector, procs 
 	return p
 }
 
+func (p *progress) setClock(t0 time.Time) {
+	p.mu.Lock()
+	p.t0 = t0
+	p.mu.Unlock()
+}
+
 func (p *progress) injected() (frames, dropped uint64) {
 	if p.procs != nil {
 		return p.procs.injected()
@@ -291,11 +295,14 @@ func (p *progress) line() string {
 		loss = float64(d-p.lastD) / float64(f-p.lastF)
 	}
 	p.lastF, p.lastD = f, d
+	p.mu.Lock()
+	t0 := p.t0
+	p.mu.Unlock()
 	var clock string
-	if p.t0.IsZero() {
+	if t0.IsZero() {
 		clock = fmt.Sprintf("joining %4.1fs", time.Since(p.start).Seconds())
 	} else {
-		clock = fmt.Sprintf("%5.1fs/%v", time.Since(p.t0).Seconds(), p.sc.Duration.D())
+		clock = fmt.Sprintf("%5.1fs/%v", time.Since(t0).Seconds(), p.sc.Duration.D())
 	}
 	return fmt.Sprintf("%s | peers up %d/%d | view alive min %d avg %.1f, suspect %d, dead %d | delivered %d of %d published | loss %4.1f%%",
 		clock, l.running, p.sc.Peers, l.viewMin, l.viewMean, l.suspect, l.dead, l.delivered, l.published, 100*loss)

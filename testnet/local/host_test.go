@@ -1,0 +1,131 @@
+package local
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+)
+
+// memStream is the part of a network.Stream the fault wrapper uses.
+type memStream struct {
+	network.Stream
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	closed bool
+	first  time.Time
+}
+
+func (m *memStream) Write(b []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.first.IsZero() && len(b) > 0 {
+		m.first = time.Now()
+	}
+	return m.buf.Write(b)
+}
+func (m *memStream) Close() error { m.mu.Lock(); m.closed = true; m.mu.Unlock(); return nil }
+func (m *memStream) Reset() error { return m.Close() }
+
+func frames(t *testing.T, b []byte) []uint32 {
+	t.Helper()
+	var out []uint32
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || len(b) < k+int(n) {
+			t.Fatalf("broken framing at %d bytes from the end", len(b))
+		}
+		f := b[k : k+int(n)]
+		if len(f) < 4 {
+			t.Fatalf("frame of %d bytes", len(f))
+		}
+		out = append(out, binary.BigEndian.Uint32(f))
+		b = b[k+int(n):]
+	}
+	return out
+}
+
+// TestFaultStreamFraming: frames written in arbitrary pieces come out whole,
+// in order, with the configured fraction missing.
+func TestFaultStreamFraming(t *testing.T) {
+	in := NewInjector(Faults{Loss: 0.3}, 2, 7)
+	ms := &memStream{}
+	s := &faultStream{Stream: ms, in: in, from: 0, to: 1}
+	var all []byte
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n = 5000
+	for i := 0; i < n; i++ {
+		f := make([]byte, 4+rng.IntN(300))
+		binary.BigEndian.PutUint32(f, uint32(i))
+		all = binary.AppendUvarint(all, uint64(len(f)))
+		all = append(all, f...)
+	}
+	for len(all) > 0 {
+		k := min(len(all), 1+rng.IntN(700))
+		if w, err := s.Write(all[:k]); err != nil || w != k {
+			t.Fatalf("Write = %d, %v", w, err)
+		}
+		all = all[k:]
+	}
+	got := frames(t, ms.buf.Bytes())
+	if len(got) < n*65/100 || len(got) > n*75/100 {
+		t.Errorf("%d of %d frames passed at 30%% loss", len(got), n)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] <= got[i-1] {
+			t.Fatalf("frames out of order: %d after %d", got[i], got[i-1])
+		}
+	}
+	if in.Frames.Load() != n || in.Dropped.Load() != uint64(n-len(got)) {
+		t.Errorf("counters: %d judged, %d dropped; %d passed", in.Frames.Load(), in.Dropped.Load(), len(got))
+	}
+}
+
+// TestFaultStreamDelay: delayed frames arrive no earlier than the delay, in
+// order, and Close waits for the delay line.
+func TestFaultStreamDelay(t *testing.T) {
+	in := NewInjector(Faults{Delay: Duration(40 * time.Millisecond), Jitter: Duration(20 * time.Millisecond)}, 2, 1)
+	ms := &memStream{}
+	s := &faultStream{Stream: ms, in: in, from: 0, to: 1}
+	start := time.Now()
+	var b []byte
+	for i := 0; i < 50; i++ {
+		f := make([]byte, 8)
+		binary.BigEndian.PutUint32(f, uint32(i))
+		b = binary.AppendUvarint(b, 8)
+		b = append(b, f...)
+	}
+	if _, err := s.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		ms.mu.Lock()
+		closed := ms.closed
+		ms.mu.Unlock()
+		if closed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Close never reached the stream")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if d := ms.first.Sub(start); d < 40*time.Millisecond {
+		t.Errorf("first frame arrived after %v, want >= 40ms", d)
+	}
+	got := frames(t, ms.buf.Bytes())
+	if len(got) != 50 {
+		t.Fatalf("%d frames arrived, want 50", len(got))
+	}
+	for i, g := range got {
+		if g != uint32(i) {
+			t.Fatalf("frame %d is %d", i, g)
+		}
+	}
+}
