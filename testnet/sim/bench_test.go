@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/grapevine-p2p/grapevine/core"
 )
@@ -58,4 +59,36 @@ func benchSpread(b *testing.B, cfg SpreadConfig) {
 		b.ReportMetric(float64(ru.Maxrss)/1024, "maxRSS-MiB")
 	}
 	runtime.GC()
+}
+
+// BenchmarkIdleMemory reports the live heap per node of an idle gossip
+// population (engines built, a few rounds of pull requests, no message),
+// and after one message has reached everyone.
+func BenchmarkIdleMemory(b *testing.B) {
+	const n = 100000
+	for i := 0; i < b.N; i++ {
+		var ms0, ms1, ms2 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		net, err := New(Config{Nodes: n, Seed: 1, TickInterval: time.Second, Latency: Fixed(10 * time.Millisecond)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		g, err := NewGossip(net, GossipConfig{Engine: core.DefaultConfig()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		net.Run(3*time.Second + 500*time.Millisecond)
+		runtime.GC()
+		runtime.ReadMemStats(&ms1)
+		if _, err := g.Publish(0, "t", make([]byte, 64), 0); err != nil {
+			b.Fatal(err)
+		}
+		net.Run(8 * time.Second)
+		runtime.GC()
+		runtime.ReadMemStats(&ms2)
+		b.ReportMetric(float64(ms1.HeapAlloc-ms0.HeapAlloc)/n, "idle-B/node")
+		b.ReportMetric(float64(ms2.HeapAlloc-ms0.HeapAlloc)/n, "informed-B/node")
+		runtime.KeepAlive(g)
+	}
 }
