@@ -9,7 +9,8 @@
 //  4. a slow (CPU-starved) member, with and without Lifeguard;
 //  5. a partition into halves, then heal;
 //  6. churn: 1 % leave and 1 % join every period;
-//  7. gossip over membership, with crashes in the middle of a dissemination.
+//  7. gossip over membership, with crashes in the middle of a dissemination;
+//  8. an ablation: plain SWIM, SWIM + repair, Lifeguard, Lifeguard + repair.
 //
 // Every run is seeded and deterministic. Usage:
 //
@@ -39,6 +40,7 @@ type options struct {
 	imgRel      string // how the markdown refers to them
 	lossDur     time.Duration
 	lossDurHigh time.Duration
+	lossDurSwim time.Duration
 	nMax        int
 }
 
@@ -56,6 +58,7 @@ var experiments = []experiment{
 	{"partition", "5. Partition and heal", expPartition},
 	{"churn", "6. Churn", expChurn},
 	{"gossip", "7. Gossip on top of membership, crashes mid-dissemination", expGossip},
+	{"ablation", "8. Ablation: Lifeguard and repair under loss", expAblation},
 }
 
 func main() {
@@ -68,7 +71,8 @@ func main() {
 	flag.IntVar(&o.seeds, "seeds", 0, "seeds per configuration (0: each experiment's default)")
 	flag.IntVar(&o.jobs, "j", runtime.NumCPU(), "simulations run in parallel")
 	flag.DurationVar(&o.lossDur, "loss-window", time.Hour, "simulated window of the false-positive experiment at loss up to 10 %")
-	flag.DurationVar(&o.lossDurHigh, "loss-window-high", 3*time.Minute, "simulated window of the false-positive experiment at 20 and 30 % loss")
+	flag.DurationVar(&o.lossDurSwim, "loss-window-swim10", 20*time.Minute, "simulated window of plain SWIM at 10 % loss")
+	flag.DurationVar(&o.lossDurHigh, "loss-window-high", 2*time.Minute, "simulated window of the false-positive experiment at 20 and 30 % loss")
 	flag.IntVar(&o.nMax, "nmax", 3000, "largest population (full membership costs ~220 B per member per member)")
 	flag.Parse()
 	o.imgDir = filepath.Join(filepath.Dir(*out), "img")
