@@ -74,10 +74,11 @@ export class GrapevineNode {
     this.#h = handle;
     /** This peer's libp2p peer ID (base58, 12D3KooW...). */
     this.id = handle.id;
-    handle.onEvent((ev) => {
+    const err = handle.onEvent((ev) => {
       this.#emit('member', ev);
       this.#emit(ev.kind, ev);
     });
+    if (err instanceof Error) throw err;
   }
 
   #emit(name, ev) {
@@ -112,6 +113,7 @@ export class GrapevineNode {
       Object.defineProperty(m, 'text', { get() { return decoder.decode(m.data); }, enumerable: true });
       cb(m);
     });
+    if (id instanceof Error) throw id;
     return () => this.#h.unsubscribe(id);
   }
 

@@ -132,7 +132,10 @@ func jsStart(_ js.Value, args []js.Value) any {
 	})
 }
 
-// jsNode is the object handed to grapevine.js for one started node.
+// jsNode is the object handed to grapevine.js for one started node. Its
+// synchronous methods return an Error object instead of throwing (a Go
+// panic inside a js.Func would end the whole wasm program); grapevine.js
+// throws it.
 type jsNode struct {
 	n   *Node
 	obj js.Value
@@ -268,15 +271,15 @@ func (j *jsNode) publish(args []js.Value) any {
 func (j *jsNode) subscribe(args []js.Value) any {
 	topic, err := topicArg(args, "subscribe")
 	if err != nil {
-		panic(jsError(err))
+		return jsError(err)
 	}
 	if len(args) < 2 || args[1].Type() != js.TypeFunction {
-		panic(jsError(errors.New("subscribe(topic, callback) needs a callback function")))
+		return jsError(errors.New("subscribe(topic, callback) needs a callback function"))
 	}
 	cb := args[1]
 	sub, err := j.n.Subscribe(topic)
 	if err != nil {
-		panic(jsError(fmt.Errorf("subscribe: %v", err)))
+		return jsError(fmt.Errorf("subscribe: %v", err))
 	}
 	j.mu.Lock()
 	j.nextSub++
@@ -328,7 +331,7 @@ func (j *jsNode) unsubscribe(args []js.Value) any {
 // onEvent registers the one callback that receives membership events.
 func (j *jsNode) onEvent(args []js.Value) any {
 	if len(args) == 0 || args[0].Type() != js.TypeFunction {
-		panic(jsError(errors.New("onEvent needs a function")))
+		return jsError(errors.New("onEvent needs a function"))
 	}
 	cb := args[0]
 	go func() {
