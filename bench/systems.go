@@ -18,6 +18,7 @@ const topic = "bench"
 
 type grapevineSys struct {
 	tune  func(*core.Config) // nil: the p2p package's default profile
+	hosts []host.Host
 	mu    sync.Mutex
 	peers map[int]*p2p.Peer
 	wg    sync.WaitGroup
@@ -31,6 +32,7 @@ func (g *grapevineSys) start(ctx context.Context, hosts []host.Host, idx []int, 
 		g.peers = map[int]*p2p.Peer{}
 	}
 	g.n = len(hosts)
+	g.hosts = hosts
 	for k, i := range idx {
 		if k > 0 {
 			// Members arrive one after another (40 ms apart), as a group
@@ -88,11 +90,14 @@ func (g *grapevineSys) ready(ctx context.Context, idx []int, full bool) error {
 		for {
 			n := 0
 			for _, m := range p.Members() {
-				if m.State == p2p.StateAlive {
-					n++
+				if m.State == p2p.StateAlive || m.State == p2p.StateSuspect {
+					n++ // live: what gossip samples from
 				}
 			}
-			if n >= len(idx)-1 { // tolerate one member still joining
+			// Formed: the view holds the group (one member may still be
+			// joining) and connections to it are up, as GossipSub's
+			// mesh is formed before its measurement.
+			if n >= len(idx)-1 && len(g.hosts[i].Network().Peers()) >= len(idx)-2 {
 				break
 			}
 			select {

@@ -12,6 +12,7 @@ import (
 	logging "github.com/ipfs/go-log/v2"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -63,6 +64,8 @@ type Peer struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	dials chan peer.ID // members to connect to ahead of need
 
 	ctrlIn chan inFrame
 	bulkIn chan inFrame
@@ -139,6 +142,7 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p.calls = make(chan func())
 	p.leave = make(chan chan struct{})
 	p.events = make(chan Event, s.eventBuffer)
+	p.dials = make(chan peer.ID, 4096)
 	p.tr = newTransport(p.ctx, p)
 
 	mc, lim, err := newMachine(p)
@@ -151,8 +155,11 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p.host.SetStreamHandler(GossipProtocol, p.tr.handle(kindGossip))
 	p.host.SetStreamHandler(MembershipProtocol, p.tr.handle(kindMembership))
 
-	p.wg.Add(1)
+	p.wg.Add(1 + dialWorkers)
 	go p.drive()
+	for i := 0; i < dialWorkers; i++ {
+		go p.dialer()
+	}
 
 	d, err := startDiscovery(ctx, p)
 	if err != nil {
@@ -427,6 +434,39 @@ func (p *Peer) afterTick() {
 	}
 }
 
+// dialWorkers is how many connections to new members are set up at once.
+const dialWorkers = 2
+
+// predial asks the dialers to connect to a member that just joined, so
+// that the first probe or gossip frame to it does not wait for a
+// handshake. Gossip and SWIM talk to uniformly random members, so a
+// member ends up connected to the whole group (up to the connection
+// manager's low-water mark, beyond which connections are made on demand).
+func (p *Peer) predial(id peer.ID) {
+	select {
+	case p.dials <- id:
+	default: // a burst of joins: the rest connect on first use
+	}
+}
+
+func (p *Peer) dialer() {
+	defer p.wg.Done()
+	net := p.host.Network()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case id := <-p.dials:
+			if net.Connectedness(id) == network.Connected || len(net.Peers()) >= p.s.connLow {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(p.ctx, p.s.dialTimeout)
+			_ = p.host.Connect(ctx, peer.AddrInfo{ID: id})
+			cancel()
+		}
+	}
+}
+
 // Deliver implements core.Application (driver goroutine).
 func (p *Peer) Deliver(m *core.Message) {
 	now := time.Now()
@@ -475,6 +515,7 @@ func (p *Peer) emit(ev Event) {
 		switch ev.Kind {
 		case EventJoin, EventRejoin, EventUpdate:
 			p.joinedOnce.Do(func() { close(p.joined) })
+			p.predial(ev.Member.ID)
 			if len(ev.Member.Addrs) > 0 {
 				p.host.Peerstore().AddAddrs(ev.Member.ID, ev.Member.Addrs, peerstoreTTL)
 			}
