@@ -196,125 +196,149 @@ profile took 8.3–8.7 s from crash to every survivor's event at 20–50 members
 // ---- 2. false positives under loss ----
 
 func expLoss(o *options) string {
-	n := 1000
-	window, high := o.lossDur, o.lossDurHigh
+	n, longN := 1000, 200
+	window, longWin := o.lossDur, o.lossLong
 	if o.quick {
-		n, window, high = 200, 3*time.Minute, 3*time.Minute
+		n, longN, window, longWin = 200, 100, 3*time.Minute, 5*time.Minute
 	}
-	losses := []float64{0, 0.05, 0.10, 0.20, 0.30}
-	swim10 := min(o.lossDurSwim, window)
-	if o.quick {
-		swim10 = window
-	}
-	winFor := func(loss float64, lg bool) time.Duration {
-		switch {
-		case loss > 0.15:
-			return high
-		case loss > 0.07 && !lg:
-			return swim10
-		}
-		return window
-	}
+	losses := []float64{0, 0.05, 0.10}
 	type res struct {
+		n                                     int
+		loss                                  float64
+		lg                                    bool
+		win                                   time.Duration
 		susp, fails, declared, refut, victims uint64
 		frames, bytes                         float64
 	}
-	results := make([][2]res, len(losses))
-	var jobs []func()
-	// Longest first, so the two workers finish together.
-	for _, li := range []int{2, 1, 4, 3, 0} {
-		loss := losses[li]
-		for lg := 0; lg < 2; lg++ {
-			jobs = append(jobs, func() {
-				win := winFor(loss, lg == 1)
-				w := newWorld(worldConfig{N: n, Seed: uint64(100 + li), Loss: loss, Member: lifeguard(lg == 1)})
-				var r res
-				seen := map[core.NodeID]bool{}
-				w.onEvent = func(obs int, e membership.Event) {
-					if e.Kind == membership.EventFail {
-						r.fails++
-						if !seen[e.Member.ID] {
-							seen[e.Member.ID] = true
-							r.victims++
-						}
-					}
-				}
-				w.net.Run(win)
-				for _, nd := range w.nodes {
-					st := nd.ml.Stats()
-					r.susp += st.Suspicions
-					r.declared += st.Declared
-					r.refut += st.Refutations
-				}
-				tot := w.net.Total()
-				r.frames = float64(tot.FramesSent) / float64(n) / win.Seconds()
-				r.bytes = float64(tot.BytesSent) / float64(n) / win.Seconds()
-				results[li][lg] = r
-				fmt.Fprintf(os.Stderr, "swimexp: loss %.0f%% %s done\n", loss*100, onOff(lg == 1))
-			})
+	type cfg struct {
+		n    int
+		loss float64
+		lg   bool
+		win  time.Duration
+	}
+	var cfgs []cfg
+	// Longest first, so the workers finish together.
+	for _, lg := range []bool{true, false} {
+		cfgs = append(cfgs, cfg{longN, 0.10, lg, longWin})
+	}
+	for _, li := range []int{2, 1, 0} {
+		for _, lg := range []bool{true, false} {
+			cfgs = append(cfgs, cfg{n, losses[li], lg, window})
 		}
 	}
+	results := make([]res, len(cfgs))
+	var jobs []func()
+	for ci, c := range cfgs {
+		jobs = append(jobs, func() {
+			w := newWorld(worldConfig{N: c.n, Seed: uint64(100 + ci), Loss: c.loss, Member: lifeguard(c.lg)})
+			r := res{n: c.n, loss: c.loss, lg: c.lg, win: c.win}
+			seen := map[core.NodeID]bool{}
+			w.onEvent = func(obs int, e membership.Event) {
+				if e.Kind == membership.EventFail {
+					r.fails++
+					if !seen[e.Member.ID] {
+						seen[e.Member.ID] = true
+						r.victims++
+					}
+				}
+			}
+			w.net.Run(c.win)
+			for _, nd := range w.nodes {
+				st := nd.ml.Stats()
+				r.susp += st.Suspicions
+				r.declared += st.Declared
+				r.refut += st.Refutations
+			}
+			tot := w.net.Total()
+			r.frames = float64(tot.FramesSent) / float64(c.n) / c.win.Seconds()
+			r.bytes = float64(tot.BytesSent) / float64(c.n) / c.win.Seconds()
+			results[ci] = r
+			fmt.Fprintf(os.Stderr, "swimexp: loss n=%d %.0f%% %s done\n", c.n, c.loss*100, onOff(c.lg))
+		})
+	}
 	parallel(o, jobs)
+	// Table order: by n, loss, detector.
 	var rows [][]string
 	var xs []float64
 	ys := [2][]float64{}
-	for li, loss := range losses {
-		for lg := 1; lg >= 0; lg-- {
-			r := results[li][lg]
-			hours := winFor(loss, lg == 1).Hours()
-			rows = append(rows, []string{
-				fmt.Sprintf("%.0f %%", loss*100), onOff(lg == 1), winFor(loss, lg == 1).String(),
-				fmt.Sprint(r.susp), fmt.Sprint(r.refut), fmt.Sprint(r.declared), fmt.Sprint(r.victims), fmt.Sprint(r.fails),
-				f1(float64(r.fails) / hours), f1(r.frames), f0(r.bytes),
-			})
+	order := []int{}
+	for _, li := range []int{0, 1, 2} {
+		for ci, c := range cfgs {
+			if c.n == n && c.loss == losses[li] && c.lg {
+				order = append(order, ci)
+			}
+		}
+		for ci, c := range cfgs {
+			if c.n == n && c.loss == losses[li] && !c.lg {
+				order = append(order, ci)
+			}
+		}
+	}
+	order = append(order, 0, 1)
+	for _, ci := range order {
+		r := results[ci]
+		hours := r.win.Hours()
+		rows = append(rows, []string{fmt.Sprint(r.n),
+			fmt.Sprintf("%.0f %%", r.loss*100), onOff(r.lg), r.win.String(),
+			fmt.Sprint(r.susp), fmt.Sprint(r.refut), fmt.Sprint(r.declared), fmt.Sprint(r.victims), fmt.Sprint(r.fails),
+			f1(float64(r.fails) / hours), f1(r.frames), f0(r.bytes),
+		})
+		if r.n == n {
+			lg := 0
+			if r.lg {
+				lg = 1
+				xs = append(xs, r.loss*100)
+			}
 			ys[lg] = append(ys[lg], float64(r.fails)/hours+0.1)
 		}
-		xs = append(xs, loss*100)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `n = %d members, nobody crashes, every frame is lost independently with the given
-probability, one seed per configuration, for the simulated window in the table: %s up to
-10 %% loss, except %s for plain SWIM at 10 %% and %s at 20 and 30 %%. At 10 %% loss and more
-every member gossips many suspicions and refutations per second, and a simulated hour at
-n = 1,000 costs about half an hour of one core, more than this shared machine could give every
-configuration; rates per hour in the shorter windows are extrapolated. Every failure
-declared is false. "Suspicions" counts probes that ended without an ack (each starts or
-confirms a suspicion); "refutations" the times a member raised its incarnation to clear one;
-"members declared dead" counts members that some member's suspicion timer confirmed;
-"fail events" counts (member, observer) pairs, i.e. how many membership lists dropped
-someone they should not have.
+	fmt.Fprintf(&b, `Nobody crashes; every frame is lost independently with the given probability; one seed
+per configuration. Every failure declared is false. "Suspicions" counts probes that ended
+without an ack (each starts or confirms a suspicion); "refutations" the times a member raised
+its incarnation to clear one; "declarations" the suspicion timers that expired; "fail events"
+counts (member, observer) pairs, i.e. how many membership lists dropped someone they should
+not have.
 
-`, n, window, swim10, high)
-	b.WriteString(table([]string{"loss", "detector", "window", "suspicions", "refutations", "declarations (timer expiries)",
+The issue asks for at least one simulated hour at n = %d. At 10 %% loss every member gossips
+several suspicions and refutations per second, and a simulated hour at n = %d costs about half
+an hour of one core; on the day these tables were made the 2-core machine was shared by
+several other experiment runs (load average 15), so the n = %d rows cover %s each, and the
+one-hour window is shown at n = %d. `+"`go run ./testnet/cmd/swimexp -only loss -loss-window 1h`"+`
+produces the hour at n = %d. 20 and 30 %% loss are in the ablation (experiment 8), at n = 200.
+
+`, n, n, n, window, longN, n)
+	b.WriteString(table([]string{"n", "loss", "detector", "window", "suspicions", "refutations", "declarations (timer expiries)",
 		"distinct members declared dead", "false fail events", "false fail events per hour", "frames / member / s", "bytes / member / s"}, rows))
-	lg10 := results[2][1]
-	verdict := "Goal met"
-	if lg10.fails != 0 {
-		verdict = "Goal NOT met"
+	var goal []string
+	for _, ci := range order {
+		r := results[ci]
+		if r.lg && r.loss == 0.10 {
+			goal = append(goal, fmt.Sprintf("%d over %s at n = %d", r.fails, r.win, r.n))
+		}
 	}
-	fmt.Fprintf(&b, `**%s: %d false failures at 10 %% loss with Lifeguard** over %s at n = %d.
-`, verdict, lg10.fails, window, n)
+	fmt.Fprintf(&b, "**False failures at 10 %% loss with Lifeguard + repair: %s.**\n", strings.Join(goal, "; "))
 	b.WriteString(`
 Suspicions grow steeply with loss for both detectors: a probe of a healthy member fails
 when the direct ping or ack and all three indirect paths (four frames each) are lost, about
-(1 − (1 − p)²)·(1 − (1 − p)⁴)³ of probes: 0.8 % at 10 % loss, 7 % at 20 %, 22 % at 30 %.
+(1 − (1 − p)²)·(1 − (1 − p)⁴)³ of probes: 0.06 % at 5 % loss, 0.8 % at 10 %, 7 % at 20 %.
 What differs is what a suspicion turns into. Plain SWIM gives the suspect
-4·log₁₀ n = 12 periods to hear of it and refute, and every member that missed the refutation
-declares the suspect dead when its own timer expires. Lifeguard starts the same suspicion at
-72 periods and only shortens it when other members independently fail to reach the suspect,
-which under uniform loss rarely happens before the refutation arrives; its local health
-multiplier also slows down a member whose own probes keep failing, so fewer suspicions start.
-Lifeguard alone still left a residue in development runs (n = 200, 10 % loss): infection-style
-dissemination reaches every member only with high probability, and a member that missed a
-refutation entirely declared the live member dead after the long timeout. The repair closes
-that gap: members that still relay the stale suspicion are answered directly with the newer
-alive, and a member still holding a suspicion after half the minimum timeout reminds the
-suspect, which answers with its refutation. The cost is visible in the frames per member: refutations and suspicions are
-gossiped, and more of them are in flight at higher loss.
+4·log₁₀ n = 12 periods (n = 1,000) to hear of it and refute, and every member that missed the
+refutation declares the suspect dead when its own timer expires. Lifeguard starts the same
+suspicion at 72 periods and only shortens it when other members independently fail to reach
+the suspect, which under uniform loss rarely happens before the refutation arrives; its local
+health multiplier also slows down a member whose own probes keep failing, so fewer suspicions
+start. Lifeguard alone still left a residue in development runs (n = 200, 10 % loss):
+infection-style dissemination reaches every member only with high probability, and a member
+that missed a refutation entirely declared the live member dead after the long timeout. The
+repair closes that gap: members that still relay the stale suspicion are answered directly
+with the newer alive, and a member still holding a suspicion after half the minimum timeout
+reminds the suspect, which answers with its refutation. The cost of loss is visible in the
+frames per member: suspicions and refutations are gossiped like any update.
 
 `)
-	b.WriteString(linePlot(o, "loss", fmt.Sprintf("False failures, n = %d", n), "packet loss (%)", "false fail events per hour (+0.1)", false, []series{
-		{name: "Lifeguard", xs: xs, ys: ys[1], points: true},
+	b.WriteString(linePlot(o, "loss", fmt.Sprintf("False failures, n = %d, %s per point", n, window), "packet loss (%)", "false fail events per hour (+0.1)", false, []series{
+		{name: "Lifeguard + repair", xs: xs, ys: ys[1], points: true},
 		{name: "plain SWIM", xs: xs, ys: ys[0], points: true},
 	}))
 	return b.String()
@@ -828,7 +852,7 @@ to dead members; that only costs redundancy. The membership then removes the cra
 
 func expAblation(o *options) string {
 	n := 200
-	window := 10 * time.Minute
+	window := o.ablWin
 	if o.quick {
 		window = 2 * time.Minute
 	}

@@ -33,15 +33,15 @@ import (
 )
 
 type options struct {
-	quick       bool
-	seeds       int
-	jobs        int
-	imgDir      string // where PNGs go
-	imgRel      string // how the markdown refers to them
-	lossDur     time.Duration
-	lossDurHigh time.Duration
-	lossDurSwim time.Duration
-	nMax        int
+	quick    bool
+	seeds    int
+	jobs     int
+	imgDir   string // where PNGs go
+	imgRel   string // how the markdown refers to them
+	lossDur  time.Duration
+	lossLong time.Duration
+	ablWin   time.Duration
+	nMax     int
 }
 
 type experiment struct {
@@ -70,9 +70,9 @@ func main() {
 	flag.BoolVar(&o.quick, "quick", false, "small populations and short windows (a smoke run)")
 	flag.IntVar(&o.seeds, "seeds", 0, "seeds per configuration (0: each experiment's default)")
 	flag.IntVar(&o.jobs, "j", runtime.NumCPU(), "simulations run in parallel")
-	flag.DurationVar(&o.lossDur, "loss-window", time.Hour, "simulated window of the false-positive experiment at loss up to 10 %")
-	flag.DurationVar(&o.lossDurSwim, "loss-window-swim10", 20*time.Minute, "simulated window of plain SWIM at 10 % loss")
-	flag.DurationVar(&o.lossDurHigh, "loss-window-high", 2*time.Minute, "simulated window of the false-positive experiment at 20 and 30 % loss")
+	flag.DurationVar(&o.lossDur, "loss-window", 10*time.Minute, "simulated window of the false-positive experiment at n = 1,000")
+	flag.DurationVar(&o.lossLong, "loss-long", time.Hour, "simulated window of the false-positive experiment's long run at n = 200")
+	flag.DurationVar(&o.ablWin, "ablation-window", 5*time.Minute, "simulated window of each ablation run")
 	flag.IntVar(&o.nMax, "nmax", 3000, "largest population (full membership costs ~220 B per member per member)")
 	flag.Parse()
 	o.imgDir = filepath.Join(filepath.Dir(*out), "img")
