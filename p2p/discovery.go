@@ -225,7 +225,7 @@ func (d *discovery) randomWalk() {
 		if id == d.p.host.ID() {
 			continue
 		}
-		if ok, _ := ps.SupportsProtocols(id, GossipProtocol); len(ok) == 0 {
+		if ok, _ := ps.SupportsProtocols(id, d.p.gossipProto); len(ok) == 0 {
 			continue
 		}
 		ais = append(ais, ps.PeerInfo(id))

@@ -39,6 +39,9 @@
 //   - /grapevine/swim/1.0.0 carries frames made only of membership records
 //     (0x40-0x7f): pings, acks, ping-reqs, nacks, joins, state exchanges.
 //
+// Both IDs carry a per-group suffix (Protocols), so members of different
+// groups never exchange frames even when they share hosts or a DHT.
+//
 // SWIM reads a missing ack as a sign of failure, so a probe must never wait
 // behind a 1 MiB message. Each protocol therefore has, per peer, its own
 // bounded queue and its own writer goroutine, and yamux interleaves the two

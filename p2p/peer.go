@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -66,6 +67,8 @@ type Peer struct {
 	cancel context.CancelFunc
 
 	dials chan peer.ID // members to connect to ahead of need
+
+	gossipProto, swimProto protocol.ID // this group's protocol IDs
 
 	ctrlIn chan inFrame
 	bulkIn chan inFrame
@@ -152,8 +155,9 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	}
 	p.mc, p.limits = mc, lim
 
-	p.host.SetStreamHandler(GossipProtocol, p.tr.handle(kindGossip))
-	p.host.SetStreamHandler(MembershipProtocol, p.tr.handle(kindMembership))
+	p.gossipProto, p.swimProto = Protocols(s.group)
+	p.host.SetStreamHandler(p.gossipProto, p.tr.handle(kindGossip))
+	p.host.SetStreamHandler(p.swimProto, p.tr.handle(kindMembership))
 
 	p.wg.Add(1 + dialWorkers)
 	go p.drive()
@@ -623,8 +627,8 @@ func (p *Peer) Close() error {
 		if p.disc != nil {
 			p.disc.close()
 		}
-		p.host.RemoveStreamHandler(GossipProtocol)
-		p.host.RemoveStreamHandler(MembershipProtocol)
+		p.host.RemoveStreamHandler(p.gossipProto)
+		p.host.RemoveStreamHandler(p.swimProto)
 		p.wg.Wait()
 		p.tr.close()
 		if p.ownHost {

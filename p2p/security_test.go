@@ -26,7 +26,8 @@ func rogue(t *testing.T, target *Peer) (host.Host, func(frame []byte)) {
 	if err := h.Connect(ctx, peer.AddrInfo{ID: target.ID(), Addrs: target.Host().Addrs()}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := h.NewStream(ctx, target.ID(), GossipProtocol)
+	gp, _ := Protocols(target.Group())
+	s, err := h.NewStream(ctx, target.ID(), gp)
 	if err != nil {
 		t.Fatal(err)
 	}

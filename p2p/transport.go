@@ -3,6 +3,8 @@ package p2p
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"sync"
@@ -20,10 +22,20 @@ import (
 // carry only membership records (SWIM ping, ack, ping-req, nack, join,
 // state exchange) travel on MembershipProtocol, a second long-lived stream
 // with its own queue and writer, so a probe never waits behind bulk data.
+// Each group speaks them under its own suffix (Protocols), so members of
+// different groups never exchange a frame, even on a shared host or DHT.
 const (
 	GossipProtocol     protocol.ID = "/grapevine/1.0.0"
 	MembershipProtocol protocol.ID = "/grapevine/swim/1.0.0"
 )
+
+// Protocols returns the protocol IDs a group's members speak: the base IDs
+// followed by "/" and the first 16 hex digits of SHA-256 of the group name.
+func Protocols(group string) (gossip, membership protocol.ID) {
+	sum := sha256.Sum256([]byte("grapevine/group/" + group))
+	tag := "/" + hex.EncodeToString(sum[:8])
+	return GossipProtocol + protocol.ID(tag), MembershipProtocol + protocol.ID(tag)
+}
 
 type kind uint8
 
@@ -39,11 +51,11 @@ func (k kind) String() string {
 	return "gossip"
 }
 
-func (k kind) proto() protocol.ID {
+func (p *Peer) proto(k kind) protocol.ID {
 	if k == kindMembership {
-		return MembershipProtocol
+		return p.swimProto
 	}
-	return GossipProtocol
+	return p.gossipProto
 }
 
 // classify returns kindMembership for a frame whose records are all
@@ -266,7 +278,7 @@ func (t *transport) writer(r *remote, k kind) {
 		if s == nil {
 			ctx, cancel := context.WithTimeout(t.ctx, t.p.s.dialTimeout)
 			var err error
-			s, err = t.p.host.NewStream(network.WithAllowLimitedConn(ctx, "grapevine"), r.id, k.proto())
+			s, err = t.p.host.NewStream(network.WithAllowLimitedConn(ctx, "grapevine"), r.id, t.p.proto(k))
 			cancel()
 			if err != nil {
 				s = nil

@@ -320,6 +320,7 @@ func cmdVersion(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "grapevine peer %s (wire version 1, protocols %s, %s)\n", p2p.Version, p2p.GossipProtocol, p2p.MembershipProtocol)
+	fmt.Fprintf(stdout, "grapevine peer %s (wire version 1, protocols %s and %s, each with a per-group suffix)\n",
+		p2p.Version, p2p.GossipProtocol, p2p.MembershipProtocol)
 	return nil
 }
