@@ -56,7 +56,8 @@ func newBrowserHost(sk crypto.PrivKey) (*browserHost, error) {
 	}
 	bus := eventbus.NewBus()
 	rm := &network.NullResourceManager{}
-	sw, err := swarm.NewSwarm(pid, ps, bus, swarm.WithResourceManager(rm), swarm.WithDialTimeout(15*time.Second))
+	sw, err := swarm.NewSwarm(pid, ps, bus, swarm.WithResourceManager(rm), swarm.WithDialTimeout(15*time.Second),
+		swarm.WithDialRanker(rankDials))
 	if err != nil {
 		return nil, fmt.Errorf("swarm: %w", err)
 	}
@@ -95,4 +96,24 @@ func (h *browserHost) setAdvertised(addrs []ma.Multiaddr) {
 	h.mu.Lock()
 	h.advertise = addrs
 	h.mu.Unlock()
+}
+
+// rankDials orders a peer's addresses for the swarm: WebSocket addresses
+// at once, 250 ms apart; WebRTC addresses (one per signalling relay) 2 s
+// apart, in the order the peer advertises them, so a tab is not asked for
+// several WebRTC connections in parallel but a dead relay costs only a
+// short wait.
+func rankDials(addrs []ma.Multiaddr) []network.AddrDelay {
+	out := make([]network.AddrDelay, 0, len(addrs))
+	var ws, rtc time.Duration
+	for _, a := range addrs {
+		if isRTCAddr(a) {
+			out = append(out, network.AddrDelay{Addr: a, Delay: rtc})
+			rtc += 2 * time.Second
+		} else {
+			out = append(out, network.AddrDelay{Addr: a, Delay: ws})
+			ws += 250 * time.Millisecond
+		}
+	}
+	return out
 }

@@ -125,7 +125,13 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		return nil, fmt.Errorf("could not reach any bootstrap peer within %s (%s)", o.ConnectTimeout, strings.Join(errs, "; "))
 	}
 	if n.rtc != nil {
-		n.rtc.useRelay(*first)
+		relays := []peer.AddrInfo{*first}
+		for _, ai := range ais {
+			if ai.ID != first.ID {
+				relays = append(relays, ai)
+			}
+		}
+		n.rtc.useRelays(relays)
 	}
 
 	opts := []p2p.Option{

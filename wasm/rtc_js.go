@@ -38,7 +38,6 @@ type rtcTransport struct {
 	slots chan struct{} // bounds concurrent incoming handshakes
 
 	mu    sync.Mutex
-	relay *peer.AddrInfo
 	ln    *rtcListener
 	conns map[peer.ID]map[*dcConn]struct{} // live raw connections (for traffic counters)
 }
@@ -124,17 +123,20 @@ func iceConfig(servers []string) (webrtc.Configuration, error) {
 	return c, nil
 }
 
-// useRelay makes the host advertise itself as reachable over WebRTC,
-// signalled through relay.
-func (t *rtcTransport) useRelay(relay peer.AddrInfo) {
-	t.mu.Lock()
-	t.relay = &relay
-	t.mu.Unlock()
+// useRelays makes the host advertise itself as reachable over WebRTC,
+// signalled through any of relays (native peers it is connected to; the
+// first is the one that answered first). Dialers try the addresses in turn,
+// so a tab stays reachable for new WebRTC connections while one of them
+// lives.
+func (t *rtcTransport) useRelays(relays []peer.AddrInfo) {
 	var out []ma.Multiaddr
-	tail := ma.StringCast("/p2p/" + relay.ID.String() + "/p2p-circuit/webrtc")
-	for _, a := range relay.Addrs {
-		if IsWebSocketAddr(a) {
-			out = append(out, a.Encapsulate(tail))
+	for _, r := range relays {
+		tail := ma.StringCast("/p2p/" + r.ID.String() + "/p2p-circuit/webrtc")
+		for _, a := range r.Addrs {
+			if IsWebSocketAddr(a) {
+				out = append(out, a.Encapsulate(tail))
+				break // one address per relay keeps the membership record small
+			}
 		}
 	}
 	t.h.setAdvertised(out)

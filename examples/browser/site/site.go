@@ -111,12 +111,21 @@ func Handler(cfg Config) (http.Handler, error) {
 		http.ServeFile(w, r, cfg.WasmExecPath)
 	})
 	gz := &gzipCache{path: cfg.WasmPath}
+	gz.ready() // starts compressing in the background; plain until it is done
 	mux.HandleFunc("/grapevine.wasm", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/wasm")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Add("Vary", "Accept-Encoding")
 		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-			if b, mod, err := gz.get(); err == nil {
+			// scripts/build-wasm.sh writes grapevine.wasm.gz (gzip -9).
+			if pre, err := os.Stat(cfg.WasmPath + ".gz"); err == nil {
+				if st, err := os.Stat(cfg.WasmPath); err == nil && !pre.ModTime().Before(st.ModTime()) {
+					w.Header().Set("Content-Encoding", "gzip")
+					http.ServeFile(w, r, cfg.WasmPath+".gz")
+					return
+				}
+			}
+			if b, mod, ok := gz.ready(); ok {
 				w.Header().Set("Content-Encoding", "gzip")
 				http.ServeContent(w, r, "grapevine.wasm", mod, bytes.NewReader(b))
 				return
@@ -204,31 +213,56 @@ func WSAddrs(p *p2p.Peer) []string {
 type gzipCache struct {
 	path string
 	mu   sync.Mutex
+	busy bool
 	mod  time.Time
 	size int64
 	data []byte
 }
 
+// ready returns the compressed wasm if it is up to date, and otherwise
+// starts compressing it in the background (compressing 26 MiB takes
+// seconds; nobody should wait for it).
+func (c *gzipCache) ready() ([]byte, time.Time, bool) {
+	st, err := os.Stat(c.path)
+	if err != nil {
+		return nil, time.Time{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.data != nil && st.ModTime().Equal(c.mod) && st.Size() == c.size {
+		return c.data, c.mod, true
+	}
+	if !c.busy {
+		c.busy = true
+		go c.get()
+	}
+	return nil, time.Time{}, false
+}
+
 func (c *gzipCache) get() ([]byte, time.Time, error) {
+	defer func() { c.mu.Lock(); c.busy = false; c.mu.Unlock() }()
 	st, err := os.Stat(c.path)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.data != nil && st.ModTime().Equal(c.mod) && st.Size() == c.size {
+		defer c.mu.Unlock()
 		return c.data, c.mod, nil
 	}
+	c.mu.Unlock()
 	raw, err := os.ReadFile(c.path)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 	zw.Write(raw)
 	if err := zw.Close(); err != nil {
 		return nil, time.Time{}, err
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.data, c.mod, c.size = buf.Bytes(), st.ModTime(), st.Size()
 	return c.data, c.mod, nil
 }
