@@ -590,6 +590,20 @@ func (m *Memberlist) reap() {
 }
 
 func (m *Memberlist) compactTombs() {
+	if live := len(m.tombs) - m.tombHd; live > 2*len(m.all)+1024 {
+		// A member that flaps (declared dead, then alive again) leaves an
+		// invalid entry each time; drop them so the list stays bounded by
+		// the member table rather than by the flap rate.
+		keep := m.tombs[:0]
+		for _, t := range m.tombs[m.tombHd:] {
+			if !t.m.removed && !t.m.State.Live() && t.m.tombAt == t.at {
+				keep = append(keep, t)
+			}
+		}
+		clear(m.tombs[len(keep):])
+		m.tombs, m.tombHd = keep, 0
+		return
+	}
 	if m.tombHd > 32 && m.tombHd*2 > len(m.tombs) {
 		n := copy(m.tombs, m.tombs[m.tombHd:])
 		clear(m.tombs[n:])
@@ -670,6 +684,7 @@ func (m *Memberlist) entomb(mem *member, st State, inc uint64) {
 	mem.susp = nil
 	mem.tombAt = m.tick
 	m.tombs = append(m.tombs, tomb{m: mem, at: m.tick})
+	m.compactTombs()
 }
 
 func (m *Memberlist) emit(kind EventKind, mem *member, from core.NodeID) {

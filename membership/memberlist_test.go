@@ -941,3 +941,17 @@ func TestNewerSuspicionRestartsTimer(t *testing.T) {
 		t.Fatalf("p1 %s/%d: the old timer declared the new suspicion", mem.State, mem.Incarnation)
 	}
 }
+
+func TestTombstoneListBoundedUnderFlapping(t *testing.T) {
+	m, _, _ := newTest(t, quiet)
+	put(t, m, "x", StateAlive, 0)
+	for inc := uint64(0); inc < 5000; inc += 2 {
+		step(t, m, "p", deadRec("x", inc, "p"))
+		step(t, m, "p", alive("x", inc+1))
+		step(t, m, "p", alive("x", inc+2))
+	}
+	if n := len(m.tombs) - m.tombHd; n > 2*len(m.all)+1024 {
+		t.Fatalf("%d tombstone entries for %d members", n, len(m.all))
+	}
+	checkInvariants(t, m)
+}
