@@ -949,6 +949,7 @@ func TestTombstoneListBoundedUnderFlapping(t *testing.T) {
 		step(t, m, "p", deadRec("x", inc, "p"))
 		step(t, m, "p", alive("x", inc+1))
 		step(t, m, "p", alive("x", inc+2))
+		m.Tick()
 	}
 	if n := len(m.tombs) - m.tombHd; n > 2*len(m.all)+1024 {
 		t.Fatalf("%d tombstone entries for %d members", n, len(m.all))
