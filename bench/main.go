@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"github.com/grapevine-p2p/grapevine/core"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,7 +45,17 @@ func main() {
 	pullEvery := flag.Int("pullevery", 0, "Grapevine: override PullEvery (0: profile's)")
 	roundTicks := flag.Int("roundticks", 0, "Grapevine: override RoundTicks (0: profile's)")
 	rounds := flag.Int("rounds", 0, "Grapevine: override Rounds (0: profile's)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds > 0 {
 		engineTune = func(c *core.Config) {
 			if *fanout > 0 {
@@ -102,6 +113,7 @@ func main() {
 					res, err := runOne(sys, scen, size, cfg, int64(r+1))
 					if err != nil {
 						fmt.Fprintf(os.Stderr, "bench: %s %s %d: %v\n", sys, scen, size, err)
+						pprof.StopCPUProfile()
 						os.Exit(1)
 					}
 					if *verbose {

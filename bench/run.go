@@ -239,7 +239,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	if err := sys.start(ctx, tb.hosts, group, nbrs, rec.deliver); err != nil {
 		return result{}, err
 	}
-	rctx, rcancel := context.WithTimeout(ctx, 60*time.Second)
+	rctx, rcancel := context.WithTimeout(ctx, 180*time.Second)
 	defer rcancel()
 	if err := sys.ready(rctx, group, true); err != nil {
 		return result{}, fmt.Errorf("group not ready: %w", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -102,7 +103,8 @@ func (g *grapevineSys) ready(ctx context.Context, idx []int, full bool) error {
 			}
 			select {
 			case <-ctx.Done():
-				return ctx.Err()
+				return fmt.Errorf("host %d sees %d of %d live members and has %d connections: %w",
+					i, n, len(idx), len(g.hosts[i].Network().Peers()), ctx.Err())
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
