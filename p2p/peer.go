@@ -408,12 +408,12 @@ func (p *Peer) drive() {
 	}
 }
 
-var metricsEvery = 50
+var metricsEvery = 10 // ticks between gauge refreshes (1 s at 100 ms ticks)
 
 // afterTick refreshes gauges now and then (on the driver goroutine).
 func (p *Peer) afterTick() {
 	p.tickN++
-	if p.tickN%metricsEvery != 0 {
+	if p.tickN%metricsEvery != 1 {
 		return
 	}
 	counts := map[string]int{}

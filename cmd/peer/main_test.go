@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,7 +131,13 @@ func TestProcesses(t *testing.T) {
 	}
 	dir := t.TempDir()
 	common := []string{"--group", "proc-test", "--profile", "local", "--listen", "/ip4/127.0.0.1/tcp/0"}
-	a := startProc(t, append([]string{"run", "--key", filepath.Join(dir, "a.key")}, common...)...)
+	ml, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ml.Addr().String()
+	ml.Close()
+	a := startProc(t, append([]string{"run", "--key", filepath.Join(dir, "a.key"), "--metrics", metricsAddr}, common...)...)
 	aID := a.field("peer")
 	boot := a.field("listening")
 	b := startProc(t, append([]string{"run", "--key", filepath.Join(dir, "b.key"), "--bootstrap", boot}, common...)...)
@@ -158,6 +165,20 @@ func TestProcesses(t *testing.T) {
 			}
 		}
 	}
+	// a serves Prometheus metrics.
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"grapevine_delivered_total", "grapevine_delivery_latency_seconds_bucket",
+		"grapevine_frames_sent_total", "grapevine_members{", "grapevine_probe_rtt_seconds"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	// Abrupt death of c.
 	c.cmd.Process.Signal(syscall.SIGKILL)
 	c.cmd.Wait()
