@@ -454,4 +454,19 @@ func TestBrowserPeers(t *testing.T) {
 		return a.state(t).link(idB) == ""
 	})
 	a.screenshot(t, "page-a-end")
+
+	// 5. node.close() leaves gracefully: the natives record a departure,
+	// not a failure, and the closed node refuses further use.
+	msg, err := chromedp.Run(a.ctx, chromedp.Evaluate[string](`window.grapevineNode.close().then(() => window.grapevineNode.publish('chat', 'after close')).then(() => 'no error', (e) => e.message)`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(msg, "closed") {
+		t.Fatalf("publish after close: %q, %v", msg, err)
+	}
+	eventually(t, 15*time.Second, "natives 1 and 2 record page A as left", func() bool {
+		for _, n := range natives[1:] {
+			if n.state(idA) != p2p.StateLeft {
+				return false
+			}
+		}
+		return true
+	})
 }
