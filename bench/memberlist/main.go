@@ -5,10 +5,13 @@
 // survivor's event, and false "failed" declarations about live members over
 // a window at a given injected loss.
 //
-// Loss: Grapevine's frames are dropped where they leave the transport
-// adapter (testnet/local's injector); memberlist's UDP packets are dropped
-// in a wrapper around its NetTransport (its TCP push-pull is left intact,
-// as in the reference measurements).
+// Loss: memberlist's UDP packets (probes, acks, gossip) are dropped in a
+// wrapper around its NetTransport; its TCP push-pull and join are left
+// intact, as in the reference measurements. Grapevine's frames are dropped
+// where they leave the transport adapter (testnet/local's injector); for
+// the same treatment, frames carrying a full-state exchange (Grapevine's
+// join and push-pull) are spared (system "grapevine"), or not (system
+// "grapevine-all-lossy").
 //
 //	cd bench && go run ./memberlist -n 20,50 -loss 0,0.1,0.3 -window 5m
 package main
@@ -38,7 +41,7 @@ func main() {
 	losses := flag.String("loss", "0,0.1,0.3", "injected loss fractions")
 	window := flag.Duration("window", 5*time.Minute, "observation window per cell (false positives are counted over it)")
 	gap := flag.Duration("crash-every", 15*time.Second, "time between crashes inside a window")
-	systems := flag.String("systems", "grapevine,memberlist", "systems to run")
+	systems := flag.String("systems", "grapevine,memberlist", "systems to run: grapevine (state exchanges spared from loss, as memberlist's TCP push-pull), grapevine-all-lossy, memberlist")
 	seed := flag.Uint64("seed", 1, "seed")
 	flag.Parse()
 	var cells []cell
@@ -58,7 +61,9 @@ func main() {
 				var err error
 				switch c.System {
 				case "grapevine":
-					err = runGrapevine(&c)
+					err = runGrapevine(&c, true)
+				case "grapevine-all-lossy":
+					err = runGrapevine(&c, false)
 				case "memberlist":
 					err = runMemberlist(&c)
 				default:
@@ -119,7 +124,10 @@ func loadAvg() float64 {
 	return v
 }
 
-func runGrapevine(c *cell) error {
+// runGrapevine runs the cell on testnet/local. With reliableState the
+// full-state exchanges (join, push-pull) are spared from loss, as
+// memberlist's go over TCP; otherwise every frame is equally lossy.
+func runGrapevine(c *cell, reliableState bool) error {
 	sc := &local.Scenario{
 		Name:        fmt.Sprintf("swim-%d-%.0f", c.N, 100*c.Loss),
 		Peers:       c.N,
@@ -127,7 +135,7 @@ func runGrapevine(c *cell) error {
 		Profile:     "lan",
 		Seed:        c.Seed,
 		JoinTimeout: local.Duration(90 * time.Second),
-		Faults:      local.Faults{Loss: c.Loss},
+		Faults:      local.Faults{Loss: c.Loss, ReliableState: reliableState},
 	}
 	at, victims := c.schedule()
 	for i := range at {

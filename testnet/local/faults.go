@@ -1,6 +1,7 @@
 package local
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,8 @@ type Injector struct {
 	// PartitionDropped counts frames dropped because a partition separated
 	// the two peers (part of Dropped).
 	PartitionDropped atomic.Uint64
+	// Spared counts full-state frames spared by ReliableState.
+	Spared atomic.Uint64
 }
 
 // NewInjector returns an injector for n peers; seed makes its decisions
@@ -104,9 +107,40 @@ func contains(ps Peers, x int) bool {
 	return false
 }
 
+// recState is membership's full-state exchange record (membership.RecState).
+const recState = 0x48
+
+// carriesState reports whether frame (version byte, then records: type,
+// uvarint length, body) holds a full-state exchange record.
+func carriesState(frame []byte) bool {
+	if len(frame) < 2 {
+		return false
+	}
+	b := frame[1:]
+	for len(b) > 0 {
+		t := b[0]
+		n, k := binary.Uvarint(b[1:])
+		if k <= 0 || n > uint64(len(b)-1-k) {
+			return false
+		}
+		if t == recState {
+			return true
+		}
+		b = b[1+k+int(n):]
+	}
+	return false
+}
+
 // Decide returns whether a frame from peer `from` to peer `to` is dropped,
 // and otherwise how long it is delayed.
 func (in *Injector) Decide(from, to int) (drop bool, delay time.Duration) {
+	return in.DecideFrame(from, to, nil)
+}
+
+// DecideFrame is Decide for a frame whose content (without its length
+// prefix) is known: with ReliableState, full-state exchanges pass
+// unharmed unless a partition separates the peers.
+func (in *Injector) DecideFrame(from, to int, frame []byte) (drop bool, delay time.Duration) {
 	in.Frames.Add(1)
 	if from < 0 || to < 0 || from >= in.n || to >= in.n {
 		return false, 0
@@ -116,6 +150,10 @@ func (in *Injector) Decide(from, to int) (drop bool, delay time.Duration) {
 		in.Dropped.Add(1)
 		in.PartitionDropped.Add(1)
 		return true, 0
+	}
+	if in.f.ReliableState && frame != nil && carriesState(frame) {
+		in.Spared.Add(1)
+		return false, 0
 	}
 	loss, d, j := in.f.Loss, in.f.Delay.D(), in.f.Jitter.D()
 	for _, l := range in.f.Links {

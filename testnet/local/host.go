@@ -122,7 +122,7 @@ func (s *faultStream) Write(b []byte) (int, error) {
 			break
 		}
 		frame := s.pend[:total]
-		drop, d := s.in.Decide(s.from, s.to)
+		drop, d := s.in.DecideFrame(s.from, s.to, frame[k:])
 		if !drop {
 			if d != keepDelay {
 				if err := flush(); err != nil {

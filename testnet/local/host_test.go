@@ -129,3 +129,25 @@ func TestFaultStreamDelay(t *testing.T) {
 		}
 	}
 }
+
+func TestReliableState(t *testing.T) {
+	state := []byte{1, 0x44, 2, 9, 9, 0x48, 3, 1, 2, 3}
+	ping := []byte{1, 0x40, 2, 9, 9}
+	if !carriesState(state) || carriesState(ping) || carriesState([]byte{1, 0x48, 200}) || carriesState(nil) {
+		t.Fatal("carriesState misjudges frames")
+	}
+	in := NewInjector(Faults{Loss: 1, ReliableState: true,
+		Partitions: []Partition{{Groups: []Peers{{0}}, At: Duration(time.Hour)}}}, 2, 1)
+	in.Start(time.Now())
+	if drop, _ := in.DecideFrame(0, 1, state); drop {
+		t.Error("a state exchange was dropped under reliable_state")
+	}
+	if drop, _ := in.DecideFrame(0, 1, ping); !drop {
+		t.Error("a ping passed at loss 1")
+	}
+	in = NewInjector(Faults{ReliableState: true, Partitions: []Partition{{Groups: []Peers{{0}}}}}, 2, 1)
+	in.Start(time.Now())
+	if drop, _ := in.DecideFrame(0, 1, state); !drop {
+		t.Error("a partition let a state exchange through")
+	}
+}

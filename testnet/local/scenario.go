@@ -194,6 +194,11 @@ type Faults struct {
 	Partitions []Partition `json:"partitions,omitempty" yaml:"partitions"`
 	// Slow peers: every frame to or from them is delayed.
 	Slow []Slow `json:"slow,omitempty" yaml:"slow"`
+	// ReliableState spares frames carrying a membership full-state
+	// exchange (join and periodic push-pull, record 0x48) from loss and
+	// delay (partitions still cut them). It mirrors memberlist, whose
+	// push-pull runs over TCP while its probes and gossip use UDP.
+	ReliableState bool `json:"reliable_state,omitempty" yaml:"reliable_state"`
 }
 
 // Link sets loss and delay on the links from peers in From to peers in To
