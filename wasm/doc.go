@@ -53,8 +53,10 @@
 // between the two (bounded in bytes, time and number of exchanges; it never
 // dials for a request). Over that pipe A sends an SDP offer with its ICE
 // candidates and B answers with its own (candidates are gathered before
-// sending, not trickled, which costs a little setup time and keeps the
-// exchange to one round trip). When the data channel opens, both sides run
+// sending, not trickled, which keeps the exchange to one round trip; the
+// wait for gathering is bounded at 3 s, after which the candidates found so
+// far go out, so a slow or unreachable STUN/TURN server delays a connection
+// by at most that). When the data channel opens, both sides run
 // the Noise handshake over it, which proves each side's peer ID: a relay
 // can stall or break a signalling exchange but cannot impersonate a peer.
 // From then on the relay is not involved: if it crashes, the tabs keep

@@ -270,7 +270,7 @@ func (t *rtcTransport) offer(ctx context.Context, s network.Stream, br *bufio.Re
 	if err := pc.SetLocalDescription(sdp); err != nil {
 		return fail(err)
 	}
-	if err := waitCh(ctx, gathered, "gathering ICE candidates"); err != nil {
+	if err := waitGather(ctx, gathered); err != nil {
 		return fail(err)
 	}
 	if err := rtcsignal.WriteMsg(s, rtcsignal.Msg{Type: "offer", SDP: pc.LocalDescription().SDP}); err != nil {
@@ -384,7 +384,7 @@ func (t *rtcTransport) answer(ctx context.Context, s network.Stream, br *bufio.R
 		pc.Close()
 		return nil, err
 	}
-	if err := waitCh(ctx, gathered, "gathering ICE candidates"); err != nil {
+	if err := waitGather(ctx, gathered); err != nil {
 		pc.Close()
 		return nil, err
 	}
@@ -405,6 +405,24 @@ func (t *rtcTransport) answer(ctx context.Context, s network.Stream, br *bufio.R
 		return nil, err
 	}
 	return c, nil
+}
+
+// gatherWait bounds the wait for ICE gathering. Host candidates come at
+// once; a STUN or TURN server that is slow or unreachable must not hold the
+// connection up, so after gatherWait the description goes out with the
+// candidates gathered so far (the browser keeps them in localDescription).
+const gatherWait = 3 * time.Second
+
+func waitGather(ctx context.Context, gathered <-chan struct{}) error {
+	t := time.NewTimer(gatherWait)
+	defer t.Stop()
+	select {
+	case <-gathered:
+	case <-t.C:
+	case <-ctx.Done():
+		return errors.New("timed out gathering ICE candidates")
+	}
+	return nil
 }
 
 func waitCh(ctx context.Context, ch <-chan struct{}, what string) error {

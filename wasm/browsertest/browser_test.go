@@ -276,7 +276,11 @@ func setup(t *testing.T, query string) *cluster {
 		natives = append(natives, n)
 	}
 	relay := natives[0] // the pages bootstrap from (and signal through) native 0 only
-	h, err := site.Handler(site.Config{WasmPath: wasmPath, Bootstrap: site.WSAddrs(relay.p), Group: group, Profile: "lan"})
+	// An ICE server that does not answer (nothing listens there): the
+	// pages must still connect, with their host candidates, without
+	// waiting for it longer than the gathering bound.
+	ice := []string{"stun:127.0.0.1:9"}
+	h, err := site.Handler(site.Config{WasmPath: wasmPath, Bootstrap: site.WSAddrs(relay.p), Group: group, Profile: "lan", ICEServers: ice})
 	if err != nil {
 		t.Fatal(err)
 	}
