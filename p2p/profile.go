@@ -77,8 +77,16 @@ func engineConfig(p *Peer) core.Config {
 //   - PullEvery 2: a digest to one random member every second repairs the
 //     rest and whatever a crashed member swallowed. Pull answers carry
 //     bodies, so pulling more often mostly fetches bodies already in flight.
+//   - MaxRoundMessages 32, MaxRoundBytes 128 KiB: one pull answer (or one
+//     round's push to one target) carries at most that much, so a member
+//     that fell behind catches up over a few rounds instead of drawing a
+//     burst of bodies that are mostly already on their way.
 //   - IWantTimeout: how long to wait for an announced body before asking the
 //     next announcer — 500 ms on a LAN, 2 s on a WAN, 300 ms locally.
+//
+// Latency-sensitive groups with small messages can trade bytes for one
+// round trip per hop with WithEngineConfig (LazyBodyFanout 1: one eager
+// body per member, the rest announced).
 func tuneEngine(c *core.Config, p Profile) {
 	c.Mode = core.PushPull
 	c.EagerPush = true
@@ -88,6 +96,8 @@ func tuneEngine(c *core.Config, p Profile) {
 	c.Rounds = 1
 	c.RoundTicks = 5
 	c.PullEvery = 2
+	c.MaxRoundMessages = 32
+	c.MaxRoundBytes = 128 << 10
 	switch p {
 	case ProfileWAN:
 		c.IWantTimeout = 20
