@@ -73,6 +73,9 @@ func buildBaseline(p Params, net *sim.Network, ids []core.NodeID, g *baselines.G
 			// The repair window widens with the group (see the package
 			// doc): D1 = D2 = max(1, log10 n).
 			cfg.D1 = max(1, math.Log10(float64(p.N)))
+			if p.SRMD > 0 {
+				cfg.D1 = p.SRMD
+			}
 			cfg.D2 = cfg.D1
 			self := i
 			cfg.Distance = func(peer core.NodeID) int {

@@ -98,6 +98,8 @@ type Params struct {
 	Arity        int // tree
 	SendsPerTick int // centralized
 	Fanout       int // gossip
+	// SRMD sets SRM's D1 = D2; 0 means max(1, log10 n).
+	SRMD float64
 }
 
 // DefaultParams returns the parameters the table uses.
@@ -135,7 +137,7 @@ type Result struct {
 	FramesTotal   uint64
 	Duration      time.Duration // virtual time simulated
 	Events        uint64
-	Curve         []Point
+	Curve         []Point // delivered fraction over time, rising; the last point is the end of the run
 	Stats         baselines.Stats // summed over nodes (baselines only)
 	Gossip        core.Stats      // summed over nodes (gossip only)
 }
@@ -407,18 +409,19 @@ func Run(p Params) (*Result, error) {
 		res.FramesTotal += net.Counters(i).FramesSent
 	}
 	res.FramesPerNode = float64(total) / float64(live)
-	// Delivery curve: the fraction delivered at 200 instants.
+	// Delivery curve: the instants at which the delivered fraction
+	// passed each 1/200 of what was delivered in the end (exact at every
+	// time scale), and the end of the run.
 	slices.Sort(all)
-	end := max(res.Duration, time.Millisecond)
 	const samples = 200
-	j := 0
-	for s := 0; s <= samples; s++ {
-		at := end * time.Duration(s) / samples
-		for j < len(all) && all[j] <= at {
-			j++
+	for s := 1; s <= samples && len(all) > 0; s++ {
+		i := (len(all)*s+samples-1)/samples - 1
+		pt := Point{At: all[i], Fraction: float64(i+1) / float64(tr.target)}
+		if len(res.Curve) == 0 || res.Curve[len(res.Curve)-1] != pt {
+			res.Curve = append(res.Curve, pt)
 		}
-		res.Curve = append(res.Curve, Point{At: at, Fraction: float64(j) / float64(tr.target)})
 	}
+	res.Curve = append(res.Curve, Point{At: res.Duration, Fraction: res.Delivered})
 	for _, nd := range nodes {
 		res.Stats = addStats(res.Stats, nd.Stats())
 	}
