@@ -137,7 +137,7 @@ type Result struct {
 	FramesTotal   uint64
 	Duration      time.Duration // virtual time simulated
 	Events        uint64
-	Curve         []Point // delivered fraction over time, rising; the last point is the end of the run
+	Curve         []Point         // delivered fraction over time, rising; the last point is the end of the run
 	Stats         baselines.Stats // summed over nodes (baselines only)
 	Gossip        core.Stats      // summed over nodes (gossip only)
 }
