@@ -61,18 +61,20 @@ func engineConfig(p *Peer) core.Config {
 // reliable and every frame costs a yamux header, a Noise tag and usually a
 // system call, while a message body (payload, 38-byte origin, 64-byte
 // signature) costs far more than an announcement (about 50 bytes), so the
-// profile announces freely and sends each body about once:
+// profile sends one body eagerly and announces to the rest:
 //
-//   - LazyThreshold 1, LazyBodyFanout 0, Fanout 6: on first receipt a member
-//     announces the message (IHAVE) to six random members, and each member
-//     fetches the body (IWANT) from the first announcer it hears from. Every
-//     member thus informs six others within one round trip, leaving about
-//     e^(-6) ≈ 0.25 % of the group to the next round (the residue s of
-//     infect-and-die gossip with fanout b solves s = e^(-b(1-s)); Demers et
-//     al., PODC 1987), and each member receives the body once, unless an
-//     IWANT times out.
+//   - Fanout 5, LazyBodyFanout 1, LazyThreshold 1: on first receipt a member
+//     sends the body to one random member and an IHAVE to four others, who
+//     fetch the body (IWANT) if they still lack it. Every member thus informs
+//     five others within one round trip, leaving about 0.7 % of the group to
+//     the next round (the residue s of infect-and-die gossip with fanout b
+//     solves s = e^(-b(1-s)); Demers et al., PODC 1987), while most members
+//     receive the body once or twice. The eager body keeps half the hops at
+//     one one-way trip; announcing everything (LazyBodyFanout 0) saves about
+//     a quarter of the bytes but costs a round trip per hop and, on a starved
+//     machine, a long latency tail (docs/benchmarks/p2p.md).
 //   - Rounds 1, RoundTicks 5: a new message is announced once more, 500 ms
-//     later, to six random members (announcements of one round share a
+//     later, to five random members (announcements of one round share a
 //     frame per target), which mops up the residue.
 //   - PullEvery 2: a digest to one random member every second repairs the
 //     rest and whatever a crashed member swallowed. Pull answers carry
@@ -83,16 +85,12 @@ func engineConfig(p *Peer) core.Config {
 //     burst of bodies that are mostly already on their way.
 //   - IWantTimeout: how long to wait for an announced body before asking the
 //     next announcer — 500 ms on a LAN, 2 s on a WAN, 300 ms locally.
-//
-// Latency-sensitive groups with small messages can trade bytes for one
-// round trip per hop with WithEngineConfig (LazyBodyFanout 1: one eager
-// body per member, the rest announced).
 func tuneEngine(c *core.Config, p Profile) {
 	c.Mode = core.PushPull
 	c.EagerPush = true
-	c.Fanout = 6
+	c.Fanout = 5
 	c.LazyThreshold = 1
-	c.LazyBodyFanout = 0
+	c.LazyBodyFanout = 1
 	c.Rounds = 1
 	c.RoundTicks = 5
 	c.PullEvery = 2
