@@ -3,7 +3,9 @@ package wasm
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
+	"strings"
 
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -74,4 +76,86 @@ func trimBrackets(h string) string {
 func IsWebSocketAddr(a ma.Multiaddr) bool {
 	_, err := WebSocketURL(a)
 	return err == nil
+}
+
+// isRTCAddr reports whether a is a browser's WebRTC address:
+// .../p2p/<relay>/p2p-circuit/webrtc[/p2p/<peer>].
+func isRTCAddr(a ma.Multiaddr) bool {
+	_, ok := splitRTCAddr(a)
+	return ok
+}
+
+// splitRTCAddr returns the relay part of a WebRTC address (everything
+// before /p2p-circuit).
+func splitRTCAddr(a ma.Multiaddr) (relay ma.Multiaddr, ok bool) {
+	var before []ma.Component
+	seenCircuit, seenRTC := false, false
+	for _, c := range a {
+		switch {
+		case c.Protocol().Code == ma.P_CIRCUIT:
+			if seenCircuit {
+				return nil, false
+			}
+			seenCircuit = true
+		case c.Protocol().Code == ma.P_WEBRTC:
+			if !seenCircuit || seenRTC {
+				return nil, false
+			}
+			seenRTC = true
+		case seenRTC:
+			if c.Protocol().Code != ma.P_P2P {
+				return nil, false
+			}
+		case seenCircuit:
+			return nil, false
+		default:
+			before = append(before, c)
+		}
+	}
+	if !seenRTC || len(before) == 0 {
+		return nil, false
+	}
+	return ma.Multiaddr(before), true
+}
+
+// ICEServer is one STUN or TURN server for WebRTC.
+type ICEServer struct {
+	URL                  string // stun:host:port, turn:host:port?transport=udp, ...
+	Username, Credential string // TURN credentials
+}
+
+// ParseICEServers parses ICE server URLs: "stun:host:port",
+// "turn:host:port", and TURN with credentials written
+// "turn:user:password@host:port" (user and password percent-encoded if
+// they contain ':' or '@'). Empty entries are skipped.
+func ParseICEServers(urls []string) ([]ICEServer, error) {
+	var out []ICEServer
+	for _, s := range urls {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		scheme, rest, ok := strings.Cut(s, ":")
+		if !ok || (scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns") {
+			return nil, fmt.Errorf("ICE server %q must start with stun:, stuns:, turn: or turns:", s)
+		}
+		srv := ICEServer{URL: s}
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			if scheme == "stun" || scheme == "stuns" {
+				return nil, fmt.Errorf("ICE server %q: STUN servers take no credentials", s)
+			}
+			user, pass, ok := strings.Cut(rest[:at], ":")
+			u, err1 := url.PathUnescape(user)
+			p, err2 := url.PathUnescape(pass)
+			if !ok || err1 != nil || err2 != nil || u == "" {
+				return nil, fmt.Errorf("ICE server %q: credentials must be written user:password@", s)
+			}
+			srv = ICEServer{URL: scheme + ":" + rest[at+1:], Username: u, Credential: p}
+		}
+		if strings.TrimPrefix(srv.URL, scheme+":") == "" {
+			return nil, fmt.Errorf("ICE server %q has no host", s)
+		}
+		out = append(out, srv)
+	}
+	return out, nil
 }

@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -96,29 +94,15 @@ func newRTCTransport(h *browserHost, iceServers []string) (*rtcTransport, error)
 	return t, nil
 }
 
-// iceConfig parses "stun:host:port" and "turn:user:pass@host:port" URLs.
+// iceConfig turns ICE server URLs (ParseICEServers) into pion's configuration.
 func iceConfig(servers []string) (webrtc.Configuration, error) {
 	var c webrtc.Configuration
-	for _, s := range servers {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		scheme, rest, ok := strings.Cut(s, ":")
-		if !ok || (scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns") {
-			return c, fmt.Errorf("ICE server %q must start with stun:, stuns:, turn: or turns:", s)
-		}
-		srv := webrtc.ICEServer{URLs: []string{s}}
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			user, pass, _ := strings.Cut(rest[:at], ":")
-			u, err1 := url.PathUnescape(user)
-			p, err2 := url.PathUnescape(pass)
-			if err1 != nil || err2 != nil {
-				return c, fmt.Errorf("ICE server %q: bad credentials", s)
-			}
-			srv = webrtc.ICEServer{URLs: []string{scheme + ":" + rest[at+1:]}, Username: u, Credential: p}
-		}
-		c.ICEServers = append(c.ICEServers, srv)
+	list, err := ParseICEServers(servers)
+	if err != nil {
+		return c, err
+	}
+	for _, s := range list {
+		c.ICEServers = append(c.ICEServers, webrtc.ICEServer{URLs: []string{s.URL}, Username: s.Username, Credential: s.Credential})
 	}
 	return c, nil
 }
@@ -145,44 +129,6 @@ func (t *rtcTransport) useRelays(relays []peer.AddrInfo) {
 func (t *rtcTransport) close() {
 	t.stop()
 	t.h.RemoveStreamHandler(rtcsignal.Protocol)
-}
-
-// isRTCAddr reports whether a is .../p2p/<relay>/p2p-circuit/webrtc[/p2p/<peer>].
-func isRTCAddr(a ma.Multiaddr) bool {
-	_, ok := splitRTCAddr(a)
-	return ok
-}
-
-// splitRTCAddr returns the relay part of a WebRTC address.
-func splitRTCAddr(a ma.Multiaddr) (relay ma.Multiaddr, ok bool) {
-	var before []ma.Component
-	seenCircuit, seenRTC := false, false
-	for _, c := range a {
-		switch {
-		case c.Protocol().Code == ma.P_CIRCUIT:
-			if seenCircuit {
-				return nil, false
-			}
-			seenCircuit = true
-		case c.Protocol().Code == ma.P_WEBRTC:
-			if !seenCircuit || seenRTC {
-				return nil, false
-			}
-			seenRTC = true
-		case seenRTC:
-			if c.Protocol().Code != ma.P_P2P {
-				return nil, false
-			}
-		case seenCircuit:
-			return nil, false
-		default:
-			before = append(before, c)
-		}
-	}
-	if !seenRTC || len(before) == 0 {
-		return nil, false
-	}
-	return ma.Multiaddr(before), true
 }
 
 func (t *rtcTransport) CanDial(a ma.Multiaddr) bool { return isRTCAddr(a) }
