@@ -65,7 +65,7 @@ func defaults() settings {
 		walkEvery:   30 * time.Second,
 		bulkQueue:   1024,
 		ctrlQueue:   256,
-		queueBytes:  16 << 20,
+		queueBytes:  4 << 20,
 		subBuffer:   1024,
 		eventBuffer: 1024,
 		leaveGrace:  500 * time.Millisecond,
