@@ -11,6 +11,8 @@ export interface StartOptions {
   webrtc?: boolean;
   /** STUN/TURN servers for WebRTC, e.g. "stun:stun.example.org:3478", "turn:user:pass@turn.example.org:3478". */
   iceServers?: string[];
+  /** A private key from node.exportIdentity(), to keep the peer ID across starts (default: a fresh one). */
+  identity?: string;
   /** How long to wait for the first bootstrap peer (default 15000). */
   connectTimeoutMs?: number;
   /** Receives status lines (an unreachable peer being retried, ...). */
@@ -98,6 +100,8 @@ export declare class GrapevineNode {
   members(): Member[];
   connections(): Connection[];
   stats(): Promise<Stats>;
+  /** This node's private key (base64), for options.identity. Keep it secret. */
+  exportIdentity(): string;
   close(): Promise<void>;
 }
 

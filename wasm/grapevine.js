@@ -147,6 +147,17 @@ export class GrapevineNode {
     return this.#h.connections();
   }
 
+  /**
+   * This node's private key, base64: pass it as options.identity to a later
+   * start to keep the same peer ID (store it like a password; one identity
+   * must not run in two tabs at once).
+   */
+  exportIdentity() {
+    const v = this.#h.exportIdentity();
+    if (v instanceof Error) throw v;
+    return v;
+  }
+
   /** Counters: messages delivered, frames and bytes in and out, drops. */
   stats() {
     return this.#h.stats();

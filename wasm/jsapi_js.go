@@ -4,11 +4,14 @@ package wasm
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"sync"
 	"syscall/js"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/grapevine-p2p/grapevine/p2p"
 )
@@ -105,6 +108,19 @@ func parseStartOptions(o js.Value) (Options, error) {
 	if opts.ICEServers, err = jsStrings(o.Get("iceServers")); err != nil {
 		return opts, fmt.Errorf("options.iceServers: %v", err)
 	}
+	if id := o.Get("identity"); id.Type() == js.TypeString {
+		raw, err := base64.StdEncoding.DecodeString(id.String())
+		if err != nil {
+			return opts, errors.New("options.identity must be the base64 string that node.exportIdentity() returned")
+		}
+		sk, err := crypto.UnmarshalPrivateKey(raw)
+		if err != nil || sk.Type() != crypto.Ed25519 {
+			return opts, errors.New("options.identity is not an ed25519 libp2p private key (use the string node.exportIdentity() returned)")
+		}
+		opts.Identity = sk
+	} else if !id.IsUndefined() && !id.IsNull() {
+		return opts, errors.New("options.identity must be a string")
+	}
 	if t := o.Get("connectTimeoutMs"); t.Type() == js.TypeNumber {
 		opts.ConnectTimeout = time.Duration(t.Float()) * time.Millisecond
 	}
@@ -162,6 +178,14 @@ func newJSNode(n *Node) *jsNode {
 	j.method("connections", j.connections)
 	j.method("stats", j.stats)
 	j.method("close", j.close)
+	j.method("exportIdentity", func([]js.Value) any {
+		sk := j.n.Host().Peerstore().PrivKey(j.n.ID())
+		raw, err := crypto.MarshalPrivateKey(sk)
+		if err != nil {
+			return jsError(fmt.Errorf("exportIdentity: %v", err))
+		}
+		return base64.StdEncoding.EncodeToString(raw)
+	})
 	j.refreshMembers()
 	go func() {
 		t := time.NewTicker(250 * time.Millisecond)

@@ -471,6 +471,10 @@ func TestBrowserPeers(t *testing.T) {
 
 	// 5. node.close() leaves gracefully: the natives record a departure,
 	// not a failure, and the closed node refuses further use.
+	key, err := chromedp.Run(a.ctx, chromedp.Evaluate[string](`window.grapevineNode.exportIdentity()`))
+	if err != nil || key == "" {
+		t.Fatalf("exportIdentity: %q, %v", key, err)
+	}
 	msg, err := chromedp.Run(a.ctx, chromedp.Evaluate[string](`window.grapevineNode.close().then(() => window.grapevineNode.publish('chat', 'after close')).then(() => 'no error', (e) => e.message)`, chromedp.EvalAwaitPromise))
 	if err != nil || !strings.Contains(msg, "closed") {
 		t.Fatalf("publish after close: %q, %v", msg, err)
@@ -478,6 +482,23 @@ func TestBrowserPeers(t *testing.T) {
 	eventually(t, 15*time.Second, "natives 1 and 2 record page A as left", func() bool {
 		for _, n := range natives[1:] {
 			if n.state(idA) != p2p.StateLeft {
+				return false
+			}
+		}
+		return true
+	})
+
+	// 6. A node started with the exported identity has the same peer ID
+	// and rejoins.
+	boot := site.WSAddrs(natives[1].p)[0]
+	expr := fmt.Sprintf(`import('./grapevine.js').then(({Grapevine}) => Grapevine.start({bootstrap: [%q], group: %q, identity: %q})).then((n) => { window.again = n; return n.id; }, (e) => e.message)`, boot, "browser-test", key)
+	id2, err := chromedp.Run(a.ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	if err != nil || id2 != idA {
+		t.Fatalf("restart with the exported identity: got %q, %v; want %s", id2, err, idA)
+	}
+	eventually(t, 15*time.Second, "natives 1 and 2 see page A alive again", func() bool {
+		for _, n := range natives[1:] {
+			if n.state(idA) != p2p.StateAlive {
 				return false
 			}
 		}
