@@ -302,16 +302,7 @@ func (r *Reader) Uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		if n == 0 {
-			r.err = ErrTruncated
-		} else {
-			r.err = fmt.Errorf("%w: varint overflows 64 bits", ErrMalformed)
-		}
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
+	return r.advance(n, v)
 }
 
 // Varint reads a signed (zig-zag) varint.
@@ -320,12 +311,19 @@ func (r *Reader) Varint() int64 {
 		return 0
 	}
 	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		if n == 0 {
-			r.err = ErrTruncated
-		} else {
-			r.err = fmt.Errorf("%w: varint overflows 64 bits", ErrMalformed)
-		}
+	return int64(r.advance(n, uint64(v)))
+}
+
+// advance consumes a varint of n bytes (n as encoding/binary reports it:
+// 0 for a short buffer, negative for an overflow) and returns v, or records
+// the error and returns 0.
+func (r *Reader) advance(n int, v uint64) uint64 {
+	switch {
+	case n == 0:
+		r.err = ErrTruncated
+		return 0
+	case n < 0:
+		r.err = fmt.Errorf("%w: varint overflows 64 bits", ErrMalformed)
 		return 0
 	}
 	r.b = r.b[n:]
