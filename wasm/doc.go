@@ -17,7 +17,12 @@
 //	console.log(node.members());
 //	await node.close();
 //
-// Go programs compiled to wasm can use Start directly.
+// A tab that closes without node.close() is detected as failed by SWIM,
+// like a crashed process; call close() (for example on the pagehide event)
+// to leave gracefully instead. The peer ID is fresh on every start unless
+// the page passes options.identity, a key from node.exportIdentity() (one
+// identity must not run in two tabs at once). Go programs compiled to wasm
+// can use Start directly.
 //
 // # The host
 //
@@ -83,7 +88,7 @@
 // # Limits
 //
 // A tab is woken by the browser's timers: background tabs are throttled
-// (Chromium runs their timers about once a second, or less after minutes),
+// (Chromium runs their timers about once a second, or less),
 // so with the LAN profile a tab left in the background for long may be
 // suspected and must refute; the WAN profile tolerates this better. Inbound
 // data-channel bytes not yet read are bounded (16 MiB; beyond that the
