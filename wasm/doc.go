@@ -93,6 +93,8 @@
 // suspected and must refute; the WAN profile tolerates this better. Inbound
 // data-channel bytes not yet read are bounded (16 MiB; beyond that the
 // connection is closed) and writers pause while the browser buffers more
-// than 1 MiB. The stripped wasm is about 26 MiB, 6.3 MiB gzipped
+// than 1 MiB. A tab keeps at most 64 connections (libp2p's connection
+// manager trims to 32, sparing group members it gossips with first). The
+// stripped wasm is about 26 MiB, 6.3 MiB gzipped
 // (docs/benchmarks/wasm.md).
 package wasm

@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/net/upgrader"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
@@ -74,9 +75,17 @@ func newBrowserHost(sk crypto.PrivKey) (*browserHost, error) {
 		return nil, err
 	}
 	h := &browserHost{swarm: sw, up: up, rcmgr: rm}
+	// A browser holds few connections well (each WebRTC one is a peer
+	// connection with its own ICE and SCTP state): trim above 64.
+	cm, err := connmgr.NewConnManager(32, 64, connmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		sw.Close()
+		return nil, err
+	}
 	bh, err := bhost.NewHost(sw, &bhost.HostOpts{
-		EventBus:  bus,
-		UserAgent: "grapevine-browser/" + p2p.Version,
+		EventBus:    bus,
+		ConnManager: cm,
+		UserAgent:   "grapevine-browser/" + p2p.Version,
 		AddrsFactory: func([]ma.Multiaddr) []ma.Multiaddr {
 			h.mu.Lock()
 			defer h.mu.Unlock()
