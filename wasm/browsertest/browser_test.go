@@ -106,7 +106,11 @@ type pageState struct {
 	ID        string  `json:"id"`
 	Error     string  `json:"error"`
 	StartedMs float64 `json:"startedMs"`
-	Messages  []struct {
+	Events    []struct {
+		Kind string `json:"kind"`
+		ID   string `json:"id"`
+	} `json:"events"`
+	Messages []struct {
 		Key, From, Text string
 		Local           bool
 		LatencyMs       float64
@@ -461,8 +465,17 @@ func TestBrowserPeers(t *testing.T) {
 		return true
 	})
 	t.Logf("page B closed -> marked dead by both live natives after %s", time.Since(closedAt).Round(100*time.Millisecond))
-	eventually(t, 15*time.Second, "page A marks page B failed", func() bool {
-		return a.state(t).memberState(idB) == p2p.StateDead
+	eventually(t, 15*time.Second, "page A marks page B failed and emits a 'fail' event", func() bool {
+		s := a.state(t)
+		if s.memberState(idB) != p2p.StateDead {
+			return false
+		}
+		for _, e := range s.Events {
+			if e.Kind == "fail" && e.ID == idB {
+				return true
+			}
+		}
+		return false
 	})
 	eventually(t, 45*time.Second, "page A's WebRTC connection to the closed page B is gone", func() bool {
 		return a.state(t).link(idB) == ""

@@ -7,9 +7,9 @@ const SEEN = 'grapevine/seen';
 const $ = (id) => document.getElementById(id);
 const short = (id) => id.length > 12 ? '…' + id.slice(-8) : id;
 
-const state = { id: null, error: null, messages: [], seen: new Map(), members: [], conns: [], startedMs: null };
+const state = { id: null, error: null, messages: [], seen: new Map(), members: [], conns: [], startedMs: null, events: [] };
 window.grapevineState = () => ({
-  id: state.id, error: state.error, startedMs: state.startedMs,
+  id: state.id, error: state.error, startedMs: state.startedMs, events: state.events,
   messages: state.messages.map(({ key, from, text, local, latencyMs }) => ({ key, from, text, local, latencyMs })),
   members: state.members, conns: state.conns,
 });
@@ -68,7 +68,11 @@ async function main() {
     node.publish(SEEN, JSON.stringify({ keys: [...recent.keys()] })).catch((e) => console.warn(e.message));
   }, 1000);
 
-  node.on('member', (ev) => console.log('member', ev.kind, ev.member.id));
+  node.on('member', (ev) => {
+    console.log('member', ev.kind, ev.member.id);
+    state.events.push({ kind: ev.kind, id: ev.member.id });
+    if (state.events.length > 500) state.events.shift();
+  });
   setInterval(drawMembers, 300);
   drawMembers();
 
