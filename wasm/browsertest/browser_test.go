@@ -338,7 +338,7 @@ func setup(t *testing.T, query string) *cluster {
 	}
 	a, b := open("A"), open("B")
 	var sa, sb pageState
-	eventually(t, 60*time.Second, "both pages started their peer", func() bool {
+	eventually(t, 90*time.Second, "both pages started their peer", func() bool {
 		sa, sb = a.state(t), b.state(t)
 		return sa.ID != "" && sb.ID != ""
 	})
