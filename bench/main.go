@@ -46,7 +46,12 @@ func main() {
 	roundTicks := flag.Int("roundticks", 0, "Grapevine: override RoundTicks (0: profile's)")
 	rounds := flag.Int("rounds", 0, "Grapevine: override Rounds (0: profile's)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.StringVar(&windowProfile, "windowprofile", "", "write a CPU profile of the first measurement window (after formation) to this file")
 	flag.Parse()
+	if *cpuprofile != "" && windowProfile != "" {
+		fmt.Fprintln(os.Stderr, "bench: -cpuprofile and -windowprofile exclude each other")
+		os.Exit(2)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

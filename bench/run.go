@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -149,6 +150,22 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// windowProfile, if set, receives a CPU profile of the first measurement
+// window (publishing and draining, not group formation).
+var windowProfile string
+
+func startWindowProfile() (stop func()) {
+	if windowProfile == "" {
+		return func() {}
+	}
+	f, err := os.Create(windowProfile)
+	windowProfile = ""
+	if err != nil || pprof.StartCPUProfile(f) != nil {
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
 // flowSettle: libp2p's bandwidth counter folds its totals in once a
 // second, so stream byte counts are read after waiting that long.
 const flowSettle = 1100 * time.Millisecond
@@ -253,6 +270,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	receivers := all[1:]
 	var killed []int
 	time.Sleep(flowSettle)
+	stopProfile := startWindowProfile()
 	cpu0, io0, bw0 := cpuTime(), procIO(), tb.streamBytesOut()
 	interval := time.Duration(float64(time.Second) / cfg.rate)
 	next := time.Now()
@@ -286,6 +304,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 		time.Sleep(20 * time.Millisecond)
 	}
 	cpu, wio := cpuTime()-cpu0, procIO()-io0
+	stopProfile()
 	time.Sleep(flowSettle)
 	bw := tb.streamBytesOut() - bw0
 

@@ -210,6 +210,12 @@ func (t *transport) Send(to core.NodeID, frame []byte) {
 	}
 }
 
+// streamBuffer sizes each stream's read and write buffers. A group of n
+// members holds about 4n of them, so they stay small: frames larger than
+// the buffer bypass it, and small frames queued together still share one
+// write.
+const streamBuffer = 4 << 10
+
 // idleWriter is how long a writer keeps an unused stream before closing it
 // and exiting; the next frame starts a new writer.
 const idleWriter = 30 * time.Second
@@ -291,7 +297,7 @@ func (t *transport) writer(r *remote, k kind) {
 				}
 				return
 			}
-			w = bufio.NewWriterSize(s, 64<<10)
+			w = bufio.NewWriterSize(s, streamBuffer)
 		}
 		var err error
 		var lenBuf [10]byte
@@ -351,7 +357,7 @@ func (t *transport) handle(k kind) network.StreamHandler {
 			t.wg.Done()
 		}()
 		from := NodeID(s.Conn().RemotePeer())
-		r := bufio.NewReaderSize(s, 64<<10)
+		r := bufio.NewReaderSize(s, streamBuffer)
 		max := t.p.limits.MaxFrameSize
 		for {
 			f, err := core.ReadFrame(r, max)
