@@ -10,7 +10,7 @@ PURE := ./core/... ./membership/...
 
 .PHONY: test demo sim-demo fmt-check vet wasm-check unit fuzz browser browser-serve \
         experiments experiments-gossip experiments-membership experiments-baselines \
-        bench-scale bench-p2p bench-swim chromium
+        bench-scale bench-p2p bench-swim bench-browser chromium
 
 ## demo: 30 real libp2p peers on loopback, 10 % loss, one crash; prints where the report and plots are.
 demo:
@@ -34,7 +34,7 @@ vet:
 
 ## wasm-check: the pure engines must build for browsers, and so must the browser peer.
 wasm-check:
-	GOOS=js GOARCH=wasm $(GO) build $(PURE) .
+	GOOS=js GOARCH=wasm $(GO) build $(PURE) . ./p2p/ ./wasm/...
 	GOOS=js GOARCH=wasm $(GO) build -o /dev/null ./wasm/cmd/grapevine
 	@echo "wasm builds: ok"
 
@@ -70,6 +70,10 @@ experiments-membership:
 
 experiments-baselines:
 	$(GO) run ./testnet/cmd/baselines
+
+## bench-browser: page-to-page and page-to-native latency in headless Chromium.
+bench-browser:
+	GRAPEVINE_BROWSER_BENCH=1 $(GO) test -count=1 -v -run TestBrowserLatencyReport ./wasm/browsertest
 
 ## bench-scale: one message through 10^5 and 10^6 simulated nodes (wall time, CPU, peak RSS).
 bench-scale:
