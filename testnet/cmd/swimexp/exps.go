@@ -632,7 +632,7 @@ make the reconnect possible.
 // ---- 6. churn ----
 
 func expChurn(o *options) string {
-	n := 1000
+	n := o.churnN
 	if o.quick {
 		n = 200
 	}
