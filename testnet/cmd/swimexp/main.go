@@ -75,7 +75,6 @@ func main() {
 	flag.DurationVar(&o.lossLong, "loss-long", time.Hour, "simulated window of the false-positive experiment's long run at n = 200")
 	flag.IntVar(&o.churnN, "churn-n", 1000, "group size of the churn experiment")
 	flag.DurationVar(&o.ablWin, "ablation-window", 5*time.Minute, "simulated window of each ablation run")
-	flag.IntVar(&o.churnN, "churn-n", 1000, "group size of the churn experiment")
 	flag.IntVar(&o.nMax, "nmax", 1000, "largest population (full membership costs a few hundred bytes per member per member: 3000 needs ~4 GB per simulation)")
 	flag.Parse()
 	o.imgDir = filepath.Join(filepath.Dir(*out), "img")
