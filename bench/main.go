@@ -46,6 +46,7 @@ func main() {
 	roundTicks := flag.Int("roundticks", 0, "Grapevine: override RoundTicks (0: profile's)")
 	rounds := flag.Int("rounds", 0, "Grapevine: override Rounds (0: profile's)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Uint64Var(&firstSeq, "firstseq", 1, "Grapevine: first sequence number of each (fresh) peer; 0 for the p2p default (microseconds since 1970, for restarts)")
 	flag.StringVar(&windowProfile, "windowprofile", "", "write a CPU profile of the first measurement window (after formation) to this file")
 	flag.Parse()
 	if *cpuprofile != "" && windowProfile != "" {

@@ -36,6 +36,10 @@ type system interface {
 	close()
 }
 
+// firstSeq, when positive, is the first sequence number of every Grapevine
+// peer (fresh identities); 0 keeps the p2p default (the clock).
+var firstSeq uint64 = 1
+
 // engineTune, when set, adjusts Grapevine's gossip profile (flags).
 var engineTune func(*core.Config)
 

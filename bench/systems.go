@@ -55,6 +55,9 @@ func (g *grapevineSys) start(ctx context.Context, hosts []host.Host, idx []int, 
 		if g.tune != nil {
 			opts = append(opts, p2p.WithEngineConfig(g.tune))
 		}
+		if firstSeq > 0 {
+			opts = append(opts, p2p.WithFirstSeq(firstSeq))
+		}
 		p, err := p2p.New(ctx, opts...)
 		if err != nil {
 			return err
