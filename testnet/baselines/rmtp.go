@@ -33,9 +33,10 @@ type RMTPConfig struct {
 	// the statuses it collected and retransmits (Tretx).
 	StatusTicks int
 	RetxTicks   int
-	// RetxDelay: a DR retransmits a packet only once it has held it this
-	// many ticks, so that a packet still in flight to a receiver is not
-	// counted as lost.
+	// RetxDelay: a DR retransmits a packet to a receiver only on a status
+	// that arrived at least this many ticks after the DR itself got the
+	// packet, so that a packet still in flight to the receiver when it
+	// wrote its status is not counted as lost.
 	RetxDelay int
 	// Thresh: a packet missed by at least Thresh nodes of the region is
 	// subcast (multicast to the whole region) rather than unicast to each
@@ -57,6 +58,7 @@ func DefaultRMTPConfig() RMTPConfig {
 
 type rmtpStatus struct {
 	fresh  bool
+	at     uint64 // tick the status arrived
 	l      uint64
 	bitmap []byte
 }
@@ -225,7 +227,7 @@ func (r *RMTP) retransmit() {
 			if s.Has(q) || !r.Has(core.MsgKey{Origin: r.cfg.Source, Seq: q}) {
 				continue
 			}
-			if at, ok := r.recvTick[q]; !ok || r.ticks < at+uint64(r.cfg.RetxDelay) {
+			if at, ok := r.recvTick[q]; !ok || st.at < at+uint64(r.cfg.RetxDelay) {
 				continue
 			}
 			if r.need[q] == nil {
@@ -307,7 +309,7 @@ func (r *RMTP) Step(from core.NodeID, frame []byte) error {
 			continue
 		}
 		st := &r.statuses[i]
-		st.fresh, st.l = true, s.L
+		st.fresh, st.l, st.at = true, s.L, r.ticks
 		st.bitmap = append(st.bitmap[:0], s.Bitmap...)
 	}
 	return firstErr

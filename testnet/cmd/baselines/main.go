@@ -56,7 +56,7 @@ func main() {
 		plotN     = flag.Int("plot-n", 1000, "population size of the delivery-curve plots")
 		noWrite   = flag.Bool("print", false, "print the tables instead of writing files")
 		save      = flag.String("save", "", "also save the results as JSON to this file")
-		load      = flag.String("load", "", "render from results saved with -save instead of running")
+		load      = flag.String("load", "", "render from results saved with -save instead of running (comma-separated files: later ones override)")
 		srmD      = flag.Float64("srm-d", 0, "SRM's D1 = D2 (default max(1, log10 n))")
 	)
 	flag.Parse()
@@ -138,18 +138,35 @@ func main() {
 	start := time.Now()
 	results := make([]*compare.Result, len(params))
 	if *load != "" {
-		var saved savedRun
-		b, err := os.ReadFile(*load)
-		if err == nil {
-			err = json.Unmarshal(b, &saved)
-		}
-		if err != nil {
-			fatalf("loading %s: %v", *load, err)
-		}
+		// Several files: a later file's runs replace an earlier one's with
+		// the same protocol, scenario, size and seed (to re-run one
+		// protocol after a change without re-running the rest).
 		params = nil
-		results = saved.Results
-		start = start.Add(-saved.Elapsed)
-		*jobs = saved.Jobs
+		results = nil
+		var elapsed time.Duration
+		idx := map[string]int{}
+		for _, path := range split(*load) {
+			var saved savedRun
+			b, err := os.ReadFile(path)
+			if err == nil {
+				err = json.Unmarshal(b, &saved)
+			}
+			if err != nil {
+				fatalf("loading %s: %v", path, err)
+			}
+			for _, r := range saved.Results {
+				k := fmt.Sprintf("%s|%s|%d|%d", r.Protocol, r.Scenario.Name, r.N, r.Seed)
+				if i, ok := idx[k]; ok {
+					results[i] = r
+				} else {
+					idx[k] = len(results)
+					results = append(results, r)
+				}
+			}
+			elapsed = max(elapsed, saved.Elapsed) // the full run; a partial re-run adds little
+			*jobs = saved.Jobs
+		}
+		start = start.Add(-elapsed)
 	}
 	var mu sync.Mutex
 	done := 0

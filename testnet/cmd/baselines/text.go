@@ -59,9 +59,9 @@ growing with n. Its suppression works — at 10,000 nodes and 10 % loss,
 112 requests were sent and 9,898 suppressed, 211 repairs sent and 89,814
 suppressed (table above) — yet with independent losses hundreds of members
 miss each packet and each request round costs n frames. RMTP completes with
-modest traffic (27 frames per node at 10 % loss), since receivers talk only
-to their DR, but it repairs in status rounds: 1.1 s at 10 % loss and 7.6 s
-at 50 %. Push-pull completes in 0.41 s at 10 % loss and 0.93 s at 50 %,
+modest traffic (30 frames per node at 10 % loss with n = 10,000), since
+receivers talk only to their DR, but it repairs in status rounds: 1.7 s at
+10 % loss and 8.4 s at 50 %. Push-pull completes in 0.41 s at 10 % loss and 0.93 s at 50 %,
 with 62–73 frames per node and a balanced maximum.
 
 **Crashes.** A crash at the start costs the tree one detection timeout per
@@ -104,7 +104,9 @@ push-pull's T100 goes from 0.33 s to 0.76 s with half of 10,000 nodes dead.
   What it gives up is speed under loss, where a repair waits for the next
   status round at every level.
 
-**Caveats.** One seed at 10,000 and 100,000 nodes; at 100,000 nodes only
+**Caveats.** Generating this page took 371 s of CPU time (19 minutes of
+wall time on a 2-core machine shared with other jobs; the 100,000-node
+push-pull run alone is a third of it). One seed at 10,000 and 100,000 nodes; at 100,000 nodes only
 the fault-free scenario and, of the gossip modes, push-pull ran (push and
 pull take minutes per run there with the engines' per-frame cost). Latency
 is fixed per link and loss independent per frame; correlated loss (a lossy
