@@ -165,7 +165,7 @@ func (e *Engine) Publish(topic string, payload []byte, priority uint8, timestamp
 		m.Auth = auth
 	}
 	e.nextSeq++
-	m = m.clone()
+	m = m.Clone()
 	e.stats.Published++
 	e.accept(m, "")
 	e.flush()
@@ -257,7 +257,7 @@ func (e *Engine) receive(from NodeID, m *Message) {
 			return
 		}
 	}
-	e.accept(m.clone(), from)
+	e.accept(m.Clone(), from)
 }
 
 // accept takes a new message (own or received; m is owned by the engine).

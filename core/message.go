@@ -56,9 +56,9 @@ func (m *Message) ID() [32]byte {
 	return id
 }
 
-// clone returns a deep copy of m, so that a stored message does not alias a
+// Clone returns a deep copy of m, so that a stored message does not alias a
 // caller's or a decoder's buffer.
-func (m *Message) clone() *Message {
+func (m *Message) Clone() *Message {
 	c := *m
 	// One allocation for payload and authenticator together.
 	buf := make([]byte, len(m.Payload)+len(m.Auth))

@@ -370,15 +370,6 @@ func (s *store) put(m *core.Message) (evicted bool) {
 	return evicted
 }
 
-// cloneMessage deep-copies m so that a stored message does not alias a
-// decoded frame.
-func cloneMessage(m *core.Message) *core.Message {
-	c := *m
-	c.Payload = slices.Clone(m.Payload)
-	c.Auth = slices.Clone(m.Auth)
-	return &c
-}
-
 // uniform returns a uniformly random integer tick count in [lo, hi].
 func uniform(rng *rand.Rand, lo, hi float64) uint64 {
 	if hi < lo {
