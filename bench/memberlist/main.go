@@ -94,13 +94,14 @@ type cell struct {
 	Crashes        int
 	Undetected     int // crashes some survivor never declared failed within the window
 	FalsePositives int
+	JoinFP         int // Grapevine: false "fail" events before the window (while joining)
 	ObservedLoss   float64
 	Load           float64
 }
 
 func (c *cell) summary() string {
-	return fmt.Sprintf("join %.2fs, %d crashes: first %s, all %s, %d not seen by all; %d false positives; loss observed %.1f%%, load %.1f",
-		c.Join, c.Crashes, stat(c.First), stat(c.All), c.Undetected, c.FalsePositives, 100*c.ObservedLoss, c.Load)
+	return fmt.Sprintf("join %.2fs, %d crashes: first %s, all %s, %d not seen by all; %d false positives (%d more while joining); loss observed %.1f%%, load %.1f",
+		c.Join, c.Crashes, stat(c.First), stat(c.All), c.Undetected, c.FalsePositives, c.JoinFP, 100*c.ObservedLoss, c.Load)
 }
 
 // schedule returns the crash times and victims: every Gap from 5 s while
@@ -162,6 +163,7 @@ func runGrapevine(c *cell, reliableState bool) error {
 		}
 	}
 	c.FalsePositives = rep.FalsePositives
+	c.JoinFP = rep.JoiningFalsePositives
 	c.ObservedLoss = rep.ObservedLoss
 	return nil
 }

@@ -49,12 +49,17 @@ type Report struct {
 	InjectedDropped   uint64  `json:"injected_dropped"` // of which dropped
 	ObservedLoss      float64 `json:"observed_loss"`
 
-	Crashes         []CrashReport   `json:"crashes"`
-	Restarts        []RestartReport `json:"restarts"`
-	Heals           []HealReport    `json:"heals"`
-	FalsePositives  int             `json:"false_positives"`  // "fail" about a live, reachable member
-	FalseSuspicions int             `json:"false_suspicions"` // "suspect" about a live, reachable member
-	FalseList       []FalseEvent    `json:"false_positive_events,omitempty"`
+	Crashes  []CrashReport   `json:"crashes"`
+	Restarts []RestartReport `json:"restarts"`
+	Heals    []HealReport    `json:"heals"`
+	// FalsePositives: "fail" events about a live, reachable member while
+	// the scenario clock ran; FalseSuspicions: "suspect" events likewise;
+	// JoiningFalsePositives: "fail" events of that kind before the clock
+	// started (while the group was still joining).
+	FalsePositives        int          `json:"false_positives"`
+	FalseSuspicions       int          `json:"false_suspicions"`
+	JoiningFalsePositives int          `json:"joining_false_positives"`
+	FalseList             []FalseEvent `json:"false_positive_events,omitempty"`
 
 	Messages  []MessageReport `json:"messages"`
 	Members   []MembersPoint  `json:"members_over_time"`
@@ -423,10 +428,15 @@ func Analyze(sc *Scenario, recs []Record) *Report {
 		if !upAt(y.Subj, y.T) || crashedWithin(y.Subj, y.T, time.Minute) || partitionedWithin(y.Peer, y.Subj, y.T, 30*time.Second) {
 			continue
 		}
-		if y.Ev == "fail" {
+		switch {
+		case y.Ev == "fail" && y.T < t0:
+			r.JoiningFalsePositives++
+		case y.Ev == "fail":
 			r.FalsePositives++
-		} else {
+		case y.T >= t0:
 			r.FalseSuspicions++
+		default:
+			continue
 		}
 		if len(r.FalseList) < 1000 {
 			r.FalseList = append(r.FalseList, FalseEvent{Observer: y.Peer, Subject: y.Subj, At: sec(y.T), Kind: y.Ev})

@@ -54,6 +54,9 @@ func (r *Report) Print(w io.Writer) error {
 	t.Add("frames judged / dropped by faults", fmt.Sprintf("%d / %d (%s)", r.InjectedFrames, r.InjectedDropped, pct(r.ObservedLoss)))
 	t.Add("frames dropped (full queue, failed stream)", r.QueueDropped)
 	t.Add("false positives (fail / suspect)", fmt.Sprintf("%d / %d", r.FalsePositives, r.FalseSuspicions))
+	if r.JoiningFalsePositives > 0 {
+		t.Add("false positives while joining", r.JoiningFalsePositives)
+	}
 	if err := t.Write(w); err != nil {
 		return err
 	}
