@@ -253,7 +253,7 @@ func (c *Centralized) Step(from core.NodeID, frame []byte) error {
 		if added {
 			c.stats.Delivered++
 			if c.cfg.App != nil {
-				c.cfg.App.Deliver(cloneMessage(m))
+				c.cfg.App.Deliver(m.Clone())
 			}
 		} else if !overflow {
 			c.stats.Duplicates++

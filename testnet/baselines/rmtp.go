@@ -284,7 +284,7 @@ func (r *RMTP) Step(from core.NodeID, frame []byte) error {
 			r.stats.Duplicates++
 			continue
 		}
-		m = cloneMessage(m)
+		m = m.Clone()
 		r.stats.Delivered++
 		if r.cfg.App != nil {
 			r.cfg.App.Deliver(m)

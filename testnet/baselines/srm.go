@@ -377,7 +377,7 @@ func (s *SRM) onData(from core.NodeID, m *core.Message, repair bool) {
 		s.stats.Duplicates++
 		return
 	}
-	m = cloneMessage(m)
+	m = m.Clone()
 	s.stats.Delivered++
 	if s.cfg.App != nil {
 		s.cfg.App.Deliver(m)

@@ -287,7 +287,7 @@ func (t *Tree) Step(from core.NodeID, frame []byte) error {
 			t.stats.Duplicates++
 			continue
 		}
-		m = cloneMessage(m)
+		m = m.Clone()
 		t.stats.Delivered++
 		if t.cfg.App != nil {
 			t.cfg.App.Deliver(m)
