@@ -173,7 +173,7 @@ func DefaultLimits() Limits {
 //     The long start gives a falsely suspected member many periods to hear
 //     of it and refute; true failures are confirmed by several probers in
 //     about one period each, so detection stays close to the minimum.
-//   - RetransmitMult 4: λ·⌈log₁₀(n+1)⌉ = 12 transmissions at n = 1,000;
+//   - RetransmitMult 4: λ·⌈log₁₀(n+1)⌉ = 12 transmissions at n = 100, 16 at 1,000;
 //     SWIM's infection-style analysis needs λ·log n for w.h.p. delivery.
 //   - GossipInterval 2 (200 ms), GossipNodes 3: updates spread several
 //     times per period instead of once, at a few small frames per period.
