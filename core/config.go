@@ -180,9 +180,15 @@ type Config struct {
 	// contiguous watermark (the seen-set's out-of-order part).
 	MaxAbove int
 	// GapTimeout is how many ticks a node keeps trying to pull a missing
-	// sequence number before giving it up (counted in Stats.GapsAbandoned).
+	// run of sequence numbers before giving it up (counted in
+	// Stats.GapsAbandoned). The first message seen from an origin whose
+	// numbering does not start at 1 (a clock-based FirstSeq) opens such a
+	// gap below it: pull fetches whatever of that history peers still hold.
 	GapTimeout int
-	// MaxDigestOrigins and MaxDigestAbove bound a pull request.
+	// MaxDigestOrigins and MaxDigestAbove bound a pull request. A digest
+	// that lists fewer sequence numbers than the node holds above its
+	// watermark makes peers resend the unlisted ones, so MaxDigestAbove
+	// defaults to MaxAbove; consecutive numbers cost one byte each.
 	MaxDigestOrigins int
 	MaxDigestAbove   int
 
@@ -250,7 +256,7 @@ func DefaultConfig() Config {
 		MaxAbove:                  1024,
 		GapTimeout:                60,
 		MaxDigestOrigins:          256,
-		MaxDigestAbove:            64,
+		MaxDigestAbove:            1024,
 		FIFO:                      false,
 		FIFOTimeout:               30,
 		MaxHeld:                   1024,

@@ -855,7 +855,7 @@ func (o *origin) abandonGap(e *Engine) {
 		return
 	}
 	e.stateVer++
-	e.stats.GapsAbandoned += o.above[0] - o.contiguous - 1
+	e.stats.GapsAbandoned++
 	o.contiguous = o.above[0] - 1
 	o.absorb()
 	o.gapSince = e.ticks

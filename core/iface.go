@@ -73,7 +73,7 @@ type Stats struct {
 	OriginsEvicted  uint64 // origins' seen-state evicted by MaxOrigins
 	OriginsExpired  uint64 // origins' seen-state expired by SeenTTL
 	AboveOverflow   uint64 // gaps given up because MaxAbove was reached
-	GapsAbandoned   uint64 // sequence numbers given up after GapTimeout or MaxAbove
+	GapsAbandoned   uint64 // runs of missing sequence numbers given up after GapTimeout or MaxAbove
 	WantsDropped    uint64 // IWANTs not sent because MaxPendingWants was reached
 	WantsExpired    uint64 // IWANTs that no announcer answered
 	FIFOLost        uint64 // sequence numbers skipped in FIFO delivery
