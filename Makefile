@@ -14,7 +14,7 @@ PURE := ./core/... ./membership/...
 
 ## demo: 30 real libp2p peers on loopback, 10 % loss, one crash; prints where the report and plots are.
 demo:
-	$(GO) run ./cmd/peer testnet --scenario testnet/scenarios/demo.yaml
+	$(GO) run ./cmd/peer testnet --scenario testnet/scenarios/demo.yaml --out testnet-reports/demo
 
 ## sim-demo: one message through 10,000 simulated nodes, table and infection curve.
 sim-demo:
@@ -85,6 +85,6 @@ bench-scale:
 bench-p2p:
 	cd bench && $(GO) run . -n 50 -msgs 200 -rate 20 -sizes 256,16384 -runs 3
 
-## bench-swim: Grapevine's SWIM beside hashicorp/memberlist v0.7.0.
+## bench-swim: Grapevine's SWIM beside hashicorp/memberlist v0.7.0 (about 70 minutes).
 bench-swim:
-	cd bench && $(GO) run ./memberlist
+	cd bench && $(GO) run ./memberlist -n 20,50 -loss 0,0.1,0.3 -window 5m -crash-every 15s
