@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"image/color"
 	"math"
 	"os"
 	"path/filepath"
@@ -33,6 +32,8 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/grapevine-p2p/grapevine/testnet/baselines/compare"
+
+	"github.com/grapevine-p2p/grapevine/testnet/sim/report"
 )
 
 // size is one population size and how many seeds it gets.
@@ -388,16 +389,6 @@ func pct(f float64) string {
 	return fmt.Sprintf("%.1f %%", 100*f)
 }
 
-var palette = []color.Color{
-	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
-	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
-	color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
-	color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
-}
-
 // plotCurves draws the delivered fraction over time of every protocol, for
 // one scenario at size n, seed 1.
 func plotCurves(results []*compare.Result, scenario string, n int, path string) error {
@@ -448,7 +439,7 @@ func plotCurves(results []*compare.Result, scenario string, n int, path string) 
 		if err != nil {
 			return err
 		}
-		l.Color = palette[i%len(palette)]
+		l.Color = report.Palette[i%len(report.Palette)]
 		l.Width = vg.Points(1.5)
 		if i >= 4 {
 			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}

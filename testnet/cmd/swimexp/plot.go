@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"image/color"
 	"math"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/grapevine-p2p/grapevine/testnet/sim/report"
 )
 
 type series struct {
@@ -19,11 +20,6 @@ type series struct {
 	xs, ys []float64
 	dashed bool
 	points bool
-}
-
-var palette = []color.Color{
-	color.RGBA{31, 119, 180, 255}, color.RGBA{214, 39, 40, 255}, color.RGBA{44, 160, 44, 255},
-	color.RGBA{255, 127, 14, 255}, color.RGBA{148, 103, 189, 255}, color.RGBA{140, 86, 75, 255},
 }
 
 // linePlot writes a PNG and returns the markdown that shows it.
@@ -47,7 +43,7 @@ func linePlot(o *options, name, title, xl, yl string, logX bool, ss []series) st
 		if err != nil {
 			continue
 		}
-		l.Color = palette[i%len(palette)]
+		l.Color = report.Palette[i%len(report.Palette)]
 		l.Width = vg.Points(1.5)
 		if s.dashed {
 			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}

@@ -176,7 +176,9 @@ type Plot struct {
 	Width, Height float64
 }
 
-var palette = []color.Color{
+// Palette is the series colours of every plot the project draws, so that
+// the same series keeps its colour across commands.
+var Palette = []color.Color{
 	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
 	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
 	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
@@ -217,7 +219,7 @@ func (p *Plot) Save(path string) error {
 		if err != nil {
 			return err
 		}
-		l.Color = palette[i%len(palette)]
+		l.Color = Palette[i%len(Palette)]
 		l.Width = vg.Points(1.5)
 		if s.Dashed {
 			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
