@@ -130,6 +130,7 @@ type Memberlist struct {
 	members map[core.NodeID]*member // lookup only, never iterated
 	all     []*member               // every known member, self and tombstones included
 	live    []*member               // alive and suspect members other than self
+	liveVer uint64                  // bumped whenever live changes (PeersVersion)
 	tombs   []tomb                  // tombstones in the order they were made, from tombHead
 	tombHd  int
 
@@ -657,6 +658,7 @@ func (m *Memberlist) setLive(mem *member) {
 	}
 	mem.liveIdx = len(m.live)
 	m.live = append(m.live, mem)
+	m.liveVer++
 	// SWIM §4.3: a new member goes to a random position of the rest of
 	// the current round.
 	pos := m.probeIdx + m.rng.IntN(len(m.probeOrder)-m.probeIdx+1)
@@ -673,6 +675,7 @@ func (m *Memberlist) setNotLive(mem *member) {
 	m.live[len(m.live)-1] = nil
 	m.live = m.live[:len(m.live)-1]
 	mem.liveIdx = -1
+	m.liveVer++
 }
 
 // entomb makes a live member dead or left.
