@@ -161,8 +161,24 @@ type Config struct {
 	// IWantTimeout is how many ticks to wait for a requested body before
 	// asking the next announcer.
 	IWantTimeout int
+	// IWantDelay is how many ticks to wait after a first announcement of
+	// an unknown message before asking for its body (0: ask at once). With
+	// tree push the body is usually on its way; waiting saves a second copy
+	// (Plumtree's timer, Leitão et al., SRDS 2007).
+	IWantDelay int
 	// MaxPendingWants bounds outstanding IWANT requests.
 	MaxPendingWants int
+
+	// TreeFanout turns on tree push when it is positive and the Sampler is
+	// a PeerLister: on first receipt a body goes to at most TreeFanout
+	// children of a per-message spanning tree that every member derives
+	// from its own view (see tree.go), instead of to Fanout random targets;
+	// a message that arrives outside the tree (pull, IWANT) is not pushed
+	// on. Rounds, lazy announcements and pull work as without it and repair
+	// what the tree misses (members absent from some view, dead members'
+	// subtrees). Off by default: the simulator's analyses assume random
+	// targets, and a tree needs every member's view of the group.
+	TreeFanout int
 
 	// MaxMessageSize bounds a payload, on publish and on receipt.
 	MaxMessageSize int
@@ -289,6 +305,7 @@ func (c *Config) validate() error {
 	req(c.MaxPeerBytesPerRound >= 1, "MaxPeerBytesPerRound must be positive")
 	req(c.MaxInboundPerPeerPerRound >= 1, "MaxInboundPerPeerPerRound must be positive")
 	req(c.LazyThreshold >= 0 && c.LazyBodyFanout >= 0, "LazyThreshold and LazyBodyFanout must not be negative")
+	req(c.TreeFanout >= 0 && c.IWantDelay >= 0, "TreeFanout and IWantDelay must not be negative")
 	req(c.IWantTimeout >= 1 && c.MaxPendingWants >= 1, "IWantTimeout and MaxPendingWants must be positive")
 	req(c.MaxMessageSize >= 1, "MaxMessageSize must be positive")
 	req(c.MaxStoreMessages >= 1 && c.MaxStoreBytes >= 1 && c.StoreTTL >= 1, "store limits must be positive")

@@ -53,6 +53,13 @@ type Engine struct {
 	targets []NodeID
 	scratch []*entry
 	stats   Stats
+
+	// tree push (tree.go)
+	ring         []ringPeer // live peers sorted by ring position
+	ringVer      uint64
+	ringOK       bool
+	arcScratch   []ringPeer
+	childScratch []treeChild
 }
 
 type entry struct {
@@ -64,6 +71,7 @@ type entry struct {
 	gone       bool // evicted or expired
 	inHot      bool
 	lazy       bool
+	treeDone   bool // forwarded along a tree push already
 }
 
 type origin struct {
@@ -167,7 +175,7 @@ func (e *Engine) Publish(topic string, payload []byte, priority uint8, timestamp
 	e.nextSeq++
 	m = m.Clone()
 	e.stats.Published++
-	e.accept(m, "")
+	e.accept(m, "", false, 0)
 	e.flush()
 	return m, nil
 }
@@ -190,7 +198,10 @@ func (e *Engine) Step(from NodeID, frame []byte) error {
 // frame's other records to the membership layer decodes it once).
 func (e *Engine) StepFrame(from NodeID, f *Frame) {
 	for _, m := range f.Messages {
-		e.receive(from, m)
+		e.receive(from, m, false, 0)
+	}
+	for _, t := range f.Tree {
+		e.receive(from, t.Msg, true, t.End)
 	}
 	if len(f.IHave) > 0 {
 		e.onIHave(from, f.IHave)
@@ -228,7 +239,9 @@ func (e *Engine) Tick() {
 
 // ---- receiving ----
 
-func (e *Engine) receive(from NodeID, m *Message) {
+// receive handles a message body from a peer; tree says it came along a
+// tree push with the arc ending at end.
+func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64) {
 	e.stats.Received++
 	if len(m.Payload) > e.cfg.MaxMessageSize {
 		e.stats.TooLarge++
@@ -236,6 +249,12 @@ func (e *Engine) receive(from NodeID, m *Message) {
 	}
 	if o := e.origins[m.Origin]; o != nil && o.has(m.Seq) {
 		e.stats.Duplicates++
+		if tree && e.cfg.TreeFanout > 0 && e.cfg.Mode != Pull {
+			// Repair got here first: the subtree is still ours to serve.
+			if en := e.store[m.Key()]; en != nil && !en.gone && !en.treeDone {
+				e.treePush(en, false, end, from)
+			}
+		}
 		return
 	}
 	if m.Origin == e.cfg.ID {
@@ -257,11 +276,12 @@ func (e *Engine) receive(from NodeID, m *Message) {
 			return
 		}
 	}
-	e.accept(m.Clone(), from)
+	e.accept(m.Clone(), from, tree, end)
 }
 
 // accept takes a new message (own or received; m is owned by the engine).
-func (e *Engine) accept(m *Message, from NodeID) {
+// tree and end describe how it arrived (see receive).
+func (e *Engine) accept(m *Message, from NodeID, tree bool, end uint64) {
 	key := m.Key()
 	o := e.origin(m.Origin)
 	o.mark(e, m.Seq)
@@ -289,7 +309,21 @@ func (e *Engine) accept(m *Message, from NodeID) {
 		e.hot = append(e.hot, en)
 	}
 	e.deliver(o, m)
-	if e.cfg.EagerPush && e.cfg.Mode != Pull {
+	if e.cfg.Mode == Pull {
+		return
+	}
+	if e.cfg.TreeFanout > 0 {
+		own := m.Origin == e.cfg.ID
+		if !own && !tree {
+			// Pulled or fetched outside the tree: someone else's subtree.
+			if _, ok := e.cfg.Sampler.(PeerLister); ok {
+				return
+			}
+		} else if e.treePush(en, own, end, from) {
+			return
+		}
+	}
+	if e.cfg.EagerPush {
 		e.eagerPush(en, from)
 	}
 }
@@ -388,13 +422,19 @@ func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
 			continue
 		}
 		w := &want{key: k, announcers: []NodeID{from}, next: 1, deadline: e.ticks + uint64(e.cfg.IWantTimeout)}
+		if e.cfg.IWantDelay > 0 {
+			// Plumtree's timer: the body may be on its way already.
+			w.next, w.deadline = 0, e.ticks+uint64(e.cfg.IWantDelay)
+		}
 		if e.wants == nil {
 			e.wants = make(map[MsgKey]*want)
 		}
 		e.wants[k] = w
 		e.stateVer++
 		e.wantList = append(e.wantList, w)
-		e.sendIWant(from, k)
+		if w.next == 1 {
+			e.sendIWant(from, k)
+		}
 	}
 }
 
@@ -924,6 +964,23 @@ func (e *Engine) sendBody(to NodeID, en *entry) bool {
 		f.buf = newFrameBuf()
 	}
 	f.buf = AppendMessageRecord(f.buf, en.msg)
+	e.stats.MessagesSent++
+	e.stats.PayloadSent += uint64(len(en.msg.Payload))
+	return true
+}
+
+// sendTreeBody sends en's body along a tree push with the receiver's arc.
+func (e *Engine) sendTreeBody(to NodeID, en *entry, end uint64) bool {
+	size := treeRecordSize(encodedMessageSize(en.msg))
+	if !e.charge(to, size) {
+		return false
+	}
+	f := e.frameFor(to)
+	if len(f.buf)+size > e.cfg.MaxFrameSize && len(f.buf) > 1 {
+		e.sendFrame(f)
+		f.buf = newFrameBuf()
+	}
+	f.buf = AppendTreeMessageRecord(f.buf, en.msg, end)
 	e.stats.MessagesSent++
 	e.stats.PayloadSent += uint64(len(en.msg.Payload))
 	return true

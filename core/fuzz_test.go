@@ -28,7 +28,7 @@ func FuzzDecodeFrame(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded frame does not decode: %v", err)
 		}
-		if len(again.Messages) != len(fr.Messages) || len(again.IHave) != len(fr.IHave) ||
+		if len(again.Messages) != len(fr.Messages) || len(again.Tree) != len(fr.Tree) || len(again.IHave) != len(fr.IHave) ||
 			len(again.IWant) != len(fr.IWant) || len(again.Records) != len(fr.Records) ||
 			(again.Digest == nil) != (fr.Digest == nil) {
 			t.Fatal("re-encoded frame decodes differently")
@@ -36,6 +36,11 @@ func FuzzDecodeFrame(f *testing.F) {
 		for i := range fr.Messages {
 			if fr.Messages[i].ID() != again.Messages[i].ID() || !bytes.Equal(fr.Messages[i].Auth, again.Messages[i].Auth) {
 				t.Fatalf("message %d changed in a round trip", i)
+			}
+		}
+		for i := range fr.Tree {
+			if fr.Tree[i].Msg.ID() != again.Tree[i].Msg.ID() || fr.Tree[i].End != again.Tree[i].End {
+				t.Fatalf("tree message %d changed in a round trip", i)
 			}
 		}
 	})
@@ -56,6 +61,8 @@ func FuzzEngineStep(f *testing.F) {
 		c.MaxAbove = 4
 		c.FIFO = peer&1 == 1
 		c.MaxHeld = 2
+		c.TreeFanout = int(peer>>1) % 3
+		c.IWantDelay = int(peer>>3) % 2
 		c.Sampler = &StaticSampler{Peers: []NodeID{"a", "b", "c"}, Rand: rand.New(rand.NewPCG(1, 2))}
 		c.Transport = transportFunc(func(NodeID, []byte) { sent++ })
 		e, err := New(c)

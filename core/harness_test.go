@@ -22,6 +22,7 @@ type testNet struct {
 	frames  int
 	bytes   int
 	dropped int
+	gens    int // hops (generations of frames) in the last settle
 }
 
 type pending struct {
@@ -89,7 +90,9 @@ func newTestNet(t testing.TB, n int, seed uint64, tweak func(i int, c *Config)) 
 
 // settle delivers queued frames (and what they cause) until none are left.
 func (tn *testNet) settle() {
+	tn.gens = 0
 	for len(tn.queue) > 0 {
+		tn.gens++
 		q := tn.queue
 		tn.queue = nil
 		for _, p := range q {

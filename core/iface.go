@@ -66,6 +66,7 @@ type Stats struct {
 	DigestsSent   uint64 // pull requests sent
 	PullAnswered  uint64 // message bodies sent in answer to pull requests
 	IWantAnswered uint64 // message bodies sent in answer to IWANT
+	TreeSent      uint64 // message bodies sent along a tree push (within MessagesSent)
 
 	PeerBudgetDrops uint64 // sends dropped by MaxPeerBytesPerRound
 	StoreEvicted    uint64 // messages evicted by MaxStoreMessages/MaxStoreBytes

@@ -27,6 +27,13 @@ func (s *StaticSampler) Sample(dst []NodeID, k int) []NodeID {
 // Size implements PeerSampler.
 func (s *StaticSampler) Size() int { return len(s.Peers) + 1 }
 
+// PeersVersion implements PeerLister. Peers is fixed, so the version only
+// follows its length; replace the sampler rather than editing Peers.
+func (s *StaticSampler) PeersVersion() uint64 { return uint64(len(s.Peers)) }
+
+// AppendPeers implements PeerLister.
+func (s *StaticSampler) AppendPeers(dst []NodeID) []NodeID { return append(dst, s.Peers...) }
+
 // SampleDistinct appends min(k, n) distinct elements at uniformly random
 // indices of a population of n, read through at, to dst. It uses Floyd's
 // sampling algorithm, so its cost is O(k²) comparisons for the small k of

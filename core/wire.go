@@ -25,6 +25,10 @@ const (
 	RecIHave   uint8 = 0x02 // announcement of message keys (lazy push)
 	RecIWant   uint8 = 0x03 // request for message bodies by key
 	RecDigest  uint8 = 0x04 // pull request: what the sender already has
+	// RecTreeMessage is a full message sent along a tree push (see
+	// Config.TreeFanout): an 8-byte big-endian ring position, the end of the
+	// arc the receiver forwards to, then the message as in RecMessage.
+	RecTreeMessage uint8 = 0x05
 
 	RecMembershipFirst uint8 = 0x40
 	RecMembershipLast  uint8 = 0x7f
@@ -76,10 +80,19 @@ type Record struct {
 // datagram or one length-delimited stream chunk.
 type Frame struct {
 	Messages []*Message
+	Tree     []TreeMessage // messages sent along a tree push, with their arcs
 	IHave    []MsgKey
 	IWant    []MsgKey
 	Digest   *Digest
 	Records  []Record // records of types the core does not own
+}
+
+// TreeMessage is a message received along a tree push: the receiver
+// forwards it to the members it knows strictly inside the ring arc from its
+// own position (RingPos) to End.
+type TreeMessage struct {
+	Msg *Message
+	End uint64
 }
 
 // Digest summarises what a node holds, per origin: every sequence number up
@@ -175,6 +188,19 @@ func AppendMessageRecord(dst []byte, m *Message) []byte {
 	return appendMessageBody(dst, m)
 }
 
+// AppendTreeMessageRecord appends a message sent along a tree push, with the
+// end of the receiver's arc.
+func AppendTreeMessageRecord(dst []byte, m *Message, end uint64) []byte {
+	dst = append(dst, RecTreeMessage)
+	dst = binary.AppendUvarint(dst, uint64(8+encodedMessageSize(m)))
+	dst = binary.BigEndian.AppendUint64(dst, end)
+	return appendMessageBody(dst, m)
+}
+
+// treeRecordSize is the size of a tree message record whose message body
+// takes n bytes.
+func treeRecordSize(n int) int { return 1 + uvarintLen(uint64(8+n)) + 8 + n }
+
 // appendKeys encodes a list of keys grouped by origin: uvarint(groups), then
 // per group origin, uvarint(count), and the sequence numbers delta-encoded.
 // Keys must be grouped by origin and ascending within a group for the delta
@@ -240,6 +266,9 @@ func EncodeFrame(f *Frame) []byte {
 	b := NewFrame(nil)
 	for _, m := range f.Messages {
 		b = AppendMessageRecord(b, m)
+	}
+	for _, t := range f.Tree {
+		b = AppendTreeMessageRecord(b, t.Msg, t.End)
 	}
 	if len(f.IHave) > 0 {
 		b = AppendKeysRecord(b, RecIHave, f.IHave)
@@ -428,6 +457,15 @@ func DecodeFrame(b []byte, lim Limits) (*Frame, error) {
 				return nil, err
 			}
 			f.Messages = append(f.Messages, m)
+		case RecTreeMessage:
+			if len(body) < 8 {
+				return nil, fmt.Errorf("decoding tree message: %w", ErrTruncated)
+			}
+			m, err := decodeMessage(body[8:], lim)
+			if err != nil {
+				return nil, err
+			}
+			f.Tree = append(f.Tree, TreeMessage{Msg: m, End: binary.BigEndian.Uint64(body)})
 		case RecIHave, RecIWant:
 			keys, err := decodeKeys(body, lim)
 			if err != nil {

@@ -15,6 +15,7 @@ func sampleFrame() *Frame {
 			{Origin: "alice", Seq: 1, Topic: "chat", Priority: 3, Timestamp: -5, Payload: []byte("hi"), Auth: []byte("sig")},
 			{Origin: "bob", Seq: 1 << 40, Topic: "", Payload: []byte{}},
 		},
+		Tree:   []TreeMessage{{Msg: &Message{Origin: "carol", Seq: 3, Topic: "chat", Payload: []byte("tree"), Auth: []byte("sig")}, End: 1 << 63}},
 		IHave:  []MsgKey{{"alice", 2}, {"alice", 9}, {"carol", 1}},
 		IWant:  []MsgKey{{"bob", 7}},
 		Digest: &Digest{Partial: true, Entries: []DigestEntry{{Origin: "alice", Contiguous: 4, Above: []uint64{6, 9}}, {Origin: "bob"}}},
