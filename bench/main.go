@@ -39,14 +39,18 @@ func main() {
 	scenF := flag.String("scenarios", "steady,kill,first", "scenarios: steady, kill, first")
 	killFrac := flag.Float64("kill", 0.2, "fraction of hosts killed in the kill scenario")
 	verbose := flag.Bool("v", false, "print every run")
+	flag.BoolVar(&printStats, "stats", false, "print Grapevine's engine counters, summed over the live peers, after every run")
 	fanout := flag.Int("fanout", 0, "Grapevine: override the gossip fanout (0: the p2p profile's)")
 	lazyBody := flag.Int("lazybody", -1, "Grapevine: override LazyBodyFanout (-1: profile's)")
 	lazyThr := flag.Int("lazythreshold", -1, "Grapevine: override LazyThreshold (-1: profile's)")
 	pullEvery := flag.Int("pullevery", 0, "Grapevine: override PullEvery (0: profile's)")
 	roundTicks := flag.Int("roundticks", 0, "Grapevine: override RoundTicks (0: profile's)")
 	rounds := flag.Int("rounds", 0, "Grapevine: override Rounds (0: profile's)")
+	tree := flag.Int("tree", -1, "Grapevine: override TreeFanout (-1: profile's; 0: off, random eager push)")
+	iwantDelay := flag.Int("iwantdelay", -1, "Grapevine: override IWantDelay in ticks (-1: profile's)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Uint64Var(&firstSeq, "firstseq", 1, "Grapevine: first sequence number of each (fresh) peer; 0 for the p2p default (microseconds since 1970, for restarts)")
+	flag.StringVar(&heapProfile, "heapprofile", "", "write a heap profile at the end of the first measurement window to this file")
 	flag.StringVar(&windowProfile, "windowprofile", "", "write a CPU profile of the first measurement window (after formation) to this file")
 	flag.Parse()
 	if *cpuprofile != "" && windowProfile != "" {
@@ -62,8 +66,14 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds > 0 {
+	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds > 0 || *tree >= 0 || *iwantDelay >= 0 {
 		engineTune = func(c *core.Config) {
+			if *tree >= 0 {
+				c.TreeFanout = *tree
+			}
+			if *iwantDelay >= 0 {
+				c.IWantDelay = *iwantDelay
+			}
 			if *fanout > 0 {
 				c.Fanout = *fanout
 			}
@@ -83,8 +93,8 @@ func main() {
 				c.Rounds = *rounds
 			}
 		}
-		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d\n",
-			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds)
+		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d tree=%d iwantdelay=%d\n",
+			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds, *tree, *iwantDelay)
 	}
 
 	var sizes []int

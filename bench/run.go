@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -42,6 +43,9 @@ var firstSeq uint64 = 1
 
 // engineTune, when set, adjusts Grapevine's gossip profile (flags).
 var engineTune func(*core.Config)
+
+// printStats prints Grapevine's summed engine counters after each run (-stats).
+var printStats bool
 
 func newSystem(name string) system {
 	if name == "grapevine" {
@@ -157,6 +161,24 @@ func cpuTime() time.Duration {
 // windowProfile, if set, receives a CPU profile of the first measurement
 // window (publishing and draining, not group formation).
 var windowProfile string
+
+// heapProfile, if set, receives a heap profile taken at the end of the first
+// measurement window (before the hosts close).
+var heapProfile string
+
+func writeHeapProfile() {
+	if heapProfile == "" {
+		return
+	}
+	f, err := os.Create(heapProfile)
+	heapProfile = ""
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	pprof.Lookup("heap").WriteTo(f, 0)
+}
 
 func startWindowProfile() (stop func()) {
 	if windowProfile == "" {
@@ -309,6 +331,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	}
 	cpu, wio := cpuTime()-cpu0, procIO()-io0
 	stopProfile()
+	writeHeapProfile()
 	time.Sleep(flowSettle)
 	bw := tb.streamBytesOut() - bw0
 
@@ -320,6 +343,30 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	for _, h := range survivors {
 		for _, l := range rec.got[h] {
 			lats = append(lats, l)
+		}
+	}
+	if printStats {
+		// Where the slow deliveries (over 50 ms) fall, by message index.
+		slow := make([]int, (cfg.msgs+19)/20)
+		for _, h := range survivors {
+			for i, l := range rec.got[h] {
+				if l > 50*time.Millisecond && i/20 < len(slow) {
+					slow[i/20]++
+				}
+			}
+		}
+		fmt.Fprintf(os.Stderr, "deliveries over 50 ms per 20 messages: %v\n", slow)
+		for m := 0; m < cfg.msgs; m++ {
+			var ls []time.Duration
+			for _, h := range survivors {
+				if l, ok := rec.got[h][m]; ok {
+					ls = append(ls, l)
+				}
+			}
+			slices.Sort(ls)
+			if len(ls) > 0 && ls[len(ls)-1] > 50*time.Millisecond {
+				fmt.Fprintf(os.Stderr, "msg %d: min %v median %v max %v\n", m, ls[0].Round(time.Millisecond/10), ls[len(ls)/2].Round(time.Millisecond/10), ls[len(ls)-1].Round(time.Millisecond/10))
+			}
 		}
 	}
 	rec.mu.Unlock()

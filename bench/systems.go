@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -137,6 +138,32 @@ func (g *grapevineSys) close() {
 	ps := g.peers
 	g.peers = nil
 	g.mu.Unlock()
+	if printStats {
+		var e core.Stats
+		var qd, ind uint64
+		for _, p := range ps {
+			st := p.Stats()
+			qd += st.QueueDropped
+			ind += st.InDropped
+			x := st.Engine
+			e.Delivered += x.Delivered
+			e.MessagesSent += x.MessagesSent
+			e.TreeSent += x.TreeSent
+			e.Duplicates += x.Duplicates
+			e.IHavesSent += x.IHavesSent
+			e.IWantsSent += x.IWantsSent
+			e.IWantAnswered += x.IWantAnswered
+			e.PullAnswered += x.PullAnswered
+			e.DigestsSent += x.DigestsSent
+			e.FramesSent += x.FramesSent
+			e.PeerBudgetDrops += x.PeerBudgetDrops
+			e.InboundDropped += x.InboundDropped
+			e.WantsExpired += x.WantsExpired
+		}
+		fmt.Fprintf(os.Stderr, "grapevine engine counters (live peers, whole run): delivered %d, bodies sent %d (tree %d, IWANT answers %d, pull answers %d), duplicates %d, IHAVE keys %d, IWANTs %d, digests %d, frames %d; drops: peer budget %d, inbound %d, wants expired %d, queue %d, inbox %d\n",
+			e.Delivered, e.MessagesSent, e.TreeSent, e.IWantAnswered, e.PullAnswered, e.Duplicates, e.IHavesSent, e.IWantsSent, e.DigestsSent, e.FramesSent,
+			e.PeerBudgetDrops, e.InboundDropped, e.WantsExpired, qd, ind)
+	}
 	var wg sync.WaitGroup
 	for _, p := range ps {
 		wg.Add(1)

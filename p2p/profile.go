@@ -60,25 +60,32 @@ func engineConfig(p *Peer) core.Config {
 // tuneEngine applies the gossip profile for libp2p streams. Streams are
 // reliable and every frame costs a yamux header, a Noise tag and usually a
 // system call, while a message body (payload, 38-byte origin, 64-byte
-// signature) costs far more than an announcement (about 50 bytes), so the
-// profile sends one body eagerly and announces to the rest:
+// signature) costs far more than an announcement, so the profile sends each
+// member the body about once, along a tree, and repairs with batched
+// announcements and pull (docs/benchmarks/p2p.md has the measurements
+// behind each number):
 //
-//   - Fanout 5, LazyBodyFanout 1, LazyThreshold 1: on first receipt a member
-//     sends the body to one random member and an IHAVE to four others, who
-//     fetch the body (IWANT) if they still lack it. Every member thus informs
-//     five others within one round trip, leaving about 0.7 % of the group to
-//     the next round (the residue s of infect-and-die gossip with fanout b
-//     solves s = e^(-b(1-s)); Demers et al., PODC 1987), while most members
-//     receive the body once or twice. The eager body keeps half the hops at
-//     one one-way trip; announcing everything (LazyBodyFanout 0) saves about
-//     a quarter of the bytes but costs a round trip per hop and, on a starved
-//     machine, a long latency tail (docs/benchmarks/p2p.md).
-//   - Rounds 1, RoundTicks 5: a new message is announced once more, 500 ms
-//     later, to five random members (announcements of one round share a
-//     frame per target), which mops up the residue.
-//   - PullEvery 2: a digest to one random member every second repairs the
-//     rest and whatever a crashed member swallowed. Pull answers carry
-//     bodies, so pulling more often mostly fetches bodies already in flight.
+//   - TreeFanout 6: on first receipt a body goes along the message's own
+//     spanning tree of the group (core/tree.go): at most six children, so
+//     a group of 50 is covered in two or three hops of one one-way trip
+//     each, and every member receives the body once. A member absent from
+//     the sender's view, or below a member that just crashed, is missed by
+//     the tree and left to the repair below.
+//   - Rounds 1, RoundTicks 2, Fanout 3, LazyThreshold 1: in the first round
+//     after receipt (within 200 ms) every member announces the message to
+//     three random members. The announcements of one round to one target
+//     share a frame (about 20 bytes per key at 20 messages a second, the
+//     origin written once per frame), and a member the tree missed hears
+//     of the message from about three announcers: all but e^-3 ≈ 5 % of
+//     the missed ones recover within a round.
+//   - IWantDelay 1: a member waits one tick (up to 100 ms) after the first
+//     announcement before asking for the body, so an announcement that
+//     overtakes the tree body costs no second copy (Plumtree's timer).
+//   - PullEvery 5: a digest to one random member every second repairs the
+//     rest and whatever a crashed member swallowed.
+//   - EagerPush, LazyBodyFanout 1: only when membership cannot list the
+//     group (never with package membership) does first receipt fall back
+//     to one random body and announcements to the other fanout targets.
 //   - MaxRoundMessages 32, MaxRoundBytes 128 KiB: one pull answer (or one
 //     round's push to one target) carries at most that much, so a member
 //     that fell behind catches up over a few rounds instead of drawing a
@@ -88,12 +95,14 @@ func engineConfig(p *Peer) core.Config {
 func tuneEngine(c *core.Config, p Profile) {
 	c.Mode = core.PushPull
 	c.EagerPush = true
-	c.Fanout = 5
+	c.TreeFanout = 6
+	c.Fanout = 3
 	c.LazyThreshold = 1
 	c.LazyBodyFanout = 1
+	c.IWantDelay = 1
 	c.Rounds = 1
-	c.RoundTicks = 5
-	c.PullEvery = 2
+	c.RoundTicks = 2
+	c.PullEvery = 5
 	c.MaxRoundMessages = 32
 	c.MaxRoundBytes = 128 << 10
 	switch p {
