@@ -23,6 +23,8 @@ func seedRecords() [][]byte {
 		appendPingReq(nil, pingReq{seq: 2, target: "a", nackAfter: 4}),
 		appendSeq(nil, RecAck, 3),
 		appendSeq(nil, RecNack, 3),
+		appendPingType(nil, RecPingFallback, ping{seq: 4, target: "self"}),
+		appendSeq(nil, RecAckFallback, 4),
 		appendAlive(nil, aliveMsg{id: "a", inc: 1, meta: []byte("m"), sig: []byte("s")}),
 		suspectRec("a", 1, "b"),
 		deadRec("a", 1, "b"),
@@ -70,15 +72,15 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Fuzz(func(t *testing.T, typ uint8, body []byte) {
 		var re []byte
 		switch typ {
-		case RecPing:
+		case RecPing, RecPingFallback:
 			if p, err := decodePing(body, &lim); err == nil {
-				re = appendPing(nil, p)
+				re = appendPingType(nil, typ, p)
 			}
 		case RecPingReq:
 			if p, err := decodePingReq(body, &lim); err == nil {
 				re = appendPingReq(nil, p)
 			}
-		case RecAck, RecNack:
+		case RecAck, RecNack, RecAckFallback:
 			if s, err := decodeSeq(body, "seq"); err == nil {
 				re = appendSeq(nil, typ, s)
 			}

@@ -137,6 +137,8 @@ type Memberlist struct {
 	suspects   []*member
 	probeOrder []*member
 	probeIdx   int
+	urgent     *member // suspected by another: probe next (Config.ProbeSuspects)
+	wasUrgent  bool    // the last probe went to urgent: the next follows the round
 	probe      probe
 	relays     []relay
 	seq        uint64
@@ -152,6 +154,11 @@ type Memberlist struct {
 	seeds   []core.NodeID
 	joining bool
 	left    bool
+
+	// Follow-up full-state exchanges after joining (Config.JoinSyncs).
+	syncsLeft int
+	syncGap   uint64
+	nextSync  uint64 // 0: none scheduled
 
 	stats Stats
 	buf   []core.NodeID
@@ -283,6 +290,7 @@ func (m *Memberlist) Join(seeds []core.NodeID) {
 		return
 	}
 	m.joining = true
+	m.syncsLeft, m.nextSync = m.cfg.JoinSyncs, 0
 	m.sendJoin()
 }
 
@@ -362,6 +370,9 @@ func (m *Memberlist) Tick() {
 				m.sendState(t[0], stateRequest)
 			}
 		}
+		if m.nextSync != 0 && m.tick >= m.nextSync {
+			m.joinSync()
+		}
 		if m.cfg.ReconnectInterval > 0 && m.tick >= m.nextReconnect {
 			m.nextReconnect = m.tick + uint64(m.cfg.ReconnectInterval)
 			m.reconnect()
@@ -370,6 +381,29 @@ func (m *Memberlist) Tick() {
 	if m.cfg.GossipInterval > 0 && m.tick >= m.nextGossip {
 		m.nextGossip = m.tick + uint64(m.cfg.GossipInterval)
 		m.gossip()
+	}
+}
+
+// joinSync runs one follow-up full-state exchange after joining with a
+// random live member and schedules the next one twice as far away. A joiner
+// learns only what its seeds knew when they answered; members that joined
+// at the same time, or that the seeds had not heard of yet, would otherwise
+// reach it only through gossip (whose retransmissions a young member spends
+// on the few members it knows) or the rare periodic push-pull.
+func (m *Memberlist) joinSync() {
+	m.nextSync = 0
+	if m.syncsLeft <= 0 {
+		return
+	}
+	m.syncsLeft--
+	if t := m.sample(1, nil); len(t) == 1 {
+		m.stats.PushPullsSent++
+		m.stats.JoinSyncs++
+		m.sendState(t[0], stateRequest)
+	}
+	if m.syncsLeft > 0 {
+		m.syncGap *= 2
+		m.nextSync = m.tick + m.syncGap
 	}
 }
 
@@ -405,6 +439,16 @@ func (m *Memberlist) checkProbe() {
 // reshuffling at the end of each round (SWIM §4.3: every member is probed
 // once per round, so detection time is bounded).
 func (m *Memberlist) nextTarget() *member {
+	if u := m.urgent; u != nil && (u.removed || u.State != StateSuspect) {
+		m.urgent = nil // refuted or gone meanwhile
+	}
+	if u := m.urgent; u != nil && !m.wasUrgent {
+		m.urgent = nil
+		m.wasUrgent = true
+		m.stats.SuspectProbes++
+		return u
+	}
+	m.wasUrgent = false
 	rebuilt := false
 	for {
 		if m.probeIdx >= len(m.probeOrder) {
@@ -450,6 +494,12 @@ func (m *Memberlist) startProbe() {
 func (m *Memberlist) indirectProbe() {
 	p := &m.probe
 	p.indirect = true
+	if m.cfg.FallbackProbe {
+		// A second direct ping on the reliable path, without piggybacked
+		// updates (as memberlist's TCP ping carries none).
+		m.stats.FallbackPings++
+		m.transmit(p.target.ID, appendPingType(core.NewFrame(nil), RecPingFallback, ping{seq: p.seq, target: p.target.ID}))
+	}
 	if m.cfg.IndirectChecks == 0 {
 		return
 	}
@@ -700,23 +750,33 @@ func (m *Memberlist) emit(kind EventKind, mem *member, from core.NodeID) {
 
 // Step handles the membership records (types 0x40-0x7f) of a frame received
 // from peer from; other records are left to other layers. Every record that
-// decodes is acted on; the first decoding error is returned (and counted).
+// decodes is acted on, pings after the other records; the first decoding
+// error is returned (and counted).
 func (m *Memberlist) Step(from core.NodeID, f *core.Frame) error {
 	if f == nil {
 		return nil
 	}
 	var first error
 	seen := false
-	for _, rec := range f.Records {
-		if rec.Type < core.RecMembershipFirst || rec.Type > core.RecMembershipLast {
-			continue
-		}
-		seen = true
-		m.stats.RecordsIn++
-		if err := m.handle(from, rec); err != nil {
-			m.stats.DecodeErrors++
-			if first == nil {
-				first = err
+	// Two passes: pings last, so that the ack they trigger already carries
+	// what the updates riding with the ping caused (above all, a
+	// refutation of a suspicion piggybacked by the prober: the buddy
+	// system then brings the refutation back on the ack itself).
+	for pass := 0; pass < 2; pass++ {
+		for _, rec := range f.Records {
+			if rec.Type < core.RecMembershipFirst || rec.Type > core.RecMembershipLast {
+				continue
+			}
+			if isPing := rec.Type == RecPing || rec.Type == RecPingFallback; isPing != (pass == 1) {
+				continue
+			}
+			seen = true
+			m.stats.RecordsIn++
+			if err := m.handle(from, rec); err != nil {
+				m.stats.DecodeErrors++
+				if first == nil {
+					first = err
+				}
 			}
 		}
 	}
@@ -729,24 +789,24 @@ func (m *Memberlist) Step(from core.NodeID, f *core.Frame) error {
 func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 	lim := &m.cfg.Limits
 	switch rec.Type {
-	case RecPing:
+	case RecPing, RecPingFallback:
 		p, err := decodePing(rec.Body, lim)
 		if err != nil {
 			return err
 		}
-		m.onPing(from, p)
+		m.onPing(from, p, rec.Type == RecPingFallback)
 	case RecPingReq:
 		p, err := decodePingReq(rec.Body, lim)
 		if err != nil {
 			return err
 		}
 		m.onPingReq(from, p)
-	case RecAck:
+	case RecAck, RecAckFallback:
 		seq, err := decodeSeq(rec.Body, "ack")
 		if err != nil {
 			return err
 		}
-		m.onAck(seq)
+		m.onAck(seq, rec.Type == RecAckFallback)
 	case RecNack:
 		seq, err := decodeSeq(rec.Body, "nack")
 		if err != nil {
@@ -792,12 +852,17 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 	return nil
 }
 
-func (m *Memberlist) onPing(from core.NodeID, p ping) {
+func (m *Memberlist) onPing(from core.NodeID, p ping, fallback bool) {
 	if p.target != m.cfg.ID {
 		m.stats.Stale++ // meant for a previous holder of this address
 		return
 	}
 	m.stats.AcksSent++
+	if fallback {
+		// Answered on the same reliable path, bare.
+		m.transmit(from, appendSeq(core.NewFrame(nil), RecAckFallback, p.seq))
+		return
+	}
 	f := appendSeq(core.NewFrame(nil), RecAck, p.seq)
 	if mem := m.members[from]; mem != nil && mem.State == StateDead {
 		// Gossip to the dead: a member we believe failed is pinging us, so
@@ -829,12 +894,22 @@ func (m *Memberlist) onPingReq(from core.NodeID, p pingReq) {
 	m.send(p.target, appendPing(core.NewFrame(nil), ping{seq: m.seq, target: p.target}), p.target)
 }
 
-func (m *Memberlist) onAck(seq uint64) {
+func (m *Memberlist) onAck(seq uint64, fallback bool) {
 	if p := &m.probe; p.active && p.seq == seq {
 		p.active = false
 		p.target = nil
+		if fallback {
+			// The target is alive, but the lossy path failed: no credit
+			// to this member's health (nor blame: the target answered).
+			m.stats.FallbackAcks++
+			return
+		}
 		m.stats.AcksReceived++
 		m.adjustHealth(-1)
+		return
+	}
+	if fallback {
+		m.stats.LateAcks++
 		return
 	}
 	for i := range m.relays {
@@ -851,6 +926,12 @@ func (m *Memberlist) onAck(seq uint64) {
 
 func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 	m.stats.PushPullsIn++
+	if m.syncsLeft > 0 && m.nextSync == 0 && !m.left {
+		// The first state after Join (normally a seed's answer): follow
+		// up half a period later, then after doubling gaps.
+		m.syncGap = uint64(max(1, m.cfg.ProbeInterval/2))
+		m.nextSync = m.tick + m.syncGap
+	}
 	for i := range s.entries {
 		e := &s.entries[i]
 		switch e.state {
@@ -998,7 +1079,25 @@ func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 	mem.susp = m.newSuspicion(a.from)
 	m.suspects = append(m.suspects, mem)
 	m.enqueue(a.id, RecSuspect, appendAccuse(nil, RecSuspect, a))
+	if a.from != m.cfg.ID {
+		m.probeSoon(mem)
+	}
 	m.emit(EventSuspect, mem, from)
+}
+
+// probeSoon makes a member suspected by someone else this member's next
+// probe target (Config.ProbeSuspects): its own probe either confirms the
+// suspicion, which shrinks everyone's timeout towards the minimum
+// (Lifeguard), or reaches the suspect with the suspicion piggybacked (the
+// buddy system) and brings back its refutation. One such probe at most
+// between two probes of the round-robin order, and only the latest
+// suspect waits: a storm of suspicions can at most halve the pace of the
+// round, never stall it (time-bounded completeness, SWIM §4.3).
+func (m *Memberlist) probeSoon(mem *member) {
+	if !m.cfg.ProbeSuspects || m.left || (m.probe.active && m.probe.target == mem) {
+		return
+	}
+	m.urgent = mem
 }
 
 func (m *Memberlist) newSuspicion(accuser core.NodeID) *suspicion {

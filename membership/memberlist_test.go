@@ -278,7 +278,7 @@ func TestLeftSelfRepeatsLeave(t *testing.T) {
 
 func TestSuspicionTimeoutLifeguard(t *testing.T) {
 	// n = 10 (9 peers + self): min = 4·1·10 = 40 ticks, max = 240.
-	m, _, rec := newTest(t, func(c *Config) { c.PushPullInterval, c.GossipInterval, c.ReconnectInterval = 0, 0, 0 })
+	m, _, rec := newTest(t, quiet)
 	for i := 0; i < 9; i++ {
 		put(t, m, core.NodeID(fmt.Sprintf("p%d", i)), StateAlive, 1)
 	}
@@ -322,7 +322,7 @@ func TestSuspicionTimeoutLifeguard(t *testing.T) {
 }
 
 func TestSuspicionTimeoutPlainSWIM(t *testing.T) {
-	m, _, _ := newTest(t, func(c *Config) { c.Lifeguard = false })
+	m, _, _ := newTest(t, func(c *Config) { c.Lifeguard = false; c.SuspicionMult = 4 })
 	for i := 0; i < 99; i++ {
 		put(t, m, core.NodeID(fmt.Sprintf("p%d", i)), StateAlive, 1)
 	}
@@ -360,7 +360,13 @@ func nextPing(t *testing.T, m *Memberlist, tr *capture) (core.NodeID, uint64) {
 	return "", 0
 }
 
-func quiet(c *Config) { c.PushPullInterval, c.GossipInterval, c.ReconnectInterval = 0, 0, 0 }
+// quiet turns off the periodic sends (push-pull, gossip, reconnect, the
+// syncs after joining) and fixes SuspicionMult at 4, the value the timing
+// tests were written for.
+func quiet(c *Config) {
+	c.PushPullInterval, c.GossipInterval, c.ReconnectInterval, c.JoinSyncs = 0, 0, 0, 0
+	c.SuspicionMult = 4
+}
 
 func TestRoundRobinProbing(t *testing.T) {
 	m, tr, _ := newTest(t, quiet)
@@ -923,7 +929,8 @@ func TestRepairRemindsSuspect(t *testing.T) {
 }
 
 func TestNewerSuspicionRestartsTimer(t *testing.T) {
-	m, _, _ := newTest(t, quiet)
+	// No probing of the suspect: its unanswered probe would confirm.
+	m, _, _ := newTest(t, func(c *Config) { quiet(c); c.ProbeSuspects = false })
 	for i := 0; i < 9; i++ {
 		put(t, m, core.NodeID(fmt.Sprintf("p%d", i)), StateAlive, 1)
 	}

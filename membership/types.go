@@ -139,10 +139,14 @@ type Stats struct {
 	LateAcks       uint64 // acks after the probe had ended
 	ProbesFailed   uint64 // probes that ended without an ack
 	MissedNacks    uint64 // nacks expected but not received
+	FallbackPings  uint64 // direct pings repeated on the reliable path
+	FallbackAcks   uint64 // probes answered only on the reliable path
+	SuspectProbes  uint64 // probes of members suspected by others, out of round-robin turn
 	RelaysServed   uint64 // ping-reqs served for others
 	RelaysDropped  uint64 // ping-reqs refused by MaxPendingRelays
 	GossipsSent    uint64 // dedicated gossip frames
 	PushPullsSent  uint64 // full-state exchanges initiated (joins included)
+	JoinSyncs      uint64 // follow-up exchanges after joining (part of PushPullsSent)
 	StateBytesSent uint64 // bytes of full-state frames sent (requests and replies)
 	PushPullsIn    uint64 // full-state records received
 	Reconnects     uint64 // exchanges with members believed failed

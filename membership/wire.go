@@ -20,6 +20,14 @@ const (
 	RecDead    uint8 = 0x46 // id, incarnation, accuser
 	RecLeave   uint8 = 0x47 // id, incarnation, signature
 	RecState   uint8 = 0x48 // flags, member entries: a full-state exchange
+	// RecPingFallback and RecAckFallback are a ping and its ack sent on
+	// the reliable path (Config.FallbackProbe): same bodies as RecPing and
+	// RecAck. An adapter with a reliable channel beside a lossy one (a
+	// stream beside datagrams) sends frames holding them on the reliable
+	// one, as memberlist sends its fallback TCP ping; elsewhere they are
+	// simply a second direct probe.
+	RecPingFallback uint8 = 0x49 // seq, target
+	RecAckFallback  uint8 = 0x4a // seq
 )
 
 // Flags of a state record.
@@ -76,9 +84,13 @@ type stateMsg struct {
 // ---- encoding ----
 
 func appendPing(dst []byte, p ping) []byte {
+	return appendPingType(dst, RecPing, p)
+}
+
+func appendPingType(dst []byte, typ uint8, p ping) []byte {
 	body := binary.AppendUvarint(nil, p.seq)
 	body = core.AppendString(body, string(p.target))
-	return core.AppendRecord(dst, RecPing, body)
+	return core.AppendRecord(dst, typ, body)
 }
 
 func appendPingReq(dst []byte, p pingReq) []byte {

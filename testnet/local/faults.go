@@ -29,7 +29,8 @@ type Injector struct {
 	// PartitionDropped counts frames dropped because a partition separated
 	// the two peers (part of Dropped).
 	PartitionDropped atomic.Uint64
-	// Spared counts full-state frames spared by ReliableState.
+	// Spared counts frames spared by ReliableState (full-state exchanges
+	// and fallback probes).
 	Spared atomic.Uint64
 }
 
@@ -107,11 +108,18 @@ func contains(ps Peers, x int) bool {
 	return false
 }
 
-// recState is membership's full-state exchange record (membership.RecState).
-const recState = 0x48
+// Membership records that travel on memberlist's TCP path: the full-state
+// exchange (membership.RecState) and the fallback probe and its ack
+// (membership.RecPingFallback, membership.RecAckFallback).
+const (
+	recState        = 0x48
+	recPingFallback = 0x49
+	recAckFallback  = 0x4a
+)
 
 // carriesState reports whether frame (version byte, then records: type,
-// uvarint length, body) holds a full-state exchange record.
+// uvarint length, body) holds a full-state exchange record or a fallback
+// probe or ack: the frames ReliableState spares.
 func carriesState(frame []byte) bool {
 	if len(frame) < 2 {
 		return false
@@ -123,7 +131,7 @@ func carriesState(frame []byte) bool {
 		if k <= 0 || n > uint64(len(b)-1-k) {
 			return false
 		}
-		if t == recState {
+		if t == recState || t == recPingFallback || t == recAckFallback {
 			return true
 		}
 		b = b[1+k+int(n):]
@@ -138,8 +146,8 @@ func (in *Injector) Decide(from, to int) (drop bool, delay time.Duration) {
 }
 
 // DecideFrame is Decide for a frame whose content (without its length
-// prefix) is known: with ReliableState, full-state exchanges pass
-// unharmed unless a partition separates the peers.
+// prefix) is known: with ReliableState, full-state exchanges and fallback
+// probes pass unharmed unless a partition separates the peers.
 func (in *Injector) DecideFrame(from, to int, frame []byte) (drop bool, delay time.Duration) {
 	in.Frames.Add(1)
 	if from < 0 || to < 0 || from >= in.n || to >= in.n {

@@ -133,7 +133,10 @@ func TestFaultStreamDelay(t *testing.T) {
 func TestReliableState(t *testing.T) {
 	state := []byte{1, 0x44, 2, 9, 9, 0x48, 3, 1, 2, 3}
 	ping := []byte{1, 0x40, 2, 9, 9}
-	if !carriesState(state) || carriesState(ping) || carriesState([]byte{1, 0x48, 200}) || carriesState(nil) {
+	fallback := []byte{1, 0x49, 2, 9, 9}
+	fallbackAck := []byte{1, 0x4a, 1, 9}
+	if !carriesState(state) || !carriesState(fallback) || !carriesState(fallbackAck) ||
+		carriesState(ping) || carriesState([]byte{1, 0x48, 200}) || carriesState(nil) {
 		t.Fatal("carriesState misjudges frames")
 	}
 	in := NewInjector(Faults{Loss: 1, ReliableState: true,
@@ -141,6 +144,11 @@ func TestReliableState(t *testing.T) {
 	in.Start(time.Now())
 	if drop, _ := in.DecideFrame(0, 1, state); drop {
 		t.Error("a state exchange was dropped under reliable_state")
+	}
+	for _, f := range [][]byte{fallback, fallbackAck} {
+		if drop, _ := in.DecideFrame(0, 1, f); drop {
+			t.Errorf("a fallback probe frame %#x was dropped under reliable_state", f[1])
+		}
 	}
 	if drop, _ := in.DecideFrame(0, 1, ping); !drop {
 		t.Error("a ping passed at loss 1")
