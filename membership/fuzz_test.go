@@ -125,12 +125,12 @@ func FuzzDecodeRecords(f *testing.F) {
 // checkInvariants verifies the member table's internal consistency.
 func checkInvariants(t *testing.T, m *Memberlist) {
 	t.Helper()
-	if len(m.members) != len(m.all) {
-		t.Fatalf("map has %d members, list %d", len(m.members), len(m.all))
+	if m.members.n != len(m.all) {
+		t.Fatalf("map has %d members, list %d", m.members.n, len(m.all))
 	}
 	live := 0
 	for i, mem := range m.all {
-		if mem.idx != i || m.members[mem.ID] != mem || mem.removed {
+		if int(mem.idx) != i || m.members.get(m.all, mem.ID) != mem || mem.removed {
 			t.Fatalf("member %s index broken", mem.ID)
 		}
 		if mem != m.self && mem.State.Live() {
@@ -141,7 +141,7 @@ func checkInvariants(t *testing.T, m *Memberlist) {
 		} else if mem.liveIdx >= 0 {
 			t.Fatalf("%s member %s in live list", mem.State, mem.ID)
 		}
-		if mem.State == StateSuspect && mem != m.self && mem.susp == nil {
+		if mem.State == StateSuspect && mem != m.self && mem.susp() == nil {
 			t.Fatalf("suspect %s without a timer", mem.ID)
 		}
 	}

@@ -54,15 +54,90 @@ var (
 	ErrLeft         = errors.New("grapevine/membership: this member has left")
 )
 
+// member is one entry of the member table. Every member holds an entry for
+// every other, so the entry is kept small (64 bytes): what most members
+// lack (metadata, a signature, a running suspicion) lives in a separately
+// allocated memberExtra, and the tick a tombstone was made is Since (a
+// member that is not live entered its state when it was entombed).
 type member struct {
-	Member
-	metaInc uint64 // the incarnation of the alive update Meta and sig come from
-	sig     []byte // the member's signature of that alive update; of its leave when left
-	idx     int    // position in Memberlist.all
-	liveIdx int    // position in Memberlist.live, -1 when not live
-	susp    *suspicion
-	tombAt  uint64 // tick at which it became a tombstone
-	removed bool   // forgotten (reaped or evicted)
+	ID          core.NodeID
+	Incarnation uint64
+	metaInc     uint64       // the incarnation of the alive update meta and sig come from
+	Since       uint64       // tick at which this member entered State (local clock)
+	x           *memberExtra // nil when there is no metadata, signature or suspicion
+	idx         int32        // position in Memberlist.all
+	liveIdx     int32        // position in Memberlist.live, -1 when not live
+	State       State
+	removed     bool // forgotten (reaped or evicted)
+}
+
+type memberExtra struct {
+	meta []byte // the member's metadata; do not modify
+	sig  []byte // the member's signature of its alive update; of its leave when left
+	susp *suspicion
+}
+
+func (mem *member) meta() []byte {
+	if mem.x == nil {
+		return nil
+	}
+	return mem.x.meta
+}
+
+func (mem *member) sig() []byte {
+	if mem.x == nil {
+		return nil
+	}
+	return mem.x.sig
+}
+
+func (mem *member) susp() *suspicion {
+	if mem.x == nil {
+		return nil
+	}
+	return mem.x.susp
+}
+
+// extra returns the member's extra fields, allocating them if needed.
+func (mem *member) extra() *memberExtra {
+	if mem.x == nil {
+		mem.x = new(memberExtra)
+	}
+	return mem.x
+}
+
+// tidy drops the extra fields when they are all empty.
+func (mem *member) tidy() {
+	if x := mem.x; x != nil && x.meta == nil && x.sig == nil && x.susp == nil {
+		mem.x = nil
+	}
+}
+
+func (mem *member) setMeta(meta, sig []byte) {
+	if meta != nil || sig != nil || mem.x != nil {
+		x := mem.extra()
+		x.meta, x.sig = meta, sig
+		mem.tidy()
+	}
+}
+
+func (mem *member) setSig(sig []byte) {
+	if sig != nil || mem.x != nil {
+		mem.extra().sig = sig
+		mem.tidy()
+	}
+}
+
+func (mem *member) setSusp(s *suspicion) {
+	if s != nil || mem.x != nil {
+		mem.extra().susp = s
+		mem.tidy()
+	}
+}
+
+// snapshot returns the public view of the entry.
+func (mem *member) snapshot() Member {
+	return Member{ID: mem.ID, State: mem.State, Incarnation: mem.Incarnation, Meta: mem.meta(), Since: mem.Since}
 }
 
 type tomb struct {
@@ -127,11 +202,11 @@ type Memberlist struct {
 
 	tick    uint64
 	self    *member
-	members map[core.NodeID]*member // lookup only, never iterated
-	all     []*member               // every known member, self and tombstones included
-	live    []*member               // alive and suspect members other than self
-	liveVer uint64                  // bumped whenever live changes (PeersVersion)
-	tombs   []tomb                  // tombstones in the order they were made, from tombHead
+	members memberIndex // lookup only, never iterated
+	all     []*member   // every known member, self and tombstones included
+	live    []*member   // alive and suspect members other than self
+	liveVer uint64      // bumped whenever live changes (PeersVersion)
+	tombs   []tomb      // tombstones in the order they were made, from tombHead
 	tombHd  int
 
 	suspects   []*member
@@ -169,13 +244,13 @@ func New(cfg Config) (*Memberlist, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	m := &Memberlist{cfg: cfg, rng: cfg.Rand, members: make(map[core.NodeID]*member)}
-	self := &member{Member: Member{ID: cfg.ID, State: StateAlive, Incarnation: cfg.Incarnation, Meta: nilIfEmpty(cfg.Meta)},
-		metaInc: cfg.Incarnation, liveIdx: -1}
+	m := &Memberlist{cfg: cfg, rng: cfg.Rand}
+	self := &member{ID: cfg.ID, State: StateAlive, Incarnation: cfg.Incarnation, metaInc: cfg.Incarnation, liveIdx: -1}
+	self.setMeta(nilIfEmpty(cfg.Meta), nil)
 	m.self = self
-	m.members[self.ID] = self
 	self.idx = 0
 	m.all = append(m.all, self)
+	m.members.add(m.all, self)
 	m.signSelfAlive()
 	// Spread the periodic work over the first period, so members started
 	// together do not act in lockstep.
@@ -234,15 +309,15 @@ func (m *Memberlist) Sample(dst []core.NodeID, k int) []core.NodeID {
 }
 
 // LocalMember returns this member's own entry.
-func (m *Memberlist) LocalMember() Member { return m.self.Member }
+func (m *Memberlist) LocalMember() Member { return m.self.snapshot() }
 
 // Member returns what this member knows of id.
 func (m *Memberlist) Member(id core.NodeID) (Member, bool) {
-	mem := m.members[id]
+	mem := m.members.get(m.all, id)
 	if mem == nil {
 		return Member{}, false
 	}
-	return mem.Member, true
+	return mem.snapshot(), true
 }
 
 // Members returns the live (alive and suspect) members, this one included
@@ -250,10 +325,10 @@ func (m *Memberlist) Member(id core.NodeID) (Member, bool) {
 func (m *Memberlist) Members() []Member {
 	out := make([]Member, 0, len(m.live)+1)
 	if m.self.State.Live() {
-		out = append(out, m.self.Member)
+		out = append(out, m.self.snapshot())
 	}
 	for _, mem := range m.live {
-		out = append(out, mem.Member)
+		out = append(out, mem.snapshot())
 	}
 	sortMembers(out)
 	return out
@@ -263,7 +338,7 @@ func (m *Memberlist) Members() []Member {
 func (m *Memberlist) AllMembers() []Member {
 	out := make([]Member, 0, len(m.all))
 	for _, mem := range m.all {
-		out = append(out, mem.Member)
+		out = append(out, mem.snapshot())
 	}
 	sortMembers(out)
 	return out
@@ -316,8 +391,8 @@ func (m *Memberlist) Leave() {
 	s := m.self
 	s.State = StateLeft
 	s.Since = m.tick
-	s.sig = m.sign(LeaveSigningBytes(s.ID, s.Incarnation))
-	rec := appendLeave(nil, leaveMsg{id: s.ID, inc: s.Incarnation, sig: s.sig})
+	s.setSig(m.sign(LeaveSigningBytes(s.ID, s.Incarnation)))
+	rec := appendLeave(nil, leaveMsg{id: s.ID, inc: s.Incarnation, sig: s.sig()})
 	m.enqueue(s.ID, RecLeave, rec)
 	k := max(m.cfg.GossipNodes, 3)
 	for _, to := range m.sample(k, nil) {
@@ -335,7 +410,7 @@ func (m *Memberlist) SetMeta(meta []byte) error {
 		return ErrLeft
 	}
 	s := m.self
-	s.Meta = nilIfEmpty(append([]byte(nil), meta...))
+	s.setMeta(nilIfEmpty(append([]byte(nil), meta...)), s.sig())
 	s.Incarnation++
 	s.metaInc = s.Incarnation
 	m.signSelfAlive()
@@ -548,21 +623,22 @@ func (m *Memberlist) checkSuspects() {
 	keep := m.suspects[:0]
 	var due []*member
 	for _, s := range m.suspects {
-		if s.removed || s.susp == nil || s.State != StateSuspect {
+		sp := s.susp()
+		if s.removed || sp == nil || s.State != StateSuspect {
 			continue
 		}
-		if m.tick >= s.susp.deadline {
+		if m.tick >= sp.deadline {
 			due = append(due, s)
 			continue
 		}
-		if r := s.susp.remindAt; r != 0 && m.tick >= r && m.reminders < m.cfg.CorrectionsPerTick {
+		if r := sp.remindAt; r != 0 && m.tick >= r && m.reminders < m.cfg.CorrectionsPerTick {
 			// Still suspect after half the minimum timeout: tell the suspect
 			// directly. If it is alive and refuted long ago (this member
 			// missed the refutation), it answers with its alive at once.
 			m.reminders++
 			m.stats.Reminders++
-			s.susp.remindAt = m.tick + m.remindEvery(s.susp)
-			a := accuseMsg{id: s.ID, inc: s.Incarnation, from: s.susp.confirmers[0]}
+			sp.remindAt = m.tick + m.remindEvery(sp)
+			a := accuseMsg{id: s.ID, inc: s.Incarnation, from: sp.confirmers[0]}
 			m.send(s.ID, appendAccuse(core.NewFrame(nil), RecSuspect, a), s.ID)
 		}
 		keep = append(keep, s)
@@ -614,7 +690,7 @@ func (m *Memberlist) reconnect() {
 	n := len(m.tombs) - m.tombHd
 	for try := 0; try < 3 && n > 0; try++ {
 		t := m.tombs[m.tombHd+m.rng.IntN(n)]
-		if t.m.removed || t.m.State != StateDead || t.m.tombAt != t.at {
+		if t.m.removed || t.m.State != StateDead || t.m.Since != t.at {
 			continue
 		}
 		m.stats.Reconnects++
@@ -626,7 +702,7 @@ func (m *Memberlist) reconnect() {
 func (m *Memberlist) reap() {
 	for m.tombHd < len(m.tombs) {
 		t := m.tombs[m.tombHd]
-		valid := !t.m.removed && !t.m.State.Live() && t.m.tombAt == t.at
+		valid := !t.m.removed && !t.m.State.Live() && t.m.Since == t.at
 		if valid && t.at+uint64(m.cfg.TombstoneTicks) > m.tick {
 			break
 		}
@@ -647,7 +723,7 @@ func (m *Memberlist) compactTombs() {
 		// the member table rather than by the flap rate.
 		keep := m.tombs[:0]
 		for _, t := range m.tombs[m.tombHd:] {
-			if !t.m.removed && !t.m.State.Live() && t.m.tombAt == t.at {
+			if !t.m.removed && !t.m.State.Live() && t.m.Since == t.at {
 				keep = append(keep, t)
 			}
 		}
@@ -676,14 +752,14 @@ func (m *Memberlist) newMember(id core.NodeID) *member {
 		t := m.tombs[m.tombHd]
 		m.tombs[m.tombHd] = tomb{}
 		m.tombHd++
-		if !t.m.removed && !t.m.State.Live() && t.m.tombAt == t.at {
+		if !t.m.removed && !t.m.State.Live() && t.m.Since == t.at {
 			m.stats.TombstonesEvicted++
 			m.removeMember(t.m)
 		}
 	}
-	mem := &member{Member: Member{ID: id, Since: m.tick}, idx: len(m.all), liveIdx: -1}
-	m.members[id] = mem
+	mem := &member{ID: id, Since: m.tick, idx: int32(len(m.all)), liveIdx: -1}
 	m.all = append(m.all, mem)
+	m.members.add(m.all, mem)
 	return mem
 }
 
@@ -692,21 +768,24 @@ func (m *Memberlist) removeMember(mem *member) {
 		return
 	}
 	m.setNotLive(mem)
-	delete(m.members, mem.ID)
+	m.members.del(mem.ID, mem.idx)
 	last := m.all[len(m.all)-1]
+	if last != mem {
+		m.members.moved(last.ID, last.idx, mem.idx)
+	}
 	m.all[mem.idx] = last
 	last.idx = mem.idx
 	m.all[len(m.all)-1] = nil
 	m.all = m.all[:len(m.all)-1]
 	mem.removed = true
-	mem.susp = nil
+	mem.setSusp(nil)
 }
 
 func (m *Memberlist) setLive(mem *member) {
 	if mem.liveIdx >= 0 {
 		return
 	}
-	mem.liveIdx = len(m.live)
+	mem.liveIdx = int32(len(m.live))
 	m.live = append(m.live, mem)
 	m.liveVer++
 	// SWIM §4.3: a new member goes to a random position of the rest of
@@ -734,15 +813,14 @@ func (m *Memberlist) entomb(mem *member, st State, inc uint64) {
 	mem.State = st
 	mem.Incarnation = inc
 	mem.Since = m.tick
-	mem.susp = nil
-	mem.tombAt = m.tick
+	mem.setSusp(nil)
 	m.tombs = append(m.tombs, tomb{m: mem, at: m.tick})
 	m.compactTombs()
 }
 
 func (m *Memberlist) emit(kind EventKind, mem *member, from core.NodeID) {
 	if m.cfg.Events != nil {
-		m.cfg.Events.HandleEvent(Event{Kind: kind, Member: mem.Member, From: from, Tick: m.tick})
+		m.cfg.Events.HandleEvent(Event{Kind: kind, Member: mem.snapshot(), From: from, Tick: m.tick})
 	}
 }
 
@@ -864,7 +942,7 @@ func (m *Memberlist) onPing(from core.NodeID, p ping, fallback bool) {
 		return
 	}
 	f := appendSeq(core.NewFrame(nil), RecAck, p.seq)
-	if mem := m.members[from]; mem != nil && mem.State == StateDead {
+	if mem := m.members.get(m.all, from); mem != nil && mem.State == StateDead {
 		// Gossip to the dead: a member we believe failed is pinging us, so
 		// tell it; if it is alive it refutes.
 		f = appendAccuse(f, RecDead, accuseMsg{id: mem.ID, inc: mem.Incarnation, from: m.cfg.ID})
@@ -944,7 +1022,7 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 			// Another member's verdict is only a suspicion here: if the
 			// member is alive it gets the chance to refute (and a member
 			// this one never knew is not learned as a corpse).
-			if mem := m.members[e.id]; mem != nil && (mem.State.Live() || mem == m.self) {
+			if mem := m.members.get(m.all, e.id); mem != nil && (mem.State.Live() || mem == m.self) {
 				m.accuse(accuseMsg{id: e.id, inc: e.inc, from: from}, from, false)
 			}
 		case StateLeft:
@@ -980,14 +1058,14 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		if m.left {
 			return
 		}
-		if a.inc > s.Incarnation || (a.inc == s.Incarnation && !bytes.Equal(a.meta, s.Meta)) {
+		if a.inc > s.Incarnation || (a.inc == s.Incarnation && !bytes.Equal(a.meta, s.meta())) {
 			// An alive of ours we did not send (a previous life, or a
 			// conflict): outbid it.
 			m.refute(a.inc)
 		}
 		return
 	}
-	mem := m.members[a.id]
+	mem := m.members.get(m.all, a.id)
 	if mem != nil && a.inc <= mem.Incarnation {
 		m.stats.Stale++
 		return
@@ -1002,7 +1080,8 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		if mem == nil {
 			return
 		}
-		mem.State, mem.Incarnation, mem.metaInc, mem.Meta, mem.sig = StateAlive, a.inc, a.inc, meta, sig
+		mem.State, mem.Incarnation, mem.metaInc = StateAlive, a.inc, a.inc
+		mem.setMeta(meta, sig)
 		m.setLive(mem)
 		// A member learned from a full-state exchange is news to this
 		// member only (the peer that sent the state knows it, and so do
@@ -1016,10 +1095,13 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		return
 	}
 	prev := mem.State
-	metaChanged := !bytes.Equal(mem.Meta, meta)
-	mem.Incarnation, mem.metaInc, mem.Meta, mem.sig = a.inc, a.inc, meta, sig
+	metaChanged := !bytes.Equal(mem.meta(), meta)
+	mem.Incarnation, mem.metaInc = a.inc, a.inc
 	mem.State = StateAlive
-	mem.susp = nil
+	if mem.x != nil {
+		mem.x.susp = nil
+	}
+	mem.setMeta(meta, sig)
 	if prev != StateAlive {
 		mem.Since = m.tick
 	}
@@ -1051,7 +1133,7 @@ func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 		m.accusedSelf(a.inc, from)
 		return
 	}
-	mem := m.members[a.id]
+	mem := m.members.get(m.all, a.id)
 	if mem == nil || !mem.State.Live() || a.inc < mem.Incarnation {
 		m.stats.Stale++
 		if mem != nil && mem.State == StateAlive && a.inc < mem.Incarnation {
@@ -1064,8 +1146,8 @@ func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 			// A suspicion of a newer incarnation is a new suspicion: the
 			// old timer (and its confirmations) belonged to the old one.
 			mem.Incarnation = a.inc
-			mem.susp = m.newSuspicion(a.from)
-		} else if confirm && mem.susp.confirm(a.from) {
+			mem.setSusp(m.newSuspicion(a.from))
+		} else if confirm && mem.susp().confirm(a.from) {
 			m.stats.Confirmations++
 		} else {
 			return
@@ -1076,7 +1158,7 @@ func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 	mem.State = StateSuspect
 	mem.Incarnation = a.inc
 	mem.Since = m.tick
-	mem.susp = m.newSuspicion(a.from)
+	mem.setSusp(m.newSuspicion(a.from))
 	m.suspects = append(m.suspects, mem)
 	m.enqueue(a.id, RecSuspect, appendAccuse(nil, RecSuspect, a))
 	if a.from != m.cfg.ID {
@@ -1125,7 +1207,7 @@ func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
 		m.accusedSelf(a.inc, from)
 		return
 	}
-	mem := m.members[a.id]
+	mem := m.members.get(m.all, a.id)
 	if mem == nil || !mem.State.Live() || a.inc < mem.Incarnation {
 		m.stats.Stale++
 		if mem != nil && mem.State == StateAlive && a.inc < mem.Incarnation {
@@ -1145,7 +1227,7 @@ func (m *Memberlist) applyLeave(l leaveMsg, from core.NodeID) {
 		}
 		return
 	}
-	mem := m.members[l.id]
+	mem := m.members.get(m.all, l.id)
 	if mem == nil || mem.State == StateLeft || l.inc < mem.Incarnation {
 		m.stats.Stale++
 		return
@@ -1156,12 +1238,13 @@ func (m *Memberlist) applyLeave(l leaveMsg, from core.NodeID) {
 	sig := nilIfEmpty(bytes.Clone(l.sig))
 	if mem.State == StateDead {
 		// It had been declared failed before its leave arrived.
-		mem.State, mem.Incarnation, mem.sig = StateLeft, l.inc, sig
+		mem.State, mem.Incarnation = StateLeft, l.inc
+		mem.setSig(sig)
 		m.enqueue(l.id, RecLeave, appendLeave(nil, leaveMsg{id: l.id, inc: l.inc, sig: sig}))
 		return
 	}
 	m.entomb(mem, StateLeft, l.inc)
-	mem.sig = sig
+	mem.setSig(sig)
 	m.enqueue(l.id, RecLeave, appendLeave(nil, leaveMsg{id: l.id, inc: l.inc, sig: sig}))
 	m.emit(EventLeave, mem, from)
 }
@@ -1171,7 +1254,7 @@ func (m *Memberlist) accusedSelf(inc uint64, from core.NodeID) {
 	if m.left {
 		// Departed: repeat the leave instead of refuting.
 		s := m.self
-		m.enqueue(s.ID, RecLeave, appendLeave(nil, leaveMsg{id: s.ID, inc: s.Incarnation, sig: s.sig}))
+		m.enqueue(s.ID, RecLeave, appendLeave(nil, leaveMsg{id: s.ID, inc: s.Incarnation, sig: s.sig()}))
 		return
 	}
 	if inc < m.self.Incarnation {
@@ -1200,7 +1283,7 @@ func (m *Memberlist) correct(to core.NodeID, mem *member) {
 	}
 	m.corrections++
 	m.stats.Corrections++
-	f := appendAlive(core.NewFrame(nil), aliveMsg{id: mem.ID, inc: mem.Incarnation, meta: mem.Meta, sig: mem.sig})
+	f := appendAlive(core.NewFrame(nil), aliveMsg{id: mem.ID, inc: mem.Incarnation, meta: mem.meta(), sig: mem.sig()})
 	m.send(to, f, "")
 }
 
@@ -1215,7 +1298,7 @@ func (m *Memberlist) refute(inc uint64) {
 
 func (m *Memberlist) signSelfAlive() {
 	s := m.self
-	s.sig = m.sign(AliveSigningBytes(s.ID, s.Incarnation, s.Meta))
+	s.setSig(m.sign(AliveSigningBytes(s.ID, s.Incarnation, s.meta())))
 }
 
 func (m *Memberlist) sign(msg []byte) []byte {
@@ -1243,7 +1326,7 @@ func (m *Memberlist) verify(id core.NodeID, msg, sig []byte) bool {
 
 func (m *Memberlist) enqueueSelfAlive() {
 	s := m.self
-	m.enqueue(s.ID, RecAlive, appendAlive(nil, aliveMsg{id: s.ID, inc: s.Incarnation, meta: s.Meta, sig: s.sig}))
+	m.enqueue(s.ID, RecAlive, appendAlive(nil, aliveMsg{id: s.ID, inc: s.Incarnation, meta: s.meta(), sig: s.sig()}))
 }
 
 func (m *Memberlist) enqueue(id core.NodeID, typ uint8, rec []byte) {
@@ -1331,12 +1414,12 @@ func (m *Memberlist) sendState(to core.NodeID, flags byte) {
 		e = stateEntry{id: mem.ID, state: mem.State, inc: mem.Incarnation}
 		switch mem.State {
 		case StateAlive, StateSuspect:
-			e.metaInc, e.meta, e.sig = mem.metaInc, mem.Meta, mem.sig
+			e.metaInc, e.meta, e.sig = mem.metaInc, mem.meta(), mem.sig()
 			if e.metaInc > e.inc {
 				e.metaInc = e.inc
 			}
 		case StateLeft:
-			e.sig = mem.sig
+			e.sig = mem.sig()
 		}
 		n := len(body)
 		body = appendStateEntry(body, &e)

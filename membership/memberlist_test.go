@@ -283,7 +283,7 @@ func TestSuspicionTimeoutLifeguard(t *testing.T) {
 		put(t, m, core.NodeID(fmt.Sprintf("p%d", i)), StateAlive, 1)
 	}
 	step(t, m, "p0", suspectRec("p1", 1, "p0"))
-	s := m.members["p1"].susp
+	s := m.members.get(m.all, "p1").susp()
 	if s.min != 40 || s.max != 240 || s.k != 3 {
 		t.Fatalf("suspicion min %v max %v k %d", s.min, s.max, s.k)
 	}
@@ -327,7 +327,7 @@ func TestSuspicionTimeoutPlainSWIM(t *testing.T) {
 		put(t, m, core.NodeID(fmt.Sprintf("p%d", i)), StateAlive, 1)
 	}
 	step(t, m, "p0", suspectRec("p1", 1, "p0"))
-	s := m.members["p1"].susp
+	s := m.members.get(m.all, "p1").susp()
 	// n = 100: 4·log₁₀ 100·10 = 80 ticks, fixed.
 	if s.deadline != 80 || s.k != 0 {
 		t.Fatalf("deadline %d k %d", s.deadline, s.k)

@@ -86,12 +86,63 @@ func (q *queue) remove(u *update) {
 	}
 }
 
+// sort orders the queue. less is a strict total order (insertion counters
+// are unique), so the sorted order is unique and any method of reaching it
+// gives the same queue. The common case is cheap: the queue was sorted at
+// the last fill and updates pushed since (never yet sent, newer than
+// everything) sit at the end in insertion order, i.e. in reverse sorted
+// order; they are reversed and merged in one pass instead of re-sorting
+// the whole queue.
 func (q *queue) sort() {
 	if q.sorted {
 		return
 	}
-	slices.SortFunc(q.items, less)
 	q.sorted = true
+	items := q.items
+	k := 1
+	for k < len(items) && less(items[k-1], items[k]) < 0 {
+		k++
+	}
+	if k >= len(items) {
+		return
+	}
+	tail := items[k:]
+	descending := true
+	for i := 1; i < len(tail); i++ {
+		if less(tail[i], tail[i-1]) >= 0 {
+			descending = false
+			break
+		}
+	}
+	if descending {
+		slices.Reverse(tail)
+	} else {
+		slices.SortFunc(tail, less)
+	}
+	if less(items[k-1], tail[0]) < 0 {
+		return // already in order
+	}
+	// Merge the sorted prefix items[:k] and the sorted tail.
+	head := append(q.tmp[:0], items[:k]...)
+	i, j, o := 0, 0, 0
+	for i < len(head) && j < len(tail) {
+		if less(tail[j], head[i]) < 0 {
+			items[o] = tail[j]
+			j++
+		} else {
+			items[o] = head[i]
+			i++
+		}
+		o++
+	}
+	for i < len(head) {
+		items[o] = head[i]
+		i++
+		o++
+	}
+	// What is left of tail is already in place.
+	clear(head)
+	q.tmp = head[:0]
 }
 
 // fill appends to dst the queued records that fit in room bytes, first the

@@ -30,6 +30,15 @@ func (o *options) sizes(full, quick []int) []int {
 
 func periods(d time.Duration) float64 { return float64(d) / float64(period) }
 
+// walls lists wall times, rounded to seconds.
+func walls(ds []time.Duration) string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.Round(time.Second).String())
+	}
+	return strings.Join(out, ", ")
+}
+
 func lifeguard(on bool) func(int, *membership.Config) {
 	return func(_ int, c *membership.Config) { c.Lifeguard, c.Repair = on, on }
 }
@@ -49,23 +58,27 @@ type victim struct {
 }
 
 func expDetect(o *options) string {
-	ns := o.sizes([]int{100, 1000, 3000}, []int{100, 300})
+	ns := o.sizes([]int{100, 1000, 10000}, []int{100, 300})
 	const crashes = 8
 	spacing, warm, tail := 30*time.Second, 20*time.Second, 150*time.Second
 	type res struct {
 		det, dis, all  []float64
 		incomplete, nv int
+		walls          []time.Duration
 	}
 	results := make([]res, len(ns))
 	var mu sync.Mutex
-	var jobs []func()
-	for ni, n := range ns {
+	var jobs []job
+	// Largest first, so the big simulations start while memory is free.
+	for ni := len(ns) - 1; ni >= 0; ni-- {
+		n := ns[ni]
 		seeds := o.nSeeds(3)
 		if n >= 3000 {
 			seeds = o.nSeeds(2)
 		}
 		for s := 1; s <= seeds; s++ {
-			jobs = append(jobs, func() {
+			jobs = append(jobs, job{n: n, run: func() {
+				start := time.Now()
 				w := newWorld(worldConfig{N: n, Seed: uint64(s*7919 + n)})
 				rng := rand.New(rand.NewPCG(uint64(s), uint64(n)))
 				byID := map[core.NodeID]*victim{}
@@ -133,11 +146,13 @@ func expDetect(o *options) string {
 				results[ni].all = append(results[ni].all, r.all...)
 				results[ni].incomplete += r.incomplete
 				results[ni].nv += r.nv
+				results[ni].walls = append(results[ni].walls, time.Since(start))
 				mu.Unlock()
-			})
+				fmt.Fprintf(os.Stderr, "swimexp: detect n=%d seed %d done in %s\n", n, s, time.Since(start).Round(time.Second))
+			}})
 		}
 	}
-	parallel(o, jobs)
+	parallelMem(o, jobs)
 	var rows [][]string
 	var xs, med, p90, exp2 []float64
 	for i, n := range ns {
@@ -148,7 +163,7 @@ func expDetect(o *options) string {
 			fmt.Sprint(n), fmt.Sprint(r.nv),
 			f2(mean(r.det)), f2(quantile(r.det, .5)), f2(quantile(r.det, .9)), f2(quantile(r.det, 1)),
 			f1(minS), f1(quantile(r.all, .5)), f1(quantile(r.all, .9)),
-			f2(quantile(r.dis, .5)), f2(quantile(r.dis, .9)), fmt.Sprint(lam), fmt.Sprint(r.incomplete),
+			f2(quantile(r.dis, .5)), f2(quantile(r.dis, .9)), fmt.Sprint(lam), fmt.Sprint(r.incomplete), walls(r.walls),
 		})
 		xs = append(xs, float64(n))
 		med = append(med, mean(r.det))
@@ -165,9 +180,9 @@ func expDetect(o *options) string {
 suspicion raised by any member (first detection), the time until every surviving member has
 declared it failed, and the dissemination time from the first declaration to the last.
 
-`, spacing, crashes, o.nSeeds(3), "2 at n = 3,000 when it is run (-nmax 3000)")
+`, spacing, crashes, o.nSeeds(3), "2 at n ≥ 3,000")
 	b.WriteString(table([]string{"n", "crashes", "first detection: mean (periods)", "median", "p90", "max",
-		"min suspicion timeout (s)", "crash → all know: median (s)", "p90 (s)", "first → last declaration: median (periods)", "p90", "λ·⌈log₁₀(n+1)⌉ transmissions", "incomplete"}, rows))
+		"min suspicion timeout (s)", "crash → all know: median (s)", "p90 (s)", "first → last declaration: median (periods)", "p90", "λ·⌈log₁₀(n+1)⌉ transmissions", "incomplete", "wall time per run"}, rows))
 	b.WriteString(`SWIM's e/(e−1) ≈ 1.58 periods assumes synchronised periods and a crash at the start of one:
 every member's probe of that period may pick the victim. Here members' periods have
 independent phases and the crash falls at a random instant, so the first probe of the victim
@@ -196,42 +211,46 @@ profile took 8.3–8.7 s from crash to every survivor's event at 20–50 members
 // ---- 2. false positives under loss ----
 
 func expLoss(o *options) string {
-	n, longN := 1000, 200
-	window, longWin := o.lossDur, o.lossLong
+	n := 1000
+	low, high := o.lossDur, o.lossHigh
 	if o.quick {
-		n, longN, window, longWin = 200, 100, 3*time.Minute, 5*time.Minute
+		n, low, high = 200, 2*time.Minute, time.Minute
 	}
-	losses := []float64{0, 0.05, 0.10}
+	losses := []float64{0, 0.05, 0.10, 0.20, 0.30}
 	type res struct {
-		n                                     int
 		loss                                  float64
 		lg                                    bool
 		win                                   time.Duration
 		susp, fails, declared, refut, victims uint64
 		frames, bytes                         float64
+		wall                                  time.Duration
 	}
 	type cfg struct {
-		n    int
 		loss float64
 		lg   bool
 		win  time.Duration
 	}
 	var cfgs []cfg
-	// Longest first, so the workers finish together.
-	for _, lg := range []bool{true, false} {
-		cfgs = append(cfgs, cfg{longN, 0.10, lg, longWin})
-	}
-	for _, li := range []int{2, 1, 0} {
-		for _, lg := range []bool{true, false} {
-			cfgs = append(cfgs, cfg{n, losses[li], lg, window})
+	// Most expensive first (high loss, plain SWIM), so the workers finish
+	// together.
+	for li := len(losses) - 1; li >= 0; li-- {
+		win := low
+		if losses[li] >= 0.2 {
+			win = high
+		}
+		for _, lg := range []bool{false, true} {
+			cfgs = append(cfgs, cfg{losses[li], lg, win})
 		}
 	}
 	results := make([]res, len(cfgs))
-	var jobs []func()
+	var jobs []job
 	for ci, c := range cfgs {
-		jobs = append(jobs, func() {
-			w := newWorld(worldConfig{N: c.n, Seed: uint64(100 + ci), Loss: c.loss, Member: lifeguard(c.lg)})
-			r := res{n: c.n, loss: c.loss, lg: c.lg, win: c.win}
+		jobs = append(jobs, job{n: n, run: func() {
+			start := time.Now()
+			// The seed depends on the loss rate only: both detectors see
+			// the same network draws until their behaviour diverges.
+			w := newWorld(worldConfig{N: n, Seed: uint64(100 + int(c.loss*100)), Loss: c.loss, Member: lifeguard(c.lg)})
+			r := res{loss: c.loss, lg: c.lg, win: c.win}
 			seen := map[core.NodeID]bool{}
 			w.onEvent = func(obs int, e membership.Event) {
 				if e.Kind == membership.EventFail {
@@ -250,94 +269,74 @@ func expLoss(o *options) string {
 				r.refut += st.Refutations
 			}
 			tot := w.net.Total()
-			r.frames = float64(tot.FramesSent) / float64(c.n) / c.win.Seconds()
-			r.bytes = float64(tot.BytesSent) / float64(c.n) / c.win.Seconds()
+			r.frames = float64(tot.FramesSent) / float64(n) / c.win.Seconds()
+			r.bytes = float64(tot.BytesSent) / float64(n) / c.win.Seconds()
+			r.wall = time.Since(start)
 			results[ci] = r
-			fmt.Fprintf(os.Stderr, "swimexp: loss n=%d %.0f%% %s done\n", c.n, c.loss*100, onOff(c.lg))
-		})
+			fmt.Fprintf(os.Stderr, "swimexp: loss n=%d %.0f%% %s %s done in %s\n", n, c.loss*100, onOff(c.lg), c.win, r.wall.Round(time.Second))
+		}})
 	}
-	parallel(o, jobs)
-	// Table order: by n, loss, detector.
+	parallelMem(o, jobs)
 	var rows [][]string
 	var xs []float64
 	ys := [2][]float64{}
-	order := []int{}
-	for _, li := range []int{0, 1, 2} {
-		for ci, c := range cfgs {
-			if c.n == n && c.loss == losses[li] && c.lg {
-				order = append(order, ci)
+	for li := range losses {
+		for _, lg := range []bool{true, false} {
+			for _, r := range results {
+				if r.loss != losses[li] || r.lg != lg {
+					continue
+				}
+				hours := r.win.Hours()
+				rows = append(rows, []string{fmt.Sprint(n),
+					fmt.Sprintf("%.0f %%", r.loss*100), onOff(r.lg), r.win.String(),
+					fmt.Sprint(r.susp), fmt.Sprint(r.refut), fmt.Sprint(r.declared), fmt.Sprint(r.victims), fmt.Sprint(r.fails),
+					f1(float64(r.fails) / hours), f1(r.frames), f0(r.bytes), r.wall.Round(time.Second).String(),
+				})
+				i := 0
+				if r.lg {
+					i = 1
+					xs = append(xs, r.loss*100)
+				}
+				ys[i] = append(ys[i], float64(r.fails)/hours+0.1)
 			}
-		}
-		for ci, c := range cfgs {
-			if c.n == n && c.loss == losses[li] && !c.lg {
-				order = append(order, ci)
-			}
-		}
-	}
-	order = append(order, 0, 1)
-	for _, ci := range order {
-		r := results[ci]
-		hours := r.win.Hours()
-		rows = append(rows, []string{fmt.Sprint(r.n),
-			fmt.Sprintf("%.0f %%", r.loss*100), onOff(r.lg), r.win.String(),
-			fmt.Sprint(r.susp), fmt.Sprint(r.refut), fmt.Sprint(r.declared), fmt.Sprint(r.victims), fmt.Sprint(r.fails),
-			f1(float64(r.fails) / hours), f1(r.frames), f0(r.bytes),
-		})
-		if r.n == n {
-			lg := 0
-			if r.lg {
-				lg = 1
-				xs = append(xs, r.loss*100)
-			}
-			ys[lg] = append(ys[lg], float64(r.fails)/hours+0.1)
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `Nobody crashes; every frame is lost independently with the given probability; one seed
-per configuration. Every failure declared is false. "Suspicions" counts probes that ended
-without an ack (each starts or confirms a suspicion); "refutations" the times a member raised
-its incarnation to clear one; "declarations" the suspicion timers that expired; "fail events"
-counts (member, observer) pairs, i.e. how many membership lists dropped someone they should
-not have.
+	fmt.Fprintf(&b, `Nobody crashes; every frame is lost independently with the given probability; n = %d,
+one seed per loss rate (the same seed for both detectors). Every failure declared is false.
+"Suspicions" counts probes that ended without an ack (each starts or confirms a suspicion);
+"refutations" the times a member raised its incarnation to clear one; "declarations" the
+suspicion timers that expired; "fail events" counts (member, observer) pairs, i.e. how many
+membership lists dropped someone they should not have. The last column is the wall time of
+the run (on the shared 2-core machine, %d simulations at a time).
 
-The issue asks for at least one simulated hour at n = %d. At 10 %% loss every member gossips
-several suspicions and refutations per second, and a simulated hour at n = %d costs about half
-an hour of one core; on the day these tables were made the 2-core machine was shared by
-several other experiment runs (load average 15), so the n = %d rows cover %s each, and the
-one-hour window is shown at n = %d. `+"`go run ./testnet/cmd/swimexp -only loss -loss-window 1h`"+`
-produces the hour at n = %d. 20 and 30 %% loss are in the ablation (experiment 8), at n = 200.
-
-`, n, n, n, window, longN, n)
+`, n, o.jobs)
 	b.WriteString(table([]string{"n", "loss", "detector", "window", "suspicions", "refutations", "declarations (timer expiries)",
-		"distinct members declared dead", "false fail events", "false fail events per hour", "frames / member / s", "bytes / member / s"}, rows))
+		"distinct members declared dead", "false fail events", "false fail events per hour", "frames / member / s", "bytes / member / s", "wall time"}, rows))
 	var goal []string
-	for _, ci := range order {
-		r := results[ci]
+	for _, r := range results {
 		if r.lg && r.loss == 0.10 {
-			goal = append(goal, fmt.Sprintf("%d over %s at n = %d", r.fails, r.win, r.n))
+			goal = append(goal, fmt.Sprintf("%d over %s at n = %d", r.fails, r.win, n))
 		}
 	}
 	fmt.Fprintf(&b, "**False failures at 10 %% loss with Lifeguard + repair: %s.**\n", strings.Join(goal, "; "))
 	b.WriteString(`
 Suspicions grow steeply with loss for both detectors: a probe of a healthy member fails
 when the direct ping or ack and all three indirect paths (four frames each) are lost, about
-(1 − (1 − p)²)·(1 − (1 − p)⁴)³ of probes: 0.06 % at 5 % loss, 0.8 % at 10 %, 7 % at 20 %.
-What differs is what a suspicion turns into. Plain SWIM gives the suspect
+(1 − (1 − p)²)·(1 − (1 − p)⁴)³ of probes: 0.06 % at 5 % loss, 0.8 % at 10 %, 7 % at 20 %,
+22 % at 30 %. What differs is what a suspicion turns into. Plain SWIM gives the suspect
 4·log₁₀ n = 12 periods (n = 1,000) to hear of it and refute, and every member that missed the
 refutation declares the suspect dead when its own timer expires. Lifeguard starts the same
 suspicion at 72 periods and only shortens it when other members independently fail to reach
 the suspect, which under uniform loss rarely happens before the refutation arrives; its local
 health multiplier also slows down a member whose own probes keep failing, so fewer suspicions
-start. Lifeguard alone still left a residue in development runs (n = 200, 10 % loss):
-infection-style dissemination reaches every member only with high probability, and a member
-that missed a refutation entirely declared the live member dead after the long timeout. The
-repair closes that gap: members that still relay the stale suspicion are answered directly
-with the newer alive, and a member still holding a suspicion after half the minimum timeout
-reminds the suspect, which answers with its refutation. The cost of loss is visible in the
-frames per member: suspicions and refutations are gossiped like any update.
+start. The repair answers members that still relay a stale suspicion with the newer alive,
+and a member still holding a suspicion after half the minimum timeout reminds the suspect,
+which answers with its refutation. The cost of loss is visible in the frames per member:
+suspicions and refutations are gossiped like any update.
 
 `)
-	b.WriteString(linePlot(o, "loss", fmt.Sprintf("False failures, n = %d, %s per point", n, window), "packet loss (%)", "false fail events per hour (+0.1)", false, []series{
+	b.WriteString(linePlot(o, "loss", fmt.Sprintf("False failures, n = %d", n), "packet loss (%)", "false fail events per hour (+0.1)", false, []series{
 		{name: "Lifeguard + repair", xs: xs, ys: ys[1], points: true},
 		{name: "plain SWIM", xs: xs, ys: ys[0], points: true},
 	}))
@@ -347,7 +346,7 @@ frames per member: suspicions and refutations are gossiped like any update.
 // ---- 3. load ----
 
 func expLoad(o *options) string {
-	ns := o.sizes([]int{100, 300, 1000, 3000}, []int{100, 300})
+	ns := o.sizes([]int{100, 300, 1000, 3000, 10000}, []int{100, 300})
 	warm, window := 30*time.Second, 120*time.Second
 	if o.quick {
 		window = 60 * time.Second
@@ -356,10 +355,19 @@ func expLoad(o *options) string {
 		frames, bytes, probeFrames, gossipFrames, ppBytes, lossFrames, lossBytes float64
 	}
 	results := make([]res, len(ns))
-	var jobs []func()
-	for ni, n := range ns {
+	var jobs []job
+	for ni := len(ns) - 1; ni >= 0; ni-- {
+		n := ns[ni]
 		for _, loss := range []float64{0, 0.05} {
-			jobs = append(jobs, func() {
+			if loss > 0 && n > o.loadLoss {
+				results[ni].lossFrames, results[ni].lossBytes = math.NaN(), math.NaN()
+				continue
+			}
+			jobs = append(jobs, job{n: n, run: func() {
+				start := time.Now()
+				defer func() {
+					fmt.Fprintf(os.Stderr, "swimexp: load n=%d loss %.0f%% done in %s\n", n, loss*100, time.Since(start).Round(time.Second))
+				}()
 				w := newWorld(worldConfig{N: n, Seed: uint64(300 + n), Loss: loss})
 				w.net.Run(warm)
 				before := w.net.Total()
@@ -391,19 +399,22 @@ func expLoad(o *options) string {
 				// Steady state: each member starts one exchange (request and
 				// reply) per push-pull period.
 				results[ni].ppBytes = ppBytes / ppCount / float64(membership.PushPullPeriod(300, n)/10)
-			})
+			}})
 		}
 	}
-	parallel(o, jobs)
+	parallelMem(o, jobs)
 	var rows [][]string
-	var xs, yf, yb, yl, ypp []float64
+	var xs, xl, yf, yb, yl, ypp []float64
 	for i, n := range ns {
 		r := results[i]
 		rows = append(rows, []string{fmt.Sprint(n), f2(r.frames), f2(r.probeFrames), f2(r.gossipFrames), f0(r.bytes), f1(r.ppBytes),
 			fmt.Sprint(membership.PushPullPeriod(300, n) / 10), f2(r.lossFrames), f0(r.lossBytes)})
 		xs = append(xs, float64(n))
 		yf = append(yf, r.frames)
-		yl = append(yl, r.lossFrames)
+		if !math.IsNaN(r.lossFrames) {
+			xl = append(xl, float64(n))
+			yl = append(yl, r.lossFrames)
+		}
 		yb = append(yb, r.bytes)
 		ypp = append(ypp, r.ppBytes)
 	}
@@ -431,7 +442,7 @@ false suspicions scales with the number of members that can be falsely suspected
 `)
 	b.WriteString(linePlot(o, "load", "Load per member per period", "group size n", "frames or bytes/100", true, []series{
 		{name: "frames (no loss)", xs: xs, ys: yf, points: true},
-		{name: "frames (5 % loss)", xs: xs, ys: yl, points: true},
+		{name: "frames (5 % loss)", xs: xl, ys: yl, points: true},
 		{name: "bytes/100 without push-pull", xs: xs, ys: scale(yb, 0.01), points: true},
 		{name: "push-pull bytes/100", xs: xs, ys: scale(ypp, 0.01), points: true, dashed: true},
 	}))

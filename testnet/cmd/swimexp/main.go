@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -39,10 +40,12 @@ type options struct {
 	imgDir   string // where PNGs go
 	imgRel   string // how the markdown refers to them
 	lossDur  time.Duration
-	lossLong time.Duration
 	ablWin   time.Duration
 	churnN   int
 	nMax     int
+	memGB    float64 // memory budget of the simulations running at once
+	lossHigh time.Duration
+	loadLoss int // largest n of the load experiment's 5 % loss row
 }
 
 type experiment struct {
@@ -71,12 +74,25 @@ func main() {
 	flag.BoolVar(&o.quick, "quick", false, "small populations and short windows (a smoke run)")
 	flag.IntVar(&o.seeds, "seeds", 0, "seeds per configuration (0: each experiment's default)")
 	flag.IntVar(&o.jobs, "j", runtime.NumCPU(), "simulations run in parallel")
-	flag.DurationVar(&o.lossDur, "loss-window", 10*time.Minute, "simulated window of the false-positive experiment at n = 1,000")
-	flag.DurationVar(&o.lossLong, "loss-long", time.Hour, "simulated window of the false-positive experiment's long run at n = 200")
+	flag.DurationVar(&o.lossDur, "loss-window", time.Hour, "simulated window of the false-positive experiment at n = 1,000 (0, 5 and 10 % loss)")
+	flag.DurationVar(&o.lossHigh, "loss-window-high", time.Hour, "simulated window of the false-positive experiment at 20 and 30 % loss (where a simulated hour costs hours of CPU)")
 	flag.IntVar(&o.churnN, "churn-n", 1000, "group size of the churn experiment")
 	flag.DurationVar(&o.ablWin, "ablation-window", 5*time.Minute, "simulated window of each ablation run")
-	flag.IntVar(&o.nMax, "nmax", 1000, "largest population (full membership costs a few hundred bytes per member per member: 3000 needs ~4 GB per simulation)")
+	flag.IntVar(&o.nMax, "nmax", 10000, "largest population (every member holds every other: about 110 bytes per member per member, so n = 10,000 needs about 11 GB)")
+	flag.Float64Var(&o.memGB, "mem", 14, "memory budget in GB: simulations wait until their estimated heap (n² entries) fits beside those running")
+	flag.IntVar(&o.loadLoss, "load-loss-nmax", 3000, "largest n of the load experiment's 5 % loss row (at a fixed loss rate, suspicion traffic per member grows with n)")
+	var tr traceOpts
+	traceFlags(&tr)
 	flag.Parse()
+	// The simulations' live heaps are mostly the member tables, which stay;
+	// the garbage is frames. A high GOGC saves most of the collector's CPU,
+	// and the memory limit (the budget plus slack) keeps the sum in bounds.
+	debug.SetGCPercent(400)
+	debug.SetMemoryLimit(int64((o.memGB + 1) * 1e9))
+	if tr.on {
+		runTrace(&tr)
+		return
+	}
 	o.imgDir = filepath.Join(filepath.Dir(*out), "img")
 	o.imgRel = "img"
 	if err := os.MkdirAll(o.imgDir, 0o755); err != nil {
@@ -139,15 +155,55 @@ func fail(err error) {
 
 // parallel runs jobs with at most o.jobs at a time.
 func parallel(o *options, jobs []func()) {
-	sem := make(chan struct{}, max(o.jobs, 1))
+	sized := make([]job, len(jobs))
+	for i, j := range jobs {
+		sized[i] = job{run: j}
+	}
+	parallelMem(o, sized)
+}
+
+// job is one simulation and the population whose member tables dominate
+// its memory (0: small).
+type job struct {
+	n   int
+	run func()
+	cpu time.Duration // filled in: CPU time of the process while it ran (shared with concurrent jobs)
+}
+
+// memFor estimates the heap of a simulation of n members: n² member table
+// entries of about 110 bytes (measured with -trace: 110 B per entry at
+// n = 1,000 and 2,000) plus frames in flight and slack.
+func memFor(n int) float64 { return float64(n)*float64(n)*115 + 100e6 }
+
+// parallelMem runs jobs with at most o.jobs at a time and, beyond the first
+// running job, only while their estimated heaps fit in o.memGB together.
+func parallelMem(o *options, jobs []job) {
+	var mu sync.Mutex
+	cond := sync.NewCond(&mu)
+	running, used := 0, 0.0
+	budget := o.memGB * 1e9
 	var wg sync.WaitGroup
-	for _, j := range jobs {
+	for i := range jobs {
+		j := &jobs[i]
+		need := memFor(j.n)
+		mu.Lock()
+		for running >= max(o.jobs, 1) || (running > 0 && used+need > budget) {
+			cond.Wait()
+		}
+		running++
+		used += need
+		mu.Unlock()
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			j()
+			c0 := cpuTime()
+			j.run()
+			j.cpu = cpuTime() - c0
+			mu.Lock()
+			running--
+			used -= need
+			cond.Broadcast()
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()

@@ -28,6 +28,21 @@ type world struct {
 	onMsg   func(node int, m *core.Message)
 	errs    int
 	boot    bool
+	// sendHook, if set before the nodes are made, sees every frame a
+	// member hands to its transport (-trace hashes them).
+	sendHook func(from int, to core.NodeID, frame []byte)
+}
+
+// hookTransport passes frames to the world's sendHook, then to the network.
+type hookTransport struct {
+	w   *world
+	idx int
+	ep  *sim.Endpoint
+}
+
+func (h *hookTransport) Send(to core.NodeID, frame []byte) {
+	h.w.sendHook(h.idx, to, frame)
+	h.ep.Send(to, frame)
 }
 
 type swimNode struct {
@@ -85,6 +100,7 @@ type worldConfig struct {
 	Latency  sim.Latency
 	Member   func(i int, c *membership.Config)
 	Gossip   bool // run grapevine.Node (gossip over membership) instead of bare memberlists
+	SendHook func(from int, to core.NodeID, frame []byte)
 }
 
 func newWorld(wc worldConfig) *world {
@@ -98,7 +114,7 @@ func newWorld(wc worldConfig) *world {
 	if err != nil {
 		panic(err)
 	}
-	w := &world{net: net, nodes: make([]*swimNode, wc.Capacity), lim: core.DefaultLimits(), mcfg: wc.Member, gossip: wc.Gossip}
+	w := &world{net: net, nodes: make([]*swimNode, wc.Capacity), lim: core.DefaultLimits(), mcfg: wc.Member, gossip: wc.Gossip, sendHook: wc.SendHook}
 	seed := wc.Seed
 	for i := 0; i < wc.N; i++ {
 		w.add(i, seed)
@@ -130,6 +146,9 @@ func (w *world) add(i int, seed uint64) *swimNode {
 	}
 	mc.ID = sim.ID(i)
 	mc.Transport = w.net.Endpoint(i)
+	if w.sendHook != nil {
+		mc.Transport = &hookTransport{w: w, idx: i, ep: w.net.Endpoint(i)}
+	}
 	mc.Seed = seed
 	idx := i
 	mc.Events = membership.EventFunc(func(e membership.Event) {
