@@ -10,8 +10,9 @@
 // intact, as in the reference measurements. Grapevine's frames are dropped
 // where they leave the transport adapter (testnet/local's injector); for
 // the same treatment, frames carrying a full-state exchange (Grapevine's
-// join and push-pull) are spared (system "grapevine"), or not (system
-// "grapevine-all-lossy").
+// join and push-pull, memberlist's TCP push-pull) or a fallback probe and
+// its ack (memberlist's fallback TCP ping) are spared (system "grapevine"),
+// or not (system "grapevine-all-lossy").
 //
 //	cd bench && go run ./memberlist -n 20,50 -loss 0,0.1,0.3 -window 5m
 package main
@@ -41,7 +42,7 @@ func main() {
 	losses := flag.String("loss", "0,0.1,0.3", "injected loss fractions")
 	window := flag.Duration("window", 5*time.Minute, "observation window per cell (false positives are counted over it)")
 	gap := flag.Duration("crash-every", 15*time.Second, "time between crashes inside a window")
-	systems := flag.String("systems", "grapevine,memberlist", "systems to run: grapevine (state exchanges spared from loss, as memberlist's TCP push-pull), grapevine-all-lossy, memberlist")
+	systems := flag.String("systems", "grapevine,memberlist", "systems to run: grapevine (state exchanges and fallback probes spared from loss, as memberlist's TCP push-pull and TCP ping), grapevine-all-lossy, memberlist")
 	seed := flag.Uint64("seed", 1, "seed")
 	flag.Parse()
 	var cells []cell
@@ -72,6 +73,7 @@ func main() {
 				if err != nil {
 					log.Fatalf("%s N=%d loss=%v: %v", c.System, n, l, err)
 				}
+				c.LoadEnd = loadAvg()
 				fmt.Fprintf(os.Stderr, "   %s\n", c.summary())
 				cells = append(cells, c)
 			}
@@ -96,12 +98,17 @@ type cell struct {
 	FalsePositives int
 	JoinFP         int // Grapevine: false "fail" events before the window (while joining)
 	ObservedLoss   float64
-	Load           float64
+	Load, LoadEnd  float64 // 1-minute load average at the cell's start and end
 }
 
 func (c *cell) summary() string {
 	return fmt.Sprintf("join %.2fs, %d crashes: first %s, all %s, %d not seen by all; %d false positives (%d more while joining); loss observed %.1f%%, load %.1f",
 		c.Join, c.Crashes, stat(c.First), stat(c.All), c.Undetected, c.FalsePositives, c.JoinFP, 100*c.ObservedLoss, c.Load)
+}
+
+// loadRange is the cell's load average at its start and end.
+func (c *cell) loadRange() string {
+	return fmt.Sprintf("%.1f → %.1f", c.Load, c.LoadEnd)
 }
 
 // schedule returns the crash times and victims: every Gap from 5 s while
@@ -126,8 +133,9 @@ func loadAvg() float64 {
 }
 
 // runGrapevine runs the cell on testnet/local. With reliableState the
-// full-state exchanges (join, push-pull) are spared from loss, as
-// memberlist's go over TCP; otherwise every frame is equally lossy.
+// full-state exchanges (join, push-pull) and fallback probes are spared
+// from loss, as memberlist's go over TCP; otherwise every frame is equally
+// lossy.
 func runGrapevine(c *cell, reliableState bool) error {
 	sc := &local.Scenario{
 		Name:        fmt.Sprintf("swim-%d-%.0f", c.N, 100*c.Loss),
@@ -447,15 +455,15 @@ func summarize(xs []float64) (mean, p50, p99 float64) {
 
 func printTables(w io.Writer, cells []cell, window time.Duration) {
 	fmt.Fprintf(w, "Window %v per cell; crash times in seconds (mean / p50 / p99 over the crashes of the cell).\n\n", window)
-	fmt.Fprintln(w, "| system | N | loss | join: all see all (s) | crash → first event | crash → all survivors | crashes (not seen by all) | false positives | observed loss | load avg |")
+	fmt.Fprintln(w, "| system | N | loss | join: all see all (s) | crash → first event | crash → all survivors | crashes (not seen by all) | false positives | observed loss | load avg (start → end) |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, c := range cells {
 		join := "never"
 		if !math.IsNaN(c.Join) {
 			join = fmt.Sprintf("%.2f", c.Join)
 		}
-		fmt.Fprintf(w, "| %s | %d | %.0f %% | %s | %s | %s | %d (%d) | %d | %.1f %% | %.1f |\n", c.System, c.N, 100*c.Loss, join,
-			stat(c.First), stat(c.All), c.Crashes, c.Undetected, c.FalsePositives, 100*c.ObservedLoss, c.Load)
+		fmt.Fprintf(w, "| %s | %d | %.0f %% | %s | %s | %s | %d (%d) | %d | %.1f %% | %s |\n", c.System, c.N, 100*c.Loss, join,
+			stat(c.First), stat(c.All), c.Crashes, c.Undetected, c.FalsePositives, 100*c.ObservedLoss, c.loadRange())
 	}
 	// Ratios where both systems ran the same cell.
 	type key struct {
