@@ -127,7 +127,10 @@ type Config struct {
 	// the local health multiplier, nacks from ping-req helpers, the dynamic
 	// suspicion timeout and the buddy system (a probe of a suspect carries
 	// the suspicion). Off, the detector is plain SWIM with a fixed
-	// suspicion timeout of SuspicionMult·log₁₀ n periods.
+	// suspicion timeout of SuspicionMult·log₁₀ n periods. SWIM as
+	// published also has Repair, FallbackProbe and ProbeSuspects off, and
+	// memberlist's SuspicionMult of 4 rather than the LAN profile's 1.5
+	// (which relies on ProbeSuspects for fast refutation).
 	Lifeguard bool
 	// AwarenessMaxMultiplier bounds the local health multiplier: probe
 	// intervals and timeouts are stretched by at most this factor.
