@@ -88,3 +88,37 @@ func TestQueueSortMatchesFullSort(t *testing.T) {
 		}
 	}
 }
+
+// TestFlushProbeOrder checks that deferred insertions into the probe order
+// give exactly the order of insertions made one by one, in both the small
+// (direct) and the large (Fenwick tree) case.
+func TestFlushProbeOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := 0; trial < 200; trial++ {
+		m := &Memberlist{}
+		var want []*member
+		for i := rng.IntN(50); i > 0; i-- {
+			mem := &member{ID: core.NodeID(fmt.Sprint("old", i))}
+			want = append(want, mem)
+		}
+		m.probeOrder = slices.Clone(want)
+		m.probeIdx = rng.IntN(len(want) + 1)
+		for i := 0; i < m.probeIdx; i++ {
+			want[i], m.probeOrder[i] = nil, nil // consumed
+		}
+		adds := rng.IntN(3)
+		if trial%2 == 0 {
+			adds = 17 + rng.IntN(200)
+		}
+		for i := 0; i < adds; i++ {
+			mem := &member{ID: core.NodeID(fmt.Sprint("new", i))}
+			pos := m.probeIdx + rng.IntN(len(want)-m.probeIdx+1)
+			want = slices.Insert(want, pos, mem)
+			m.probeAdds = append(m.probeAdds, probeAdd{pos: pos, mem: mem})
+		}
+		m.flushProbeOrder()
+		if !slices.Equal(m.probeOrder, want) || len(m.probeAdds) != 0 {
+			t.Fatalf("trial %d (%d insertions): deferred order differs", trial, adds)
+		}
+	}
+}

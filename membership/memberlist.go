@@ -212,8 +212,9 @@ type Memberlist struct {
 	suspects   []*member
 	probeOrder []*member
 	probeIdx   int
-	urgent     *member // suspected by another: probe next (Config.ProbeSuspects)
-	wasUrgent  bool    // the last probe went to urgent: the next follows the round
+	probeAdds  []probeAdd // insertions into probeOrder not yet made (flushProbeOrder)
+	urgent     *member    // suspected by another: probe next (Config.ProbeSuspects)
+	wasUrgent  bool       // the last probe went to urgent: the next follows the round
 	probe      probe
 	relays     []relay
 	seq        uint64
@@ -514,6 +515,7 @@ func (m *Memberlist) checkProbe() {
 // reshuffling at the end of each round (SWIM §4.3: every member is probed
 // once per round, so detection time is bounded).
 func (m *Memberlist) nextTarget() *member {
+	m.flushProbeOrder()
 	if u := m.urgent; u != nil && (u.removed || u.State != StateSuspect) {
 		m.urgent = nil // refuted or gone meanwhile
 	}
@@ -790,8 +792,80 @@ func (m *Memberlist) setLive(mem *member) {
 	m.liveVer++
 	// SWIM §4.3: a new member goes to a random position of the rest of
 	// the current round.
-	pos := m.probeIdx + m.rng.IntN(len(m.probeOrder)-m.probeIdx+1)
-	m.probeOrder = slices.Insert(m.probeOrder, pos, mem)
+	pos := m.probeIdx + m.rng.IntN(len(m.probeOrder)+len(m.probeAdds)-m.probeIdx+1)
+	m.probeAdds = append(m.probeAdds, probeAdd{pos: pos, mem: mem})
+}
+
+// probeAdd is one insertion of a new member into the probe order, at
+// position pos of the order as it is then.
+type probeAdd struct {
+	pos int
+	mem *member
+}
+
+// flushProbeOrder makes the pending insertions. Insertions are deferred
+// until the order is read because a full-state exchange (a join) inserts
+// thousands of members at once, and making them one by one costs O(n) each:
+// at 10,000 members, hours of CPU to bootstrap a simulated group. Many are
+// placed at once in O(n log n): taken from the last, each goes to the
+// pos-th slot of the final order not taken by a later one (a later
+// insertion shifts earlier elements but keeps their order), and the
+// members already in the order fill the remaining slots in their order.
+// The result is exactly that of the insertions made one by one.
+func (m *Memberlist) flushProbeOrder() {
+	adds := m.probeAdds
+	if len(adds) == 0 {
+		return
+	}
+	if len(adds) <= 16 {
+		for _, a := range adds {
+			m.probeOrder = slices.Insert(m.probeOrder, a.pos, a.mem)
+		}
+	} else {
+		n := len(m.probeOrder) + len(adds)
+		out := make([]*member, n)
+		taken := make([]bool, n)
+		// Fenwick tree of free slots (1-based), all free at first.
+		tree := make([]int32, n+1)
+		for i := 1; i <= n; i++ {
+			tree[i]++
+			if j := i + i&-i; j <= n {
+				tree[j] += tree[i]
+			}
+		}
+		top := 1
+		for top*2 <= n {
+			top *= 2
+		}
+		for i := len(adds) - 1; i >= 0; i-- {
+			// The free slot with a.pos free slots before it.
+			k, at := int32(adds[i].pos), 0
+			for step := top; step > 0; step /= 2 {
+				if next := at + step; next <= n && tree[next] <= k {
+					at = next
+					k -= tree[next]
+				}
+			}
+			out[at] = adds[i].mem
+			taken[at] = true
+			for j := at + 1; j <= n; j += j & -j {
+				tree[j]--
+			}
+		}
+		j := 0
+		for i := range out {
+			if !taken[i] {
+				out[i] = m.probeOrder[j]
+				j++
+			}
+		}
+		m.probeOrder = out
+	}
+	clear(adds)
+	m.probeAdds = adds[:0]
+	if cap(adds) > 64 {
+		m.probeAdds = nil // a join's worth: do not keep it per member
+	}
 }
 
 func (m *Memberlist) setNotLive(mem *member) {
@@ -1028,6 +1102,9 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 		case StateLeft:
 			m.applyLeave(leaveMsg{id: e.id, inc: e.inc, sig: e.sig}, from)
 		}
+	}
+	if len(m.probeAdds) > 16 {
+		m.flushProbeOrder() // a state exchange's worth: do not hold it until the next probe
 	}
 	if s.flags&stateRequest != 0 && !m.left {
 		m.sendState(from, 0)

@@ -39,8 +39,16 @@ func walls(ds []time.Duration) string {
 	return strings.Join(out, ", ")
 }
 
+// lifeguard selects the profile as it is (on) or plain SWIM as published
+// (off): no Lifeguard, no repair, no fallback or out-of-turn probes, and
+// memberlist's pre-Lifeguard suspicion multiplier of 4.
 func lifeguard(on bool) func(int, *membership.Config) {
-	return func(_ int, c *membership.Config) { c.Lifeguard, c.Repair = on, on }
+	return func(_ int, c *membership.Config) {
+		if !on {
+			c.Lifeguard, c.Repair, c.FallbackProbe, c.ProbeSuspects = false, false, false, false
+			c.SuspicionMult = 4
+		}
+	}
 }
 
 func onOff(b bool) string {
@@ -158,7 +166,7 @@ func expDetect(o *options) string {
 	for i, n := range ns {
 		r := results[i]
 		lam := membership.RetransmitLimit(4, n)
-		minS := 4 * math.Max(1, math.Log10(float64(n)))
+		minS := membership.DefaultLANConfig().SuspicionMult * math.Max(1, math.Log10(float64(n)))
 		rows = append(rows, []string{
 			fmt.Sprint(n), fmt.Sprint(r.nv),
 			f2(mean(r.det)), f2(quantile(r.det, .5)), f2(quantile(r.det, .9)), f2(quantile(r.det, 1)),
@@ -191,7 +199,7 @@ over time) and then needs its own period to fail: 2 periods is the asynchronous 
 of 1.58. Detection time does not grow with n, as SWIM predicts.
 
 "Crash → all know" is dominated by the suspicion timeout, by design: the minimum is
-4·log₁₀ n periods (Lifeguard starts at six times that and shrinks with independent
+1.5·log₁₀ n periods (Lifeguard starts at six times that and shrinks with independent
 suspicions, which a real crash collects quickly because every member that probes the victim
 confirms). Once declared, the failure reaches every member within about a period or two:
 updates ride on pings, acks and three gossip frames every 200 ms, far faster than the
@@ -324,11 +332,12 @@ the run (on the shared 2-core machine, %d simulations at a time).
 Suspicions grow steeply with loss for both detectors: a probe of a healthy member fails
 when the direct ping or ack and all three indirect paths (four frames each) are lost, about
 (1 − (1 − p)²)·(1 − (1 − p)⁴)³ of probes: 0.06 % at 5 % loss, 0.8 % at 10 %, 7 % at 20 %,
-22 % at 30 %. What differs is what a suspicion turns into. Plain SWIM gives the suspect
-4·log₁₀ n = 12 periods (n = 1,000) to hear of it and refute, and every member that missed the
-refutation declares the suspect dead when its own timer expires. Lifeguard starts the same
-suspicion at 72 periods and only shortens it when other members independently fail to reach
-the suspect, which under uniform loss rarely happens before the refutation arrives; its local
+22 % at 30 %. With the fallback probe (a second direct ping when the first goes unanswered) a
+healthy member's probe fails only if the fallback fails too. What differs is what a
+suspicion turns into. Plain SWIM gives the suspect 4·log₁₀ n = 12 periods (n = 1,000) to hear
+of it and refute, and every member that missed the refutation declares the suspect dead when
+its own timer expires. The profile starts a suspicion at 6 · 1.5·log₁₀ n = 27 periods and only
+shortens it (to 4.5) when other members independently fail to reach the suspect, which under uniform loss rarely happens before the refutation arrives; its local
 health multiplier also slows down a member whose own probes keep failing, so fewer suspicions
 start. The repair answers members that still relay a stale suspicion with the newer alive,
 and a member still holding a suspicion after half the minimum timeout reminds the suspect,

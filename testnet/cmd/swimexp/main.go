@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -124,10 +125,13 @@ func main() {
 			continue
 		}
 		start := time.Now()
+		cpu0 := cpuTime()
+		startLoad := loadAvg()
 		fmt.Fprintf(os.Stderr, "swimexp: %s ...\n", e.key)
 		body := e.run(&o)
-		sec := fmt.Sprintf("## %s\n\n%s\n_Wall time of this experiment: %s (%d parallel simulations on a shared 2-core machine)._\n",
-			e.title, body, time.Since(start).Round(time.Second), o.jobs)
+		sec := fmt.Sprintf("## %s\n\n%s\n_Run on membership at %s. Wall time of this experiment: %s, CPU time %s (up to %d simulations at a time on a shared 2-core machine; load average %s at the start, %s at the end); peak RSS of the process so far %.1f GB._\n",
+			e.title, body, membershipCommit(), time.Since(start).Round(time.Second), (cpuTime() - cpu0).Round(time.Second), o.jobs,
+			startLoad, loadAvg(), float64(peakRSS())/1e9)
 		fmt.Fprintf(os.Stderr, "swimexp: %s done in %s\n", e.key, time.Since(start).Round(time.Second))
 		if err := os.WriteFile(file, []byte(sec), 0o644); err != nil {
 			fail(err)
@@ -138,6 +142,33 @@ func main() {
 	if err := os.WriteFile(*out, []byte(doc), 0o644); err != nil {
 		fail(err)
 	}
+}
+
+// membershipCommit names the last commit that touched membership/ (and
+// says so if the working tree differs from it), for the record.
+func membershipCommit() string {
+	out, err := exec.Command("git", "log", "-1", "--format=%h (%ad)", "--date=format:%Y-%m-%d %H:%M", "--", "membership/").Output()
+	if err != nil {
+		return "an unknown commit (git failed)"
+	}
+	c := "commit " + strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--", "membership/").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
+		c += " with uncommitted changes"
+	}
+	return c
+}
+
+// loadAvg returns the 1-minute load average.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }
 
 func keys() string {
@@ -227,13 +258,15 @@ experiment below in the deterministic simulator (testnet/sim) and rewrites this 
 plots (img/membership-*.png). Each simulated member runs the unchanged ` + "`membership.Memberlist`" + `
 (experiment 7: the unchanged ` + "`grapevine.Node`" + `, gossip engine plus memberlist) with the LAN
 profile (` + "`membership.DefaultLANConfig`" + `): 100 ms ticks, protocol period T = 1 s, probe
-timeout 500 ms, k = 3 indirect probes, suspicion timeout 4·log₁₀ n periods (× 6 at the start
-with Lifeguard, shrinking with 3 independent confirmations), λ = 4 retransmissions per
-⌈log₁₀(n+1)⌉, gossip to 3 members every 200 ms. "Without Lifeguard" switches
-` + "`Config.Lifeguard`" + ` off (no local health multiplier, no nacks, no buddy system, a fixed
-suspicion timeout of 4·log₁₀ n periods: plain SWIM as memberlist ran it before Lifeguard) and
-` + "`Config.Repair`" + ` off (this library's direct corrections of stale accusations and reminders to
-suspects, see the membership package documentation), so it is SWIM as published.
+timeout 500 ms, k = 3 indirect probes plus a fallback direct probe, out-of-turn probes of
+members suspected by others, suspicion timeout 1.5·log₁₀ n periods (× 6 at the start,
+shrinking with 3 independent confirmations), λ = 4 retransmissions per ⌈log₁₀(n+1)⌉, gossip
+to 3 members every 200 ms, Lifeguard and this library's repair (direct corrections of stale
+accusations, reminders to suspects; see the membership package documentation).
+"Plain SWIM" (the runs without Lifeguard) is SWIM as published, as memberlist ran it before
+Lifeguard: ` + "`Config.Lifeguard`" + ` off (no local health multiplier, no nacks, no buddy system, a
+fixed suspicion timeout), ` + "`Config.Repair`" + `, ` + "`FallbackProbe`" + ` and ` + "`ProbeSuspects`" + ` off, and
+` + "`SuspicionMult`" + ` 4 (a fixed timeout of 4·log₁₀ n periods, memberlist's multiplier).
 Links: one-way latency uniform in 1–10 ms, frames lost independently at the stated rate.
 Every run starts from a converged group (each member is handed one full-state exchange
 listing everyone), so the numbers describe the steady state, not the bootstrap.
@@ -243,12 +276,13 @@ first-detection time and the constant per-member load; Lifeguard (Dadgar, Philli
 Currey, arXiv 1707.00788) for the local health multiplier and the dynamic suspicion
 timeout.
 
-Population sizes stop at n = ` + fmt.Sprint(o.nMax) + ` (flag -nmax): every member holds the full member list,
-so a simulation of n members holds n² entries (a few hundred bytes each with the simulator's
-bookkeeping): 3,000 members took over 4 GB per simulation and 10,000 would need tens of GB,
-more than this shared machine has, and the CPU for it was not available on the day (the
-machine ran several other experiment suites at once, load average above 15). Seeds and
-windows are kept small for the same reason; every table says what it used.
+Population sizes go up to n = ` + fmt.Sprint(o.nMax) + ` (flag -nmax). Every member holds the full member list, so
+a simulation of n members holds n² member entries: about 110 bytes each (a 64-byte entry, 8–16
+bytes of hash index, and its slots in the member, live and probe-order lists; measured with
+` + "`swimexp -trace`" + `, which prints the heap per entry), so n = 10,000 takes about 11 GB and runs one at
+a time (flag -mem, the memory budget of the simulations running together). Seeds and windows
+are chosen to fit a shared 2-core machine; every table says what it used, and each section
+ends with the commit of membership/ it ran on, its wall and CPU time and the peak memory.
 
 `
 }
@@ -268,14 +302,13 @@ func notes() string {
   (every member probes every other within n periods) and the periodic push-pull bound how
   long a straggler lasts; for the one kind of miss that produces false failures (a missed
   refutation) the library adds the direct repair measured in experiments 2 and 8.
-- **The repair's cost.** At 10 % loss and n = 1,000, Lifeguard + repair sent about 40 % more
-  frames per member than plain SWIM (27 against 19 per second in experiment 2) for about the
-  same bytes: the direct corrections of stale suspicions are extra small frames (each also
-  carries queued updates). Config.CorrectionsPerTick bounds them; finer throttling (one
-  correction per peer per period) is an open refinement.
-- **Scale.** Populations stop at 1,000 (3,000 with -nmax) because each simulated member keeps
-  the full list; the failure detector's own costs (detection time, probe frames per period)
-  are flat from 100 to 1,000 and SWIM's analysis says they stay flat.
+- **The repair's cost.** The direct corrections of stale suspicions are extra small frames
+  (each also carries queued updates); experiment 2's frames-per-member column shows the
+  difference against plain SWIM. Config.CorrectionsPerTick bounds them.
+- **Scale.** Populations go up to 10,000 members: the member table costs about 110 bytes
+  per member per member (10,000² entries: about 11 GB for one simulation). The failure
+  detector's own costs (detection time, probe frames per period) are flat from 100 to 10,000,
+  as SWIM's analysis says.
 - **Windows and seeds.** Chosen to fit a shared 2-core machine; each table states its own.
   Every run is deterministic: the same command gives the same tables.
 `
