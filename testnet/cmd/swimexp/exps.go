@@ -220,11 +220,37 @@ profile took 8.3–8.7 s from crash to every survivor's event at 20–50 members
 
 func expLoss(o *options) string {
 	n := 1000
-	low, high := o.lossDur, o.lossHigh
-	if o.quick {
-		n, low, high = 200, 2*time.Minute, time.Minute
-	}
 	losses := []float64{0, 0.05, 0.10, 0.20, 0.30}
+	wins := map[int]time.Duration{}
+	for _, l := range losses {
+		wins[int(l*100+0.5)] = o.lossDur
+	}
+	for _, kv := range strings.Split(o.lossWins, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		var pct int
+		var d string
+		if k, v, ok := strings.Cut(kv, ":"); ok {
+			if _, err := fmt.Sscan(k, &pct); err == nil {
+				d = v
+			}
+		}
+		w, err := time.ParseDuration(d)
+		if _, known := wins[pct]; err != nil || !known {
+			fail(fmt.Errorf("-loss-windows: bad entry %q (want rate:duration, rate one of 0, 5, 10, 20, 30)", kv))
+		}
+		wins[pct] = w
+	}
+	if o.quick {
+		n = 200
+		for k := range wins {
+			wins[k] = 2 * time.Minute
+			if k >= 20 {
+				wins[k] = time.Minute
+			}
+		}
+	}
 	type res struct {
 		loss                                  float64
 		lg                                    bool
@@ -242,10 +268,7 @@ func expLoss(o *options) string {
 	// Most expensive first (high loss, plain SWIM), so the workers finish
 	// together.
 	for li := len(losses) - 1; li >= 0; li-- {
-		win := low
-		if losses[li] >= 0.2 {
-			win = high
-		}
+		win := wins[int(losses[li]*100+0.5)]
 		for _, lg := range []bool{false, true} {
 			cfgs = append(cfgs, cfg{losses[li], lg, win})
 		}

@@ -23,6 +23,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,7 +46,7 @@ type options struct {
 	churnN   int
 	nMax     int
 	memGB    float64 // memory budget of the simulations running at once
-	lossHigh time.Duration
+	lossWins string
 	loadLoss int // largest n of the load experiment's 5 % loss row
 }
 
@@ -75,8 +76,8 @@ func main() {
 	flag.BoolVar(&o.quick, "quick", false, "small populations and short windows (a smoke run)")
 	flag.IntVar(&o.seeds, "seeds", 0, "seeds per configuration (0: each experiment's default)")
 	flag.IntVar(&o.jobs, "j", runtime.NumCPU(), "simulations run in parallel")
-	flag.DurationVar(&o.lossDur, "loss-window", time.Hour, "simulated window of the false-positive experiment at n = 1,000 (0, 5 and 10 % loss)")
-	flag.DurationVar(&o.lossHigh, "loss-window-high", time.Hour, "simulated window of the false-positive experiment at 20 and 30 % loss (where a simulated hour costs hours of CPU)")
+	flag.DurationVar(&o.lossDur, "loss-window", time.Hour, "simulated window of each false-positive run at n = 1,000")
+	flag.StringVar(&o.lossWins, "loss-windows", "", "per-loss-rate windows overriding -loss-window, e.g. 20:15m,30:5m (a simulated hour at 30 % loss costs about 1.5 CPU-hours)")
 	flag.IntVar(&o.churnN, "churn-n", 1000, "group size of the churn experiment")
 	flag.DurationVar(&o.ablWin, "ablation-window", 5*time.Minute, "simulated window of each ablation run")
 	flag.IntVar(&o.nMax, "nmax", 10000, "largest population (every member holds every other: about 110 bytes per member per member, so n = 10,000 needs about 11 GB)")
@@ -158,6 +159,24 @@ func membershipCommit() string {
 	return c
 }
 
+// memAvailable returns the system's available memory in bytes (MemAvailable
+// in /proc/meminfo), or +Inf if it cannot be read.
+func memAvailable() float64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return math.Inf(1)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemAvailable:" {
+			var kb float64
+			if _, err := fmt.Sscan(f[1], &kb); err == nil {
+				return kb * 1024
+			}
+		}
+	}
+	return math.Inf(1)
+}
+
 // loadAvg returns the 1-minute load average.
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
@@ -220,6 +239,14 @@ func parallelMem(o *options, jobs []job) {
 		mu.Lock()
 		for running >= max(o.jobs, 1) || (running > 0 && used+need > budget) {
 			cond.Wait()
+		}
+		// The machine is shared: a big simulation also waits until the
+		// system has the memory for it (others' runs come and go).
+		for need > 2e9 && memAvailable() < need+1e9 {
+			mu.Unlock()
+			fmt.Fprintf(os.Stderr, "swimexp: waiting for %.1f GB of free memory (%.1f GB available)\n", (need+1e9)/1e9, memAvailable()/1e9)
+			time.Sleep(30 * time.Second)
+			mu.Lock()
 		}
 		running++
 		used += need
