@@ -23,6 +23,7 @@ type testNet struct {
 	bytes   int
 	dropped int
 	gens    int // hops (generations of frames) in the last settle
+	unreach map[int]bool
 }
 
 type pending struct {
@@ -48,6 +49,9 @@ type netTransport struct {
 func (tr *netTransport) Send(to NodeID, frame []byte) {
 	tr.n.queue = append(tr.n.queue, pending{from: tr.from, to: tr.n.byID[to], frame: frame})
 }
+
+// Unreachable implements Reachability for the nodes the test marks.
+func (tr *netTransport) Unreachable(id NodeID) bool { return tr.n.unreach[tr.n.byID[id]] }
 
 func nodeName(i int) NodeID { return NodeID(fmt.Sprintf("n%04d", i)) }
 

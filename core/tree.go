@@ -46,6 +46,14 @@ func RingPos(id NodeID) uint64 {
 	return h
 }
 
+// Reachability may be implemented by a Transport that learns before
+// membership does that a peer cannot be reached now (its connection broke,
+// a send to it failed). Tree push routes around such peers: the next member
+// of the chunk heads it instead.
+type Reachability interface {
+	Unreachable(id NodeID) bool
+}
+
 type ringPeer struct {
 	pos uint64
 	id  NodeID
@@ -140,8 +148,17 @@ func (e *Engine) treeChildren(root bool, end uint64, from, origin NodeID) []tree
 	m := len(arc)
 	c := min(e.cfg.TreeFanout, m)
 	out := e.childScratch[:0]
+	reach, _ := e.cfg.Transport.(Reachability)
 	for j := 0; j < c; j++ {
-		head := arc[j*m/c]
+		lo, hi := j*m/c, (j+1)*m/c
+		h := lo
+		for reach != nil && h < hi && reach.Unreachable(arc[h].id) {
+			h++ // route around it; the chunk's next member heads it
+		}
+		if h == hi {
+			continue
+		}
+		head := arc[h]
 		var childEnd uint64
 		switch {
 		case j+1 < c:

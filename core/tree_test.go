@@ -127,6 +127,25 @@ func TestTreePushRepairsPartialViewsAndDeadMembers(t *testing.T) {
 	}
 }
 
+// Members the transport reports unreachable are routed around: the tree
+// alone still reaches every live member.
+func TestTreePushRoutesAroundUnreachable(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		tn := treeNet(t, 50, 4, seed, nil)
+		tn.unreach = map[int]bool{}
+		for _, i := range []int{3, 11, 12, 29, 40, 41, 42} {
+			tn.down[i], tn.unreach[i] = true, true
+		}
+		m := tn.publish(0, "t", []byte("x"))
+		if got := tn.have(m.Key()); got != tn.live() {
+			t.Fatalf("seed %d: the tree alone reached %d of %d live members", seed, got, tn.live())
+		}
+		if tn.dropped != 0 {
+			t.Fatalf("seed %d: %d frames sent to unreachable members", seed, tn.dropped)
+		}
+	}
+}
+
 // A member that got a message outside the tree still serves its subtree
 // when the tree body arrives later, and never delivers twice.
 func TestTreePushDuplicateWithArcForwards(t *testing.T) {

@@ -151,6 +151,36 @@ type remote struct {
 	q      [2]*outQueue
 	active [2]atomic.Bool // a writer goroutine is running for that kind
 	last   atomic.Int64   // unix nanos of the last enqueue
+	broken atomic.Int64   // unix nanos when a stream to or from it last failed; 0 once it works again
+}
+
+// unreachableFor is how long a peer whose streams failed (and that has no
+// connection left) is reported unreachable to the gossip engine's tree
+// push, unless a frame from it or a write to it succeeds first. Membership
+// declares a crashed member dead within seconds; this bridges the gap.
+const unreachableFor = 10 * time.Second
+
+// Unreachable implements core.Reachability: whether a stream to or from id
+// failed within unreachableFor with no success since.
+func (t *transport) Unreachable(id core.NodeID) bool {
+	t.mu.Lock()
+	r := t.remotes[peer.ID(id)]
+	t.mu.Unlock()
+	if r == nil {
+		return false
+	}
+	b := r.broken.Load()
+	return b != 0 && time.Since(time.Unix(0, b)) < unreachableFor
+}
+
+// markBroken records a failed stream to or from id, unless a connection to
+// it is still up (a failed stream on a live connection, or a connection the
+// connection manager trimmed, says nothing about the peer).
+func (t *transport) markBroken(id peer.ID) {
+	if t.ctx.Err() != nil || t.p.host.Network().Connectedness(id) == network.Connected {
+		return
+	}
+	t.remote(id).broken.Store(time.Now().UnixNano())
 }
 
 // transport implements core.Transport over libp2p streams. Send is called
@@ -245,6 +275,7 @@ func (t *transport) writer(r *remote, k kind) {
 	}
 	fail := func(err error) {
 		log.Debugw("stream failed", "peer", r.id, "kind", k.String(), "err", err)
+		t.markBroken(r.id)
 		t.p.m.sendErrors.WithLabelValues(k.String()).Inc()
 		n := q.drop()
 		t.p.m.queueDrops.WithLabelValues(k.String()).Add(float64(n))
@@ -325,6 +356,9 @@ func (t *transport) writer(r *remote, k kind) {
 		t.p.m.bytesOut.WithLabelValues(k.String()).Add(float64(bytes))
 		t.p.ctr.framesOut.Add(uint64(len(batch)))
 		t.p.ctr.bytesOut.Add(uint64(bytes))
+		if r.broken.Load() != 0 {
+			r.broken.Store(0)
+		}
 		clear(batch)
 	}
 }
@@ -356,7 +390,9 @@ func (t *transport) handle(k kind) network.StreamHandler {
 			t.streamsMu.Unlock()
 			t.wg.Done()
 		}()
-		from := NodeID(s.Conn().RemotePeer())
+		pid := s.Conn().RemotePeer()
+		from := NodeID(pid)
+		var rem *remote
 		r := bufio.NewReaderSize(s, streamBuffer)
 		max := t.p.limits.MaxFrameSize
 		for {
@@ -369,6 +405,7 @@ func (t *transport) handle(k kind) network.StreamHandler {
 						log.Debugw("inbound stream failed", "peer", s.Conn().RemotePeer(), "kind", k.String(), "err", err)
 					}
 					s.Reset()
+					t.markBroken(pid)
 				}
 				return
 			}
@@ -376,6 +413,12 @@ func (t *transport) handle(k kind) network.StreamHandler {
 			t.p.m.bytesIn.WithLabelValues(k.String()).Add(float64(len(f) + uvarintSize(uint64(len(f)))))
 			t.p.ctr.framesIn.Add(1)
 			t.p.ctr.bytesIn.Add(uint64(len(f) + uvarintSize(uint64(len(f)))))
+			if rem == nil {
+				rem = t.remote(pid)
+			}
+			if rem.broken.Load() != 0 {
+				rem.broken.Store(0)
+			}
 			if !t.p.enqueueIn(k, inFrame{from: from, data: f}) {
 				s.Reset()
 				return
