@@ -72,6 +72,26 @@
 // the price of an extra round trip per hop; LazyBodyFanout 1 buys back most of
 // the latency for about one more copy.
 //
+// # Tree push
+//
+// With Config.TreeFanout = k and a sampler that can list the whole group
+// (PeerLister, as membership's list does), first receipt sends the body
+// along a spanning tree instead of to random targets: members sit on a ring
+// at a hash of their ID (RingPos); the origin cuts the ring, from a random
+// point, into k chunks of nearly equal membership and sends each chunk's
+// first member the body with the end of its chunk (a RecTreeMessage
+// record); that member does the same within its chunk. Each member then
+// receives the body once, after about log_k n one-way hops. Every member
+// builds the tree from its own view, so nothing is negotiated; what the tree
+// misses (a member absent from a view, a subtree below a crashed member) is
+// left to the random part: the rounds' announcements, with IWantDelay so an
+// announcement that overtakes a tree body costs no second copy (Plumtree's
+// timer, Leitão et al. 2007), and pull. This is Birman et al.'s bimodal
+// multicast (ACM TOCS 1999): a best-effort multicast first, gossip repair
+// second. A Transport that implements Reachability lets the tree route around
+// peers it already knows are gone. The adapter for libp2p streams uses it
+// (package p2p); the simulator's analyses use random push.
+//
 // # Bounds
 //
 // Memory is bounded everywhere, and every bound counts what it dropped in
@@ -93,7 +113,7 @@
 //
 // A frame is a version byte (WireVersion) and a sequence of records, each a
 // type byte, a uvarint length and a body. Record types 0x01–0x3f are the
-// engine's (message, IHAVE, IWANT, digest), 0x40–0x7f the membership
+// engine's (message, IHAVE, IWANT, digest, tree message), 0x40–0x7f the membership
 // layer's, 0x80–0xff adapters'; a decoder returns records it does not own in
 // Frame.Records, so layers share one frame and newer record types pass
 // through older peers. On byte streams frames are length-delimited

@@ -60,6 +60,18 @@
 // fails drops what was queued for it (counted) and is reopened on the next
 // frame; a writer idle for 30 s closes its stream and exits.
 //
+// # How gossip uses the streams
+//
+// The gossip profile (profile.go) sends each member a message's body about
+// once: along the message's own spanning tree of the group (core's tree
+// push, six children per member, two or three hops for fifty members), with
+// announcements to three random members in the next 200 ms round and a pull
+// digest every second as repair. A peer whose streams broke with no
+// connection left is reported unreachable to the engine for 10 s
+// (core.Reachability), so the tree routes around a crashed member before
+// membership declares it dead. docs/benchmarks/p2p.md measures this profile
+// against GossipSub.
+//
 // # The driver
 //
 // One goroutine owns the state machine (core.Engine and
