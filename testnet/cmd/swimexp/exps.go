@@ -68,7 +68,7 @@ type victim struct {
 func expDetect(o *options) string {
 	ns := o.sizes([]int{100, 1000, 10000}, []int{100, 300})
 	const crashes = 8
-	spacing, warm, tail := 30*time.Second, 20*time.Second, 150*time.Second
+	spacing, warm, tail := 30*time.Second, 20*time.Second, 60*time.Second
 	type res struct {
 		det, dis, all  []float64
 		incomplete, nv int
