@@ -221,6 +221,12 @@ type Config struct {
 	// Adapters should make it grow across restarts (e.g. from the clock) so
 	// a restarted node's messages are not mistaken for ones already seen.
 	FirstSeq uint64
+	// KeepFrames says the caller hands every frame given to Step or
+	// StepFrame over to the engine and never modifies it afterwards (an
+	// adapter that reads each frame into a fresh buffer), so a new message
+	// is stored aliasing its frame instead of being copied: one copy less
+	// of every payload. Off by default.
+	KeepFrames bool
 	// MaxFrameSize bounds an encoded frame; larger sends are split.
 	MaxFrameSize int
 	// Limits bound what the decoder accepts.

@@ -276,7 +276,10 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64) {
 			return
 		}
 	}
-	e.accept(m.Clone(), from, tree, end)
+	if !e.cfg.KeepFrames {
+		m = m.Clone()
+	}
+	e.accept(m, from, tree, end)
 }
 
 // accept takes a new message (own or received; m is owned by the engine).

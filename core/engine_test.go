@@ -524,3 +524,33 @@ func TestClockSeqNoRedundantPull(t *testing.T) {
 		t.Fatalf("pull answers sent %d bodies everyone already had", answered)
 	}
 }
+
+// With KeepFrames a new message is stored aliasing the frame it came in
+// (no copy); without it, the engine's copy is independent of the frame.
+func TestKeepFrames(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		tn := newTestNet(t, 2, 1, func(i int, c *Config) { c.KeepFrames = keep })
+		m := &Message{Origin: "x", Seq: 1, Topic: "t", Payload: []byte("payload"), Auth: []byte("sig")}
+		frame := EncodeFrame(&Frame{Messages: []*Message{m}})
+		if err := tn.nodes[1].Step("x", frame); err != nil {
+			t.Fatal(err)
+		}
+		got := tn.apps[1].got
+		if len(got) != 1 || string(got[0].Payload) != "payload" || string(got[0].Auth) != "sig" {
+			t.Fatalf("keep=%v: delivered %+v", keep, got)
+		}
+		if cap(got[0].Payload) != len(got[0].Payload) {
+			t.Fatalf("keep=%v: payload capacity %d reaches past it", keep, cap(got[0].Payload))
+		}
+		p := &got[0].Payload[0]
+		inFrame := false
+		for i := range frame {
+			if &frame[i] == p {
+				inFrame = true
+			}
+		}
+		if inFrame != keep {
+			t.Fatalf("keep=%v: payload aliases the frame: %v", keep, inFrame)
+		}
+	}
+}

@@ -506,11 +506,13 @@ func decodeMessage(body []byte, lim Limits) (*Message, error) {
 	m.Topic = r.String(lim.MaxTopicLen, "topic")
 	m.Priority = r.Byte()
 	m.Timestamp = r.Varint()
+	// Payload and Auth alias the frame with their capacity capped, so an
+	// append to one can never overwrite what follows it in the frame.
 	if p := r.Bytes(lim.MaxMessageSize, "payload"); p != nil {
-		m.Payload = p
+		m.Payload = p[:len(p):len(p)]
 	}
 	if a := r.Bytes(lim.MaxAuthLen, "authenticator"); len(a) > 0 {
-		m.Auth = a
+		m.Auth = a[:len(a):len(a)]
 	}
 	r.End("message")
 	if r.err == nil && m.Seq == 0 {

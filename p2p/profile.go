@@ -54,6 +54,9 @@ func engineConfig(p *Peer) core.Config {
 		p.s.engine(&c)
 		c.ID, c.Transport, c.App, c.Validator, c.Signer = p.id, p.tr, p, p, signer{p.sk}
 	}
+	// Every inbound frame is read into a buffer of its own (core.ReadFrame)
+	// and never touched again, so stored messages may alias it.
+	c.KeepFrames = true
 	return c
 }
 
