@@ -130,8 +130,8 @@ func main() {
 		startLoad := loadAvg()
 		fmt.Fprintf(os.Stderr, "swimexp: %s ...\n", e.key)
 		body := e.run(&o)
-		sec := fmt.Sprintf("## %s\n\n%s\n_Run on membership at %s. Wall time of this experiment: %s, CPU time %s (up to %d simulations at a time on a shared 2-core machine; load average %s at the start, %s at the end); peak RSS of the process so far %.1f GB._\n",
-			e.title, body, membershipCommit(), time.Since(start).Round(time.Second), (cpuTime() - cpu0).Round(time.Second), o.jobs,
+		sec := fmt.Sprintf("## %s\n\n%s\n_Command: `%s`. Run on membership at %s. Wall time of this experiment: %s, CPU time %s (up to %d simulations at a time on a shared 2-core machine; load average %s at the start, %s at the end); peak RSS of the process so far %.1f GB._\n",
+			e.title, body, commandLine(), membershipCommit(), time.Since(start).Round(time.Second), (cpuTime() - cpu0).Round(time.Second), o.jobs,
 			startLoad, loadAvg(), float64(peakRSS())/1e9)
 		fmt.Fprintf(os.Stderr, "swimexp: %s done in %s\n", e.key, time.Since(start).Round(time.Second))
 		if err := os.WriteFile(file, []byte(sec), 0o644); err != nil {
@@ -175,6 +175,11 @@ func memAvailable() float64 {
 		}
 	}
 	return math.Inf(1)
+}
+
+// commandLine returns how this process was started, as a go run command.
+func commandLine() string {
+	return strings.Join(append([]string{"go run ./testnet/cmd/swimexp"}, os.Args[1:]...), " ")
 }
 
 // loadAvg returns the 1-minute load average.
