@@ -348,8 +348,10 @@ func notes() string {
   behaviour: ` + "`-trace`" + ` hashes every frame sent, every event and every member's final table,
   and the digests before and after are identical (n = 300–2,000, 2–30 % loss, with and
   without Lifeguard). The hot path of the loss experiment is memory-bound (every record looks
-  up its member in one of n tables of n entries, far beyond the caches): the changes above cut
-  CPU by about 10 % there, not by several times, so a simulated hour at n = 1,000 costs about
+  up its member in one of n tables of n entries, far beyond the caches): the changes above left
+  its CPU time about where it was (within the noise of the shared machine; the collector's
+  share is cut by running with GOGC = 400 under a memory limit), so a simulated hour at
+  n = 1,000 costs about
   10 CPU-minutes at 10 % loss, about half a CPU-hour at 20 % and about 1.5 CPU-hours at 30 %
   (measured with -trace on the shared machine), which sets the windows of experiment 2.
 - **Windows and seeds.** Chosen to fit a shared 2-core machine; each table states its own.
