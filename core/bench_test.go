@@ -2,8 +2,10 @@ package core
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -111,5 +113,46 @@ func benchSpread(b *testing.B, n int) {
 		b.ReportMetric(float64(rounds), "rounds")
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "heapB/node")
 		runtime.KeepAlive(net)
+	}
+}
+
+// BenchmarkPullAnswer: answering one pull request against a full store
+// (10,000 messages from 100 origins), when the requester lacks a few.
+func BenchmarkPullAnswer(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	c := DefaultConfig()
+	c.ID = "me"
+	c.Sampler = &StaticSampler{Peers: []NodeID{"peer"}, Rand: rng}
+	c.Transport = transportFunc(func(NodeID, []byte) {})
+	c.Mode = Pull
+	e, err := New(c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := &Digest{}
+	for o := 0; o < 100; o++ {
+		origin := NodeID(fmt.Sprintf("origin-%03d-%s", o, strings.Repeat("x", 28)))
+		for s := uint64(1); s <= 100; s++ {
+			m := &Message{Origin: origin, Seq: s, Payload: []byte("p")}
+			if err := e.Step("peer", EncodeFrame(&Frame{Messages: []*Message{m}})); err != nil {
+				b.Fatal(err)
+			}
+		}
+		e.Tick() // a new round: the per-peer inbound bound resets
+		de := DigestEntry{Origin: origin, Contiguous: 100}
+		if o%10 == 0 {
+			de.Contiguous, de.Above = 97, []uint64{99}
+		}
+		d.Entries = append(d.Entries, de)
+	}
+	if n, _ := e.Stored(); n != 10000 {
+		b.Fatalf("stored %d", n)
+	}
+	frame := EncodeFrame(&Frame{Digest: d})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := e.Step("peer", frame); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

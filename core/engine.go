@@ -50,9 +50,10 @@ type Engine struct {
 	peerBytes map[NodeID]int // bytes sent per peer this round
 	peerIn    map[NodeID]int // messages accepted per peer this round
 
-	targets []NodeID
-	scratch []*entry
-	stats   Stats
+	targets       []NodeID
+	scratch       []*entry
+	digestScratch []*DigestEntry
+	stats         Stats
 
 	// tree push (tree.go)
 	ring         []ringPeer // live peers sorted by ring position
@@ -64,7 +65,8 @@ type Engine struct {
 
 type entry struct {
 	msg        *Message
-	size       int // encoded record size (type, length, body)
+	o          *origin // its origin's seen-state when stored (may be evicted since)
+	size       int     // encoded record size (type, length, body)
 	recvTick   uint64
 	expire     uint64
 	roundsLeft int
@@ -296,6 +298,7 @@ func (e *Engine) accept(m *Message, from NodeID, tree bool, end uint64) {
 	}
 	en := &entry{
 		msg:      m,
+		o:        o,
 		size:     1 + uvarintLen(uint64(encodedMessageSize(m))) + encodedMessageSize(m),
 		recvTick: e.ticks,
 		expire:   e.ticks + uint64(e.cfg.StoreTTL),
@@ -454,19 +457,24 @@ func (e *Engine) onIWant(from NodeID, keys []MsgKey) {
 // onDigest answers a pull request with the stored messages the requester
 // lacks, within one round's budget, chosen by Policy.
 func (e *Engine) onDigest(from NodeID, d *Digest) {
-	var byOrigin map[NodeID]*DigestEntry
-	if len(d.Entries) > 8 {
-		byOrigin = make(map[NodeID]*DigestEntry, len(d.Entries))
-		for i := range d.Entries {
-			byOrigin[d.Entries[i].Origin] = &d.Entries[i]
+	// Index the digest by this node's origin slots once, so the scan of the
+	// store below finds an entry's digest line without hashing its origin.
+	byIdx := e.digestScratch[:0]
+	for range e.originList {
+		byIdx = append(byIdx, nil)
+	}
+	for i := range d.Entries {
+		if o := e.origins[d.Entries[i].Origin]; o != nil && byIdx[o.idx] == nil {
+			byIdx[o.idx] = &d.Entries[i]
 		}
 	}
-	lookup := func(o NodeID) *DigestEntry {
-		if byOrigin != nil {
-			return byOrigin[o]
+	lookup := func(en *entry) *DigestEntry {
+		if o := en.o; o.idx < len(e.originList) && e.originList[o.idx] == o {
+			return byIdx[o.idx]
 		}
+		// Its origin's seen-state was evicted: search the digest.
 		for i := range d.Entries {
-			if d.Entries[i].Origin == o {
+			if d.Entries[i].Origin == en.msg.Origin {
 				return &d.Entries[i]
 			}
 		}
@@ -478,7 +486,7 @@ func (e *Engine) onDigest(from NodeID, d *Digest) {
 		if en.gone {
 			continue
 		}
-		de := lookup(en.msg.Origin)
+		de := lookup(en)
 		if de != nil {
 			if en.msg.Seq <= de.Contiguous {
 				continue
@@ -497,6 +505,8 @@ func (e *Engine) onDigest(from NodeID, d *Digest) {
 	}
 	clear(cands)
 	e.scratch = cands[:0]
+	clear(byIdx)
+	e.digestScratch = byIdx[:0]
 }
 
 // ---- rounds ----
