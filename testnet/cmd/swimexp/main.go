@@ -247,10 +247,14 @@ func parallelMem(o *options, jobs []job) {
 		}
 		// The machine is shared: a big simulation also waits until the
 		// system has the memory for it (others' runs come and go).
+		if need > 2e9 {
+			debug.FreeOSMemory() // return the heaps of finished simulations first
+		}
 		for need > 2e9 && memAvailable() < need+1e9 {
 			mu.Unlock()
 			fmt.Fprintf(os.Stderr, "swimexp: waiting for %.1f GB of free memory (%.1f GB available)\n", (need+1e9)/1e9, memAvailable()/1e9)
 			time.Sleep(30 * time.Second)
+			debug.FreeOSMemory()
 			mu.Lock()
 		}
 		running++
