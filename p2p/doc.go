@@ -58,7 +58,10 @@
 // dropped and counted (Stats.QueueDropped, grapevine_queue_dropped_frames_total);
 // gossip recovers it by pull, membership by its own retries. A stream that
 // fails drops what was queued for it (counted) and is reopened on the next
-// frame; a writer idle for 30 s closes its stream and exits.
+// frame. A writer goroutine runs only while its queue holds frames: it
+// parks the open stream for the next one and exits, so a member in touch
+// with many peers keeps no goroutine per idle peer; a stream unused for
+// 30 s is closed by a periodic sweep.
 //
 // # How gossip uses the streams
 //

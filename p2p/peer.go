@@ -403,7 +403,8 @@ func (p *Peer) drive() {
 			p.mc.Leave()
 			leaving, leaveDeadline = ch, time.Now().Add(p.s.leaveGrace)
 		case <-reap.C:
-			p.tr.reap(time.Now().Add(-2 * idleWriter))
+			now := time.Now()
+			p.tr.reap(now.Add(-idleWriter), now.Add(-2*idleWriter))
 		}
 	}
 }

@@ -98,7 +98,6 @@ type outQueue struct {
 	bytes     int
 	maxFrames int
 	maxBytes  int
-	notify    chan struct{}
 }
 
 // push enqueues frame or reports false if the queue is full.
@@ -111,10 +110,6 @@ func (q *outQueue) push(frame []byte) bool {
 	q.frames = append(q.frames, frame)
 	q.bytes += len(frame)
 	q.mu.Unlock()
-	select {
-	case q.notify <- struct{}{}:
-	default:
-	}
 	return true
 }
 
@@ -152,6 +147,13 @@ type remote struct {
 	active [2]atomic.Bool // a writer goroutine is running for that kind
 	last   atomic.Int64   // unix nanos of the last enqueue
 	broken atomic.Int64   // unix nanos when a stream to or from it last failed; 0 once it works again
+
+	// The outgoing stream of each kind, parked between writers: a writer
+	// exits as soon as its queue is empty and hands the open stream to the
+	// next one. Only the goroutine that set active[k] touches these.
+	stream [2]network.Stream
+	bw     [2]*bufio.Writer
+	used   [2]atomic.Int64 // unix nanos of the last write on stream[k]
 }
 
 // unreachableFor is how long a peer whose streams failed (and that has no
@@ -208,8 +210,8 @@ func (t *transport) remote(id peer.ID) *remote {
 	if r == nil {
 		s := &t.p.s
 		r = &remote{id: id}
-		r.q[kindGossip] = &outQueue{maxFrames: s.bulkQueue, maxBytes: s.queueBytes, notify: make(chan struct{}, 1)}
-		r.q[kindMembership] = &outQueue{maxFrames: s.ctrlQueue, maxBytes: s.queueBytes, notify: make(chan struct{}, 1)}
+		r.q[kindGossip] = &outQueue{maxFrames: s.bulkQueue, maxBytes: s.queueBytes}
+		r.q[kindMembership] = &outQueue{maxFrames: s.ctrlQueue, maxBytes: s.queueBytes}
 		t.remotes[id] = r
 	}
 	return r
@@ -250,18 +252,17 @@ const streamBuffer = 4 << 10
 // and exiting; the next frame starts a new writer.
 const idleWriter = 30 * time.Second
 
-// writer owns one outgoing stream: it opens it on first use, writes every
-// queued frame (length-prefixed, batched into one flush), and exits after
-// idleWriter without traffic or on the first error (dropping what is queued
-// and counting it; membership retries by itself, gossip by pull).
+// writer drains one outgoing queue: it takes the parked stream (or opens one
+// on first use), writes every queued frame (length-prefixed, batched into
+// one flush), parks the stream and exits as soon as the queue is empty, so
+// a member in touch with n peers holds no goroutine per idle peer; reap
+// closes streams idle for idleWriter. On the first error it drops what is
+// queued (counted; membership retries by itself, gossip by pull).
 func (t *transport) writer(r *remote, k kind) {
 	defer t.wg.Done()
 	q := r.q[k]
-	var s network.Stream
-	var w *bufio.Writer
+	s, w := r.stream[k], r.bw[k]
 	var batch [][]byte
-	idle := time.NewTimer(idleWriter)
-	defer idle.Stop()
 	closeStream := func(reset bool) {
 		if s == nil {
 			return
@@ -271,7 +272,7 @@ func (t *transport) writer(r *remote, k kind) {
 		} else {
 			s.Close()
 		}
-		s = nil
+		s, w = nil, nil
 	}
 	fail := func(err error) {
 		log.Debugw("stream failed", "peer", r.id, "kind", k.String(), "err", err)
@@ -285,31 +286,24 @@ func (t *transport) writer(r *remote, k kind) {
 	for {
 		batch = q.take(batch)
 		if len(batch) == 0 {
-			// Exit protocol: mark inactive, then re-check the queue so a
-			// frame pushed between take and the flag is never stranded.
-			if !idle.Stop() {
-				select {
-				case <-idle.C:
-				default:
-				}
+			if t.ctx.Err() != nil {
+				closeStream(true)
 			}
-			idle.Reset(idleWriter)
-			select {
-			case <-q.notify:
-				continue
-			case <-idle.C:
-			case <-t.ctx.Done():
-			}
+			// Exit protocol: park the stream, mark inactive, then re-check
+			// the queue so a frame pushed between take and the flag is
+			// never stranded.
+			r.stream[k], r.bw[k] = s, w
 			r.active[k].Store(false)
 			if q.len() > 0 && t.ctx.Err() == nil && r.active[k].CompareAndSwap(false, true) {
+				s, w = r.stream[k], r.bw[k]
 				continue
 			}
-			closeStream(t.ctx.Err() != nil)
 			return
 		}
 		if t.ctx.Err() != nil {
-			r.active[k].Store(false)
 			closeStream(true)
+			r.stream[k], r.bw[k] = nil, nil
+			r.active[k].Store(false)
 			return
 		}
 		if s == nil {
@@ -322,6 +316,7 @@ func (t *transport) writer(r *remote, k kind) {
 				t.p.m.queueDrops.WithLabelValues(k.String()).Add(float64(len(batch)))
 				t.p.ctr.queueDrops.Add(uint64(len(batch)))
 				fail(err)
+				r.stream[k], r.bw[k] = nil, nil
 				r.active[k].Store(false)
 				if q.len() > 0 && t.ctx.Err() == nil && r.active[k].CompareAndSwap(false, true) {
 					continue
@@ -356,6 +351,7 @@ func (t *transport) writer(r *remote, k kind) {
 		t.p.m.bytesOut.WithLabelValues(k.String()).Add(float64(bytes))
 		t.p.ctr.framesOut.Add(uint64(len(batch)))
 		t.p.ctr.bytesOut.Add(uint64(bytes))
+		r.used[k].Store(time.Now().UnixNano())
 		if r.broken.Load() != 0 {
 			r.broken.Store(0)
 		}
@@ -436,14 +432,29 @@ func uvarintSize(v uint64) int {
 	return n
 }
 
-// reap forgets remotes with no writer and no traffic for a while, so the
-// map stays bounded by the peers talked to recently.
-func (t *transport) reap(before time.Time) {
+// reap closes parked streams idle since before idle and forgets remotes
+// with no stream, no writer and no traffic since before, so the map stays
+// bounded by the peers talked to recently.
+func (t *transport) reap(idle, before time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for id, r := range t.remotes {
-		if !r.active[0].Load() && !r.active[1].Load() && r.last.Load() < before.UnixNano() &&
-			r.q[0].len() == 0 && r.q[1].len() == 0 {
+		for k := range r.q {
+			if r.stream[k] == nil || r.used[k].Load() >= idle.UnixNano() || !r.active[k].CompareAndSwap(false, true) {
+				continue
+			}
+			if r.stream[k] != nil && r.q[k].len() == 0 {
+				r.stream[k].Close()
+				r.stream[k], r.bw[k] = nil, nil
+			}
+			r.active[k].Store(false)
+			if r.q[k].len() > 0 && r.active[k].CompareAndSwap(false, true) {
+				t.wg.Add(1)
+				go t.writer(r, kind(k))
+			}
+		}
+		if !r.active[0].Load() && !r.active[1].Load() && r.stream[0] == nil && r.stream[1] == nil &&
+			r.last.Load() < before.UnixNano() && r.q[0].len() == 0 && r.q[1].len() == 0 {
 			delete(t.remotes, id)
 		}
 	}
@@ -469,10 +480,14 @@ func (t *transport) close() {
 	t.streamsMu.Unlock()
 	t.mu.Lock()
 	for _, r := range t.remotes {
-		for _, q := range r.q {
-			select {
-			case q.notify <- struct{}{}:
-			default:
+		for k := range r.q {
+			// A parked stream has no writer to notice the end: reset it.
+			if r.active[k].CompareAndSwap(false, true) {
+				if r.stream[k] != nil {
+					r.stream[k].Reset()
+					r.stream[k], r.bw[k] = nil, nil
+				}
+				r.active[k].Store(false)
 			}
 		}
 	}

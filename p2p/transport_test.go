@@ -1,0 +1,45 @@
+package p2p
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+)
+
+// A writer exits when its queue is empty and parks the stream: later frames
+// reuse that one stream instead of opening new ones, and no writer goroutine
+// stays behind for an idle peer.
+func TestWritersParkAndReuseStreams(t *testing.T) {
+	peers := startPeers(t, 2, false)
+	waitFor(t, 10*time.Second, "membership", func() bool { return alive(peers[0]) == 2 && alive(peers[1]) == 2 })
+	for i := 0; i < 20; i++ {
+		if err := peers[0].Publish(context.Background(), "t", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // let the writer drain and exit in between
+	}
+	tr := peers[0].tr
+	tr.mu.Lock()
+	r := tr.remotes[peers[1].ID()]
+	tr.mu.Unlock()
+	if r == nil {
+		t.Fatal("no remote for the other peer")
+	}
+	waitFor(t, 5*time.Second, "idle gossip writer", func() bool { return !r.active[kindGossip].Load() })
+	if r.q[kindGossip].len() != 0 {
+		t.Fatal("frames left behind")
+	}
+	gossip := 0
+	for _, c := range peers[0].host.Network().ConnsToPeer(peers[1].ID()) {
+		for _, s := range c.GetStreams() {
+			if s.Stat().Direction == network.DirOutbound && s.Protocol() == peers[0].proto(kindGossip) {
+				gossip++
+			}
+		}
+	}
+	if gossip != 1 {
+		t.Fatalf("%d outgoing gossip streams to the peer, want the one parked stream", gossip)
+	}
+}
