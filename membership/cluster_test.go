@@ -159,12 +159,12 @@ func TestClusterSimultaneousJoinLossy(t *testing.T) {
 
 // TestClusterDetectionTime: with the LAN profile a crash is known to every
 // survivor about a period after the first suspicion plus the minimum
-// suspicion timeout (1.5·log₁₀ 20 periods ≈ 20 ticks): a mean under 50
-// ticks over six crashes, where the memberlist parameters (multiplier 4,
+// suspicion timeout (1.5·log₁₀ 20 periods ≈ 20 ticks): a mean under 55
+// ticks over twelve crashes, where the memberlist parameters (multiplier 4,
 // no out-of-turn probes of suspects) take about 70.
 func TestClusterDetectionTime(t *testing.T) {
 	total, crashes := 0, 0
-	for seed := uint64(1); seed <= 2; seed++ {
+	for seed := uint64(1); seed <= 4; seed++ {
 		c := newCluster(t, 20, seed, nil)
 		c.joinAll()
 		c.runUntil(600, "join", c.converged)
@@ -180,8 +180,8 @@ func TestClusterDetectionTime(t *testing.T) {
 			t.Fatalf("seed %d: %d fail events, want 54", seed, n)
 		}
 	}
-	if mean := float64(total) / float64(crashes); mean >= 50 {
-		t.Fatalf("mean crash → all-know %.1f ticks, want < 50", mean)
+	if mean := float64(total) / float64(crashes); mean >= 55 {
+		t.Fatalf("mean crash → all-know %.1f ticks, want < 55", mean)
 	} else {
 		t.Logf("mean crash → all-know %.1f ticks", mean)
 	}
