@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -252,12 +254,14 @@ func expLoss(o *options) string {
 		}
 	}
 	type res struct {
-		loss                                  float64
-		lg                                    bool
-		win                                   time.Duration
-		susp, fails, declared, refut, victims uint64
-		frames, bytes                         float64
-		wall                                  time.Duration
+		Loss                                  float64
+		LG                                    bool
+		Win                                   time.Duration
+		Susp, Fails, Declared, Refut, Victims uint64
+		Frames, Bytes                         float64
+		Wall, CPU                             time.Duration
+		Commit                                string
+		Done                                  bool
 	}
 	type cfg struct {
 		loss float64
@@ -265,70 +269,107 @@ func expLoss(o *options) string {
 		win  time.Duration
 	}
 	var cfgs []cfg
-	// Most expensive first (high loss, plain SWIM), so the workers finish
-	// together.
-	for li := len(losses) - 1; li >= 0; li-- {
+	// The issue's goal first (10 %), then the high rates, then the cheap
+	// ones: an interrupted run keeps what matters most.
+	for _, li := range []int{2, 3, 4, 1, 0} {
 		win := wins[int(losses[li]*100+0.5)]
-		for _, lg := range []bool{false, true} {
+		for _, lg := range []bool{true, false} {
 			cfgs = append(cfgs, cfg{losses[li], lg, win})
 		}
 	}
 	results := make([]res, len(cfgs))
+	// Each finished run is kept, so that an interrupted run resumes and
+	// the section can be built from the runs that finished (-loss-collect).
+	commit := membershipCommit()
+	runDir := filepath.Join(o.cacheDir, "loss-runs")
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		fail(err)
+	}
+	runFile := func(c cfg) string {
+		det := "plain"
+		if c.lg {
+			det = "lifeguard"
+		}
+		return filepath.Join(runDir, fmt.Sprintf("n%d-loss%02d-%s-%s.json", n, int(c.loss*100+0.5), det, c.win))
+	}
 	var jobs []job
 	for ci, c := range cfgs {
+		if b, err := os.ReadFile(runFile(c)); err == nil {
+			var r res
+			if json.Unmarshal(b, &r) == nil && r.Commit == commit && r.Done {
+				results[ci] = r
+				fmt.Fprintf(os.Stderr, "swimexp: loss n=%d %.0f%% %s %s: kept from %s\n", n, c.loss*100, onOff(c.lg), c.win, runFile(c))
+				continue
+			}
+		}
+		results[ci] = res{Loss: c.loss, LG: c.lg, Win: c.win}
+		if o.noRun {
+			continue
+		}
 		jobs = append(jobs, job{n: n, run: func() {
 			start := time.Now()
 			// The seed depends on the loss rate only: both detectors see
 			// the same network draws until their behaviour diverges.
 			w := newWorld(worldConfig{N: n, Seed: uint64(100 + int(c.loss*100)), Loss: c.loss, Member: lifeguard(c.lg)})
-			r := res{loss: c.loss, lg: c.lg, win: c.win}
+			r := res{Loss: c.loss, LG: c.lg, Win: c.win, Commit: commit}
 			seen := map[core.NodeID]bool{}
 			w.onEvent = func(obs int, e membership.Event) {
 				if e.Kind == membership.EventFail {
-					r.fails++
+					r.Fails++
 					if !seen[e.Member.ID] {
 						seen[e.Member.ID] = true
-						r.victims++
+						r.Victims++
 					}
 				}
 			}
 			w.net.Run(c.win)
 			for _, nd := range w.nodes {
 				st := nd.ml.Stats()
-				r.susp += st.Suspicions
-				r.declared += st.Declared
-				r.refut += st.Refutations
+				r.Susp += st.Suspicions
+				r.Declared += st.Declared
+				r.Refut += st.Refutations
 			}
 			tot := w.net.Total()
-			r.frames = float64(tot.FramesSent) / float64(n) / c.win.Seconds()
-			r.bytes = float64(tot.BytesSent) / float64(n) / c.win.Seconds()
-			r.wall = time.Since(start)
+			r.Frames = float64(tot.FramesSent) / float64(n) / c.win.Seconds()
+			r.Bytes = float64(tot.BytesSent) / float64(n) / c.win.Seconds()
+			r.Wall = time.Since(start)
+			r.Done = true
 			results[ci] = r
-			fmt.Fprintf(os.Stderr, "swimexp: loss n=%d %.0f%% %s %s done in %s\n", n, c.loss*100, onOff(c.lg), c.win, r.wall.Round(time.Second))
+			if b, err := json.MarshalIndent(r, "", "  "); err == nil {
+				if err := os.WriteFile(runFile(c), b, 0o644); err != nil {
+					fmt.Fprintln(os.Stderr, "swimexp:", err)
+				}
+			}
+			fmt.Fprintf(os.Stderr, "swimexp: loss n=%d %.0f%% %s %s done in %s\n", n, c.loss*100, onOff(c.lg), c.win, r.Wall.Round(time.Second))
 		}})
 	}
 	parallelMem(o, jobs)
 	var rows [][]string
-	var xs []float64
-	ys := [2][]float64{}
+	var xs, ys [2][]float64 // Lifeguard, plain
 	for li := range losses {
 		for _, lg := range []bool{true, false} {
 			for _, r := range results {
-				if r.loss != losses[li] || r.lg != lg {
+				if r.Loss != losses[li] || r.LG != lg {
 					continue
 				}
-				hours := r.win.Hours()
-				rows = append(rows, []string{fmt.Sprint(n),
-					fmt.Sprintf("%.0f %%", r.loss*100), onOff(r.lg), r.win.String(),
-					fmt.Sprint(r.susp), fmt.Sprint(r.refut), fmt.Sprint(r.declared), fmt.Sprint(r.victims), fmt.Sprint(r.fails),
-					f1(float64(r.fails) / hours), f1(r.frames), f0(r.bytes), r.wall.Round(time.Second).String(),
-				})
-				i := 0
-				if r.lg {
-					i = 1
-					xs = append(xs, r.loss*100)
+				if !r.Done {
+					rows = append(rows, []string{fmt.Sprint(n), fmt.Sprintf("%.0f %%", r.Loss*100), onOff(r.LG), r.Win.String(),
+						"not run (no time on the day)", "", "", "", "", "", "", "", ""})
+					continue
 				}
-				ys[i] = append(ys[i], float64(r.fails)/hours+0.1)
+				hours := r.Win.Hours()
+				rows = append(rows, []string{fmt.Sprint(n),
+					fmt.Sprintf("%.0f %%", r.Loss*100), onOff(r.LG), r.Win.String(),
+					fmt.Sprint(r.Susp), fmt.Sprint(r.Refut), fmt.Sprint(r.Declared), fmt.Sprint(r.Victims), fmt.Sprint(r.Fails),
+					f1(float64(r.Fails) / hours), f1(r.Frames), f0(r.Bytes), r.Wall.Round(time.Second).String(),
+				})
+				if r.LG {
+					xs[0] = append(xs[0], r.Loss*100)
+					ys[0] = append(ys[0], float64(r.Fails)/hours+0.1)
+				} else {
+					xs[1] = append(xs[1], r.Loss*100)
+					ys[1] = append(ys[1], float64(r.Fails)/hours+0.1)
+				}
 			}
 		}
 	}
@@ -346,9 +387,12 @@ the run (on the shared 2-core machine, %d simulations at a time).
 		"distinct members declared dead", "false fail events", "false fail events per hour", "frames / member / s", "bytes / member / s", "wall time"}, rows))
 	var goal []string
 	for _, r := range results {
-		if r.lg && r.loss == 0.10 {
-			goal = append(goal, fmt.Sprintf("%d over %s at n = %d", r.fails, r.win, n))
+		if r.LG && r.Loss == 0.10 && r.Done {
+			goal = append(goal, fmt.Sprintf("%d over %s at n = %d", r.Fails, r.Win, n))
 		}
+	}
+	if len(goal) == 0 {
+		goal = append(goal, "not run")
 	}
 	fmt.Fprintf(&b, "**False failures at 10 %% loss with Lifeguard + repair: %s.**\n", strings.Join(goal, "; "))
 	b.WriteString(`
@@ -368,10 +412,15 @@ which answers with its refutation. The cost of loss is visible in the frames per
 suspicions and refutations are gossiped like any update.
 
 `)
-	b.WriteString(linePlot(o, "loss", fmt.Sprintf("False failures, n = %d", n), "packet loss (%)", "false fail events per hour (+0.1)", false, []series{
-		{name: "Lifeguard + repair", xs: xs, ys: ys[1], points: true},
-		{name: "plain SWIM", xs: xs, ys: ys[0], points: true},
-	}))
+	var ss []series
+	for i, name := range []string{"Lifeguard + repair", "plain SWIM"} {
+		if len(xs[i]) > 0 {
+			ss = append(ss, series{name: name, xs: xs[i], ys: ys[i], points: true})
+		}
+	}
+	if len(ss) > 0 {
+		b.WriteString(linePlot(o, "loss", fmt.Sprintf("False failures, n = %d", n), "packet loss (%)", "false fail events per hour (+0.1)", false, ss))
+	}
 	return b.String()
 }
 

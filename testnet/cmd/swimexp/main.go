@@ -48,6 +48,8 @@ type options struct {
 	memGB    float64 // memory budget of the simulations running at once
 	lossWins string
 	loadLoss int // largest n of the load experiment's 5 % loss row
+	cacheDir string
+	noRun    bool // -loss-collect: build the loss section from finished runs only
 }
 
 type experiment struct {
@@ -82,6 +84,7 @@ func main() {
 	flag.DurationVar(&o.ablWin, "ablation-window", 5*time.Minute, "simulated window of each ablation run")
 	flag.IntVar(&o.nMax, "nmax", 10000, "largest population (every member holds every other: about 110 bytes per member per member, so n = 10,000 needs about 11 GB)")
 	flag.Float64Var(&o.memGB, "mem", 14, "memory budget in GB: simulations wait until their estimated heap (n² entries) fits beside those running")
+	flag.BoolVar(&o.noRun, "loss-collect", false, "run no loss simulation: build the loss section from the runs already finished (each run's result is kept in -cache/loss-runs, so an interrupted -only loss resumes where it stopped)")
 	flag.IntVar(&o.loadLoss, "load-loss-nmax", 3000, "largest n of the load experiment's 5 % loss row (at a fixed loss rate, suspicion traffic per member grows with n)")
 	var tr traceOpts
 	traceFlags(&tr)
@@ -103,6 +106,7 @@ func main() {
 	if err := os.MkdirAll(*cache, 0o755); err != nil {
 		fail(err)
 	}
+	o.cacheDir = *cache
 	want := map[string]bool{}
 	for _, k := range strings.Split(*only, ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -145,15 +149,16 @@ func main() {
 	}
 }
 
-// membershipCommit names the last commit that touched membership/ (and
-// says so if the working tree differs from it), for the record.
+// membershipCommit names the last commit that touched membership/'s code
+// (and says so if the working tree differs from it), for the record.
 func membershipCommit() string {
-	out, err := exec.Command("git", "log", "-1", "--format=%h (%ad)", "--date=format:%Y-%m-%d %H:%M", "--", "membership/").Output()
+	// Tests do not change behaviour: the last commit to the package's code.
+	out, err := exec.Command("git", "log", "-1", "--format=%h (%ad)", "--date=format:%Y-%m-%d %H:%M", "--", "membership/", ":!membership/*_test.go").Output()
 	if err != nil {
 		return "an unknown commit (git failed)"
 	}
 	c := "commit " + strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--", "membership/").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
+	if st, err := exec.Command("git", "status", "--porcelain", "--", "membership/", ":!membership/*_test.go").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
 		c += " with uncommitted changes"
 	}
 	return c
