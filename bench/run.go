@@ -355,6 +355,10 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 				}
 			}
 		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(os.Stderr, "goroutines %d, heap in use %d MiB, stacks %d MiB, GC cycles %d\n",
+			runtime.NumGoroutine(), ms.HeapInuse>>20, ms.StackInuse>>20, ms.NumGC)
 		fmt.Fprintf(os.Stderr, "deliveries over 50 ms per 20 messages: %v\n", slow)
 		for m := 0; m < cfg.msgs; m++ {
 			var ls []time.Duration
