@@ -10,7 +10,7 @@ PURE := ./core/... ./membership/...
 
 .PHONY: test demo sim-demo fmt-check vet wasm-check unit fuzz browser browser-serve \
         experiments experiments-gossip experiments-membership experiments-baselines \
-        bench-scale bench-p2p bench-swim bench-browser chromium
+        bench-scale bench-p2p bench-swim bench-swim-quick bench-browser chromium
 
 ## demo: 30 real libp2p peers on loopback, 10 % loss, one crash; prints where the report and plots are.
 demo:
@@ -88,3 +88,7 @@ bench-p2p:
 ## bench-swim: Grapevine's SWIM beside hashicorp/memberlist v0.7.0 (about 70 minutes).
 bench-swim:
 	cd bench && $(GO) run ./memberlist -n 20,50 -loss 0,0.1,0.3 -window 5m -crash-every 15s
+
+## bench-swim-quick: the same with 2-minute windows (about 45 minutes).
+bench-swim-quick:
+	cd bench && $(GO) run ./memberlist -n 20,50 -loss 0,0.1,0.3 -window 2m -crash-every 15s
