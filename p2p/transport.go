@@ -439,22 +439,28 @@ func (t *transport) reap(idle, before time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for id, r := range t.remotes {
+		streams := 0
 		for k := range r.q {
-			if r.stream[k] == nil || r.used[k].Load() >= idle.UnixNano() || !r.active[k].CompareAndSwap(false, true) {
+			// The parked stream belongs to whoever holds active[k].
+			if !r.active[k].CompareAndSwap(false, true) {
+				streams++
 				continue
 			}
-			if r.stream[k] != nil && r.q[k].len() == 0 {
+			if r.stream[k] != nil && r.used[k].Load() < idle.UnixNano() && r.q[k].len() == 0 {
 				r.stream[k].Close()
 				r.stream[k], r.bw[k] = nil, nil
+			}
+			if r.stream[k] != nil {
+				streams++
 			}
 			r.active[k].Store(false)
 			if r.q[k].len() > 0 && r.active[k].CompareAndSwap(false, true) {
 				t.wg.Add(1)
 				go t.writer(r, kind(k))
+				streams++
 			}
 		}
-		if !r.active[0].Load() && !r.active[1].Load() && r.stream[0] == nil && r.stream[1] == nil &&
-			r.last.Load() < before.UnixNano() && r.q[0].len() == 0 && r.q[1].len() == 0 {
+		if streams == 0 && r.last.Load() < before.UnixNano() && r.q[0].len() == 0 && r.q[1].len() == 0 {
 			delete(t.remotes, id)
 		}
 	}

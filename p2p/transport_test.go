@@ -43,3 +43,46 @@ func TestWritersParkAndReuseStreams(t *testing.T) {
 		t.Fatalf("%d outgoing gossip streams to the peer, want the one parked stream", gossip)
 	}
 }
+
+// The periodic sweep closes parked streams that have been idle and forgets
+// the peer's queues; the next frame opens a new stream and gets through.
+func TestReapClosesIdleStreams(t *testing.T) {
+	peers := startPeers(t, 2, false)
+	waitFor(t, 10*time.Second, "membership", func() bool { return alive(peers[0]) == 2 && alive(peers[1]) == 2 })
+	sub, err := peers[1].Subscribe("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := peers[0].Publish(context.Background(), "t", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := sub.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tr := peers[0].tr
+	outbound := func() int {
+		n := 0
+		for _, c := range peers[0].host.Network().ConnsToPeer(peers[1].ID()) {
+			for _, s := range c.GetStreams() {
+				if s.Stat().Direction == network.DirOutbound && s.Protocol() == peers[0].proto(kindGossip) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	waitFor(t, 5*time.Second, "a parked gossip stream", func() bool { return outbound() == 1 })
+	later := time.Now().Add(time.Hour)
+	waitFor(t, 5*time.Second, "the sweep to close it", func() bool {
+		tr.reap(later, time.Now()) // everything counts as idle
+		return outbound() == 0
+	})
+	if err := peers[0].Publish(context.Background(), "t", []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := sub.Next(ctx); err != nil || string(m.Data) != "two" {
+		t.Fatalf("after the sweep: %v %v", m, err)
+	}
+}
