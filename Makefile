@@ -9,7 +9,8 @@ FUZZTIME ?= 30s
 PURE := ./core/... ./membership/...
 
 .PHONY: test demo sim-demo fmt-check vet wasm-check unit fuzz browser browser-serve \
-        experiments experiments-gossip experiments-membership experiments-baselines \
+        experiments experiments-gossip experiments-membership experiments-membership-scale \
+        experiments-membership-loss experiments-baselines \
         bench-scale bench-p2p bench-swim bench-swim-quick bench-browser chromium
 
 ## demo: 30 real libp2p peers on loopback, 10 % loss, one crash; prints where the report and plots are.
@@ -65,8 +66,17 @@ experiments: experiments-gossip experiments-membership experiments-baselines
 experiments-gossip:
 	$(GO) run ./testnet/cmd/experiments
 
+## experiments-membership: all of issue 3's experiments (4+ CPU-hours; about 13 GB at n = 10,000).
 experiments-membership:
-	$(GO) run ./testnet/cmd/swimexp
+	$(GO) run ./testnet/cmd/swimexp -j 2 -mem 13
+
+## experiments-membership-scale: detection time and load up to n = 10,000 only.
+experiments-membership-scale:
+	$(GO) run ./testnet/cmd/swimexp -only detect,load -j 2 -mem 13
+
+## experiments-membership-loss: false positives at n = 1,000 (resumes from finished runs).
+experiments-membership-loss:
+	$(GO) run ./testnet/cmd/swimexp -only loss -j 2 -loss-window 1h -loss-windows 20:15m,30:5m
 
 experiments-baselines:
 	$(GO) run ./testnet/cmd/baselines
