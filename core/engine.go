@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -1016,16 +1017,7 @@ func (e *Engine) sendIWant(to NodeID, k MsgKey) {
 
 func sortKeys(keys []MsgKey) {
 	slices.SortFunc(keys, func(a, b MsgKey) int {
-		if c := strings.Compare(string(a.Origin), string(b.Origin)); c != 0 {
-			return c
-		}
-		switch {
-		case a.Seq < b.Seq:
-			return -1
-		case a.Seq > b.Seq:
-			return 1
-		}
-		return 0
+		return cmp.Or(strings.Compare(string(a.Origin), string(b.Origin)), cmp.Compare(a.Seq, b.Seq))
 	})
 }
 

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"slices"
 )
 
@@ -91,15 +92,7 @@ func (e *Engine) refreshRing() bool {
 	}
 	clear(ids)
 	e.targets = ids[:0]
-	slices.SortFunc(e.ring, func(a, b ringPeer) int {
-		switch {
-		case a.pos < b.pos:
-			return -1
-		case a.pos > b.pos:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(e.ring, func(a, b ringPeer) int { return cmp.Compare(a.pos, b.pos) })
 	e.ringVer, e.ringOK = v, true
 	return true
 }
@@ -123,15 +116,7 @@ func (e *Engine) treeChildren(root bool, end uint64, from, origin NodeID) []tree
 			start = e.rng.IntN(n)
 		} else {
 			// First ring member clockwise after this node.
-			start, _ = slices.BinarySearchFunc(e.ring, self+1, func(p ringPeer, t uint64) int {
-				switch {
-				case p.pos < t:
-					return -1
-				case p.pos > t:
-					return 1
-				}
-				return 0
-			})
+			start, _ = slices.BinarySearchFunc(e.ring, self+1, func(p ringPeer, t uint64) int { return cmp.Compare(p.pos, t) })
 		}
 		for i := 0; i < n; i++ {
 			p := e.ring[(start+i)%n]
