@@ -31,15 +31,7 @@ func TestWritersParkAndReuseStreams(t *testing.T) {
 	if r.q[kindGossip].len() != 0 {
 		t.Fatal("frames left behind")
 	}
-	gossip := 0
-	for _, c := range peers[0].host.Network().ConnsToPeer(peers[1].ID()) {
-		for _, s := range c.GetStreams() {
-			if s.Stat().Direction == network.DirOutbound && s.Protocol() == peers[0].proto(kindGossip) {
-				gossip++
-			}
-		}
-	}
-	if gossip != 1 {
+	if gossip := outboundStreams(peers[0], peers[1], kindGossip); gossip != 1 {
 		t.Fatalf("%d outgoing gossip streams to the peer, want the one parked stream", gossip)
 	}
 }
@@ -62,17 +54,7 @@ func TestReapClosesIdleStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := peers[0].tr
-	outbound := func() int {
-		n := 0
-		for _, c := range peers[0].host.Network().ConnsToPeer(peers[1].ID()) {
-			for _, s := range c.GetStreams() {
-				if s.Stat().Direction == network.DirOutbound && s.Protocol() == peers[0].proto(kindGossip) {
-					n++
-				}
-			}
-		}
-		return n
-	}
+	outbound := func() int { return outboundStreams(peers[0], peers[1], kindGossip) }
 	waitFor(t, 5*time.Second, "a parked gossip stream", func() bool { return outbound() == 1 })
 	later := time.Now().Add(time.Hour)
 	waitFor(t, 5*time.Second, "the sweep to close it", func() bool {
@@ -85,4 +67,17 @@ func TestReapClosesIdleStreams(t *testing.T) {
 	if m, err := sub.Next(ctx); err != nil || string(m.Data) != "two" {
 		t.Fatalf("after the sweep: %v %v", m, err)
 	}
+}
+
+// outboundStreams counts the streams of kind k that p opened to q.
+func outboundStreams(p, q *Peer, k kind) int {
+	n := 0
+	for _, c := range p.host.Network().ConnsToPeer(q.ID()) {
+		for _, s := range c.GetStreams() {
+			if s.Stat().Direction == network.DirOutbound && s.Protocol() == p.proto(k) {
+				n++
+			}
+		}
+	}
+	return n
 }
