@@ -122,6 +122,17 @@ type Config struct {
 	// confirmations of a real failure within about a period, and delivers
 	// the suspicion to a live suspect (buddy system) with every probe.
 	ProbeSuspects bool
+	// NewMemberGrace: for this many ticks after a member becomes alive in
+	// this member's view (it joined, rejoined, or this member just joined),
+	// a suspicion of it waits at least NewMemberSuspicionMult·log₁₀ n
+	// periods and brings no out-of-turn probe (ProbeSuspects). Probes of a
+	// member whose connections are still being set up fail for reasons
+	// that say nothing about the member; the short LAN timeout would
+	// declare it dead before its refutation gets through. 0 disables it.
+	NewMemberGrace int
+	// NewMemberSuspicionMult is the suspicion multiplier during
+	// NewMemberGrace (memberlist's 4).
+	NewMemberSuspicionMult float64
 
 	// Lifeguard enables the Lifeguard refinements (Dadgar et al. 2018):
 	// the local health multiplier, nacks from ping-req helpers, the dynamic
@@ -232,6 +243,11 @@ func DefaultLimits() Limits {
 //     that joined together see each other within a few seconds instead of
 //     at the next periodic push-pull (30 s).
 //   - FallbackProbe and ProbeSuspects on (see above).
+//   - NewMemberGrace 100 (10 s), NewMemberSuspicionMult 4: while a group of
+//     libp2p hosts forms, probes fail because connections are still being
+//     dialled (50 hosts starting together on 2 cores declared 1–11 live
+//     members dead with the short timeout); for its first 10 s in the view
+//     a member gets memberlist's timeout instead.
 //   - AwarenessMaxMultiplier 8: a sick member slows to one probe per 8 s,
 //     not to a halt.
 //   - Repair on, CorrectionsPerTick 4: a member that missed a refutation is
@@ -261,6 +277,8 @@ func DefaultLANConfig() Config {
 		JoinSyncs:               3,
 		FallbackProbe:           true,
 		ProbeSuspects:           true,
+		NewMemberGrace:          100,
+		NewMemberSuspicionMult:  4,
 		Lifeguard:               true,
 		Repair:                  true,
 		AwarenessMaxMultiplier:  8,
@@ -341,6 +359,8 @@ func (c *Config) validate() error {
 	req(c.TombstoneTicks >= 1, "TombstoneTicks must be at least 1")
 	req(c.JoinRetryInterval >= 1, "JoinRetryInterval must be at least 1")
 	req(c.JoinSyncs >= 0, "JoinSyncs must not be negative")
+	req(c.NewMemberGrace >= 0 && c.NewMemberSuspicionMult >= 0 && !math.IsInf(c.NewMemberSuspicionMult, 0),
+		"NewMemberGrace and NewMemberSuspicionMult must not be negative")
 	req(c.AwarenessMaxMultiplier >= 1, "AwarenessMaxMultiplier must be at least 1")
 	req(c.CorrectionsPerTick >= 0, "CorrectionsPerTick must not be negative")
 	req(c.MaxPacketSize >= 256, "MaxPacketSize must be at least 256")

@@ -166,6 +166,17 @@ func (s *suspicion) timeout() float64 {
 
 func (s *suspicion) reset() { s.deadline = s.start + uint64(math.Ceil(s.timeout())) }
 
+// youngFloor raises the minimum timeout to at least lo, keeping the ratio
+// of maximum to minimum (Config.NewMemberGrace).
+func (s *suspicion) youngFloor(lo float64) {
+	if lo <= s.min {
+		return
+	}
+	s.max *= lo / s.min
+	s.min = lo
+	s.reset()
+}
+
 // confirm records an independent suspicion by from; false if it adds nothing.
 func (s *suspicion) confirm(from core.NodeID) bool {
 	if s.k <= 0 || len(s.confirmers)-1 >= s.k || slices.Contains(s.confirmers, from) {
@@ -1232,13 +1243,18 @@ func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 		m.enqueue(a.id, RecSuspect, appendAccuse(nil, RecSuspect, a))
 		return
 	}
+	young := m.cfg.NewMemberGrace > 0 && m.tick-mem.Since < uint64(m.cfg.NewMemberGrace)
 	mem.State = StateSuspect
 	mem.Incarnation = a.inc
 	mem.Since = m.tick
-	mem.setSusp(m.newSuspicion(a.from))
+	s := m.newSuspicion(a.from)
+	if young {
+		s.youngFloor(m.cfg.NewMemberSuspicionMult * logN(m.Size()) * float64(m.cfg.ProbeInterval))
+	}
+	mem.setSusp(s)
 	m.suspects = append(m.suspects, mem)
 	m.enqueue(a.id, RecSuspect, appendAccuse(nil, RecSuspect, a))
-	if a.from != m.cfg.ID {
+	if a.from != m.cfg.ID && !young {
 		m.probeSoon(mem)
 	}
 	m.emit(EventSuspect, mem, from)

@@ -104,7 +104,7 @@ func TestFallbackProbe(t *testing.T) {
 // suspicions and ProbeSuspects off leave the order alone.
 func TestProbeSuspects(t *testing.T) {
 	setup := func(on bool) (*Memberlist, *capture, []core.NodeID) {
-		m, tr, _ := newTest(t, func(c *Config) { quiet(c); c.ProbeSuspects = on })
+		m, tr, _ := newTest(t, func(c *Config) { quiet(c); c.ProbeSuspects = on; c.NewMemberGrace = 0 })
 		var peers []core.NodeID
 		for i := 0; i < 8; i++ {
 			id := core.NodeID(fmt.Sprintf("p%d", i))
@@ -256,5 +256,43 @@ func TestAckCarriesRefutation(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("the ack did not carry the refutation")
+	}
+}
+
+// TestNewMemberGrace: a member alive in this view for less than
+// NewMemberGrace ticks is suspected with at least NewMemberSuspicionMult's
+// timeout and draws no out-of-turn probe; after the grace, the profile's
+// own timeout and the out-of-turn probe apply.
+func TestNewMemberGrace(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		age   int // ticks between learning of the member and its suspicion
+		young bool
+	}{
+		{"young", 5, true},
+		{"settled", 150, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _, _ := newTest(t, func(c *Config) { quiet(c); c.NewMemberGrace = 100; c.NewMemberSuspicionMult = 4 })
+			for i := 0; i < 8; i++ {
+				put(t, m, core.NodeID(fmt.Sprintf("p%d", i)), StateAlive, 1)
+			}
+			for i := 0; i < tc.age; i++ {
+				m.Tick()
+			}
+			step(t, m, "p0", suspectRec("p5", 1, "p0"))
+			mem := m.members.get(m.all, "p5")
+			if mem == nil || mem.State != StateSuspect {
+				t.Fatal("p5 not suspected")
+			}
+			floor := 4 * logN(m.Size()) * float64(m.cfg.ProbeInterval)
+			short := m.cfg.SuspicionMult * logN(m.Size()) * float64(m.cfg.ProbeInterval)
+			if got := mem.susp().min; tc.young && got < floor || !tc.young && got != short {
+				t.Fatalf("minimum suspicion timeout %.1f ticks (young %v; floor %.1f, profile %.1f)", got, tc.young, floor, short)
+			}
+			if urgent := m.urgent != nil && m.urgent.ID == "p5"; urgent == tc.young {
+				t.Fatalf("out-of-turn probe of p5: %v, young %v", urgent, tc.young)
+			}
+		})
 	}
 }
