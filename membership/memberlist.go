@@ -29,6 +29,15 @@
 // accusation older than its knowledge answers the sender with the newer
 // alive, and a member still holding a suspicion after half the minimum
 // timeout reminds the suspect directly, which answers with its refutation.
+// Three more extensions make the LAN profile detect a crash in about half
+// memberlist's time without false failures: a fallback probe on the
+// adapter's reliable path beside the ping-reqs (Config.FallbackProbe, like
+// memberlist's TCP ping), an out-of-turn probe of a member that others
+// suspect, which confirms a real failure or fetches a refutation within
+// about a period (Config.ProbeSuspects), and a grace period in which a
+// member new to the view is suspected with the long timeout and draws no
+// such probe (Config.NewMemberGrace), since probes fail while a forming
+// group's connections are still being set up.
 //
 // The Memberlist never reads a clock, never starts a goroutine and draws
 // randomness only from Config.Rand: the same inputs in the same order give
