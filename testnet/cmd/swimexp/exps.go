@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -227,29 +228,17 @@ func expLoss(o *options) string {
 	for _, l := range losses {
 		wins[int(l*100+0.5)] = o.lossDur
 	}
-	for _, kv := range strings.Split(o.lossWins, ",") {
-		if kv = strings.TrimSpace(kv); kv == "" {
-			continue
-		}
-		var pct int
-		var d string
-		if k, v, ok := strings.Cut(kv, ":"); ok {
-			if _, err := fmt.Sscan(k, &pct); err == nil {
-				d = v
-			}
-		}
-		w, err := time.ParseDuration(d)
-		if _, known := wins[pct]; err != nil || !known {
-			fail(fmt.Errorf("-loss-windows: bad entry %q (want rate:duration, rate one of 0, 5, 10, 20, 30)", kv))
-		}
-		wins[pct] = w
-	}
+	parseWins(wins, "-loss-windows", o.lossWins)
+	plainWins := maps.Clone(wins)
+	parseWins(plainWins, "-loss-plain-windows", o.lossPlainWins)
 	if o.quick {
 		n = 200
-		for k := range wins {
-			wins[k] = 2 * time.Minute
-			if k >= 20 {
-				wins[k] = time.Minute
+		for _, ws := range []map[int]time.Duration{wins, plainWins} {
+			for k := range ws {
+				ws[k] = 2 * time.Minute
+				if k >= 20 {
+					ws[k] = time.Minute
+				}
 			}
 		}
 	}
@@ -269,12 +258,20 @@ func expLoss(o *options) string {
 		win  time.Duration
 	}
 	var cfgs []cfg
-	// The issue's goal first (10 %), then the high rates, then the cheap
-	// ones: an interrupted run keeps what matters most.
-	for _, li := range []int{2, 3, 4, 1, 0} {
-		win := wins[int(losses[li]*100+0.5)]
+	// The issue's goal first (10 %), then the high rates (Lifeguard before
+	// plain SWIM, whose runs cost the most), then the cheap ones: an
+	// interrupted run keeps what matters most.
+	win := func(li int, lg bool) time.Duration {
+		if lg {
+			return wins[int(losses[li]*100+0.5)]
+		}
+		return plainWins[int(losses[li]*100+0.5)]
+	}
+	for _, lis := range [][]int{{2}, {3, 4}, {1}, {0}} {
 		for _, lg := range []bool{true, false} {
-			cfgs = append(cfgs, cfg{losses[li], lg, win})
+			for _, li := range lis {
+				cfgs = append(cfgs, cfg{losses[li], lg, win(li, lg)})
+			}
 		}
 	}
 	results := make([]res, len(cfgs))
@@ -296,7 +293,7 @@ func expLoss(o *options) string {
 	for ci, c := range cfgs {
 		if b, err := os.ReadFile(runFile(c)); err == nil {
 			var r res
-			if json.Unmarshal(b, &r) == nil && r.Commit == commit && r.Done {
+			if json.Unmarshal(b, &r) == nil && (r.Commit == commit || o.lossAnyCommit) && r.Done {
 				results[ci] = r
 				fmt.Fprintf(os.Stderr, "swimexp: loss n=%d %.0f%% %s %s: kept from %s\n", n, c.loss*100, onOff(c.lg), c.win, runFile(c))
 				continue
@@ -385,6 +382,33 @@ the run (on the shared 2-core machine, %d simulations at a time).
 `, n, o.jobs)
 	b.WriteString(table([]string{"n", "loss", "detector", "window", "suspicions", "refutations", "declarations (timer expiries)",
 		"distinct members declared dead", "false fail events", "false fail events per hour", "frames / member / s", "bytes / member / s", "wall time"}, rows))
+	// Which membership commit each row ran on, when they differ
+	// (-loss-any-commit keeps runs made on earlier commits).
+	byCommit := map[string][]string{}
+	var commits []string
+	for li := range losses {
+		for _, lg := range []bool{true, false} {
+			for _, r := range results {
+				if r.Loss != losses[li] || r.LG != lg || !r.Done {
+					continue
+				}
+				if _, ok := byCommit[r.Commit]; !ok {
+					commits = append(commits, r.Commit)
+				}
+				byCommit[r.Commit] = append(byCommit[r.Commit], fmt.Sprintf("%.0f %% %s", r.Loss*100, onOff(r.LG)))
+			}
+		}
+	}
+	if len(commits) > 1 {
+		b.WriteString("Rows by the membership/ code they ran on: ")
+		for i, c := range commits {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "%s: %s", c, strings.Join(byCommit[c], ", "))
+		}
+		b.WriteString(".\n\n")
+	}
 	var goal []string
 	for _, r := range results {
 		if r.LG && r.Loss == 0.10 && r.Done {
@@ -422,6 +446,28 @@ suspicions and refutations are gossiped like any update.
 		b.WriteString(linePlot(o, "loss", fmt.Sprintf("False failures, n = %d", n), "packet loss (%)", "false fail events per hour (+0.1)", false, ss))
 	}
 	return b.String()
+}
+
+// parseWins applies a flag's rate:duration list (e.g. 20:15m,30:5m) to
+// wins, whose keys are the known loss rates in percent.
+func parseWins(wins map[int]time.Duration, flagName, list string) {
+	for _, kv := range strings.Split(list, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		var pct int
+		var d string
+		if k, v, ok := strings.Cut(kv, ":"); ok {
+			if _, err := fmt.Sscan(k, &pct); err == nil {
+				d = v
+			}
+		}
+		w, err := time.ParseDuration(d)
+		if _, known := wins[pct]; err != nil || !known || w <= 0 {
+			fail(fmt.Errorf("%s: bad entry %q (want rate:duration, rate one of 0, 5, 10, 20, 30)", flagName, kv))
+		}
+		wins[pct] = w
+	}
 }
 
 // ---- 3. load ----

@@ -36,20 +36,22 @@ import (
 )
 
 type options struct {
-	quick    bool
-	seeds    int
-	jobs     int
-	imgDir   string // where PNGs go
-	imgRel   string // how the markdown refers to them
-	lossDur  time.Duration
-	ablWin   time.Duration
-	churnN   int
-	nMax     int
-	memGB    float64 // memory budget of the simulations running at once
-	lossWins string
-	loadLoss int // largest n of the load experiment's 5 % loss row
-	cacheDir string
-	noRun    bool // -loss-collect: build the loss section from finished runs only
+	quick         bool
+	seeds         int
+	jobs          int
+	imgDir        string // where PNGs go
+	imgRel        string // how the markdown refers to them
+	lossDur       time.Duration
+	ablWin        time.Duration
+	churnN        int
+	nMax          int
+	memGB         float64 // memory budget of the simulations running at once
+	lossWins      string
+	lossPlainWins string // per-rate windows of plain SWIM only
+	lossAnyCommit bool   // keep finished loss runs made on another membership commit
+	loadLoss      int    // largest n of the load experiment's 5 % loss row
+	cacheDir      string
+	noRun         bool // -loss-collect: build the loss section from finished runs only
 }
 
 type experiment struct {
@@ -80,6 +82,8 @@ func main() {
 	flag.IntVar(&o.jobs, "j", runtime.NumCPU(), "simulations run in parallel")
 	flag.DurationVar(&o.lossDur, "loss-window", time.Hour, "simulated window of each false-positive run at n = 1,000")
 	flag.StringVar(&o.lossWins, "loss-windows", "", "per-loss-rate windows overriding -loss-window, e.g. 20:15m,30:5m (a simulated hour at 30 % loss costs about 1.5 CPU-hours)")
+	flag.StringVar(&o.lossPlainWins, "loss-plain-windows", "", "per-loss-rate windows of the plain SWIM runs only, overriding -loss-window and -loss-windows (plain SWIM is the costlier detector under loss)")
+	flag.BoolVar(&o.lossAnyCommit, "loss-any-commit", false, "keep finished loss runs made on another commit of membership/ (each row then names its commit); without it they are rerun")
 	flag.IntVar(&o.churnN, "churn-n", 1000, "group size of the churn experiment")
 	flag.DurationVar(&o.ablWin, "ablation-window", 5*time.Minute, "simulated window of each ablation run")
 	flag.IntVar(&o.nMax, "nmax", 10000, "largest population (every member holds every other: about 110 bytes per member per member, so n = 10,000 needs about 11 GB)")
