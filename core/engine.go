@@ -23,8 +23,9 @@ var (
 // The engine never reads a clock and never draws randomness except from
 // Config.Rand: the same inputs in the same order give the same outputs.
 type Engine struct {
-	cfg Config
-	rng *rand.Rand
+	cfg  Config
+	rng  *rand.Rand
+	bufs FrameBuffers // the Transport's, if it recycles frame buffers
 
 	ticks   uint64
 	rounds  uint64
@@ -116,7 +117,9 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, rng: cfg.Rand, nextSeq: cfg.FirstSeq}, nil
+	e := &Engine{cfg: cfg, rng: cfg.Rand, nextSeq: cfg.FirstSeq}
+	e.bufs, _ = cfg.Transport.(FrameBuffers)
+	return e, nil
 }
 
 // ID returns this node's ID.
@@ -156,7 +159,8 @@ func (e *Engine) Hot() int {
 
 // Publish originates a message: it is numbered, signed (Config.Signer),
 // delivered locally, stored and gossiped. timestamp is the caller's clock
-// (Unix ns), carried to receivers for latency measurement.
+// (Unix ns), carried to receivers for latency measurement. The engine
+// stores payload as given: the caller must not modify it afterwards.
 func (e *Engine) Publish(topic string, payload []byte, priority uint8, timestamp int64) (*Message, error) {
 	if len(payload) > e.cfg.MaxMessageSize {
 		return nil, fmt.Errorf("%w: %d bytes > %d", ErrMessageTooLarge, len(payload), e.cfg.MaxMessageSize)
@@ -977,6 +981,7 @@ func (e *Engine) sendBody(to NodeID, en *entry) bool {
 		e.sendFrame(f)
 		f.buf = newFrameBuf()
 	}
+	e.reserve(f, en.size)
 	f.buf = AppendMessageRecord(f.buf, en.msg)
 	e.stats.MessagesSent++
 	e.stats.PayloadSent += uint64(len(en.msg.Payload))
@@ -994,10 +999,27 @@ func (e *Engine) sendTreeBody(to NodeID, en *entry, end uint64) bool {
 		e.sendFrame(f)
 		f.buf = newFrameBuf()
 	}
+	e.reserve(f, size)
 	f.buf = AppendTreeMessageRecord(f.buf, en.msg, end)
 	e.stats.MessagesSent++
 	e.stats.PayloadSent += uint64(len(en.msg.Payload))
 	return true
+}
+
+// frameSlack is the room left in a recycled frame buffer beyond the body
+// that called for it: enough for the frame's IHAVE keys and a typical
+// membership piggyback without growing the buffer again.
+const frameSlack = 512
+
+// reserve makes room for n more bytes in f's buffer, taking a buffer from
+// the Transport's FrameBuffers if it has them and the current one is too
+// small (so the body is copied once, into memory the transport recycles).
+func (e *Engine) reserve(f *outFrame, n int) {
+	if e.bufs == nil || cap(f.buf)-len(f.buf) >= n {
+		return
+	}
+	b := e.bufs.FrameBuffer(len(f.buf) + n + frameSlack)
+	f.buf = append(b[:0], f.buf...)
 }
 
 func (e *Engine) sendIHave(to NodeID, k MsgKey) {

@@ -554,3 +554,90 @@ func TestKeepFrames(t *testing.T) {
 		}
 	}
 }
+
+// bufTransport is a netTransport that also lends frame buffers
+// (FrameBuffers) and logs every frame sent.
+type bufTransport struct {
+	*netTransport
+	lend   bool
+	lent   map[*byte]bool // first byte of each buffer lent
+	log    *[][]byte
+	calls  int
+	bodies int // frames sent that hold a body (larger than bodySize)
+	unlent int // of those, built outside a lent buffer
+}
+
+const bodySize = 3000
+
+func (b *bufTransport) Send(to NodeID, frame []byte) {
+	if len(frame) > bodySize {
+		b.bodies++
+		if b.lend && !b.lent[&frame[0]] {
+			b.unlent++
+		}
+	}
+	*b.log = append(*b.log, append([]byte(nil), frame...))
+	b.netTransport.Send(to, frame)
+}
+
+type lendingTransport struct{ *bufTransport }
+
+func (b lendingTransport) FrameBuffer(n int) []byte {
+	b.calls++
+	buf := make([]byte, 1, n+64)
+	b.lent[&buf[0]] = true
+	return buf[:0]
+}
+
+func TestFrameBuffers(t *testing.T) {
+	const n, msgs, size = 20, 5, bodySize
+	run := func(lend bool) (log [][]byte, bt []*bufTransport) {
+		tn := newTestNet(t, n, 7, func(i int, c *Config) {
+			b := &bufTransport{netTransport: c.Transport.(*netTransport), lend: lend, lent: map[*byte]bool{}, log: &log}
+			bt = append(bt, b)
+			if lend {
+				c.Transport = lendingTransport{b}
+			} else {
+				c.Transport = b
+			}
+		})
+		for m := 0; m < msgs; m++ {
+			payload := make([]byte, size)
+			payload[0] = byte(m)
+			if _, err := tn.nodes[0].Publish("t", payload, 0, int64(m)); err != nil {
+				t.Fatal(err)
+			}
+			tn.settle()
+		}
+		for r := 0; r < 20; r++ {
+			tn.round()
+		}
+		for i := 1; i < n; i++ {
+			if got := len(tn.apps[i].got); got != msgs {
+				t.Fatalf("lend=%v: node %d delivered %d of %d", lend, i, got, msgs)
+			}
+		}
+		return log, bt
+	}
+	plain, _ := run(false)
+	lent, bts := run(true)
+	if len(plain) != len(lent) {
+		t.Fatalf("lending buffers changed the traffic: %d frames against %d", len(lent), len(plain))
+	}
+	for i := range plain {
+		if string(plain[i]) != string(lent[i]) {
+			t.Fatalf("frame %d differs with lent buffers", i)
+		}
+	}
+	calls, bodies := 0, 0
+	for i, b := range bts {
+		calls += b.calls
+		bodies += b.bodies
+		if b.unlent > 0 {
+			t.Errorf("node %d built %d of its %d body frames outside the lent buffers", i, b.unlent, b.bodies)
+		}
+	}
+	if calls == 0 || bodies < n-1 {
+		t.Fatalf("the engine asked for %d frame buffers and sent %d body frames", calls, bodies)
+	}
+}

@@ -7,6 +7,16 @@ type Transport interface {
 	Send(to NodeID, frame []byte)
 }
 
+// FrameBuffers may be implemented by a Transport that recycles frame
+// buffers once it has written them (Send hands a frame over for good, so
+// the transport may reuse its memory afterwards). The engine then builds a
+// frame that must hold a message body, the bulk of its allocations, in a
+// buffer from FrameBuffer rather than a fresh one.
+type FrameBuffers interface {
+	// FrameBuffer returns a buffer of length 0 and capacity at least n.
+	FrameBuffer(n int) []byte
+}
+
 // Application receives messages. Deliver is called once per message per
 // node, in per-origin sequence order when Config.FIFO is set. The message is
 // the engine's stored copy: the application must not modify it.
