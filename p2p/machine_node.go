@@ -98,6 +98,10 @@ func (m *nodeMachine) Send(to core.NodeID, frame []byte) {
 
 // forEachRecord walks a frame's record headers; it stops at the first
 // malformed one.
+// FrameBuffer implements core.FrameBuffers: the engine builds frames that
+// carry bodies in buffers the transport recycles once written.
+func (m *nodeMachine) FrameBuffer(n int) []byte { return frameBuffer(n) }
+
 func forEachRecord(frame []byte, f func(typ uint8, body []byte)) {
 	if len(frame) < 1 {
 		return

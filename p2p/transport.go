@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -238,7 +239,7 @@ func (t *transport) Send(to core.NodeID, frame []byte) {
 	}
 	if r.active[k].CompareAndSwap(false, true) {
 		t.wg.Add(1)
-		go t.writer(r, k)
+		go t.writer(r, k, false)
 	}
 }
 
@@ -252,13 +253,40 @@ const streamBuffer = 4 << 10
 // and exiting; the next frame starts a new writer.
 const idleWriter = 30 * time.Second
 
+// warm opens the outgoing streams to id ahead of the first frame, unless
+// they are open or being opened: a member that just joined then gets its
+// first message without waiting for stream negotiation, and a burst of new
+// streams at the start of traffic (every pair's first frame in the same
+// second) is avoided. Called for members the peer is connected to.
+func (t *transport) warm(id peer.ID) {
+	if t.ctx.Err() != nil || id == t.p.host.ID() {
+		return
+	}
+	r := t.remote(id)
+	for k := range r.q {
+		if r.active[k].CompareAndSwap(false, true) {
+			if r.stream[k] != nil {
+				// Already open and parked: release, minding a frame
+				// pushed while the flag was held.
+				r.active[k].Store(false)
+				if r.q[k].len() == 0 || !r.active[k].CompareAndSwap(false, true) {
+					continue
+				}
+			}
+			t.wg.Add(1)
+			go t.writer(r, kind(k), true)
+		}
+	}
+}
+
 // writer drains one outgoing queue: it takes the parked stream (or opens one
-// on first use), writes every queued frame (length-prefixed, batched into
-// one flush), parks the stream and exits as soon as the queue is empty, so
-// a member in touch with n peers holds no goroutine per idle peer; reap
-// closes streams idle for idleWriter. On the first error it drops what is
-// queued (counted; membership retries by itself, gossip by pull).
-func (t *transport) writer(r *remote, k kind) {
+// on first use, or at once if open is set), writes every queued frame
+// (length-prefixed, batched into one flush), parks the stream and exits as
+// soon as the queue is empty, so a member in touch with n peers holds no
+// goroutine per idle peer; reap closes streams idle for idleWriter. On the
+// first error it drops what is queued (counted; membership retries by
+// itself, gossip by pull).
+func (t *transport) writer(r *remote, k kind, open bool) {
 	defer t.wg.Done()
 	q := r.q[k]
 	s, w := r.stream[k], r.bw[k]
@@ -285,7 +313,7 @@ func (t *transport) writer(r *remote, k kind) {
 	}
 	for {
 		batch = q.take(batch)
-		if len(batch) == 0 {
+		if len(batch) == 0 && (!open || s != nil) {
 			if t.ctx.Err() != nil {
 				closeStream(true)
 			}
@@ -312,7 +340,7 @@ func (t *transport) writer(r *remote, k kind) {
 			s, err = t.p.host.NewStream(network.WithAllowLimitedConn(ctx, "grapevine"), r.id, t.p.proto(k))
 			cancel()
 			if err != nil {
-				s = nil
+				s, open = nil, false
 				t.p.m.queueDrops.WithLabelValues(k.String()).Add(float64(len(batch)))
 				t.p.ctr.queueDrops.Add(uint64(len(batch)))
 				fail(err)
@@ -324,7 +352,20 @@ func (t *transport) writer(r *remote, k kind) {
 				return
 			}
 			w = bufio.NewWriterSize(s, streamBuffer)
+			r.used[k].Store(time.Now().UnixNano())
 		}
+		if open && len(batch) == 0 {
+			// Opened ahead of need. When the protocol is known to the
+			// peerstore, libp2p negotiates lazily, with the first write:
+			// an empty write sends the header now, so the remote sets up
+			// its reader before the first frame. Then park the stream.
+			open = false
+			if _, err := s.Write(nil); err != nil {
+				fail(err)
+			}
+			continue
+		}
+		open = false
 		var err error
 		var lenBuf [10]byte
 		bytes := 0
@@ -355,8 +396,50 @@ func (t *transport) writer(r *remote, k kind) {
 		if r.broken.Load() != 0 {
 			r.broken.Store(0)
 		}
+		for _, f := range batch {
+			recycleFrame(f)
+		}
 		clear(batch)
 	}
+}
+
+// Outgoing frame buffers are recycled: the engine builds each frame that
+// carries a message body in a buffer from frameBuffer (core.FrameBuffers),
+// hands it over in Send, and the writer returns it here once written
+// (io.Writer implementations, libp2p streams included, do not keep what
+// they are given). At 16 KiB per body and several bodies sent per message,
+// these were the largest share of a peer's allocations, and with them of
+// the collector's work. Buffers are pooled in power-of-two classes from
+// 4 KiB to 4 MiB; a pool empties itself over two collections when unused.
+const (
+	minBufShift = 12
+	maxBufShift = 22
+)
+
+var framePools [maxBufShift - minBufShift + 1]sync.Pool
+
+// frameBuffer returns a buffer of length 0 and capacity at least n.
+func frameBuffer(n int) []byte {
+	if n > 1<<maxBufShift {
+		return make([]byte, 0, n)
+	}
+	c := max(bits.Len(uint(n-1)), minBufShift) - minBufShift
+	if b, ok := framePools[c].Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, 1<<(c+minBufShift))
+}
+
+// recycleFrame takes back a written frame whose capacity is one of the
+// classes (any frame handed to Send belongs to the transport, so it may
+// be reused whatever its origin).
+func recycleFrame(b []byte) {
+	c := cap(b)
+	if c < 1<<minBufShift || c > 1<<maxBufShift || c&(c-1) != 0 {
+		return
+	}
+	b = b[:0]
+	framePools[bits.Len(uint(c))-1-minBufShift].Put(&b)
 }
 
 func appendUvarint(dst []byte, v uint64) []byte {
@@ -456,7 +539,7 @@ func (t *transport) reap(idle, before time.Time) {
 			r.active[k].Store(false)
 			if r.q[k].len() > 0 && r.active[k].CompareAndSwap(false, true) {
 				t.wg.Add(1)
-				go t.writer(r, kind(k))
+				go t.writer(r, kind(k), false)
 				streams++
 			}
 		}

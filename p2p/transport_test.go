@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/libp2p/go-libp2p/core/network"
 )
 
@@ -80,4 +81,52 @@ func outboundStreams(p, q *Peer, k kind) int {
 		}
 	}
 	return n
+}
+
+// Streams are opened when a member joins, not on the first frame: before
+// anything is published, each side already has its outgoing gossip stream
+// to the other, negotiated (the other side serves it).
+func TestStreamsOpenedOnJoin(t *testing.T) {
+	// No pull requests for the length of the test: no gossip frame at all
+	// is sent before the check, so only the join can have opened a stream.
+	peers := startPeers(t, 2, false, WithEngineConfig(func(c *core.Config) { c.PullEvery = 1 << 20 }))
+	waitFor(t, 10*time.Second, "membership", func() bool { return alive(peers[0]) == 2 && alive(peers[1]) == 2 })
+	for _, pq := range [][2]*Peer{{peers[0], peers[1]}, {peers[1], peers[0]}} {
+		p, q := pq[0], pq[1]
+		waitFor(t, 5*time.Second, "a gossip stream opened ahead of traffic", func() bool {
+			return outboundStreams(p, q, kindGossip) == 1 && inboundStreams(q, p, kindGossip) == 1
+		})
+	}
+	if got := peers[0].Stats().Engine.MessagesSent; got != 0 {
+		t.Fatalf("%d message bodies sent before any publish", got)
+	}
+}
+
+// inboundStreams counts the streams of kind k that q accepted from p.
+func inboundStreams(q, p *Peer, k kind) int {
+	n := 0
+	for _, c := range q.host.Network().ConnsToPeer(p.ID()) {
+		for _, s := range c.GetStreams() {
+			if s.Stat().Direction == network.DirInbound && s.Protocol() == q.proto(k) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func TestFrameBufferClasses(t *testing.T) {
+	for _, n := range []int{1, 4096, 4097, 16*1024 + 600, 1 << 22, 1<<22 + 1} {
+		b := frameBuffer(n)
+		if len(b) != 0 || cap(b) < n {
+			t.Fatalf("frameBuffer(%d): len %d cap %d", n, len(b), cap(b))
+		}
+		if n <= 1<<maxBufShift && cap(b)&(cap(b)-1) != 0 {
+			t.Fatalf("frameBuffer(%d): capacity %d is not a class", n, cap(b))
+		}
+		recycleFrame(append(b, 1, 2, 3))
+		if c := frameBuffer(n); len(c) != 0 || cap(c) < n {
+			t.Fatalf("frameBuffer(%d) after recycling: len %d cap %d", n, len(c), cap(c))
+		}
+	}
 }
