@@ -123,9 +123,12 @@ func main() {
 			if scen == "first" && size != sizes[0] {
 				continue
 			}
-			for _, sys := range systems {
-				var rs []result
-				for r := 0; r < *runs; r++ {
+			// Runs alternate between the systems (run 1 of each, then run 2
+			// of each, ...), so that a slow spell of the shared machine falls
+			// on both rather than on whichever system ran then.
+			rs := make([][]result, len(systems))
+			for r := 0; r < *runs; r++ {
+				for si, sys := range systems {
 					res, err := runOne(sys, scen, size, cfg, int64(r+1))
 					if err != nil {
 						fmt.Fprintf(os.Stderr, "bench: %s %s %d: %v\n", sys, scen, size, err)
@@ -135,9 +138,11 @@ func main() {
 					if *verbose {
 						fmt.Fprintf(os.Stderr, "%s %s %dB run %d: %+v\n", sys, scen, size, r+1, res)
 					}
-					rs = append(rs, res)
+					rs[si] = append(rs[si], res)
 				}
-				m := medians(rs)
+			}
+			for si, sys := range systems {
+				m := medians(rs[si])
 				within := "—"
 				if scen == "first" {
 					within = fmt.Sprintf("%.0f %%", 100*m.within100)

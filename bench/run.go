@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -178,6 +179,11 @@ func writeHeapProfile() {
 	defer f.Close()
 	runtime.GC()
 	pprof.Lookup("heap").WriteTo(f, 0)
+	// Beside it, the goroutines grouped by stack (text), to see who holds them.
+	if g, err := os.Create(strings.TrimSuffix(f.Name(), ".prof") + ".goroutines.txt"); err == nil {
+		pprof.Lookup("goroutine").WriteTo(g, 1)
+		g.Close()
+	}
 }
 
 func startWindowProfile() (stop func()) {
@@ -190,6 +196,23 @@ func startWindowProfile() (stop func()) {
 		return func() {}
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// quiesce waits for the previous run's goroutines to finish (the goroutine
+// count stops falling, up to 20 s) and collects its garbage, so that one
+// run's teardown is not charged to the next run, whichever system that is.
+func quiesce() {
+	prev := runtime.NumGoroutine()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(250 * time.Millisecond)
+		n := runtime.NumGoroutine()
+		if n >= prev {
+			break
+		}
+		prev = n
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 // flowSettle: libp2p's bandwidth counter folds its totals in once a
@@ -252,6 +275,7 @@ func (r *recorder) count(hosts []int, msgs int) int {
 }
 
 func runOne(sysName, scen string, size int, cfg config, seed int64) (result, error) {
+	quiesce()
 	rng := rand.New(rand.NewPCG(uint64(seed), uint64(size)))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
