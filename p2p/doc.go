@@ -31,8 +31,12 @@
 //
 // Frames are the shared core wire format, length-delimited
 // (core.AppendLengthPrefixed / core.ReadFrame) on long-lived streams: one
-// outgoing stream per peer and protocol, opened on first use and kept while
-// in use, never one stream per message. There are two protocols:
+// outgoing stream per peer and protocol, kept while in use, never one
+// stream per message. Streams to a member are opened as soon as it joins
+// (with an empty write, which sends libp2p's lazily negotiated protocol
+// header), so a new member's first messages do not wait for negotiation and
+// the start of traffic does not open every pair's streams in the same
+// second. There are two protocols:
 //
 //   - /grapevine/1.0.0 carries gossip: message bodies, IHAVE, IWANT, pull
 //     digests, and the membership updates piggybacked on them.
@@ -62,6 +66,14 @@
 // parks the open stream for the next one and exits, so a member in touch
 // with many peers keeps no goroutine per idle peer; a stream unused for
 // 30 s is closed by a periodic sweep.
+//
+// Memory per message is kept to what the store needs. Outgoing frames that
+// carry a body are built in pooled buffers (core.FrameBuffers) that the
+// writer recycles once written; an inbound body stays in the frame it
+// arrived in (core.Config.KeepFrames); subscribers share that stored
+// payload (Message.Data is read-only). With fifty peers in one process at
+// 16 KiB per message this cut the collections per benchmark run from about
+// 19 to 11, and with them the latency tail (docs/benchmarks/p2p.md).
 //
 // # How gossip uses the streams
 //

@@ -274,6 +274,30 @@ func expLoss(o *options) string {
 			}
 		}
 	}
+	// -loss-rows: the rows this process may run.
+	allowed := func(cfg) bool { return true }
+	if o.lossRows != "" {
+		rows := map[string]bool{}
+		for _, r := range strings.Split(o.lossRows, ",") {
+			r = strings.TrimSpace(r)
+			pct, det, ok := strings.Cut(r, ":")
+			var p int
+			if _, err := fmt.Sscan(pct, &p); !ok || err != nil || (det != "plain" && det != "lifeguard") {
+				fail(fmt.Errorf("-loss-rows: bad entry %q (want rate:plain or rate:lifeguard)", r))
+			}
+			if _, known := wins[p]; !known {
+				fail(fmt.Errorf("-loss-rows: unknown rate in %q (one of 0, 5, 10, 20, 30)", r))
+			}
+			rows[fmt.Sprintf("%d:%s", p, det)] = true
+		}
+		allowed = func(c cfg) bool {
+			det := "plain"
+			if c.lg {
+				det = "lifeguard"
+			}
+			return rows[fmt.Sprintf("%d:%s", int(c.loss*100+0.5), det)]
+		}
+	}
 	results := make([]res, len(cfgs))
 	// Each finished run is kept, so that an interrupted run resumes and
 	// the section can be built from the runs that finished (-loss-collect).
@@ -300,7 +324,7 @@ func expLoss(o *options) string {
 			}
 		}
 		results[ci] = res{Loss: c.loss, LG: c.lg, Win: c.win}
-		if o.noRun {
+		if o.noRun || !allowed(c) {
 			continue
 		}
 		jobs = append(jobs, job{n: n, run: func() {

@@ -49,6 +49,7 @@ type options struct {
 	lossWins      string
 	lossPlainWins string // per-rate windows of plain SWIM only
 	lossAnyCommit bool   // keep finished loss runs made on another membership commit
+	lossRows      string // run only these rows (rate:detector), the others from -cache
 	loadLoss      int    // largest n of the load experiment's 5 % loss row
 	cacheDir      string
 	noRun         bool // -loss-collect: build the loss section from finished runs only
@@ -84,6 +85,7 @@ func main() {
 	flag.StringVar(&o.lossWins, "loss-windows", "", "per-loss-rate windows overriding -loss-window, e.g. 20:15m,30:5m (a simulated hour at 30 % loss costs about 1.5 CPU-hours)")
 	flag.StringVar(&o.lossPlainWins, "loss-plain-windows", "", "per-loss-rate windows of the plain SWIM runs only, overriding -loss-window and -loss-windows (plain SWIM is the costlier detector under loss)")
 	flag.BoolVar(&o.lossAnyCommit, "loss-any-commit", false, "keep finished loss runs made on another commit of membership/ (each row then names its commit); without it they are rerun")
+	flag.StringVar(&o.lossRows, "loss-rows", "", "run only these false-positive rows, e.g. 20:plain,30:lifeguard (the others are taken from -cache or shown as not run), so that separate processes can share the rows")
 	flag.IntVar(&o.churnN, "churn-n", 1000, "group size of the churn experiment")
 	flag.DurationVar(&o.ablWin, "ablation-window", 5*time.Minute, "simulated window of each ablation run")
 	flag.IntVar(&o.nMax, "nmax", 10000, "largest population (every member holds every other: about 110 bytes per member per member, so n = 10,000 needs about 11 GB)")
