@@ -72,8 +72,8 @@
 // writer recycles once written; an inbound body stays in the frame it
 // arrived in (core.Config.KeepFrames); subscribers share that stored
 // payload (Message.Data is read-only). With fifty peers in one process at
-// 16 KiB per message this cut the collections per benchmark run from about
-// 19 to 11, and with them the latency tail (docs/benchmarks/p2p.md).
+// 16 KiB per message this cut the memory allocated per benchmark run by a
+// third (docs/benchmarks/p2p.md).
 //
 // # How gossip uses the streams
 //
