@@ -71,11 +71,15 @@ func TestReapClosesIdleStreams(t *testing.T) {
 }
 
 // outboundStreams counts the streams of kind k that p opened to q.
-func outboundStreams(p, q *Peer, k kind) int {
+func outboundStreams(p, q *Peer, k kind) int { return countStreams(p, q, k, network.DirOutbound) }
+
+// countStreams counts p's streams of kind k in direction dir on its
+// connections to q.
+func countStreams(p, q *Peer, k kind, dir network.Direction) int {
 	n := 0
 	for _, c := range p.host.Network().ConnsToPeer(q.ID()) {
 		for _, s := range c.GetStreams() {
-			if s.Stat().Direction == network.DirOutbound && s.Protocol() == p.proto(k) {
+			if s.Stat().Direction == dir && s.Protocol() == p.proto(k) {
 				n++
 			}
 		}
@@ -103,17 +107,7 @@ func TestStreamsOpenedOnJoin(t *testing.T) {
 }
 
 // inboundStreams counts the streams of kind k that q accepted from p.
-func inboundStreams(q, p *Peer, k kind) int {
-	n := 0
-	for _, c := range q.host.Network().ConnsToPeer(p.ID()) {
-		for _, s := range c.GetStreams() {
-			if s.Stat().Direction == network.DirInbound && s.Protocol() == q.proto(k) {
-				n++
-			}
-		}
-	}
-	return n
-}
+func inboundStreams(q, p *Peer, k kind) int { return countStreams(q, p, k, network.DirInbound) }
 
 func TestFrameBufferClasses(t *testing.T) {
 	for _, n := range []int{1, 4096, 4097, 16*1024 + 600, 1 << 22, 1<<22 + 1} {
