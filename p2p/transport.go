@@ -423,7 +423,7 @@ func frameBuffer(n int) []byte {
 	if n > 1<<maxBufShift {
 		return make([]byte, 0, n)
 	}
-	c := max(bits.Len(uint(n-1)), minBufShift) - minBufShift
+	c := max(bits.Len(uint(max(n, 1)-1)), minBufShift) - minBufShift
 	if b, ok := framePools[c].Get().(*[]byte); ok {
 		return (*b)[:0]
 	}

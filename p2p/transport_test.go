@@ -110,7 +110,7 @@ func TestStreamsOpenedOnJoin(t *testing.T) {
 func inboundStreams(q, p *Peer, k kind) int { return countStreams(q, p, k, network.DirInbound) }
 
 func TestFrameBufferClasses(t *testing.T) {
-	for _, n := range []int{1, 4096, 4097, 16*1024 + 600, 1 << 22, 1<<22 + 1} {
+	for _, n := range []int{0, 1, 4096, 4097, 16*1024 + 600, 1 << 22, 1<<22 + 1} {
 		b := frameBuffer(n)
 		if len(b) != 0 || cap(b) < n {
 			t.Fatalf("frameBuffer(%d): len %d cap %d", n, len(b), cap(b))
