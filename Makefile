@@ -91,9 +91,9 @@ bench-scale:
 	build/sim -n 100000 -quiet
 	build/sim -n 1000000 -quiet
 
-## bench-p2p: Grapevine beside GossipSub v0.19.0, 50 libp2p hosts (separate module bench/).
+## bench-p2p: Grapevine beside GossipSub v0.19.0, 50 libp2p hosts (separate module bench/; about 20 minutes).
 bench-p2p:
-	cd bench && $(GO) run . -n 50 -msgs 200 -rate 20 -sizes 256,16384 -runs 3
+	cd bench && $(GO) run . -n 50 -msgs 200 -rate 20 -sizes 256,16384 -scenarios steady,kill,first -runs 5 -stats
 
 ## bench-swim: Grapevine's SWIM beside hashicorp/memberlist v0.7.0 (about 70 minutes).
 bench-swim:
