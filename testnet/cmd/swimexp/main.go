@@ -140,8 +140,8 @@ func main() {
 		startLoad := loadAvg()
 		fmt.Fprintf(os.Stderr, "swimexp: %s ...\n", e.key)
 		body := e.run(&o)
-		sec := fmt.Sprintf("## %s\n\n%s\n_Command: `%s`. Run on membership at %s. Wall time of this experiment: %s, CPU time %s (up to %d simulations at a time on a shared 2-core machine; load average %s at the start, %s at the end); peak RSS of the process so far %.1f GB._\n",
-			e.title, body, commandLine(), membershipCommit(), time.Since(start).Round(time.Second), (cpuTime() - cpu0).Round(time.Second), o.jobs,
+		sec := fmt.Sprintf("## %s\n\n%s\n_Command: `%s`. Run on membership at %s. Wall time of this experiment: %s, CPU time %s (%s on a shared 2-core machine; load average %s at the start, %s at the end); peak RSS of the process so far %.1f GB._\n",
+			e.title, body, commandLine(), membershipCommit(), time.Since(start).Round(time.Second), (cpuTime() - cpu0).Round(time.Second), atATime(o.jobs),
 			startLoad, loadAvg(), float64(peakRSS())/1e9)
 		fmt.Fprintf(os.Stderr, "swimexp: %s done in %s\n", e.key, time.Since(start).Round(time.Second))
 		if err := os.WriteFile(file, []byte(sec), 0o644); err != nil {
@@ -157,6 +157,14 @@ func main() {
 
 // membershipCommit names the last commit that touched membership/'s code
 // (and says so if the working tree differs from it), for the record.
+// atATime says how many simulations ran in parallel.
+func atATime(jobs int) string {
+	if jobs == 1 {
+		return "one simulation at a time"
+	}
+	return fmt.Sprintf("up to %d simulations at a time", jobs)
+}
+
 func membershipCommit() string {
 	// Tests do not change behaviour: the last commit to the package's code.
 	out, err := exec.Command("git", "log", "-1", "--format=%h (%ad)", "--date=format:%Y-%m-%d %H:%M", "--", "membership/", ":!membership/*_test.go").Output()
@@ -367,8 +375,10 @@ func notes() string {
   its CPU time about where it was (within the noise of the shared machine; the collector's
   share is cut by running with GOGC = 400 under a memory limit), so a simulated hour at
   n = 1,000 costs about
-  10 CPU-minutes at 10 % loss, about half a CPU-hour at 20 % and about 1.5 CPU-hours at 30 %
-  (measured with -trace on the shared machine), which sets the windows of experiment 2.
+  10 CPU-minutes at 10 % loss, about 50 CPU-minutes at 20 % and about 1.5 CPU-hours at 30 %
+  with Lifeguard and repair, and about 2.5 CPU-hours at 30 % for plain SWIM, whose suspicions
+  and refutations flood every frame (measured with -trace and from the runs of experiment 2 on
+  the shared machine); that sets the windows of experiment 2.
 - **Windows and seeds.** Chosen to fit a shared 2-core machine; each table states its own.
   Every run is deterministic: the same command gives the same tables.
 `
