@@ -1,0 +1,83 @@
+package membership
+
+import "github.com/grapevine-p2p/grapevine/core"
+
+func (m *Memberlist) gossip() {
+	if m.queue.len() == 0 {
+		return
+	}
+	for _, to := range m.sample(m.cfg.GossipNodes, nil) {
+		if m.queue.len() == 0 {
+			break
+		}
+		f, n := m.fill(core.NewFrame(nil), m.cfg.MaxPacketSize-1, to)
+		if n > 0 {
+			m.stats.GossipsSent++
+			m.transmit(to, f)
+		}
+	}
+}
+
+func (m *Memberlist) enqueueSelfAlive() {
+	s := m.self
+	m.enqueue(s.ID, RecAlive, appendAlive(nil, aliveMsg{id: s.ID, inc: s.Incarnation, meta: s.meta(), sig: s.sig()}))
+}
+
+func (m *Memberlist) enqueue(id core.NodeID, typ uint8, rec []byte) {
+	m.stats.UpdatesQueued++
+	m.stats.UpdatesDropped += uint64(m.queue.push(id, typ, rec, m.cfg.MaxQueuedUpdates))
+}
+
+// Piggyback implements core.Piggybacker: it appends queued updates (at most
+// room bytes, and at most MaxPacketSize) to a frame another layer sends to
+// peer to. A suspicion about to itself goes first.
+func (m *Memberlist) Piggyback(to core.NodeID, frame []byte, room int) []byte {
+	frame, _ = m.fill(frame, min(room, m.cfg.MaxPacketSize), to)
+	return frame
+}
+
+func (m *Memberlist) fill(frame []byte, room int, to core.NodeID) ([]byte, int) {
+	if m.queue.len() == 0 {
+		return frame, 0
+	}
+	var prefer core.NodeID
+	if m.cfg.Lifeguard {
+		prefer = to
+	}
+	frame, n := m.queue.fill(frame, room, RetransmitLimit(m.cfg.RetransmitMult, m.Size()), prefer, RecSuspect)
+	m.stats.UpdatesSent += uint64(n)
+	return frame, n
+}
+
+// send adds piggybacked updates to frame (the buddy system prefers news
+// about buddy) and transmits it.
+func (m *Memberlist) send(to core.NodeID, frame []byte, buddy core.NodeID) {
+	frame, _ = m.fill(frame, m.cfg.MaxPacketSize-len(frame), buddy)
+	m.transmit(to, frame)
+}
+
+func (m *Memberlist) transmit(to core.NodeID, frame []byte) {
+	m.stats.FramesSent++
+	m.stats.BytesSent += uint64(len(frame))
+	m.cfg.Transport.Send(to, frame)
+}
+
+// sample returns up to k distinct live members other than skip.
+func (m *Memberlist) sample(k int, skip *member) []core.NodeID {
+	want := k
+	if skip != nil && skip.liveIdx >= 0 {
+		want++
+	}
+	m.buf = m.Sample(m.buf[:0], want)
+	out := m.buf[:0]
+	for _, id := range m.buf {
+		if skip != nil && id == skip.ID {
+			continue
+		}
+		out = append(out, id)
+	}
+	if len(out) > k {
+		out = out[:k]
+	}
+	return out
+}

@@ -1,0 +1,79 @@
+// Package membership is a SWIM failure detector and membership list with the
+// Lifeguard refinements, written as a pure deterministic state machine.
+//
+// Each protocol period a member probes the next member of a shuffled
+// round-robin order with a ping; if no ack comes within the probe timeout it
+// asks k other members to ping-req the target on its behalf; if the period
+// ends without an ack the target becomes suspect (Das, Gupta, Motivala, SWIM,
+// DSN 2002). A suspect is declared dead only after a suspicion timeout scaled
+// with log n; a member that hears it is suspected refutes by raising its
+// incarnation number. Updates are disseminated infection-style, piggybacked
+// on probes, acks, dedicated gossip frames and the gossip engine's frames,
+// each about λ·log n times. Lifeguard (Dadgar, Phillips, Currey,
+// arXiv 1707.00788) adds a local health multiplier that stretches this
+// member's probe timing when it misses nacks or must refute, nacks from
+// ping-req helpers, a suspicion timeout that starts long and shrinks with
+// independent confirmations, and the buddy system (a probe of a suspect
+// carries the suspicion, so it can refute at once).
+//
+// Members join through seeds with a full-state exchange, leave gracefully
+// with a signed-if-configured leave, and exchange full state with a random
+// member now and then (and with a member believed failed, so partitions
+// heal). Failed and departed members stay as tombstones for
+// Config.TombstoneTicks so stale updates about them are rejected.
+//
+// Beyond SWIM and Lifeguard, Config.Repair (on in every profile) closes a
+// gap of infection-style dissemination: an update reaches every member only
+// with high probability, and a member that missed a refutation would declare
+// a live member dead when its suspicion timer expires. A member receiving an
+// accusation older than its knowledge answers the sender with the newer
+// alive, and a member still holding a suspicion after half the minimum
+// timeout reminds the suspect directly, which answers with its refutation.
+// Three more extensions make the LAN profile detect a crash in about half
+// memberlist's time without false failures: a fallback probe on the
+// adapter's reliable path beside the ping-reqs (Config.FallbackProbe, like
+// memberlist's TCP ping), an out-of-turn probe of a member that others
+// suspect, which confirms a real failure or fetches a refutation within
+// about a period (Config.ProbeSuspects), and a grace period in which a
+// member new to the view is suspected with the long timeout and draws no
+// such probe (Config.NewMemberGrace), since probes fail while a forming
+// group's connections are still being set up.
+//
+// # Where each concern lives
+//
+//   - memberlist.go: the Memberlist type, New, the accessors, SetMeta, Tick
+//     (which runs every timer of the other files in turn) and Step (which
+//     hands each received record to its handler).
+//   - member.go: the member table: the member entry and its rarely used
+//     extra fields, adding and forgetting members, the live list, the
+//     shuffled round-robin probe order new members are inserted into,
+//     tombstones and their reaping.
+//   - probe.go: "is this member answering?": probing, ping-req relays and
+//     their nacks, acks, Lifeguard's local health multiplier, the
+//     out-of-turn probe of a suspect (Config.ProbeSuspects).
+//   - suspicion.go: "when is a member declared dead?": the suspicion timer,
+//     its confirmations (Lifeguard), the new-member grace floor, reminders
+//     to the suspect (Config.Repair) and the expiry that declares it dead.
+//   - rules.go: "which update wins?": the precedence of alive, suspect,
+//     dead and left by incarnation number, refutation of accusations about
+//     this member, and the direct correction of stale accusations
+//     (Config.Repair).
+//   - sync.go: joining, leaving and full-state exchanges (join, follow-up
+//     join syncs, periodic push-pull, reconnecting to failed members, and
+//     StateFrames for tools).
+//   - broadcast.go: dissemination: the update queue's entry points,
+//     piggybacking on this and other layers' frames, dedicated gossip
+//     frames, sending and peer sampling.
+//   - sign.go: signing this member's alive and leave updates and verifying
+//     those of others.
+//   - queue.go (the retransmission queue), wire.go (record encodings),
+//     index.go (the ID → member index), peers.go (core.PeerSampler's peer
+//     list), types.go (public types and Stats), config.go (Config and the
+//     profiles; docs/membership-lan-profile.md gives the measurements
+//     behind the LAN defaults).
+//
+// The Memberlist never reads a clock, never starts a goroutine and draws
+// randomness only from Config.Rand: the same inputs in the same order give
+// the same outputs. It is not safe for concurrent use; the owner serialises
+// Tick, Step and the other methods (one goroutine or a lock).
+package membership

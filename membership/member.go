@@ -1,0 +1,287 @@
+package membership
+
+import (
+	"slices"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// member is one entry of the member table. Every member holds an entry for
+// every other, so the entry is kept small (64 bytes): what most members
+// lack (metadata, a signature, a running suspicion) lives in a separately
+// allocated memberExtra, and the tick a tombstone was made is Since (a
+// member that is not live entered its state when it was entombed).
+type member struct {
+	ID          core.NodeID
+	Incarnation uint64
+	metaInc     uint64       // the incarnation of the alive update meta and sig come from
+	Since       uint64       // tick at which this member entered State (local clock)
+	x           *memberExtra // nil when there is no metadata, signature or suspicion
+	idx         int32        // position in Memberlist.all
+	liveIdx     int32        // position in Memberlist.live, -1 when not live
+	State       State
+	removed     bool // forgotten (reaped or evicted)
+}
+
+type memberExtra struct {
+	meta []byte // the member's metadata; do not modify
+	sig  []byte // the member's signature of its alive update; of its leave when left
+	susp *suspicion
+}
+
+func (mem *member) meta() []byte {
+	if mem.x == nil {
+		return nil
+	}
+	return mem.x.meta
+}
+
+func (mem *member) sig() []byte {
+	if mem.x == nil {
+		return nil
+	}
+	return mem.x.sig
+}
+
+func (mem *member) susp() *suspicion {
+	if mem.x == nil {
+		return nil
+	}
+	return mem.x.susp
+}
+
+// extra returns the member's extra fields, allocating them if needed.
+func (mem *member) extra() *memberExtra {
+	if mem.x == nil {
+		mem.x = new(memberExtra)
+	}
+	return mem.x
+}
+
+// tidy drops the extra fields when they are all empty.
+func (mem *member) tidy() {
+	if x := mem.x; x != nil && x.meta == nil && x.sig == nil && x.susp == nil {
+		mem.x = nil
+	}
+}
+
+func (mem *member) setMeta(meta, sig []byte) {
+	if meta != nil || sig != nil || mem.x != nil {
+		x := mem.extra()
+		x.meta, x.sig = meta, sig
+		mem.tidy()
+	}
+}
+
+func (mem *member) setSig(sig []byte) {
+	if sig != nil || mem.x != nil {
+		mem.extra().sig = sig
+		mem.tidy()
+	}
+}
+
+func (mem *member) setSusp(s *suspicion) {
+	if s != nil || mem.x != nil {
+		mem.extra().susp = s
+		mem.tidy()
+	}
+}
+
+// snapshot returns the public view of the entry.
+func (mem *member) snapshot() Member {
+	return Member{ID: mem.ID, State: mem.State, Incarnation: mem.Incarnation, Meta: mem.meta(), Since: mem.Since}
+}
+
+type tomb struct {
+	m  *member
+	at uint64
+}
+
+func (m *Memberlist) reap() {
+	for m.tombHd < len(m.tombs) {
+		t := m.tombs[m.tombHd]
+		valid := !t.m.removed && !t.m.State.Live() && t.m.Since == t.at
+		if valid && t.at+uint64(m.cfg.TombstoneTicks) > m.tick {
+			break
+		}
+		m.tombs[m.tombHd] = tomb{}
+		m.tombHd++
+		if valid {
+			m.stats.TombstonesReaped++
+			m.removeMember(t.m)
+		}
+	}
+	m.compactTombs()
+}
+
+func (m *Memberlist) compactTombs() {
+	if live := len(m.tombs) - m.tombHd; live > 2*len(m.all)+1024 {
+		// A member that flaps (declared dead, then alive again) leaves an
+		// invalid entry each time; drop them so the list stays bounded by
+		// the member table rather than by the flap rate.
+		keep := m.tombs[:0]
+		for _, t := range m.tombs[m.tombHd:] {
+			if !t.m.removed && !t.m.State.Live() && t.m.Since == t.at {
+				keep = append(keep, t)
+			}
+		}
+		clear(m.tombs[len(keep):])
+		m.tombs, m.tombHd = keep, 0
+		return
+	}
+	if m.tombHd > 32 && m.tombHd*2 > len(m.tombs) {
+		n := copy(m.tombs, m.tombs[m.tombHd:])
+		clear(m.tombs[n:])
+		m.tombs = m.tombs[:n]
+		m.tombHd = 0
+	}
+}
+
+// newMember adds an entry for id, evicting the oldest tombstone if the table
+// is full; nil if it is full of live members.
+func (m *Memberlist) newMember(id core.NodeID) *member {
+	for len(m.all) >= m.cfg.MaxMembers {
+		if m.tombHd >= len(m.tombs) {
+			m.stats.MembersRefused++
+			return nil
+		}
+		t := m.tombs[m.tombHd]
+		m.tombs[m.tombHd] = tomb{}
+		m.tombHd++
+		if !t.m.removed && !t.m.State.Live() && t.m.Since == t.at {
+			m.stats.TombstonesEvicted++
+			m.removeMember(t.m)
+		}
+	}
+	mem := &member{ID: id, Since: m.tick, idx: int32(len(m.all)), liveIdx: -1}
+	m.all = append(m.all, mem)
+	m.members.add(m.all, mem)
+	return mem
+}
+
+func (m *Memberlist) removeMember(mem *member) {
+	if mem == m.self || mem.removed {
+		return
+	}
+	m.setNotLive(mem)
+	m.members.del(mem.ID, mem.idx)
+	last := m.all[len(m.all)-1]
+	if last != mem {
+		m.members.moved(last.ID, last.idx, mem.idx)
+	}
+	m.all[mem.idx] = last
+	last.idx = mem.idx
+	m.all[len(m.all)-1] = nil
+	m.all = m.all[:len(m.all)-1]
+	mem.removed = true
+	mem.setSusp(nil)
+}
+
+func (m *Memberlist) setLive(mem *member) {
+	if mem.liveIdx >= 0 {
+		return
+	}
+	mem.liveIdx = int32(len(m.live))
+	m.live = append(m.live, mem)
+	m.liveVer++
+	// SWIM §4.3: a new member goes to a random position of the rest of
+	// the current round.
+	pos := m.probeIdx + m.rng.IntN(len(m.probeOrder)+len(m.probeAdds)-m.probeIdx+1)
+	m.probeAdds = append(m.probeAdds, probeAdd{pos: pos, mem: mem})
+}
+
+// probeAdd is one insertion of a new member into the probe order, at
+// position pos of the order as it is then.
+type probeAdd struct {
+	pos int
+	mem *member
+}
+
+// flushProbeOrder makes the pending insertions. Insertions are deferred
+// until the order is read because a full-state exchange (a join) inserts
+// thousands of members at once, and making them one by one costs O(n) each:
+// at 10,000 members, hours of CPU to bootstrap a simulated group. Many are
+// placed at once in O(n log n): taken from the last, each goes to the
+// pos-th slot of the final order not taken by a later one (a later
+// insertion shifts earlier elements but keeps their order), and the
+// members already in the order fill the remaining slots in their order.
+// The result is exactly that of the insertions made one by one.
+func (m *Memberlist) flushProbeOrder() {
+	adds := m.probeAdds
+	if len(adds) == 0 {
+		return
+	}
+	if len(adds) <= 16 {
+		for _, a := range adds {
+			m.probeOrder = slices.Insert(m.probeOrder, a.pos, a.mem)
+		}
+	} else {
+		n := len(m.probeOrder) + len(adds)
+		out := make([]*member, n)
+		taken := make([]bool, n)
+		// Fenwick tree of free slots (1-based), all free at first.
+		tree := make([]int32, n+1)
+		for i := 1; i <= n; i++ {
+			tree[i]++
+			if j := i + i&-i; j <= n {
+				tree[j] += tree[i]
+			}
+		}
+		top := 1
+		for top*2 <= n {
+			top *= 2
+		}
+		for i := len(adds) - 1; i >= 0; i-- {
+			// The free slot with a.pos free slots before it.
+			k, at := int32(adds[i].pos), 0
+			for step := top; step > 0; step /= 2 {
+				if next := at + step; next <= n && tree[next] <= k {
+					at = next
+					k -= tree[next]
+				}
+			}
+			out[at] = adds[i].mem
+			taken[at] = true
+			for j := at + 1; j <= n; j += j & -j {
+				tree[j]--
+			}
+		}
+		j := 0
+		for i := range out {
+			if !taken[i] {
+				out[i] = m.probeOrder[j]
+				j++
+			}
+		}
+		m.probeOrder = out
+	}
+	clear(adds)
+	m.probeAdds = adds[:0]
+	if cap(adds) > 64 {
+		m.probeAdds = nil // a join's worth: do not keep it per member
+	}
+}
+
+func (m *Memberlist) setNotLive(mem *member) {
+	if mem.liveIdx < 0 {
+		return
+	}
+	last := m.live[len(m.live)-1]
+	m.live[mem.liveIdx] = last
+	last.liveIdx = mem.liveIdx
+	m.live[len(m.live)-1] = nil
+	m.live = m.live[:len(m.live)-1]
+	mem.liveIdx = -1
+	m.liveVer++
+}
+
+// entomb makes a live member dead or left.
+func (m *Memberlist) entomb(mem *member, st State, inc uint64) {
+	m.setNotLive(mem)
+	mem.State = st
+	mem.Incarnation = inc
+	mem.Since = m.tick
+	mem.setSusp(nil)
+	m.tombs = append(m.tombs, tomb{m: mem, at: m.tick})
+	m.compactTombs()
+}

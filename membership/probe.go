@@ -1,0 +1,267 @@
+package membership
+
+import (
+	"slices"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+type probe struct {
+	active        bool
+	target        *member
+	seq           uint64
+	timeoutAt     uint64
+	endAt         uint64
+	indirect      bool
+	expectedNacks int
+	nacks         int
+}
+
+type relay struct {
+	seq       uint64 // this member's ping to the target
+	requester core.NodeID
+	reqSeq    uint64
+	nackAt    uint64 // 0: no nack (sent or not wanted)
+	expire    uint64
+}
+
+func (m *Memberlist) mult() int {
+	if !m.cfg.Lifeguard {
+		return 1
+	}
+	return m.health + 1
+}
+
+func (m *Memberlist) adjustHealth(delta int) {
+	if !m.cfg.Lifeguard {
+		return
+	}
+	m.health = min(max(m.health+delta, 0), m.cfg.AwarenessMaxMultiplier-1)
+}
+
+func (m *Memberlist) checkProbe() {
+	p := &m.probe
+	if p.active && !p.indirect && m.tick >= p.timeoutAt {
+		m.indirectProbe()
+	}
+	if p.active && m.tick >= p.endAt {
+		p.active = false
+		m.probeFailed()
+	}
+	if m.tick >= m.nextProbe {
+		m.startProbe()
+	}
+}
+
+// nextTarget returns the next live member of the shuffled round-robin order,
+// reshuffling at the end of each round (SWIM §4.3: every member is probed
+// once per round, so detection time is bounded).
+func (m *Memberlist) nextTarget() *member {
+	m.flushProbeOrder()
+	if u := m.urgent; u != nil && (u.removed || u.State != StateSuspect) {
+		m.urgent = nil // refuted or gone meanwhile
+	}
+	if u := m.urgent; u != nil && !m.wasUrgent {
+		m.urgent = nil
+		m.wasUrgent = true
+		m.stats.SuspectProbes++
+		return u
+	}
+	m.wasUrgent = false
+	rebuilt := false
+	for {
+		if m.probeIdx >= len(m.probeOrder) {
+			if rebuilt || len(m.live) == 0 {
+				return nil
+			}
+			rebuilt = true
+			clear(m.probeOrder)
+			m.probeOrder = append(m.probeOrder[:0], m.live...)
+			m.rng.Shuffle(len(m.probeOrder), func(i, j int) {
+				m.probeOrder[i], m.probeOrder[j] = m.probeOrder[j], m.probeOrder[i]
+			})
+			m.probeIdx = 0
+		}
+		t := m.probeOrder[m.probeIdx]
+		m.probeOrder[m.probeIdx] = nil
+		m.probeIdx++
+		if t != nil && !t.removed && t.State.Live() {
+			return t
+		}
+	}
+}
+
+func (m *Memberlist) startProbe() {
+	mult := m.mult()
+	m.nextProbe = m.tick + uint64(m.cfg.ProbeInterval*mult)
+	t := m.nextTarget()
+	if t == nil {
+		return
+	}
+	m.seq++
+	m.probe = probe{
+		active:    true,
+		target:    t,
+		seq:       m.seq,
+		timeoutAt: m.tick + uint64(m.cfg.ProbeTimeout*mult),
+		endAt:     m.tick + uint64(m.cfg.ProbeInterval*mult),
+	}
+	m.stats.PingsSent++
+	m.send(t.ID, appendPing(core.NewFrame(nil), ping{seq: m.seq, target: t.ID}), t.ID)
+}
+
+func (m *Memberlist) indirectProbe() {
+	p := &m.probe
+	p.indirect = true
+	if m.cfg.FallbackProbe {
+		// A second direct ping on the reliable path, without piggybacked
+		// updates (as memberlist's TCP ping carries none).
+		m.stats.FallbackPings++
+		m.transmit(p.target.ID, appendPingType(core.NewFrame(nil), RecPingFallback, ping{seq: p.seq, target: p.target.ID}))
+	}
+	if m.cfg.IndirectChecks == 0 {
+		return
+	}
+	helpers := m.sample(m.cfg.IndirectChecks, p.target)
+	var nackAfter uint64
+	if m.cfg.Lifeguard && p.endAt > m.tick {
+		// Lifeguard: a helper nacks at 80 % of the time left, so the nack
+		// arrives before this member gives up.
+		nackAfter = max(1, (p.endAt-m.tick)*8/10)
+		p.expectedNacks = len(helpers)
+	}
+	for _, h := range helpers {
+		m.stats.PingReqsSent++
+		m.send(h, appendPingReq(core.NewFrame(nil), pingReq{seq: p.seq, target: p.target.ID, nackAfter: nackAfter}), "")
+	}
+}
+
+func (m *Memberlist) probeFailed() {
+	p := &m.probe
+	m.stats.ProbesFailed++
+	if m.cfg.Lifeguard {
+		// Lifeguard: a failed probe whose helpers all nacked says the target
+		// is down, not this member; missing nacks (or no helpers to ask)
+		// say this member may be the slow one.
+		if p.expectedNacks > 0 {
+			missed := max(p.expectedNacks-p.nacks, 0)
+			m.stats.MissedNacks += uint64(missed)
+			m.adjustHealth(missed)
+		} else {
+			m.adjustHealth(1)
+		}
+	}
+	t := p.target
+	p.target = nil
+	if t == nil || t.removed || !t.State.Live() {
+		return
+	}
+	m.stats.Suspicions++
+	m.applySuspect(accuseMsg{id: t.ID, inc: t.Incarnation, from: m.cfg.ID}, "")
+}
+
+func (m *Memberlist) checkRelays() {
+	if len(m.relays) == 0 {
+		return
+	}
+	keep := m.relays[:0]
+	for _, r := range m.relays {
+		if r.nackAt != 0 && m.tick >= r.nackAt {
+			r.nackAt = 0
+			m.stats.NacksSent++
+			m.send(r.requester, appendSeq(core.NewFrame(nil), RecNack, r.reqSeq), "")
+		}
+		if m.tick >= r.expire {
+			continue
+		}
+		keep = append(keep, r)
+	}
+	m.relays = keep
+}
+
+func (m *Memberlist) onPing(from core.NodeID, p ping, fallback bool) {
+	if p.target != m.cfg.ID {
+		m.stats.Stale++ // meant for a previous holder of this address
+		return
+	}
+	m.stats.AcksSent++
+	if fallback {
+		// Answered on the same reliable path, bare.
+		m.transmit(from, appendSeq(core.NewFrame(nil), RecAckFallback, p.seq))
+		return
+	}
+	f := appendSeq(core.NewFrame(nil), RecAck, p.seq)
+	if mem := m.members.get(m.all, from); mem != nil && mem.State == StateDead {
+		// Gossip to the dead: a member we believe failed is pinging us, so
+		// tell it; if it is alive it refutes.
+		f = appendAccuse(f, RecDead, accuseMsg{id: mem.ID, inc: mem.Incarnation, from: m.cfg.ID})
+	}
+	m.send(from, f, from)
+}
+
+func (m *Memberlist) onPingReq(from core.NodeID, p pingReq) {
+	if p.target == m.cfg.ID {
+		m.stats.AcksSent++
+		m.send(from, appendSeq(core.NewFrame(nil), RecAck, p.seq), from)
+		return
+	}
+	if len(m.relays) >= m.cfg.MaxPendingRelays {
+		m.stats.RelaysDropped++
+		return
+	}
+	m.seq++
+	r := relay{seq: m.seq, requester: from, reqSeq: p.seq,
+		expire: m.tick + 2*max(p.nackAfter, uint64(m.cfg.ProbeInterval))}
+	if p.nackAfter > 0 {
+		r.nackAt = m.tick + min(p.nackAfter, uint64(m.cfg.ProbeInterval*m.cfg.AwarenessMaxMultiplier))
+	}
+	m.relays = append(m.relays, r)
+	m.stats.RelaysServed++
+	m.stats.PingsSent++
+	m.send(p.target, appendPing(core.NewFrame(nil), ping{seq: m.seq, target: p.target}), p.target)
+}
+
+func (m *Memberlist) onAck(seq uint64, fallback bool) {
+	if p := &m.probe; p.active && p.seq == seq {
+		p.active = false
+		p.target = nil
+		if fallback {
+			// The target is alive, but the lossy path failed: no credit
+			// to this member's health (nor blame: the target answered).
+			m.stats.FallbackAcks++
+			return
+		}
+		m.stats.AcksReceived++
+		m.adjustHealth(-1)
+		return
+	}
+	if fallback {
+		m.stats.LateAcks++
+		return
+	}
+	for i := range m.relays {
+		r := &m.relays[i]
+		if r.seq == seq {
+			m.stats.AcksSent++
+			m.send(r.requester, appendSeq(core.NewFrame(nil), RecAck, r.reqSeq), r.requester)
+			m.relays = slices.Delete(m.relays, i, i+1)
+			return
+		}
+	}
+	m.stats.LateAcks++
+}
+
+// probeSoon makes a member suspected by someone else this member's next
+// probe target (Config.ProbeSuspects): its own probe either confirms the
+// suspicion, which shrinks everyone's timeout towards the minimum
+// (Lifeguard), or reaches the suspect with the suspicion piggybacked (the
+// buddy system) and brings back its refutation. One such probe at most
+// between two probes of the round-robin order, and only the latest
+// suspect waits: a storm of suspicions can at most halve the pace of the
+// round, never stall it (time-bounded completeness, SWIM §4.3).
+func (m *Memberlist) probeSoon(mem *member) {
+	if !m.cfg.ProbeSuspects || m.left || (m.probe.active && m.probe.target == mem) {
+		return
+	}
+	m.urgent = mem
+}

@@ -1,0 +1,31 @@
+package membership
+
+import "github.com/grapevine-p2p/grapevine/core"
+
+func (m *Memberlist) signSelfAlive() {
+	s := m.self
+	s.setSig(m.sign(AliveSigningBytes(s.ID, s.Incarnation, s.meta())))
+}
+
+func (m *Memberlist) sign(msg []byte) []byte {
+	if m.cfg.Signer == nil {
+		return nil
+	}
+	sig, err := m.cfg.Signer.SignMembership(msg)
+	if err != nil || len(sig) > m.cfg.Limits.MaxSigSize {
+		m.stats.SignErrors++
+		return nil
+	}
+	return nilIfEmpty(sig)
+}
+
+func (m *Memberlist) verify(id core.NodeID, msg, sig []byte) bool {
+	if m.cfg.Verifier == nil {
+		return true
+	}
+	if len(sig) == 0 || m.cfg.Verifier.VerifyMembership(id, msg, sig) != nil {
+		m.stats.BadSignatures++
+		return false
+	}
+	return true
+}

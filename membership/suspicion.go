@@ -1,0 +1,105 @@
+package membership
+
+import (
+	"math"
+	"slices"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// suspicion is Lifeguard's dynamic suspicion timer: it starts at max and
+// shrinks toward min as up to k independent members confirm the suspicion.
+type suspicion struct {
+	start, deadline uint64
+	min, max        float64 // ticks
+	k               int
+	confirmers      []core.NodeID // the accuser first
+	remindAt        uint64        // next reminder to the suspect (0: none)
+}
+
+func (s *suspicion) timeout() float64 {
+	c := len(s.confirmers) - 1
+	if s.k <= 0 {
+		return s.min
+	}
+	frac := math.Log(float64(c)+1) / math.Log(float64(s.k)+1)
+	return math.Max(s.min, s.max-(s.max-s.min)*frac)
+}
+
+func (s *suspicion) reset() { s.deadline = s.start + uint64(math.Ceil(s.timeout())) }
+
+// youngFloor raises the minimum timeout to at least lo, keeping the ratio
+// of maximum to minimum (Config.NewMemberGrace).
+func (s *suspicion) youngFloor(lo float64) {
+	if lo <= s.min {
+		return
+	}
+	s.max *= lo / s.min
+	s.min = lo
+	s.reset()
+}
+
+// confirm records an independent suspicion by from; false if it adds nothing.
+func (s *suspicion) confirm(from core.NodeID) bool {
+	if s.k <= 0 || len(s.confirmers)-1 >= s.k || slices.Contains(s.confirmers, from) {
+		return false
+	}
+	s.confirmers = append(s.confirmers, from)
+	s.reset()
+	return true
+}
+
+func (m *Memberlist) checkSuspects() {
+	if len(m.suspects) == 0 {
+		return
+	}
+	keep := m.suspects[:0]
+	var due []*member
+	for _, s := range m.suspects {
+		sp := s.susp()
+		if s.removed || sp == nil || s.State != StateSuspect {
+			continue
+		}
+		if m.tick >= sp.deadline {
+			due = append(due, s)
+			continue
+		}
+		if r := sp.remindAt; r != 0 && m.tick >= r && m.reminders < m.cfg.CorrectionsPerTick {
+			// Still suspect after half the minimum timeout: tell the suspect
+			// directly. If it is alive and refuted long ago (this member
+			// missed the refutation), it answers with its alive at once.
+			m.reminders++
+			m.stats.Reminders++
+			sp.remindAt = m.tick + m.remindEvery(sp)
+			a := accuseMsg{id: s.ID, inc: s.Incarnation, from: sp.confirmers[0]}
+			m.send(s.ID, appendAccuse(core.NewFrame(nil), RecSuspect, a), s.ID)
+		}
+		keep = append(keep, s)
+	}
+	clear(m.suspects[len(keep):])
+	m.suspects = keep
+	for _, s := range due {
+		m.stats.Declared++
+		m.applyDead(accuseMsg{id: s.ID, inc: s.Incarnation, from: m.cfg.ID}, "")
+	}
+}
+
+func (m *Memberlist) newSuspicion(accuser core.NodeID) *suspicion {
+	n := m.Size()
+	lo := m.cfg.SuspicionMult * logN(n) * float64(m.cfg.ProbeInterval)
+	s := &suspicion{start: m.tick, min: lo, max: lo, confirmers: []core.NodeID{accuser}}
+	if m.cfg.Lifeguard {
+		s.max = lo * m.cfg.SuspicionMaxTimeoutMult
+		// Only n-2 members besides the accuser and the suspect can confirm.
+		s.k = min(m.cfg.SuspicionConfirmations, max(n-2, 0))
+	}
+	s.reset()
+	if m.cfg.Repair {
+		s.remindAt = m.tick + m.remindEvery(s)
+	}
+	return s
+}
+
+func (m *Memberlist) remindEvery(s *suspicion) uint64 {
+	return max(1, uint64(s.min/2))
+}

@@ -1,0 +1,205 @@
+package membership
+
+import (
+	"bytes"
+	"slices"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// Join starts joining the group through seeds: this member sends each seed
+// its state and asks for theirs, and asks again every JoinRetryInterval
+// ticks until it knows another live member. Seeds equal to this member's ID
+// are skipped.
+func (m *Memberlist) Join(seeds []core.NodeID) {
+	m.seeds = m.seeds[:0]
+	for _, s := range seeds {
+		if s != m.cfg.ID && s != "" && !slices.Contains(m.seeds, s) {
+			m.seeds = append(m.seeds, s)
+		}
+	}
+	if len(m.seeds) == 0 || m.left {
+		return
+	}
+	m.joining = true
+	m.syncsLeft, m.nextSync = m.cfg.JoinSyncs, 0
+	m.sendJoin()
+}
+
+func (m *Memberlist) sendJoin() {
+	m.stats.JoinAttempts++
+	for _, s := range m.seeds {
+		m.sendState(s, stateRequest|stateJoin)
+	}
+	m.nextJoin = m.tick + uint64(m.cfg.JoinRetryInterval)
+}
+
+// Leave announces that this member leaves: the (signed) leave update is sent
+// at once to GossipNodes live members and then disseminated like any update.
+// Probing stops; the member still answers probes and keeps gossiping until
+// the owner stops ticking it (wait for Pending to reach 0).
+func (m *Memberlist) Leave() {
+	if m.left {
+		return
+	}
+	m.left = true
+	m.joining = false
+	m.probe.active = false
+	s := m.self
+	s.State = StateLeft
+	s.Since = m.tick
+	s.setSig(m.sign(LeaveSigningBytes(s.ID, s.Incarnation)))
+	rec := appendLeave(nil, leaveMsg{id: s.ID, inc: s.Incarnation, sig: s.sig()})
+	m.enqueue(s.ID, RecLeave, rec)
+	k := max(m.cfg.GossipNodes, 3)
+	for _, to := range m.sample(k, nil) {
+		m.transmit(to, append(core.NewFrame(nil), rec...))
+	}
+}
+
+// joinSync runs one follow-up full-state exchange after joining with a
+// random live member and schedules the next one twice as far away. A joiner
+// learns only what its seeds knew when they answered; members that joined
+// at the same time, or that the seeds had not heard of yet, would otherwise
+// reach it only through gossip (whose retransmissions a young member spends
+// on the few members it knows) or the rare periodic push-pull.
+func (m *Memberlist) joinSync() {
+	m.nextSync = 0
+	if m.syncsLeft <= 0 {
+		return
+	}
+	m.syncsLeft--
+	if t := m.sample(1, nil); len(t) == 1 {
+		m.stats.PushPullsSent++
+		m.stats.JoinSyncs++
+		m.sendState(t[0], stateRequest)
+	}
+	if m.syncsLeft > 0 {
+		m.syncGap *= 2
+		m.nextSync = m.tick + m.syncGap
+	}
+}
+
+func (m *Memberlist) reconnect() {
+	n := len(m.tombs) - m.tombHd
+	for try := 0; try < 3 && n > 0; try++ {
+		t := m.tombs[m.tombHd+m.rng.IntN(n)]
+		if t.m.removed || t.m.State != StateDead || t.m.Since != t.at {
+			continue
+		}
+		m.stats.Reconnects++
+		m.sendState(t.m.ID, stateRequest)
+		return
+	}
+}
+
+func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
+	m.stats.PushPullsIn++
+	if m.syncsLeft > 0 && m.nextSync == 0 && !m.left {
+		// The first state after Join (normally a seed's answer): follow
+		// up half a period later, then after doubling gaps.
+		m.syncGap = uint64(max(1, m.cfg.ProbeInterval/2))
+		m.nextSync = m.tick + m.syncGap
+	}
+	for i := range s.entries {
+		e := &s.entries[i]
+		switch e.state {
+		case StateAlive:
+			m.applyAlive(aliveMsg{id: e.id, inc: e.inc, meta: e.meta, sig: e.sig}, from, true)
+		case StateSuspect:
+			m.applyAlive(aliveMsg{id: e.id, inc: e.metaInc, meta: e.meta, sig: e.sig}, from, true)
+			m.accuse(accuseMsg{id: e.id, inc: e.inc, from: from}, from, false)
+		case StateDead:
+			// Another member's verdict is only a suspicion here: if the
+			// member is alive it gets the chance to refute (and a member
+			// this one never knew is not learned as a corpse).
+			if mem := m.members.get(m.all, e.id); mem != nil && (mem.State.Live() || mem == m.self) {
+				m.accuse(accuseMsg{id: e.id, inc: e.inc, from: from}, from, false)
+			}
+		case StateLeft:
+			m.applyLeave(leaveMsg{id: e.id, inc: e.inc, sig: e.sig}, from)
+		}
+	}
+	if len(m.probeAdds) > 16 {
+		m.flushProbeOrder() // a state exchange's worth: do not hold it until the next probe
+	}
+	if s.flags&stateRequest != 0 && !m.left {
+		m.sendState(from, 0)
+	}
+}
+
+// sendState sends this member's full state to peer to, split into frames of
+// at most MaxStateChunk bytes; flags go on the first frame only.
+func (m *Memberlist) sendState(to core.NodeID, flags byte) {
+	var body []byte
+	count := 0
+	first := true
+	emit := func() {
+		hdr := []byte{0}
+		if first {
+			hdr[0] = flags
+		}
+		hdr = core.AppendUvarint(hdr, uint64(count))
+		rec := append(hdr, body...)
+		f := core.AppendRecord(core.NewFrame(nil), RecState, rec)
+		m.stats.StateBytesSent += uint64(len(f))
+		m.transmit(to, f)
+		first = false
+		body, count = body[:0], 0
+	}
+	var e stateEntry
+	for _, mem := range m.all {
+		e = stateEntry{id: mem.ID, state: mem.State, inc: mem.Incarnation}
+		switch mem.State {
+		case StateAlive, StateSuspect:
+			e.metaInc, e.meta, e.sig = mem.metaInc, mem.meta(), mem.sig()
+			if e.metaInc > e.inc {
+				e.metaInc = e.inc
+			}
+		case StateLeft:
+			e.sig = mem.sig()
+		}
+		n := len(body)
+		body = appendStateEntry(body, &e)
+		if len(body)+16 > m.cfg.MaxStateChunk && count > 0 {
+			entry := bytes.Clone(body[n:])
+			body = body[:n]
+			emit()
+			body = append(body, entry...)
+		}
+		count++
+	}
+	emit()
+}
+
+// StateFrames encodes a full-state exchange announcing members (their ID,
+// state and incarnation; metadata of alive ones) as frames of at most
+// maxChunk bytes, for tools that bootstrap a converged group (the simulator)
+// without running the join protocol. The entries are unsigned, so a
+// memberlist with a Verifier drops their alive updates.
+func StateFrames(members []Member, maxChunk int) [][]byte {
+	var frames [][]byte
+	var body []byte
+	count := 0
+	emit := func() {
+		rec := append(core.AppendUvarint([]byte{0}, uint64(count)), body...)
+		frames = append(frames, core.AppendRecord(core.NewFrame(nil), RecState, rec))
+		body, count = body[:0], 0
+	}
+	for _, mem := range members {
+		e := stateEntry{id: mem.ID, state: mem.State, inc: mem.Incarnation, metaInc: mem.Incarnation, meta: mem.Meta}
+		n := len(body)
+		body = appendStateEntry(body, &e)
+		if len(body)+16 > maxChunk && count > 0 {
+			entry := bytes.Clone(body[n:])
+			body = body[:n]
+			emit()
+			body = append(body, entry...)
+		}
+		count++
+	}
+	if count > 0 {
+		emit()
+	}
+	return frames
+}
