@@ -20,7 +20,7 @@ func (m *Memberlist) gossip() {
 
 func (m *Memberlist) enqueueSelfAlive() {
 	s := m.self
-	m.enqueue(s.ID, RecAlive, appendAlive(nil, aliveMsg{id: s.ID, inc: s.Incarnation, meta: s.meta(), sig: s.sig()}))
+	m.enqueue(s.id, RecAlive, appendAlive(nil, aliveMsg{id: s.id, inc: s.incarnation, meta: s.meta(), sig: s.sig()}))
 }
 
 func (m *Memberlist) enqueue(id core.NodeID, typ uint8, rec []byte) {
@@ -68,10 +68,10 @@ func (m *Memberlist) sample(k int, skip *member) []core.NodeID {
 	if skip != nil && skip.liveIdx >= 0 {
 		want++
 	}
-	m.buf = m.Sample(m.buf[:0], want)
-	out := m.buf[:0]
-	for _, id := range m.buf {
-		if skip != nil && id == skip.ID {
+	m.sampleBuf = m.Sample(m.sampleBuf[:0], want)
+	out := m.sampleBuf[:0]
+	for _, id := range m.sampleBuf {
+		if skip != nil && id == skip.id {
 			continue
 		}
 		out = append(out, id)

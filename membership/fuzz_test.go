@@ -130,19 +130,19 @@ func checkInvariants(t *testing.T, m *Memberlist) {
 	}
 	live := 0
 	for i, mem := range m.all {
-		if int(mem.idx) != i || m.members.get(m.all, mem.ID) != mem || mem.removed {
-			t.Fatalf("member %s index broken", mem.ID)
+		if int(mem.idx) != i || m.members.get(m.all, mem.id) != mem || mem.removed {
+			t.Fatalf("member %s index broken", mem.id)
 		}
-		if mem != m.self && mem.State.Live() {
+		if mem != m.self && mem.state.Live() {
 			live++
 			if mem.liveIdx < 0 || m.live[mem.liveIdx] != mem {
-				t.Fatalf("live member %s not in live list", mem.ID)
+				t.Fatalf("live member %s not in live list", mem.id)
 			}
 		} else if mem.liveIdx >= 0 {
-			t.Fatalf("%s member %s in live list", mem.State, mem.ID)
+			t.Fatalf("%s member %s in live list", mem.state, mem.id)
 		}
-		if mem.State == StateSuspect && mem != m.self && mem.susp() == nil {
-			t.Fatalf("suspect %s without a timer", mem.ID)
+		if mem.state == StateSuspect && mem != m.self && mem.suspicion() == nil {
+			t.Fatalf("suspect %s without a timer", mem.id)
 		}
 	}
 	if live != len(m.live) {

@@ -184,8 +184,8 @@ func (c *cluster) converged() bool {
 			return false
 		}
 		for _, mem := range m.live {
-			j := c.byID[mem.ID]
-			if c.down[j] || c.nodes[j].Left() || mem.State != StateAlive {
+			j := c.byID[mem.id]
+			if c.down[j] || c.nodes[j].Left() || mem.state != StateAlive {
 				return false
 			}
 		}

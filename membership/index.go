@@ -40,7 +40,7 @@ func (x *memberIndex) get(all []*member, id core.NodeID) *member {
 			return nil
 		}
 		if s>>32 == t {
-			if mem := all[uint32(s)-1]; mem.ID == id {
+			if mem := all[uint32(s)-1]; mem.id == id {
 				return mem
 			}
 		}
@@ -70,7 +70,7 @@ func (x *memberIndex) add(all []*member, mem *member) {
 		x.rebuild(all, max(16, 2*len(x.slots)))
 		return
 	}
-	x.place(x.tag(mem.ID), mem.idx)
+	x.place(x.tag(mem.id), mem.idx)
 }
 
 func (x *memberIndex) place(t uint64, pos int32) {
@@ -85,7 +85,7 @@ func (x *memberIndex) place(t uint64, pos int32) {
 func (x *memberIndex) rebuild(all []*member, size int) {
 	x.slots = make([]uint64, size)
 	for _, mem := range all {
-		x.place(x.tag(mem.ID), mem.idx)
+		x.place(x.tag(mem.id), mem.idx)
 	}
 }
 

@@ -22,21 +22,21 @@ func TestMemberIndex(t *testing.T) {
 			if ref[id] != nil {
 				continue
 			}
-			mem := &member{ID: id, idx: int32(len(all))}
+			mem := &member{id: id, idx: int32(len(all))}
 			all = append(all, mem)
 			x.add(all, mem)
 			ref[id] = mem
 		} else {
 			mem := all[rng.IntN(len(all))]
-			x.del(mem.ID, mem.idx)
+			x.del(mem.id, mem.idx)
 			last := all[len(all)-1]
 			if last != mem {
-				x.moved(last.ID, last.idx, mem.idx)
+				x.moved(last.id, last.idx, mem.idx)
 			}
 			all[mem.idx] = last
 			last.idx = mem.idx
 			all = all[:len(all)-1]
-			delete(ref, mem.ID)
+			delete(ref, mem.id)
 		}
 		if step%97 == 0 {
 			if x.n != len(ref) {
@@ -98,7 +98,7 @@ func TestFlushProbeOrder(t *testing.T) {
 		m := &Memberlist{}
 		var want []*member
 		for i := rng.IntN(50); i > 0; i-- {
-			mem := &member{ID: core.NodeID(fmt.Sprint("old", i))}
+			mem := &member{id: core.NodeID(fmt.Sprint("old", i))}
 			want = append(want, mem)
 		}
 		m.probeOrder = slices.Clone(want)
@@ -111,7 +111,7 @@ func TestFlushProbeOrder(t *testing.T) {
 			adds = 17 + rng.IntN(200)
 		}
 		for i := 0; i < adds; i++ {
-			mem := &member{ID: core.NodeID(fmt.Sprint("new", i))}
+			mem := &member{id: core.NodeID(fmt.Sprint("new", i))}
 			pos := m.probeIdx + rng.IntN(len(want)-m.probeIdx+1)
 			want = slices.Insert(want, pos, mem)
 			m.probeAdds = append(m.probeAdds, probeAdd{pos: pos, mem: mem})

@@ -9,131 +9,135 @@ import (
 // member is one entry of the member table. Every member holds an entry for
 // every other, so the entry is kept small (64 bytes): what most members
 // lack (metadata, a signature, a running suspicion) lives in a separately
-// allocated memberExtra, and the tick a tombstone was made is Since (a
+// allocated memberExtra, and the tick a tombstone was made is since (a
 // member that is not live entered its state when it was entombed).
 type member struct {
-	ID          core.NodeID
-	Incarnation uint64
+	id          core.NodeID
+	incarnation uint64
 	metaInc     uint64       // the incarnation of the alive update meta and sig come from
-	Since       uint64       // tick at which this member entered State (local clock)
-	x           *memberExtra // nil when there is no metadata, signature or suspicion
+	since       uint64       // tick at which this member entered state (local clock)
+	extra       *memberExtra // nil when there is no metadata, signature or suspicion
 	idx         int32        // position in Memberlist.all
 	liveIdx     int32        // position in Memberlist.live, -1 when not live
-	State       State
+	state       State
 	removed     bool // forgotten (reaped or evicted)
 }
 
+// memberExtra holds the fields of a member entry that most entries lack.
 type memberExtra struct {
-	meta []byte // the member's metadata; do not modify
-	sig  []byte // the member's signature of its alive update; of its leave when left
-	susp *suspicion
+	meta      []byte     // the member's metadata; do not modify
+	sig       []byte     // the member's signature of its alive update; of its leave when left
+	suspicion *suspicion // the running suspicion timer while the member is suspect
 }
 
 func (mem *member) meta() []byte {
-	if mem.x == nil {
+	if mem.extra == nil {
 		return nil
 	}
-	return mem.x.meta
+	return mem.extra.meta
 }
 
 func (mem *member) sig() []byte {
-	if mem.x == nil {
+	if mem.extra == nil {
 		return nil
 	}
-	return mem.x.sig
+	return mem.extra.sig
 }
 
-func (mem *member) susp() *suspicion {
-	if mem.x == nil {
+func (mem *member) suspicion() *suspicion {
+	if mem.extra == nil {
 		return nil
 	}
-	return mem.x.susp
+	return mem.extra.suspicion
 }
 
-// extra returns the member's extra fields, allocating them if needed.
-func (mem *member) extra() *memberExtra {
-	if mem.x == nil {
-		mem.x = new(memberExtra)
+// ensureExtra returns the member's extra fields, allocating them if needed.
+func (mem *member) ensureExtra() *memberExtra {
+	if mem.extra == nil {
+		mem.extra = new(memberExtra)
 	}
-	return mem.x
+	return mem.extra
 }
 
-// tidy drops the extra fields when they are all empty.
-func (mem *member) tidy() {
-	if x := mem.x; x != nil && x.meta == nil && x.sig == nil && x.susp == nil {
-		mem.x = nil
+// dropEmptyExtra drops the extra fields when they are all empty.
+func (mem *member) dropEmptyExtra() {
+	if extra := mem.extra; extra != nil && extra.meta == nil && extra.sig == nil && extra.suspicion == nil {
+		mem.extra = nil
 	}
 }
 
 func (mem *member) setMeta(meta, sig []byte) {
-	if meta != nil || sig != nil || mem.x != nil {
-		x := mem.extra()
-		x.meta, x.sig = meta, sig
-		mem.tidy()
+	if meta != nil || sig != nil || mem.extra != nil {
+		extra := mem.ensureExtra()
+		extra.meta, extra.sig = meta, sig
+		mem.dropEmptyExtra()
 	}
 }
 
 func (mem *member) setSig(sig []byte) {
-	if sig != nil || mem.x != nil {
-		mem.extra().sig = sig
-		mem.tidy()
+	if sig != nil || mem.extra != nil {
+		mem.ensureExtra().sig = sig
+		mem.dropEmptyExtra()
 	}
 }
 
-func (mem *member) setSusp(s *suspicion) {
-	if s != nil || mem.x != nil {
-		mem.extra().susp = s
-		mem.tidy()
+func (mem *member) setSuspicion(s *suspicion) {
+	if s != nil || mem.extra != nil {
+		mem.ensureExtra().suspicion = s
+		mem.dropEmptyExtra()
 	}
 }
 
 // snapshot returns the public view of the entry.
 func (mem *member) snapshot() Member {
-	return Member{ID: mem.ID, State: mem.State, Incarnation: mem.Incarnation, Meta: mem.meta(), Since: mem.Since}
+	return Member{ID: mem.id, State: mem.state, Incarnation: mem.incarnation, Meta: mem.meta(), Since: mem.since}
 }
 
+// tomb is one entry of the tombstone list: mem was entombed at tick at.
+// The entry is stale (and skipped) once mem is forgotten, live again, or
+// entombed anew (mem.since != at).
 type tomb struct {
-	m  *member
-	at uint64
+	mem *member
+	at  uint64
 }
 
 func (m *Memberlist) reap() {
-	for m.tombHd < len(m.tombs) {
-		t := m.tombs[m.tombHd]
-		valid := !t.m.removed && !t.m.State.Live() && t.m.Since == t.at
+	for m.tombHead < len(m.tombs) {
+		t := m.tombs[m.tombHead]
+		valid := !t.mem.removed && !t.mem.state.Live() && t.mem.since == t.at
 		if valid && t.at+uint64(m.cfg.TombstoneTicks) > m.tick {
 			break
 		}
-		m.tombs[m.tombHd] = tomb{}
-		m.tombHd++
+		m.tombs[m.tombHead] = tomb{}
+		m.tombHead++
 		if valid {
 			m.stats.TombstonesReaped++
-			m.removeMember(t.m)
+			m.removeMember(t.mem)
 		}
 	}
 	m.compactTombs()
 }
 
 func (m *Memberlist) compactTombs() {
-	if live := len(m.tombs) - m.tombHd; live > 2*len(m.all)+1024 {
+	if live := len(m.tombs) - m.tombHead; live > 2*len(m.all)+1024 {
 		// A member that flaps (declared dead, then alive again) leaves an
 		// invalid entry each time; drop them so the list stays bounded by
 		// the member table rather than by the flap rate.
 		keep := m.tombs[:0]
-		for _, t := range m.tombs[m.tombHd:] {
-			if !t.m.removed && !t.m.State.Live() && t.m.Since == t.at {
+		for _, t := range m.tombs[m.tombHead:] {
+			if !t.mem.removed && !t.mem.state.Live() && t.mem.since == t.at {
 				keep = append(keep, t)
 			}
 		}
 		clear(m.tombs[len(keep):])
-		m.tombs, m.tombHd = keep, 0
+		m.tombs, m.tombHead = keep, 0
 		return
 	}
-	if m.tombHd > 32 && m.tombHd*2 > len(m.tombs) {
-		n := copy(m.tombs, m.tombs[m.tombHd:])
+	if m.tombHead > 32 && m.tombHead*2 > len(m.tombs) {
+		n := copy(m.tombs, m.tombs[m.tombHead:])
 		clear(m.tombs[n:])
 		m.tombs = m.tombs[:n]
-		m.tombHd = 0
+		m.tombHead = 0
 	}
 }
 
@@ -141,19 +145,19 @@ func (m *Memberlist) compactTombs() {
 // is full; nil if it is full of live members.
 func (m *Memberlist) newMember(id core.NodeID) *member {
 	for len(m.all) >= m.cfg.MaxMembers {
-		if m.tombHd >= len(m.tombs) {
+		if m.tombHead >= len(m.tombs) {
 			m.stats.MembersRefused++
 			return nil
 		}
-		t := m.tombs[m.tombHd]
-		m.tombs[m.tombHd] = tomb{}
-		m.tombHd++
-		if !t.m.removed && !t.m.State.Live() && t.m.Since == t.at {
+		t := m.tombs[m.tombHead]
+		m.tombs[m.tombHead] = tomb{}
+		m.tombHead++
+		if !t.mem.removed && !t.mem.state.Live() && t.mem.since == t.at {
 			m.stats.TombstonesEvicted++
-			m.removeMember(t.m)
+			m.removeMember(t.mem)
 		}
 	}
-	mem := &member{ID: id, Since: m.tick, idx: int32(len(m.all)), liveIdx: -1}
+	mem := &member{id: id, since: m.tick, idx: int32(len(m.all)), liveIdx: -1}
 	m.all = append(m.all, mem)
 	m.members.add(m.all, mem)
 	return mem
@@ -164,17 +168,17 @@ func (m *Memberlist) removeMember(mem *member) {
 		return
 	}
 	m.setNotLive(mem)
-	m.members.del(mem.ID, mem.idx)
+	m.members.del(mem.id, mem.idx)
 	last := m.all[len(m.all)-1]
 	if last != mem {
-		m.members.moved(last.ID, last.idx, mem.idx)
+		m.members.moved(last.id, last.idx, mem.idx)
 	}
 	m.all[mem.idx] = last
 	last.idx = mem.idx
 	m.all[len(m.all)-1] = nil
 	m.all = m.all[:len(m.all)-1]
 	mem.removed = true
-	mem.setSusp(nil)
+	mem.setSuspicion(nil)
 }
 
 func (m *Memberlist) setLive(mem *member) {
@@ -278,10 +282,10 @@ func (m *Memberlist) setNotLive(mem *member) {
 // entomb makes a live member dead or left.
 func (m *Memberlist) entomb(mem *member, st State, inc uint64) {
 	m.setNotLive(mem)
-	mem.State = st
-	mem.Incarnation = inc
-	mem.Since = m.tick
-	mem.setSusp(nil)
-	m.tombs = append(m.tombs, tomb{m: mem, at: m.tick})
+	mem.state = st
+	mem.incarnation = inc
+	mem.since = m.tick
+	mem.setSuspicion(nil)
+	m.tombs = append(m.tombs, tomb{mem: mem, at: m.tick})
 	m.compactTombs()
 }

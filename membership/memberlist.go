@@ -21,25 +21,25 @@ type Memberlist struct {
 	cfg Config
 	rng *rand.Rand
 
-	tick    uint64
-	self    *member
-	members memberIndex // lookup only, never iterated
-	all     []*member   // every known member, self and tombstones included
-	live    []*member   // alive and suspect members other than self
-	liveVer uint64      // bumped whenever live changes (PeersVersion)
-	tombs   []tomb      // tombstones in the order they were made, from tombHead
-	tombHd  int
+	tick     uint64
+	self     *member
+	members  memberIndex // lookup only, never iterated
+	all      []*member   // every known member, self and tombstones included
+	live     []*member   // alive and suspect members other than self
+	liveVer  uint64      // bumped whenever live changes (PeersVersion)
+	tombs    []tomb      // tombstones in the order they were made, from tombHead
+	tombHead int
 
-	suspects   []*member
-	probeOrder []*member
-	probeIdx   int
+	suspects   []*member  // members with a running suspicion timer (checkSuspects)
+	probeOrder []*member  // the shuffled round-robin order (SWIM §4.3)
+	probeIdx   int        // the next position of probeOrder
 	probeAdds  []probeAdd // insertions into probeOrder not yet made (flushProbeOrder)
 	urgent     *member    // suspected by another: probe next (Config.ProbeSuspects)
 	wasUrgent  bool       // the last probe went to urgent: the next follows the round
 	probe      probe
 	relays     []relay
-	seq        uint64
-	health     int // Lifeguard's local health score, 0..AwarenessMaxMultiplier-1
+	pingSeq    uint64 // sequence number of this member's last ping (probes and relays)
+	health     int    // Lifeguard's local health score, 0..AwarenessMaxMultiplier-1
 
 	queue queue
 
@@ -57,8 +57,8 @@ type Memberlist struct {
 	syncGap   uint64
 	nextSync  uint64 // 0: none scheduled
 
-	stats Stats
-	buf   []core.NodeID
+	stats     Stats
+	sampleBuf []core.NodeID // reused by sample
 }
 
 // New validates cfg and returns a memberlist holding only this member.
@@ -67,7 +67,7 @@ func New(cfg Config) (*Memberlist, error) {
 		return nil, err
 	}
 	m := &Memberlist{cfg: cfg, rng: cfg.Rand}
-	self := &member{ID: cfg.ID, State: StateAlive, Incarnation: cfg.Incarnation, metaInc: cfg.Incarnation, liveIdx: -1}
+	self := &member{id: cfg.ID, state: StateAlive, incarnation: cfg.Incarnation, metaInc: cfg.Incarnation, liveIdx: -1}
 	self.setMeta(nilIfEmpty(cfg.Meta), nil)
 	m.self = self
 	self.idx = 0
@@ -102,7 +102,7 @@ func (m *Memberlist) Stats() Stats { return m.stats }
 func (m *Memberlist) Ticks() uint64 { return m.tick }
 
 // Incarnation returns this member's incarnation number.
-func (m *Memberlist) Incarnation() uint64 { return m.self.Incarnation }
+func (m *Memberlist) Incarnation() uint64 { return m.self.incarnation }
 
 // Health returns Lifeguard's local health multiplier: 1 when healthy, up to
 // AwarenessMaxMultiplier when this member keeps missing acks and nacks.
@@ -125,7 +125,7 @@ func (m *Memberlist) NumLive() int { return len(m.live) }
 // Sample implements core.PeerSampler: it appends up to k distinct live
 // members other than this one, uniformly at random, to dst.
 func (m *Memberlist) Sample(dst []core.NodeID, k int) []core.NodeID {
-	return core.SampleDistinct(dst, k, len(m.live), m.rng, func(i int) core.NodeID { return m.live[i].ID })
+	return core.SampleDistinct(dst, k, len(m.live), m.rng, func(i int) core.NodeID { return m.live[i].id })
 }
 
 // LocalMember returns this member's own entry.
@@ -144,7 +144,7 @@ func (m *Memberlist) Member(id core.NodeID) (Member, bool) {
 // unless it left, sorted by ID.
 func (m *Memberlist) Members() []Member {
 	out := make([]Member, 0, len(m.live)+1)
-	if m.self.State.Live() {
+	if m.self.state.Live() {
 		out = append(out, m.self.snapshot())
 	}
 	for _, mem := range m.live {
@@ -179,8 +179,8 @@ func (m *Memberlist) SetMeta(meta []byte) error {
 	}
 	s := m.self
 	s.setMeta(nilIfEmpty(append([]byte(nil), meta...)), s.sig())
-	s.Incarnation++
-	s.metaInc = s.Incarnation
+	s.incarnation++
+	s.metaInc = s.incarnation
 	m.signSelfAlive()
 	m.enqueueSelfAlive()
 	return nil

@@ -283,7 +283,7 @@ func TestSuspicionTimeoutLifeguard(t *testing.T) {
 		put(t, m, core.NodeID(fmt.Sprintf("p%d", i)), StateAlive, 1)
 	}
 	step(t, m, "p0", suspectRec("p1", 1, "p0"))
-	s := m.members.get(m.all, "p1").susp()
+	s := m.members.get(m.all, "p1").suspicion()
 	if s.min != 40 || s.max != 240 || s.k != 3 {
 		t.Fatalf("suspicion min %v max %v k %d", s.min, s.max, s.k)
 	}
@@ -327,7 +327,7 @@ func TestSuspicionTimeoutPlainSWIM(t *testing.T) {
 		put(t, m, core.NodeID(fmt.Sprintf("p%d", i)), StateAlive, 1)
 	}
 	step(t, m, "p0", suspectRec("p1", 1, "p0"))
-	s := m.members.get(m.all, "p1").susp()
+	s := m.members.get(m.all, "p1").suspicion()
 	// n = 100: 4·log₁₀ 100·10 = 80 ticks, fixed.
 	if s.deadline != 80 || s.k != 0 {
 		t.Fatalf("deadline %d k %d", s.deadline, s.k)
@@ -958,7 +958,7 @@ func TestTombstoneListBoundedUnderFlapping(t *testing.T) {
 		step(t, m, "p", alive("x", inc+2))
 		m.Tick()
 	}
-	if n := len(m.tombs) - m.tombHd; n > 2*len(m.all)+1024 {
+	if n := len(m.tombs) - m.tombHead; n > 2*len(m.all)+1024 {
 		t.Fatalf("%d tombstone entries for %d members", n, len(m.all))
 	}
 	checkInvariants(t, m)

@@ -9,8 +9,8 @@ import "github.com/grapevine-p2p/grapevine/core"
 func (m *Memberlist) PeersVersion() uint64 {
 	v := m.liveVer
 	for _, s := range m.suspects {
-		if !s.removed && s.liveIdx >= 0 && s.State == StateSuspect {
-			v = (v ^ core.RingPos(s.ID)) * 0x100000001b3
+		if !s.removed && s.liveIdx >= 0 && s.state == StateSuspect {
+			v = (v ^ core.RingPos(s.id)) * 0x100000001b3
 		}
 	}
 	return v
@@ -23,8 +23,8 @@ func (m *Memberlist) PeersVersion() uint64 {
 // dead), while random sampling and repair still reach them.
 func (m *Memberlist) AppendPeers(dst []core.NodeID) []core.NodeID {
 	for _, mem := range m.live {
-		if mem.State == StateAlive {
-			dst = append(dst, mem.ID)
+		if mem.state == StateAlive {
+			dst = append(dst, mem.id)
 		}
 	}
 	return dst

@@ -25,7 +25,7 @@ type relay struct {
 	expire    uint64
 }
 
-func (m *Memberlist) mult() int {
+func (m *Memberlist) healthMultiplier() int {
 	if !m.cfg.Lifeguard {
 		return 1
 	}
@@ -58,7 +58,7 @@ func (m *Memberlist) checkProbe() {
 // once per round, so detection time is bounded).
 func (m *Memberlist) nextTarget() *member {
 	m.flushProbeOrder()
-	if u := m.urgent; u != nil && (u.removed || u.State != StateSuspect) {
+	if u := m.urgent; u != nil && (u.removed || u.state != StateSuspect) {
 		m.urgent = nil // refuted or gone meanwhile
 	}
 	if u := m.urgent; u != nil && !m.wasUrgent {
@@ -85,29 +85,29 @@ func (m *Memberlist) nextTarget() *member {
 		t := m.probeOrder[m.probeIdx]
 		m.probeOrder[m.probeIdx] = nil
 		m.probeIdx++
-		if t != nil && !t.removed && t.State.Live() {
+		if t != nil && !t.removed && t.state.Live() {
 			return t
 		}
 	}
 }
 
 func (m *Memberlist) startProbe() {
-	mult := m.mult()
+	mult := m.healthMultiplier()
 	m.nextProbe = m.tick + uint64(m.cfg.ProbeInterval*mult)
 	t := m.nextTarget()
 	if t == nil {
 		return
 	}
-	m.seq++
+	m.pingSeq++
 	m.probe = probe{
 		active:    true,
 		target:    t,
-		seq:       m.seq,
+		seq:       m.pingSeq,
 		timeoutAt: m.tick + uint64(m.cfg.ProbeTimeout*mult),
 		endAt:     m.tick + uint64(m.cfg.ProbeInterval*mult),
 	}
 	m.stats.PingsSent++
-	m.send(t.ID, appendPing(core.NewFrame(nil), ping{seq: m.seq, target: t.ID}), t.ID)
+	m.send(t.id, appendPing(core.NewFrame(nil), ping{seq: m.pingSeq, target: t.id}), t.id)
 }
 
 func (m *Memberlist) indirectProbe() {
@@ -117,7 +117,7 @@ func (m *Memberlist) indirectProbe() {
 		// A second direct ping on the reliable path, without piggybacked
 		// updates (as memberlist's TCP ping carries none).
 		m.stats.FallbackPings++
-		m.transmit(p.target.ID, appendPingType(core.NewFrame(nil), RecPingFallback, ping{seq: p.seq, target: p.target.ID}))
+		m.transmit(p.target.id, appendPingType(core.NewFrame(nil), RecPingFallback, ping{seq: p.seq, target: p.target.id}))
 	}
 	if m.cfg.IndirectChecks == 0 {
 		return
@@ -132,7 +132,7 @@ func (m *Memberlist) indirectProbe() {
 	}
 	for _, h := range helpers {
 		m.stats.PingReqsSent++
-		m.send(h, appendPingReq(core.NewFrame(nil), pingReq{seq: p.seq, target: p.target.ID, nackAfter: nackAfter}), "")
+		m.send(h, appendPingReq(core.NewFrame(nil), pingReq{seq: p.seq, target: p.target.id, nackAfter: nackAfter}), "")
 	}
 }
 
@@ -153,11 +153,11 @@ func (m *Memberlist) probeFailed() {
 	}
 	t := p.target
 	p.target = nil
-	if t == nil || t.removed || !t.State.Live() {
+	if t == nil || t.removed || !t.state.Live() {
 		return
 	}
 	m.stats.Suspicions++
-	m.applySuspect(accuseMsg{id: t.ID, inc: t.Incarnation, from: m.cfg.ID}, "")
+	m.applySuspect(accuseMsg{id: t.id, inc: t.incarnation, from: m.cfg.ID}, "")
 }
 
 func (m *Memberlist) checkRelays() {
@@ -191,10 +191,10 @@ func (m *Memberlist) onPing(from core.NodeID, p ping, fallback bool) {
 		return
 	}
 	f := appendSeq(core.NewFrame(nil), RecAck, p.seq)
-	if mem := m.members.get(m.all, from); mem != nil && mem.State == StateDead {
+	if mem := m.members.get(m.all, from); mem != nil && mem.state == StateDead {
 		// Gossip to the dead: a member we believe failed is pinging us, so
 		// tell it; if it is alive it refutes.
-		f = appendAccuse(f, RecDead, accuseMsg{id: mem.ID, inc: mem.Incarnation, from: m.cfg.ID})
+		f = appendAccuse(f, RecDead, accuseMsg{id: mem.id, inc: mem.incarnation, from: m.cfg.ID})
 	}
 	m.send(from, f, from)
 }
@@ -209,8 +209,8 @@ func (m *Memberlist) onPingReq(from core.NodeID, p pingReq) {
 		m.stats.RelaysDropped++
 		return
 	}
-	m.seq++
-	r := relay{seq: m.seq, requester: from, reqSeq: p.seq,
+	m.pingSeq++
+	r := relay{seq: m.pingSeq, requester: from, reqSeq: p.seq,
 		expire: m.tick + 2*max(p.nackAfter, uint64(m.cfg.ProbeInterval))}
 	if p.nackAfter > 0 {
 		r.nackAt = m.tick + min(p.nackAfter, uint64(m.cfg.ProbeInterval*m.cfg.AwarenessMaxMultiplier))
@@ -218,7 +218,7 @@ func (m *Memberlist) onPingReq(from core.NodeID, p pingReq) {
 	m.relays = append(m.relays, r)
 	m.stats.RelaysServed++
 	m.stats.PingsSent++
-	m.send(p.target, appendPing(core.NewFrame(nil), ping{seq: m.seq, target: p.target}), p.target)
+	m.send(p.target, appendPing(core.NewFrame(nil), ping{seq: m.pingSeq, target: p.target}), p.target)
 }
 
 func (m *Memberlist) onAck(seq uint64, fallback bool) {

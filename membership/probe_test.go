@@ -136,7 +136,7 @@ func TestProbeSuspects(t *testing.T) {
 			urgent := 0
 			if on {
 				urgent = 2
-				if m.urgent == nil || m.urgent.ID != "p6" {
+				if m.urgent == nil || m.urgent.id != "p6" {
 					t.Fatal("the round did not go on after an out-of-turn probe")
 				}
 				got = append(got, after)
@@ -282,15 +282,15 @@ func TestNewMemberGrace(t *testing.T) {
 			}
 			step(t, m, "p0", suspectRec("p5", 1, "p0"))
 			mem := m.members.get(m.all, "p5")
-			if mem == nil || mem.State != StateSuspect {
+			if mem == nil || mem.state != StateSuspect {
 				t.Fatal("p5 not suspected")
 			}
 			floor := 4 * logN(m.Size()) * float64(m.cfg.ProbeInterval)
 			short := m.cfg.SuspicionMult * logN(m.Size()) * float64(m.cfg.ProbeInterval)
-			if got := mem.susp().min; tc.young && got < floor || !tc.young && got != short {
+			if got := mem.suspicion().min; tc.young && got < floor || !tc.young && got != short {
 				t.Fatalf("minimum suspicion timeout %.1f ticks (young %v; floor %.1f, profile %.1f)", got, tc.young, floor, short)
 			}
-			if urgent := m.urgent != nil && m.urgent.ID == "p5"; urgent == tc.young {
+			if urgent := m.urgent != nil && m.urgent.id == "p5"; urgent == tc.young {
 				t.Fatalf("out-of-turn probe of p5: %v, young %v", urgent, tc.young)
 			}
 		})

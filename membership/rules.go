@@ -29,7 +29,7 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		if m.left {
 			return
 		}
-		if a.inc > s.Incarnation || (a.inc == s.Incarnation && !bytes.Equal(a.meta, s.meta())) {
+		if a.inc > s.incarnation || (a.inc == s.incarnation && !bytes.Equal(a.meta, s.meta())) {
 			// An alive of ours we did not send (a previous life, or a
 			// conflict): outbid it.
 			m.refute(a.inc)
@@ -37,7 +37,7 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		return
 	}
 	mem := m.members.get(m.all, a.id)
-	if mem != nil && a.inc <= mem.Incarnation {
+	if mem != nil && a.inc <= mem.incarnation {
 		m.stats.Stale++
 		return
 	}
@@ -51,7 +51,7 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		if mem == nil {
 			return
 		}
-		mem.State, mem.Incarnation, mem.metaInc = StateAlive, a.inc, a.inc
+		mem.state, mem.incarnation, mem.metaInc = StateAlive, a.inc, a.inc
 		mem.setMeta(meta, sig)
 		m.setLive(mem)
 		// A member learned from a full-state exchange is news to this
@@ -60,23 +60,23 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		// on every join would flood the group. The exception is the
 		// sender itself: its join is news to everyone.
 		if !viaState || a.id == from {
-			m.enqueue(a.id, RecAlive, appendAlive(nil, aliveMsg{id: mem.ID, inc: a.inc, meta: meta, sig: sig}))
+			m.enqueue(a.id, RecAlive, appendAlive(nil, aliveMsg{id: mem.id, inc: a.inc, meta: meta, sig: sig}))
 		}
 		m.emit(EventJoin, mem, from)
 		return
 	}
-	prev := mem.State
+	prev := mem.state
 	metaChanged := !bytes.Equal(mem.meta(), meta)
-	mem.Incarnation, mem.metaInc = a.inc, a.inc
-	mem.State = StateAlive
-	if mem.x != nil {
-		mem.x.susp = nil
+	mem.incarnation, mem.metaInc = a.inc, a.inc
+	mem.state = StateAlive
+	if mem.extra != nil {
+		mem.extra.suspicion = nil
 	}
 	mem.setMeta(meta, sig)
 	if prev != StateAlive {
-		mem.Since = m.tick
+		mem.since = m.tick
 	}
-	m.enqueue(a.id, RecAlive, appendAlive(nil, aliveMsg{id: mem.ID, inc: a.inc, meta: meta, sig: sig}))
+	m.enqueue(a.id, RecAlive, appendAlive(nil, aliveMsg{id: mem.id, inc: a.inc, meta: meta, sig: sig}))
 	switch prev {
 	case StateSuspect:
 		m.emit(EventAlive, mem, from)
@@ -105,20 +105,20 @@ func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 		return
 	}
 	mem := m.members.get(m.all, a.id)
-	if mem == nil || !mem.State.Live() || a.inc < mem.Incarnation {
+	if mem == nil || !mem.state.Live() || a.inc < mem.incarnation {
 		m.stats.Stale++
-		if mem != nil && mem.State == StateAlive && a.inc < mem.Incarnation {
+		if mem != nil && mem.state == StateAlive && a.inc < mem.incarnation {
 			m.correct(from, mem)
 		}
 		return
 	}
-	if mem.State == StateSuspect {
-		if a.inc > mem.Incarnation {
+	if mem.state == StateSuspect {
+		if a.inc > mem.incarnation {
 			// A suspicion of a newer incarnation is a new suspicion: the
 			// old timer (and its confirmations) belonged to the old one.
-			mem.Incarnation = a.inc
-			mem.setSusp(m.newSuspicion(a.from))
-		} else if confirm && mem.susp().confirm(a.from) {
+			mem.incarnation = a.inc
+			mem.setSuspicion(m.newSuspicion(a.from))
+		} else if confirm && mem.suspicion().confirm(a.from) {
 			m.stats.Confirmations++
 		} else {
 			return
@@ -126,15 +126,15 @@ func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 		m.enqueue(a.id, RecSuspect, appendAccuse(nil, RecSuspect, a))
 		return
 	}
-	young := m.cfg.NewMemberGrace > 0 && m.tick-mem.Since < uint64(m.cfg.NewMemberGrace)
-	mem.State = StateSuspect
-	mem.Incarnation = a.inc
-	mem.Since = m.tick
+	young := m.cfg.NewMemberGrace > 0 && m.tick-mem.since < uint64(m.cfg.NewMemberGrace)
+	mem.state = StateSuspect
+	mem.incarnation = a.inc
+	mem.since = m.tick
 	s := m.newSuspicion(a.from)
 	if young {
 		s.youngFloor(m.cfg.NewMemberSuspicionMult * logN(m.Size()) * float64(m.cfg.ProbeInterval))
 	}
-	mem.setSusp(s)
+	mem.setSuspicion(s)
 	m.suspects = append(m.suspects, mem)
 	m.enqueue(a.id, RecSuspect, appendAccuse(nil, RecSuspect, a))
 	if a.from != m.cfg.ID && !young {
@@ -149,9 +149,9 @@ func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
 		return
 	}
 	mem := m.members.get(m.all, a.id)
-	if mem == nil || !mem.State.Live() || a.inc < mem.Incarnation {
+	if mem == nil || !mem.state.Live() || a.inc < mem.incarnation {
 		m.stats.Stale++
-		if mem != nil && mem.State == StateAlive && a.inc < mem.Incarnation {
+		if mem != nil && mem.state == StateAlive && a.inc < mem.incarnation {
 			m.correct(from, mem)
 		}
 		return
@@ -163,13 +163,13 @@ func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
 
 func (m *Memberlist) applyLeave(l leaveMsg, from core.NodeID) {
 	if l.id == m.cfg.ID {
-		if !m.left && l.inc >= m.self.Incarnation {
+		if !m.left && l.inc >= m.self.incarnation {
 			m.refute(l.inc) // a leave of a previous life (or a forgery)
 		}
 		return
 	}
 	mem := m.members.get(m.all, l.id)
-	if mem == nil || mem.State == StateLeft || l.inc < mem.Incarnation {
+	if mem == nil || mem.state == StateLeft || l.inc < mem.incarnation {
 		m.stats.Stale++
 		return
 	}
@@ -177,9 +177,9 @@ func (m *Memberlist) applyLeave(l leaveMsg, from core.NodeID) {
 		return
 	}
 	sig := nilIfEmpty(bytes.Clone(l.sig))
-	if mem.State == StateDead {
+	if mem.state == StateDead {
 		// It had been declared failed before its leave arrived.
-		mem.State, mem.Incarnation = StateLeft, l.inc
+		mem.state, mem.incarnation = StateLeft, l.inc
 		mem.setSig(sig)
 		m.enqueue(l.id, RecLeave, appendLeave(nil, leaveMsg{id: l.id, inc: l.inc, sig: sig}))
 		return
@@ -195,10 +195,10 @@ func (m *Memberlist) accusedSelf(inc uint64, from core.NodeID) {
 	if m.left {
 		// Departed: repeat the leave instead of refuting.
 		s := m.self
-		m.enqueue(s.ID, RecLeave, appendLeave(nil, leaveMsg{id: s.ID, inc: s.Incarnation, sig: s.sig()}))
+		m.enqueue(s.id, RecLeave, appendLeave(nil, leaveMsg{id: s.id, inc: s.incarnation, sig: s.sig()}))
 		return
 	}
-	if inc < m.self.Incarnation {
+	if inc < m.self.incarnation {
 		m.stats.Stale++
 		m.correct(from, m.self)
 		return
@@ -224,14 +224,14 @@ func (m *Memberlist) correct(to core.NodeID, mem *member) {
 	}
 	m.corrections++
 	m.stats.Corrections++
-	f := appendAlive(core.NewFrame(nil), aliveMsg{id: mem.ID, inc: mem.Incarnation, meta: mem.meta(), sig: mem.sig()})
+	f := appendAlive(core.NewFrame(nil), aliveMsg{id: mem.id, inc: mem.incarnation, meta: mem.meta(), sig: mem.sig()})
 	m.send(to, f, "")
 }
 
 func (m *Memberlist) refute(inc uint64) {
 	s := m.self
-	s.Incarnation = max(s.Incarnation, inc) + 1
-	s.metaInc = s.Incarnation
+	s.incarnation = max(s.incarnation, inc) + 1
+	s.metaInc = s.incarnation
 	m.stats.Refutations++
 	m.signSelfAlive()
 	m.enqueueSelfAlive()

@@ -4,7 +4,7 @@ import "github.com/grapevine-p2p/grapevine/core"
 
 func (m *Memberlist) signSelfAlive() {
 	s := m.self
-	s.setSig(m.sign(AliveSigningBytes(s.ID, s.Incarnation, s.meta())))
+	s.setSig(m.sign(AliveSigningBytes(s.id, s.incarnation, s.meta())))
 }
 
 func (m *Memberlist) sign(msg []byte) []byte {

@@ -56,8 +56,8 @@ func (m *Memberlist) checkSuspects() {
 	keep := m.suspects[:0]
 	var due []*member
 	for _, s := range m.suspects {
-		sp := s.susp()
-		if s.removed || sp == nil || s.State != StateSuspect {
+		sp := s.suspicion()
+		if s.removed || sp == nil || s.state != StateSuspect {
 			continue
 		}
 		if m.tick >= sp.deadline {
@@ -71,8 +71,8 @@ func (m *Memberlist) checkSuspects() {
 			m.reminders++
 			m.stats.Reminders++
 			sp.remindAt = m.tick + m.remindEvery(sp)
-			a := accuseMsg{id: s.ID, inc: s.Incarnation, from: sp.confirmers[0]}
-			m.send(s.ID, appendAccuse(core.NewFrame(nil), RecSuspect, a), s.ID)
+			a := accuseMsg{id: s.id, inc: s.incarnation, from: sp.confirmers[0]}
+			m.send(s.id, appendAccuse(core.NewFrame(nil), RecSuspect, a), s.id)
 		}
 		keep = append(keep, s)
 	}
@@ -80,7 +80,7 @@ func (m *Memberlist) checkSuspects() {
 	m.suspects = keep
 	for _, s := range due {
 		m.stats.Declared++
-		m.applyDead(accuseMsg{id: s.ID, inc: s.Incarnation, from: m.cfg.ID}, "")
+		m.applyDead(accuseMsg{id: s.id, inc: s.incarnation, from: m.cfg.ID}, "")
 	}
 }
 

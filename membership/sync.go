@@ -46,11 +46,11 @@ func (m *Memberlist) Leave() {
 	m.joining = false
 	m.probe.active = false
 	s := m.self
-	s.State = StateLeft
-	s.Since = m.tick
-	s.setSig(m.sign(LeaveSigningBytes(s.ID, s.Incarnation)))
-	rec := appendLeave(nil, leaveMsg{id: s.ID, inc: s.Incarnation, sig: s.sig()})
-	m.enqueue(s.ID, RecLeave, rec)
+	s.state = StateLeft
+	s.since = m.tick
+	s.setSig(m.sign(LeaveSigningBytes(s.id, s.incarnation)))
+	rec := appendLeave(nil, leaveMsg{id: s.id, inc: s.incarnation, sig: s.sig()})
+	m.enqueue(s.id, RecLeave, rec)
 	k := max(m.cfg.GossipNodes, 3)
 	for _, to := range m.sample(k, nil) {
 		m.transmit(to, append(core.NewFrame(nil), rec...))
@@ -81,14 +81,14 @@ func (m *Memberlist) joinSync() {
 }
 
 func (m *Memberlist) reconnect() {
-	n := len(m.tombs) - m.tombHd
+	n := len(m.tombs) - m.tombHead
 	for try := 0; try < 3 && n > 0; try++ {
-		t := m.tombs[m.tombHd+m.rng.IntN(n)]
-		if t.m.removed || t.m.State != StateDead || t.m.Since != t.at {
+		t := m.tombs[m.tombHead+m.rng.IntN(n)]
+		if t.mem.removed || t.mem.state != StateDead || t.mem.since != t.at {
 			continue
 		}
 		m.stats.Reconnects++
-		m.sendState(t.m.ID, stateRequest)
+		m.sendState(t.mem.id, stateRequest)
 		return
 	}
 }
@@ -113,7 +113,7 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 			// Another member's verdict is only a suspicion here: if the
 			// member is alive it gets the chance to refute (and a member
 			// this one never knew is not learned as a corpse).
-			if mem := m.members.get(m.all, e.id); mem != nil && (mem.State.Live() || mem == m.self) {
+			if mem := m.members.get(m.all, e.id); mem != nil && (mem.state.Live() || mem == m.self) {
 				m.accuse(accuseMsg{id: e.id, inc: e.inc, from: from}, from, false)
 			}
 		case StateLeft:
@@ -149,8 +149,8 @@ func (m *Memberlist) sendState(to core.NodeID, flags byte) {
 	}
 	var e stateEntry
 	for _, mem := range m.all {
-		e = stateEntry{id: mem.ID, state: mem.State, inc: mem.Incarnation}
-		switch mem.State {
+		e = stateEntry{id: mem.id, state: mem.state, inc: mem.incarnation}
+		switch mem.state {
 		case StateAlive, StateSuspect:
 			e.metaInc, e.meta, e.sig = mem.metaInc, mem.meta(), mem.sig()
 			if e.metaInc > e.inc {
