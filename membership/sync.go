@@ -131,22 +131,10 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 // sendState sends this member's full state to peer to, split into frames of
 // at most MaxStateChunk bytes; flags go on the first frame only.
 func (m *Memberlist) sendState(to core.NodeID, flags byte) {
-	var body []byte
-	count := 0
-	first := true
-	emit := func() {
-		hdr := []byte{0}
-		if first {
-			hdr[0] = flags
-		}
-		hdr = core.AppendUvarint(hdr, uint64(count))
-		rec := append(hdr, body...)
-		f := core.AppendRecord(core.NewFrame(nil), RecState, rec)
+	c := stateChunker{maxChunk: m.cfg.MaxStateChunk, flags: flags, emit: func(f []byte) {
 		m.stats.StateBytesSent += uint64(len(f))
 		m.transmit(to, f)
-		first = false
-		body, count = body[:0], 0
-	}
+	}}
 	var e stateEntry
 	for _, mem := range m.all {
 		e = stateEntry{id: mem.id, state: mem.state, inc: mem.incarnation}
@@ -159,17 +147,9 @@ func (m *Memberlist) sendState(to core.NodeID, flags byte) {
 		case StateLeft:
 			e.sig = mem.sig()
 		}
-		n := len(body)
-		body = appendStateEntry(body, &e)
-		if len(body)+16 > m.cfg.MaxStateChunk && count > 0 {
-			entry := bytes.Clone(body[n:])
-			body = body[:n]
-			emit()
-			body = append(body, entry...)
-		}
-		count++
+		c.add(&e)
 	}
-	emit()
+	c.finish() // m.all always holds this member: at least one frame
 }
 
 // StateFrames encodes a full-state exchange announcing members (their ID,
@@ -179,27 +159,63 @@ func (m *Memberlist) sendState(to core.NodeID, flags byte) {
 // memberlist with a Verifier drops their alive updates.
 func StateFrames(members []Member, maxChunk int) [][]byte {
 	var frames [][]byte
-	var body []byte
-	count := 0
-	emit := func() {
-		rec := append(core.AppendUvarint([]byte{0}, uint64(count)), body...)
-		frames = append(frames, core.AppendRecord(core.NewFrame(nil), RecState, rec))
-		body, count = body[:0], 0
-	}
+	c := stateChunker{maxChunk: maxChunk, emit: func(f []byte) { frames = append(frames, f) }}
 	for _, mem := range members {
 		e := stateEntry{id: mem.ID, state: mem.State, inc: mem.Incarnation, metaInc: mem.Incarnation, meta: mem.Meta}
-		n := len(body)
-		body = appendStateEntry(body, &e)
-		if len(body)+16 > maxChunk && count > 0 {
-			entry := bytes.Clone(body[n:])
-			body = body[:n]
-			emit()
-			body = append(body, entry...)
-		}
-		count++
+		c.add(&e)
 	}
-	if count > 0 {
-		emit()
-	}
+	c.finish()
 	return frames
+}
+
+// stateFrameOverhead is the room a full-state chunk keeps for its frame and
+// record headers, flags and entry count.
+const stateFrameOverhead = 16
+
+// stateChunker packs full-state entries into RecState frames of at most
+// maxChunk bytes (an entry too large for any chunk gets a frame of its own)
+// and hands each frame to emit. flags go on the first frame only; the
+// others carry none. sendState and StateFrames both chunk with it.
+type stateChunker struct {
+	maxChunk int
+	flags    byte
+	emit     func(frame []byte)
+
+	body    []byte // encoded entries of the frame being filled
+	count   int    // entries in body
+	emitted bool   // a frame has been emitted (the flags went out)
+}
+
+// add appends e, first emitting the entries so far if e would overflow the
+// chunk.
+func (c *stateChunker) add(e *stateEntry) {
+	n := len(c.body)
+	c.body = appendStateEntry(c.body, e)
+	if len(c.body)+stateFrameOverhead > c.maxChunk && c.count > 0 {
+		entry := bytes.Clone(c.body[n:])
+		c.body = c.body[:n]
+		c.flush()
+		c.body = append(c.body, entry...)
+	}
+	c.count++
+}
+
+// finish emits the last frame, if it holds any entry.
+func (c *stateChunker) finish() {
+	if c.count > 0 {
+		c.flush()
+	}
+}
+
+// flush emits the entries in body as one frame.
+func (c *stateChunker) flush() {
+	hdr := []byte{0}
+	if !c.emitted {
+		hdr[0] = c.flags
+	}
+	hdr = core.AppendUvarint(hdr, uint64(c.count))
+	rec := append(hdr, c.body...)
+	c.emit(core.AppendRecord(core.NewFrame(nil), RecState, rec))
+	c.emitted = true
+	c.body, c.count = c.body[:0], 0
 }
