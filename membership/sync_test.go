@@ -1,0 +1,168 @@
+package membership
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// TestJoinSyncs: after the seeds' first answer a joiner exchanges state
+// with random live members JoinSyncs times, ProbeInterval/2 ticks later and
+// then after doubling gaps; nothing before the answer; 0 disables it.
+func TestJoinSyncs(t *testing.T) {
+	for _, syncs := range []int{0, 1, 3} {
+		t.Run(fmt.Sprint(syncs), func(t *testing.T) {
+			m, tr, _ := newTest(t, func(c *Config) { quiet(c); c.JoinSyncs = syncs; c.JoinRetryInterval = 1000 })
+			m.Join([]core.NodeID{"seed"})
+			for i := 0; i < 50; i++ {
+				m.Tick()
+			}
+			if n := len(tr.records("", RecState)); n != 1 {
+				t.Fatalf("%d state frames before the seed answered, want the join only", n)
+			}
+			tr.sent = nil
+			var body []byte
+			for _, id := range []core.NodeID{"seed", "x", "y"} {
+				body = appendStateEntry(body, &stateEntry{id: id, state: StateAlive, inc: 1, metaInc: 1})
+			}
+			step(t, m, "seed", core.AppendRecord(nil, RecState, append(core.AppendUvarint([]byte{0}, 3), body...)))
+			answered := m.tick
+			var at []uint64
+			for i := 0; i < 100; i++ {
+				m.Tick()
+				for _, p := range tr.sent {
+					for _, r := range p.frame.Records {
+						if r.Type != RecState {
+							continue
+						}
+						s, err := decodeState(r.Body, &m.cfg.Limits)
+						if err != nil || s.flags != stateRequest {
+							t.Fatalf("sync %+v %v", s, err)
+						}
+						at = append(at, m.tick-answered)
+					}
+				}
+				tr.sent = nil
+			}
+			want := []uint64{5, 15, 35}[:syncs]
+			if !slices.Equal(at, want) && !(syncs == 0 && len(at) == 0) {
+				t.Fatalf("syncs at %v ticks after the answer, want %v", at, want)
+			}
+			if m.stats.JoinSyncs != uint64(syncs) {
+				t.Fatalf("JoinSyncs %d", m.stats.JoinSyncs)
+			}
+		})
+	}
+}
+
+func TestJoinRetriesAndStateExchange(t *testing.T) {
+	m, tr, _ := newTest(t, func(c *Config) { quiet(c); c.JoinRetryInterval = 5 })
+	m.Join([]core.NodeID{"seed", "self", "seed"})
+	if len(tr.records("seed", RecState)) != 1 {
+		t.Fatal("join state not sent once to the seed")
+	}
+	for i := 0; i < 11; i++ {
+		m.Tick()
+	}
+	if n := len(tr.records("seed", RecState)); n != 3 {
+		t.Fatalf("%d join attempts after 11 ticks", n)
+	}
+	// The seed's reply lists members in every state.
+	var body []byte
+	entries := []stateEntry{
+		{id: "seed", state: StateAlive, inc: 2, metaInc: 2, meta: []byte("m")},
+		{id: "s", state: StateSuspect, inc: 4, metaInc: 3},
+		{id: "d", state: StateDead, inc: 1},
+		{id: "l", state: StateLeft, inc: 1},
+		{id: "self", state: StateDead, inc: 0},
+	}
+	for i := range entries {
+		body = appendStateEntry(body, &entries[i])
+	}
+	rec := core.AppendRecord(nil, RecState, append(core.AppendUvarint([]byte{0}, uint64(len(entries))), body...))
+	step(t, m, "seed", rec)
+	if mem, _ := m.Member("seed"); mem.State != StateAlive || string(mem.Meta) != "m" {
+		t.Fatal("alive entry")
+	}
+	if mem, _ := m.Member("s"); mem.State != StateSuspect || mem.Incarnation != 4 {
+		t.Fatalf("suspect entry: %+v", mem)
+	}
+	if _, ok := m.Member("d"); ok {
+		t.Fatal("an unknown dead member was learned")
+	}
+	if _, ok := m.Member("l"); ok {
+		t.Fatal("an unknown departed member was learned")
+	}
+	if m.Incarnation() != 1 {
+		t.Fatal("did not refute its own death in the seed's state")
+	}
+	tr.sent = nil
+	for i := 0; i < 10; i++ {
+		m.Tick()
+	}
+	if len(tr.records("seed", RecState)) != 0 {
+		t.Fatal("kept retrying the join after it succeeded")
+	}
+	// A state request is answered with the full state, split into chunks.
+	m2, tr2, _ := newTest(t, func(c *Config) { quiet(c); c.MaxStateChunk = c.MaxPacketSize })
+	for i := 0; i < 300; i++ {
+		put(t, m2, core.NodeID(fmt.Sprintf("member-%04d", i)), StateAlive, uint64(i))
+	}
+	step(t, m2, "asker", core.AppendRecord(nil, RecState, []byte{stateRequest, 0}))
+	chunks := tr2.records("asker", RecState)
+	if len(chunks) < 3 {
+		t.Fatalf("%d chunks", len(chunks))
+	}
+	total := 0
+	for i, c := range chunks {
+		s, err := decodeState(c.Body, &m2.cfg.Limits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (s.flags != 0) != false || (i == 0 && s.flags != 0) {
+			t.Fatal("a reply must not ask for a reply")
+		}
+		total += len(s.entries)
+		if len(c.Body) > m2.cfg.MaxStateChunk {
+			t.Fatalf("chunk of %d bytes", len(c.Body))
+		}
+	}
+	if total != 301 {
+		t.Fatalf("%d entries, want 301", total)
+	}
+}
+
+func TestStateFramesBootstrap(t *testing.T) {
+	var ms []Member
+	for i := 0; i < 500; i++ {
+		ms = append(ms, Member{ID: core.NodeID(fmt.Sprintf("member-%04d", i)), State: StateAlive, Incarnation: 2})
+	}
+	ms = append(ms, Member{ID: "gone", State: StateDead, Incarnation: 1})
+	frames := StateFrames(ms, 2000)
+	if len(frames) < 3 {
+		t.Fatalf("%d frames", len(frames))
+	}
+	m, _, _ := newTest(t, nil)
+	for _, f := range frames {
+		if len(f) > 2000 {
+			t.Fatalf("frame of %d bytes", len(f))
+		}
+		fr, err := core.DecodeFrame(f, core.DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Step("boot", fr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.Size() != 501 {
+		t.Fatalf("size %d", m.Size())
+	}
+	// Learned from state, not news: nothing queued for dissemination.
+	if m.Pending() != 0 {
+		t.Fatalf("%d updates queued after a state exchange", m.Pending())
+	}
+	checkInvariants(t, m)
+}
