@@ -197,93 +197,35 @@ func DefaultLimits() Limits {
 // DefaultLANConfig is for members in one data centre (round trips well under
 // 50 ms). It follows hashicorp/memberlist's LAN profile where that profile is
 // backed by the literature, in 100 ms ticks, with a shorter minimum
-// suspicion timeout made safe by faster confirmation and refutation:
-//
-//   - ProbeInterval 10 (1 s) and ProbeTimeout 5 (500 ms): half the period for
-//     the direct probe, half for the indirect one. SWIM's first-detection
-//     time is e/(e−1) ≈ 1.58 periods, so a crash is suspected in ~1.6 s.
-//   - IndirectChecks 3: with independent 10 % loss a direct probe and its ack
-//     fail with p ≈ 0.19, all three indirect paths (four messages each) with
-//     p ≈ 0.34³ ≈ 0.04; together 0.19·0.04 ≈ 0.8 % of probes of a healthy
-//     member fail, which suspicion and refutation absorb.
-//   - SuspicionMult 1.5, SuspicionMaxTimeoutMult 6, SuspicionConfirmations 3:
-//     the minimum timeout is 1.5·log₁₀ n periods (1.5 s at n ≤ 10, 1.95 s
-//     at n = 20, 2.55 s at n = 50, 4.5 s at n = 1,000) and an unconfirmed
-//     suspicion waits six times as long; three independent suspicions
-//     (Lifeguard's K) bring it down to the minimum. memberlist uses
-//     4·log₁₀ n with the same shrink. The shorter minimum is safe here
-//     because a falsely suspected member learns of the suspicion within
-//     about a period instead of whenever gossip or its turn in someone's
-//     round-robin brings it: with ProbeSuspects the members that hear the
-//     suspicion probe the suspect next, each probe carries the suspicion
-//     (buddy system), and the suspect's ack already carries its refutation
-//     (pings are handled after the updates riding with them); gossip every
-//     200 ms spreads it further, and the Repair reminder follows after half
-//     the minimum. The same probes confirm a real failure about a period
-//     after the first suspicion, so detection takes about the first
-//     suspicion plus the minimum. FallbackProbe makes a healthy member's
-//     probe fail far less often (direct, fallback and all three indirect
-//     paths must fail). Measured in membership's in-memory cluster (every
-//     frame lossy, state exchanges included): no false failure at n = 200
-//     over one simulated hour at 10, 20 and 30 % loss, with 1.5 and with 2;
-//     crash to all-know 0.5–0.6× the time of the previous profile (the
-//     memberlist parameters, multiplier 4) at n = 20 and 50 with 0–10 %
-//     loss (docs/benchmarks/swim.md).
-//   - RetransmitMult 4: λ·⌈log₁₀(n+1)⌉ = 12 transmissions at n = 100, 16 at 1,000;
-//     SWIM's infection-style analysis needs λ·log n for w.h.p. delivery.
-//   - GossipInterval 2 (200 ms), GossipNodes 3: updates spread several
-//     times per period instead of once, at a few small frames per period.
-//   - PushPullInterval 300 (30 s) below 32 members, scaled with log₂ n above;
-//     ReconnectInterval 300: a healed partition re-merges within a minute.
-//   - TombstoneTicks 36,000 (1 h): old incarnations stay refutable for an
-//     hour, far longer than any update circulates, and a partition shorter
-//     than that heals by itself.
-//   - JoinRetryInterval 20 (2 s); JoinSyncs 3: a joiner exchanges full
-//     state again 0.5 s, 1.5 s and 3.5 s after its seeds answer, so members
-//     that joined together see each other within a few seconds instead of
-//     at the next periodic push-pull (30 s).
-//   - FallbackProbe and ProbeSuspects on (see above).
-//   - NewMemberGrace 100 (10 s), NewMemberSuspicionMult 4: while a group of
-//     libp2p hosts forms, probes fail because connections are still being
-//     dialled (50 hosts starting together on 2 cores declared 1–11 live
-//     members dead with the short timeout); for its first 10 s in the view
-//     a member gets memberlist's timeout instead.
-//   - AwarenessMaxMultiplier 8: a sick member slows to one probe per 8 s,
-//     not to a halt.
-//   - Repair on, CorrectionsPerTick 4: a member that missed a refutation is
-//     repaired directly (gossip reaches everyone only with high probability;
-//     at n = 200 and 10 % loss a few members per hour miss a refutation
-//     entirely, see docs/experiments/membership.md); four corrections and
-//     four reminders per tick bound the bursts.
-//   - MaxPacketSize 1,400: fits an Ethernet MTU after IP/UDP/QUIC headers.
-//   - MaxMetaSize 512, MaxMembers 100,000, MaxQueuedUpdates 4,096,
-//     MaxPendingRelays 256, MaxStateChunk 60 KiB.
+// suspicion timeout made safe by faster confirmation and refutation
+// (ProbeSuspects, the buddy system, Repair). The reasoning and measurements
+// behind each value are in docs/membership-lan-profile.md.
 func DefaultLANConfig() Config {
 	return Config{
 		Tick:                    100 * time.Millisecond,
-		ProbeInterval:           10,
-		ProbeTimeout:            5,
-		IndirectChecks:          3,
-		SuspicionMult:           1.5,
-		SuspicionMaxTimeoutMult: 6,
-		SuspicionConfirmations:  3,
-		RetransmitMult:          4,
-		GossipInterval:          2,
-		GossipNodes:             3,
-		PushPullInterval:        300,
-		ReconnectInterval:       300,
-		TombstoneTicks:          36000,
-		JoinRetryInterval:       20,
-		JoinSyncs:               3,
-		FallbackProbe:           true,
-		ProbeSuspects:           true,
-		NewMemberGrace:          100,
-		NewMemberSuspicionMult:  4,
-		Lifeguard:               true,
-		Repair:                  true,
-		AwarenessMaxMultiplier:  8,
-		CorrectionsPerTick:      4,
-		MaxPacketSize:           1400,
+		ProbeInterval:           10,    // 1 s; a crash is first suspected after ~1.6 periods (SWIM's e/(e−1))
+		ProbeTimeout:            5,     // half the period direct, half indirect
+		IndirectChecks:          3,     // at 10 % loss, ~0.8 % of probes of a healthy member fail
+		SuspicionMult:           1.5,   // minimum 1.5·log₁₀ n periods; safe with ProbeSuspects (memberlist: 4)
+		SuspicionMaxTimeoutMult: 6,     // an unconfirmed suspicion waits 6× the minimum (Lifeguard)
+		SuspicionConfirmations:  3,     // Lifeguard's K: three independent suspicions reach the minimum
+		RetransmitMult:          4,     // λ·⌈log₁₀(n+1)⌉: 12 sends at n = 100, 16 at 1,000 (w.h.p. delivery)
+		GossipInterval:          2,     // 200 ms: several spreads per period, few small frames
+		GossipNodes:             3,     // fan-out of each gossip frame
+		PushPullInterval:        300,   // 30 s below 32 members, scaled with log₂ n above
+		ReconnectInterval:       300,   // a healed partition re-merges within a minute
+		TombstoneTicks:          36000, // 1 h: far longer than any update circulates
+		JoinRetryInterval:       20,    // 2 s
+		JoinSyncs:               3,     // state again 0.5, 1.5, 3.5 s after the seeds answer
+		FallbackProbe:           true,  // a healthy member's probe then fails far less often
+		ProbeSuspects:           true,  // confirmation or refutation within about a period
+		NewMemberGrace:          100,   // 10 s: probes fail while a forming group dials its connections
+		NewMemberSuspicionMult:  4,     // memberlist's timeout during the grace
+		Lifeguard:               true,  // local health, nacks, dynamic suspicion, buddy system
+		Repair:                  true,  // repair members that missed a refutation
+		AwarenessMaxMultiplier:  8,     // a sick member slows to one probe per 8 s, not to a halt
+		CorrectionsPerTick:      4,     // bounds bursts of corrections and of reminders
+		MaxPacketSize:           1400,  // an Ethernet MTU after IP/UDP/QUIC headers
 		MaxStateChunk:           60 << 10,
 		MaxMetaSize:             512,
 		MaxMembers:              100000,
