@@ -2,6 +2,7 @@ package membership
 
 import "github.com/grapevine-p2p/grapevine/core"
 
+// gossip sends queued updates to GossipNodes random live members.
 func (m *Memberlist) gossip() {
 	if m.queue.len() == 0 {
 		return
@@ -18,11 +19,13 @@ func (m *Memberlist) gossip() {
 	}
 }
 
+// enqueueSelfAlive queues this member's current alive update.
 func (m *Memberlist) enqueueSelfAlive() {
 	s := m.self
 	m.enqueue(s.id, RecAlive, appendAlive(nil, aliveMsg{id: s.id, inc: s.incarnation, meta: s.meta(), sig: s.sig()}))
 }
 
+// enqueue queues an update about id for dissemination.
 func (m *Memberlist) enqueue(id core.NodeID, typ uint8, rec []byte) {
 	m.stats.UpdatesQueued++
 	m.stats.UpdatesDropped += uint64(m.queue.push(id, typ, rec, m.cfg.MaxQueuedUpdates))
@@ -36,6 +39,8 @@ func (m *Memberlist) Piggyback(to core.NodeID, frame []byte, room int) []byte {
 	return frame
 }
 
+// fill appends up to room bytes of queued updates to frame, under Lifeguard
+// a suspicion about to first (buddy system); it returns how many.
 func (m *Memberlist) fill(frame []byte, room int, to core.NodeID) ([]byte, int) {
 	if m.queue.len() == 0 {
 		return frame, 0
@@ -56,6 +61,7 @@ func (m *Memberlist) send(to core.NodeID, frame []byte, buddy core.NodeID) {
 	m.transmit(to, frame)
 }
 
+// transmit hands frame to the transport as it is.
 func (m *Memberlist) transmit(to core.NodeID, frame []byte) {
 	m.stats.FramesSent++
 	m.stats.BytesSent += uint64(len(frame))

@@ -66,6 +66,7 @@ func (mem *member) dropEmptyExtra() {
 	}
 }
 
+// setMeta sets the metadata and the signature of the alive update it came with.
 func (mem *member) setMeta(meta, sig []byte) {
 	if meta != nil || sig != nil || mem.extra != nil {
 		extra := mem.ensureExtra()
@@ -93,54 +94,6 @@ func (mem *member) snapshot() Member {
 	return Member{ID: mem.id, State: mem.state, Incarnation: mem.incarnation, Meta: mem.meta(), Since: mem.since}
 }
 
-// tomb is one entry of the tombstone list: mem was entombed at tick at.
-// The entry is stale (and skipped) once mem is forgotten, live again, or
-// entombed anew (mem.since != at).
-type tomb struct {
-	mem *member
-	at  uint64
-}
-
-func (m *Memberlist) reap() {
-	for m.tombHead < len(m.tombs) {
-		t := m.tombs[m.tombHead]
-		valid := !t.mem.removed && !t.mem.state.Live() && t.mem.since == t.at
-		if valid && t.at+uint64(m.cfg.TombstoneTicks) > m.tick {
-			break
-		}
-		m.tombs[m.tombHead] = tomb{}
-		m.tombHead++
-		if valid {
-			m.stats.TombstonesReaped++
-			m.removeMember(t.mem)
-		}
-	}
-	m.compactTombs()
-}
-
-func (m *Memberlist) compactTombs() {
-	if live := len(m.tombs) - m.tombHead; live > 2*len(m.all)+1024 {
-		// A member that flaps (declared dead, then alive again) leaves an
-		// invalid entry each time; drop them so the list stays bounded by
-		// the member table rather than by the flap rate.
-		keep := m.tombs[:0]
-		for _, t := range m.tombs[m.tombHead:] {
-			if !t.mem.removed && !t.mem.state.Live() && t.mem.since == t.at {
-				keep = append(keep, t)
-			}
-		}
-		clear(m.tombs[len(keep):])
-		m.tombs, m.tombHead = keep, 0
-		return
-	}
-	if m.tombHead > 32 && m.tombHead*2 > len(m.tombs) {
-		n := copy(m.tombs, m.tombs[m.tombHead:])
-		clear(m.tombs[n:])
-		m.tombs = m.tombs[:n]
-		m.tombHead = 0
-	}
-}
-
 // newMember adds an entry for id, evicting the oldest tombstone if the table
 // is full; nil if it is full of live members.
 func (m *Memberlist) newMember(id core.NodeID) *member {
@@ -163,6 +116,8 @@ func (m *Memberlist) newMember(id core.NodeID) *member {
 	return mem
 }
 
+// removeMember forgets mem (never this member): it leaves the table, the
+// index and the live list, and its suspicion timer is dropped.
 func (m *Memberlist) removeMember(mem *member) {
 	if mem == m.self || mem.removed {
 		return
@@ -181,6 +136,8 @@ func (m *Memberlist) removeMember(mem *member) {
 	mem.setSuspicion(nil)
 }
 
+// setLive adds mem to the live list and schedules its insertion into the
+// probe order.
 func (m *Memberlist) setLive(mem *member) {
 	if mem.liveIdx >= 0 {
 		return
@@ -192,6 +149,31 @@ func (m *Memberlist) setLive(mem *member) {
 	// the current round.
 	pos := m.probeIdx + m.rng.IntN(len(m.probeOrder)+len(m.probeAdds)-m.probeIdx+1)
 	m.probeAdds = append(m.probeAdds, probeAdd{pos: pos, mem: mem})
+}
+
+// setNotLive takes mem out of the live list (it stays in the table).
+func (m *Memberlist) setNotLive(mem *member) {
+	if mem.liveIdx < 0 {
+		return
+	}
+	last := m.live[len(m.live)-1]
+	m.live[mem.liveIdx] = last
+	last.liveIdx = mem.liveIdx
+	m.live[len(m.live)-1] = nil
+	m.live = m.live[:len(m.live)-1]
+	mem.liveIdx = -1
+	m.liveVer++
+}
+
+// entomb makes a live member dead or left.
+func (m *Memberlist) entomb(mem *member, st State, inc uint64) {
+	m.setNotLive(mem)
+	mem.state = st
+	mem.incarnation = inc
+	mem.since = m.tick
+	mem.setSuspicion(nil)
+	m.tombs = append(m.tombs, tomb{mem: mem, at: m.tick})
+	m.compactTombs()
 }
 
 // probeAdd is one insertion of a new member into the probe order, at
@@ -266,26 +248,53 @@ func (m *Memberlist) flushProbeOrder() {
 	}
 }
 
-func (m *Memberlist) setNotLive(mem *member) {
-	if mem.liveIdx < 0 {
-		return
-	}
-	last := m.live[len(m.live)-1]
-	m.live[mem.liveIdx] = last
-	last.liveIdx = mem.liveIdx
-	m.live[len(m.live)-1] = nil
-	m.live = m.live[:len(m.live)-1]
-	mem.liveIdx = -1
-	m.liveVer++
+// tomb is one entry of the tombstone list: mem was entombed at tick at.
+// The entry is stale (and skipped) once mem is forgotten, live again, or
+// entombed anew (mem.since != at).
+type tomb struct {
+	mem *member
+	at  uint64
 }
 
-// entomb makes a live member dead or left.
-func (m *Memberlist) entomb(mem *member, st State, inc uint64) {
-	m.setNotLive(mem)
-	mem.state = st
-	mem.incarnation = inc
-	mem.since = m.tick
-	mem.setSuspicion(nil)
-	m.tombs = append(m.tombs, tomb{mem: mem, at: m.tick})
+// reap forgets the tombstones older than TombstoneTicks, skipping stale
+// entries of the tombstone list.
+func (m *Memberlist) reap() {
+	for m.tombHead < len(m.tombs) {
+		t := m.tombs[m.tombHead]
+		valid := !t.mem.removed && !t.mem.state.Live() && t.mem.since == t.at
+		if valid && t.at+uint64(m.cfg.TombstoneTicks) > m.tick {
+			break
+		}
+		m.tombs[m.tombHead] = tomb{}
+		m.tombHead++
+		if valid {
+			m.stats.TombstonesReaped++
+			m.removeMember(t.mem)
+		}
+	}
 	m.compactTombs()
+}
+
+// compactTombs keeps the tombstone list bounded and its dead head short.
+func (m *Memberlist) compactTombs() {
+	if live := len(m.tombs) - m.tombHead; live > 2*len(m.all)+1024 {
+		// A member that flaps (declared dead, then alive again) leaves an
+		// invalid entry each time; drop them so the list stays bounded by
+		// the member table rather than by the flap rate.
+		keep := m.tombs[:0]
+		for _, t := range m.tombs[m.tombHead:] {
+			if !t.mem.removed && !t.mem.state.Live() && t.mem.since == t.at {
+				keep = append(keep, t)
+			}
+		}
+		clear(m.tombs[len(keep):])
+		m.tombs, m.tombHead = keep, 0
+		return
+	}
+	if m.tombHead > 32 && m.tombHead*2 > len(m.tombs) {
+		n := copy(m.tombs, m.tombs[m.tombHead:])
+		clear(m.tombs[n:])
+		m.tombs = m.tombs[:n]
+		m.tombHead = 0
+	}
 }

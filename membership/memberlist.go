@@ -197,19 +197,10 @@ func (m *Memberlist) Tick() {
 	if !m.left {
 		m.checkProbe()
 		if m.joining && m.tick >= m.nextJoin {
-			if len(m.live) > 0 {
-				m.joining = false
-			} else {
-				m.sendJoin()
-			}
+			m.retryJoin()
 		}
 		if m.cfg.PushPullInterval > 0 && m.tick >= m.nextPushPull {
-			p := PushPullPeriod(m.cfg.PushPullInterval, m.Size())
-			m.nextPushPull = m.tick + uint64(p-p/4+m.rng.IntN(p/2+1))
-			if t := m.sample(1, nil); len(t) == 1 {
-				m.stats.PushPullsSent++
-				m.sendState(t[0], stateRequest)
-			}
+			m.pushPull()
 		}
 		if m.nextSync != 0 && m.tick >= m.nextSync {
 			m.joinSync()
@@ -225,6 +216,7 @@ func (m *Memberlist) Tick() {
 	}
 }
 
+// emit hands an event about mem, caused by a record from from, to Config.Events.
 func (m *Memberlist) emit(kind EventKind, mem *member, from core.NodeID) {
 	if m.cfg.Events != nil {
 		m.cfg.Events.HandleEvent(Event{Kind: kind, Member: mem.snapshot(), From: from, Tick: m.tick})
@@ -269,6 +261,7 @@ func (m *Memberlist) Step(from core.NodeID, f *core.Frame) error {
 	return first
 }
 
+// handle decodes one membership record and passes it to its handler.
 func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 	lim := &m.cfg.Limits
 	switch rec.Type {

@@ -25,6 +25,8 @@ type relay struct {
 	expire    uint64
 }
 
+// healthMultiplier is the factor stretching probe intervals and timeouts:
+// Lifeguard's local health multiplier, or 1 without Lifeguard.
 func (m *Memberlist) healthMultiplier() int {
 	if !m.cfg.Lifeguard {
 		return 1
@@ -32,6 +34,8 @@ func (m *Memberlist) healthMultiplier() int {
 	return m.health + 1
 }
 
+// adjustHealth moves Lifeguard's local health score by delta, within
+// 0..AwarenessMaxMultiplier-1 (no-op without Lifeguard).
 func (m *Memberlist) adjustHealth(delta int) {
 	if !m.cfg.Lifeguard {
 		return
@@ -39,6 +43,8 @@ func (m *Memberlist) adjustHealth(delta int) {
 	m.health = min(max(m.health+delta, 0), m.cfg.AwarenessMaxMultiplier-1)
 }
 
+// checkProbe runs the probe's deadlines (indirect probe at the timeout,
+// failure at the end of the period) and starts the next probe when due.
 func (m *Memberlist) checkProbe() {
 	p := &m.probe
 	if p.active && !p.indirect && m.tick >= p.timeoutAt {
@@ -91,6 +97,7 @@ func (m *Memberlist) nextTarget() *member {
 	}
 }
 
+// startProbe pings the next target and schedules the next probe.
 func (m *Memberlist) startProbe() {
 	mult := m.healthMultiplier()
 	m.nextProbe = m.tick + uint64(m.cfg.ProbeInterval*mult)
@@ -110,6 +117,8 @@ func (m *Memberlist) startProbe() {
 	m.send(t.id, appendPing(core.NewFrame(nil), ping{seq: m.pingSeq, target: t.id}), t.id)
 }
 
+// indirectProbe runs at the probe timeout: the fallback ping, if configured,
+// and ping-reqs to IndirectChecks random members.
 func (m *Memberlist) indirectProbe() {
 	p := &m.probe
 	p.indirect = true
@@ -136,6 +145,8 @@ func (m *Memberlist) indirectProbe() {
 	}
 }
 
+// probeFailed ends a probe that got no ack: the health score absorbs the
+// missed nacks and the target becomes suspect.
 func (m *Memberlist) probeFailed() {
 	p := &m.probe
 	m.stats.ProbesFailed++
@@ -160,6 +171,7 @@ func (m *Memberlist) probeFailed() {
 	m.applySuspect(accuseMsg{id: t.id, inc: t.incarnation, from: m.cfg.ID}, "")
 }
 
+// checkRelays sends the nacks that are due and drops expired relays.
 func (m *Memberlist) checkRelays() {
 	if len(m.relays) == 0 {
 		return
@@ -179,6 +191,7 @@ func (m *Memberlist) checkRelays() {
 	m.relays = keep
 }
 
+// onPing answers a ping addressed to this member with an ack.
 func (m *Memberlist) onPing(from core.NodeID, p ping, fallback bool) {
 	if p.target != m.cfg.ID {
 		m.stats.Stale++ // meant for a previous holder of this address
@@ -199,6 +212,8 @@ func (m *Memberlist) onPing(from core.NodeID, p ping, fallback bool) {
 	m.send(from, f, from)
 }
 
+// onPingReq pings the target on the requester's behalf (or acks at once if
+// the target is this member) and remembers the relay.
 func (m *Memberlist) onPingReq(from core.NodeID, p pingReq) {
 	if p.target == m.cfg.ID {
 		m.stats.AcksSent++
@@ -221,6 +236,8 @@ func (m *Memberlist) onPingReq(from core.NodeID, p pingReq) {
 	m.send(p.target, appendPing(core.NewFrame(nil), ping{seq: m.pingSeq, target: p.target}), p.target)
 }
 
+// onAck ends this member's probe, or forwards the ack of a relayed ping to
+// its requester.
 func (m *Memberlist) onAck(seq uint64, fallback bool) {
 	if p := &m.probe; p.active && p.seq == seq {
 		p.active = false

@@ -19,6 +19,7 @@ import (
 // A member hearing suspect/dead(i) about itself with i ≥ its incarnation
 // refutes with alive(i+1).
 
+// applyAlive applies an alive update; viaState says it came in a full state.
 func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 	if len(a.meta) > m.cfg.MaxMetaSize {
 		m.stats.MetaTooLarge++
@@ -93,6 +94,7 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 	}
 }
 
+// applySuspect applies a suspect update (it may confirm a suspicion).
 func (m *Memberlist) applySuspect(a accuseMsg, from core.NodeID) {
 	m.accuse(a, from, true)
 }
@@ -143,6 +145,7 @@ func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 	m.emit(EventSuspect, mem, from)
 }
 
+// applyDead applies a dead update: the member becomes a tombstone.
 func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
 	if a.id == m.cfg.ID {
 		m.accusedSelf(a.inc, from)
@@ -161,6 +164,7 @@ func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
 	m.emit(EventFail, mem, from)
 }
 
+// applyLeave applies a (verified) leave update.
 func (m *Memberlist) applyLeave(l leaveMsg, from core.NodeID) {
 	if l.id == m.cfg.ID {
 		if !m.left && l.inc >= m.self.incarnation {
@@ -228,6 +232,7 @@ func (m *Memberlist) correct(to core.NodeID, mem *member) {
 	m.send(to, f, "")
 }
 
+// refute raises this member's incarnation above inc and announces it alive.
 func (m *Memberlist) refute(inc uint64) {
 	s := m.self
 	s.incarnation = max(s.incarnation, inc) + 1

@@ -17,6 +17,7 @@ type suspicion struct {
 	remindAt        uint64        // next reminder to the suspect (0: none)
 }
 
+// timeout is the current timeout in ticks, shrunk by the confirmations.
 func (s *suspicion) timeout() float64 {
 	c := len(s.confirmers) - 1
 	if s.k <= 0 {
@@ -26,6 +27,7 @@ func (s *suspicion) timeout() float64 {
 	return math.Max(s.min, s.max-(s.max-s.min)*frac)
 }
 
+// reset recomputes the deadline from the current timeout.
 func (s *suspicion) reset() { s.deadline = s.start + uint64(math.Ceil(s.timeout())) }
 
 // youngFloor raises the minimum timeout to at least lo, keeping the ratio
@@ -49,6 +51,8 @@ func (s *suspicion) confirm(from core.NodeID) bool {
 	return true
 }
 
+// checkSuspects declares dead the suspects whose timer expired and sends
+// the reminders that are due (Config.Repair).
 func (m *Memberlist) checkSuspects() {
 	if len(m.suspects) == 0 {
 		return
@@ -84,6 +88,7 @@ func (m *Memberlist) checkSuspects() {
 	}
 }
 
+// newSuspicion starts a suspicion timer for an accusation by accuser.
 func (m *Memberlist) newSuspicion(accuser core.NodeID) *suspicion {
 	n := m.Size()
 	lo := m.cfg.SuspicionMult * logN(n) * float64(m.cfg.ProbeInterval)
@@ -100,6 +105,8 @@ func (m *Memberlist) newSuspicion(accuser core.NodeID) *suspicion {
 	return s
 }
 
+// remindEvery is the gap between reminders to a suspect: half the minimum
+// timeout.
 func (m *Memberlist) remindEvery(s *suspicion) uint64 {
 	return max(1, uint64(s.min/2))
 }

@@ -26,12 +26,23 @@ func (m *Memberlist) Join(seeds []core.NodeID) {
 	m.sendJoin()
 }
 
+// sendJoin sends the seeds this member's state with a request for theirs.
 func (m *Memberlist) sendJoin() {
 	m.stats.JoinAttempts++
 	for _, s := range m.seeds {
 		m.sendState(s, stateRequest|stateJoin)
 	}
 	m.nextJoin = m.tick + uint64(m.cfg.JoinRetryInterval)
+}
+
+// retryJoin ends joining once another live member is known, else asks the
+// seeds again.
+func (m *Memberlist) retryJoin() {
+	if len(m.live) > 0 {
+		m.joining = false
+	} else {
+		m.sendJoin()
+	}
 }
 
 // Leave announces that this member leaves: the (signed) leave update is sent
@@ -54,6 +65,17 @@ func (m *Memberlist) Leave() {
 	k := max(m.cfg.GossipNodes, 3)
 	for _, to := range m.sample(k, nil) {
 		m.transmit(to, append(core.NewFrame(nil), rec...))
+	}
+}
+
+// pushPull schedules the next periodic full-state exchange (the period
+// jittered by ±25 %) and runs one with a random live member.
+func (m *Memberlist) pushPull() {
+	p := PushPullPeriod(m.cfg.PushPullInterval, m.Size())
+	m.nextPushPull = m.tick + uint64(p-p/4+m.rng.IntN(p/2+1))
+	if t := m.sample(1, nil); len(t) == 1 {
+		m.stats.PushPullsSent++
+		m.sendState(t[0], stateRequest)
 	}
 }
 
@@ -80,6 +102,8 @@ func (m *Memberlist) joinSync() {
 	}
 }
 
+// reconnect exchanges full state with a random member believed dead (up to
+// three tries to find a current tombstone), so healed partitions re-merge.
 func (m *Memberlist) reconnect() {
 	n := len(m.tombs) - m.tombHead
 	for try := 0; try < 3 && n > 0; try++ {
@@ -93,6 +117,7 @@ func (m *Memberlist) reconnect() {
 	}
 }
 
+// onState applies a full-state exchange and answers it if asked to.
 func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 	m.stats.PushPullsIn++
 	if m.syncsLeft > 0 && m.nextSync == 0 && !m.left {
