@@ -166,3 +166,82 @@ func TestStateFramesBootstrap(t *testing.T) {
 	}
 	checkInvariants(t, m)
 }
+
+// rawCapture is a Transport that keeps the encoded frames.
+type rawCapture struct{ frames [][]byte }
+
+func (c *rawCapture) Send(to core.NodeID, frame []byte) {
+	c.frames = append(c.frames, append([]byte(nil), frame...))
+}
+
+// TestStateChunking covers the chunking sendState and StateFrames share:
+// frames within the chunk size, flags on the first frame only, every
+// member once and in order, no frame for an empty list.
+func TestStateChunking(t *testing.T) {
+	var ms []Member
+	for i := 0; i < 300; i++ {
+		ms = append(ms, Member{ID: core.NodeID(fmt.Sprintf("member-%04d", i)), State: StateAlive, Incarnation: 3, Meta: []byte("meta")})
+	}
+	if f := StateFrames(nil, 2000); f != nil {
+		t.Fatalf("%d frames for no member", len(f))
+	}
+	tr := &rawCapture{}
+	m, _, _ := newTest(t, func(c *Config) { c.Transport, c.MaxStateChunk = tr, 2000 })
+	for _, f := range StateFrames(ms, 2000) {
+		fr, err := core.DecodeFrame(f, core.DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Step("boot", fr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.frames = nil
+	m.sendState("peer", stateRequest|stateJoin)
+	stateFramesOut := StateFrames(ms, 2000)
+	for name, frames := range map[string][][]byte{"sendState": tr.frames, "StateFrames": stateFramesOut} {
+		if len(frames) < 3 {
+			t.Fatalf("%s: %d frames", name, len(frames))
+		}
+		var ids []core.NodeID
+		for i, f := range frames {
+			if len(f) > 2000 {
+				t.Fatalf("%s: frame %d of %d bytes", name, i, len(f))
+			}
+			fr, err := core.DecodeFrame(f, core.DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fr.Records) != 1 || fr.Records[0].Type != RecState {
+				t.Fatalf("%s: frame %d: %d records", name, i, len(fr.Records))
+			}
+			s, err := decodeState(fr.Records[0].Body, &m.cfg.Limits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := byte(0)
+			if i == 0 && name == "sendState" {
+				want = stateRequest | stateJoin
+			}
+			if s.flags != want {
+				t.Fatalf("%s: frame %d flags %#x, want %#x", name, i, s.flags, want)
+			}
+			for _, e := range s.entries {
+				ids = append(ids, e.id)
+			}
+		}
+		var want []core.NodeID
+		if name == "sendState" {
+			for _, mem := range m.all {
+				want = append(want, mem.id)
+			}
+		} else {
+			for _, mem := range ms {
+				want = append(want, mem.ID)
+			}
+		}
+		if !slices.Equal(ids, want) {
+			t.Fatalf("%s: %d entries, want %d in order", name, len(ids), len(want))
+		}
+	}
+}
