@@ -305,6 +305,20 @@ func (o *options) nSeeds(def int) int {
 	return def
 }
 
+func (o *options) sizes(full, quick []int) []int {
+	src := full
+	if o.quick {
+		src = quick
+	}
+	var out []int
+	for _, n := range src {
+		if n <= o.nMax {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func header(o *options) string {
 	return `# Membership experiments: SWIM with Lifeguard in the simulator
 
