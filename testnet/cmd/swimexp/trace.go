@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"syscall"
 	"time"
 
 	"github.com/grapevine-p2p/grapevine/core"
@@ -138,22 +137,4 @@ func runTrace(t *traceOpts) {
 		cpu.Seconds(), bootCPU.Seconds(), time.Since(start).Seconds(), float64(bootHeap)/1e6,
 		float64(bootHeap)/float64(t.n)/float64(t.n), float64(peakRSS())/1e6)
 	runtime.KeepAlive(w)
-}
-
-// cpuTime returns the CPU time (user + system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// peakRSS returns the process's peak resident set size in bytes.
-func peakRSS() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Maxrss * 1024
 }

@@ -212,3 +212,25 @@ func (w *world) converged() bool {
 	}
 	return true
 }
+
+// periods converts a duration to protocol periods.
+func periods(d time.Duration) float64 { return float64(d) / float64(period) }
+
+// lifeguard selects the profile as it is (on) or plain SWIM as published
+// (off): no Lifeguard, no repair, no fallback or out-of-turn probes, and
+// memberlist's pre-Lifeguard suspicion multiplier of 4.
+func lifeguard(on bool) func(int, *membership.Config) {
+	return func(_ int, c *membership.Config) {
+		if !on {
+			c.Lifeguard, c.Repair, c.FallbackProbe, c.ProbeSuspects = false, false, false, false
+			c.SuspicionMult = 4
+		}
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "Lifeguard + repair"
+	}
+	return "plain SWIM"
+}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -123,4 +124,13 @@ func f0(x float64) string {
 		return "–"
 	}
 	return fmt.Sprintf("%.0f", x)
+}
+
+// walls lists wall times, rounded to seconds.
+func walls(ds []time.Duration) string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.Round(time.Second).String())
+	}
+	return strings.Join(out, ", ")
 }
