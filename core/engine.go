@@ -1,5 +1,10 @@
 package core
 
+// The Engine type, its construction and accessors, and the three entry
+// points (Publish, Step, Tick) with the intake of new messages. Each concern
+// they call into has its own file: store.go, seen.go, fifo.go, push.go,
+// pull.go, lazy.go, tree.go and output.go.
+
 import (
 	"errors"
 	"fmt"
@@ -27,29 +32,36 @@ type Engine struct {
 	rounds  uint64
 	nextSeq uint64
 
-	store      map[MsgKey]*entry
-	order      []*entry // store entries in insertion order, from orderHead
-	orderHead  int
+	// message store (store.go)
+	store      map[MsgKey]*storeEntry
+	storeOrder []*storeEntry // store entries in insertion order, from storeHead
+	storeHead  int
 	storeBytes int
-	hot        []*entry
+	hot        []*storeEntry
 
-	origins    map[NodeID]*origin
-	originList []*origin
+	// seen-state per origin (seen.go) and the pull digest built from it
+	// (pull.go)
+	origins    map[NodeID]*originState
+	originList []*originState
 	digestFrom int    // rotation point when a digest cannot list every origin
 	stateVer   uint64 // bumped whenever what a digest would say changes
 	digestBody []byte // encoded digest as of digestVer
 	digestVer  uint64
 
-	wants    map[MsgKey]*want
-	wantList []*want
+	// IWANT requests awaiting a body (lazy.go)
+	wants    map[MsgKey]*pendingWant
+	wantList []*pendingWant
 
-	out       []*outFrame
-	outIdx    map[NodeID]int
-	peerBytes map[NodeID]int // bytes sent per peer this round
-	peerIn    map[NodeID]int // messages accepted per peer this round
+	// frames being built during the current call, and per-round budgets
+	// (output.go)
+	outFrames   []*outFrame
+	outFrameIdx map[NodeID]int
+	peerBytes   map[NodeID]int // bytes sent per peer this round
+	peerIn      map[NodeID]int // messages accepted per peer this round
 
+	// reused buffers
 	targets       []NodeID
-	scratch       []*entry
+	entryScratch  []*storeEntry
 	digestScratch []*DigestEntry
 	stats         Stats
 
@@ -89,7 +101,7 @@ func (e *Engine) Rounds() uint64 { return e.rounds }
 // Has reports whether this node has seen the message with key k.
 func (e *Engine) Has(k MsgKey) bool {
 	o := e.origins[k.Origin]
-	return o != nil && o.has(k.Seq)
+	return o != nil && o.hasSeen(k.Seq)
 }
 
 // Stored returns the number of messages and payload bytes in the store.
@@ -201,7 +213,7 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64) {
 		e.stats.TooLarge++
 		return
 	}
-	if o := e.origins[m.Origin]; o != nil && o.has(m.Seq) {
+	if o := e.origins[m.Origin]; o != nil && o.hasSeen(m.Seq) {
 		e.stats.Duplicates++
 		if tree && e.cfg.TreeFanout > 0 && e.cfg.Mode != Pull {
 			// Repair got here first: the subtree is still ours to serve.
@@ -240,17 +252,17 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64) {
 // tree and end describe how it arrived (see receive).
 func (e *Engine) accept(m *Message, from NodeID, tree bool, end uint64) {
 	key := m.Key()
-	o := e.origin(m.Origin)
-	o.mark(e, m.Seq)
+	o := e.trackOrigin(m.Origin)
+	o.markSeen(e, m.Seq)
 	o.lastActive = e.ticks
 	if w := e.wants[key]; w != nil {
 		w.done = true
 		delete(e.wants, key)
 		e.stateVer++
 	}
-	en := &entry{
+	en := &storeEntry{
 		msg:      m,
-		o:        o,
+		origin:   o,
 		size:     1 + uvarintLen(uint64(encodedMessageSize(m))) + encodedMessageSize(m),
 		recvTick: e.ticks,
 		expire:   e.ticks + uint64(e.cfg.StoreTTL),
@@ -266,7 +278,7 @@ func (e *Engine) accept(m *Message, from NodeID, tree bool, end uint64) {
 		en.inHot = true
 		e.hot = append(e.hot, en)
 	}
-	e.deliver(o, m)
+	e.deliverInOrder(o, m)
 	if e.cfg.Mode == Pull {
 		return
 	}

@@ -333,7 +333,7 @@ func TestGapsDetectedAndPulled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d := b.digest()
+	d := b.buildDigest()
 	if len(d.Entries) != 1 || d.Entries[0].Contiguous != 1 || fmt.Sprint(d.Entries[0].Above) != "[3]" {
 		t.Fatalf("digest %+v, want contiguous 1 above [3]", d.Entries)
 	}

@@ -1,13 +1,20 @@
 package core
 
+// FIFO delivery (Config.FIFO): each origin's messages reach the application
+// in sequence order; out-of-order ones are held back until the gap fills,
+// FIFOTimeout passes or MaxHeld is reached, and a gap given up is reported
+// to a LossReporter.
+
 import (
 	"slices"
 	"sort"
 )
 
-func (e *Engine) deliver(o *origin, m *Message) {
+// deliverInOrder delivers a new message of origin o: at once without FIFO,
+// else in sequence order, holding it back behind a gap.
+func (e *Engine) deliverInOrder(o *originState, m *Message) {
 	if !e.cfg.FIFO {
-		e.deliverNow(m)
+		e.deliverToApp(m)
 		return
 	}
 	if !o.cursorSet {
@@ -17,7 +24,7 @@ func (e *Engine) deliver(o *origin, m *Message) {
 	case m.Seq <= o.cursor:
 		e.stats.FIFOLate++
 	case m.Seq == o.cursor+1:
-		e.deliverNow(m)
+		e.deliverToApp(m)
 		o.cursor = m.Seq
 		e.drainHeld(o)
 	default:
@@ -33,17 +40,19 @@ func (e *Engine) deliver(o *origin, m *Message) {
 	}
 }
 
-func (e *Engine) deliverNow(m *Message) {
+// deliverToApp hands m to the application.
+func (e *Engine) deliverToApp(m *Message) {
 	e.stats.Delivered++
 	if e.cfg.App != nil {
 		e.cfg.App.Deliver(m)
 	}
 }
 
-func (e *Engine) drainHeld(o *origin) {
+// drainHeld delivers the held messages that follow the cursor without a gap.
+func (e *Engine) drainHeld(o *originState) {
 	n := 0
 	for n < len(o.held) && o.held[n].Seq == o.cursor+1 {
-		e.deliverNow(o.held[n])
+		e.deliverToApp(o.held[n])
 		o.cursor++
 		n++
 	}
@@ -59,7 +68,7 @@ func (e *Engine) drainHeld(o *origin) {
 
 // skipGap gives up the sequence numbers between the FIFO cursor and the
 // first held message, and delivers what then becomes consecutive.
-func (e *Engine) skipGap(o *origin) {
+func (e *Engine) skipGap(o *originState) {
 	if len(o.held) == 0 {
 		return
 	}

@@ -1,17 +1,24 @@
 package core
 
+// Lazy push: large messages are announced (IHAVE) rather than pushed, and
+// a node that lacks one asks an announcer for the body (IWANT), the next
+// announcer after IWantTimeout.
+
 import "slices"
 
-type want struct {
+// pendingWant is a body this node has asked for (or will, after IWantDelay).
+type pendingWant struct {
 	key        MsgKey
 	announcers []NodeID
-	next       int
+	next       int // index in announcers of the next one to ask
 	deadline   uint64
-	done       bool
+	done       bool // the body arrived
 }
 
+// maxAnnouncers bounds the announcers remembered per wanted message.
 const maxAnnouncers = 4
 
+// onIHave records announced messages this node lacks and asks for them.
 func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
 	for _, k := range keys {
 		if e.Has(k) {
@@ -27,13 +34,13 @@ func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
 			e.stats.WantsDropped++
 			continue
 		}
-		w := &want{key: k, announcers: []NodeID{from}, next: 1, deadline: e.ticks + uint64(e.cfg.IWantTimeout)}
+		w := &pendingWant{key: k, announcers: []NodeID{from}, next: 1, deadline: e.ticks + uint64(e.cfg.IWantTimeout)}
 		if e.cfg.IWantDelay > 0 {
 			// Plumtree's timer: the body may be on its way already.
 			w.next, w.deadline = 0, e.ticks+uint64(e.cfg.IWantDelay)
 		}
 		if e.wants == nil {
-			e.wants = make(map[MsgKey]*want)
+			e.wants = make(map[MsgKey]*pendingWant)
 		}
 		e.wants[k] = w
 		e.stateVer++
@@ -44,6 +51,7 @@ func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
 	}
 }
 
+// onIWant answers an IWANT with the stored bodies.
 func (e *Engine) onIWant(from NodeID, keys []MsgKey) {
 	for _, k := range keys {
 		if en := e.store[k]; en != nil && !en.gone {
@@ -54,6 +62,8 @@ func (e *Engine) onIWant(from NodeID, keys []MsgKey) {
 	}
 }
 
+// expireWants asks the next announcer for bodies not received in time and
+// gives up when none is left.
 func (e *Engine) expireWants() {
 	if len(e.wantList) == 0 {
 		return
@@ -85,8 +95,9 @@ func (e *Engine) expireWants() {
 	}
 }
 
+// sendIHave adds an announcement of k to the frame for to.
 func (e *Engine) sendIHave(to NodeID, k MsgKey) {
-	if !e.charge(to, len(k.Origin)+4) {
+	if !e.chargePeer(to, len(k.Origin)+4) {
 		return
 	}
 	f := e.frameFor(to)
@@ -94,6 +105,7 @@ func (e *Engine) sendIHave(to NodeID, k MsgKey) {
 	e.stats.IHavesSent++
 }
 
+// sendIWant adds a request for k to the frame for to.
 func (e *Engine) sendIWant(to NodeID, k MsgKey) {
 	f := e.frameFor(to)
 	f.iwant = append(f.iwant, k)

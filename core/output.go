@@ -1,11 +1,16 @@
 package core
 
+// Output: every record the engine sends during one call (Publish, Step,
+// Tick) is gathered into one frame per peer, charged to the peer's
+// per-round byte budget, and sent by flush at the end of the call.
+
 import (
 	"cmp"
 	"slices"
 	"strings"
 )
 
+// outFrame is the frame being built for one peer during the current call.
 type outFrame struct {
 	to     NodeID
 	buf    []byte
@@ -18,31 +23,31 @@ type outFrame struct {
 // Calls usually address a handful of peers, found by a linear scan; the map
 // index is built only for calls that address many.
 func (e *Engine) frameFor(to NodeID) *outFrame {
-	if e.outIdx != nil {
-		if i, ok := e.outIdx[to]; ok {
-			return e.out[i]
+	if e.outFrameIdx != nil {
+		if i, ok := e.outFrameIdx[to]; ok {
+			return e.outFrames[i]
 		}
 	} else {
-		for _, f := range e.out {
+		for _, f := range e.outFrames {
 			if f.to == to {
 				return f
 			}
 		}
 	}
 	var f *outFrame
-	if n := len(e.out); n < cap(e.out) && e.out[:n+1][n] != nil {
-		f = e.out[:n+1][n] // reuse a frame struct from an earlier call
+	if n := len(e.outFrames); n < cap(e.outFrames) && e.outFrames[:n+1][n] != nil {
+		f = e.outFrames[:n+1][n] // reuse a frame struct from an earlier call
 	} else {
 		f = &outFrame{}
 	}
 	f.to, f.buf = to, newFrameBuf()
-	e.out = append(e.out, f)
-	if e.outIdx != nil {
-		e.outIdx[to] = len(e.out) - 1
-	} else if len(e.out) > 16 {
-		e.outIdx = make(map[NodeID]int, len(e.out))
-		for i, g := range e.out {
-			e.outIdx[g.to] = i
+	e.outFrames = append(e.outFrames, f)
+	if e.outFrameIdx != nil {
+		e.outFrameIdx[to] = len(e.outFrames) - 1
+	} else if len(e.outFrames) > 16 {
+		e.outFrameIdx = make(map[NodeID]int, len(e.outFrames))
+		for i, g := range e.outFrames {
+			e.outFrameIdx[g.to] = i
 		}
 	}
 	return f
@@ -52,8 +57,8 @@ func (e *Engine) frameFor(to NodeID) *outFrame {
 // frames are built in one allocation.
 func newFrameBuf() []byte { return NewFrame(make([]byte, 0, 160)) }
 
-// charge accounts n bytes to peer to's budget for this round.
-func (e *Engine) charge(to NodeID, n int) bool {
+// chargePeer accounts n bytes to peer to's budget for this round.
+func (e *Engine) chargePeer(to NodeID, n int) bool {
 	if e.peerBytes == nil {
 		e.peerBytes = make(map[NodeID]int)
 	}
@@ -65,8 +70,10 @@ func (e *Engine) charge(to NodeID, n int) bool {
 	return true
 }
 
-func (e *Engine) sendBody(to NodeID, en *entry) bool {
-	if !e.charge(to, en.size) {
+// sendBody adds en's body to the frame for to, within the peer's budget,
+// first sending the frame if the body would overflow MaxFrameSize.
+func (e *Engine) sendBody(to NodeID, en *storeEntry) bool {
+	if !e.chargePeer(to, en.size) {
 		return false
 	}
 	f := e.frameFor(to)
@@ -82,9 +89,9 @@ func (e *Engine) sendBody(to NodeID, en *entry) bool {
 }
 
 // sendTreeBody sends en's body along a tree push with the receiver's arc.
-func (e *Engine) sendTreeBody(to NodeID, en *entry, end uint64) bool {
+func (e *Engine) sendTreeBody(to NodeID, en *storeEntry, end uint64) bool {
 	size := treeRecordSize(encodedMessageSize(en.msg))
-	if !e.charge(to, size) {
+	if !e.chargePeer(to, size) {
 		return false
 	}
 	f := e.frameFor(to)
@@ -115,6 +122,7 @@ func (e *Engine) reserve(f *outFrame, n int) {
 	f.buf = append(b[:0], f.buf...)
 }
 
+// sortKeys sorts keys by origin, then sequence number.
 func sortKeys(keys []MsgKey) {
 	slices.SortFunc(keys, func(a, b MsgKey) int {
 		return cmp.Or(strings.Compare(string(a.Origin), string(b.Origin)), cmp.Compare(a.Seq, b.Seq))
@@ -123,7 +131,7 @@ func sortKeys(keys []MsgKey) {
 
 // flush sends every frame built during the current call.
 func (e *Engine) flush() {
-	for _, f := range e.out {
+	for _, f := range e.outFrames {
 		if len(f.ihave) > 0 {
 			sortKeys(f.ihave)
 			f.buf = AppendKeysRecord(f.buf, RecIHave, slices.Compact(f.ihave))
@@ -139,10 +147,12 @@ func (e *Engine) flush() {
 		f.to, f.buf, f.digest = "", nil, nil
 		f.ihave, f.iwant = f.ihave[:0], f.iwant[:0]
 	}
-	e.out = e.out[:0] // the frame structs stay in the backing array for reuse
-	e.outIdx = nil
+	e.outFrames = e.outFrames[:0] // the frame structs stay in the backing array for reuse
+	e.outFrameIdx = nil
 }
 
+// sendFrame adds the Piggybacker's records to f and hands it to the
+// Transport, unless it is empty.
 func (e *Engine) sendFrame(f *outFrame) {
 	buf := f.buf
 	if e.cfg.Piggyback != nil {

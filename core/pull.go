@@ -1,5 +1,8 @@
 package core
 
+// Pull: the digest a node sends each pull round (what it holds) and the
+// answer a peer sends back (the stored messages the digest lacks).
+
 import "slices"
 
 // onDigest answers a pull request with the stored messages the requester
@@ -16,8 +19,8 @@ func (e *Engine) onDigest(from NodeID, d *Digest) {
 			byIdx[o.idx] = &d.Entries[i]
 		}
 	}
-	lookup := func(en *entry) *DigestEntry {
-		if o := en.o; o.idx < len(e.originList) && e.originList[o.idx] == o {
+	lookup := func(en *storeEntry) *DigestEntry {
+		if o := en.origin; o.idx < len(e.originList) && e.originList[o.idx] == o {
 			return byIdx[o.idx]
 		}
 		// Its origin's seen-state was evicted: search the digest.
@@ -28,9 +31,9 @@ func (e *Engine) onDigest(from NodeID, d *Digest) {
 		}
 		return nil
 	}
-	cands := e.scratch[:0]
-	for i := len(e.order) - 1; i >= e.orderHead; i-- {
-		en := e.order[i]
+	cands := e.entryScratch[:0]
+	for i := len(e.storeOrder) - 1; i >= e.storeHead; i-- {
+		en := e.storeOrder[i]
 		if en.gone {
 			continue
 		}
@@ -45,14 +48,14 @@ func (e *Engine) onDigest(from NodeID, d *Digest) {
 		}
 		cands = append(cands, en)
 	}
-	sel := e.choose(cands)
+	sel := e.selectForRound(cands)
 	for _, en := range sel {
 		if e.sendBody(from, en) {
 			e.stats.PullAnswered++
 		}
 	}
 	clear(cands)
-	e.scratch = cands[:0]
+	e.entryScratch = cands[:0]
 	clear(byIdx)
 	e.digestScratch = byIdx[:0]
 }
@@ -62,20 +65,20 @@ func (e *Engine) pullRound() {
 	// do; between changes every round reuses the encoded body.
 	body := e.digestBody
 	if body == nil || e.digestVer != e.stateVer || len(e.originList) > e.cfg.MaxDigestOrigins {
-		body = appendDigestBody(nil, e.digest())
+		body = appendDigestBody(nil, e.buildDigest())
 		e.digestBody, e.digestVer = body, e.stateVer
 	}
-	for _, t := range e.pick(e.cfg.PullFanout, true, "", "") {
+	for _, t := range e.pickTargets(e.cfg.PullFanout, true, "", "") {
 		f := e.frameFor(t)
 		f.digest = body
 		e.stats.DigestsSent++
 	}
 }
 
-// digest summarises what this node holds, within MaxDigestOrigins entries
+// buildDigest summarises what this node holds, within MaxDigestOrigins entries
 // and MaxDigestAbove sequence numbers each; when origins must be left out, a
 // different window of them is listed each round.
-func (e *Engine) digest() *Digest {
+func (e *Engine) buildDigest() *Digest {
 	d := &Digest{}
 	n := len(e.originList)
 	if n == 0 {

@@ -1,9 +1,14 @@
 package core
 
+// Push: eager push on first receipt, the per-round push of hot messages,
+// and the choice of messages (Policy, round budget) and targets.
+
 import "sort"
 
-func (e *Engine) eagerPush(en *entry, from NodeID) {
-	targets := e.pick(e.cfg.Fanout, true, from, en.msg.Origin)
+// eagerPush forwards a newly accepted message to Fanout targets at once
+// (announcing it beyond LazyBodyFanout if it is lazy).
+func (e *Engine) eagerPush(en *storeEntry, from NodeID) {
+	targets := e.pickTargets(e.cfg.Fanout, true, from, en.msg.Origin)
 	for i, t := range targets {
 		if en.lazy && i >= e.cfg.LazyBodyFanout {
 			e.sendIHave(t, en.msg.Key())
@@ -13,6 +18,8 @@ func (e *Engine) eagerPush(en *entry, from NodeID) {
 	}
 }
 
+// pushRound sends the round's selection of hot messages to Fanout targets
+// and retires the messages whose rounds are spent.
 func (e *Engine) pushRound() {
 	live := e.hot[:0]
 	for _, en := range e.hot {
@@ -27,9 +34,9 @@ func (e *Engine) pushRound() {
 	if len(live) == 0 {
 		return
 	}
-	cands := append(e.scratch[:0], live...)
-	sel := e.choose(cands)
-	targets := e.pick(e.cfg.Fanout, e.cfg.DistinctTargets, "", "")
+	cands := append(e.entryScratch[:0], live...)
+	sel := e.selectForRound(cands)
+	targets := e.pickTargets(e.cfg.Fanout, e.cfg.DistinctTargets, "", "")
 	for _, t := range targets {
 		for _, en := range sel {
 			if en.lazy {
@@ -43,12 +50,13 @@ func (e *Engine) pushRound() {
 		en.roundsLeft--
 	}
 	clear(cands)
-	e.scratch = cands[:0]
+	e.entryScratch = cands[:0]
 }
 
-// choose orders cands by Policy and returns the prefix that fits one round's
-// budget (MaxRoundMessages, MaxRoundBytes of payload). It reorders cands.
-func (e *Engine) choose(cands []*entry) []*entry {
+// selectForRound orders cands by Policy and returns the prefix that fits one
+// round's budget (MaxRoundMessages, MaxRoundBytes of payload). It reorders
+// cands.
+func (e *Engine) selectForRound(cands []*storeEntry) []*storeEntry {
 	switch e.cfg.Policy {
 	case Random:
 		if len(cands) > e.cfg.MaxRoundMessages {
@@ -83,10 +91,10 @@ func (e *Engine) choose(cands []*entry) []*entry {
 	return cands[:n]
 }
 
-// pick returns k targets: distinct when distinct is set, else k independent
-// draws. Peers equal to skip1 or skip2 are left out (the sender of what is
-// being forwarded and its origin), so fewer than k may come back.
-func (e *Engine) pick(k int, distinct bool, skip1, skip2 NodeID) []NodeID {
+// pickTargets returns k targets: distinct when distinct is set, else k
+// independent draws. Peers equal to skip1 or skip2 are left out (the sender
+// of what is being forwarded and its origin), so fewer than k may come back.
+func (e *Engine) pickTargets(k int, distinct bool, skip1, skip2 NodeID) []NodeID {
 	t := e.targets[:0]
 	if distinct {
 		t = e.cfg.Sampler.Sample(t, k)

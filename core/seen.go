@@ -1,11 +1,16 @@
 package core
 
+// Seen-state: per origin, the sequence numbers seen (a contiguous
+// watermark and the few above it), bounded by MaxOrigins, SeenTTL, MaxAbove
+// and GapTimeout. It also carries the origin's FIFO cursor (fifo.go).
+
 import (
 	"slices"
 	"sort"
 )
 
-type origin struct {
+// originState is what this node knows of one origin.
+type originState struct {
 	id         NodeID
 	idx        int // in Engine.originList
 	contiguous uint64
@@ -21,9 +26,9 @@ type origin struct {
 	storedMsgs int // messages of this origin in the store
 }
 
-// origin returns the seen-state of id, creating it (and evicting the least
-// recently active origins if MaxOrigins is reached).
-func (e *Engine) origin(id NodeID) *origin {
+// trackOrigin returns the seen-state of id, creating it (and evicting the
+// least recently active origins if MaxOrigins is reached).
+func (e *Engine) trackOrigin(id NodeID) *originState {
 	if o := e.origins[id]; o != nil {
 		return o
 	}
@@ -31,9 +36,9 @@ func (e *Engine) origin(id NodeID) *origin {
 		e.evictOrigins()
 	}
 	if e.origins == nil {
-		e.origins = make(map[NodeID]*origin)
+		e.origins = make(map[NodeID]*originState)
 	}
-	o := &origin{id: id, idx: len(e.originList), lastActive: e.ticks}
+	o := &originState{id: id, idx: len(e.originList), lastActive: e.ticks}
 	e.origins[id] = o
 	e.stateVer++
 	e.originList = append(e.originList, o)
@@ -59,7 +64,8 @@ func (e *Engine) evictOrigins() {
 	}
 }
 
-func (e *Engine) removeOrigin(o *origin) {
+// removeOrigin forgets o (evicted or expired).
+func (e *Engine) removeOrigin(o *originState) {
 	e.stateVer++
 	delete(e.origins, o.id)
 	last := e.originList[len(e.originList)-1]
@@ -72,6 +78,9 @@ func (e *Engine) removeOrigin(o *origin) {
 	}
 }
 
+// originHousekeeping runs once per round: it gives up gaps older than
+// GapTimeout, skips FIFO gaps older than FIFOTimeout and forgets origins
+// idle for SeenTTL with nothing stored or held.
 func (e *Engine) originHousekeeping() {
 	for i := 0; i < len(e.originList); i++ {
 		o := e.originList[i]
@@ -90,8 +99,8 @@ func (e *Engine) originHousekeeping() {
 	}
 }
 
-// has reports whether seq was seen.
-func (o *origin) has(seq uint64) bool {
+// hasSeen reports whether seq was seen.
+func (o *originState) hasSeen(seq uint64) bool {
 	if seq <= o.contiguous {
 		return true
 	}
@@ -99,8 +108,8 @@ func (o *origin) has(seq uint64) bool {
 	return found
 }
 
-// mark records seq as seen.
-func (o *origin) mark(e *Engine, seq uint64) {
+// markSeen records seq as seen.
+func (o *originState) markSeen(e *Engine, seq uint64) {
 	if seq <= o.contiguous {
 		return
 	}
@@ -125,7 +134,7 @@ func (o *origin) mark(e *Engine, seq uint64) {
 }
 
 // absorb moves sequence numbers that became contiguous out of above.
-func (o *origin) absorb() {
+func (o *originState) absorb() {
 	n := 0
 	for n < len(o.above) && o.above[n] == o.contiguous+1 {
 		o.contiguous++
@@ -140,7 +149,7 @@ func (o *origin) absorb() {
 }
 
 // abandonGap gives up the first run of missing sequence numbers.
-func (o *origin) abandonGap(e *Engine) {
+func (o *originState) abandonGap(e *Engine) {
 	if len(o.above) == 0 {
 		return
 	}

@@ -1,21 +1,27 @@
 package core
 
-type entry struct {
+// The message store: what pull requests and IWANTs are answered from, and
+// the hot set pushed each round. Bounded by MaxStoreMessages, MaxStoreBytes
+// (oldest evicted first) and StoreTTL.
+
+// storeEntry is one stored message and its push state.
+type storeEntry struct {
 	msg        *Message
-	o          *origin // its origin's seen-state when stored (may be evicted since)
-	size       int     // encoded record size (type, length, body)
+	origin     *originState // its origin's seen-state when stored (may be evicted since)
+	size       int          // encoded record size (type, length, body)
 	recvTick   uint64
 	expire     uint64
-	roundsLeft int
+	roundsLeft int  // push rounds still to run
 	gone       bool // evicted or expired
-	inHot      bool
-	lazy       bool
+	inHot      bool // listed in Engine.hot
+	lazy       bool // payload above LazyThreshold: announced (IHAVE) rather than pushed
 	treeDone   bool // forwarded along a tree push already
 }
 
+// expireStore drops the messages whose StoreTTL has passed.
 func (e *Engine) expireStore() {
-	for e.orderHead < len(e.order) {
-		en := e.order[e.orderHead]
+	for e.storeHead < len(e.storeOrder) {
+		en := e.storeOrder[e.storeHead]
 		if !en.gone {
 			if en.expire > e.ticks {
 				break
@@ -23,46 +29,51 @@ func (e *Engine) expireStore() {
 			e.stats.StoreExpired++
 			e.storeDrop(en)
 		}
-		e.order[e.orderHead] = nil
-		e.orderHead++
+		e.storeOrder[e.storeHead] = nil
+		e.storeHead++
 	}
-	e.compactOrder()
+	e.compactStoreOrder()
 }
 
-func (e *Engine) compactOrder() {
-	if e.orderHead > 32 && e.orderHead*2 > len(e.order) {
-		n := copy(e.order, e.order[e.orderHead:])
-		clear(e.order[n:])
-		e.order = e.order[:n]
-		e.orderHead = 0
+// compactStoreOrder reclaims the consumed prefix of storeOrder once it is
+// more than half of it.
+func (e *Engine) compactStoreOrder() {
+	if e.storeHead > 32 && e.storeHead*2 > len(e.storeOrder) {
+		n := copy(e.storeOrder, e.storeOrder[e.storeHead:])
+		clear(e.storeOrder[n:])
+		e.storeOrder = e.storeOrder[:n]
+		e.storeHead = 0
 	}
-	if len(e.order) == 0 {
-		e.order, e.orderHead = nil, 0
+	if len(e.storeOrder) == 0 {
+		e.storeOrder, e.storeHead = nil, 0
 	}
 }
 
-func (e *Engine) storePut(key MsgKey, en *entry, o *origin) {
+// storePut stores en under key, evicting the oldest entries beyond
+// MaxStoreMessages or MaxStoreBytes.
+func (e *Engine) storePut(key MsgKey, en *storeEntry, o *originState) {
 	if e.store == nil {
-		e.store = make(map[MsgKey]*entry)
+		e.store = make(map[MsgKey]*storeEntry)
 	}
 	e.store[key] = en
-	e.order = append(e.order, en)
+	e.storeOrder = append(e.storeOrder, en)
 	e.storeBytes += len(en.msg.Payload)
 	o.storedMsgs++
 	for len(e.store) > e.cfg.MaxStoreMessages || e.storeBytes > e.cfg.MaxStoreBytes {
-		old := e.order[e.orderHead]
-		e.order[e.orderHead] = nil
-		e.orderHead++
+		old := e.storeOrder[e.storeHead]
+		e.storeOrder[e.storeHead] = nil
+		e.storeHead++
 		if old.gone {
 			continue
 		}
 		e.stats.StoreEvicted++
 		e.storeDrop(old)
 	}
-	e.compactOrder()
+	e.compactStoreOrder()
 }
 
-func (e *Engine) storeDrop(en *entry) {
+// storeDrop removes en from the store (evicted or expired).
+func (e *Engine) storeDrop(en *storeEntry) {
 	en.gone = true
 	k := en.msg.Key()
 	delete(e.store, k)

@@ -1,5 +1,8 @@
 package core
 
+// Decoding of frames and records (format in wire.go, encoding in
+// wire_encode.go): Reader and the record decoders, which never panic.
+
 import (
 	"encoding/binary"
 	"fmt"

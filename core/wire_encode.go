@@ -1,5 +1,8 @@
 package core
 
+// Encoding of frames and records (format in wire.go, decoding in
+// wire_decode.go).
+
 import "encoding/binary"
 
 // AppendUvarint appends v as an unsigned varint.
