@@ -119,10 +119,21 @@ func (e *Engine) Hot() int {
 }
 
 // Publish originates a message: it is numbered, signed (Config.Signer),
-// delivered locally, stored and gossiped. timestamp is the caller's clock
-// (Unix ns), carried to receivers for latency measurement. The engine
-// stores payload as given: the caller must not modify it afterwards.
-func (e *Engine) Publish(topic string, payload []byte, priority uint8, timestamp int64) (*Message, error) {
+// delivered locally, stored and gossiped. Options set the message's
+// Priority (WithPriority) and Timestamp (WithTimestamp); both are 0 unless
+// set. The engine stores payload as given: the caller must not modify it
+// afterwards.
+func (e *Engine) Publish(topic string, payload []byte, opts ...PublishOption) (*Message, error) {
+	var priority uint8
+	var timestamp int64
+	for _, o := range opts {
+		switch o.kind {
+		case optPriority:
+			priority = uint8(o.value)
+		case optTimestamp:
+			timestamp = o.value
+		}
+	}
 	if len(payload) > e.cfg.MaxMessageSize {
 		return nil, fmt.Errorf("%w: %d bytes > %d", ErrMessageTooLarge, len(payload), e.cfg.MaxMessageSize)
 	}
@@ -146,6 +157,43 @@ func (e *Engine) Publish(topic string, payload []byte, priority uint8, timestamp
 	e.accept(m, "", false, 0)
 	e.flush()
 	return m, nil
+}
+
+// PublishOption sets a property of a message at Publish: WithPriority,
+// WithTimestamp. A later option overrides an earlier one of the same kind;
+// the zero PublishOption does nothing.
+//
+// Publish takes variadic options, as go-libp2p-pubsub's Topic.Publish takes
+// PubOpts, rather than positional arguments or an options struct: most
+// callers set nothing or one property, the zero values are the defaults,
+// and properties can be added without breaking a caller. An option is a
+// small value rather than a closure (pubsub's PubOpt is a func) so that
+// applying it allocates nothing: a closure writing into an options struct
+// makes that struct escape to the heap on every Publish.
+type PublishOption struct {
+	kind  publishOptionKind
+	value int64
+}
+
+type publishOptionKind uint8
+
+const (
+	optNone publishOptionKind = iota
+	optPriority
+	optTimestamp
+)
+
+// WithPriority sets Message.Priority, which the Priority policy gossips
+// highest first (default 0).
+func WithPriority(p uint8) PublishOption {
+	return PublishOption{kind: optPriority, value: int64(p)}
+}
+
+// WithTimestamp sets Message.Timestamp: the caller's clock at publish (Unix
+// ns), carried to receivers for latency measurement and never read by the
+// engine (default 0).
+func WithTimestamp(ts int64) PublishOption {
+	return PublishOption{kind: optTimestamp, value: ts}
 }
 
 // Step processes one frame received from peer from. It returns an error

@@ -427,7 +427,7 @@ func runTraceScenario(sc traceScenario, seed uint64, h io.Writer) (traceTotals, 
 				if g != nil {
 					m, err = g.Publish(o, topic, payload, prio)
 				} else {
-					m, err = engine(o).Publish(topic, payload, prio, int64(net.Now()))
+					m, err = engine(o).Publish(topic, payload, core.WithPriority(prio), core.WithTimestamp(int64(net.Now())))
 				}
 				if err != nil {
 					tot.publishErrs++
@@ -445,7 +445,7 @@ func runTraceScenario(sc traceScenario, seed uint64, h io.Writer) (traceTotals, 
 			topic string
 			size  int
 		}{{"big", ec.MaxMessageSize + 1}, {string(make([]byte, ec.Limits.MaxTopicLen+1)), 1}} {
-			_, err := engine(0).Publish(p.topic, make([]byte, p.size), 0, 0)
+			_, err := engine(0).Publish(p.topic, make([]byte, p.size))
 			tot.publishErrs++
 			w.note("R%v;", err)
 		}
