@@ -140,9 +140,10 @@ func (n *Node) Step(from core.NodeID, raw []byte) error {
 	return nil
 }
 
-// Publish originates a message (see core.Engine.Publish).
-func (n *Node) Publish(topic string, payload []byte, priority uint8, timestamp int64) (*core.Message, error) {
-	return n.engine.Publish(topic, payload, priority, timestamp)
+// Publish originates a message (see core.Engine.Publish; options such as
+// core.WithPriority and core.WithTimestamp are passed through).
+func (n *Node) Publish(topic string, payload []byte, opts ...core.PublishOption) (*core.Message, error) {
+	return n.engine.Publish(topic, payload, opts...)
 }
 
 // Has reports whether this node has seen the message with key k.

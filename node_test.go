@@ -118,7 +118,7 @@ func TestNodeGossipOverMembership(t *testing.T) {
 	if !net.allSee(n) {
 		t.Fatal("membership did not converge")
 	}
-	if _, err := net.nodes[net.order[3]].Publish("t", []byte("hello"), 0, 0); err != nil {
+	if _, err := net.nodes[net.order[3]].Publish("t", []byte("hello")); err != nil {
 		t.Fatal(err)
 	}
 	// Crash a third of the group in the middle of the dissemination.
@@ -184,7 +184,7 @@ func TestNodeDeterministic(t *testing.T) {
 		var trace []string
 		for k := 0; k < 100; k++ {
 			if k == 20 {
-				net.nodes[net.order[1]].Publish("t", []byte("a"), 0, 0)
+				net.nodes[net.order[1]].Publish("t", []byte("a"))
 			}
 			if k == 50 {
 				net.down[net.order[5]] = true
@@ -243,7 +243,7 @@ func Example() {
 	for _, m := range net.nodes["carol"].Members() {
 		fmt.Println(m.ID, m.State)
 	}
-	net.nodes["bob"].Publish("news", []byte("hello, group"), 0, 0)
+	net.nodes["bob"].Publish("news", []byte("hello, group"))
 	net.tick()
 	fmt.Println(inboxes["alice"].got, inboxes["carol"].got)
 	// Output:

@@ -80,7 +80,7 @@ func benchSpread(b *testing.B, n int) {
 			}
 			net.nodes[i] = e
 		}
-		if _, err := net.nodes[0].Publish("t", make([]byte, 256), 0, 0); err != nil {
+		if _, err := net.nodes[0].Publish("t", make([]byte, 256)); err != nil {
 			b.Fatal(err)
 		}
 		k := MsgKey{ids[0], 1}

@@ -6,7 +6,7 @@
 // Like etcd-io/raft's Node, an Engine does no I/O of its own. The caller
 // feeds it three kinds of input and it answers through small interfaces:
 //
-//   - Publish(topic, payload, priority, timestamp): this node originates a message.
+//   - Publish(topic, payload, ...PublishOption): this node originates a message.
 //   - Step(from, frame): a frame arrived from a peer.
 //   - Tick(): time passed. Every Config.RoundTicks ticks a gossip round runs.
 //

@@ -72,7 +72,7 @@ func Example() {
 		}
 		box.engines[id] = e
 	}
-	if _, err := box.engines["ann"].Publish("news", []byte("hello"), 0, 0); err != nil {
+	if _, err := box.engines["ann"].Publish("news", []byte("hello")); err != nil {
 		panic(err)
 	}
 	box.settle()

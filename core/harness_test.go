@@ -154,7 +154,7 @@ func (tn *testNet) runUntil(k MsgKey, max int) int {
 
 func (tn *testNet) publish(i int, topic string, payload []byte) *Message {
 	tn.t.Helper()
-	m, err := tn.nodes[i].Publish(topic, payload, 0, 0)
+	m, err := tn.nodes[i].Publish(topic, payload)
 	if err != nil {
 		tn.t.Fatalf("Publish: %v", err)
 	}

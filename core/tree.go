@@ -161,7 +161,7 @@ func (e *Engine) treeChildren(root bool, end uint64, from, origin NodeID) []tree
 
 // treePush sends en's body along the tree; it reports false when the
 // sampler cannot list its peers (the caller then pushes to random targets).
-func (e *Engine) treePush(en *entry, root bool, end uint64, from NodeID) bool {
+func (e *Engine) treePush(en *storeEntry, root bool, end uint64, from NodeID) bool {
 	if !e.refreshRing() {
 		return false
 	}

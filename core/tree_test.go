@@ -151,7 +151,7 @@ func TestTreePushRoutesAroundUnreachable(t *testing.T) {
 func TestTreePushDuplicateWithArcForwards(t *testing.T) {
 	tn := treeNet(t, 3, 4, 1, nil)
 	a, b, c := tn.nodes[0], tn.nodes[1], tn.nodes[2]
-	m, err := a.Publish("t", []byte("x"), 0, 0)
+	m, err := a.Publish("t", []byte("x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func (p plainSampler) Size() int                           { return p.s.Size() }
 func TestIWantDelay(t *testing.T) {
 	tn := newTestNet(t, 3, 1, func(i int, c *Config) { c.IWantDelay = 2 })
 	a, b := tn.nodes[0], tn.nodes[1]
-	m, err := a.Publish("t", []byte("x"), 0, 0)
+	m, err := a.Publish("t", []byte("x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestIWantDelay(t *testing.T) {
 	tn.queue = nil
 
 	// A second message whose body arrives within the delay is never asked for.
-	m2, _ := a.Publish("t", []byte("y"), 0, 0)
+	m2, _ := a.Publish("t", []byte("y"))
 	tn.queue = nil
 	if err := b.Step(a.ID(), EncodeFrame(&Frame{IHave: []MsgKey{m2.Key()}})); err != nil {
 		t.Fatal(err)

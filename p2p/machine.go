@@ -11,7 +11,7 @@ import (
 type machine interface {
 	Tick()
 	Step(from core.NodeID, raw []byte) error
-	Publish(topic string, payload []byte, priority uint8, timestamp int64) (*core.Message, error)
+	Publish(topic string, payload []byte, opts ...core.PublishOption) (*core.Message, error)
 	Join(seeds []core.NodeID)
 	Leave()
 	Pending() int // membership updates still to disseminate

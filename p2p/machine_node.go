@@ -135,8 +135,8 @@ func (m *nodeMachine) Step(from core.NodeID, raw []byte) error {
 	return m.n.Step(from, raw)
 }
 
-func (m *nodeMachine) Publish(topic string, payload []byte, prio uint8, ts int64) (*core.Message, error) {
-	return m.n.Publish(topic, payload, prio, ts)
+func (m *nodeMachine) Publish(topic string, payload []byte, opts ...core.PublishOption) (*core.Message, error) {
+	return m.n.Publish(topic, payload, opts...)
 }
 
 func (m *nodeMachine) Join(seeds []core.NodeID) { m.n.Join(seeds) }

@@ -229,7 +229,7 @@ func (p *Peer) PublishKey(ctx context.Context, topic string, data []byte) (core.
 	var perr error
 	data = append([]byte(nil), data...) // stored and shared with subscribers
 	err := p.call(ctx, func() {
-		m, err := p.mc.Publish(topic, data, 0, time.Now().UnixNano())
+		m, err := p.mc.Publish(topic, data, core.WithTimestamp(time.Now().UnixNano()))
 		if err != nil {
 			perr = err
 			return

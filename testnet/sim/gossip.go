@@ -130,7 +130,7 @@ func (g *Gossip) Publish(i int, topic string, payload []byte, priority uint8) (*
 	if !g.net.Up(i) {
 		return nil, fmt.Errorf("grapevine/sim: node %d is down", i)
 	}
-	return nd.eng.Publish(topic, payload, priority, int64(g.net.Now()))
+	return nd.eng.Publish(topic, payload, core.WithPriority(priority), core.WithTimestamp(int64(g.net.Now())))
 }
 
 // Stats returns the sum of all engines' counters.

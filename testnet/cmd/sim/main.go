@@ -42,6 +42,7 @@ Examples:
   go run ./testnet/cmd/sim -n 1000000               # a million nodes
   go run ./testnet/cmd/sim -karp -mode push -n 100000 -png push.png
   go run ./testnet/cmd/sim -loss 0.5 -crash 0.2 -latency lognormal:20ms,0.6
+  go run ./testnet/cmd/sim -trace                   # digest of fixed multi-message runs (see trace.go)
 
 Flags:
 `
@@ -69,6 +70,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) error {
 	def := core.DefaultConfig()
 	var o options
+	var trace bool
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -104,11 +106,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.gcPercent, "gc-percent", 300, "Go GC target percentage while simulating (higher: faster, more memory)")
 	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile to this file")
 	fs.StringVar(&o.memProf, "memprofile", "", "write a heap profile to this file at the end")
+	fs.BoolVar(&trace, "trace", false, "run the fixed multi-message trace scenarios (with -seed) and print a digest of every frame, delivery and final engine state, and the engines' summed counters (not with -quiet); nothing else")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0))
+	}
+	if trace {
+		return runTrace(o.seed, !o.quiet, stdout)
 	}
 	cfg, err := o.spreadConfig()
 	if err != nil {

@@ -41,3 +41,28 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestTraceIsDeterministic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every trace scenario twice")
+	}
+	var a, b, errb bytes.Buffer
+	if err := run([]string{"-trace", "-quiet"}, &a, &errb); err != nil {
+		t.Fatalf("run: %v\n%s", err, errb.String())
+	}
+	if err := run([]string{"-trace", "-quiet"}, &b, &errb); err != nil {
+		t.Fatalf("run: %v\n%s", err, errb.String())
+	}
+	digest := func(s string) string {
+		for _, l := range strings.Split(s, "\n") {
+			if strings.HasPrefix(l, "digest ") {
+				return l
+			}
+		}
+		t.Fatalf("no digest in\n%s", s)
+		return ""
+	}
+	if da, db := digest(a.String()), digest(b.String()); da != db {
+		t.Fatalf("two runs differ: %s vs %s", da, db)
+	}
+}

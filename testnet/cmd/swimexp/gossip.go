@@ -73,7 +73,7 @@ func expGossip(o *options) string {
 				w.net.Run(warm)
 				origin = rng.IntN(n)
 				pub := w.net.Now()
-				if _, err := w.nodes[origin].gn.Publish("t", []byte("payload"), 0, 0); err != nil {
+				if _, err := w.nodes[origin].gn.Publish("t", []byte("payload")); err != nil {
 					panic(err)
 				}
 				for t := pub + time.Second; t < pub+300*time.Second; t += time.Second {

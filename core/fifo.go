@@ -1,0 +1,82 @@
+package core
+
+// FIFO delivery (Config.FIFO): each origin's messages reach the application
+// in sequence order; out-of-order ones are held back until the gap fills,
+// FIFOTimeout passes or MaxHeld is reached, and a gap given up is reported
+// to a LossReporter.
+
+import (
+	"slices"
+	"sort"
+)
+
+// deliverInOrder delivers a new message of origin o: at once without FIFO,
+// else in sequence order, holding it back behind a gap.
+func (e *Engine) deliverInOrder(o *originState, m *Message) {
+	if !e.cfg.FIFO {
+		e.deliverToApp(m)
+		return
+	}
+	if !o.cursorSet {
+		o.cursor, o.cursorSet = m.Seq-1, true
+	}
+	switch {
+	case m.Seq <= o.cursor:
+		e.stats.FIFOLate++
+	case m.Seq == o.cursor+1:
+		e.deliverToApp(m)
+		o.cursor = m.Seq
+		e.drainHeld(o)
+	default:
+		i := sort.Search(len(o.held), func(i int) bool { return o.held[i].Seq >= m.Seq })
+		if len(o.held) == 0 {
+			o.heldSince = e.ticks
+		}
+		o.held = slices.Insert(o.held, i, m)
+		if len(o.held) > e.cfg.MaxHeld {
+			e.stats.HeldOverflow++
+			e.skipGap(o)
+		}
+	}
+}
+
+// deliverToApp hands m to the application.
+func (e *Engine) deliverToApp(m *Message) {
+	e.stats.Delivered++
+	if e.cfg.App != nil {
+		e.cfg.App.Deliver(m)
+	}
+}
+
+// drainHeld delivers the held messages that follow the cursor without a gap.
+func (e *Engine) drainHeld(o *originState) {
+	n := 0
+	for n < len(o.held) && o.held[n].Seq == o.cursor+1 {
+		e.deliverToApp(o.held[n])
+		o.cursor++
+		n++
+	}
+	if n > 0 {
+		clear(o.held[:n])
+		o.held = o.held[n:]
+		o.heldSince = e.ticks
+	}
+	if len(o.held) == 0 {
+		o.held = nil
+	}
+}
+
+// skipGap gives up the sequence numbers between the FIFO cursor and the
+// first held message, and delivers what then becomes consecutive.
+func (e *Engine) skipGap(o *originState) {
+	if len(o.held) == 0 {
+		return
+	}
+	from, to := o.cursor+1, o.held[0].Seq-1
+	e.stats.FIFOLost += to - from + 1
+	if lr, ok := e.cfg.App.(LossReporter); ok {
+		lr.Lost(o.id, from, to)
+	}
+	o.cursor = to
+	e.drainHeld(o)
+}

@@ -1,0 +1,113 @@
+package core
+
+// Lazy push: large messages are announced (IHAVE) rather than pushed, and
+// a node that lacks one asks an announcer for the body (IWANT), the next
+// announcer after IWantTimeout.
+
+import "slices"
+
+// pendingWant is a body this node has asked for (or will, after IWantDelay).
+type pendingWant struct {
+	key        MsgKey
+	announcers []NodeID
+	next       int // index in announcers of the next one to ask
+	deadline   uint64
+	done       bool // the body arrived
+}
+
+// maxAnnouncers bounds the announcers remembered per wanted message.
+const maxAnnouncers = 4
+
+// onIHave records announced messages this node lacks and asks for them.
+func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
+	for _, k := range keys {
+		if e.Has(k) {
+			continue
+		}
+		if w := e.wants[k]; w != nil {
+			if len(w.announcers) < maxAnnouncers && !slices.Contains(w.announcers, from) {
+				w.announcers = append(w.announcers, from)
+			}
+			continue
+		}
+		if len(e.wants) >= e.cfg.MaxPendingWants {
+			e.stats.WantsDropped++
+			continue
+		}
+		w := &pendingWant{key: k, announcers: []NodeID{from}, next: 1, deadline: e.ticks + uint64(e.cfg.IWantTimeout)}
+		if e.cfg.IWantDelay > 0 {
+			// Plumtree's timer: the body may be on its way already.
+			w.next, w.deadline = 0, e.ticks+uint64(e.cfg.IWantDelay)
+		}
+		if e.wants == nil {
+			e.wants = make(map[MsgKey]*pendingWant)
+		}
+		e.wants[k] = w
+		e.stateVer++
+		e.wantList = append(e.wantList, w)
+		if w.next == 1 {
+			e.sendIWant(from, k)
+		}
+	}
+}
+
+// onIWant answers an IWANT with the stored bodies.
+func (e *Engine) onIWant(from NodeID, keys []MsgKey) {
+	for _, k := range keys {
+		if en := e.store[k]; en != nil && !en.gone {
+			if e.sendBody(from, en) {
+				e.stats.IWantAnswered++
+			}
+		}
+	}
+}
+
+// expireWants asks the next announcer for bodies not received in time and
+// gives up when none is left.
+func (e *Engine) expireWants() {
+	if len(e.wantList) == 0 {
+		return
+	}
+	keep := e.wantList[:0]
+	for _, w := range e.wantList {
+		if w.done {
+			continue
+		}
+		if w.deadline <= e.ticks {
+			if w.next < len(w.announcers) {
+				to := w.announcers[w.next]
+				w.next++
+				w.deadline = e.ticks + uint64(e.cfg.IWantTimeout)
+				e.sendIWant(to, w.key)
+			} else {
+				e.stats.WantsExpired++
+				delete(e.wants, w.key)
+				e.stateVer++
+				continue
+			}
+		}
+		keep = append(keep, w)
+	}
+	clear(e.wantList[len(keep):])
+	e.wantList = keep
+	if len(keep) == 0 {
+		e.wantList, e.wants = nil, nil
+	}
+}
+
+// sendIHave adds an announcement of k to the frame for to.
+func (e *Engine) sendIHave(to NodeID, k MsgKey) {
+	if !e.chargePeer(to, len(k.Origin)+4) {
+		return
+	}
+	f := e.frameFor(to)
+	f.ihave = append(f.ihave, k)
+	e.stats.IHavesSent++
+}
+
+// sendIWant adds a request for k to the frame for to.
+func (e *Engine) sendIWant(to NodeID, k MsgKey) {
+	f := e.frameFor(to)
+	f.iwant = append(f.iwant, k)
+	e.stats.IWantsSent++
+}

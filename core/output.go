@@ -1,0 +1,169 @@
+package core
+
+// Output: every record the engine sends during one call (Publish, Step,
+// Tick) is gathered into one frame per peer, charged to the peer's
+// per-round byte budget, and sent by flush at the end of the call.
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// outFrame is the frame being built for one peer during the current call.
+type outFrame struct {
+	to     NodeID
+	buf    []byte
+	ihave  []MsgKey
+	iwant  []MsgKey
+	digest []byte
+}
+
+// frameFor returns the frame being built for peer to during this call.
+// Calls usually address a handful of peers, found by a linear scan; the map
+// index is built only for calls that address many.
+func (e *Engine) frameFor(to NodeID) *outFrame {
+	if e.outFrameIdx != nil {
+		if i, ok := e.outFrameIdx[to]; ok {
+			return e.outFrames[i]
+		}
+	} else {
+		for _, f := range e.outFrames {
+			if f.to == to {
+				return f
+			}
+		}
+	}
+	var f *outFrame
+	if n := len(e.outFrames); n < cap(e.outFrames) && e.outFrames[:n+1][n] != nil {
+		f = e.outFrames[:n+1][n] // reuse a frame struct from an earlier call
+	} else {
+		f = &outFrame{}
+	}
+	f.to, f.buf = to, newFrameBuf()
+	e.outFrames = append(e.outFrames, f)
+	if e.outFrameIdx != nil {
+		e.outFrameIdx[to] = len(e.outFrames) - 1
+	} else if len(e.outFrames) > 16 {
+		e.outFrameIdx = make(map[NodeID]int, len(e.outFrames))
+		for i, g := range e.outFrames {
+			e.outFrameIdx[g.to] = i
+		}
+	}
+	return f
+}
+
+// newFrameBuf starts a frame with room for a small message, so that most
+// frames are built in one allocation.
+func newFrameBuf() []byte { return NewFrame(make([]byte, 0, 160)) }
+
+// chargePeer accounts n bytes to peer to's budget for this round.
+func (e *Engine) chargePeer(to NodeID, n int) bool {
+	if e.peerBytes == nil {
+		e.peerBytes = make(map[NodeID]int)
+	}
+	if e.peerBytes[to]+n > e.cfg.MaxPeerBytesPerRound {
+		e.stats.PeerBudgetDrops++
+		return false
+	}
+	e.peerBytes[to] += n
+	return true
+}
+
+// sendBody adds en's body to the frame for to, within the peer's budget,
+// first sending the frame if the body would overflow MaxFrameSize.
+func (e *Engine) sendBody(to NodeID, en *storeEntry) bool {
+	if !e.chargePeer(to, en.size) {
+		return false
+	}
+	f := e.frameFor(to)
+	if len(f.buf)+en.size > e.cfg.MaxFrameSize && len(f.buf) > 1 {
+		e.sendFrame(f)
+		f.buf = newFrameBuf()
+	}
+	e.reserve(f, en.size)
+	f.buf = AppendMessageRecord(f.buf, en.msg)
+	e.stats.MessagesSent++
+	e.stats.PayloadSent += uint64(len(en.msg.Payload))
+	return true
+}
+
+// sendTreeBody sends en's body along a tree push with the receiver's arc.
+func (e *Engine) sendTreeBody(to NodeID, en *storeEntry, end uint64) bool {
+	size := treeRecordSize(encodedMessageSize(en.msg))
+	if !e.chargePeer(to, size) {
+		return false
+	}
+	f := e.frameFor(to)
+	if len(f.buf)+size > e.cfg.MaxFrameSize && len(f.buf) > 1 {
+		e.sendFrame(f)
+		f.buf = newFrameBuf()
+	}
+	e.reserve(f, size)
+	f.buf = AppendTreeMessageRecord(f.buf, en.msg, end)
+	e.stats.MessagesSent++
+	e.stats.PayloadSent += uint64(len(en.msg.Payload))
+	return true
+}
+
+// frameSlack is the room left in a recycled frame buffer beyond the body
+// that called for it: enough for the frame's IHAVE keys and a typical
+// membership piggyback without growing the buffer again.
+const frameSlack = 512
+
+// reserve makes room for n more bytes in f's buffer, taking a buffer from
+// the Transport's FrameBuffers if it has them and the current one is too
+// small (so the body is copied once, into memory the transport recycles).
+func (e *Engine) reserve(f *outFrame, n int) {
+	if e.bufs == nil || cap(f.buf)-len(f.buf) >= n {
+		return
+	}
+	b := e.bufs.FrameBuffer(len(f.buf) + n + frameSlack)
+	f.buf = append(b[:0], f.buf...)
+}
+
+// sortKeys sorts keys by origin, then sequence number.
+func sortKeys(keys []MsgKey) {
+	slices.SortFunc(keys, func(a, b MsgKey) int {
+		return cmp.Or(strings.Compare(string(a.Origin), string(b.Origin)), cmp.Compare(a.Seq, b.Seq))
+	})
+}
+
+// flush sends every frame built during the current call.
+func (e *Engine) flush() {
+	for _, f := range e.outFrames {
+		if len(f.ihave) > 0 {
+			sortKeys(f.ihave)
+			f.buf = AppendKeysRecord(f.buf, RecIHave, slices.Compact(f.ihave))
+		}
+		if len(f.iwant) > 0 {
+			sortKeys(f.iwant)
+			f.buf = AppendKeysRecord(f.buf, RecIWant, slices.Compact(f.iwant))
+		}
+		if f.digest != nil {
+			f.buf = AppendRecord(f.buf, RecDigest, f.digest)
+		}
+		e.sendFrame(f)
+		f.to, f.buf, f.digest = "", nil, nil
+		f.ihave, f.iwant = f.ihave[:0], f.iwant[:0]
+	}
+	e.outFrames = e.outFrames[:0] // the frame structs stay in the backing array for reuse
+	e.outFrameIdx = nil
+}
+
+// sendFrame adds the Piggybacker's records to f and hands it to the
+// Transport, unless it is empty.
+func (e *Engine) sendFrame(f *outFrame) {
+	buf := f.buf
+	if e.cfg.Piggyback != nil {
+		if room := e.cfg.MaxFrameSize - len(buf); room > 0 {
+			buf = e.cfg.Piggyback.Piggyback(f.to, buf, room)
+		}
+	}
+	if len(buf) <= 1 {
+		return
+	}
+	e.stats.FramesSent++
+	e.stats.BytesSent += uint64(len(buf))
+	e.cfg.Transport.Send(f.to, buf)
+}
