@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -58,7 +59,10 @@ func runTrace(t *traceOpts) {
 	}
 	start := time.Now()
 	cpu0 := cpuTime()
-	h := sha256.New()
+	// h hashes everything; hb all but the counters, so that a new counter
+	// does not hide that frames, events and member tables are unchanged.
+	h, hb := sha256.New(), sha256.New()
+	both := io.MultiWriter(h, hb)
 	var buf [64]byte
 	var hook func(int, core.NodeID, []byte)
 	if t.hash {
@@ -66,7 +70,7 @@ func runTrace(t *traceOpts) {
 			b := binary.AppendVarint(buf[:0], int64(from))
 			b = core.AppendString(b, string(to))
 			b = core.AppendBytes(b, frame)
-			h.Write(b)
+			both.Write(b)
 		}
 	}
 	w := newWorld(worldConfig{N: t.n, Seed: t.seed, Loss: t.loss, Member: lifeguard(t.lg), SendHook: hook})
@@ -85,7 +89,7 @@ func runTrace(t *traceOpts) {
 			b = binary.AppendVarint(b, int64(e.From))
 			b = binary.AppendVarint(b, int64(e.To))
 			b = binary.AppendVarint(b, int64(e.Size))
-			h.Write(b)
+			both.Write(b)
 			frames++
 		}
 	}
@@ -96,9 +100,9 @@ func runTrace(t *traceOpts) {
 		b = binary.AppendVarint(b, int64(obs))
 		b = binary.AppendVarint(b, int64(w.net.Now()))
 		b = binary.AppendUvarint(b, e.Member.Incarnation)
-		h.Write(b)
-		h.Write([]byte(e.Member.ID))
-		h.Write([]byte(e.From))
+		both.Write(b)
+		both.Write([]byte(e.Member.ID))
+		both.Write([]byte(e.From))
 	}
 	for c := 0; c < t.crashes; c++ {
 		at := t.dur * time.Duration(c+1) / time.Duration(t.crashes+2)
@@ -111,12 +115,13 @@ func runTrace(t *traceOpts) {
 		st := nd.ml.Stats()
 		b := fmt.Appendf(nil, "%+v|%d|%d|%d", st, nd.ml.Size(), nd.ml.Incarnation(), nd.ml.Health())
 		h.Write(b)
+		hb.Write(fmt.Appendf(nil, "%d|%d|%d", nd.ml.Size(), nd.ml.Incarnation(), nd.ml.Health()))
 		for _, m := range nd.ml.AllMembers() {
-			h.Write(fmt.Appendf(nil, "%s/%d/%d/%d;", m.ID, m.State, m.Incarnation, m.Since))
+			both.Write(fmt.Appendf(nil, "%s/%d/%d/%d;", m.ID, m.State, m.Incarnation, m.Since))
 		}
 	}
 	tot := w.net.Total()
-	h.Write(fmt.Appendf(nil, "%+v", tot))
+	both.Write(fmt.Appendf(nil, "%+v", tot))
 	cpu := cpuTime() - cpu0
 	runtime.ReadMemStats(&ms)
 	if t.memProf != "" {
@@ -132,6 +137,7 @@ func runTrace(t *traceOpts) {
 	}
 	fmt.Printf("trace n=%d seed=%d loss=%.2f dur=%s lifeguard=%v crashes=%d\n", t.n, t.seed, t.loss, t.dur, t.lg, t.crashes)
 	fmt.Printf("digest %x\n", h.Sum(nil))
+	fmt.Printf("behaviour digest %x (frames, events, member tables; not the counters)\n", hb.Sum(nil))
 	fmt.Printf("frames sent %d, bytes sent %d, events %v, frame events hashed %d\n", tot.FramesSent, tot.BytesSent, events, frames)
 	fmt.Printf("cpu %.1fs (boot %.1fs), wall %.1fs, heap after boot %.0f MB (%.0f B per member entry), peak RSS %.0f MB\n",
 		cpu.Seconds(), bootCPU.Seconds(), time.Since(start).Seconds(), float64(bootHeap)/1e6,
