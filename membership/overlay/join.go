@@ -1,0 +1,107 @@
+package overlay
+
+import "github.com/grapevine-p2p/grapevine/core"
+
+// onJoin: from joins through this node (HyParView §4.2). The contact adds
+// the joiner to its active view, evicting a random neighbour if full, tells
+// it so, and starts a FORWARD_JOIN walk of ARWL hops through every other
+// neighbour; each walk ends in one more neighbour for the joiner.
+func (o *Overlay) onJoin(from core.NodeID) {
+	if o.activeIndex(from) >= 0 {
+		// A retry whose answer was lost: answer again, do not walk again
+		// (a peer cannot make this node start walks by repeating JOIN).
+		o.stats.JoinsDuplicate++
+		o.emit(from, func(b []byte) []byte { return appendFlags(b, RecNeighborReply, flagAccepted|flagJoin) })
+		return
+	}
+	if o.joinsThisTick >= o.cfg.JoinsPerTick {
+		o.stats.JoinsDropped++
+		return
+	}
+	o.joinsThisTick++
+	// The JOIN itself is bounded by JoinsPerTick, not by the eviction
+	// budget: a contact whose view is full must still admit joiners.
+	saved := o.evictionsThisTick
+	o.evictionsThisTick = 0
+	ok := o.addActive(from, true)
+	o.evictionsThisTick = saved
+	if !ok {
+		return
+	}
+	o.stats.JoinsAccepted++
+	o.emit(from, func(b []byte) []byte { return appendFlags(b, RecNeighborReply, flagAccepted|flagJoin) })
+	ttl := o.cfg.ARWL
+	for i := range o.active {
+		if id := o.active[i].id; id != from {
+			o.emit(id, func(b []byte) []byte { return appendForwardJoin(b, from, ttl) })
+		}
+	}
+}
+
+// walkAllowed reports whether a random-walk record (FORWARD_JOIN, SHUFFLE)
+// from from may be handled: walks travel over active links only, and each
+// neighbour gets WalksPerPeerPerTick of them per tick.
+func (o *Overlay) walkAllowed(from core.NodeID) bool {
+	i := o.activeIndex(from)
+	if i < 0 {
+		o.stats.NotNeighbor++
+		return false
+	}
+	if o.active[i].walks >= o.cfg.WalksPerPeerPerTick {
+		o.stats.WalksDropped++
+		return false
+	}
+	o.active[i].walks++
+	return true
+}
+
+// clampTTL bounds a TTL from the wire to max.
+func (o *Overlay) clampTTL(ttl uint64, max int) int {
+	if ttl > uint64(max) {
+		o.stats.TTLClamped++
+		return max
+	}
+	return int(ttl)
+}
+
+// onForwardJoin: one step of a join's random walk. The node where the TTL
+// reaches 0 (or that has no other neighbour to forward to) adds the joiner
+// to its active view and tells it; the node at TTL PRWL adds it to its
+// passive view.
+func (o *Overlay) onForwardJoin(from core.NodeID, m *msg) {
+	if !o.walkAllowed(from) {
+		return
+	}
+	joiner := m.id
+	if joiner == o.self {
+		o.stats.SelfDropped++
+		return
+	}
+	o.stats.ForwardJoins++
+	ttl := o.clampTTL(m.ttl, o.cfg.ARWL)
+	if ttl == 0 || len(o.active) == 1 {
+		o.acceptJoiner(joiner)
+		return
+	}
+	if ttl == o.cfg.PRWL {
+		o.addPassive(joiner, nil)
+	}
+	next := o.randomActive(from, joiner)
+	if next == "" {
+		o.acceptJoiner(joiner)
+		return
+	}
+	o.emit(next, func(b []byte) []byte { return appendForwardJoin(b, joiner, ttl-1) })
+}
+
+// acceptJoiner ends a join walk here.
+func (o *Overlay) acceptJoiner(joiner core.NodeID) {
+	if o.activeIndex(joiner) >= 0 {
+		return
+	}
+	if o.addActive(joiner, true) {
+		o.emit(joiner, func(b []byte) []byte { return appendFlags(b, RecNeighborReply, flagAccepted|flagJoin) })
+		return
+	}
+	o.addPassive(joiner, nil)
+}
