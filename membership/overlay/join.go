@@ -65,9 +65,8 @@ func (o *Overlay) clampTTL(ttl uint64, max int) int {
 }
 
 // onForwardJoin: one step of a join's random walk. The node where the TTL
-// reaches 0 (or that has no other neighbour to forward to) adds the joiner
-// to its active view and tells it; the node at TTL PRWL adds it to its
-// passive view.
+// reaches 0 (or that has no other neighbour to forward to) links up with
+// the joiner; the node at TTL PRWL adds it to its passive view.
 func (o *Overlay) onForwardJoin(from core.NodeID, m *msg) {
 	if !o.walkAllowed(from) {
 		return
@@ -94,14 +93,22 @@ func (o *Overlay) onForwardJoin(from core.NodeID, m *msg) {
 	o.emit(next, func(b []byte) []byte { return appendForwardJoin(b, joiner, ttl-1) })
 }
 
-// acceptJoiner ends a join walk here.
+// acceptJoiner ends a join walk here. Rather than adding the joiner
+// outright, as the paper does, this node offers it a link (NEIGHBOR with
+// flagJoin) and adds it, evicting if full, when it accepts: a joiner named
+// by a walk is only a claim of the neighbour that forwarded it, and a
+// hostile neighbour must not be able to fill this node's active view with
+// IDs that never answer.
 func (o *Overlay) acceptJoiner(joiner core.NodeID) {
-	if o.activeIndex(joiner) >= 0 {
+	if o.activeIndex(joiner) >= 0 || o.pendingIndex(joiner) >= 0 || !o.admissible(joiner) {
 		return
 	}
-	if o.addActive(joiner, true) {
-		o.emit(joiner, func(b []byte) []byte { return appendFlags(b, RecNeighborReply, flagAccepted|flagJoin) })
+	if len(o.pending) >= o.cfg.ActiveMax || (o.full() && o.evictionsThisTick >= o.cfg.EvictionsPerTick) {
+		o.stats.AddRefused++
+		o.addPassive(joiner, nil)
 		return
 	}
-	o.addPassive(joiner, nil)
+	o.pending = append(o.pending, request{id: joiner, sent: o.now, join: true})
+	o.stats.JoinOffers++
+	o.emit(joiner, func(b []byte) []byte { return appendFlags(b, RecNeighbor, flagOffer) })
 }

@@ -12,9 +12,9 @@ func reply(flags byte) func([]byte) []byte {
 
 func disconnect(b []byte) []byte { return appendFlags(b, RecDisconnect, 0) }
 
-// onNeighbor: from asks to become a neighbour. A low-priority request is
-// accepted only below the target; a high-priority one (the sender is below
-// ActiveMin) also when full, evicting a random neighbour.
+// onNeighbor: from asks to become a neighbour. A low-priority request (or
+// a join offer) is accepted only below the target; a high-priority one (the
+// sender is below ActiveMin) also when full, evicting a random neighbour.
 func (o *Overlay) onNeighbor(from core.NodeID, high bool) {
 	if o.activeIndex(from) >= 0 {
 		o.emit(from, reply(flagAccepted)) // our earlier answer was lost
@@ -53,7 +53,7 @@ func (o *Overlay) onNeighborReply(from core.NodeID, flags byte) {
 	if !asked && flags&flagJoin == 0 {
 		o.stats.Unsolicited++ // an answer after our request timed out
 	}
-	if o.addActive(from, false) {
+	if o.addActive(from, req.join) {
 		o.resetBackoff()
 		return
 	}

@@ -51,7 +51,8 @@ type peer struct {
 type request struct {
 	id   core.NodeID
 	sent int64
-	high bool
+	high bool // a high-priority request
+	join bool // a join offer: add with eviction when accepted
 }
 
 type shuffleState struct {
@@ -231,7 +232,7 @@ func (o *Overlay) handle(from core.NodeID, m *msg) {
 	case RecForwardJoin:
 		o.onForwardJoin(from, m)
 	case RecNeighbor:
-		o.onNeighbor(from, m.flags&flagHigh != 0)
+		o.onNeighbor(from, m.flags&flagHigh != 0 && m.flags&flagOffer == 0)
 	case RecNeighborReply:
 		o.onNeighborReply(from, m.flags)
 	case RecDisconnect:

@@ -21,6 +21,7 @@ type Stats struct {
 	JoinsSent         uint64
 	JoinsAccepted     uint64 // JOINs admitted as a contact
 	ForwardJoins      uint64 // FORWARD_JOIN steps handled
+	JoinOffers        uint64 // join walks that ended here (NEIGHBOR offers sent to the joiner)
 	NeighborRequests  uint64 // NEIGHBOR requests sent
 	NeighborAccepted  uint64 // NEIGHBOR requests this node accepted
 	NeighborRejected  uint64 // NEIGHBOR requests this node rejected (full)

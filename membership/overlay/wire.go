@@ -16,7 +16,7 @@ const (
 
 	RecJoin          uint8 = 0x60 // (empty): the sender joins through the receiver
 	RecForwardJoin   uint8 = 0x61 // joiner id, ttl: a join's random walk
-	RecNeighbor      uint8 = 0x62 // flags (1: high priority): "add me to your active view"
+	RecNeighbor      uint8 = 0x62 // flags (1: high priority, 2: join offer): "add me to your active view"
 	RecNeighborReply uint8 = 0x63 // flags (1: accepted, 2: after a join walk)
 	RecDisconnect    uint8 = 0x64 // flags (1: leaving, forget me)
 	RecShuffle       uint8 = 0x65 // nonce, origin id, ttl, id list
@@ -27,6 +27,7 @@ const (
 // Flags.
 const (
 	flagHigh     = 1 // RecNeighbor: high priority
+	flagOffer    = 2 // RecNeighbor: from the end of a join walk (accepted only with room)
 	flagAccepted = 1 // RecNeighborReply
 	flagJoin     = 2 // RecNeighborReply: unsolicited, the end of a join walk
 	flagLeaving  = 1 // RecDisconnect
@@ -124,7 +125,7 @@ func decodeRecord(typ uint8, body []byte, maxID int) (msg, error) {
 func knownFlags(typ uint8) byte {
 	switch typ {
 	case RecNeighbor:
-		return flagHigh
+		return flagHigh | flagOffer
 	case RecNeighborReply:
 		return flagAccepted | flagJoin
 	case RecDisconnect:
