@@ -134,7 +134,7 @@ func DefaultConfig() Config {
 		MaxPending:          4,
 		JoinRetryTicks:      50,
 		JoinsPerTick:        32,
-		WalksPerPeerPerTick: 16,
+		WalksPerPeerPerTick: 48,
 		EvictionsPerTick:    4,
 		Limits:              core.DefaultLimits(),
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/grapevine-p2p/grapevine/testnet/sim"
@@ -246,6 +247,23 @@ func (r report) String() string {
 		r.meanPassive, r.badPassive, r.deadPassive, r.maxPassiveIn, r.contactPassiveIn, r.components, r.largest, h.String())
 }
 
+// footprint estimates the bytes one overlay holds: the struct, its slices'
+// capacity and the ID strings it owns (IDs decoded from frames are copies;
+// the harness's own ID slice is not counted).
+func footprint(ov *Overlay) int {
+	str := func(id core.NodeID) int { return (len(id) + 7) &^ 7 }
+	n := int(unsafe.Sizeof(*ov)) + cap(ov.active)*int(unsafe.Sizeof(peer{})) +
+		cap(ov.passive)*int(unsafe.Sizeof(core.NodeID(""))) + cap(ov.pending)*int(unsafe.Sizeof(request{})) +
+		cap(ov.shuf.sent)*int(unsafe.Sizeof(core.NodeID(""))) + cap(ov.out)*int(unsafe.Sizeof(outFrame{}))
+	for _, p := range ov.active {
+		n += str(p.id)
+	}
+	for _, id := range ov.passive {
+		n += str(id)
+	}
+	return n
+}
+
 // sumStats adds the live nodes' counters.
 func (c *cluster) sumStats() Stats {
 	var s Stats
@@ -256,6 +274,12 @@ func (c *cluster) sumStats() Stats {
 		s.Failures += st.Failures
 		s.Evictions += st.Evictions
 		s.JoinsAccepted += st.JoinsAccepted
+		s.JoinOffers += st.JoinOffers
+		s.ForwardJoins += st.ForwardJoins
+		s.KeepaliveFailures += st.KeepaliveFailures
+		s.NeighborAccepted += st.NeighborAccepted
+		s.RecordsIn += st.RecordsIn
+		s.FramesIn += st.FramesIn
 		s.JoinsDropped += st.JoinsDropped
 		s.NeighborRequests += st.NeighborRequests
 		s.NeighborRejected += st.NeighborRejected

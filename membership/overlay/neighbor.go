@@ -102,8 +102,9 @@ func (o *Overlay) onKeepalive(from core.NodeID, ping bool) {
 	o.emit(from, disconnect)
 }
 
-// keepalive pings silent neighbours and declares failed those silent for
-// FailTicks: a crashed peer whose packets vanish is found without any close.
+// keepalive pings silent neighbours (again every KeepaliveTicks/2 while
+// they stay silent) and declares failed those silent for FailTicks: a
+// crashed peer whose packets vanish is found without any close.
 func (o *Overlay) keepalive() {
 	ka, fail := int64(o.cfg.KeepaliveTicks), int64(o.cfg.FailTicks)
 	for i := 0; i < len(o.active); {
@@ -115,7 +116,15 @@ func (o *Overlay) keepalive() {
 			o.removeActive(i, Failed) // not kept in the passive view
 			continue
 		}
-		if silent >= ka && o.now-p.pinged >= ka/2 {
+		// Of the two ends of a link the one with the smaller ID pings
+		// first; the other only if it has heard nothing for twice as long
+		// (its partner failed, or believes the link gone), so a quiet link
+		// costs one ping and one pong per KeepaliveTicks, not two of each.
+		after := ka
+		if o.self > p.id {
+			after = 2 * ka
+		}
+		if silent >= after && o.now-p.pinged >= ka/2 {
 			p.pinged = o.now
 			o.stats.PingsSent++
 			o.emit(p.id, func(b []byte) []byte { return appendFlags(b, RecKeepalive, flagPing) })

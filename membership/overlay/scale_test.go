@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"runtime"
 	"testing"
 )
 
@@ -8,10 +9,23 @@ import (
 // half the nodes silently and measures the ticks until the survivors'
 // overlay is healthy again.
 func scaleRun(t *testing.T, n int, seed uint64, perTick int) {
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	c := newCluster(t, n, seed, 0, nil)
 	last := c.joinAll(perTick, 60)
 	r := c.check()
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	fp := 0
+	for _, ov := range c.nodes {
+		fp += footprint(ov)
+	}
 	t.Logf("n=%d joined (last join at tick %d, checked at %d): %v", n, last, last+60, r)
+	t.Logf("n=%d memory: overlay state %.0f B/node (estimate); whole heap incl. simulator and frames in flight %.0f B/node",
+		n, float64(fp)/float64(n), float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc))/float64(n))
+	st := c.sumStats()
+	t.Logf("n=%d traffic during join: %.2f frames sent per node per tick", n, float64(st.FramesSent)/float64(n)/float64(last+60))
 	if !r.healthy() {
 		t.Errorf("after join: not healthy: %v", r)
 	}

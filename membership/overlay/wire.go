@@ -9,7 +9,8 @@ import (
 // Record types of the overlay: 0x60-0x6f, inside core's membership range
 // (0x40-0x7f) and clear of the SWIM records (0x40-0x4a), so overlay
 // records ride in the same frames as gossip and SWIM records and each layer
-// decodes only its own. 0x69-0x6f are reserved for later overlay records.
+// decodes only its own. 0x68-0x6f are reserved for later overlay records
+// (a peer of this version skips them).
 const (
 	RecFirst uint8 = 0x60
 	RecLast  uint8 = 0x6f
