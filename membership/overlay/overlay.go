@@ -97,6 +97,12 @@ func (o *Overlay) Passive(dst []core.NodeID) []core.NodeID { return append(dst, 
 func (o *Overlay) ActiveLen() int  { return len(o.active) }
 func (o *Overlay) PassiveLen() int { return len(o.passive) }
 
+// Sample appends up to k distinct active neighbours, chosen uniformly at
+// random, to dst: the gossip targets of a layer that runs over the overlay
+// (core.PeerSampler's Sample; its Size, the group size, must come from the
+// membership layer, which knows more than the views do).
+func (o *Overlay) Sample(dst []core.NodeID, k int) []core.NodeID { return o.sampleActive(dst, k) }
+
 // IsActive reports whether id is an active neighbour.
 func (o *Overlay) IsActive(id core.NodeID) bool { return o.activeIndex(id) >= 0 }
 
@@ -212,10 +218,10 @@ func (o *Overlay) StepFrame(from core.NodeID, f *core.Frame) error {
 		}
 		msgs = append(msgs, m)
 	}
+	o.Heard(from) // any frame from a neighbour shows it alive
 	if len(msgs) == 0 {
 		return nil
 	}
-	o.Heard(from)
 	for i := range msgs {
 		o.stats.RecordsIn++
 		o.handle(from, &msgs[i])

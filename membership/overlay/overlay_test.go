@@ -310,3 +310,29 @@ func TestLoss(t *testing.T) {
 		t.Fatalf("not recovered: %v", r)
 	}
 }
+
+// TestHeard: traffic of other layers (any frame, or Heard) keeps a link
+// alive without pings.
+func TestHeard(t *testing.T) {
+	net := newMemnet()
+	a := net.add(t, "a", nil)
+	b := net.add(t, "b", nil)
+	a.Join("b")
+	net.run(t)
+	gossip := frame(func(d []byte) []byte { return core.AppendRecord(d, 0x80, []byte("app")) })
+	for k := 0; k < 5*a.cfg.FailTicks; k++ {
+		if k%2 == 0 {
+			a.Step("b", gossip)
+		} else {
+			a.Heard("b")
+		}
+		b.Heard("a")
+		net.tick(t, 1)
+	}
+	if !a.IsActive("b") || a.Stats().PingsSent != 0 || b.Stats().PingsSent != 0 {
+		t.Fatalf("a %v, pings %d/%d", a.Active(nil), a.Stats().PingsSent, b.Stats().PingsSent)
+	}
+	if got := a.Sample(nil, 3); !slices.Equal(got, []core.NodeID{"b"}) {
+		t.Errorf("Sample = %v", got)
+	}
+}
