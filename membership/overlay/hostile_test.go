@@ -118,7 +118,7 @@ func TestHostileNeighbor(t *testing.T) {
 	if st.Evictions > uint64(10*a.cfg.EvictionsPerTick) {
 		t.Errorf("%d evictions over 10 ticks", st.Evictions)
 	}
-	if st.NeighborRejected == 0 || st.AddRefused == 0 {
+	if st.NeighborRejected == 0 || st.AddRefused == 0 || st.EvictionsDenied == 0 {
 		t.Errorf("no refusals: %+v", st)
 	}
 	checkInvariants(t, a)

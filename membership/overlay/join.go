@@ -105,6 +105,9 @@ func (o *Overlay) acceptJoiner(joiner core.NodeID) {
 	}
 	if len(o.pending) >= o.cfg.ActiveMax || (o.full() && o.evictionsThisTick >= o.cfg.EvictionsPerTick) {
 		o.stats.AddRefused++
+		if len(o.pending) < o.cfg.ActiveMax {
+			o.stats.EvictionsDenied++
+		}
 		o.addPassive(joiner, nil)
 		return
 	}

@@ -29,6 +29,9 @@ func scaleRun(t *testing.T, n int, seed uint64, perTick int) {
 	if !r.healthy() {
 		t.Errorf("after join: not healthy: %v", r)
 	}
+	if r.meanA < 0.85*float64(DefaultConfig().ActiveMax) {
+		t.Errorf("active views not filled: mean degree %.2f", r.meanA)
+	}
 	if r.maxPassiveIn > 10*int(r.meanPassive+1) {
 		t.Errorf("passive in-degree hub: max %d, mean %.1f", r.maxPassiveIn, r.meanPassive)
 	}

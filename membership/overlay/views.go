@@ -62,6 +62,9 @@ func (o *Overlay) addActive(id core.NodeID, evict bool) bool {
 	for o.full() || len(o.active) >= o.cfg.ActiveMax {
 		if !evict || o.evictionsThisTick >= o.cfg.EvictionsPerTick {
 			o.stats.AddRefused++
+			if evict {
+				o.stats.EvictionsDenied++
+			}
 			return false
 		}
 		o.evictionsThisTick++
