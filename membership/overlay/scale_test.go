@@ -66,3 +66,59 @@ func TestScale10000(t *testing.T) {
 	}
 	scaleRun(t, 10000, 1, 25)
 }
+
+// TestChurn: nodes crash silently and come back (with their stale views)
+// throughout; once churn stops the overlay is healthy again, and no view or
+// request list ever exceeded its cap.
+func TestChurn(t *testing.T) {
+	const n = 300
+	c := newCluster(t, n, 5, 0.01, nil)
+	c.joinAll(20, 30)
+	rng := c.net.Rand()
+	var down []int
+	for round := 0; round < 60; round++ {
+		for k := 0; k < 3; k++ {
+			if i := 1 + rng.IntN(n-1); c.alive(i) {
+				c.net.Crash(i)
+				down = append(down, i)
+			}
+		}
+		for k := 0; k < 3 && len(down) > 6; k++ {
+			j := rng.IntN(len(down))
+			c.net.Recover(down[j])
+			down = append(down[:j], down[j+1:]...)
+		}
+		c.runTicks(10)
+		for _, ov := range c.nodes {
+			checkInvariants(t, ov)
+		}
+	}
+	t.Logf("during churn (%d down): %v", len(down), c.check())
+	for _, i := range down {
+		c.net.Recover(i)
+	}
+	healthyAt := -1
+	for k := 1; k <= 200 && healthyAt < 0; k++ {
+		c.runTicks(1)
+		if r := c.check(); r.components == 1 && r.belowMin == 0 && r.deadActive == 0 && r.asym <= 2 {
+			healthyAt = k
+		}
+	}
+	r := c.check()
+	t.Logf("%d ticks after churn stopped: %v", healthyAt, r)
+	if healthyAt < 0 {
+		t.Fatalf("not healthy after churn: %v", r)
+	}
+}
+
+// TestSizeEstimate: with a group size estimate the active view aims at
+// 2·⌈ln n⌉+8: 14 at n = 20.
+func TestSizeEstimate(t *testing.T) {
+	c := newCluster(t, 20, 9, 0, func(cfg *Config) { cfg.SizeEstimate = func() int { return 20 } })
+	c.joinAll(5, 60)
+	r := c.check()
+	if r.maxA > 14 || r.minA < 8 || r.components != 1 || r.asym != 0 {
+		t.Fatalf("want degrees within [8, 14]: %v", r)
+	}
+	t.Logf("%v", r)
+}
