@@ -39,7 +39,7 @@ func (o *Overlay) onNeighborReply(from core.NodeID, flags byte) {
 	if flags&flagAccepted == 0 {
 		if asked {
 			o.addPassive(from, nil) // alive, just full
-			if !req.high {
+			if !req.high && !req.join {
 				o.backOff()
 			}
 		} else {
