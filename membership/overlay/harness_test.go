@@ -174,13 +174,12 @@ func (c *cluster) check() report {
 		r.meanA = float64(sumA) / float64(r.live)
 		r.meanPassive = float64(sumP) / float64(r.live)
 	}
-	// Node 0, the contact every node joined through, is left out: every
-	// joiner it evicted keeps it as a passive entry (HyParView's rule for
-	// DISCONNECT); contactPassiveIn reports it.
+	// Node 0, the contact every node joined through, is reported
+	// separately too: the paper's contact would be in nearly every passive
+	// view (see the package doc).
 	for j, k := range r.passiveIn {
 		if j == 0 {
 			r.contactPassiveIn = k
-			continue
 		}
 		r.maxPassiveIn = max(r.maxPassiveIn, k)
 	}

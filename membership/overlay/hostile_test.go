@@ -143,6 +143,16 @@ func TestHostileJoins(t *testing.T) {
 	if len(net.log) != 1 || a.Stats().JoinsDuplicate != 1 {
 		t.Errorf("repeated JOIN sent %d frames (before: %d)", len(net.log), n)
 	}
+	// A joiner the full contact did not take is walked for once per
+	// JoinRetryTicks, however often it repeats JOIN.
+	a.Tick()
+	net.log = net.log[:0]
+	for k := 0; k < 5; k++ {
+		a.Step("again", frame(appendJoin))
+	}
+	if a.IsActive("again") || len(net.log) != a.ActiveLen() || a.Stats().JoinsDuplicate != 5 {
+		t.Errorf("5 JOINs from one joiner: %d frames, stats %+v", len(net.log), a.Stats())
+	}
 	checkInvariants(t, a)
 }
 

@@ -2,40 +2,57 @@ package overlay
 
 import "github.com/grapevine-p2p/grapevine/core"
 
-// onJoin: from joins through this node (HyParView §4.2). The contact adds
-// the joiner to its active view, evicting a random neighbour if full, tells
-// it so, and starts a FORWARD_JOIN walk of ARWL hops through every other
-// neighbour; each walk ends in one more neighbour for the joiner.
+// onJoin: from joins through this node (HyParView §4.2). The contact
+// starts a FORWARD_JOIN walk of ARWL hops through each of its neighbours;
+// each walk ends in an offer of a link to the joiner, so a joiner gets up
+// to one neighbour per neighbour of its contact, spread over the group.
+// The contact itself links up with the joiner only if it has room. (The
+// paper's contact always adds the joiner, evicting a random neighbour:
+// a bootstrap node would then replace a neighbour with every join, and
+// every node it evicted would keep it as a passive entry, making it the
+// target of a large share of all NEIGHBOR requests after a failure.)
 func (o *Overlay) onJoin(from core.NodeID) {
 	if o.activeIndex(from) >= 0 {
-		// A retry whose answer was lost: answer again, do not walk again
-		// (a peer cannot make this node start walks by repeating JOIN).
+		// A retry whose answer was lost: answer again, do not walk again.
 		o.stats.JoinsDuplicate++
-		o.emit(from, func(b []byte) []byte { return appendFlags(b, RecNeighborReply, flagAccepted|flagJoin) })
+		o.emit(from, reply(flagAccepted|flagJoin))
+		return
+	}
+	if o.recentlyWalked(from) {
+		// A peer cannot make this node start walks by repeating JOIN.
+		o.stats.JoinsDuplicate++
 		return
 	}
 	if o.joinsThisTick >= o.cfg.JoinsPerTick {
 		o.stats.JoinsDropped++
 		return
 	}
-	o.joinsThisTick++
-	// The JOIN itself is bounded by JoinsPerTick, not by the eviction
-	// budget: a contact whose view is full must still admit joiners.
-	saved := o.evictionsThisTick
-	o.evictionsThisTick = 0
-	ok := o.addActive(from, true)
-	o.evictionsThisTick = saved
-	if !ok {
+	if !o.admissible(from) {
 		return
 	}
+	o.joinsThisTick++
 	o.stats.JoinsAccepted++
-	o.emit(from, func(b []byte) []byte { return appendFlags(b, RecNeighborReply, flagAccepted|flagJoin) })
+	o.recentJoins[o.recentNext] = recentJoin{id: from, at: o.now}
+	o.recentNext = (o.recentNext + 1) % len(o.recentJoins)
 	ttl := o.cfg.ARWL
 	for i := range o.active {
-		if id := o.active[i].id; id != from {
-			o.emit(id, func(b []byte) []byte { return appendForwardJoin(b, from, ttl) })
+		id := o.active[i].id
+		o.emit(id, func(b []byte) []byte { return appendForwardJoin(b, from, ttl) })
+	}
+	if !o.full() && o.addActive(from, false) {
+		o.emit(from, reply(flagAccepted|flagJoin))
+	}
+}
+
+// recentlyWalked reports whether a walk was started for joiner within the
+// last JoinRetryTicks.
+func (o *Overlay) recentlyWalked(joiner core.NodeID) bool {
+	for _, r := range o.recentJoins {
+		if r.id == joiner && o.now-r.at < int64(o.cfg.JoinRetryTicks) {
+			return true
 		}
 	}
+	return false
 }
 
 // walkAllowed reports whether a random-walk record (FORWARD_JOIN, SHUFFLE)

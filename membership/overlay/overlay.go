@@ -32,6 +32,9 @@ type Overlay struct {
 	fillBackoff int   // ticks the next low-priority request waits after a rejection
 	nextFill    int64 // no low-priority request before this tick
 
+	recentJoins [32]recentJoin // joiners walked for lately (repeated JOINs are not walked again)
+	recentNext  int
+
 	joinsThisTick     int
 	evictionsThisTick int
 
@@ -45,6 +48,11 @@ type peer struct {
 	heard  int64 // tick something was last heard from it
 	pinged int64 // tick it was last pinged
 	walks  int   // walk records handled from it this tick
+}
+
+type recentJoin struct {
+	id core.NodeID
+	at int64
 }
 
 // request is a NEIGHBOR request in flight.
