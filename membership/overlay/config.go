@@ -132,7 +132,7 @@ func DefaultConfig() Config {
 		FailTicks:           30,
 		RequestTimeout:      10,
 		MaxPending:          4,
-		JoinRetryTicks:      50,
+		JoinRetryTicks:      20,
 		JoinsPerTick:        32,
 		WalksPerPeerPerTick: 48,
 		EvictionsPerTick:    4,

@@ -55,8 +55,9 @@
 // it, and after a rejected low-priority request the next waits, doubling up
 // to ShuffleTicks, so the few nodes one short of a full view in a saturated
 // overlay do not ask full nodes over and over. A ping from a node that is
-// not a neighbour (one end missed a DISCONNECT or an answer) is answered
-// with DISCONNECT, so links stay symmetric under loss.
+// not a neighbour (one end missed a DISCONNECT or an answer) makes the
+// receiver take the link if it has room and answer DISCONNECT otherwise,
+// so links become symmetric again under loss.
 //
 // Shuffle. Every ShuffleTicks on average a node sends SHUFFLE(itself, ka
 // active and kp passive entries) on a random walk of ShuffleTTL hops; the

@@ -75,11 +75,11 @@ func (o *Overlay) onDisconnect(from core.NodeID, leaving bool) {
 	}
 }
 
-// onKeepalive: a ping is answered by a neighbour; one from a node that is
-// not (it believes a link this node has dropped, because a DISCONNECT or an
-// answer was lost) gets DISCONNECT, so both ends agree again. A ping from a
-// node this node asked to be its neighbour means it accepted and the
-// answer was lost.
+// onKeepalive: a ping is answered by a neighbour. A ping from a node that
+// is not one means it believes in a link this node does not (an answer or
+// a DISCONNECT was lost): if this node asked it, or simply has room, it
+// takes the link (the sender could as well have asked with NEIGHBOR);
+// otherwise it answers DISCONNECT, so both ends agree again.
 func (o *Overlay) onKeepalive(from core.NodeID, ping bool) {
 	if o.activeIndex(from) >= 0 {
 		if ping {
@@ -91,14 +91,12 @@ func (o *Overlay) onKeepalive(from core.NodeID, ping bool) {
 		o.stats.Unsolicited++
 		return
 	}
-	if o.pendingIndex(from) >= 0 {
-		o.onNeighborReply(from, flagAccepted)
-		if o.activeIndex(from) >= 0 {
-			o.emit(from, func(b []byte) []byte { return appendFlags(b, RecKeepalive, 0) })
-		}
+	o.stats.AsymmetryRepaired++
+	_, asked := o.takePending(from)
+	if (asked || !o.full()) && o.addActive(from, false) {
+		o.emit(from, func(b []byte) []byte { return appendFlags(b, RecKeepalive, 0) })
 		return
 	}
-	o.stats.AsymmetryRepaired++
 	o.emit(from, disconnect)
 }
 

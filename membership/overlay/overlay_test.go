@@ -238,23 +238,40 @@ func TestPeerDown(t *testing.T) {
 }
 
 // TestAsymmetryRepair: a node that believes in a link the other end has
-// dropped (its DISCONNECT was lost) is told so by its first ping. (Both
-// then have room, so a asks again and b accepts: the link comes back,
-// symmetric.)
+// dropped (its answer or DISCONNECT was lost) finds out at its first ping:
+// the other end takes the link back if it has room, and otherwise answers
+// DISCONNECT.
 func TestAsymmetryRepair(t *testing.T) {
-	net := newMemnet()
-	a := net.add(t, "a", nil)
-	b := net.add(t, "b", nil)
-	a.Join("b")
-	net.run(t)
-	// b drops a without telling it.
-	b.removeActive(b.activeIndex("a"), Disconnected)
-	net.tick(t, a.cfg.KeepaliveTicks+1)
-	if a.IsActive("b") != b.IsActive("a") {
-		t.Fatalf("not repaired: a %v, b %v", a.Active(nil), b.Active(nil))
-	}
-	if b.Stats().AsymmetryRepaired != 1 {
-		t.Errorf("b stats %+v", b.Stats())
+	for _, full := range []bool{false, true} {
+		net := newMemnet()
+		a := net.add(t, "a", nil)
+		b := net.add(t, "b", func(c *Config) { c.ActiveMax, c.ActiveMin = 1, 1 })
+		a.Join("b")
+		net.run(t)
+		// b drops a without telling it.
+		b.removeActive(b.activeIndex("a"), Disconnected)
+		if full {
+			b.addActive("c", false)
+		}
+		net.log = net.log[:0]
+		net.tick(t, a.cfg.KeepaliveTicks+1)
+		if a.IsActive("b") != b.IsActive("a") {
+			t.Fatalf("full %v: not repaired: a %v, b %v", full, a.Active(nil), b.Active(nil))
+		}
+		// Full, b answers DISCONNECT (a, now without neighbours, then asks
+		// with high priority and b makes room).
+		disconnected := false
+		for _, s := range net.log {
+			if s.from == "b" && s.to == "a" && len(s.frame) > 1 && s.frame[1] == RecDisconnect {
+				disconnected = true
+			}
+		}
+		if disconnected != full {
+			t.Errorf("full %v: DISCONNECT sent %v", full, disconnected)
+		}
+		if b.Stats().AsymmetryRepaired != 1 {
+			t.Errorf("b stats %+v", b.Stats())
+		}
 	}
 }
 

@@ -29,7 +29,7 @@ type Stats struct {
 	ShufflesSent      uint64
 	ShufflesAnswered  uint64 // shuffle walks that ended here
 	PingsSent         uint64
-	AsymmetryRepaired uint64 // pings from non-neighbours answered with DISCONNECT
+	AsymmetryRepaired uint64 // pings from non-neighbours (link taken if there was room, else DISCONNECT)
 
 	// Drops and refusals (hostile or stale input).
 	JoinsDropped    uint64 // JOINs over JoinsPerTick
