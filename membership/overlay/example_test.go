@@ -19,7 +19,9 @@ type frameTo struct {
 	frame    []byte
 }
 
-func (q queue) Send(to core.NodeID, frame []byte) { *q.out = append(*q.out, frameTo{q.from, to, frame}) }
+func (q queue) Send(to core.NodeID, frame []byte) {
+	*q.out = append(*q.out, frameTo{q.from, to, frame})
+}
 
 func Example() {
 	var wire []frameTo
