@@ -104,17 +104,17 @@
 // On testnet/sim (100 ms ticks, 5-40 ms one-way latency; go test
 // ./membership/overlay/ and go run ./testnet/cmd/overlayexp), n nodes
 // joining through one contact at 20-25 a tick end with every active view
-// within [8, 16] (mean 15.6-15.8), every link symmetric and one component.
-// After half the nodes crash silently no survivor keeps a crashed
-// neighbour after 31 ticks (FailTicks plus a tick); every survivor is back
-// to at least ActiveMin in one component after 32-38 ticks, with every
-// link symmetric too after 37-56, at n = 1,000 and 10,000 (74 ticks after
-// an 80 % crash at 10,000; 69 after a 50 % crash at n = 100,000 joined
-// through random earlier nodes). With 5 % frame loss the repair takes 46
-// ticks, and a few links are always being made symmetric again. A quiet
-// overlay costs 1.6 frames (10 bytes of records) per node per tick, the
-// keepalives of 16 links; other layers' traffic replaces them. The state
-// is 3-5 KB per node (the passive view dominates).
+// within [8, 16] (mean 15.9, minimum 12-13), every link symmetric and one
+// component. After half the nodes crash silently no survivor keeps a
+// crashed neighbour after 31 ticks (FailTicks plus a tick); every survivor
+// is back to at least ActiveMin in one component after 31-40 ticks, with
+// every link symmetric too after 37-45, at n = 1,000 and 10,000 (79 ticks
+// after an 80 % crash at 10,000; 70 after a 50 % crash at n = 100,000
+// joined through random earlier nodes). With 5 % frame loss the repair
+// takes 34-46 ticks, and a few links are always being made symmetric
+// again. A quiet overlay costs 1.6 frames (10 bytes of records) per node
+// per tick, the keepalives of 16 links; other layers' traffic replaces
+// them. The state is 4-6 KB per node (the passive view dominates).
 //
 // # Hostile peers
 //
