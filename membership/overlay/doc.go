@@ -108,7 +108,7 @@
 // component. After half the nodes crash silently no survivor keeps a
 // crashed neighbour after 31 ticks (FailTicks plus a tick); every survivor
 // is back to at least ActiveMin in one component after 31-40 ticks, with
-// every link symmetric too after 37-45, at n = 1,000 and 10,000 (79 ticks
+// every link symmetric too after 37-48, at n = 1,000 and 10,000 (79 ticks
 // after an 80 % crash at 10,000; 70 after a 50 % crash at n = 100,000
 // joined through random earlier nodes). With 5 % frame loss the repair
 // takes 34-46 ticks, and a few links are always being made symmetric
