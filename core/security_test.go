@@ -1,0 +1,72 @@
+package core
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// newLoneEngine builds one engine with no peers of interest, for tests that
+// feed it frames by hand.
+func newLoneEngine(t *testing.T, tweak func(c *Config)) (*Engine, *recorder) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	c := DefaultConfig()
+	c.ID = "me"
+	c.Rand = rng
+	c.Sampler = &StaticSampler{Peers: []NodeID{"p"}, Rand: rng}
+	c.Transport = nullTransport{}
+	app := &recorder{}
+	c.App = app
+	if tweak != nil {
+		tweak(&c)
+	}
+	e, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, app
+}
+
+func msgFrame(origin NodeID, seq uint64) []byte {
+	m := &Message{Origin: origin, Seq: seq, Topic: "t", Payload: []byte("x")}
+	return AppendMessageRecord(NewFrame(nil), m)
+}
+
+// An origin evicted and recreated while its old message is still stored
+// must still expire once everything of it is gone: storeDrop used to
+// uncharge the current record for a message charged to the evicted one,
+// leaving storedMsgs at -1 forever.
+func TestStoreDropChargesStoringOrigin(t *testing.T) {
+	e, _ := newLoneEngine(t, func(c *Config) {
+		c.MaxOrigins = 2
+		c.StoreTTL = 20
+		c.SeenTTL = 30 // the new record outlives a:1's expiry and a:5's
+	})
+	if err := e.Step("p", msgFrame("a", 1)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ { // push a out of the origin table
+		e.Tick()
+		if err := e.Step("p", msgFrame(NodeID(fmt.Sprintf("x%d", i)), 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.origins["a"] != nil {
+		t.Fatal("a still tracked; the test needs it evicted")
+	}
+	for e.ticks < 15 { // a:1 still stored, the new record still active when it expires
+		e.Tick()
+	}
+	e.Step("p", msgFrame("a", 5))
+	for i := 0; i < 200; i++ {
+		e.Tick()
+	}
+	if o := e.origins["a"]; o != nil {
+		t.Fatalf("origin a never expired: storedMsgs=%d", o.storedMsgs)
+	}
+}
+
+type nullTransport struct{}
+
+func (nullTransport) Send(NodeID, []byte) {}
