@@ -104,6 +104,11 @@ type Config struct {
 	// Validator vets every message before it is stored, delivered or
 	// forwarded. Optional.
 	Validator Validator
+	// Penalizer receives the offences this engine attributes to the peer
+	// that sent a frame: OffenceMalformed for a frame that does not decode,
+	// OffenceInvalidMessage for a message the Validator rejects. Optional
+	// (nil: no reporting).
+	Penalizer Penalizer
 	// Signer authenticates this node's own messages at publish. Optional.
 	Signer Signer
 	// Piggyback may append records (membership updates) to outgoing

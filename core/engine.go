@@ -204,6 +204,7 @@ func (e *Engine) Step(from NodeID, frame []byte) error {
 	f, err := DecodeFrame(frame, e.cfg.Limits)
 	if err != nil {
 		e.stats.DecodeErrors++
+		e.penalize(from, OffenceMalformed)
 		return err
 	}
 	e.StepFrame(from, f)
@@ -287,6 +288,7 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64) {
 	if e.cfg.Validator != nil {
 		if err := e.cfg.Validator.Validate(from, m); err != nil {
 			e.stats.Invalid++
+			e.penalize(from, OffenceInvalidMessage)
 			return
 		}
 	}
@@ -343,5 +345,12 @@ func (e *Engine) accept(m *Message, from NodeID, tree bool, end uint64) {
 	}
 	if e.cfg.EagerPush {
 		e.eagerPush(en, from)
+	}
+}
+
+// penalize reports offence o by peer from to Config.Penalizer, if any.
+func (e *Engine) penalize(from NodeID, o Offence) {
+	if e.cfg.Penalizer != nil {
+		e.cfg.Penalizer.Penalize(from, o)
 	}
 }

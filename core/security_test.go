@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -70,3 +71,38 @@ func TestStoreDropChargesStoringOrigin(t *testing.T) {
 type nullTransport struct{}
 
 func (nullTransport) Send(NodeID, []byte) {}
+
+// A frame that does not decode and a message the Validator rejects are
+// reported to Config.Penalizer against the peer that sent them.
+func TestPenalizerMalformedAndInvalid(t *testing.T) {
+	var got []string
+	e, app := newLoneEngine(t, func(c *Config) {
+		c.Penalizer = PenalizerFunc(func(from NodeID, o Offence) {
+			got = append(got, string(from)+":"+o.String())
+		})
+		c.Validator = validatorFunc(func(_ NodeID, m *Message) error {
+			if string(m.Payload) == "bad" {
+				return errors.New("rejected")
+			}
+			return nil
+		})
+	})
+	if err := e.Step("p", []byte{WireVersion, 7, 200}); err == nil {
+		t.Fatal("truncated frame decoded")
+	}
+	bad := AppendMessageRecord(NewFrame(nil), &Message{Origin: "o", Seq: 1, Topic: "t", Payload: []byte("bad")})
+	if err := e.Step("q", bad); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Step("q", msgFrame("o", 2)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"p:malformed", "q:invalid_message"}
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(app.got) != 1 {
+		t.Fatalf("penalties %v, want %v; delivered %d, want 1", got, want, len(app.got))
+	}
+}
+
+type validatorFunc func(NodeID, *Message) error
+
+func (f validatorFunc) Validate(from NodeID, m *Message) error { return f(from, m) }
