@@ -328,6 +328,9 @@ func (c *Config) validate() error {
 	req(c.MaxMessageSize <= c.Limits.MaxMessageSize, "MaxMessageSize must not exceed Limits.MaxMessageSize")
 	req(c.MaxFrameSize >= c.MaxMessageSize+1024 && c.MaxFrameSize <= c.Limits.MaxFrameSize,
 		"MaxFrameSize must hold one largest message and fit Limits.MaxFrameSize")
+	req(c.MaxDigestOrigins <= c.Limits.MaxDigestEntries && c.MaxDigestAbove <= c.Limits.MaxDigestAbove &&
+		c.MaxDigestOrigins*c.MaxDigestAbove <= c.Limits.MaxKeys,
+		"a full digest (MaxDigestOrigins × MaxDigestAbove) must fit Limits.MaxDigestEntries, MaxDigestAbove and MaxKeys")
 	req(len(c.ID) <= c.Limits.MaxIDLen, "ID is longer than Limits.MaxIDLen")
 	if len(errs) > 0 {
 		return fmt.Errorf("grapevine/core: invalid config: %w", errors.Join(errs...))

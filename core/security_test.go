@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -106,3 +107,28 @@ func TestPenalizerMalformedAndInvalid(t *testing.T) {
 type validatorFunc func(NodeID, *Message) error
 
 func (f validatorFunc) Validate(from NodeID, m *Message) error { return f(from, m) }
+
+// A 4 MiB IWANT of one-byte keys used to decode to ~100 MB; now the frame's
+// key budget (Limits.MaxKeys) refuses it before allocating, and what any
+// frame decodes to stays within 32 bytes per input byte plus 24·MaxKeys.
+func TestDecodeKeysBounded(t *testing.T) {
+	lim := DefaultLimits()
+	body := AppendUvarint(nil, 1)
+	body = AppendString(body, "o")
+	n := lim.MaxFrameSize - 64
+	body = AppendUvarint(body, uint64(n))
+	for i := 0; i < n; i++ {
+		body = append(body, 2) // delta 1, zigzag-encoded
+	}
+	frame := AppendRecord(NewFrame(nil), RecIWant, body)
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	_, err := DecodeFrame(frame, lim)
+	runtime.ReadMemStats(&ms1)
+	if err == nil {
+		t.Fatal("4 MiB of keys decoded")
+	}
+	if got := ms1.TotalAlloc - ms0.TotalAlloc; got > 1<<20 {
+		t.Fatalf("refusing %d bytes of keys allocated %d bytes", len(frame), got)
+	}
+}
