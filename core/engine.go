@@ -215,10 +215,10 @@ func (e *Engine) Step(from NodeID, frame []byte) error {
 // frame's other records to the membership layer decodes it once).
 func (e *Engine) StepFrame(from NodeID, f *Frame) {
 	for _, m := range f.Messages {
-		e.receive(from, m, false, 0)
+		e.receive(from, m, false, 0, f.Size)
 	}
 	for _, t := range f.Tree {
-		e.receive(from, t.Msg, true, t.End)
+		e.receive(from, t.Msg, true, t.End, f.Size)
 	}
 	if len(f.IHave) > 0 {
 		e.onIHave(from, f.IHave)
@@ -255,8 +255,9 @@ func (e *Engine) Tick() {
 }
 
 // receive handles a message body from a peer; tree says it came along a
-// tree push with the arc ending at end.
-func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64) {
+// tree push with the arc ending at end; frameSize is the length of the
+// frame m aliases (0 if unknown).
+func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64, frameSize int) {
 	e.stats.Received++
 	if len(m.Payload) > e.cfg.MaxMessageSize {
 		e.stats.TooLarge++
@@ -292,7 +293,11 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64) {
 			return
 		}
 	}
-	if !e.cfg.KeepFrames {
+	if !e.cfg.KeepFrames || frameSize > keepFrameMax(m) {
+		// Under KeepFrames a stored message pins the frame it aliases
+		// while the store counts only the message: copy it out of a frame
+		// much larger than it (a tiny message in a padded 4 MiB frame).
+		e.stats.FrameCopies += b2u(e.cfg.KeepFrames)
 		m = m.Clone()
 	}
 	e.accept(m, from, tree, end)
@@ -353,4 +358,16 @@ func (e *Engine) penalize(from NodeID, o Offence) {
 	if e.cfg.Penalizer != nil {
 		e.cfg.Penalizer.Penalize(from, o)
 	}
+}
+
+// keepFrameMax is the largest frame a stored message may alias under
+// KeepFrames: twice its encoded size plus 1 KiB, so the bytes the store
+// pins stay within 2× what MaxStoreBytes counts plus 1 KiB per message.
+func keepFrameMax(m *Message) int { return 2*encodedMessageSize(m) + 1024 }
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }

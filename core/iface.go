@@ -90,4 +90,5 @@ type Stats struct {
 	FIFOLost        uint64 // sequence numbers skipped in FIFO delivery
 	FIFOLate        uint64 // messages that arrived after FIFO delivery skipped them (not delivered)
 	HeldOverflow    uint64 // FIFO gaps skipped because MaxHeld was reached
+	FrameCopies     uint64 // KeepFrames messages copied out of a frame more than 2× their size + 1 KiB
 }

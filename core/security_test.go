@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"unsafe"
 )
 
 // newLoneEngine builds one engine with no peers of interest, for tests that
@@ -131,4 +132,43 @@ func TestDecodeKeysBounded(t *testing.T) {
 	if got := ms1.TotalAlloc - ms0.TotalAlloc; got > 1<<20 {
 		t.Fatalf("refusing %d bytes of keys allocated %d bytes", len(frame), got)
 	}
+}
+
+// Under KeepFrames a tiny message in a frame padded to 1 MiB with an
+// unknown record must not pin the frame: it is copied out (its payload no
+// longer aliases the frame); a message that is most of its frame is kept
+// aliased.
+func TestKeepFramesCopiesFromLargeFrame(t *testing.T) {
+	e, _ := newLoneEngine(t, func(c *Config) { c.KeepFrames = true })
+	small := msgFrame("o", 1)
+	small = AppendRecord(small, 99, make([]byte, 1<<20))
+	if err := e.Step("p", small); err != nil {
+		t.Fatal(err)
+	}
+	en := e.store[MsgKey{"o", 1}]
+	if en == nil {
+		t.Fatal("not stored")
+	}
+	if aliases(en.msg.Payload, small) {
+		t.Fatal("tiny message still aliases its 1 MiB frame")
+	}
+	big := AppendMessageRecord(NewFrame(nil), &Message{Origin: "o", Seq: 2, Topic: "t", Payload: make([]byte, 4000)})
+	if err := e.Step("p", big); err != nil {
+		t.Fatal(err)
+	}
+	if !aliases(e.store[MsgKey{"o", 2}].msg.Payload, big) {
+		t.Fatal("message that fills its frame was copied")
+	}
+	if e.Stats().FrameCopies != 1 {
+		t.Fatalf("FrameCopies = %d, want 1", e.Stats().FrameCopies)
+	}
+}
+
+func aliases(p, frame []byte) bool {
+	if len(p) == 0 {
+		return false
+	}
+	a := uintptr(unsafe.Pointer(&p[0]))
+	f := uintptr(unsafe.Pointer(&frame[0]))
+	return a >= f && a < f+uintptr(len(frame))
 }

@@ -99,6 +99,11 @@ type Frame struct {
 	IWant    []MsgKey
 	Digest   *Digest
 	Records  []Record // records of types the core does not own
+	// Size is the length of the encoded frame the slices above alias, set
+	// by DecodeFrame (0 for a frame built in memory). With
+	// Config.KeepFrames the engine copies a message out of a frame much
+	// larger than it rather than let it pin the whole frame.
+	Size int
 }
 
 // TreeMessage is a message received along a tree push: the receiver

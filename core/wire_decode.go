@@ -160,7 +160,7 @@ func DecodeFrame(b []byte, lim Limits) (*Frame, error) {
 		return nil, fmt.Errorf("%w: %d (this peer speaks %d)", ErrVersion, b[0], WireVersion)
 	}
 	r := &Reader{b: b[1:]}
-	f := &Frame{}
+	f := &Frame{Size: len(b)}
 	records := 0
 	keyBudget := lim.MaxKeys // sequence numbers left for this frame
 	for r.Len() > 0 && r.err == nil {
