@@ -172,3 +172,29 @@ func aliases(p, frame []byte) bool {
 	f := uintptr(unsafe.Pointer(&frame[0]))
 	return a >= f && a < f+uintptr(len(frame))
 }
+
+// A partial digest's omitted origins are not answered as fully missing: a
+// node holding one message each of 2,000 origins, asked with a partial
+// digest that lists 256 of them as complete, sends nothing; asked with a
+// complete empty digest it sends up to its budget.
+func TestPartialDigestOmittedOriginsNotAnswered(t *testing.T) {
+	e, _ := newLoneEngine(t, func(c *Config) { c.MaxOrigins = 4096; c.MaxInboundPerPeerPerRound = 1 << 20 })
+	for i := 0; i < 2000; i++ {
+		if err := e.Step("p", msgFrame(NodeID(fmt.Sprintf("o%d", i)), 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := &Digest{Partial: true}
+	for i := 0; i < 256; i++ {
+		d.Entries = append(d.Entries, DigestEntry{Origin: NodeID(fmt.Sprintf("o%d", i)), Contiguous: 1})
+	}
+	before := e.Stats().PullAnswered
+	e.StepFrame("q", &Frame{Digest: d})
+	if got := e.Stats().PullAnswered - before; got != 0 {
+		t.Fatalf("answered %d messages of origins the partial digest omitted", got)
+	}
+	e.StepFrame("q", &Frame{Digest: &Digest{}})
+	if e.Stats().PullAnswered == before {
+		t.Fatal("a complete empty digest got no answer")
+	}
+}
