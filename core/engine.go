@@ -37,6 +37,7 @@ type Engine struct {
 	storeOrder []*storeEntry // store entries in insertion order, from storeHead
 	storeHead  int
 	storeBytes int
+	heldBytes  int // payload bytes held back for FIFO delivery, all origins
 	hot        []*storeEntry
 
 	// seen-state per origin (seen.go) and the pull digest built from it

@@ -198,3 +198,47 @@ func TestPartialDigestOmittedOriginsNotAnswered(t *testing.T) {
 		t.Fatal("a complete empty digest got no answer")
 	}
 }
+
+// FIFO hold-back is bounded in bytes over all origins (MaxHeldBytes), and
+// the held messages of an evicted origin are delivered with their gaps
+// reported lost, not dropped silently.
+func TestHeldBytesBoundAndEvictFlush(t *testing.T) {
+	lost := 0
+	e, app := newLoneEngine(t, func(c *Config) {
+		c.FIFO = true
+		c.MaxHeldBytes = 3000
+		c.MaxOrigins = 4
+		c.MaxInboundPerPeerPerRound = 1 << 20
+	})
+	app2 := &lossCounter{recorder: app, n: &lost}
+	e.cfg.App = app2
+	big := func(o NodeID, seq uint64) []byte {
+		return AppendMessageRecord(NewFrame(nil), &Message{Origin: o, Seq: seq, Topic: "t", Payload: make([]byte, 1000)})
+	}
+	e.Step("p", big("a", 1))
+	for s := uint64(3); s <= 8; s++ { // seq 2 missing: held back
+		e.Step("p", big("a", s))
+	}
+	if e.heldBytes > 3000 || e.Stats().HeldBytesOverflow == 0 {
+		t.Fatalf("heldBytes %d, overflow %d", e.heldBytes, e.Stats().HeldBytesOverflow)
+	}
+	e.Step("p", big("b", 1))
+	e.Step("p", big("b", 3)) // held
+	for i := 0; i < 8; i++ {
+		e.Tick()
+		e.Step("p", msgFrame(NodeID(fmt.Sprintf("x%d", i)), 1))
+	}
+	if e.origins["b"] != nil {
+		t.Fatal("b not evicted")
+	}
+	if e.Stats().HeldFlushed == 0 || e.heldBytes != 0 || lost == 0 {
+		t.Fatalf("evicted origin's held messages: flushed %d, heldBytes %d, losses %d", e.Stats().HeldFlushed, e.heldBytes, lost)
+	}
+}
+
+type lossCounter struct {
+	*recorder
+	n *int
+}
+
+func (l *lossCounter) Lost(NodeID, uint64, uint64) { *l.n++ }

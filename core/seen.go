@@ -66,6 +66,7 @@ func (e *Engine) evictOrigins() {
 
 // removeOrigin forgets o (evicted or expired).
 func (e *Engine) removeOrigin(o *originState) {
+	e.flushHeld(o)
 	e.stateVer++
 	delete(e.origins, o.id)
 	last := e.originList[len(e.originList)-1]
