@@ -37,7 +37,9 @@ type Engine struct {
 	storeOrder []*storeEntry // store entries in insertion order, from storeHead
 	storeHead  int
 	storeBytes int
-	heldBytes  int // payload bytes held back for FIFO delivery, all origins
+	tombs      map[NodeID]tomb // watermarks of evicted origins (seen.go)
+	tombOrder  []NodeID        // tombs in eviction order, possibly stale
+	heldBytes  int             // payload bytes held back for FIFO delivery, all origins
 	hot        []*storeEntry
 
 	// seen-state per origin (seen.go) and the pull digest built from it
@@ -272,6 +274,18 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64, frameSi
 				e.treePush(en, false, end, from)
 			}
 		}
+		return
+	}
+	if ts, ok := e.tombs[m.Origin]; ok && m.Seq <= ts.contiguous {
+		// An evicted origin's message seen before its eviction.
+		e.stats.Duplicates++
+		return
+	}
+	if e.origins[m.Origin] == nil && m.Origin != e.cfg.ID && !e.originRoom(m.Origin) {
+		// Every origin slot is taken and evicting would forget a tombstone
+		// younger than SeenTTL: refuse the new origin instead.
+		e.stats.OriginsRefused++
+		e.penalize(from, OffenceFlood)
 		return
 	}
 	if m.Origin == e.cfg.ID {

@@ -242,3 +242,50 @@ type lossCounter struct {
 }
 
 func (l *lossCounter) Lost(NodeID, uint64, uint64) { *l.n++ }
+
+// An origin evicted because a peer invented many origins keeps a watermark
+// tombstone: its old messages replayed afterwards are duplicates, not
+// deliveries, and its new ones are still delivered.
+func TestEvictedOriginTombstoneStopsReplays(t *testing.T) {
+	floods := map[NodeID]int{}
+	e, app := newLoneEngine(t, func(c *Config) {
+		c.MaxOrigins = 16
+		c.MaxInboundPerPeerPerRound = 1 << 20
+		c.Penalizer = PenalizerFunc(func(from NodeID, o Offence) {
+			if o == OffenceFlood {
+				floods[from]++
+			}
+		})
+	})
+	for s := uint64(1); s <= 3; s++ {
+		e.Step("honest", msgFrame("h", s))
+	}
+	for i := 0; i < 10000; i++ {
+		if i%100 == 0 {
+			e.Tick()
+		}
+		e.Step("attacker", msgFrame(NodeID(fmt.Sprintf("fake%d", i)), 1))
+	}
+	if e.origins["h"] != nil {
+		t.Fatal("h not evicted; the test needs it evicted")
+	}
+	for s := uint64(1); s <= 3; s++ {
+		e.Step("attacker", msgFrame("h", s)) // replay
+	}
+	e.Step("honest", msgFrame("h", 4))
+	n := 0
+	for _, m := range app.got {
+		if m.Origin == "h" {
+			n++
+		}
+	}
+	if n != 4 {
+		t.Fatalf("origin h delivered %d times, want 4 (seq 1-4 once each)", n)
+	}
+	if floods["attacker"] == 0 || floods["honest"] != 0 {
+		t.Fatalf("flood penalties %v: want the attacker only", floods)
+	}
+	if len(e.tombs) > 8*16 {
+		t.Fatalf("%d tombstones, bound 128", len(e.tombs))
+	}
+}
