@@ -104,6 +104,11 @@ type Config struct {
 	// Validator vets every message before it is stored, delivered or
 	// forwarded. Optional.
 	Validator Validator
+	// Penalizer receives the offences this engine attributes to the peer
+	// that sent a frame: OffenceMalformed for a frame that does not decode,
+	// OffenceInvalidMessage for a message the Validator rejects. Optional
+	// (nil: no reporting).
+	Penalizer Penalizer
 	// Signer authenticates this node's own messages at publish. Optional.
 	Signer Signer
 	// Piggyback may append records (membership updates) to outgoing
@@ -214,6 +219,10 @@ type Config struct {
 	FIFOTimeout int
 	// MaxHeld bounds messages held back per origin in FIFO mode.
 	MaxHeld int
+	// MaxHeldBytes bounds the payload bytes held back over all origins in
+	// FIFO mode; beyond it the receiving origin's first gap is given up
+	// (reported lost, Stats.HeldBytesOverflow).
+	MaxHeldBytes int
 
 	// RoundTicks is how many ticks make one gossip round (1: every Tick).
 	RoundTicks int
@@ -282,6 +291,7 @@ func DefaultConfig() Config {
 		FIFO:                      false,
 		FIFOTimeout:               30,
 		MaxHeld:                   1024,
+		MaxHeldBytes:              64 << 20,
 		RoundTicks:                1,
 		FirstSeq:                  1,
 		MaxFrameSize:              (1 << 20) + (64 << 10),
@@ -317,12 +327,15 @@ func (c *Config) validate() error {
 	req(c.MaxStoreMessages >= 1 && c.MaxStoreBytes >= 1 && c.StoreTTL >= 1, "store limits must be positive")
 	req(c.SeenTTL >= 1 && c.MaxOrigins >= 1 && c.MaxAbove >= 1 && c.GapTimeout >= 1, "seen-set limits must be positive")
 	req(c.MaxDigestOrigins >= 1 && c.MaxDigestAbove >= 0, "digest limits must be positive")
-	req(c.FIFOTimeout >= 1 && c.MaxHeld >= 1, "FIFO limits must be positive")
+	req(c.FIFOTimeout >= 1 && c.MaxHeld >= 1 && c.MaxHeldBytes >= 1, "FIFO limits must be positive")
 	req(c.RoundTicks >= 1, "RoundTicks must be at least 1")
 	req(c.FirstSeq >= 1, "FirstSeq must be at least 1")
 	req(c.MaxMessageSize <= c.Limits.MaxMessageSize, "MaxMessageSize must not exceed Limits.MaxMessageSize")
 	req(c.MaxFrameSize >= c.MaxMessageSize+1024 && c.MaxFrameSize <= c.Limits.MaxFrameSize,
 		"MaxFrameSize must hold one largest message and fit Limits.MaxFrameSize")
+	req(c.MaxDigestOrigins <= c.Limits.MaxDigestEntries && c.MaxDigestAbove <= c.Limits.MaxDigestAbove &&
+		c.MaxDigestOrigins*c.MaxDigestAbove <= c.Limits.MaxKeys,
+		"a full digest (MaxDigestOrigins × MaxDigestAbove) must fit Limits.MaxDigestEntries, MaxDigestAbove and MaxKeys")
 	req(len(c.ID) <= c.Limits.MaxIDLen, "ID is longer than Limits.MaxIDLen")
 	if len(errs) > 0 {
 		return fmt.Errorf("grapevine/core: invalid config: %w", errors.Join(errs...))

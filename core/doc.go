@@ -120,4 +120,30 @@
 // (AppendLengthPrefixed, ReadFrame). Decoders check every length against
 // Limits and against the bytes actually present before allocating, and return
 // an error, never a panic, on any input (FuzzDecodeFrame, FuzzEngineStep).
+// Sequence numbers per frame (IHAVE/IWANT keys plus digest Above lists) are
+// capped by Limits.MaxKeys and taken from that budget before allocating, so
+// a frame decodes to at most 24·MaxKeys bytes of keys whatever its length.
+//
+// # Hostile peers
+//
+// Exactly once against replays: an origin's seen-state is forgotten only
+// (a) after SeenTTL idle with nothing stored or held, when the adapter's
+// replay window (SeenTTL ≥ window + clock skew) rejects its old messages, or
+// (b) by eviction under MaxOrigins, which leaves a watermark tombstone (the
+// highest sequence number seen) for SeenTTL; messages at or below it are
+// duplicates, and a returning origin resumes from it. Tombstones are bounded
+// by 8·MaxOrigins: when the origin table is full and another eviction would
+// have to forget a tombstone younger than SeenTTL, the new origin is refused
+// (Stats.OriginsRefused) and the sending peer reported with OffenceFlood, so
+// an attacker inventing origins loses its own messages, never re-admits an
+// honest one. Not yet done: per-peer budgets of new origins and eviction
+// that targets the origins introduced by the peer responsible for most
+// growth.
+//
+// Memory: FIFO hold-back is bounded per origin (MaxHeld) and overall
+// (MaxHeldBytes); under KeepFrames a message is copied out of a frame more
+// than twice its size + 1 KiB, so the store pins at most about 2× what
+// MaxStoreBytes counts. Offences (Config.Penalizer): OffenceMalformed for an
+// undecodable frame, OffenceInvalidMessage for a Validator rejection,
+// OffenceFlood for a refused new origin.
 package core

@@ -37,6 +37,9 @@ type Engine struct {
 	storeOrder []*storeEntry // store entries in insertion order, from storeHead
 	storeHead  int
 	storeBytes int
+	tombs      map[NodeID]tomb // watermarks of evicted origins (seen.go)
+	tombOrder  []NodeID        // tombs in eviction order, possibly stale
+	heldBytes  int             // payload bytes held back for FIFO delivery, all origins
 	hot        []*storeEntry
 
 	// seen-state per origin (seen.go) and the pull digest built from it
@@ -204,6 +207,7 @@ func (e *Engine) Step(from NodeID, frame []byte) error {
 	f, err := DecodeFrame(frame, e.cfg.Limits)
 	if err != nil {
 		e.stats.DecodeErrors++
+		e.penalize(from, OffenceMalformed)
 		return err
 	}
 	e.StepFrame(from, f)
@@ -214,10 +218,10 @@ func (e *Engine) Step(from NodeID, frame []byte) error {
 // frame's other records to the membership layer decodes it once).
 func (e *Engine) StepFrame(from NodeID, f *Frame) {
 	for _, m := range f.Messages {
-		e.receive(from, m, false, 0)
+		e.receive(from, m, false, 0, f.Size)
 	}
 	for _, t := range f.Tree {
-		e.receive(from, t.Msg, true, t.End)
+		e.receive(from, t.Msg, true, t.End, f.Size)
 	}
 	if len(f.IHave) > 0 {
 		e.onIHave(from, f.IHave)
@@ -254,8 +258,9 @@ func (e *Engine) Tick() {
 }
 
 // receive handles a message body from a peer; tree says it came along a
-// tree push with the arc ending at end.
-func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64) {
+// tree push with the arc ending at end; frameSize is the length of the
+// frame m aliases (0 if unknown).
+func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64, frameSize int) {
 	e.stats.Received++
 	if len(m.Payload) > e.cfg.MaxMessageSize {
 		e.stats.TooLarge++
@@ -269,6 +274,18 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64) {
 				e.treePush(en, false, end, from)
 			}
 		}
+		return
+	}
+	if ts, ok := e.tombs[m.Origin]; ok && m.Seq <= ts.contiguous {
+		// An evicted origin's message seen before its eviction.
+		e.stats.Duplicates++
+		return
+	}
+	if e.origins[m.Origin] == nil && m.Origin != e.cfg.ID && !e.originRoom(m.Origin) {
+		// Every origin slot is taken and evicting would forget a tombstone
+		// younger than SeenTTL: refuse the new origin instead.
+		e.stats.OriginsRefused++
+		e.penalize(from, OffenceFlood)
 		return
 	}
 	if m.Origin == e.cfg.ID {
@@ -287,10 +304,15 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64) {
 	if e.cfg.Validator != nil {
 		if err := e.cfg.Validator.Validate(from, m); err != nil {
 			e.stats.Invalid++
+			e.penalize(from, OffenceInvalidMessage)
 			return
 		}
 	}
-	if !e.cfg.KeepFrames {
+	if !e.cfg.KeepFrames || frameSize > keepFrameMax(m) {
+		// Under KeepFrames a stored message pins the frame it aliases
+		// while the store counts only the message: copy it out of a frame
+		// much larger than it (a tiny message in a padded 4 MiB frame).
+		e.stats.FrameCopies += b2u(e.cfg.KeepFrames)
 		m = m.Clone()
 	}
 	e.accept(m, from, tree, end)
@@ -344,4 +366,23 @@ func (e *Engine) accept(m *Message, from NodeID, tree bool, end uint64) {
 	if e.cfg.EagerPush {
 		e.eagerPush(en, from)
 	}
+}
+
+// penalize reports offence o by peer from to Config.Penalizer, if any.
+func (e *Engine) penalize(from NodeID, o Offence) {
+	if e.cfg.Penalizer != nil {
+		e.cfg.Penalizer.Penalize(from, o)
+	}
+}
+
+// keepFrameMax is the largest frame a stored message may alias under
+// KeepFrames: twice its encoded size plus 1 KiB, so the bytes the store
+// pins stay within 2× what MaxStoreBytes counts plus 1 KiB per message.
+func keepFrameMax(m *Message) int { return 2*encodedMessageSize(m) + 1024 }
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }

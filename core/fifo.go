@@ -33,8 +33,13 @@ func (e *Engine) deliverInOrder(o *originState, m *Message) {
 			o.heldSince = e.ticks
 		}
 		o.held = slices.Insert(o.held, i, m)
+		e.heldBytes += len(m.Payload)
 		if len(o.held) > e.cfg.MaxHeld {
 			e.stats.HeldOverflow++
+			e.skipGap(o)
+		}
+		for e.heldBytes > e.cfg.MaxHeldBytes && len(o.held) > 0 {
+			e.stats.HeldBytesOverflow++
 			e.skipGap(o)
 		}
 	}
@@ -53,6 +58,7 @@ func (e *Engine) drainHeld(o *originState) {
 	n := 0
 	for n < len(o.held) && o.held[n].Seq == o.cursor+1 {
 		e.deliverToApp(o.held[n])
+		e.heldBytes -= len(o.held[n].Payload)
 		o.cursor++
 		n++
 	}
@@ -79,4 +85,18 @@ func (e *Engine) skipGap(o *originState) {
 	}
 	o.cursor = to
 	e.drainHeld(o)
+}
+
+// flushHeld empties o's hold-back when o is evicted: every gap is reported
+// lost and every held message delivered, none dropped silently.
+func (e *Engine) flushHeld(o *originState) {
+	for len(o.held) > 0 {
+		e.stats.HeldFlushed += uint64(len(o.held))
+		n := len(o.held)
+		e.skipGap(o)
+		e.stats.HeldFlushed -= uint64(len(o.held))
+		if len(o.held) == n {
+			break
+		}
+	}
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -19,8 +20,17 @@ func FuzzDecodeFrame(f *testing.F) {
 	lim := DefaultLimits()
 	lim.MaxFrameSize = 1 << 16
 	lim.MaxMessageSize = 1 << 15
+	lim.MaxKeys = 4096
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// Allocation bound: a small constant per input byte plus the fixed
+		// allowance of MaxKeys decoded keys (24 bytes each).
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
 		fr, err := DecodeFrame(b, lim)
+		runtime.ReadMemStats(&ms1)
+		if bound := uint64(64*len(b) + 32*lim.MaxKeys + 64<<10); ms1.TotalAlloc-ms0.TotalAlloc > bound {
+			t.Fatalf("decoding %d bytes allocated %d > %d", len(b), ms1.TotalAlloc-ms0.TotalAlloc, bound)
+		}
 		if err != nil {
 			return
 		}

@@ -78,16 +78,21 @@ type Stats struct {
 	IWantAnswered uint64 // message bodies sent in answer to IWANT
 	TreeSent      uint64 // message bodies sent along a tree push (within MessagesSent)
 
-	PeerBudgetDrops uint64 // sends dropped by MaxPeerBytesPerRound
-	StoreEvicted    uint64 // messages evicted by MaxStoreMessages/MaxStoreBytes
-	StoreExpired    uint64 // messages expired by StoreTTL
-	OriginsEvicted  uint64 // origins' seen-state evicted by MaxOrigins
-	OriginsExpired  uint64 // origins' seen-state expired by SeenTTL
-	AboveOverflow   uint64 // gaps given up because MaxAbove was reached
-	GapsAbandoned   uint64 // runs of missing sequence numbers given up after GapTimeout or MaxAbove
-	WantsDropped    uint64 // IWANTs not sent because MaxPendingWants was reached
-	WantsExpired    uint64 // IWANTs that no announcer answered
-	FIFOLost        uint64 // sequence numbers skipped in FIFO delivery
-	FIFOLate        uint64 // messages that arrived after FIFO delivery skipped them (not delivered)
-	HeldOverflow    uint64 // FIFO gaps skipped because MaxHeld was reached
+	PeerBudgetDrops   uint64 // sends dropped by MaxPeerBytesPerRound
+	StoreEvicted      uint64 // messages evicted by MaxStoreMessages/MaxStoreBytes
+	StoreExpired      uint64 // messages expired by StoreTTL
+	OriginsEvicted    uint64 // origins' seen-state evicted by MaxOrigins
+	OriginsExpired    uint64 // origins' seen-state expired by SeenTTL
+	AboveOverflow     uint64 // gaps given up because MaxAbove was reached
+	GapsAbandoned     uint64 // runs of missing sequence numbers given up after GapTimeout or MaxAbove
+	WantsDropped      uint64 // IWANTs not sent because MaxPendingWants was reached
+	WantsExpired      uint64 // IWANTs that no announcer answered
+	FIFOLost          uint64 // sequence numbers skipped in FIFO delivery
+	FIFOLate          uint64 // messages that arrived after FIFO delivery skipped them (not delivered)
+	HeldOverflow      uint64 // FIFO gaps skipped because MaxHeld was reached
+	HeldBytesOverflow uint64 // FIFO gaps skipped because MaxHeldBytes was reached
+	HeldFlushed       uint64 // held messages delivered (after reporting their gaps lost) when their origin was evicted
+	TombstonesDropped uint64 // evicted origins' watermarks dropped by the 8·MaxOrigins bound before SeenTTL
+	OriginsRefused    uint64 // messages of new origins refused: origin table and tombstones full (OffenceFlood)
+	FrameCopies       uint64 // KeepFrames messages copied out of a frame more than 2× their size + 1 KiB
 }

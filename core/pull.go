@@ -6,7 +6,13 @@ package core
 import "slices"
 
 // onDigest answers a pull request with the stored messages the requester
-// lacks, within one round's budget, chosen by Policy.
+// lacks, within one round's budget, chosen by Policy. A partial digest
+// (Digest.Partial: the requester tracks more than MaxDigestOrigins origins
+// and lists a rotating window of them) says nothing about the origins it
+// omits, so only the listed origins are answered: answering every omitted
+// origin as fully missing filled the budget with messages the requester
+// had. The requester's rotation (buildDigest) covers every origin it
+// tracks over ⌈origins/MaxDigestOrigins⌉ pull rounds.
 func (e *Engine) onDigest(from NodeID, d *Digest) {
 	// Index the digest by this node's origin slots once, so the scan of the
 	// store below finds an entry's digest line without hashing its origin.
@@ -38,6 +44,9 @@ func (e *Engine) onDigest(from NodeID, d *Digest) {
 			continue
 		}
 		de := lookup(en)
+		if de == nil && d.Partial {
+			continue
+		}
 		if de != nil {
 			if en.msg.Seq <= de.Contiguous {
 				continue

@@ -32,6 +32,8 @@ func (e *Engine) trackOrigin(id NodeID) *originState {
 	if o := e.origins[id]; o != nil {
 		return o
 	}
+	ts, hadTomb := e.tombs[id]
+	delete(e.tombs, id)
 	if len(e.originList) >= e.cfg.MaxOrigins {
 		e.evictOrigins()
 	}
@@ -39,6 +41,12 @@ func (e *Engine) trackOrigin(id NodeID) *originState {
 		e.origins = make(map[NodeID]*originState)
 	}
 	o := &originState{id: id, idx: len(e.originList), lastActive: e.ticks}
+	if hadTomb {
+		// Recreated after eviction: resume at its watermark, so nothing
+		// seen before the eviction is admitted again.
+		o.contiguous = ts.contiguous
+		o.cursor, o.cursorSet = ts.contiguous, true
+	}
 	e.origins[id] = o
 	e.stateVer++
 	e.originList = append(e.originList, o)
@@ -50,7 +58,9 @@ func (e *Engine) trackOrigin(id NodeID) *originState {
 func (e *Engine) evictOrigins() {
 	byAge := slices.Clone(e.originList)
 	sort.SliceStable(byAge, func(i, j int) bool { return byAge[i].lastActive < byAge[j].lastActive })
-	n := max(1, len(byAge)/8)
+	// An eighth at a time, but never more than the tombstones have room
+	// for (at least one).
+	n := max(1, min(len(byAge)/8, 8*e.cfg.MaxOrigins-len(e.tombs)))
 	for _, o := range byAge {
 		if n == 0 {
 			break
@@ -58,6 +68,7 @@ func (e *Engine) evictOrigins() {
 		if o.id == e.cfg.ID {
 			continue
 		}
+		e.tombstone(o)
 		e.removeOrigin(o)
 		e.stats.OriginsEvicted++
 		n--
@@ -66,6 +77,7 @@ func (e *Engine) evictOrigins() {
 
 // removeOrigin forgets o (evicted or expired).
 func (e *Engine) removeOrigin(o *originState) {
+	e.flushHeld(o)
 	e.stateVer++
 	delete(e.origins, o.id)
 	last := e.originList[len(e.originList)-1]
@@ -82,6 +94,7 @@ func (e *Engine) removeOrigin(o *originState) {
 // GapTimeout, skips FIFO gaps older than FIFOTimeout and forgets origins
 // idle for SeenTTL with nothing stored or held.
 func (e *Engine) originHousekeeping() {
+	e.expireTombs()
 	for i := 0; i < len(e.originList); i++ {
 		o := e.originList[i]
 		if len(o.above) > 0 && e.ticks-o.gapSince >= uint64(e.cfg.GapTimeout) {
@@ -158,4 +171,69 @@ func (o *originState) abandonGap(e *Engine) {
 	o.contiguous = o.above[0] - 1
 	o.absorb()
 	o.gapSince = e.ticks
+}
+
+// tomb is what an evicted origin leaves behind: its contiguous watermark
+// (everything above it it had seen is given up as seen too, so the
+// watermark is raised to the highest sequence number seen).
+type tomb struct {
+	contiguous uint64
+	since      uint64
+}
+
+// tombstone keeps a watermark for o, evicted under MaxOrigins pressure, so
+// that its old messages still circulating are never delivered again. The
+// tombstones are bounded by 8·MaxOrigins (the oldest is dropped first,
+// Stats.TombstonesDropped) and expire after SeenTTL, when the adapter's
+// replay window rejects the old messages anyway.
+func (e *Engine) tombstone(o *originState) {
+	if e.tombs == nil {
+		e.tombs = make(map[NodeID]tomb)
+	}
+	w := o.contiguous
+	if n := len(o.above); n > 0 {
+		w = o.above[n-1]
+	}
+	e.tombs[o.id] = tomb{contiguous: w, since: e.ticks}
+	e.tombOrder = append(e.tombOrder, o.id)
+	for len(e.tombs) > 8*e.cfg.MaxOrigins && len(e.tombOrder) > 0 {
+		id := e.tombOrder[0]
+		e.tombOrder = e.tombOrder[1:]
+		if _, ok := e.tombs[id]; ok {
+			delete(e.tombs, id)
+			e.stats.TombstonesDropped++
+		}
+	}
+}
+
+// expireTombs forgets the tombstones older than SeenTTL.
+func (e *Engine) expireTombs() {
+	for len(e.tombOrder) > 0 {
+		id := e.tombOrder[0]
+		ts, ok := e.tombs[id]
+		if ok && e.ticks-ts.since < uint64(e.cfg.SeenTTL) {
+			break
+		}
+		if ok {
+			delete(e.tombs, id)
+		}
+		e.tombOrder = e.tombOrder[1:]
+	}
+	if len(e.tombOrder) == 0 {
+		e.tombOrder = nil
+	}
+}
+
+// originRoom reports whether a new origin can be tracked without forgetting
+// a tombstone younger than SeenTTL: there is a free origin slot, or the
+// tombstones an eviction adds (an eighth of MaxOrigins) still fit
+// 8·MaxOrigins after expiry.
+func (e *Engine) originRoom(id NodeID) bool {
+	if _, ok := e.tombs[id]; ok || len(e.originList) < e.cfg.MaxOrigins {
+		// A returning origin trades its own tombstone for the one its
+		// eviction victim leaves (evictOrigins evicts one when full).
+		return true
+	}
+	e.expireTombs()
+	return len(e.tombs)+max(1, e.cfg.MaxOrigins/8) <= 8*e.cfg.MaxOrigins
 }

@@ -78,9 +78,9 @@ func (e *Engine) storeDrop(en *storeEntry) {
 	k := en.msg.Key()
 	delete(e.store, k)
 	e.storeBytes -= len(en.msg.Payload)
-	if o := e.origins[k.Origin]; o != nil {
-		o.storedMsgs--
-	}
+	// Uncharge the origin record the entry was charged to, which may have
+	// been evicted and recreated since: the current record never counted it.
+	en.origin.storedMsgs--
 	if len(e.store) == 0 {
 		e.store = nil
 	}

@@ -52,6 +52,16 @@ type Limits struct {
 	MaxIDLen       int // a node ID, bytes
 	MaxTopicLen    int // a topic, bytes
 	MaxAuthLen     int // a message's authenticator (signature), bytes
+	// MaxKeys bounds the sequence numbers one frame may carry in total:
+	// IHAVE and IWANT keys plus every digest entry's Above list. A key
+	// costs as little as one byte on the wire and 24 decoded, so without it
+	// a 4 MiB frame decoded to ~100 MB; with it a frame decodes to at most
+	// 24·MaxKeys bytes of keys whatever its size.
+	MaxKeys int
+	// MaxDigestEntries bounds the origins in one digest, MaxDigestAbove
+	// the Above list of one digest entry.
+	MaxDigestEntries int
+	MaxDigestAbove   int
 }
 
 // DefaultLimits are generous enough for every frame the engine builds with
@@ -65,6 +75,11 @@ func DefaultLimits() Limits {
 		MaxIDLen:       128,
 		MaxTopicLen:    256,
 		MaxAuthLen:     256,
+		// Room for a full default digest (MaxDigestOrigins 256 ×
+		// MaxDigestAbove 1024); 6 MiB decoded at most.
+		MaxKeys:          1 << 18,
+		MaxDigestEntries: 4096,
+		MaxDigestAbove:   4096,
 	}
 }
 
@@ -84,6 +99,11 @@ type Frame struct {
 	IWant    []MsgKey
 	Digest   *Digest
 	Records  []Record // records of types the core does not own
+	// Size is the length of the encoded frame the slices above alias, set
+	// by DecodeFrame (0 for a frame built in memory). With
+	// Config.KeepFrames the engine copies a message out of a frame much
+	// larger than it rather than let it pin the whole frame.
+	Size int
 }
 
 // TreeMessage is a message received along a tree push: the receiver

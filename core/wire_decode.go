@@ -160,8 +160,9 @@ func DecodeFrame(b []byte, lim Limits) (*Frame, error) {
 		return nil, fmt.Errorf("%w: %d (this peer speaks %d)", ErrVersion, b[0], WireVersion)
 	}
 	r := &Reader{b: b[1:]}
-	f := &Frame{}
+	f := &Frame{Size: len(b)}
 	records := 0
+	keyBudget := lim.MaxKeys // sequence numbers left for this frame
 	for r.Len() > 0 && r.err == nil {
 		records++
 		if records > lim.MaxRecords {
@@ -189,7 +190,7 @@ func DecodeFrame(b []byte, lim Limits) (*Frame, error) {
 			}
 			f.Tree = append(f.Tree, TreeMessage{Msg: m, End: binary.BigEndian.Uint64(body)})
 		case RecIHave, RecIWant:
-			keys, err := decodeKeys(body, lim)
+			keys, err := decodeKeys(body, lim, &keyBudget)
 			if err != nil {
 				return nil, err
 			}
@@ -202,7 +203,7 @@ func DecodeFrame(b []byte, lim Limits) (*Frame, error) {
 			if f.Digest != nil {
 				return nil, fmt.Errorf("%w: two digests in one frame", ErrMalformed)
 			}
-			d, err := decodeDigest(body, lim)
+			d, err := decodeDigest(body, lim, &keyBudget)
 			if err != nil {
 				return nil, err
 			}
@@ -253,7 +254,9 @@ const (
 	minGroupBytes = 3
 )
 
-func decodeKeys(body []byte, lim Limits) ([]MsgKey, error) {
+// decodeKeys decodes an IHAVE or IWANT body, taking each key from *budget
+// (the frame's Limits.MaxKeys) before allocating for it.
+func decodeKeys(body []byte, lim Limits, budget *int) ([]MsgKey, error) {
 	r := &Reader{b: body}
 	groups := r.Count(lim.MaxRecords, minGroupBytes, "key group")
 	var keys []MsgKey
@@ -263,6 +266,11 @@ func decodeKeys(body []byte, lim Limits) ([]MsgKey, error) {
 		if r.err != nil {
 			break
 		}
+		if n > *budget {
+			r.Fail(fmt.Errorf("%w: more than %d keys in a frame", ErrTooLarge, lim.MaxKeys))
+			break
+		}
+		*budget -= n
 		if keys == nil {
 			keys = make([]MsgKey, 0, n)
 		}
@@ -283,14 +291,17 @@ func decodeKeys(body []byte, lim Limits) ([]MsgKey, error) {
 	return keys, nil
 }
 
-func decodeDigest(body []byte, lim Limits) (*Digest, error) {
+// decodeDigest decodes a digest body, at most Limits.MaxDigestEntries
+// entries of at most Limits.MaxDigestAbove numbers each, taking each number
+// from *budget (the frame's Limits.MaxKeys) before allocating for it.
+func decodeDigest(body []byte, lim Limits, budget *int) (*Digest, error) {
 	r := &Reader{b: body}
 	flags := r.Byte()
 	if r.err == nil && flags&^1 != 0 {
 		r.Fail(fmt.Errorf("%w: unknown digest flags %#x", ErrMalformed, flags))
 	}
 	d := &Digest{Partial: flags&1 != 0}
-	n := r.Count(lim.MaxRecords, minGroupBytes, "digest entry")
+	n := r.Count(lim.MaxDigestEntries, minGroupBytes, "digest entry")
 	if r.err == nil && n > 0 {
 		d.Entries = make([]DigestEntry, 0, n)
 	}
@@ -298,10 +309,15 @@ func decodeDigest(body []byte, lim Limits) (*Digest, error) {
 		e := DigestEntry{}
 		e.Origin = r.ID(lim.MaxIDLen)
 		e.Contiguous = r.Uvarint()
-		k := r.Count(math.MaxInt32, 1, "digest seq")
+		k := r.Count(lim.MaxDigestAbove, 1, "digest seq")
 		if r.err != nil {
 			break
 		}
+		if k > *budget {
+			r.Fail(fmt.Errorf("%w: more than %d sequence numbers in a frame", ErrTooLarge, lim.MaxKeys))
+			break
+		}
+		*budget -= k
 		if k > 0 {
 			e.Above = make([]uint64, 0, k)
 		}

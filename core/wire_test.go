@@ -33,6 +33,10 @@ func TestFrameRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if g.Size != len(b) {
+		t.Fatalf("Size = %d, want %d", g.Size, len(b))
+	}
+	g.Size = 0
 	// Normalise empty vs nil payloads for comparison.
 	for _, m := range g.Messages {
 		if len(m.Payload) == 0 {
