@@ -55,9 +55,12 @@ func (m *Memberlist) ownAccusation(typ uint8, mem *member) accuseMsg {
 }
 
 // verifyAccusation checks an accusation's signature by its accuser (true
-// when members are trusted); a bad one is counted and penalised.
+// when members are trusted, or for this member's own accusation made
+// locally, from ""); a bad one is counted and penalised. A record received
+// from a peer that names this member as the accuser is verified like any
+// other: it is this member's own only if it carries its signature.
 func (m *Memberlist) verifyAccusation(typ uint8, a accuseMsg, from core.NodeID) bool {
-	if !m.authenticated() || a.from == m.cfg.ID {
+	if !m.authenticated() || (from == "" && a.from == m.cfg.ID) {
 		return true
 	}
 	if !m.verify(a.from, AccuseSigningBytes(typ, a.id, a.inc, a.from), a.sig) {
