@@ -51,9 +51,12 @@ func newMachine(p *Peer) (machine, core.Limits, error) {
 		return p.sk.Sign(append([]byte(domain), msg...))
 	})
 	mc.Verifier = memberVerifier(p.s.group)
-	// Incarnations start at the current time in seconds, so a restarted
-	// member's alive update supersedes its old state at once.
-	mc.Incarnation = uint64(time.Now().Unix())
+	// Incarnations start at the current time in milliseconds, so a
+	// restarted member's alive update supersedes its old state at once, and
+	// an accusation above this member's incarnation is provably forged
+	// (membership's authenticated mode): a previous life could not have
+	// refuted a thousand times a second.
+	mc.Incarnation = uint64(time.Now().UnixMilli())
 	cfg.Membership = mc
 	if p.s.tick == 0 {
 		p.s.tick = mc.Tick
