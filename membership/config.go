@@ -31,12 +31,24 @@ type Config struct {
 	Transport core.Transport
 	// Events receives membership events. Optional.
 	Events EventHandler
-	// Signer signs this member's own alive and leave updates. Optional.
+	// Signer signs this member's own alive and leave updates and its
+	// accusations. Optional.
 	Signer Signer
-	// Verifier checks the signature of every alive and leave update about
-	// another member; updates that fail are dropped and counted
-	// (Stats.BadSignatures). Optional: nil accepts unsigned updates.
+	// Verifier checks the signature of every alive and leave update (by
+	// the member it is about) and of every suspect and dead record (by its
+	// accuser); records that fail are dropped and counted
+	// (Stats.BadSignatures). With a Verifier the memberlist runs in
+	// authenticated mode, the rules for an open network where any peer may
+	// be hostile (doc.go, "Hostile members"): accusations are believed only
+	// at incarnations the accused has signed, confirmations count per
+	// signing accuser, and a dead record from a single accuser only starts
+	// a suspicion. Without one every member is trusted, as in SWIM and
+	// hashicorp/memberlist: for simulations of honest groups.
 	Verifier Verifier
+	// Penalizer hears the offences this memberlist attributes to the peer
+	// that sent a frame (forged accusations, bad signatures, floods), for
+	// the adapter's peer score. Optional.
+	Penalizer core.Penalizer
 
 	// Rand is the source of all randomness. If nil, one is seeded from Seed
 	// and ID, so runs are reproducible.
@@ -175,7 +187,9 @@ type Config struct {
 	// MaxQueuedUpdates bounds the dissemination queue; the most transmitted
 	// updates are dropped first.
 	MaxQueuedUpdates int
-	// MaxPendingRelays bounds the ping-reqs this member serves at once.
+	// MaxPendingRelays bounds the ping-reqs this member serves at once;
+	// one requester may hold at most maxRelaysPerRequester (2) of them (an
+	// honest one probes one member at a time and asks each helper once).
 	MaxPendingRelays int
 	// Limits bound what the decoder accepts (IDs, signature lengths, frame).
 	Limits Limits

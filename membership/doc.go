@@ -39,6 +39,45 @@
 // such probe (Config.NewMemberGrace), since probes fail while a forming
 // group's connections are still being set up.
 //
+// # Hostile members
+//
+// With a Config.Verifier the memberlist runs in authenticated mode, for
+// open networks where any member may be hostile; without one every member
+// is trusted, as in SWIM and hashicorp/memberlist (the simulator's honest
+// experiments run that way). In authenticated mode an update or accusation
+// is a claim to check:
+//
+//   - Alive and leave updates are signed by the member they are about, and
+//     suspect and dead records by their accuser (AccuseSigningBytes names
+//     the accuser, so one member cannot pass its accusation off as
+//     another's). A record whose signature fails is dropped, counted
+//     (Stats.BadSignatures) and its sender penalised (Config.Penalizer).
+//   - An accusation is believed only at an incarnation the accused has
+//     itself signed. About this member, a higher one is provably forged
+//     (Stats.ForgedAccusations, sender penalised) and not refuted, since
+//     refuting would hand the forger the incarnation counter; about another
+//     member it is dropped as unproven (this member may only lag behind).
+//     Refutation saturates at 2^64−1 instead of wrapping to 0.
+//   - Lifeguard's confirmations count per signing accuser.
+//   - A dead record from another member is a signed suspicion, not a
+//     verdict: it starts or confirms a suspicion (the accused hears it and
+//     refutes if alive, and this member probes it out of turn); it is a
+//     verdict once two distinct members declared the member dead, or one
+//     did and this member's own probe of it failed too
+//     (Stats.DeadHeldAsSuspicion). This member's own timer still declares
+//     dead on its own authority, so a real crash is detected as before.
+//   - Acks count only from the probe's target, its helpers or the relay's
+//     target, nacks once per helper (Stats.SpoofedAcks); a ping-req is
+//     served only for a member this one knows, at most two at a time per
+//     requester, with its nack delay clamped (Stats.RelaysRefused).
+//
+// What remains possible for a single hostile member: accusing a live member
+// at its current incarnation, which makes the member refute (one signed
+// alive per accusation, disseminated like any update) and may be seen as a
+// brief suspicion; two colluding members can declare a live member dead,
+// and it refutes and rejoins as soon as it hears of it. The adapter's peer
+// score (p2p) disconnects a member whose offences pile up.
+//
 // # Where each concern lives
 //
 //   - memberlist.go: the Memberlist type, New, the accessors, SetMeta, Tick
@@ -64,8 +103,9 @@
 //   - broadcast.go: dissemination: the update queue's entry points,
 //     piggybacking on this and other layers' frames, dedicated gossip
 //     frames, sending and peer sampling.
-//   - sign.go: signing this member's alive and leave updates and verifying
-//     those of others.
+//   - sign.go: signing this member's alive and leave updates and its
+//     accusations, verifying those of others, and the offences reported to
+//     Config.Penalizer.
 //   - queue.go (the retransmission queue), wire.go (record encodings),
 //     index.go (the ID → member index), peers.go (core.PeerSampler's peer
 //     list), types.go (public types and Stats), config.go (Config and the

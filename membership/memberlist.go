@@ -282,16 +282,13 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 		if err != nil {
 			return err
 		}
-		m.onAck(seq, rec.Type == RecAckFallback)
+		m.onAck(from, seq, rec.Type == RecAckFallback)
 	case RecNack:
 		seq, err := decodeSeq(rec.Body, "nack")
 		if err != nil {
 			return err
 		}
-		if p := &m.probe; p.active && p.seq == seq && p.indirect {
-			m.stats.NacksReceived++
-			p.nacks++
-		}
+		m.onNack(from, seq)
 	case RecAlive:
 		a, err := decodeAlive(rec.Body, lim)
 		if err != nil {

@@ -15,11 +15,14 @@ type probe struct {
 	indirect      bool
 	expectedNacks int
 	nacks         int
+	helpers       []core.NodeID // the members asked to ping-req, the only ones whose acks and nacks count
+	nacked        uint64        // bit i: helpers[i] has nacked
 }
 
 type relay struct {
 	seq       uint64 // this member's ping to the target
 	requester core.NodeID
+	target    core.NodeID // the only member whose ack completes the relay
 	reqSeq    uint64
 	nackAt    uint64 // 0: no nack (sent or not wanted)
 	expire    uint64
@@ -132,6 +135,7 @@ func (m *Memberlist) indirectProbe() {
 		return
 	}
 	helpers := m.sample(m.cfg.IndirectChecks, p.target)
+	p.helpers = append(p.helpers[:0], helpers...)
 	var nackAfter uint64
 	if m.cfg.Lifeguard && p.endAt > m.tick {
 		// Lifeguard: a helper nacks at 80 % of the time left, so the nack
@@ -168,7 +172,7 @@ func (m *Memberlist) probeFailed() {
 		return
 	}
 	m.stats.Suspicions++
-	m.applySuspect(accuseMsg{id: t.id, inc: t.incarnation, from: m.cfg.ID}, "")
+	m.applySuspect(m.ownAccusation(RecSuspect, t), "")
 }
 
 // checkRelays sends the nacks that are due and drops expired relays.
@@ -207,7 +211,7 @@ func (m *Memberlist) onPing(from core.NodeID, p ping, fallback bool) {
 	if mem := m.members.get(m.all, from); mem != nil && mem.state == StateDead {
 		// Gossip to the dead: a member we believe failed is pinging us, so
 		// tell it; if it is alive it refutes.
-		f = appendAccuse(f, RecDead, accuseMsg{id: mem.id, inc: mem.incarnation, from: m.cfg.ID})
+		f = appendAccuse(f, RecDead, m.ownAccusation(RecDead, mem))
 	}
 	m.send(from, f, from)
 }
@@ -224,11 +228,18 @@ func (m *Memberlist) onPingReq(from core.NodeID, p pingReq) {
 		m.stats.RelaysDropped++
 		return
 	}
+	if m.authenticated() && !m.mayRelay(from, p.target) {
+		m.stats.RelaysRefused++
+		return
+	}
+	// The requester's nackAfter is a claim: clamped to the longest probe
+	// period, so a relay entry lives at most two such periods.
+	nackAfter := min(p.nackAfter, uint64(m.cfg.ProbeInterval*m.cfg.AwarenessMaxMultiplier))
 	m.pingSeq++
-	r := relay{seq: m.pingSeq, requester: from, reqSeq: p.seq,
-		expire: m.tick + 2*max(p.nackAfter, uint64(m.cfg.ProbeInterval))}
-	if p.nackAfter > 0 {
-		r.nackAt = m.tick + min(p.nackAfter, uint64(m.cfg.ProbeInterval*m.cfg.AwarenessMaxMultiplier))
+	r := relay{seq: m.pingSeq, requester: from, target: p.target, reqSeq: p.seq,
+		expire: m.tick + 2*max(nackAfter, uint64(m.cfg.ProbeInterval))}
+	if nackAfter > 0 {
+		r.nackAt = m.tick + nackAfter
 	}
 	m.relays = append(m.relays, r)
 	m.stats.RelaysServed++
@@ -236,10 +247,42 @@ func (m *Memberlist) onPingReq(from core.NodeID, p pingReq) {
 	m.send(p.target, appendPing(core.NewFrame(nil), ping{seq: m.pingSeq, target: p.target}), p.target)
 }
 
+// maxRelaysPerRequester bounds the ping-reqs one requester has served at
+// once: an honest requester probes one member at a time and asks each
+// helper once per probe, and a relay lives at most two probe periods.
+const maxRelaysPerRequester = 2
+
+// mayRelay reports whether a ping-req of from for target may be served in
+// authenticated mode: the target must be a member this one knows (no
+// pinging an arbitrary address on a requester's word), and the requester
+// within its share of the relay table.
+func (m *Memberlist) mayRelay(from, target core.NodeID) bool {
+	if m.members.get(m.all, target) == nil {
+		return false
+	}
+	n := 0
+	for i := range m.relays {
+		if m.relays[i].requester == from {
+			n++
+		}
+	}
+	if n >= maxRelaysPerRequester {
+		m.penalize(from, core.OffenceFlood)
+		return false
+	}
+	return true
+}
+
 // onAck ends this member's probe, or forwards the ack of a relayed ping to
-// its requester.
-func (m *Memberlist) onAck(seq uint64, fallback bool) {
+// its requester. Sequence numbers are easy to guess, so an ack counts only
+// from the member it is expected from: the probe's target, one of its
+// helpers, or the relay's target.
+func (m *Memberlist) onAck(from core.NodeID, seq uint64, fallback bool) {
 	if p := &m.probe; p.active && p.seq == seq {
+		if from != p.target.id && (fallback || !slices.Contains(p.helpers, from)) {
+			m.stats.SpoofedAcks++
+			return
+		}
 		p.active = false
 		p.target = nil
 		if fallback {
@@ -259,6 +302,10 @@ func (m *Memberlist) onAck(seq uint64, fallback bool) {
 	for i := range m.relays {
 		r := &m.relays[i]
 		if r.seq == seq {
+			if from != r.target {
+				m.stats.SpoofedAcks++
+				return
+			}
 			m.stats.AcksSent++
 			m.send(r.requester, appendSeq(core.NewFrame(nil), RecAck, r.reqSeq), r.requester)
 			m.relays = slices.Delete(m.relays, i, i+1)
@@ -266,6 +313,22 @@ func (m *Memberlist) onAck(seq uint64, fallback bool) {
 		}
 	}
 	m.stats.LateAcks++
+}
+
+// onNack counts a helper's nack for the current probe, once per helper.
+func (m *Memberlist) onNack(from core.NodeID, seq uint64) {
+	p := &m.probe
+	if !p.active || p.seq != seq || !p.indirect {
+		return
+	}
+	i := slices.Index(p.helpers, from)
+	if i < 0 || i >= 64 || p.nacked&(1<<i) != 0 {
+		m.stats.SpoofedAcks++
+		return
+	}
+	p.nacked |= 1 << i
+	m.stats.NacksReceived++
+	p.nacks++
 }
 
 // probeSoon makes a member suspected by someone else this member's next

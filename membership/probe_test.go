@@ -289,15 +289,25 @@ func TestProbeFailureIndirectAndHealth(t *testing.T) {
 	if err != nil || pr.seq != seq || pr.target != target || pr.nackAfter != 4 {
 		t.Fatalf("ping-req %+v %v", pr, err)
 	}
-	// One helper nacks; two stay silent: two missed nacks.
+	var helper core.NodeID
+	for _, p := range tr.sent {
+		if len(p.frame.Records) > 0 && p.frame.Records[0].Type == RecPingReq {
+			helper = p.to
+			break
+		}
+	}
+	// A nack from a member that was not asked, and a helper's nack twice,
+	// count once; two helpers stay silent: two missed nacks.
 	step(t, m, "p9", appendSeq(nil, RecNack, seq))
+	step(t, m, helper, appendSeq(nil, RecNack, seq))
+	step(t, m, helper, appendSeq(nil, RecNack, seq))
 	for m.tick < start+10 {
 		m.Tick()
 	}
 	if mem, _ := m.Member(target); mem.State != StateSuspect {
 		t.Fatalf("target %s after a failed probe", mem.State)
 	}
-	if m.Health() != 3 || m.stats.MissedNacks != 2 || m.stats.NacksReceived != 1 {
+	if m.Health() != 3 || m.stats.MissedNacks != 2 || m.stats.NacksReceived != 1 || m.stats.SpoofedAcks != 2 {
 		t.Fatalf("health %d missed %d nacks %d", m.Health(), m.stats.MissedNacks, m.stats.NacksReceived)
 	}
 	if !slices.Contains(rec.kinds(), EventSuspect) {

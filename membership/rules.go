@@ -2,6 +2,8 @@ package membership
 
 import (
 	"bytes"
+	"math"
+	"slices"
 
 	"github.com/grapevine-p2p/grapevine/core"
 )
@@ -18,6 +20,14 @@ import (
 //
 // A member hearing suspect/dead(i) about itself with i ≥ its incarnation
 // refutes with alive(i+1).
+//
+// In authenticated mode (Config.Verifier) accusations are claims to check
+// (doc.go, "Hostile members"): each must be signed by its accuser; one
+// above the highest incarnation the accused has signed is dropped (about
+// this member: provably forged, and its sender penalised); Lifeguard
+// counts confirmations per signing accuser; and a dead record from another
+// member is a signed suspicion, a verdict only once two members declared
+// it or this member's own probe of the accused failed too.
 
 // applyAlive applies an alive update; viaState says it came in a full state.
 func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
@@ -32,7 +42,11 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		}
 		if a.inc > s.incarnation || (a.inc == s.incarnation && !bytes.Equal(a.meta, s.meta())) {
 			// An alive of ours we did not send (a previous life, or a
-			// conflict): outbid it.
+			// conflict): outbid it, if it is ours at all.
+			if m.authenticated() && !m.verify(a.id, AliveSigningBytes(a.id, a.inc, a.meta), a.sig) {
+				m.penalize(from, core.OffenceBadSignature)
+				return
+			}
 			m.refute(a.inc)
 		}
 		return
@@ -43,6 +57,7 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		return
 	}
 	if !m.verify(a.id, AliveSigningBytes(a.id, a.inc, a.meta), a.sig) {
+		m.penalize(from, core.OffenceBadSignature)
 		return
 	}
 	meta := nilIfEmpty(bytes.Clone(a.meta))
@@ -94,69 +109,111 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 	}
 }
 
-// applySuspect applies a suspect update (it may confirm a suspicion).
+// applySuspect applies a suspect record (it may confirm a suspicion).
 func (m *Memberlist) applySuspect(a accuseMsg, from core.NodeID) {
+	if !m.verifyAccusation(RecSuspect, a, from) {
+		return
+	}
 	m.accuse(a, from, true)
 }
 
 // accuse applies a suspicion; confirm says whether it may count as an
 // independent confirmation (not when it was merely relayed in a full state).
+// In authenticated mode only signed accusations are passed on.
 func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 	if a.id == m.cfg.ID {
 		m.accusedSelf(a.inc, from)
 		return
 	}
-	mem := m.members.get(m.all, a.id)
-	if mem == nil || !mem.state.Live() || a.inc < mem.incarnation {
-		m.stats.Stale++
-		if mem != nil && mem.state == StateAlive && a.inc < mem.incarnation {
-			m.correct(from, mem)
-		}
+	mem := m.accusedMember(a, from)
+	if mem == nil {
 		return
 	}
+	relay := !m.authenticated() || a.sig != nil
 	if mem.state == StateSuspect {
 		if a.inc > mem.incarnation {
 			// A suspicion of a newer incarnation is a new suspicion: the
 			// old timer (and its confirmations) belonged to the old one.
 			mem.incarnation = a.inc
-			mem.setSuspicion(m.newSuspicion(a.from))
+			mem.setSuspicion(m.newSuspicion(a))
 		} else if confirm && mem.suspicion().confirm(a.from) {
 			m.stats.Confirmations++
 		} else {
+			m.notePrivateEvidence(mem, a)
 			return
 		}
-		m.enqueue(a.id, RecSuspect, appendAccuse(nil, RecSuspect, a))
+		m.notePrivateEvidence(mem, a)
+		if relay {
+			m.enqueue(a.id, RecSuspect, appendAccuse(nil, RecSuspect, a))
+		}
 		return
 	}
 	young := m.cfg.NewMemberGrace > 0 && m.tick-mem.since < uint64(m.cfg.NewMemberGrace)
 	mem.state = StateSuspect
 	mem.incarnation = a.inc
 	mem.since = m.tick
-	s := m.newSuspicion(a.from)
+	s := m.newSuspicion(a)
 	if young {
 		s.youngFloor(m.cfg.NewMemberSuspicionMult * logN(m.Size()) * float64(m.cfg.ProbeInterval))
 	}
 	mem.setSuspicion(s)
+	m.notePrivateEvidence(mem, a)
 	m.suspects = append(m.suspects, mem)
-	m.enqueue(a.id, RecSuspect, appendAccuse(nil, RecSuspect, a))
+	if relay {
+		m.enqueue(a.id, RecSuspect, appendAccuse(nil, RecSuspect, a))
+	}
 	if a.from != m.cfg.ID && !young {
 		m.probeSoon(mem)
 	}
 	m.emit(EventSuspect, mem, from)
 }
 
-// applyDead applies a dead update: the member becomes a tombstone.
-func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
-	if a.id == m.cfg.ID {
-		m.accusedSelf(a.inc, from)
-		return
-	}
+// accusedMember returns the live member an accusation a is about, or nil (counted)
+// if the accusation is stale, or, in authenticated mode, above the highest
+// incarnation the member has signed (an honest accuser only accuses at an
+// incarnation it holds the member's signed alive for; this member may lag
+// behind it, so the sender is not penalised).
+func (m *Memberlist) accusedMember(a accuseMsg, from core.NodeID) *member {
 	mem := m.members.get(m.all, a.id)
 	if mem == nil || !mem.state.Live() || a.inc < mem.incarnation {
 		m.stats.Stale++
 		if mem != nil && mem.state == StateAlive && a.inc < mem.incarnation {
 			m.correct(from, mem)
 		}
+		return nil
+	}
+	if m.authenticated() && a.inc > mem.metaInc {
+		m.stats.UnprovenAccusations++
+		return nil
+	}
+	return mem
+}
+
+// notePrivateEvidence records, in authenticated mode, that this member's
+// own probe of the suspect failed (an accusation by itself).
+func (m *Memberlist) notePrivateEvidence(mem *member, a accuseMsg) {
+	if a.from == m.cfg.ID && m.authenticated() {
+		if s := mem.suspicion(); s != nil {
+			s.probedDown = true
+		}
+	}
+}
+
+// applyDead applies a dead record: the member becomes a tombstone (in
+// authenticated mode, once the verdict is believed: believeDead).
+func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
+	if !m.verifyAccusation(RecDead, a, from) {
+		return
+	}
+	if a.id == m.cfg.ID {
+		m.accusedSelf(a.inc, from)
+		return
+	}
+	mem := m.accusedMember(a, from)
+	if mem == nil {
+		return
+	}
+	if m.authenticated() && a.from != m.cfg.ID && !m.believeDead(mem, a, from) {
 		return
 	}
 	m.entomb(mem, StateDead, a.inc)
@@ -164,11 +221,44 @@ func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
 	m.emit(EventFail, mem, from)
 }
 
+// believeDead handles, in authenticated mode, a signed dead record about a
+// live member from another member: a verdict heard second-hand from a
+// single member is not enough to evict a member that may still answer this
+// member's probes. The record counts as a signed suspicion by its declarer
+// (starting or confirming the suspicion, so the accused hears of it and
+// refutes if alive, and this member probes it soon); it is believed once
+// two distinct members declared it dead, or one did and this member's own
+// probe failed. A declarer heard for the first time is passed on, so that
+// others reach the quorum too.
+func (m *Memberlist) believeDead(mem *member, a accuseMsg, from core.NodeID) bool {
+	// A suspicion by the declarer, unsigned so that it is not relayed as a
+	// suspect record (the signature is over the dead record).
+	m.accuse(accuseMsg{id: a.id, inc: a.inc, from: a.from}, from, true)
+	s := mem.suspicion()
+	if s == nil || mem.state != StateSuspect {
+		return false
+	}
+	if !slices.Contains(s.declarers, a.from) && len(s.declarers) < maxDeclarers {
+		s.declarers = append(s.declarers, a.from)
+		if len(s.declarers) < maxDeclarers && !s.probedDown {
+			m.stats.DeadHeldAsSuspicion++
+			m.enqueue(a.id, RecDead, appendAccuse(nil, RecDead, a))
+		}
+	}
+	return len(s.declarers) >= maxDeclarers || s.probedDown
+}
+
 // applyLeave applies a (verified) leave update.
 func (m *Memberlist) applyLeave(l leaveMsg, from core.NodeID) {
 	if l.id == m.cfg.ID {
 		if !m.left && l.inc >= m.self.incarnation {
-			m.refute(l.inc) // a leave of a previous life (or a forgery)
+			// A leave of a previous life (or a forgery, which in
+			// authenticated mode does not verify).
+			if m.authenticated() && !m.verify(l.id, LeaveSigningBytes(l.id, l.inc), l.sig) {
+				m.penalize(from, core.OffenceBadSignature)
+				return
+			}
+			m.refute(l.inc)
 		}
 		return
 	}
@@ -178,6 +268,7 @@ func (m *Memberlist) applyLeave(l leaveMsg, from core.NodeID) {
 		return
 	}
 	if !m.verify(l.id, LeaveSigningBytes(l.id, l.inc), l.sig) {
+		m.penalize(from, core.OffenceBadSignature)
 		return
 	}
 	sig := nilIfEmpty(bytes.Clone(l.sig))
@@ -205,6 +296,15 @@ func (m *Memberlist) accusedSelf(inc uint64, from core.NodeID) {
 	if inc < m.self.incarnation {
 		m.stats.Stale++
 		m.correct(from, m.self)
+		return
+	}
+	if inc > m.self.incarnation && m.authenticated() {
+		// This member never signed that incarnation, so no honest member
+		// accuses it there (adapters start incarnations from a clock that
+		// outruns refutations, so a previous life's are lower): forged.
+		// Refuting would hand the forger our incarnation counter.
+		m.stats.ForgedAccusations++
+		m.penalize(from, core.OffenceForgedAccusation)
 		return
 	}
 	m.refute(inc)
@@ -235,7 +335,11 @@ func (m *Memberlist) correct(to core.NodeID, mem *member) {
 // refute raises this member's incarnation above inc and announces it alive.
 func (m *Memberlist) refute(inc uint64) {
 	s := m.self
-	s.incarnation = max(s.incarnation, inc) + 1
+	next := max(s.incarnation, inc)
+	if next < math.MaxUint64 {
+		next++ // saturating: never wraps to 0 (which everyone would drop as stale)
+	}
+	s.incarnation = next
 	s.metaInc = s.incarnation
 	m.stats.Refutations++
 	m.signSelfAlive()

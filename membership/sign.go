@@ -32,3 +32,40 @@ func (m *Memberlist) verify(id core.NodeID, msg, sig []byte) bool {
 	}
 	return true
 }
+
+// authenticated reports whether the memberlist runs in authenticated mode
+// (Config.Verifier set): every update and accusation must carry the
+// signature of the member that makes it.
+func (m *Memberlist) authenticated() bool { return m.cfg.Verifier != nil }
+
+// penalize reports an offence by the peer that sent the current frame.
+func (m *Memberlist) penalize(from core.NodeID, o core.Offence) {
+	if m.cfg.Penalizer != nil && from != "" && from != m.cfg.ID {
+		m.cfg.Penalizer.Penalize(from, o)
+	}
+}
+
+// ownAccusation returns this member's accusation of mem, signed.
+func (m *Memberlist) ownAccusation(typ uint8, mem *member) accuseMsg {
+	a := accuseMsg{id: mem.id, inc: mem.incarnation, from: m.cfg.ID}
+	if m.authenticated() {
+		a.sig = m.sign(AccuseSigningBytes(typ, a.id, a.inc, a.from))
+	}
+	return a
+}
+
+// verifyAccusation checks an accusation's signature by its accuser (true
+// when members are trusted, or for this member's own accusation made
+// locally, from ""); a bad one is counted and penalised. A record received
+// from a peer that names this member as the accuser is verified like any
+// other: it is this member's own only if it carries its signature.
+func (m *Memberlist) verifyAccusation(typ uint8, a accuseMsg, from core.NodeID) bool {
+	if !m.authenticated() || (from == "" && a.from == m.cfg.ID) {
+		return true
+	}
+	if !m.verify(a.from, AccuseSigningBytes(typ, a.id, a.inc, a.from), a.sig) {
+		m.penalize(from, core.OffenceBadSignature)
+		return false
+	}
+	return true
+}

@@ -15,7 +15,15 @@ type suspicion struct {
 	k               int
 	confirmers      []core.NodeID // the accuser first
 	remindAt        uint64        // next reminder to the suspect (0: none)
+
+	// Authenticated mode (Config.Verifier):
+	accuserSig []byte        // the first accuser's signature, for reminders
+	declarers  []core.NodeID // distinct members whose signed dead record was heard
+	probedDown bool          // this member's own probe of the suspect failed
 }
+
+// maxDeclarers bounds suspicion.declarers: two are enough for a verdict.
+const maxDeclarers = 2
 
 // timeout is the current timeout in ticks, shrunk by the confirmations.
 func (s *suspicion) timeout() float64 {
@@ -75,7 +83,12 @@ func (m *Memberlist) checkSuspects() {
 			m.reminders++
 			m.stats.Reminders++
 			sp.remindAt = m.tick + m.remindEvery(sp)
-			a := accuseMsg{id: s.id, inc: s.incarnation, from: sp.confirmers[0]}
+			a := accuseMsg{id: s.id, inc: s.incarnation, from: sp.confirmers[0], sig: sp.accuserSig}
+			if m.authenticated() && a.sig == nil {
+				// The suspicion came unsigned (from a full state): the
+				// reminder is this member's own, signed.
+				a = m.ownAccusation(RecSuspect, s)
+			}
 			m.send(s.id, appendAccuse(core.NewFrame(nil), RecSuspect, a), s.id)
 		}
 		keep = append(keep, s)
@@ -84,15 +97,18 @@ func (m *Memberlist) checkSuspects() {
 	m.suspects = keep
 	for _, s := range due {
 		m.stats.Declared++
-		m.applyDead(accuseMsg{id: s.id, inc: s.incarnation, from: m.cfg.ID}, "")
+		m.applyDead(m.ownAccusation(RecDead, s), "")
 	}
 }
 
-// newSuspicion starts a suspicion timer for an accusation by accuser.
-func (m *Memberlist) newSuspicion(accuser core.NodeID) *suspicion {
+// newSuspicion starts a suspicion timer for accusation a.
+func (m *Memberlist) newSuspicion(a accuseMsg) *suspicion {
 	n := m.Size()
 	lo := m.cfg.SuspicionMult * logN(n) * float64(m.cfg.ProbeInterval)
-	s := &suspicion{start: m.tick, min: lo, max: lo, confirmers: []core.NodeID{accuser}}
+	s := &suspicion{start: m.tick, min: lo, max: lo, confirmers: []core.NodeID{a.from}}
+	if m.authenticated() {
+		s.accuserSig = a.sig
+	}
 	if m.cfg.Lifeguard {
 		s.max = lo * m.cfg.SuspicionMaxTimeoutMult
 		// Only n-2 members besides the accuser and the suspect can confirm.

@@ -164,12 +164,18 @@ type Stats struct {
 	CorrectionsDropped uint64 // corrections not sent because of CorrectionsPerTick
 	Reminders          uint64 // suspicions repeated to the suspect itself
 
-	DecodeErrors      uint64 // membership records that did not decode
-	UnknownRecords    uint64 // membership record types this version does not know
-	BadSignatures     uint64 // alive/leave updates dropped by the Verifier
-	SignErrors        uint64 // own updates the Signer failed to sign (sent unsigned)
-	MetaTooLarge      uint64 // updates dropped for metadata above MaxMetaSize
-	MembersRefused    uint64 // newcomers refused because MaxMembers was reached
-	TombstonesReaped  uint64 // tombstones forgotten after TombstoneTicks
-	TombstonesEvicted uint64 // tombstones forgotten early because MaxMembers was reached
+	DecodeErrors   uint64 // membership records that did not decode
+	UnknownRecords uint64 // membership record types this version does not know
+	BadSignatures  uint64 // alive/leave updates and accusations dropped by the Verifier
+	// Authenticated mode (Config.Verifier):
+	ForgedAccusations   uint64 // accusations of this member at an incarnation it never signed
+	UnprovenAccusations uint64 // accusations of another member above its highest signed incarnation known here
+	DeadHeldAsSuspicion uint64 // dead records from a single accuser taken as a suspicion, not a verdict
+	SpoofedAcks         uint64 // acks and nacks from a peer the probe or relay did not address
+	RelaysRefused       uint64 // ping-reqs refused: per-requester cap, or a target not known as a member
+	SignErrors          uint64 // own updates the Signer failed to sign (sent unsigned)
+	MetaTooLarge        uint64 // updates dropped for metadata above MaxMetaSize
+	MembersRefused      uint64 // newcomers refused because MaxMembers was reached
+	TombstonesReaped    uint64 // tombstones forgotten after TombstoneTicks
+	TombstonesEvicted   uint64 // tombstones forgotten early because MaxMembers was reached
 }

@@ -58,7 +58,8 @@ type aliveMsg struct {
 type accuseMsg struct { // suspect and dead
 	id   core.NodeID
 	inc  uint64
-	from core.NodeID
+	from core.NodeID // the accuser
+	sig  []byte      // the accuser's signature (AccuseSigningBytes); nil when members are trusted
 }
 
 type leaveMsg struct {
@@ -116,6 +117,11 @@ func appendAccuse(dst []byte, typ uint8, a accuseMsg) []byte {
 	body := core.AppendString(nil, string(a.id))
 	body = binary.AppendUvarint(body, a.inc)
 	body = core.AppendString(body, string(a.from))
+	if len(a.sig) > 0 {
+		// Optional trailing field: a group whose members are trusted (no
+		// Verifier) sends the same bytes as before signatures existed.
+		body = core.AppendBytes(body, a.sig)
+	}
 	return core.AppendRecord(dst, typ, body)
 }
 
@@ -182,6 +188,9 @@ func decodeAlive(b []byte, lim *Limits) (aliveMsg, error) {
 func decodeAccuse(b []byte, lim *Limits, what string) (accuseMsg, error) {
 	r := core.NewReader(b)
 	a := accuseMsg{id: r.ID(lim.MaxIDLen), inc: r.Uvarint(), from: r.ID(lim.MaxIDLen)}
+	if r.Err() == nil && r.Len() > 0 {
+		a.sig = nilIfEmpty(r.Bytes(lim.MaxSigSize, "signature"))
+	}
 	r.End(what)
 	return a, wrap(what, r.Err())
 }
@@ -254,6 +263,19 @@ func AliveSigningBytes(id core.NodeID, inc uint64, meta []byte) []byte {
 	b = core.AppendString(b, string(id))
 	b = binary.AppendUvarint(b, inc)
 	return core.AppendBytes(b, meta)
+}
+
+// AccuseSigningBytes returns the bytes an accuser signs to say that it
+// suspects (typ RecSuspect) or declares dead (RecDead) member id at
+// incarnation inc. The accuser is part of the signed bytes, so one member
+// cannot pass its accusation off as another's (Lifeguard counts
+// confirmations per accuser).
+func AccuseSigningBytes(typ uint8, id core.NodeID, inc uint64, accuser core.NodeID) []byte {
+	b := append([]byte(nil), "grapevine/member/accuse/v1"...)
+	b = append(b, typ)
+	b = core.AppendString(b, string(id))
+	b = binary.AppendUvarint(b, inc)
+	return core.AppendString(b, string(accuser))
 }
 
 // LeaveSigningBytes returns the bytes a member signs to announce that it

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,10 +14,25 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// Signature domain: a member signs core.Message.ID() prefixed with this
-// string, so a signature made for Grapevine cannot be replayed as a
-// signature over anything else the same key signs (libp2p records, etc.).
-const msgSigDomain = "grapevine/msg-sig/v1:"
+// Signature domains. A member signs core.Message.ID() (and its membership
+// updates) prefixed with a domain that names what is signed and the group
+// it is signed for, so that a signature made for Grapevine cannot be
+// replayed as a signature over anything else the same key signs (libp2p
+// records, etc.), nor a message or leave of group A replayed into group B:
+// one identity in several groups is the normal case with the default key
+// path. The group name is length-prefixed, so no two (kind, group) pairs
+// give the same domain.
+const (
+	msgSigKind    = "grapevine/msg-sig/v2"
+	memberSigKind = "grapevine/member-sig/v2"
+)
+
+// sigDomain returns the signing domain of kind for group.
+func sigDomain(kind, group string) string {
+	b := append([]byte(kind), 0)
+	b = binary.AppendUvarint(b, uint64(len(group)))
+	return string(append(b, group...))
+}
 
 // GenerateKey returns a new ed25519 libp2p identity.
 func GenerateKey() (crypto.PrivKey, error) {
@@ -109,22 +125,29 @@ var (
 	ErrBadOrigin    = errors.New("origin is not an ed25519 libp2p peer ID")
 )
 
-// signer signs this node's messages with its libp2p key (core.Signer).
-type signer struct{ sk crypto.PrivKey }
+// signer signs this node's messages with its libp2p key for one group
+// (core.Signer).
+type signer struct {
+	sk     crypto.PrivKey
+	domain string // sigDomain(msgSigKind, group)
+}
 
-func (s signer) Sign(m *core.Message) ([]byte, error) { return signDigest(s.sk, m.ID()) }
+func newSigner(sk crypto.PrivKey, group string) signer {
+	return signer{sk: sk, domain: sigDomain(msgSigKind, group)}
+}
 
-func signDigest(sk crypto.PrivKey, id [32]byte) ([]byte, error) {
-	buf := make([]byte, 0, len(msgSigDomain)+32)
-	buf = append(append(buf, msgSigDomain...), id[:]...)
-	return sk.Sign(buf)
+func (s signer) Sign(m *core.Message) ([]byte, error) {
+	id := m.ID()
+	buf := make([]byte, 0, len(s.domain)+32)
+	buf = append(append(buf, s.domain...), id[:]...)
+	return s.sk.Sign(buf)
 }
 
 // VerifyMessage checks that m carries a valid signature of its origin over
-// m.ID(). The origin's public key is taken from its peer ID (ed25519 peer IDs
-// embed the key), so no key exchange is needed.
-func VerifyMessage(m *core.Message) error {
-	return verifyFrom(m.Origin, m.ID(), m.Auth, msgSigDomain)
+// m.ID() for group. The origin's public key is taken from its peer ID
+// (ed25519 peer IDs embed the key), so no key exchange is needed.
+func VerifyMessage(group string, m *core.Message) error {
+	return verifyFrom(m.Origin, m.ID(), m.Auth, sigDomain(msgSigKind, group))
 }
 
 func verifyFrom(origin core.NodeID, id [32]byte, sig []byte, domain string) error {

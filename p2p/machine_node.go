@@ -14,8 +14,6 @@ import (
 // MembershipStats are membership's counters.
 type MembershipStats = membership.Stats
 
-const memberSigDomain = "grapevine/member-sig/v1:"
-
 // nodeMachine runs a grapevine.Node (the gossip engine composed with the
 // SWIM memberlist: membership is the engine's peer sampler and
 // piggybacker, and each inbound frame is decoded once for both). It adds
@@ -48,13 +46,17 @@ func newMachine(p *Peer) (machine, core.Limits, error) {
 
 	mc := membershipConfig(p.s.profile)
 	mc.Meta = encodeAddrMeta(p.host.Addrs(), mc.MaxMetaSize)
+	domain := sigDomain(memberSigKind, p.s.group)
 	mc.Signer = membership.SignerFunc(func(msg []byte) ([]byte, error) {
-		return p.sk.Sign(append([]byte(memberSigDomain), msg...))
+		return p.sk.Sign(append([]byte(domain), msg...))
 	})
-	mc.Verifier = membership.VerifierFunc(verifyMember)
-	// Incarnations start at the current time in seconds, so a restarted
-	// member's alive update supersedes its old state at once.
-	mc.Incarnation = uint64(time.Now().Unix())
+	mc.Verifier = memberVerifier(p.s.group)
+	// Incarnations start at the current time in milliseconds, so a
+	// restarted member's alive update supersedes its old state at once, and
+	// an accusation above this member's incarnation is provably forged
+	// (membership's authenticated mode): a previous life could not have
+	// refuted a thousand times a second.
+	mc.Incarnation = uint64(time.Now().UnixMilli())
 	cfg.Membership = mc
 	if p.s.tick == 0 {
 		p.s.tick = mc.Tick
@@ -68,16 +70,21 @@ func newMachine(p *Peer) (machine, core.Limits, error) {
 	return m, cfg.Gossip.Limits, nil
 }
 
-func verifyMember(id core.NodeID, msg, sig []byte) error {
-	pk, err := pubKeyOf(id)
-	if err != nil {
-		return err
+// memberVerifier checks membership updates signed for group by the member
+// they are about (or, for accusations, by their accuser).
+func memberVerifier(group string) membership.VerifierFunc {
+	domain := sigDomain(memberSigKind, group)
+	return func(id core.NodeID, msg, sig []byte) error {
+		pk, err := pubKeyOf(id)
+		if err != nil {
+			return err
+		}
+		ok, err := pk.Verify(append([]byte(domain), msg...), sig)
+		if err != nil || !ok {
+			return ErrBadSignature
+		}
+		return nil
 	}
-	ok, err := pk.Verify(append([]byte(memberSigDomain), msg...), sig)
-	if err != nil || !ok {
-		return ErrBadSignature
-	}
-	return nil
 }
 
 // Send implements core.Transport for both layers: it notes when pings

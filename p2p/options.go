@@ -50,8 +50,10 @@ type settings struct {
 	profile     Profile
 	firstSeq    uint64
 	noVerify    bool
-	dialTimeout time.Duration
-	notice      func(string)
+	// replay window of signed timestamps (WithReplayWindow)
+	replayWindow, clockSkew time.Duration
+	dialTimeout             time.Duration
+	notice                  func(string)
 }
 
 func defaults() settings {
@@ -71,6 +73,30 @@ func defaults() settings {
 		leaveGrace:  500 * time.Millisecond,
 		dialTimeout: 15 * time.Second,
 		profile:     ProfileLAN,
+		// GossipSub keeps its seen cache for 2 minutes; messages older
+		// than that are not repaired by any member's store (30 s) anyway.
+		replayWindow: 2 * time.Minute,
+		// Hosts synchronised by NTP are within milliseconds; 30 s also
+		// admits a laptop whose clock drifted for a few weeks.
+		clockSkew: 30 * time.Second,
+	}
+}
+
+// WithReplayWindow bounds the age of the messages a peer accepts: a message
+// whose signed timestamp is more than window in the past, or more than skew
+// in the future, of this peer's clock is dropped as a possible replay and
+// counted invalid. The gossip engine keeps every origin's seen-state for at
+// least window+skew after its last message, so a genuine message replayed
+// while it is inside the window is recognised as a duplicate, and one
+// replayed later is refused by its timestamp: no message is delivered
+// twice. Defaults: 2 minutes and 30 seconds.
+func WithReplayWindow(window, skew time.Duration) Option {
+	return func(s *settings) error {
+		if window < time.Second || skew < 0 {
+			return errors.New("replay window must be at least 1s and the clock skew not negative")
+		}
+		s.replayWindow, s.clockSkew = window, skew
+		return nil
 	}
 }
 

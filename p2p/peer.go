@@ -515,12 +515,18 @@ func (p *Peer) Deliver(m *core.Message) {
 	p.subsMu.Unlock()
 }
 
-// Validate implements core.Validator: the origin's signature must verify.
+// Validate implements core.Validator: the message's signed timestamp must
+// lie inside the replay window and the origin's signature, made for this
+// group, must verify.
 func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 	if p.s.noVerify {
 		return nil
 	}
-	if err := VerifyMessage(m); err != nil {
+	err := p.checkTimestamp(m.Timestamp, time.Now())
+	if err == nil {
+		err = VerifyMessage(p.s.group, m)
+	}
+	if err != nil {
 		p.m.invalid.Inc()
 		p.ctr.invalid.Add(1)
 		log.Warnw("dropping message that fails verification", "from", ShortID(from), "origin", ShortID(m.Origin), "seq", m.Seq, "err", err)

@@ -44,7 +44,7 @@ func engineConfig(p *Peer) core.Config {
 	c.Transport = p.tr
 	c.App = p
 	c.Validator = p
-	c.Signer = signer{p.sk}
+	c.Signer = newSigner(p.sk, p.s.group)
 	c.FirstSeq = p.s.firstSeq
 	if c.FirstSeq == 0 {
 		c.FirstSeq = uint64(time.Now().UnixMicro())
@@ -52,7 +52,12 @@ func engineConfig(p *Peer) core.Config {
 	tuneEngine(&c, p.s.profile)
 	if p.s.engine != nil {
 		p.s.engine(&c)
-		c.ID, c.Transport, c.App, c.Validator, c.Signer = p.id, p.tr, p, p, signer{p.sk}
+		c.ID, c.Transport, c.App, c.Validator, c.Signer = p.id, p.tr, p, p, newSigner(p.sk, p.s.group)
+	}
+	// Seen-state outlives the replay window (WithReplayWindow), so that a
+	// message admitted by its timestamp is never taken for a new one.
+	if p.s.tick > 0 {
+		c.SeenTTL = max(c.SeenTTL, int((p.s.replayWindow+p.s.clockSkew+p.s.tick-1)/p.s.tick)+1)
 	}
 	// Every inbound frame is read into a buffer of its own (core.ReadFrame)
 	// and never touched again, so stored messages may alias it.
