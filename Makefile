@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 # The pure packages: no I/O, goroutines, clock or global randomness.
 PURE := ./core/... ./membership/...
 
-.PHONY: test demo sim-demo fmt-check vet wasm-check unit fuzz browser browser-serve \
+.PHONY: test demo sim-demo fmt-check tidy-check vet wasm-check unit fuzz browser browser-serve \
         experiments experiments-gossip experiments-membership experiments-membership-scale \
         experiments-membership-loss experiments-baselines \
         bench-scale bench-p2p bench-swim bench-swim-quick bench-browser chromium
@@ -22,12 +22,18 @@ sim-demo:
 	$(GO) run ./testnet/cmd/sim -n 10000
 
 ## test: formatting, vet, the wasm builds, and every test (race detector on); installs Chromium if missing.
-test: fmt-check vet wasm-check chromium unit
+test: fmt-check tidy-check vet wasm-check chromium unit
 
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi; \
 	echo "gofmt: clean"
+
+## tidy-check: go.mod and go.sum of both modules are what `go mod tidy` makes them (direct requirements not marked indirect).
+tidy-check:
+	$(GO) mod tidy -diff
+	cd bench && $(GO) mod tidy -diff
+	@echo "go.mod: tidy"
 
 vet:
 	$(GO) vet ./...
