@@ -68,6 +68,24 @@ func newMachine(p *Peer) (machine, core.Limits, error) {
 	return m, cfg.Gossip.Limits, nil
 }
 
+// frameCaps returns the largest inbound frame accepted per kind: what this
+// peer's own engine (Config.MaxFrameSize) and memberlist (MaxStateChunk,
+// plus one state entry that may overflow a chunk) may send. Members of one
+// group run one configuration, so an honest frame is never larger.
+func frameCaps(s *settings) [2]int {
+	g := core.DefaultConfig()
+	tuneEngine(&g, s.profile)
+	if s.engine != nil {
+		s.engine(&g)
+	}
+	mc := membershipConfig(s.profile)
+	ml := mc.Limits
+	var caps [2]int
+	caps[kindMembership] = max(mc.MaxStateChunk, mc.MaxPacketSize) + ml.MaxIDLen + ml.MaxMetaSize + ml.MaxSigSize + 64
+	caps[kindGossip] = max(g.MaxFrameSize, caps[kindMembership])
+	return caps
+}
+
 func verifyMember(id core.NodeID, msg, sig []byte) error {
 	pk, err := pubKeyOf(id)
 	if err != nil {

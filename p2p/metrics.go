@@ -7,22 +7,25 @@ import (
 // metrics are the peer's Prometheus collectors. A Peer without
 // WithMetrics still keeps them (unregistered) so that Stats can read them.
 type metrics struct {
-	framesOut   *prometheus.CounterVec // kind: gossip|membership
-	bytesOut    *prometheus.CounterVec
-	framesIn    *prometheus.CounterVec
-	bytesIn     *prometheus.CounterVec
-	queueDrops  *prometheus.CounterVec // kind
-	sendErrors  *prometheus.CounterVec // kind
-	delivered   prometheus.Counter
-	duplicates  prometheus.Counter
-	invalid     prometheus.Counter
-	decodeErrs  prometheus.Counter
-	subDrops    prometheus.Counter
-	eventDrops  prometheus.Counter
-	latency     prometheus.Histogram
-	members     *prometheus.GaugeVec // state
-	probeRTT    prometheus.Histogram
-	engineDrops *prometheus.GaugeVec // reason: the engine's own bounded-drop counters
+	framesOut     *prometheus.CounterVec // kind: gossip|membership
+	bytesOut      *prometheus.CounterVec
+	framesIn      *prometheus.CounterVec
+	bytesIn       *prometheus.CounterVec
+	queueDrops    *prometheus.CounterVec // kind
+	sendErrors    *prometheus.CounterVec // kind
+	delivered     prometheus.Counter
+	duplicates    prometheus.Counter
+	invalid       prometheus.Counter
+	decodeErrs    prometheus.Counter
+	subDrops      prometheus.Counter
+	eventDrops    prometheus.Counter
+	latency       prometheus.Histogram
+	members       *prometheus.GaugeVec // state
+	probeRTT      prometheus.Histogram
+	engineDrops   *prometheus.GaugeVec   // reason: the engine's own bounded-drop counters
+	inbound       *prometheus.CounterVec // reason, kind: inbound bounds (InboundStats)
+	writeTimeouts *prometheus.CounterVec // kind
+	logSuppressed *prometheus.CounterVec // reason: log lines suppressed by the rate limit
 }
 
 func newMetrics(group string) *metrics {
@@ -56,6 +59,10 @@ func newMetrics(group string) *metrics {
 			ConstLabels: cl, Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		engineDrops: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "grapevine", Name: "engine_dropped",
 			Help: "Bounded-state drops inside the gossip engine, by reason (cumulative).", ConstLabels: cl}, []string{"reason"}),
+		inbound: cv("inbound_limited_total", "Inbound streams and frames refused or delayed by the inbound bounds, by reason "+
+			"(too_large, duplicate, idle, slow_frame: streams closed; no_memory: frames skipped; throttled: frames delayed by the per-peer rate) and kind.", "reason", "kind"),
+		writeTimeouts: cv("write_timeouts_total", "Outgoing batches not written within their deadline (the stream is reset, its queue dropped), by kind.", "kind"),
+		logSuppressed: cv("log_suppressed_total", "Warning lines not logged because the same reason was logged recently, by reason.", "reason"),
 	}
 	return m
 }
@@ -63,7 +70,7 @@ func newMetrics(group string) *metrics {
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.framesOut, m.bytesOut, m.framesIn, m.bytesIn, m.queueDrops, m.sendErrors,
 		m.delivered, m.duplicates, m.invalid, m.decodeErrs, m.subDrops, m.eventDrops, m.latency, m.members,
-		m.probeRTT, m.engineDrops}
+		m.probeRTT, m.engineDrops, m.inbound, m.writeTimeouts, m.logSuppressed}
 }
 
 func (m *metrics) register(reg prometheus.Registerer) error {

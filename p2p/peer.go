@@ -40,11 +40,22 @@ type counters struct {
 	queueDrops, inDrops                    atomic.Uint64
 	delivered, invalid, subDrops           atomic.Uint64
 	eventDrops                             atomic.Uint64
+	writeTimeouts                          atomic.Uint64
+	inbound                                [inReasons]atomic.Uint64
 }
 
 type inFrame struct {
-	from core.NodeID
-	data []byte
+	from     core.NodeID
+	data     []byte
+	src      *inStream // to release the frame's memory reservation once stepped
+	reserved int
+}
+
+// stepped tells the frame's stream the driver is done with it.
+func (f *inFrame) stepped() {
+	if f.src != nil {
+		f.src.done(f.reserved)
+	}
 }
 
 // Peer is a Grapevine member on a libp2p host: it owns the host (unless
@@ -59,6 +70,7 @@ type Peer struct {
 	m       *metrics
 	ctr     counters
 	limits  core.Limits
+	inCap   [2]int // largest inbound frame accepted, by kind: what this peer's own engine and memberlist may send
 	tr      *transport
 	mc      machine
 	disc    *discovery
@@ -82,6 +94,8 @@ type Peer struct {
 	tickN   int
 	lastDup uint64
 
+	logs logLimiter
+
 	joined     chan struct{} // closed when the first other member is known alive
 	joinedOnce sync.Once
 
@@ -102,12 +116,14 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 		}
 	}
 	p := &Peer{s: s, subs: make(map[string][]*Subscription), done: make(chan struct{}), joined: make(chan struct{})}
+	p.logs.every = s.logEvery
 	p.m = newMetrics(s.group)
 	if s.registerer != nil {
 		if err := p.m.register(s.registerer); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}
 	}
+	p.inCap = frameCaps(&s)
 	fail := func(err error) (*Peer, error) {
 		if p.ownHost && p.host != nil {
 			p.host.Close()
@@ -132,7 +148,7 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 			}
 		}
 		p.sk = sk
-		h, err := newHost(sk, &s)
+		h, err := newHost(sk, &s, p.inCap)
 		if err != nil {
 			return fail(err)
 		}
@@ -314,6 +330,8 @@ type Stats struct {
 	Invalid       uint64 // messages whose signature did not verify
 	SubDropped    uint64 // deliveries dropped because a subscriber was slow
 	EventsDropped uint64
+	WriteTimeouts uint64       // outgoing batches not written within their deadline
+	Inbound       InboundStats // what the inbound bounds refused or delayed
 }
 
 // Stats returns a snapshot of the counters.
@@ -324,6 +342,12 @@ func (p *Peer) Stats() Stats {
 		QueueDropped: p.ctr.queueDrops.Load(), InDropped: p.ctr.inDrops.Load(),
 		Delivered: p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(),
 		SubDropped: p.ctr.subDrops.Load(), EventsDropped: p.ctr.eventDrops.Load(),
+		WriteTimeouts: p.ctr.writeTimeouts.Load(),
+		Inbound: InboundStats{
+			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),
+			Idle: p.ctr.inbound[inIdle].Load(), SlowFrame: p.ctr.inbound[inSlowFrame].Load(),
+			NoMemory: p.ctr.inbound[inNoMemory].Load(), Throttled: p.ctr.inbound[inThrottled].Load(),
+		},
 	}
 	_ = p.call(context.Background(), func() {
 		st.Engine = p.mc.EngineStats()
@@ -349,6 +373,7 @@ func (p *Peer) enqueueIn(k kind, f inFrame) bool {
 	if k == kindMembership {
 		// A late probe is as good as a lost one: drop, do not wait.
 		p.ctr.inDrops.Add(1)
+		f.stepped()
 		return true
 	}
 	select {
@@ -374,6 +399,7 @@ func (p *Peer) drive() {
 			p.m.decodeErrs.Inc()
 			log.Debugw("bad frame", "from", ShortID(f.from), "err", err)
 		}
+		f.stepped()
 	}
 	var leaving chan struct{}
 	var leaveDeadline time.Time
@@ -419,6 +445,7 @@ func (p *Peer) afterTick() {
 	if p.tickN%metricsEvery != 1 {
 		return
 	}
+	p.flushLogs()
 	counts := map[string]int{}
 	for _, m := range p.mc.Members() {
 		counts[m.State]++
@@ -523,7 +550,7 @@ func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 	if err := VerifyMessage(m); err != nil {
 		p.m.invalid.Inc()
 		p.ctr.invalid.Add(1)
-		log.Warnw("dropping message that fails verification", "from", ShortID(from), "origin", ShortID(m.Origin), "seq", m.Seq, "err", err)
+		p.warn("invalid_message", "dropping message that fails verification", "from", ShortID(from), "origin", ShortID(m.Origin), "seq", m.Seq, "err", err)
 		return err
 	}
 	return nil
