@@ -54,6 +54,7 @@ type settings struct {
 	notice       func(string)
 	inbound      InboundLimits
 	writeTimeout time.Duration
+	minWriteRate int
 	logEvery     time.Duration
 }
 
@@ -76,6 +77,7 @@ func defaults() settings {
 		profile:      ProfileLAN,
 		inbound:      DefaultInboundLimits(),
 		writeTimeout: 10 * time.Second,
+		minWriteRate: minWriteRate,
 		logEvery:     10 * time.Second,
 	}
 }

@@ -387,7 +387,7 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 		}
 		// A peer that stops reading must not pin the writer: the batch
 		// gets the base timeout plus its size at minWriteRate.
-		s.SetWriteDeadline(time.Now().Add(t.p.s.writeTimeout + time.Duration(bytes)*time.Second/minWriteRate))
+		s.SetWriteDeadline(time.Now().Add(t.p.s.writeTimeout + time.Duration(bytes)*time.Second/time.Duration(t.p.s.minWriteRate)))
 		bytes = 0
 		for _, f := range batch {
 			hdr := appendUvarint(lenBuf[:0], uint64(len(f)))
@@ -583,3 +583,8 @@ func (t *transport) writeFailed(k kind, err error) {
 // minWriteRate is the slowest a batch may be written before its deadline
 // (beyond the base WithWriteTimeout): 64 KiB/s.
 const minWriteRate = 64 << 10
+
+// withMinWriteRate overrides minWriteRate (tests).
+func withMinWriteRate(bytesPerSec int) Option {
+	return func(s *settings) error { s.minWriteRate = bytesPerSec; return nil }
+}
