@@ -58,6 +58,7 @@ type InboundStats struct {
 	SlowFrame uint64 // streams reset: a frame not complete within FrameTimeout
 	NoMemory  uint64 // frames skipped: the resource manager refused the memory to buffer them
 	Throttled uint64 // frames delayed by the per-peer byte or frame rate
+	Penalized uint64 // streams reset: their sender sent messages that fail verification (penaltyFor)
 }
 
 // Reasons of the inbound counters (metric label values).
@@ -68,10 +69,40 @@ const (
 	inSlowFrame
 	inNoMemory
 	inThrottled
+	inPenalized
 	inReasons
 )
 
-var inReasonNames = [inReasons]string{"too_large", "duplicate", "idle", "slow_frame", "no_memory", "throttled"}
+var inReasonNames = [inReasons]string{"too_large", "duplicate", "idle", "slow_frame", "no_memory", "throttled", "penalized"}
+
+// A peer that sends more than invalidAllowance messages failing
+// verification within invalidWindow is disconnected, and its streams are
+// reset unread for penaltyFor. Honest members verify every message before
+// they store or forward it, so they never send one; a flood of forged
+// messages would otherwise cost a signature check each (the engine bounds
+// them per peer and round, but each still costs CPU), and a flood
+// discarded unread would still cost its decryption.
+const (
+	invalidAllowance = 16
+	invalidWindow    = time.Minute
+	penaltyFor       = time.Minute
+)
+
+// invalidFrom notes a message from id that failed verification (driver
+// goroutine) and reports whether id is now penalized.
+func (t *transport) invalidFrom(id peer.ID) bool {
+	r := t.remote(id)
+	now := time.Now().UnixNano()
+	if now-r.invalidSince.Load() > int64(invalidWindow) {
+		r.invalidSince.Store(now)
+		r.invalidN.Store(0)
+	}
+	if r.invalidN.Add(1) > invalidAllowance && r.penalized.Load() < now {
+		r.penalized.Store(now + int64(penaltyFor))
+		return true
+	}
+	return false
+}
 
 // firstChunk is the most a reader allocates for a frame before its body
 // starts arriving; the buffer then doubles as bytes arrive, up to the
@@ -187,7 +218,10 @@ func (in *inStream) readFrame(rem *remote) ([]byte, int, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, 0, io.EOF
 		}
-		if isTimeout(err) && !in.replaced.Load() {
+		if in.replaced.Load() {
+			return nil, 0, errReplaced
+		}
+		if isTimeout(err) {
 			return nil, 0, errIdle
 		}
 		return nil, 0, fmt.Errorf("reading frame length: %w", err)
@@ -204,6 +238,9 @@ func (in *inStream) readFrame(rem *remote) ([]byte, int, error) {
 		if !in.sleep(d) {
 			return nil, 0, errReplaced
 		}
+	}
+	if rem.penalized.Load() > time.Now().UnixNano() {
+		return nil, 0, errPenalized
 	}
 	deadline := time.Now().Add(lim.FrameTimeout)
 	if lim.FrameTimeout > 0 {
@@ -254,7 +291,10 @@ func (in *inStream) readFrame(rem *remote) ([]byte, int, error) {
 	return buf, reserved, nil
 }
 
-var errIdle = errors.New("idle stream")
+var (
+	errIdle      = errors.New("idle stream")
+	errPenalized = errors.New("the peer sent messages that fail verification")
+)
 
 func (in *inStream) bodyErr(err error) error {
 	switch {
@@ -350,6 +390,10 @@ func (t *transport) handle(k kind) network.StreamHandler {
 		}()
 		from := NodeID(pid)
 		rem := t.remote(pid)
+		if rem.penalized.Load() > time.Now().UnixNano() {
+			in.finish(errPenalized)
+			return
+		}
 		in.r = bufio.NewReaderSize(s, streamBuffer)
 		for {
 			f, reserved, err := in.readFrame(rem)
@@ -358,7 +402,7 @@ func (t *transport) handle(k kind) network.StreamHandler {
 				return
 			}
 			if f == nil {
-				continue // skipped for lack of memory
+				continue // skipped: no memory, or the peer is penalized
 			}
 			size := len(f) + uvarintSize(uint64(len(f)))
 			t.p.m.framesIn.WithLabelValues(k.String()).Inc()
@@ -399,10 +443,12 @@ func (in *inStream) finish(err error) {
 		in.s.Close()
 		return
 	case errors.Is(err, errIdle):
+		// Reset, not Close: a writer that still thinks the stream open
+		// learns at its next write, and opens a new one.
 		t.p.inbound(inIdle, in.k)
-		in.s.Close()
-		return
 	case errors.Is(err, errReplaced):
+	case errors.Is(err, errPenalized):
+		t.p.inbound(inPenalized, in.k)
 	case errors.Is(err, errFrameTooLarge):
 		t.p.inbound(inTooLarge, in.k)
 		t.p.warn("inbound_too_large", "closing inbound stream: frame too large", "peer", in.pid, "kind", in.k.String(), "err", err)

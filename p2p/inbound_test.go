@@ -305,3 +305,36 @@ func TestProtocolPeerLimits(t *testing.T) {
 		t.Fatalf("gossip cap %d, want the engine's MaxFrameSize %d", caps[kindGossip], core.DefaultConfig().MaxFrameSize)
 	}
 }
+
+// A peer that sends more than invalidAllowance forged messages is
+// disconnected, and its streams are reset unread while the penalty lasts.
+func TestForgerPenalized(t *testing.T) {
+	peers := startPeers(t, 1, false)
+	victim := peers[0]
+	sub, _ := victim.Subscribe("t")
+	h := attacker(t, victim)
+	alice, _ := GenerateKey()
+	var forged []*core.Message
+	for i := 0; i <= invalidAllowance; i++ {
+		m := signedMessage(t, alice, uint64(i+1), "x")
+		m.Payload = []byte("altered")
+		forged = append(forged, m)
+	}
+	openGossip(t, h, victim).Write(core.AppendLengthPrefixed(nil, frameOf(forged...)))
+	waitFor(t, 5*time.Second, "the forged messages", func() bool { return victim.Stats().Invalid == invalidAllowance+1 })
+	waitFor(t, 5*time.Second, "the disconnection", func() bool {
+		return victim.Host().Network().Connectedness(h.ID()) != network.Connected
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.Connect(ctx, peer.AddrInfo{ID: victim.ID(), Addrs: victim.Host().Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	s := openGossip(t, h, victim)
+	s.Write(core.AppendLengthPrefixed(nil, frameOf(signedMessage(t, alice, 100, "genuine"))))
+	waitReset(t, s, "stream of a penalized peer")
+	if st := victim.Stats(); st.Inbound.Penalized != 1 || st.Invalid != invalidAllowance+1 {
+		t.Fatalf("penalized %d, invalid %d; want 1 and %d", st.Inbound.Penalized, st.Invalid, invalidAllowance+1)
+	}
+	expectOnly(t, sub)
+}

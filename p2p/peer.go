@@ -347,6 +347,7 @@ func (p *Peer) Stats() Stats {
 			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),
 			Idle: p.ctr.inbound[inIdle].Load(), SlowFrame: p.ctr.inbound[inSlowFrame].Load(),
 			NoMemory: p.ctr.inbound[inNoMemory].Load(), Throttled: p.ctr.inbound[inThrottled].Load(),
+			Penalized: p.ctr.inbound[inPenalized].Load(),
 		},
 	}
 	_ = p.call(context.Background(), func() {
@@ -551,6 +552,15 @@ func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 		p.m.invalid.Inc()
 		p.ctr.invalid.Add(1)
 		p.warn("invalid_message", "dropping message that fails verification", "from", ShortID(from), "origin", ShortID(m.Origin), "seq", m.Seq, "err", err)
+		if id := peer.ID(from); p.tr.invalidFrom(id) {
+			p.warn("peer_penalized", "disconnecting a peer that sent messages failing verification",
+				"peer", ShortID(from), "for", penaltyFor.String())
+			p.wg.Add(1) // the driver's own count is held: Close is not waiting on zero
+			go func() {
+				defer p.wg.Done()
+				p.host.Network().ClosePeer(id)
+			}()
+		}
 		return err
 	}
 	return nil

@@ -156,6 +156,10 @@ type remote struct {
 	used   [2]atomic.Int64 // unix nanos of the last write on stream[k]
 
 	inLim [2][2]*rate.Limiter // inbound bytes and frames, per kind
+
+	invalidN     atomic.Int64 // messages failing verification received from it since invalidSince
+	invalidSince atomic.Int64 // unix nanos
+	penalized    atomic.Int64 // unix nanos until which its frames are discarded
 }
 
 // unreachableFor is how long a peer whose streams failed (and that has no
