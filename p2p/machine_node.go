@@ -48,6 +48,7 @@ func newMachine(p *Peer) (machine, core.Limits, error) {
 
 	mc := membershipConfig(p.s.profile)
 	mc.Meta = encodeAddrMeta(p.host.Addrs(), mc.MaxMetaSize)
+	p.metaMax = mc.MaxMetaSize
 	mc.Signer = membership.SignerFunc(func(msg []byte) ([]byte, error) {
 		return p.sk.Sign(append([]byte(memberSigDomain), msg...))
 	})
@@ -157,9 +158,10 @@ func (m *nodeMachine) Publish(topic string, payload []byte, prio uint8, ts int64
 	return m.n.Publish(topic, payload, prio, ts)
 }
 
-func (m *nodeMachine) Join(seeds []core.NodeID) { m.n.Join(seeds) }
-func (m *nodeMachine) Leave()                   { m.n.Leave() }
-func (m *nodeMachine) Pending() int             { return m.n.Pending() }
+func (m *nodeMachine) Join(seeds []core.NodeID)  { m.n.Join(seeds) }
+func (m *nodeMachine) Leave()                    { m.n.Leave() }
+func (m *nodeMachine) SetMeta(meta []byte) error { return m.n.SetMeta(meta) }
+func (m *nodeMachine) Pending() int              { return m.n.Pending() }
 
 func (m *nodeMachine) Members() []Member {
 	all := m.n.Membership().AllMembers()

@@ -26,6 +26,7 @@ type metrics struct {
 	inbound       *prometheus.CounterVec // reason, kind: inbound bounds (InboundStats)
 	writeTimeouts *prometheus.CounterVec // kind
 	logSuppressed *prometheus.CounterVec // reason: log lines suppressed by the rate limit
+	addrsRefused  *prometheus.CounterVec // reason: member-advertised addresses refused
 }
 
 func newMetrics(group string) *metrics {
@@ -62,6 +63,7 @@ func newMetrics(group string) *metrics {
 		inbound: cv("inbound_limited_total", "Inbound streams and frames refused or delayed by the inbound bounds, by reason "+
 			"(too_large, duplicate, idle, slow_frame: streams closed; no_memory: frames skipped; throttled: frames delayed by the per-peer rate) and kind.", "reason", "kind"),
 		writeTimeouts: cv("write_timeouts_total", "Outgoing batches not written within their deadline (the stream is reset, its queue dropped), by kind.", "kind"),
+		addrsRefused:  cv("addrs_refused_total", "Addresses advertised by members and not dialled, by reason (too_many per member, shared by too many members, backoff after failed dials).", "reason"),
 		logSuppressed: cv("log_suppressed_total", "Warning lines not logged because the same reason was logged recently, by reason.", "reason"),
 	}
 	return m
@@ -70,7 +72,7 @@ func newMetrics(group string) *metrics {
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.framesOut, m.bytesOut, m.framesIn, m.bytesIn, m.queueDrops, m.sendErrors,
 		m.delivered, m.duplicates, m.invalid, m.decodeErrs, m.subDrops, m.eventDrops, m.latency, m.members,
-		m.probeRTT, m.engineDrops, m.inbound, m.writeTimeouts, m.logSuppressed}
+		m.probeRTT, m.engineDrops, m.inbound, m.writeTimeouts, m.logSuppressed, m.addrsRefused}
 }
 
 func (m *metrics) register(reg prometheus.Registerer) error {

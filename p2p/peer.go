@@ -40,6 +40,7 @@ type counters struct {
 	queueDrops, inDrops                    atomic.Uint64
 	delivered, invalid, subDrops           atomic.Uint64
 	eventDrops                             atomic.Uint64
+	addrsRefused                           atomic.Uint64
 	writeTimeouts                          atomic.Uint64
 	inbound                                [inReasons]atomic.Uint64
 }
@@ -94,7 +95,9 @@ type Peer struct {
 	tickN   int
 	lastDup uint64
 
-	logs logLimiter
+	logs    logLimiter
+	addrs   *addrBook
+	metaMax int // membership's MaxMetaSize
 
 	joined     chan struct{} // closed when the first other member is known alive
 	joinedOnce sync.Once
@@ -117,6 +120,7 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	}
 	p := &Peer{s: s, subs: make(map[string][]*Subscription), done: make(chan struct{}), joined: make(chan struct{})}
 	p.logs.every = s.logEvery
+	p.addrs = newAddrBook()
 	p.m = newMetrics(s.group)
 	if s.registerer != nil {
 		if err := p.m.register(s.registerer); err != nil {
@@ -179,6 +183,10 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	go p.drive()
 	for i := 0; i < dialWorkers; i++ {
 		go p.dialer()
+	}
+	if err := p.watchAddrs(); err != nil {
+		p.Close()
+		return nil, err
 	}
 
 	d, err := startDiscovery(ctx, p)
@@ -331,6 +339,7 @@ type Stats struct {
 	SubDropped    uint64 // deliveries dropped because a subscriber was slow
 	EventsDropped uint64
 	WriteTimeouts uint64       // outgoing batches not written within their deadline
+	AddrsRefused  uint64       // member-advertised addresses not put into the peerstore (addrs.go)
 	Inbound       InboundStats // what the inbound bounds refused or delayed
 }
 
@@ -342,7 +351,7 @@ func (p *Peer) Stats() Stats {
 		QueueDropped: p.ctr.queueDrops.Load(), InDropped: p.ctr.inDrops.Load(),
 		Delivered: p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(),
 		SubDropped: p.ctr.subDrops.Load(), EventsDropped: p.ctr.eventDrops.Load(),
-		WriteTimeouts: p.ctr.writeTimeouts.Load(),
+		WriteTimeouts: p.ctr.writeTimeouts.Load(), AddrsRefused: p.ctr.addrsRefused.Load(),
 		Inbound: InboundStats{
 			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),
 			Idle: p.ctr.inbound[inIdle].Load(), SlowFrame: p.ctr.inbound[inSlowFrame].Load(),
@@ -499,6 +508,7 @@ func (p *Peer) dialer() {
 				ctx, cancel := context.WithTimeout(p.ctx, p.s.dialTimeout)
 				err := p.host.Connect(ctx, peer.AddrInfo{ID: id})
 				cancel()
+				p.dialed(id, err)
 				if err != nil {
 					continue
 				}
@@ -574,7 +584,7 @@ func (p *Peer) emit(ev Event) {
 			p.joinedOnce.Do(func() { close(p.joined) })
 			p.predial(ev.Member.ID)
 			if len(ev.Member.Addrs) > 0 {
-				p.host.Peerstore().AddAddrs(ev.Member.ID, ev.Member.Addrs, peerstoreTTL)
+				p.addMemberAddrs(ev.Member.ID, ev.Member.Addrs)
 			}
 			p.host.ConnManager().TagPeer(ev.Member.ID, "grapevine-member", 50)
 		case EventFail, EventLeave:
