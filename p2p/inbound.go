@@ -110,6 +110,10 @@ func (t *transport) invalidFrom(id peer.ID) bool {
 // at most twice the bytes actually received.
 const firstChunk = 4 << 10
 
+// noMemoryWait is how long a stream with no frame waiting for the driver
+// waits for memory held by other streams before it skips a frame.
+const noMemoryWait = 2 * time.Second
+
 var (
 	errFrameTooLarge = errors.New("frame length above the protocol's cap")
 	errNoMemory      = errors.New("resource manager refused the frame's memory")
@@ -170,15 +174,16 @@ func (in *inStream) sleep(d time.Duration) bool {
 // reserve reserves n bytes in the stream's resource scope before they are
 // buffered. When the scope (or the peer's, the protocol's, the system's)
 // is full while frames of this stream wait for the driver, it waits for
-// them: back-pressure. When none wait, the memory is held by others and
-// the frame cannot be buffered: errNoMemory.
+// them: back-pressure. When none wait, the memory is held by other streams:
+// it waits up to noMemoryWait for them, then gives up (errNoMemory).
 func (in *inStream) reserve(n int, deadline time.Time) error {
+	giveUp := time.Now().Add(noMemoryWait)
 	for {
 		err := in.s.Scope().ReserveMemory(n, network.ReservationPriorityAlways)
 		if err == nil {
 			return nil
 		}
-		if in.pending.Load() == 0 {
+		if in.pending.Load() == 0 && time.Now().After(giveUp) {
 			return fmt.Errorf("%w: %v", errNoMemory, err)
 		}
 		wait := time.Until(deadline)
@@ -269,6 +274,9 @@ func (in *inStream) readFrame(rem *remote) ([]byte, int, error) {
 					// Skip the frame, keep the stream: the memory is
 					// held by other streams or peers.
 					t.p.inbound(inNoMemory, in.k)
+					if lim.FrameTimeout > 0 {
+						in.s.SetReadDeadline(time.Now().Add(lim.FrameTimeout))
+					}
 					if _, derr := in.r.Discard(size - len(buf)); derr != nil {
 						return nil, 0, in.bodyErr(derr)
 					}

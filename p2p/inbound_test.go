@@ -301,6 +301,14 @@ func TestProtocolPeerLimits(t *testing.T) {
 			t.Fatalf("%s: %+v", c.p, l)
 		}
 	}
+	for _, c := range []struct {
+		p   protocol.ID
+		mem int
+	}{{gp, 32 * caps[kindGossip]}, {mp, 64 * caps[kindMembership]}} {
+		if l := cfg.Protocol[c.p]; l.Memory != rcmgr.LimitVal64(c.mem) {
+			t.Fatalf("%s: protocol limit %+v", c.p, l)
+		}
+	}
 	if caps[kindGossip] != core.DefaultConfig().MaxFrameSize {
 		t.Fatalf("gossip cap %d, want the engine's MaxFrameSize %d", caps[kindGossip], core.DefaultConfig().MaxFrameSize)
 	}
