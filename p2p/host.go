@@ -37,7 +37,7 @@ var ErrAddrInUse = errors.New("address already in use")
 // SO_REUSEPORT, so a port another process listens on is refused
 // (ErrAddrInUse) instead of silently shared, the kernel splitting the
 // incoming connections between the two.
-func newHost(sk crypto.PrivKey, s *settings, caps [2]int) (host.Host, error) {
+func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, error) {
 	cm, err := connmgr.NewConnManager(s.connLow, s.connHigh, connmgr.WithGracePeriod(time.Minute))
 	if err != nil {
 		return nil, fmt.Errorf("connection manager: %w", err)
@@ -56,6 +56,7 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int) (host.Host, error) {
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ConnectionManager(cm),
 		libp2p.ResourceManager(rm),
+		libp2p.ConnectionGater(g),
 		libp2p.UserAgent("grapevine/" + Version),
 	}
 	if s.registerer != nil {

@@ -58,7 +58,7 @@ type InboundStats struct {
 	SlowFrame uint64 // streams reset: a frame not complete within FrameTimeout
 	NoMemory  uint64 // frames skipped: the resource manager refused the memory to buffer them
 	Throttled uint64 // frames delayed by the per-peer byte or frame rate
-	Penalized uint64 // streams reset: their sender sent messages that fail verification (penaltyFor)
+	Penalized uint64 // streams reset, and messages already read dropped unverified: their sender sent messages that fail verification (penaltyFor)
 }
 
 // Reasons of the inbound counters (metric label values).
@@ -87,6 +87,16 @@ const (
 	invalidWindow    = time.Minute
 	penaltyFor       = time.Minute
 )
+
+func (r *remote) penaltyActive() bool { return r.penalized.Load() > time.Now().UnixNano() }
+
+// penalizedPeer reports whether id is penalized (without creating state).
+func (t *transport) penalizedPeer(id peer.ID) bool {
+	t.mu.Lock()
+	r := t.remotes[id]
+	t.mu.Unlock()
+	return r != nil && r.penaltyActive()
+}
 
 // invalidFrom notes a message from id that failed verification (driver
 // goroutine) and reports whether id is now penalized.
@@ -244,7 +254,7 @@ func (in *inStream) readFrame(rem *remote) ([]byte, int, error) {
 			return nil, 0, errReplaced
 		}
 	}
-	if rem.penalized.Load() > time.Now().UnixNano() {
+	if rem.penaltyActive() {
 		return nil, 0, errPenalized
 	}
 	deadline := time.Now().Add(lim.FrameTimeout)
@@ -398,7 +408,7 @@ func (t *transport) handle(k kind) network.StreamHandler {
 		}()
 		from := NodeID(pid)
 		rem := t.remote(pid)
-		if rem.penalized.Load() > time.Now().UnixNano() {
+		if rem.penaltyActive() {
 			in.finish(errPenalized)
 			return
 		}

@@ -35,23 +35,23 @@ func TestLogLimiter(t *testing.T) {
 	}
 }
 
-// A flood of forged messages logs one warning, not one per message.
+// Forged messages log one warning, not one per message.
 func TestInvalidMessagesLogRateLimited(t *testing.T) {
 	peers := startPeers(t, 1, false)
 	victim := peers[0]
 	_, send := rogue(t, victim)
 	alice, _ := GenerateKey()
 	var forged []*core.Message
-	for i := 0; i < 50; i++ {
+	for i := 0; i < invalidAllowance; i++ { // one more, and the peer is penalized
 		m := signedMessage(t, alice, uint64(i+1), "x")
 		m.Payload = []byte("altered")
 		forged = append(forged, m)
 	}
 	send(frameOf(forged...))
-	waitFor(t, 5*time.Second, "50 invalid", func() bool { return victim.Stats().Invalid == 50 })
+	waitFor(t, 5*time.Second, "the invalid messages", func() bool { return victim.Stats().Invalid == invalidAllowance })
 	var m dto.Metric
 	victim.m.logSuppressed.WithLabelValues("invalid_message").Write(&m)
-	if got := m.GetCounter().GetValue(); got != 49 {
-		t.Fatalf("%v warnings suppressed of 50, want 49 (one logged)", got)
+	if got := m.GetCounter().GetValue(); got != invalidAllowance-1 {
+		t.Fatalf("%v warnings suppressed of %d, want all but one", got, invalidAllowance)
 	}
 }

@@ -48,6 +48,11 @@ func TestWriteDeadline(t *testing.T) {
 	defer release()
 	defer a.Close()
 	waitFor(t, 10*time.Second, "a write timeout", func() bool { return a.Stats().WriteTimeouts >= 1 })
+	// Connected, and its membership frames still arrive, but the tree
+	// push routes around it.
+	if !a.tr.Unreachable(NodeID(b.ID())) {
+		t.Fatal("a member whose writes time out is not reported unreachable")
+	}
 }
 
 // Close returns within a bounded time while a writer is blocked on a peer

@@ -97,7 +97,8 @@ type Peer struct {
 
 	logs    logLimiter
 	addrs   *addrBook
-	metaMax int // membership's MaxMetaSize
+	metaMax int    // membership's MaxMetaSize
+	gater   *gater // refuses penalized peers (own host only)
 
 	joined     chan struct{} // closed when the first other member is known alive
 	joinedOnce sync.Once
@@ -121,6 +122,7 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p := &Peer{s: s, subs: make(map[string][]*Subscription), done: make(chan struct{}), joined: make(chan struct{})}
 	p.logs.every = s.logEvery
 	p.addrs = newAddrBook()
+	p.gater = &gater{}
 	p.m = newMetrics(s.group)
 	if s.registerer != nil {
 		if err := p.m.register(s.registerer); err != nil {
@@ -152,7 +154,7 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 			}
 		}
 		p.sk = sk
-		h, err := newHost(sk, &s, p.inCap)
+		h, err := newHost(sk, &s, p.inCap, p.gater)
 		if err != nil {
 			return fail(err)
 		}
@@ -167,6 +169,7 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p.events = make(chan Event, s.eventBuffer)
 	p.dials = make(chan peer.ID, 4096)
 	p.tr = newTransport(p.ctx, p)
+	p.gater.tr.Store(p.tr)
 
 	mc, lim, err := newMachine(p)
 	if err != nil {
@@ -557,6 +560,12 @@ func (p *Peer) Deliver(m *core.Message) {
 func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 	if p.s.noVerify {
 		return nil
+	}
+	if p.tr.penalizedPeer(peer.ID(from)) {
+		// The rest of a penalized peer's frames already read: dropped
+		// without the signature check.
+		p.inbound(inPenalized, kindGossip)
+		return errPenalized
 	}
 	if err := VerifyMessage(m); err != nil {
 		p.m.invalid.Inc()

@@ -142,11 +142,12 @@ func (q *outQueue) len() int {
 
 // remote is the outgoing side of one peer: two queues and two writers.
 type remote struct {
-	id     peer.ID
-	q      [2]*outQueue
-	active [2]atomic.Bool // a writer goroutine is running for that kind
-	last   atomic.Int64   // unix nanos of the last enqueue
-	broken atomic.Int64   // unix nanos when a stream to or from it last failed; 0 once it works again
+	id      peer.ID
+	q       [2]*outQueue
+	active  [2]atomic.Bool // a writer goroutine is running for that kind
+	last    atomic.Int64   // unix nanos of the last enqueue
+	broken  atomic.Int64   // unix nanos when a stream to or from it last failed; 0 once it works again
+	stalled atomic.Int64   // unix nanos when a write to it last timed out; 0 once a write succeeds
 
 	// The outgoing stream of each kind, parked between writers: a writer
 	// exits as soon as its queue is empty and hands the open stream to the
@@ -169,7 +170,8 @@ type remote struct {
 const unreachableFor = 10 * time.Second
 
 // Unreachable implements core.Reachability: whether a stream to or from id
-// failed within unreachableFor with no success since.
+// failed within unreachableFor with no success since, or a write to it
+// timed out within unreachableFor (a member that stops reading).
 func (t *transport) Unreachable(id core.NodeID) bool {
 	t.mu.Lock()
 	r := t.remotes[peer.ID(id)]
@@ -177,8 +179,9 @@ func (t *transport) Unreachable(id core.NodeID) bool {
 	if r == nil {
 		return false
 	}
-	b := r.broken.Load()
-	return b != 0 && time.Since(time.Unix(0, b)) < unreachableFor
+	b, st := r.broken.Load(), r.stalled.Load()
+	return b != 0 && time.Since(time.Unix(0, b)) < unreachableFor ||
+		st != 0 && time.Since(time.Unix(0, st)) < unreachableFor
 }
 
 // markBroken records a failed stream to or from id, unless a connection to
@@ -377,7 +380,7 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 			open = false
 			s.SetWriteDeadline(time.Now().Add(t.p.s.writeTimeout))
 			if _, err := s.Write(nil); err != nil {
-				t.writeFailed(k, err)
+				t.writeFailed(r, k, err)
 				fail(err)
 			}
 			continue
@@ -409,7 +412,7 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 		if err != nil {
 			t.p.m.queueDrops.WithLabelValues(k.String()).Add(float64(len(batch)))
 			t.p.ctr.queueDrops.Add(uint64(len(batch)))
-			t.writeFailed(k, err)
+			t.writeFailed(r, k, err)
 			fail(err)
 			continue
 		}
@@ -576,11 +579,16 @@ func (t *transport) untrack(s network.Stream) {
 	t.streamsMu.Unlock()
 }
 
-// writeFailed counts a write that hit its deadline.
-func (t *transport) writeFailed(k kind, err error) {
+// writeFailed counts a write that hit its deadline. A peer that does not
+// read is, for the gossip engine's tree push, as good as a crashed one:
+// it is reported unreachable (unreachableFor) although still connected.
+func (t *transport) writeFailed(r *remote, k kind, err error) {
 	if isTimeout(err) {
 		t.p.ctr.writeTimeouts.Add(1)
 		t.p.m.writeTimeouts.WithLabelValues(k.String()).Inc()
+		if t.ctx.Err() == nil {
+			r.stalled.Store(time.Now().UnixNano())
+		}
 	}
 }
 

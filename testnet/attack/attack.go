@@ -117,6 +117,45 @@ func Run(cfg Config) (Result, error) {
 		return res, err
 	}
 
+	// The attackers connect (and stalling members join) before the
+	// measurement starts: what is measured is the victim's reaction, not
+	// the attackers' own hosts (they run in this process too).
+	var hosts []host.Host
+	var attackers []*p2p.Peer
+	stopStall := make(chan struct{})
+	defer func() {
+		close(stopStall)
+		for _, h := range hosts {
+			h.Close()
+		}
+		for _, a := range attackers {
+			a.Kill()
+		}
+	}()
+	for i := 0; i < cfg.Attackers && cfg.Kind != None; i++ {
+		if cfg.Kind == Stall {
+			a, err := stallingMember(ctx, base, seed, stopStall)
+			if err != nil {
+				return res, err
+			}
+			attackers = append(attackers, a)
+			continue
+		}
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+		if err != nil {
+			return res, err
+		}
+		hosts = append(hosts, h)
+		if err := h.Connect(ctx, peer.AddrInfo{ID: victim.ID(), Addrs: victim.Host().Addrs()}); err != nil {
+			return res, err
+		}
+	}
+	if len(attackers) > 0 {
+		if err := waitAlive(honest[:1], cfg.Honest+len(attackers), 20*time.Second); err != nil {
+			return res, err
+		}
+	}
+
 	// Measure from here.
 	runtime.GC()
 	var ms runtime.MemStats
@@ -148,28 +187,9 @@ func Run(cfg Config) (Result, error) {
 	}()
 
 	actx, stopAttack := context.WithCancel(ctx)
+	defer stopAttack()
 	var awg sync.WaitGroup
-	var attackers []*p2p.Peer
-	for i := 0; i < cfg.Attackers && cfg.Kind != None; i++ {
-		if cfg.Kind == Stall {
-			a, err := stallingMember(ctx, base, seed)
-			if err != nil {
-				stopAttack()
-				return res, err
-			}
-			attackers = append(attackers, a)
-			continue
-		}
-		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
-		if err != nil {
-			stopAttack()
-			return res, err
-		}
-		defer h.Close()
-		if err := h.Connect(ctx, peer.AddrInfo{ID: victim.ID(), Addrs: victim.Host().Addrs()}); err != nil {
-			stopAttack()
-			return res, err
-		}
+	for _, h := range hosts {
 		awg.Add(1)
 		go func() {
 			defer awg.Done()
@@ -231,9 +251,6 @@ func Run(cfg Config) (Result, error) {
 	<-collected
 	stopAttack()
 	awg.Wait()
-	for _, a := range attackers {
-		a.Kill()
-	}
 	res.Published = len(sent)
 	res.Delivered = res.Published - missing()
 	var lat []time.Duration
@@ -278,16 +295,26 @@ func waitAlive(peers []*p2p.Peer, n int, d time.Duration) error {
 }
 
 // stallingMember joins the group as a genuine member whose gossip streams
-// are accepted and never read.
-func stallingMember(ctx context.Context, base []p2p.Option, seed string) (*p2p.Peer, error) {
+// are accepted and never read (until stop is closed).
+func stallingMember(ctx context.Context, base []p2p.Option, seed string, stop <-chan struct{}) (*p2p.Peer, error) {
 	p, err := p2p.New(ctx, append(base, p2p.WithSeeds(seed))...)
 	if err != nil {
 		return nil, err
 	}
 	gp, _ := p2p.Protocols(p.Group())
 	p.Host().SetStreamHandler(gp, func(s network.Stream) {
-		<-ctx.Done() // never read; the victim's write deadline or Close ends it
+		<-stop // never read
+		s.Reset()
 	})
+	// Streams opened before the handler changed are still read: reset
+	// them, so that the next frames go to a stalled stream.
+	for _, c := range p.Host().Network().Conns() {
+		for _, s := range c.GetStreams() {
+			if s.Protocol() == gp && s.Stat().Direction == network.DirInbound {
+				s.Reset()
+			}
+		}
+	}
 	return p, nil
 }
 
