@@ -168,6 +168,18 @@ func (in *inStream) replace() {
 	})
 }
 
+// deadline sets the read deadline (zero: none), unless the stream was
+// replaced: replace marks the stream before it sets a past deadline, and
+// this sets the deadline before it looks at the mark, so a replaced
+// stream's reader never runs on with a fresh deadline.
+func (in *inStream) deadline(d time.Time) error {
+	in.s.SetReadDeadline(d)
+	if in.replaced.Load() {
+		return errReplaced
+	}
+	return nil
+}
+
 // sleep waits d unless the peer closes or the stream is replaced.
 func (in *inStream) sleep(d time.Duration) bool {
 	tm := time.NewTimer(d)
@@ -225,8 +237,12 @@ func (in *inStream) reserve(n int, deadline time.Time) error {
 func (in *inStream) readFrame(rem *remote) ([]byte, int, error) {
 	t := in.t
 	lim := &t.p.s.inbound
+	var idle time.Time
 	if lim.IdleTimeout > 0 {
-		in.s.SetReadDeadline(time.Now().Add(lim.IdleTimeout))
+		idle = time.Now().Add(lim.IdleTimeout)
+	}
+	if err := in.deadline(idle); err != nil {
+		return nil, 0, err
 	}
 	n, err := binary.ReadUvarint(in.r)
 	if err != nil {
@@ -257,12 +273,13 @@ func (in *inStream) readFrame(rem *remote) ([]byte, int, error) {
 	if rem.penaltyActive() {
 		return nil, 0, errPenalized
 	}
-	deadline := time.Now().Add(lim.FrameTimeout)
+	deadline, rd := time.Now().Add(time.Hour), time.Time{}
 	if lim.FrameTimeout > 0 {
-		in.s.SetReadDeadline(deadline)
-	} else {
-		deadline = time.Now().Add(time.Hour)
-		in.s.SetReadDeadline(time.Time{})
+		deadline = time.Now().Add(lim.FrameTimeout)
+		rd = deadline
+	}
+	if err := in.deadline(rd); err != nil {
+		return nil, 0, err
 	}
 	if size == 0 {
 		return []byte{}, 0, nil
@@ -285,7 +302,9 @@ func (in *inStream) readFrame(rem *remote) ([]byte, int, error) {
 					// held by other streams or peers.
 					t.p.inbound(inNoMemory, in.k)
 					if lim.FrameTimeout > 0 {
-						in.s.SetReadDeadline(time.Now().Add(lim.FrameTimeout))
+						if err := in.deadline(time.Now().Add(lim.FrameTimeout)); err != nil {
+							return nil, 0, err
+						}
 					}
 					if _, derr := in.r.Discard(size - len(buf)); derr != nil {
 						return nil, 0, in.bodyErr(derr)
