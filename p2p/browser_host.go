@@ -22,6 +22,6 @@ var ErrAddrInUse = errors.New("address already in use")
 // and WebRTC-direct transports need sockets a page does not have). The
 // browser peer in package wasm builds its own host (WebSocket and WebRTC
 // data-channel transports) and passes it with WithHost.
-func newHost(crypto.PrivKey, *settings) (host.Host, error) {
+func newHost(crypto.PrivKey, *settings, [2]int, *gater) (host.Host, error) {
 	return nil, errors.New("in a browser, build the host with package wasm (or pass one with WithHost)")
 }

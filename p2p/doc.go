@@ -25,7 +25,7 @@
 // QUIC v1 and WebSocket (DefaultListenAddrs), with Noise, yamux, a
 // connection manager (WithConnLimits; members are tagged so the manager
 // keeps their connections) and the resource manager with libp2p's
-// auto-scaled limits.
+// auto-scaled limits plus Grapevine's per-protocol limits (below).
 //
 // # Streams, and keeping probes apart from bulk gossip
 //
@@ -74,6 +74,64 @@
 // payload (Message.Data is read-only). With fifty peers in one process at
 // 16 KiB per message this cut the memory allocated per benchmark run by a
 // third (docs/benchmarks/p2p.md).
+//
+// # Bounds on what a peer can make this peer do
+//
+// Any host that knows a group's protocol IDs can open streams to a member,
+// so every length prefix and advertised address is a claim to check, and
+// every bound counts what it refused (Stats.Inbound, Stats.WriteTimeouts,
+// Stats.AddrsRefused; grapevine_inbound_limited_total{reason},
+// grapevine_write_timeouts_total, grapevine_addrs_refused_total,
+// grapevine_log_suppressed_total).
+//
+// Inbound (inbound.go). A frame's length is checked against what this
+// peer's own engine and memberlist may send (core.Config.MaxFrameSize for
+// gossip, 1 MiB + 64 KiB by default; the memberlist's state chunk plus one
+// entry, about 61 KiB, for membership), and the stream is reset above it.
+// Nothing is allocated until the body arrives; the buffer then grows with
+// the bytes received, each growth reserved first in the stream's resource
+// scope (network.Stream.Scope().ReserveMemory), and the reservation is
+// released only once the driver has stepped the frame, so the inboxes'
+// frames count too. The resource manager bounds that memory per peer and
+// protocol (AddProtocolPeerLimit: four gossip frames, sixteen membership
+// frames, two inbound streams) and per protocol (AddProtocolLimit: 32 and
+// 64 frames); a stream over them waits for its own frames to be stepped,
+// and skips a frame (no_memory) if the memory is held by others for 2 s.
+// One inbound stream is served per peer and protocol: a newer one replaces
+// the older (duplicate), as in go-libp2p-pubsub. A stream on which no frame
+// starts for InboundLimits.IdleTimeout (2 min) is reset (idle), as is one
+// whose frame is not complete FrameTimeout (30 s) after its length
+// (slow_frame). Per peer and protocol, token buckets of 32 MiB/s and 8,192
+// frames/s hold a faster sender back through flow control (throttled).
+// A peer that commits more than 16 offences in a minute (messages failing
+// verification, or what the engines report to core.Penalizer: malformed
+// frames, bad or forged membership signatures and accusations, floods of
+// origins or relay requests; grapevine_penalties_total by reason) is
+// disconnected and refused for a minute (a connection gater on
+// the host the Peer builds), its already-read messages dropped unverified
+// (penalized). WithInboundLimits changes the rates and timeouts. A host
+// given with WithHost keeps its own resource manager and has no gater.
+//
+// Outbound. Each batch a writer flushes has a write deadline
+// (WithWriteTimeout, 10 s, plus the batch's size at 64 KiB/s): a member
+// that stops reading costs its queue (dropped, counted), its stream is
+// reset, and it is reported unreachable to the tree push for 10 s although
+// connected. Close resets every open stream, both directions, before it
+// waits for writers and readers, so it returns in well under a second
+// whatever the peers do, leaving no goroutine.
+//
+// Addresses (addrs.go). Addresses members advertise are vetted before
+// libp2p may dial them: at most 8 per member, none claimed by two other
+// members already, none whose dial failed within a per-address backoff
+// (5 s doubling to 10 min); a failed address also leaves the claimant's
+// peerstore entry. A peer's own address metadata is re-announced whenever
+// the host's addresses change (event.EvtLocalAddressesUpdated).
+//
+// Logs. A warning caused by a peer's input (a message failing
+// verification, a frame too large, ...) is logged at most once per reason
+// per 10 s (WithLogRate); the lines held back are counted and summed up in
+// one line. TCP listens without SO_REUSEPORT, so a port another process
+// holds is an error (ErrAddrInUse), not silently shared.
 //
 // # How gossip uses the streams
 //

@@ -32,28 +32,31 @@ var ErrAddrInUse = errors.New("address already in use")
 
 // newHost builds the libp2p host: TCP, QUIC v1 and WebSocket transports,
 // Noise, yamux, a connection manager with the configured limits and the
-// resource manager with libp2p's auto-scaled default limits.
-func newHost(sk crypto.PrivKey, s *settings) (host.Host, error) {
+// resource manager with libp2p's auto-scaled default limits plus
+// Grapevine's per-peer protocol limits (limitConfig). TCP listens without
+// SO_REUSEPORT, so a port another process listens on is refused
+// (ErrAddrInUse) instead of silently shared, the kernel splitting the
+// incoming connections between the two.
+func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, error) {
 	cm, err := connmgr.NewConnManager(s.connLow, s.connHigh, connmgr.WithGracePeriod(time.Minute))
 	if err != nil {
 		return nil, fmt.Errorf("connection manager: %w", err)
 	}
-	limits := rcmgr.DefaultLimits
-	libp2p.SetDefaultServiceLimits(&limits)
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()))
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limitConfig(s.group, caps)))
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)
 	}
 	opts := []libp2p.Option{
 		libp2p.Identity(sk),
 		libp2p.ListenAddrStrings(s.listen...),
-		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
 		libp2p.Transport(libp2pquic.NewTransport),
 		libp2p.Transport(ws.New),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ConnectionManager(cm),
 		libp2p.ResourceManager(rm),
+		libp2p.ConnectionGater(g),
 		libp2p.UserAgent("grapevine/" + Version),
 	}
 	if s.registerer != nil {
@@ -70,6 +73,33 @@ func newHost(sk crypto.PrivKey, s *settings) (host.Host, error) {
 		return nil, fmt.Errorf("starting libp2p host: %w", err)
 	}
 	return h, nil
+}
+
+// limitConfig is libp2p's auto-scaled default limits plus, for each of the
+// group's protocols, a limit per peer (AddProtocolPeerLimit): two inbound
+// streams (the one served and a newer one replacing it), two outbound, and
+// the memory a peer's inbound frames may hold while read and waiting for
+// the driver (reserved in the stream's scope): four largest gossip frames,
+// sixteen largest membership frames. A peer over it is held back (its
+// stream is read once the driver catches up). The same memory for all
+// peers together (AddProtocolLimit) is 32 largest gossip frames (34 MiB by
+// default) and 64 membership frames (4 MiB), whatever the number of peer
+// IDs an attacker brings.
+func limitConfig(group string, caps [2]int) rcmgr.ConcreteLimitConfig {
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	gossip, swim := Protocols(group)
+	pl, inc := limits.ProtocolBaseLimit, limits.ProtocolLimitIncrease
+	inc.Memory = 0 // streams scale with the machine as by default; memory is fixed
+	pl.Memory = int64(32 * caps[kindGossip])
+	limits.AddProtocolLimit(gossip, pl, inc)
+	pl.Memory = int64(64 * caps[kindMembership])
+	limits.AddProtocolLimit(swim, pl, inc)
+	limits.AddProtocolPeerLimit(gossip, rcmgr.BaseLimit{StreamsInbound: 2, StreamsOutbound: 2, Streams: 4,
+		Memory: int64(4 * caps[kindGossip])}, rcmgr.BaseLimitIncrease{})
+	limits.AddProtocolPeerLimit(swim, rcmgr.BaseLimit{StreamsInbound: 2, StreamsOutbound: 2, Streams: 4,
+		Memory: int64(16 * caps[kindMembership])}, rcmgr.BaseLimitIncrease{})
+	return limits.AutoScale()
 }
 
 func isAddrInUse(err error) bool {

@@ -14,7 +14,8 @@ type machine interface {
 	Publish(topic string, payload []byte, opts ...core.PublishOption) (*core.Message, error)
 	Join(seeds []core.NodeID)
 	Leave()
-	Pending() int // membership updates still to disseminate
+	SetMeta(meta []byte) error // this member's metadata (its addresses), announced anew
+	Pending() int              // membership updates still to disseminate
 	Members() []Member
 	EngineStats() core.Stats
 	MembershipStats() MembershipStats

@@ -47,10 +47,12 @@ func newMachine(p *Peer) (machine, core.Limits, error) {
 	mc := membershipConfig(p.s.profile)
 	mc.Meta = encodeAddrMeta(p.host.Addrs(), mc.MaxMetaSize)
 	domain := sigDomain(memberSigKind, p.s.group)
+	p.metaMax = mc.MaxMetaSize
 	mc.Signer = membership.SignerFunc(func(msg []byte) ([]byte, error) {
 		return p.sk.Sign(append([]byte(domain), msg...))
 	})
 	mc.Verifier = memberVerifier(p.s.group)
+	mc.Penalizer = core.PenalizerFunc(p.penalize)
 	// Incarnations start at the current time in milliseconds, so a
 	// restarted member's alive update supersedes its old state at once, and
 	// an accusation above this member's incarnation is provably forged
@@ -68,6 +70,24 @@ func newMachine(p *Peer) (machine, core.Limits, error) {
 	}
 	m.n = n
 	return m, cfg.Gossip.Limits, nil
+}
+
+// frameCaps returns the largest inbound frame accepted per kind: what this
+// peer's own engine (Config.MaxFrameSize) and memberlist (MaxStateChunk,
+// plus one state entry that may overflow a chunk) may send. Members of one
+// group run one configuration, so an honest frame is never larger.
+func frameCaps(s *settings) [2]int {
+	g := core.DefaultConfig()
+	tuneEngine(&g, s.profile)
+	if s.engine != nil {
+		s.engine(&g)
+	}
+	mc := membershipConfig(s.profile)
+	ml := mc.Limits
+	var caps [2]int
+	caps[kindMembership] = max(mc.MaxStateChunk, mc.MaxPacketSize) + ml.MaxIDLen + ml.MaxMetaSize + ml.MaxSigSize + 64
+	caps[kindGossip] = max(g.MaxFrameSize, caps[kindMembership])
+	return caps
 }
 
 // memberVerifier checks membership updates signed for group by the member
@@ -146,9 +166,10 @@ func (m *nodeMachine) Publish(topic string, payload []byte, opts ...core.Publish
 	return m.n.Publish(topic, payload, opts...)
 }
 
-func (m *nodeMachine) Join(seeds []core.NodeID) { m.n.Join(seeds) }
-func (m *nodeMachine) Leave()                   { m.n.Leave() }
-func (m *nodeMachine) Pending() int             { return m.n.Pending() }
+func (m *nodeMachine) Join(seeds []core.NodeID)  { m.n.Join(seeds) }
+func (m *nodeMachine) Leave()                    { m.n.Leave() }
+func (m *nodeMachine) SetMeta(meta []byte) error { return m.n.SetMeta(meta) }
+func (m *nodeMachine) Pending() int              { return m.n.Pending() }
 
 func (m *nodeMachine) Members() []Member {
 	all := m.n.Membership().AllMembers()

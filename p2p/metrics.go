@@ -7,22 +7,27 @@ import (
 // metrics are the peer's Prometheus collectors. A Peer without
 // WithMetrics still keeps them (unregistered) so that Stats can read them.
 type metrics struct {
-	framesOut   *prometheus.CounterVec // kind: gossip|membership
-	bytesOut    *prometheus.CounterVec
-	framesIn    *prometheus.CounterVec
-	bytesIn     *prometheus.CounterVec
-	queueDrops  *prometheus.CounterVec // kind
-	sendErrors  *prometheus.CounterVec // kind
-	delivered   prometheus.Counter
-	duplicates  prometheus.Counter
-	invalid     prometheus.Counter
-	decodeErrs  prometheus.Counter
-	subDrops    prometheus.Counter
-	eventDrops  prometheus.Counter
-	latency     prometheus.Histogram
-	members     *prometheus.GaugeVec // state
-	probeRTT    prometheus.Histogram
-	engineDrops *prometheus.GaugeVec // reason: the engine's own bounded-drop counters
+	framesOut     *prometheus.CounterVec // kind: gossip|membership
+	bytesOut      *prometheus.CounterVec
+	framesIn      *prometheus.CounterVec
+	bytesIn       *prometheus.CounterVec
+	queueDrops    *prometheus.CounterVec // kind
+	sendErrors    *prometheus.CounterVec // kind
+	delivered     prometheus.Counter
+	duplicates    prometheus.Counter
+	invalid       prometheus.Counter
+	decodeErrs    prometheus.Counter
+	subDrops      prometheus.Counter
+	eventDrops    prometheus.Counter
+	latency       prometheus.Histogram
+	members       *prometheus.GaugeVec // state
+	probeRTT      prometheus.Histogram
+	engineDrops   *prometheus.GaugeVec   // reason: the engine's own bounded-drop counters
+	penalties     *prometheus.CounterVec // reason: core.Offence attributed to a peer
+	inbound       *prometheus.CounterVec // reason, kind: inbound bounds (InboundStats)
+	writeTimeouts *prometheus.CounterVec // kind
+	logSuppressed *prometheus.CounterVec // reason: log lines suppressed by the rate limit
+	addrsRefused  *prometheus.CounterVec // reason: member-advertised addresses refused
 }
 
 func newMetrics(group string) *metrics {
@@ -56,6 +61,12 @@ func newMetrics(group string) *metrics {
 			ConstLabels: cl, Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		engineDrops: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "grapevine", Name: "engine_dropped",
 			Help: "Bounded-state drops inside the gossip engine, by reason (cumulative).", ConstLabels: cl}, []string{"reason"}),
+		inbound: cv("inbound_limited_total", "Inbound streams and frames refused or delayed by the inbound bounds, by reason "+
+			"(too_large, duplicate, idle, slow_frame: streams closed; no_memory: frames skipped; throttled: frames delayed by the per-peer rate) and kind.", "reason", "kind"),
+		writeTimeouts: cv("write_timeouts_total", "Outgoing batches not written within their deadline (the stream is reset, its queue dropped), by kind.", "kind"),
+		addrsRefused:  cv("addrs_refused_total", "Addresses advertised by members and not dialled, by reason (too_many per member, shared by too many members, backoff after failed dials).", "reason"),
+		penalties:     cv("penalties_total", "Offences attributed to peers, by reason (malformed, invalid_message, bad_signature, forged_accusation, flood); a peer with more than 16 in a minute is disconnected and refused for a minute.", "reason"),
+		logSuppressed: cv("log_suppressed_total", "Warning lines not logged because the same reason was logged recently, by reason.", "reason"),
 	}
 	return m
 }
@@ -63,7 +74,7 @@ func newMetrics(group string) *metrics {
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.framesOut, m.bytesOut, m.framesIn, m.bytesIn, m.queueDrops, m.sendErrors,
 		m.delivered, m.duplicates, m.invalid, m.decodeErrs, m.subDrops, m.eventDrops, m.latency, m.members,
-		m.probeRTT, m.engineDrops}
+		m.probeRTT, m.engineDrops, m.inbound, m.writeTimeouts, m.logSuppressed, m.addrsRefused, m.penalties}
 }
 
 func (m *metrics) register(reg prometheus.Registerer) error {

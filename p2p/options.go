@@ -54,25 +54,33 @@ type settings struct {
 	replayWindow, clockSkew time.Duration
 	dialTimeout             time.Duration
 	notice                  func(string)
+	inbound                 InboundLimits
+	writeTimeout            time.Duration
+	minWriteRate            int
+	logEvery                time.Duration
 }
 
 func defaults() settings {
 	return settings{
-		group:       "default",
-		listen:      DefaultListenAddrs,
-		dht:         true,
-		dhtPrefix:   "/grapevine",
-		connLow:     160,
-		connHigh:    320,
-		walkEvery:   30 * time.Second,
-		bulkQueue:   1024,
-		ctrlQueue:   256,
-		queueBytes:  4 << 20,
-		subBuffer:   1024,
-		eventBuffer: 1024,
-		leaveGrace:  500 * time.Millisecond,
-		dialTimeout: 15 * time.Second,
-		profile:     ProfileLAN,
+		group:        "default",
+		listen:       DefaultListenAddrs,
+		dht:          true,
+		dhtPrefix:    "/grapevine",
+		connLow:      160,
+		connHigh:     320,
+		walkEvery:    30 * time.Second,
+		bulkQueue:    1024,
+		ctrlQueue:    256,
+		queueBytes:   4 << 20,
+		subBuffer:    1024,
+		eventBuffer:  1024,
+		leaveGrace:   500 * time.Millisecond,
+		dialTimeout:  15 * time.Second,
+		profile:      ProfileLAN,
+		inbound:      DefaultInboundLimits(),
+		writeTimeout: 10 * time.Second,
+		minWriteRate: minWriteRate,
+		logEvery:     10 * time.Second,
 		// GossipSub keeps its seen cache for 2 minutes; messages older
 		// than that are not repaired by any member's store (30 s) anyway.
 		replayWindow: 2 * time.Minute,
@@ -305,6 +313,45 @@ func WithFirstSeq(seq uint64) Option {
 // WithDialTimeout bounds opening a stream to a peer.
 func WithDialTimeout(d time.Duration) Option {
 	return func(s *settings) error { s.dialTimeout = d; return nil }
+}
+
+// WithInboundLimits replaces DefaultInboundLimits: the per-peer rates and
+// the timeouts of inbound streams.
+func WithInboundLimits(l InboundLimits) Option {
+	return func(s *settings) error {
+		if l.BytesPerSecond < 0 || l.FramesPerSecond < 0 || l.IdleTimeout < 0 || l.FrameTimeout < 0 {
+			return errors.New("inbound limits must not be negative")
+		}
+		s.inbound = l
+		return nil
+	}
+}
+
+// WithWriteTimeout bounds writing one batch of frames to a peer: the
+// timeout plus the batch's size at 64 KiB/s (default 10 s). A peer that
+// stops reading then costs its queue, not a writer forever.
+func WithWriteTimeout(d time.Duration) Option {
+	return func(s *settings) error {
+		if d <= 0 {
+			return errors.New("write timeout must be positive")
+		}
+		s.writeTimeout = d
+		return nil
+	}
+}
+
+// WithLogRate sets how often each kind of warning about a peer's bad input
+// (a message that fails verification, a frame too large, ...) may be
+// logged (default once per 10 s); the lines held back are counted and
+// summed up in one line.
+func WithLogRate(every time.Duration) Option {
+	return func(s *settings) error {
+		if every < 0 {
+			return errors.New("log rate period must not be negative")
+		}
+		s.logEvery = every
+		return nil
+	}
 }
 
 // WithNotice receives human-readable status lines (an unreachable

@@ -40,11 +40,23 @@ type counters struct {
 	queueDrops, inDrops                    atomic.Uint64
 	delivered, invalid, subDrops           atomic.Uint64
 	eventDrops                             atomic.Uint64
+	addrsRefused                           atomic.Uint64
+	writeTimeouts                          atomic.Uint64
+	inbound                                [inReasons]atomic.Uint64
 }
 
 type inFrame struct {
-	from core.NodeID
-	data []byte
+	from     core.NodeID
+	data     []byte
+	src      *inStream // to release the frame's memory reservation once stepped
+	reserved int
+}
+
+// stepped tells the frame's stream the driver is done with it.
+func (f *inFrame) stepped() {
+	if f.src != nil {
+		f.src.done(f.reserved)
+	}
 }
 
 // Peer is a Grapevine member on a libp2p host: it owns the host (unless
@@ -59,6 +71,7 @@ type Peer struct {
 	m       *metrics
 	ctr     counters
 	limits  core.Limits
+	inCap   [2]int // largest inbound frame accepted, by kind: what this peer's own engine and memberlist may send
 	tr      *transport
 	mc      machine
 	disc    *discovery
@@ -82,6 +95,11 @@ type Peer struct {
 	tickN   int
 	lastDup uint64
 
+	logs    logLimiter
+	addrs   *addrBook
+	metaMax int    // membership's MaxMetaSize
+	gater   *gater // refuses penalized peers (own host only)
+
 	joined     chan struct{} // closed when the first other member is known alive
 	joinedOnce sync.Once
 
@@ -102,12 +120,16 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 		}
 	}
 	p := &Peer{s: s, subs: make(map[string][]*Subscription), done: make(chan struct{}), joined: make(chan struct{})}
+	p.logs.every = s.logEvery
+	p.addrs = newAddrBook()
+	p.gater = &gater{}
 	p.m = newMetrics(s.group)
 	if s.registerer != nil {
 		if err := p.m.register(s.registerer); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}
 	}
+	p.inCap = frameCaps(&s)
 	fail := func(err error) (*Peer, error) {
 		if p.ownHost && p.host != nil {
 			p.host.Close()
@@ -132,7 +154,7 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 			}
 		}
 		p.sk = sk
-		h, err := newHost(sk, &s)
+		h, err := newHost(sk, &s, p.inCap, p.gater)
 		if err != nil {
 			return fail(err)
 		}
@@ -147,6 +169,7 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p.events = make(chan Event, s.eventBuffer)
 	p.dials = make(chan peer.ID, 4096)
 	p.tr = newTransport(p.ctx, p)
+	p.gater.tr.Store(p.tr)
 
 	mc, lim, err := newMachine(p)
 	if err != nil {
@@ -163,6 +186,10 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	go p.drive()
 	for i := 0; i < dialWorkers; i++ {
 		go p.dialer()
+	}
+	if err := p.watchAddrs(); err != nil {
+		p.Close()
+		return nil, err
 	}
 
 	d, err := startDiscovery(ctx, p)
@@ -314,6 +341,9 @@ type Stats struct {
 	Invalid       uint64 // messages whose signature did not verify
 	SubDropped    uint64 // deliveries dropped because a subscriber was slow
 	EventsDropped uint64
+	WriteTimeouts uint64       // outgoing batches not written within their deadline
+	AddrsRefused  uint64       // member-advertised addresses not put into the peerstore (addrs.go)
+	Inbound       InboundStats // what the inbound bounds refused or delayed
 }
 
 // Stats returns a snapshot of the counters.
@@ -324,6 +354,13 @@ func (p *Peer) Stats() Stats {
 		QueueDropped: p.ctr.queueDrops.Load(), InDropped: p.ctr.inDrops.Load(),
 		Delivered: p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(),
 		SubDropped: p.ctr.subDrops.Load(), EventsDropped: p.ctr.eventDrops.Load(),
+		WriteTimeouts: p.ctr.writeTimeouts.Load(), AddrsRefused: p.ctr.addrsRefused.Load(),
+		Inbound: InboundStats{
+			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),
+			Idle: p.ctr.inbound[inIdle].Load(), SlowFrame: p.ctr.inbound[inSlowFrame].Load(),
+			NoMemory: p.ctr.inbound[inNoMemory].Load(), Throttled: p.ctr.inbound[inThrottled].Load(),
+			Penalized: p.ctr.inbound[inPenalized].Load(),
+		},
 	}
 	_ = p.call(context.Background(), func() {
 		st.Engine = p.mc.EngineStats()
@@ -349,6 +386,7 @@ func (p *Peer) enqueueIn(k kind, f inFrame) bool {
 	if k == kindMembership {
 		// A late probe is as good as a lost one: drop, do not wait.
 		p.ctr.inDrops.Add(1)
+		f.stepped()
 		return true
 	}
 	select {
@@ -374,6 +412,7 @@ func (p *Peer) drive() {
 			p.m.decodeErrs.Inc()
 			log.Debugw("bad frame", "from", ShortID(f.from), "err", err)
 		}
+		f.stepped()
 	}
 	var leaving chan struct{}
 	var leaveDeadline time.Time
@@ -419,6 +458,7 @@ func (p *Peer) afterTick() {
 	if p.tickN%metricsEvery != 1 {
 		return
 	}
+	p.flushLogs()
 	counts := map[string]int{}
 	for _, m := range p.mc.Members() {
 		counts[m.State]++
@@ -471,6 +511,7 @@ func (p *Peer) dialer() {
 				ctx, cancel := context.WithTimeout(p.ctx, p.s.dialTimeout)
 				err := p.host.Connect(ctx, peer.AddrInfo{ID: id})
 				cancel()
+				p.dialed(id, err)
 				if err != nil {
 					continue
 				}
@@ -522,6 +563,12 @@ func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 	if p.s.noVerify {
 		return nil
 	}
+	if p.tr.penalizedPeer(peer.ID(from)) {
+		// The rest of a penalized peer's frames already read: dropped
+		// without the signature check.
+		p.inbound(inPenalized, kindGossip)
+		return errPenalized
+	}
 	err := p.checkTimestamp(m.Timestamp, time.Now())
 	if err == nil {
 		err = VerifyMessage(p.s.group, m)
@@ -529,10 +576,40 @@ func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 	if err != nil {
 		p.m.invalid.Inc()
 		p.ctr.invalid.Add(1)
-		log.Warnw("dropping message that fails verification", "from", ShortID(from), "origin", ShortID(m.Origin), "seq", m.Seq, "err", err)
+		p.warn("invalid_message", "dropping message that fails verification", "from", ShortID(from), "origin", ShortID(m.Origin), "seq", m.Seq, "err", err)
+		p.m.penalties.WithLabelValues(core.OffenceInvalidMessage.String()).Inc()
+		p.countOffence(peer.ID(from))
 		return err
 	}
 	return nil
+}
+
+// penalize implements core.Penalizer for both engines (driver goroutine):
+// every offence they attribute to a peer is counted by reason and, like a
+// message failing verification, counts towards the peer's penalty
+// (invalidAllowance a minute). Validator rejections were counted by
+// Validate already.
+func (p *Peer) penalize(from core.NodeID, o core.Offence) {
+	if o == core.OffenceInvalidMessage {
+		return
+	}
+	p.m.penalties.WithLabelValues(o.String()).Inc()
+	p.countOffence(peer.ID(from))
+}
+
+// countOffence counts one offence of id and disconnects it when that makes
+// it penalized.
+func (p *Peer) countOffence(id peer.ID) {
+	if !p.tr.invalidFrom(id) {
+		return
+	}
+	p.warn("peer_penalized", "disconnecting a peer whose messages or records fail verification",
+		"peer", ShortID(core.NodeID(id)), "for", penaltyFor.String())
+	p.wg.Add(1) // the driver's own count is held: Close is not waiting on zero
+	go func() {
+		defer p.wg.Done()
+		p.host.Network().ClosePeer(id)
+	}()
 }
 
 // emit hands a membership event to Events() (driver goroutine).
@@ -543,7 +620,7 @@ func (p *Peer) emit(ev Event) {
 			p.joinedOnce.Do(func() { close(p.joined) })
 			p.predial(ev.Member.ID)
 			if len(ev.Member.Addrs) > 0 {
-				p.host.Peerstore().AddAddrs(ev.Member.ID, ev.Member.Addrs, peerstoreTTL)
+				p.addMemberAddrs(ev.Member.ID, ev.Member.Addrs)
 			}
 			p.host.ConnManager().TagPeer(ev.Member.ID, "grapevine-member", 50)
 		case EventFail, EventLeave:

@@ -54,6 +54,7 @@ func engineConfig(p *Peer) core.Config {
 		p.s.engine(&c)
 		c.ID, c.Transport, c.App, c.Validator, c.Signer = p.id, p.tr, p, p, newSigner(p.sk, p.s.group)
 	}
+	c.Penalizer = core.PenalizerFunc(p.penalize)
 	// Seen-state outlives the replay window (WithReplayWindow), so that a
 	// message admitted by its timestamp is never taken for a new one.
 	if p.s.tick > 0 {

@@ -2,15 +2,21 @@ package p2p
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
 	"github.com/grapevine-p2p/grapevine/core"
+	"github.com/grapevine-p2p/grapevine/membership"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // rogue is a bare libp2p host that writes hand-made frames to a peer's
@@ -295,4 +301,68 @@ func mustPID(t *testing.T, sk crypto.PrivKey) peer.ID {
 		t.Fatal(err)
 	}
 	return pid
+}
+
+// TestForgedAccusationsPenalized: a host that sends a member accusations
+// of itself at an incarnation it never signed (the old one-frame eviction,
+// dead{X, 2^64−1}), signed with the attacker's own key, is reported by
+// membership to the peer's Penalizer, counted by reason, and disconnected
+// once over the allowance; the member's incarnation does not move.
+func TestForgedAccusationsPenalized(t *testing.T) {
+	peers := startPeers(t, 1, false)
+	victim := peers[0]
+	h := attacker(t, victim)
+	sk := h.Peerstore().PrivKey(h.ID())
+	selfInc := func() uint64 {
+		for _, m := range victim.Members() {
+			if m.Self {
+				return m.Incarnation
+			}
+		}
+		t.Fatal("no self in Members")
+		return 0
+	}
+	before := selfInc()
+	domain := sigDomain(memberSigKind, victim.Group())
+	frame := core.NewFrame(nil)
+	for i := 0; i <= invalidAllowance; i++ {
+		inc := uint64(math.MaxUint64) - uint64(i)
+		sig, err := sk.Sign(append([]byte(domain), membership.AccuseSigningBytes(membership.RecDead, NodeID(victim.ID()), inc, NodeID(h.ID()))...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := core.AppendString(nil, string(NodeID(victim.ID())))
+		body = binary.AppendUvarint(body, inc)
+		body = core.AppendString(body, string(NodeID(h.ID())))
+		body = core.AppendBytes(body, sig)
+		frame = core.AppendRecord(frame, membership.RecDead, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, sp := Protocols(victim.Group())
+	s, err := h.NewStream(ctx, victim.ID(), sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Reset()
+	if _, err := s.Write(core.AppendLengthPrefixed(nil, frame)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the disconnection", func() bool {
+		return victim.Host().Network().Connectedness(h.ID()) != network.Connected
+	})
+	if got := counterValue(victim.m.penalties.WithLabelValues("forged_accusation")); got != invalidAllowance+1 {
+		t.Fatalf("forged accusations counted %v, want %d", got, invalidAllowance+1)
+	}
+	if after := selfInc(); after != before {
+		t.Fatalf("incarnation moved from %d to %d", before, after)
+	}
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return -1
+	}
+	return m.GetCounter().GetValue()
 }

@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"io"
 	"math/bits"
 	"sync"
 	"sync/atomic"
@@ -16,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"golang.org/x/time/rate"
 )
 
 // Protocol IDs. Gossip (message bodies, IHAVE/IWANT, pull digests, with
@@ -143,11 +142,12 @@ func (q *outQueue) len() int {
 
 // remote is the outgoing side of one peer: two queues and two writers.
 type remote struct {
-	id     peer.ID
-	q      [2]*outQueue
-	active [2]atomic.Bool // a writer goroutine is running for that kind
-	last   atomic.Int64   // unix nanos of the last enqueue
-	broken atomic.Int64   // unix nanos when a stream to or from it last failed; 0 once it works again
+	id      peer.ID
+	q       [2]*outQueue
+	active  [2]atomic.Bool // a writer goroutine is running for that kind
+	last    atomic.Int64   // unix nanos of the last enqueue
+	broken  atomic.Int64   // unix nanos when a stream to or from it last failed; 0 once it works again
+	stalled atomic.Int64   // unix nanos when a write to it last timed out; 0 once a write succeeds
 
 	// The outgoing stream of each kind, parked between writers: a writer
 	// exits as soon as its queue is empty and hands the open stream to the
@@ -155,6 +155,12 @@ type remote struct {
 	stream [2]network.Stream
 	bw     [2]*bufio.Writer
 	used   [2]atomic.Int64 // unix nanos of the last write on stream[k]
+
+	inLim [2][2]*rate.Limiter // inbound bytes and frames, per kind
+
+	invalidN     atomic.Int64 // messages failing verification received from it since invalidSince
+	invalidSince atomic.Int64 // unix nanos
+	penalized    atomic.Int64 // unix nanos until which its frames are discarded
 }
 
 // unreachableFor is how long a peer whose streams failed (and that has no
@@ -164,7 +170,8 @@ type remote struct {
 const unreachableFor = 10 * time.Second
 
 // Unreachable implements core.Reachability: whether a stream to or from id
-// failed within unreachableFor with no success since.
+// failed within unreachableFor with no success since, or a write to it
+// timed out within unreachableFor (a member that stops reading).
 func (t *transport) Unreachable(id core.NodeID) bool {
 	t.mu.Lock()
 	r := t.remotes[peer.ID(id)]
@@ -172,8 +179,9 @@ func (t *transport) Unreachable(id core.NodeID) bool {
 	if r == nil {
 		return false
 	}
-	b := r.broken.Load()
-	return b != 0 && time.Since(time.Unix(0, b)) < unreachableFor
+	b, st := r.broken.Load(), r.stalled.Load()
+	return b != 0 && time.Since(time.Unix(0, b)) < unreachableFor ||
+		st != 0 && time.Since(time.Unix(0, st)) < unreachableFor
 }
 
 // markBroken records a failed stream to or from id, unless a connection to
@@ -197,11 +205,13 @@ type transport struct {
 	ctx     context.Context
 
 	streamsMu sync.Mutex
-	streams   map[network.Stream]struct{} // inbound, to reset on close
+	streams   map[network.Stream]struct{} // every open stream, both directions, to reset on close
+	inbound   map[inKey]*inStream         // the inbound stream served per peer and protocol
 }
 
 func newTransport(ctx context.Context, p *Peer) *transport {
-	return &transport{p: p, ctx: ctx, remotes: make(map[peer.ID]*remote), streams: make(map[network.Stream]struct{})}
+	return &transport{p: p, ctx: ctx, remotes: make(map[peer.ID]*remote),
+		streams: make(map[network.Stream]struct{}), inbound: make(map[inKey]*inStream)}
 }
 
 func (t *transport) remote(id peer.ID) *remote {
@@ -213,6 +223,9 @@ func (t *transport) remote(id peer.ID) *remote {
 		r = &remote{id: id}
 		r.q[kindGossip] = &outQueue{maxFrames: s.bulkQueue, maxBytes: s.queueBytes}
 		r.q[kindMembership] = &outQueue{maxFrames: s.ctrlQueue, maxBytes: s.queueBytes}
+		for k := range r.inLim {
+			r.inLim[k] = newInLimiters(s.inbound, t.p.inCap[k])
+		}
 		t.remotes[id] = r
 	}
 	return r
@@ -295,6 +308,7 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 		if s == nil {
 			return
 		}
+		t.untrack(s)
 		if reset {
 			s.Reset()
 		} else {
@@ -339,6 +353,10 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 			var err error
 			s, err = t.p.host.NewStream(network.WithAllowLimitedConn(ctx, "grapevine"), r.id, t.p.proto(k))
 			cancel()
+			if err == nil && !t.track(s) {
+				s.Reset()
+				err = ErrClosed
+			}
 			if err != nil {
 				s, open = nil, false
 				t.p.m.queueDrops.WithLabelValues(k.String()).Add(float64(len(batch)))
@@ -360,7 +378,9 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 			// an empty write sends the header now, so the remote sets up
 			// its reader before the first frame. Then park the stream.
 			open = false
+			s.SetWriteDeadline(time.Now().Add(t.p.s.writeTimeout))
 			if _, err := s.Write(nil); err != nil {
+				t.writeFailed(r, k, err)
 				fail(err)
 			}
 			continue
@@ -369,6 +389,13 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 		var err error
 		var lenBuf [10]byte
 		bytes := 0
+		for _, f := range batch {
+			bytes += len(f)
+		}
+		// A peer that stops reading must not pin the writer: the batch
+		// gets the base timeout plus its size at minWriteRate.
+		s.SetWriteDeadline(time.Now().Add(t.p.s.writeTimeout + time.Duration(bytes)*time.Second/time.Duration(t.p.s.minWriteRate)))
+		bytes = 0
 		for _, f := range batch {
 			hdr := appendUvarint(lenBuf[:0], uint64(len(f)))
 			if _, err = w.Write(hdr); err != nil {
@@ -385,6 +412,7 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 		if err != nil {
 			t.p.m.queueDrops.WithLabelValues(k.String()).Add(float64(len(batch)))
 			t.p.ctr.queueDrops.Add(uint64(len(batch)))
+			t.writeFailed(r, k, err)
 			fail(err)
 			continue
 		}
@@ -450,62 +478,6 @@ func appendUvarint(dst []byte, v uint64) []byte {
 	return append(dst, byte(v))
 }
 
-// handle serves one inbound stream: it reads length-prefixed frames until
-// the stream ends and hands each to the driver.
-func (t *transport) handle(k kind) network.StreamHandler {
-	return func(s network.Stream) {
-		t.streamsMu.Lock()
-		if t.ctx.Err() != nil {
-			t.streamsMu.Unlock()
-			s.Reset()
-			return
-		}
-		t.streams[s] = struct{}{}
-		t.wg.Add(1)
-		t.streamsMu.Unlock()
-		defer func() {
-			t.streamsMu.Lock()
-			delete(t.streams, s)
-			t.streamsMu.Unlock()
-			t.wg.Done()
-		}()
-		pid := s.Conn().RemotePeer()
-		from := NodeID(pid)
-		var rem *remote
-		r := bufio.NewReaderSize(s, streamBuffer)
-		max := t.p.limits.MaxFrameSize
-		for {
-			f, err := core.ReadFrame(r, max)
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					s.Close()
-				} else {
-					if t.ctx.Err() == nil {
-						log.Debugw("inbound stream failed", "peer", s.Conn().RemotePeer(), "kind", k.String(), "err", err)
-					}
-					s.Reset()
-					t.markBroken(pid)
-				}
-				return
-			}
-			t.p.m.framesIn.WithLabelValues(k.String()).Inc()
-			t.p.m.bytesIn.WithLabelValues(k.String()).Add(float64(len(f) + uvarintSize(uint64(len(f)))))
-			t.p.ctr.framesIn.Add(1)
-			t.p.ctr.bytesIn.Add(uint64(len(f) + uvarintSize(uint64(len(f)))))
-			if rem == nil {
-				rem = t.remote(pid)
-			}
-			if rem.broken.Load() != 0 {
-				rem.broken.Store(0)
-			}
-			if !t.p.enqueueIn(k, inFrame{from: from, data: f}) {
-				s.Reset()
-				return
-			}
-		}
-	}
-}
-
 func uvarintSize(v uint64) int {
 	n := 1
 	for v >= 0x80 {
@@ -530,6 +502,7 @@ func (t *transport) reap(idle, before time.Time) {
 				continue
 			}
 			if r.stream[k] != nil && r.used[k].Load() < idle.UnixNano() && r.q[k].len() == 0 {
+				t.untrack(r.stream[k])
 				r.stream[k].Close()
 				r.stream[k], r.bw[k] = nil, nil
 			}
@@ -560,12 +533,17 @@ func (t *transport) queued() int {
 	return n
 }
 
-// close stops all writers and inbound readers and waits for them.
+// close stops all writers and inbound readers and waits for them. Every
+// open stream is reset first, in both directions, so a writer blocked on a
+// peer that stopped reading (or a reader on one that stopped writing)
+// returns at once: close takes no longer than the goroutines need to see
+// the error, whatever the peers do.
 func (t *transport) close() {
 	t.streamsMu.Lock()
 	for s := range t.streams {
 		s.Reset()
 	}
+	clear(t.streams)
 	t.streamsMu.Unlock()
 	t.mu.Lock()
 	for _, r := range t.remotes {
@@ -582,4 +560,43 @@ func (t *transport) close() {
 	}
 	t.mu.Unlock()
 	t.wg.Wait()
+}
+
+// track records an outgoing stream, for close; false once closing.
+func (t *transport) track(s network.Stream) bool {
+	t.streamsMu.Lock()
+	defer t.streamsMu.Unlock()
+	if t.ctx.Err() != nil {
+		return false
+	}
+	t.streams[s] = struct{}{}
+	return true
+}
+
+func (t *transport) untrack(s network.Stream) {
+	t.streamsMu.Lock()
+	delete(t.streams, s)
+	t.streamsMu.Unlock()
+}
+
+// writeFailed counts a write that hit its deadline. A peer that does not
+// read is, for the gossip engine's tree push, as good as a crashed one:
+// it is reported unreachable (unreachableFor) although still connected.
+func (t *transport) writeFailed(r *remote, k kind, err error) {
+	if isTimeout(err) {
+		t.p.ctr.writeTimeouts.Add(1)
+		t.p.m.writeTimeouts.WithLabelValues(k.String()).Inc()
+		if t.ctx.Err() == nil {
+			r.stalled.Store(time.Now().UnixNano())
+		}
+	}
+}
+
+// minWriteRate is the slowest a batch may be written before its deadline
+// (beyond the base WithWriteTimeout): 64 KiB/s.
+const minWriteRate = 64 << 10
+
+// withMinWriteRate overrides minWriteRate (tests).
+func withMinWriteRate(bytesPerSec int) Option {
+	return func(s *settings) error { s.minWriteRate = bytesPerSec; return nil }
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/term"
 )
 
 func init() {
@@ -86,10 +87,19 @@ then leaves gracefully and exits 0.
   - Every line typed on stdin is published to the group.
   - Every message from another member is printed as
         msg <origin peer ID> <latency> <text>
-    (latency: origin's clock at publish to local delivery).
+    (latency: origin's clock at publish to local delivery). The text is
+    escaped: control characters, newlines, bidirectional overrides and
+    invalid UTF-8 are printed as \x1b, \n, \u202e, \xff (a backslash as
+    \\), so a member can neither drive the terminal nor forge a line.
   - Membership changes are printed as
         member <join|suspect|alive|fail|leave|rejoin|update> <peer ID>
+  - With --timestamps (the default when stdout is a terminal) msg and
+    member lines start with the local time, 2006-01-02T15:04:05.000Z07:00.
   - Status lines (retries, errors) go to stderr.
+
+The key file is locked while the peer runs: a second peer started with
+the same key exits with an error, as does a peer whose --listen port is
+taken (TCP listens without SO_REUSEPORT).
 
 The first peer of a group needs no --bootstrap. The others name at least one
 member's multiaddr (ending in /p2p/<peer ID>); the peer joins the group's
@@ -117,6 +127,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	mdns := fs.Bool("mdns", false, "also find members on the local network with mDNS")
 	profile := fs.String("profile", "lan", "timing profile: lan, wan or local")
 	quiet := fs.Bool("quiet", false, "do not print membership events")
+	timestamps := fs.Bool("timestamps", isTerminal(stdout), "start msg and member lines with the local time (default: on when stdout is a terminal)")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, errHelp) {
 			fs.SetOutput(stdout)
@@ -144,6 +155,13 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if created {
 		fmt.Fprintf(stderr, "created identity key %s\n", *keyFile)
+	}
+	lock, err := lockKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	if lock != nil {
+		defer lock.Close()
 	}
 
 	var errOut sync.Mutex
@@ -204,6 +222,12 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, format+"\n", a...)
 		out.Unlock()
 	}
+	event := func(format string, a ...any) {
+		if *timestamps {
+			format = time.Now().Format(timestampFormat) + " " + format
+		}
+		print(format, a...)
+	}
 	print("peer %s", p.ID())
 	print("group %s", *group)
 	for _, a := range p.Addrs() {
@@ -223,14 +247,14 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			if m.Local {
 				continue
 			}
-			print("msg %s %s %s", m.From, fmtLatency(m.Latency), m.Data)
+			event("msg %s %s %s", m.From, fmtLatency(m.Latency), escapeText(string(m.Data)))
 		}
 	}()
 	go func() {
 		defer wg.Done()
 		for ev := range p.Events() {
 			if !*quiet && !ev.Member.Self {
-				print("member %s %s", ev.Kind, ev.Member.ID)
+				event("member %s %s", ev.Kind, ev.Member.ID)
 			}
 		}
 	}()
@@ -268,6 +292,15 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("closing: %v", err)
 	}
 	return nil
+}
+
+// timestampFormat is RFC 3339 with milliseconds, as in serf's and consul's
+// logs.
+const timestampFormat = "2006-01-02T15:04:05.000Z07:00"
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func fmtLatency(d time.Duration) string {

@@ -1,0 +1,128 @@
+package p2p
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+func TestAddrBook(t *testing.T) {
+	b := newAddrBook()
+	now := time.Unix(1000, 0)
+	refused := map[string]int{}
+	count := func(r string) { refused[r]++ }
+	var many []ma.Multiaddr
+	for i := 0; i < 12; i++ {
+		many = append(many, ma.StringCast(fmt.Sprintf("/ip4/192.0.2.%d/tcp/4001", i+1)))
+	}
+	if got := b.admit("a", many, now, count); len(got) != maxAdvertisedAddrs || refused[addrTooMany] != 12-maxAdvertisedAddrs {
+		t.Fatalf("12 addresses: %d admitted, refused %v", len(got), refused)
+	}
+	victim := []ma.Multiaddr{ma.StringCast("/ip4/198.51.100.7/tcp/22")}
+	for i, id := range []peer.ID{"m1", "m2", "m3", "m4"} {
+		got := b.admit(id, victim, now, count)
+		if want := i < maxClaimants; (len(got) == 1) != want {
+			t.Fatalf("claimant %d admitted: %v, want %v", i+1, len(got) == 1, want)
+		}
+	}
+	if refused[addrShared] != 2 {
+		t.Fatalf("shared refused %d, want 2", refused[addrShared])
+	}
+	// The first claimant again: still admitted.
+	if got := b.admit("m1", victim, now, count); len(got) != 1 {
+		t.Fatal("a known claimant refused")
+	}
+	// A failed dial: refused, whoever claims it, until the backoff passes;
+	// the backoff grows with each failure.
+	b.failed(victim[0], now)
+	if got := b.admit("m1", victim, now.Add(time.Second), count); len(got) != 0 || refused[addrBackoff] != 1 {
+		t.Fatalf("after a failed dial: %d admitted, refused %v", len(got), refused)
+	}
+	if got := b.admit("m1", victim, now.Add(addrBackoffMin+time.Millisecond), count); len(got) != 1 {
+		t.Fatal("still refused after the first backoff")
+	}
+	for i := 0; i < 10; i++ {
+		b.failed(victim[0], now)
+	}
+	if got := b.admit("m1", victim, now.Add(addrBackoffMax/2-time.Second), count); len(got) != 0 {
+		t.Fatal("admitted within the longest backoff's lower bound")
+	}
+	b.succeeded(victim[0])
+	if got := b.admit("m1", victim, now, count); len(got) != 1 {
+		t.Fatal("refused after a successful connection")
+	}
+	for i := 0; i < 20; i++ {
+		if d := backoffDelay(i + 1); d < addrBackoffMin/2 || d > addrBackoffMax {
+			t.Fatalf("backoff %d: %v", i+1, d)
+		}
+	}
+}
+
+// A peer that starts listening on a new address announces it in its
+// membership metadata; the others see it (update event).
+func TestAddressesRefreshed(t *testing.T) {
+	peers := startPeers(t, 2, false)
+	waitFor(t, 10*time.Second, "membership", func() bool { return alive(peers[0]) == 2 && alive(peers[1]) == 2 })
+	old := map[string]bool{}
+	for _, a := range peers[1].Host().Addrs() {
+		old[a.String()] = true
+	}
+	extra := ma.StringCast("/ip4/127.0.0.1/tcp/0")
+	if err := peers[1].Host().Network().Listen(extra); err != nil {
+		t.Fatal(err)
+	}
+	var newAddr ma.Multiaddr
+	waitFor(t, 10*time.Second, "the new listen address", func() bool {
+		for _, a := range peers[1].Host().Addrs() {
+			if !old[a.String()] {
+				newAddr = a
+				return true
+			}
+		}
+		return false
+	})
+	waitFor(t, 20*time.Second, "the new address in peer 0's view", func() bool {
+		for _, m := range peers[0].Members() {
+			if m.ID != peers[1].ID() {
+				continue
+			}
+			for _, a := range m.Addrs {
+				if a.Equal(newAddr) {
+					return true
+				}
+			}
+		}
+		return false
+	})
+}
+
+// A member-advertised address that fails to dial goes into backoff and out
+// of the peerstore: a second member pointing at it is not dialled there.
+func TestFailedAddrBackoff(t *testing.T) {
+	peers := startPeers(t, 1, false)
+	p := peers[0]
+	sk, _ := GenerateKey()
+	id, _ := peer.IDFromPrivateKey(sk)
+	dead := ma.StringCast("/ip4/127.0.0.1/tcp/1") // nobody listens there
+	p.addMemberAddrs(id, []ma.Multiaddr{dead})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := p.host.Connect(ctx, peer.AddrInfo{ID: id})
+	if err == nil {
+		t.Fatal("connected to nobody")
+	}
+	p.dialed(id, err)
+	if addrs := p.host.Peerstore().Addrs(id); len(addrs) != 0 {
+		t.Fatalf("failed address still in the peerstore: %v", addrs)
+	}
+	sk2, _ := GenerateKey()
+	id2, _ := peer.IDFromPrivateKey(sk2)
+	p.addMemberAddrs(id2, []ma.Multiaddr{dead})
+	if addrs := p.host.Peerstore().Addrs(id2); len(addrs) != 0 || p.Stats().AddrsRefused != 1 {
+		t.Fatalf("address in backoff admitted for another member: %v (refused %d)", addrs, p.Stats().AddrsRefused)
+	}
+}
