@@ -11,7 +11,7 @@ PURE := ./core/... ./membership/...
 .PHONY: test demo sim-demo fmt-check tidy-check vet wasm-check unit fuzz browser browser-serve \
         experiments experiments-gossip experiments-membership experiments-membership-scale \
         experiments-membership-loss experiments-baselines \
-        bench-scale bench-p2p bench-swim bench-swim-quick bench-browser chromium
+        attack bench-scale bench-p2p bench-swim bench-swim-quick bench-browser chromium
 
 ## demo: 30 real libp2p peers on loopback, 10 % loss, one crash; prints where the report and plots are.
 demo:
@@ -86,6 +86,11 @@ experiments-membership-loss:
 
 experiments-baselines:
 	$(GO) run ./testnet/cmd/baselines
+
+## attack: the attack suite's longer runs: hostile members in the simulator, then hostile libp2p hosts (1 and 8 attackers, 20 s each; about 15 minutes).
+attack:
+	$(GO) test -count=1 -v -run 'TestAttack|TestAuthenticated' ./membership/
+	$(GO) test -count=1 -v -timeout 30m -run TestAttacks ./testnet/attack/ -attack.long -attack.duration 20s
 
 ## bench-browser: page-to-page and page-to-native latency in headless Chromium.
 bench-browser:
