@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -114,10 +115,10 @@ func (f validatorFunc) Validate(from NodeID, m *Message) error { return f(from, 
 // frame decodes to stays within 32 bytes per input byte plus 24·MaxKeys.
 func TestDecodeKeysBounded(t *testing.T) {
 	lim := DefaultLimits()
-	body := AppendUvarint(nil, 1)
-	body = AppendString(body, "o")
+	body := wire.AppendUvarint(nil, 1)
+	body = wire.AppendString(body, "o")
 	n := lim.MaxFrameSize - 64
-	body = AppendUvarint(body, uint64(n))
+	body = wire.AppendUvarint(body, uint64(n))
 	for i := 0; i < n; i++ {
 		body = append(body, 2) // delta 1, zigzag-encoded
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"io"
 )
 
@@ -37,9 +38,9 @@ const (
 // (wrapped with context) on malformed input and never panics.
 var (
 	ErrVersion   = errors.New("grapevine/wire: unsupported frame version")
-	ErrTruncated = errors.New("grapevine/wire: truncated input")
-	ErrMalformed = errors.New("grapevine/wire: malformed input")
-	ErrTooLarge  = errors.New("grapevine/wire: size limit exceeded")
+	ErrTruncated = wire.ErrTruncated
+	ErrMalformed = wire.ErrMalformed
+	ErrTooLarge  = wire.ErrTooLarge
 )
 
 // Limits bound what a decoder accepts. Every length read from the wire is
@@ -132,7 +133,7 @@ type DigestEntry struct {
 
 // AppendLengthPrefixed appends frame with a uvarint length prefix, the
 // framing used on byte streams (libp2p streams, WebSocket, WebRTC channels).
-func AppendLengthPrefixed(dst, frame []byte) []byte { return AppendBytes(dst, frame) }
+func AppendLengthPrefixed(dst, frame []byte) []byte { return wire.AppendBytes(dst, frame) }
 
 // ReadFrame reads one length-prefixed frame from r. A length above max is
 // rejected before anything is allocated, and the stream is then unusable

@@ -3,22 +3,10 @@ package core
 // Encoding of frames and records (format in wire.go, decoding in
 // wire_decode.go).
 
-import "encoding/binary"
-
-// AppendUvarint appends v as an unsigned varint.
-func AppendUvarint(dst []byte, v uint64) []byte { return binary.AppendUvarint(dst, v) }
-
-// AppendBytes appends b with a uvarint length prefix.
-func AppendBytes(dst, b []byte) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(b)))
-	return append(dst, b...)
-}
-
-// AppendString appends s with a uvarint length prefix.
-func AppendString(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
-}
+import (
+	"encoding/binary"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
+)
 
 // NewFrame starts a frame: it appends the version byte to dst.
 func NewFrame(dst []byte) []byte { return append(dst, WireVersion) }
@@ -26,7 +14,7 @@ func NewFrame(dst []byte) []byte { return append(dst, WireVersion) }
 // AppendRecord appends one record (type, length, body) to a frame.
 func AppendRecord(dst []byte, typ uint8, body []byte) []byte {
 	dst = append(dst, typ)
-	return AppendBytes(dst, body)
+	return wire.AppendBytes(dst, body)
 }
 
 // RecordOverhead is the number of bytes a record of bodyLen bytes adds to a
@@ -45,13 +33,13 @@ func uvarintLen(v uint64) int {
 }
 
 func appendMessageBody(dst []byte, m *Message) []byte {
-	dst = AppendString(dst, string(m.Origin))
+	dst = wire.AppendString(dst, string(m.Origin))
 	dst = binary.AppendUvarint(dst, m.Seq)
-	dst = AppendString(dst, m.Topic)
+	dst = wire.AppendString(dst, m.Topic)
 	dst = append(dst, m.Priority)
 	dst = binary.AppendVarint(dst, m.Timestamp)
-	dst = AppendBytes(dst, m.Payload)
-	dst = AppendBytes(dst, m.Auth)
+	dst = wire.AppendBytes(dst, m.Payload)
+	dst = wire.AppendBytes(dst, m.Auth)
 	return dst
 }
 
@@ -110,7 +98,7 @@ func appendKeys(dst []byte, keys []MsgKey) []byte {
 		for j < len(keys) && keys[j].Origin == keys[i].Origin {
 			j++
 		}
-		dst = AppendString(dst, string(keys[i].Origin))
+		dst = wire.AppendString(dst, string(keys[i].Origin))
 		dst = binary.AppendUvarint(dst, uint64(j-i))
 		var prev uint64
 		for k := i; k < j; k++ {
@@ -136,7 +124,7 @@ func appendDigestBody(dst []byte, d *Digest) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(d.Entries)))
 	for i := range d.Entries {
 		e := &d.Entries[i]
-		dst = AppendString(dst, string(e.Origin))
+		dst = wire.AppendString(dst, string(e.Origin))
 		dst = binary.AppendUvarint(dst, e.Contiguous)
 		dst = binary.AppendUvarint(dst, uint64(len(e.Above)))
 		prev := e.Contiguous

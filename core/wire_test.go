@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"io"
 	"reflect"
 	"testing"
@@ -117,7 +118,7 @@ func TestStreamFraming(t *testing.T) {
 	if _, err := ReadFrame(r, 1<<20); err != io.EOF {
 		t.Fatalf("at end: %v, want io.EOF", err)
 	}
-	if _, err := ReadFrame(bufio.NewReader(bytes.NewReader(AppendUvarint(nil, 1<<30))), 1<<20); !errors.Is(err, ErrTooLarge) {
+	if _, err := ReadFrame(bufio.NewReader(bytes.NewReader(wire.AppendUvarint(nil, 1<<30))), 1<<20); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("oversized length: %v", err)
 	}
 	if _, err := ReadFrame(bufio.NewReader(bytes.NewReader([]byte{5, 1, 2})), 1<<20); !errors.Is(err, io.ErrUnexpectedEOF) {

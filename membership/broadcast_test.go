@@ -2,6 +2,7 @@ package membership
 
 import (
 	"fmt"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"testing"
 
 	"github.com/grapevine-p2p/grapevine/core"
@@ -23,14 +24,14 @@ func TestQueueOrderAndLimits(t *testing.T) {
 	}
 	// Newest first: m0's suspicion, then m4..m1.
 	f := frame(out)
-	r := core.NewReader(f.Records[0].Body)
-	if f.Records[0].Type != RecSuspect || string(r.ID(64)) != "m0" {
+	r := wire.NewReader(f.Records[0].Body)
+	if f.Records[0].Type != RecSuspect || string(core.NodeID(r.ID(64))) != "m0" {
 		t.Fatal("newest update not first")
 	}
 	// A new update goes before those already sent once.
 	q.push("m9", RecAlive, alive("m9", 1), 100)
 	out, _ = q.fill(nil, len(alive("m9", 1)), 2, "", 0)
-	if f := frame(out); len(f.Records) != 1 || string(core.NewReader(f.Records[0].Body).ID(64)) != "m9" {
+	if f := frame(out); len(f.Records) != 1 || string(wire.NewReader(f.Records[0].Body).ID(64)) != "m9" {
 		t.Fatal("least sent not first")
 	}
 	// Each update leaves after limit transmissions.

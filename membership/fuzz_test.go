@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"testing"
 
 	"github.com/grapevine-p2p/grapevine/core"
@@ -29,7 +30,7 @@ func seedRecords() [][]byte {
 		suspectRec("a", 1, "b"),
 		deadRec("a", 1, "b"),
 		leaveRec("a", 1),
-		core.AppendRecord(nil, RecState, append(core.AppendUvarint([]byte{stateRequest | stateJoin}, 4), body...)),
+		core.AppendRecord(nil, RecState, append(wire.AppendUvarint([]byte{stateRequest | stateJoin}, 4), body...)),
 	}
 }
 
@@ -102,7 +103,7 @@ func FuzzDecodeRecords(f *testing.F) {
 				for i := range s.entries {
 					eb = appendStateEntry(eb, &s.entries[i])
 				}
-				re = core.AppendRecord(nil, RecState, append(core.AppendUvarint([]byte{s.flags}, uint64(len(s.entries))), eb...))
+				re = core.AppendRecord(nil, RecState, append(wire.AppendUvarint([]byte{s.flags}, uint64(len(s.entries))), eb...))
 			}
 		default:
 			return

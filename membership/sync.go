@@ -2,6 +2,7 @@ package membership
 
 import (
 	"bytes"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"slices"
 
 	"github.com/grapevine-p2p/grapevine/core"
@@ -238,7 +239,7 @@ func (c *stateChunker) flush() {
 	if !c.emitted {
 		hdr[0] = c.flags
 	}
-	hdr = core.AppendUvarint(hdr, uint64(c.count))
+	hdr = wire.AppendUvarint(hdr, uint64(c.count))
 	rec := append(hdr, c.body...)
 	c.emit(core.AppendRecord(core.NewFrame(nil), RecState, rec))
 	c.emitted = true

@@ -2,6 +2,7 @@ package membership
 
 import (
 	"fmt"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"slices"
 	"testing"
 
@@ -27,7 +28,7 @@ func TestJoinSyncs(t *testing.T) {
 			for _, id := range []core.NodeID{"seed", "x", "y"} {
 				body = appendStateEntry(body, &stateEntry{id: id, state: StateAlive, inc: 1, metaInc: 1})
 			}
-			step(t, m, "seed", core.AppendRecord(nil, RecState, append(core.AppendUvarint([]byte{0}, 3), body...)))
+			step(t, m, "seed", core.AppendRecord(nil, RecState, append(wire.AppendUvarint([]byte{0}, 3), body...)))
 			answered := m.tick
 			var at []uint64
 			for i := 0; i < 100; i++ {
@@ -81,7 +82,7 @@ func TestJoinRetriesAndStateExchange(t *testing.T) {
 	for i := range entries {
 		body = appendStateEntry(body, &entries[i])
 	}
-	rec := core.AppendRecord(nil, RecState, append(core.AppendUvarint([]byte{0}, uint64(len(entries))), body...))
+	rec := core.AppendRecord(nil, RecState, append(wire.AppendUvarint([]byte{0}, uint64(len(entries))), body...))
 	step(t, m, "seed", rec)
 	if mem, _ := m.Member("seed"); mem.State != StateAlive || string(mem.Meta) != "m" {
 		t.Fatal("alive entry")

@@ -3,6 +3,7 @@ package membership
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 
 	"github.com/grapevine-p2p/grapevine/core"
 )
@@ -90,13 +91,13 @@ func appendPing(dst []byte, p ping) []byte {
 
 func appendPingType(dst []byte, typ uint8, p ping) []byte {
 	body := binary.AppendUvarint(nil, p.seq)
-	body = core.AppendString(body, string(p.target))
+	body = wire.AppendString(body, string(p.target))
 	return core.AppendRecord(dst, typ, body)
 }
 
 func appendPingReq(dst []byte, p pingReq) []byte {
 	body := binary.AppendUvarint(nil, p.seq)
-	body = core.AppendString(body, string(p.target))
+	body = wire.AppendString(body, string(p.target))
 	body = binary.AppendUvarint(body, p.nackAfter)
 	return core.AppendRecord(dst, RecPingReq, body)
 }
@@ -106,34 +107,34 @@ func appendSeq(dst []byte, typ uint8, seq uint64) []byte {
 }
 
 func appendAlive(dst []byte, a aliveMsg) []byte {
-	body := core.AppendString(nil, string(a.id))
+	body := wire.AppendString(nil, string(a.id))
 	body = binary.AppendUvarint(body, a.inc)
-	body = core.AppendBytes(body, a.meta)
-	body = core.AppendBytes(body, a.sig)
+	body = wire.AppendBytes(body, a.meta)
+	body = wire.AppendBytes(body, a.sig)
 	return core.AppendRecord(dst, RecAlive, body)
 }
 
 func appendAccuse(dst []byte, typ uint8, a accuseMsg) []byte {
-	body := core.AppendString(nil, string(a.id))
+	body := wire.AppendString(nil, string(a.id))
 	body = binary.AppendUvarint(body, a.inc)
-	body = core.AppendString(body, string(a.from))
+	body = wire.AppendString(body, string(a.from))
 	if len(a.sig) > 0 {
 		// Optional trailing field: a group whose members are trusted (no
 		// Verifier) sends the same bytes as before signatures existed.
-		body = core.AppendBytes(body, a.sig)
+		body = wire.AppendBytes(body, a.sig)
 	}
 	return core.AppendRecord(dst, typ, body)
 }
 
 func appendLeave(dst []byte, l leaveMsg) []byte {
-	body := core.AppendString(nil, string(l.id))
+	body := wire.AppendString(nil, string(l.id))
 	body = binary.AppendUvarint(body, l.inc)
-	body = core.AppendBytes(body, l.sig)
+	body = wire.AppendBytes(body, l.sig)
 	return core.AppendRecord(dst, RecLeave, body)
 }
 
 func appendStateEntry(dst []byte, e *stateEntry) []byte {
-	dst = core.AppendString(dst, string(e.id))
+	dst = wire.AppendString(dst, string(e.id))
 	dst = append(dst, byte(e.state))
 	dst = binary.AppendUvarint(dst, e.inc)
 	switch e.state {
@@ -141,10 +142,10 @@ func appendStateEntry(dst []byte, e *stateEntry) []byte {
 		dst = binary.AppendUvarint(dst, e.inc-e.metaInc)
 		fallthrough
 	case StateAlive:
-		dst = core.AppendBytes(dst, e.meta)
-		dst = core.AppendBytes(dst, e.sig)
+		dst = wire.AppendBytes(dst, e.meta)
+		dst = wire.AppendBytes(dst, e.sig)
 	case StateLeft:
-		dst = core.AppendBytes(dst, e.sig)
+		dst = wire.AppendBytes(dst, e.sig)
 	}
 	return dst
 }
@@ -156,29 +157,29 @@ func appendStateEntry(dst []byte, e *stateEntry) []byte {
 const minEntryBytes = 4
 
 func decodePing(b []byte, lim *Limits) (ping, error) {
-	r := core.NewReader(b)
-	p := ping{seq: r.Uvarint(), target: r.ID(lim.MaxIDLen)}
+	r := wire.NewReader(b)
+	p := ping{seq: r.Uvarint(), target: core.NodeID(r.ID(lim.MaxIDLen))}
 	r.End("ping")
 	return p, wrap("ping", r.Err())
 }
 
 func decodePingReq(b []byte, lim *Limits) (pingReq, error) {
-	r := core.NewReader(b)
-	p := pingReq{seq: r.Uvarint(), target: r.ID(lim.MaxIDLen), nackAfter: r.Uvarint()}
+	r := wire.NewReader(b)
+	p := pingReq{seq: r.Uvarint(), target: core.NodeID(r.ID(lim.MaxIDLen)), nackAfter: r.Uvarint()}
 	r.End("ping-req")
 	return p, wrap("ping-req", r.Err())
 }
 
 func decodeSeq(b []byte, what string) (uint64, error) {
-	r := core.NewReader(b)
+	r := wire.NewReader(b)
 	s := r.Uvarint()
 	r.End(what)
 	return s, wrap(what, r.Err())
 }
 
 func decodeAlive(b []byte, lim *Limits) (aliveMsg, error) {
-	r := core.NewReader(b)
-	a := aliveMsg{id: r.ID(lim.MaxIDLen), inc: r.Uvarint()}
+	r := wire.NewReader(b)
+	a := aliveMsg{id: core.NodeID(r.ID(lim.MaxIDLen)), inc: r.Uvarint()}
 	a.meta = nilIfEmpty(r.Bytes(lim.MaxMetaSize, "metadata"))
 	a.sig = nilIfEmpty(r.Bytes(lim.MaxSigSize, "signature"))
 	r.End("alive")
@@ -186,8 +187,8 @@ func decodeAlive(b []byte, lim *Limits) (aliveMsg, error) {
 }
 
 func decodeAccuse(b []byte, lim *Limits, what string) (accuseMsg, error) {
-	r := core.NewReader(b)
-	a := accuseMsg{id: r.ID(lim.MaxIDLen), inc: r.Uvarint(), from: r.ID(lim.MaxIDLen)}
+	r := wire.NewReader(b)
+	a := accuseMsg{id: core.NodeID(r.ID(lim.MaxIDLen)), inc: r.Uvarint(), from: core.NodeID(r.ID(lim.MaxIDLen))}
 	if r.Err() == nil && r.Len() > 0 {
 		a.sig = nilIfEmpty(r.Bytes(lim.MaxSigSize, "signature"))
 	}
@@ -196,15 +197,15 @@ func decodeAccuse(b []byte, lim *Limits, what string) (accuseMsg, error) {
 }
 
 func decodeLeave(b []byte, lim *Limits) (leaveMsg, error) {
-	r := core.NewReader(b)
-	l := leaveMsg{id: r.ID(lim.MaxIDLen), inc: r.Uvarint()}
+	r := wire.NewReader(b)
+	l := leaveMsg{id: core.NodeID(r.ID(lim.MaxIDLen)), inc: r.Uvarint()}
 	l.sig = nilIfEmpty(r.Bytes(lim.MaxSigSize, "signature"))
 	r.End("leave")
 	return l, wrap("leave", r.Err())
 }
 
 func decodeState(b []byte, lim *Limits) (stateMsg, error) {
-	r := core.NewReader(b)
+	r := wire.NewReader(b)
 	s := stateMsg{flags: r.Byte()}
 	if r.Err() == nil && s.flags&^stateFlags != 0 {
 		r.Fail(fmt.Errorf("%w: unknown state flags %#x", core.ErrMalformed, s.flags))
@@ -214,7 +215,7 @@ func decodeState(b []byte, lim *Limits) (stateMsg, error) {
 		s.entries = make([]stateEntry, 0, n)
 	}
 	for i := 0; i < n && r.Err() == nil; i++ {
-		e := stateEntry{id: r.ID(lim.MaxIDLen), state: State(r.Byte()), inc: r.Uvarint()}
+		e := stateEntry{id: core.NodeID(r.ID(lim.MaxIDLen)), state: State(r.Byte()), inc: r.Uvarint()}
 		switch e.state {
 		case StateSuspect:
 			d := r.Uvarint()
@@ -260,9 +261,9 @@ func wrap(what string, err error) error {
 // alive at incarnation inc with metadata meta.
 func AliveSigningBytes(id core.NodeID, inc uint64, meta []byte) []byte {
 	b := append([]byte(nil), "grapevine/member/alive/v1"...)
-	b = core.AppendString(b, string(id))
+	b = wire.AppendString(b, string(id))
 	b = binary.AppendUvarint(b, inc)
-	return core.AppendBytes(b, meta)
+	return wire.AppendBytes(b, meta)
 }
 
 // AccuseSigningBytes returns the bytes an accuser signs to say that it
@@ -273,15 +274,15 @@ func AliveSigningBytes(id core.NodeID, inc uint64, meta []byte) []byte {
 func AccuseSigningBytes(typ uint8, id core.NodeID, inc uint64, accuser core.NodeID) []byte {
 	b := append([]byte(nil), "grapevine/member/accuse/v1"...)
 	b = append(b, typ)
-	b = core.AppendString(b, string(id))
+	b = wire.AppendString(b, string(id))
 	b = binary.AppendUvarint(b, inc)
-	return core.AppendString(b, string(accuser))
+	return wire.AppendString(b, string(accuser))
 }
 
 // LeaveSigningBytes returns the bytes a member signs to announce that it
 // leaves at incarnation inc.
 func LeaveSigningBytes(id core.NodeID, inc uint64) []byte {
 	b := append([]byte(nil), "grapevine/member/leave/v1"...)
-	b = core.AppendString(b, string(id))
+	b = wire.AppendString(b, string(id))
 	return binary.AppendUvarint(b, inc)
 }

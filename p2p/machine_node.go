@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"encoding/binary"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"math/rand/v2"
 	"time"
 
@@ -222,7 +223,7 @@ func encodeAddrMeta(addrs []ma.Multiaddr, max int) []byte {
 		if len(b)+len(raw)+binary.MaxVarintLen16 > max {
 			break
 		}
-		b = core.AppendBytes(b, raw)
+		b = wire.AppendBytes(b, raw)
 	}
 	return b
 }
@@ -231,7 +232,7 @@ func decodeAddrMeta(b []byte) []ma.Multiaddr {
 	if len(b) < 1 || b[0] != addrMetaVersion {
 		return nil
 	}
-	r := core.NewReader(b[1:])
+	r := wire.NewReader(b[1:])
 	var out []ma.Multiaddr
 	for r.Len() > 0 {
 		raw := r.Bytes(len(b), "address")

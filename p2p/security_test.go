@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"math"
 	"testing"
 	"time"
@@ -331,10 +332,10 @@ func TestForgedAccusationsPenalized(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		body := core.AppendString(nil, string(NodeID(victim.ID())))
+		body := wire.AppendString(nil, string(NodeID(victim.ID())))
 		body = binary.AppendUvarint(body, inc)
-		body = core.AppendString(body, string(NodeID(h.ID())))
-		body = core.AppendBytes(body, sig)
+		body = wire.AppendString(body, string(NodeID(h.ID())))
+		body = wire.AppendBytes(body, sig)
 		frame = core.AppendRecord(frame, membership.RecDead, body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"fmt"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 
 	"github.com/grapevine-p2p/grapevine/core"
 )
@@ -57,29 +58,29 @@ func appendFlags(dst []byte, typ, flags byte) []byte {
 func appendJoin(dst []byte) []byte { return append(dst, RecJoin, 0) }
 
 func appendForwardJoin(dst []byte, joiner core.NodeID, ttl int) []byte {
-	body := core.AppendString(nil, string(joiner))
-	body = core.AppendUvarint(body, uint64(ttl))
+	body := wire.AppendString(nil, string(joiner))
+	body = wire.AppendUvarint(body, uint64(ttl))
 	return core.AppendRecord(dst, RecForwardJoin, body)
 }
 
 func appendShuffle(dst []byte, nonce uint64, origin core.NodeID, ttl int, ids []core.NodeID) []byte {
-	body := core.AppendUvarint(nil, nonce)
-	body = core.AppendString(body, string(origin))
-	body = core.AppendUvarint(body, uint64(ttl))
+	body := wire.AppendUvarint(nil, nonce)
+	body = wire.AppendString(body, string(origin))
+	body = wire.AppendUvarint(body, uint64(ttl))
 	body = appendIDs(body, ids)
 	return core.AppendRecord(dst, RecShuffle, body)
 }
 
 func appendShuffleReply(dst []byte, nonce uint64, ids []core.NodeID) []byte {
-	body := core.AppendUvarint(nil, nonce)
+	body := wire.AppendUvarint(nil, nonce)
 	body = appendIDs(body, ids)
 	return core.AppendRecord(dst, RecShuffleReply, body)
 }
 
 func appendIDs(dst []byte, ids []core.NodeID) []byte {
-	dst = core.AppendUvarint(dst, uint64(len(ids)))
+	dst = wire.AppendUvarint(dst, uint64(len(ids)))
 	for _, id := range ids {
-		dst = core.AppendString(dst, string(id))
+		dst = wire.AppendString(dst, string(id))
 	}
 	return dst
 }
@@ -93,12 +94,12 @@ const minIDBytes = 2
 // panics, and allocates at most the IDs it returns (each copied out of
 // body) and one list of at most maxListWire entries bounded by len(body).
 func decodeRecord(typ uint8, body []byte, maxID int) (msg, error) {
-	r := core.NewReader(body)
+	r := wire.NewReader(body)
 	m := msg{typ: typ}
 	switch typ {
 	case RecJoin:
 	case RecForwardJoin:
-		m.id = r.ID(maxID)
+		m.id = core.NodeID(r.ID(maxID))
 		m.ttl = r.Uvarint()
 	case RecNeighbor, RecNeighborReply, RecDisconnect, RecKeepalive:
 		m.flags = r.Byte()
@@ -107,7 +108,7 @@ func decodeRecord(typ uint8, body []byte, maxID int) (msg, error) {
 		}
 	case RecShuffle:
 		m.nonce = r.Uvarint()
-		m.id = r.ID(maxID)
+		m.id = core.NodeID(r.ID(maxID))
 		m.ttl = r.Uvarint()
 		m.ids = readIDs(r, maxID)
 	case RecShuffleReply:
@@ -137,14 +138,14 @@ func knownFlags(typ uint8) byte {
 	return 0
 }
 
-func readIDs(r *core.Reader, maxID int) []core.NodeID {
+func readIDs(r *wire.Reader, maxID int) []core.NodeID {
 	n := r.Count(maxListWire, minIDBytes, "id list")
 	if r.Err() != nil || n == 0 {
 		return nil
 	}
 	ids := make([]core.NodeID, 0, n)
 	for i := 0; i < n && r.Err() == nil; i++ {
-		ids = append(ids, r.ID(maxID))
+		ids = append(ids, core.NodeID(r.ID(maxID)))
 	}
 	return ids
 }

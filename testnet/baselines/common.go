@@ -3,6 +3,7 @@ package baselines
 import (
 	"errors"
 	"fmt"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"math/rand/v2"
 	"slices"
 
@@ -107,15 +108,15 @@ func multicast(tr core.Transport, self core.NodeID, to []core.NodeID, frame []by
 // AppendKeyRecord appends a record whose body is (origin, seq): RecAck and
 // RecRequest.
 func AppendKeyRecord(dst []byte, typ uint8, k core.MsgKey) []byte {
-	body := core.AppendString(nil, string(k.Origin))
-	body = core.AppendUvarint(body, k.Seq)
+	body := wire.AppendString(nil, string(k.Origin))
+	body = wire.AppendUvarint(body, k.Seq)
 	return core.AppendRecord(dst, typ, body)
 }
 
 // DecodeKey decodes the body of a RecAck or RecRequest record.
 func DecodeKey(body []byte, lim core.Limits) (core.MsgKey, error) {
-	r := core.NewReader(body)
-	k := core.MsgKey{Origin: r.ID(lim.MaxIDLen), Seq: r.Uvarint()}
+	r := wire.NewReader(body)
+	k := core.MsgKey{Origin: core.NodeID(r.ID(lim.MaxIDLen)), Seq: r.Uvarint()}
 	r.End("key record")
 	if r.Err() == nil && k.Seq == 0 {
 		r.Fail(fmt.Errorf("%w: sequence number 0", core.ErrMalformed))
@@ -129,15 +130,15 @@ func DecodeKey(body []byte, lim core.Limits) (core.MsgKey, error) {
 // AppendSessionRecord appends an SRM session record: origin and the highest
 // sequence number it has sent.
 func AppendSessionRecord(dst []byte, origin core.NodeID, highest uint64) []byte {
-	body := core.AppendString(nil, string(origin))
-	body = core.AppendUvarint(body, highest)
+	body := wire.AppendString(nil, string(origin))
+	body = wire.AppendUvarint(body, highest)
 	return core.AppendRecord(dst, RecSession, body)
 }
 
 // DecodeSession decodes a RecSession body.
 func DecodeSession(body []byte, lim core.Limits) (core.NodeID, uint64, error) {
-	r := core.NewReader(body)
-	o := r.ID(lim.MaxIDLen)
+	r := wire.NewReader(body)
+	o := core.NodeID(r.ID(lim.MaxIDLen))
 	h := r.Uvarint()
 	r.End("session record")
 	if err := r.Err(); err != nil {
@@ -149,12 +150,12 @@ func DecodeSession(body []byte, lim core.Limits) (core.NodeID, uint64, error) {
 // AppendAdoptRecord appends a tree adoption request carrying the orphan's
 // contiguous watermark (it holds every sequence number up to it).
 func AppendAdoptRecord(dst []byte, watermark uint64) []byte {
-	return core.AppendRecord(dst, RecAdopt, core.AppendUvarint(nil, watermark))
+	return core.AppendRecord(dst, RecAdopt, wire.AppendUvarint(nil, watermark))
 }
 
 // DecodeAdopt decodes a RecAdopt body.
 func DecodeAdopt(body []byte) (uint64, error) {
-	r := core.NewReader(body)
+	r := wire.NewReader(body)
 	w := r.Uvarint()
 	r.End("adopt record")
 	if err := r.Err(); err != nil {
@@ -212,16 +213,16 @@ func (s *Status) Has(seq uint64) bool {
 
 // AppendStatusRecord appends an RMTP status record.
 func AppendStatusRecord(dst []byte, s *Status) []byte {
-	body := core.AppendString(nil, string(s.Origin))
-	body = core.AppendUvarint(body, s.L)
-	body = core.AppendBytes(body, s.Bitmap)
+	body := wire.AppendString(nil, string(s.Origin))
+	body = wire.AppendUvarint(body, s.L)
+	body = wire.AppendBytes(body, s.Bitmap)
 	return core.AppendRecord(dst, RecStatus, body)
 }
 
 // DecodeStatus decodes a RecStatus body. The bitmap aliases body.
 func DecodeStatus(body []byte, lim core.Limits) (*Status, error) {
-	r := core.NewReader(body)
-	s := &Status{Origin: r.ID(lim.MaxIDLen), L: r.Uvarint()}
+	r := wire.NewReader(body)
+	s := &Status{Origin: core.NodeID(r.ID(lim.MaxIDLen)), L: r.Uvarint()}
 	s.Bitmap = r.Bytes(MaxBitmapBytes, "status bitmap")
 	r.End("status record")
 	if r.Err() == nil && s.L == 0 {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"io"
 	"math/rand/v2"
 	"reflect"
@@ -201,8 +202,8 @@ type traceWorld struct {
 func (w *traceWorld) frame(from int, to core.NodeID, frame []byte) {
 	b := binary.AppendVarint(w.buf[:0], int64(w.net.Now()))
 	b = binary.AppendVarint(b, int64(from))
-	b = core.AppendString(b, string(to))
-	b = core.AppendBytes(b, frame)
+	b = wire.AppendString(b, string(to))
+	b = wire.AppendBytes(b, frame)
 	w.h.Write(b)
 	w.buf = b[:0]
 	w.t.frames++
@@ -213,13 +214,13 @@ func (w *traceWorld) deliver(node int, m *core.Message, at time.Duration) {
 	b := append(w.buf[:0], 'D')
 	b = binary.AppendVarint(b, int64(at))
 	b = binary.AppendVarint(b, int64(node))
-	b = core.AppendString(b, string(m.Origin))
+	b = wire.AppendString(b, string(m.Origin))
 	b = binary.AppendUvarint(b, m.Seq)
-	b = core.AppendString(b, m.Topic)
+	b = wire.AppendString(b, m.Topic)
 	b = append(b, m.Priority)
 	b = binary.AppendVarint(b, m.Timestamp)
-	b = core.AppendBytes(b, m.Payload)
-	b = core.AppendBytes(b, m.Auth)
+	b = wire.AppendBytes(b, m.Payload)
+	b = wire.AppendBytes(b, m.Auth)
 	w.h.Write(b)
 	w.buf = b[:0]
 	w.t.deliveries++

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"io"
 	"os"
 	"runtime"
@@ -68,8 +69,8 @@ func runTrace(t *traceOpts) {
 	if t.hash {
 		hook = func(from int, to core.NodeID, frame []byte) {
 			b := binary.AppendVarint(buf[:0], int64(from))
-			b = core.AppendString(b, string(to))
-			b = core.AppendBytes(b, frame)
+			b = wire.AppendString(b, string(to))
+			b = wire.AppendBytes(b, frame)
 			both.Write(b)
 		}
 	}
