@@ -87,7 +87,7 @@ experiments-membership-loss:
 experiments-baselines:
 	$(GO) run ./testnet/cmd/baselines
 
-## attack: the attack suite's longer runs: hostile members in the simulator, then hostile libp2p hosts (1 and 8 attackers, 20 s each; about 15 minutes).
+## attack: the attack suite's longer runs: hostile members in the simulator, then hostile libp2p hosts (1 and 8 attackers, 20 s each, every attack in turn).
 attack:
 	$(GO) test -count=1 -v -run 'TestAttack|TestAuthenticated' ./membership/
 	$(GO) test -count=1 -v -timeout 30m -run TestAttacks ./testnet/attack/ -attack.long -attack.duration 20s
