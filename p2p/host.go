@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/pnet"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
@@ -38,6 +40,19 @@ var ErrAddrInUse = errors.New("address already in use")
 // (ErrAddrInUse) instead of silently shared, the kernel splitting the
 // incoming connections between the two.
 func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, error) {
+	listen := s.listen
+	if len(s.psk) > 0 {
+		// QUIC cannot run under pnet: the defaults drop it, an explicit
+		// QUIC address is an error.
+		if slices.Equal(listen, DefaultListenAddrs) {
+			listen = []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/tcp/0/ws"}
+		}
+		for _, a := range listen {
+			if strings.Contains(a, "/quic") || strings.Contains(a, "/webtransport") {
+				return nil, fmt.Errorf("listen address %s: QUIC and WebTransport do not support private networks (WithPrivateNetwork)", a)
+			}
+		}
+	}
 	cm, err := connmgr.NewConnManager(s.connLow, s.connHigh, connmgr.WithGracePeriod(time.Minute))
 	if err != nil {
 		return nil, fmt.Errorf("connection manager: %w", err)
@@ -48,9 +63,8 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 	}
 	opts := []libp2p.Option{
 		libp2p.Identity(sk),
-		libp2p.ListenAddrStrings(s.listen...),
+		libp2p.ListenAddrStrings(listen...),
 		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
-		libp2p.Transport(libp2pquic.NewTransport),
 		libp2p.Transport(ws.New),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
@@ -58,6 +72,11 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionGater(g),
 		libp2p.UserAgent("grapevine/" + Version),
+	}
+	if len(s.psk) > 0 {
+		opts = append(opts, libp2p.PrivateNetwork(pnet.PSK(s.psk)))
+	} else {
+		opts = append(opts, libp2p.Transport(libp2pquic.NewTransport))
 	}
 	if s.registerer != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(s.registerer))

@@ -50,6 +50,7 @@ type settings struct {
 	profile     Profile
 	firstSeq    uint64
 	noVerify    bool
+	psk         []byte // pre-shared key of a private network (WithPrivateNetwork)
 	// replay window of signed timestamps (WithReplayWindow)
 	replayWindow, clockSkew time.Duration
 	dialTimeout             time.Duration
@@ -104,6 +105,25 @@ func WithReplayWindow(window, skew time.Duration) Option {
 			return errors.New("replay window must be at least 1s and the clock skew not negative")
 		}
 		s.replayWindow, s.clockSkew = window, skew
+		return nil
+	}
+}
+
+// WithPrivateNetwork makes the group closed to anyone without psk, a
+// 32-byte pre-shared key: the host runs libp2p's private-network protection
+// (pnet, XSalsa20 under every connection, libp2p/specs
+// pnet/Private-Networks-PSK-V1.md), so a peer without the key cannot
+// complete a connection, let alone join, publish or accuse. It keeps
+// non-members out; it does not tell members apart (every holder of the
+// key is a member). go-libp2p's QUIC and WebTransport do not support pnet,
+// so such a peer listens and dials on TCP and WebSocket only (QUIC listen
+// addresses are an error). Browser tabs cannot join a private network yet.
+func WithPrivateNetwork(psk []byte) Option {
+	return func(s *settings) error {
+		if len(psk) != 32 {
+			return fmt.Errorf("private network key must be 32 bytes, got %d", len(psk))
+		}
+		s.psk = append([]byte(nil), psk...)
 		return nil
 	}
 }

@@ -1,11 +1,13 @@
 package p2p
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -366,4 +368,45 @@ func counterValue(c prometheus.Counter) float64 {
 		return -1
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestPrivateNetwork: peers sharing a pre-shared key form a group; a host
+// without the key cannot complete a connection to them (so it can neither
+// join nor send a frame), and neither can a member of another private
+// network; a QUIC listen address is refused with a clear error.
+func TestPrivateNetwork(t *testing.T) {
+	psk := bytes.Repeat([]byte{7}, 32)
+	peers := startPeers(t, 2, false, WithPrivateNetwork(psk))
+	waitFor(t, 10*time.Second, "the private group", func() bool { return alive(peers[0]) == 2 && alive(peers[1]) == 2 })
+
+	outsider, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outsider.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := outsider.Connect(ctx, peer.AddrInfo{ID: peers[0].ID(), Addrs: peers[0].Host().Addrs()}); err == nil {
+		t.Fatal("a host without the key connected to a private network")
+	}
+	other, err := New(context.Background(), WithListenAddrs("/ip4/127.0.0.1/tcp/0"), WithDHT(false),
+		WithProfile(ProfileLocal), WithNotice(func(string) {}), WithPrivateNetwork(bytes.Repeat([]byte{8}, 32)),
+		WithSeeds(peers[0].Addrs()[0].String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	time.Sleep(time.Second)
+	if alive(peers[0]) != 2 || alive(other) != 1 {
+		t.Fatalf("a member of another private network joined: %d and %d alive", alive(peers[0]), alive(other))
+	}
+
+	_, err = New(context.Background(), WithListenAddrs("/ip4/127.0.0.1/udp/0/quic-v1"), WithDHT(false),
+		WithNotice(func(string) {}), WithPrivateNetwork(psk))
+	if err == nil || !strings.Contains(err.Error(), "private networks") {
+		t.Fatalf("QUIC under a private network: %v", err)
+	}
+	if _, err := New(context.Background(), WithPrivateNetwork([]byte("short"))); err == nil {
+		t.Fatal("a 5-byte key accepted")
+	}
 }
