@@ -49,6 +49,10 @@ type Config struct {
 	// that sent a frame (forged accusations, bad signatures, floods), for
 	// the adapter's peer score. Optional.
 	Penalizer core.Penalizer
+	// Neighbors, when set, confines the probes, ping-req helpers, gossip
+	// and push-pull partners this member chooses to the neighbours of a
+	// bounded overlay (see Neighbors). Nil: any live member, as in SWIM.
+	Neighbors Neighbors
 
 	// Rand is the source of all randomness. If nil, one is seeded from Seed
 	// and ID, so runs are reproducible.

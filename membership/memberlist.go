@@ -59,6 +59,7 @@ type Memberlist struct {
 
 	stats     Stats
 	sampleBuf []core.NodeID // reused by sample
+	nbrBuf    []core.NodeID // reused by liveNeighbors
 }
 
 // New validates cfg and returns a memberlist holding only this member.

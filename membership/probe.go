@@ -70,7 +70,7 @@ func (m *Memberlist) nextTarget() *member {
 	if u := m.urgent; u != nil && (u.removed || u.state != StateSuspect) {
 		m.urgent = nil // refuted or gone meanwhile
 	}
-	if u := m.urgent; u != nil && !m.wasUrgent {
+	if u := m.urgent; u != nil && !m.wasUrgent && m.probeCandidate(u) {
 		m.urgent = nil
 		m.wasUrgent = true
 		m.stats.SuspectProbes++
@@ -84,17 +84,13 @@ func (m *Memberlist) nextTarget() *member {
 				return nil
 			}
 			rebuilt = true
-			clear(m.probeOrder)
-			m.probeOrder = append(m.probeOrder[:0], m.live...)
-			m.rng.Shuffle(len(m.probeOrder), func(i, j int) {
-				m.probeOrder[i], m.probeOrder[j] = m.probeOrder[j], m.probeOrder[i]
-			})
-			m.probeIdx = 0
+			m.rebuildProbeOrder()
+			continue
 		}
 		t := m.probeOrder[m.probeIdx]
 		m.probeOrder[m.probeIdx] = nil
 		m.probeIdx++
-		if t != nil && !t.removed && t.state.Live() {
+		if m.probeCandidate(t) {
 			return t
 		}
 	}
