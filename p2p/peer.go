@@ -42,6 +42,7 @@ type counters struct {
 	eventDrops                             atomic.Uint64
 	addrsRefused                           atomic.Uint64
 	writeTimeouts                          atomic.Uint64
+	connsTrimmed                           atomic.Uint64
 	inbound                                [inReasons]atomic.Uint64
 }
 
@@ -80,6 +81,9 @@ type Peer struct {
 	cancel context.CancelFunc
 
 	dials chan peer.ID // members to connect to ahead of need
+	// lingering: former overlay neighbours whose connections close at the
+	// given time unless they are neighbours again (driver goroutine)
+	lingering map[peer.ID]time.Time
 
 	gossipProto, swimProto protocol.ID // this group's protocol IDs
 
@@ -168,6 +172,7 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p.leave = make(chan chan struct{})
 	p.events = make(chan Event, s.eventBuffer)
 	p.dials = make(chan peer.ID, 4096)
+	p.lingering = make(map[peer.ID]time.Time)
 	p.tr = newTransport(p.ctx, p)
 	p.gater.tr.Store(p.tr)
 
@@ -343,6 +348,8 @@ type Stats struct {
 	EventsDropped uint64
 	WriteTimeouts uint64       // outgoing batches not written within their deadline
 	AddrsRefused  uint64       // member-advertised addresses not put into the peerstore (addrs.go)
+	ConnsTrimmed  uint64       // connections closed because the overlay did not need them (overlay.go)
+	Overlay       OverlayStats // the overlay's counters (zero with the overlay off)
 	Inbound       InboundStats // what the inbound bounds refused or delayed
 }
 
@@ -355,6 +362,7 @@ func (p *Peer) Stats() Stats {
 		Delivered: p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(),
 		SubDropped: p.ctr.subDrops.Load(), EventsDropped: p.ctr.eventDrops.Load(),
 		WriteTimeouts: p.ctr.writeTimeouts.Load(), AddrsRefused: p.ctr.addrsRefused.Load(),
+		ConnsTrimmed: p.ctr.connsTrimmed.Load(),
 		Inbound: InboundStats{
 			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),
 			Idle: p.ctr.inbound[inIdle].Load(), SlowFrame: p.ctr.inbound[inSlowFrame].Load(),
@@ -365,6 +373,7 @@ func (p *Peer) Stats() Stats {
 	_ = p.call(context.Background(), func() {
 		st.Engine = p.mc.EngineStats()
 		st.Membership = p.mc.MembershipStats()
+		st.Overlay = p.mc.OverlayStats()
 	})
 	return st
 }
@@ -459,6 +468,7 @@ func (p *Peer) afterTick() {
 		return
 	}
 	p.flushLogs()
+	p.sweepConns()
 	counts := map[string]int{}
 	for _, m := range p.mc.Members() {
 		counts[m.State]++
@@ -505,7 +515,7 @@ func (p *Peer) dialer() {
 			return
 		case id := <-p.dials:
 			if net.Connectedness(id) != network.Connected {
-				if len(net.Peers()) >= p.s.connLow {
+				if !p.s.overlay && len(net.Peers()) >= p.s.connLow {
 					continue
 				}
 				ctx, cancel := context.WithTimeout(p.ctx, p.s.dialTimeout)
@@ -618,11 +628,15 @@ func (p *Peer) emit(ev Event) {
 		switch ev.Kind {
 		case EventJoin, EventRejoin, EventUpdate:
 			p.joinedOnce.Do(func() { close(p.joined) })
-			p.predial(ev.Member.ID)
 			if len(ev.Member.Addrs) > 0 {
 				p.addMemberAddrs(ev.Member.ID, ev.Member.Addrs)
 			}
-			p.host.ConnManager().TagPeer(ev.Member.ID, "grapevine-member", 50)
+			if !p.s.overlay {
+				// Without the overlay every member is talked to: connect
+				// ahead of need. With it, only neighbours are (overlay.go).
+				p.predial(ev.Member.ID)
+				p.host.ConnManager().TagPeer(ev.Member.ID, "grapevine-member", 50)
+			}
 		case EventFail, EventLeave:
 			p.host.ConnManager().UntagPeer(ev.Member.ID, "grapevine-member")
 		}
