@@ -73,6 +73,13 @@ func newOverlay(cfg *Config, peers *overlayPeers) (*overlay.Overlay, error) {
 	}
 	oc.OnDown = func(id core.NodeID, why overlay.Reason) {
 		peers.ver++
+		if why == overlay.Failed {
+			// Its keepalive went unanswered (or the adapter saw the
+			// connection fail): this member's own evidence, as a failed
+			// probe; without it nobody would probe a member that is no
+			// longer anyone's neighbour.
+			peers.ml.ReportUnreachable(id)
+		}
 		if down != nil {
 			down(id, why)
 		}

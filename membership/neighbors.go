@@ -58,7 +58,7 @@ func (m *Memberlist) probeCandidate(t *member) bool {
 	if t == nil || t.removed || !t.state.Live() {
 		return false
 	}
-	return m.cfg.Neighbors == nil || m.cfg.Neighbors.IsNeighbor(t.id)
+	return m.cfg.Neighbors == nil || m.cfg.Neighbors.IsNeighbor(t.id) || (t == m.urgent && m.urgentForced)
 }
 
 // rebuildProbeOrder refills the round-robin order with every live member,
@@ -77,4 +77,26 @@ func (m *Memberlist) rebuildProbeOrder() {
 		m.probeOrder[i], m.probeOrder[j] = m.probeOrder[j], m.probeOrder[i]
 	})
 	m.probeIdx = 0
+}
+
+// ReportUnreachable is the owner's evidence that the live member id
+// stopped answering it (an overlay keepalive that went unanswered for
+// seconds). With Config.Neighbors set such a neighbour is dropped from
+// the overlay's view and would no longer be probed by anyone who dropped
+// it, so it is probed out of turn, once, although no longer a neighbour:
+// a ping, then ping-reqs through neighbours, with Lifeguard's care, and a
+// suspicion only if that probe fails. (Suspecting it at once would turn
+// every keepalive missed on a busy host into an accusation.) It reports
+// whether a probe was scheduled.
+func (m *Memberlist) ReportUnreachable(id core.NodeID) bool {
+	t := m.members.get(m.all, id)
+	if t == nil || t.removed || !t.state.Live() || m.left || id == m.cfg.ID {
+		return false
+	}
+	if m.probe.active && m.probe.target == t {
+		return false
+	}
+	m.stats.Unreachable++
+	m.urgent, m.urgentForced = t, true
+	return true
 }

@@ -67,11 +67,11 @@ func (m *Memberlist) checkProbe() {
 // once per round, so detection time is bounded).
 func (m *Memberlist) nextTarget() *member {
 	m.flushProbeOrder()
-	if u := m.urgent; u != nil && (u.removed || u.state != StateSuspect) {
-		m.urgent = nil // refuted or gone meanwhile
+	if u := m.urgent; u != nil && (u.removed || !u.state.Live() || (u.state != StateSuspect && !m.urgentForced)) {
+		m.urgent, m.urgentForced = nil, false // refuted or gone meanwhile
 	}
 	if u := m.urgent; u != nil && !m.wasUrgent && m.probeCandidate(u) {
-		m.urgent = nil
+		m.urgent, m.urgentForced = nil, false
 		m.wasUrgent = true
 		m.stats.SuspectProbes++
 		return u
@@ -339,5 +339,5 @@ func (m *Memberlist) probeSoon(mem *member) {
 	if !m.cfg.ProbeSuspects || m.left || (m.probe.active && m.probe.target == mem) {
 		return
 	}
-	m.urgent = mem
+	m.urgent, m.urgentForced = mem, false
 }

@@ -27,6 +27,41 @@
 // keeps their connections) and the resource manager with libp2p's
 // auto-scaled limits plus Grapevine's per-protocol limits (below).
 //
+// # Bounded overlay
+//
+// Without WithOverlay a peer connects to every member it talks to, and
+// gossip and SWIM talk to uniformly random members: over time that is the
+// whole group, which works to about a hundred members (the connection
+// manager keeps 160 to 320). WithOverlay(true) bounds it for groups of
+// thousands (docs/overlay.md has the design and the measurements):
+//
+//   - Which connections. A HyParView overlay (package membership/overlay)
+//     keeps an active view of 2·⌈ln n⌉+8 neighbours, at most 16
+//     (WithOverlayBudget), and a passive view of 96 addresses to replace
+//     them. A neighbour's connection is opened, with its streams, when the
+//     link comes up and tagged so the connection manager keeps it; a
+//     former neighbour's is closed two seconds after the link ends, and a
+//     connection to any other member once it has been idle ten seconds
+//     (Stats.ConnsTrimmed). The water marks drop to 24 and 32.
+//   - Which members a peer probes. SWIM probes its live neighbours
+//     round-robin and asks neighbours for ping-reqs
+//     (membership.Config.Neighbors). A member nobody but its neighbours
+//     talks to is still probed: every member is a neighbour of 8 to 16
+//     others (the views are symmetric), so about one of them probes it
+//     each protocol period, and the overlay's own keepalive finds a
+//     neighbour that went silent within 3 s.
+//   - How memberships travel. Membership updates ride on every frame a
+//     peer sends its neighbours and are retransmitted λ·log n times, so an
+//     update floods the overlay in a few hops; accusations too, and in
+//     authenticated mode the several neighbours of a crashed member that
+//     each declare it dead make the verdict at members that never talked
+//     to it. Answers (acks, state replies) go to whoever asked, over a
+//     short-lived connection if need be.
+//   - How gossip travels. The engine's peers are the neighbours: first
+//     receipt pushes the body to neighbours, rounds announce it to
+//     neighbours, pull asks neighbours; a body still reaches each member
+//     about once (the engine's Plumtree mode, core/doc.go).
+//
 // # Streams, and keeping probes apart from bulk gossip
 //
 // Frames are the shared core wire format, length-delimited

@@ -60,6 +60,11 @@ const (
 // view; neighbour changes tag, dial and untag connections.
 func overlayConfig(p *Peer) *overlay.Config {
 	oc := overlay.DefaultConfig()
+	// A neighbour silent for 6 s (not the package's 3 s) is dropped: a
+	// link is only a libp2p stream over a host that may be busy, and a
+	// link dropped too early costs a dial and a handshake to replace;
+	// SWIM, not the overlay, is what declares members failed.
+	oc.FailTicks = 60
 	if p.s.overlayMax > 0 {
 		oc.ActiveMax, oc.ActiveMin = p.s.overlayMax, max(1, p.s.overlayMax/2)
 		oc.PassiveMax = max(oc.PassiveMax, 6*p.s.overlayMax)
@@ -98,13 +103,15 @@ func (p *Peer) neighborDown(id core.NodeID) {
 }
 
 // sweepConns closes connections the overlay does not need (driver
-// goroutine, once a second): former neighbours after lingerAfterDown, and
-// any other connection to a group member (or a peer Grapevine exchanged
-// frames with) that is not a neighbour and has been idle for
-// idleNonNeighbor, seeds included (a seed would otherwise keep a
-// connection from every member that joined through it). Connections to
-// peers outside the group (the DHT, relays) are left to the connection
-// manager.
+// goroutine, once a second): former neighbours after lingerAfterDown, and,
+// while the peer holds more than connBudget connections, those to
+// group members (or peers Grapevine exchanged frames with) that are not
+// neighbours and have been idle for idleNonNeighbor, seeds included (a
+// seed would otherwise keep a connection from every member that joined
+// through it). Below the mark an idle connection is kept: the next probe
+// answer or neighbour request to that member then costs no handshake.
+// Connections to peers outside the group (the DHT, relays) are left to
+// the connection manager.
 func (p *Peer) sweepConns() {
 	if !p.s.overlay || !p.ownHost {
 		return
@@ -115,12 +122,17 @@ func (p *Peer) sweepConns() {
 			continue
 		}
 		delete(p.lingering, pid)
-		if !p.mc.IsNeighbor(NodeID(pid)) {
+		if !p.mc.IsNeighbor(NodeID(pid)) && !p.tr.usedSince(pid, now.Add(-lingerAfterDown)) {
 			p.closeConns(pid)
 		}
 	}
 	net := p.host.Network()
-	for _, pid := range net.Peers() {
+	peers := net.Peers()
+	excess := len(peers) - p.connBudget()
+	for _, pid := range peers {
+		if excess <= 0 {
+			break
+		}
 		id := NodeID(pid)
 		if p.mc.IsNeighbor(id) || p.lingering[pid] != (time.Time{}) {
 			continue
@@ -139,8 +151,20 @@ func (p *Peer) sweepConns() {
 		}
 		if !young {
 			p.closeConns(pid)
+			excess--
 		}
 	}
+}
+
+// connBudget is the number of connections kept without trimming idle
+// ones to non-neighbours: the overlay's budget plus 8 for short-lived
+// connections (24 by default).
+func (p *Peer) connBudget() int {
+	m := p.s.overlayMax
+	if m == 0 {
+		m = overlay.DefaultConfig().ActiveMax
+	}
+	return m + 8
 }
 
 // closeConns closes the connections to pid in the background (closing
@@ -190,4 +214,28 @@ func (t *transport) usedSince(id peer.ID, since time.Time) bool {
 	}
 	s := since.UnixNano()
 	return r.last.Load() >= s || r.used[0].Load() >= s || r.used[1].Load() >= s
+}
+
+// addrWait is how long a writer waits for the addresses of a peer it has
+// no connection to and no address for. With the overlay a node is asked to
+// link up with a joiner it has only heard of (a join walk ends at it)
+// before membership's gossip brings the joiner's addresses; without the
+// wait the offer would be dropped at once.
+const addrWait = 3 * time.Second
+
+// awaitAddrs waits, up to addrWait, until id is connected or has an
+// address in the peerstore (writer goroutine).
+func (t *transport) awaitAddrs(id peer.ID) {
+	h := t.p.host
+	for deadline := time.Now().Add(addrWait); time.Now().Before(deadline); {
+		if h.Network().Connectedness(id) == network.Connected || len(h.Peerstore().Addrs(id)) > 0 {
+			return
+		}
+		t.p.ctr.addrWaits.Add(1)
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -43,6 +43,7 @@ type counters struct {
 	addrsRefused                           atomic.Uint64
 	writeTimeouts                          atomic.Uint64
 	connsTrimmed                           atomic.Uint64
+	addrWaits                              atomic.Uint64
 	inbound                                [inReasons]atomic.Uint64
 }
 
