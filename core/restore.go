@@ -137,25 +137,3 @@ func (e *Engine) Watermark(origin NodeID) (uint64, bool) {
 
 // NextSeq returns the sequence number the next Publish will use.
 func (e *Engine) NextSeq() uint64 { return e.nextSeq }
-
-// Behind reports whether this node knows it is missing messages: a gap in
-// some origin's seen-state, or messages held back behind a FIFO gap.
-func (e *Engine) Behind() bool {
-	for _, o := range e.originList {
-		if len(o.above) > 0 || len(o.held) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// PullNow sends a pull request (a digest to PullFanout peers) at once,
-// outside the round schedule: an adapter calls it while Behind, after a
-// restart, to catch up faster than one pull every PullEvery rounds.
-func (e *Engine) PullNow() {
-	if e.cfg.Mode == Push {
-		return
-	}
-	e.pullRound()
-	e.flush()
-}

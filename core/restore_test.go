@@ -177,3 +177,36 @@ func TestRestoreLeavesOut(t *testing.T) {
 		t.Fatalf("watermark %d, want 5", w)
 	}
 }
+
+// TestPullOldestFirstUnderFIFO: with FIFO a pull answer carries the oldest
+// messages the requester lacks, so each answer is delivered at once; without
+// FIFO it carries the newest (Policy Recent).
+func TestPullOldestFirstUnderFIFO(t *testing.T) {
+	for _, fifo := range []bool{true, false} {
+		tn := newTestNet(t, 2, 5, func(_ int, c *Config) {
+			c.FIFO = fifo
+			c.Mode = Pull
+			c.MaxRoundMessages = 3
+		})
+		a, b := tn.nodes[0], tn.nodes[1]
+		for i := 0; i < 10; i++ {
+			tn.publish(0, "t", []byte{byte(i)})
+		}
+		if _, err := b.Restore([]OriginState{{Origin: a.ID()}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		b.Tick()
+		tn.settle()
+		got := seqs(tn.apps[1].got)
+		want := []uint64{1, 2, 3}
+		if !fifo {
+			want = []uint64{10, 9, 8}
+		}
+		if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+			t.Fatalf("FIFO %v: first pull answer delivered %v, want %v", fifo, got, want)
+		}
+		if b.Behind() {
+			t.Fatalf("FIFO %v: behind with nothing held", fifo)
+		}
+	}
+}

@@ -1,0 +1,61 @@
+package core
+
+// Catching up: how a node that fell behind (a restart, a partition) gets
+// the messages it missed in an order FIFO delivery can use.
+
+import "sort"
+
+// selectForPull picks the stored messages a pull request is answered with.
+// Without FIFO it is the round's Policy (selectForRound). With FIFO the
+// requester can deliver an origin's messages only in sequence order, so the
+// oldest it lacks go first (by receipt, then sequence number) and in that
+// order in the frame: each answer moves its delivery cursors on instead of
+// filling its hold-back with messages it must sit on, and the first message
+// it ever sees of an origin is the oldest the group still holds.
+func (e *Engine) selectForPull(cands []*storeEntry) []*storeEntry {
+	if !e.cfg.FIFO {
+		return e.selectForRound(cands)
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		if a.recvTick != b.recvTick {
+			return a.recvTick < b.recvTick
+		}
+		return a.msg.Seq < b.msg.Seq
+	})
+	n, bytes := 0, 0
+	for n < len(cands) && n < e.cfg.MaxRoundMessages {
+		p := len(cands[n].msg.Payload)
+		if n > 0 && bytes+p > e.cfg.MaxRoundBytes {
+			break
+		}
+		bytes += p
+		n++
+	}
+	return cands[:n]
+}
+
+// Behind reports whether this node holds messages back behind a FIFO gap
+// (always false without FIFO): it is waiting for messages it knows exist.
+func (e *Engine) Behind() bool {
+	if e.heldBytes > 0 {
+		return true
+	}
+	for _, o := range e.originList {
+		if len(o.held) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// PullNow sends a pull request (a digest to PullFanout peers) at once,
+// outside the round schedule: an adapter calls it while Behind, after a
+// restart, to catch up faster than one pull every PullEvery rounds.
+func (e *Engine) PullNow() {
+	if e.cfg.Mode == Push {
+		return
+	}
+	e.pullRound()
+	e.flush()
+}
