@@ -114,6 +114,7 @@ func tuneEngine(c *core.Config, p Profile) {
 	c.PullEvery = 5
 	c.MaxRoundMessages = 32
 	c.MaxRoundBytes = 128 << 10
+	c.FIFO = true
 	switch p {
 	case ProfileWAN:
 		c.IWantTimeout = 20
