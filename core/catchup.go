@@ -59,3 +59,20 @@ func (e *Engine) PullNow() {
 	e.pullRound()
 	e.flush()
 }
+
+// LateReceiver is implemented by an Application that wants the messages
+// FIFO delivery does not deliver because they arrived after their place in
+// the order had passed (Stats.FIFOLate): for example the history of an
+// origin first heard of through a newer message, which an adapter may
+// hand to a newcomer as history instead. They are not deliveries: an
+// adapter must not treat them as in order.
+type LateReceiver interface {
+	Late(m *Message)
+}
+
+// late hands a FIFO-late message to the application if it wants it.
+func (e *Engine) late(m *Message) {
+	if lr, ok := e.cfg.App.(LateReceiver); ok {
+		lr.Late(m)
+	}
+}

@@ -23,6 +23,7 @@ func (e *Engine) deliverInOrder(o *originState, m *Message) {
 	switch {
 	case m.Seq <= o.cursor:
 		e.stats.FIFOLate++
+		e.late(m)
 	case m.Seq == o.cursor+1:
 		e.deliverToApp(m)
 		o.cursor = m.Seq

@@ -210,3 +210,31 @@ func TestPullOldestFirstUnderFIFO(t *testing.T) {
 		}
 	}
 }
+
+type lateRecorder struct {
+	recorder
+	late []*Message
+}
+
+func (r *lateRecorder) Late(m *Message) { r.late = append(r.late, m) }
+
+// TestLateReceiver: a message FIFO passes over goes to Late, not Deliver.
+func TestLateReceiver(t *testing.T) {
+	app := &lateRecorder{}
+	tn := newTestNet(t, 2, 1, func(i int, c *Config) {
+		c.FIFO = true
+		if i == 1 {
+			c.App = app
+		}
+	})
+	a, b := tn.nodes[0], tn.nodes[1]
+	for _, seq := range []uint64{5, 4} {
+		f := EncodeFrame(&Frame{Messages: []*Message{{Origin: a.ID(), Seq: seq, Topic: "t"}}})
+		if err := b.Step(a.ID(), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(app.got) != 1 || app.got[0].Seq != 5 || len(app.late) != 1 || app.late[0].Seq != 4 {
+		t.Fatalf("delivered %v, late %v; want 5 delivered, 4 late", seqs(app.got), seqs(app.late))
+	}
+}

@@ -116,7 +116,8 @@ type durable struct {
 	p          *Peer
 	db         durableDB
 	history    History
-	firstStart time.Time // this peer's first start (with a data directory: ever)
+	hist       *historyWindow // open on a first start with HistoryLast
+	firstStart time.Time      // this peer's first start (with a data directory: ever)
 	loaded     *durableState
 
 	reserved uint64 // driver goroutine: sequence numbers below it are reserved on disk
@@ -149,6 +150,7 @@ func (p *Peer) openDurable() error {
 	d := &durable{p: p, history: p.s.durable.history, firstStart: time.Now()}
 	p.dur = d
 	if p.s.durable.dir == "" {
+		d.startHistory(true)
 		return nil
 	}
 	db, err := openDurableDB(p.s.durable.dir)
@@ -166,6 +168,7 @@ func (p *Peer) openDurable() error {
 	} else {
 		b.firstStart = d.firstStart.UnixNano()
 	}
+	d.startHistory(st.firstStart == 0)
 	next := st.reserved
 	if next == 0 {
 		next = uint64(time.Now().UnixMicro())
@@ -273,7 +276,7 @@ func (p *Peer) beforePublish() error {
 // writer has committed it.
 func (d *durable) deliver(m *core.Message) {
 	if d.db == nil {
-		d.dispatch(m)
+		d.route(m)
 		return
 	}
 	d.mu.Lock()
@@ -283,15 +286,6 @@ func (d *durable) deliver(m *core.Message) {
 	case d.wake <- struct{}{}:
 	default:
 	}
-}
-
-// dispatch hands m to the subscribers unless the history rule withholds it.
-func (d *durable) dispatch(m *core.Message) {
-	if !d.admit(m) {
-		d.histDropped.Add(1)
-		return
-	}
-	d.p.dispatch(m)
 }
 
 // writer commits deliveries in batches (group commit: what arrives during
@@ -347,7 +341,7 @@ func (d *durable) flush() {
 	}
 	d.stored.Store(int64(len(d.log)))
 	for _, m := range ms {
-		d.dispatch(m)
+		d.route(m)
 	}
 }
 
@@ -409,8 +403,9 @@ func (p *Peer) DurableStats() DurableStats {
 
 // catchUp pulls at every tick while the engine holds messages back behind
 // a FIFO gap (after a restart, a partition), instead of once every
-// PullEvery rounds (driver goroutine).
+// PullEvery rounds, and runs the history window (driver goroutine).
 func (p *Peer) catchUp() {
+	p.historyTick()
 	if e := p.engine(); e.Behind() {
 		e.PullNow()
 	}

@@ -213,3 +213,80 @@ func TestDurableRestart(t *testing.T) {
 	}
 	t.Logf("restarted peer: %+v, engine FIFO lost %d", r.DurableStats(), r.Stats().Engine.FIFOLost)
 }
+
+// TestHistory: a newcomer with the default history receives nothing
+// published before it joined; one with HistoryLast(100) receives exactly
+// the last 100 per topic (all of a topic with fewer), oldest first, then
+// what is published after it joined.
+func TestHistory(t *testing.T) {
+	peers := startPeers(t, 2, false)
+	old := peers[1]
+	subA, _ := old.Subscribe("a")
+	subB, _ := old.Subscribe("b")
+	oldLog := newDeliveryLog()
+	oldLog.follow(subA)
+	oldLog.follow(subB)
+	waitFor(t, 10*time.Second, "membership", func() bool { return alive(peers[0]) == 2 && alive(peers[1]) == 2 })
+	var before []uint64
+	for i := 0; i < 190; i++ {
+		topic := "a"
+		if i%5 == 4 {
+			topic = "b" // 38 on b, 152 on a
+		}
+		k, err := peers[0].PublishKey(context.Background(), topic, []byte(fmt.Sprint(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before = append(before, k.Seq)
+	}
+	waitFor(t, 10*time.Second, "the history to spread", func() bool { return oldLog.count(peers[0].ID()) == 190 })
+	boot := peers[0].Addrs()[0].String()
+	type newcomer struct {
+		p    *Peer
+		a, b *deliveryLog
+	}
+	join := func(h History) newcomer {
+		p, err := New(context.Background(), WithListenAddrs("/ip4/127.0.0.1/tcp/0"), WithDHT(false),
+			WithProfile(ProfileLocal), WithNotice(func(string) {}), WithSeeds(boot), WithHistory(h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		n := newcomer{p: p, a: newDeliveryLog(), b: newDeliveryLog()}
+		sa, _ := p.Subscribe("a")
+		sb, _ := p.Subscribe("b")
+		n.a.follow(sa)
+		n.b.follow(sb)
+		return n
+	}
+	none, last := join(HistoryNone()), join(HistoryLast(100))
+	waitFor(t, 10*time.Second, "newcomers joined", func() bool { return alive(none.p) == 4 && alive(last.p) == 4 })
+	var after []uint64
+	for i := 0; i < 5; i++ {
+		k, err := peers[0].PublishKey(context.Background(), "a", []byte(fmt.Sprint("new", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		after = append(after, k.Seq)
+	}
+	var histA, histB []uint64
+	for i, s := range before {
+		if i%5 == 4 {
+			histB = append(histB, s)
+		} else {
+			histA = append(histA, s)
+		}
+	}
+	from := peers[0].ID()
+	waitFor(t, 15*time.Second, "deliveries", func() bool {
+		return none.a.count(from) >= 5 && last.a.count(from) >= 105 && last.b.count(from) >= 38
+	})
+	time.Sleep(time.Second) // anything extra would show up now
+	checkExactly(t, "default history, topic a", none.a.seqs(from), after)
+	checkExactly(t, "default history, topic b", none.b.seqs(from), nil)
+	checkExactly(t, "last 100, topic a", last.a.seqs(from), append(append([]uint64{}, histA[len(histA)-100:]...), after...))
+	checkExactly(t, "last 100, topic b", last.b.seqs(from), histB)
+	if st := none.p.DurableStats(); st.HistoryDropped == 0 {
+		t.Errorf("default history withheld nothing: %+v", st)
+	}
+}
