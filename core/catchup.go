@@ -76,3 +76,19 @@ func (e *Engine) late(m *Message) {
 		lr.Late(m)
 	}
 }
+
+// RestartOrigin starts origin's FIFO order anew, for an adapter that
+// learns the origin restarted without its numbering (membership saw it
+// rejoin after it was declared dead or had left): the messages held back
+// for it are delivered (gaps reported lost) and its next message starts the
+// order as a first message does (FIFOStart), instead of waiting FIFOTimeout
+// behind sequence numbers its new life never used. A message of its
+// previous life arriving later is late.
+func (e *Engine) RestartOrigin(origin NodeID) {
+	o := e.origins[origin]
+	if o == nil || !e.cfg.FIFO || origin == e.cfg.ID || !o.cursorSet {
+		return
+	}
+	e.flushHeld(o)
+	o.cursorSet = false
+}

@@ -100,6 +100,9 @@ func (e *Engine) originHousekeeping() {
 		if len(o.above) > 0 && e.ticks-o.gapSince >= uint64(e.cfg.GapTimeout) {
 			o.abandonGap(e)
 		}
+		if e.cfg.FIFO && !o.cursorSet && len(o.held) > 0 && e.ticks-o.heldSince >= uint64(e.cfg.FIFOStart) {
+			e.startOrder(o, o.held[0].Seq)
+		}
 		if e.cfg.FIFO && len(o.held) > 0 && e.ticks-o.heldSince >= uint64(e.cfg.FIFOTimeout) {
 			e.skipGap(o)
 		}

@@ -120,7 +120,8 @@ type durable struct {
 	firstStart time.Time      // this peer's first start (with a data directory: ever)
 	loaded     *durableState
 
-	reserved uint64 // driver goroutine: sequence numbers below it are reserved on disk
+	reserved  uint64        // driver goroutine: sequence numbers below it are reserved on disk
+	restarted []core.NodeID // driver goroutine: members seen to rejoin, for RestartOrigin
 
 	mu      sync.Mutex
 	pending []*core.Message
@@ -406,8 +407,24 @@ func (p *Peer) DurableStats() DurableStats {
 // PullEvery rounds, and runs the history window (driver goroutine).
 func (p *Peer) catchUp() {
 	p.historyTick()
-	if e := p.engine(); e.Behind() {
+	e := p.engine()
+	for _, id := range p.dur.restarted {
+		e.RestartOrigin(id)
+	}
+	p.dur.restarted = p.dur.restarted[:0]
+	if e.Behind() {
 		e.PullNow()
+	}
+}
+
+// memberEvent notes a member that rejoined after it was declared failed or
+// had left (driver goroutine): it restarted, and its new messages must not
+// wait behind its old numbering (core.Engine.RestartOrigin, at the next
+// tick). A member restarted with a data directory continues its numbering,
+// so this costs it nothing.
+func (d *durable) memberEvent(ev Event) {
+	if ev.Kind == EventRejoin && !ev.Member.Self && len(d.restarted) < 1024 {
+		d.restarted = append(d.restarted, NodeID(ev.Member.ID))
 	}
 }
 

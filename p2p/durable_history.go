@@ -23,6 +23,7 @@ import (
 // directory still receives everything it missed while down, and no
 // history again.
 type History struct {
+	all  bool          // everything the group still holds
 	last int           // 0: none
 	wait time.Duration // how long after joining history is gathered
 }
@@ -47,11 +48,19 @@ const HistoryWait = 3 * time.Second
 
 // String returns "none" or "last:K".
 func (h History) String() string {
+	if h.all {
+		return "all"
+	}
 	if h.last == 0 {
 		return "none"
 	}
 	return "last:" + strconv.Itoa(h.last)
 }
+
+// HistoryAll delivers everything the group still holds, whenever it was
+// published, as it arrives (oldest first per origin): the behaviour before
+// WithHistory existed.
+func HistoryAll() History { return History{all: true} }
 
 // WithHistory sets the history a newcomer receives (default HistoryNone).
 func WithHistory(h History) Option {
@@ -79,7 +88,7 @@ type historyWindow struct {
 
 // beforeJoin reports whether m was published before this peer's first start.
 func (d *durable) beforeJoin(m *core.Message) bool {
-	return m.Origin != d.p.id && m.Timestamp < d.firstStart.UnixNano()
+	return !d.history.all && m.Origin != d.p.id && m.Timestamp < d.firstStart.UnixNano()
 }
 
 // startHistory opens the history window on a first start with HistoryLast.

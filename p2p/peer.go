@@ -643,6 +643,7 @@ func (p *Peer) countOffence(id peer.ID) {
 
 // emit hands a membership event to Events() (driver goroutine).
 func (p *Peer) emit(ev Event) {
+	p.dur.memberEvent(ev)
 	if ev.Member.ID != "" && !ev.Member.Self {
 		switch ev.Kind {
 		case EventJoin, EventRejoin, EventUpdate:

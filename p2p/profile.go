@@ -115,6 +115,7 @@ func tuneEngine(c *core.Config, p Profile) {
 	c.MaxRoundMessages = 32
 	c.MaxRoundBytes = 128 << 10
 	c.FIFO = true
+	c.FIFOStart = 2
 	switch p {
 	case ProfileWAN:
 		c.IWantTimeout = 20

@@ -110,7 +110,8 @@ published while it was down (what other members still hold, about 30 s
 with the default profiles) in each member's order, and its own new
 messages are never mistaken for old ones. Without --data a restarted peer
 is a newcomer. A newcomer prints nothing published before it first joined
-(--history none), or the last K messages per topic (--history last:K).
+(--history none), the last K messages per topic (--history last:K), or
+all the group still holds (--history all).
 
 The first peer of a group needs no --bootstrap. The others name at least one
 member's multiaddr (ending in /p2p/<peer ID>); the peer joins the group's
@@ -139,7 +140,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	profile := fs.String("profile", "lan", "timing profile: lan, wan or local")
 	quiet := fs.Bool("quiet", false, "do not print membership events")
 	data := fs.String("data", "", "data directory: keep delivery watermarks, recent messages and sequence numbers there, so a restart (even after kill -9) delivers nothing twice and catches up on what it missed")
-	history := fs.String("history", "none", "what a newcomer receives from before it first joined: none, or last:K (the last K messages per topic the group still holds)")
+	history := fs.String("history", "none", "what a newcomer receives from before it first joined: none, last:K (the last K messages per topic the group still holds) or all")
 	timestamps := fs.Bool("timestamps", isTerminal(stdout), "start msg and member lines with the local time (default: on when stdout is a terminal)")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, errHelp) {
@@ -381,13 +382,16 @@ func cmdVersion(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 
 // parseHistory parses --history: none or last:K.
 func parseHistory(s string) (p2p.History, error) {
-	if s == "none" {
+	switch s {
+	case "none":
 		return p2p.HistoryNone(), nil
+	case "all":
+		return p2p.HistoryAll(), nil
 	}
 	if k, ok := strings.CutPrefix(s, "last:"); ok {
 		if n, err := strconv.Atoi(k); err == nil && n > 0 {
 			return p2p.HistoryLast(n), nil
 		}
 	}
-	return p2p.History{}, fmt.Errorf("unknown --history %q (want none or last:K, K a positive number)", s)
+	return p2p.History{}, fmt.Errorf("unknown --history %q (want none, last:K with K a positive number, or all)", s)
 }
