@@ -370,6 +370,10 @@ func (d *durable) close() {
 	if d == nil || d.db == nil {
 		return
 	}
+	if d.stop == nil { // New failed before the writer started
+		d.db.close()
+		return
+	}
 	close(d.stop)
 	<-d.exited
 	if err := d.db.commit(&durableBatch{reserved: d.p.engine().NextSeq()}); err != nil {
@@ -382,6 +386,10 @@ func (d *durable) close() {
 // neither committed nor dispatched.
 func (d *durable) kill() {
 	if d == nil || d.db == nil {
+		return
+	}
+	if d.killed == nil {
+		d.db.close()
 		return
 	}
 	close(d.killed)
