@@ -62,18 +62,21 @@ func (e *Engine) PullNow() {
 
 // LateReceiver is implemented by an Application that wants the messages
 // FIFO delivery does not deliver because they arrived after their place in
-// the order had passed (Stats.FIFOLate): for example the history of an
-// origin first heard of through a newer message, which an adapter may
-// hand to a newcomer as history instead. They are not deliveries: an
-// adapter must not treat them as in order.
+// the order had passed (Stats.FIFOLate). None of them was delivered before.
+// beforeStart says m lies below where this node's order of its origin
+// started (the origin was first heard of through a newer message, after
+// FIFOStart): its history, or a message overtaken for longer than
+// FIFOStart. Otherwise m lies in a gap given up and reported lost. An
+// adapter may hand such messages to the application as history, or late
+// rather than never; they are not in order.
 type LateReceiver interface {
-	Late(m *Message)
+	Late(m *Message, beforeStart bool)
 }
 
 // late hands a FIFO-late message to the application if it wants it.
-func (e *Engine) late(m *Message) {
+func (e *Engine) late(m *Message, beforeStart bool) {
 	if lr, ok := e.cfg.App.(LateReceiver); ok {
-		lr.Late(m)
+		lr.Late(m, beforeStart)
 	}
 }
 

@@ -27,7 +27,7 @@ func (e *Engine) deliverInOrder(o *originState, m *Message) {
 	switch {
 	case m.Seq <= o.cursor:
 		e.stats.FIFOLate++
-		e.late(m)
+		e.late(m, m.Seq < o.startSeq)
 	case m.Seq == o.cursor+1:
 		e.deliverToApp(m)
 		o.cursor = m.Seq
@@ -109,7 +109,7 @@ func (e *Engine) startOrder(o *originState, seq uint64) {
 	if len(o.held) > 0 {
 		seq = min(seq, o.held[0].Seq)
 	}
-	o.cursor, o.cursorSet = seq-1, true
+	o.cursor, o.cursorSet, o.startSeq = seq-1, true, seq
 	e.drainHeld(o)
 }
 

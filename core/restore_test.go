@@ -213,10 +213,14 @@ func TestPullOldestFirstUnderFIFO(t *testing.T) {
 
 type lateRecorder struct {
 	recorder
-	late []*Message
+	late   []*Message
+	before []bool
 }
 
-func (r *lateRecorder) Late(m *Message) { r.late = append(r.late, m) }
+func (r *lateRecorder) Late(m *Message, beforeStart bool) {
+	r.late = append(r.late, m)
+	r.before = append(r.before, beforeStart)
+}
 
 // TestLateReceiver: a message FIFO passes over goes to Late, not Deliver.
 func TestLateReceiver(t *testing.T) {
@@ -228,13 +232,22 @@ func TestLateReceiver(t *testing.T) {
 		}
 	})
 	a, b := tn.nodes[0], tn.nodes[1]
-	for _, seq := range []uint64{5, 4} {
+	for _, seq := range []uint64{5, 4, 7, 6} {
 		f := EncodeFrame(&Frame{Messages: []*Message{{Origin: a.ID(), Seq: seq, Topic: "t"}}})
 		if err := b.Step(a.ID(), f); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(app.got) != 1 || app.got[0].Seq != 5 || len(app.late) != 1 || app.late[0].Seq != 4 {
-		t.Fatalf("delivered %v, late %v; want 5 delivered, 4 late", seqs(app.got), seqs(app.late))
+	if len(app.got) != 3 || app.got[0].Seq != 5 || len(app.late) != 1 || app.late[0].Seq != 4 || !app.before[0] {
+		t.Fatalf("delivered %v, late %v; want 5 6 7 delivered, 4 late before the start", seqs(app.got), seqs(app.late))
+	}
+	// A message in a gap given up is late too, but not before the start.
+	b.Step(a.ID(), EncodeFrame(&Frame{Messages: []*Message{{Origin: a.ID(), Seq: 10, Topic: "t"}}}))
+	for i := 0; i < 40; i++ {
+		b.Tick()
+	}
+	b.Step(a.ID(), EncodeFrame(&Frame{Messages: []*Message{{Origin: a.ID(), Seq: 9, Topic: "t"}}}))
+	if len(app.late) != 2 || app.late[1].Seq != 9 || app.before[1] {
+		t.Fatalf("late %v %v; want 9 late after the start", seqs(app.late), app.before)
 	}
 }

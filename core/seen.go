@@ -21,6 +21,7 @@ type originState struct {
 	// FIFO delivery
 	cursor     uint64 // last delivered (or skipped) sequence number
 	cursorSet  bool
+	startSeq   uint64     // where this node's order of the origin started (startOrder); 0 if restored
 	held       []*Message // sorted by Seq, each > cursor
 	heldSince  uint64
 	storedMsgs int // messages of this origin in the store

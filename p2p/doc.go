@@ -195,8 +195,10 @@
 // passes (the gap is then given up: Stats.Engine.FIFOLost) or MaxHeld is
 // reached. An origin's first messages wait FIFOStart (two ticks) so that
 // one overtaken in flight starts the order instead of being passed over;
-// when membership sees a member rejoin after it failed or left, its order
-// starts anew. With FIFO on, a pull answer carries the oldest messages the
+// one overtaken for longer, or published while this peer was joining and
+// not yet known to the group, is delivered late, out of order, rather than
+// never (DurableStats.LateDelivered). When membership sees a member rejoin
+// after it failed or left, its order starts anew. With FIFO on, a pull answer carries the oldest messages the
 // asker lacks, so catching up moves its cursors on at every answer.
 //
 // WithDataDir(dir) keeps in dir one bbolt database (go.etcd.io/bbolt,

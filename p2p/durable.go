@@ -58,6 +58,7 @@ type DurableStats struct {
 	CommitErrors     uint64 // transactions that failed (deliveries still went out)
 	Stored           int    // messages in the database's log now
 	HistoryDropped   uint64 // deliveries withheld by WithHistory (published before this peer first joined)
+	LateDelivered    uint64 // messages delivered out of order: below where an origin's order started here (see Late)
 }
 
 type watermark struct {
@@ -142,6 +143,7 @@ type durable struct {
 	commits, commitErrs           atomic.Uint64
 	stored                        atomic.Int64
 	histDropped                   atomic.Uint64
+	lateDelivered                 atomic.Uint64
 }
 
 // openDurable opens the data directory (if any), reserves the first block
@@ -406,7 +408,7 @@ func (p *Peer) DurableStats() DurableStats {
 	return DurableStats{
 		RestoredOrigins: d.restoredOrigins, RestoredMessages: d.restoredMsgs,
 		Commits: d.commits.Load(), CommitErrors: d.commitErrs.Load(),
-		Stored: int(d.stored.Load()), HistoryDropped: d.histDropped.Load(),
+		Stored: int(d.stored.Load()), HistoryDropped: d.histDropped.Load(), LateDelivered: d.lateDelivered.Load(),
 	}
 }
 

@@ -139,17 +139,31 @@ func cmpHistory(a, b *core.Message) int {
 	return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Seq, b.Seq))
 }
 
-// Late implements core.LateReceiver (driver goroutine): a message FIFO
-// delivery passed over may still be history.
-func (p *Peer) Late(m *core.Message) {
+// Late implements core.LateReceiver (driver goroutine). A message below
+// where this peer's order of its origin started is history if it was
+// published before this peer joined; if not, it was overtaken in flight
+// for longer than FIFOStart, or published while this peer was joining and
+// not yet known to the group: it is delivered late, out of order, rather
+// than never. A message in a gap given up (reported lost) is dropped.
+func (p *Peer) Late(m *core.Message, beforeStart bool) {
 	d := p.dur
-	if h := d.hist; h != nil && d.beforeJoin(m) {
+	if !beforeStart {
+		return
+	}
+	if !d.beforeJoin(m) {
+		d.lateDelivered.Add(1)
+		d.deliver(m)
+		return
+	}
+	if h := d.hist; h != nil {
 		h.mu.Lock()
+		defer h.mu.Unlock()
 		if h.open {
 			h.keep(m)
+			return
 		}
-		h.mu.Unlock()
 	}
+	d.histDropped.Add(1)
 }
 
 // historyTick runs the window (driver goroutine): it starts the clock when
