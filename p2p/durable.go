@@ -57,6 +57,7 @@ type DurableStats struct {
 	Commits          uint64 // transactions written (each fsynced)
 	CommitErrors     uint64 // transactions that failed (deliveries still went out)
 	Stored           int    // messages in the database's log now
+	Evicted          uint64 // messages dropped from the log by its bounds (count, bytes, age)
 	HistoryDropped   uint64 // deliveries withheld by WithHistory (published before this peer first joined)
 	LateDelivered    uint64 // messages delivered out of order: below where an origin's order started here (see Late)
 }
@@ -144,6 +145,7 @@ type durable struct {
 	stored                        atomic.Int64
 	histDropped                   atomic.Uint64
 	lateDelivered                 atomic.Uint64
+	evicted                       atomic.Uint64
 }
 
 // openDurable opens the data directory (if any), reserves the first block
@@ -228,6 +230,7 @@ func (p *Peer) restoreDurable() error {
 		age := now.Sub(time.Unix(0, r.recv))
 		if age >= d.ttl {
 			b.drop = append(b.drop, r.idx)
+			d.evicted.Add(1)
 			continue
 		}
 		msgs = append(msgs, core.StoredMessage{Msg: r.msg, Age: int(max(age, 0) / tick)})
@@ -361,6 +364,7 @@ func (d *durable) evict(now time.Time) []uint64 {
 	}
 	if n > 0 {
 		d.log = append(d.log[:0:0], d.log[n:]...)
+		d.evicted.Add(uint64(n))
 	}
 	return drop
 }
@@ -409,6 +413,7 @@ func (p *Peer) DurableStats() DurableStats {
 		RestoredOrigins: d.restoredOrigins, RestoredMessages: d.restoredMsgs,
 		Commits: d.commits.Load(), CommitErrors: d.commitErrs.Load(),
 		Stored: int(d.stored.Load()), HistoryDropped: d.histDropped.Load(), LateDelivered: d.lateDelivered.Load(),
+		Evicted: d.evicted.Load(),
 	}
 }
 
