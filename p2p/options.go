@@ -62,6 +62,7 @@ type settings struct {
 	writeTimeout            time.Duration
 	minWriteRate            int
 	logEvery                time.Duration
+	durable                 durableOptions // WithDataDir, WithHistory (durable.go)
 }
 
 func defaults() settings {

@@ -77,6 +77,7 @@ type Peer struct {
 	tr      *transport
 	mc      machine
 	disc    *discovery
+	dur     *durable // data directory and history (durable.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -177,12 +178,22 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p.tr = newTransport(p.ctx, p)
 	p.gater.tr.Store(p.tr)
 
-	mc, lim, err := newMachine(p)
-	if err != nil {
+	if err := p.openDurable(); err != nil {
 		p.cancel()
 		return fail(err)
 	}
+	mc, lim, err := newMachine(p)
+	if err != nil {
+		p.cancel()
+		p.dur.close()
+		return fail(err)
+	}
 	p.mc, p.limits = mc, lim
+	if err := p.restoreDurable(); err != nil {
+		p.cancel()
+		p.dur.close()
+		return fail(err)
+	}
 
 	p.gossipProto, p.swimProto = Protocols(s.group)
 	p.host.SetStreamHandler(p.gossipProto, p.tr.handle(kindGossip))
@@ -262,6 +273,9 @@ func (p *Peer) PublishKey(ctx context.Context, topic string, data []byte) (core.
 	var perr error
 	data = append([]byte(nil), data...) // stored and shared with subscribers
 	err := p.call(ctx, func() {
+		if perr = p.beforePublish(); perr != nil {
+			return
+		}
 		m, err := p.mc.Publish(topic, data, core.WithTimestamp(time.Now().UnixNano()))
 		if err != nil {
 			perr = err
@@ -445,6 +459,7 @@ func (p *Peer) drive() {
 			fn()
 		case <-tick.C:
 			p.mc.Tick()
+			p.catchUp()
 			p.afterTick()
 			if leaving != nil && ((p.mc.Pending() == 0 && p.tr.queued() == 0) || time.Now().After(leaveDeadline)) {
 				close(leaving)
@@ -534,8 +549,12 @@ func (p *Peer) dialer() {
 	}
 }
 
-// Deliver implements core.Application (driver goroutine).
-func (p *Peer) Deliver(m *core.Message) {
+// Deliver implements core.Application (driver goroutine): through the
+// data directory and the history rule (durable.go) to dispatch.
+func (p *Peer) Deliver(m *core.Message) { p.dur.deliver(m) }
+
+// dispatch hands a delivery to the subscribers of its topic.
+func (p *Peer) dispatch(m *core.Message) {
 	now := time.Now()
 	ts := time.Unix(0, m.Timestamp)
 	lat := now.Sub(ts)
@@ -625,6 +644,7 @@ func (p *Peer) countOffence(id peer.ID) {
 
 // emit hands a membership event to Events() (driver goroutine).
 func (p *Peer) emit(ev Event) {
+	p.dur.memberEvent(ev)
 	if ev.Member.ID != "" && !ev.Member.Self {
 		switch ev.Kind {
 		case EventJoin, EventRejoin, EventUpdate:
@@ -744,6 +764,7 @@ func (p *Peer) Close() error {
 		p.host.RemoveStreamHandler(p.gossipProto)
 		p.host.RemoveStreamHandler(p.swimProto)
 		p.wg.Wait()
+		p.dur.close()
 		p.tr.close()
 		if p.ownHost {
 			p.closeErr = p.host.Close()
@@ -774,6 +795,7 @@ func (p *Peer) Kill() {
 			p.disc.close()
 		}
 		p.wg.Wait()
+		p.dur.kill()
 		if p.ownHost {
 			p.host.Close()
 		}
