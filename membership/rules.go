@@ -60,6 +60,9 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		m.penalize(from, core.OffenceBadSignature)
 		return
 	}
+	if !m.admit(a, from) {
+		return
+	}
 	meta := nilIfEmpty(bytes.Clone(a.meta))
 	sig := nilIfEmpty(bytes.Clone(a.sig))
 	if mem == nil {
