@@ -98,6 +98,7 @@ type Peer struct {
 	logs    logLimiter
 	addrs   *addrBook
 	metaMax int    // membership's MaxMetaSize
+	auth    *groupAuth // closed group's admission (WithGroupAuthority), or nil
 	gater   *gater // refuses penalized peers (own host only)
 
 	joined     chan struct{} // closed when the first other member is known alive
@@ -161,6 +162,9 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 		p.host, p.ownHost = h, true
 	}
 	p.id = NodeID(p.host.ID())
+	if err := p.initAuthority(); err != nil {
+		return fail(err)
+	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.ctrlIn = make(chan inFrame, 1024)
 	p.bulkIn = make(chan inFrame, 1024)
@@ -535,6 +539,9 @@ func (p *Peer) Deliver(m *core.Message) {
 	p.m.delivered.Inc()
 	p.ctr.delivered.Add(1)
 	pid, _ := peer.IDFromBytes([]byte(m.Origin))
+	if m.Topic == RevocationTopic {
+		p.onRevocations(m.Payload)
+	}
 	p.subsMu.Lock()
 	subs := p.subs[m.Topic]
 	// Subscribers share the stored payload, as in go-libp2p-pubsub: one
@@ -572,6 +579,11 @@ func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 	err := p.checkTimestamp(m.Timestamp, time.Now())
 	if err == nil {
 		err = VerifyMessage(p.s.group, m)
+	}
+	if err == nil && p.auth != nil {
+		if err = p.auth.validate(m); err != nil {
+			return err // not an offence of the forwarder: counted in AuthorityStats
+		}
 	}
 	if err != nil {
 		p.m.invalid.Inc()
