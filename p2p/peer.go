@@ -97,9 +97,9 @@ type Peer struct {
 
 	logs    logLimiter
 	addrs   *addrBook
-	metaMax int    // membership's MaxMetaSize
+	metaMax int        // membership's MaxMetaSize
 	auth    *groupAuth // closed group's admission (WithGroupAuthority), or nil
-	gater   *gater // refuses penalized peers (own host only)
+	gater   *gater     // refuses penalized peers (own host only)
 
 	joined     chan struct{} // closed when the first other member is known alive
 	joinedOnce sync.Once
