@@ -97,9 +97,10 @@ type Peer struct {
 
 	logs    logLimiter
 	addrs   *addrBook
-	metaMax int        // membership's MaxMetaSize
-	auth    *groupAuth // closed group's admission (WithGroupAuthority), or nil
+	metaMax int    // membership's MaxMetaSize
 	gater   *gater     // refuses penalized peers (own host only)
+
+	auth *groupAuth // closed group's admission (WithGroupAuthority), or nil
 
 	joined     chan struct{} // closed when the first other member is known alive
 	joinedOnce sync.Once
