@@ -98,7 +98,7 @@ type Peer struct {
 	logs    logLimiter
 	addrs   *addrBook
 	metaMax int    // membership's MaxMetaSize
-	gater   *gater     // refuses penalized peers (own host only)
+	gater   *gater // refuses penalized peers (own host only)
 
 	auth *groupAuth // closed group's admission (WithGroupAuthority), or nil
 
