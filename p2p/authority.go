@@ -245,28 +245,34 @@ var errNotPublisher = errors.New("grapevine/p2p: message origin is not a member 
 // filterFrame returns the part of an inbound frame a closed group acts
 // on: all of it from an admitted member; only the membership records from
 // a peer not (yet) admitted, so that its own alive record can be checked
-// (membership ignores its other records); nothing from a peer whose
-// certificate expired or was revoked.
+// (membership ignores its other records); only the alive records from a
+// peer whose certificate expired or was revoked, so that it can come back
+// with a renewed certificate (membership checks each with Admit) but its
+// acks, accusations and gossip count for nothing.
 func (a *groupAuth) filterFrame(from core.NodeID, raw []byte) []byte {
 	if admitted, _ := a.status(from, time.Now()); admitted {
 		return raw
 	}
-	if a.known(from) || len(raw) < 1 {
-		a.droppedFrames.Add(1)
+	if len(raw) < 1 {
 		return nil
 	}
+	lapsed := a.known(from)
 	out := []byte{raw[0]}
-	dropped := false
+	dropped, kept := false, false
 	forEachRecord(raw, func(typ uint8, body []byte) {
-		if typ < core.RecMembershipFirst || typ > core.RecMembershipLast {
+		if typ < core.RecMembershipFirst || typ > core.RecMembershipLast || (lapsed && typ != membership.RecAlive) {
 			dropped = true
 			return
 		}
+		kept = true
 		out = append(out, typ)
 		out = wire.AppendBytes(out, body)
 	})
 	if dropped {
 		a.droppedFrames.Add(1)
+	}
+	if !kept {
+		return nil
 	}
 	return out
 }
