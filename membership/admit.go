@@ -83,3 +83,13 @@ func (m *Memberlist) admitState(from core.NodeID, s *stateMsg) bool {
 	m.stats.NotAdmitted++
 	return false
 }
+
+// admittedAccuser reports whether the signer of accusation a is admitted
+// (an admitted member may relay an accusation only of an admitted one).
+func (m *Memberlist) admittedAccuser(a accuseMsg) bool {
+	if a.from == "" || m.admittedSender(a.from) {
+		return true
+	}
+	m.stats.NotAdmitted++
+	return false
+}

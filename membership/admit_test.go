@@ -56,6 +56,12 @@ func TestAdmit(t *testing.T) {
 	if m.stats.NotAdmitted != before+4 {
 		t.Fatalf("NotAdmitted %d, want %d", m.stats.NotAdmitted, before+4)
 	}
+	// An admitted member's relay of a non-member's accusation is not believed.
+	before = m.stats.NotAdmitted
+	step(t, m, "a", suspectRec("a", 1, "x"))
+	if mem, _ := m.Member("a"); mem.State != StateAlive || m.stats.NotAdmitted != before+1 {
+		t.Fatalf("a relayed accusation by a non-member believed: %v", mem.State)
+	}
 	// An admitted member's relay is checked too; a new incarnation whose
 	// metadata is refused (e.g. an expired certificate) is not believed.
 	step(t, m, "a", withMeta("b", 1, "cert"))

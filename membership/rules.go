@@ -114,7 +114,7 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 
 // applySuspect applies a suspect record (it may confirm a suspicion).
 func (m *Memberlist) applySuspect(a accuseMsg, from core.NodeID) {
-	if !m.verifyAccusation(RecSuspect, a, from) {
+	if !m.verifyAccusation(RecSuspect, a, from) || !m.admittedAccuser(a) {
 		return
 	}
 	m.accuse(a, from, true)
@@ -205,7 +205,7 @@ func (m *Memberlist) notePrivateEvidence(mem *member, a accuseMsg) {
 // applyDead applies a dead record: the member becomes a tombstone (in
 // authenticated mode, once the verdict is believed: believeDead).
 func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
-	if !m.verifyAccusation(RecDead, a, from) {
+	if !m.verifyAccusation(RecDead, a, from) || !m.admittedAccuser(a) {
 		return
 	}
 	if a.id == m.cfg.ID {
