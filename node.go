@@ -6,6 +6,7 @@ import (
 
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/grapevine-p2p/grapevine/membership"
+	"github.com/grapevine-p2p/grapevine/membership/overlay"
 )
 
 // Config configures a Node: one gossip engine and one memberlist for one
@@ -33,6 +34,13 @@ type Config struct {
 	// are filled in by NewNode; its profile fixes what a tick means
 	// (Membership.Tick).
 	Membership membership.Config
+	// Overlay, when set, runs a HyParView overlay beside the two layers and
+	// confines both to its neighbours, so a node holds a bounded number of
+	// connections whatever the group size (see node_overlay.go). ID,
+	// Transport, Seed and SizeEstimate are filled in by NewNode; Accept,
+	// OnUp and OnDown are kept and chained. Start from
+	// overlay.DefaultConfig. Nil: every member talks to every member.
+	Overlay *overlay.Config
 }
 
 // DefaultConfig returns the configuration for a LAN: core.DefaultConfig for
@@ -56,6 +64,7 @@ func DefaultConfig() Config {
 type Node struct {
 	engine *core.Engine
 	ml     *membership.Memberlist
+	ov     *overlay.Overlay // nil without Config.Overlay
 	limits core.Limits
 	stats  FrameStats
 }
@@ -73,6 +82,7 @@ type Stats struct {
 	Frames     FrameStats
 	Gossip     core.Stats
 	Membership membership.Stats
+	Overlay    overlay.Stats // zero without Config.Overlay
 }
 
 // NewNode validates cfg and returns a node that knows only itself; call
@@ -81,10 +91,17 @@ func NewNode(cfg Config) (*Node, error) {
 	if cfg.ID == "" || cfg.Transport == nil {
 		return nil, errors.New("grapevine: Config.ID and Config.Transport are required")
 	}
+	nd := &Node{}
 	mc := cfg.Membership
 	mc.ID, mc.Transport, mc.Events = cfg.ID, cfg.Transport, cfg.Events
 	if mc.Rand == nil {
 		mc.Seed = cfg.Seed
+	}
+	var peers *overlayPeers
+	if cfg.Overlay != nil {
+		peers = &overlayPeers{}
+		mc.Neighbors = peers
+		mc.Events = nd.overlayEvents(cfg.Events)
 	}
 	ml, err := membership.New(mc)
 	if err != nil {
@@ -92,6 +109,13 @@ func NewNode(cfg Config) (*Node, error) {
 	}
 	gc := cfg.Gossip
 	gc.ID, gc.Transport, gc.App, gc.Sampler, gc.Piggyback = cfg.ID, cfg.Transport, cfg.App, ml, ml
+	if peers != nil {
+		peers.ml = ml
+		if peers.ov, err = newOverlay(&cfg, peers); err != nil {
+			return nil, err
+		}
+		gc.Sampler = peers
+	}
 	if gc.Rand == nil {
 		gc.Seed = cfg.Seed
 	}
@@ -99,7 +123,8 @@ func NewNode(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Node{engine: e, ml: ml, limits: gc.Limits}, nil
+	nd.engine, nd.ml, nd.ov, nd.limits = e, ml, peers.overlay(), gc.Limits
+	return nd, nil
 }
 
 // ID returns this node's ID.
@@ -115,6 +140,9 @@ func (n *Node) Membership() *membership.Memberlist { return n.ml }
 // Gossip.RoundTicks ticks.
 func (n *Node) Tick() {
 	n.ml.Tick()
+	if n.ov != nil {
+		n.ov.Tick()
+	}
 	n.engine.Tick()
 }
 
@@ -132,6 +160,11 @@ func (n *Node) Step(from core.NodeID, raw []byte) error {
 		return fmt.Errorf("grapevine: frame from %q: %w", from, err)
 	}
 	merr := n.ml.Step(from, f)
+	if n.ov != nil {
+		if oerr := n.ov.StepFrame(from, f); oerr != nil && merr == nil {
+			merr = oerr
+		}
+	}
 	n.engine.StepFrame(from, f)
 	if merr != nil {
 		n.stats.RecordErrors++
@@ -150,11 +183,21 @@ func (n *Node) Publish(topic string, payload []byte, opts ...core.PublishOption)
 func (n *Node) Has(k core.MsgKey) bool { return n.engine.Has(k) }
 
 // Join starts joining the group through seeds (see membership.Memberlist.Join).
-func (n *Node) Join(seeds []core.NodeID) { n.ml.Join(seeds) }
+func (n *Node) Join(seeds []core.NodeID) {
+	n.ml.Join(seeds)
+	if n.ov != nil && len(seeds) > 0 {
+		n.ov.Join(seeds...)
+	}
+}
 
 // Leave announces a graceful leave (see membership.Memberlist.Leave). Keep
 // ticking until Pending returns 0 so the announcement spreads.
-func (n *Node) Leave() { n.ml.Leave() }
+func (n *Node) Leave() {
+	n.ml.Leave()
+	if n.ov != nil {
+		n.ov.Leave()
+	}
+}
 
 // Pending returns the number of membership updates still queued.
 func (n *Node) Pending() int { return n.ml.Pending() }
@@ -167,5 +210,9 @@ func (n *Node) Members() []membership.Member { return n.ml.Members() }
 
 // Stats returns the counters of the node and both layers.
 func (n *Node) Stats() Stats {
-	return Stats{Frames: n.stats, Gossip: n.engine.Stats(), Membership: n.ml.Stats()}
+	st := Stats{Frames: n.stats, Gossip: n.engine.Stats(), Membership: n.ml.Stats()}
+	if n.ov != nil {
+		st.Overlay = n.ov.Stats()
+	}
+	return st
 }

@@ -217,6 +217,12 @@ type Config struct {
 	// out-of-order ones until the gap fills or FIFOTimeout ticks pass.
 	FIFO        bool
 	FIFOTimeout int
+	// FIFOStart is how many ticks the first message of an origin this node
+	// has no delivery cursor for waits for earlier ones (sent along another
+	// path) before its origin's order starts at the lowest held: without
+	// it (0) the first message to arrive starts the order and an earlier
+	// one overtaken in flight is never delivered (Stats.FIFOLate).
+	FIFOStart int
 	// MaxHeld bounds messages held back per origin in FIFO mode.
 	MaxHeld int
 	// MaxHeldBytes bounds the payload bytes held back over all origins in
@@ -327,7 +333,7 @@ func (c *Config) validate() error {
 	req(c.MaxStoreMessages >= 1 && c.MaxStoreBytes >= 1 && c.StoreTTL >= 1, "store limits must be positive")
 	req(c.SeenTTL >= 1 && c.MaxOrigins >= 1 && c.MaxAbove >= 1 && c.GapTimeout >= 1, "seen-set limits must be positive")
 	req(c.MaxDigestOrigins >= 1 && c.MaxDigestAbove >= 0, "digest limits must be positive")
-	req(c.FIFOTimeout >= 1 && c.MaxHeld >= 1 && c.MaxHeldBytes >= 1, "FIFO limits must be positive")
+	req(c.FIFOTimeout >= 1 && c.MaxHeld >= 1 && c.MaxHeldBytes >= 1 && c.FIFOStart >= 0, "FIFO limits must be positive")
 	req(c.RoundTicks >= 1, "RoundTicks must be at least 1")
 	req(c.FirstSeq >= 1, "FirstSeq must be at least 1")
 	req(c.MaxMessageSize <= c.Limits.MaxMessageSize, "MaxMessageSize must not exceed Limits.MaxMessageSize")

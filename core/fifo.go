@@ -18,11 +18,16 @@ func (e *Engine) deliverInOrder(o *originState, m *Message) {
 		return
 	}
 	if !o.cursorSet {
-		o.cursor, o.cursorSet = m.Seq-1, true
+		if e.cfg.FIFOStart > 0 && len(o.held) < e.cfg.MaxHeld {
+			e.holdFirst(o, m)
+			return
+		}
+		e.startOrder(o, m.Seq)
 	}
 	switch {
 	case m.Seq <= o.cursor:
 		e.stats.FIFOLate++
+		e.late(m, m.Seq < o.startSeq)
 	case m.Seq == o.cursor+1:
 		e.deliverToApp(m)
 		o.cursor = m.Seq
@@ -87,9 +92,33 @@ func (e *Engine) skipGap(o *originState) {
 	e.drainHeld(o)
 }
 
+// holdFirst holds a message of an origin whose order has not started
+// (FIFOStart): startOrder runs when FIFOStart ticks have passed.
+func (e *Engine) holdFirst(o *originState, m *Message) {
+	i := sort.Search(len(o.held), func(i int) bool { return o.held[i].Seq >= m.Seq })
+	if len(o.held) == 0 {
+		o.heldSince = e.ticks
+	}
+	o.held = slices.Insert(o.held, i, m)
+	e.heldBytes += len(m.Payload)
+}
+
+// startOrder starts o's delivery order just below seq (or below the lowest
+// message held by holdFirst) and delivers what follows without a gap.
+func (e *Engine) startOrder(o *originState, seq uint64) {
+	if len(o.held) > 0 {
+		seq = min(seq, o.held[0].Seq)
+	}
+	o.cursor, o.cursorSet, o.startSeq = seq-1, true, seq
+	e.drainHeld(o)
+}
+
 // flushHeld empties o's hold-back when o is evicted: every gap is reported
 // lost and every held message delivered, none dropped silently.
 func (e *Engine) flushHeld(o *originState) {
+	if !o.cursorSet && len(o.held) > 0 {
+		e.startOrder(o, o.held[0].Seq)
+	}
 	for len(o.held) > 0 {
 		e.stats.HeldFlushed += uint64(len(o.held))
 		n := len(o.held)

@@ -57,7 +57,7 @@ func (e *Engine) onDigest(from NodeID, d *Digest) {
 		}
 		cands = append(cands, en)
 	}
-	sel := e.selectForRound(cands)
+	sel := e.selectForPull(cands)
 	for _, en := range sel {
 		if e.sendBody(from, en) {
 			e.stats.PullAnswered++

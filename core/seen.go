@@ -21,6 +21,7 @@ type originState struct {
 	// FIFO delivery
 	cursor     uint64 // last delivered (or skipped) sequence number
 	cursorSet  bool
+	startSeq   uint64     // where this node's order of the origin started (startOrder); 0 if restored
 	held       []*Message // sorted by Seq, each > cursor
 	heldSince  uint64
 	storedMsgs int // messages of this origin in the store
@@ -99,6 +100,9 @@ func (e *Engine) originHousekeeping() {
 		o := e.originList[i]
 		if len(o.above) > 0 && e.ticks-o.gapSince >= uint64(e.cfg.GapTimeout) {
 			o.abandonGap(e)
+		}
+		if e.cfg.FIFO && !o.cursorSet && len(o.held) > 0 && e.ticks-o.heldSince >= uint64(e.cfg.FIFOStart) {
+			e.startOrder(o, o.held[0].Seq)
 		}
 		if e.cfg.FIFO && len(o.held) > 0 && e.ticks-o.heldSince >= uint64(e.cfg.FIFOTimeout) {
 			e.skipGap(o)

@@ -25,7 +25,7 @@ func (m *Memberlist) admittedSender(from core.NodeID) bool {
 		return true
 	}
 	mem := m.members.get(m.all, from)
-	return mem != nil && mem.state != StateLeft
+	return mem != nil && !mem.removed && mem.state != StateLeft
 }
 
 // refuseSender counts and drops a record type that a non-admitted sender

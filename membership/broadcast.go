@@ -68,8 +68,13 @@ func (m *Memberlist) transmit(to core.NodeID, frame []byte) {
 	m.cfg.Transport.Send(to, frame)
 }
 
-// sample returns up to k distinct live members other than skip.
+// sample returns up to k distinct live members other than skip (live
+// neighbours when Config.Neighbors is set).
 func (m *Memberlist) sample(k int, skip *member) []core.NodeID {
+	if m.cfg.Neighbors != nil {
+		m.sampleBuf = m.sampleNeighbors(m.sampleBuf[:0], k, skip)
+		return m.sampleBuf
+	}
 	want := k
 	if skip != nil && skip.liveIdx >= 0 {
 		want++

@@ -58,6 +58,10 @@ type Config struct {
 	// sender that is not an admitted member, other than its own alive
 	// update, are not believed: no relays, no accusations, no state.
 	Admit func(id core.NodeID, meta []byte) error
+	// Neighbors, when set, confines the probes, ping-req helpers, gossip
+	// and push-pull partners this member chooses to the neighbours of a
+	// bounded overlay (see Neighbors). Nil: any live member, as in SWIM.
+	Neighbors Neighbors
 
 	// Rand is the source of all randomness. If nil, one is seeded from Seed
 	// and ID, so runs are reproducible.

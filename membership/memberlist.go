@@ -30,16 +30,17 @@ type Memberlist struct {
 	tombs    []tomb      // tombstones in the order they were made, from tombHead
 	tombHead int
 
-	suspects   []*member  // members with a running suspicion timer (checkSuspects)
-	probeOrder []*member  // the shuffled round-robin order (SWIM §4.3)
-	probeIdx   int        // the next position of probeOrder
-	probeAdds  []probeAdd // insertions into probeOrder not yet made (flushProbeOrder)
-	urgent     *member    // suspected by another: probe next (Config.ProbeSuspects)
-	wasUrgent  bool       // the last probe went to urgent: the next follows the round
-	probe      probe
-	relays     []relay
-	pingSeq    uint64 // sequence number of this member's last ping (probes and relays)
-	health     int    // Lifeguard's local health score, 0..AwarenessMaxMultiplier-1
+	suspects     []*member  // members with a running suspicion timer (checkSuspects)
+	probeOrder   []*member  // the shuffled round-robin order (SWIM §4.3)
+	probeIdx     int        // the next position of probeOrder
+	probeAdds    []probeAdd // insertions into probeOrder not yet made (flushProbeOrder)
+	urgent       *member    // suspected by another: probe next (Config.ProbeSuspects)
+	wasUrgent    bool       // the last probe went to urgent: the next follows the round
+	urgentForced bool       // urgent may be probed although not a neighbour (ReportUnreachable)
+	probe        probe
+	relays       []relay
+	pingSeq      uint64 // sequence number of this member's last ping (probes and relays)
+	health       int    // Lifeguard's local health score, 0..AwarenessMaxMultiplier-1
 
 	queue queue
 
@@ -59,6 +60,7 @@ type Memberlist struct {
 
 	stats     Stats
 	sampleBuf []core.NodeID // reused by sample
+	nbrBuf    []core.NodeID // reused by liveNeighbors
 }
 
 // New validates cfg and returns a memberlist holding only this member.

@@ -67,11 +67,11 @@ func (m *Memberlist) checkProbe() {
 // once per round, so detection time is bounded).
 func (m *Memberlist) nextTarget() *member {
 	m.flushProbeOrder()
-	if u := m.urgent; u != nil && (u.removed || u.state != StateSuspect) {
-		m.urgent = nil // refuted or gone meanwhile
+	if u := m.urgent; u != nil && (u.removed || !u.state.Live() || (u.state != StateSuspect && !m.urgentForced)) {
+		m.urgent, m.urgentForced = nil, false // refuted or gone meanwhile
 	}
-	if u := m.urgent; u != nil && !m.wasUrgent {
-		m.urgent = nil
+	if u := m.urgent; u != nil && !m.wasUrgent && m.probeCandidate(u) {
+		m.urgent, m.urgentForced = nil, false
 		m.wasUrgent = true
 		m.stats.SuspectProbes++
 		return u
@@ -84,17 +84,13 @@ func (m *Memberlist) nextTarget() *member {
 				return nil
 			}
 			rebuilt = true
-			clear(m.probeOrder)
-			m.probeOrder = append(m.probeOrder[:0], m.live...)
-			m.rng.Shuffle(len(m.probeOrder), func(i, j int) {
-				m.probeOrder[i], m.probeOrder[j] = m.probeOrder[j], m.probeOrder[i]
-			})
-			m.probeIdx = 0
+			m.rebuildProbeOrder()
+			continue
 		}
 		t := m.probeOrder[m.probeIdx]
 		m.probeOrder[m.probeIdx] = nil
 		m.probeIdx++
-		if t != nil && !t.removed && t.state.Live() {
+		if m.probeCandidate(t) {
 			return t
 		}
 	}
@@ -343,5 +339,5 @@ func (m *Memberlist) probeSoon(mem *member) {
 	if !m.cfg.ProbeSuspects || m.left || (m.probe.active && m.probe.target == mem) {
 		return
 	}
-	m.urgent = mem
+	m.urgent, m.urgentForced = mem, false
 }

@@ -114,10 +114,32 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 
 // applySuspect applies a suspect record (it may confirm a suspicion).
 func (m *Memberlist) applySuspect(a accuseMsg, from core.NodeID) {
+	if m.knownSuspicion(a) {
+		// The same accuser's suspicion of the same incarnation, already
+		// verified and counted: a copy that changes nothing, so it costs
+		// no signature check (over an overlay every member hears each
+		// suspicion from several neighbours).
+		m.stats.DuplicateAccusations++
+		return
+	}
 	if !m.verifyAccusation(RecSuspect, a, from) || !m.admittedAccuser(a) {
 		return
 	}
 	m.accuse(a, from, true)
+}
+
+// knownSuspicion reports whether a repeats a suspicion this member holds:
+// the accused is suspect at a's incarnation and a's accuser already counts.
+func (m *Memberlist) knownSuspicion(a accuseMsg) bool {
+	if a.id == m.cfg.ID || a.from == m.cfg.ID {
+		return false
+	}
+	mem := m.members.get(m.all, a.id)
+	if mem == nil || mem.removed || mem.state != StateSuspect || mem.incarnation != a.inc {
+		return false
+	}
+	s := mem.suspicion()
+	return s != nil && slices.Contains(s.confirmers, a.from)
 }
 
 // accuse applies a suspicion; confirm says whether it may count as an

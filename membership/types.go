@@ -155,14 +155,16 @@ type Stats struct {
 	UpdatesQueued  uint64 // updates put on the dissemination queue
 	UpdatesDropped uint64 // queued updates dropped by MaxQueuedUpdates
 
-	Suspicions         uint64 // suspicions this member raised itself
-	Confirmations      uint64 // independent suspicions that shortened a timeout
-	Refutations        uint64 // times this member refuted a suspicion or death of itself
-	Declared           uint64 // members this member declared dead on its own timer
-	Stale              uint64 // updates ignored as older than the known state
-	Corrections        uint64 // newer alive updates sent straight back to relayers of stale accusations
-	CorrectionsDropped uint64 // corrections not sent because of CorrectionsPerTick
-	Reminders          uint64 // suspicions repeated to the suspect itself
+	Suspicions           uint64 // suspicions this member raised itself
+	Unreachable          uint64 // of which: on the owner's report (ReportUnreachable)
+	DuplicateAccusations uint64 // suspicions heard again from an accuser already counted (not verified again)
+	Confirmations        uint64 // independent suspicions that shortened a timeout
+	Refutations          uint64 // times this member refuted a suspicion or death of itself
+	Declared             uint64 // members this member declared dead on its own timer
+	Stale                uint64 // updates ignored as older than the known state
+	Corrections          uint64 // newer alive updates sent straight back to relayers of stale accusations
+	CorrectionsDropped   uint64 // corrections not sent because of CorrectionsPerTick
+	Reminders            uint64 // suspicions repeated to the suspect itself
 
 	DecodeErrors   uint64 // membership records that did not decode
 	UnknownRecords uint64 // membership record types this version does not know

@@ -27,6 +27,41 @@
 // keeps their connections) and the resource manager with libp2p's
 // auto-scaled limits plus Grapevine's per-protocol limits (below).
 //
+// # Bounded overlay
+//
+// Without WithOverlay a peer connects to every member it talks to, and
+// gossip and SWIM talk to uniformly random members: over time that is the
+// whole group, which works to about a hundred members (the connection
+// manager keeps 160 to 320). WithOverlay(true) bounds it for groups of
+// thousands (docs/overlay.md has the design and the measurements):
+//
+//   - Which connections. A HyParView overlay (package membership/overlay)
+//     keeps an active view of 2·⌈ln n⌉+8 neighbours, at most 16
+//     (WithOverlayBudget), and a passive view of 96 addresses to replace
+//     them. A neighbour's connection is opened, with its streams, when the
+//     link comes up and tagged so the connection manager keeps it; a
+//     former neighbour's is closed two seconds after the link ends, and a
+//     connection to any other member once it has been idle ten seconds
+//     (Stats.ConnsTrimmed). The water marks drop to 24 and 32.
+//   - Which members a peer probes. SWIM probes its live neighbours
+//     round-robin and asks neighbours for ping-reqs
+//     (membership.Config.Neighbors). A member nobody but its neighbours
+//     talks to is still probed: every member is a neighbour of 8 to 16
+//     others (the views are symmetric), so about one of them probes it
+//     each protocol period, and the overlay's own keepalive finds a
+//     neighbour that went silent within 3 s.
+//   - How memberships travel. Membership updates ride on every frame a
+//     peer sends its neighbours and are retransmitted λ·log n times, so an
+//     update floods the overlay in a few hops; accusations too, and in
+//     authenticated mode the several neighbours of a crashed member that
+//     each declare it dead make the verdict at members that never talked
+//     to it. Answers (acks, state replies) go to whoever asked, over a
+//     short-lived connection if need be.
+//   - How gossip travels. The engine's peers are the neighbours: first
+//     receipt pushes the body to neighbours, rounds announce it to
+//     neighbours, pull asks neighbours; a body still reaches each member
+//     about once (the engine's Plumtree mode, core/doc.go).
+//
 // # Streams, and keeping probes apart from bulk gossip
 //
 // Frames are the shared core wire format, length-delimited
@@ -199,6 +234,83 @@
 // directly with no DHT, and mDNS (WithMDNS) finds members on a LAN. Members
 // carry their listen addresses in their membership metadata, so any member
 // learned through gossip can be dialled.
+//
+// # Durable delivery
+//
+// Delivery is per origin in sequence order (core's FIFO, on in every
+// profile): a message that arrives ahead of a gap is held back until the
+// gap fills (pull runs at every tick while anything is held), FIFOTimeout
+// passes (the gap is then given up: Stats.Engine.FIFOLost) or MaxHeld is
+// reached. An origin's first messages wait FIFOStart (two ticks) so that
+// one overtaken in flight starts the order instead of being passed over;
+// one overtaken for longer, or published while this peer was joining and
+// not yet known to the group, is delivered late, out of order, rather than
+// never (DurableStats.LateDelivered). When membership sees a member rejoin
+// after it failed or left, its order starts anew. With FIFO on, a pull answer carries the oldest messages the
+// asker lacks, so catching up moves its cursors on at every answer.
+//
+// WithDataDir(dir) keeps in dir one bbolt database (go.etcd.io/bbolt,
+// grapevine.db; chosen over pebble because the data is small, written in
+// small fsynced transactions and read once at start: a single-file B+tree
+// with copy-on-write pages needs no compaction and no write-ahead log of
+// its own, is pure Go, and is what etcd keeps its state in):
+//
+//   - per origin, the delivery watermark: the highest sequence number
+//     delivered (with FIFO everything at or below it was delivered or
+//     given up) and when;
+//   - the messages delivered (this peer's own included), bounded like the
+//     engine's store: MaxStoreMessages, MaxStoreBytes and StoreTTL ticks
+//     (30 s with the default profiles), oldest dropped first;
+//   - the sequence-number reservation: this peer publishes only numbers
+//     below a bound that is on disk; the bound is raised by 1,024 (one
+//     fsync) whenever half of the reserved block is used, and set to the
+//     exact next number on Close;
+//   - the time of the first start with the directory (see History).
+//
+// A delivery reaches subscribers only after the transaction holding its
+// message and watermark has been fsynced. Deliveries that arrive while one
+// transaction is being written go into the next (group commit), so a burst
+// costs one fsync, not one per message. A peer killed at any point
+// (kill -9, power loss) has therefore handed nothing to its subscribers
+// that is not on disk; what it had received but not yet committed is
+// pulled again.
+//
+// At start the peer reads the directory before it joins: watermarks become
+// the engine's seen-state and delivery cursors (core.Engine.Restore), so
+// nothing at or below them is delivered again, whether it arrives by push,
+// announcement or pull; stored messages younger than StoreTTL go back into
+// the engine's store as held messages, neither delivered nor pushed again
+// but served to members that pull them (this is what makes a whole-group
+// restart lose nothing within retention); the first sequence number is the
+// reservation bound, above anything the previous life may have used, and
+// a new block is reserved before the engine starts. A watermark older than
+// the replay window (WithReplayWindow) plus clock skew is dropped: every
+// message it guards is refused by its timestamp anyway. Then the peer pulls
+// what was published while it was down from its neighbours' stores, within
+// their retention, and delivers it in each origin's order before newer
+// messages of the same origin. One peer at a time may use a directory (a
+// second gets an error after a second).
+//
+// What is not covered: a message published by this peer and not yet
+// committed when it is killed is neither delivered locally after the
+// restart nor necessarily sent, and its number is not reused; after such a
+// crash the unused rest of the block is a gap that receivers hold the
+// peer's next messages behind until FIFOTimeout (or until membership sees
+// the peer rejoin) and report as lost. Without FIFO (WithEngineConfig) the
+// watermark is the highest number delivered, so a crash may lose, never
+// repeat, a message that was still behind a gap. A commit that fails (disk
+// full) is logged and counted (DurableStats.CommitErrors) and the
+// deliveries still go out. Browser tabs cannot keep a data directory.
+//
+// History (WithHistory) says what a member receives of what was published
+// before it first joined, judged by the origin's signed timestamp against
+// the member's first start (with a data directory: ever; without, this
+// process): nothing (HistoryNone, the default), the last K per topic
+// (HistoryLast: gathered for HistoryWait after joining while pulling at
+// every tick and holding newer deliveries back, then handed over oldest
+// first), or everything the group still holds (HistoryAll). A member
+// restarted with its data directory is not a newcomer: it receives what was
+// published while it was down, and no history again.
 //
 // # Observability
 //

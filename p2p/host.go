@@ -53,6 +53,9 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 			}
 		}
 	}
+	if s.overlay && !s.connSet {
+		s.connLow, s.connHigh = overlayConnLow, overlayConnHigh
+	}
 	cm, err := connmgr.NewConnManager(s.connLow, s.connHigh, connmgr.WithGracePeriod(time.Minute))
 	if err != nil {
 		return nil, fmt.Errorf("connection manager: %w", err)

@@ -19,6 +19,10 @@ type machine interface {
 	Members() []Member
 	EngineStats() core.Stats
 	MembershipStats() MembershipStats
+	OverlayStats() OverlayStats
+	IsNeighbor(id core.NodeID) bool // an overlay neighbour (false with the overlay off)
+	IsMember(id core.NodeID) bool   // known to membership, in any state
+	Neighbors() []core.NodeID
 }
 
 // Member states as reported by Members and the metrics.

@@ -9,6 +9,7 @@ import (
 	"github.com/grapevine-p2p/grapevine"
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/grapevine-p2p/grapevine/membership"
+	"github.com/grapevine-p2p/grapevine/membership/overlay"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -68,6 +69,9 @@ func newMachine(p *Peer) (machine, core.Limits, error) {
 		p.s.tick = mc.Tick
 	}
 	cfg.Gossip = engineConfig(p)
+	if p.s.overlay {
+		cfg.Overlay = overlayConfig(p)
+	}
 	n, err := grapevine.NewNode(cfg)
 	if err != nil {
 		return nil, core.Limits{}, err
@@ -225,6 +229,33 @@ func (m *nodeMachine) handleEvent(ev membership.Event) {
 
 func (m *nodeMachine) EngineStats() core.Stats          { return m.n.Engine().Stats() }
 func (m *nodeMachine) MembershipStats() MembershipStats { return m.n.Membership().Stats() }
+
+// OverlayStats are the overlay's counters.
+type OverlayStats = overlay.Stats
+
+func (m *nodeMachine) OverlayStats() OverlayStats {
+	if ov := m.n.Overlay(); ov != nil {
+		return ov.Stats()
+	}
+	return OverlayStats{}
+}
+
+func (m *nodeMachine) IsNeighbor(id core.NodeID) bool {
+	ov := m.n.Overlay()
+	return ov != nil && ov.IsActive(id)
+}
+
+func (m *nodeMachine) IsMember(id core.NodeID) bool {
+	_, ok := m.n.Membership().Member(id)
+	return ok
+}
+
+func (m *nodeMachine) Neighbors() []core.NodeID {
+	if ov := m.n.Overlay(); ov != nil {
+		return ov.Active(nil)
+	}
+	return nil
+}
 
 // Address metadata: version byte 1, then each multiaddr's binary form with
 // a uvarint length, as many as fit in max bytes.

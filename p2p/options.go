@@ -37,6 +37,9 @@ type settings struct {
 	mdns        bool
 	connLow     int
 	connHigh    int
+	connSet     bool // WithConnLimits was given
+	overlay     bool // WithOverlay
+	overlayMax  int  // WithOverlayBudget (0: the overlay's default)
 	registerer  prometheus.Registerer
 	tick        time.Duration
 	walkEvery   time.Duration
@@ -62,6 +65,7 @@ type settings struct {
 	writeTimeout            time.Duration
 	minWriteRate            int
 	logEvery                time.Duration
+	durable                 durableOptions // WithDataDir, WithHistory (durable.go)
 }
 
 func defaults() settings {
@@ -235,7 +239,7 @@ func WithConnLimits(low, high int) Option {
 		if low < 1 || high < low {
 			return errors.New("connection limits need 1 <= low <= high")
 		}
-		s.connLow, s.connHigh = low, high
+		s.connLow, s.connHigh, s.connSet = low, high, true
 		return nil
 	}
 }

@@ -42,6 +42,8 @@ type counters struct {
 	eventDrops                             atomic.Uint64
 	addrsRefused                           atomic.Uint64
 	writeTimeouts                          atomic.Uint64
+	connsTrimmed                           atomic.Uint64
+	addrWaits                              atomic.Uint64
 	inbound                                [inReasons]atomic.Uint64
 }
 
@@ -75,11 +77,15 @@ type Peer struct {
 	tr      *transport
 	mc      machine
 	disc    *discovery
+	dur     *durable // data directory and history (durable.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
 
 	dials chan peer.ID // members to connect to ahead of need
+	// lingering: former overlay neighbours whose connections close at the
+	// given time unless they are neighbours again (driver goroutine)
+	lingering map[peer.ID]time.Time
 
 	gossipProto, swimProto protocol.ID // this group's protocol IDs
 
@@ -173,15 +179,26 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p.leave = make(chan chan struct{})
 	p.events = make(chan Event, s.eventBuffer)
 	p.dials = make(chan peer.ID, 4096)
+	p.lingering = make(map[peer.ID]time.Time)
 	p.tr = newTransport(p.ctx, p)
 	p.gater.tr.Store(p.tr)
 
-	mc, lim, err := newMachine(p)
-	if err != nil {
+	if err := p.openDurable(); err != nil {
 		p.cancel()
 		return fail(err)
 	}
+	mc, lim, err := newMachine(p)
+	if err != nil {
+		p.cancel()
+		p.dur.close()
+		return fail(err)
+	}
 	p.mc, p.limits = mc, lim
+	if err := p.restoreDurable(); err != nil {
+		p.cancel()
+		p.dur.close()
+		return fail(err)
+	}
 
 	p.gossipProto, p.swimProto = Protocols(s.group)
 	p.host.SetStreamHandler(p.gossipProto, p.tr.handle(kindGossip))
@@ -261,6 +278,9 @@ func (p *Peer) PublishKey(ctx context.Context, topic string, data []byte) (core.
 	var perr error
 	data = append([]byte(nil), data...) // stored and shared with subscribers
 	err := p.call(ctx, func() {
+		if perr = p.beforePublish(); perr != nil {
+			return
+		}
 		m, err := p.mc.Publish(topic, data, core.WithTimestamp(time.Now().UnixNano()))
 		if err != nil {
 			perr = err
@@ -348,6 +368,8 @@ type Stats struct {
 	EventsDropped uint64
 	WriteTimeouts uint64       // outgoing batches not written within their deadline
 	AddrsRefused  uint64       // member-advertised addresses not put into the peerstore (addrs.go)
+	ConnsTrimmed  uint64       // connections closed because the overlay did not need them (overlay.go)
+	Overlay       OverlayStats // the overlay's counters (zero with the overlay off)
 	Inbound       InboundStats // what the inbound bounds refused or delayed
 }
 
@@ -360,6 +382,7 @@ func (p *Peer) Stats() Stats {
 		Delivered: p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(),
 		SubDropped: p.ctr.subDrops.Load(), EventsDropped: p.ctr.eventDrops.Load(),
 		WriteTimeouts: p.ctr.writeTimeouts.Load(), AddrsRefused: p.ctr.addrsRefused.Load(),
+		ConnsTrimmed: p.ctr.connsTrimmed.Load(),
 		Inbound: InboundStats{
 			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),
 			Idle: p.ctr.inbound[inIdle].Load(), SlowFrame: p.ctr.inbound[inSlowFrame].Load(),
@@ -370,6 +393,7 @@ func (p *Peer) Stats() Stats {
 	_ = p.call(context.Background(), func() {
 		st.Engine = p.mc.EngineStats()
 		st.Membership = p.mc.MembershipStats()
+		st.Overlay = p.mc.OverlayStats()
 	})
 	return st
 }
@@ -440,6 +464,7 @@ func (p *Peer) drive() {
 			fn()
 		case <-tick.C:
 			p.mc.Tick()
+			p.catchUp()
 			p.afterTick()
 			if leaving != nil && ((p.mc.Pending() == 0 && p.tr.queued() == 0) || time.Now().After(leaveDeadline)) {
 				close(leaving)
@@ -464,6 +489,7 @@ func (p *Peer) afterTick() {
 		return
 	}
 	p.flushLogs()
+	p.sweepConns()
 	counts := map[string]int{}
 	for _, m := range p.mc.Members() {
 		counts[m.State]++
@@ -510,7 +536,7 @@ func (p *Peer) dialer() {
 			return
 		case id := <-p.dials:
 			if net.Connectedness(id) != network.Connected {
-				if len(net.Peers()) >= p.s.connLow {
+				if !p.s.overlay && len(net.Peers()) >= p.s.connLow {
 					continue
 				}
 				ctx, cancel := context.WithTimeout(p.ctx, p.s.dialTimeout)
@@ -528,8 +554,12 @@ func (p *Peer) dialer() {
 	}
 }
 
-// Deliver implements core.Application (driver goroutine).
-func (p *Peer) Deliver(m *core.Message) {
+// Deliver implements core.Application (driver goroutine): through the
+// data directory and the history rule (durable.go) to dispatch.
+func (p *Peer) Deliver(m *core.Message) { p.dur.deliver(m) }
+
+// dispatch hands a delivery to the subscribers of its topic.
+func (p *Peer) dispatch(m *core.Message) {
 	now := time.Now()
 	ts := time.Unix(0, m.Timestamp)
 	lat := now.Sub(ts)
@@ -627,15 +657,20 @@ func (p *Peer) countOffence(id peer.ID) {
 
 // emit hands a membership event to Events() (driver goroutine).
 func (p *Peer) emit(ev Event) {
+	p.dur.memberEvent(ev)
 	if ev.Member.ID != "" && !ev.Member.Self {
 		switch ev.Kind {
 		case EventJoin, EventRejoin, EventUpdate:
 			p.joinedOnce.Do(func() { close(p.joined) })
-			p.predial(ev.Member.ID)
 			if len(ev.Member.Addrs) > 0 {
 				p.addMemberAddrs(ev.Member.ID, ev.Member.Addrs)
 			}
-			p.host.ConnManager().TagPeer(ev.Member.ID, "grapevine-member", 50)
+			if !p.s.overlay {
+				// Without the overlay every member is talked to: connect
+				// ahead of need. With it, only neighbours are (overlay.go).
+				p.predial(ev.Member.ID)
+				p.host.ConnManager().TagPeer(ev.Member.ID, "grapevine-member", 50)
+			}
 		case EventFail, EventLeave:
 			p.host.ConnManager().UntagPeer(ev.Member.ID, "grapevine-member")
 		}
@@ -742,6 +777,7 @@ func (p *Peer) Close() error {
 		p.host.RemoveStreamHandler(p.gossipProto)
 		p.host.RemoveStreamHandler(p.swimProto)
 		p.wg.Wait()
+		p.dur.close()
 		p.tr.close()
 		if p.ownHost {
 			p.closeErr = p.host.Close()
@@ -772,6 +808,7 @@ func (p *Peer) Kill() {
 			p.disc.close()
 		}
 		p.wg.Wait()
+		p.dur.kill()
 		if p.ownHost {
 			p.host.Close()
 		}

@@ -114,6 +114,8 @@ func tuneEngine(c *core.Config, p Profile) {
 	c.PullEvery = 5
 	c.MaxRoundMessages = 32
 	c.MaxRoundBytes = 128 << 10
+	c.FIFO = true
+	c.FIFOStart = 2
 	switch p {
 	case ProfileWAN:
 		c.IWantTimeout = 20

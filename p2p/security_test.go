@@ -257,7 +257,7 @@ func TestCrossGroupReplay(t *testing.T) {
 // the replay window (too old, too far ahead) are dropped and counted; one
 // just inside is delivered. checkTimestamp's edges are tested on their own.
 func TestReplayWindow(t *testing.T) {
-	peers := startPeers(t, 1, false, WithReplayWindow(time.Minute, 5*time.Second))
+	peers := startPeers(t, 1, false, WithReplayWindow(time.Minute, 5*time.Second), WithHistory(HistoryAll()))
 	victim := peers[0]
 	sub, _ := victim.Subscribe("t")
 	_, send := rogue(t, victim)

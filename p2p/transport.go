@@ -349,6 +349,7 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 			return
 		}
 		if s == nil {
+			t.awaitAddrs(r.id)
 			ctx, cancel := context.WithTimeout(t.ctx, t.p.s.dialTimeout)
 			var err error
 			s, err = t.p.host.NewStream(network.WithAllowLimitedConn(ctx, "grapevine"), r.id, t.p.proto(k))

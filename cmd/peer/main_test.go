@@ -242,6 +242,8 @@ func TestBadInput(t *testing.T) {
 		{"key is a directory", []string{"id", "--key", dir}, 1, "cannot read key file"},
 		{"port in use", []string{"run", "--group", "g", "--key", key, "--listen", busy}, 1, "address already in use"},
 		{"bad profile", []string{"run", "--group", "g", "--key", key, "--profile", "fast"}, 2, `unknown --profile "fast"`},
+		{"bad history", []string{"run", "--group", "g", "--key", key, "--history", "last:x"}, 2, `unknown --history "last:x"`},
+		{"data directory is a file", []string{"run", "--group", "g", "--key", key, "--listen", "/ip4/127.0.0.1/tcp/0", "--data", garbage}, 1, "data directory"},
 	}
 	if os.Geteuid() != 0 {
 		cases = append(cases, struct {

@@ -1,0 +1,241 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/grapevine-p2p/grapevine/core"
+	"github.com/grapevine-p2p/grapevine/membership/overlay"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// WithOverlay turns the bounded overlay on or off (off by default for now;
+// see doc.go, "Bounded overlay"). On, a peer keeps connections to the
+// neighbours of a HyParView overlay (membership/overlay): about
+// 2·⌈ln n⌉+8 of them, at most 16, whatever the group size n. SWIM probes
+// them, gossip travels over them, and a connection to any other member is
+// closed once it has been idle a few seconds. Off, a peer connects to
+// every member it talks to, up to the connection manager's limits (fine
+// up to about a hundred members).
+//
+// With the overlay on and no WithConnLimits, the connection manager's
+// water marks are 24 and 32 (neighbours are protected from its trimming).
+func WithOverlay(on bool) Option { return func(s *settings) error { s.overlay = on; return nil } }
+
+// WithOverlayBudget sets the overlay's connection budget: the active view
+// holds at most max neighbours (default 16) and asks for more below
+// max/2. It implies nothing about WithOverlay.
+func WithOverlayBudget(max int) Option {
+	return func(s *settings) error {
+		if max < 2 || max > 64 {
+			return errors.New("overlay budget must be within [2, 64]")
+		}
+		s.overlayMax = max
+		return nil
+	}
+}
+
+const (
+	// neighborTag protects a neighbour's connection from the connection
+	// manager's trimming.
+	neighborTag = "grapevine-neighbor"
+	// lingerAfterDown is how long a connection to a former neighbour stays
+	// open, so the frames queued for it (the DISCONNECT that ended the
+	// link) are written first.
+	lingerAfterDown = 2 * time.Second
+	// idleNonNeighbor is how long a connection to a member that is not a
+	// neighbour may sit unused before it is closed: long enough for a
+	// probe's ping-req round, a shuffle reply or a join to finish.
+	idleNonNeighbor = 10 * time.Second
+	// overlayConnLow and overlayConnHigh are the connection manager's
+	// water marks with the overlay on: the active view (at most 16) plus
+	// room for short-lived connections.
+	overlayConnLow, overlayConnHigh = 24, 32
+)
+
+// overlayConfig is the overlay's configuration for this peer: the package
+// defaults; only valid libp2p peer IDs that are not penalized may enter a
+// view; neighbour changes tag, dial and untag connections.
+func overlayConfig(p *Peer) *overlay.Config {
+	oc := overlay.DefaultConfig()
+	// A neighbour silent for 6 s (not the package's 3 s) is dropped: a
+	// link is only a libp2p stream over a host that may be busy, and a
+	// link dropped too early costs a dial and a handshake to replace;
+	// SWIM, not the overlay, is what declares members failed.
+	oc.FailTicks = 60
+	if p.s.overlayMax > 0 {
+		oc.ActiveMax, oc.ActiveMin = p.s.overlayMax, max(1, p.s.overlayMax/2)
+		oc.PassiveMax = max(oc.PassiveMax, 6*p.s.overlayMax)
+	}
+	oc.Accept = func(id core.NodeID) bool {
+		pid, err := PeerID(id)
+		return err == nil && pid != p.host.ID() && !p.tr.penalizedPeer(pid)
+	}
+	oc.OnUp = p.neighborUp
+	oc.OnDown = func(id core.NodeID, _ overlay.Reason) { p.neighborDown(id) }
+	return &oc
+}
+
+// neighborUp protects the connection to a new neighbour and opens it (and
+// its streams) ahead of the first frame (driver goroutine).
+func (p *Peer) neighborUp(id core.NodeID) {
+	pid, err := PeerID(id)
+	if err != nil {
+		return
+	}
+	delete(p.lingering, pid)
+	p.host.ConnManager().TagPeer(pid, neighborTag, 100)
+	p.predial(pid)
+}
+
+// neighborDown unprotects a former neighbour's connection and closes it
+// after lingerAfterDown unless it is a neighbour again by then (driver
+// goroutine).
+func (p *Peer) neighborDown(id core.NodeID) {
+	pid, err := PeerID(id)
+	if err != nil {
+		return
+	}
+	p.host.ConnManager().UntagPeer(pid, neighborTag)
+	p.lingering[pid] = time.Now().Add(lingerAfterDown)
+}
+
+// sweepConns closes connections the overlay does not need (driver
+// goroutine, once a second): former neighbours after lingerAfterDown, and,
+// while the peer holds more than connBudget connections, those to
+// group members (or peers Grapevine exchanged frames with) that are not
+// neighbours and have been idle for idleNonNeighbor, seeds included (a
+// seed would otherwise keep a connection from every member that joined
+// through it). Below the mark an idle connection is kept: the next probe
+// answer or neighbour request to that member then costs no handshake.
+// Connections to peers outside the group (the DHT, relays) are left to
+// the connection manager.
+func (p *Peer) sweepConns() {
+	if !p.s.overlay || !p.ownHost {
+		return
+	}
+	now := time.Now()
+	for pid, at := range p.lingering {
+		if now.Before(at) {
+			continue
+		}
+		delete(p.lingering, pid)
+		if !p.mc.IsNeighbor(NodeID(pid)) && !p.tr.usedSince(pid, now.Add(-lingerAfterDown)) {
+			p.closeConns(pid)
+		}
+	}
+	net := p.host.Network()
+	peers := net.Peers()
+	excess := len(peers) - p.connBudget()
+	for _, pid := range peers {
+		if excess <= 0 {
+			break
+		}
+		id := NodeID(pid)
+		if p.mc.IsNeighbor(id) || p.lingering[pid] != (time.Time{}) {
+			continue
+		}
+		if !p.mc.IsMember(id) && !p.tr.known(pid) {
+			continue
+		}
+		if p.tr.usedSince(pid, now.Add(-idleNonNeighbor)) {
+			continue
+		}
+		young := false
+		for _, c := range net.ConnsToPeer(pid) {
+			if now.Sub(c.Stat().Opened) < idleNonNeighbor {
+				young = true
+			}
+		}
+		if !young {
+			p.closeConns(pid)
+			excess--
+		}
+	}
+}
+
+// connBudget is the number of connections kept without trimming idle
+// ones to non-neighbours: the overlay's budget plus 8 for short-lived
+// connections (24 by default).
+func (p *Peer) connBudget() int {
+	m := p.s.overlayMax
+	if m == 0 {
+		m = overlay.DefaultConfig().ActiveMax
+	}
+	return m + 8
+}
+
+// closeConns closes the connections to pid in the background (closing
+// waits for the remote's acknowledgement on some transports) and counts it.
+func (p *Peer) closeConns(pid peer.ID) {
+	if p.host.Network().Connectedness(pid) != network.Connected {
+		return
+	}
+	p.ctr.connsTrimmed.Add(1)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.host.Network().ClosePeer(pid)
+	}()
+}
+
+// Neighbors returns the peer's current overlay neighbours (nil with the
+// overlay off).
+func (p *Peer) Neighbors() []peer.ID {
+	var out []peer.ID
+	_ = p.call(context.Background(), func() {
+		for _, id := range p.mc.Neighbors() {
+			if pid, err := PeerID(id); err == nil {
+				out = append(out, pid)
+			}
+		}
+	})
+	return out
+}
+
+// known reports whether the transport holds state for id (frames were
+// sent to or received from it recently).
+func (t *transport) known(id peer.ID) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.remotes[id] != nil
+}
+
+// usedSince reports whether a frame was queued for id, or written to it,
+// at or after since.
+func (t *transport) usedSince(id peer.ID, since time.Time) bool {
+	t.mu.Lock()
+	r := t.remotes[id]
+	t.mu.Unlock()
+	if r == nil {
+		return false
+	}
+	s := since.UnixNano()
+	return r.last.Load() >= s || r.used[0].Load() >= s || r.used[1].Load() >= s
+}
+
+// addrWait is how long a writer waits for the addresses of a peer it has
+// no connection to and no address for. With the overlay a node is asked to
+// link up with a joiner it has only heard of (a join walk ends at it)
+// before membership's gossip brings the joiner's addresses; without the
+// wait the offer would be dropped at once.
+const addrWait = 3 * time.Second
+
+// awaitAddrs waits, up to addrWait, until id is connected or has an
+// address in the peerstore (writer goroutine).
+func (t *transport) awaitAddrs(id peer.ID) {
+	h := t.p.host
+	for deadline := time.Now().Add(addrWait); time.Now().Before(deadline); {
+		if h.Network().Connectedness(id) == network.Connected || len(h.Peerstore().Addrs(id)) > 0 {
+			return
+		}
+		t.p.ctr.addrWaits.Add(1)
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
