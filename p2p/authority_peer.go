@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/grapevine-p2p/grapevine/core"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"math/rand/v2"
 	"time"
 
@@ -138,4 +139,35 @@ func (p *Peer) LoadRevocationList(ctx context.Context, list []byte) error {
 		return err
 	}
 	return perr
+}
+
+// ErrNotPublisher is returned by Publish in a closed group when this
+// peer's certificate does not grant RolePublish (or has lapsed): every
+// member would drop the message.
+var ErrNotPublisher = errNotPublisher
+
+// mayPublish refuses, in a closed group, a publication every member
+// would drop, and the reserved revocation topic.
+func (p *Peer) mayPublish(topic string) error {
+	if topic == RevocationTopic {
+		return errors.New("the revocation topic is reserved (use LoadRevocationList)")
+	}
+	if p.auth == nil {
+		return nil
+	}
+	if _, publish := p.auth.status(p.id, time.Now()); !publish {
+		return ErrNotPublisher
+	}
+	return nil
+}
+
+// notPublisher handles a message the closed group's Validator refused:
+// counted in AuthorityStats; an offence only of the origin itself sending
+// it (honest members do not forward such messages, but one may have
+// forwarded it just before the origin's certificate lapsed).
+func (p *Peer) notPublisher(from core.NodeID, m *core.Message, err error) {
+	if from == m.Origin {
+		p.m.penalties.WithLabelValues(core.OffenceInvalidMessage.String()).Inc()
+		p.countOffence(peer.ID(from))
+	}
 }

@@ -2,9 +2,12 @@ package p2p
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/grapevine-p2p/grapevine/core"
 )
 
 // memberIDs returns the IDs in p's view other than p itself.
@@ -52,8 +55,14 @@ func TestCertNonMemberCannotJoinOrPublish(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		_ = open.Publish(ctx, "t", []byte("from-open"))
 		_ = foreign.Publish(ctx, "t", []byte("from-foreign"))
-		_ = peers[2].Publish(ctx, "t", []byte("from-reader"))
+		// A hostile reader bypasses Publish's own check.
+		_ = peers[2].call(ctx, func() {
+			_, _ = peers[2].mc.Publish("t", []byte("from-reader"), core.WithTimestamp(time.Now().UnixNano()))
+		})
 		time.Sleep(100 * time.Millisecond)
+	}
+	if err := peers[2].Publish(ctx, "t", []byte("x")); !errors.Is(err, ErrNotPublisher) {
+		t.Errorf("a read-only member's Publish: %v, want ErrNotPublisher", err)
 	}
 	if err := peers[1].Publish(ctx, "t", []byte("from-member")); err != nil {
 		t.Fatal(err)

@@ -276,6 +276,9 @@ func (p *Peer) Publish(ctx context.Context, topic string, data []byte) error {
 func (p *Peer) PublishKey(ctx context.Context, topic string, data []byte) (core.MsgKey, error) {
 	var key core.MsgKey
 	var perr error
+	if err := p.mayPublish(topic); err != nil {
+		return key, err
+	}
 	data = append([]byte(nil), data...) // stored and shared with subscribers
 	err := p.call(ctx, func() {
 		if perr = p.beforePublish(); perr != nil {
@@ -613,7 +616,8 @@ func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 	}
 	if err == nil && p.auth != nil {
 		if err = p.auth.validate(m); err != nil {
-			return err // not an offence of the forwarder: counted in AuthorityStats
+			p.notPublisher(from, m, err)
+			return err
 		}
 	}
 	if err != nil {
