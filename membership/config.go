@@ -49,6 +49,15 @@ type Config struct {
 	// that sent a frame (forged accusations, bad signatures, floods), for
 	// the adapter's peer score. Optional.
 	Penalizer core.Penalizer
+	// Admit, if set, closes the group: it is consulted before an alive
+	// update about a member is believed (every new incarnation, so every
+	// metadata change too; the adapter checks e.g. a member certificate in
+	// the metadata). A refused update is dropped and counted
+	// (Stats.NotAdmitted), and its sender penalised if the error wraps
+	// ErrNotAdmissible (provably bad, not merely expired). Records from a
+	// sender that is not an admitted member, other than its own alive
+	// update, are not believed: no relays, no accusations, no state.
+	Admit func(id core.NodeID, meta []byte) error
 	// Neighbors, when set, confines the probes, ping-req helpers, gossip
 	// and push-pull partners this member chooses to the neighbours of a
 	// bounded overlay (see Neighbors). Nil: any live member, as in SWIM.

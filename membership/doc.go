@@ -78,6 +78,14 @@
 // and it refutes and rejoins as soon as it hears of it. The adapter's peer
 // score (p2p) disconnects a member whose offences pile up.
 //
+// A closed group (Config.Admit, admit.go) also decides who is a member:
+// an alive update is believed only once Admit accepts the member's
+// metadata (p2p checks a certificate of the group authority there), on
+// every new incarnation; a sender that is not admitted is believed only
+// about itself (its own alive update), and accusations signed by a
+// non-admitted accuser are not believed even when relayed
+// (Stats.NotAdmitted).
+//
 // # Where each concern lives
 //
 //   - memberlist.go: the Memberlist type, New, the accessors, SetMeta, Tick

@@ -266,6 +266,9 @@ func (m *Memberlist) Step(from core.NodeID, f *core.Frame) error {
 // handle decodes one membership record and passes it to its handler.
 func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 	lim := &m.cfg.Limits
+	if m.refuseSender(from, rec.Type) {
+		return nil
+	}
 	switch rec.Type {
 	case RecPing, RecPingFallback:
 		p, err := decodePing(rec.Body, lim)

@@ -60,6 +60,9 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		m.penalize(from, core.OffenceBadSignature)
 		return
 	}
+	if !m.admit(a, from) {
+		return
+	}
 	meta := nilIfEmpty(bytes.Clone(a.meta))
 	sig := nilIfEmpty(bytes.Clone(a.sig))
 	if mem == nil {
@@ -119,7 +122,7 @@ func (m *Memberlist) applySuspect(a accuseMsg, from core.NodeID) {
 		m.stats.DuplicateAccusations++
 		return
 	}
-	if !m.verifyAccusation(RecSuspect, a, from) {
+	if !m.verifyAccusation(RecSuspect, a, from) || !m.admittedAccuser(a) {
 		return
 	}
 	m.accuse(a, from, true)
@@ -224,7 +227,7 @@ func (m *Memberlist) notePrivateEvidence(mem *member, a accuseMsg) {
 // applyDead applies a dead record: the member becomes a tombstone (in
 // authenticated mode, once the verdict is believed: believeDead).
 func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
-	if !m.verifyAccusation(RecDead, a, from) {
+	if !m.verifyAccusation(RecDead, a, from) || !m.admittedAccuser(a) {
 		return
 	}
 	if a.id == m.cfg.ID {

@@ -121,6 +121,9 @@ func (m *Memberlist) reconnect() {
 // onState applies a full-state exchange and answers it if asked to.
 func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 	m.stats.PushPullsIn++
+	if !m.admitState(from, &s) {
+		return
+	}
 	if m.syncsLeft > 0 && m.nextSync == 0 && !m.left {
 		// The first state after Join (normally a seed's answer): follow
 		// up half a period later, then after doubling gaps.

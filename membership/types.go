@@ -176,6 +176,7 @@ type Stats struct {
 	SpoofedAcks         uint64 // acks and nacks from a peer the probe or relay did not address
 	RelaysRefused       uint64 // ping-reqs refused: per-requester cap, or a target not known as a member
 	SignErrors          uint64 // own updates the Signer failed to sign (sent unsigned)
+	NotAdmitted         uint64 // records refused by Config.Admit or sent by a peer it did not admit
 	MetaTooLarge        uint64 // updates dropped for metadata above MaxMetaSize
 	MembersRefused      uint64 // newcomers refused because MaxMembers was reached
 	TombstonesReaped    uint64 // tombstones forgotten after TombstoneTicks

@@ -183,7 +183,7 @@ func (p *Peer) watchAddrs() error {
 	go func() {
 		defer p.wg.Done()
 		defer sub.Close()
-		last := encodeAddrMeta(p.host.Addrs(), p.metaMax)
+		last := p.encodeMeta(p.host.Addrs(), p.metaMax)
 		for {
 			select {
 			case <-p.ctx.Done():
@@ -193,7 +193,7 @@ func (p *Peer) watchAddrs() error {
 					return
 				}
 			}
-			meta := encodeAddrMeta(p.host.Addrs(), p.metaMax)
+			meta := p.encodeMeta(p.host.Addrs(), p.metaMax)
 			if bytes.Equal(meta, last) {
 				continue
 			}

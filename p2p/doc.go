@@ -208,6 +208,19 @@
 // key (membership.Config.Signer/Verifier) and dropped unless that member
 // signed them.
 //
+// # Closed groups
+//
+// WithGroupAuthority admits only peers holding a member certificate signed
+// by the group authority (cert.go: peer ID, group, validity, roles,
+// serial); members present it in their membership metadata, membership
+// consults it through membership.Config.Admit, the Validator drops
+// messages from origins without the publish role, and frames from peers
+// not admitted count for nothing (authority.go). Revocation lists
+// (revocation.go) are signed and versioned and spread on RevocationTopic.
+// WithPrivateNetwork (pnet, TCP and WebSocket only) additionally keeps
+// non-members from connecting; certificates work on every transport,
+// browsers included. docs/SECURITY.md has the trust model.
+//
 // # Finding members
 //
 // Bootstrap peers (WithBootstrap) are dialled with retries and exponential

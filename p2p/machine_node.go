@@ -47,7 +47,10 @@ func newMachine(p *Peer) (machine, core.Limits, error) {
 	cfg.Seed = rand.Uint64()
 
 	mc := membershipConfig(p.s.profile)
-	mc.Meta = encodeAddrMeta(p.host.Addrs(), mc.MaxMetaSize)
+	mc.Meta = p.encodeMeta(p.host.Addrs(), mc.MaxMetaSize)
+	if p.auth != nil {
+		mc.Admit = p.auth.admit
+	}
 	domain := sigDomain(memberSigKind, p.s.group)
 	p.metaMax = mc.MaxMetaSize
 	mc.Signer = membership.SignerFunc(func(msg []byte) ([]byte, error) {
@@ -150,9 +153,17 @@ func forEachRecord(frame []byte, f func(typ uint8, body []byte)) {
 	}
 }
 
-func (m *nodeMachine) Tick() { m.n.Tick() }
+func (m *nodeMachine) Tick() {
+	m.n.Tick()
+	m.p.tickAuthority(m.n.Membership().Size())
+}
 
 func (m *nodeMachine) Step(from core.NodeID, raw []byte) error {
+	if m.p.auth != nil {
+		if raw = m.p.auth.filterFrame(from, raw); raw == nil {
+			return nil
+		}
+	}
 	forEachRecord(raw, func(typ uint8, body []byte) {
 		if typ != membership.RecAck {
 			return
@@ -187,7 +198,7 @@ func (m *nodeMachine) Members() []Member {
 
 func convertMember(mm membership.Member, self core.NodeID) Member {
 	pid, _ := PeerID(mm.ID)
-	return Member{ID: pid, State: mm.State.String(), Incarnation: mm.Incarnation, Addrs: decodeAddrMeta(mm.Meta), Self: mm.ID == self}
+	return Member{ID: pid, State: mm.State.String(), Incarnation: mm.Incarnation, Addrs: decodeMemberAddrs(mm.Meta), Self: mm.ID == self}
 }
 
 func (m *nodeMachine) handleEvent(ev membership.Event) {
@@ -209,6 +220,9 @@ func (m *nodeMachine) handleEvent(ev membership.Event) {
 		k = EventRejoin
 	default:
 		return
+	}
+	if k == EventJoin || k == EventRejoin {
+		m.p.spreadRevocations()
 	}
 	m.p.emit(Event{Kind: k, Member: convertMember(ev.Member, m.p.id)})
 }

@@ -54,6 +54,9 @@ type settings struct {
 	firstSeq    uint64
 	noVerify    bool
 	psk         []byte // pre-shared key of a private network (WithPrivateNetwork)
+	// closed group (WithGroupAuthority, WithRevocationList)
+	authority         crypto.PubKey
+	cert, revocations []byte
 	// replay window of signed timestamps (WithReplayWindow)
 	replayWindow, clockSkew time.Duration
 	dialTimeout             time.Duration

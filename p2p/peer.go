@@ -106,6 +106,8 @@ type Peer struct {
 	metaMax int    // membership's MaxMetaSize
 	gater   *gater // refuses penalized peers (own host only)
 
+	auth *groupAuth // closed group's admission (WithGroupAuthority), or nil
+
 	joined     chan struct{} // closed when the first other member is known alive
 	joinedOnce sync.Once
 
@@ -167,6 +169,9 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 		p.host, p.ownHost = h, true
 	}
 	p.id = NodeID(p.host.ID())
+	if err := p.initAuthority(); err != nil {
+		return fail(err)
+	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.ctrlIn = make(chan inFrame, 1024)
 	p.bulkIn = make(chan inFrame, 1024)
@@ -271,6 +276,9 @@ func (p *Peer) Publish(ctx context.Context, topic string, data []byte) error {
 func (p *Peer) PublishKey(ctx context.Context, topic string, data []byte) (core.MsgKey, error) {
 	var key core.MsgKey
 	var perr error
+	if err := p.mayPublish(topic); err != nil {
+		return key, err
+	}
 	data = append([]byte(nil), data...) // stored and shared with subscribers
 	err := p.call(ctx, func() {
 		if perr = p.beforePublish(); perr != nil {
@@ -565,6 +573,9 @@ func (p *Peer) dispatch(m *core.Message) {
 	p.m.delivered.Inc()
 	p.ctr.delivered.Add(1)
 	pid, _ := peer.IDFromBytes([]byte(m.Origin))
+	if m.Topic == RevocationTopic {
+		p.onRevocations(m.Payload)
+	}
 	p.subsMu.Lock()
 	subs := p.subs[m.Topic]
 	// Subscribers share the stored payload, as in go-libp2p-pubsub: one
@@ -602,6 +613,12 @@ func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 	err := p.checkTimestamp(m.Timestamp, time.Now())
 	if err == nil {
 		err = VerifyMessage(p.s.group, m)
+	}
+	if err == nil && p.auth != nil {
+		if err = p.auth.validate(m); err != nil {
+			p.notPublisher(from, m, err)
+			return err
+		}
 	}
 	if err != nil {
 		p.m.invalid.Inc()

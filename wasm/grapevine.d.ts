@@ -15,6 +15,12 @@ export interface StartOptions {
   identity?: string;
   /** How long to wait for the first bootstrap peer (default 15000). */
   connectTimeoutMs?: number;
+  /** Closed group: the base64 of the authority's public key file ("peer authority new" writes FILE.pub). */
+  authorityPublicKey?: string;
+  /** Closed group: the base64 of this peer's certificate ("peer authority issue"); it is issued to a peer ID, so pass the matching identity too. */
+  certificate?: string;
+  /** Closed group: the base64 of the group's revocation list ("peer authority revoke"); members also spread it to each other. */
+  revocations?: string;
   /** Receives status lines (an unreachable peer being retried, ...). */
   onNotice?: (line: string) => void;
   /** Where to load grapevine.wasm from (default: next to grapevine.js). */

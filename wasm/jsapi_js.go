@@ -127,6 +127,58 @@ func parseStartOptions(o js.Value) (Options, error) {
 	if n := o.Get("onNotice"); n.Type() == js.TypeFunction {
 		opts.Notice = func(s string) { n.Invoke(s) }
 	}
+	closed, err := parseClosedGroup(o)
+	if err != nil {
+		return opts, err
+	}
+	opts.Extra = append(opts.Extra, closed...)
+	return opts, nil
+}
+
+// parseClosedGroup reads a closed group's options (p2p.WithGroupAuthority,
+// p2p.WithRevocationList): authorityPublicKey, certificate and
+// revocations, each the base64 of the file "peer authority" wrote.
+func parseClosedGroup(o js.Value) ([]p2p.Option, error) {
+	b64 := func(name string) ([]byte, error) {
+		v := o.Get(name)
+		if v.IsUndefined() || v.IsNull() {
+			return nil, nil
+		}
+		if v.Type() != js.TypeString {
+			return nil, fmt.Errorf("options.%s must be a base64 string", name)
+		}
+		b, err := base64.StdEncoding.DecodeString(v.String())
+		if err != nil {
+			return nil, fmt.Errorf("options.%s is not base64: %v", name, err)
+		}
+		return b, nil
+	}
+	pubb, err := b64("authorityPublicKey")
+	if err != nil {
+		return nil, err
+	}
+	cert, err := b64("certificate")
+	if err != nil {
+		return nil, err
+	}
+	rev, err := b64("revocations")
+	if err != nil {
+		return nil, err
+	}
+	if pubb == nil && cert == nil {
+		return nil, nil
+	}
+	if pubb == nil || cert == nil {
+		return nil, errors.New("options.authorityPublicKey and options.certificate go together")
+	}
+	pub, err := crypto.UnmarshalPublicKey(pubb)
+	if err != nil {
+		return nil, fmt.Errorf("options.authorityPublicKey: %v", err)
+	}
+	opts := []p2p.Option{p2p.WithGroupAuthority(pub, cert)}
+	if rev != nil {
+		opts = append(opts, p2p.WithRevocationList(rev))
+	}
 	return opts, nil
 }
 

@@ -2,6 +2,7 @@
 //
 //	peer run --group NAME [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--key FILE] [--metrics ADDR]
 //	peer id [--key FILE]
+//	peer authority new|issue|revoke ...   (closed groups: member certificates)
 //	peer version
 //
 // Run "peer help" or "peer run --help" for details.

@@ -120,6 +120,10 @@ ones with random walks. --seed joins a member directly without the DHT
 (use with --dht=false for a group with no DHT at all). An unreachable
 bootstrap peer is retried with backoff.
 
+A closed group admits only members holding a certificate of the group's
+authority: --authority-pub FILE --cert FILE [--revocations FILE] (see
+"peer authority --help").
+
 Example:
   peer run --group demo --key a.key --listen /ip4/127.0.0.1/tcp/4001
   peer run --group demo --key b.key --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...
@@ -142,6 +146,9 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "data directory: keep delivery watermarks, recent messages and sequence numbers there, so a restart (even after kill -9) delivers nothing twice and catches up on what it missed")
 	history := fs.String("history", "none", "what a newcomer receives from before it first joined: none, last:K (the last K messages per topic the group still holds) or all")
 	timestamps := fs.Bool("timestamps", isTerminal(stdout), "start msg and member lines with the local time (default: on when stdout is a terminal)")
+	authPub := fs.String("authority-pub", "", "closed group: the group authority's public key file (peer authority new)")
+	certFile := fs.String("cert", "", "closed group: this peer's member certificate (peer authority issue)")
+	revFile := fs.String("revocations", "", "closed group: the group's revocation list (peer authority revoke)")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, errHelp) {
 			fs.SetOutput(stdout)
@@ -166,6 +173,10 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if _, err := p2p.ParseAddrInfos(seeds); err != nil {
 		return fmt.Errorf("--seed: %v", err)
+	}
+	closed, err := closedGroupOptions(*authPub, *certFile, *revFile)
+	if err != nil {
+		return err
 	}
 	sk, created, err := p2p.LoadOrCreateKey(*keyFile)
 	if err != nil {
@@ -200,6 +211,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *data != "" {
 		opts = append(opts, p2p.WithDataDir(*data))
 	}
+	opts = append(opts, closed...)
 	if len(listen) > 0 {
 		opts = append(opts, p2p.WithListenAddrs(listen...))
 	}
