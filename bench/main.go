@@ -1,31 +1,46 @@
 // Command bench measures Grapevine's libp2p peers against go-libp2p-pubsub's
 // GossipSub (v0.19.0, default parameters) on the same in-process hosts and
-// the same topology: N hosts on 127.0.0.1 over TCP (Noise, yamux), a random
-// graph of average degree 8, one publisher sending M messages at R per
-// second. Both systems run one after the other in the same process, each
-// on fresh hosts, so that CPU and byte counts are not mixed.
+// the same topology: N hosts on 127.0.0.1 over QUIC (one UDP socket per
+// host) or TCP (Noise, yamux) (-transport), a random graph of average
+// degree 8 (-degree), one publisher sending M messages at R per second.
+// Both systems run one after the other in the same process, each on fresh
+// hosts, so that CPU and byte counts are not mixed.
+//
+// Systems: grapevine (-overlay: with p2p.WithOverlay, the bounded
+// overlay); gossipsub on the random topology; gossipsub-full on a complete
+// graph (every host connected to every other before it starts).
 //
 // Scenarios: steady (no failures); kill (20 % of the hosts, publisher
 // excluded, closed abruptly after half the messages; survivors measured);
-// first (a new host joins a formed group and publishes at once: the share
-// of the group reached within 100 ms).
+// silent (the same hosts crash silently: their packets are dropped, nothing
+// is closed; see transport.go); first (a new host joins a formed group and
+// publishes as soon as it knows one group peer: the share of the group
+// reached within 100 ms); first-mesh (the same, GossipSub publishing only
+// once its mesh has formed).
 //
-//	go run . -n 50 -msgs 200 -rate 20 -sizes 256,16384 -runs 3
+// Per peer: open connections (median and max over live hosts), goroutines
+// and heap after GC (the run's growth over the process before its hosts,
+// divided by N); for Grapevine in kill and silent, the time from the kill
+// until every live peer has declared every victim failed, and the live
+// members declared failed (false positives).
+//
+//	go run . -transport quic -n 50 -msgs 200 -rate 20 -sizes 256,16384 -runs 3
 //
 // Output: one Markdown table with the median of the runs for each metric.
 package main
 
 import (
 	"flag"
-
 	"fmt"
-	"github.com/grapevine-p2p/grapevine/core"
+	"math"
 	"os"
 	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/grapevine-p2p/grapevine/core"
 )
 
 func main() {
@@ -36,7 +51,12 @@ func main() {
 	degree := flag.Int("degree", 8, "average degree of the random topology")
 	runs := flag.Int("runs", 3, "runs per cell (the table shows medians)")
 	systemsF := flag.String("systems", "grapevine,gossipsub", "systems to measure")
-	scenF := flag.String("scenarios", "steady,kill,first", "scenarios: steady, kill, first")
+	scenF := flag.String("scenarios", "steady,kill,first", "scenarios: steady, kill, silent, first, first-mesh")
+	transport := flag.String("transport", "tcp", "transport of every host: quic (one UDP socket per host) or tcp")
+	flag.BoolVar(&overlayOn, "overlay", false, "Grapevine: p2p.WithOverlay(true), the bounded overlay")
+	flag.IntVar(&overlayBudget, "overlay-budget", 0, "Grapevine with -overlay: p2p.WithOverlayBudget(n), the active view's connection budget (0: the default)")
+	readyWait := flag.Duration("readywait", 180*time.Second, "longest wait for a group to form")
+	detectWait := flag.Duration("detectwait", 30*time.Second, "Grapevine in kill/silent: longest wait, from the kill, for every live peer to declare every victim failed")
 	killFrac := flag.Float64("kill", 0.2, "fraction of hosts killed in the kill scenario")
 	verbose := flag.Bool("v", false, "print every run")
 	flag.BoolVar(&printStats, "stats", false, "print Grapevine's engine counters, summed over the live peers, after every run")
@@ -108,19 +128,38 @@ func main() {
 	}
 	systems := strings.Split(*systemsF, ",")
 	for _, s := range systems {
-		if s != "grapevine" && s != "gossipsub" {
+		if s != "grapevine" && s != "gossipsub" && s != "gossipsub-full" {
 			fmt.Fprintf(os.Stderr, "bench: unknown system %q\n", s)
 			os.Exit(2)
 		}
 	}
-	cfg := config{n: *n, msgs: *msgs, rate: *rate, degree: *degree, killFrac: *killFrac}
-	fmt.Printf("N=%d hosts, %d messages at %g/s, random topology of average degree %d, TCP on 127.0.0.1, %d runs per cell (medians), GOMAXPROCS=%s\n\n",
-		cfg.n, cfg.msgs, cfg.rate, cfg.degree, *runs, gomaxprocs())
-	fmt.Println("| scenario | payload | system | delivered | p50 | p99 | max | wire bytes / delivery | stream bytes / delivery | CPU / delivery | within 100 ms |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, s := range strings.Split(*scenF, ",") {
+		switch s {
+		case "steady", "kill", "silent", "first", "first-mesh":
+		default:
+			fmt.Fprintf(os.Stderr, "bench: unknown scenario %q\n", s)
+			os.Exit(2)
+		}
+	}
+	if *transport != "quic" && *transport != "tcp" {
+		fmt.Fprintf(os.Stderr, "bench: unknown transport %q (quic or tcp)\n", *transport)
+		os.Exit(2)
+	}
+	soft, hard := raiseFileLimit()
+	cfg := config{n: *n, msgs: *msgs, rate: *rate, degree: *degree, killFrac: *killFrac,
+		transport: *transport, readyWait: *readyWait, detectWait: *detectWait}
+	ov := "off"
+	if overlayOn {
+		ov = "on"
+	}
+	fmt.Printf("N=%d hosts, %d messages at %g/s, random topology of average degree %d, %s on 127.0.0.1, Grapevine overlay %s, %d runs per cell (medians), GOMAXPROCS=%s, open files %d (hard %d)\n\n",
+		cfg.n, cfg.msgs, cfg.rate, cfg.degree, strings.ToUpper(cfg.transport), ov, *runs, gomaxprocs(), soft, hard)
+	fmt.Println("| scenario | payload | system | delivered | p50 | p99 | max | wire bytes / delivery | stream bytes / delivery | CPU / delivery | within 100 ms | conns / peer (p50, max) | goroutines / peer | heap / peer | all declared failed | false fails |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, scen := range strings.Split(*scenF, ",") {
+		first := scen == "first" || scen == "first-mesh"
 		for _, size := range sizes {
-			if scen == "first" && size != sizes[0] {
+			if first && size != sizes[0] {
 				continue
 			}
 			// Runs alternate between the systems (run 1 of each, then run 2
@@ -144,21 +183,35 @@ func main() {
 			for si, sys := range systems {
 				m := medians(rs[si])
 				within := "—"
-				if scen == "first" {
+				if first {
 					within = fmt.Sprintf("%.0f %%", 100*m.within100)
 				}
-				fmt.Printf("| %s | %s | %s | %.2f %% | %s | %s | %s | %s | %s | %s | %s |\n",
-					scen, fmtSize(size), sys, 100*m.delivered, ms(m.p50), ms(m.p99), ms(m.max),
-					fmtBytes(m.wirePerDel), fmtBytes(m.streamPerDel), ms(m.cpuPerDel), within)
+				detect, fp := "—", "—"
+				if sys == "grapevine" {
+					fp = fmt.Sprintf("%.0f", m.falsePos)
+					if scen == "kill" || scen == "silent" {
+						detect = fmtDetect(m.detect, cfg.detectWait)
+					}
+				}
+				label := sys
+				if sys == "grapevine" && overlayOn {
+					label = "grapevine (overlay)"
+				}
+				fmt.Printf("| %s | %s | %s | %.2f %% | %s | %s | %s | %s | %s | %s | %s | %.0f, %.0f | %.0f | %s | %s | %s |\n",
+					scen, fmtSize(size), label, 100*m.delivered, ms(m.p50), ms(m.p99), ms(m.max),
+					fmtBytes(m.wirePerDel), fmtBytes(m.streamPerDel), ms(m.cpuPerDel), within,
+					m.connsP50, m.connsMax, m.goroutines, fmtBytes(m.heap), detect, fp)
 			}
 		}
 	}
 }
 
 type config struct {
-	n, msgs, degree int
-	rate            float64
-	killFrac        float64
+	n, msgs, degree       int
+	rate                  float64
+	killFrac              float64
+	transport             string
+	readyWait, detectWait time.Duration
 }
 
 // result is one run's measurements.
@@ -170,6 +223,11 @@ type result struct {
 	streamPerDel float64 // bytes written to libp2p streams per delivery
 	cpuPerDel    time.Duration
 	within100    float64 // first scenario: share of the group reached within 100 ms
+
+	connsP50, connsMax float64       // open connections per live host
+	goroutines, heap   float64       // per peer: goroutines, heap bytes after GC
+	detect             time.Duration // Grapevine, kill/silent: until all declared all victims failed; -1: not within -detectwait
+	falsePos           float64       // Grapevine: live members declared failed (observer-member pairs)
 }
 
 func medians(rs []result) result {
@@ -184,7 +242,7 @@ func medians(rs []result) result {
 		}
 		return (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
-	return result{
+	m := result{
 		delivered:    med(func(r result) float64 { return r.delivered }),
 		p50:          time.Duration(med(func(r result) float64 { return float64(r.p50) })),
 		p99:          time.Duration(med(func(r result) float64 { return float64(r.p99) })),
@@ -193,7 +251,32 @@ func medians(rs []result) result {
 		streamPerDel: med(func(r result) float64 { return r.streamPerDel }),
 		cpuPerDel:    time.Duration(med(func(r result) float64 { return float64(r.cpuPerDel) })),
 		within100:    med(func(r result) float64 { return r.within100 }),
+		connsP50:     med(func(r result) float64 { return r.connsP50 }),
+		connsMax:     med(func(r result) float64 { return r.connsMax }),
+		goroutines:   med(func(r result) float64 { return r.goroutines }),
+		heap:         med(func(r result) float64 { return r.heap }),
+		detect:       -1,
+		falsePos:     med(func(r result) float64 { return r.falsePos }),
 	}
+	d := med(func(r result) float64 {
+		if r.detect < 0 {
+			return math.Inf(1) // not detected within the wait: above any time
+		}
+		return float64(r.detect)
+	})
+	if !math.IsInf(d, 1) {
+		m.detect = time.Duration(d)
+	}
+	return m
+}
+
+// fmtDetect prints a detection time; a median over runs some of which did
+// not detect within the wait is printed as "> wait".
+func fmtDetect(d, wait time.Duration) string {
+	if d < 0 || d > wait {
+		return "> " + wait.String()
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
 }
 
 func ms(d time.Duration) string {

@@ -17,13 +17,8 @@ import (
 	"time"
 
 	"github.com/grapevine-p2p/grapevine/core"
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
-	"github.com/libp2p/go-libp2p/p2p/security/noise"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 )
 
 // system is one pub/sub implementation under test.
@@ -48,52 +43,33 @@ var engineTune func(*core.Config)
 // printStats prints Grapevine's summed engine counters after each run (-stats).
 var printStats bool
 
+// overlayOn passes p2p.WithOverlay(true) to every Grapevine peer (-overlay).
+var overlayOn bool
+
+// overlayBudget, if positive, passes p2p.WithOverlayBudget (-overlay-budget).
+var overlayBudget int
+
+// newSystem: grapevine; gossipsub on the shared random topology;
+// gossipsub-full on a complete graph (every host connected to every other
+// before the system starts).
 func newSystem(name string) system {
 	if name == "grapevine" {
-		return &grapevineSys{tune: engineTune}
+		return &grapevineSys{tune: engineTune, overlay: overlayOn, budget: overlayBudget}
 	}
 	return &gossipsubSys{}
 }
 
-type testbed struct {
-	hosts []host.Host
-	bw    []*metrics.BandwidthCounter
-}
-
-func newHosts(n int) (*testbed, error) {
-	tb := &testbed{}
-	for i := 0; i < n; i++ {
-		bw := metrics.NewBandwidthCounter()
-		h, err := libp2p.New(
-			libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
-			libp2p.Transport(tcp.NewTCPTransport),
-			libp2p.Security(noise.ID, noise.New),
-			libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
-			libp2p.BandwidthReporter(bw),
-			libp2p.DisableMetrics(),
-		)
-		if err != nil {
-			tb.close()
-			return nil, err
+// complete returns the complete graph on n nodes.
+func complete(n int) [][]int {
+	nb := make([][]int, n)
+	for i := range nb {
+		for j := 0; j < n; j++ {
+			if j != i {
+				nb[i] = append(nb[i], j)
+			}
 		}
-		tb.hosts = append(tb.hosts, h)
-		tb.bw = append(tb.bw, bw)
 	}
-	return tb, nil
-}
-
-func (tb *testbed) close() {
-	for _, h := range tb.hosts {
-		h.Close()
-	}
-}
-
-func (tb *testbed) streamBytesOut() int64 {
-	var t int64
-	for _, bw := range tb.bw {
-		t += bw.GetBandwidthTotals().TotalOut
-	}
-	return t
+	return nb
 }
 
 // topology returns a random graph on n nodes of average degree d: each
@@ -115,26 +91,34 @@ func topology(n, d int, rng *rand.Rand) [][]int {
 	return nb
 }
 
+// connect dials every link of the hosts in idx, at most 64 dials at once.
 func connect(ctx context.Context, hosts []host.Host, nbrs [][]int, idx []int) error {
 	var wg sync.WaitGroup
-	errs := make(chan error, len(hosts)*8)
+	var once sync.Once
+	var first error
+	sem := make(chan struct{}, 64)
+	in := make(map[int]bool, len(idx))
+	for _, i := range idx {
+		in[i] = true
+	}
 	for _, i := range idx {
 		for _, j := range nbrs[i] {
-			if j < i && slices.Contains(idx, j) {
+			if j < i && in[j] {
 				continue // one dial per link
 			}
 			wg.Add(1)
+			sem <- struct{}{}
 			go func(a, b host.Host) {
 				defer wg.Done()
+				defer func() { <-sem }()
 				if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
-					errs <- err
+					once.Do(func() { first = err })
 				}
 			}(hosts[i], hosts[j])
 		}
 	}
 	wg.Wait()
-	close(errs)
-	return <-errs
+	return first
 }
 
 // procIO returns the bytes this process has written with write-like
@@ -274,17 +258,56 @@ func (r *recorder) count(hosts []int, msgs int) int {
 	return n
 }
 
+// baseline is the process's state before a run's hosts exist: what a run
+// adds per peer is measured against it.
+type baseline struct {
+	goroutines int
+	heap       uint64
+}
+
+func takeBaseline() baseline {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return baseline{goroutines: runtime.NumGoroutine(), heap: ms.HeapAlloc}
+}
+
+// perPeer fills in the per-peer figures of the live hosts: open
+// connections (median and max over live hosts), goroutines and heap after
+// GC (the run's growth over the baseline, divided by all N hosts: libp2p's
+// own share included, the same for both systems).
+func perPeer(res *result, tb *testbed, live []int, base baseline, n int) {
+	conns := make([]float64, 0, len(live))
+	for _, i := range live {
+		conns = append(conns, float64(len(tb.hosts[i].Network().Peers())))
+	}
+	slices.Sort(conns)
+	if len(conns) > 0 {
+		res.connsP50, res.connsMax = conns[len(conns)/2], conns[len(conns)-1]
+	}
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	res.goroutines = float64(runtime.NumGoroutine()-base.goroutines) / float64(n)
+	res.heap = (float64(ms.HeapAlloc) - float64(base.heap)) / float64(n)
+}
+
 func runOne(sysName, scen string, size int, cfg config, seed int64) (result, error) {
 	quiesce()
+	base := takeBaseline()
 	rng := rand.New(rand.NewPCG(uint64(seed), uint64(size)))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	tb, err := newHosts(cfg.n)
+	tb, err := newHosts(cfg.n, cfg.transport)
 	if err != nil {
 		return result{}, err
 	}
 	defer tb.close()
 	nbrs := topology(cfg.n, cfg.degree, rng)
+	links := nbrs // what the hosts dial before the system starts
+	if sysName == "gossipsub-full" {
+		links = complete(cfg.n)
+	}
 	rec := newRecorder(cfg.n)
 	sys := newSystem(sysName)
 	defer sys.close()
@@ -300,20 +323,24 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 		pub = cfg.n - 1
 		group = all[:cfg.n-1]
 	}
-	if err := connect(ctx, tb.hosts, nbrs, group); err != nil {
+	if err := connect(ctx, tb.hosts, links, group); err != nil {
 		return result{}, fmt.Errorf("connecting: %w", err)
 	}
 	if err := sys.start(ctx, tb.hosts, group, nbrs, rec.deliver); err != nil {
 		return result{}, err
 	}
-	rctx, rcancel := context.WithTimeout(ctx, 180*time.Second)
+	rctx, rcancel := context.WithTimeout(ctx, cfg.readyWait)
 	defer rcancel()
 	if err := sys.ready(rctx, group, true); err != nil {
 		return result{}, fmt.Errorf("group not ready: %w", err)
 	}
 
-	if scen == "first" {
-		return runFirst(ctx, sys, tb, nbrs, rec, pub, group, size, rng)
+	if scen == "first" || scen == "first-mesh" {
+		res, err := runFirst(ctx, sys, tb, links, rec, pub, group, size, rng, scen == "first-mesh")
+		if err == nil {
+			perPeer(&res, tb, all, base, cfg.n)
+		}
+		return res, err
 	}
 
 	// Steady and kill: M messages at R/s from host 0.
@@ -321,17 +348,26 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	var killed []int
 	time.Sleep(flowSettle)
 	stopProfile := startWindowProfile()
+	t0 := time.Now()
+	var killAt time.Time
 	cpu0, io0, bw0 := cpuTime(), procIO(), tb.streamBytesOut()
 	interval := time.Duration(float64(time.Second) / cfg.rate)
 	next := time.Now()
 	for m := 0; m < cfg.msgs; m++ {
-		if scen == "kill" && m == cfg.msgs/2 {
+		if (scen == "kill" || scen == "silent") && m == cfg.msgs/2 {
 			k := int(float64(cfg.n)*cfg.killFrac + 0.5)
 			perm := rng.Perm(cfg.n - 1)
 			for _, x := range perm[:k] {
 				killed = append(killed, x+1)
 			}
+			killAt = time.Now()
 			for _, i := range killed {
+				if scen == "silent" {
+					// Packets dropped, nothing closed: the host and the
+					// system on it run on, unheard, until the run ends.
+					tb.crash(i)
+					continue
+				}
 				sys.kill(i)
 				tb.hosts[i].Close()
 			}
@@ -405,12 +441,41 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 		res.streamPerDel = float64(bw) / float64(total)
 		res.cpuPerDel = cpu / time.Duration(total)
 	}
+	live := append([]int{pub}, survivors...)
+	perPeer(&res, tb, live, base, cfg.n)
+	if g, ok := sys.(*grapevineSys); ok {
+		// Failure detection: when every survivor (and the publisher) has
+		// declared every victim failed; false positives: live members
+		// declared failed after the window began.
+		res.detect = -1
+		for {
+			last, all, fp := g.detection(tb.hosts, killed, live, t0)
+			res.falsePos = float64(fp)
+			if len(killed) == 0 {
+				break
+			}
+			if all {
+				res.detect = last.Sub(killAt)
+				break
+			}
+			if time.Since(killAt) > cfg.detectWait {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	return res, nil
 }
 
 // runFirst: a new host connects to its neighbours in the formed group,
 // starts, and publishes as soon as it knows one group peer.
-func runFirst(ctx context.Context, sys system, tb *testbed, nbrs [][]int, rec *recorder, pub int, group []int, size int, rng *rand.Rand) (result, error) {
+//
+// With meshWait (scenario first-mesh), GossipSub's publisher publishes only
+// once its mesh has formed: min(Dlo = 5, its neighbours) peers grafted
+// (pubsub's RawTracer), with WithReadiness(MinTopicSize) as well; latency
+// counts from the publish after that wait. Grapevine waits as in first
+// (WaitJoined).
+func runFirst(ctx context.Context, sys system, tb *testbed, nbrs [][]int, rec *recorder, pub int, group []int, size int, rng *rand.Rand, meshWait bool) (result, error) {
 	var links []int
 	for _, j := range nbrs[pub] {
 		if j != pub {
@@ -422,6 +487,9 @@ func runFirst(ctx context.Context, sys system, tb *testbed, nbrs [][]int, rec *r
 	}
 	nb := make([][]int, len(nbrs))
 	nb[pub] = links
+	if gs, ok := sys.(*gossipsubSys); ok && meshWait {
+		gs.meshWait = min(5, len(links))
+	}
 	time.Sleep(flowSettle)
 	cpu0, io0, bw0 := cpuTime(), procIO(), tb.streamBytesOut()
 	// As a newcomer does: start the protocol, then connect to the group.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grapevine-p2p/grapevine/core"
@@ -12,6 +13,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 const topic = "bench"
@@ -19,12 +21,64 @@ const topic = "bench"
 // ---- Grapevine ----
 
 type grapevineSys struct {
-	tune  func(*core.Config) // nil: the p2p package's default profile
-	hosts []host.Host
-	mu    sync.Mutex
-	peers map[int]*p2p.Peer
-	wg    sync.WaitGroup
-	n     int
+	tune    func(*core.Config) // nil: the p2p package's default profile
+	overlay bool               // p2p.WithOverlay(true): the bounded HyParView overlay
+	budget  int                // > 0: p2p.WithOverlayBudget(budget)
+	hosts   []host.Host
+	mu      sync.Mutex
+	peers   map[int]*p2p.Peer
+	wg      sync.WaitGroup
+	n       int
+	fails   failLog
+}
+
+// failLog records, per host, when its peer first declared each member
+// failed (EventFail).
+type failLog struct {
+	mu sync.Mutex
+	at map[int]map[peer.ID]time.Time
+}
+
+func (f *failLog) record(host int, id peer.ID, t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.at == nil {
+		f.at = map[int]map[peer.ID]time.Time{}
+	}
+	if f.at[host] == nil {
+		f.at[host] = map[peer.ID]time.Time{}
+	}
+	if _, ok := f.at[host][id]; !ok {
+		f.at[host][id] = t
+	}
+}
+
+// detection reports when the last of the survivors had declared every
+// victim failed (ok false if some survivor has not yet), and how many
+// survivors declared a live member failed after since (false positives,
+// one count per observer and member).
+func (g *grapevineSys) detection(hosts []host.Host, victims, live []int, since time.Time) (last time.Time, ok bool, falsePos int) {
+	g.fails.mu.Lock()
+	defer g.fails.mu.Unlock()
+	ok = true
+	for _, s := range live {
+		for _, v := range victims {
+			t, seen := g.fails.at[s][hosts[v].ID()]
+			if !seen {
+				ok = false
+				continue
+			}
+			if t.After(last) {
+				last = t
+			}
+		}
+		for _, l := range live {
+			if t, seen := g.fails.at[s][hosts[l].ID()]; seen && t.After(since) {
+				falsePos++
+			}
+		}
+	}
+	return last, ok, falsePos
 }
 
 func (g *grapevineSys) start(ctx context.Context, hosts []host.Host, idx []int, nbrs [][]int, deliver func(int, []byte)) error {
@@ -59,6 +113,7 @@ func (g *grapevineSys) start(ctx context.Context, hosts []host.Host, idx []int, 
 		if firstSeq > 0 {
 			opts = append(opts, p2p.WithFirstSeq(firstSeq))
 		}
+		opts = append(opts, overlayOptions(g.overlay, g.budget)...)
 		p, err := p2p.New(ctx, opts...)
 		if err != nil {
 			return err
@@ -68,6 +123,13 @@ func (g *grapevineSys) start(ctx context.Context, hosts []host.Host, idx []int, 
 			return err
 		}
 		g.peers[i] = p
+		go func(i int) {
+			for ev := range p.Events() {
+				if ev.Kind == p2p.EventFail {
+					g.fails.record(i, ev.Member.ID, time.Now())
+				}
+			}
+		}(i)
 		g.wg.Add(1)
 		go func(i int) {
 			defer g.wg.Done()
@@ -101,8 +163,9 @@ func (g *grapevineSys) ready(ctx context.Context, idx []int, full bool) error {
 			}
 			// Formed: the view holds the group (one member may still be
 			// joining) and connections to it are up, as GossipSub's
-			// mesh is formed before its measurement.
-			if n >= len(idx)-1 && len(g.hosts[i].Network().Peers()) >= len(idx)-2 {
+			// mesh is formed before its measurement. With the overlay a
+			// peer is connected to its neighbours only.
+			if n >= len(idx)-1 && g.connected(i, p, len(idx)) {
 				break
 			}
 			select {
@@ -114,6 +177,15 @@ func (g *grapevineSys) ready(ctx context.Context, idx []int, full bool) error {
 		}
 	}
 	return nil
+}
+
+// connected: without the overlay, connections to (almost) every member are
+// up; with it, to at least min(4, n−1) overlay neighbours.
+func (g *grapevineSys) connected(i int, p *p2p.Peer, n int) bool {
+	if !g.overlay {
+		return len(g.hosts[i].Network().Peers()) >= n-2
+	}
+	return len(p.Neighbors()) >= min(4, n-1)
 }
 
 func (g *grapevineSys) publish(ctx context.Context, i int, payload []byte) error {
@@ -180,18 +252,54 @@ type gossipsubSys struct {
 	ps     map[int]*pubsub.PubSub
 	topics map[int]*pubsub.Topic
 	cancel map[int]context.CancelFunc
+	mesh   map[int]*meshTracer
 	wg     sync.WaitGroup
+	// meshWait: the publisher publishes only once its mesh holds
+	// min(Dlo, its neighbours) peers (scenario first-mesh).
+	meshWait int
 }
+
+// meshTracer counts the peers in this router's mesh for the bench topic
+// (GRAFTs minus PRUNEs, from pubsub's RawTracer).
+type meshTracer struct{ n atomic.Int64 }
+
+func (t *meshTracer) Graft(_ peer.ID, tp string) {
+	if tp == topic {
+		t.n.Add(1)
+	}
+}
+func (t *meshTracer) Prune(_ peer.ID, tp string) {
+	if tp == topic {
+		t.n.Add(-1)
+	}
+}
+func (*meshTracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
+func (*meshTracer) OnClosedOutboundStream(peer.ID)                       {}
+func (*meshTracer) Join(string)                                          {}
+func (*meshTracer) Leave(string)                                         {}
+func (*meshTracer) ValidateMessage(*pubsub.Message)                      {}
+func (*meshTracer) DeliverMessage(*pubsub.Message)                       {}
+func (*meshTracer) RejectMessage(*pubsub.Message, string)                {}
+func (*meshTracer) DuplicateMessage(*pubsub.Message)                     {}
+func (*meshTracer) ThrottlePeer(peer.ID)                                 {}
+func (*meshTracer) RecvRPC(*pubsub.RPC)                                  {}
+func (*meshTracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
+func (*meshTracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
+func (*meshTracer) DropRPC(*pubsub.RPC, peer.ID)                         {}
+func (*meshTracer) UndeliverableMessage(*pubsub.Message)                 {}
 
 func (g *gossipsubSys) start(ctx context.Context, hosts []host.Host, idx []int, nbrs [][]int, deliver func(int, []byte)) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.ps == nil {
 		g.ps, g.topics, g.cancel = map[int]*pubsub.PubSub{}, map[int]*pubsub.Topic{}, map[int]context.CancelFunc{}
+		g.mesh = map[int]*meshTracer{}
 	}
 	for _, i := range idx {
 		cctx, cancel := context.WithCancel(context.Background())
-		ps, err := pubsub.NewGossipSub(cctx, hosts[i]) // default parameters
+		mt := &meshTracer{}
+		g.mesh[i] = mt
+		ps, err := pubsub.NewGossipSub(cctx, hosts[i], pubsub.WithRawTracer(mt)) // default parameters
 		if err != nil {
 			cancel()
 			return err
@@ -247,6 +355,22 @@ func (g *gossipsubSys) ready(ctx context.Context, idx []int, full bool) error {
 		case <-time.After(3 * time.Second):
 		}
 	}
+	if !full && g.meshWait > 0 {
+		// The fair first message: wait until the publisher's mesh has
+		// formed (min(Dlo, its neighbours) peers grafted).
+		for _, i := range idx {
+			g.mu.Lock()
+			mt := g.mesh[i]
+			g.mu.Unlock()
+			for mt.n.Load() < int64(g.meshWait) {
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("mesh of %d peers, want %d: %w", mt.n.Load(), g.meshWait, ctx.Err())
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -254,6 +378,9 @@ func (g *gossipsubSys) publish(ctx context.Context, i int, payload []byte) error
 	g.mu.Lock()
 	t := g.topics[i]
 	g.mu.Unlock()
+	if g.meshWait > 0 {
+		return t.Publish(ctx, payload, pubsub.WithReadiness(pubsub.MinTopicSize(g.meshWait)))
+	}
 	return t.Publish(ctx, payload)
 }
 
