@@ -318,7 +318,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	}
 	pub := 0
 	group := all
-	if scen == "first" {
+	if scen == "first" || scen == "first-mesh" {
 		// Everyone but the publisher forms the group first.
 		pub = cfg.n - 1
 		group = all[:cfg.n-1]
@@ -350,7 +350,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	stopProfile := startWindowProfile()
 	t0 := time.Now()
 	var killAt time.Time
-	cpu0, io0, bw0 := cpuTime(), procIO(), tb.streamBytesOut()
+	cpu0, io0, bw0 := cpuTime(), tb.wireBytesOut(), tb.streamBytesOut()
 	interval := time.Duration(float64(time.Second) / cfg.rate)
 	next := time.Now()
 	for m := 0; m < cfg.msgs; m++ {
@@ -389,7 +389,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	for rec.count(survivors, cfg.msgs) < expected && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	cpu, wio := cpuTime()-cpu0, procIO()-io0
+	cpu, wio := cpuTime()-cpu0, tb.wireBytesOut()-io0
 	stopProfile()
 	writeHeapProfile()
 	time.Sleep(flowSettle)
@@ -491,7 +491,7 @@ func runFirst(ctx context.Context, sys system, tb *testbed, nbrs [][]int, rec *r
 		gs.meshWait = min(5, len(links))
 	}
 	time.Sleep(flowSettle)
-	cpu0, io0, bw0 := cpuTime(), procIO(), tb.streamBytesOut()
+	cpu0, io0, bw0 := cpuTime(), tb.wireBytesOut(), tb.streamBytesOut()
 	// As a newcomer does: start the protocol, then connect to the group.
 	if err := sys.start(ctx, tb.hosts, []int{pub}, nb, rec.deliver); err != nil {
 		return result{}, err
@@ -512,7 +512,7 @@ func runFirst(ctx context.Context, sys system, tb *testbed, nbrs [][]int, rec *r
 	for rec.count(group, 1) < len(group) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	cpu, wio := cpuTime()-cpu0, procIO()-io0
+	cpu, wio := cpuTime()-cpu0, tb.wireBytesOut()-io0
 	time.Sleep(flowSettle)
 	bw := tb.streamBytesOut() - bw0
 	var lats []time.Duration

@@ -64,10 +64,23 @@ type testbed struct {
 	dead  []atomic.Bool // dead[i]: host i crashed silently (blackholed)
 	mu    sync.Mutex
 	port  map[int]int // TCP listening port -> host index
+	// udpOut counts UDP payload bytes written by all hosts (QUIC): the
+	// process's wchar does not see sendto/sendmsg.
+	udpOut atomic.Int64
+	quic   bool
+}
+
+// wireBytesOut is the bytes the hosts have written to the network: UDP
+// payloads over QUIC, the process's write-like system calls over TCP.
+func (tb *testbed) wireBytesOut() int64 {
+	if tb.quic {
+		return tb.udpOut.Load()
+	}
+	return procIO()
 }
 
 func newHosts(n int, transport string) (*testbed, error) {
-	tb := &testbed{dead: make([]atomic.Bool, n), port: map[int]int{}}
+	tb := &testbed{dead: make([]atomic.Bool, n), port: map[int]int{}, quic: transport == "quic"}
 	for i := 0; i < n; i++ {
 		bw := metrics.NewBandwidthCounter()
 		opts := []libp2p.Option{
@@ -86,7 +99,7 @@ func newHosts(n int, transport string) (*testbed, error) {
 						if err != nil {
 							return nil, err
 						}
-						return &holePacketConn{c: c, dead: dead}, nil
+						return &holePacketConn{c: c, dead: dead, out: &tb.udpOut}, nil
 					})),
 			)
 		case "tcp":
@@ -150,6 +163,7 @@ func (tb *testbed) streamBytesOut() int64 {
 type holePacketConn struct {
 	c    *net.UDPConn
 	dead *atomic.Bool
+	out  *atomic.Int64 // payload bytes written
 }
 
 func (h *holePacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
@@ -168,7 +182,9 @@ func (h *holePacketConn) WriteTo(p []byte, a net.Addr) (int, error) {
 	if h.dead.Load() {
 		return len(p), nil
 	}
-	return h.c.WriteTo(p, a)
+	n, err := h.c.WriteTo(p, a)
+	h.out.Add(int64(n))
+	return n, err
 }
 
 func (h *holePacketConn) Close() error                       { return h.c.Close() }
