@@ -11,7 +11,7 @@ PURE := ./core/... ./membership/...
 .PHONY: test demo sim-demo fmt-check tidy-check vet wasm-check unit fuzz browser browser-serve \
         experiments experiments-gossip experiments-membership experiments-membership-scale \
         experiments-membership-loss experiments-baselines \
-        attack bench-scale bench-p2p bench-swim bench-swim-quick bench-browser chromium
+        attack bench-scale bench-p2p bench-p2p-quick bench-p2p-tcp50 bench-swim bench-swim-quick bench-browser chromium
 
 ## demo: 30 real libp2p peers on loopback, 10 % loss, one crash; prints where the report and plots are.
 demo:
@@ -102,9 +102,24 @@ bench-scale:
 	build/sim -n 100000 -quiet
 	build/sim -n 1000000 -quiet
 
-## bench-p2p: Grapevine beside GossipSub v0.19.0, 50 libp2p hosts (separate module bench/; about 20 minutes).
+# The ladder (docs/benchmarks/ladder.md): Grapevine with its bounded overlay beside GossipSub
+# v0.19.0 over QUIC (one UDP socket per host), one N after the other, one table per N.
+BENCH_P2P_FLAGS ?= -transport quic -overlay -systems grapevine,gossipsub -msgs 100 -rate 10 -sizes 256 \
+	-scenarios steady,kill,silent,first,first-mesh -runs 3
+
+## bench-p2p-quick: the ladder at N = 20, 50, 200 over QUIC (separate module bench/).
+bench-p2p-quick:
+	cd bench && $(GO) build -o ../build/bench-p2p .
+	for n in 20 50 200; do build/bench-p2p -n $$n $(BENCH_P2P_FLAGS) || exit 1; echo; done
+
+## bench-p2p: the ladder at N = 20, 50, 200, 500, 1000 over QUIC (hours on a small machine).
 bench-p2p:
-	cd bench && $(GO) run . -n 50 -msgs 200 -rate 20 -sizes 256,16384 -scenarios steady,kill,first -runs 5 -stats
+	cd bench && $(GO) build -o ../build/bench-p2p .
+	for n in 20 50 200 500 1000; do build/bench-p2p -n $$n $(BENCH_P2P_FLAGS) || exit 1; echo; done
+
+## bench-p2p-tcp50: the earlier reference, 50 hosts over TCP (docs/benchmarks/p2p.md; about 20 minutes).
+bench-p2p-tcp50:
+	cd bench && $(GO) run . -transport tcp -n 50 -msgs 200 -rate 20 -sizes 256,16384 -scenarios steady,kill,first -runs 5 -stats
 
 ## bench-swim: Grapevine's SWIM beside hashicorp/memberlist v0.7.0 (about 70 minutes).
 bench-swim:
