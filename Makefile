@@ -11,7 +11,7 @@ PURE := ./core/... ./membership/...
 .PHONY: test demo sim-demo fmt-check tidy-check vet wasm-check unit fuzz browser browser-serve \
         experiments experiments-gossip experiments-membership experiments-membership-scale \
         experiments-membership-loss experiments-baselines \
-        attack bench-scale bench-p2p bench-p2p-quick bench-p2p-tcp50 bench-swim bench-swim-quick bench-browser chromium
+        attack bench-scale bench-p2p bench-p2p-quick bench-p2p-tcp50 bench-swim bench-swim-quick bench-swim-mult bench-browser chromium
 
 ## demo: 30 real libp2p peers on loopback, 10 % loss, one crash; prints where the report and plots are.
 demo:
@@ -103,19 +103,22 @@ bench-scale:
 	build/sim -n 1000000 -quiet
 
 # The ladder (docs/benchmarks/ladder.md): Grapevine with its bounded overlay beside GossipSub
-# v0.19.0 over QUIC (one UDP socket per host), one N after the other, one table per N.
-BENCH_P2P_FLAGS ?= -transport quic -overlay -systems grapevine,gossipsub -msgs 100 -rate 10 -sizes 256 \
+# v0.19.0 over QUIC (one UDP socket per host), one N after the other, one table per N, in one
+# process per N. GossipSub runs on the shared random degree-8 topology; gossipsub-full (every
+# host connected to every other first) is added up to N = 200.
+BENCH_P2P_FLAGS ?= -transport quic -overlay -msgs 100 -rate 10 -sizes 256 \
 	-scenarios steady,kill,silent,first,first-mesh -runs 3
 
 ## bench-p2p-quick: the ladder at N = 20, 50, 200 over QUIC (separate module bench/).
 bench-p2p-quick:
 	cd bench && $(GO) build -o ../build/bench-p2p .
-	for n in 20 50 200; do build/bench-p2p -n $$n $(BENCH_P2P_FLAGS) || exit 1; echo; done
+	for n in 20 50 200; do build/bench-p2p -n $$n -systems grapevine,gossipsub,gossipsub-full $(BENCH_P2P_FLAGS) || exit 1; echo; done
 
 ## bench-p2p: the ladder at N = 20, 50, 200, 500, 1000 over QUIC (hours on a small machine).
 bench-p2p:
 	cd bench && $(GO) build -o ../build/bench-p2p .
-	for n in 20 50 200 500 1000; do build/bench-p2p -n $$n $(BENCH_P2P_FLAGS) || exit 1; echo; done
+	for n in 20 50 200; do build/bench-p2p -n $$n -systems grapevine,gossipsub,gossipsub-full $(BENCH_P2P_FLAGS) || exit 1; echo; done
+	for n in 500 1000; do build/bench-p2p -n $$n -systems grapevine,gossipsub $(BENCH_P2P_FLAGS) || exit 1; echo; done
 
 ## bench-p2p-tcp50: the earlier reference, 50 hosts over TCP (docs/benchmarks/p2p.md; about 20 minutes).
 bench-p2p-tcp50:
@@ -128,3 +131,8 @@ bench-swim:
 ## bench-swim-quick: the same with 2-minute windows (about 45 minutes).
 bench-swim-quick:
 	cd bench && $(GO) run ./memberlist -n 20,50 -loss 0,0.1,0.3 -window 2m -crash-every 15s
+
+## bench-swim-mult: memberlist also at SuspicionMult 1 and 2, bracketing Grapevine's 1.5 (2-minute windows).
+bench-swim-mult:
+	cd bench && $(GO) run ./memberlist -n 20,50 -loss 0,0.1 -window 2m -crash-every 15s \
+		-systems grapevine,memberlist,memberlist-mult1,memberlist-mult2
