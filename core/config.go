@@ -184,16 +184,6 @@ type Config struct {
 	// subtrees). Off by default: the simulator's analyses assume random
 	// targets, and a tree needs every member's view of the group.
 	TreeFanout int
-	// Plumtree pushes bodies over the eager links of an overlay instead
-	// (plumtree.go): it needs a Sampler that is a NeighborLister, and
-	// then TreeFanout and EagerPush are not used on first receipt. Off
-	// by default.
-	Plumtree bool
-	// EagerMin is the number of eager links below which Plumtree no
-	// longer prunes: 0 lets the eager links shrink to a tree (one body
-	// per member); a few more keep a second path for the tail under loss
-	// at about one more copy per member each.
-	EagerMin int
 
 	// MaxMessageSize bounds a payload, on publish and on receipt.
 	MaxMessageSize int
@@ -329,7 +319,6 @@ func (c *Config) validate() error {
 	req(c.Mode <= Pull, "Mode must be Push, Pull or PushPull")
 	req(c.Policy <= Priority, "Policy must be Random, Recent or Priority")
 	req(c.Fanout >= 1, "Fanout must be at least 1")
-	req(c.EagerMin >= 0, "EagerMin must not be negative")
 	req(c.Rounds >= 0, "Rounds must not be negative")
 	req(c.Rounds > 0 || (c.RoundsFactor > 0 && !math.IsInf(c.RoundsFactor, 0)), "RoundsFactor must be positive when Rounds is 0")
 	req(c.PullFanout >= 1, "PullFanout must be at least 1")

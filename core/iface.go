@@ -65,22 +65,18 @@ type Stats struct {
 	InboundDropped uint64 // messages dropped by MaxInboundPerPeerPerRound
 	DecodeErrors   uint64 // frames that failed to decode
 
-	FramesSent     uint64
-	BytesSent      uint64
-	FramesIn       uint64
-	BytesIn        uint64
-	MessagesSent   uint64 // message bodies sent (push, pull answers, IWANT answers)
-	PayloadSent    uint64 // payload bytes within MessagesSent
-	IHavesSent     uint64 // keys announced
-	IWantsSent     uint64 // keys requested
-	DigestsSent    uint64 // pull requests sent
-	PullAnswered   uint64 // message bodies sent in answer to pull requests
-	IWantAnswered  uint64 // message bodies sent in answer to IWANT
-	TreeSent       uint64 // message bodies sent along a tree push (within MessagesSent)
-	EagerSent      uint64 // bodies pushed over eager Plumtree links (within MessagesSent)
-	PrunesSent     uint64 // Plumtree links made lazy after a duplicate body
-	PrunesReceived uint64 // links made lazy at the neighbour's request
-	Grafts         uint64 // lazy links made eager again by an IWANT
+	FramesSent    uint64
+	BytesSent     uint64
+	FramesIn      uint64
+	BytesIn       uint64
+	MessagesSent  uint64 // message bodies sent (push, pull answers, IWANT answers)
+	PayloadSent   uint64 // payload bytes within MessagesSent
+	IHavesSent    uint64 // keys announced
+	IWantsSent    uint64 // keys requested
+	DigestsSent   uint64 // pull requests sent
+	PullAnswered  uint64 // message bodies sent in answer to pull requests
+	IWantAnswered uint64 // message bodies sent in answer to IWANT
+	TreeSent      uint64 // message bodies sent along a tree push (within MessagesSent)
 
 	PeerBudgetDrops   uint64 // sends dropped by MaxPeerBytesPerRound
 	StoreEvicted      uint64 // messages evicted by MaxStoreMessages/MaxStoreBytes

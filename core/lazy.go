@@ -53,7 +53,6 @@ func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
 
 // onIWant answers an IWANT with the stored bodies.
 func (e *Engine) onIWant(from NodeID, keys []MsgKey) {
-	e.graft(from)
 	for _, k := range keys {
 		if en := e.store[k]; en != nil && !en.gone {
 			if e.sendBody(from, en) {
@@ -108,7 +107,6 @@ func (e *Engine) sendIHave(to NodeID, k MsgKey) {
 
 // sendIWant adds a request for k to the frame for to.
 func (e *Engine) sendIWant(to NodeID, k MsgKey) {
-	e.graft(to)
 	f := e.frameFor(to)
 	f.iwant = append(f.iwant, k)
 	e.stats.IWantsSent++

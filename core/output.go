@@ -17,7 +17,6 @@ type outFrame struct {
 	ihave  []MsgKey
 	iwant  []MsgKey
 	digest []byte
-	prune  bool
 }
 
 // frameFor returns the frame being built for peer to during this call.
@@ -136,10 +135,6 @@ func (e *Engine) flush() {
 		if len(f.ihave) > 0 {
 			sortKeys(f.ihave)
 			f.buf = AppendKeysRecord(f.buf, RecIHave, slices.Compact(f.ihave))
-		}
-		if f.prune {
-			f.buf = AppendPruneRecord(f.buf)
-			f.prune = false
 		}
 		if len(f.iwant) > 0 {
 			sortKeys(f.iwant)

@@ -52,11 +52,6 @@ func DecodeFrame(b []byte, lim Limits) (*Frame, error) {
 				return nil, err
 			}
 			f.Tree = append(f.Tree, TreeMessage{Msg: m, End: binary.BigEndian.Uint64(body)})
-		case RecPrune:
-			if len(body) != 0 {
-				return nil, fmt.Errorf("decoding prune: %w: non-empty body", ErrMalformed)
-			}
-			f.Prune = true
 		case RecIHave, RecIWant:
 			keys, err := decodeKeys(body, lim, &keyBudget)
 			if err != nil {

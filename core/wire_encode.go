@@ -164,6 +164,3 @@ func EncodeFrame(f *Frame) []byte {
 	}
 	return b
 }
-
-// AppendPruneRecord appends a RecPrune record (empty body) to dst.
-func AppendPruneRecord(dst []byte) []byte { return append(dst, RecPrune, 0) }
