@@ -123,13 +123,7 @@ func (e *Engine) plumDuplicate(p NodeID) {
 	if !known || lazy {
 		return
 	}
-	eager := 0
-	for _, z := range e.plum.lazy {
-		if !z {
-			eager++
-		}
-	}
-	if eager <= e.cfg.EagerMin {
+	if e.plumEager() <= e.cfg.EagerMin {
 		return
 	}
 	e.plum.lazy[p] = true
@@ -145,9 +139,20 @@ func (e *Engine) plumPruned(p NodeID) {
 		return
 	}
 	e.plumRefresh(l)
-	if lazy, known := e.plum.lazy[p]; known && !lazy {
+	if lazy, known := e.plum.lazy[p]; known && !lazy && e.plumEager() > e.cfg.EagerMin {
 		e.plum.lazy[p] = true
 	}
+}
+
+// plumEager counts the eager links.
+func (e *Engine) plumEager() int {
+	n := 0
+	for _, z := range e.plum.lazy {
+		if !z {
+			n++
+		}
+	}
+	return n
 }
 
 // plumGraft makes the link to p eager (an IWANT went to or came from p).
