@@ -274,7 +274,7 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64, frameSi
 	}
 	if o := e.origins[m.Origin]; o != nil && o.hasSeen(m.Seq) {
 		e.stats.Duplicates++
-		if e.cfg.Plumtree {
+		if _, ok := e.plumLister(); ok {
 			e.plumDuplicate(from)
 			return
 		}
