@@ -200,3 +200,28 @@ func TestPruneWire(t *testing.T) {
 		}
 	}
 }
+
+// Tree push with Plumtree set but a sampler that lists the group rather than
+// neighbours (a PeerLister, no NeighborLister) is tree push unchanged,
+// duplicate-with-arc forwarding included.
+func TestPlumtreeLeavesTreePushAlone(t *testing.T) {
+	run := func(on bool) (uint64, uint64, int) {
+		tn := treeNet(t, 60, 4, 13, func(i int, c *Config) { c.Plumtree = on })
+		tn.loss = 0.1
+		for j := 0; j < 5; j++ {
+			m := tn.publish(j, "t", []byte("z"))
+			tn.runUntil(m.Key(), 10)
+		}
+		var sent, tree uint64
+		for _, e := range tn.nodes {
+			sent += e.Stats().MessagesSent
+			tree += e.Stats().TreeSent
+		}
+		return sent, tree, tn.frames
+	}
+	a1, a2, a3 := run(false)
+	b1, b2, b3 := run(true)
+	if a1 != b1 || a2 != b2 || a3 != b3 || a2 == 0 {
+		t.Fatalf("off: %d bodies, %d tree, %d frames; on: %d, %d, %d", a1, a2, a3, b1, b2, b3)
+	}
+}
