@@ -74,6 +74,9 @@ type Engine struct {
 	ringOK       bool
 	arcScratch   []ringPeer
 	childScratch []treeChild
+
+	// Plumtree push (plumtree.go)
+	plum plumState
 }
 
 // New validates cfg and returns an engine.
@@ -223,6 +226,9 @@ func (e *Engine) StepFrame(from NodeID, f *Frame) {
 	for _, t := range f.Tree {
 		e.receive(from, t.Msg, true, t.End, f.Size)
 	}
+	if f.Prune && e.cfg.Plumtree {
+		e.plumPruned(from)
+	}
 	if len(f.IHave) > 0 {
 		e.onIHave(from, f.IHave)
 	}
@@ -268,6 +274,10 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64, frameSi
 	}
 	if o := e.origins[m.Origin]; o != nil && o.hasSeen(m.Seq) {
 		e.stats.Duplicates++
+		if _, ok := e.plumLister(); ok {
+			e.plumDuplicate(from)
+			return
+		}
 		if tree && e.cfg.TreeFanout > 0 && e.cfg.Mode != Pull {
 			// Repair got here first: the subtree is still ours to serve.
 			if en := e.store[m.Key()]; en != nil && !en.gone && !en.treeDone {
@@ -350,6 +360,9 @@ func (e *Engine) accept(m *Message, from NodeID, tree bool, end uint64) {
 	}
 	e.deliverInOrder(o, m)
 	if e.cfg.Mode == Pull {
+		return
+	}
+	if e.cfg.Plumtree && e.plumPush(en, from) {
 		return
 	}
 	if e.cfg.TreeFanout > 0 {

@@ -96,3 +96,16 @@ type Stats struct {
 	OriginsRefused    uint64 // messages of new origins refused: origin table and tombstones full (OffenceFlood)
 	FrameCopies       uint64 // KeepFrames messages copied out of a frame more than 2× their size + 1 KiB
 }
+
+// PlumStats are the counters of Plumtree push (Config.Plumtree), kept apart
+// from Stats so that a run without Plumtree prints exactly what it did
+// before (the simulator's trace digests hash Stats with its field names).
+type PlumStats struct {
+	EagerSent      uint64 // message bodies sent to eager neighbours (within Stats.MessagesSent)
+	LazySent       uint64 // IHAVEs sent to lazy neighbours on first receipt (within Stats.IHavesSent)
+	Duplicates     uint64 // duplicate bodies received from a neighbour
+	PrunesSent     uint64 // PRUNEs sent (a duplicate over an eager link, above EagerMin)
+	PrunesReceived uint64 // PRUNEs received
+	Grafts         uint64 // lazy links made eager again by an IWANT either way
+	LinksDropped   uint64 // link states dropped because the neighbour left
+}

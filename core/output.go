@@ -17,6 +17,7 @@ type outFrame struct {
 	ihave  []MsgKey
 	iwant  []MsgKey
 	digest []byte
+	prune  bool // Plumtree PRUNE for this link
 }
 
 // frameFor returns the frame being built for peer to during this call.
@@ -143,8 +144,11 @@ func (e *Engine) flush() {
 		if f.digest != nil {
 			f.buf = AppendRecord(f.buf, RecDigest, f.digest)
 		}
+		if f.prune {
+			f.buf = AppendRecord(f.buf, RecPrune, nil)
+		}
 		e.sendFrame(f)
-		f.to, f.buf, f.digest = "", nil, nil
+		f.to, f.buf, f.digest, f.prune = "", nil, nil, false
 		f.ihave, f.iwant = f.ihave[:0], f.iwant[:0]
 	}
 	e.outFrames = e.outFrames[:0] // the frame structs stay in the backing array for reuse

@@ -29,6 +29,9 @@ const (
 	// Config.TreeFanout): an 8-byte big-endian ring position, the end of the
 	// arc the receiver forwards to, then the message as in RecMessage.
 	RecTreeMessage uint8 = 0x05
+	// RecPrune is a Plumtree PRUNE (see Config.Plumtree): the sender asks
+	// the receiver to stop pushing bodies over this link. Its body is empty.
+	RecPrune uint8 = 0x06
 
 	RecMembershipFirst uint8 = 0x40
 	RecMembershipLast  uint8 = 0x7f
@@ -99,6 +102,7 @@ type Frame struct {
 	IHave    []MsgKey
 	IWant    []MsgKey
 	Digest   *Digest
+	Prune    bool     // a RecPrune record was present
 	Records  []Record // records of types the core does not own
 	// Size is the length of the encoded frame the slices above alias, set
 	// by DecodeFrame (0 for a frame built in memory). With

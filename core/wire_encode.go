@@ -159,6 +159,9 @@ func EncodeFrame(f *Frame) []byte {
 	if f.Digest != nil {
 		b = AppendDigestRecord(b, f.Digest)
 	}
+	if f.Prune {
+		b = AppendRecord(b, RecPrune, nil)
+	}
 	for _, r := range f.Records {
 		b = AppendRecord(b, r.Type, r.Body)
 	}

@@ -1,0 +1,227 @@
+package core
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+)
+
+// nbrSampler is an overlay sampler for tests: it samples and lists only the
+// node's neighbours; Size is the whole group's.
+type nbrSampler struct {
+	peers []NodeID
+	rng   *rand.Rand
+	ver   uint64
+	n     int
+}
+
+func (s *nbrSampler) Sample(dst []NodeID, k int) []NodeID {
+	return SampleDistinct(dst, k, len(s.peers), s.rng, func(i int) NodeID { return s.peers[i] })
+}
+func (s *nbrSampler) Size() int                             { return s.n }
+func (s *nbrSampler) NeighborsVersion() uint64              { return s.ver }
+func (s *nbrSampler) AppendNeighbors(dst []NodeID) []NodeID { return append(dst, s.peers...) }
+
+// circulantNeighbours links i to i±o for each offset: a connected graph of
+// degree 2·len(offsets).
+func circulantNeighbours(i, n int, offsets []int) []NodeID {
+	var out []NodeID
+	for _, o := range offsets {
+		out = append(out, nodeName((i+o)%n), nodeName((i-o+n)%n))
+	}
+	return out
+}
+
+// plumNet builds n engines with Plumtree over a circulant neighbour graph of
+// degree 8; rounds announce (IHAVE) rather than push bodies.
+func plumNet(t *testing.T, n int, seed uint64, tweak func(i int, c *Config)) *testNet {
+	return newTestNet(t, n, seed, func(i int, c *Config) {
+		c.Plumtree = true
+		c.Sampler = &nbrSampler{peers: circulantNeighbours(i, n, []int{1, 2, 5, 11}), rng: c.Rand, ver: 1, n: n}
+		c.LazyThreshold = 1
+		c.IWantDelay = 1
+		c.Rounds = 1
+		if tweak != nil {
+			tweak(i, c)
+		}
+	})
+}
+
+func sumSent(tn *testNet) (bodies uint64, ps PlumStats) {
+	for _, e := range tn.nodes {
+		bodies += e.Stats().MessagesSent
+		s := e.PlumStats()
+		ps.PrunesSent += s.PrunesSent
+		ps.PrunesReceived += s.PrunesReceived
+		ps.Grafts += s.Grafts
+		ps.Duplicates += s.Duplicates
+		ps.EagerSent += s.EagerSent
+		ps.LazySent += s.LazySent
+	}
+	return bodies, ps
+}
+
+// Every member delivers every message exactly once, through the eager push
+// alone (no rounds), and duplicates prune links so that the body copies per
+// delivery fall toward 1 (EagerMin 0) or stay near 2 (EagerMin 2).
+func TestPlumtreeDeliversOnceAndPrunes(t *testing.T) {
+	const n, msgs = 200, 40
+	for _, tc := range []struct {
+		eagerMin int
+		maxLast  float64 // body copies per delivery of the last messages
+	}{{0, 1.2}, {2, 2.5}} {
+		tn := plumNet(t, n, 5, func(i int, c *Config) { c.EagerMin = tc.eagerMin })
+		var first, last float64
+		for j := 0; j < msgs; j++ {
+			before, _ := sumSent(tn)
+			m := tn.publish((j*37)%n, "t", []byte("hi"))
+			if got := tn.have(m.Key()); got != n {
+				t.Fatalf("EagerMin %d msg %d: %d of %d have it after the eager push", tc.eagerMin, j, got, n)
+			}
+			after, _ := sumSent(tn)
+			per := float64(after-before) / float64(n-1)
+			if j == 0 {
+				first = per
+			}
+			if j >= msgs-5 {
+				last += per / 5
+			}
+		}
+		for i, a := range tn.apps {
+			if len(a.got) != msgs {
+				t.Fatalf("node %d delivered %d messages, want %d", i, len(a.got), msgs)
+			}
+		}
+		_, ps := sumSent(tn)
+		if ps.PrunesSent == 0 || ps.PrunesReceived != ps.PrunesSent {
+			t.Errorf("EagerMin %d: %d prunes sent, %d received", tc.eagerMin, ps.PrunesSent, ps.PrunesReceived)
+		}
+		if last > tc.maxLast || last >= first {
+			t.Errorf("EagerMin %d: %.2f body copies per delivery at first, %.2f at the end; want the end ≤ %.2f and below the first",
+				tc.eagerMin, first, last, tc.maxLast)
+		}
+		t.Logf("EagerMin %d: copies per delivery %.2f first, %.2f last; %+v", tc.eagerMin, first, last, ps)
+	}
+}
+
+// Once the tree has formed, a lost body is repaired by IHAVE/IWANT, and the
+// IWANT grafts the lazy link.
+func TestPlumtreeRepairsLossByGraft(t *testing.T) {
+	const n = 150
+	tn := plumNet(t, n, 9, func(i int, c *Config) { c.EagerMin = 0 })
+	for j := 0; j < 20; j++ {
+		tn.publish(j%n, "t", []byte("warm"))
+	}
+	tn.loss = 0.2
+	for j := 0; j < 10; j++ {
+		m := tn.publish((j*13)%n, "t", []byte("lossy"))
+		if r := tn.runUntil(m.Key(), 20); r > 20 {
+			t.Fatalf("msg %d: %d of %d have it after 20 rounds", j, tn.have(m.Key()), n)
+		}
+	}
+	_, ps := sumSent(tn)
+	if ps.Grafts == 0 {
+		t.Errorf("no grafts after repairing loss: %+v", ps)
+	}
+}
+
+// A neighbour that leaves takes its link state with it; a PRUNE or IWANT
+// from a peer that is not a neighbour creates no state.
+func TestPlumtreeStateFollowsNeighbours(t *testing.T) {
+	tn := plumNet(t, 30, 3, nil)
+	tn.publish(0, "t", []byte("x"))
+	e := tn.nodes[0]
+	if eg, lz := e.PlumLinks(); eg+lz != 8 {
+		t.Fatalf("node 0 has %d links, want its 8 neighbours", eg+lz)
+	}
+	s := e.cfg.Sampler.(*nbrSampler)
+	s.peers = s.peers[:3]
+	s.ver++
+	e.StepFrame(nodeName(29), &Frame{Prune: true}) // refreshes the table
+	if eg, lz := e.PlumLinks(); eg+lz != 3 || e.PlumStats().LinksDropped != 5 {
+		t.Fatalf("after 5 neighbours left: %d links, %d dropped", eg+lz, e.PlumStats().LinksDropped)
+	}
+	for i := 0; i < 100; i++ {
+		e.StepFrame(NodeID("stranger"), &Frame{Prune: true, IWant: []MsgKey{{Origin: "stranger", Seq: 1}}})
+	}
+	if eg, lz := e.PlumLinks(); eg+lz != 3 {
+		t.Fatalf("a stranger's prunes and IWANTs created link state: %d links", eg+lz)
+	}
+}
+
+// With Plumtree set but a sampler that is no NeighborLister, the engine
+// behaves exactly as with Plumtree off.
+func TestPlumtreeWithoutListerUnchanged(t *testing.T) {
+	run := func(on bool) (Stats, int) {
+		tn := newTestNet(t, 40, 11, func(i int, c *Config) {
+			c.Plumtree = on
+			c.Sampler = plainSampler{c.Sampler.(*StaticSampler)}
+		})
+		tn.loss = 0.1
+		for j := 0; j < 5; j++ {
+			m := tn.publish(j, "t", []byte("y"))
+			tn.runUntil(m.Key(), 10)
+		}
+		var s Stats
+		for _, e := range tn.nodes {
+			st := e.Stats()
+			s.MessagesSent += st.MessagesSent
+			s.IHavesSent += st.IHavesSent
+			s.Duplicates += st.Duplicates
+			s.BytesSent += st.BytesSent
+		}
+		return s, tn.frames
+	}
+	a, fa := run(false)
+	b, fb := run(true)
+	if a != b || fa != fb {
+		t.Fatalf("Plumtree without a NeighborLister changed behaviour: %+v %d vs %+v %d", a, fa, b, fb)
+	}
+}
+
+func TestPruneWire(t *testing.T) {
+	lim := DefaultLimits()
+	f, err := DecodeFrame(EncodeFrame(&Frame{Prune: true, IWant: []MsgKey{{Origin: "a", Seq: 1}}}), lim)
+	if err != nil || !f.Prune || len(f.IWant) != 1 {
+		t.Fatalf("round trip: %+v, %v", f, err)
+	}
+	if f, err := DecodeFrame(EncodeFrame(&Frame{}), lim); err != nil || f.Prune {
+		t.Fatalf("empty frame decodes with Prune %v, %v", f.Prune, err)
+	}
+	for _, b := range [][]byte{
+		{WireVersion, RecPrune, 1, 0},           // a prune with a body
+		{WireVersion, RecPrune, 0, RecPrune, 0}, // two prunes
+		{WireVersion, RecPrune, 2, 0},           // truncated
+	} {
+		if _, err := DecodeFrame(b, lim); err == nil {
+			t.Errorf("%x decoded", b)
+		} else if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTruncated) {
+			t.Errorf("%x: unexpected error %v", b, err)
+		}
+	}
+}
+
+// Tree push with Plumtree set but a sampler that lists the group rather than
+// neighbours (a PeerLister, no NeighborLister) is tree push unchanged,
+// duplicate-with-arc forwarding included.
+func TestPlumtreeLeavesTreePushAlone(t *testing.T) {
+	run := func(on bool) (uint64, uint64, int) {
+		tn := treeNet(t, 60, 4, 13, func(i int, c *Config) { c.Plumtree = on })
+		tn.loss = 0.1
+		for j := 0; j < 5; j++ {
+			m := tn.publish(j, "t", []byte("z"))
+			tn.runUntil(m.Key(), 10)
+		}
+		var sent, tree uint64
+		for _, e := range tn.nodes {
+			sent += e.Stats().MessagesSent
+			tree += e.Stats().TreeSent
+		}
+		return sent, tree, tn.frames
+	}
+	a1, a2, a3 := run(false)
+	b1, b2, b3 := run(true)
+	if a1 != b1 || a2 != b2 || a3 != b3 || a2 == 0 {
+		t.Fatalf("off: %d bodies, %d tree, %d frames; on: %d, %d, %d", a1, a2, a3, b1, b2, b3)
+	}
+}
