@@ -92,6 +92,22 @@
 // peers it already knows are gone. The adapter for libp2p streams uses it
 // (package p2p); the simulator's analyses use random push.
 //
+// # Plumtree
+//
+// With Config.Plumtree and a sampler whose peers are an overlay's
+// neighbours (NeighborLister, as over membership/overlay's HyParView active
+// view), first receipt and Publish send the body to the eager neighbours
+// and announce it (IHAVE) at once to the lazy ones; TreeFanout is ignored.
+// Every link starts eager; a duplicate body over an eager link makes it lazy
+// and sends the sender a PRUNE (RecPrune), so the eager links settle into a
+// spanning tree of the overlay (Leitão, Pereira and Rodrigues, Epidemic
+// Broadcast Trees, SRDS 2007). A node keeps at least Config.EagerMin eager
+// links (it neither prunes nor obeys a PRUNE below that), a spare path
+// against loss. A lazy neighbour that misses the body asks for it with
+// IWANT after IWantDelay, which makes the link eager again on both sides
+// (Plumtree's GRAFT). Link state exists only for current neighbours and
+// flips one bit per PRUNE or IWANT; counters are in PlumStats.
+//
 // # Bounds
 //
 // Memory is bounded everywhere, and every bound counts what it dropped in

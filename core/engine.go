@@ -69,17 +69,14 @@ type Engine struct {
 	stats         Stats
 
 	// tree push (tree.go)
-	ring    []ringPeer // live peers sorted by ring position
-	ringVer uint64
-	ringOK  bool
-
-	// Plumtree (plumtree.go): the neighbours at nbrVer and the lazy links
-	nbrs         []NodeID
-	nbrVer       uint64
-	nbrOK        bool
-	lazyLinks    map[NodeID]bool
+	ring         []ringPeer // live peers sorted by ring position
+	ringVer      uint64
+	ringOK       bool
 	arcScratch   []ringPeer
 	childScratch []treeChild
+
+	// Plumtree push (plumtree.go)
+	plum plumState
 }
 
 // New validates cfg and returns an engine.
@@ -87,7 +84,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, rng: cfg.Rand, nextSeq: cfg.FirstSeq, lazyLinks: map[NodeID]bool{}}
+	e := &Engine{cfg: cfg, rng: cfg.Rand, nextSeq: cfg.FirstSeq}
 	e.bufs, _ = cfg.Transport.(FrameBuffers)
 	return e, nil
 }
@@ -229,11 +226,11 @@ func (e *Engine) StepFrame(from NodeID, f *Frame) {
 	for _, t := range f.Tree {
 		e.receive(from, t.Msg, true, t.End, f.Size)
 	}
+	if f.Prune && e.cfg.Plumtree {
+		e.plumPruned(from)
+	}
 	if len(f.IHave) > 0 {
 		e.onIHave(from, f.IHave)
-	}
-	if f.Prune {
-		e.onPrune(from)
 	}
 	if len(f.IWant) > 0 {
 		e.onIWant(from, f.IWant)
@@ -277,7 +274,10 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64, frameSi
 	}
 	if o := e.origins[m.Origin]; o != nil && o.hasSeen(m.Seq) {
 		e.stats.Duplicates++
-		e.plumDuplicate(from)
+		if _, ok := e.plumLister(); ok {
+			e.plumDuplicate(from)
+			return
+		}
 		if tree && e.cfg.TreeFanout > 0 && e.cfg.Mode != Pull {
 			// Repair got here first: the subtree is still ours to serve.
 			if en := e.store[m.Key()]; en != nil && !en.gone && !en.treeDone {
@@ -362,8 +362,7 @@ func (e *Engine) accept(m *Message, from NodeID, tree bool, end uint64) {
 	if e.cfg.Mode == Pull {
 		return
 	}
-	if l, ok := e.plumtree(); ok {
-		e.plumPush(l, en, from)
+	if e.cfg.Plumtree && e.plumPush(en, from) {
 		return
 	}
 	if e.cfg.TreeFanout > 0 {

@@ -17,6 +17,8 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add([]byte{1, 4, 5, 1, 1, 1, 'a', 0})
 	f.Add([]byte{1, 2, 6, 1, 1, 'a', 2, 1, 1})
 	f.Add([]byte{1, 0x40, 0})
+	f.Add(EncodeFrame(&Frame{Prune: true}))
+	f.Add([]byte{1, 6, 0, 6, 0})
 	lim := DefaultLimits()
 	lim.MaxFrameSize = 1 << 16
 	lim.MaxMessageSize = 1 << 15

@@ -65,22 +65,18 @@ type Stats struct {
 	InboundDropped uint64 // messages dropped by MaxInboundPerPeerPerRound
 	DecodeErrors   uint64 // frames that failed to decode
 
-	FramesSent     uint64
-	BytesSent      uint64
-	FramesIn       uint64
-	BytesIn        uint64
-	MessagesSent   uint64 // message bodies sent (push, pull answers, IWANT answers)
-	PayloadSent    uint64 // payload bytes within MessagesSent
-	IHavesSent     uint64 // keys announced
-	IWantsSent     uint64 // keys requested
-	DigestsSent    uint64 // pull requests sent
-	PullAnswered   uint64 // message bodies sent in answer to pull requests
-	IWantAnswered  uint64 // message bodies sent in answer to IWANT
-	TreeSent       uint64 // message bodies sent along a tree push (within MessagesSent)
-	EagerSent      uint64 // bodies pushed over eager Plumtree links (within MessagesSent)
-	PrunesSent     uint64 // Plumtree links made lazy after a duplicate body
-	PrunesReceived uint64 // links made lazy at the neighbour's request
-	Grafts         uint64 // lazy links made eager again by an IWANT
+	FramesSent    uint64
+	BytesSent     uint64
+	FramesIn      uint64
+	BytesIn       uint64
+	MessagesSent  uint64 // message bodies sent (push, pull answers, IWANT answers)
+	PayloadSent   uint64 // payload bytes within MessagesSent
+	IHavesSent    uint64 // keys announced
+	IWantsSent    uint64 // keys requested
+	DigestsSent   uint64 // pull requests sent
+	PullAnswered  uint64 // message bodies sent in answer to pull requests
+	IWantAnswered uint64 // message bodies sent in answer to IWANT
+	TreeSent      uint64 // message bodies sent along a tree push (within MessagesSent)
 
 	PeerBudgetDrops   uint64 // sends dropped by MaxPeerBytesPerRound
 	StoreEvicted      uint64 // messages evicted by MaxStoreMessages/MaxStoreBytes
@@ -99,4 +95,17 @@ type Stats struct {
 	TombstonesDropped uint64 // evicted origins' watermarks dropped by the 8·MaxOrigins bound before SeenTTL
 	OriginsRefused    uint64 // messages of new origins refused: origin table and tombstones full (OffenceFlood)
 	FrameCopies       uint64 // KeepFrames messages copied out of a frame more than 2× their size + 1 KiB
+}
+
+// PlumStats are the counters of Plumtree push (Config.Plumtree), kept apart
+// from Stats so that a run without Plumtree prints exactly what it did
+// before (the simulator's trace digests hash Stats with its field names).
+type PlumStats struct {
+	EagerSent      uint64 // message bodies sent to eager neighbours (within Stats.MessagesSent)
+	LazySent       uint64 // IHAVEs sent to lazy neighbours on first receipt (within Stats.IHavesSent)
+	Duplicates     uint64 // duplicate bodies received from a neighbour
+	PrunesSent     uint64 // PRUNEs sent (a duplicate over an eager link, above EagerMin)
+	PrunesReceived uint64 // PRUNEs received
+	Grafts         uint64 // lazy links made eager again by an IWANT either way
+	LinksDropped   uint64 // link states dropped because the neighbour left
 }

@@ -53,7 +53,9 @@ func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
 
 // onIWant answers an IWANT with the stored bodies.
 func (e *Engine) onIWant(from NodeID, keys []MsgKey) {
-	e.graft(from)
+	if e.cfg.Plumtree {
+		e.plumGraft(from)
+	}
 	for _, k := range keys {
 		if en := e.store[k]; en != nil && !en.gone {
 			if e.sendBody(from, en) {
@@ -108,7 +110,9 @@ func (e *Engine) sendIHave(to NodeID, k MsgKey) {
 
 // sendIWant adds a request for k to the frame for to.
 func (e *Engine) sendIWant(to NodeID, k MsgKey) {
-	e.graft(to)
+	if e.cfg.Plumtree {
+		e.plumGraft(to)
+	}
 	f := e.frameFor(to)
 	f.iwant = append(f.iwant, k)
 	e.stats.IWantsSent++

@@ -17,7 +17,7 @@ type outFrame struct {
 	ihave  []MsgKey
 	iwant  []MsgKey
 	digest []byte
-	prune  bool
+	prune  bool // Plumtree PRUNE for this link
 }
 
 // frameFor returns the frame being built for peer to during this call.
@@ -137,10 +137,6 @@ func (e *Engine) flush() {
 			sortKeys(f.ihave)
 			f.buf = AppendKeysRecord(f.buf, RecIHave, slices.Compact(f.ihave))
 		}
-		if f.prune {
-			f.buf = AppendPruneRecord(f.buf)
-			f.prune = false
-		}
 		if len(f.iwant) > 0 {
 			sortKeys(f.iwant)
 			f.buf = AppendKeysRecord(f.buf, RecIWant, slices.Compact(f.iwant))
@@ -148,8 +144,11 @@ func (e *Engine) flush() {
 		if f.digest != nil {
 			f.buf = AppendRecord(f.buf, RecDigest, f.digest)
 		}
+		if f.prune {
+			f.buf = AppendRecord(f.buf, RecPrune, nil)
+		}
 		e.sendFrame(f)
-		f.to, f.buf, f.digest = "", nil, nil
+		f.to, f.buf, f.digest, f.prune = "", nil, nil, false
 		f.ihave, f.iwant = f.ihave[:0], f.iwant[:0]
 	}
 	e.outFrames = e.outFrames[:0] // the frame structs stay in the backing array for reuse

@@ -1,123 +1,169 @@
 package core
 
-import "slices"
-
-// Plumtree (Config.Plumtree) pushes bodies over the links of a bounded
-// overlay instead of a tree over the whole group: Leitão, Pereira and
-// Rodrigues, "Epidemic Broadcast Trees" (SRDS 2007). Each link to a
-// neighbour is eager or lazy; a new neighbour starts eager. On first
-// receipt (or publish) a node sends the body to its eager neighbours but
-// the one it came from; lazy neighbours hear of it from the rounds'
-// announcements (IHAVE to Fanout random neighbours, with IWantDelay). A
-// node that receives a body it already has from an eager neighbour makes
-// that link lazy and tells the sender to do the same (PRUNE), so the eager
-// links shrink to a spanning tree and each node receives about one body.
-// A node that fetches a body with IWANT grafts the link it asked over (it
-// turns eager at both ends: sending and receiving an IWANT both graft), so
-// a tree cut by a failure or loss is mended where the repair came from.
-// Config.EagerMin keeps some redundancy: a node does not prune below that
-// many eager links, so a loss on one path often finds the body already
-// on its way over another.
+// Plumtree push (Config.Plumtree): on an overlay where each node knows only
+// a bounded set of neighbours (membership/overlay's HyParView active view),
+// the body of a message travels along a spanning tree that the links
+// themselves learn, as in Leitão, Pereira and Rodrigues, "Epidemic Broadcast
+// Trees" (SRDS 2007).
 //
-// The state is one bit per current neighbour (lazy), dropped when the
-// neighbour leaves the view. A PRUNE or IWANT only flips that bit for the
-// link it arrived on, so a hostile neighbour gains nothing by sending
-// them: at worst it stops receiving eager pushes, or receives them again.
+// Each neighbour link is eager (the default for a new neighbour) or lazy.
+// On first receipt from p a node delivers, sends the body to every eager
+// neighbour but p and the origin, and announces the key (IHAVE) to every
+// lazy one at once. A body that arrives again from an eager neighbour p
+// marks p lazy and sends p a PRUNE (RecPrune), as long as at least
+// Config.EagerMin eager links remain, so the tree keeps some redundancy for
+// loss. A PRUNE from p marks p lazy. An IWANT from p marks p eager, and so
+// does sending an IWANT to p (Plumtree's GRAFT, carried by the IWANT).
+// Links are state for current neighbours only: when NeighborsVersion
+// changes, links to departed neighbours are dropped. A PRUNE or IWANT flood
+// only flips one bit per link.
 
 // NeighborLister is an optional interface of a PeerSampler whose peers are
-// an overlay's neighbours (grapevine.Node with Config.Overlay). Plumtree
-// needs it.
+// an overlay's neighbours.
 type NeighborLister interface {
 	// NeighborsVersion changes whenever the neighbour set changes.
 	NeighborsVersion() uint64
-	// AppendNeighbors appends every current neighbour (this node
-	// excluded) to dst.
+	// AppendNeighbors appends every current neighbour, this node excluded.
 	AppendNeighbors(dst []NodeID) []NodeID
 }
 
-// plumtree returns the sampler as a NeighborLister when Plumtree is on.
-func (e *Engine) plumtree() (NeighborLister, bool) {
-	if !e.cfg.Plumtree {
+// plumState is the per-link state of Plumtree push.
+type plumState struct {
+	lazy  map[NodeID]bool // current neighbours: true if the link is lazy
+	nbrs  []NodeID        // current neighbours in the lister's order
+	ver   uint64
+	ok    bool
+	stats PlumStats
+}
+
+// PlumStats returns a copy of the Plumtree counters.
+func (e *Engine) PlumStats() PlumStats { return e.plum.stats }
+
+// PlumLinks returns how many current neighbour links are eager and lazy.
+func (e *Engine) PlumLinks() (eager, lazy int) {
+	for _, z := range e.plum.lazy {
+		if z {
+			lazy++
+		} else {
+			eager++
+		}
+	}
+	return eager, lazy
+}
+
+// plumLister returns the sampler as a NeighborLister if Plumtree is on.
+func (e *Engine) plumLister() (NeighborLister, bool) {
+	if !e.cfg.Plumtree || e.cfg.Mode == Pull {
 		return nil, false
 	}
 	l, ok := e.cfg.Sampler.(NeighborLister)
 	return l, ok
 }
 
-// refreshNeighbors reloads the neighbour list when it changed and forgets
-// the link state of former neighbours.
-func (e *Engine) refreshNeighbors(l NeighborLister) {
+// plumRefresh brings the link table up to date with the neighbour set: new
+// neighbours start eager, departed ones are forgotten.
+func (e *Engine) plumRefresh(l NeighborLister) {
 	v := l.NeighborsVersion()
-	if e.nbrOK && v == e.nbrVer {
+	p := &e.plum
+	if p.ok && v == p.ver {
 		return
 	}
-	clear(e.nbrs)
-	e.nbrs = l.AppendNeighbors(e.nbrs[:0])
-	e.nbrVer, e.nbrOK = v, true
-	for id := range e.lazyLinks {
-		if !slices.Contains(e.nbrs, id) {
-			delete(e.lazyLinks, id)
+	p.nbrs = l.AppendNeighbors(p.nbrs[:0])
+	next := make(map[NodeID]bool, len(p.nbrs))
+	for _, id := range p.nbrs {
+		if id != e.cfg.ID {
+			next[id] = p.lazy[id] // false (eager) for a new neighbour
 		}
 	}
+	for id := range p.lazy {
+		if _, ok := next[id]; !ok {
+			p.stats.LinksDropped++
+		}
+	}
+	p.lazy, p.ver, p.ok = next, v, true
 }
 
-// isNeighbor reports whether id is a current neighbour (after a refresh).
-func (e *Engine) isNeighbor(id NodeID) bool { return slices.Contains(e.nbrs, id) }
-
-// plumPush sends en's body to every eager neighbour but from and the
-// origin.
-func (e *Engine) plumPush(l NeighborLister, en *storeEntry, from NodeID) {
-	e.refreshNeighbors(l)
-	for _, id := range e.nbrs {
-		if id == from || id == en.msg.Origin || id == e.cfg.ID || e.lazyLinks[id] {
+// plumPush sends en's body to the eager neighbours and announces it to the
+// lazy ones; it reports false when the sampler lists no neighbours.
+func (e *Engine) plumPush(en *storeEntry, from NodeID) bool {
+	l, ok := e.plumLister()
+	if !ok {
+		return false
+	}
+	e.plumRefresh(l)
+	origin := en.msg.Origin
+	for _, id := range e.plum.nbrs {
+		if id == from || id == origin || id == e.cfg.ID {
 			continue
 		}
-		if e.sendBody(id, en) {
-			e.stats.EagerSent++
+		lazy, known := e.plum.lazy[id]
+		if !known {
+			continue
+		}
+		if lazy {
+			e.sendIHave(id, en.msg.Key())
+			e.plum.stats.LazySent++
+		} else if e.sendBody(id, en) {
+			e.plum.stats.EagerSent++
 		}
 	}
+	return true
 }
 
-// plumDuplicate handles a body this node already had, received from from:
-// an eager link that delivered a second copy turns lazy and the sender is
-// asked to prune it too, unless this node is down to EagerMin eager links.
-func (e *Engine) plumDuplicate(from NodeID) {
-	l, ok := e.plumtree()
-	if !ok || from == "" {
-		return
-	}
-	e.refreshNeighbors(l)
-	if !e.isNeighbor(from) || e.lazyLinks[from] {
-		return
-	}
-	if len(e.nbrs)-len(e.lazyLinks) <= e.cfg.EagerMin {
-		return
-	}
-	e.lazyLinks[from] = true
-	e.frameFor(from).prune = true
-	e.stats.PrunesSent++
-}
-
-// onPrune makes the link to from lazy at its request.
-func (e *Engine) onPrune(from NodeID) {
-	l, ok := e.plumtree()
+// plumDuplicate handles a body from p that this node had already seen:
+// prune the link if p is an eager neighbour and enough eager links remain.
+func (e *Engine) plumDuplicate(p NodeID) {
+	l, ok := e.plumLister()
 	if !ok {
 		return
 	}
-	e.refreshNeighbors(l)
-	if !e.isNeighbor(from) {
+	e.plumRefresh(l)
+	e.plum.stats.Duplicates++
+	lazy, known := e.plum.lazy[p]
+	if !known || lazy {
 		return
 	}
-	e.stats.PrunesReceived++
-	e.lazyLinks[from] = true
+	if e.plumEager() <= e.cfg.EagerMin {
+		return
+	}
+	e.plum.lazy[p] = true
+	e.frameFor(p).prune = true
+	e.plum.stats.PrunesSent++
 }
 
-// graft makes the link to id eager again (an IWANT sent or received over
-// it).
-func (e *Engine) graft(id NodeID) {
-	if !e.cfg.Plumtree || !e.lazyLinks[id] {
+// plumPruned handles a PRUNE from p: the link becomes lazy.
+func (e *Engine) plumPruned(p NodeID) {
+	e.plum.stats.PrunesReceived++
+	l, ok := e.plumLister()
+	if !ok {
 		return
 	}
-	delete(e.lazyLinks, id)
-	e.stats.Grafts++
+	e.plumRefresh(l)
+	if lazy, known := e.plum.lazy[p]; known && !lazy && e.plumEager() > e.cfg.EagerMin {
+		e.plum.lazy[p] = true
+	}
+}
+
+// plumEager counts the eager links.
+func (e *Engine) plumEager() int {
+	n := 0
+	for _, z := range e.plum.lazy {
+		if !z {
+			n++
+		}
+	}
+	return n
+}
+
+// plumGraft makes the link to p eager (an IWANT went to or came from p).
+func (e *Engine) plumGraft(p NodeID) {
+	l, ok := e.plumLister()
+	if !ok {
+		return
+	}
+	e.plumRefresh(l)
+	if lazy, known := e.plum.lazy[p]; known && lazy {
+		e.plum.lazy[p] = false
+		e.plum.stats.Grafts++
+	}
 }

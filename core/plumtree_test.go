@@ -2,167 +2,226 @@ package core
 
 import (
 	"errors"
-	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 )
 
-// nbrSampler is a PeerSampler and NeighborLister over a fixed neighbour
-// list (an overlay's active view).
+// nbrSampler is an overlay sampler for tests: it samples and lists only the
+// node's neighbours; Size is the whole group's.
 type nbrSampler struct {
 	peers []NodeID
 	rng   *rand.Rand
 	ver   uint64
+	n     int
 }
 
 func (s *nbrSampler) Sample(dst []NodeID, k int) []NodeID {
 	return SampleDistinct(dst, k, len(s.peers), s.rng, func(i int) NodeID { return s.peers[i] })
 }
-func (s *nbrSampler) Size() int                             { return 100 }
+func (s *nbrSampler) Size() int                             { return s.n }
 func (s *nbrSampler) NeighborsVersion() uint64              { return s.ver }
 func (s *nbrSampler) AppendNeighbors(dst []NodeID) []NodeID { return append(dst, s.peers...) }
-func (s *nbrSampler) has(id NodeID) bool { return slices.Contains(s.peers, id) }
-func (s *nbrSampler) add(id NodeID)      { s.peers = append(s.peers, id); s.ver++ }
-func (s *nbrSampler) appendUnique(id NodeID) {
-	if !s.has(id) {
-		s.add(id)
+
+// circulantNeighbours links i to i±o for each offset: a connected graph of
+// degree 2·len(offsets).
+func circulantNeighbours(i, n int, offsets []int) []NodeID {
+	var out []NodeID
+	for _, o := range offsets {
+		out = append(out, nodeName((i+o)%n), nodeName((i-o+n)%n))
 	}
+	return out
 }
 
-// plumNet builds n engines with Plumtree over the union of three random
-// Hamiltonian cycles (degree at most 6, connected), in the p2p profile's
-// repair settings: rounds announce (LazyThreshold 1) after IWantDelay 1.
-func plumNet(t *testing.T, n int, seed uint64, eagerMin int) (*testNet, []*nbrSampler) {
-	samplers := make([]*nbrSampler, n)
-	rng := rand.New(rand.NewPCG(seed, 7))
-	for i := range samplers {
-		samplers[i] = &nbrSampler{rng: rand.New(rand.NewPCG(seed, uint64(i)+1000))}
-	}
-	for c := 0; c < 3; c++ {
-		perm := rng.Perm(n)
-		for j := range perm {
-			a, b := perm[j], perm[(j+1)%n]
-			samplers[a].appendUnique(nodeName(b))
-			samplers[b].appendUnique(nodeName(a))
-		}
-	}
-	tn := newTestNet(t, n, seed, func(i int, c *Config) {
-		c.Sampler = samplers[i]
+// plumNet builds n engines with Plumtree over a circulant neighbour graph of
+// degree 8; rounds announce (IHAVE) rather than push bodies.
+func plumNet(t *testing.T, n int, seed uint64, tweak func(i int, c *Config)) *testNet {
+	return newTestNet(t, n, seed, func(i int, c *Config) {
 		c.Plumtree = true
-		c.EagerMin = eagerMin
+		c.Sampler = &nbrSampler{peers: circulantNeighbours(i, n, []int{1, 2, 5, 11}), rng: c.Rand, ver: 1, n: n}
 		c.LazyThreshold = 1
 		c.IWantDelay = 1
 		c.Rounds = 1
-		c.Mode = PushPull
+		if tweak != nil {
+			tweak(i, c)
+		}
 	})
-	return tn, samplers
 }
 
-func bodiesSent(tn *testNet) uint64 {
-	var s uint64
+func sumSent(tn *testNet) (bodies uint64, ps PlumStats) {
 	for _, e := range tn.nodes {
-		s += e.Stats().MessagesSent
+		bodies += e.Stats().MessagesSent
+		s := e.PlumStats()
+		ps.PrunesSent += s.PrunesSent
+		ps.PrunesReceived += s.PrunesReceived
+		ps.Grafts += s.Grafts
+		ps.Duplicates += s.Duplicates
+		ps.EagerSent += s.EagerSent
+		ps.LazySent += s.LazySent
 	}
-	return s
+	return bodies, ps
 }
 
-// The first messages flood the eager links; duplicates prune them until
-// each member receives about one body per message, and every member
-// still receives every message exactly once.
-func TestPlumtreePrunesToAboutOneCopy(t *testing.T) {
-	const n, msgs = 60, 30
-	for seed := uint64(1); seed <= 3; seed++ {
-		tn, _ := plumNet(t, n, seed, 0)
-		var last uint64
-		for i := 0; i < msgs; i++ {
-			before := bodiesSent(tn)
-			m := tn.publish((i*7)%n, "t", []byte(fmt.Sprint(i)))
-			if r := tn.runUntil(m.Key(), 20); r > 20 {
-				t.Fatalf("seed %d: message %d reached %d of %d", seed, i, tn.have(m.Key()), n)
+// Every member delivers every message exactly once, through the eager push
+// alone (no rounds), and duplicates prune links so that the body copies per
+// delivery fall toward 1 (EagerMin 0) or stay near 2 (EagerMin 2).
+func TestPlumtreeDeliversOnceAndPrunes(t *testing.T) {
+	const n, msgs = 200, 40
+	for _, tc := range []struct {
+		eagerMin int
+		maxLast  float64 // body copies per delivery of the last messages
+	}{{0, 1.2}, {2, 2.5}} {
+		tn := plumNet(t, n, 5, func(i int, c *Config) { c.EagerMin = tc.eagerMin })
+		var first, last float64
+		for j := 0; j < msgs; j++ {
+			before, _ := sumSent(tn)
+			m := tn.publish((j*37)%n, "t", []byte("hi"))
+			if got := tn.have(m.Key()); got != n {
+				t.Fatalf("EagerMin %d msg %d: %d of %d have it after the eager push", tc.eagerMin, j, got, n)
 			}
-			if i == msgs-1 {
-				last = bodiesSent(tn) - before
+			after, _ := sumSent(tn)
+			per := float64(after-before) / float64(n-1)
+			if j == 0 {
+				first = per
+			}
+			if j >= msgs-5 {
+				last += per / 5
 			}
 		}
 		for i, a := range tn.apps {
 			if len(a.got) != msgs {
-				t.Errorf("seed %d: node %d delivered %d messages, want %d once each", seed, i, len(a.got), msgs)
+				t.Fatalf("node %d delivered %d messages, want %d", i, len(a.got), msgs)
 			}
 		}
-		var prunes uint64
+		_, ps := sumSent(tn)
+		if ps.PrunesSent == 0 || ps.PrunesReceived != ps.PrunesSent {
+			t.Errorf("EagerMin %d: %d prunes sent, %d received", tc.eagerMin, ps.PrunesSent, ps.PrunesReceived)
+		}
+		if last > tc.maxLast || last >= first {
+			t.Errorf("EagerMin %d: %.2f body copies per delivery at first, %.2f at the end; want the end ≤ %.2f and below the first",
+				tc.eagerMin, first, last, tc.maxLast)
+		}
+		t.Logf("EagerMin %d: copies per delivery %.2f first, %.2f last; %+v", tc.eagerMin, first, last, ps)
+	}
+}
+
+// Once the tree has formed, a lost body is repaired by IHAVE/IWANT, and the
+// IWANT grafts the lazy link.
+func TestPlumtreeRepairsLossByGraft(t *testing.T) {
+	const n = 150
+	tn := plumNet(t, n, 9, func(i int, c *Config) { c.EagerMin = 0 })
+	for j := 0; j < 20; j++ {
+		tn.publish(j%n, "t", []byte("warm"))
+	}
+	tn.loss = 0.2
+	for j := 0; j < 10; j++ {
+		m := tn.publish((j*13)%n, "t", []byte("lossy"))
+		if r := tn.runUntil(m.Key(), 20); r > 20 {
+			t.Fatalf("msg %d: %d of %d have it after 20 rounds", j, tn.have(m.Key()), n)
+		}
+	}
+	_, ps := sumSent(tn)
+	if ps.Grafts == 0 {
+		t.Errorf("no grafts after repairing loss: %+v", ps)
+	}
+}
+
+// A neighbour that leaves takes its link state with it; a PRUNE or IWANT
+// from a peer that is not a neighbour creates no state.
+func TestPlumtreeStateFollowsNeighbours(t *testing.T) {
+	tn := plumNet(t, 30, 3, nil)
+	tn.publish(0, "t", []byte("x"))
+	e := tn.nodes[0]
+	if eg, lz := e.PlumLinks(); eg+lz != 8 {
+		t.Fatalf("node 0 has %d links, want its 8 neighbours", eg+lz)
+	}
+	s := e.cfg.Sampler.(*nbrSampler)
+	s.peers = s.peers[:3]
+	s.ver++
+	e.StepFrame(nodeName(29), &Frame{Prune: true}) // refreshes the table
+	if eg, lz := e.PlumLinks(); eg+lz != 3 || e.PlumStats().LinksDropped != 5 {
+		t.Fatalf("after 5 neighbours left: %d links, %d dropped", eg+lz, e.PlumStats().LinksDropped)
+	}
+	for i := 0; i < 100; i++ {
+		e.StepFrame(NodeID("stranger"), &Frame{Prune: true, IWant: []MsgKey{{Origin: "stranger", Seq: 1}}})
+	}
+	if eg, lz := e.PlumLinks(); eg+lz != 3 {
+		t.Fatalf("a stranger's prunes and IWANTs created link state: %d links", eg+lz)
+	}
+}
+
+// With Plumtree set but a sampler that is no NeighborLister, the engine
+// behaves exactly as with Plumtree off.
+func TestPlumtreeWithoutListerUnchanged(t *testing.T) {
+	run := func(on bool) (Stats, int) {
+		tn := newTestNet(t, 40, 11, func(i int, c *Config) {
+			c.Plumtree = on
+			c.Sampler = plainSampler{c.Sampler.(*StaticSampler)}
+		})
+		tn.loss = 0.1
+		for j := 0; j < 5; j++ {
+			m := tn.publish(j, "t", []byte("y"))
+			tn.runUntil(m.Key(), 10)
+		}
+		var s Stats
 		for _, e := range tn.nodes {
-			prunes += e.Stats().PrunesSent
+			st := e.Stats()
+			s.MessagesSent += st.MessagesSent
+			s.IHavesSent += st.IHavesSent
+			s.Duplicates += st.Duplicates
+			s.BytesSent += st.BytesSent
 		}
-		perMember := float64(last) / float64(n-1)
-		t.Logf("seed %d: %d prunes; last message: %.2f bodies per member", seed, prunes, perMember)
-		if prunes == 0 || perMember > 1.5 {
-			t.Errorf("seed %d: last message cost %.2f bodies per member (%d prunes), want at most 1.5", seed, perMember, prunes)
+		return s, tn.frames
+	}
+	a, fa := run(false)
+	b, fb := run(true)
+	if a != b || fa != fb {
+		t.Fatalf("Plumtree without a NeighborLister changed behaviour: %+v %d vs %+v %d", a, fa, b, fb)
+	}
+}
+
+func TestPruneWire(t *testing.T) {
+	lim := DefaultLimits()
+	f, err := DecodeFrame(EncodeFrame(&Frame{Prune: true, IWant: []MsgKey{{Origin: "a", Seq: 1}}}), lim)
+	if err != nil || !f.Prune || len(f.IWant) != 1 {
+		t.Fatalf("round trip: %+v, %v", f, err)
+	}
+	if f, err := DecodeFrame(EncodeFrame(&Frame{}), lim); err != nil || f.Prune {
+		t.Fatalf("empty frame decodes with Prune %v, %v", f.Prune, err)
+	}
+	for _, b := range [][]byte{
+		{WireVersion, RecPrune, 1, 0},           // a prune with a body
+		{WireVersion, RecPrune, 0, RecPrune, 0}, // two prunes
+		{WireVersion, RecPrune, 2, 0},           // truncated
+	} {
+		if _, err := DecodeFrame(b, lim); err == nil {
+			t.Errorf("%x decoded", b)
+		} else if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTruncated) {
+			t.Errorf("%x: unexpected error %v", b, err)
 		}
 	}
 }
 
-// A tree cut by a crashed member is mended: the members below it learn of
-// the message from announcements, fetch it with IWANT and graft the link.
-func TestPlumtreeRepairsAroundCrash(t *testing.T) {
-	const n = 60
-	tn, _ := plumNet(t, n, 5, 0)
-	for i := 0; i < 20; i++ { // let the eager links shrink to a tree
-		m := tn.publish(i%n, "t", []byte(fmt.Sprint(i)))
-		tn.runUntil(m.Key(), 20)
-	}
-	// Crash the member that forwarded the most bodies (an interior node
-	// of the tree); its neighbours keep it in their view, as an overlay
-	// would until its keepalive fails.
-	worst, most := 0, uint64(0)
-	for i, e := range tn.nodes {
-		if s := e.Stats().EagerSent; i != 0 && s > most {
-			worst, most = i, s
+// Tree push with Plumtree set but a sampler that lists the group rather than
+// neighbours (a PeerLister, no NeighborLister) is tree push unchanged,
+// duplicate-with-arc forwarding included.
+func TestPlumtreeLeavesTreePushAlone(t *testing.T) {
+	run := func(on bool) (uint64, uint64, int) {
+		tn := treeNet(t, 60, 4, 13, func(i int, c *Config) { c.Plumtree = on })
+		tn.loss = 0.1
+		for j := 0; j < 5; j++ {
+			m := tn.publish(j, "t", []byte("z"))
+			tn.runUntil(m.Key(), 10)
 		}
-	}
-	tn.down[worst] = true
-	var grafts0 uint64
-	for _, e := range tn.nodes {
-		grafts0 += e.Stats().Grafts
-	}
-	m := tn.publish(0, "t", []byte("after"))
-	if r := tn.runUntil(m.Key(), 30); r > 30 {
-		t.Fatalf("after the crash the message reached %d of %d", tn.have(m.Key()), tn.live())
-	}
-	var grafts uint64
-	for _, e := range tn.nodes {
-		grafts += e.Stats().Grafts
-	}
-	if grafts == grafts0 {
-		t.Errorf("no link grafted while repairing around the crashed member %d", worst)
-	}
-}
-
-// EagerMin keeps links eager: more copies, fewer prunes.
-func TestPlumtreeEagerMin(t *testing.T) {
-	cost := func(eagerMin int) uint64 {
-		tn, _ := plumNet(t, 60, 2, eagerMin)
-		for i := 0; i < 20; i++ {
-			m := tn.publish(i%60, "t", []byte(fmt.Sprint(i)))
-			tn.runUntil(m.Key(), 20)
+		var sent, tree uint64
+		for _, e := range tn.nodes {
+			sent += e.Stats().MessagesSent
+			tree += e.Stats().TreeSent
 		}
-		before := bodiesSent(tn)
-		m := tn.publish(3, "t", []byte("x"))
-		tn.runUntil(m.Key(), 20)
-		return bodiesSent(tn) - before
+		return sent, tree, tn.frames
 	}
-	if a, b := cost(0), cost(3); b <= a {
-		t.Errorf("EagerMin 3 sent %d bodies, EagerMin 0 %d: want more copies with a higher floor", b, a)
-	}
-}
-
-func TestPruneRecordWire(t *testing.T) {
-	f, err := DecodeFrame(AppendPruneRecord(NewFrame(nil)), DefaultLimits())
-	if err != nil || !f.Prune {
-		t.Fatalf("decode prune: %v, %+v", err, f)
-	}
-	bad := AppendRecord(NewFrame(nil), RecPrune, []byte{1})
-	if _, err := DecodeFrame(bad, DefaultLimits()); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("prune with a body: %v, want ErrMalformed", err)
+	a1, a2, a3 := run(false)
+	b1, b2, b3 := run(true)
+	if a1 != b1 || a2 != b2 || a3 != b3 || a2 == 0 {
+		t.Fatalf("off: %d bodies, %d tree, %d frames; on: %d, %d, %d", a1, a2, a3, b1, b2, b3)
 	}
 }

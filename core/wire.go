@@ -29,9 +29,8 @@ const (
 	// Config.TreeFanout): an 8-byte big-endian ring position, the end of the
 	// arc the receiver forwards to, then the message as in RecMessage.
 	RecTreeMessage uint8 = 0x05
-	// RecPrune (Plumtree, Config.Plumtree): the sender got a duplicate body
-	// over this link and asks the receiver to stop pushing bodies to it;
-	// announcements still flow. Empty body.
+	// RecPrune is a Plumtree PRUNE (see Config.Plumtree): the sender asks
+	// the receiver to stop pushing bodies over this link. Its body is empty.
 	RecPrune uint8 = 0x06
 
 	RecMembershipFirst uint8 = 0x40

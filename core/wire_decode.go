@@ -52,11 +52,6 @@ func DecodeFrame(b []byte, lim Limits) (*Frame, error) {
 				return nil, err
 			}
 			f.Tree = append(f.Tree, TreeMessage{Msg: m, End: binary.BigEndian.Uint64(body)})
-		case RecPrune:
-			if len(body) != 0 {
-				return nil, fmt.Errorf("decoding prune: %w: non-empty body", ErrMalformed)
-			}
-			f.Prune = true
 		case RecIHave, RecIWant:
 			keys, err := decodeKeys(body, lim, &keyBudget)
 			if err != nil {
@@ -67,6 +62,14 @@ func DecodeFrame(b []byte, lim Limits) (*Frame, error) {
 			} else {
 				f.IWant = append(f.IWant, keys...)
 			}
+		case RecPrune:
+			if len(body) != 0 {
+				return nil, fmt.Errorf("%w: prune record with a body", ErrMalformed)
+			}
+			if f.Prune {
+				return nil, fmt.Errorf("%w: two prunes in one frame", ErrMalformed)
+			}
+			f.Prune = true
 		case RecDigest:
 			if f.Digest != nil {
 				return nil, fmt.Errorf("%w: two digests in one frame", ErrMalformed)

@@ -159,11 +159,11 @@ func EncodeFrame(f *Frame) []byte {
 	if f.Digest != nil {
 		b = AppendDigestRecord(b, f.Digest)
 	}
+	if f.Prune {
+		b = AppendRecord(b, RecPrune, nil)
+	}
 	for _, r := range f.Records {
 		b = AppendRecord(b, r.Type, r.Body)
 	}
 	return b
 }
-
-// AppendPruneRecord appends a RecPrune record (empty body) to dst.
-func AppendPruneRecord(dst []byte) []byte { return append(dst, RecPrune, 0) }

@@ -90,9 +90,12 @@ func (p *Peer) neighborUp(id core.NodeID) {
 	p.predial(pid)
 }
 
-// neighborDown unprotects a former neighbour's connection and closes it
-// after lingerAfterDown unless it is a neighbour again by then (driver
-// goroutine).
+// neighborDown unprotects a former neighbour's connection; it is kept at
+// least lingerAfterDown (the DISCONNECT that ended the link is written
+// first), then like any other member's (sweepConns): closed once idle
+// when the peer holds more than its budget. Closing every former
+// neighbour's at once made each change of the active view cost a
+// handshake when the link came back (driver goroutine).
 func (p *Peer) neighborDown(id core.NodeID) {
 	pid, err := PeerID(id)
 	if err != nil {
@@ -103,8 +106,8 @@ func (p *Peer) neighborDown(id core.NodeID) {
 }
 
 // sweepConns closes connections the overlay does not need (driver
-// goroutine, once a second): former neighbours after lingerAfterDown, and,
-// while the peer holds more than connBudget connections, those to
+// goroutine, once a second): while the peer holds more than connBudget
+// connections, those to
 // group members (or peers Grapevine exchanged frames with) that are not
 // neighbours and have been idle for idleNonNeighbor, seeds included (a
 // seed would otherwise keep a connection from every member that joined
@@ -118,12 +121,8 @@ func (p *Peer) sweepConns() {
 	}
 	now := time.Now()
 	for pid, at := range p.lingering {
-		if now.Before(at) {
-			continue
-		}
-		delete(p.lingering, pid)
-		if !p.mc.IsNeighbor(NodeID(pid)) && !p.tr.usedSince(pid, now.Add(-lingerAfterDown)) {
-			p.closeConns(pid)
+		if !now.Before(at) {
+			delete(p.lingering, pid)
 		}
 	}
 	net := p.host.Network()

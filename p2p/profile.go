@@ -50,9 +50,15 @@ func engineConfig(p *Peer) core.Config {
 		c.FirstSeq = uint64(time.Now().UnixMicro())
 	}
 	tuneEngine(&c, p.s.profile)
-	// With the overlay (WithOverlay) bodies travel over neighbour links,
-	// Plumtree style, instead of along a tree over the whole group.
-	c.Plumtree = p.s.overlay
+	if p.s.overlay {
+		// With the overlay (WithOverlay) bodies travel over neighbour
+		// links, Plumtree style (core/plumtree.go), instead of along a
+		// tree over the whole group; an announcement waits two ticks
+		// before it is fetched, so the eager body usually wins the race
+		// and the link is not grafted for nothing (docs/benchmarks/plumtree.md).
+		c.Plumtree = true
+		c.IWantDelay = 2
+	}
 	if p.s.engine != nil {
 		p.s.engine(&c)
 		c.ID, c.Transport, c.App, c.Validator, c.Signer = p.id, p.tr, p, p, newSigner(p.sk, p.s.group)

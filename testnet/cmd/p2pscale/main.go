@@ -1,0 +1,188 @@
+// Command p2pscale starts n Grapevine peers (package p2p) in one process on
+// loopback QUIC, with the bounded overlay on by default, and reports what
+// issue 14 asks of a peer at scale: how long until every peer sees every
+// member alive, connections and overlay neighbours per peer, goroutines and
+// heap per peer, delivery, latency and bytes for a stream of messages from
+// five origins, and how long until every survivor knows of a tenth of the
+// peers killed (hosts closed). It is a smoke test for one machine, not the
+// side-by-side benchmark (that is bench/).
+//
+//	go run ./testnet/cmd/p2pscale -n 100 -msgs 100
+//	go run ./testnet/cmd/p2pscale -n 60 -overlay=false
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/grapevine-p2p/grapevine/p2p"
+)
+
+func main() {
+	n := flag.Int("n", 200, "peers")
+	ovl := flag.Bool("overlay", true, "overlay")
+	msgs := flag.Int("msgs", 50, "messages")
+	quick := flag.Bool("quick", false, "formation only")
+	wait := flag.Int("wait", 180, "seconds to wait for convergence")
+	prof := flag.String("cpuprofile", "", "profile the first 60 s")
+	flag.Parse()
+	if *prof != "" {
+		f, _ := os.Create(*prof)
+		pprof.StartCPUProfile(f)
+		go func() { time.Sleep(60 * time.Second); pprof.StopCPUProfile(); f.Close() }()
+	}
+	ctx := context.Background()
+	g0 := runtime.NumGoroutine()
+	var peers []*p2p.Peer
+	var seed string
+	start := time.Now()
+	for i := 0; i < *n; i++ {
+		opts := []p2p.Option{p2p.WithListenAddrs("/ip4/127.0.0.1/udp/0/quic-v1"), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN), p2p.WithNotice(func(string) {}), p2p.WithOverlay(*ovl)}
+		if seed != "" {
+			opts = append(opts, p2p.WithSeeds(seed))
+		}
+		p, err := p2p.New(ctx, opts...)
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		if seed == "" {
+			seed = p.Addrs()[0].String()
+		}
+		peers = append(peers, p)
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Printf("started %d in %v\n", *n, time.Since(start))
+	for {
+		min := *n
+		for _, p := range peers {
+			a := 0
+			for _, m := range p.Members() {
+				if m.State == p2p.StateAlive {
+					a++
+				}
+			}
+			min = minInt(min, a)
+		}
+		fmt.Printf("%5.0fs min alive view %d\n", time.Since(start).Seconds(), min)
+		if min == *n || time.Since(start) > time.Duration(*wait)*time.Second {
+			break
+		}
+		time.Sleep(5 * time.Second)
+	}
+	time.Sleep(15 * time.Second)
+	report := func() {
+		var conns, nb []int
+		for _, p := range peers {
+			conns = append(conns, len(p.Host().Network().Peers()))
+			nb = append(nb, len(p.Neighbors()))
+		}
+		slices.Sort(conns)
+		slices.Sort(nb)
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		fmt.Printf("conns median %d max %d; neighbours min %d median %d max %d; goroutines/peer %.1f heap/peer %.1f MB\n", conns[len(conns)/2], conns[len(conns)-1], nb[0], nb[len(nb)/2], nb[len(nb)-1],
+			float64(runtime.NumGoroutine()-g0)/float64(len(peers)), float64(ms.HeapAlloc)/float64(len(peers))/1e6)
+	}
+	report()
+	var os2 p2p.OverlayStats
+	var qd, tr uint64
+	for _, p := range peers {
+		s := p.Stats()
+		o := s.Overlay
+		qd += s.QueueDropped
+		tr += s.ConnsTrimmed
+		os2.NeighborUp += o.NeighborUp
+		os2.NeighborDown += o.NeighborDown
+		os2.KeepaliveFailures += o.KeepaliveFailures
+		os2.PeerDowns += o.PeerDowns
+		os2.Evictions += o.Evictions
+		os2.NeighborRequests += o.NeighborRequests
+		os2.NeighborTimeouts += o.NeighborTimeouts
+		os2.NeighborRejected += o.NeighborRejected
+		os2.JoinOffers += o.JoinOffers
+		os2.Rejected += o.Rejected
+		os2.Failures += o.Failures
+	}
+	fmt.Printf("overlay: %+v\nqueue drops %d trimmed %d\n", os2, qd, tr)
+	if *quick {
+		os.Exit(0)
+	}
+	var got atomic.Int64
+	var mu sync.Mutex
+	var lats []time.Duration
+	for _, p := range peers {
+		s, _ := p.Subscribe("t")
+		go func() {
+			for m := range s.Messages() {
+				got.Add(1)
+				mu.Lock()
+				lats = append(lats, m.Latency)
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < *msgs; i++ {
+		peers[((i%5)*7)%len(peers)].Publish(ctx, "t", []byte(fmt.Sprint(i)))
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(5 * time.Second)
+	mu.Lock()
+	slices.Sort(lats)
+	fmt.Printf("delivered %d of %d; p50 %v p99 %v max %v\n", got.Load(), *msgs*len(peers), lats[len(lats)/2], lats[len(lats)*99/100], lats[len(lats)-1])
+	mu.Unlock()
+	var st p2p.Stats
+	for _, p := range peers {
+		s := p.Stats()
+		st.Engine.MessagesSent += s.Engine.MessagesSent
+		st.Engine.Duplicates += s.Engine.Duplicates
+		st.BytesSent += s.BytesSent
+		st.QueueDropped += s.QueueDropped
+		st.ConnsTrimmed += s.ConnsTrimmed
+	}
+	fmt.Printf("bodies sent %d (%.2f per delivery), duplicates %d, bytes/delivery %.0f, queue drops %d, trimmed %d\n", st.Engine.MessagesSent, float64(st.Engine.MessagesSent)/float64(got.Load()), st.Engine.Duplicates, float64(st.BytesSent)/float64(got.Load()), st.QueueDropped, st.ConnsTrimmed)
+	report()
+	// silent-ish crash: kill 10 %
+	for _, p := range peers[len(peers)-len(peers)/10:] {
+		p.Kill()
+	}
+	kt := time.Now()
+	surv := peers[:len(peers)-len(peers)/10]
+	for {
+		ok := true
+		for _, p := range surv {
+			a := 0
+			for _, m := range p.Members() {
+				if m.State == p2p.StateAlive || m.State == p2p.StateSuspect {
+					a++
+				}
+			}
+			if a != len(surv) {
+				ok = false
+				break
+			}
+		}
+		if ok || time.Since(kt) > time.Minute {
+			fmt.Printf("all survivors know after %v (ok=%v)\n", time.Since(kt), ok)
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	report()
+}
+
+func minInt(a, b int) int {
+	if a < b {
+		return a
+	}
+	return b
+}
