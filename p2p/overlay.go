@@ -86,6 +86,7 @@ func (p *Peer) neighborUp(id core.NodeID) {
 		return
 	}
 	delete(p.lingering, pid)
+	p.joinedOnce.Do(func() { close(p.joined) }) // a message published now is pushed at once
 	p.host.ConnManager().TagPeer(pid, neighborTag, 100)
 	p.predial(pid)
 }
@@ -116,7 +117,7 @@ func (p *Peer) neighborDown(id core.NodeID) {
 // Connections to peers outside the group (the DHT, relays) are left to
 // the connection manager.
 func (p *Peer) sweepConns() {
-	if !p.s.overlay || !p.ownHost {
+	if !p.s.overlay {
 		return
 	}
 	now := time.Now()

@@ -342,8 +342,8 @@ func (p *Peer) joinInfos(ais []peer.AddrInfo) {
 }
 
 // WaitJoined waits until this peer knows at least one other live member
-// (its join was answered), so that a message published next is pushed at
-// once. It returns early with ctx's error or ErrClosed.
+// (its join was answered), or, with the overlay, until it has a neighbour,
+// so that a message published next is pushed at once. It returns early with ctx's error or ErrClosed.
 func (p *Peer) WaitJoined(ctx context.Context) error {
 	select {
 	case <-p.joined:
@@ -665,7 +665,9 @@ func (p *Peer) emit(ev Event) {
 	if ev.Member.ID != "" && !ev.Member.Self {
 		switch ev.Kind {
 		case EventJoin, EventRejoin, EventUpdate:
-			p.joinedOnce.Do(func() { close(p.joined) })
+			if !p.s.overlay {
+				p.joinedOnce.Do(func() { close(p.joined) })
+			}
 			if len(ev.Member.Addrs) > 0 {
 				p.addMemberAddrs(ev.Member.ID, ev.Member.Addrs)
 			}
