@@ -39,6 +39,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"golang.org/x/time/rate"
 )
 
 // Protocol is the libp2p protocol ID of the signalling streams.
@@ -63,6 +64,17 @@ type Limits struct {
 	Bytes int64
 	// Duration of one exchange (default 30 s).
 	Duration time.Duration
+	// PerPeer bounds the exchanges one requesting peer holds at once
+	// (default 4): a browser makes one WebRTC connection at a time per
+	// target and rarely signals to more than a few targets together, so 4
+	// is ample for an honest tab while a hostile one cannot hold all of
+	// Concurrent.
+	PerPeer int
+	// PerPeerRate bounds how often one peer may ask (requests per second,
+	// default 1, with a burst of PerPeerBurst, default 8): a tab opens a
+	// WebRTC connection per new neighbour, a handful per minute.
+	PerPeerRate  float64
+	PerPeerBurst int
 }
 
 // Stats count a relay's work.
@@ -71,6 +83,10 @@ type Stats struct {
 	Refused  uint64 // target not connected, over the limit, bad request
 	Bytes    uint64 // bytes copied
 	Truncate uint64 // exchanges cut by the byte or time budget
+	// Of Refused: requests over PerPeer (one peer holding too many
+	// exchanges) and over PerPeerRate.
+	RefusedPeerSlots uint64
+	RefusedPeerRate  uint64
 }
 
 // Relay is the native side: the handler of Protocol.
@@ -78,7 +94,67 @@ type Relay struct {
 	h      host.Host
 	lim    Limits
 	active atomic.Int64
-	st     struct{ relayed, refused, bytes, truncated atomic.Uint64 }
+	st     struct {
+		relayed, refused, bytes, truncated atomic.Uint64
+		peerSlots, peerRate                atomic.Uint64
+	}
+
+	mu    sync.Mutex
+	peers map[peer.ID]*peerState // requesters with exchanges or recent requests
+}
+
+// peerState is one requester's share of the relay.
+type peerState struct {
+	active int
+	lim    *rate.Limiter
+	last   time.Time // last request, to forget idle peers
+}
+
+// maxTracked bounds the per-peer table; idle entries (no exchange under
+// way, no request for a minute, so their rate bucket is full again) are
+// dropped when it is reached.
+const maxTracked = 4096
+
+// admit reserves an exchange slot for p, or says why not.
+func (r *Relay) admit(p peer.ID, now time.Time) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ps := r.peers[p]
+	if ps == nil {
+		if len(r.peers) >= maxTracked {
+			for id, o := range r.peers {
+				if o.active == 0 && now.Sub(o.last) > time.Minute {
+					delete(r.peers, id)
+				}
+			}
+		}
+		if len(r.peers) >= maxTracked {
+			r.st.peerRate.Add(1)
+			return "relay busy"
+		}
+		ps = &peerState{lim: rate.NewLimiter(rate.Limit(r.lim.PerPeerRate), r.lim.PerPeerBurst)}
+		r.peers[p] = ps
+	}
+	ps.last = now
+	if ps.active >= r.lim.PerPeer {
+		r.st.peerSlots.Add(1)
+		return "too many signalling exchanges from this peer"
+	}
+	if !ps.lim.AllowN(now, 1) {
+		r.st.peerRate.Add(1)
+		return "signalling requests too frequent"
+	}
+	ps.active++
+	return ""
+}
+
+// release frees p's slot taken by admit.
+func (r *Relay) release(p peer.ID) {
+	r.mu.Lock()
+	if ps := r.peers[p]; ps != nil {
+		ps.active--
+	}
+	r.mu.Unlock()
 }
 
 // Serve registers the relay on h and returns it.
@@ -92,7 +168,16 @@ func Serve(h host.Host, lim Limits) *Relay {
 	if lim.Duration <= 0 {
 		lim.Duration = 30 * time.Second
 	}
-	r := &Relay{h: h, lim: lim}
+	if lim.PerPeer <= 0 {
+		lim.PerPeer = 4
+	}
+	if lim.PerPeerRate <= 0 {
+		lim.PerPeerRate = 1
+	}
+	if lim.PerPeerBurst <= 0 {
+		lim.PerPeerBurst = 8
+	}
+	r := &Relay{h: h, lim: lim, peers: map[peer.ID]*peerState{}}
 	h.SetStreamHandler(Protocol, r.handle)
 	return r
 }
@@ -102,7 +187,8 @@ func (r *Relay) Close() { r.h.RemoveStreamHandler(Protocol) }
 
 // Stats returns the relay's counters.
 func (r *Relay) Stats() Stats {
-	return Stats{Relayed: r.st.relayed.Load(), Refused: r.st.refused.Load(), Bytes: r.st.bytes.Load(), Truncate: r.st.truncated.Load()}
+	return Stats{Relayed: r.st.relayed.Load(), Refused: r.st.refused.Load(), Bytes: r.st.bytes.Load(), Truncate: r.st.truncated.Load(),
+		RefusedPeerSlots: r.st.peerSlots.Load(), RefusedPeerRate: r.st.peerRate.Load()}
 }
 
 func (r *Relay) refuse(s network.Stream, msg string) {
@@ -129,6 +215,11 @@ func (r *Relay) handle(s network.Stream) {
 	}
 	defer r.active.Add(-1)
 	from := s.Conn().RemotePeer()
+	if why := r.admit(from, time.Now()); why != "" {
+		r.refuse(s, why)
+		return
+	}
+	defer r.release(from)
 	if id == from || id == r.h.ID() {
 		r.refuse(s, "bad target")
 		return
@@ -211,9 +302,20 @@ func Connect(ctx context.Context, h host.Host, relay, target peer.ID) (network.S
 	return s, br, nil
 }
 
+// ErrNotAllowed is returned by AcceptIf for a caller it refused.
+var ErrNotAllowed = errors.New("signalling refused: caller is not a member of this peer's group")
+
 // Accept is the browser side of an incoming exchange: it reads the relay's
 // header and answers ok; it returns who is calling.
 func Accept(s network.Stream) (from peer.ID, br *bufio.Reader, err error) {
+	return AcceptIf(s, nil)
+}
+
+// AcceptIf is Accept that first asks allow (if not nil) about the caller:
+// a caller it refuses gets an error status, before this side sends
+// anything else (no SDP, so no ICE candidate, leaves), and AcceptIf
+// returns the caller with ErrNotAllowed.
+func AcceptIf(s network.Stream, allow func(peer.ID) bool) (from peer.ID, br *bufio.Reader, err error) {
 	br = bufio.NewReader(s)
 	kind, id, err := readHeader(br)
 	if err != nil {
@@ -222,6 +324,10 @@ func Accept(s network.Stream) (from peer.ID, br *bufio.Reader, err error) {
 	if kind != kindIncoming {
 		_ = writeStatus(s, "this peer is not a relay")
 		return "", nil, errors.New("not an incoming request")
+	}
+	if allow != nil && !allow(id) {
+		_ = writeStatus(s, ErrNotAllowed.Error())
+		return id, nil, ErrNotAllowed
 	}
 	if err := writeStatus(s, ""); err != nil {
 		return "", nil, err
