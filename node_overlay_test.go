@@ -28,26 +28,13 @@ func (t countingTransport) Send(to core.NodeID, frame []byte) {
 // newOverlayNet is newNet with the overlay on: active views of 4 to 6 in a
 // group of n, so that most members are not neighbours.
 func newOverlayNet(t testing.TB, n int, seed uint64, apps []*inbox) (*memNet, map[core.NodeID]map[core.NodeID]int) {
-	net := &memNet{nodes: map[core.NodeID]*Node{}, down: map[core.NodeID]bool{}}
 	dests := map[core.NodeID]map[core.NodeID]int{}
-	for i := 0; i < n; i++ {
-		id := core.NodeID(fmt.Sprintf("node-%02d", i))
-		cfg := DefaultConfig()
-		cfg.ID, cfg.Seed = id, seed
-		cfg.Transport = countingTransport{memTransport{net, id}, dests}
+	net := buildNodes(t, n, seed, apps, func(cfg *Config) {
+		cfg.Transport = countingTransport{cfg.Transport.(memTransport), dests}
 		oc := overlay.DefaultConfig()
 		oc.ActiveMin, oc.ActiveMax, oc.PassiveMax = 4, 6, 24
 		cfg.Overlay = &oc
-		if apps != nil {
-			cfg.App = apps[i]
-		}
-		nd, err := NewNode(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		net.nodes[id] = nd
-		net.order = append(net.order, id)
-	}
+	})
 	for i, id := range net.order[1:] {
 		// A few joins a tick, as a group forms in practice.
 		net.nodes[id].Join([]core.NodeID{net.order[0]})

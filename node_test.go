@@ -69,6 +69,19 @@ type inbox struct {
 func (b *inbox) Deliver(m *core.Message) { b.got = append(b.got, string(m.Payload)) }
 
 func newNet(t testing.TB, n int, seed uint64, apps []*inbox) *memNet {
+	net := buildNodes(t, n, seed, apps, nil)
+	for _, id := range net.order[1:] {
+		net.nodes[id].Join([]core.NodeID{net.order[0]})
+	}
+	if err := net.deliver(); err != nil {
+		t.Fatal(err)
+	}
+	return net
+}
+
+// buildNodes makes n nodes on one memNet; tweak, if set, adjusts each
+// node's configuration (its Transport already set).
+func buildNodes(t testing.TB, n int, seed uint64, apps []*inbox, tweak func(*Config)) *memNet {
 	net := &memNet{nodes: map[core.NodeID]*Node{}, down: map[core.NodeID]bool{}}
 	for i := 0; i < n; i++ {
 		id := core.NodeID(fmt.Sprintf("node-%02d", i))
@@ -78,18 +91,15 @@ func newNet(t testing.TB, n int, seed uint64, apps []*inbox) *memNet {
 		if apps != nil {
 			cfg.App = apps[i]
 		}
+		if tweak != nil {
+			tweak(&cfg)
+		}
 		nd, err := NewNode(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		net.nodes[id] = nd
 		net.order = append(net.order, id)
-	}
-	for _, id := range net.order[1:] {
-		net.nodes[id].Join([]core.NodeID{net.order[0]})
-	}
-	if err := net.deliver(); err != nil {
-		t.Fatal(err)
 	}
 	return net
 }

@@ -23,16 +23,7 @@ func (e *Engine) selectForPull(cands []*storeEntry) []*storeEntry {
 		}
 		return a.msg.Seq < b.msg.Seq
 	})
-	n, bytes := 0, 0
-	for n < len(cands) && n < e.cfg.MaxRoundMessages {
-		p := len(cands[n].msg.Payload)
-		if n > 0 && bytes+p > e.cfg.MaxRoundBytes {
-			break
-		}
-		bytes += p
-		n++
-	}
-	return cands[:n]
+	return e.roundBudget(cands)
 }
 
 // Behind reports whether this node holds messages back behind a FIFO gap

@@ -79,6 +79,13 @@ func (e *Engine) selectForRound(cands []*storeEntry) []*storeEntry {
 			return a.recvTick > b.recvTick
 		})
 	}
+	return e.roundBudget(cands)
+}
+
+// roundBudget returns the prefix of cands that fits one round's budget:
+// at most MaxRoundMessages messages and MaxRoundBytes of payload (the first
+// message always fits).
+func (e *Engine) roundBudget(cands []*storeEntry) []*storeEntry {
 	n, bytes := 0, 0
 	for n < len(cands) && n < e.cfg.MaxRoundMessages {
 		p := len(cands[n].msg.Payload)
