@@ -68,6 +68,8 @@ func main() {
 	rounds := flag.Int("rounds", 0, "Grapevine: override Rounds (0: profile's)")
 	tree := flag.Int("tree", -1, "Grapevine: override TreeFanout (-1: profile's; 0: off, random eager push)")
 	iwantDelay := flag.Int("iwantdelay", -1, "Grapevine: override IWantDelay in ticks (-1: profile's)")
+	fifo := flag.String("fifo", "", "Grapevine: override per-origin FIFO delivery: on, off ('': profile's)")
+	fifoStart := flag.Int("fifostart", -1, "Grapevine: override FIFOStart in ticks (-1: profile's)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Uint64Var(&firstSeq, "firstseq", 1, "Grapevine: first sequence number of each (fresh) peer; 0 for the p2p default (microseconds since 1970, for restarts)")
 	flag.StringVar(&heapProfile, "heapprofile", "", "write a heap profile at the end of the first measurement window to this file")
@@ -86,8 +88,14 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds > 0 || *tree >= 0 || *iwantDelay >= 0 {
+	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds > 0 || *tree >= 0 || *iwantDelay >= 0 || *fifo != "" || *fifoStart >= 0 {
 		engineTune = func(c *core.Config) {
+			if *fifo != "" {
+				c.FIFO = *fifo == "on"
+			}
+			if *fifoStart >= 0 {
+				c.FIFOStart = *fifoStart
+			}
 			if *tree >= 0 {
 				c.TreeFanout = *tree
 			}
@@ -113,8 +121,8 @@ func main() {
 				c.Rounds = *rounds
 			}
 		}
-		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d tree=%d iwantdelay=%d\n",
-			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds, *tree, *iwantDelay)
+		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d tree=%d iwantdelay=%d fifo=%q fifostart=%d\n",
+			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds, *tree, *iwantDelay, *fifo, *fifoStart)
 	}
 
 	var sizes []int
