@@ -37,8 +37,8 @@ type Message struct {
 // Message flags: an optional byte after the authenticator, present only when
 // non-zero, so a message without flags encodes (and hashes) as before.
 const (
-	msgFlagFirst uint8 = 1 << 0
-	msgFlagsKnown      = msgFlagFirst
+	msgFlagFirst  uint8 = 1 << 0
+	msgFlagsKnown       = msgFlagFirst
 )
 
 // flags returns m's flag byte.
