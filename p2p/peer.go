@@ -42,7 +42,7 @@ type counters struct {
 	eventDrops                             atomic.Uint64
 	addrsRefused                           atomic.Uint64
 	writeTimeouts                          atomic.Uint64
-	connsTrimmed                           atomic.Uint64
+	connsTrimmed, connsOpened              atomic.Uint64
 	addrWaits                              atomic.Uint64
 	inbound                                [inReasons]atomic.Uint64
 }
@@ -68,16 +68,19 @@ type Peer struct {
 	s       settings
 	host    host.Host
 	ownHost bool
-	sk      crypto.PrivKey
-	id      core.NodeID
-	m       *metrics
-	ctr     counters
-	limits  core.Limits
-	inCap   [2]int // largest inbound frame accepted, by kind: what this peer's own engine and memberlist may send
-	tr      *transport
-	mc      machine
-	disc    *discovery
-	dur     *durable // data directory and history (durable.go)
+	// connNotify counts connections (Stats.ConnsOpened); removed at Close
+	// from a host given with WithHost, which outlives the peer.
+	connNotify *network.NotifyBundle
+	sk         crypto.PrivKey
+	id         core.NodeID
+	m          *metrics
+	ctr        counters
+	limits     core.Limits
+	inCap      [2]int // largest inbound frame accepted, by kind: what this peer's own engine and memberlist may send
+	tr         *transport
+	mc         machine
+	disc       *discovery
+	dur        *durable // data directory and history (durable.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -213,6 +216,8 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 		p.Close()
 		return nil, err
 	}
+	p.connNotify = &network.NotifyBundle{ConnectedF: func(network.Network, network.Conn) { p.ctr.connsOpened.Add(1) }}
+	p.host.Network().Notify(p.connNotify)
 
 	d, err := startDiscovery(ctx, p)
 	if err != nil {
@@ -372,6 +377,7 @@ type Stats struct {
 	WriteTimeouts uint64       // outgoing batches not written within their deadline
 	AddrsRefused  uint64       // member-advertised addresses not put into the peerstore (addrs.go)
 	ConnsTrimmed  uint64       // connections closed because the overlay did not need them (overlay.go)
+	ConnsOpened   uint64       // connections set up, inbound and outbound (each a handshake)
 	Overlay       OverlayStats // the overlay's counters (zero with the overlay off)
 	Inbound       InboundStats // what the inbound bounds refused or delayed
 }
@@ -385,7 +391,7 @@ func (p *Peer) Stats() Stats {
 		Delivered: p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(),
 		SubDropped: p.ctr.subDrops.Load(), EventsDropped: p.ctr.eventDrops.Load(),
 		WriteTimeouts: p.ctr.writeTimeouts.Load(), AddrsRefused: p.ctr.addrsRefused.Load(),
-		ConnsTrimmed: p.ctr.connsTrimmed.Load(),
+		ConnsTrimmed: p.ctr.connsTrimmed.Load(), ConnsOpened: p.ctr.connsOpened.Load(),
 		Inbound: InboundStats{
 			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),
 			Idle: p.ctr.inbound[inIdle].Load(), SlowFrame: p.ctr.inbound[inSlowFrame].Load(),
@@ -429,6 +435,10 @@ func (p *Peer) enqueueIn(k kind, f inFrame) bool {
 	}
 }
 
+// ctrlBurst is how many membership frames the driver steps in a row before
+// it also serves ticks, API calls and gossip frames.
+const ctrlBurst = 32
+
 // drive is the driver loop: the only goroutine that touches the state
 // machine. Real time drives Tick; inbound frames go to Step (membership
 // first); calls from the API run in between.
@@ -448,14 +458,22 @@ func (p *Peer) drive() {
 	}
 	var leaving chan struct{}
 	var leaveDeadline time.Time
+	ctrlRun := 0
 	for {
-		// Membership frames first.
-		select {
-		case f := <-p.ctrlIn:
-			step(f)
-			continue
-		default:
+		// Membership frames first, but at most ctrlBurst in a row: under a
+		// steady stream of them the timers, the API and gossip still get a
+		// turn (a starved Tick would stall probe timeouts, a starved call
+		// would block Members or Publish for as long as the stream lasts).
+		if ctrlRun < ctrlBurst {
+			select {
+			case f := <-p.ctrlIn:
+				step(f)
+				ctrlRun++
+				continue
+			default:
+			}
 		}
+		ctrlRun = 0
 		select {
 		case <-p.ctx.Done():
 			return
@@ -493,10 +511,7 @@ func (p *Peer) afterTick() {
 	}
 	p.flushLogs()
 	p.sweepConns()
-	counts := map[string]int{}
-	for _, m := range p.mc.Members() {
-		counts[m.State]++
-	}
+	counts := p.mc.MemberCounts()
 	for _, st := range memberStates {
 		p.m.members.WithLabelValues(st).Set(float64(counts[st]))
 	}
@@ -782,6 +797,9 @@ func (p *Peer) Close() error {
 		}
 		p.host.RemoveStreamHandler(p.gossipProto)
 		p.host.RemoveStreamHandler(p.swimProto)
+		if p.connNotify != nil {
+			p.host.Network().StopNotify(p.connNotify)
+		}
 		p.wg.Wait()
 		p.dur.close()
 		p.tr.close()
@@ -812,6 +830,9 @@ func (p *Peer) Kill() {
 		p.cancel()
 		if p.disc != nil {
 			p.disc.close()
+		}
+		if p.connNotify != nil {
+			p.host.Network().StopNotify(p.connNotify)
 		}
 		p.wg.Wait()
 		p.dur.kill()
