@@ -154,6 +154,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		return nil, err
 	}
 	n.Peer = p
+	n.allowSignalling()
 	return n, nil
 }
 
