@@ -84,7 +84,8 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 			return nil, fmt.Errorf("cannot create an identity: %v", err)
 		}
 	}
-	h, err := newBrowserHost(sk)
+	groupOpts := append([]p2p.Option{p2p.WithGroup(o.Group), p2p.WithProfile(o.Profile)}, o.Extra...)
+	h, err := newBrowserHost(sk, groupOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot build the libp2p host: %v", err)
 	}

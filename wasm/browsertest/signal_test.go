@@ -20,7 +20,7 @@ type tabTransport struct {
 	InTooLarge, InDuplicate, InIdle, InSlowFrame, InNoMemory, InThrottled, InPenalized, InDropped float64
 	DecodeErrors, Invalid                                                                         float64
 	SignalAnswered, SignalRefused, SignalBusy                                                     float64
-	RcmgrBlocked                                                                                  float64
+	RcmgrConns, RcmgrStreams, RcmgrMemory, RcmgrReserved                                          float64
 	HeapAlloc, HeapSys, Goroutines                                                                float64
 }
 
