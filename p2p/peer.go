@@ -130,7 +130,10 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p := &Peer{s: s, subs: make(map[string][]*Subscription), done: make(chan struct{}), joined: make(chan struct{})}
 	p.logs.every = s.logEvery
 	p.addrs = newAddrBook()
-	p.gater = &gater{}
+	p.gater = s.gater
+	if p.gater == nil {
+		p.gater = &gater{}
+	}
 	p.m = newMetrics(s.group)
 	if s.registerer != nil {
 		if err := p.m.register(s.registerer); err != nil {

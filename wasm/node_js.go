@@ -85,7 +85,8 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		}
 	}
 	groupOpts := append([]p2p.Option{p2p.WithGroup(o.Group), p2p.WithProfile(o.Profile)}, o.Extra...)
-	h, err := newBrowserHost(sk, groupOpts...)
+	gater := p2p.NewPenaltyGater()
+	h, err := newBrowserHost(sk, gater, groupOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot build the libp2p host: %v", err)
 	}
@@ -137,6 +138,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 
 	opts := []p2p.Option{
 		p2p.WithHost(h),
+		p2p.WithPenaltyGater(gater),
 		p2p.WithGroup(o.Group),
 		p2p.WithDHT(false),
 		p2p.WithSeeds(o.Bootstrap...),
