@@ -22,7 +22,7 @@ func (j *jsNode) transportStats(st p2p.Stats) map[string]any {
 		"inTooLarge": float64(in.TooLarge), "inDuplicate": float64(in.Duplicate), "inIdle": float64(in.Idle),
 		"inSlowFrame": float64(in.SlowFrame), "inNoMemory": float64(in.NoMemory), "inThrottled": float64(in.Throttled),
 		"inPenalized": float64(in.Penalized), "inDropped": float64(st.InDropped),
-		"decodeErrors": float64(st.Engine.DecodeErrors), "invalid": float64(st.Invalid),
+		"decodeErrors": float64(st.DecodeErrors), "invalid": float64(st.Invalid),
 		"signalAnswered": float64(sig.Answered), "signalRefused": float64(sig.Refused), "signalBusy": float64(sig.Busy),
 		"rcmgrConns": float64(rs.Conns), "rcmgrStreams": float64(rs.Streams), "rcmgrMemory": float64(rs.Memory),
 		"rcmgrReserved": float64(rs.Reserved),

@@ -15,7 +15,7 @@ type SignalStats struct {
 	// Refused: the caller or the relay was not a current (alive or
 	// suspect) member in this tab's view; nothing but the refusal was sent.
 	Refused uint64
-	Busy    uint64 // reset unread: all handshake slots were taken
+	Busy    uint64 // reset unread: all handshake slots, or the relay's share of them, were taken
 }
 
 // SignalStats returns the signalling counters (zero without WebRTC).

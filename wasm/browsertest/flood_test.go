@@ -19,24 +19,28 @@ import (
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/grapevine-p2p/grapevine/examples/browser/site"
 	"github.com/grapevine-p2p/grapevine/p2p"
+	"github.com/grapevine-p2p/grapevine/wasm/rtcsignal"
 )
 
 // TestTabUnderFlood: a hostile member (a fourth native, its host with no
 // resource limits of its own) floods page A over its connection for
 // floodFor. First it opens gossip streams 16 at a time and leaves them
-// half-written, and sends length prefixes of 1 GiB on both protocols; then
-// it writes frames of messages with forged signatures as fast as the tab
-// reads them. Meanwhile native 1 and page A publish. Page A stays
+// half-written, opens signalling streams and sends no header, and sends
+// length prefixes of 1 GiB on both protocols; then
+// it writes undecodable 16 KiB frames, and at last frames of messages with
+// forged signatures, as fast as the tab reads them. Meanwhile native 1 and page A publish. Page A stays
 // responsive (its stats are read throughout), delivers every honest
 // message both ways, its Go heap stays within 64 MiB of where it started
 // and its goroutines within +1,000, and its counters
 // (node.stats().transport) show the bounds at work: streams refused by the
 // resource manager (per-peer protocol limit) or replaced as duplicates,
-// too-large frames refused, forged messages counted invalid until the
+// signalling streams refused beyond the attacker's share of the slots,
+// too-large frames refused, undecodable frames dropped and counted,
+// forged messages counted invalid until the
 // attacker is penalized and disconnected (and, through the tab's penalty
 // gater, not redialled).
 func TestTabUnderFlood(t *testing.T) {
-	const floodFor = 10 * time.Second
+	const floodFor = 12 * time.Second
 	c := setup(t, "")
 	tabA, err := peer.Decode(c.idA)
 	if err != nil {
@@ -68,12 +72,13 @@ func TestTabUnderFlood(t *testing.T) {
 	t.Logf("page A before the flood: %+v", before.Transport)
 
 	gossip, swim := p2p.Protocols("browser-test")
-	ctx, cancel := context.WithTimeout(c.ctx, floodFor)
+	floodEnd := time.Now().Add(floodFor)
+	ctx, cancel := context.WithDeadline(c.ctx, floodEnd)
 	defer cancel()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var streams []network.Stream
-	var opened, openFailed, framesSent int
+	var opened, openFailed, junkSent, framesSent int
 	open := func(p protocol.ID) network.Stream {
 		s, err := h.NewStream(network.WithNoDial(ctx, "flood"), tabA, p)
 		mu.Lock()
@@ -107,6 +112,17 @@ func TestTabUnderFlood(t *testing.T) {
 					}
 				}()
 			}
+			// Signalling streams with no header: a few hold a slot
+			// for headerWait, the rest are refused.
+			for i := 0; i < 8; i++ {
+				burst.Add(1)
+				go func() {
+					defer burst.Done()
+					if s := open(rtcsignal.Protocol); s != nil {
+						_, _ = s.Write([]byte{0x80})
+					}
+				}()
+			}
 			burst.Wait()
 			for i := 0; i < 4; i++ {
 				for _, p := range []protocol.ID{gossip, swim} {
@@ -117,7 +133,33 @@ func TestTabUnderFlood(t *testing.T) {
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
-		// 2. Valid-looking frames as fast as the tab reads them: eight
+		// 2. Undecodable 16 KiB frames as fast as the tab reads them,
+		// until two thirds of floodFor (a frame that does not decode
+		// costs its reading and one decode attempt; it is not an
+		// offence).
+		body := make([]byte, 16<<10)
+		_, _ = rand.Read(body)
+		body[0] = 0xff // no frame version the engine knows
+		junk := core.AppendLengthPrefixed(nil, body)
+		junkUntil := time.Now().Add(time.Until(floodEnd) * 2 / 3)
+		for ctx.Err() == nil && time.Now().Before(junkUntil) {
+			s := open(gossip)
+			if s == nil {
+				time.Sleep(200 * time.Millisecond)
+				continue
+			}
+			_ = s.SetWriteDeadline(junkUntil)
+			for time.Now().Before(junkUntil) {
+				if _, err := s.Write(junk); err != nil {
+					break
+				}
+				mu.Lock()
+				junkSent++
+				mu.Unlock()
+			}
+			_ = s.SetWriteDeadline(floodEnd.Add(5 * time.Second))
+		}
+		// 3. Valid-looking frames as fast as the tab reads them: eight
 		// 1 KiB messages each, from the attacker as origin, with forged
 		// signatures.
 		seq := uint64(0)
@@ -187,18 +229,20 @@ func TestTabUnderFlood(t *testing.T) {
 	for _, s := range streams {
 		s.Reset()
 	}
-	t.Logf("attacker: %d streams opened, %d refused or failed to open, %d frames of forged messages written", opened, openFailed, framesSent)
+	t.Logf("attacker: %d streams opened, %d refused or failed to open, %d undecodable 16 KiB frames and %d frames of forged messages written", opened, openFailed, junkSent, framesSent)
 	mu.Unlock()
 
 	after := c.a.stats(t)
 	d := after.Transport
 	b := before.Transport
 	t.Logf("page A after the flood: %+v", d)
+	t.Logf("page A read %.0f frames, %.1f MiB during the flood (%.1f MiB/s)", after.FramesIn-before.FramesIn,
+		(after.BytesIn-before.BytesIn)/(1<<20), (after.BytesIn-before.BytesIn)/(1<<20)/floodFor.Seconds())
 	t.Logf("page A: slowest stats call during the flood %s; Go heap %.1f MiB before, peak %.1f MiB during, %.1f MiB after; goroutines %.0f -> %.0f",
 		slowest.Round(time.Millisecond), b.HeapAlloc/(1<<20), peakHeap/(1<<20), d.HeapAlloc/(1<<20), b.Goroutines, d.Goroutines)
-	t.Logf("counters (during the flood): resource manager refused %.0f streams and %.0f memory reservations; inbound: %.0f too large, %.0f duplicate streams, %.0f throttled, %.0f no memory, %.0f penalized; %.0f forged messages invalid",
-		d.RcmgrStreams-b.RcmgrStreams, d.RcmgrMemory-b.RcmgrMemory, d.InTooLarge-b.InTooLarge, d.InDuplicate-b.InDuplicate,
-		d.InThrottled-b.InThrottled, d.InNoMemory-b.InNoMemory, d.InPenalized-b.InPenalized, d.Invalid-b.Invalid)
+	t.Logf("counters (during the flood): resource manager refused %.0f streams and %.0f memory reservations; signalling streams refused %.0f; inbound: %.0f too large, %.0f duplicate streams, %.0f throttled, %.0f no memory, %.0f penalized; %.0f frames did not decode; %.0f forged messages invalid",
+		d.RcmgrStreams-b.RcmgrStreams, d.RcmgrMemory-b.RcmgrMemory, d.SignalBusy-b.SignalBusy, d.InTooLarge-b.InTooLarge, d.InDuplicate-b.InDuplicate,
+		d.InThrottled-b.InThrottled, d.InNoMemory-b.InNoMemory, d.InPenalized-b.InPenalized, d.DecodeErrors-b.DecodeErrors, d.Invalid-b.Invalid)
 	if slowest > 10*time.Second {
 		t.Errorf("page A took %s to answer a stats call during the flood", slowest)
 	}
@@ -213,6 +257,12 @@ func TestTabUnderFlood(t *testing.T) {
 	}
 	if d.RcmgrStreams-b.RcmgrStreams+d.InDuplicate-b.InDuplicate < 1 {
 		t.Error("no stream refused by the resource manager or replaced as a duplicate")
+	}
+	if d.SignalBusy-b.SignalBusy+d.RcmgrStreams-b.RcmgrStreams < 1 {
+		t.Error("no signalling stream refused")
+	}
+	if d.DecodeErrors-b.DecodeErrors < 1 {
+		t.Error("no undecodable frame counted")
 	}
 	if d.Invalid-b.Invalid <= 16 {
 		t.Errorf("%.0f forged messages counted invalid, want more than 16 (the penalty threshold)", d.Invalid-b.Invalid)

@@ -26,6 +26,8 @@ type tabTransport struct {
 
 type tabStats struct {
 	Delivered float64      `json:"delivered"`
+	FramesIn  float64      `json:"framesIn"`
+	BytesIn   float64      `json:"bytesIn"`
 	Transport tabTransport `json:"transport"`
 }
 
