@@ -243,8 +243,11 @@
 // profile): a message that arrives ahead of a gap is held back until the
 // gap fills (pull runs at every tick while anything is held), FIFOTimeout
 // passes (the gap is then given up: Stats.Engine.FIFOLost) or MaxHeld is
-// reached. An origin's first messages wait FIFOStart (two ticks) so that
-// one overtaken in flight starts the order instead of being passed over;
+// reached. An origin's first message of a numbering (its first after a
+// start or restart) is marked First, signed with the rest, and starts the
+// order on arrival. A peer that first hears of an origin in mid-stream
+// holds that origin's first messages FIFOStart (two ticks) so that one
+// overtaken in flight starts the order instead of being passed over;
 // one overtaken for longer, or published while this peer was joining and
 // not yet known to the group, is delivered late, out of order, rather than
 // never (DurableStats.LateDelivered). When membership sees a member rejoin
