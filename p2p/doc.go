@@ -145,7 +145,9 @@
 // disconnected and refused for a minute (a connection gater on
 // the host the Peer builds), its already-read messages dropped unverified
 // (penalized). WithInboundLimits changes the rates and timeouts. A host
-// given with WithHost keeps its own resource manager and has no gater.
+// given with WithHost keeps its own resource manager (AddGroupLimits adds
+// the group's limits to its configuration) and has the gater only if it
+// was built with one given to WithPenaltyGater (package wasm does both).
 //
 // Outbound. Each batch a writer flushes has a write deadline
 // (WithWriteTimeout, 10 s, plus the batch's size at 64 KiB/s): a member

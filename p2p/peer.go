@@ -39,6 +39,7 @@ type counters struct {
 	framesOut, bytesOut, framesIn, bytesIn atomic.Uint64
 	queueDrops, inDrops                    atomic.Uint64
 	delivered, invalid, subDrops           atomic.Uint64
+	decodeErrs                             atomic.Uint64
 	eventDrops                             atomic.Uint64
 	addrsRefused                           atomic.Uint64
 	writeTimeouts                          atomic.Uint64
@@ -133,7 +134,10 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p := &Peer{s: s, subs: make(map[string][]*Subscription), done: make(chan struct{}), joined: make(chan struct{})}
 	p.logs.every = s.logEvery
 	p.addrs = newAddrBook()
-	p.gater = &gater{}
+	p.gater = s.gater
+	if p.gater == nil {
+		p.gater = &gater{}
+	}
 	p.m = newMetrics(s.group)
 	if s.registerer != nil {
 		if err := p.m.register(s.registerer); err != nil {
@@ -372,6 +376,7 @@ type Stats struct {
 	InDropped     uint64 // inbound frames dropped (driver inbox full)
 	Delivered     uint64 // messages handed to subscribers' topics (own included)
 	Invalid       uint64 // messages whose signature did not verify
+	DecodeErrors  uint64 // inbound frames dropped: they did not decode, or a record in them did not
 	SubDropped    uint64 // deliveries dropped because a subscriber was slow
 	EventsDropped uint64
 	WriteTimeouts uint64       // outgoing batches not written within their deadline
@@ -388,7 +393,7 @@ func (p *Peer) Stats() Stats {
 		FramesSent: p.ctr.framesOut.Load(), BytesSent: p.ctr.bytesOut.Load(),
 		FramesIn: p.ctr.framesIn.Load(), BytesIn: p.ctr.bytesIn.Load(),
 		QueueDropped: p.ctr.queueDrops.Load(), InDropped: p.ctr.inDrops.Load(),
-		Delivered: p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(),
+		Delivered: p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(), DecodeErrors: p.ctr.decodeErrs.Load(),
 		SubDropped: p.ctr.subDrops.Load(), EventsDropped: p.ctr.eventDrops.Load(),
 		WriteTimeouts: p.ctr.writeTimeouts.Load(), AddrsRefused: p.ctr.addrsRefused.Load(),
 		ConnsTrimmed: p.ctr.connsTrimmed.Load(), ConnsOpened: p.ctr.connsOpened.Load(),
@@ -452,6 +457,7 @@ func (p *Peer) drive() {
 	step := func(f inFrame) {
 		if err := p.mc.Step(f.from, f.data); err != nil {
 			p.m.decodeErrs.Inc()
+			p.ctr.decodeErrs.Add(1)
 			log.Debugw("bad frame", "from", ShortID(f.from), "err", err)
 		}
 		f.stepped()
