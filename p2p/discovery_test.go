@@ -63,11 +63,13 @@ func TestDHTDiscovery(t *testing.T) {
 	}
 }
 
-// TestTransports: peers listening on QUIC v1 only and WebSocket only reach
-// each other and deliver; the default listen set covers all three.
+// TestTransports: peers listening on QUIC v1 only, WebTransport only and
+// WebSocket only reach each other and deliver; the default listen set
+// covers all four.
 func TestTransports(t *testing.T) {
 	for _, tc := range []struct{ name, addr string }{
 		{"quic-v1", "/ip4/127.0.0.1/udp/0/quic-v1"},
+		{"webtransport", "/ip4/127.0.0.1/udp/0/quic-v1/webtransport"},
 		{"websocket", "/ip4/127.0.0.1/tcp/0/ws"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,7 +102,7 @@ func TestTransports(t *testing.T) {
 			}
 		})
 	}
-	if len(DefaultListenAddrs) != 3 {
+	if len(DefaultListenAddrs) != 4 {
 		t.Fatalf("default listen addresses %v", DefaultListenAddrs)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	libp2pwebtransport "github.com/libp2p/go-libp2p/p2p/transport/webtransport"
 	ws "github.com/libp2p/go-libp2p/p2p/transport/websocket"
 )
 
@@ -32,7 +33,8 @@ var peerstoreTTL = peerstore.RecentlyConnectedAddrTTL
 // ErrAddrInUse is returned (wrapped) when a listen address is taken.
 var ErrAddrInUse = errors.New("address already in use")
 
-// newHost builds the libp2p host: TCP, QUIC v1 and WebSocket transports,
+// newHost builds the libp2p host: TCP, QUIC v1, WebTransport and WebSocket
+// transports,
 // Noise, yamux, a connection manager with the configured limits and the
 // resource manager with libp2p's auto-scaled default limits plus
 // Grapevine's per-peer protocol limits (limitConfig). TCP listens without
@@ -64,6 +66,7 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)
 	}
+	listen, sharedWT := splitSharedWebTransport(listen)
 	opts := []libp2p.Option{
 		libp2p.Identity(sk),
 		libp2p.ListenAddrStrings(listen...),
@@ -79,7 +82,9 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 	if len(s.psk) > 0 {
 		opts = append(opts, libp2p.PrivateNetwork(pnet.PSK(s.psk)))
 	} else {
-		opts = append(opts, libp2p.Transport(libp2pquic.NewTransport))
+		// WebTransport shares the QUIC transport's UDP socket (go-libp2p's
+		// quicreuse): browsers reach it with the certhash it advertises.
+		opts = append(opts, libp2p.Transport(libp2pquic.NewTransport), libp2p.Transport(libp2pwebtransport.New))
 	}
 	if s.registerer != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(s.registerer))
@@ -93,6 +98,10 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 			return nil, fmt.Errorf("cannot listen on %s: %w", strings.Join(s.listen, ", "), ErrAddrInUse)
 		}
 		return nil, fmt.Errorf("starting libp2p host: %w", err)
+	}
+	if err := listenSharedWebTransport(h, sharedWT); err != nil {
+		h.Close()
+		return nil, err
 	}
 	return h, nil
 }
