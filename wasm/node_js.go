@@ -19,8 +19,9 @@ import (
 
 // Options configure a browser peer.
 type Options struct {
-	// Bootstrap lists native peers' WebSocket multiaddrs, each ending in
-	// /p2p/<peer ID>. At least one must be reachable.
+	// Bootstrap lists native peers' WebSocket multiaddrs (http pages) or
+	// WebTransport ones, /quic-v1/webtransport/certhash/... (https pages),
+	// each ending in /p2p/<peer ID>. At least one must be reachable.
 	Bootstrap []string
 	// Group is the Grapevine group to join ("default" when empty).
 	Group string
@@ -64,13 +65,13 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	dialable := 0
 	for _, ai := range ais {
 		for _, a := range ai.Addrs {
-			if IsWebSocketAddr(a) {
+			if IsWebSocketAddr(a) || IsWebTransportAddr(a) {
 				dialable++
 			}
 		}
 	}
 	if dialable == 0 {
-		return nil, fmt.Errorf("no bootstrap address is a WebSocket address (a browser can only dial /ws or /wss addresses): %s", strings.Join(o.Bootstrap, ", "))
+		return nil, fmt.Errorf("no bootstrap address is a WebSocket or WebTransport address (a browser can only dial /ws or /wss addresses, and /quic-v1/webtransport/certhash/... ones): %s", strings.Join(o.Bootstrap, ", "))
 	}
 	if o.Group == "" {
 		o.Group = "default"
@@ -173,10 +174,10 @@ func (n *Node) Close() error {
 // Conn describes one live connection of the node.
 type Conn struct {
 	Peer      peer.ID
-	Transport string // "websocket" or "webrtc"
+	Transport string // "websocket", "webtransport" or "webrtc"
 	Addr      string
 	Outbound  bool
-	// BytesIn and BytesOut count WebRTC data-channel bytes (0 for WebSocket).
+	// BytesIn and BytesOut count WebRTC data-channel bytes (0 otherwise).
 	BytesIn, BytesOut uint64
 }
 
@@ -187,6 +188,8 @@ func (n *Node) Conns() []Conn {
 		t := "websocket"
 		if isRTCAddr(c.RemoteMultiaddr()) {
 			t = "webrtc"
+		} else if IsWebTransportAddr(c.RemoteMultiaddr()) {
+			t = "webtransport"
 		}
 		cn := Conn{Peer: c.RemotePeer(), Transport: t, Addr: c.RemoteMultiaddr().String(), Outbound: c.Stat().Direction == network.DirOutbound}
 		if t == "webrtc" && n.rtc != nil {
