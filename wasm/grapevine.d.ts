@@ -1,7 +1,7 @@
 // Type declarations for grapevine.js, the browser API of Grapevine.
 
 export interface StartOptions {
-  /** Native peers' WebSocket multiaddrs, each ending in /p2p/<peer ID>; at least one must answer. */
+  /** Native peers' WebSocket multiaddrs (http pages) or WebTransport ones, .../quic-v1/webtransport/certhash/... (https pages), each ending in /p2p/<peer ID>; at least one must answer. */
   bootstrap: string[];
   /** The group to join (default "default"). */
   group?: string;
