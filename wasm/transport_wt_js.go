@@ -49,8 +49,8 @@ func newWTTransport(sk ic.PrivKey, rm network.ResourceManager) (*wtTransport, er
 }
 
 // webTransportAvailable reports whether the page has the WebTransport API
-// (Chromium 97+, Firefox 114+, Safari 26.4+; secure contexts only: https
-// pages, or http://localhost).
+// (only in secure contexts: https pages, or http://localhost; tested here
+// with Chromium).
 func webTransportAvailable() bool {
 	return js.Global().Get("WebTransport").Type() == js.TypeFunction
 }
