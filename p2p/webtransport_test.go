@@ -9,9 +9,10 @@ import (
 )
 
 // TestDefaultWebTransportAddr: with the default listen addresses a peer
-// advertises a WebTransport address that carries the certhashes a browser
-// pins (two: the current and the next certificate), on the UDP port of its
-// QUIC listener (go-libp2p's quicreuse shares the socket).
+// advertises WebTransport and WebRTC-direct addresses that carry the
+// certhashes a browser pins (WebTransport: the current and the next
+// certificate), on the UDP port of its QUIC listener (go-libp2p's
+// quicreuse shares the socket).
 func TestDefaultWebTransportAddr(t *testing.T) {
 	p, err := New(context.Background(), WithDHT(false), WithProfile(ProfileLocal), WithNotice(func(string) {}))
 	if err != nil {
@@ -24,14 +25,18 @@ func TestDefaultWebTransportAddr(t *testing.T) {
 		s := a.String()
 		port, _ := a.ValueForProtocol(ma.P_UDP)
 		switch {
-		case strings.Contains(s, "/webtransport"):
+		case strings.Contains(s, "/webtransport"), strings.Contains(s, "/webrtc-direct"):
 			wt = append(wt, a)
 		case strings.HasSuffix(s, "/quic-v1"):
 			quicPorts[port] = true
 		}
 	}
-	if len(wt) == 0 {
-		t.Fatalf("no WebTransport address among %v", p.Host().Addrs())
+	kinds := map[bool]bool{}
+	for _, a := range wt {
+		kinds[strings.Contains(a.String(), "/webtransport")] = true
+	}
+	if !kinds[true] || !kinds[false] {
+		t.Fatalf("no WebTransport or no WebRTC-direct address among %v", p.Host().Addrs())
 	}
 	for _, a := range wt {
 		hashes := 0
@@ -41,11 +46,11 @@ func TestDefaultWebTransportAddr(t *testing.T) {
 			}
 		}
 		if hashes == 0 {
-			t.Errorf("WebTransport address %s has no certhash", a)
+			t.Errorf("address %s has no certhash", a)
 		}
 		if port, _ := a.ValueForProtocol(ma.P_UDP); !quicPorts[port] {
-			t.Errorf("WebTransport address %s is not on a QUIC port (%v)", a, quicPorts)
+			t.Errorf("address %s is not on a QUIC port (%v)", a, quicPorts)
 		}
 	}
-	t.Logf("WebTransport addresses: %v", wt)
+	t.Logf("browser addresses: %v", wt)
 }
