@@ -27,7 +27,8 @@ import (
 
 // browserHost is a libp2p host assembled by hand from the go-libp2p parts
 // that work in a browser: an in-memory peerstore, a swarm with the
-// WebSocket, WebTransport (and, once signalled, WebRTC) transports, the upgrader with
+// WebSocket, WebTransport, WebRTC-direct (and, once signalled, WebRTC)
+// transports, the upgrader with
 // Noise and yamux, and basichost (identify, multistream). go-libp2p's
 // libp2p.New cannot be used: it always links transports that need sockets.
 type browserHost struct {
@@ -79,6 +80,13 @@ func newBrowserHost(sk crypto.PrivKey) (*browserHost, error) {
 		return nil, fmt.Errorf("webtransport: %w", err)
 	}
 	if err := sw.AddTransport(wt); err != nil {
+		return nil, err
+	}
+	wrd, err := newWRDTransport(sk, rm)
+	if err != nil {
+		return nil, fmt.Errorf("webrtc-direct: %w", err)
+	}
+	if err := sw.AddTransport(wrd); err != nil {
 		return nil, err
 	}
 	h := &browserHost{swarm: sw, up: up, rcmgr: rm}

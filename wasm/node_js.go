@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/grapevine-p2p/grapevine/p2p"
 )
@@ -20,8 +21,9 @@ import (
 // Options configure a browser peer.
 type Options struct {
 	// Bootstrap lists native peers' WebSocket multiaddrs (http pages) or
-	// WebTransport ones, /quic-v1/webtransport/certhash/... (https pages),
-	// each ending in /p2p/<peer ID>. At least one must be reachable.
+	// WebTransport ones, /quic-v1/webtransport/certhash/..., or
+	// WebRTC-direct ones, /webrtc-direct/certhash/... (https pages), each
+	// ending in /p2p/<peer ID>. At least one must be reachable.
 	Bootstrap []string
 	// Group is the Grapevine group to join ("default" when empty).
 	Group string
@@ -65,13 +67,13 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	dialable := 0
 	for _, ai := range ais {
 		for _, a := range ai.Addrs {
-			if IsWebSocketAddr(a) || IsWebTransportAddr(a) {
+			if IsWebSocketAddr(a) || IsWebTransportAddr(a) || IsWebRTCDirectAddr(a) {
 				dialable++
 			}
 		}
 	}
 	if dialable == 0 {
-		return nil, fmt.Errorf("no bootstrap address is a WebSocket or WebTransport address (a browser can only dial /ws or /wss addresses, and /quic-v1/webtransport/certhash/... ones): %s", strings.Join(o.Bootstrap, ", "))
+		return nil, fmt.Errorf("no bootstrap address is a WebSocket, WebTransport or WebRTC-direct address (a browser can only dial /ws or /wss addresses, /quic-v1/webtransport/certhash/... and /webrtc-direct/certhash/... ones): %s", strings.Join(o.Bootstrap, ", "))
 	}
 	if o.Group == "" {
 		o.Group = "default"
@@ -174,7 +176,7 @@ func (n *Node) Close() error {
 // Conn describes one live connection of the node.
 type Conn struct {
 	Peer      peer.ID
-	Transport string // "websocket", "webtransport" or "webrtc"
+	Transport string // "websocket", "webtransport", "webrtc-direct" or "webrtc"
 	Addr      string
 	Outbound  bool
 	// BytesIn and BytesOut count WebRTC data-channel bytes (0 otherwise).
@@ -190,6 +192,8 @@ func (n *Node) Conns() []Conn {
 			t = "webrtc"
 		} else if IsWebTransportAddr(c.RemoteMultiaddr()) {
 			t = "webtransport"
+		} else if hasProtocol(c.RemoteMultiaddr(), ma.P_WEBRTC_DIRECT) {
+			t = "webrtc-direct"
 		}
 		cn := Conn{Peer: c.RemotePeer(), Transport: t, Addr: c.RemoteMultiaddr().String(), Outbound: c.Stat().Direction == network.DirOutbound}
 		if t == "webrtc" && n.rtc != nil {

@@ -186,12 +186,26 @@ func (o *oneTab) startTimes(t *testing.T, boot string) (startMs, joinedMs float6
 // nothing else), and messages go both ways. The natives listen on
 // WebTransport only.
 func TestBrowserWebTransport(t *testing.T) {
-	o := startOneTab(t, true, "/ip4/127.0.0.1/udp/0/quic-v1/webtransport", "/webtransport/")
+	httpsPath(t, "/ip4/127.0.0.1/udp/0/quic-v1/webtransport", "/webtransport/", "webtransport")
+}
+
+// TestBrowserWebRTCDirect: the same over WebRTC-direct (the browser
+// accepts the native's DTLS certificate by the /certhash of its address).
+// The natives listen on WebRTC-direct only.
+func TestBrowserWebRTCDirect(t *testing.T) {
+	httpsPath(t, "/ip4/127.0.0.1/udp/0/webrtc-direct", "/webrtc-direct/", "webrtc-direct")
+}
+
+// httpsPath checks that an https page joins natives listening on listen
+// only, linked to both over transport, that messages go both ways, and
+// that the address with another certificate's hash is refused.
+func httpsPath(t *testing.T, listen, part, transport string) {
+	o := startOneTab(t, true, listen, part)
 	ctx, natives, pg := o.ctx, o.natives, o.page
 	if !strings.HasPrefix(o.url, "https://") {
 		t.Fatalf("page served from %s", o.url)
 	}
-	eventually(t, 20*time.Second, "natives and page see all 3 members alive, the page linked to both natives over WebTransport", func() bool {
+	eventually(t, 20*time.Second, "natives and page see all 3 members alive, the page linked to both natives over "+transport, func() bool {
 		for _, n := range natives {
 			if n.state(o.id) != p2p.StateAlive {
 				return false
@@ -204,21 +218,22 @@ func TestBrowserWebTransport(t *testing.T) {
 				alive++
 			}
 		}
-		return alive == 3 && s.link(natives[0].p.ID().String()) == "webtransport" && s.link(natives[1].p.ID().String()) == "webtransport"
+		return alive == 3 && s.link(natives[0].p.ID().String()) == transport && s.link(natives[1].p.ID().String()) == transport
 	})
 
 	if err := natives[1].p.Publish(ctx, site.ChatTopic, []byte("hello from native 1")); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "native 1's message shown in the page", func() bool { return pg.state(t).has("hello from native 1") })
-	// A 100 KB body crosses several WebTransport stream writes.
+	// A 100 KB body crosses several stream writes (and, over WebRTC,
+	// several 16 KiB data-channel messages).
 	big := "hello from the https page " + strings.Repeat("~", 100_000)
 	pg.publish(t, big)
 	eventually(t, 10*time.Second, "the page's message reached both natives", func() bool { return natives[0].has(big) && natives[1].has(big) })
 
 	// The certhash is what the browser trusts: the same address with
 	// another certificate's hash is refused.
-	boot := addrsOn(natives[0].p, "/webtransport/")[0]
+	boot := addrsOn(natives[0].p, part)[0]
 	wrong := withOtherCerthash(t, boot)
 	if _, _, msg := o.startTimes(t, wrong); !strings.Contains(msg, "could not reach any bootstrap peer") {
 		t.Fatalf("dialling %s (a certhash that is not the native's) gave %q, want a refusal", wrong, msg)
@@ -227,9 +242,9 @@ func TestBrowserWebTransport(t *testing.T) {
 	}
 	started, joined, msg := o.startTimes(t, boot)
 	if msg != "" {
-		t.Fatalf("a second Grapevine.start over WebTransport: %s", msg)
+		t.Fatalf("a second Grapevine.start over %s: %s", transport, msg)
 	}
-	t.Logf("a second node in the loaded page, over WebTransport: started after %.0f ms, joined after %.0f ms", started, joined)
+	t.Logf("a second node in the loaded page, over %s: started after %.0f ms, joined after %.0f ms", transport, started, joined)
 }
 
 // withOtherCerthash returns addr with every /certhash replaced by the hash
