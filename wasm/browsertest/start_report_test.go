@@ -12,7 +12,8 @@ import (
 )
 
 // TestBrowserStartReport compares a page's path to the natives over
-// WebSocket (page over http) and WebTransport (page over https):
+// WebSocket (page over http), WebTransport and WebRTC-direct (page over
+// https):
 // navigation to started peer (fetching and compiling the wasm included),
 // and five more nodes started in the loaded page, each timed to started
 // (connect, secure, start the peer) and to joined (another member known
@@ -30,6 +31,7 @@ func TestBrowserStartReport(t *testing.T) {
 	}{
 		{"websocket (http page)", false, "/ip4/127.0.0.1/tcp/0/ws", "/ws/"},
 		{"webtransport (https page)", true, "/ip4/127.0.0.1/udp/0/quic-v1/webtransport", "/webtransport/"},
+		{"webrtc-direct (https page)", true, "/ip4/127.0.0.1/udp/0/webrtc-direct", "/webrtc-direct/"},
 	} {
 		t.Run(strings.Fields(mode.name)[0], func(t *testing.T) {
 			o := startOneTab(t, mode.https, mode.listen, mode.part)
