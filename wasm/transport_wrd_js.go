@@ -109,6 +109,20 @@ func (t *wrdTransport) dial(ctx context.Context, target WebRTCDirectTarget, radd
 		return nil, err
 	}
 	hsPipe := newDCPipe(hs)
+	// The native opens streams as soon as its side of the handshake is
+	// done, maybe before ours returns: queue them from the start.
+	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		id := uint16(0)
+		if p := dc.ID(); p != nil {
+			id = *p
+		}
+		s := newWRDStream(newDCPipe(dc), id, wrdMaxMessageSize, nil)
+		select {
+		case c.incoming <- s:
+		default:
+			go s.Reset()
+		}
+	})
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		return nil, fmt.Errorf("creating the offer: %w", err)
@@ -155,18 +169,6 @@ func (t *wrdTransport) dial(ctx context.Context, target WebRTCDirectTarget, radd
 	c.lpeer, c.rpeer, c.rkey = sc.LocalPeer(), sc.RemotePeer(), sc.RemotePublicKey()
 	c.local = ma.StringCast("/ip4/0.0.0.0/udp/0/webrtc-direct")
 	c.remote, _ = ma.SplitFunc(raddr, func(c ma.Component) bool { return c.Protocol().Code == ma.P_CERTHASH })
-	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
-		id := uint16(0)
-		if p := dc.ID(); p != nil {
-			id = *p
-		}
-		s := newWRDStream(newDCPipe(dc), id, wrdMaxMessageSize, nil)
-		select {
-		case c.incoming <- s:
-		default:
-			go s.Reset()
-		}
-	})
 	return c, nil
 }
 
