@@ -63,11 +63,14 @@ func TestDHTDiscovery(t *testing.T) {
 	}
 }
 
-// TestTransports: peers listening on QUIC v1 only and WebSocket only reach
-// each other and deliver; the default listen set covers all three.
+// TestTransports: peers listening on QUIC v1 only, WebTransport only,
+// WebRTC-direct only and WebSocket only reach each other and deliver; the
+// default listen set covers all four plus TCP.
 func TestTransports(t *testing.T) {
 	for _, tc := range []struct{ name, addr string }{
 		{"quic-v1", "/ip4/127.0.0.1/udp/0/quic-v1"},
+		{"webtransport", "/ip4/127.0.0.1/udp/0/quic-v1/webtransport"},
+		{"webrtc-direct", "/ip4/127.0.0.1/udp/0/webrtc-direct"},
 		{"websocket", "/ip4/127.0.0.1/tcp/0/ws"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,7 +103,7 @@ func TestTransports(t *testing.T) {
 			}
 		})
 	}
-	if len(DefaultListenAddrs) != 3 {
+	if len(DefaultListenAddrs) != 5 {
 		t.Fatalf("default listen addresses %v", DefaultListenAddrs)
 	}
 }

@@ -22,7 +22,8 @@
 // # The host
 //
 // Unless given one (WithHost), a Peer builds a libp2p host listening on TCP,
-// QUIC v1 and WebSocket (DefaultListenAddrs), with Noise, yamux, a
+// QUIC v1, WebTransport and WebRTC-direct (on the QUIC port, for browsers
+// on https pages) and WebSocket (DefaultListenAddrs), with Noise, yamux, a
 // connection manager (WithConnLimits; members are tagged so the manager
 // keeps their connections) and the resource manager with libp2p's
 // auto-scaled limits plus Grapevine's per-protocol limits (below).

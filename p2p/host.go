@@ -22,7 +22,9 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	libp2pwebrtc "github.com/libp2p/go-libp2p/p2p/transport/webrtc"
 	ws "github.com/libp2p/go-libp2p/p2p/transport/websocket"
+	libp2pwebtransport "github.com/libp2p/go-libp2p/p2p/transport/webtransport"
 )
 
 // peerstoreTTL is how long addresses learned from membership, seeds and the
@@ -32,7 +34,8 @@ var peerstoreTTL = peerstore.RecentlyConnectedAddrTTL
 // ErrAddrInUse is returned (wrapped) when a listen address is taken.
 var ErrAddrInUse = errors.New("address already in use")
 
-// newHost builds the libp2p host: TCP, QUIC v1 and WebSocket transports,
+// newHost builds the libp2p host: TCP, QUIC v1, WebTransport, WebRTC-direct
+// and WebSocket transports,
 // Noise, yamux, a connection manager with the configured limits and the
 // resource manager with libp2p's auto-scaled default limits plus
 // Grapevine's per-peer protocol limits (limitConfig). TCP listens without
@@ -42,14 +45,14 @@ var ErrAddrInUse = errors.New("address already in use")
 func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, error) {
 	listen := s.listen
 	if len(s.psk) > 0 {
-		// QUIC cannot run under pnet: the defaults drop it, an explicit
-		// QUIC address is an error.
+		// QUIC (and WebTransport, WebRTC) cannot run under pnet: the
+		// defaults drop them, an explicit address is an error.
 		if slices.Equal(listen, DefaultListenAddrs) {
 			listen = []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/tcp/0/ws"}
 		}
 		for _, a := range listen {
-			if strings.Contains(a, "/quic") || strings.Contains(a, "/webtransport") {
-				return nil, fmt.Errorf("listen address %s: QUIC and WebTransport do not support private networks (WithPrivateNetwork)", a)
+			if strings.Contains(a, "/quic") || strings.Contains(a, "/webtransport") || strings.Contains(a, "/webrtc") {
+				return nil, fmt.Errorf("listen address %s: QUIC, WebTransport and WebRTC do not support private networks (WithPrivateNetwork)", a)
 			}
 		}
 	}
@@ -72,6 +75,7 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)
 	}
+	listen, sharedUDP := splitSharedUDP(listen)
 	opts := []libp2p.Option{
 		libp2p.Identity(sk),
 		libp2p.ListenAddrStrings(listen...),
@@ -87,7 +91,11 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 	if len(s.psk) > 0 {
 		opts = append(opts, libp2p.PrivateNetwork(pnet.PSK(s.psk)))
 	} else {
-		opts = append(opts, libp2p.Transport(libp2pquic.NewTransport))
+		// WebTransport and WebRTC-direct share the QUIC transport's UDP
+		// socket (go-libp2p's quicreuse): browsers reach them with the
+		// certhash each advertises.
+		opts = append(opts, libp2p.Transport(libp2pquic.NewTransport), libp2p.Transport(libp2pwebtransport.New),
+			libp2p.Transport(libp2pwebrtc.New))
 	}
 	if s.registerer != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(s.registerer))
@@ -101,6 +109,10 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 			return nil, fmt.Errorf("cannot listen on %s: %w", strings.Join(s.listen, ", "), ErrAddrInUse)
 		}
 		return nil, fmt.Errorf("starting libp2p host: %w", err)
+	}
+	if err := listenSharedUDP(h, sharedUDP); err != nil {
+		h.Close()
+		return nil, err
 	}
 	return h, nil
 }

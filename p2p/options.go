@@ -14,11 +14,15 @@ import (
 )
 
 // DefaultListenAddrs are the addresses a peer listens on unless told
-// otherwise: TCP, QUIC v1 and WebSocket on every IPv4 interface, with ports
-// chosen by the system.
+// otherwise: TCP, QUIC v1, WebTransport and WebRTC-direct (for browsers;
+// on the QUIC port, their advertised addresses carry the certhash of the
+// peer's self-generated certificates) and WebSocket on every IPv4
+// interface, with ports chosen by the system.
 var DefaultListenAddrs = []string{
 	"/ip4/0.0.0.0/tcp/0",
 	"/ip4/0.0.0.0/udp/0/quic-v1",
+	"/ip4/0.0.0.0/udp/0/quic-v1/webtransport",
+	"/ip4/0.0.0.0/udp/0/webrtc-direct",
 	"/ip4/0.0.0.0/tcp/0/ws",
 }
 

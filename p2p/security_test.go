@@ -373,7 +373,8 @@ func counterValue(c prometheus.Counter) float64 {
 // TestPrivateNetwork: peers sharing a pre-shared key form a group; a host
 // without the key cannot complete a connection to them (so it can neither
 // join nor send a frame), and neither can a member of another private
-// network; a QUIC listen address is refused with a clear error.
+// network; a QUIC, WebTransport or WebRTC-direct listen address is refused
+// with a clear error.
 func TestPrivateNetwork(t *testing.T) {
 	psk := bytes.Repeat([]byte{7}, 32)
 	peers := startPeers(t, 2, false, WithPrivateNetwork(psk))
@@ -401,10 +402,12 @@ func TestPrivateNetwork(t *testing.T) {
 		t.Fatalf("a member of another private network joined: %d and %d alive", alive(peers[0]), alive(other))
 	}
 
-	_, err = New(context.Background(), WithListenAddrs("/ip4/127.0.0.1/udp/0/quic-v1"), WithDHT(false),
-		WithNotice(func(string) {}), WithPrivateNetwork(psk))
-	if err == nil || !strings.Contains(err.Error(), "private networks") {
-		t.Fatalf("QUIC under a private network: %v", err)
+	for _, a := range []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/udp/0/quic-v1/webtransport", "/ip4/127.0.0.1/udp/0/webrtc-direct"} {
+		_, err = New(context.Background(), WithListenAddrs(a), WithDHT(false),
+			WithNotice(func(string) {}), WithPrivateNetwork(psk))
+		if err == nil || !strings.Contains(err.Error(), "private networks") {
+			t.Fatalf("%s under a private network: %v", a, err)
+		}
 	}
 	if _, err := New(context.Background(), WithPrivateNetwork([]byte("short"))); err == nil {
 		t.Fatal("a 5-byte key accepted")

@@ -31,7 +31,7 @@
 // the parts that can: an in-memory peerstore, a swarm, the upgrader with
 // Noise and yamux, and basichost (identify, multistream-select). It has an
 // ed25519 identity of its own (a fresh one per start unless
-// Options.Identity is set) and two transports:
+// Options.Identity is set) and four transports:
 //
 //   - WebSocket (dial only): the browser's WebSocket API, through
 //     github.com/coder/websocket, carries a raw connection that the upgrader
@@ -39,6 +39,41 @@
 //     /ws listener on a native peer expects. Native peers need nothing but a
 //     /ws (or, for https pages, /wss or /tls/ws) listen address; they run no
 //     gateway and treat the tab like any other member.
+//   - WebTransport (dial only; what an https page uses, since it may not
+//     open ws://): the browser's WebTransport API dials a native peer's
+//     /udp/<port>/quic-v1/webtransport/certhash/<hash>... address, which
+//     native peers listen on by default (go-libp2p's WebTransport
+//     transport, on the QUIC port). The native needs no CA certificate: it
+//     generates its own (ECDSA, valid 14 days, rotated, derived from its
+//     key) and advertises the SHA-256 of the current and next one as
+//     /certhash; the page passes them as serverCertificateHashes and the
+//     browser accepts exactly those certificates. Then, as libp2p/specs
+//     webtransport/webtransport.md requires, the first stream runs Noise XX
+//     (proving the peer ID), the native's handshake payload lists its
+//     certhashes and the tab checks that every hash it dialled is among
+//     them; each libp2p stream is then one WebTransport bidirectional
+//     stream (QUIC multiplexes; no yamux). The tab tries WebTransport
+//     addresses first on https pages and WebSocket ones first on http
+//     pages (rankDialsFor). A certhash goes stale when the certificate
+//     rotates (within two weeks): pages should get the natives' addresses
+//     when they load (as the example's config.json does), not hard-code
+//     them.
+//   - WebRTC-direct (dial only; the other https path): the browser's
+//     RTCPeerConnection dials a native peer's /udp/<port>/webrtc-direct/
+//     certhash/<hash> address (go-libp2p's WebRTC transport, listening by
+//     default on the QUIC port). Following libp2p/specs
+//     webrtc/webrtc-direct.md, the tab makes an ordinary offer and builds
+//     the server's answer from the multiaddr: ICE-lite, the address as the
+//     only candidate, the certhash as DTLS fingerprint (so the browser
+//     accepts that certificate only), and version 2 ICE credentials (the
+//     server's ufrag is "libp2p+webrtc+v2/" plus the tab's own ICE
+//     password, so no SDP munging, which Chromium is phasing out). On the
+//     pre-negotiated data channel 0 the native starts Noise XX, the tab
+//     answers, with a prologue holding both DTLS fingerprints; then each
+//     libp2p stream is one data channel carrying the spec's framed
+//     messages (wrdstream_js.go, go-libp2p's stream code). The native's
+//     DTLS certificate is derived from its key, so this certhash does not
+//     change.
 //   - WebRTC (browser to browser): one ordered, reliable RTCDataChannel per
 //     pair of tabs (github.com/pion/webrtc/v4, which in wasm wraps the
 //     browser's RTCPeerConnection), again upgraded with Noise and yamux, so
@@ -85,9 +120,9 @@
 // ("turn:user:password@turn.example.org:3478"), which relays the
 // (encrypted) data-channel traffic. A deployment also needs, on at least
 // one native peer that browsers bootstrap from: a WebSocket listen address
-// the browser can reach (for a page served over https, a /wss or /tls/ws
-// address with a certificate the browser trusts, or a TLS-terminating
-// proxy in front of /ws), and rtcsignal.Serve on its host so tabs can
+// the browser can reach, or for a page served over https its WebTransport
+// or WebRTC-direct address (UDP open in the firewall; or a /wss or /tls/ws
+// address with a certificate the browser trusts), and rtcsignal.Serve on its host so tabs can
 // signal through it. Tabs that cannot make a WebRTC connection still reach
 // everyone through the native peers; only the direct tab-to-tab links are
 // missing.

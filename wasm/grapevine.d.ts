@@ -1,7 +1,7 @@
 // Type declarations for grapevine.js, the browser API of Grapevine.
 
 export interface StartOptions {
-  /** Native peers' WebSocket multiaddrs, each ending in /p2p/<peer ID>; at least one must answer. */
+  /** Native peers' WebSocket multiaddrs (http pages) or WebTransport and WebRTC-direct ones, .../quic-v1/webtransport/certhash/..., .../webrtc-direct/certhash/... (https pages), each ending in /p2p/<peer ID>; at least one must answer. */
   bootstrap: string[];
   /** The group to join (default "default"). */
   group?: string;
@@ -68,7 +68,7 @@ export interface MemberEvent {
 
 export interface Connection {
   peer: string;
-  transport: 'websocket' | 'webrtc';
+  transport: 'websocket' | 'webtransport' | 'webrtc-direct' | 'webrtc';
   addr: string;
   outbound: boolean;
   /** Data-channel bytes received and sent (WebRTC only; 0 for WebSocket). */

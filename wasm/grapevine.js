@@ -142,7 +142,7 @@ export class GrapevineNode {
     return this.#h.members();
   }
 
-  /** This peer's live connections and their transports ('websocket' or 'webrtc'). */
+  /** This peer's live connections and their transports ('websocket', 'webtransport', 'webrtc-direct' or 'webrtc'). */
   connections() {
     return this.#h.connections();
   }
@@ -176,7 +176,7 @@ export const Grapevine = {
   async start(options = {}) {
     if (options === null || typeof options !== 'object') throw fail('start(options): options must be an object');
     if (options.bootstrap === undefined || (Array.isArray(options.bootstrap) && options.bootstrap.length === 0)) {
-      throw fail('start(options): options.bootstrap must list at least one native peer WebSocket address, like /ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooW...');
+      throw fail('start(options): options.bootstrap must list at least one native peer WebSocket, WebTransport or WebRTC-direct address, like /ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooW... (http pages) or /ip4/127.0.0.1/udp/4001/quic-v1/webtransport/certhash/uEi.../p2p/12D3KooW... (https pages)');
     }
     const api = await loadRuntime(options);
     const handle = await api.start(options);

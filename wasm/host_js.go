@@ -27,7 +27,8 @@ import (
 
 // browserHost is a libp2p host assembled by hand from the go-libp2p parts
 // that work in a browser: an in-memory peerstore, a swarm with the
-// WebSocket (and, once signalled, WebRTC) transports, the upgrader with
+// WebSocket, WebTransport, WebRTC-direct (and, once signalled, WebRTC)
+// transports, the upgrader with
 // Noise and yamux, and basichost (identify, multistream). go-libp2p's
 // libp2p.New cannot be used: it always links transports that need sockets.
 type browserHost struct {
@@ -80,6 +81,20 @@ func newBrowserHost(sk crypto.PrivKey, g *p2p.PenaltyGater, limits ...p2p.Option
 	if err := sw.AddTransport(&wsTransport{up: up, rcmgr: rm}); err != nil {
 		return nil, err
 	}
+	wt, err := newWTTransport(sk, rm)
+	if err != nil {
+		return nil, fmt.Errorf("webtransport: %w", err)
+	}
+	if err := sw.AddTransport(wt); err != nil {
+		return nil, err
+	}
+	wrd, err := newWRDTransport(sk, rm)
+	if err != nil {
+		return nil, fmt.Errorf("webrtc-direct: %w", err)
+	}
+	if err := sw.AddTransport(wrd); err != nil {
+		return nil, err
+	}
 	h := &browserHost{swarm: sw, up: up, rcmgr: rm}
 	// A browser holds few connections well (each WebRTC one is a peer
 	// connection with its own ICE and SCTP state): trim above 64.
@@ -113,22 +128,7 @@ func (h *browserHost) setAdvertised(addrs []ma.Multiaddr) {
 	h.mu.Unlock()
 }
 
-// rankDials orders a peer's addresses for the swarm: WebSocket addresses
-// at once, 250 ms apart; WebRTC addresses (one per signalling relay) 2 s
-// apart, in the order the peer advertises them, so a tab is not asked for
-// several WebRTC connections in parallel but a dead relay costs only a
-// short wait.
+// rankDials orders a peer's addresses for the swarm (rankDialsFor).
 func rankDials(addrs []ma.Multiaddr) []network.AddrDelay {
-	out := make([]network.AddrDelay, 0, len(addrs))
-	var ws, rtc time.Duration
-	for _, a := range addrs {
-		if isRTCAddr(a) {
-			out = append(out, network.AddrDelay{Addr: a, Delay: rtc})
-			rtc += 2 * time.Second
-		} else {
-			out = append(out, network.AddrDelay{Addr: a, Delay: ws})
-			ws += 250 * time.Millisecond
-		}
-	}
-	return out
+	return rankDialsFor(addrs, pageIsHTTPS())
 }

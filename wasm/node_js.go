@@ -13,14 +13,17 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/grapevine-p2p/grapevine/p2p"
 )
 
 // Options configure a browser peer.
 type Options struct {
-	// Bootstrap lists native peers' WebSocket multiaddrs, each ending in
-	// /p2p/<peer ID>. At least one must be reachable.
+	// Bootstrap lists native peers' WebSocket multiaddrs (http pages) or
+	// WebTransport ones, /quic-v1/webtransport/certhash/..., or
+	// WebRTC-direct ones, /webrtc-direct/certhash/... (https pages), each
+	// ending in /p2p/<peer ID>. At least one must be reachable.
 	Bootstrap []string
 	// Group is the Grapevine group to join ("default" when empty).
 	Group string
@@ -64,13 +67,13 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	dialable := 0
 	for _, ai := range ais {
 		for _, a := range ai.Addrs {
-			if IsWebSocketAddr(a) {
+			if IsWebSocketAddr(a) || IsWebTransportAddr(a) || IsWebRTCDirectAddr(a) {
 				dialable++
 			}
 		}
 	}
 	if dialable == 0 {
-		return nil, fmt.Errorf("no bootstrap address is a WebSocket address (a browser can only dial /ws or /wss addresses): %s", strings.Join(o.Bootstrap, ", "))
+		return nil, fmt.Errorf("no bootstrap address is a WebSocket, WebTransport or WebRTC-direct address (a browser can only dial /ws or /wss addresses, /quic-v1/webtransport/certhash/... and /webrtc-direct/certhash/... ones): %s", strings.Join(o.Bootstrap, ", "))
 	}
 	if o.Group == "" {
 		o.Group = "default"
@@ -177,10 +180,10 @@ func (n *Node) Close() error {
 // Conn describes one live connection of the node.
 type Conn struct {
 	Peer      peer.ID
-	Transport string // "websocket" or "webrtc"
+	Transport string // "websocket", "webtransport", "webrtc-direct" or "webrtc"
 	Addr      string
 	Outbound  bool
-	// BytesIn and BytesOut count WebRTC data-channel bytes (0 for WebSocket).
+	// BytesIn and BytesOut count WebRTC data-channel bytes (0 otherwise).
 	BytesIn, BytesOut uint64
 }
 
@@ -191,6 +194,10 @@ func (n *Node) Conns() []Conn {
 		t := "websocket"
 		if isRTCAddr(c.RemoteMultiaddr()) {
 			t = "webrtc"
+		} else if IsWebTransportAddr(c.RemoteMultiaddr()) {
+			t = "webtransport"
+		} else if hasProtocol(c.RemoteMultiaddr(), ma.P_WEBRTC_DIRECT) {
+			t = "webrtc-direct"
 		}
 		cn := Conn{Peer: c.RemotePeer(), Transport: t, Addr: c.RemoteMultiaddr().String(), Outbound: c.Stat().Direction == network.DirOutbound}
 		if t == "webrtc" && n.rtc != nil {

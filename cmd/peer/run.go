@@ -132,7 +132,7 @@ Example:
 func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr, runHelp)
 	var listen, bootstrap, seeds listFlag
-	fs.Var(&listen, "listen", "multiaddr to listen on; repeatable (default: TCP, QUIC v1 and WebSocket on all interfaces, random ports)")
+	fs.Var(&listen, "listen", "multiaddr to listen on; repeatable (default: TCP, QUIC v1, WebTransport, WebRTC-direct and WebSocket on all interfaces, random ports)")
 	fs.Var(&bootstrap, "bootstrap", "multiaddr of a member to join the DHT and group through; repeatable")
 	fs.Var(&seeds, "seed", "multiaddr of a member to join directly (no DHT needed); repeatable")
 	group := fs.String("group", "", "name of the group to join (required)")
