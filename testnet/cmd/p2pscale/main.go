@@ -68,6 +68,9 @@ func main() {
 		}
 		peers = append(peers, p)
 		time.Sleep(10 * time.Millisecond)
+		if len(peers)%25 == 0 {
+			fmt.Printf("%5.1fs %d started, CPU %.1f s\n", time.Since(start).Seconds(), len(peers), cpuTime().Seconds())
+		}
 	}
 	fmt.Printf("started %d in %v\n", *n, time.Since(start))
 	startProfile()
@@ -153,9 +156,23 @@ func main() {
 		os2.Failures += o.Failures
 	}
 	var opened uint64
+	var ms p2p.MembershipStats
 	for _, p := range peers {
-		opened += p.Stats().ConnsOpened
+		s := p.Stats()
+		opened += s.ConnsOpened
+		m := s.Membership
+		ms.Suspicions += m.Suspicions
+		ms.Unreachable += m.Unreachable
+		ms.Refutations += m.Refutations
+		ms.Declared += m.Declared
+		ms.ProbesFailed += m.ProbesFailed
+		ms.PushPullsSent += m.PushPullsSent
+		ms.StateBytesSent += m.StateBytesSent
+		ms.UpdatesDropped += m.UpdatesDropped
+		ms.DuplicateAccusations += m.DuplicateAccusations
 	}
+	fmt.Printf("membership (sum): suspicions %d (unreachable %d), refutations %d, declared dead %d, probes failed %d, push-pulls %d (%d B), updates dropped %d, duplicate accusations %d\n",
+		ms.Suspicions, ms.Unreachable, ms.Refutations, ms.Declared, ms.ProbesFailed, ms.PushPullsSent, ms.StateBytesSent, ms.UpdatesDropped, ms.DuplicateAccusations)
 	fmt.Printf("overlay: %+v\nqueue drops %d trimmed %d; connections opened per peer %.1f (both ends count)\n", os2, qd, tr, float64(opened)/float64(len(peers)))
 	if *quick {
 		os.Exit(0)
