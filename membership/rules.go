@@ -116,9 +116,11 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 func (m *Memberlist) applySuspect(a accuseMsg, from core.NodeID) {
 	if m.knownSuspicion(a) {
 		// The same accuser's suspicion of the same incarnation, already
-		// verified and counted: a copy that changes nothing, so it costs
-		// no signature check (over an overlay every member hears each
-		// suspicion from several neighbours).
+		// verified and counted, or one more accuser's once the
+		// confirmations are complete: a record that changes nothing, so it
+		// costs no signature check (over an overlay every member hears
+		// each suspicion from several neighbours, and in a wave of them
+		// every member would otherwise check every accuser's).
 		m.stats.DuplicateAccusations++
 		return
 	}
@@ -128,8 +130,10 @@ func (m *Memberlist) applySuspect(a accuseMsg, from core.NodeID) {
 	m.accuse(a, from, true)
 }
 
-// knownSuspicion reports whether a repeats a suspicion this member holds:
-// the accused is suspect at a's incarnation and a's accuser already counts.
+// knownSuspicion reports whether a suspicion this member holds already
+// covers a: the accused is suspect at a's incarnation and a's accuser
+// already counts, or no further accuser can count (Lifeguard's
+// confirmations complete, or none in use), so a would change nothing.
 func (m *Memberlist) knownSuspicion(a accuseMsg) bool {
 	if a.id == m.cfg.ID || a.from == m.cfg.ID {
 		return false
@@ -139,7 +143,7 @@ func (m *Memberlist) knownSuspicion(a accuseMsg) bool {
 		return false
 	}
 	s := mem.suspicion()
-	return s != nil && slices.Contains(s.confirmers, a.from)
+	return s != nil && (s.k <= 0 || len(s.confirmers)-1 >= s.k || slices.Contains(s.confirmers, a.from))
 }
 
 // accuse applies a suspicion; confirm says whether it may count as an
