@@ -1,0 +1,68 @@
+package attack
+
+import (
+	"testing"
+	"time"
+)
+
+// Which protocol attacks must end with the attacker penalized by at least
+// one honest peer (every one of them: the issue's goal).
+var mustPenalize = map[ProtoKind]bool{
+	ForgedDead: true, IncOverflow: true, Sybil: true, Replay: true, CrossGroup: true,
+	OriginFlood: true, KeyBomb: true, RelayFill: true, PublishSpam: true,
+}
+
+// checkProto asserts what cannot flake: no honest member declared dead,
+// every honest message delivered, no duplicate delivery, heap growth at
+// most 64 MiB, no honest peer penalized, and the attacker penalized.
+// Latency is only printed (p99 goals are for make attack's longer runs).
+func checkProto(t *testing.T, r ProtoResult) {
+	t.Helper()
+	t.Log(r)
+	if r.DeclaredDead != 0 {
+		t.Errorf("%s: %d honest members declared dead", r.Kind, r.DeclaredDead)
+	}
+	if r.Delivered != r.Expected || r.Expected == 0 {
+		t.Errorf("%s: delivered %d of %d", r.Kind, r.Delivered, r.Expected)
+	}
+	if r.Duplicates != 0 {
+		t.Errorf("%s: %d duplicate deliveries", r.Kind, r.Duplicates)
+	}
+	if r.HeapGrowth > 64<<20 {
+		t.Errorf("%s: heap grew %d MiB", r.Kind, r.HeapGrowth>>20)
+	}
+	if r.HonestPenalized != 0 {
+		t.Errorf("%s: %d honest peers penalized by honest peers", r.Kind, r.HonestPenalized)
+	}
+	if mustPenalize[r.Kind] && r.Penalizing == 0 {
+		t.Errorf("%s: attacker not penalized", r.Kind)
+	}
+	if *long && r.PenaltyAfter > 10*time.Second {
+		t.Errorf("%s: attacker penalized only after %v", r.Kind, r.PenaltyAfter)
+	}
+}
+
+// TestProtocolAttacks runs every protocol attack of issue 12 on real
+// libp2p hosts: 4 honest peers, one hostile member. Short runs in make
+// test; make attack runs each for -attack.duration with 10,000 invented
+// origins.
+func TestProtocolAttacks(t *testing.T) {
+	d, origins := 2*time.Second, 2000
+	if *long {
+		d, origins = *duration, 10000
+	}
+	for _, k := range ProtoKinds {
+		t.Run(string(k), func(t *testing.T) {
+			cfg := ProtoConfig{Kind: k, Honest: 4, Duration: d, Rate: 50, Size: 256, Origins: origins, SpamLimit: 200}
+			if k == Replay {
+				// Past the seen window (2.25 s) while replays go on.
+				cfg.Duration = max(d, 4*time.Second)
+			}
+			r, err := RunProtocol(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkProto(t, r)
+		})
+	}
+}
