@@ -21,13 +21,17 @@ func (h *hostile) run(ctx context.Context, cfg ProtoConfig) {
 	if h.kind == PublishSpam {
 		// Genuine messages at ten times the honest rate, through the
 		// member's own Publish.
-		every := time.Second / time.Duration(10*max(cfg.Rate, 1))
+		// Paced by count, not by sleeps (which overshoot at 2 ms).
+		rate := 10 * max(cfg.Rate, 1)
 		payload := make([]byte, cfg.Size)
+		t0, sent := time.Now(), 0
 		for ctx.Err() == nil {
-			if h.self.Publish(ctx, "t", payload) == nil {
-				h.records.Add(1)
+			for due := int(time.Since(t0) * time.Duration(rate) / time.Second); sent < due; sent++ {
+				if h.self.Publish(ctx, "t", payload) == nil {
+					h.records.Add(1)
+				}
 			}
-			time.Sleep(every)
+			time.Sleep(5 * time.Millisecond)
 		}
 		return
 	}
@@ -80,7 +84,7 @@ func (h *hostile) run(ctx context.Context, cfg ProtoConfig) {
 		for {
 			f, n := h.accusations()
 			send(f, n)
-			if !pause(100 * time.Millisecond) {
+			if !pause(50 * time.Millisecond) {
 				return
 			}
 		}
@@ -109,10 +113,12 @@ func (h *hostile) run(ctx context.Context, cfg ProtoConfig) {
 			}
 		}
 	case KeyBomb:
+		// 256 KiB a frame: every 100 ms, so that the machine running
+		// every peer is not busy encrypting bombs.
 		f := keyBomb(p2p.NodeID(h.self.ID()), core.DefaultLimits().MaxKeys+1)
 		for {
 			send(f, 1)
-			if !pause(50 * time.Millisecond) {
+			if !pause(100 * time.Millisecond) {
 				return
 			}
 		}
