@@ -40,7 +40,7 @@ func checkProto(t *testing.T, r ProtoResult) {
 // test; make attack runs each for -attack.duration with 10,000 invented
 // origins.
 func TestProtocolAttacks(t *testing.T) {
-	d, origins := 1500*time.Millisecond, 2000
+	d, origins := time.Second, 2000
 	if *long {
 		d, origins = *duration, 10000
 	}
