@@ -120,6 +120,11 @@ func RunProtocol(cfg ProtoConfig) (ProtoResult, error) {
 	if cfg.Origins == 0 {
 		cfg.Origins = 2000
 	}
+	if cfg.Kind == Replay {
+		// Past the seen window (replayWindow + replaySkew) while the
+		// replays go on.
+		cfg.Duration = max(cfg.Duration, 3500*time.Millisecond)
+	}
 	res := ProtoResult{ProtoConfig: cfg, Penalties: map[string]uint64{}}
 	ctx := context.Background()
 	base := []p2p.Option{p2p.WithGroup(cfg.Group), p2p.WithListenAddrs("/ip4/127.0.0.1/tcp/0"), p2p.WithDHT(false),

@@ -49,10 +49,6 @@ func TestProtocolAttacks(t *testing.T) {
 		// Honest peers limit each origin to 100 messages a second (twice
 		// the honest publisher's rate); the attacker spams at 500.
 		cfg := ProtoConfig{Kind: k, Honest: 4, Duration: d, Rate: 50, Size: 256, Origins: origins, SpamLimit: 100}
-		if k == Replay {
-			// Past the seen window (2.25 s) while replays go on.
-			cfg.Duration = max(d, 3500*time.Millisecond)
-		}
 		cfgs = append(cfgs, cfg)
 		if k == OriginFlood {
 			cfg.OriginBudget = 1000
