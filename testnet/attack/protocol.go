@@ -74,13 +74,20 @@ type ProtoResult struct {
 	Duplicates      int // deliveries of a message (any origin) already delivered at that peer
 	AttackerMsgs    int // deliveries of messages the attacker published, invented or replayed (first copies)
 	P99             time.Duration
-	HeapGrowth      uint64        // peak HeapAlloc during the attack minus HeapAlloc before (whole process: every peer and the attacker)
+	HeapGrowth      uint64        // peak HeapAlloc during the attack minus HeapAlloc before (whole process: every peer and the attacker; HeapPerPeer)
 	Penalizing      int           // honest peers that penalized the attacker
 	PenaltyAfter    time.Duration // attack start to the first honest peer's penalty of the attacker (0: none)
 	HonestPenalized int           // honest peers penalized by another honest peer (must be 0)
 	Penalties       map[string]uint64
 	Attacker        string // what the attacker did (frames, records, messages)
 }
+
+// HeapPerPeer is the heap growth per honest peer: the whole process's
+// growth divided by the honest peers. The attacker's own member is in the
+// process too (it receives what they relay), so this over-estimates the
+// average honest peer; the honest peers do the same work, so it stands for
+// each.
+func (r ProtoResult) HeapPerPeer() uint64 { return r.HeapGrowth / uint64(max(r.Honest, 1)) }
 
 func (r ProtoResult) penalty() string {
 	if r.Penalizing == 0 {
@@ -95,9 +102,9 @@ func (r ProtoResult) String() string {
 		pen = append(pen, fmt.Sprintf("%s=%d", k, v))
 	}
 	sort.Strings(pen)
-	return fmt.Sprintf("%-12s: dead %d (suspected %d), delivered %d/%d, duplicates %d, p99 %v, heap +%.1f MiB, penalized %s, honest penalized %d, penalties {%s}, attacker: %s (its messages delivered %d)",
+	return fmt.Sprintf("%-12s: dead %d (suspected %d), delivered %d/%d, duplicates %d, p99 %v, heap +%.1f MiB (%.1f per honest peer), penalized %s, honest penalized %d, penalties {%s}, attacker: %s (its messages delivered %d)",
 		r.Kind, r.DeclaredDead, r.Suspected, r.Delivered, r.Expected, r.Duplicates, r.P99.Round(100*time.Microsecond),
-		float64(r.HeapGrowth)/(1<<20), r.penalty(), r.HonestPenalized, strings.Join(pen, " "), r.Attacker, r.AttackerMsgs)
+		float64(r.HeapGrowth)/(1<<20), float64(r.HeapPerPeer())/(1<<20), r.penalty(), r.HonestPenalized, strings.Join(pen, " "), r.Attacker, r.AttackerMsgs)
 }
 
 // delivery is one honest peer's view of the run.
