@@ -35,6 +35,10 @@ func (h *hostile) run(ctx context.Context, cfg ProtoConfig) {
 		}
 		return
 	}
+	if h.kind == Quiet {
+		<-ctx.Done()
+		return
+	}
 	gp, _ := p2p.Protocols(h.group)
 	streams := make([]network.Stream, len(h.honest))
 	defer func() {

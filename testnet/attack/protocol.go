@@ -31,6 +31,7 @@ type ProtoKind string
 
 // The protocol attacks.
 const (
+	Quiet       ProtoKind = "quiet"        // the hostile member does nothing: the baseline of the other rows
 	ForgedDead  ProtoKind = "forged-dead"  // suspect and dead records about every honest member, signed by the attacker at the member's real incarnation
 	IncOverflow ProtoKind = "inc-overflow" // dead{X, 2^64−1} (and just below) about every honest member
 	Sybil       ProtoKind = "sybil"        // one host claims several accusers: suspect/dead records naming other members as accusers
@@ -42,7 +43,8 @@ const (
 	PublishSpam ProtoKind = "publish-spam" // the attacker publishes genuine messages at 10× the honest rate
 )
 
-// ProtoKinds lists the protocol attacks in the order of the report.
+// ProtoKinds lists the protocol attacks in the order of the report (Quiet,
+// the baseline, is not one).
 var ProtoKinds = []ProtoKind{ForgedDead, IncOverflow, Sybil, Replay, CrossGroup, OriginFlood, KeyBomb, RelayFill, PublishSpam}
 
 // ProtoConfig is one protocol-attack run.
@@ -472,6 +474,8 @@ func RunProtocol(cfg ProtoConfig) (ProtoResult, error) {
 // opt-in publish rate limit.
 func ExpectPenalty(cfg ProtoConfig) bool {
 	switch cfg.Kind {
+	case Quiet:
+		return false
 	case OriginFlood:
 		return cfg.OriginBudget > 0
 	case PublishSpam:

@@ -45,7 +45,11 @@ func TestProtocolAttacks(t *testing.T) {
 		d, origins = *duration, 10000
 	}
 	var cfgs []ProtoConfig
-	for _, k := range ProtoKinds {
+	kinds := ProtoKinds
+	if *long {
+		kinds = append([]ProtoKind{Quiet}, kinds...) // the p99 to compare with
+	}
+	for _, k := range kinds {
 		// Honest peers limit each origin to 100 messages a second (twice
 		// the honest publisher's rate); the attacker spams at 500.
 		cfg := ProtoConfig{Kind: k, Honest: 4, Duration: d, Rate: 50, Size: 256, Origins: origins, SpamLimit: 100}
