@@ -250,7 +250,11 @@ type Config struct {
 	// has no delivery cursor for waits for earlier ones (sent along another
 	// path) before its origin's order starts at the lowest held: without
 	// it (0) the first message to arrive starts the order and an earlier
-	// one overtaken in flight is never delivered (Stats.FIFOLate).
+	// one overtaken in flight is never delivered (Stats.FIFOLate). A
+	// message marked First (its origin's FirstSeq: nothing of that
+	// numbering precedes it) starts the order at once, so only a node that
+	// joins while an origin is already publishing pays the wait, once per
+	// origin (Stats.FIFOStartedFirst counts the origins that did not).
 	FIFOStart int
 	// MaxHeld bounds messages held back per origin in FIFO mode.
 	MaxHeld int

@@ -147,7 +147,8 @@ func (e *Engine) Publish(topic string, payload []byte, opts ...PublishOption) (*
 	if len(topic) > e.cfg.Limits.MaxTopicLen {
 		return nil, fmt.Errorf("%w: %d bytes > %d", ErrTopicTooLong, len(topic), e.cfg.Limits.MaxTopicLen)
 	}
-	m := &Message{Origin: e.cfg.ID, Seq: e.nextSeq, Topic: topic, Priority: priority, Timestamp: timestamp, Payload: payload}
+	m := &Message{Origin: e.cfg.ID, Seq: e.nextSeq, Topic: topic, Priority: priority, Timestamp: timestamp, Payload: payload,
+		First: e.nextSeq == e.cfg.FirstSeq}
 	if e.cfg.Signer != nil {
 		auth, err := e.cfg.Signer.Sign(m)
 		if err != nil {

@@ -18,11 +18,16 @@ func (e *Engine) deliverInOrder(o *originState, m *Message) {
 		return
 	}
 	if !o.cursorSet {
-		if e.cfg.FIFOStart > 0 && len(o.held) < e.cfg.MaxHeld {
+		if m.First {
+			// Nothing of this numbering precedes m: no reason to wait.
+			e.stats.FIFOStartedFirst++
+			e.startOrder(o, m.Seq)
+		} else if e.cfg.FIFOStart > 0 && len(o.held) < e.cfg.MaxHeld {
 			e.holdFirst(o, m)
 			return
+		} else {
+			e.startOrder(o, m.Seq)
 		}
-		e.startOrder(o, m.Seq)
 	}
 	switch {
 	case m.Seq <= o.cursor:

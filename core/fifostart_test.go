@@ -76,3 +76,53 @@ func TestRestartOrigin(t *testing.T) {
 		t.Fatalf("after RestartOrigin delivered %v, want 1 2 1000 1001", got)
 	}
 }
+
+// TestFIFOStartAtFirst: a message marked First (its origin's FirstSeq)
+// starts the order at once, without the FIFOStart wait, and releases a later
+// message held while waiting for it; a published message is marked First
+// only at FirstSeq.
+func TestFIFOStartAtFirst(t *testing.T) {
+	tn := newTestNet(t, 3, 1, func(_ int, c *Config) {
+		c.FIFO = true
+		c.FIFOStart = 5
+		c.Mode = Push
+		c.EagerPush = false
+	})
+	a, b, c := tn.nodes[0], tn.nodes[1], tn.nodes[2]
+	step := func(n *Engine, seq uint64, first bool) {
+		t.Helper()
+		f := EncodeFrame(&Frame{Messages: []*Message{{Origin: a.ID(), Seq: seq, Topic: "t", First: first}}})
+		if err := n.Step(a.ID(), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// In order: the first message is delivered on arrival.
+	step(b, 1, true)
+	if got := seqs(tn.apps[1].got); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("first message: delivered %v, want [1] at once", got)
+	}
+	// Overtaken: 2 is held until 1 (First) arrives, then both go, in order.
+	step(c, 2, false)
+	if got := seqs(tn.apps[2].got); len(got) != 0 {
+		t.Fatalf("delivered %v before the first message", got)
+	}
+	step(c, 1, true)
+	if got := seqs(tn.apps[2].got); len(got) != 2 || got[0] != 1 || got[1] != 2 {
+		t.Fatalf("delivered %v, want [1 2] at once", got)
+	}
+	if s := c.Stats(); s.FIFOStartedFirst != 1 || s.FIFOLate != 0 {
+		t.Fatalf("FIFOStartedFirst %d FIFOLate %d, want 1 and 0", s.FIFOStartedFirst, s.FIFOLate)
+	}
+
+	m1, err := a.Publish("t", []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := a.Publish("t", []byte("y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m1.First || m2.First {
+		t.Fatalf("First on publish: %v %v, want true false", m1.First, m2.First)
+	}
+}

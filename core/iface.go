@@ -89,6 +89,7 @@ type Stats struct {
 	WantsExpired      uint64 // IWANTs that no announcer answered
 	FIFOLost          uint64 // sequence numbers skipped in FIFO delivery
 	FIFOLate          uint64 // messages that arrived after FIFO delivery skipped them (not delivered)
+	FIFOStartedFirst  uint64 // origins whose FIFO order started at once, at a message marked First
 	HeldOverflow      uint64 // FIFO gaps skipped because MaxHeld was reached
 	HeldBytesOverflow uint64 // FIFO gaps skipped because MaxHeldBytes was reached
 	HeldFlushed       uint64 // held messages delivered (after reporting their gaps lost) when their origin was evicted

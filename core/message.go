@@ -26,13 +26,34 @@ type Message struct {
 	Timestamp int64  // the origin's clock at publish (Unix ns); set by the adapter, never read by the engine
 	Payload   []byte // the application's bytes
 	Auth      []byte // authenticator (e.g. the origin's signature over ID()); opaque to the engine
+	// First says that no message of Origin precedes this one in its current
+	// numbering: Seq is the origin's Config.FirstSeq. A receiver that has not
+	// started Origin's FIFO order starts it here at once instead of waiting
+	// FIFOStart for an earlier message that might be in flight. Signed with
+	// the rest (ID), and on the wire only when set.
+	First bool
+}
+
+// Message flags: an optional byte after the authenticator, present only when
+// non-zero, so a message without flags encodes (and hashes) as before.
+const (
+	msgFlagFirst  uint8 = 1 << 0
+	msgFlagsKnown       = msgFlagFirst
+)
+
+// flags returns m's flag byte.
+func (m *Message) flags() uint8 {
+	if m.First {
+		return msgFlagFirst
+	}
+	return 0
 }
 
 // Key returns the message's key.
 func (m *Message) Key() MsgKey { return MsgKey{Origin: m.Origin, Seq: m.Seq} }
 
 // ID returns a digest of the message's origin, sequence number, topic,
-// priority, timestamp and payload (not Auth): the bytes an origin signs and
+// priority, timestamp, payload and flags (not Auth): the bytes an origin signs and
 // a stable identifier for the application.
 func (m *Message) ID() [32]byte {
 	h := sha256.New()
@@ -51,6 +72,9 @@ func (m *Message) ID() [32]byte {
 	n = binary.PutVarint(buf[:], m.Timestamp)
 	h.Write(buf[:n])
 	put(m.Payload)
+	if f := m.flags(); f != 0 {
+		h.Write([]byte{f})
+	}
 	var id [32]byte
 	h.Sum(id[:0])
 	return id

@@ -108,6 +108,16 @@ func decodeMessage(body []byte, lim Limits) (*Message, error) {
 	if a := r.Bytes(lim.MaxAuthLen, "authenticator"); len(a) > 0 {
 		m.Auth = a[:len(a):len(a)]
 	}
+	if r.Err() == nil && r.Len() > 0 {
+		// The flag byte is written only when non-zero: a zero byte or an
+		// unknown flag would give one message two encodings.
+		switch f := r.Byte(); {
+		case f == 0 || f&^msgFlagsKnown != 0:
+			r.Fail(fmt.Errorf("%w: message flags %#x", ErrMalformed, f))
+		default:
+			m.First = f&msgFlagFirst != 0
+		}
+	}
 	r.End("message")
 	if r.Err() == nil && m.Seq == 0 {
 		r.Fail(fmt.Errorf("%w: sequence number 0", ErrMalformed))

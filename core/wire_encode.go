@@ -40,6 +40,9 @@ func appendMessageBody(dst []byte, m *Message) []byte {
 	dst = binary.AppendVarint(dst, m.Timestamp)
 	dst = wire.AppendBytes(dst, m.Payload)
 	dst = wire.AppendBytes(dst, m.Auth)
+	if f := m.flags(); f != 0 {
+		dst = append(dst, f)
+	}
 	return dst
 }
 
@@ -50,7 +53,16 @@ func encodedMessageSize(m *Message) int {
 		uvarintLen(uint64(len(m.Topic))) + len(m.Topic) +
 		1 + varintLen(m.Timestamp) +
 		uvarintLen(uint64(len(m.Payload))) + len(m.Payload) +
-		uvarintLen(uint64(len(m.Auth))) + len(m.Auth)
+		uvarintLen(uint64(len(m.Auth))) + len(m.Auth) +
+		flagsLen(m)
+}
+
+// flagsLen is the size of m's optional flag byte on the wire.
+func flagsLen(m *Message) int {
+	if m.flags() != 0 {
+		return 1
+	}
+	return 0
 }
 
 func varintLen(v int64) int {

@@ -15,6 +15,7 @@ func sampleFrame() *Frame {
 		Messages: []*Message{
 			{Origin: "alice", Seq: 1, Topic: "chat", Priority: 3, Timestamp: -5, Payload: []byte("hi"), Auth: []byte("sig")},
 			{Origin: "bob", Seq: 1 << 40, Topic: "", Payload: []byte{}},
+			{Origin: "dave", Seq: 7, Topic: "chat", Payload: []byte("first"), Auth: []byte("sig"), First: true},
 		},
 		Tree:   []TreeMessage{{Msg: &Message{Origin: "carol", Seq: 3, Topic: "chat", Payload: []byte("tree"), Auth: []byte("sig")}, End: 1 << 63}},
 		IHave:  []MsgKey{{"alice", 2}, {"alice", 9}, {"carol", 1}},
@@ -75,7 +76,9 @@ func TestDecodeErrors(t *testing.T) {
 		"varint ovf":   {[]byte{1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, ErrMalformed},
 		"seq zero":     {AppendRecord(NewFrame(nil), RecMessage, []byte{1, 'a', 0, 0, 0, 0, 0, 0}), ErrMalformed},
 		"empty origin": {AppendRecord(NewFrame(nil), RecMessage, []byte{0, 1, 0, 0, 0, 0, 0}), ErrMalformed},
-		"trailing":     {AppendRecord(NewFrame(nil), RecMessage, append(appendMessageBody(nil, &Message{Origin: "a", Seq: 1}), 0)), ErrMalformed},
+		"trailing":     {AppendRecord(NewFrame(nil), RecMessage, append(appendMessageBody(nil, &Message{Origin: "a", Seq: 1}), 1, 0)), ErrMalformed},
+		"zero flags":   {AppendRecord(NewFrame(nil), RecMessage, append(appendMessageBody(nil, &Message{Origin: "a", Seq: 1}), 0)), ErrMalformed},
+		"unknown flag": {AppendRecord(NewFrame(nil), RecMessage, append(appendMessageBody(nil, &Message{Origin: "a", Seq: 1}), 2)), ErrMalformed},
 		"two digests":  {AppendDigestRecord(AppendDigestRecord(NewFrame(nil), &Digest{}), &Digest{}), ErrMalformed},
 		"digest order": {AppendRecord(NewFrame(nil), RecDigest, []byte{0, 1, 1, 'a', 5, 2, 1, 0}), ErrMalformed},
 		"digest flags": {AppendRecord(NewFrame(nil), RecDigest, []byte{4, 0}), ErrMalformed},
@@ -136,6 +139,7 @@ func TestMessageIDCoversContent(t *testing.T) {
 		"priority": func(m *Message) { m.Priority = 2 },
 		"time":     func(m *Message) { m.Timestamp = 3 },
 		"payload":  func(m *Message) { m.Payload = []byte("q") },
+		"first":    func(m *Message) { m.First = true },
 	} {
 		m := base
 		mut(&m)

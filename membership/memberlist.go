@@ -156,6 +156,17 @@ func (m *Memberlist) Members() []Member {
 	return out
 }
 
+// CountStates returns how many known members, tombstones and this one
+// included, are in each state (indexed by State), without copying any.
+func (m *Memberlist) CountStates() (n [StateLeft + 1]int) {
+	for _, mem := range m.all {
+		if mem.state <= StateLeft {
+			n[mem.state]++
+		}
+	}
+	return n
+}
+
 // AllMembers returns every known member, tombstones included, sorted by ID.
 func (m *Memberlist) AllMembers() []Member {
 	out := make([]Member, 0, len(m.all))

@@ -148,7 +148,9 @@
 // disconnected and refused for a minute (a connection gater on
 // the host the Peer builds), its already-read messages dropped unverified
 // (penalized). WithInboundLimits changes the rates and timeouts. A host
-// given with WithHost keeps its own resource manager and has no gater.
+// given with WithHost keeps its own resource manager (AddGroupLimits adds
+// the group's limits to its configuration) and has the gater only if it
+// was built with one given to WithPenaltyGater (package wasm does both).
 //
 // Outbound. Each batch a writer flushes has a write deadline
 // (WithWriteTimeout, 10 s, plus the batch's size at 64 KiB/s): a member
@@ -244,8 +246,11 @@
 // profile): a message that arrives ahead of a gap is held back until the
 // gap fills (pull runs at every tick while anything is held), FIFOTimeout
 // passes (the gap is then given up: Stats.Engine.FIFOLost) or MaxHeld is
-// reached. An origin's first messages wait FIFOStart (two ticks) so that
-// one overtaken in flight starts the order instead of being passed over;
+// reached. An origin's first message of a numbering (its first after a
+// start or restart) is marked First, signed with the rest, and starts the
+// order on arrival. A peer that first hears of an origin in mid-stream
+// holds that origin's first messages FIFOStart (two ticks) so that one
+// overtaken in flight starts the order instead of being passed over;
 // one overtaken for longer, or published while this peer was joining and
 // not yet known to the group, is delivered late, out of order, rather than
 // never (DurableStats.LateDelivered). When membership sees a member rejoin

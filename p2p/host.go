@@ -60,7 +60,15 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 	if err != nil {
 		return nil, fmt.Errorf("connection manager: %w", err)
 	}
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limitConfig(s.group, caps)))
+	// Without a registerer the resource manager's own metrics are off too:
+	// by default it feeds every reservation through a tracer that formats
+	// a timestamp under a lock (7 % of an idle peer's CPU, measured with
+	// p2pscale -idleprofile), for Prometheus collectors nobody reads.
+	var rmOpts []rcmgr.Option
+	if s.registerer == nil {
+		rmOpts = append(rmOpts, rcmgr.WithMetricsDisabled())
+	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limitConfig(s.group, caps)), rmOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)
 	}
@@ -97,30 +105,12 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 	return h, nil
 }
 
-// limitConfig is libp2p's auto-scaled default limits plus, for each of the
-// group's protocols, a limit per peer (AddProtocolPeerLimit): two inbound
-// streams (the one served and a newer one replacing it), two outbound, and
-// the memory a peer's inbound frames may hold while read and waiting for
-// the driver (reserved in the stream's scope): four largest gossip frames,
-// sixteen largest membership frames. A peer over it is held back (its
-// stream is read once the driver catches up). The same memory for all
-// peers together (AddProtocolLimit) is 32 largest gossip frames (34 MiB by
-// default) and 64 membership frames (4 MiB), whatever the number of peer
-// IDs an attacker brings.
+// limitConfig is libp2p's auto-scaled default limits plus Grapevine's
+// limits per protocol and per protocol and peer (addGroupLimits).
 func limitConfig(group string, caps [2]int) rcmgr.ConcreteLimitConfig {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
-	gossip, swim := Protocols(group)
-	pl, inc := limits.ProtocolBaseLimit, limits.ProtocolLimitIncrease
-	inc.Memory = 0 // streams scale with the machine as by default; memory is fixed
-	pl.Memory = int64(32 * caps[kindGossip])
-	limits.AddProtocolLimit(gossip, pl, inc)
-	pl.Memory = int64(64 * caps[kindMembership])
-	limits.AddProtocolLimit(swim, pl, inc)
-	limits.AddProtocolPeerLimit(gossip, rcmgr.BaseLimit{StreamsInbound: 2, StreamsOutbound: 2, Streams: 4,
-		Memory: int64(4 * caps[kindGossip])}, rcmgr.BaseLimitIncrease{})
-	limits.AddProtocolPeerLimit(swim, rcmgr.BaseLimit{StreamsInbound: 2, StreamsOutbound: 2, Streams: 4,
-		Memory: int64(16 * caps[kindMembership])}, rcmgr.BaseLimitIncrease{})
+	addGroupLimits(&limits, group, caps)
 	return limits.AutoScale()
 }
 

@@ -17,6 +17,7 @@ type machine interface {
 	SetMeta(meta []byte) error // this member's metadata (its addresses), announced anew
 	Pending() int              // membership updates still to disseminate
 	Members() []Member
+	MemberCounts() map[string]int // members by state, tombstones included
 	EngineStats() core.Stats
 	MembershipStats() MembershipStats
 	OverlayStats() OverlayStats

@@ -196,6 +196,15 @@ func (m *nodeMachine) Members() []Member {
 	return out
 }
 
+func (m *nodeMachine) MemberCounts() map[string]int {
+	counts := m.n.Membership().CountStates()
+	out := make(map[string]int, len(counts))
+	for st, n := range counts {
+		out[membership.State(st).String()] = n
+	}
+	return out
+}
+
 func convertMember(mm membership.Member, self core.NodeID) Member {
 	pid, _ := PeerID(mm.ID)
 	return Member{ID: pid, State: mm.State.String(), Incarnation: mm.Incarnation, Addrs: decodeMemberAddrs(mm.Meta), Self: mm.ID == self}

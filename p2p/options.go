@@ -29,6 +29,7 @@ type settings struct {
 	group       string
 	key         crypto.PrivKey
 	host        host.Host
+	gater       *gater // WithPenaltyGater (for a host given with WithHost)
 	listen      []string
 	bootstrap   []peer.AddrInfo
 	seeds       []peer.AddrInfo

@@ -39,10 +39,11 @@ type counters struct {
 	framesOut, bytesOut, framesIn, bytesIn atomic.Uint64
 	queueDrops, inDrops                    atomic.Uint64
 	delivered, invalid, subDrops           atomic.Uint64
+	decodeErrs                             atomic.Uint64
 	eventDrops                             atomic.Uint64
 	addrsRefused                           atomic.Uint64
 	writeTimeouts                          atomic.Uint64
-	connsTrimmed                           atomic.Uint64
+	connsTrimmed, connsOpened              atomic.Uint64
 	addrWaits                              atomic.Uint64
 	inbound                                [inReasons]atomic.Uint64
 }
@@ -68,16 +69,19 @@ type Peer struct {
 	s       settings
 	host    host.Host
 	ownHost bool
-	sk      crypto.PrivKey
-	id      core.NodeID
-	m       *metrics
-	ctr     counters
-	limits  core.Limits
-	inCap   [2]int // largest inbound frame accepted, by kind: what this peer's own engine and memberlist may send
-	tr      *transport
-	mc      machine
-	disc    *discovery
-	dur     *durable // data directory and history (durable.go)
+	// connNotify counts connections (Stats.ConnsOpened); removed at Close
+	// from a host given with WithHost, which outlives the peer.
+	connNotify *network.NotifyBundle
+	sk         crypto.PrivKey
+	id         core.NodeID
+	m          *metrics
+	ctr        counters
+	limits     core.Limits
+	inCap      [2]int // largest inbound frame accepted, by kind: what this peer's own engine and memberlist may send
+	tr         *transport
+	mc         machine
+	disc       *discovery
+	dur        *durable // data directory and history (durable.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -132,7 +136,10 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p := &Peer{s: s, subs: make(map[string][]*Subscription), done: make(chan struct{}), joined: make(chan struct{})}
 	p.logs.every = s.logEvery
 	p.addrs = newAddrBook()
-	p.gater = &gater{}
+	p.gater = s.gater
+	if p.gater == nil {
+		p.gater = &gater{}
+	}
 	p.m = newMetrics(s.group)
 	if s.registerer != nil {
 		if err := p.m.register(s.registerer); err != nil {
@@ -215,6 +222,8 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 		p.Close()
 		return nil, err
 	}
+	p.connNotify = &network.NotifyBundle{ConnectedF: func(network.Network, network.Conn) { p.ctr.connsOpened.Add(1) }}
+	p.host.Network().Notify(p.connNotify)
 
 	d, err := startDiscovery(ctx, p)
 	if err != nil {
@@ -369,11 +378,13 @@ type Stats struct {
 	InDropped     uint64 // inbound frames dropped (driver inbox full)
 	Delivered     uint64 // messages handed to subscribers' topics (own included)
 	Invalid       uint64 // messages whose signature did not verify
+	DecodeErrors  uint64 // inbound frames dropped: they did not decode, or a record in them did not
 	SubDropped    uint64 // deliveries dropped because a subscriber was slow
 	EventsDropped uint64
 	WriteTimeouts uint64       // outgoing batches not written within their deadline
 	AddrsRefused  uint64       // member-advertised addresses not put into the peerstore (addrs.go)
 	ConnsTrimmed  uint64       // connections closed because the overlay did not need them (overlay.go)
+	ConnsOpened   uint64       // connections set up, inbound and outbound (each a handshake)
 	Overlay       OverlayStats // the overlay's counters (zero with the overlay off)
 	Inbound       InboundStats // what the inbound bounds refused or delayed
 }
@@ -384,10 +395,10 @@ func (p *Peer) Stats() Stats {
 		FramesSent: p.ctr.framesOut.Load(), BytesSent: p.ctr.bytesOut.Load(),
 		FramesIn: p.ctr.framesIn.Load(), BytesIn: p.ctr.bytesIn.Load(),
 		QueueDropped: p.ctr.queueDrops.Load(), InDropped: p.ctr.inDrops.Load(),
-		Delivered: p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(),
+		Delivered: p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(), DecodeErrors: p.ctr.decodeErrs.Load(),
 		SubDropped: p.ctr.subDrops.Load(), EventsDropped: p.ctr.eventDrops.Load(),
 		WriteTimeouts: p.ctr.writeTimeouts.Load(), AddrsRefused: p.ctr.addrsRefused.Load(),
-		ConnsTrimmed: p.ctr.connsTrimmed.Load(),
+		ConnsTrimmed: p.ctr.connsTrimmed.Load(), ConnsOpened: p.ctr.connsOpened.Load(),
 		Inbound: InboundStats{
 			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),
 			Idle: p.ctr.inbound[inIdle].Load(), SlowFrame: p.ctr.inbound[inSlowFrame].Load(),
@@ -431,6 +442,10 @@ func (p *Peer) enqueueIn(k kind, f inFrame) bool {
 	}
 }
 
+// ctrlBurst is how many membership frames the driver steps in a row before
+// it also serves ticks, API calls and gossip frames.
+const ctrlBurst = 32
+
 // drive is the driver loop: the only goroutine that touches the state
 // machine. Real time drives Tick; inbound frames go to Step (membership
 // first); calls from the API run in between.
@@ -444,20 +459,29 @@ func (p *Peer) drive() {
 	step := func(f inFrame) {
 		if err := p.mc.Step(f.from, f.data); err != nil {
 			p.m.decodeErrs.Inc()
+			p.ctr.decodeErrs.Add(1)
 			log.Debugw("bad frame", "from", ShortID(f.from), "err", err)
 		}
 		f.stepped()
 	}
 	var leaving chan struct{}
 	var leaveDeadline time.Time
+	ctrlRun := 0
 	for {
-		// Membership frames first.
-		select {
-		case f := <-p.ctrlIn:
-			step(f)
-			continue
-		default:
+		// Membership frames first, but at most ctrlBurst in a row: under a
+		// steady stream of them the timers, the API and gossip still get a
+		// turn (a starved Tick would stall probe timeouts, a starved call
+		// would block Members or Publish for as long as the stream lasts).
+		if ctrlRun < ctrlBurst {
+			select {
+			case f := <-p.ctrlIn:
+				step(f)
+				ctrlRun++
+				continue
+			default:
+			}
 		}
+		ctrlRun = 0
 		select {
 		case <-p.ctx.Done():
 			return
@@ -495,10 +519,7 @@ func (p *Peer) afterTick() {
 	}
 	p.flushLogs()
 	p.sweepConns()
-	counts := map[string]int{}
-	for _, m := range p.mc.Members() {
-		counts[m.State]++
-	}
+	counts := p.mc.MemberCounts()
 	for _, st := range memberStates {
 		p.m.members.WithLabelValues(st).Set(float64(counts[st]))
 	}
@@ -785,6 +806,9 @@ func (p *Peer) Close() error {
 		}
 		p.host.RemoveStreamHandler(p.gossipProto)
 		p.host.RemoveStreamHandler(p.swimProto)
+		if p.connNotify != nil {
+			p.host.Network().StopNotify(p.connNotify)
+		}
 		p.wg.Wait()
 		p.dur.close()
 		p.tr.close()
@@ -815,6 +839,9 @@ func (p *Peer) Kill() {
 		p.cancel()
 		if p.disc != nil {
 			p.disc.close()
+		}
+		if p.connNotify != nil {
+			p.host.Network().StopNotify(p.connNotify)
 		}
 		p.wg.Wait()
 		p.dur.kill()

@@ -64,6 +64,13 @@
 // by at most that). When the data channel opens, both sides run
 // the Noise handshake over it, which proves each side's peer ID: a relay
 // can stall or break a signalling exchange but cannot impersonate a peer.
+// A tab answers only callers that are current members of its group
+// (alive or suspect in its membership view; in a closed group that means
+// admitted by certificate), relayed by a member: anyone else is refused
+// before the tab sends its SDP, so its ICE candidates (with a STUN
+// server, its public address) never reach a stranger (SignalStats). It
+// answers at most 8 exchanges at once, at most 4 through one relay, and
+// drops a signalling stream whose header does not come within 5 s.
 // From then on the relay is not involved: if it crashes, the tabs keep
 // gossiping and probing each other over their data channel (the browser
 // test kills the relay and checks exactly that).
@@ -94,7 +101,16 @@
 // data-channel bytes not yet read are bounded (16 MiB; beyond that the
 // connection is closed) and writers pause while the browser buffers more
 // than 1 MiB. A tab keeps at most 64 connections (libp2p's connection
-// manager trims to 32, sparing group members it gossips with first). The
-// stripped wasm is about 26 MiB, 6.3 MiB gzipped
-// (docs/benchmarks/wasm.md).
+// manager trims to 32, sparing group members it gossips with first), and
+// go-libp2p's resource manager holds it to small fixed limits (TabLimits:
+// 96 connections, 768 streams, 128 MiB reserved; per peer 8 connections,
+// 32 inbound streams, 24 MiB) plus the per-peer limits of the group's
+// protocols that native peers have (p2p.AddGroupLimits); what it refuses
+// is counted (ResourceStats). The tab's p2p.Peer reads its streams through
+// the same inbound path as a native peer (frame caps, memory reserved
+// before buffering, one stream per peer and protocol, deadlines, per-peer
+// rates; p2p/inbound.go), and the host has the Peer's penalty gater, so a
+// peer penalized for forged messages is not redialled for a minute. The
+// stripped wasm is about 28 MiB, 6.6 MiB gzipped
+// (docs/benchmarks/wasm.md; the resource manager adds 0.1 MiB gzipped).
 package wasm

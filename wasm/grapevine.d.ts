@@ -87,6 +87,39 @@ export interface Stats {
   queueDropped: number;
   invalid: number;
   subDropped: number;
+  /** The tab's bounds under pressure (counters since start, and its Go heap). */
+  transport: TransportStats;
+}
+
+/** What the tab's bounds refused or delayed (docs/SECURITY.md, "The browser tab"). */
+export interface TransportStats {
+  /** Inbound streams: reset for a frame above the protocol's cap, replaced by a newer one, idle, too slow; frames skipped for lack of memory, delayed by the per-peer rate; messages of a penalized peer dropped. */
+  inTooLarge: number;
+  inDuplicate: number;
+  inIdle: number;
+  inSlowFrame: number;
+  inNoMemory: number;
+  inThrottled: number;
+  inPenalized: number;
+  /** Inbound frames dropped: driver inbox full. */
+  inDropped: number;
+  /** Inbound frames that did not decode. */
+  decodeErrors: number;
+  /** Messages whose signature did not verify. */
+  invalid: number;
+  /** WebRTC signalling: exchanges answered; refused (caller or relay not a member); reset (slots taken). */
+  signalAnswered: number;
+  signalRefused: number;
+  signalBusy: number;
+  /** Refused by the resource manager: connections, streams, memory reservations; memory reserved now (bytes). */
+  rcmgrConns: number;
+  rcmgrStreams: number;
+  rcmgrMemory: number;
+  rcmgrReserved: number;
+  /** The Go runtime in the tab: heap in use and obtained (bytes), goroutines. */
+  heapAlloc: number;
+  heapSys: number;
+  goroutines: number;
 }
 
 export interface PublishResult {

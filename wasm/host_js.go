@@ -40,7 +40,9 @@ type browserHost struct {
 	advertise []ma.Multiaddr // what Addrs returns (the WebRTC relay addresses)
 }
 
-func newBrowserHost(sk crypto.PrivKey) (*browserHost, error) {
+// g refuses peers the Peer penalizes; limits are the peer's options, for
+// the resource manager's limits of the group's protocols (TabLimits).
+func newBrowserHost(sk crypto.PrivKey, g *p2p.PenaltyGater, limits ...p2p.Option) (*browserHost, error) {
 	pid, err := peer.IDFromPrivateKey(sk)
 	if err != nil {
 		return nil, err
@@ -56,10 +58,14 @@ func newBrowserHost(sk crypto.PrivKey) (*browserHost, error) {
 		return nil, err
 	}
 	bus := eventbus.NewBus()
-	rm := &network.NullResourceManager{}
-	sw, err := swarm.NewSwarm(pid, ps, bus, swarm.WithResourceManager(rm), swarm.WithDialTimeout(15*time.Second),
-		swarm.WithDialRanker(rankDials))
+	rm, err := newTabResourceManager(limits...)
 	if err != nil {
+		return nil, fmt.Errorf("resource manager: %w", err)
+	}
+	sw, err := swarm.NewSwarm(pid, ps, bus, swarm.WithResourceManager(rm), swarm.WithDialTimeout(15*time.Second),
+		swarm.WithDialRanker(rankDials), swarm.WithConnectionGater(g))
+	if err != nil {
+		rm.Close()
 		return nil, fmt.Errorf("swarm: %w", err)
 	}
 	muxers := []upgrader.StreamMuxer{{ID: yamux.ID, Muxer: yamux.DefaultTransport}}
@@ -67,7 +73,7 @@ func newBrowserHost(sk crypto.PrivKey) (*browserHost, error) {
 	if err != nil {
 		return nil, fmt.Errorf("noise: %w", err)
 	}
-	up, err := upgrader.New([]sec.SecureTransport{nt}, muxers, nil, rm, nil)
+	up, err := upgrader.New([]sec.SecureTransport{nt}, muxers, nil, rm, g)
 	if err != nil {
 		return nil, fmt.Errorf("upgrader: %w", err)
 	}

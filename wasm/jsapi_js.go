@@ -437,6 +437,7 @@ func (j *jsNode) stats([]js.Value) any {
 			"framesIn": float64(st.FramesIn), "bytesIn": float64(st.BytesIn), "queueDropped": float64(st.QueueDropped),
 			"invalid": float64(st.Invalid), "subDropped": float64(st.SubDropped),
 			"published": float64(st.Engine.Published), "duplicates": float64(st.Engine.Duplicates),
+			"transport": j.transportStats(st),
 		}, nil
 	})
 }

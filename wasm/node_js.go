@@ -84,7 +84,9 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 			return nil, fmt.Errorf("cannot create an identity: %v", err)
 		}
 	}
-	h, err := newBrowserHost(sk)
+	groupOpts := append([]p2p.Option{p2p.WithGroup(o.Group), p2p.WithProfile(o.Profile)}, o.Extra...)
+	gater := p2p.NewPenaltyGater()
+	h, err := newBrowserHost(sk, gater, groupOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot build the libp2p host: %v", err)
 	}
@@ -136,6 +138,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 
 	opts := []p2p.Option{
 		p2p.WithHost(h),
+		p2p.WithPenaltyGater(gater),
 		p2p.WithGroup(o.Group),
 		p2p.WithDHT(false),
 		p2p.WithSeeds(o.Bootstrap...),
@@ -154,6 +157,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		return nil, err
 	}
 	n.Peer = p
+	n.allowSignalling()
 	return n, nil
 }
 

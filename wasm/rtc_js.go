@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -34,6 +35,15 @@ type rtcTransport struct {
 	stop  context.CancelFunc
 	in    chan transport.CapableConn
 	slots chan struct{} // bounds concurrent incoming handshakes
+
+	// allow says whether a signalling exchange may go ahead (set by the
+	// Node once its p2p.Peer runs: caller and relay must be members);
+	// until then every exchange is refused.
+	allow atomic.Pointer[func(caller, relay peer.ID) bool]
+	sig   struct{ answered, refused, busy atomic.Uint64 }
+
+	sigMu    sync.Mutex
+	sigPeers map[peer.ID]int // incoming exchanges under way, by relay
 
 	mu    sync.Mutex
 	ln    *rtcListener
@@ -241,23 +251,78 @@ func (t *rtcTransport) offer(ctx context.Context, s network.Stream, br *bufio.Re
 	return c, nil
 }
 
-// handleSignal answers an incoming WebRTC connection relayed by a native peer.
-func (t *rtcTransport) handleSignal(s network.Stream) {
+// Incoming signalling: at most cap(slots) exchanges at once (8), at most
+// slotsPerRelay of them through one relay, so one peer (any peer the tab
+// is connected to can open a signalling stream) cannot hold them all; the
+// relay's header must come within headerWait.
+const (
+	slotsPerRelay = 4
+	headerWait    = 5 * time.Second
+)
+
+func (t *rtcTransport) takeSlot(relay peer.ID) bool {
+	t.sigMu.Lock()
+	defer t.sigMu.Unlock()
+	if t.sigPeers[relay] >= slotsPerRelay {
+		return false
+	}
 	select {
 	case t.slots <- struct{}{}:
-		defer func() { <-t.slots }()
 	default:
+		return false
+	}
+	if t.sigPeers == nil {
+		t.sigPeers = map[peer.ID]int{}
+	}
+	t.sigPeers[relay]++
+	return true
+}
+
+func (t *rtcTransport) releaseSlot(relay peer.ID) {
+	t.sigMu.Lock()
+	defer t.sigMu.Unlock()
+	<-t.slots
+	if t.sigPeers[relay]--; t.sigPeers[relay] <= 0 {
+		delete(t.sigPeers, relay)
+	}
+}
+
+// allowed reports whether this tab answers caller's offer relayed by relay.
+func (t *rtcTransport) allowed(caller, relay peer.ID) bool {
+	f := t.allow.Load()
+	return f != nil && caller != t.h.ID() && (*f)(caller, relay)
+}
+
+// handleSignal answers an incoming WebRTC connection relayed by a native
+// peer. It answers only a caller that is a member of the group, relayed by
+// a member (allowed): anyone else is refused before this tab sends its
+// SDP, whose ICE candidates carry its addresses (the public one, with a
+// STUN server).
+func (t *rtcTransport) handleSignal(s network.Stream) {
+	relay := s.Conn().RemotePeer()
+	if !t.takeSlot(relay) {
+		t.sig.busy.Add(1)
 		s.Reset()
 		return
 	}
+	defer t.releaseSlot(relay)
 	ctx, cancel := context.WithTimeout(t.ctx, 30*time.Second)
 	defer cancel()
+	// A relay sends its header at once: a stream that holds a slot
+	// without one is cut after headerWait.
+	_ = s.SetDeadline(time.Now().Add(headerWait))
+	from, br, err := rtcsignal.AcceptIf(s, func(caller peer.ID) bool { return t.allowed(caller, relay) })
 	_ = s.SetDeadline(time.Now().Add(30 * time.Second))
-	from, br, err := rtcsignal.Accept(s)
+	if errors.Is(err, rtcsignal.ErrNotAllowed) {
+		t.sig.refused.Add(1)
+		s.Close()
+		return
+	}
 	if err != nil {
 		s.Reset()
 		return
 	}
+	t.sig.answered.Add(1)
 	defer s.Close()
 	c, err := t.answer(ctx, s, br, from)
 	if err != nil {

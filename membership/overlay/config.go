@@ -43,6 +43,16 @@ type Config struct {
 	// active view. PRWL is the TTL at which a node on the walk adds the
 	// joiner to its passive view. Received TTLs above ARWL are clamped.
 	ARWL, PRWL int
+	// JoinWalks is how many FORWARD_JOIN walks a contact starts for one
+	// JOIN, through as many of its neighbours (the paper: all of them).
+	// Each walk ends in a link offer, and at a node whose view is full an
+	// accepted offer evicts a neighbour, who then looks for another: every
+	// walk beyond what the joiner needs is churn the whole overlay pays for
+	// (dials and handshakes when the links are connections). The joiner
+	// fills the rest of its view itself with NEIGHBOR requests. A walk
+	// that meets, after ARWL−PRWL hops, a node with room in its view ends
+	// there instead of evicting somewhere further on.
+	JoinWalks int
 
 	// ShuffleTicks is the mean period of SHUFFLE (each period is drawn
 	// uniformly from [ShuffleTicks/2, 3·ShuffleTicks/2) so nodes do not act
@@ -124,6 +134,7 @@ func DefaultConfig() Config {
 		PassiveMax:          96,
 		ARWL:                6,
 		PRWL:                3,
+		JoinWalks:           8,
 		ShuffleTicks:        100,
 		ShuffleActive:       3,
 		ShufflePassive:      4,
@@ -160,6 +171,7 @@ func (c *Config) validate() error {
 	req(c.ActiveMin >= 1 && c.ActiveMin <= c.ActiveMax, "ActiveMin must be within [1, ActiveMax]")
 	req(c.PassiveMax >= 1, "PassiveMax must be at least 1")
 	req(c.ARWL >= 0 && c.PRWL >= 0 && c.PRWL <= c.ARWL, "ARWL and PRWL must not be negative, PRWL ≤ ARWL")
+	req(c.JoinWalks >= 1, "JoinWalks must be at least 1")
 	req(c.ShuffleTicks >= 2, "ShuffleTicks must be at least 2")
 	req(c.ShuffleActive >= 0 && c.ShufflePassive >= 0 && 1+c.ShuffleActive+c.ShufflePassive <= maxListWire,
 		"ShuffleActive+ShufflePassive must be within [0, 63]")

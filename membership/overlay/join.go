@@ -3,9 +3,9 @@ package overlay
 import "github.com/grapevine-p2p/grapevine/core"
 
 // onJoin: from joins through this node (HyParView §4.2). The contact
-// starts a FORWARD_JOIN walk of ARWL hops through each of its neighbours;
-// each walk ends in an offer of a link to the joiner, so a joiner gets up
-// to one neighbour per neighbour of its contact, spread over the group.
+// starts a FORWARD_JOIN walk of ARWL hops through JoinWalks of its
+// neighbours (the paper: all); each walk ends in an offer of a link to the
+// joiner, so a joiner gets up to JoinWalks neighbours spread over the group.
 // The contact itself links up with the joiner only if it has room. (The
 // paper's contact always adds the joiner, evicting a random neighbour:
 // a bootstrap node would then replace a neighbour with every join, and
@@ -35,7 +35,11 @@ func (o *Overlay) onJoin(from core.NodeID) {
 	o.recentJoins[o.recentNext] = recentJoin{id: from, at: o.now}
 	o.recentNext = (o.recentNext + 1) % len(o.recentJoins)
 	ttl := o.cfg.ARWL
-	for i := range o.active {
+	// JoinWalks walks through as many neighbours, picked at random.
+	walks := min(o.cfg.JoinWalks, len(o.active))
+	for i := 0; i < walks; i++ {
+		j := i + o.rng.IntN(len(o.active)-i)
+		o.active[i], o.active[j] = o.active[j], o.active[i]
 		id := o.active[i].id
 		o.emit(id, func(b []byte) []byte { return appendForwardJoin(b, from, ttl) })
 	}
@@ -82,8 +86,9 @@ func (o *Overlay) clampTTL(ttl uint64, max int) int {
 }
 
 // onForwardJoin: one step of a join's random walk. The node where the TTL
-// reaches 0 (or that has no other neighbour to forward to) links up with
-// the joiner; the node at TTL PRWL adds it to its passive view.
+// reaches 0 (or that has no other neighbour to forward to), or one with
+// room in its active view once the TTL is down to PRWL, links up with the
+// joiner; the node at TTL PRWL adds it to its passive view.
 func (o *Overlay) onForwardJoin(from core.NodeID, m *msg) {
 	if !o.walkAllowed(from) {
 		return
@@ -95,7 +100,7 @@ func (o *Overlay) onForwardJoin(from core.NodeID, m *msg) {
 	}
 	o.stats.ForwardJoins++
 	ttl := o.clampTTL(m.ttl, o.cfg.ARWL)
-	if ttl == 0 || len(o.active) == 1 {
+	if ttl == 0 || len(o.active) == 1 || (ttl <= o.cfg.PRWL && !o.full()) {
 		o.acceptJoiner(joiner)
 		return
 	}

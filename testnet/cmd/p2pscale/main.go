@@ -15,12 +15,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/grapevine-p2p/grapevine/p2p"
@@ -32,10 +34,17 @@ func main() {
 	msgs := flag.Int("msgs", 50, "messages")
 	quick := flag.Bool("quick", false, "formation only")
 	wait := flag.Int("wait", 180, "seconds to wait for convergence")
-	prof := flag.String("cpuprofile", "", "profile the first 60 s")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of the 60 s after every peer started (group formation)")
+	idleProf := flag.String("idleprofile", "", "write a CPU profile of the 15 idle seconds after the group formed")
 	flag.Parse()
-	if *prof != "" {
-		f, _ := os.Create(*prof)
+	startProfile := func() {
+		if *prof == "" {
+			return
+		}
+		f, err := os.Create(*prof)
+		if err != nil {
+			log.Fatal(err)
+		}
 		pprof.StartCPUProfile(f)
 		go func() { time.Sleep(60 * time.Second); pprof.StopCPUProfile(); f.Close() }()
 	}
@@ -61,6 +70,7 @@ func main() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	fmt.Printf("started %d in %v\n", *n, time.Since(start))
+	startProfile()
 	for {
 		min := *n
 		for _, p := range peers {
@@ -78,7 +88,36 @@ func main() {
 		}
 		time.Sleep(5 * time.Second)
 	}
-	time.Sleep(15 * time.Second)
+	// Idle cost: the process's CPU time over 15 s with no message
+	// published, per peer (membership, overlay and repair traffic only).
+	cpu0 := cpuTime()
+	var frames0, bytes0 uint64
+	for _, p := range peers {
+		s := p.Stats()
+		frames0 += s.FramesSent
+		bytes0 += s.BytesSent
+	}
+	if *idleProf != "" {
+		f, err := os.Create(*idleProf)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		time.Sleep(15 * time.Second)
+		pprof.StopCPUProfile()
+		f.Close()
+	} else {
+		time.Sleep(15 * time.Second)
+	}
+	var frames1, bytes1 uint64
+	for _, p := range peers {
+		s := p.Stats()
+		frames1 += s.FramesSent
+		bytes1 += s.BytesSent
+	}
+	np := float64(len(peers))
+	fmt.Printf("idle per peer: CPU %.2f ms/s, %.1f frames/s, %.0f B/s sent\n", float64((cpuTime()-cpu0).Microseconds())/1e3/15/np,
+		float64(frames1-frames0)/15/np, float64(bytes1-bytes0)/15/np)
 	report := func() {
 		var conns, nb []int
 		for _, p := range peers {
@@ -113,7 +152,11 @@ func main() {
 		os2.Rejected += o.Rejected
 		os2.Failures += o.Failures
 	}
-	fmt.Printf("overlay: %+v\nqueue drops %d trimmed %d\n", os2, qd, tr)
+	var opened uint64
+	for _, p := range peers {
+		opened += p.Stats().ConnsOpened
+	}
+	fmt.Printf("overlay: %+v\nqueue drops %d trimmed %d; connections opened per peer %.1f (both ends count)\n", os2, qd, tr, float64(opened)/float64(len(peers)))
 	if *quick {
 		os.Exit(0)
 	}
@@ -178,6 +221,13 @@ func main() {
 		time.Sleep(500 * time.Millisecond)
 	}
 	report()
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func minInt(a, b int) int {
