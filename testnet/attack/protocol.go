@@ -419,7 +419,7 @@ func RunProtocol(cfg ProtoConfig) (ProtoResult, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	// Late duplicates and verdicts would show up now.
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
 	close(stopPoll)
 	<-polled
 	for i, p := range honest {

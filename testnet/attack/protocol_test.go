@@ -36,13 +36,13 @@ func checkProto(t *testing.T, r ProtoResult) {
 }
 
 // TestProtocolAttacks runs every protocol attack of issue 12 on real
-// libp2p hosts: 4 honest peers, one hostile member. Short runs in make
-// test; make attack runs each for -attack.duration with 10,000 invented
-// origins.
+// libp2p hosts: honest peers and one hostile member. Short runs (3 honest
+// peers, 1 s) in make test; make attack runs each with 4 honest peers for
+// -attack.duration with 10,000 invented origins.
 func TestProtocolAttacks(t *testing.T) {
-	d, origins := time.Second, 2000
+	d, origins, honest, budget := time.Second, 1200, 3, 500
 	if *long {
-		d, origins = *duration, 10000
+		d, origins, honest, budget = *duration, 10000, 4, 1000
 	}
 	var cfgs []ProtoConfig
 	kinds := ProtoKinds
@@ -52,10 +52,10 @@ func TestProtocolAttacks(t *testing.T) {
 	for _, k := range kinds {
 		// Honest peers limit each origin to 100 messages a second (twice
 		// the honest publisher's rate); the attacker spams at 500.
-		cfg := ProtoConfig{Kind: k, Honest: 4, Duration: d, Rate: 50, Size: 256, Origins: origins, SpamLimit: 100}
+		cfg := ProtoConfig{Kind: k, Honest: honest, Duration: d, Rate: 50, Size: 256, Origins: origins, SpamLimit: 100}
 		cfgs = append(cfgs, cfg)
 		if k == OriginFlood {
-			cfg.OriginBudget = 1000
+			cfg.OriginBudget = budget
 			cfgs = append(cfgs, cfg)
 		}
 	}
