@@ -151,7 +151,7 @@ func (m *Memberlist) knownSuspicion(a accuseMsg) bool {
 // In authenticated mode only signed accusations are passed on.
 func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 	if a.id == m.cfg.ID {
-		m.accusedSelf(a.inc, from)
+		m.accusedSelf(a, from)
 		return
 	}
 	mem := m.accusedMember(a, from)
@@ -235,7 +235,7 @@ func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
 		return
 	}
 	if a.id == m.cfg.ID {
-		m.accusedSelf(a.inc, from)
+		m.accusedSelf(a, from)
 		return
 	}
 	mem := m.accusedMember(a, from)
@@ -314,8 +314,9 @@ func (m *Memberlist) applyLeave(l leaveMsg, from core.NodeID) {
 	m.emit(EventLeave, mem, from)
 }
 
-// accusedSelf handles a suspicion or death notice about this member.
-func (m *Memberlist) accusedSelf(inc uint64, from core.NodeID) {
+// accusedSelf handles a suspicion or death notice a about this member.
+func (m *Memberlist) accusedSelf(a accuseMsg, from core.NodeID) {
+	inc := a.inc
 	if m.left {
 		// Departed: repeat the leave instead of refuting.
 		s := m.self
@@ -339,6 +340,14 @@ func (m *Memberlist) accusedSelf(inc uint64, from core.NodeID) {
 	m.refute(inc)
 	m.adjustHealth(1) // Lifeguard: having to refute hints that we are slow
 	m.correct(from, m.self)
+	if m.authenticated() && a.sig != nil {
+		// The accusation was wrong (this member is alive) and its accuser
+		// signed it, so it is the accuser's, whoever relayed it. An honest
+		// accuser makes one now and then (a lost probe); a hostile one
+		// makes one per refutation it can provoke. Copies relayed later
+		// are stale (below the new incarnation) and not counted again.
+		m.penalize(a.from, core.OffenceRefutedAccusation)
+	}
 }
 
 // correct answers a peer that relayed an accusation older than what this
