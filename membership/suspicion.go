@@ -76,7 +76,7 @@ func (m *Memberlist) checkSuspects() {
 			due = append(due, s)
 			continue
 		}
-		if r := sp.remindAt; r != 0 && m.tick >= r && m.reminders < m.cfg.CorrectionsPerTick {
+		if r := sp.remindAt; r != 0 && m.tick >= r && m.reminders < m.cfg.CorrectionsPerTick && m.mayRemind(s) {
 			// Still suspect after half the minimum timeout: tell the suspect
 			// directly. If it is alive and refuted long ago (this member
 			// missed the refutation), it answers with its alive at once.
@@ -119,6 +119,20 @@ func (m *Memberlist) newSuspicion(a accuseMsg) *suspicion {
 		s.remindAt = m.tick + m.remindEvery(s)
 	}
 	return s
+}
+
+// mayRemind reports whether this member reminds suspect s of its
+// suspicion directly: always without an overlay (every member is then
+// connected to every other), only when s is a neighbour with one. Every
+// member that holds a suspicion sends its reminder at about the same time,
+// and over an overlay each would be a new connection to the suspect, a
+// peer that may be suspected for being overloaded already: n handshakes
+// at it at once (at n = 150 on one machine, the storm that turned a few
+// slow peers into a group that never formed). Its neighbours still remind
+// it; a member that missed its refutation declares it dead, which it
+// refutes again, and that refutation reaches everyone.
+func (m *Memberlist) mayRemind(s *member) bool {
+	return m.cfg.Neighbors == nil || m.cfg.Neighbors.IsNeighbor(s.id)
 }
 
 // remindEvery is the gap between reminders to a suspect: half the minimum

@@ -38,6 +38,8 @@ type Message struct {
 type counters struct {
 	framesOut, bytesOut, framesIn, bytesIn atomic.Uint64
 	queueDrops, inDrops                    atomic.Uint64
+	dropFull, dropNoStream, dropFailed     atomic.Uint64 // queueDrops by reason
+	lastNoStream                           atomic.Value  // string: why the last stream could not be opened
 	delivered, invalid, subDrops           atomic.Uint64
 	decodeErrs                             atomic.Uint64
 	eventDrops                             atomic.Uint64
@@ -368,13 +370,20 @@ func (p *Peer) WaitJoined(ctx context.Context) error {
 
 // Stats is a snapshot of the peer's counters.
 type Stats struct {
-	Engine        core.Stats // the gossip engine's counters
-	Membership    MembershipStats
-	FramesSent    uint64 // frames written to streams
-	BytesSent     uint64 // bytes written (frames with their length prefix)
-	FramesIn      uint64
-	BytesIn       uint64
-	QueueDropped  uint64 // outgoing frames dropped (queue full, stream failed)
+	Engine       core.Stats // the gossip engine's counters
+	Membership   MembershipStats
+	FramesSent   uint64 // frames written to streams
+	BytesSent    uint64 // bytes written (frames with their length prefix)
+	FramesIn     uint64
+	BytesIn      uint64
+	QueueDropped uint64 // outgoing frames dropped (queue full, stream failed)
+	// QueueDroppedBy splits QueueDropped by reason: the peer's queue was
+	// full; no stream could be opened (dial or negotiation failed); the
+	// stream failed (its queue dropped with the batch being written).
+	QueueDroppedBy struct{ Full, NoStream, Failed uint64 }
+	// LastNoStream is why the last stream that could not be opened
+	// failed (empty if none failed).
+	LastNoStream  string
 	InDropped     uint64 // inbound frames dropped (driver inbox full)
 	Delivered     uint64 // messages handed to subscribers' topics (own included)
 	Invalid       uint64 // messages whose signature did not verify
@@ -389,13 +398,21 @@ type Stats struct {
 	Inbound       InboundStats // what the inbound bounds refused or delayed
 }
 
+// loadString reads a string kept in an atomic.Value ("" if none yet).
+func loadString(v *atomic.Value) string {
+	s, _ := v.Load().(string)
+	return s
+}
+
 // Stats returns a snapshot of the counters.
 func (p *Peer) Stats() Stats {
 	st := Stats{
 		FramesSent: p.ctr.framesOut.Load(), BytesSent: p.ctr.bytesOut.Load(),
 		FramesIn: p.ctr.framesIn.Load(), BytesIn: p.ctr.bytesIn.Load(),
 		QueueDropped: p.ctr.queueDrops.Load(), InDropped: p.ctr.inDrops.Load(),
-		Delivered: p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(), DecodeErrors: p.ctr.decodeErrs.Load(),
+		QueueDroppedBy: struct{ Full, NoStream, Failed uint64 }{p.ctr.dropFull.Load(), p.ctr.dropNoStream.Load(), p.ctr.dropFailed.Load()},
+		LastNoStream:   loadString(&p.ctr.lastNoStream),
+		Delivered:      p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(), DecodeErrors: p.ctr.decodeErrs.Load(),
 		SubDropped: p.ctr.subDrops.Load(), EventsDropped: p.ctr.eventDrops.Load(),
 		WriteTimeouts: p.ctr.writeTimeouts.Load(), AddrsRefused: p.ctr.addrsRefused.Load(),
 		ConnsTrimmed: p.ctr.connsTrimmed.Load(), ConnsOpened: p.ctr.connsOpened.Load(),

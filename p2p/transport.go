@@ -248,6 +248,7 @@ func (t *transport) Send(to core.NodeID, frame []byte) {
 	if !r.q[k].push(frame) {
 		t.p.m.queueDrops.WithLabelValues(k.String()).Inc()
 		t.p.ctr.queueDrops.Add(1)
+		t.p.ctr.dropFull.Add(1)
 		return
 	}
 	if r.active[k].CompareAndSwap(false, true) {
@@ -316,13 +317,18 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 		}
 		s, w = nil, nil
 	}
-	fail := func(err error) {
+	fail := func(err error, noStream bool) {
 		log.Debugw("stream failed", "peer", r.id, "kind", k.String(), "err", err)
 		t.markBroken(r.id)
 		t.p.m.sendErrors.WithLabelValues(k.String()).Inc()
 		n := q.drop()
 		t.p.m.queueDrops.WithLabelValues(k.String()).Add(float64(n))
 		t.p.ctr.queueDrops.Add(uint64(n))
+		if noStream {
+			t.p.ctr.dropNoStream.Add(uint64(n))
+		} else {
+			t.p.ctr.dropFailed.Add(uint64(n))
+		}
 		closeStream(true)
 	}
 	for {
@@ -362,7 +368,9 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 				s, open = nil, false
 				t.p.m.queueDrops.WithLabelValues(k.String()).Add(float64(len(batch)))
 				t.p.ctr.queueDrops.Add(uint64(len(batch)))
-				fail(err)
+				t.p.ctr.dropNoStream.Add(uint64(len(batch)))
+				t.p.ctr.lastNoStream.Store(err.Error())
+				fail(err, true)
 				r.stream[k], r.bw[k] = nil, nil
 				r.active[k].Store(false)
 				if q.len() > 0 && t.ctx.Err() == nil && r.active[k].CompareAndSwap(false, true) {
@@ -382,7 +390,7 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 			s.SetWriteDeadline(time.Now().Add(t.p.s.writeTimeout))
 			if _, err := s.Write(nil); err != nil {
 				t.writeFailed(r, k, err)
-				fail(err)
+				fail(err, false)
 			}
 			continue
 		}
@@ -413,8 +421,9 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 		if err != nil {
 			t.p.m.queueDrops.WithLabelValues(k.String()).Add(float64(len(batch)))
 			t.p.ctr.queueDrops.Add(uint64(len(batch)))
+			t.p.ctr.dropFailed.Add(uint64(len(batch)))
 			t.writeFailed(r, k, err)
-			fail(err)
+			fail(err, false)
 			continue
 		}
 		t.p.m.framesOut.WithLabelValues(k.String()).Add(float64(len(batch)))

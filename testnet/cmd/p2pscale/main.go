@@ -36,6 +36,7 @@ func main() {
 	quick := flag.Bool("quick", false, "formation only")
 	wait := flag.Int("wait", 180, "seconds to wait for convergence")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the 60 s after every peer started (group formation)")
+	gap := flag.Duration("gap", 10*time.Millisecond, "pause between two peers' starts")
 	contacts := flag.String("contacts", "one", "join through peer 0 (one) or a random peer already started (random)")
 	idleProf := flag.String("idleprofile", "", "write a CPU profile of the 15 idle seconds after the group formed")
 	flag.Parse()
@@ -72,7 +73,7 @@ func main() {
 			seed = p.Addrs()[0].String()
 		}
 		peers = append(peers, p)
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(*gap)
 		if len(peers)%25 == 0 {
 			fmt.Printf("%5.1fs %d started, CPU %.1f s\n", time.Since(start).Seconds(), len(peers), cpuTime().Seconds())
 		}
@@ -160,11 +161,18 @@ func main() {
 		os2.Rejected += o.Rejected
 		os2.Failures += o.Failures
 	}
-	var opened uint64
+	var opened, dFull, dNoStream, dFailed uint64
+	noStreamErrs := map[string]int{}
 	var ms p2p.MembershipStats
 	for _, p := range peers {
 		s := p.Stats()
 		opened += s.ConnsOpened
+		dFull += s.QueueDroppedBy.Full
+		dNoStream += s.QueueDroppedBy.NoStream
+		if s.LastNoStream != "" {
+			noStreamErrs[s.LastNoStream]++
+		}
+		dFailed += s.QueueDroppedBy.Failed
 		m := s.Membership
 		ms.Suspicions += m.Suspicions
 		ms.Unreachable += m.Unreachable
@@ -175,6 +183,23 @@ func main() {
 		ms.StateBytesSent += m.StateBytesSent
 		ms.UpdatesDropped += m.UpdatesDropped
 		ms.DuplicateAccusations += m.DuplicateAccusations
+	}
+	pen := map[string]uint64{}
+	npen := 0
+	for _, p := range peers {
+		for k, v := range p.Penalties() {
+			pen[k] += v
+		}
+		for _, q := range peers {
+			if p.Penalized(q.Host().ID()) {
+				npen++
+			}
+		}
+	}
+	fmt.Printf("offences counted (sum): %v; (peer, member) pairs penalized now: %d\n", pen, npen)
+	fmt.Printf("queue drops by reason: full %d, no stream %d, stream failed %d\n", dFull, dNoStream, dFailed)
+	for e, n := range noStreamErrs {
+		fmt.Printf("  last no-stream error at %d peers: %.200s\n", n, e)
 	}
 	fmt.Printf("membership (sum): suspicions %d (unreachable %d), refutations %d, declared dead %d, probes failed %d, push-pulls %d (%d B), updates dropped %d, duplicate accusations %d\n",
 		ms.Suspicions, ms.Unreachable, ms.Refutations, ms.Declared, ms.ProbesFailed, ms.PushPullsSent, ms.StateBytesSent, ms.UpdatesDropped, ms.DuplicateAccusations)
