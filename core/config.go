@@ -142,6 +142,12 @@ type Config struct {
 	PullFanout int
 	// PullEvery is how many rounds pass between pull requests (1: every round).
 	PullEvery int
+	// PullMinAge is how many ticks a message must have been held before it
+	// is sent in answer to a pull request (0: at once). A message received
+	// a moment ago is most likely on its way to the requester too, along
+	// the push path; answering with it costs a second copy. Repair of a
+	// message lost on that path waits this much longer.
+	PullMinAge int
 
 	// Policy picks hot messages when the round's budget is too small.
 	Policy Policy
@@ -359,6 +365,7 @@ func (c *Config) validate() error {
 	req(c.Rounds > 0 || (c.RoundsFactor > 0 && !math.IsInf(c.RoundsFactor, 0)), "RoundsFactor must be positive when Rounds is 0")
 	req(c.PullFanout >= 1, "PullFanout must be at least 1")
 	req(c.PullEvery >= 1, "PullEvery must be at least 1")
+	req(c.PullMinAge >= 0, "PullMinAge must not be negative")
 	req(c.MaxRoundMessages >= 1 && c.MaxRoundBytes >= 1, "MaxRoundMessages and MaxRoundBytes must be positive")
 	req(c.MaxPeerBytesPerRound >= 1, "MaxPeerBytesPerRound must be positive")
 	req(c.MaxInboundPerPeerPerRound >= 1, "MaxInboundPerPeerPerRound must be positive")

@@ -90,6 +90,7 @@ type Stats struct {
 	FIFOLost          uint64 // sequence numbers skipped in FIFO delivery
 	FIFOLate          uint64 // messages that arrived after FIFO delivery skipped them (not delivered)
 	FIFOStartedFirst  uint64 // origins whose FIFO order started at once, at a message marked First
+	PullTooYoung      uint64 // stored messages left out of pull answers as younger than PullMinAge
 	HeldOverflow      uint64 // FIFO gaps skipped because MaxHeld was reached
 	HeldBytesOverflow uint64 // FIFO gaps skipped because MaxHeldBytes was reached
 	HeldFlushed       uint64 // held messages delivered (after reporting their gaps lost) when their origin was evicted

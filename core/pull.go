@@ -43,6 +43,10 @@ func (e *Engine) onDigest(from NodeID, d *Digest) {
 		if en.gone {
 			continue
 		}
+		if e.ticks-en.recvTick < uint64(e.cfg.PullMinAge) {
+			e.stats.PullTooYoung++
+			continue
+		}
 		de := lookup(en)
 		if de == nil && d.Partial {
 			continue

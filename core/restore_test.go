@@ -251,3 +251,42 @@ func TestLateReceiver(t *testing.T) {
 		t.Fatalf("late %v %v; want 9 late after the start", seqs(app.late), app.before)
 	}
 }
+
+// TestPullMinAge: a pull answer leaves out messages the answering node got
+// less than PullMinAge ticks ago (counted), and sends them once older.
+func TestPullMinAge(t *testing.T) {
+	tn := newTestNet(t, 2, 1, func(_ int, c *Config) {
+		c.Mode = Pull
+		c.PullMinAge = 3
+	})
+	a := tn.nodes[0]
+	tn.publish(0, "t", []byte("x"))
+	var sent int
+	a.cfg.Transport = countBodies{&sent}
+	ask := func() {
+		t.Helper()
+		if err := a.Step(tn.nodes[1].ID(), EncodeFrame(&Frame{Digest: &Digest{}})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ask()
+	if sent != 0 || a.Stats().PullTooYoung != 1 {
+		t.Fatalf("young message: %d bodies sent, PullTooYoung %d", sent, a.Stats().PullTooYoung)
+	}
+	for i := 0; i < 3; i++ {
+		a.Tick()
+	}
+	ask()
+	if sent != 1 {
+		t.Fatalf("after PullMinAge ticks: %d bodies sent, want 1", sent)
+	}
+}
+
+// countBodies is a Transport that counts the message bodies sent.
+type countBodies struct{ n *int }
+
+func (c countBodies) Send(_ NodeID, f []byte) {
+	if fr, err := DecodeFrame(f, DefaultLimits()); err == nil {
+		*c.n += len(fr.Messages) + len(fr.Tree)
+	}
+}

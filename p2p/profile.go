@@ -101,6 +101,10 @@ func engineConfig(p *Peer) core.Config {
 //     overtakes the tree body costs no second copy (Plumtree's timer).
 //   - PullEvery 5: a digest to one random member every second repairs the
 //     rest and whatever a crashed member swallowed.
+//   - PullMinAge 2: a pull answer leaves out what the answering member got
+//     in the last 200 ms, which is most likely still on its way to the
+//     asker along the tree (at N = 200 on one machine, pull answers were
+//     42,000 of the 146,000 bodies sent for 20,000 deliveries).
 //   - EagerPush, LazyBodyFanout 1: only when membership cannot list the
 //     group (never with package membership) does first receipt fall back
 //     to one random body and announcements to the other fanout targets.
@@ -121,6 +125,7 @@ func tuneEngine(c *core.Config, p Profile) {
 	c.Rounds = 1
 	c.RoundTicks = 2
 	c.PullEvery = 5
+	c.PullMinAge = 2
 	c.MaxRoundMessages = 32
 	c.MaxRoundBytes = 128 << 10
 	c.FIFO = true
