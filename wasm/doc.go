@@ -29,7 +29,10 @@
 // go-libp2p's libp2p.New cannot run in a browser (it always links
 // transports that need sockets), so the peer assembles its libp2p host from
 // the parts that can: an in-memory peerstore, a swarm, the upgrader with
-// Noise and yamux, and basichost (identify, multistream-select). It has an
+// Noise and yamux, and blankhost (multistream-select) with identify, ping
+// and basichost's stream logic (not basichost itself, which links AutoNAT,
+// hole punching, the relay service and UPnP; see
+// docs/benchmarks/wasm.md). It has an
 // ed25519 identity of its own (a fresh one per start unless
 // Options.Identity is set) and four transports:
 //
