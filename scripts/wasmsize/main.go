@@ -266,6 +266,10 @@ func (idx pkgIndex) lookup(fn string) pkg {
 			return p
 		}
 	}
+	if strings.HasPrefix(fn, "type_.") || strings.HasPrefix(fn, "go_.") {
+		// type:.eq.T, type:.hash.T and go:… symbols, sanitized.
+		return pkg{"(compiler-generated: type equality, hash)", "(compiler-generated)"}
+	}
 	g := "(other: " + fn
 	if i := strings.IndexByte(fn, '.'); i >= 0 {
 		g = "(other: " + fn[:i]
