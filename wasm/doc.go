@@ -78,8 +78,9 @@
 //     DTLS certificate is derived from its key, so this certhash does not
 //     change.
 //   - WebRTC (browser to browser): one ordered, reliable RTCDataChannel per
-//     pair of tabs (github.com/pion/webrtc/v4, which in wasm wraps the
-//     browser's RTCPeerConnection), again upgraded with Noise and yamux, so
+//     pair of tabs (the browser's RTCPeerConnection through
+//     wasm/internal/jsrtc, the part of pion/webrtc's js wrapper the tab
+//     uses, without pion's Go DTLS and ICE), again upgraded with Noise and yamux, so
 //     the same streams and the same driver run over it.
 //
 // # Signalling
