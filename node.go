@@ -67,6 +67,10 @@ type Node struct {
 	ov     *overlay.Overlay // nil without Config.Overlay
 	limits core.Limits
 	stats  FrameStats
+	// pen hears of frames that do not decode (OffenceMalformed): the Node
+	// decodes each frame once for every layer, so the engine never sees
+	// them. The gossip engine's Penalizer, or nil.
+	pen core.Penalizer
 }
 
 // FrameStats counts the frames a Node stepped.
@@ -91,7 +95,7 @@ func NewNode(cfg Config) (*Node, error) {
 	if cfg.ID == "" || cfg.Transport == nil {
 		return nil, errors.New("grapevine: Config.ID and Config.Transport are required")
 	}
-	nd := &Node{}
+	nd := &Node{pen: cfg.Gossip.Penalizer}
 	mc := cfg.Membership
 	mc.ID, mc.Transport, mc.Events = cfg.ID, cfg.Transport, cfg.Events
 	if mc.Rand == nil {
@@ -157,6 +161,9 @@ func (n *Node) Step(from core.NodeID, raw []byte) error {
 	f, err := core.DecodeFrame(raw, n.limits)
 	if err != nil {
 		n.stats.DecodeErrors++
+		if n.pen != nil {
+			n.pen.Penalize(from, core.OffenceMalformed)
+		}
 		return fmt.Errorf("grapevine: frame from %q: %w", from, err)
 	}
 	merr := n.ml.Step(from, f)

@@ -215,6 +215,17 @@ type Config struct {
 	// news from that origin; MaxOrigins bounds how many origins are tracked.
 	SeenTTL    int
 	MaxOrigins int
+	// NewOriginBurst and NewOriginsPerRound are each peer's budget of new
+	// origins (origins this node tracks no state for), a token bucket of
+	// NewOriginBurst refilled by NewOriginsPerRound a round: messages of
+	// new origins from a peer over it are dropped unverified
+	// (Stats.OriginsOverBudget) and the peer reported with OffenceFlood.
+	// A peer's own messages are never charged. 0: no budget (the
+	// default). Caution (origin_budget.go): honest members relay what they
+	// accepted, so attackers feeding one member from several hosts can
+	// push that member over its budget at the others.
+	NewOriginBurst     int
+	NewOriginsPerRound int
 	// MaxAbove bounds, per origin, the sequence numbers held above the
 	// contiguous watermark (the seen-set's out-of-order part).
 	MaxAbove int
@@ -357,6 +368,7 @@ func (c *Config) validate() error {
 	req(c.IWantTimeout >= 1 && c.MaxPendingWants >= 1, "IWantTimeout and MaxPendingWants must be positive")
 	req(c.MaxMessageSize >= 1, "MaxMessageSize must be positive")
 	req(c.MaxStoreMessages >= 1 && c.MaxStoreBytes >= 1 && c.StoreTTL >= 1, "store limits must be positive")
+	req(c.NewOriginBurst <= 0 || c.NewOriginsPerRound >= 0, "NewOriginsPerRound must not be negative")
 	req(c.SeenTTL >= 1 && c.MaxOrigins >= 1 && c.MaxAbove >= 1 && c.GapTimeout >= 1, "seen-set limits must be positive")
 	req(c.MaxDigestOrigins >= 1 && c.MaxDigestAbove >= 0, "digest limits must be positive")
 	req(c.FIFOTimeout >= 1 && c.MaxHeld >= 1 && c.MaxHeldBytes >= 1 && c.FIFOStart >= 0, "FIFO limits must be positive")

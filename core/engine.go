@@ -57,10 +57,11 @@ type Engine struct {
 
 	// frames being built during the current call, and per-round budgets
 	// (output.go)
-	outFrames   []*outFrame
-	outFrameIdx map[NodeID]int
-	peerBytes   map[NodeID]int // bytes sent per peer this round
-	peerIn      map[NodeID]int // messages accepted per peer this round
+	outFrames     []*outFrame
+	outFrameIdx   map[NodeID]int
+	peerBytes     map[NodeID]int           // bytes sent per peer this round
+	peerIn        map[NodeID]int           // messages accepted per peer this round
+	originBudgets map[NodeID]*originBudget // per-peer budget of new origins (origin_budget.go)
 
 	// reused buffers
 	targets       []NodeID
@@ -260,6 +261,7 @@ func (e *Engine) Tick() {
 			e.pullRound()
 		}
 		e.originHousekeeping()
+		e.forgetFullBudgets()
 	}
 	e.flush()
 }
@@ -290,6 +292,14 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64, frameSi
 	if ts, ok := e.tombs[m.Origin]; ok && m.Seq <= ts.contiguous {
 		// An evicted origin's message seen before its eviction.
 		e.stats.Duplicates++
+		return
+	}
+	if e.origins[m.Origin] == nil && m.Origin != e.cfg.ID && m.Origin != from && !e.newOriginAllowed(from) {
+		// The sender introduced more new origins than any relay of a
+		// real group's publishers would: dropped before the signature
+		// check, and repaired from other peers if genuine.
+		e.stats.OriginsOverBudget++
+		e.penalize(from, OffenceFlood)
 		return
 	}
 	if e.origins[m.Origin] == nil && m.Origin != e.cfg.ID && !e.originRoom(m.Origin) {

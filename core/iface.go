@@ -95,6 +95,7 @@ type Stats struct {
 	HeldFlushed       uint64 // held messages delivered (after reporting their gaps lost) when their origin was evicted
 	TombstonesDropped uint64 // evicted origins' watermarks dropped by the 8·MaxOrigins bound before SeenTTL
 	OriginsRefused    uint64 // messages of new origins refused: origin table and tombstones full (OffenceFlood)
+	OriginsOverBudget uint64 // messages of new origins dropped: their sender was over its budget of new origins (NewOriginBurst; OffenceFlood)
 	FrameCopies       uint64 // KeepFrames messages copied out of a frame more than 2× their size + 1 KiB
 }
 

@@ -107,7 +107,7 @@ func TestAttackForgedDead(t *testing.T) {
 
 func forgedDead(t *testing.T, seed uint64) {
 	const n, attacker, victim = 12, 11, 3
-	c, _ := authCluster(t, n, seed)
+	c, pen := authCluster(t, n, seed)
 	for round := 0; round < 30; round++ {
 		inc := c.nodes[victim].Incarnation()
 		c.inject(attacker, accusation(RecDead, nodeID(victim), inc, nodeID(attacker), nodeID(attacker)))
@@ -121,6 +121,16 @@ func forgedDead(t *testing.T, seed uint64) {
 	}
 	if held == 0 {
 		t.Fatal("no dead record was held as a suspicion")
+	}
+	// Each refutation is an offence of the accuser that signed the
+	// accusation (whoever relayed it), and only of it.
+	if pen[nodeID(attacker)][core.OffenceRefutedAccusation] < 10 {
+		t.Fatalf("attacker's refuted accusations penalised %d times, want one per refutation", pen[nodeID(attacker)][core.OffenceRefutedAccusation])
+	}
+	for i := 0; i < n; i++ {
+		if i != attacker && pen[nodeID(i)][core.OffenceRefutedAccusation] != 0 {
+			t.Fatalf("honest member %d penalised for refuted accusations: %v", i, pen[nodeID(i)])
+		}
 	}
 }
 

@@ -116,9 +116,11 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 func (m *Memberlist) applySuspect(a accuseMsg, from core.NodeID) {
 	if m.knownSuspicion(a) {
 		// The same accuser's suspicion of the same incarnation, already
-		// verified and counted: a copy that changes nothing, so it costs
-		// no signature check (over an overlay every member hears each
-		// suspicion from several neighbours).
+		// verified and counted, or one more accuser's once the
+		// confirmations are complete: a record that changes nothing, so it
+		// costs no signature check (over an overlay every member hears
+		// each suspicion from several neighbours, and in a wave of them
+		// every member would otherwise check every accuser's).
 		m.stats.DuplicateAccusations++
 		return
 	}
@@ -128,8 +130,10 @@ func (m *Memberlist) applySuspect(a accuseMsg, from core.NodeID) {
 	m.accuse(a, from, true)
 }
 
-// knownSuspicion reports whether a repeats a suspicion this member holds:
-// the accused is suspect at a's incarnation and a's accuser already counts.
+// knownSuspicion reports whether a suspicion this member holds already
+// covers a: the accused is suspect at a's incarnation and a's accuser
+// already counts, or no further accuser can count (Lifeguard's
+// confirmations complete, or none in use), so a would change nothing.
 func (m *Memberlist) knownSuspicion(a accuseMsg) bool {
 	if a.id == m.cfg.ID || a.from == m.cfg.ID {
 		return false
@@ -139,7 +143,7 @@ func (m *Memberlist) knownSuspicion(a accuseMsg) bool {
 		return false
 	}
 	s := mem.suspicion()
-	return s != nil && slices.Contains(s.confirmers, a.from)
+	return s != nil && (s.k <= 0 || len(s.confirmers)-1 >= s.k || slices.Contains(s.confirmers, a.from))
 }
 
 // accuse applies a suspicion; confirm says whether it may count as an
@@ -147,7 +151,7 @@ func (m *Memberlist) knownSuspicion(a accuseMsg) bool {
 // In authenticated mode only signed accusations are passed on.
 func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 	if a.id == m.cfg.ID {
-		m.accusedSelf(a.inc, from)
+		m.accusedSelf(a, from)
 		return
 	}
 	mem := m.accusedMember(a, from)
@@ -231,7 +235,7 @@ func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
 		return
 	}
 	if a.id == m.cfg.ID {
-		m.accusedSelf(a.inc, from)
+		m.accusedSelf(a, from)
 		return
 	}
 	mem := m.accusedMember(a, from)
@@ -310,8 +314,9 @@ func (m *Memberlist) applyLeave(l leaveMsg, from core.NodeID) {
 	m.emit(EventLeave, mem, from)
 }
 
-// accusedSelf handles a suspicion or death notice about this member.
-func (m *Memberlist) accusedSelf(inc uint64, from core.NodeID) {
+// accusedSelf handles a suspicion or death notice a about this member.
+func (m *Memberlist) accusedSelf(a accuseMsg, from core.NodeID) {
+	inc := a.inc
 	if m.left {
 		// Departed: repeat the leave instead of refuting.
 		s := m.self
@@ -335,6 +340,14 @@ func (m *Memberlist) accusedSelf(inc uint64, from core.NodeID) {
 	m.refute(inc)
 	m.adjustHealth(1) // Lifeguard: having to refute hints that we are slow
 	m.correct(from, m.self)
+	if m.authenticated() && a.sig != nil {
+		// The accusation was wrong (this member is alive) and its accuser
+		// signed it, so it is the accuser's, whoever relayed it. An honest
+		// accuser makes one now and then (a lost probe); a hostile one
+		// makes one per refutation it can provoke. Copies relayed later
+		// are stale (below the new incarnation) and not counted again.
+		m.penalize(a.from, core.OffenceRefutedAccusation)
+	}
 }
 
 // correct answers a peer that relayed an accusation older than what this

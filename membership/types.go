@@ -157,7 +157,7 @@ type Stats struct {
 
 	Suspicions           uint64 // suspicions this member raised itself
 	Unreachable          uint64 // of which: on the owner's report (ReportUnreachable)
-	DuplicateAccusations uint64 // suspicions heard again from an accuser already counted (not verified again)
+	DuplicateAccusations uint64 // suspicions that could change nothing (accuser counted, or confirmations complete): not verified
 	Confirmations        uint64 // independent suspicions that shortened a timeout
 	Refutations          uint64 // times this member refuted a suspicion or death of itself
 	Declared             uint64 // members this member declared dead on its own timer

@@ -141,8 +141,11 @@
 // frames/s hold a faster sender back through flow control (throttled).
 // A peer that commits more than 16 offences in a minute (messages failing
 // verification, or what the engines report to core.Penalizer: malformed
-// frames, bad or forged membership signatures and accusations, floods of
-// origins or relay requests; grapevine_penalties_total by reason) is
+// frames, bad or forged membership signatures and accusations, accusations
+// of this peer it had to refute (charged to their signing accuser), floods
+// of origins or relay requests, and with WithPublishRateLimit an origin
+// publishing over the rate; grapevine_penalties_total by reason, also
+// Peer.Penalties, and Peer.Penalized for one peer) is
 // disconnected and refused for a minute (a connection gater on
 // the host the Peer builds), its already-read messages dropped unverified
 // (penalized). WithInboundLimits changes the rates and timeouts. A host

@@ -71,6 +71,8 @@ type settings struct {
 	minWriteRate            int
 	logEvery                time.Duration
 	durable                 durableOptions // WithDataDir, WithHistory (durable.go)
+	publishRate             float64        // WithPublishRateLimit (spam.go): messages a second per origin, 0: off
+	publishBurst            int
 }
 
 func defaults() settings {

@@ -107,6 +107,8 @@ type Peer struct {
 	metaMax int    // membership's MaxMetaSize
 	gater   *gater // refuses penalized peers (own host only)
 
+	rates originRates // per-origin publish rate (WithPublishRateLimit, spam.go)
+
 	auth *groupAuth // closed group's admission (WithGroupAuthority), or nil
 
 	joined     chan struct{} // closed when the first other member is known alive
@@ -646,6 +648,7 @@ func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 		p.countOffence(peer.ID(from))
 		return err
 	}
+	p.chargeOrigin(m)
 	return nil
 }
 

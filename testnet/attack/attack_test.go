@@ -43,7 +43,7 @@ func check(t *testing.T, r Result, base time.Duration) {
 }
 
 func TestAttacks(t *testing.T) {
-	d, counts := 3*time.Second, []int{2}
+	d, counts := 2*time.Second, []int{2}
 	if *long {
 		d, counts = *duration, []int{1, 8}
 	}

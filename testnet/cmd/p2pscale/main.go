@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -35,6 +36,7 @@ func main() {
 	quick := flag.Bool("quick", false, "formation only")
 	wait := flag.Int("wait", 180, "seconds to wait for convergence")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the 60 s after every peer started (group formation)")
+	contacts := flag.String("contacts", "one", "join through peer 0 (one) or a random peer already started (random)")
 	idleProf := flag.String("idleprofile", "", "write a CPU profile of the 15 idle seconds after the group formed")
 	flag.Parse()
 	startProfile := func() {
@@ -56,6 +58,9 @@ func main() {
 	for i := 0; i < *n; i++ {
 		opts := []p2p.Option{p2p.WithListenAddrs("/ip4/127.0.0.1/udp/0/quic-v1"), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN), p2p.WithNotice(func(string) {}), p2p.WithOverlay(*ovl)}
 		if seed != "" {
+			if *contacts == "random" {
+				seed = peers[rand.IntN(len(peers))].Addrs()[0].String()
+			}
 			opts = append(opts, p2p.WithSeeds(seed))
 		}
 		p, err := p2p.New(ctx, opts...)

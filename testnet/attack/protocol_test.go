@@ -1,0 +1,75 @@
+package attack
+
+import (
+	"testing"
+	"time"
+)
+
+// checkProto asserts what cannot flake: no honest member declared dead,
+// every honest message delivered, no duplicate delivery, heap growth at
+// most 64 MiB per honest peer, no honest peer penalized, and the attacker penalized.
+// Latency is only printed (p99 goals are for make attack's longer runs).
+func checkProto(t *testing.T, r ProtoResult) {
+	t.Helper()
+	t.Log(r)
+	if r.DeclaredDead != 0 {
+		t.Errorf("%s: %d honest members declared dead", r.Kind, r.DeclaredDead)
+	}
+	if r.Delivered != r.Expected || r.Expected == 0 {
+		t.Errorf("%s: delivered %d of %d", r.Kind, r.Delivered, r.Expected)
+	}
+	if r.Duplicates != 0 {
+		t.Errorf("%s: %d duplicate deliveries", r.Kind, r.Duplicates)
+	}
+	if r.HeapPerPeer() > 64<<20 {
+		t.Errorf("%s: heap grew %d MiB per honest peer", r.Kind, r.HeapPerPeer()>>20)
+	}
+	if r.HonestPenalized != 0 {
+		t.Errorf("%s: %d honest peers penalized by honest peers", r.Kind, r.HonestPenalized)
+	}
+	if ExpectPenalty(r.ProtoConfig) && r.Penalizing == 0 {
+		t.Errorf("%s: attacker not penalized", r.Kind)
+	}
+	if *long && r.PenaltyAfter > 10*time.Second {
+		t.Errorf("%s: attacker penalized only after %v", r.Kind, r.PenaltyAfter)
+	}
+}
+
+// TestProtocolAttacks runs every protocol attack of issue 12 on real
+// libp2p hosts: honest peers and one hostile member. Short runs (3 honest
+// peers, 1 s) in make test; make attack runs each with 4 honest peers for
+// -attack.duration with 10,000 invented origins.
+func TestProtocolAttacks(t *testing.T) {
+	d, origins, honest, budget := time.Second, 1200, 3, 500
+	if *long {
+		d, origins, honest, budget = *duration, 10000, 4, 1000
+	}
+	var cfgs []ProtoConfig
+	kinds := ProtoKinds
+	if *long {
+		kinds = append([]ProtoKind{Quiet}, kinds...) // the p99 to compare with
+	}
+	for _, k := range kinds {
+		// Honest peers limit each origin to 100 messages a second (twice
+		// the honest publisher's rate); the attacker spams at 500.
+		cfg := ProtoConfig{Kind: k, Honest: honest, Duration: d, Rate: 50, Size: 256, Origins: origins, SpamLimit: 100}
+		cfgs = append(cfgs, cfg)
+		if k == OriginFlood {
+			cfg.OriginBudget = budget
+			cfgs = append(cfgs, cfg)
+		}
+	}
+	for _, cfg := range cfgs {
+		name := string(cfg.Kind)
+		if cfg.OriginBudget > 0 {
+			name += "-budget"
+		}
+		t.Run(name, func(t *testing.T) {
+			r, err := RunProtocol(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkProto(t, r)
+		})
+	}
+}
