@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/grapevine-p2p/grapevine/core"
-	logging "github.com/ipfs/go-log/v2"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -17,8 +16,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
 )
-
-var log = logging.Logger("grapevine")
 
 // ErrClosed is returned by operations on a closed Peer.
 var ErrClosed = errors.New("grapevine: peer is closed")

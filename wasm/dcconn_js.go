@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	webrtc "github.com/grapevine-p2p/grapevine/wasm/internal/jsrtc"
 	ma "github.com/multiformats/go-multiaddr"
-	"github.com/pion/webrtc/v4"
 )
 
 const (

@@ -9,10 +9,10 @@ import (
 	"syscall/js"
 	"time"
 
-	"github.com/pion/webrtc/v4"
+	webrtc "github.com/grapevine-p2p/grapevine/wasm/internal/jsrtc"
 )
 
-// dcPipe is one browser data channel (through pion's js wrapper) as the
+// dcPipe is one browser data channel (through wasm/internal/jsrtc) as the
 // byte pipe that wrdStream reads its framed messages from and writes them
 // to: each Write is one data-channel message; reads see the messages'
 // bytes in order. Received bytes not yet read are bounded (dcMaxInbound;
@@ -122,7 +122,7 @@ func (p *dcPipe) Close() error {
 	}
 	p.mu.Unlock()
 	wake(p.rwake)
-	// pion's Close releases its Go callbacks, but the browser still fires
+	// jsrtc's Close releases its Go callbacks, but the browser still fires
 	// the channel's close (and other) events afterwards, each logging "call
 	// to released function": unhook them first.
 	u := p.dc.JSValue()

@@ -29,7 +29,10 @@
 // go-libp2p's libp2p.New cannot run in a browser (it always links
 // transports that need sockets), so the peer assembles its libp2p host from
 // the parts that can: an in-memory peerstore, a swarm, the upgrader with
-// Noise and yamux, and basichost (identify, multistream-select). It has an
+// Noise and yamux, and blankhost (multistream-select) with identify, ping
+// and basichost's stream logic (not basichost itself, which links AutoNAT,
+// hole punching, the relay service and UPnP; see
+// docs/benchmarks/wasm.md). It has an
 // ed25519 identity of its own (a fresh one per start unless
 // Options.Identity is set) and four transports:
 //
@@ -75,8 +78,9 @@
 //     DTLS certificate is derived from its key, so this certhash does not
 //     change.
 //   - WebRTC (browser to browser): one ordered, reliable RTCDataChannel per
-//     pair of tabs (github.com/pion/webrtc/v4, which in wasm wraps the
-//     browser's RTCPeerConnection), again upgraded with Noise and yamux, so
+//     pair of tabs (the browser's RTCPeerConnection through
+//     wasm/internal/jsrtc, the part of pion/webrtc's js wrapper the tab
+//     uses, without pion's Go DTLS and ICE), again upgraded with Noise and yamux, so
 //     the same streams and the same driver run over it.
 //
 // # Signalling
@@ -146,6 +150,7 @@
 // before buffering, one stream per peer and protocol, deadlines, per-peer
 // rates; p2p/inbound.go), and the host has the Peer's penalty gater, so a
 // peer penalized for forged messages is not redialled for a minute. The
-// stripped wasm is about 28 MiB, 6.6 MiB gzipped
-// (docs/benchmarks/wasm.md; the resource manager adds 0.1 MiB gzipped).
+// stripped wasm is about 18.7 MiB, 4.6 MiB gzipped, 3.4 MiB with brotli
+// (docs/benchmarks/wasm.md: what it links, by package; the resource
+// manager adds 0.1 MiB gzipped).
 package wasm

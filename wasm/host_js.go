@@ -7,18 +7,23 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/sec"
 	"github.com/libp2p/go-libp2p/core/transport"
-	bhost "github.com/libp2p/go-libp2p/p2p/host/basic"
+	blankhost "github.com/libp2p/go-libp2p/p2p/host/blank"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
+	"github.com/libp2p/go-libp2p/p2p/host/pstoremanager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
-	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	bconnmgr "github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/net/upgrader"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -28,14 +33,24 @@ import (
 // browserHost is a libp2p host assembled by hand from the go-libp2p parts
 // that work in a browser: an in-memory peerstore, a swarm with the
 // WebSocket, WebTransport, WebRTC-direct (and, once signalled, WebRTC)
-// transports, the upgrader with
-// Noise and yamux, and basichost (identify, multistream). go-libp2p's
-// libp2p.New cannot be used: it always links transports that need sockets.
+// transports, the upgrader with Noise and yamux, blankhost (multistream)
+// with identify, ping and the peerstore manager, and the stream and
+// connect logic of basichost (tabhost_js.go). go-libp2p's libp2p.New
+// cannot be used: it always links transports that need sockets; basichost
+// is not used either: it links AutoNAT v1 and v2, hole punching, the relay
+// service and UPnP/NAT-PMP port mapping, none of which a tab runs, and
+// they were 0.7 MiB of the gzipped wasm (docs/benchmarks/wasm.md).
 type browserHost struct {
-	*bhost.BasicHost
+	*blankhost.BlankHost
 	swarm *swarm.Swarm
 	up    transport.Upgrader
 	rcmgr network.ResourceManager
+
+	cm        connmgr.ConnManager
+	ids       identify.IDService
+	psm       *pstoremanager.PeerstoreManager
+	addrsEvt  event.Emitter // EvtLocalAddressesUpdated, for identify push
+	closeOnce sync.Once
 
 	mu        sync.Mutex
 	advertise []ma.Multiaddr // what Addrs returns (the WebRTC relay addresses)
@@ -98,34 +113,66 @@ func newBrowserHost(sk crypto.PrivKey, g *p2p.PenaltyGater, limits ...p2p.Option
 	h := &browserHost{swarm: sw, up: up, rcmgr: rm}
 	// A browser holds few connections well (each WebRTC one is a peer
 	// connection with its own ICE and SCTP state): trim above 64.
-	cm, err := connmgr.NewConnManager(32, 64, connmgr.WithGracePeriod(time.Minute))
+	cm, err := bconnmgr.NewConnManager(32, 64, bconnmgr.WithGracePeriod(time.Minute))
 	if err != nil {
 		sw.Close()
 		return nil, err
 	}
-	bh, err := bhost.NewHost(sw, &bhost.HostOpts{
-		EventBus:    bus,
-		ConnManager: cm,
-		UserAgent:   "grapevine-browser/" + p2p.Version,
-		AddrsFactory: func([]ma.Multiaddr) []ma.Multiaddr {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			return append([]ma.Multiaddr(nil), h.advertise...)
-		},
-	})
-	if err != nil {
+	h.cm = cm
+	h.BlankHost = blankhost.NewBlankHost(sw, blankhost.WithEventBus(bus), blankhost.WithConnectionManager(cm))
+	if h.BlankHost == nil {
 		sw.Close()
+		return nil, fmt.Errorf("host: blankhost failed")
+	}
+	// Inbound streams: multistream-select with basichost's negotiation
+	// timeout (blankhost has none).
+	sw.SetStreamHandler(h.newStreamHandler)
+	if h.addrsEvt, err = bus.Emitter(&event.EvtLocalAddressesUpdated{}); err != nil {
+		h.Close()
 		return nil, fmt.Errorf("host: %w", err)
 	}
-	bh.Start()
-	h.BasicHost = bh
+	// Identify without a signed peer record: blankhost signs its record
+	// once, before any address is advertised; the listen addresses
+	// identify sends come from Addrs.
+	if h.ids, err = identify.NewIDService(h, identify.UserAgent("grapevine-browser/"+p2p.Version),
+		identify.DisableSignedPeerRecord()); err != nil {
+		h.Close()
+		return nil, fmt.Errorf("identify: %w", err)
+	}
+	h.ids.Start()
+	ping.NewPingService(h)
+	if h.psm, err = pstoremanager.NewPeerstoreManager(ps, bus, sw); err != nil {
+		h.Close()
+		return nil, fmt.Errorf("peerstore manager: %w", err)
+	}
+	h.psm.Start()
 	return h, nil
 }
 
+// setAdvertised sets what Addrs returns and tells identify, which pushes
+// the new addresses to connected peers.
 func (h *browserHost) setAdvertised(addrs []ma.Multiaddr) {
 	h.mu.Lock()
+	old := h.advertise
 	h.advertise = addrs
 	h.mu.Unlock()
+	ev := event.EvtLocalAddressesUpdated{Diffs: true}
+	for _, a := range addrs {
+		ev.Current = append(ev.Current, event.UpdatedAddress{Address: a, Action: event.Added})
+	}
+	for _, a := range old {
+		if !ma.Contains(addrs, a) {
+			ev.Removed = append(ev.Removed, event.UpdatedAddress{Address: a, Action: event.Removed})
+		}
+	}
+	h.addrsEvt.Emit(ev)
+}
+
+// Addrs returns the advertised addresses (a browser listens on none).
+func (h *browserHost) Addrs() []ma.Multiaddr {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]ma.Multiaddr(nil), h.advertise...)
 }
 
 // rankDials orders a peer's addresses for the swarm (rankDialsFor).

@@ -12,11 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	webrtc "github.com/grapevine-p2p/grapevine/wasm/internal/jsrtc"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/transport"
 	ma "github.com/multiformats/go-multiaddr"
-	"github.com/pion/webrtc/v4"
 
 	"github.com/grapevine-p2p/grapevine/wasm/rtcsignal"
 )
@@ -104,7 +104,7 @@ func newRTCTransport(h *browserHost, iceServers []string) (*rtcTransport, error)
 	return t, nil
 }
 
-// iceConfig turns ICE server URLs (ParseICEServers) into pion's configuration.
+// iceConfig turns ICE server URLs (ParseICEServers) into the peer connection's configuration.
 func iceConfig(servers []string) (webrtc.Configuration, error) {
 	var c webrtc.Configuration
 	list, err := ParseICEServers(servers)

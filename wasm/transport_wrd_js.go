@@ -10,13 +10,13 @@ import (
 	"sync"
 	"syscall/js"
 
+	webrtc "github.com/grapevine-p2p/grapevine/wasm/internal/jsrtc"
 	ic "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/transport"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	ma "github.com/multiformats/go-multiaddr"
-	"github.com/pion/webrtc/v4"
 )
 
 // wrdAcceptBacklog bounds the streams a native peer opened that the swarm

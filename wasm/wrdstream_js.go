@@ -9,7 +9,7 @@ package wasm
 // p2p/transport/webrtc stream.go, stream_read.go and stream_write.go
 // (v0.51.0, MIT licence, Copyright (c) 2014 Juan Batiz-Benet), with its
 // pion data channel replaced by dcPipe (the browser's data channel through
-// pion's js wrapper) and its log lines removed; go-libp2p's package itself
+// wasm/internal/jsrtc) and its log lines removed; go-libp2p's package itself
 // does not build for js/wasm.
 
 import (

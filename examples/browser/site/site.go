@@ -116,15 +116,12 @@ func Handler(cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/wasm")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Add("Vary", "Accept-Encoding")
-		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-			// scripts/build-wasm.sh writes grapevine.wasm.gz (gzip -9).
-			if pre, err := os.Stat(cfg.WasmPath + ".gz"); err == nil {
-				if st, err := os.Stat(cfg.WasmPath); err == nil && !pre.ModTime().Before(st.ModTime()) {
-					w.Header().Set("Content-Encoding", "gzip")
-					http.ServeFile(w, r, cfg.WasmPath+".gz")
-					return
-				}
-			}
+		// scripts/build-wasm.sh writes grapevine.wasm.br (brotli) and
+		// grapevine.wasm.gz (gzip -9); without them, gzip made here.
+		if servePrecompressed(w, r, cfg.WasmPath) {
+			return
+		}
+		if acceptsEncoding(r.Header.Get("Accept-Encoding"), "gzip") {
 			if b, mod, ok := gz.ready(); ok {
 				w.Header().Set("Content-Encoding", "gzip")
 				http.ServeContent(w, r, "grapevine.wasm", mod, bytes.NewReader(b))
