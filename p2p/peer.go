@@ -221,7 +221,10 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 		p.Close()
 		return nil, err
 	}
-	p.connNotify = &network.NotifyBundle{ConnectedF: func(network.Network, network.Conn) { p.ctr.connsOpened.Add(1) }}
+	p.connNotify = &network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
+		p.ctr.connsOpened.Add(1)
+		p.tr.connected(c.RemotePeer())
+	}}
 	p.host.Network().Notify(p.connNotify)
 
 	d, err := startDiscovery(ctx, p)

@@ -205,6 +205,19 @@ func (t *transport) markBroken(id peer.ID) {
 	t.remote(id).broken.Store(time.Now().UnixNano())
 }
 
+// connected forgets that streams to id failed once a connection to it is
+// up again: a peer that could not be reached a moment ago (two tabs before
+// their WebRTC link existed, a member that restarted) is a tree-push target
+// again at once, not only after unreachableFor or its first frame.
+func (t *transport) connected(id peer.ID) {
+	t.mu.Lock()
+	r := t.remotes[id]
+	t.mu.Unlock()
+	if r != nil {
+		r.broken.Store(0)
+	}
+}
+
 // transport implements core.Transport over libp2p streams. Send is called
 // by the driver goroutine only, never blocks, and never calls back into the
 // state machine.

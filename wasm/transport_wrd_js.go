@@ -93,7 +93,8 @@ func (t *wrdTransport) dial(ctx context.Context, target WebRTCDirectTarget, radd
 			pc.Close()
 		}
 	}()
-	c := &wrdConn{t: t, pc: pc, incoming: make(chan *wrdStream, wrdAcceptBacklog), done: make(chan struct{})}
+	c := &wrdConn{connBase: newConnBase(t, "webrtc-direct"), t: t, pc: pc, incoming: make(chan *wrdStream, wrdAcceptBacklog)}
+	c.shut = func() { pc.Close() }
 	failed := make(chan struct{})
 	var failOnce sync.Once
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
@@ -183,15 +184,10 @@ func (w wrdNetConn) Close() error       { return w.wrdStream.Reset() }
 // wrdConn is a secured WebRTC-direct peer connection: streams are data
 // channels.
 type wrdConn struct {
-	t             *wrdTransport
-	pc            *webrtc.PeerConnection
-	local, remote ma.Multiaddr
-	lpeer, rpeer  peer.ID
-	rkey          ic.PubKey
-	scope         network.ConnManagementScope
-	incoming      chan *wrdStream
-	done          chan struct{}
-	once          sync.Once
+	connBase
+	t        *wrdTransport
+	pc       *webrtc.PeerConnection
+	incoming chan *wrdStream
 }
 
 var _ transport.CapableConn = (*wrdConn)(nil)
@@ -227,39 +223,4 @@ func (c *wrdConn) AcceptStream() (network.MuxedStream, error) {
 	case <-c.done:
 		return nil, net.ErrClosed
 	}
-}
-
-func (c *wrdConn) Close() error {
-	c.once.Do(func() {
-		close(c.done)
-		c.pc.Close()
-		if c.scope != nil {
-			c.scope.Done()
-		}
-	})
-	return nil
-}
-
-func (c *wrdConn) CloseWithError(network.ConnErrorCode) error { return c.Close() }
-
-func (c *wrdConn) IsClosed() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (c *wrdConn) As(any) bool                    { return false }
-func (c *wrdConn) LocalPeer() peer.ID             { return c.lpeer }
-func (c *wrdConn) RemotePeer() peer.ID            { return c.rpeer }
-func (c *wrdConn) RemotePublicKey() ic.PubKey     { return c.rkey }
-func (c *wrdConn) LocalMultiaddr() ma.Multiaddr   { return c.local }
-func (c *wrdConn) RemoteMultiaddr() ma.Multiaddr  { return c.remote }
-func (c *wrdConn) Scope() network.ConnScope       { return c.scope }
-func (c *wrdConn) Transport() transport.Transport { return c.t }
-
-func (c *wrdConn) ConnState() network.ConnectionState {
-	return network.ConnectionState{Transport: "webrtc-direct", Security: noise.ID}
 }

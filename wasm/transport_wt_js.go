@@ -175,30 +175,24 @@ func (t *wtTransport) handshake(ctx context.Context, wt js.Value, raddr ma.Multi
 		return nil, errors.New("the server's Noise handshake did not list its certificate hashes")
 	}
 	remote, _ := ma.SplitFunc(raddr, func(c ma.Component) bool { return c.Protocol().Code == ma.P_P2P })
-	return &wtConn{
-		t: t, wt: wt,
-		local:  ma.StringCast("/ip4/0.0.0.0/udp/0/quic-v1/webtransport"),
-		remote: remote,
-		lpeer:  sc.LocalPeer(), rpeer: sc.RemotePeer(), rkey: sc.RemotePublicKey(),
-		done: make(chan struct{}),
-	}, nil
+	c := &wtConn{connBase: newConnBase(t, "webtransport"), t: t, wt: wt}
+	c.shut = func() { jsCall(wt, "close") }
+	c.local = ma.StringCast("/ip4/0.0.0.0/udp/0/quic-v1/webtransport")
+	c.remote = remote
+	c.lpeer, c.rpeer, c.rkey = sc.LocalPeer(), sc.RemotePeer(), sc.RemotePublicKey()
+	return c, nil
 }
 
 // wtConn is a secured WebTransport session as a libp2p connection: each
 // stream is one WebTransport bidirectional stream.
 type wtConn struct {
-	t             *wtTransport
-	wt            js.Value // the WebTransport object
-	local, remote ma.Multiaddr
-	lpeer, rpeer  peer.ID
-	rkey          ic.PubKey
-	scope         network.ConnManagementScope
+	connBase
+	t  *wtTransport
+	wt js.Value // the WebTransport object
 
 	acceptMu sync.Mutex
 	incoming js.Value // reader of wt.incomingBidirectionalStreams
 	pending  <-chan jsResult
-	done     chan struct{}
-	once     sync.Once
 }
 
 var _ transport.CapableConn = (*wtConn)(nil)
@@ -267,39 +261,4 @@ func (c *wtConn) AcceptStream() (network.MuxedStream, error) {
 			return nil, net.ErrClosed
 		}
 	}
-}
-
-func (c *wtConn) Close() error {
-	c.once.Do(func() {
-		close(c.done)
-		jsCall(c.wt, "close")
-		if c.scope != nil {
-			c.scope.Done()
-		}
-	})
-	return nil
-}
-
-func (c *wtConn) CloseWithError(network.ConnErrorCode) error { return c.Close() }
-
-func (c *wtConn) IsClosed() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (c *wtConn) As(any) bool                    { return false }
-func (c *wtConn) LocalPeer() peer.ID             { return c.lpeer }
-func (c *wtConn) RemotePeer() peer.ID            { return c.rpeer }
-func (c *wtConn) RemotePublicKey() ic.PubKey     { return c.rkey }
-func (c *wtConn) LocalMultiaddr() ma.Multiaddr   { return c.local }
-func (c *wtConn) RemoteMultiaddr() ma.Multiaddr  { return c.remote }
-func (c *wtConn) Scope() network.ConnScope       { return c.scope }
-func (c *wtConn) Transport() transport.Transport { return c.t }
-
-func (c *wtConn) ConnState() network.ConnectionState {
-	return network.ConnectionState{Transport: "webtransport", Security: noise.ID}
 }

@@ -425,25 +425,35 @@ func TestBrowserPeers(t *testing.T) {
 	// The bodies are big enough to show up in the data channels' byte
 	// counters. Natives 1 and 2 still relay too (each member sends a body
 	// to one random member and announces it to the others), so a single
-	// message may reach the other page through them; over five messages
-	// each way, the direct link carries bodies in both directions.
+	// message may reach the other page through them; over a few batches of
+	// five messages each way, the direct link carries bodies in both
+	// directions.
 	pad := " " + strings.Repeat("~", 4000)
 	inA0, inB0 := a.state(t).rtcIn(idB), b.state(t).rtcIn(idA)
-	for i := 0; i < 5; i++ {
-		b.publish(t, fmt.Sprintf("from B after the relay died #%d%s", i, pad))
-		a.publish(t, fmt.Sprintf("from A after the relay died #%d%s", i, pad))
-	}
-	eventually(t, 20*time.Second, "pages exchanged messages after the relay was killed", func() bool {
-		sa, sb := a.state(t), b.state(t)
+	var inA1, inB1 float64
+	// Up to three batches: a page that could not reach the other a moment
+	// ago (its streams failed while the link was forming) routes its tree
+	// push around it for a while, so one batch may go through the natives.
+	for batch := 0; batch < 3; batch++ {
 		for i := 0; i < 5; i++ {
-			if !sa.has(fmt.Sprintf("from B after the relay died #%d%s", i, pad)) || !sb.has(fmt.Sprintf("from A after the relay died #%d%s", i, pad)) {
-				return false
-			}
+			b.publish(t, fmt.Sprintf("from B after the relay died #%d.%d%s", batch, i, pad))
+			a.publish(t, fmt.Sprintf("from A after the relay died #%d.%d%s", batch, i, pad))
 		}
-		return true
-	})
-	inA1, inB1 := a.state(t).rtcIn(idB), b.state(t).rtcIn(idA)
-	t.Logf("WebRTC bytes received while exchanging 5+5 messages of 4 KB: page A from B %.0f, page B from A %.0f", inA1-inA0, inB1-inB0)
+		eventually(t, 20*time.Second, "pages exchanged messages after the relay was killed", func() bool {
+			sa, sb := a.state(t), b.state(t)
+			for i := 0; i < 5; i++ {
+				if !sa.has(fmt.Sprintf("from B after the relay died #%d.%d%s", batch, i, pad)) || !sb.has(fmt.Sprintf("from A after the relay died #%d.%d%s", batch, i, pad)) {
+					return false
+				}
+			}
+			return true
+		})
+		inA1, inB1 = a.state(t).rtcIn(idB), b.state(t).rtcIn(idA)
+		t.Logf("WebRTC bytes received after %d batches of 5+5 messages of 4 KB: page A from B %.0f, page B from A %.0f", batch+1, inA1-inA0, inB1-inB0)
+		if inA1-inA0 >= 4000 && inB1-inB0 >= 4000 {
+			break
+		}
+	}
 	if inA1-inA0 < 4000 || inB1-inB0 < 4000 {
 		t.Fatalf("no message body travelled over the WebRTC link (A got %.0f bytes from B, B got %.0f from A)", inA1-inA0, inB1-inB0)
 	}
