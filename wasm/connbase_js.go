@@ -29,6 +29,20 @@ type connBase struct {
 	once          sync.Once
 }
 
+// outboundScope opens the resource-manager scope of an outbound connection
+// to p at raddr; the caller calls Done on it if the dial fails.
+func outboundScope(rcmgr network.ResourceManager, raddr ma.Multiaddr, p peer.ID) (network.ConnManagementScope, error) {
+	scope, err := rcmgr.OpenConnection(network.DirOutbound, false, raddr)
+	if err != nil {
+		return nil, err
+	}
+	if err := scope.SetPeer(p); err != nil {
+		scope.Done()
+		return nil, err
+	}
+	return scope, nil
+}
+
 func newConnBase(tpt transport.Transport, kind string) connBase {
 	return connBase{tpt: tpt, kind: kind, done: make(chan struct{})}
 }

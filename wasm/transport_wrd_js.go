@@ -64,12 +64,8 @@ func (t *wrdTransport) Dial(ctx context.Context, raddr ma.Multiaddr, p peer.ID) 
 	if err != nil {
 		return nil, err
 	}
-	scope, err := t.rcmgr.OpenConnection(network.DirOutbound, false, raddr)
+	scope, err := outboundScope(t.rcmgr, raddr, p)
 	if err != nil {
-		return nil, err
-	}
-	if err := scope.SetPeer(p); err != nil {
-		scope.Done()
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, wtHandshakeTimeout)
