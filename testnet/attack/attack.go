@@ -14,10 +14,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/grapevine-p2p/grapevine/core"
@@ -157,34 +155,7 @@ func Run(cfg Config) (Result, error) {
 	}
 
 	// Measure from here.
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	heap0, g0 := ms.HeapAlloc, runtime.NumGoroutine()
-	var peakHeap atomic.Uint64
-	var peakG atomic.Int64
-	stopSample := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tk := time.NewTicker(100 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > peakHeap.Load() {
-				peakHeap.Store(ms.HeapAlloc)
-			}
-			if g := int64(runtime.NumGoroutine()); g > peakG.Load() {
-				peakG.Store(g)
-			}
-			select {
-			case <-stopSample:
-				return
-			case <-tk.C:
-			}
-		}
-	}()
+	pk := samplePeaks(100 * time.Millisecond)
 
 	actx, stopAttack := context.WithCancel(ctx)
 	defer stopAttack()
@@ -246,8 +217,7 @@ func Run(cfg Config) (Result, error) {
 	start := time.Now()
 	victim.Close()
 	res.Close = time.Since(start)
-	close(stopSample)
-	<-sampled
+	res.HeapGrowth, res.Goroutines = pk.stop()
 	<-collected
 	stopAttack()
 	awg.Wait()
@@ -265,10 +235,6 @@ func Run(cfg Config) (Result, error) {
 	if len(lat) > 0 {
 		res.P99 = lat[min(len(lat)-1, len(lat)*99/100)]
 	}
-	if p := peakHeap.Load(); p > heap0 {
-		res.HeapGrowth = p - heap0
-	}
-	res.Goroutines = int(peakG.Load()) - g0
 	return res, nil
 }
 

@@ -3,7 +3,6 @@ package attack
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -302,30 +301,7 @@ func RunProtocol(cfg ProtoConfig) (ProtoResult, error) {
 	defer closeHonest()
 
 	// Measure from here.
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	heap0 := ms.HeapAlloc
-	var peakHeap atomic.Uint64
-	stopSample := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tk := time.NewTicker(50 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > peakHeap.Load() {
-				peakHeap.Store(ms.HeapAlloc)
-			}
-			select {
-			case <-stopSample:
-				return
-			case <-tk.C:
-			}
-		}
-	}()
+	pk := samplePeaks(50 * time.Millisecond)
 
 	// Penalties: who penalizes the attacker, and when.
 	t0 := time.Now()
@@ -440,11 +416,7 @@ func RunProtocol(cfg ProtoConfig) (ProtoResult, error) {
 	}
 	res.Expected = len(msgs) * (cfg.Honest - 1)
 	res.Delivered = res.Expected - missing()
-	close(stopSample)
-	<-sampled
-	if p := peakHeap.Load(); p > heap0 {
-		res.HeapGrowth = p - heap0
-	}
+	res.HeapGrowth, _ = pk.stop()
 	// Counted before the honest peers close: their leaving is not a
 	// failure, but a slow close may be seen as one.
 	var lat []time.Duration
