@@ -87,6 +87,24 @@ type native struct {
 	lat  map[string]time.Duration // their delivery latency
 }
 
+// newNative wraps p and records the chat texts it receives.
+func newNative(t *testing.T, p *p2p.Peer) *native {
+	n := &native{p: p, msgs: map[string]bool{}, lat: map[string]time.Duration{}}
+	sub, err := p.Subscribe(site.ChatTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for m := range sub.Messages() {
+			n.mu.Lock()
+			n.msgs[string(m.Data)] = true
+			n.lat[string(m.Data)] = m.Latency
+			n.mu.Unlock()
+		}
+	}()
+	return n
+}
+
 func (n *native) has(text string) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -267,19 +285,7 @@ func setup(t *testing.T, query string) *cluster {
 			t.Fatal(err)
 		}
 		rtcsignal.Serve(p.Host(), rtcsignal.Limits{})
-		n := &native{p: p, msgs: map[string]bool{}, lat: map[string]time.Duration{}}
-		sub, err := p.Subscribe(site.ChatTopic)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			for m := range sub.Messages() {
-				n.mu.Lock()
-				n.msgs[string(m.Data)] = true
-				n.lat[string(m.Data)] = m.Latency
-				n.mu.Unlock()
-			}
-		}()
+		n := newNative(t, p)
 		go site.ReportSeen(ctx, p)
 		natives = append(natives, n)
 	}

@@ -77,19 +77,7 @@ func startOneTab(t *testing.T, https bool, listen, part string) *oneTab {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := &native{p: p, msgs: map[string]bool{}, lat: map[string]time.Duration{}}
-		sub, err := p.Subscribe(site.ChatTopic)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			for m := range sub.Messages() {
-				n.mu.Lock()
-				n.msgs[string(m.Data)] = true
-				n.lat[string(m.Data)] = m.Latency
-				n.mu.Unlock()
-			}
-		}()
+		n := newNative(t, p)
 		natives = append(natives, n)
 	}
 	boot := addrsOn(natives[0].p, part)
