@@ -66,6 +66,10 @@
 //     did and this member's own probe of it failed too
 //     (Stats.DeadHeldAsSuspicion). This member's own timer still declares
 //     dead on its own authority, so a real crash is detected as before.
+//   - Tree push (AppendPeers) routes around a suspect only when this
+//     member's own probe of it failed or two distinct members' signed
+//     accusations were verified, so a member accused by one hostile member
+//     stays on the gossip fast path until it refutes.
 //   - Acks count only from the probe's target, its helpers or the relay's
 //     target, nacks once per helper (Stats.SpoofedAcks); a ping-req is
 //     served only for a member this one knows, at most two at a time per
