@@ -23,7 +23,8 @@ func main() {
 	for _, k := range attack.ProtoKinds {
 		names = append(names, string(k))
 	}
-	scenario := flag.String("scenario", "all", "attacks to run, comma-separated: all or "+strings.Join(names, ", "))
+	scenario := flag.String("scenario", "all", "attacks to run, comma-separated: all or "+strings.Join(names, ", ")+
+		", or "+string(attack.Quiet)+" (the baseline: the hostile member does nothing)")
 	duration := flag.Duration("duration", 20*time.Second, "length of each attack")
 	honest := flag.Int("honest", 4, "honest peers")
 	rate := flag.Int("rate", 50, "messages a second the honest publisher sends (the spammer sends 10×)")
@@ -42,7 +43,7 @@ func main() {
 	}
 	failed := false
 	for _, k := range kinds {
-		known := false
+		known := k == attack.Quiet
 		for _, n := range attack.ProtoKinds {
 			known = known || n == k
 		}
