@@ -232,6 +232,17 @@ type Config struct {
 	// push that member over its budget at the others.
 	NewOriginBurst     int
 	NewOriginsPerRound int
+	// HoldUnknownTicks is how long a message whose origin the Validator
+	// does not know yet (ErrOriginUnknown) is held and asked about again
+	// every tick before it is dropped and its sender reported with
+	// OffenceUnknownOrigin; MaxHeldUnknown and MaxHeldUnknownBytes bound
+	// the messages held (each sender may fill a quarter), beyond them such
+	// messages are dropped at once (HoldStats.Dropped). 0: never held,
+	// dropped at once unreported. Only a Validator returning
+	// ErrOriginUnknown makes any of this happen (unknown_origin.go).
+	HoldUnknownTicks    int
+	MaxHeldUnknown      int
+	MaxHeldUnknownBytes int
 	// MaxAbove bounds, per origin, the sequence numbers held above the
 	// contiguous watermark (the seen-set's out-of-order part).
 	MaxAbove int
@@ -332,6 +343,9 @@ func DefaultConfig() Config {
 		StoreTTL:                  300,
 		SeenTTL:                   600,
 		MaxOrigins:                10000,
+		HoldUnknownTicks:          30,
+		MaxHeldUnknown:            1024,
+		MaxHeldUnknownBytes:       16 << 20,
 		MaxAbove:                  1024,
 		GapTimeout:                60,
 		MaxDigestOrigins:          256,
@@ -376,6 +390,7 @@ func (c *Config) validate() error {
 	req(c.MaxMessageSize >= 1, "MaxMessageSize must be positive")
 	req(c.MaxStoreMessages >= 1 && c.MaxStoreBytes >= 1 && c.StoreTTL >= 1, "store limits must be positive")
 	req(c.NewOriginBurst <= 0 || c.NewOriginsPerRound >= 0, "NewOriginsPerRound must not be negative")
+	req(c.HoldUnknownTicks >= 0 && c.MaxHeldUnknown >= 0 && c.MaxHeldUnknownBytes >= 0, "hold limits of unknown origins must not be negative")
 	req(c.SeenTTL >= 1 && c.MaxOrigins >= 1 && c.MaxAbove >= 1 && c.GapTimeout >= 1, "seen-set limits must be positive")
 	req(c.MaxDigestOrigins >= 1 && c.MaxDigestAbove >= 0, "digest limits must be positive")
 	req(c.FIFOTimeout >= 1 && c.MaxHeld >= 1 && c.MaxHeldBytes >= 1 && c.FIFOStart >= 0, "FIFO limits must be positive")

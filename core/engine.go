@@ -62,6 +62,7 @@ type Engine struct {
 	peerBytes     map[NodeID]int           // bytes sent per peer this round
 	peerIn        map[NodeID]int           // messages accepted per peer this round
 	originBudgets map[NodeID]*originBudget // per-peer budget of new origins (origin_budget.go)
+	unknown       unknownHold              // messages of origins the Validator does not know yet (unknown_origin.go)
 
 	// reused buffers
 	targets       []NodeID
@@ -263,6 +264,7 @@ func (e *Engine) Tick() {
 		e.originHousekeeping()
 		e.forgetFullBudgets()
 	}
+	e.retryUnknown()
 	e.flush()
 }
 
@@ -323,7 +325,10 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64, frameSi
 	}
 	e.peerIn[from]++
 	if e.cfg.Validator != nil {
-		if err := e.cfg.Validator.Validate(from, m); err != nil {
+		if err := e.cfg.Validator.Validate(from, m); errors.Is(err, ErrOriginUnknown) {
+			e.holdUnknown(from, m, tree, end)
+			return
+		} else if err != nil {
 			e.stats.Invalid++
 			e.penalize(from, OffenceInvalidMessage)
 			return

@@ -30,6 +30,10 @@ const (
 	// OffenceRefutedAccusation: an accusation this member refuted with its
 	// own signed alive; an honest peer makes a few, a hostile one many.
 	OffenceRefutedAccusation
+	// OffenceUnknownOrigin: a message whose origin the Validator still did
+	// not know Config.HoldUnknownTicks after it arrived (unknown_origin.go);
+	// the adapter decides whether that proves anything.
+	OffenceUnknownOrigin
 	offenceCount
 )
 
@@ -51,6 +55,8 @@ func (o Offence) String() string {
 		return "flood"
 	case OffenceRefutedAccusation:
 		return "refuted_accusation"
+	case OffenceUnknownOrigin:
+		return "unknown_origin"
 	}
 	return fmt.Sprintf("Offence(%d)", uint8(o))
 }

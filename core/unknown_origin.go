@@ -1,0 +1,163 @@
+package core
+
+import "errors"
+
+// Messages of origins the Validator does not know yet (ErrOriginUnknown).
+//
+// An adapter that knows the group's membership (package p2p) refuses to
+// take in a message whose origin is not a member it knows: the origin flood
+// of issue 12 (10,000 invented origins, one valid message each) then never
+// reaches the seen-state, the store or the application, and honest members
+// never relay it, since each applies the same rule before forwarding. But
+// membership views diverge for a moment: a member that joined a second ago
+// is known to some members before others, and its first messages travel as
+// fast as its alive update. So instead of dropping such a message, the
+// engine holds it (bounded) and asks the Validator again every tick; once
+// the origin is known it is taken in as if it had just arrived (arc
+// included, so the tree below this node is served), and a message whose
+// origin is still unknown after Config.HoldUnknownTicks is dropped and its
+// sender reported with OffenceUnknownOrigin. Whether that is an offence
+// the adapter decides (p2p counts it only when it has heard the sender's
+// own membership view since, and the origin was not in it).
+
+// ErrOriginUnknown may be returned by a Validator for a message whose
+// origin it does not know yet: the engine holds the message and asks
+// again (unknown_origin.go) instead of dropping it as invalid.
+var ErrOriginUnknown = errors.New("core: origin not known (yet)")
+
+// HoldStats are the counters of messages held for an unknown origin, kept
+// apart from Stats so that runs that never hold one print what they did
+// before (the simulator's trace digests hash Stats).
+type HoldStats struct {
+	Held     uint64 // messages held because the Validator did not know their origin
+	Released uint64 // held messages taken in once their origin was known
+	Expired  uint64 // held messages dropped after HoldUnknownTicks (OffenceUnknownOrigin of their sender)
+	Dropped  uint64 // messages of unknown origins not held: MaxHeldUnknown or MaxHeldUnknownBytes reached, or held already
+	Invalid  uint64 // held messages the Validator rejected once their origin was known
+}
+
+// HoldStats returns the counters of held messages of unknown origins.
+func (e *Engine) HoldStats() HoldStats { return e.unknown.stats }
+
+// heldUnknown is one message held for its origin.
+type heldUnknown struct {
+	from   NodeID
+	m      *Message
+	tree   bool
+	end    uint64
+	expire uint64 // tick
+	size   int
+}
+
+// senderOrigin names a sender and the origin of a message it sent.
+type senderOrigin struct{ from, origin NodeID }
+
+// unknownHold is the engine's buffer of messages of unknown origins.
+type unknownHold struct {
+	msgs    []heldUnknown // in arrival order
+	keys    map[MsgKey]struct{}
+	bytes   int
+	count   map[NodeID]int // held messages per sender
+	bytesOf map[NodeID]int
+	stats   HoldStats
+}
+
+// holdUnknown holds m, which the Validator could not judge because it does
+// not know m's origin yet. Each sender may fill a quarter of the buffer.
+func (e *Engine) holdUnknown(from NodeID, m *Message, tree bool, end uint64) {
+	h := &e.unknown
+	key := m.Key()
+	size := encodedMessageSize(m)
+	maxN, maxB := e.cfg.MaxHeldUnknown, e.cfg.MaxHeldUnknownBytes
+	if _, dup := h.keys[key]; dup || e.cfg.HoldUnknownTicks <= 0 ||
+		len(h.msgs) >= maxN || h.bytes+size > maxB ||
+		h.count[from] >= max(1, maxN/4) || h.bytesOf[from]+size > maxB/4 {
+		h.stats.Dropped++
+		return
+	}
+	if h.keys == nil {
+		h.keys = make(map[MsgKey]struct{})
+		h.count = make(map[NodeID]int)
+		h.bytesOf = make(map[NodeID]int)
+	}
+	h.keys[key] = struct{}{}
+	h.count[from]++
+	h.bytesOf[from] += size
+	h.bytes += size
+	h.msgs = append(h.msgs, heldUnknown{from: from, m: m.Clone(), tree: tree, end: end,
+		expire: e.ticks + uint64(e.cfg.HoldUnknownTicks), size: size})
+	h.stats.Held++
+}
+
+// retryUnknown asks the Validator again about every held message (once a
+// tick): a message whose origin is now known is taken in, one it rejects
+// is dropped as invalid, one whose hold expired is dropped and its sender
+// reported (once per sender and origin in a tick).
+func (e *Engine) retryUnknown() {
+	h := &e.unknown
+	if len(h.msgs) == 0 {
+		return
+	}
+	var reported map[senderOrigin]struct{}
+	keep := h.msgs[:0]
+	for _, x := range h.msgs {
+		if e.heldOutcome(x, &reported) {
+			keep = append(keep, x)
+			continue
+		}
+		delete(h.keys, x.m.Key())
+		h.bytes -= x.size
+		if h.count[x.from]--; h.count[x.from] <= 0 {
+			delete(h.count, x.from)
+			delete(h.bytesOf, x.from)
+		} else {
+			h.bytesOf[x.from] -= x.size
+		}
+	}
+	clear(h.msgs[len(keep):])
+	h.msgs = keep
+}
+
+// heldOutcome decides about one held message; true keeps holding it.
+func (e *Engine) heldOutcome(x heldUnknown, reported *map[senderOrigin]struct{}) bool {
+	h := &e.unknown
+	m := x.m
+	if o := e.origins[m.Origin]; o != nil && o.hasSeen(m.Seq) {
+		e.stats.Duplicates++
+		return false
+	}
+	if ts, ok := e.tombs[m.Origin]; ok && m.Seq <= ts.contiguous {
+		e.stats.Duplicates++
+		return false
+	}
+	err := e.cfg.Validator.Validate(x.from, m)
+	switch {
+	case errors.Is(err, ErrOriginUnknown):
+		if e.ticks < x.expire {
+			return true
+		}
+		h.stats.Expired++
+		pair := senderOrigin{x.from, m.Origin}
+		if _, done := (*reported)[pair]; !done {
+			if *reported == nil {
+				*reported = make(map[senderOrigin]struct{})
+			}
+			(*reported)[pair] = struct{}{}
+			e.penalize(x.from, OffenceUnknownOrigin)
+		}
+		return false
+	case err != nil:
+		h.stats.Invalid++
+		e.stats.Invalid++
+		e.penalize(x.from, OffenceInvalidMessage)
+		return false
+	}
+	if e.origins[m.Origin] == nil && !e.originRoom(m.Origin) {
+		e.stats.OriginsRefused++
+		e.penalize(x.from, OffenceFlood)
+		return false
+	}
+	h.stats.Released++
+	e.accept(m, x.from, x.tree, x.end)
+	return false
+}

@@ -1,0 +1,85 @@
+package core
+
+import (
+	"fmt"
+	"testing"
+)
+
+// knownOrigins is a Validator that knows a set of origins and answers
+// ErrOriginUnknown for the rest.
+type knownOrigins map[NodeID]bool
+
+func (k knownOrigins) Validate(from NodeID, m *Message) error {
+	if !k[m.Origin] {
+		return ErrOriginUnknown
+	}
+	return nil
+}
+
+// TestUnknownOriginHeld: a message whose origin the Validator does not know
+// yet is held, not delivered and not tracked; it is delivered as soon as
+// the origin is known (a member that joined a moment ago); one whose
+// origin stays unknown is dropped after HoldUnknownTicks and its sender
+// reported once per origin; a copy of a held message is not held twice;
+// and one sender fills at most a quarter of the buffer.
+func TestUnknownOriginHeld(t *testing.T) {
+	known := knownOrigins{"alice": true}
+	offences := map[NodeID]map[Offence]int{}
+	e, app := newLoneEngine(t, func(c *Config) {
+		c.Validator = known
+		c.HoldUnknownTicks = 5
+		c.MaxHeldUnknown = 40
+		c.Penalizer = PenalizerFunc(func(from NodeID, o Offence) {
+			if offences[from] == nil {
+				offences[from] = map[Offence]int{}
+			}
+			offences[from][o]++
+		})
+	})
+	e.Step("p", msgFrame("alice", 1))
+	e.Step("p", msgFrame("newcomer", 1))
+	e.Step("p", msgFrame("newcomer", 1)) // a second copy: not held twice
+	e.Step("p", msgFrame("newcomer", 2))
+	if len(app.got) != 1 || e.origins["newcomer"] != nil {
+		t.Fatalf("%d delivered, newcomer tracked %v: want only alice's, nothing tracked", len(app.got), e.origins["newcomer"] != nil)
+	}
+	if st := e.HoldStats(); st.Held != 2 || st.Dropped != 1 {
+		t.Fatalf("hold stats %+v, want 2 held, 1 dropped", st)
+	}
+	e.Tick()
+	known["newcomer"] = true
+	e.Tick()
+	if len(app.got) != 3 || e.HoldStats().Released != 2 {
+		t.Fatalf("%d delivered, stats %+v after the origin became known", len(app.got), e.HoldStats())
+	}
+
+	// Invented origins: 20 from mallory (its quarter of 40 is 10), two
+	// messages of one invented origin from bob.
+	for i := 0; i < 20; i++ {
+		e.Step("mallory", msgFrame(NodeID(fmt.Sprint("fake", i)), 1))
+	}
+	e.Step("bob", msgFrame("ghost", 1))
+	e.Step("bob", msgFrame("ghost", 2))
+	if st := e.HoldStats(); st.Held != 2+10+2 || st.Dropped != 1+10 {
+		t.Fatalf("hold stats %+v, want 14 held and 11 dropped", st)
+	}
+	for i := 0; i < 4; i++ {
+		e.Tick()
+	}
+	if offences["mallory"][OffenceUnknownOrigin] != 0 {
+		t.Fatal("reported before the hold expired")
+	}
+	e.Tick()
+	if got := offences["mallory"][OffenceUnknownOrigin]; got != 10 {
+		t.Fatalf("mallory reported %d times, want once per held invented origin (10)", got)
+	}
+	if got := offences["bob"][OffenceUnknownOrigin]; got != 1 {
+		t.Fatalf("bob reported %d times, want once for its one origin", got)
+	}
+	if st := e.HoldStats(); st.Expired != 12 || len(e.unknown.msgs) != 0 || len(e.unknown.keys) != 0 || e.unknown.bytes != 0 || len(e.unknown.count) != 0 {
+		t.Fatalf("after expiry: stats %+v, %d held, %d bytes", st, len(e.unknown.msgs), e.unknown.bytes)
+	}
+	if len(app.got) != 3 || len(e.origins) != 2 {
+		t.Fatalf("%d delivered, %d origins tracked: invented origins got in", len(app.got), len(e.origins))
+	}
+}
