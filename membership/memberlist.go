@@ -30,6 +30,12 @@ type Memberlist struct {
 	tombs    []tomb      // tombstones in the order they were made, from tombHead
 	tombHead int
 
+	// members asked for their state (ask_state.go)
+	stateAsks   map[core.NodeID]*stateAsk
+	lastAskTick uint64
+	askedAny    bool
+	askStats    AskStats
+
 	suspects     []*member  // members with a running suspicion timer (checkSuspects)
 	probeOrder   []*member  // the shuffled round-robin order (SWIM §4.3)
 	probeIdx     int        // the next position of probeOrder

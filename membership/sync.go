@@ -124,6 +124,7 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 	if !m.admitState(from, &s) {
 		return
 	}
+	m.noteStateAnswer(from)
 	if m.syncsLeft > 0 && m.nextSync == 0 && !m.left {
 		// The first state after Join (normally a seed's answer): follow
 		// up half a period later, then after doubling gaps.

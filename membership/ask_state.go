@@ -1,0 +1,93 @@
+package membership
+
+import "github.com/grapevine-p2p/grapevine/core"
+
+// Asking one member for its view. The gossip layer of an adapter that
+// refuses messages of origins it does not know (package p2p, issue 12's
+// origin flood) holds such a message and asks the member that sent it for
+// its full state: an honest member forwards only messages of origins it
+// knows, so its state, sent after the message, names the origin (and this
+// member learns it). A sender whose state came back without the origin is
+// passing on messages of non-members. AskState sends the request (a
+// push-pull exchange, rate-limited), StateSince tells whether the answer
+// came.
+
+// maxStateAsks bounds the members whose asks are remembered; asks older
+// than stateAskMemory ticks are forgotten first, and while every
+// remembered ask is younger no new one is made.
+const (
+	maxStateAsks   = 256
+	stateAskMemory = 600
+)
+
+// stateAsk is one member asked for its state.
+type stateAsk struct {
+	asked    uint64 // tick of the last request
+	answered uint64 // tick of the last state received after a request
+	answer   bool   // answered is set
+}
+
+// AskStats are the counters of AskState, apart from Stats (the simulator's
+// trace digests hash Stats).
+type AskStats struct {
+	Asked    uint64 // full-state requests sent by AskState
+	Answered uint64 // full states received from members asked
+	Limited  uint64 // requests not sent: asked within the gap, one already sent this tick, or maxStateAsks remembered
+}
+
+// AskStats returns AskState's counters.
+func (m *Memberlist) AskStats() AskStats { return m.askStats }
+
+// AskState asks member id for its full state (and sends it this member's,
+// as any push-pull exchange) unless it was asked within the last gap ticks
+// or another member was asked this tick; it reports whether it asked. id
+// need not be a known member (a peer that sent a message of its own before
+// its alive update arrived answers with a state that includes itself).
+func (m *Memberlist) AskState(id core.NodeID, gap int) bool {
+	if id == m.cfg.ID || id == "" || m.left {
+		return false
+	}
+	a := m.stateAsks[id]
+	if (a != nil && m.tick < a.asked+uint64(gap)) || (m.askedAny && m.lastAskTick == m.tick) {
+		m.askStats.Limited++
+		return false
+	}
+	if a == nil {
+		if len(m.stateAsks) >= maxStateAsks {
+			for k, old := range m.stateAsks {
+				if old.asked+stateAskMemory < m.tick {
+					delete(m.stateAsks, k)
+				}
+			}
+			if len(m.stateAsks) >= maxStateAsks {
+				m.askStats.Limited++
+				return false
+			}
+		}
+		if m.stateAsks == nil {
+			m.stateAsks = make(map[core.NodeID]*stateAsk)
+		}
+		a = &stateAsk{}
+		m.stateAsks[id] = a
+	}
+	a.asked = m.tick
+	m.askedAny, m.lastAskTick = true, m.tick
+	m.askStats.Asked++
+	m.sendState(id, stateRequest)
+	return true
+}
+
+// StateSince reports whether a full state from member id arrived, after
+// this member asked for it (AskState), within the last ticks ticks.
+func (m *Memberlist) StateSince(id core.NodeID, ticks int) bool {
+	a := m.stateAsks[id]
+	return a != nil && a.answer && a.answered >= a.asked && a.answered+uint64(ticks) >= m.tick
+}
+
+// noteStateAnswer records a full state from a member this one asked.
+func (m *Memberlist) noteStateAnswer(from core.NodeID) {
+	if a := m.stateAsks[from]; a != nil {
+		a.answered, a.answer = m.tick, true
+		m.askStats.Answered++
+	}
+}

@@ -1,0 +1,49 @@
+package membership
+
+import "testing"
+
+// AskState asks a member for its state at most once per gap and once a
+// tick over all members; StateSince holds once the answer arrived and
+// for the given number of ticks after it.
+func TestAskState(t *testing.T) {
+	c := newCluster(t, 4, 1, nil)
+	c.joinAll()
+	c.runUntil(2000, "convergence", c.converged)
+	m := c.nodes[0]
+	if m.StateSince(nodeID(1), 100) {
+		t.Fatal("a state counted before it was asked for")
+	}
+	if !m.AskState(nodeID(1), 10) {
+		t.Fatal("first ask refused")
+	}
+	if m.AskState(nodeID(2), 10) {
+		t.Fatal("a second member asked in the same tick")
+	}
+	if m.AskState(m.ID(), 10) {
+		t.Fatal("asked itself")
+	}
+	c.deliver()
+	if !m.StateSince(nodeID(1), 5) || m.StateSince(nodeID(2), 5) {
+		t.Fatal("the answer was not recorded for the member asked only")
+	}
+	c.run(3)
+	if m.AskState(nodeID(1), 10) {
+		t.Fatal("asked again within the gap")
+	}
+	if !m.AskState(nodeID(2), 10) {
+		t.Fatal("another member not asked in a later tick")
+	}
+	c.run(7)
+	if m.StateSince(nodeID(1), 5) || !m.StateSince(nodeID(1), 20) {
+		t.Fatal("StateSince does not measure the answer's age")
+	}
+	if !m.AskState(nodeID(1), 10) {
+		t.Fatal("not asked again after the gap")
+	}
+	if m.StateSince(nodeID(1), 100) {
+		t.Fatal("an answer from before the latest ask counted")
+	}
+	if st := m.AskStats(); st.Asked != 3 || st.Answered != 2 || st.Limited != 2 {
+		t.Fatalf("ask stats %+v", st)
+	}
+}
