@@ -232,14 +232,14 @@ type Config struct {
 	// push that member over its budget at the others.
 	NewOriginBurst     int
 	NewOriginsPerRound int
-	// HoldUnknownTicks is how long a message whose origin the Validator
-	// does not know yet (ErrOriginUnknown) is held and asked about again
+	// HoldUnknownTicks is how long a message whose origin the Validator's
+	// OriginGate does not know yet is held and asked about again
 	// every tick before it is dropped and its sender reported with
 	// OffenceUnknownOrigin; MaxHeldUnknown and MaxHeldUnknownBytes bound
 	// the messages held (each sender may fill a quarter), beyond them such
 	// messages are dropped at once (HoldStats.Dropped). 0: never held,
-	// dropped at once unreported. Only a Validator returning
-	// ErrOriginUnknown makes any of this happen (unknown_origin.go).
+	// dropped at once unreported. Only a Validator implementing OriginGate
+	// makes any of this happen (unknown_origin.go).
 	HoldUnknownTicks    int
 	MaxHeldUnknown      int
 	MaxHeldUnknownBytes int

@@ -324,13 +324,19 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64, frameSi
 		return
 	}
 	e.peerIn[from]++
+	if _, held := e.unknown.keys[m.Key()]; held {
+		// A copy of a message held for its origin (unknown_origin.go).
+		e.unknown.stats.Dropped++
+		return
+	}
 	if e.cfg.Validator != nil {
-		if err := e.cfg.Validator.Validate(from, m); errors.Is(err, ErrOriginUnknown) {
-			e.holdUnknown(from, m, tree, end)
-			return
-		} else if err != nil {
+		if err := e.cfg.Validator.Validate(from, m); err != nil {
 			e.stats.Invalid++
 			e.penalize(from, OffenceInvalidMessage)
+			return
+		}
+		if g, ok := e.cfg.Validator.(OriginGate); ok && !g.OriginKnown(from, m) {
+			e.holdUnknown(from, m, tree, end)
 			return
 		}
 	}

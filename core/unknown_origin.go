@@ -1,8 +1,6 @@
 package core
 
-import "errors"
-
-// Messages of origins the Validator does not know yet (ErrOriginUnknown).
+// Messages of origins the Validator does not know yet (OriginGate).
 //
 // An adapter that knows the group's membership (package p2p) refuses to
 // take in a message whose origin is not a member it knows: the origin flood
@@ -12,28 +10,34 @@ import "errors"
 // membership views diverge for a moment: a member that joined a second ago
 // is known to some members before others, and its first messages travel as
 // fast as its alive update. So instead of dropping such a message, the
-// engine holds it (bounded) and asks the Validator again every tick; once
-// the origin is known it is taken in as if it had just arrived (arc
-// included, so the tree below this node is served), and a message whose
-// origin is still unknown after Config.HoldUnknownTicks is dropped and its
-// sender reported with OffenceUnknownOrigin. Whether that is an offence
-// the adapter decides (p2p counts it only when it has heard the sender's
-// own membership view since, and the origin was not in it).
+// engine holds it (bounded) and asks the gate again every tick; once the
+// origin is known it is taken in as if it had just arrived (arc included,
+// so the tree below this node is served), and a message whose origin is
+// still unknown after Config.HoldUnknownTicks is dropped and its sender
+// reported with OffenceUnknownOrigin. Whether that is an offence the
+// adapter decides (p2p counts it only when it has heard the sender's own
+// membership view since, and the origin was not in it). The gate is asked
+// after the Validator accepted the message, so a forged message is still
+// rejected (and its sender penalised) at once, and a held one is never
+// verified twice.
 
-// ErrOriginUnknown may be returned by a Validator for a message whose
-// origin it does not know yet: the engine holds the message and asks
-// again (unknown_origin.go) instead of dropping it as invalid.
-var ErrOriginUnknown = errors.New("core: origin not known (yet)")
+// OriginGate may be implemented by a Config.Validator whose adapter knows
+// which origins may publish: a message the Validator accepted whose origin
+// OriginKnown denies is held and the question asked again every tick
+// (unknown_origin.go). Called from inside Step and Tick; it must not call
+// back into the engine.
+type OriginGate interface {
+	OriginKnown(from NodeID, m *Message) bool
+}
 
 // HoldStats are the counters of messages held for an unknown origin, kept
 // apart from Stats so that runs that never hold one print what they did
 // before (the simulator's trace digests hash Stats).
 type HoldStats struct {
-	Held     uint64 // messages held because the Validator did not know their origin
+	Held     uint64 // messages held because the OriginGate did not know their origin
 	Released uint64 // held messages taken in once their origin was known
 	Expired  uint64 // held messages dropped after HoldUnknownTicks (OffenceUnknownOrigin of their sender)
 	Dropped  uint64 // messages of unknown origins not held: MaxHeldUnknown or MaxHeldUnknownBytes reached, or held already
-	Invalid  uint64 // held messages the Validator rejected once their origin was known
 }
 
 // HoldStats returns the counters of held messages of unknown origins.
@@ -62,8 +66,8 @@ type unknownHold struct {
 	stats   HoldStats
 }
 
-// holdUnknown holds m, which the Validator could not judge because it does
-// not know m's origin yet. Each sender may fill a quarter of the buffer.
+// holdUnknown holds m, which the Validator accepted but whose origin the
+// OriginGate does not know yet. Each sender may fill a quarter of the buffer.
 func (e *Engine) holdUnknown(from NodeID, m *Message, tree bool, end uint64) {
 	h := &e.unknown
 	key := m.Key()
@@ -89,10 +93,10 @@ func (e *Engine) holdUnknown(from NodeID, m *Message, tree bool, end uint64) {
 	h.stats.Held++
 }
 
-// retryUnknown asks the Validator again about every held message (once a
-// tick): a message whose origin is now known is taken in, one it rejects
-// is dropped as invalid, one whose hold expired is dropped and its sender
-// reported (once per sender and origin in a tick).
+// retryUnknown asks the OriginGate again about every held message (once a
+// tick): a message whose origin is now known is taken in, one whose hold
+// expired is dropped and its sender reported (once per sender and origin
+// in a tick).
 func (e *Engine) retryUnknown() {
 	h := &e.unknown
 	if len(h.msgs) == 0 {
@@ -130,9 +134,7 @@ func (e *Engine) heldOutcome(x heldUnknown, reported *map[senderOrigin]struct{})
 		e.stats.Duplicates++
 		return false
 	}
-	err := e.cfg.Validator.Validate(x.from, m)
-	switch {
-	case errors.Is(err, ErrOriginUnknown):
+	if !e.cfg.Validator.(OriginGate).OriginKnown(x.from, m) {
 		if e.ticks < x.expire {
 			return true
 		}
@@ -145,11 +147,6 @@ func (e *Engine) heldOutcome(x heldUnknown, reported *map[senderOrigin]struct{})
 			(*reported)[pair] = struct{}{}
 			e.penalize(x.from, OffenceUnknownOrigin)
 		}
-		return false
-	case err != nil:
-		h.stats.Invalid++
-		e.stats.Invalid++
-		e.penalize(x.from, OffenceInvalidMessage)
 		return false
 	}
 	if e.origins[m.Origin] == nil && !e.originRoom(m.Origin) {

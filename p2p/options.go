@@ -73,6 +73,9 @@ type settings struct {
 	durable                 durableOptions // WithDataDir, WithHistory (durable.go)
 	publishRate             float64        // WithPublishRateLimit (spam.go): messages a second per origin, 0: off
 	publishBurst            int
+
+	// take in messages of origins that are not members (tests; origins.go)
+	noOriginCheck bool
 }
 
 func defaults() settings {

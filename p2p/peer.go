@@ -110,6 +110,9 @@ type Peer struct {
 	gater   *gater // refuses penalized peers (own host only)
 
 	rates originRates // per-origin publish rate (WithPublishRateLimit, spam.go)
+	// held messages of unknown origins that expired without proof against
+	// their sender (driver goroutine; origins.go)
+	unprovenOrigins uint64
 
 	auth *groupAuth // closed group's admission (WithGroupAuthority), or nil
 
@@ -639,7 +642,8 @@ func (p *Peer) dispatch(m *core.Message) {
 
 // Validate implements core.Validator: the message's signed timestamp must
 // lie inside the replay window and the origin's signature, made for this
-// group, must verify.
+// group, must verify. Its origin must also be a member this peer knows
+// (OriginKnown, origins.go), or the engine holds it.
 func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 	if p.s.noVerify {
 		return nil
@@ -668,7 +672,8 @@ func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 		p.countOffence(peer.ID(from))
 		return err
 	}
-	p.chargeOrigin(m)
+	// The publish rate is charged when the engine takes the message in,
+	// once its origin is a known member (OriginKnown, origins.go).
 	return nil
 }
 
@@ -679,6 +684,10 @@ func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
 // Validate already.
 func (p *Peer) penalize(from core.NodeID, o core.Offence) {
 	if o == core.OffenceInvalidMessage {
+		return
+	}
+	if o == core.OffenceUnknownOrigin && !p.unknownOriginProven(from) {
+		p.unprovenOrigins++
 		return
 	}
 	p.m.penalties.WithLabelValues(o.String()).Inc()

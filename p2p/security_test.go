@@ -98,7 +98,7 @@ func expectOnly(t *testing.T, s *Subscription, want ...string) {
 // key, an altered payload, or an origin that is not an ed25519 peer ID are
 // dropped and counted, never delivered; a genuine one in the same frame is.
 func TestForgedMessages(t *testing.T) {
-	peers := startPeers(t, 1, false)
+	peers := startPeers(t, 1, false, withoutOriginCheck()) // alice is not a member (origins.go)
 	victim := peers[0]
 	sub, _ := victim.Subscribe("t")
 	_, send := rogue(t, victim)
@@ -134,7 +134,7 @@ func TestForgedMessages(t *testing.T) {
 // TestReplayedMessages: a genuine message sent again (same frame, later
 // frames, other streams) is delivered once and counted as a duplicate.
 func TestReplayedMessages(t *testing.T) {
-	peers := startPeers(t, 1, false)
+	peers := startPeers(t, 1, false, withoutOriginCheck())
 	victim := peers[0]
 	sub, _ := victim.Subscribe("t")
 	_, send := rogue(t, victim)
@@ -231,7 +231,7 @@ func TestMembershipSignatures(t *testing.T) {
 // by a member of group "default" (and counted invalid); the same content
 // signed for "default" is delivered.
 func TestCrossGroupReplay(t *testing.T) {
-	peers := startPeers(t, 1, false)
+	peers := startPeers(t, 1, false, withoutOriginCheck())
 	victim := peers[0]
 	sub, _ := victim.Subscribe("t")
 	_, send := rogue(t, victim)
@@ -257,7 +257,7 @@ func TestCrossGroupReplay(t *testing.T) {
 // the replay window (too old, too far ahead) are dropped and counted; one
 // just inside is delivered. checkTimestamp's edges are tested on their own.
 func TestReplayWindow(t *testing.T) {
-	peers := startPeers(t, 1, false, WithReplayWindow(time.Minute, 5*time.Second), WithHistory(HistoryAll()))
+	peers := startPeers(t, 1, false, withoutOriginCheck(), WithReplayWindow(time.Minute, 5*time.Second), WithHistory(HistoryAll()))
 	victim := peers[0]
 	sub, _ := victim.Subscribe("t")
 	_, send := rogue(t, victim)

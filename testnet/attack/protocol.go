@@ -440,16 +440,13 @@ func RunProtocol(cfg ProtoConfig) (ProtoResult, error) {
 }
 
 // ExpectPenalty reports whether the honest peers of a run are expected to
-// penalize the attacker: for every attack but the origin flood, whose
-// penalty needs the opt-in budget of new origins (core/origin_budget.go
-// says why it is off by default), and publish spam, which needs the
-// opt-in publish rate limit.
+// penalize the attacker: for every attack but publish spam, which needs the
+// opt-in publish rate limit. (The origin flood is penalized by default: its
+// origins are not members, p2p/origins.go.)
 func ExpectPenalty(cfg ProtoConfig) bool {
 	switch cfg.Kind {
 	case Quiet:
 		return false
-	case OriginFlood:
-		return cfg.OriginBudget > 0
 	case PublishSpam:
 		return cfg.SpamLimit > 0
 	}
