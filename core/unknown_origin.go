@@ -64,6 +64,12 @@ type unknownHold struct {
 	count   map[NodeID]int // held messages per sender
 	bytesOf map[NodeID]int
 	stats   HoldStats
+	// reported: when a sender was last reported for an origin; a pair is
+	// reported at most once in 2·HoldUnknownTicks, so that a member
+	// relaying a burst of one short-lived origin's messages costs it one
+	// offence, while an origin flood (a new origin each message) costs one
+	// per message
+	reported map[senderOrigin]uint64
 }
 
 // holdUnknown holds m, which the Validator accepted but whose origin the
@@ -96,16 +102,22 @@ func (e *Engine) holdUnknown(from NodeID, m *Message, tree bool, end uint64) {
 // retryUnknown asks the OriginGate again about every held message (once a
 // tick): a message whose origin is now known is taken in, one whose hold
 // expired is dropped and its sender reported (once per sender and origin
-// in a tick).
+// in 2·HoldUnknownTicks).
 func (e *Engine) retryUnknown() {
 	h := &e.unknown
+	if window := 2 * uint64(e.cfg.HoldUnknownTicks); len(h.reported) > 0 && e.ticks%window == 0 {
+		for k, at := range h.reported {
+			if at+window <= e.ticks {
+				delete(h.reported, k)
+			}
+		}
+	}
 	if len(h.msgs) == 0 {
 		return
 	}
-	var reported map[senderOrigin]struct{}
 	keep := h.msgs[:0]
 	for _, x := range h.msgs {
-		if e.heldOutcome(x, &reported) {
+		if e.heldOutcome(x) {
 			keep = append(keep, x)
 			continue
 		}
@@ -123,7 +135,7 @@ func (e *Engine) retryUnknown() {
 }
 
 // heldOutcome decides about one held message; true keeps holding it.
-func (e *Engine) heldOutcome(x heldUnknown, reported *map[senderOrigin]struct{}) bool {
+func (e *Engine) heldOutcome(x heldUnknown) bool {
 	h := &e.unknown
 	m := x.m
 	if o := e.origins[m.Origin]; o != nil && o.hasSeen(m.Seq) {
@@ -140,11 +152,11 @@ func (e *Engine) heldOutcome(x heldUnknown, reported *map[senderOrigin]struct{})
 		}
 		h.stats.Expired++
 		pair := senderOrigin{x.from, m.Origin}
-		if _, done := (*reported)[pair]; !done {
-			if *reported == nil {
-				*reported = make(map[senderOrigin]struct{})
+		if at, done := h.reported[pair]; !done || at+2*uint64(e.cfg.HoldUnknownTicks) <= e.ticks {
+			if h.reported == nil {
+				h.reported = make(map[senderOrigin]uint64)
 			}
-			(*reported)[pair] = struct{}{}
+			h.reported[pair] = e.ticks
 			e.penalize(x.from, OffenceUnknownOrigin)
 		}
 		return false

@@ -17,7 +17,7 @@ func (k knownOrigins) OriginKnown(from NodeID, m *Message) bool { return k[m.Ori
 // know yet is held, not delivered and not tracked; it is delivered as soon as
 // the origin is known (a member that joined a moment ago); one whose
 // origin stays unknown is dropped after HoldUnknownTicks and its sender
-// reported once per origin; a copy of a held message is not held twice;
+// reported once per origin (and not again for 2·HoldUnknownTicks); a copy of a held message is not held twice;
 // and one sender fills at most a quarter of the buffer.
 func TestUnknownOriginHeld(t *testing.T) {
 	known := knownOrigins{"alice": true}
@@ -78,5 +78,22 @@ func TestUnknownOriginHeld(t *testing.T) {
 	}
 	if len(app.got) != 3 || len(e.origins) != 2 {
 		t.Fatalf("%d delivered, %d origins tracked: invented origins got in", len(app.got), len(e.origins))
+	}
+
+	// Another message of bob's ghost soon after: not reported again (a
+	// member relaying a short-lived origin's burst is charged once); after
+	// 2·HoldUnknownTicks it would be, and the record is gone.
+	e.Step("bob", msgFrame("ghost", 3))
+	for i := 0; i < 5; i++ {
+		e.Tick()
+	}
+	if got := offences["bob"][OffenceUnknownOrigin]; got != 1 {
+		t.Fatalf("bob reported %d times within 2·HoldUnknownTicks, want 1", got)
+	}
+	for i := 0; i < 10; i++ {
+		e.Tick()
+	}
+	if len(e.unknown.reported) != 0 {
+		t.Fatalf("%d reported pairs remembered after 2·HoldUnknownTicks", len(e.unknown.reported))
 	}
 }

@@ -20,6 +20,11 @@ const (
 	stateAskMemory = 600
 )
 
+// stateAskSpacing is the fewest ticks between two asks (to any members): a
+// full state is the whole view (~500 bytes a member), so a burst of
+// senders to ask costs a few exchanges a second, not one each.
+const stateAskSpacing = 5
+
 // stateAsk is one member asked for its state.
 type stateAsk struct {
 	asked    uint64 // tick of the last request
@@ -32,7 +37,7 @@ type stateAsk struct {
 type AskStats struct {
 	Asked    uint64 // full-state requests sent by AskState
 	Answered uint64 // full states received from members asked
-	Limited  uint64 // requests not sent: asked within the gap, one already sent this tick, or maxStateAsks remembered
+	Limited  uint64 // requests not sent: asked within the gap, another sent within stateAskSpacing ticks, or maxStateAsks remembered
 }
 
 // AskStats returns AskState's counters.
@@ -40,7 +45,8 @@ func (m *Memberlist) AskStats() AskStats { return m.askStats }
 
 // AskState asks member id for its full state (and sends it this member's,
 // as any push-pull exchange) unless it was asked within the last gap ticks
-// or another member was asked this tick; it reports whether it asked. id
+// or any member was asked within stateAskSpacing ticks; it reports whether
+// it asked. id
 // need not be a known member (a peer that sent a message of its own before
 // its alive update arrived answers with a state that includes itself).
 func (m *Memberlist) AskState(id core.NodeID, gap int) bool {
@@ -48,7 +54,7 @@ func (m *Memberlist) AskState(id core.NodeID, gap int) bool {
 		return false
 	}
 	a := m.stateAsks[id]
-	if (a != nil && m.tick < a.asked+uint64(gap)) || (m.askedAny && m.lastAskTick == m.tick) {
+	if (a != nil && m.tick < a.asked+uint64(gap)) || (m.askedAny && m.tick < m.lastAskTick+stateAskSpacing) {
 		m.askStats.Limited++
 		return false
 	}

@@ -2,8 +2,8 @@ package membership
 
 import "testing"
 
-// AskState asks a member for its state at most once per gap and once a
-// tick over all members; StateSince holds once the answer arrived and
+// AskState asks a member for its state at most once per gap and once in
+// stateAskSpacing ticks over all members; StateSince holds once the answer arrived and
 // for the given number of ticks after it.
 func TestAskState(t *testing.T) {
 	c := newCluster(t, 4, 1, nil)
@@ -17,7 +17,7 @@ func TestAskState(t *testing.T) {
 		t.Fatal("first ask refused")
 	}
 	if m.AskState(nodeID(2), 10) {
-		t.Fatal("a second member asked in the same tick")
+		t.Fatal("a second member asked at once")
 	}
 	if m.AskState(m.ID(), 10) {
 		t.Fatal("asked itself")
@@ -26,14 +26,14 @@ func TestAskState(t *testing.T) {
 	if !m.StateSince(nodeID(1), 5) || m.StateSince(nodeID(2), 5) {
 		t.Fatal("the answer was not recorded for the member asked only")
 	}
-	c.run(3)
+	c.run(stateAskSpacing)
 	if m.AskState(nodeID(1), 10) {
 		t.Fatal("asked again within the gap")
 	}
 	if !m.AskState(nodeID(2), 10) {
-		t.Fatal("another member not asked in a later tick")
+		t.Fatal("another member not asked after stateAskSpacing ticks")
 	}
-	c.run(7)
+	c.run(10 - stateAskSpacing)
 	if m.StateSince(nodeID(1), 5) || !m.StateSince(nodeID(1), 20) {
 		t.Fatal("StateSince does not measure the answer's age")
 	}
