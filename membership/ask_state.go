@@ -10,7 +10,9 @@ import "github.com/grapevine-p2p/grapevine/core"
 // member learns it). A sender whose state came back without the origin is
 // passing on messages of non-members. AskState sends the request (a
 // push-pull exchange, rate-limited), StateSince tells whether the answer
-// came.
+// came, and Vouched whether it listed a member unknown here as dead or
+// left (a member that departed before this one joined is not learned from
+// another's state, but its last messages may still circulate).
 
 // maxStateAsks bounds the members whose asks are remembered; asks older
 // than stateAskMemory ticks are forgotten first, and while every
@@ -25,11 +27,19 @@ const (
 // senders to ask costs a few exchanges a second, not one each.
 const stateAskSpacing = 5
 
+// maxDeparted bounds the departed members remembered from one answer.
+const maxDeparted = 128
+
 // stateAsk is one member asked for its state.
 type stateAsk struct {
 	asked    uint64 // tick of the last request
 	answered uint64 // tick of the last state received after a request
 	answer   bool   // answered is set
+	// departed: members the answer listed as dead or left that this member
+	// does not know (it learns no corpses from others' states); truncated
+	// says more were listed than maxDeparted
+	departed  map[core.NodeID]struct{}
+	truncated bool
 }
 
 // AskStats are the counters of AskState, apart from Stats (the simulator's
@@ -77,6 +87,7 @@ func (m *Memberlist) AskState(id core.NodeID, gap int) bool {
 		m.stateAsks[id] = a
 	}
 	a.asked = m.tick
+	a.departed, a.truncated = nil, false
 	m.askedAny, m.lastAskTick = true, m.tick
 	m.askStats.Asked++
 	m.sendState(id, stateRequest)
@@ -84,16 +95,55 @@ func (m *Memberlist) AskState(id core.NodeID, gap int) bool {
 }
 
 // StateSince reports whether a full state from member id arrived, after
-// this member asked for it (AskState), within the last ticks ticks.
+// this member asked for it (AskState), within the last ticks ticks, and
+// was recorded whole (its departed members all remembered).
 func (m *Memberlist) StateSince(id core.NodeID, ticks int) bool {
 	a := m.stateAsks[id]
-	return a != nil && a.answer && a.answered >= a.asked && a.answered+uint64(ticks) >= m.tick
+	return a != nil && a.answer && !a.truncated && a.answered >= a.asked && a.answered+uint64(ticks) >= m.tick
 }
 
-// noteStateAnswer records a full state from a member this one asked.
+// Vouched reports whether member from, asked for its state, listed member
+// id as dead or left although this member does not know id: a member that
+// failed or left before this one joined, whose messages from may still
+// relay (its last ones, or history).
+func (m *Memberlist) Vouched(from, id core.NodeID) bool {
+	a := m.stateAsks[from]
+	if a == nil {
+		return false
+	}
+	_, ok := a.departed[id]
+	return ok
+}
+
+// noteStateAnswer records a full state from a member this one asked
+// (before its entries are applied).
 func (m *Memberlist) noteStateAnswer(from core.NodeID) {
 	if a := m.stateAsks[from]; a != nil {
 		a.answered, a.answer = m.tick, true
 		m.askStats.Answered++
+	}
+}
+
+// noteDeparted records, after a state from an asked member was applied,
+// the members it listed as dead or left that this member still does not
+// know.
+func (m *Memberlist) noteDeparted(from core.NodeID, entries []stateEntry) {
+	a := m.stateAsks[from]
+	if a == nil {
+		return
+	}
+	for i := range entries {
+		e := &entries[i]
+		if (e.state != StateDead && e.state != StateLeft) || m.members.get(m.all, e.id) != nil {
+			continue
+		}
+		if len(a.departed) >= maxDeparted {
+			a.truncated = true
+			return
+		}
+		if a.departed == nil {
+			a.departed = make(map[core.NodeID]struct{})
+		}
+		a.departed[e.id] = struct{}{}
 	}
 }

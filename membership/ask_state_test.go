@@ -47,3 +47,36 @@ func TestAskState(t *testing.T) {
 		t.Fatalf("ask stats %+v", st)
 	}
 }
+
+// A member that departed before this one joined is not learned from the
+// answer of an asked member, but is remembered as vouched for by it.
+func TestAskStateVouchesForDeparted(t *testing.T) {
+	c := newCluster(t, 6, 2, nil)
+	c.down[5] = true // joins later
+	c.joinAll()
+	c.runUntil(2000, "convergence", c.converged)
+	c.nodes[4].Leave()
+	c.runUntil(2000, "the leave", func() bool {
+		mem, _ := c.nodes[0].Member(nodeID(4))
+		return mem.State == StateLeft
+	})
+	c.down[4] = true
+	c.down[5] = false
+	late := c.nodes[5]
+	if !late.AskState(nodeID(0), 10) {
+		t.Fatal("not asked")
+	}
+	c.deliver()
+	if _, ok := late.Member(nodeID(4)); ok {
+		t.Fatal("a departed member learned from another's state")
+	}
+	if _, ok := late.Member(nodeID(1)); !ok {
+		t.Fatal("the live members not learned from the answer")
+	}
+	if !late.Vouched(nodeID(0), nodeID(4)) || late.Vouched(nodeID(0), nodeID(1)) || late.Vouched(nodeID(1), nodeID(4)) {
+		t.Fatal("vouched: want the departed member, by the member asked only")
+	}
+	if !late.StateSince(nodeID(0), 1) {
+		t.Fatal("the answer not recorded")
+	}
+}

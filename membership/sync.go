@@ -153,6 +153,7 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 	if len(m.probeAdds) > 16 {
 		m.flushProbeOrder() // a state exchange's worth: do not hold it until the next probe
 	}
+	m.noteDeparted(from, s.entries)
 	if s.flags&stateRequest != 0 && !m.left {
 		m.sendState(from, 0)
 	}

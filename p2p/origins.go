@@ -22,22 +22,35 @@ import (
 // known to some members before others while its first messages travel as
 // fast as its alive update. Meanwhile this peer asks the sender for its
 // full membership state (membership.AskState; once per half a hold per
-// sender, one request a tick), which names the origin if the sender knows
-// it as a member, and so resolves that divergence within a round trip.
+// sender, one request in 5 ticks over all senders), which names the origin
+// if the sender knows it as a member, and so resolves that divergence
+// within a round trip. A member that failed or left before this peer
+// joined is not learned from another's state (membership learns no
+// corpses second-hand), but its last messages may still circulate (a
+// joiner's history): an origin the asked sender lists as dead or left is
+// taken in from that sender (membership.Vouched).
 //
 // Every member applies the rule before it forwards anything, so an honest
 // member never relays a message of an origin it does not know as a member.
 // When a held message expires, its sender is charged an offence
-// (OffenceUnknownOrigin, 16 a minute disconnect) only if its own state,
-// asked for and received during the hold, did not name the origin: it
-// forwarded a message of an origin it did not vouch for. A sender that did
-// not answer in time, or was not asked (the one-a-tick limit), is not
-// charged; its message is just dropped (and repaired by pull if genuine).
+// (OffenceUnknownOrigin; at most one per sender and origin in 6 s; 16 in
+// a minute disconnect) only if its own state, asked for and received whole
+// during the hold, did not name the origin in any state: it forwarded a
+// message of an origin it did not know. A sender that did not answer in
+// time, or was not asked (the rate limit), is not charged; its message is
+// just dropped (and repaired by pull if genuine).
 //
 // What it does not stop: an attacker that also announces every invented
 // identity as a member (a signed alive of each) passes the check; that is
 // a membership flood, bounded by membership's MaxMembers and its failure
-// detector (such members never answer probes), not by this rule.
+// detector (such members never answer probes), not by this rule. Nor one
+// that lists its invented origins as dead in its own state: their messages
+// are then taken in from it, unpenalised (and bounded as before: origin
+// table, tombstones, the opt-in NewOriginBurst). Where it can fall on an
+// honest member: one that took in a departed member's message because its
+// sender vouched for it relays it to a member that does not know the
+// origin either (two joiners in a row), whose ask then finds the origin
+// missing from its state: one offence per such origin in 6 s, 16 needed.
 
 // memberlist returns the peer's memberlist (driver goroutine), nil if the
 // machine has none.
@@ -65,10 +78,13 @@ func (p *Peer) holdUnknownTicks() int {
 // there (WithPublishRateLimit), once per message taken in.
 func (p *Peer) OriginKnown(from core.NodeID, m *core.Message) bool {
 	if !p.s.noOriginCheck && !p.mc.IsMember(m.Origin) {
-		if ml := p.memberlist(); ml != nil {
-			ml.AskState(from, max(1, p.holdUnknownTicks()/2))
+		ml := p.memberlist()
+		if ml == nil || !ml.Vouched(from, m.Origin) {
+			if ml != nil {
+				ml.AskState(from, max(1, p.holdUnknownTicks()/2))
+			}
+			return false
 		}
-		return false
 	}
 	p.chargeOrigin(m)
 	return true
@@ -81,8 +97,9 @@ func withoutOriginCheck() Option {
 }
 
 // unknownOriginProven reports whether an OffenceUnknownOrigin of from
-// (a held message expired) is proven: from's state arrived during the
-// hold and did not make the origin known.
+// (a held message expired) is proven: from's state arrived whole during
+// the hold and neither made the origin known nor listed it as departed
+// (OriginKnown would have taken the message in).
 func (p *Peer) unknownOriginProven(from core.NodeID) bool {
 	ml := p.memberlist()
 	return ml != nil && ml.StateSince(from, p.holdUnknownTicks())

@@ -93,3 +93,50 @@ func TestNonMemberOriginsHeldNotDelivered(t *testing.T) {
 		t.Fatalf("invalid %d, delivered %d", s.Invalid, s.Engine.Delivered)
 	}
 }
+
+// TestDepartedMemberHistory: a newcomer that never knew a member that
+// published and left still receives that member's messages the group
+// holds (WithHistory(HistoryAll())): the peers it pulls them from list the
+// member as departed in their state (membership.Vouched), and nobody is
+// charged an offence.
+func TestDepartedMemberHistory(t *testing.T) {
+	peers := startPeers(t, 2, false)
+	ctx := context.Background()
+	boot := peers[0].Addrs()[0].String()
+	opts := []Option{WithListenAddrs("/ip4/127.0.0.1/tcp/0"), WithDHT(false), WithProfile(ProfileLocal),
+		WithNotice(func(string) {}), WithLeaveGrace(300 * time.Millisecond), WithSeeds(boot)}
+	gone, err := New(ctx, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneID := gone.ID()
+	waitFor(t, 10*time.Second, "the group", func() bool { return alive(peers[0]) == 3 && alive(peers[1]) == 3 })
+	sub1, _ := peers[1].Subscribe("t")
+	log1 := newDeliveryLog()
+	log1.follow(sub1)
+	const n = 10
+	for i := 0; i < n; i++ {
+		if err := gone.Publish(ctx, "t", []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "the messages", func() bool { return log1.count(goneID) == n })
+	gone.Close()
+	waitFor(t, 10*time.Second, "the departure", func() bool { return alive(peers[0]) == 2 && alive(peers[1]) == 2 })
+
+	late, err := New(ctx, append(opts, WithHistory(HistoryAll()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	sub, _ := late.Subscribe("t")
+	logL := newDeliveryLog()
+	logL.follow(sub)
+	waitFor(t, 15*time.Second, "the departed member's messages at the newcomer", func() bool { return logL.count(goneID) == n })
+	for i, p := range []*Peer{peers[0], peers[1], late} {
+		if c := p.Penalties()[core.OffenceUnknownOrigin.String()]; c != 0 {
+			t.Errorf("peer %d charged %d unknown-origin offences", i, c)
+		}
+	}
+	t.Logf("newcomer: %+v", late.OriginHoldStats())
+}
