@@ -152,9 +152,12 @@
 // have to forget a tombstone younger than SeenTTL, the new origin is refused
 // (Stats.OriginsRefused) and the sending peer reported with OffenceFlood, so
 // an attacker inventing origins loses its own messages, never re-admits an
-// honest one. Not yet done: per-peer budgets of new origins and eviction
-// that targets the origins introduced by the peer responsible for most
-// growth.
+// honest one. A Validator that also implements OriginGate keeps messages of
+// origins it does not know (not members) out altogether: they are held for
+// HoldUnknownTicks, taken in if the origin becomes known, else dropped and
+// the sender reported with OffenceUnknownOrigin (unknown_origin.go). The
+// per-peer budget of new origins (NewOriginBurst) is opt-in
+// (origin_budget.go says why).
 //
 // Memory: FIFO hold-back is bounded per origin (MaxHeld) and overall
 // (MaxHeldBytes); under KeepFrames a message is copied out of a frame more

@@ -21,6 +21,10 @@ package core
 // first introduced an origin, which a relay cannot prove. Without it an
 // origin flood still cannot break exactly-once delivery (evicted origins
 // leave watermark tombstones; seen.go) and state stays bounded.
+// Package p2p penalises an origin flood by default another way: messages
+// of origins that are not members are held, not taken in, and a sender
+// whose own view did not know the origin is charged (unknown_origin.go,
+// p2p/origins.go).
 
 // maxBudgetPeers bounds the peers whose budget is tracked; beyond it a
 // peer not tracked is not charged (fail open: the origin table's own bound

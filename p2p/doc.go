@@ -206,7 +206,10 @@
 // (domain-separated, see identity.go) and verified on receipt through
 // core.Validator before it is stored, delivered or forwarded: a forged or
 // altered message is dropped and counted (Stats.Invalid,
-// grapevine_invalid_total). Replays are deduplicated by the engine by
+// grapevine_invalid_total). A message is taken in only once its origin is a
+// member this peer knows (origins.go: held up to 3 s meanwhile, the sender
+// asked for its view; a sender whose own view did not know the origin is
+// charged "unknown_origin"). Replays are deduplicated by the engine by
 // (origin, sequence number); a peer starts its sequence numbers at the
 // current time in microseconds, so a restarted member's new messages are
 // never mistaken for old ones. Membership updates about a member's own
