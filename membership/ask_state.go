@@ -22,10 +22,16 @@ const (
 	stateAskMemory = 600
 )
 
-// stateAskSpacing is the fewest ticks between two asks (to any members): a
-// full state is the whole view (~500 bytes a member), so a burst of
-// senders to ask costs a few exchanges a second, not one each.
+// stateAskSpacing is the fewest ticks between two asks (to any members),
+// at least one tick per 20 members: a full state is the whole view (~500
+// bytes a member, both ways), so a burst of senders to ask costs at most two
+// exchanges a second, and at n = 1,000 one in 5 s (about 100 KB/s).
 const stateAskSpacing = 5
+
+// askSpacing is the current fewest ticks between two asks.
+func (m *Memberlist) askSpacing() uint64 {
+	return uint64(max(stateAskSpacing, m.Size()/20))
+}
 
 // maxDeparted bounds the departed members remembered from one answer.
 const maxDeparted = 128
@@ -47,7 +53,7 @@ type stateAsk struct {
 type AskStats struct {
 	Asked    uint64 // full-state requests sent by AskState
 	Answered uint64 // full states received from members asked
-	Limited  uint64 // requests not sent: asked within the gap, another sent within stateAskSpacing ticks, or maxStateAsks remembered
+	Limited  uint64 // requests not sent: asked within the gap, another sent within askSpacing ticks, or maxStateAsks remembered
 }
 
 // AskStats returns AskState's counters.
@@ -55,8 +61,8 @@ func (m *Memberlist) AskStats() AskStats { return m.askStats }
 
 // AskState asks member id for its full state (and sends it this member's,
 // as any push-pull exchange) unless it was asked within the last gap ticks
-// or any member was asked within stateAskSpacing ticks; it reports whether
-// it asked. id
+// or any member was asked within askSpacing ticks; it reports whether it
+// asked. id
 // need not be a known member (a peer that sent a message of its own before
 // its alive update arrived answers with a state that includes itself).
 func (m *Memberlist) AskState(id core.NodeID, gap int) bool {
@@ -64,7 +70,7 @@ func (m *Memberlist) AskState(id core.NodeID, gap int) bool {
 		return false
 	}
 	a := m.stateAsks[id]
-	if (a != nil && m.tick < a.asked+uint64(gap)) || (m.askedAny && m.tick < m.lastAskTick+stateAskSpacing) {
+	if (a != nil && m.tick < a.asked+uint64(gap)) || (m.askedAny && m.tick < m.lastAskTick+m.askSpacing()) {
 		m.askStats.Limited++
 		return false
 	}

@@ -22,7 +22,7 @@ import (
 // known to some members before others while its first messages travel as
 // fast as its alive update. Meanwhile this peer asks the sender for its
 // full membership state (membership.AskState; once per half a hold per
-// sender, one request in 5 ticks over all senders), which names the origin
+// sender, one request in max(5, n/20) ticks over all senders: a full state is the whole view), which names the origin
 // if the sender knows it as a member, and so resolves that divergence
 // within a round trip. A member that failed or left before this peer
 // joined is not learned from another's state (membership learns no
