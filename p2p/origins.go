@@ -22,9 +22,9 @@ import (
 // known to some members before others while its first messages travel as
 // fast as its alive update. Meanwhile this peer asks the sender for its
 // full membership state (membership.AskState; once per half a hold per
-// sender, one request in max(5, n/20) ticks over all senders: a full state is the whole view), which names the origin
-// if the sender knows it as a member, and so resolves that divergence
-// within a round trip. A member that failed or left before this peer
+// sender, one request in max(5, n/20) ticks over all senders, since a full
+// state is the whole view), which names the origin if the sender knows it
+// as a member, and so resolves that divergence within a round trip. A member that failed or left before this peer
 // joined is not learned from another's state (membership learns no
 // corpses second-hand), but its last messages may still circulate (a
 // joiner's history): an origin the asked sender lists as dead or left is
