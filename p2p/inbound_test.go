@@ -207,7 +207,7 @@ func next(t *testing.T, s *Subscription) string {
 // a frame trickled too slowly, a flood over the per-peer rate. Each is
 // counted by reason, and honest frames still get through.
 func TestInboundBounds(t *testing.T) {
-	peers := startPeers(t, 1, false, WithInboundLimits(InboundLimits{
+	peers := startPeers(t, 1, false, withoutOriginCheck(), WithInboundLimits(InboundLimits{
 		BytesPerSecond: 256 << 10, FramesPerSecond: 1000,
 		IdleTimeout: time.Second, FrameTimeout: 500 * time.Millisecond,
 	}), WithEngineConfig(func(c *core.Config) { c.MaxMessageSize, c.MaxFrameSize = 64<<10, 80<<10 }))

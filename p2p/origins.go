@@ -61,13 +61,22 @@ func (p *Peer) memberlist() *membership.Memberlist {
 	return nil
 }
 
+// originGate is the Peer's state for messages of unknown origins (driver
+// goroutine).
+type originGate struct {
+	holdTicks int    // the engine's HoldUnknownTicks, read once
+	unproven  uint64 // held messages that expired without proof against their sender
+}
+
 // holdUnknownTicks is how long the engine holds a message of an unknown
 // origin (core.Config.HoldUnknownTicks as configured).
 func (p *Peer) holdUnknownTicks() int {
-	if nm, ok := p.mc.(*nodeMachine); ok {
-		return nm.n.Engine().Config().HoldUnknownTicks
+	if p.origins.holdTicks == 0 {
+		if nm, ok := p.mc.(*nodeMachine); ok {
+			p.origins.holdTicks = max(1, nm.n.Engine().Config().HoldUnknownTicks)
+		}
 	}
-	return 0
+	return p.origins.holdTicks
 }
 
 // OriginKnown implements core.OriginGate (driver goroutine): whether the
@@ -124,7 +133,7 @@ func (p *Peer) OriginHoldStats() OriginHoldStats {
 			st.HoldStats = nm.n.Engine().HoldStats()
 			st.Asks = nm.n.Membership().AskStats()
 		}
-		st.Unproven = p.unprovenOrigins
+		st.Unproven = p.origins.unproven
 	})
 	return st
 }

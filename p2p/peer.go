@@ -111,10 +111,8 @@ type Peer struct {
 	metaMax int    // membership's MaxMetaSize
 	gater   *gater // refuses penalized peers (own host only)
 
-	rates originRates // per-origin publish rate (WithPublishRateLimit, spam.go)
-	// held messages of unknown origins that expired without proof against
-	// their sender (driver goroutine; origins.go)
-	unprovenOrigins uint64
+	rates   originRates // per-origin publish rate (WithPublishRateLimit, spam.go)
+	origins originGate  // messages of origins that are not members (origins.go)
 
 	auth *groupAuth // closed group's admission (WithGroupAuthority), or nil
 
@@ -702,7 +700,7 @@ func (p *Peer) penalize(from core.NodeID, o core.Offence) {
 		return
 	}
 	if o == core.OffenceUnknownOrigin && !p.unknownOriginProven(from) {
-		p.unprovenOrigins++
+		p.origins.unproven++
 		return
 	}
 	p.m.penalties.WithLabelValues(o.String()).Inc()
