@@ -241,6 +241,7 @@ func (e *Engine) StepFrame(from NodeID, f *Frame) {
 	if f.Digest != nil {
 		e.onDigest(from, f.Digest)
 	}
+	e.retryUnknownOnJoin()
 	e.flush()
 }
 

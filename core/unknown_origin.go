@@ -70,6 +70,7 @@ type unknownHold struct {
 	// offence, while an origin flood (a new origin each message) costs one
 	// per message
 	reported map[senderOrigin]uint64
+	peersVer uint64 // the PeerLister's version when the held messages were last asked about
 }
 
 // holdUnknown holds m, which the Validator accepted but whose origin the
@@ -115,6 +116,9 @@ func (e *Engine) retryUnknown() {
 	if len(h.msgs) == 0 {
 		return
 	}
+	if l, ok := e.cfg.Sampler.(PeerLister); ok {
+		h.peersVer = l.PeersVersion()
+	}
 	keep := h.msgs[:0]
 	for _, x := range h.msgs {
 		if e.heldOutcome(x) {
@@ -132,6 +136,25 @@ func (e *Engine) retryUnknown() {
 	}
 	clear(h.msgs[len(keep):])
 	h.msgs = keep
+}
+
+// retryUnknownOnJoin asks about the held messages again at once, outside
+// the tick, when the peer list changed since they were last asked about (a
+// member joined: most likely the origin a message waits for, whose alive
+// update came in a frame of its own), so that its message is not kept
+// waiting for the next tick.
+func (e *Engine) retryUnknownOnJoin() {
+	if len(e.unknown.msgs) == 0 {
+		return
+	}
+	l, ok := e.cfg.Sampler.(PeerLister)
+	if !ok {
+		return
+	}
+	if v := l.PeersVersion(); v != e.unknown.peersVer {
+		e.unknown.peersVer = v
+		e.retryUnknown()
+	}
 }
 
 // heldOutcome decides about one held message; true keeps holding it.

@@ -97,3 +97,29 @@ func TestUnknownOriginHeld(t *testing.T) {
 		t.Fatalf("%d reported pairs remembered after 2·HoldUnknownTicks", len(e.unknown.reported))
 	}
 }
+
+// A held message is taken in as soon as a frame arrives after the peer
+// list changed (its origin's alive update came in a frame of its own),
+// without waiting for the next tick.
+func TestUnknownOriginReleasedOnJoin(t *testing.T) {
+	known := knownOrigins{}
+	var s *StaticSampler
+	e, app := newLoneEngine(t, func(c *Config) {
+		c.Validator = known
+		s = c.Sampler.(*StaticSampler)
+	})
+	e.Step("p", msgFrame("newcomer", 1))
+	if len(app.got) != 0 || e.HoldStats().Held != 1 {
+		t.Fatalf("%d delivered, %+v", len(app.got), e.HoldStats())
+	}
+	e.Step("p", NewFrame(nil)) // nothing changed: still held
+	if len(app.got) != 0 {
+		t.Fatal("released without a change")
+	}
+	known["newcomer"] = true
+	s.Peers = append(s.Peers, "newcomer") // the peer list changes
+	e.Step("p", NewFrame(nil))
+	if len(app.got) != 1 || e.HoldStats().Released != 1 {
+		t.Fatalf("%d delivered after the join, %+v", len(app.got), e.HoldStats())
+	}
+}
