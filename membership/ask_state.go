@@ -51,9 +51,10 @@ type stateAsk struct {
 // AskStats are the counters of AskState, apart from Stats (the simulator's
 // trace digests hash Stats).
 type AskStats struct {
-	Asked    uint64 // full-state requests sent by AskState
-	Answered uint64 // full states received from members asked
-	Limited  uint64 // requests not sent: asked within the gap, another sent within askSpacing ticks, or maxStateAsks remembered
+	Asked         uint64 // full-state requests sent by AskState
+	Answered      uint64 // full states received from members asked
+	SelfAnnounced uint64 // gossip frames this new member put its own alive on (self_announce.go)
+	Limited       uint64 // requests not sent: asked within the gap, another sent within askSpacing ticks, or maxStateAsks remembered
 }
 
 // AskStats returns AskState's counters.

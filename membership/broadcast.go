@@ -35,7 +35,9 @@ func (m *Memberlist) enqueue(id core.NodeID, typ uint8, rec []byte) {
 // room bytes, and at most MaxPacketSize) to a frame another layer sends to
 // peer to. A suspicion about to itself goes first.
 func (m *Memberlist) Piggyback(to core.NodeID, frame []byte, room int) []byte {
-	frame, _ = m.fill(frame, min(room, m.cfg.MaxPacketSize), to)
+	room = min(room, m.cfg.MaxPacketSize)
+	frame, room = m.appendSelfAnnounce(to, frame, room) // a new member's own alive (self_announce.go)
+	frame, _ = m.fill(frame, room, to)
 	return frame
 }
 

@@ -36,6 +36,10 @@ type Memberlist struct {
 	askedAny    bool
 	askStats    AskStats
 
+	// a new member's own alive on its gossip frames (self_announce.go)
+	announceUntil uint64
+	announcedTo   map[core.NodeID]struct{}
+
 	suspects     []*member  // members with a running suspicion timer (checkSuspects)
 	probeOrder   []*member  // the shuffled round-robin order (SWIM §4.3)
 	probeIdx     int        // the next position of probeOrder

@@ -24,6 +24,7 @@ func (m *Memberlist) Join(seeds []core.NodeID) {
 	}
 	m.joining = true
 	m.syncsLeft, m.nextSync = m.cfg.JoinSyncs, 0
+	m.selfAnnounce()
 	m.sendJoin()
 }
 
