@@ -20,7 +20,9 @@ import (
 // HoldUnknownTicks, 3 s by default) and asks again every tick: membership
 // views diverge for a moment, and a member that joined a second ago is
 // known to some members before others while its first messages travel as
-// fast as its alive update. Meanwhile this peer asks the sender for its
+// fast as its alive update (a new member puts its alive on its first
+// gossip frame to each peer, membership/self_announce.go, so this is rare).
+// Meanwhile this peer asks the sender for its
 // full membership state (membership.AskState; once per half a hold per
 // sender, one request in max(5, n/20) ticks over all senders, since a full
 // state is the whole view), which names the origin if the sender knows it
