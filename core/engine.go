@@ -325,8 +325,10 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64, frameSi
 		return
 	}
 	e.peerIn[from]++
-	if _, held := e.unknown.keys[m.Key()]; held {
-		// A copy of a message held for its origin (unknown_origin.go).
+	if _, held := e.unknown.keys[m.Key()]; held || (e.unknown.senderFull(from, e.cfg) && e.origins[m.Origin] == nil && m.Origin != from) {
+		// A copy of a message held for its origin, or a message of an
+		// origin new here from a sender whose share of the hold is full:
+		// dropped before the signature check (unknown_origin.go).
 		e.unknown.stats.Dropped++
 		return
 	}

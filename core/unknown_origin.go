@@ -73,6 +73,17 @@ type unknownHold struct {
 	peersVer uint64 // the PeerLister's version when the held messages were last asked about
 }
 
+// senderFull reports whether from's share of the hold (a quarter of
+// MaxHeldUnknown and of MaxHeldUnknownBytes) is taken: its further messages
+// of origins new to this node would be dropped if their origin turned out
+// unknown, so they are dropped before the Validator spends a signature
+// check on them (an origin flood's messages beyond the share cost a map
+// lookup each; a genuine one is repaired by pull once the share frees).
+func (h *unknownHold) senderFull(from NodeID, cfg Config) bool {
+	n := h.count[from]
+	return n > 0 && (n >= max(1, cfg.MaxHeldUnknown/4) || h.bytesOf[from] >= cfg.MaxHeldUnknownBytes/4)
+}
+
 // holdUnknown holds m, which the Validator accepted but whose origin the
 // OriginGate does not know yet. Each sender may fill a quarter of the buffer.
 func (e *Engine) holdUnknown(from NodeID, m *Message, tree bool, end uint64) {

@@ -6,10 +6,12 @@ import (
 )
 
 // knownOrigins is a Validator and OriginGate that accepts every message
-// and knows a set of origins.
+// and knows a set of origins; it counts the messages it validated under "".
 type knownOrigins map[NodeID]bool
 
-func (k knownOrigins) Validate(from NodeID, m *Message) error { return nil }
+var validated int
+
+func (k knownOrigins) Validate(from NodeID, m *Message) error { validated++; return nil }
 
 func (k knownOrigins) OriginKnown(from NodeID, m *Message) bool { return k[m.Origin] }
 
@@ -18,9 +20,11 @@ func (k knownOrigins) OriginKnown(from NodeID, m *Message) bool { return k[m.Ori
 // the origin is known (a member that joined a moment ago); one whose
 // origin stays unknown is dropped after HoldUnknownTicks and its sender
 // reported once per origin (and not again for 2·HoldUnknownTicks); a copy of a held message is not held twice;
-// and one sender fills at most a quarter of the buffer.
+// and one sender fills at most a quarter of the buffer, its further
+// messages of new origins dropped before they are verified.
 func TestUnknownOriginHeld(t *testing.T) {
 	known := knownOrigins{"alice": true}
+	validated = 0
 	offences := map[NodeID]map[Offence]int{}
 	e, app := newLoneEngine(t, func(c *Config) {
 		c.Validator = known
@@ -59,6 +63,9 @@ func TestUnknownOriginHeld(t *testing.T) {
 	e.Step("bob", msgFrame("ghost", 2))
 	if st := e.HoldStats(); st.Held != 2+10+2 || st.Dropped != 1+10 {
 		t.Fatalf("hold stats %+v, want 14 held and 11 dropped", st)
+	}
+	if validated != 3+10+2 {
+		t.Fatalf("%d messages validated, want 15: a held copy and mallory's messages beyond its share go unverified", validated)
 	}
 	for i := 0; i < 4; i++ {
 		e.Tick()
