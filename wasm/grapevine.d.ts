@@ -13,6 +13,17 @@ export interface StartOptions {
   iceServers?: string[];
   /** A private key from node.exportIdentity(), to keep the peer ID across starts (default: a fresh one). */
   identity?: string;
+  /**
+   * Keep this tab's state in IndexedDB under this name (database "grapevine/<name>"), so that after a
+   * reload a start with the same name rejoins as the same peer: its identity key, per-origin delivery
+   * watermarks, recent messages (served to members that pull them) and sequence numbers are kept. A
+   * message is handed to subscribers only after its watermark is committed (strict durability), so a
+   * reload never delivers it again; what was published while the tab was away is pulled from the
+   * members, within their retention (30 s with the default profiles); the tab's own numbering continues
+   * without reuse or gap. One running node per name per site (a second start gets an error). With
+   * identity too, it must be the stored one (or the name is new). Default: everything in memory.
+   */
+  persist?: string;
   /** How long to wait for the first bootstrap peer (default 15000). */
   connectTimeoutMs?: number;
   /** Closed group: the base64 of the authority's public key file ("peer authority new" writes FILE.pub). */
@@ -89,6 +100,21 @@ export interface Stats {
   subDropped: number;
   /** The tab's bounds under pressure (counters since start, and its Go heap). */
   transport: TransportStats;
+  /** options.persist: what was restored at start and written since (all 0 without it). */
+  persist: PersistStats;
+}
+
+/** options.persist's counters. */
+export interface PersistStats {
+  /** Origins whose delivery watermark was restored at start. */
+  restoredOrigins: number;
+  /** Recent messages restored at start (held, served to pulls, not delivered again). */
+  restoredMessages: number;
+  /** IndexedDB transactions written; those that failed (deliveries still went out). */
+  commits: number;
+  commitErrors: number;
+  /** Messages kept in IndexedDB now. */
+  stored: number;
 }
 
 /** What the tab's bounds refused or delayed (docs/SECURITY.md, "The browser tab"). */

@@ -121,6 +121,11 @@ func parseStartOptions(o js.Value) (Options, error) {
 	} else if !id.IsUndefined() && !id.IsNull() {
 		return opts, errors.New("options.identity must be a string")
 	}
+	if ps := o.Get("persist"); ps.Type() == js.TypeString && ps.String() != "" {
+		opts.Persist = ps.String()
+	} else if !ps.IsUndefined() && !ps.IsNull() {
+		return opts, errors.New("options.persist must be a non-empty string (the name the tab's state is kept under in IndexedDB)")
+	}
 	if t := o.Get("connectTimeoutMs"); t.Type() == js.TypeNumber {
 		opts.ConnectTimeout = time.Duration(t.Float()) * time.Millisecond
 	}
@@ -438,6 +443,7 @@ func (j *jsNode) stats([]js.Value) any {
 			"invalid": float64(st.Invalid), "subDropped": float64(st.SubDropped),
 			"published": float64(st.Engine.Published), "duplicates": float64(st.Engine.Duplicates),
 			"transport": j.transportStats(st),
+			"persist":   persistStats(j.n.DurableStats()),
 		}, nil
 	})
 }

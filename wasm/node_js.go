@@ -40,6 +40,11 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// Notice receives human-readable status lines.
 	Notice func(string)
+	// Persist names an IndexedDB store that keeps the tab's identity, its
+	// delivery watermarks, recent messages and sequence numbers across
+	// reloads (persist_js.go); empty: everything in memory.
+	Persist    string
+	persisting bool // the store is open (startPersistent)
 	// extra p2p options (tests)
 	Extra []p2p.Option
 }
@@ -57,6 +62,9 @@ type Node struct {
 // returns once one of them answered), and starts the Grapevine peer on the
 // host. Errors are worded for a web developer.
 func Start(ctx context.Context, o Options) (*Node, error) {
+	if o.Persist != "" && !o.persisting {
+		return startPersistent(ctx, o)
+	}
 	if len(o.Bootstrap) == 0 {
 		return nil, errors.New("bootstrap is empty: a browser peer needs the WebSocket address of at least one native Grapevine peer, like /ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooW...")
 	}

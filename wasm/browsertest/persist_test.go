@@ -1,0 +1,313 @@
+//go:build !js
+
+package browsertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/grapevine-p2p/grapevine/examples/browser/site"
+	"github.com/grapevine-p2p/grapevine/p2p"
+)
+
+// persistPage starts a node with options.persist from the query and
+// subscribes in the same task as start resolves (see grapevine.d.ts,
+// persist). Times are performance.now(): milliseconds since this page's
+// navigation started.
+const persistPage = `<!doctype html><meta charset="utf-8"><title>persist</title>
+<script type="module">
+import { Grapevine } from './grapevine.js';
+const st = window.st = { id: '', error: '', got: [], startedMs: 0, joinedMs: 0 };
+try {
+  const cfg = await (await fetch('config.json')).json();
+  const node = await Grapevine.start({ bootstrap: cfg.bootstrap, group: cfg.group, profile: cfg.profile, webrtc: false,
+    persist: new URLSearchParams(location.search).get('persist') });
+  node.subscribe('chat', (m) => st.got.push({ key: m.key, text: m.text, seq: m.seq, local: m.local, atMs: performance.now() }));
+  window.node = node;
+  st.startedMs = performance.now();
+  st.id = node.id;
+  const joined = setInterval(() => {
+    if (node.members().some((m) => !m.self && m.state === 'alive')) { st.joinedMs = performance.now(); clearInterval(joined); }
+  }, 5);
+} catch (e) { st.error = e.message; }
+</script>`
+
+type persistState struct {
+	ID        string
+	Error     string
+	StartedMs float64
+	JoinedMs  float64
+	Got       []struct {
+		Key, Text string
+		Seq       float64
+		Local     bool
+		AtMs      float64
+	}
+}
+
+// count returns how often text was delivered, and when it was last.
+func (s persistState) count(text string) (n int, atMs float64) {
+	for _, g := range s.Got {
+		if g.Text == text {
+			n++
+			atMs = g.AtMs
+		}
+	}
+	return n, atMs
+}
+
+// TestBrowserPersist: a tab started with options.persist receives
+// messages, goes away (its page replaced, no close: as a crash) while the
+// natives publish, comes back with the same persist name and rejoins with
+// the same peer ID, receives exactly what it missed and nothing it had
+// delivered; its next publish continues its numbering and reaches the
+// natives; after a real reload it again delivers nothing twice. A second
+// node on the same name in the same site is refused.
+func TestBrowserPersist(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium; skipped with -short")
+	}
+	bin := chromium(t)
+	wasmPath := buildWasm(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	const group = "browser-persist"
+	var natives []*native
+	t.Cleanup(func() {
+		for _, n := range natives {
+			n.p.Close()
+		}
+	})
+	for i := 0; i < 3; i++ {
+		opts := []p2p.Option{p2p.WithGroup(group), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN),
+			p2p.WithListenAddrs("/ip4/127.0.0.1/tcp/0/ws"), p2p.WithLeaveGrace(100 * time.Millisecond)}
+		if i > 0 {
+			opts = append(opts, p2p.WithSeeds(site.WSAddrs(natives[0].p)...))
+		}
+		p, err := p2p.New(ctx, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		natives = append(natives, newNative(t, p))
+	}
+	h, err := site.Handler(site.Config{WasmPath: wasmPath, Bootstrap: site.WSAddrs(natives[0].p), Group: group, Profile: "lan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/persist.html", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(persistPage))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(bin),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.UserDataDir(t.TempDir()), // IndexedDB lives here, across the page's loads
+	)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
+	t.Cleanup(cancelBrowser)
+	pctx, stop := chromedp.NewContext(bctx, chromedp.WithListener(func(ev any) {
+		switch e := ev.(type) {
+		case *cdpruntime.EventConsoleAPICalled:
+			var parts []string
+			for _, a := range e.Args {
+				parts = append(parts, strings.Trim(string(a.Value), `"`))
+			}
+			t.Logf("page console.%s: %s", e.Type, strings.Join(parts, " "))
+		case *cdpruntime.EventExceptionThrown:
+			t.Logf("page exception: %s %v", e.ExceptionDetails.Text, e.ExceptionDetails.Exception)
+		}
+	}))
+	t.Cleanup(stop)
+	url := srv.URL + "/persist.html?persist=tab-1"
+	state := func() persistState {
+		raw, err := chromedp.Run(pctx, chromedp.Evaluate[string](`JSON.stringify(window.st || {})`))
+		if err != nil {
+			t.Fatalf("reading the page's state: %v", err)
+		}
+		var s persistState
+		if err := json.Unmarshal([]byte(raw), &s); err != nil {
+			t.Fatalf("page state %q: %v", raw, err)
+		}
+		if s.Error != "" {
+			t.Fatalf("the page shows an error: %s", s.Error)
+		}
+		return s
+	}
+	started := func(what string) persistState {
+		var s persistState
+		eventually(t, 60*time.Second, what, func() bool { s = state(); return s.ID != "" })
+		return s
+	}
+	publish := func(text string) uint64 {
+		raw, err := chromedp.Run(pctx, chromedp.Evaluate[float64](fmt.Sprintf(`window.node.publish('chat', %q).then((r) => r.seq)`, text), chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("publish %q in the page: %v", text, err)
+		}
+		return uint64(raw)
+	}
+	nativesHave := func(texts ...string) func() bool {
+		return func() bool {
+			for _, n := range natives {
+				for _, x := range texts {
+					if !n.has(x) {
+						return false
+					}
+				}
+			}
+			return true
+		}
+	}
+	pageHas := func(texts ...string) func() bool {
+		return func() bool {
+			s := state()
+			for _, x := range texts {
+				if n, _ := s.count(x); n == 0 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	// exactlyOnce fails unless every text in once was delivered exactly
+	// once in this page load and none in never was delivered.
+	exactlyOnce := func(what string, once, never []string) {
+		s := state()
+		for _, x := range once {
+			if n, _ := s.count(x); n != 1 {
+				t.Errorf("%s: %q delivered %d times, want once", what, x, n)
+			}
+		}
+		for _, x := range never {
+			if n, _ := s.count(x); n != 0 {
+				t.Errorf("%s: %q delivered again (%d times) after coming back", what, x, n)
+			}
+		}
+	}
+	nativePublish := func(i int, text string) {
+		if err := natives[i].p.Publish(ctx, site.ChatTopic, []byte(text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// 1. First start: a fresh identity, stored; messages both ways.
+	if err := chromedp.Do(pctx, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("starting Chromium (%s) and opening %s: %v", bin, url, err)
+	}
+	s := started("the page started its peer")
+	id := s.ID
+	eventually(t, 30*time.Second, "the natives see the page alive", func() bool {
+		for _, n := range natives {
+			if n.state(id) != p2p.StateAlive {
+				return false
+			}
+		}
+		return true
+	})
+	before := []string{"before 1", "before 2", "before 3"}
+	for i, x := range before {
+		nativePublish(1+i%2, x)
+	}
+	own1 := publish("own 1")
+	eventually(t, 20*time.Second, "the page delivered the natives' messages and its own", pageHas(append(before, "own 1")...))
+	eventually(t, 20*time.Second, "the natives delivered the page's message", nativesHave("own 1"))
+
+	// A second node on the same name is refused while this one runs.
+	msg, err := chromedp.Run(pctx, chromedp.Evaluate[string](`import('./grapevine.js').then(({Grapevine}) => fetch('config.json').then((r) => r.json()).then((c) =>
+		Grapevine.start({bootstrap: c.bootstrap, group: c.group, webrtc: false, persist: 'tab-1'}))).then(() => 'no error', (e) => e.message)`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(msg, "in use by another tab") {
+		t.Fatalf("a second node on persist name tab-1: %q, %v; want an in-use error", msg, err)
+	}
+
+	// 2. The page goes away without closing its node (as a crash); the
+	// natives publish; the page comes back with the same name.
+	if err := chromedp.Do(pctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	away := []string{"away 1", "away 2", "away 3", "away 4"}
+	for i, x := range away {
+		nativePublish(1+i%2, x)
+	}
+	eventually(t, 10*time.Second, "the natives delivered the messages published while the page was away", nativesHave(away...))
+	back := time.Now()
+	if err := chromedp.Do(pctx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	s = started("the page came back")
+	if s.ID != id {
+		t.Fatalf("the page came back as %s, want %s (the persisted identity)", s.ID, id)
+	}
+	eventually(t, 30*time.Second, "the page caught up on what was published while it was away", pageHas(away...))
+	caughtUp := time.Since(back)
+	s = state()
+	last := 0.0
+	for _, x := range away {
+		_, at := s.count(x)
+		last = max(last, at)
+	}
+	t.Logf("back with the same persist name: navigation → started %.0f ms, → a member alive %.0f ms, → caught up (%d messages) %.0f ms (test's clock: %s)",
+		s.StartedMs, s.JoinedMs, len(away), last, caughtUp.Round(time.Millisecond))
+	time.Sleep(2 * time.Second) // room for a wrong re-delivery to show
+	exactlyOnce("after coming back", away, append(before, "own 1"))
+
+	// 3. The tab's own numbering continues, and the natives deliver it.
+	own2 := publish("own 2")
+	if own2 <= own1 {
+		t.Fatalf("after coming back the page published seq %d, its last before was %d: reused", own2, own1)
+	}
+	t.Logf("own sequence numbers: %d before, %d after coming back (gap %d)", own1, own2, own2-own1-1)
+	sent := time.Now()
+	eventually(t, 20*time.Second, "the natives delivered the page's first message after it came back", nativesHave("own 2"))
+	t.Logf("natives delivered it %s after the publish", time.Since(sent).Round(time.Millisecond))
+
+	// 4. A real reload: again the same peer, nothing delivered twice, and
+	// live messages after it.
+	if err := chromedp.Do(pctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	s = started("the page reloaded")
+	if s.ID != id {
+		t.Fatalf("the page reloaded as %s, want %s", s.ID, id)
+	}
+	eventually(t, 20*time.Second, "the natives see the reloaded page alive", func() bool {
+		for _, n := range natives {
+			if n.state(id) != p2p.StateAlive {
+				return false
+			}
+		}
+		return true
+	})
+	nativePublish(2, "after reload")
+	eventually(t, 20*time.Second, "the reloaded page delivered a new message", pageHas("after reload"))
+	time.Sleep(2 * time.Second)
+	exactlyOnce("after the reload", []string{"after reload"}, append(append(before, away...), "own 1", "own 2"))
+	raw, err := chromedp.Run(pctx, chromedp.Evaluate[string](`window.node.stats().then((s) => JSON.stringify(s.persist))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps struct{ RestoredOrigins, RestoredMessages, Stored int }
+	if err := json.Unmarshal([]byte(raw), &ps); err != nil {
+		t.Fatalf("stats().persist %q: %v", raw, err)
+	}
+	t.Logf("stats().persist after the reload: %s", raw)
+	if ps.RestoredOrigins < 2 || ps.RestoredMessages == 0 {
+		t.Fatalf("after the reload the tab restored %d origins and %d messages; want the natives' watermarks and its recent messages", ps.RestoredOrigins, ps.RestoredMessages)
+	}
+}
