@@ -21,17 +21,27 @@ import (
 
 // persistPage starts a node with options.persist from the query and
 // subscribes in the same task as start resolves (see grapevine.d.ts,
-// persist). Times are performance.now(): milliseconds since this page's
-// navigation started.
+// persist). Each delivery is also appended to sessionStorage, which
+// outlives the page's loads in this tab. Times are performance.now():
+// milliseconds since this page load's navigation started (timeOrigin, Unix
+// ms).
 const persistPage = `<!doctype html><meta charset="utf-8"><title>persist</title>
 <script type="module">
 import { Grapevine } from './grapevine.js';
-const st = window.st = { id: '', error: '', got: [], startedMs: 0, joinedMs: 0 };
+const load = Number(sessionStorage.getItem('loads') || 0) + 1;
+sessionStorage.setItem('loads', String(load));
+const st = window.st = { id: '', error: '', load, timeOrigin: performance.timeOrigin, got: [], startedMs: 0, joinedMs: 0 };
 try {
   const cfg = await (await fetch('config.json')).json();
   const node = await Grapevine.start({ bootstrap: cfg.bootstrap, group: cfg.group, profile: cfg.profile, webrtc: false,
     persist: new URLSearchParams(location.search).get('persist') });
-  node.subscribe('chat', (m) => st.got.push({ key: m.key, text: m.text, seq: m.seq, local: m.local, atMs: performance.now() }));
+  node.subscribe('chat', (m) => {
+    const g = { key: m.key, text: m.text, seq: m.seq, local: m.local, atMs: performance.now(), load };
+    st.got.push(g);
+    const all = JSON.parse(sessionStorage.getItem('got') || '[]');
+    all.push(g);
+    sessionStorage.setItem('got', JSON.stringify(all));
+  });
   window.node = node;
   st.startedMs = performance.now();
   st.id = node.id;
@@ -41,20 +51,27 @@ try {
 } catch (e) { st.error = e.message; }
 </script>`
 
-type persistState struct {
-	ID        string
-	Error     string
-	StartedMs float64
-	JoinedMs  float64
-	Got       []struct {
-		Key, Text string
-		Seq       float64
-		Local     bool
-		AtMs      float64
-	}
+type delivery struct {
+	Key, Text string
+	Seq       float64
+	Local     bool
+	AtMs      float64
+	Load      int
 }
 
-// count returns how often text was delivered, and when it was last.
+type persistState struct {
+	ID         string
+	Error      string
+	Load       int
+	TimeOrigin float64
+	StartedMs  float64
+	JoinedMs   float64
+	Got        []delivery // this page load's
+	All        []delivery // every load's, from sessionStorage
+}
+
+// count returns how often text was delivered in this page load, and when
+// it was last.
 func (s persistState) count(text string) (n int, atMs float64) {
 	for _, g := range s.Got {
 		if g.Text == text {
@@ -63,6 +80,17 @@ func (s persistState) count(text string) (n int, atMs float64) {
 		}
 	}
 	return n, atMs
+}
+
+// countAll returns how often text was delivered over every page load.
+func (s persistState) countAll(text string) int {
+	n := 0
+	for _, g := range s.All {
+		if g.Text == text {
+			n++
+		}
+	}
+	return n
 }
 
 // TestBrowserPersist: a tab started with options.persist receives
@@ -138,7 +166,7 @@ func TestBrowserPersist(t *testing.T) {
 	t.Cleanup(stop)
 	url := srv.URL + "/persist.html?persist=tab-1"
 	state := func() persistState {
-		raw, err := chromedp.Run(pctx, chromedp.Evaluate[string](`JSON.stringify(window.st || {})`))
+		raw, err := chromedp.Run(pctx, chromedp.Evaluate[string](`JSON.stringify({...(window.st || {}), all: JSON.parse(sessionStorage.getItem('got') || '[]')})`))
 		if err != nil {
 			t.Fatalf("reading the page's state: %v", err)
 		}
@@ -213,6 +241,8 @@ func TestBrowserPersist(t *testing.T) {
 	}
 	s := started("the page started its peer")
 	id := s.ID
+	eventually(t, 20*time.Second, "the page lists a member alive", func() bool { s = state(); return s.JoinedMs > 0 })
+	t.Logf("first start: navigation → started %.0f ms, → a member alive %.0f ms", s.StartedMs, s.JoinedMs)
 	eventually(t, 30*time.Second, "the natives see the page alive", func() bool {
 		for _, n := range natives {
 			if n.state(id) != p2p.StateAlive {
@@ -277,8 +307,25 @@ func TestBrowserPersist(t *testing.T) {
 	eventually(t, 20*time.Second, "the natives delivered the page's first message after it came back", nativesHave("own 2"))
 	t.Logf("natives delivered it %s after the publish", time.Since(sent).Round(time.Millisecond))
 
-	// 4. A real reload: again the same peer, nothing delivered twice, and
-	// live messages after it.
+	// 4. A real reload in the middle of a stream of messages from two
+	// natives: each is delivered exactly once over the two page loads, and
+	// nothing from before again.
+	stream := make([]string, 40)
+	pubAt := make([]time.Time, len(stream))
+	streamDone := make(chan struct{})
+	go func() {
+		defer close(streamDone)
+		for i := range stream {
+			stream[i] = fmt.Sprintf("stream %02d", i)
+			pubAt[i] = time.Now()
+			if err := natives[1+i%2].p.Publish(ctx, site.ChatTopic, []byte(stream[i])); err != nil {
+				t.Errorf("publish %s: %v", stream[i], err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	reloadAt := time.Now()
 	if err := chromedp.Do(pctx, chromedp.Reload()); err != nil {
 		t.Fatal(err)
 	}
@@ -286,18 +333,42 @@ func TestBrowserPersist(t *testing.T) {
 	if s.ID != id {
 		t.Fatalf("the page reloaded as %s, want %s", s.ID, id)
 	}
-	eventually(t, 20*time.Second, "the natives see the reloaded page alive", func() bool {
-		for _, n := range natives {
-			if n.state(id) != p2p.StateAlive {
+	<-streamDone
+	eventually(t, 30*time.Second, "every message of the stream delivered, before or after the reload", func() bool {
+		s = state()
+		for _, x := range stream {
+			if s.countAll(x) == 0 {
 				return false
 			}
 		}
 		return true
 	})
-	nativePublish(2, "after reload")
-	eventually(t, 20*time.Second, "the reloaded page delivered a new message", pageHas("after reload"))
-	time.Sleep(2 * time.Second)
-	exactlyOnce("after the reload", []string{"after reload"}, append(append(before, away...), "own 1", "own 2"))
+	time.Sleep(2 * time.Second) // room for a wrong re-delivery to show
+	s = state()
+	oldLoad, newLoad, missed, lastMissed := 0, 0, 0, 0.0
+	startedWall := time.UnixMilli(int64(s.TimeOrigin + s.StartedMs))
+	for i, x := range stream {
+		if n := s.countAll(x); n != 1 {
+			t.Errorf("%q delivered %d times over the reload, want once", x, n)
+		}
+		if n, at := s.count(x); n == 0 {
+			oldLoad++
+		} else {
+			newLoad++
+			if pubAt[i].Before(startedWall) {
+				missed++
+				lastMissed = max(lastMissed, at)
+			}
+		}
+	}
+	exactlyOnce("after the reload", nil, append(append(before, away...), "own 1", "own 2"))
+	t.Logf("reload during a stream of %d messages (reload %s after the stream began): %d delivered before it, %d after; "+
+		"navigation → started %.0f ms, → a member alive %.0f ms, → the %d published before the new peer started delivered %.0f ms (test's clock: reload → started %s)",
+		len(stream), reloadAt.Sub(pubAt[0]).Round(time.Millisecond), oldLoad, newLoad, s.StartedMs, s.JoinedMs, missed, lastMissed,
+		startedWall.Sub(reloadAt).Round(time.Millisecond))
+	if newLoad == 0 {
+		t.Fatal("the reloaded page delivered none of the stream")
+	}
 	raw, err := chromedp.Run(pctx, chromedp.Evaluate[string](`window.node.stats().then((s) => JSON.stringify(s.persist))`, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
