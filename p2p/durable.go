@@ -128,9 +128,10 @@ type durable struct {
 	firstStart time.Time      // this peer's first start (with a data directory: ever)
 	loaded     *durableState
 
-	reserved  uint64        // driver goroutine: sequence numbers below it are reserved on disk
-	seqBlock  uint64        // how many are reserved at a time
-	restarted []core.NodeID // driver goroutine: members seen to rejoin, for RestartOrigin
+	reserved     uint64        // driver goroutine: sequence numbers below it are reserved on disk
+	seqBlock     uint64        // how many are reserved at a time
+	restartPulls int           // driver goroutine: ticks left to pull at every tick (restartPullTicks)
+	restarted    []core.NodeID // driver goroutine: members seen to rejoin, for RestartOrigin
 
 	mu      sync.Mutex
 	pending []*core.Message
@@ -262,6 +263,9 @@ func (p *Peer) restoreDurable() error {
 		return err
 	}
 	d.restoredOrigins, d.restoredMsgs = rs.Origins, rs.Messages
+	if rs.Origins > 0 || rs.Messages > 0 {
+		d.restartPulls = restartPullTicks
+	}
 	b.drop = append(b.drop, d.evict(now)...)
 	if err := d.db.commit(b); err != nil {
 		return fmt.Errorf("writing data directory: %w", err)
@@ -434,9 +438,16 @@ func (p *Peer) DurableStats() DurableStats {
 	}
 }
 
+// restartPullTicks is how many ticks a restarted peer that restored state
+// pulls at every tick (3 s with 100 ms ticks): what was published while it
+// was down creates no gap it could see until newer messages arrive, so it
+// asks at once instead of at the next round's pull.
+const restartPullTicks = 30
+
 // catchUp pulls at every tick while the engine holds messages back behind
-// a FIFO gap (after a restart, a partition), instead of once every
-// PullEvery rounds, and runs the history window (driver goroutine).
+// a FIFO gap (after a restart, a partition) or for restartPullTicks after
+// a restart, instead of once every PullEvery rounds, and runs the history
+// window (driver goroutine).
 func (p *Peer) catchUp() {
 	p.historyTick()
 	e := p.engine()
@@ -444,7 +455,11 @@ func (p *Peer) catchUp() {
 		e.RestartOrigin(id)
 	}
 	p.dur.restarted = p.dur.restarted[:0]
-	if e.Behind() {
+	restarting := p.dur.restartPulls > 0
+	if restarting {
+		p.dur.restartPulls--
+	}
+	if restarting || e.Behind() {
 		e.PullNow()
 	}
 }

@@ -42,9 +42,11 @@ type StoreOp struct {
 	Value []byte
 }
 
-// Store is the database of WithStore. A peer uses it from one goroutine
-// at a time. Everything read back is checked (a damaged record is dropped,
-// never trusted), so a Store need not validate what it holds.
+// Store is the database of WithStore. Commit may be called from two
+// goroutines at once (deliveries, sequence-number reservations): a Store
+// applies such commits one after the other. Everything read back is
+// checked (a damaged record is dropped, never trusted), so a Store need
+// not validate what it holds.
 type Store interface {
 	// Load returns every record in the store.
 	Load() ([]StoreRecord, error)
