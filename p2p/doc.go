@@ -295,6 +295,7 @@
 // a new block is reserved before the engine starts. A watermark older than
 // the replay window (WithReplayWindow) plus clock skew is dropped: every
 // message it guards is refused by its timestamp anyway. Then the peer pulls
+// (at every tick for its first 3 s, then while anything is held back)
 // what was published while it was down from its neighbours' stores, within
 // their retention, and delivers it in each origin's order before newer
 // messages of the same origin. One peer at a time may use a directory (a
@@ -309,7 +310,10 @@
 // watermark is the highest number delivered, so a crash may lose, never
 // repeat, a message that was still behind a gap. A commit that fails (disk
 // full) is logged and counted (DurableStats.CommitErrors) and the
-// deliveries still go out. Browser tabs cannot keep a data directory.
+// deliveries still go out. WithStore takes another database than bbolt
+// with the same records and rules: a browser tab keeps them in IndexedDB
+// (package wasm, options.persist) and reserves one number at a time
+// (WithSeqReservation(1)), so that a reload leaves no gap.
 //
 // History (WithHistory) says what a member receives of what was published
 // before it first joined, judged by the origin's signed timestamp against

@@ -21,8 +21,69 @@
 // like a crashed process; call close() (for example on the pagehide event)
 // to leave gracefully instead. The peer ID is fresh on every start unless
 // the page passes options.identity, a key from node.exportIdentity() (one
-// identity must not run in two tabs at once). Go programs compiled to wasm
-// can use Start directly.
+// identity must not run in two tabs at once), or options.persist (below).
+// Go programs compiled to wasm can use Start directly.
+//
+// # Persistence across reloads
+//
+// With options.persist: "name" (Options.Persist) the tab keeps, in the
+// IndexedDB database "grapevine/name" of its site, what a native peer
+// keeps in its data directory (p2p.WithDataDir), and so behaves across a
+// reload, a closed tab or a crashed browser as a native peer does across
+// kill -9:
+//
+//   - its identity key (object store "tab"): the first start stores
+//     options.identity or a fresh key, later starts take the stored one,
+//     so the peer ID survives reloads (an options.identity that differs
+//     from the stored one is an error);
+//   - per origin, the delivery watermark, the recent messages it delivered
+//     (bounded by count, bytes and age as the engine's store is: 30 s with
+//     the default profiles) and its sequence-number reservation, in the
+//     object stores "meta", "watermarks" and "messages": the records of
+//     p2p.Store, which package p2p encodes, checks when it reads them back
+//     and restores into the engine (core.Engine.Restore), exactly as for a
+//     data directory (p2p/doc.go, "Durable delivery"). The IndexedDB code
+//     (idb_js.go) only moves bytes.
+//
+// After a reload the tab rejoins as the same peer, delivers nothing at or
+// below a watermark (whether it comes by push, announcement or pull),
+// serves its recent messages to members that pull them, and pulls at every
+// tick for its first 3 s what was published while it was away, within the
+// members' retention, delivering it in each origin's order. Its own
+// numbering continues at the next unused number: the tab reserves one
+// number at a time (p2p.WithSeqReservation(1): one IndexedDB commit before
+// each publish, whose promise resolves after it), so a reload leaves no gap
+// that receivers would hold its next message behind, and never reuses a
+// number.
+//
+// IndexedDB is asynchronous; the Go side blocks the committing goroutine
+// until the transaction's complete event (requested with durability
+// "strict": the browser flushes it to disk first) and only then hands the
+// deliveries of that transaction to subscribers, as a native peer does
+// after fsync (deliveries that arrive meanwhile share the next
+// transaction). Between the complete event and the subscriber's callback
+// the Go runtime does not return to the browser's event loop, so a reload
+// or navigation, which is a task of that loop, cannot fall in between: a
+// message is either recorded and handed to the callback, or neither and
+// pulled again after the reload. What remains is the page's side: (1) a
+// catch-up delivery reaches only topics subscribed when it is dispatched,
+// so subscribe in the same task as Grapevine.start resolves (right after
+// the await, before any other await; no delivery can be dispatched before
+// that task ends, since dispatch waits for an IndexedDB event); (2) a
+// callback that saves the message asynchronously (its own IndexedDB write,
+// a fetch) can lose it to a reload in between, as a native subscriber can
+// lose one to a crash after fsync; (3) a process crash of the browser or
+// OS between the complete event and the callback has the same effect.
+//
+// One running node per name per site: the name is held with a Web Lock
+// (navigator.locks) while the node runs, and a second start with it, in
+// this tab or another, fails with "in use by another tab"; the browser
+// releases the lock when the page goes away. On an insecure page without
+// the Web Locks API nothing prevents two. Use one name per identity a user
+// should have (for example per user of the site); to start afresh delete
+// the database (indexedDB.deleteDatabase("grapevine/name")) while no node
+// uses it. node.stats().persist counts what was restored and written. A
+// private window keeps IndexedDB only until it closes.
 //
 // # The host
 //

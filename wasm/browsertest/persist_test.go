@@ -185,11 +185,18 @@ func TestBrowserPersist(t *testing.T) {
 		return s
 	}
 	publish := func(text string) uint64 {
-		raw, err := chromedp.Run(pctx, chromedp.Evaluate[float64](fmt.Sprintf(`window.node.publish('chat', %q).then((r) => r.seq)`, text), chromedp.EvalAwaitPromise))
+		expr := fmt.Sprintf(`(async () => { const t0 = performance.now(); const r = await window.node.publish('chat', %q);
+			return JSON.stringify({seq: r.seq, ms: performance.now() - t0}); })()`, text)
+		raw, err := chromedp.Run(pctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
 		if err != nil {
 			t.Fatalf("publish %q in the page: %v", text, err)
 		}
-		return uint64(raw)
+		var r struct{ Seq, Ms float64 }
+		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+			t.Fatalf("publish %q: %q: %v", text, raw, err)
+		}
+		t.Logf("publish %q: seq %d, resolved after %.1f ms", text, uint64(r.Seq), r.Ms)
+		return uint64(r.Seq)
 	}
 	nativesHave := func(texts ...string) func() bool {
 		return func() bool {
