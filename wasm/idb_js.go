@@ -29,6 +29,7 @@ type idbStore struct {
 	name      string
 	db        js.Value // IDBDatabase
 	unlock    func()   // releases the Web Lock on the name
+	page      *pageLife
 	closeOnce sync.Once
 }
 
@@ -41,6 +42,12 @@ type idbEvent struct {
 // await sets handlers for the events names on target (an IDBRequest or
 // IDBTransaction) and blocks until one of them fires.
 func await(target js.Value, names ...string) idbEvent {
+	r, _ := awaitOr(target, nil, names...)
+	return r
+}
+
+// awaitOr is await that gives up (ok false) when stop is closed first.
+func awaitOr(target js.Value, stop <-chan struct{}, names ...string) (r idbEvent, ok bool) {
 	ch := make(chan idbEvent, 1)
 	fns := make([]js.Func, len(names))
 	for i, n := range names {
@@ -57,12 +64,16 @@ func await(target js.Value, names ...string) idbEvent {
 		})
 		target.Set("on"+n, fns[i])
 	}
-	r := <-ch
+	select {
+	case r = <-ch:
+		ok = true
+	case <-stop:
+	}
 	for i, n := range names {
 		target.Set("on"+n, js.Null())
 		fns[i].Release()
 	}
-	return r
+	return r, ok
 }
 
 // domError describes target.error (a DOMException), if any.
@@ -110,7 +121,7 @@ func openIDB(name string) (s *idbStore, err error) {
 	if r := await(req, "success", "error"); r.name != "success" {
 		return nil, domError(req, "opening "+name)
 	}
-	return &idbStore{name: name, db: req.Get("result"), unlock: func() {}}, nil
+	return &idbStore{name: name, db: req.Get("result"), unlock: func() {}, page: newPageLife()}, nil
 }
 
 // idbSpaces are the object stores: p2p's key spaces and the tab's own.
@@ -186,7 +197,8 @@ func (s *idbStore) Load() (recs []p2p.StoreRecord, err error) {
 // Commit applies ops in one read-write transaction with strict durability
 // (the browser flushes it to disk before "complete" fires) and returns
 // when it completed. All requests are placed before this goroutine
-// blocks, so the transaction cannot commit part of them early.
+// blocks, so the transaction cannot commit part of them early. At
+// pagehide it returns errPageHidden (pagehide_js.go).
 func (s *idbStore) Commit(ops []p2p.StoreOp) (err error) {
 	return s.write(func(store func(string) js.Value) {
 		for _, op := range ops {
@@ -203,6 +215,7 @@ func (s *idbStore) Commit(ops []p2p.StoreOp) (err error) {
 // and waits for it to complete; a JavaScript exception in f aborts it.
 func (s *idbStore) write(f func(store func(string) js.Value)) (err error) {
 	defer catchJS(&err)
+	hidden := s.page.waitShown()
 	tx := s.db.Call("transaction", jsArray(idbSpaces()), "readwrite", map[string]any{"durability": "strict"})
 	stores := map[string]js.Value{}
 	store := func(n string) js.Value {
@@ -225,7 +238,11 @@ func (s *idbStore) write(f func(store func(string) js.Value)) (err error) {
 	if c := tx.Get("commit"); c.Type() == js.TypeFunction {
 		tx.Call("commit")
 	}
-	if r := await(tx, "complete", "error", "abort"); r.name != "complete" {
+	r, ok := awaitOr(tx, hidden, "complete", "error", "abort")
+	if !ok {
+		return errPageHidden
+	}
+	if r.name != "complete" {
 		return domError(tx, "writing "+s.name)
 	}
 	return nil
@@ -257,6 +274,7 @@ func (s *idbStore) Close() error {
 			defer func() { recover() }()
 			s.db.Call("close")
 		}()
+		s.page.release()
 		s.unlock()
 	})
 	return nil

@@ -341,15 +341,28 @@ func TestBrowserPersist(t *testing.T) {
 		t.Fatalf("the page reloaded as %s, want %s", s.ID, id)
 	}
 	<-streamDone
-	eventually(t, 30*time.Second, "every message of the stream delivered, before or after the reload", func() bool {
+	missing := func() []string {
 		s = state()
+		var out []string
 		for _, x := range stream {
 			if s.countAll(x) == 0 {
-				return false
+				out = append(out, x)
 			}
 		}
-		return true
-	})
+		return out
+	}
+	for start := time.Now(); len(missing()) > 0; time.Sleep(200 * time.Millisecond) {
+		if time.Since(start) > 30*time.Second {
+			var loads []string
+			for _, g := range s.All {
+				if strings.HasPrefix(g.Text, "stream") {
+					loads = append(loads, fmt.Sprintf("%s@%d", g.Text[len("stream "):], g.Load))
+				}
+			}
+			stats, _ := chromedp.Run(pctx, chromedp.Evaluate[string](`window.node.stats().then((s) => JSON.stringify(s))`, chromedp.EvalAwaitPromise))
+			t.Fatalf("stream messages never delivered: %v (delivered, @page load: %v); stats %s", missing(), loads, stats)
+		}
+	}
 	time.Sleep(2 * time.Second) // room for a wrong re-delivery to show
 	s = state()
 	oldLoad, newLoad, missed, lastMissed := 0, 0, 0, 0.0
