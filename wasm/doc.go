@@ -63,17 +63,30 @@
 // after fsync (deliveries that arrive meanwhile share the next
 // transaction). Between the complete event and the subscriber's callback
 // the Go runtime does not return to the browser's event loop, so a reload
-// or navigation, which is a task of that loop, cannot fall in between: a
-// message is either recorded and handed to the callback, or neither and
-// pulled again after the reload. What remains is the page's side: (1) a
-// catch-up delivery reaches only topics subscribed when it is dispatched,
-// so subscribe in the same task as Grapevine.start resolves (right after
-// the await, before any other await; no delivery can be dispatched before
-// that task ends, since dispatch waits for an IndexedDB event); (2) a
-// callback that saves the message asynchronously (its own IndexedDB write,
-// a fetch) can lose it to a reload in between, as a native subscriber can
-// lose one to a crash after fsync; (3) a process crash of the browser or
-// OS between the complete event and the callback has the same effect.
+// or navigation, which is a task of that loop, cannot fall in between. It
+// can fall during a commit, though: the browser then may complete the
+// transaction after the page is gone without the page ever seeing the
+// complete event (the browser test lost the message in flight this way in
+// 3 runs of 5). So at pagehide (pagehide_js.go) a commit in flight stops
+// waiting and its deliveries go to the subscribers inside the pagehide
+// event; a commit begun after pagehide is not awaited, and its deliveries
+// are neither recorded nor handed over (they are pulled after the reload).
+// The windows that remain:
+//
+//   - the browser aborts rather than completes the transaction in flight at
+//     pagehide: its messages, already handed over, are delivered again after
+//     the reload (not seen in the tests: Chromium completes it);
+//   - the browser or the machine crashes (no pagehide) between the complete
+//     event reaching the browser's database and the page: those messages
+//     are recorded and never handed over, the native peer's window between
+//     fsync and dispatch;
+//   - the page's side: a catch-up delivery reaches only topics subscribed
+//     when it is dispatched, so subscribe in the same task as
+//     Grapevine.start resolves (right after the await, before any other
+//     await: no delivery can be dispatched before that task ends, since
+//     dispatch waits for an IndexedDB event); and a callback that saves the
+//     message asynchronously (its own IndexedDB write, a fetch) can lose it
+//     to a reload in between.
 //
 // One running node per name per site: the name is held with a Web Lock
 // (navigator.locks) while the node runs, and a second start with it, in

@@ -20,8 +20,11 @@ export interface StartOptions {
    * message is handed to subscribers only after its watermark is committed (strict durability), so a
    * reload never delivers it again; what was published while the tab was away is pulled from the
    * members, within their retention (30 s with the default profiles); the tab's own numbering continues
-   * without reuse or gap. One running node per name per site (a second start gets an error). With
+   * without reuse or gap. Subscribe right after `await Grapevine.start(...)`, before any other await:
+   * messages caught up after a reload go to the topics subscribed when they arrive, and are not
+   * delivered again. One running node per name per site (a second start gets an error). With
    * identity too, it must be the stored one (or the name is new). Default: everything in memory.
+   * Details and the remaining windows: wasm/doc.go, "Persistence across reloads".
    */
   persist?: string;
   /** How long to wait for the first bootstrap peer (default 15000). */

@@ -310,8 +310,13 @@ func TestBrowserPersist(t *testing.T) {
 		t.Fatalf("after coming back the page published seq %d, its last before was %d: reused", own2, own1)
 	}
 	t.Logf("own sequence numbers: %d before, %d after coming back (gap %d)", own1, own2, own2-own1-1)
+	// The first publish after a start uses the number reserved at the
+	// start; this one waits for a reservation commit first.
+	if own3 := publish("own 3"); own3 != own2+1 {
+		t.Fatalf("the next publish has seq %d, want %d", own3, own2+1)
+	}
 	sent := time.Now()
-	eventually(t, 20*time.Second, "the natives delivered the page's first message after it came back", nativesHave("own 2"))
+	eventually(t, 20*time.Second, "the natives delivered the page's first message after it came back", nativesHave("own 2", "own 3"))
 	t.Logf("natives delivered it %s after the publish", time.Since(sent).Round(time.Millisecond))
 
 	// 4. A real reload in the middle of a stream of messages from two
@@ -381,7 +386,7 @@ func TestBrowserPersist(t *testing.T) {
 			}
 		}
 	}
-	exactlyOnce("after the reload", nil, append(append(before, away...), "own 1", "own 2"))
+	exactlyOnce("after the reload", nil, append(append(before, away...), "own 1", "own 2", "own 3"))
 	t.Logf("reload during a stream of %d messages (reload %s after the stream began): %d delivered before it, %d after; "+
 		"navigation → started %.0f ms, → a member alive %.0f ms, → the %d published before the new peer started delivered %.0f ms (test's clock: reload → started %s)",
 		len(stream), reloadAt.Sub(pubAt[0]).Round(time.Millisecond), oldLoad, newLoad, s.StartedMs, s.JoinedMs, missed, lastMissed,
