@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +38,7 @@ try {
   const node = await Grapevine.start({ bootstrap: cfg.bootstrap, group: cfg.group, profile: cfg.profile, webrtc: false,
     persist: new URLSearchParams(location.search).get('persist') });
   node.subscribe('chat', (m) => {
-    const g = { key: m.key, text: m.text, seq: m.seq, local: m.local, atMs: performance.now(), load };
+    const g = { key: m.key, text: m.text, seq: m.seq, local: m.local, atMs: performance.now(), latencyMs: m.latencyMs, load };
     st.got.push(g);
     const all = JSON.parse(sessionStorage.getItem('got') || '[]');
     all.push(g);
@@ -56,6 +58,7 @@ type delivery struct {
 	Seq       float64
 	Local     bool
 	AtMs      float64
+	LatencyMs float64
 	Load      int
 }
 
@@ -93,14 +96,18 @@ func (s persistState) countAll(text string) int {
 	return n
 }
 
-// TestBrowserPersist: a tab started with options.persist receives
-// messages, goes away (its page replaced, no close: as a crash) while the
-// natives publish, comes back with the same persist name and rejoins with
-// the same peer ID, receives exactly what it missed and nothing it had
-// delivered; its next publish continues its numbering and reaches the
-// natives; after a real reload it again delivers nothing twice. A second
-// node on the same name in the same site is refused.
-func TestBrowserPersist(t *testing.T) {
+// persistBed is the test bed of the persist tests: 3 native peers
+// (native 0 is the page's bootstrap peer), the example site plus
+// /persist.html (persistPage), and one page in a headless Chromium whose
+// profile (IndexedDB, sessionStorage) lasts for the test.
+type persistBed struct {
+	ctx     context.Context
+	natives []*native
+	base    string // the site's URL
+	pctx    context.Context
+}
+
+func startPersistBed(t *testing.T) *persistBed {
 	if testing.Short() {
 		t.Skip("starts Chromium; skipped with -short")
 	}
@@ -164,21 +171,37 @@ func TestBrowserPersist(t *testing.T) {
 		}
 	}))
 	t.Cleanup(stop)
-	url := srv.URL + "/persist.html?persist=tab-1"
-	state := func() persistState {
-		raw, err := chromedp.Run(pctx, chromedp.Evaluate[string](`JSON.stringify({...(window.st || {}), all: JSON.parse(sessionStorage.getItem('got') || '[]')})`))
-		if err != nil {
-			t.Fatalf("reading the page's state: %v", err)
-		}
-		var s persistState
-		if err := json.Unmarshal([]byte(raw), &s); err != nil {
-			t.Fatalf("page state %q: %v", raw, err)
-		}
-		if s.Error != "" {
-			t.Fatalf("the page shows an error: %s", s.Error)
-		}
-		return s
+	return &persistBed{ctx: ctx, natives: natives, base: srv.URL, pctx: pctx}
+}
+
+// state reads the page's window.st and the deliveries of every load.
+func (b *persistBed) state(t *testing.T) persistState {
+	raw, err := chromedp.Run(b.pctx, chromedp.Evaluate[string](`JSON.stringify({...(window.st || {}), all: JSON.parse(sessionStorage.getItem('got') || '[]')})`))
+	if err != nil {
+		t.Fatalf("reading the page's state: %v", err)
 	}
+	var s persistState
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		t.Fatalf("page state %q: %v", raw, err)
+	}
+	if s.Error != "" {
+		t.Fatalf("the page shows an error: %s", s.Error)
+	}
+	return s
+}
+
+// TestBrowserPersist: a tab started with options.persist receives
+// messages, goes away (its page replaced, no close: as a crash) while the
+// natives publish, comes back with the same persist name and rejoins with
+// the same peer ID, receives exactly what it missed and nothing it had
+// delivered; its next publish continues its numbering and reaches the
+// natives; after a real reload it again delivers nothing twice. A second
+// node on the same name in the same site is refused.
+func TestBrowserPersist(t *testing.T) {
+	b := startPersistBed(t)
+	ctx, natives, pctx := b.ctx, b.natives, b.pctx
+	url := b.base + "/persist.html?persist=tab-1"
+	state := func() persistState { return b.state(t) }
 	started := func(what string) persistState {
 		var s persistState
 		eventually(t, 60*time.Second, what, func() bool { s = state(); return s.ID != "" })
@@ -244,7 +267,7 @@ func TestBrowserPersist(t *testing.T) {
 
 	// 1. First start: a fresh identity, stored; messages both ways.
 	if err := chromedp.Do(pctx, chromedp.Navigate(url)); err != nil {
-		t.Fatalf("starting Chromium (%s) and opening %s: %v", bin, url, err)
+		t.Fatalf("opening %s: %v", url, err)
 	}
 	s := started("the page started its peer")
 	id := s.ID
@@ -406,4 +429,58 @@ func TestBrowserPersist(t *testing.T) {
 	if ps.RestoredOrigins < 2 || ps.RestoredMessages == 0 {
 		t.Fatalf("after the reload the tab restored %d origins and %d messages; want the natives' watermarks and its recent messages", ps.RestoredOrigins, ps.RestoredMessages)
 	}
+}
+
+// TestBrowserPersistCostReport compares a tab's delivery latency with and
+// without options.persist (each delivery batch then waits for a strict
+// IndexedDB commit): the natives publish 100 messages at 20 a second to a
+// page in memory, then with persist, twice over. A report, not a check:
+// run it with GRAPEVINE_BROWSER_BENCH=1 (docs/benchmarks/durable.md).
+func TestBrowserPersistCostReport(t *testing.T) {
+	if os.Getenv("GRAPEVINE_BROWSER_BENCH") == "" {
+		t.Skip("a benchmark report: set GRAPEVINE_BROWSER_BENCH=1 to run it")
+	}
+	b := startPersistBed(t)
+	var rows []string
+	for round := 0; round < 2; round++ {
+		for _, mode := range []string{"memory", "persist"} {
+			url := b.base + "/persist.html"
+			if mode == "persist" {
+				url += "?persist=cost"
+			}
+			if err := chromedp.Do(b.pctx, chromedp.Navigate(url)); err != nil {
+				t.Fatal(err)
+			}
+			var s persistState
+			eventually(t, 60*time.Second, mode+": the page lists a member alive", func() bool { s = b.state(t); return s.JoinedMs > 0 })
+			time.Sleep(time.Second)
+			prefix := fmt.Sprintf("cost %d %s ", round, mode)
+			for i := 0; i < 100; i++ {
+				if err := b.natives[1+i%2].p.Publish(b.ctx, site.ChatTopic, []byte(fmt.Sprintf("%s%03d", prefix, i))); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			var lat []float64
+			eventually(t, 30*time.Second, mode+": the page delivered the 100 messages", func() bool {
+				s = b.state(t)
+				lat = lat[:0]
+				for _, g := range s.Got {
+					if strings.HasPrefix(g.Text, prefix) {
+						lat = append(lat, g.LatencyMs)
+					}
+				}
+				return len(lat) == 100
+			})
+			slices.Sort(lat)
+			row := fmt.Sprintf("| %s %d | %.1f ms | %.1f ms | %.1f ms |", mode, round+1, lat[50], lat[90], lat[99])
+			t.Log(row)
+			rows = append(rows, row)
+			if err := chromedp.Do(b.pctx, chromedp.Navigate("about:blank")); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+		}
+	}
+	t.Log("| tab | p50 | p90 | max |\n|---|---|---|---|\n" + strings.Join(rows, "\n"))
 }
