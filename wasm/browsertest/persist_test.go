@@ -4,6 +4,7 @@ package browsertest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/grapevine-p2p/grapevine/examples/browser/site"
 	"github.com/grapevine-p2p/grapevine/p2p"
@@ -428,6 +430,23 @@ func TestBrowserPersist(t *testing.T) {
 	t.Logf("stats().persist after the reload: %s", raw)
 	if ps.RestoredOrigins < 2 || ps.RestoredMessages == 0 {
 		t.Fatalf("after the reload the tab restored %d origins and %d messages; want the natives' watermarks and its recent messages", ps.RestoredOrigins, ps.RestoredMessages)
+	}
+
+	// 5. Once the node is closed the name is free again, but only for
+	// the identity it keeps.
+	sk, err := p2p.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := crypto.MarshalPrivateKey(sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err = chromedp.Run(pctx, chromedp.Evaluate[string](fmt.Sprintf(`window.node.close().then(() => import('./grapevine.js')).then(({Grapevine}) =>
+		fetch('config.json').then((r) => r.json()).then((c) => Grapevine.start({bootstrap: c.bootstrap, group: c.group, webrtc: false, persist: 'tab-1', identity: %q})))
+		.then(() => 'no error', (e) => e.message)`, base64.StdEncoding.EncodeToString(other)), chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(msg, "is not the identity stored") {
+		t.Fatalf("persist name tab-1 with another identity: %q, %v; want a mismatch error", msg, err)
 	}
 }
 
