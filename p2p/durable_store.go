@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"sort"
+	"sync/atomic"
 
 	"github.com/grapevine-p2p/grapevine/core"
 )
@@ -104,7 +105,7 @@ const durableVersion = 1
 // and decodes what the Store loads.
 type storeDB struct {
 	s         Store
-	versioned bool // the version record was written by this process
+	versioned atomic.Bool // the version record was written by this process (commit runs on two goroutines)
 }
 
 func (d *storeDB) load(lim core.Limits) (*durableState, error) {
@@ -117,13 +118,13 @@ func (d *storeDB) load(lim core.Limits) (*durableState, error) {
 
 func (d *storeDB) commit(b *durableBatch) error {
 	ops := encodeBatch(b)
-	if !d.versioned {
+	if !d.versioned.Load() {
 		ops = append([]StoreOp{{Space: SpaceMeta, Key: keyVersion, Value: be64(durableVersion)}}, ops...)
 	}
 	if err := d.s.Commit(ops); err != nil {
 		return err
 	}
-	d.versioned = true
+	d.versioned.Store(true)
 	return nil
 }
 

@@ -72,6 +72,13 @@ func (m *memStore) Commit(ops []StoreOp) error {
 	return nil
 }
 
+// read runs f under the store's lock (the peer's goroutines commit).
+func (m *memStore) read(f func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f()
+}
+
 func (m *memStore) Close() error {
 	m.mu.Lock()
 	m.closed++
@@ -185,18 +192,29 @@ func TestStoreSequenceNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, _ := publish(p)
-	before := m.commits
+	var before, after int
+	m.read(func() { before = m.commits })
 	last, _ := publish(p)
-	if last != first+1 || m.commits <= before {
-		t.Fatalf("second publish %d after %d, commits %d → %d: want consecutive, with a reservation commit", last, first, before, m.commits)
+	m.read(func() { after = m.commits })
+	if last != first+1 || after <= before {
+		t.Fatalf("second publish %d after %d, commits %d → %d: want consecutive, with a reservation commit", last, first, before, after)
 	}
-	m.failNext = true // the reservation for the next publish fails: it is refused
+	// Once both local deliveries are written, the next commit is the
+	// reservation for the next publish: it fails, and the publish is
+	// refused.
+	for deadline := time.Now().Add(5 * time.Second); p.DurableStats().Stored < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("own deliveries not written: %+v", p.DurableStats())
+		}
+	}
+	m.read(func() { m.failNext = true })
 	if s, err := publish(p); err == nil {
 		t.Fatalf("publish %d went out without a reservation", s)
 	}
 	p.Kill()
-	if m.closed != 1 {
-		t.Fatalf("store closed %d times after Kill", m.closed)
+	m.read(func() { after = m.closed })
+	if after != 1 {
+		t.Fatalf("store closed %d times after Kill", after)
 	}
 	if p, err = start(); err != nil {
 		t.Fatal(err)
@@ -208,7 +226,9 @@ func TestStoreSequenceNumbers(t *testing.T) {
 	if _, err := start(WithDataDir(t.TempDir())); err == nil || !strings.Contains(err.Error(), "exclude") {
 		t.Fatalf("WithStore and WithDataDir together: %v", err)
 	}
-	if v := m.recs[SpaceMeta][string(keyReserved)]; binary.BigEndian.Uint64(v) != last+2 {
+	var v []byte
+	m.read(func() { v = m.recs[SpaceMeta][string(keyReserved)] })
+	if binary.BigEndian.Uint64(v) != last+2 {
 		t.Fatalf("reservation after a clean stop %d, want %d", binary.BigEndian.Uint64(v), last+2)
 	}
 }
