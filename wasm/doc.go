@@ -52,7 +52,8 @@
 // members' retention, delivering it in each origin's order. Its own
 // numbering continues at the next unused number: the tab reserves one
 // number at a time (p2p.WithSeqReservation(1): one IndexedDB commit before
-// each publish, whose promise resolves after it), so a reload leaves no gap
+// each publish but the first after a start, whose number the start
+// reserved; publish's promise resolves after it), so a reload leaves no gap
 // that receivers would hold its next message behind, and never reuses a
 // number.
 //
@@ -69,8 +70,9 @@
 // complete event (the browser test lost the message in flight this way in
 // 3 runs of 5). So at pagehide (pagehide_js.go) a commit in flight stops
 // waiting and its deliveries go to the subscribers inside the pagehide
-// event; a commit begun after pagehide is not awaited, and its deliveries
-// are neither recorded nor handed over (they are pulled after the reload).
+// event; a commit begun after pagehide waits for the page to be shown
+// again (pageshow, from the back-forward cache), so its deliveries are
+// neither recorded nor handed over and are pulled after the reload.
 // The windows that remain:
 //
 //   - the browser aborts rather than completes the transaction in flight at
