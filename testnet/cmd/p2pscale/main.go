@@ -45,6 +45,7 @@ func main() {
 	gap := flag.Duration("gap", 10*time.Millisecond, "pause between two peers' starts")
 	contacts := flag.String("contacts", "one", "join through peer 0 (one) or a random peer already started (random)")
 	idleProf := flag.String("idleprofile", "", "write a CPU profile of the 15 idle seconds after the group formed")
+	heapProf := flag.String("heapprofile", "", "write a heap profile (live objects) and, beside it (.goroutines), a goroutine profile once the group formed and idled")
 	flag.Parse()
 	startProfile := func() {
 		if *prof == "" {
@@ -148,6 +149,18 @@ func main() {
 			float64(runtime.NumGoroutine()-g0)/float64(len(peers)), float64(ms.HeapAlloc)/float64(len(peers))/1e6)
 	}
 	report()
+	if *heapProf != "" {
+		for name, prof := range map[string]string{*heapProf: "heap", *heapProf + ".goroutines": "goroutine"} {
+			f, err := os.Create(name)
+			if err != nil {
+				log.Fatal(err)
+			}
+			if err := pprof.Lookup(prof).WriteTo(f, 0); err != nil {
+				log.Fatal(err)
+			}
+			f.Close()
+		}
+	}
 	var os2 p2p.OverlayStats
 	var qd, tr uint64
 	for _, p := range peers {
