@@ -114,7 +114,7 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 		h.Close()
 		return nil, err
 	}
-	return h, nil
+	return withRelayService(h, s)
 }
 
 // limitConfig is libp2p's auto-scaled default limits plus Grapevine's

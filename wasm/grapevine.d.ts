@@ -107,10 +107,15 @@ export interface TransportStats {
   decodeErrors: number;
   /** Messages whose signature did not verify. */
   invalid: number;
-  /** WebRTC signalling: exchanges answered; refused (caller or relay not a member); reset (slots taken). */
+  /** WebRTC signalling (/webrtc-signaling/0.0.1 over a relayed connection): exchanges answered; refused (not relayed, or caller or relay not a member); reset (slots taken); broken off. */
   signalAnswered: number;
   signalRefused: number;
   signalBusy: number;
+  signalFailed: number;
+  /** WebRTC streams reset (accept backlog full) and data channels closed (unread bytes over the connection's bound). */
+  rtcDropped: number;
+  /** Native relays holding a circuit relay v2 reservation for this tab. */
+  relays: number;
   /** Refused by the resource manager: connections, streams, memory reservations; memory reserved now (bytes). */
   rcmgrConns: number;
   rcmgrStreams: number;

@@ -180,7 +180,7 @@ func (n *Node) Close() error {
 // Conn describes one live connection of the node.
 type Conn struct {
 	Peer      peer.ID
-	Transport string // "websocket", "webtransport", "webrtc-direct" or "webrtc"
+	Transport string // "websocket", "webtransport", "webrtc-direct", "webrtc" or "relay" (a circuit: signalling only)
 	Addr      string
 	Outbound  bool
 	// BytesIn and BytesOut count WebRTC data-channel bytes (0 otherwise).
@@ -198,6 +198,8 @@ func (n *Node) Conns() []Conn {
 			t = "webtransport"
 		} else if hasProtocol(c.RemoteMultiaddr(), ma.P_WEBRTC_DIRECT) {
 			t = "webrtc-direct"
+		} else if c.Stat().Limited {
+			t = "relay"
 		}
 		cn := Conn{Peer: c.RemotePeer(), Transport: t, Addr: c.RemoteMultiaddr().String(), Outbound: c.Stat().Direction == network.DirOutbound}
 		if t == "webrtc" && n.rtc != nil {

@@ -8,14 +8,25 @@ import (
 	"github.com/grapevine-p2p/grapevine/p2p"
 )
 
-// SignalStats count the WebRTC signalling exchanges other tabs asked this
-// tab to answer (through a native relay).
+// SignalStats count the WebRTC signalling exchanges (/webrtc-signaling/0.0.1)
+// other tabs opened to this tab over relayed connections, and what the
+// tab's WebRTC connections dropped.
 type SignalStats struct {
-	Answered uint64 // exchanges answered with this tab's SDP
-	// Refused: the caller or the relay was not a current (alive or
-	// suspect) member in this tab's view; nothing but the refusal was sent.
+	Answered uint64 // exchanges that ended in a WebRTC connection
+	// Refused: not over a relayed connection, or the caller or the relay
+	// was not a current (alive or suspect) member in this tab's view; the
+	// stream was reset before anything was read or sent.
 	Refused uint64
-	Busy    uint64 // reset unread: all handshake slots, or the relay's share of them, were taken
+	Busy    uint64 // reset unread: all exchange slots, or the relay's share of them, were taken
+	Failed  uint64 // exchanges that broke off (bad message, timeout, ICE failure)
+	// Dropped: streams reset because the connection's accept backlog was
+	// full, and data channels closed because the connection's unread
+	// bytes reached their bound.
+	Dropped uint64
+	// Relays is the number of native relays holding a reservation for
+	// this tab now (the tab advertises a /p2p-circuit/webrtc address
+	// through each).
+	Relays int
 }
 
 // SignalStats returns the signalling counters (zero without WebRTC).
@@ -23,7 +34,8 @@ func (n *Node) SignalStats() SignalStats {
 	if n.rtc == nil {
 		return SignalStats{}
 	}
-	return SignalStats{Answered: n.rtc.sig.answered.Load(), Refused: n.rtc.sig.refused.Load(), Busy: n.rtc.sig.busy.Load()}
+	return SignalStats{Answered: n.rtc.sig.answered.Load(), Refused: n.rtc.sig.refused.Load(), Busy: n.rtc.sig.busy.Load(),
+		Failed: n.rtc.sig.failed.Load(), Dropped: n.rtc.drops.Load(), Relays: n.rtc.res.count()}
 }
 
 // allowSignalling lets the WebRTC transport answer exchanges whose caller

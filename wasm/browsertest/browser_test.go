@@ -22,7 +22,6 @@ import (
 
 	"github.com/grapevine-p2p/grapevine/examples/browser/site"
 	"github.com/grapevine-p2p/grapevine/p2p"
-	"github.com/grapevine-p2p/grapevine/wasm/rtcsignal"
 )
 
 func repoRoot(t *testing.T) string {
@@ -284,7 +283,6 @@ func setup(t *testing.T, query string) *cluster {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rtcsignal.Serve(p.Host(), rtcsignal.Limits{})
 		n := newNative(t, p)
 		go site.ReportSeen(ctx, p)
 		natives = append(natives, n)
