@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -102,4 +103,39 @@ func withRelayService(h host.Host, s *settings) (host.Host, error) {
 		return nil, err
 	}
 	return &relayHost{Host: h, relay: r}, nil
+}
+
+// nativeDialGater is a native host's connection gater: the Peer's, and
+// it refuses to dial browser-to-browser WebRTC addresses
+// (.../p2p-circuit/webrtc, what tabs advertise). A native peer cannot
+// make that connection (go-libp2p has no browser-to-browser WebRTC), and
+// its circuit relay client would otherwise open a relayed connection to
+// the tab through the tab's relay: a connection that carries no stream
+// (it is limited), occupies one of the tab's few circuits at the relay,
+// and makes the native wait for a direct connection. Natives reach tabs
+// when the tabs connect to them, as before.
+type nativeDialGater struct{ *gater }
+
+func (g nativeDialGater) InterceptAddrDial(p peer.ID, a ma.Multiaddr) bool {
+	if isBrowserRTCAddr(a) {
+		return false
+	}
+	return g.gater.InterceptAddrDial(p, a)
+}
+
+// isBrowserRTCAddr reports whether a is a browser-to-browser WebRTC
+// address: /webrtc after /p2p-circuit.
+func isBrowserRTCAddr(a ma.Multiaddr) bool {
+	circuit := false
+	for _, c := range a {
+		switch c.Protocol().Code {
+		case ma.P_CIRCUIT:
+			circuit = true
+		case ma.P_WEBRTC:
+			if circuit {
+				return true
+			}
+		}
+	}
+	return false
 }

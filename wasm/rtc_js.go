@@ -95,6 +95,7 @@ func newRTCTransport(h *browserHost, iceServers []string) (*rtcTransport, error)
 		return nil, err
 	}
 	c.Start() // the circuit's STOP handler: relayed connections to us
+	h.Network().Notify(&network.NotifyBundle{ConnectedF: t.limitRelayed})
 	h.SetStreamHandler(SignalingProtocol, t.handleSignal)
 	return t, nil
 }
@@ -110,6 +111,29 @@ func iceConfig(servers []string) (webrtc.Configuration, error) {
 		c.ICEServers = append(c.ICEServers, webrtc.ICEServer{URLs: []string{s.URL}, Username: s.Username, Credential: s.Credential})
 	}
 	return c, nil
+}
+
+// relayedLifetime is how long the tab keeps a relayed connection another
+// peer opened: long enough for one signalling exchange. Such a
+// connection is only for signalling (the relay cuts it after 2 minutes
+// or 128 KiB anyway); closing it frees the tab's circuit at the relay.
+const relayedLifetime = signalTimeout + 5*time.Second
+
+// limitRelayed closes a relayed connection relayedLifetime after it
+// opened.
+func (t *rtcTransport) limitRelayed(_ network.Network, c network.Conn) {
+	if !c.Stat().Limited {
+		return
+	}
+	go func() {
+		timer := time.NewTimer(relayedLifetime)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			c.Close()
+		case <-t.ctx.Done():
+		}
+	}()
 }
 
 // close stops signalling and the reservations. The circuit client stops

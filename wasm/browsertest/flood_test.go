@@ -152,6 +152,16 @@ func TestTabUnderFlood(t *testing.T) {
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
+		// The attacker lets go of its phase-1 streams: two half-written
+		// gossip streams would otherwise hold its two gossip slots at the
+		// tab (the per-peer protocol limit) for the idle timeout, and the
+		// tab would refuse every junk stream unread.
+		mu.Lock()
+		for _, s := range streams {
+			s.Reset()
+		}
+		streams = nil
+		mu.Unlock()
 		// 2. Undecodable 16 KiB frames as fast as the tab reads them,
 		// until two thirds of floodFor (a frame that does not decode
 		// costs its reading and one decode attempt; it is not an
