@@ -68,7 +68,7 @@ export interface MemberEvent {
 
 export interface Connection {
   peer: string;
-  transport: 'websocket' | 'webtransport' | 'webrtc-direct' | 'webrtc';
+  transport: 'websocket' | 'webtransport' | 'webrtc-direct' | 'webrtc' | 'relay';
   addr: string;
   outbound: boolean;
   /** Data-channel bytes received and sent (WebRTC only; 0 for WebSocket). */
