@@ -50,7 +50,7 @@ type rtcTransport struct {
 	// until then every exchange is refused.
 	allow atomic.Pointer[func(caller, relay peer.ID) bool]
 	sig   struct{ answered, refused, busy, failed atomic.Uint64 }
-	drops atomic.Uint64 // streams and channels dropped by rtcConns (backlog, unread bound)
+	drops atomic.Uint64 // streams and channels dropped by rtcConns (backlog, unread bound), local ICE candidates dropped (queue)
 
 	sigMu    sync.Mutex
 	sigPeers map[peer.ID]int // incoming exchanges under way, by relay
@@ -271,7 +271,7 @@ func (t *rtcTransport) dial(ctx context.Context, circuit, raddr ma.Multiaddr, p 
 		return nil, err
 	}
 	c := newRTCConn(t, pc, &t.drops)
-	if err := offerSide(ctx, newSignalConn(ms), c); err != nil {
+	if err := offerSide(ctx, newSignalConn(ms, &t.drops), c); err != nil {
 		ms.Reset()
 		c.Close()
 		return nil, err
@@ -365,7 +365,7 @@ func (t *rtcTransport) handleSignal(s network.Stream) {
 		return
 	}
 	c := newRTCConn(t, pc, &t.drops)
-	if err := answerSide(ctx, newSignalConn(s), c); err != nil {
+	if err := answerSide(ctx, newSignalConn(s, &t.drops), c); err != nil {
 		t.sig.failed.Add(1)
 		s.Reset()
 		c.Close()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	webrtc "github.com/grapevine-p2p/grapevine/wasm/internal/jsrtc"
 )
@@ -24,18 +25,20 @@ import (
 // stream; on failure they reset it.
 
 // signalCandidateQueue bounds the local candidates waiting to be written
-// (a browser gathers a handful per interface); beyond it they are dropped.
+// (a browser gathers a handful per interface); beyond it they are dropped
+// (and counted).
 const signalCandidateQueue = 32
 
 // signalConn is one signalling stream: framed reads, serialized writes.
 type signalConn struct {
-	rw io.ReadWriter
-	br *bufio.Reader
-	mu sync.Mutex
+	rw    io.ReadWriter
+	br    *bufio.Reader
+	mu    sync.Mutex
+	drops *atomic.Uint64 // local candidates dropped (queue full)
 }
 
-func newSignalConn(rw io.ReadWriter) *signalConn {
-	return &signalConn{rw: rw, br: bufio.NewReaderSize(rw, 4096)}
+func newSignalConn(rw io.ReadWriter, drops *atomic.Uint64) *signalConn {
+	return &signalConn{rw: rw, br: bufio.NewReaderSize(rw, 4096), drops: drops}
 }
 
 func (s *signalConn) write(m SignalMsg) error {
@@ -55,6 +58,7 @@ func (s *signalConn) trickle(ctx context.Context, pc *webrtc.PeerConnection) {
 		select {
 		case q <- c:
 		default:
+			s.drops.Add(1)
 		}
 	})
 	go func() {

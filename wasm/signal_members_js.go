@@ -20,8 +20,9 @@ type SignalStats struct {
 	Busy    uint64 // reset unread: all exchange slots, or the relay's share of them, were taken
 	Failed  uint64 // exchanges that broke off (bad message, timeout, ICE failure)
 	// Dropped: streams reset because the connection's accept backlog was
-	// full, and data channels closed because the connection's unread
-	// bytes reached their bound.
+	// full, data channels closed because the connection's unread bytes
+	// reached their bound, and local ICE candidates not sent because the
+	// signalling stream's queue was full.
 	Dropped uint64
 	// Relays is the number of native relays holding a reservation for
 	// this tab now (the tab advertises a /p2p-circuit/webrtc address
