@@ -150,6 +150,17 @@ func (n *Node) Tick() {
 	n.engine.Tick()
 }
 
+// ReportLag tells the layers that this node ran behind real time by ticks
+// ticks (a frame waited that long before Step, or Tick came that late):
+// failure verdicts wait while they may rest on frames not read yet
+// (membership/lag.go, membership/overlay/lag.go).
+func (n *Node) ReportLag(ticks int) {
+	n.ml.ReportLag(ticks)
+	if n.ov != nil {
+		n.ov.ReportLag(ticks)
+	}
+}
+
 // Step processes one frame received from peer from: it is decoded once, its
 // membership records go to the memberlist, the rest to the engine. A frame
 // that does not decode is dropped and its error returned; a membership

@@ -312,3 +312,45 @@ func allSee(c *cluster, idx int, st State) bool {
 	}
 	return true
 }
+
+// TestStaleAccusationsNotVerified: once a member has refuted a suspicion,
+// copies of the old accusation that neighbours go on relaying cannot change
+// anything; they are dropped before their signature is checked (each check
+// is an ed25519 verification on real hosts) and answered with the newer
+// alive update. A forged stale copy (bad signature) is dropped the same way:
+// it earns its sender no penalty, and costs this member no verification.
+func TestStaleAccusationsNotVerified(t *testing.T) {
+	const n, accuser, victim, bystander = 6, 5, 2, 0
+	c, pen := authCluster(t, n, 3)
+	verifies := 0
+	inner := c.nodes[bystander].cfg.Verifier
+	c.nodes[bystander].cfg.Verifier = VerifierFunc(func(member core.NodeID, msg, sig []byte) error {
+		verifies++
+		return inner.VerifyMembership(member, msg, sig)
+	})
+	old := c.nodes[victim].Incarnation()
+	c.inject(accuser, accusation(RecSuspect, nodeID(victim), old, nodeID(accuser), nodeID(accuser)))
+	c.run(50)
+	if c.nodes[victim].Incarnation() <= old {
+		t.Fatal("the victim did not refute")
+	}
+	c.noHonestDeath(t)
+	verifies = 0
+	stale := c.nodes[bystander].Stats().Stale
+	for i := 0; i < 20; i++ {
+		c.inject(accuser, accusation(RecSuspect, nodeID(victim), old, nodeID(accuser), nodeID(accuser)))
+		c.inject(accuser, accusation(RecDead, nodeID(victim), old, nodeID(accuser), nodeID(accuser)))
+		c.inject(accuser, accusation(RecSuspect, nodeID(victim), old, nodeID(accuser), nodeID(3))) // forged
+	}
+	c.run(5)
+	if verifies != 0 {
+		t.Fatalf("%d signature checks of stale accusations", verifies)
+	}
+	if got := c.nodes[bystander].Stats().Stale - stale; got < 60 {
+		t.Fatalf("%d stale records counted, want 60", got)
+	}
+	if pen[nodeID(accuser)][core.OffenceBadSignature] != 0 {
+		t.Fatal("a stale record was verified and penalised")
+	}
+	c.noHonestDeath(t)
+}

@@ -41,6 +41,8 @@ type Memberlist struct {
 	relays       []relay
 	pingSeq      uint64 // sequence number of this member's last ping (probes and relays)
 	health       int    // Lifeguard's local health score, 0..AwarenessMaxMultiplier-1
+	lagSeen      bool   // ReportLag was called (lag.go)
+	lagAt        uint64 // the tick of the last ReportLag
 
 	queue queue
 

@@ -167,6 +167,11 @@ func (m *Memberlist) probeFailed() {
 	if t == nil || t.removed || !t.state.Live() {
 		return
 	}
+	if m.laggedWithin(m.lagWindow()) {
+		// Its ack may be among the frames this member has not read yet.
+		m.stats.ProbesInconclusive++
+		return
+	}
 	m.stats.Suspicions++
 	m.applySuspect(m.ownAccusation(RecSuspect, t), "")
 }

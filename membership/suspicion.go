@@ -73,8 +73,11 @@ func (m *Memberlist) checkSuspects() {
 			continue
 		}
 		if m.tick >= sp.deadline {
-			due = append(due, s)
-			continue
+			if !m.laggedWithin(m.lagWindow()) {
+				due = append(due, s)
+				continue
+			}
+			m.stats.VerdictsHeld++ // its refutation may still be queued here (lag.go)
 		}
 		if r := sp.remindAt; r != 0 && m.tick >= r && m.reminders < m.cfg.CorrectionsPerTick && m.mayRemind(s) {
 			// Still suspect after half the minimum timeout: tell the suspect

@@ -11,6 +11,7 @@ import (
 type machine interface {
 	Tick()
 	Step(from core.NodeID, raw []byte) error
+	ReportLag(ticks int) // the driver ran behind by ticks ticks (lag.go)
 	Publish(topic string, payload []byte, opts ...core.PublishOption) (*core.Message, error)
 	Join(seeds []core.NodeID)
 	Leave()

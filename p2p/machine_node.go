@@ -158,6 +158,8 @@ func (m *nodeMachine) Tick() {
 	m.p.tickAuthority(m.n.Membership().Size())
 }
 
+func (m *nodeMachine) ReportLag(ticks int) { m.n.ReportLag(ticks) }
+
 func (m *nodeMachine) Step(from core.NodeID, raw []byte) error {
 	if m.p.auth != nil {
 		if raw = m.p.auth.filterFrame(from, raw); raw == nil {

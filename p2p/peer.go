@@ -45,6 +45,7 @@ type counters struct {
 	connsTrimmed, connsOpened              atomic.Uint64
 	addrWaits                              atomic.Uint64
 	inbound                                [inReasons]atomic.Uint64
+	lag                                    lagCounters
 }
 
 type inFrame struct {
@@ -52,6 +53,7 @@ type inFrame struct {
 	data     []byte
 	src      *inStream // to release the frame's memory reservation once stepped
 	reserved int
+	at       int64 // when it was handed to the driver (UnixNano), for LagStats
 }
 
 // stepped tells the frame's stream the driver is done with it.
@@ -396,6 +398,7 @@ type Stats struct {
 	ConnsOpened   uint64       // connections set up, inbound and outbound (each a handshake)
 	Overlay       OverlayStats // the overlay's counters (zero with the overlay off)
 	Inbound       InboundStats // what the inbound bounds refused or delayed
+	Lag           LagStats     // how far behind real time the driver ran (lag.go)
 }
 
 // loadString reads a string kept in an atomic.Value ("" if none yet).
@@ -416,6 +419,7 @@ func (p *Peer) Stats() Stats {
 		SubDropped: p.ctr.subDrops.Load(), EventsDropped: p.ctr.eventDrops.Load(),
 		WriteTimeouts: p.ctr.writeTimeouts.Load(), AddrsRefused: p.ctr.addrsRefused.Load(),
 		ConnsTrimmed: p.ctr.connsTrimmed.Load(), ConnsOpened: p.ctr.connsOpened.Load(),
+		Lag: p.ctr.lag.stats(),
 		Inbound: InboundStats{
 			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),
 			Idle: p.ctr.inbound[inIdle].Load(), SlowFrame: p.ctr.inbound[inSlowFrame].Load(),
@@ -439,6 +443,7 @@ func (p *Peer) enqueueIn(k kind, f inFrame) bool {
 	ch := p.bulkIn
 	if k == kindMembership {
 		ch = p.ctrlIn
+		f.at = time.Now().UnixNano()
 	}
 	select {
 	case ch <- f:
@@ -474,6 +479,9 @@ func (p *Peer) drive() {
 	reap := time.NewTicker(time.Minute)
 	defer reap.Stop()
 	step := func(f inFrame) {
+		if f.at != 0 {
+			p.reportLag(p.ctr.lag.frameWaited(f.at, time.Now()))
+		}
 		if err := p.mc.Step(f.from, f.data); err != nil {
 			p.m.decodeErrs.Inc()
 			p.ctr.decodeErrs.Add(1)
@@ -509,6 +517,13 @@ func (p *Peer) drive() {
 		case fn := <-p.calls:
 			fn()
 		case <-tick.C:
+			p.reportLag(p.ctr.lag.tickServed(time.Now(), p.s.tick))
+			// Membership frames that arrived before this tick are read
+			// before its timers run: an ack queued behind a burst of
+			// frames is not a failed probe.
+			for n := len(p.ctrlIn); n > 0; n-- {
+				step(<-p.ctrlIn)
+			}
 			p.mc.Tick()
 			p.catchUp()
 			p.afterTick()

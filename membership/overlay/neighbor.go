@@ -109,7 +109,7 @@ func (o *Overlay) keepalive() {
 		p := &o.active[i]
 		p.walks = 0
 		silent := o.now - p.heard
-		if silent >= fail {
+		if silent >= fail && !o.holdFailures() {
 			o.stats.KeepaliveFailures++
 			o.removeActive(i, Failed) // not kept in the passive view
 			continue
@@ -135,7 +135,7 @@ func (o *Overlay) keepalive() {
 // the node is presumed failed and leaves the passive view.
 func (o *Overlay) expireRequests() {
 	for i := 0; i < len(o.pending); {
-		if o.now-o.pending[i].sent < int64(o.cfg.RequestTimeout) {
+		if o.now-o.pending[i].sent < int64(o.cfg.RequestTimeout) || o.holdFailures() {
 			i++
 			continue
 		}

@@ -38,6 +38,9 @@ type Overlay struct {
 	joinsThisTick     int
 	evictionsThisTick int
 
+	lagSeen bool  // ReportLag was called (lag.go)
+	lagAt   int64 // the tick of the last lag
+
 	out   []outFrame // frames being built during one call
 	stats Stats
 }

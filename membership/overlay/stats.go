@@ -13,6 +13,7 @@ type Stats struct {
 	NeighborDown      uint64 // nodes removed from it (any reason)
 	Failures          uint64 // removed as failed (keepalive or PeerDown)
 	KeepaliveFailures uint64 // of which found by the keepalive
+	FailuresHeld      uint64 // keepalive failures and request timeouts that waited while the node ran behind (ReportLag)
 	PeerDowns         uint64 // PeerDown calls
 	Evictions         uint64 // neighbours evicted to admit another
 	PassiveEvicted    uint64 // passive entries evicted to make room

@@ -18,6 +18,7 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -27,6 +28,11 @@ import (
 	"time"
 
 	"github.com/grapevine-p2p/grapevine/p2p"
+)
+
+var (
+	peerIDs = regexp.MustCompile(`12D3KooW[1-9A-HJ-NP-Za-km-z]+`)
+	ports   = regexp.MustCompile(`/udp/[0-9]+`)
 )
 
 func main() {
@@ -152,6 +158,7 @@ func main() {
 		os2.NeighborUp += o.NeighborUp
 		os2.NeighborDown += o.NeighborDown
 		os2.KeepaliveFailures += o.KeepaliveFailures
+		os2.FailuresHeld += o.FailuresHeld
 		os2.PeerDowns += o.PeerDowns
 		os2.Evictions += o.Evictions
 		os2.NeighborRequests += o.NeighborRequests
@@ -164,15 +171,23 @@ func main() {
 	var opened, dFull, dNoStream, dFailed uint64
 	noStreamErrs := map[string]int{}
 	var ms p2p.MembershipStats
+	var lag p2p.LagStats
+	var inDropped uint64
 	for _, p := range peers {
 		s := p.Stats()
 		opened += s.ConnsOpened
 		dFull += s.QueueDroppedBy.Full
 		dNoStream += s.QueueDroppedBy.NoStream
 		if s.LastNoStream != "" {
-			noStreamErrs[s.LastNoStream]++
+			noStreamErrs[peerIDs.ReplaceAllString(ports.ReplaceAllString(s.LastNoStream, "/udp/P"), "<peer>")]++
 		}
 		dFailed += s.QueueDroppedBy.Failed
+		inDropped += s.InDropped
+		lag.CtrlWaitOver100ms += s.Lag.CtrlWaitOver100ms
+		lag.CtrlWaitOver1s += s.Lag.CtrlWaitOver1s
+		lag.CtrlWaitMax = max(lag.CtrlWaitMax, s.Lag.CtrlWaitMax)
+		lag.TicksLate += s.Lag.TicksLate
+		lag.Overloaded += s.Lag.Overloaded
 		m := s.Membership
 		ms.Suspicions += m.Suspicions
 		ms.Unreachable += m.Unreachable
@@ -183,6 +198,8 @@ func main() {
 		ms.StateBytesSent += m.StateBytesSent
 		ms.UpdatesDropped += m.UpdatesDropped
 		ms.DuplicateAccusations += m.DuplicateAccusations
+		ms.ProbesInconclusive += m.ProbesInconclusive
+		ms.VerdictsHeld += m.VerdictsHeld
 	}
 	pen := map[string]uint64{}
 	npen := 0
@@ -196,13 +213,15 @@ func main() {
 			}
 		}
 	}
+	fmt.Printf("driver lag (sum): membership frames waiting > 100 ms %d, > 1 s %d, longest %v; ticks missed %d; overload reports %d; inbound frames dropped at a full inbox %d\n",
+		lag.CtrlWaitOver100ms, lag.CtrlWaitOver1s, lag.CtrlWaitMax.Round(time.Millisecond), lag.TicksLate, lag.Overloaded, inDropped)
 	fmt.Printf("offences counted (sum): %v; (peer, member) pairs penalized now: %d\n", pen, npen)
 	fmt.Printf("queue drops by reason: full %d, no stream %d, stream failed %d\n", dFull, dNoStream, dFailed)
 	for e, n := range noStreamErrs {
 		fmt.Printf("  last no-stream error at %d peers: %.200s\n", n, e)
 	}
-	fmt.Printf("membership (sum): suspicions %d (unreachable %d), refutations %d, declared dead %d, probes failed %d, push-pulls %d (%d B), updates dropped %d, duplicate accusations %d\n",
-		ms.Suspicions, ms.Unreachable, ms.Refutations, ms.Declared, ms.ProbesFailed, ms.PushPullsSent, ms.StateBytesSent, ms.UpdatesDropped, ms.DuplicateAccusations)
+	fmt.Printf("membership (sum): suspicions %d (unreachable %d), refutations %d, declared dead %d, probes failed %d, push-pulls %d (%d B), updates dropped %d, duplicate accusations %d, probes inconclusive %d, verdicts held %d\n",
+		ms.Suspicions, ms.Unreachable, ms.Refutations, ms.Declared, ms.ProbesFailed, ms.PushPullsSent, ms.StateBytesSent, ms.UpdatesDropped, ms.DuplicateAccusations, ms.ProbesInconclusive, ms.VerdictsHeld)
 	fmt.Printf("overlay: %+v\nqueue drops %d trimmed %d; connections opened per peer %.1f (both ends count)\n", os2, qd, tr, float64(opened)/float64(len(peers)))
 	if *quick {
 		os.Exit(0)
@@ -235,11 +254,17 @@ func main() {
 		s := p.Stats()
 		st.Engine.MessagesSent += s.Engine.MessagesSent
 		st.Engine.Duplicates += s.Engine.Duplicates
+		st.Engine.PullAnswered += s.Engine.PullAnswered
+		st.Engine.IWantAnswered += s.Engine.IWantAnswered
+		st.Engine.IWantsSent += s.Engine.IWantsSent
+		st.Engine.IHavesSent += s.Engine.IHavesSent
 		st.BytesSent += s.BytesSent
 		st.QueueDropped += s.QueueDropped
 		st.ConnsTrimmed += s.ConnsTrimmed
 	}
 	fmt.Printf("bodies sent %d (%.2f per delivery), duplicates %d, bytes/delivery %.0f, queue drops %d, trimmed %d\n", st.Engine.MessagesSent, float64(st.Engine.MessagesSent)/float64(got.Load()), st.Engine.Duplicates, float64(st.BytesSent)/float64(got.Load()), st.QueueDropped, st.ConnsTrimmed)
+	fmt.Printf("bodies by cause: pull answers %d, IWANT answers %d, pushed %d; keys announced %d, requested %d\n", st.Engine.PullAnswered, st.Engine.IWantAnswered,
+		st.Engine.MessagesSent-st.Engine.PullAnswered-st.Engine.IWantAnswered, st.Engine.IHavesSent, st.Engine.IWantsSent)
 	report()
 	// silent-ish crash: kill 10 %
 	for _, p := range peers[len(peers)-len(peers)/10:] {

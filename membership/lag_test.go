@@ -1,0 +1,55 @@
+package membership
+
+import "testing"
+
+// TestLagHoldsVerdicts: a member whose inbound frames are read 12 ticks
+// late (its process short of CPU; the probe timeout is 5 ticks) times out
+// its probes and suspects healthy members. When its owner reports the lag
+// (ReportLag, as p2p's driver does for frames that waited in its inbox),
+// those probes are inconclusive, it suspects nobody and declares nobody
+// dead, and its local health score rises. Once the lag is over it detects
+// a real crash again.
+func TestLagHoldsVerdicts(t *testing.T) {
+	const n, slow, lagTicks = 8, 0, 12
+	run := func(report bool) (*cluster, Stats) {
+		c := newCluster(t, n, 5, nil)
+		c.joinAll()
+		c.runUntil(3000, "convergence", c.converged)
+		c.slow[slow] = lagTicks
+		for k := 0; k < 400; k++ {
+			if report {
+				c.nodes[slow].ReportLag(lagTicks)
+			}
+			c.run(1)
+		}
+		return c, c.nodes[slow].Stats()
+	}
+	_, unreported := run(false)
+	if unreported.Suspicions == 0 {
+		t.Fatal("without lag reports the slow member suspected nobody: the test shows nothing")
+	}
+	c, st := run(true)
+	if st.Suspicions != 0 || st.Declared != 0 {
+		t.Fatalf("with lag reports the slow member raised %d suspicions and declared %d dead", st.Suspicions, st.Declared)
+	}
+	if st.ProbesInconclusive == 0 || st.LagReports == 0 {
+		t.Fatalf("inconclusive probes %d, lag reports %d", st.ProbesInconclusive, st.LagReports)
+	}
+	if c.nodes[slow].Health() < 2 {
+		t.Fatalf("local health multiplier %d, want it raised", c.nodes[slow].Health())
+	}
+	for i, e := range c.events {
+		if c.evNode[i] == slow && e.Kind == EventFail {
+			t.Fatalf("the slow member declared %s failed", e.Member.ID)
+		}
+	}
+	// The lag ends; a member crashes: the once-slow member learns of it.
+	delete(c.slow, slow)
+	c.run(3 * lagTicks)
+	const victim = 3
+	c.down[victim] = true
+	c.runUntil(2000, "the crash known to the once-slow member", func() bool {
+		m, ok := c.nodes[slow].Member(nodeID(victim))
+		return ok && m.State == StateDead
+	})
+}

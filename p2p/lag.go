@@ -1,0 +1,82 @@
+package p2p
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// LagStats says how far behind real time the driver ran: how long
+// membership frames (probes, acks, suspicions) waited in the driver's inbox
+// before they were stepped, and how many ticks came late. A peer whose
+// frames wait is overloaded (its process short of CPU, or flooded): its
+// probes' acks arrive in time but are read too late, which is what turns
+// an overloaded group's load into false suspicions.
+type LagStats struct {
+	CtrlWaitOver100ms uint64        // membership frames that waited more than 100 ms
+	CtrlWaitOver1s    uint64        // of which more than a second
+	CtrlWaitMax       time.Duration // the longest wait
+	TicksLate         uint64        // ticks served more than two periods after the previous one (a tick missed)
+	// Overloaded is how many times the driver told membership it is
+	// behind (Lifeguard's local health rose; lag.go).
+	Overloaded uint64
+}
+
+// lagCounters is the atomic side of LagStats, written by the driver.
+type lagCounters struct {
+	over100ms, over1s, ticksLate, overloaded atomic.Uint64
+	maxWait                                  atomic.Int64
+	lastTick                                 time.Time // driver goroutine only
+}
+
+// frameWaited notes how long a membership frame waited in the inbox; it
+// returns the wait if it counts as lag (over 100 ms), else 0.
+func (l *lagCounters) frameWaited(enqueued int64, now time.Time) time.Duration {
+	if enqueued == 0 {
+		return 0
+	}
+	w := now.Sub(time.Unix(0, enqueued))
+	if w <= 100*time.Millisecond {
+		return 0
+	}
+	l.over100ms.Add(1)
+	if w > time.Second {
+		l.over1s.Add(1)
+	}
+	for {
+		m := l.maxWait.Load()
+		if int64(w) <= m || l.maxWait.CompareAndSwap(m, int64(w)) {
+			break
+		}
+	}
+	return w
+}
+
+// tickServed notes a tick served at now; it returns how late it came (the
+// time since the previous one beyond one period) if a tick was missed,
+// else 0.
+func (l *lagCounters) tickServed(now time.Time, period time.Duration) time.Duration {
+	var late time.Duration
+	if !l.lastTick.IsZero() && now.Sub(l.lastTick) > 2*period {
+		late = now.Sub(l.lastTick) - period
+		l.ticksLate.Add(1)
+	}
+	l.lastTick = now
+	return late
+}
+
+func (l *lagCounters) stats() LagStats {
+	return LagStats{
+		CtrlWaitOver100ms: l.over100ms.Load(), CtrlWaitOver1s: l.over1s.Load(),
+		CtrlWaitMax: time.Duration(l.maxWait.Load()), TicksLate: l.ticksLate.Load(),
+		Overloaded: l.overloaded.Load(),
+	}
+}
+
+// reportLag passes a lag of d on to the state machine in whole ticks
+// (driver goroutine); below one tick it is not lag the machine could act on.
+func (p *Peer) reportLag(d time.Duration) {
+	if t := int(d / p.s.tick); t > 0 {
+		p.ctr.lag.overloaded.Add(1)
+		p.mc.ReportLag(t)
+	}
+}
