@@ -117,31 +117,6 @@ func (r *reservations) keep(relay peer.AddrInfo, wakeup chan struct{}) {
 	}
 }
 
-// relayAddrs returns the addresses to advertise through relay: for each
-// kind of address a browser dials (WebSocket, WebTransport,
-// WebRTC-direct) the relay's first, followed by
-// /p2p/<relay>/p2p-circuit/webrtc. One of each keeps the membership record
-// small and lets http and https pages alike reach the relay.
-func relayAddrs(relay peer.AddrInfo) []ma.Multiaddr {
-	tail := ma.StringCast("/p2p/" + relay.ID.String() + "/p2p-circuit/webrtc")
-	var out []ma.Multiaddr
-	var ws, wt, wrd bool
-	for _, a := range relay.Addrs {
-		switch {
-		case !ws && IsWebSocketAddr(a):
-			ws = true
-		case !wt && IsWebTransportAddr(a):
-			wt = true
-		case !wrd && IsWebRTCDirectAddr(a):
-			wrd = true
-		default:
-			continue
-		}
-		out = append(out, a.Encapsulate(tail))
-	}
-	return out
-}
-
 // set records the addresses held through relay and re-advertises.
 func (r *reservations) set(relay peer.ID, addrs []ma.Multiaddr) {
 	r.mu.Lock()

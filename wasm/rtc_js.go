@@ -315,20 +315,6 @@ func (t *rtcTransport) allowed(caller, relay peer.ID) bool {
 	return f != nil && caller != t.h.ID() && (*f)(caller, relay)
 }
 
-// relayOf returns the relay of a relayed connection's remote address
-// (<relay address>/p2p/<relay>/p2p-circuit).
-func relayOf(a ma.Multiaddr) (relayAddr ma.Multiaddr, relay peer.ID, ok bool) {
-	before, after := ma.SplitFunc(a, func(c ma.Component) bool { return c.Protocol().Code == ma.P_CIRCUIT })
-	if len(after) != 1 || len(before) == 0 {
-		return nil, "", false
-	}
-	ai, err := peer.AddrInfoFromP2pAddr(before)
-	if err != nil {
-		return nil, "", false
-	}
-	return before, ai.ID, true
-}
-
 // handleSignal answers a /webrtc-signaling/0.0.1 stream. It answers only
 // on a relayed connection, a caller that is a member of the group,
 // relayed by a member (allowed): anyone else is refused (the stream is
