@@ -11,6 +11,8 @@ export interface StartOptions {
   webrtc?: boolean;
   /** STUN/TURN servers for WebRTC, e.g. "stun:stun.example.org:3478", "turn:user:pass@turn.example.org:3478". */
   iceServers?: string[];
+  /** Answer WebRTC signalling from peers that are not members of the group (a js-libp2p node dialing this tab's /p2p-circuit/webrtc address). Default false: members only, so strangers never learn this tab's ICE candidates. */
+  webrtcFromNonMembers?: boolean;
   /** A private key from node.exportIdentity(), to keep the peer ID across starts (default: a fresh one). */
   identity?: string;
   /** How long to wait for the first bootstrap peer (default 15000). */

@@ -33,6 +33,12 @@ type Options struct {
 	Identity crypto.PrivKey
 	// WebRTC turns on direct browser-to-browser connections (see doc.go).
 	WebRTC bool
+	// WebRTCFromNonMembers makes the tab answer WebRTC signalling from
+	// peers that are not members of its group (any libp2p peer that dials
+	// its /p2p-circuit/webrtc address, js-libp2p's included). Off by
+	// default: a tab then answers members only, and a stranger never
+	// learns its ICE candidates (its addresses).
+	WebRTCFromNonMembers bool
 	// ICEServers are STUN/TURN server URLs for WebRTC ("stun:host:port",
 	// "turn:user:pass@host:port"). Empty is enough on one machine or LAN.
 	ICEServers []string
@@ -160,7 +166,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		return nil, err
 	}
 	n.Peer = p
-	n.allowSignalling()
+	n.allowSignalling(o.WebRTCFromNonMembers)
 	return n, nil
 }
 

@@ -46,11 +46,16 @@ func (n *Node) SignalStats() SignalStats {
 // certificate check too. A relay must be a member as well: the relay names
 // the caller, and a non-member relay could name a member to learn this
 // tab's addresses.
-func (n *Node) allowSignalling() {
+//
+// With anyone (Options.WebRTCFromNonMembers) every caller is answered.
+func (n *Node) allowSignalling(anyone bool) {
 	if n.rtc == nil {
 		return
 	}
 	allow := func(caller, relay peer.ID) bool {
+		if anyone {
+			return true
+		}
 		ok := 0
 		for _, m := range n.Peer.Members() {
 			if m.Self || (m.ID != caller && m.ID != relay) {
