@@ -121,9 +121,13 @@
 // in a closed group that means admitted by certificate), relayed by a
 // member: anyone else has the stream reset before the tab reads the offer
 // or sends anything, so its ICE candidates (with a STUN server, its public
-// address) never reach a stranger (SignalStats). It answers at most 8
-// exchanges at once, at most 4 through one relay, each within 30 s. From
-// then on the relay is not involved: if it crashes, the tabs keep
+// address) never reach a stranger (SignalStats). Options.WebRTCFromNonMembers
+// (JS webrtcFromNonMembers) lifts this for pages that want any libp2p peer
+// to reach them: js-libp2p's @libp2p/webrtc then dials a tab's address and
+// runs identify and ping over the link (TestJSLibp2pDialsTab, js-libp2p
+// from npm). A tab answers at most 8 exchanges at once, at most 4
+// through one relay, each within 30 s. From then on the relay is not
+// involved: if it crashes, the tabs keep
 // gossiping and probing each other over their data channels (the browser
 // test kills the relay and checks exactly that). A WebRTC connection
 // bounds what it buffers: at most 64 streams the swarm has not accepted
