@@ -102,7 +102,7 @@
 // (one per kind of relay address a browser dials: WebSocket, WebTransport,
 // WebRTC-direct). It refreshes a reservation at half its lifetime and
 // withdraws the address when the relay goes; a relay that fails twice in
-// a row is replaced by another native it is connected to that runs the
+// a row is replaced by another member it is connected to that runs the
 // relay service (identify lists /libp2p/circuit/relay/0.2.0/hop), so a tab
 // whose bootstrap peers all went stays reachable. When tab A first sends to
 // tab B, its swarm dials such an address: A opens a relayed connection to

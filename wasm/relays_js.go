@@ -20,7 +20,7 @@ import (
 // relay whose reservation is current, refreshes it before it expires,
 // and withdraws the address when a refresh fails (retrying with backoff).
 // A relay that fails relayGiveUp times in a row is dropped, and the tab
-// reserves on another: first the bootstrap peers, then any native it is
+// reserves on another: first the bootstrap peers, then any member it is
 // connected to whose identify lists the relay service (hop) protocol, so
 // a tab whose bootstrap peers all went stays reachable through the
 // natives that remain.
@@ -104,7 +104,8 @@ func (t *rtcTransport) useRelays(relays []peer.AddrInfo) {
 }
 
 // fill starts keeping reservations until maxRelays relays are kept: the
-// preferred ones first, then connected peers that run the relay service.
+// preferred ones first, then connected members that run the relay
+// service.
 func (r *reservations) fill() {
 	h := r.t.h
 	r.mu.Lock()
@@ -113,8 +114,9 @@ func (r *reservations) fill() {
 		return
 	}
 	cands := append([]peer.AddrInfo(nil), r.prefer...)
+	member := r.t.member.Load()
 	for _, p := range h.Network().Peers() {
-		if h.Network().Connectedness(p) != network.Connected {
+		if member == nil || !(*member)(p) || h.Network().Connectedness(p) != network.Connected {
 			continue
 		}
 		if ok, _ := h.Peerstore().SupportsProtocols(p, hopProtocol); len(ok) > 0 {

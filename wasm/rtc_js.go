@@ -49,8 +49,11 @@ type rtcTransport struct {
 	// Node once its p2p.Peer runs: caller and relay must be members);
 	// until then every exchange is refused.
 	allow atomic.Pointer[func(caller, relay peer.ID) bool]
-	sig   struct{ answered, refused, busy, failed atomic.Uint64 }
-	drops atomic.Uint64 // streams and channels dropped by rtcConns (backlog, unread bound), local ICE candidates dropped (queue)
+	// member says whether a peer is a current member (set with allow);
+	// relays beyond the bootstrap peers are members.
+	member atomic.Pointer[func(peer.ID) bool]
+	sig    struct{ answered, refused, busy, failed atomic.Uint64 }
+	drops  atomic.Uint64 // streams and channels dropped by rtcConns (backlog, unread bound), local ICE candidates dropped (queue)
 
 	sigMu    sync.Mutex
 	sigPeers map[peer.ID]int // incoming exchanges under way, by relay

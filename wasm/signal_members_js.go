@@ -43,9 +43,12 @@ func (n *Node) SignalStats() SignalStats {
 // and relay are both current members of the group in this tab's
 // membership view. In a group with an authority (WithGroupAuthority) that
 // view holds only peers admitted by certificate, so the check is the
-// certificate check too. A relay must be a member as well: the relay names
-// the caller, and a non-member relay could name a member to learn this
-// tab's addresses.
+// certificate check too. The caller is the relayed connection's peer,
+// authenticated by Noise end to end, so a relay cannot pass a stranger
+// off as a member; the relay must be a member as well, so that tabs
+// signal only through the group's own natives (a stranger's relay would
+// learn who connects to whom). The same membership test picks the relays
+// a tab reserves on beyond its bootstrap peers.
 //
 // With anyone (Options.WebRTCFromNonMembers) every caller is answered.
 func (n *Node) allowSignalling(anyone bool) {
@@ -73,4 +76,13 @@ func (n *Node) allowSignalling(anyone bool) {
 		return ok == 3
 	}
 	n.rtc.allow.Store(&allow)
+	member := func(id peer.ID) bool {
+		for _, m := range n.Peer.Members() {
+			if m.ID == id && !m.Self {
+				return m.State == p2p.StateAlive || m.State == p2p.StateSuspect
+			}
+		}
+		return false
+	}
+	n.rtc.member.Store(&member)
 }
