@@ -7,7 +7,7 @@ import "syscall/js"
 // OnICECandidate sets the handler of the local ICE candidates the
 // connection gathers (trickle ICE): f gets JSON.stringify of the
 // candidate's toJSON() (RTCIceCandidateInit), or "null" once gathering is
-// complete. It replaces the handler GatheringCompletePromise sets.
+// complete.
 func (pc *PeerConnection) OnICECandidate(f func(candidateJSON string)) {
 	pc.on("onicecandidate", func(_ js.Value, args []js.Value) any {
 		c := args[0].Get("candidate")
