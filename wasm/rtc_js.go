@@ -227,19 +227,25 @@ func (t *rtcTransport) Dial(ctx context.Context, raddr ma.Multiaddr, p peer.ID) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, signalTimeout)
 	defer cancel()
-	c, err := t.dial(ctx, relayAddr.Encapsulate(circuitListenAddr), raddr, p)
+	c, err := t.dial(ctx, relayAddr.Encapsulate(circuitListenAddr), raddr, p, scope)
 	if err != nil {
-		scope.Done()
 		return nil, fmt.Errorf("WebRTC to %s: %w", p, err)
 	}
-	c.scope = scope
 	t.track(p, c)
 	return c, nil
 }
 
 // dial opens a relayed connection to p over circuit, signals over it and
-// returns the WebRTC connection once connected.
-func (t *rtcTransport) dial(ctx context.Context, circuit, raddr ma.Multiaddr, p peer.ID) (*rtcConn, error) {
+// returns the WebRTC connection once connected. The connection owns scope
+// from its creation (its Close, from any path, releases it); before that,
+// a failure releases it here.
+func (t *rtcTransport) dial(ctx context.Context, circuit, raddr ma.Multiaddr, p peer.ID, scope network.ConnManagementScope) (_ *rtcConn, err error) {
+	owned := false
+	defer func() {
+		if err != nil && !owned {
+			scope.Done()
+		}
+	}()
 	rc, err := t.circuit.Dial(ctx, circuit, p)
 	if err != nil {
 		return nil, fmt.Errorf("relayed connection: %w", err)
@@ -273,15 +279,16 @@ func (t *rtcTransport) dial(ctx context.Context, circuit, raddr ma.Multiaddr, p 
 		ms.Reset()
 		return nil, err
 	}
-	c := newRTCConn(t, pc, &t.drops)
+	c := newRTCConn(t, pc, &t.drops, scope)
+	owned = true
+	c.lpeer, c.rpeer, c.rkey = t.h.ID(), p, rc.RemotePublicKey()
+	c.local, c.remote = rtcListenAddr, raddr
 	if err := offerSide(ctx, newSignalConn(ms, &t.drops), c); err != nil {
 		ms.Reset()
 		c.Close()
 		return nil, err
 	}
 	ms.Close()
-	c.lpeer, c.rpeer, c.rkey = t.h.ID(), p, rc.RemotePublicKey()
-	c.local, c.remote = rtcListenAddr, raddr
 	return c, nil
 }
 
@@ -348,12 +355,30 @@ func (t *rtcTransport) handleSignal(s network.Stream) {
 	ctx, cancel := context.WithTimeout(t.ctx, signalTimeout)
 	defer cancel()
 	_ = s.SetDeadline(time.Now().Add(signalTimeout))
-	pc, err := webrtc.NewPeerConnection(t.conf)
+	// The connection's resource scope first: the resource manager bounds
+	// the connections being negotiated too.
+	raddr := relayAddr.Encapsulate(ma.StringCast("/p2p-circuit/webrtc"))
+	scope, err := t.h.rcmgr.OpenConnection(network.DirInbound, false, raddr)
 	if err != nil {
+		t.sig.busy.Add(1)
 		s.Reset()
 		return
 	}
-	c := newRTCConn(t, pc, &t.drops)
+	if err := scope.SetPeer(caller); err != nil {
+		t.sig.busy.Add(1)
+		scope.Done()
+		s.Reset()
+		return
+	}
+	pc, err := webrtc.NewPeerConnection(t.conf)
+	if err != nil {
+		scope.Done()
+		s.Reset()
+		return
+	}
+	c := newRTCConn(t, pc, &t.drops, scope)
+	c.lpeer, c.rpeer, c.rkey = t.h.ID(), caller, conn.RemotePublicKey()
+	c.local, c.remote = rtcListenAddr, raddr
 	if err := answerSide(ctx, newSignalConn(s, &t.drops), c); err != nil {
 		t.sig.failed.Add(1)
 		s.Reset()
@@ -362,20 +387,6 @@ func (t *rtcTransport) handleSignal(s network.Stream) {
 	}
 	t.sig.answered.Add(1)
 	s.Close()
-	c.lpeer, c.rpeer, c.rkey = t.h.ID(), caller, conn.RemotePublicKey()
-	c.local = rtcListenAddr
-	c.remote = relayAddr.Encapsulate(ma.StringCast("/p2p-circuit/webrtc"))
-	scope, err := t.h.rcmgr.OpenConnection(network.DirInbound, false, c.remote)
-	if err != nil {
-		c.Close()
-		return
-	}
-	if err := scope.SetPeer(caller); err != nil {
-		scope.Done()
-		c.Close()
-		return
-	}
-	c.scope = scope
 	t.track(caller, c)
 	t.mu.Lock()
 	ln := t.ln

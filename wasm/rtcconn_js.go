@@ -54,9 +54,12 @@ var _ transport.CapableConn = (*rtcConn)(nil)
 // newRTCConn wraps pc (fresh, before any description is set) and starts
 // queueing the data channels the remote side opens. drops counts the
 // streams and channels it drops (backlog full, unread bytes over bound).
-func newRTCConn(tpt transport.Transport, pc *webrtc.PeerConnection, drops *atomic.Uint64) *rtcConn {
+// The connection owns scope: closing it, however that happens, releases
+// the scope once.
+func newRTCConn(tpt transport.Transport, pc *webrtc.PeerConnection, drops *atomic.Uint64, scope network.ConnManagementScope) *rtcConn {
 	c := &rtcConn{connBase: newConnBase(tpt, "webrtc"), pc: pc, incoming: make(chan *wrdStream, rtcAcceptBacklog),
 		connected: make(chan struct{}), failed: make(chan struct{})}
+	c.scope = scope
 	c.acct.limit = rtcConnUnread
 	c.acct.overflows = drops
 	c.shut = func() { pc.Close() }
