@@ -10,8 +10,16 @@ import (
 
 	"github.com/libp2p/go-libp2p/p2p/transport/webrtc/pb"
 	"github.com/libp2p/go-msgio/pbio"
-	"google.golang.org/protobuf/proto"
 )
+
+// frame returns m as wrdStream writes it: varint length, protobuf.
+func frame(t testing.TB, m *pb.Message) []byte {
+	var b bytes.Buffer
+	if err := pbio.NewDelimitedWriter(&b).WriteMsg(m); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
 
 // TestSignalMsgRoundTrip: messages of every type read back as written.
 func TestSignalMsgRoundTrip(t *testing.T) {
@@ -140,8 +148,7 @@ func FuzzParseICECandidate(f *testing.F) {
 // refuses a length above wrdMaxReceiveSize before allocating it.
 func FuzzReadFrame(f *testing.F) {
 	fin := pb.Message_FIN
-	good, _ := proto.Marshal(&pb.Message{Flag: &fin, Message: []byte("hi")})
-	f.Add(append(binary.AppendUvarint(nil, uint64(len(good))), good...))
+	f.Add(frame(f, &pb.Message{Flag: &fin, Message: []byte("hi")}))
 	f.Add(binary.AppendUvarint(nil, 1<<30))
 	f.Add([]byte{3, 0x08, 0x09, 0x00})
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -168,9 +175,11 @@ func TestReadFrameBound(t *testing.T) {
 	}
 	// A spec-sized frame is read.
 	fin := pb.Message_FIN
-	body, _ := proto.Marshal(&pb.Message{Flag: &fin, Message: make([]byte, wrdMaxMessageSize-16)})
-	in = append(binary.AppendUvarint(nil, uint64(len(body))), body...)
+	in = frame(t, &pb.Message{Flag: &fin, Message: make([]byte, wrdMaxMessageSize-16)})
 	if err := pbio.NewDelimitedReader(bytes.NewReader(in), wrdMaxReceiveSize).ReadMsg(&m); err != nil || m.GetFlag() != pb.Message_FIN {
-		t.Fatalf("a %d-byte frame: %v", len(body), err)
+		t.Fatalf("a %d-byte frame: %v", len(in), err)
+	}
+	if len(in) > wrdMaxMessageSize {
+		t.Fatalf("the spec-sized frame is %d bytes, above %d", len(in), wrdMaxMessageSize)
 	}
 }
