@@ -87,6 +87,7 @@ type Stats struct {
 	GapsAbandoned     uint64 // runs of missing sequence numbers given up after GapTimeout or MaxAbove
 	WantsDropped      uint64 // IWANTs not sent because MaxPendingWants was reached
 	WantsExpired      uint64 // IWANTs that no announcer answered
+	WantsRepeated     uint64 // IWANTs sent again to an announcer already asked (fewer than three announcers)
 	FIFOLost          uint64 // sequence numbers skipped in FIFO delivery
 	FIFOLate          uint64 // messages that arrived after FIFO delivery skipped them (not delivered)
 	FIFOStartedFirst  uint64 // origins whose FIFO order started at once, at a message marked First

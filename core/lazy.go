@@ -10,13 +10,19 @@ import "slices"
 type pendingWant struct {
 	key        MsgKey
 	announcers []NodeID
-	next       int // index in announcers of the next one to ask
+	next       int // how many IWANTs were sent; announcers[next%len] is asked next
 	deadline   uint64
 	done       bool // the body arrived
 }
 
 // maxAnnouncers bounds the announcers remembered per wanted message.
 const maxAnnouncers = 4
+
+// minWantAsks is how many IWANTs a wanted body gets before it is given up
+// (to pull) when fewer announcers are known: an IWANT or its answer lost on
+// a lossy link is asked again, of the same announcer if it is the only one,
+// rather than left for the next pull round.
+const minWantAsks = 3
 
 // onIHave records announced messages this node lacks and asks for them.
 func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
@@ -77,8 +83,11 @@ func (e *Engine) expireWants() {
 			continue
 		}
 		if w.deadline <= e.ticks {
-			if w.next < len(w.announcers) {
-				to := w.announcers[w.next]
+			if w.next < max(len(w.announcers), minWantAsks) {
+				to := w.announcers[w.next%len(w.announcers)]
+				if w.next >= len(w.announcers) {
+					e.stats.WantsRepeated++
+				}
 				w.next++
 				w.deadline = e.ticks + uint64(e.cfg.IWantTimeout)
 				e.sendIWant(to, w.key)

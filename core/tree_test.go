@@ -235,6 +235,9 @@ func TestIWantDelay(t *testing.T) {
 		t.Fatalf("IWANTs after the delay: %d, want 1", iwants())
 	}
 	tn.queue = nil
+	if err := b.Step(a.ID(), EncodeFrame(&Frame{Messages: []*Message{m}})); err != nil {
+		t.Fatal(err) // the answer
+	}
 
 	// A second message whose body arrives within the delay is never asked for.
 	m2, _ := a.Publish("t", []byte("y"))
@@ -250,6 +253,30 @@ func TestIWantDelay(t *testing.T) {
 	}
 	if iwants() != 1 {
 		t.Fatalf("IWANT sent for a body that arrived within the delay (%d)", iwants())
+	}
+}
+
+// TestIWantAskedAgain: an announced body whose IWANT (or answer) is lost
+// is asked for again after IWantTimeout, of the only announcer if no other
+// is known, three times in all before it is left to pull.
+func TestIWantAskedAgain(t *testing.T) {
+	tn := newTestNet(t, 2, 1, func(i int, c *Config) { c.IWantDelay, c.IWantTimeout = 0, 2 })
+	a, b := tn.nodes[0], tn.nodes[1]
+	m, err := a.Publish("t", []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.queue = nil
+	if err := b.Step(a.ID(), EncodeFrame(&Frame{IHave: []MsgKey{m.Key()}})); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		tn.queue = nil // every IWANT lost
+		b.Tick()
+	}
+	st := b.Stats()
+	if st.IWantsSent != minWantAsks || st.WantsRepeated != minWantAsks-1 || st.WantsExpired != 1 {
+		t.Fatalf("IWANTs %d (repeated %d), expired %d; want %d, %d, 1", st.IWantsSent, st.WantsRepeated, st.WantsExpired, minWantAsks, minWantAsks-1)
 	}
 }
 

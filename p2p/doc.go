@@ -28,6 +28,17 @@
 // keeps their connections) and the resource manager with libp2p's
 // auto-scaled limits plus Grapevine's per-protocol limits (below).
 //
+// A peer that browsers can reach (listening on WebSocket, WebTransport or
+// WebRTC-direct, as the defaults do) also runs go-libp2p's circuit relay
+// v2 service (WithRelayService; libp2p/specs relay/circuit-v2.md): browser
+// peers reserve a slot on it and open relayed connections to each other
+// through it to signal their WebRTC links (/webrtc-signaling/0.0.1,
+// package wasm). Its limits are RelayResources: 128 reservations (16 per
+// IP), 8 circuits per peer, each cut after 2 minutes or 128 KiB each way;
+// it only relays for peers holding a reservation, never dials for a
+// request. The host never dials a tab's .../p2p-circuit/webrtc address
+// itself (it has no browser-to-browser WebRTC); tabs connect to it.
+//
 // # Bounded overlay
 //
 // Without WithOverlay a peer connects to every member it talks to, and
@@ -298,6 +309,7 @@
 // a new block is reserved before the engine starts. A watermark older than
 // the replay window (WithReplayWindow) plus clock skew is dropped: every
 // message it guards is refused by its timestamp anyway. Then the peer pulls
+// (at every tick for its first 3 s, then while anything is held back)
 // what was published while it was down from its neighbours' stores, within
 // their retention, and delivers it in each origin's order before newer
 // messages of the same origin. One peer at a time may use a directory (a
@@ -312,7 +324,10 @@
 // watermark is the highest number delivered, so a crash may lose, never
 // repeat, a message that was still behind a gap. A commit that fails (disk
 // full) is logged and counted (DurableStats.CommitErrors) and the
-// deliveries still go out. Browser tabs cannot keep a data directory.
+// deliveries still go out. WithStore takes another database than bbolt
+// with the same records and rules: a browser tab keeps them in IndexedDB
+// (package wasm, options.persist) and reserves one number at a time
+// (WithSeqReservation(1)), so that a reload leaves no gap.
 //
 // History (WithHistory) says what a member receives of what was published
 // before it first joined, judged by the origin's signed timestamp against

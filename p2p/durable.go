@@ -4,8 +4,9 @@ package p2p
 // messages and the sequence-number reservation of a peer, kept in its data
 // directory and recovered at start, so that a restarted peer delivers
 // nothing twice, serves what it held, and never reuses a sequence number.
-// The database is behind durableDB (durable_bolt.go: bbolt; the browser
-// has none). The rules are in doc.go, "Durable delivery".
+// The database is behind durableDB: a Store (durable_store.go), bbolt in
+// a data directory (durable_bolt.go) or one given with WithStore (the
+// browser tab's IndexedDB). The rules are in doc.go, "Durable delivery".
 
 import (
 	"encoding/binary"
@@ -19,15 +20,19 @@ import (
 	"github.com/grapevine-p2p/grapevine/core"
 )
 
-// seqBlock is how many sequence numbers are reserved durably ahead of use:
-// the reservation is renewed (one fsync) when half of it is used, and a
-// peer killed at any point restarts above everything it may have used.
+// seqBlock is how many sequence numbers are reserved durably ahead of use
+// by default (WithSeqReservation): the reservation is renewed (one fsync)
+// when half of it is used, and a peer killed at any point restarts above
+// everything it may have used.
 const seqBlock = 1024
 
-// durableOptions are the settings of WithDataDir and WithHistory.
+// durableOptions are the settings of WithDataDir, WithStore,
+// WithSeqReservation and WithHistory.
 type durableOptions struct {
-	dir     string
-	history History
+	dir      string
+	store    Store
+	seqBlock uint64 // 0: seqBlock
+	history  History
 }
 
 // WithDataDir keeps this peer's delivery watermarks, its recent messages
@@ -38,7 +43,8 @@ type durableOptions struct {
 // messages it held to others, and continues its own numbering without
 // reuse, even after kill -9. A delivery reaches subscribers only once it
 // is on disk (fsync). One peer at a time may use a directory. Not in the
-// browser. Without it, all of this is kept in memory only.
+// browser (a tab keeps the same in IndexedDB: WithStore, given by package
+// wasm). Without it, all of this is kept in memory only.
 func WithDataDir(dir string) Option {
 	return func(s *settings) error {
 		if dir == "" {
@@ -122,8 +128,10 @@ type durable struct {
 	firstStart time.Time      // this peer's first start (with a data directory: ever)
 	loaded     *durableState
 
-	reserved  uint64        // driver goroutine: sequence numbers below it are reserved on disk
-	restarted []core.NodeID // driver goroutine: members seen to rejoin, for RestartOrigin
+	reserved     uint64        // driver goroutine: sequence numbers below it are reserved on disk
+	seqBlock     uint64        // how many are reserved at a time
+	restartPulls int           // driver goroutine: ticks left to pull at every tick (restartPullTicks)
+	restarted    []core.NodeID // driver goroutine: members seen to rejoin, for RestartOrigin
 
 	mu      sync.Mutex
 	pending []*core.Message
@@ -152,15 +160,25 @@ type durable struct {
 // of sequence numbers and sets the engine's first sequence number. It runs
 // in New before the engine is built.
 func (p *Peer) openDurable() error {
-	d := &durable{p: p, history: p.s.durable.history, firstStart: time.Now()}
+	d := &durable{p: p, history: p.s.durable.history, firstStart: time.Now(), seqBlock: p.s.durable.seqBlock}
+	if d.seqBlock == 0 {
+		d.seqBlock = seqBlock
+	}
 	p.dur = d
-	if p.s.durable.dir == "" {
+	var db durableDB
+	switch o := p.s.durable; {
+	case o.dir != "" && o.store != nil:
+		return errors.New("WithDataDir and WithStore exclude each other")
+	case o.store != nil:
+		db = &storeDB{s: o.store}
+	case o.dir != "":
+		var err error
+		if db, err = openDurableDB(o.dir); err != nil {
+			return err
+		}
+	default:
 		d.startHistory(true)
 		return nil
-	}
-	db, err := openDurableDB(p.s.durable.dir)
-	if err != nil {
-		return err
 	}
 	st, err := db.load(core.DefaultLimits())
 	if err != nil {
@@ -179,7 +197,7 @@ func (p *Peer) openDurable() error {
 		next = uint64(time.Now().UnixMicro())
 	}
 	next = max(next, p.s.firstSeq)
-	d.reserved = next + seqBlock
+	d.reserved = next + d.seqBlock
 	b.reserved = d.reserved
 	if err := db.commit(b); err != nil {
 		db.close()
@@ -245,6 +263,9 @@ func (p *Peer) restoreDurable() error {
 		return err
 	}
 	d.restoredOrigins, d.restoredMsgs = rs.Origins, rs.Messages
+	if rs.Origins > 0 || rs.Messages > 0 {
+		d.restartPulls = restartPullTicks
+	}
 	b.drop = append(b.drop, d.evict(now)...)
 	if err := d.db.commit(b); err != nil {
 		return fmt.Errorf("writing data directory: %w", err)
@@ -264,10 +285,10 @@ func (p *Peer) beforePublish() error {
 		return nil
 	}
 	next := p.engine().NextSeq()
-	if next+seqBlock/2 < d.reserved {
+	if next+d.seqBlock/2 < d.reserved {
 		return nil
 	}
-	r := next + seqBlock
+	r := next + d.seqBlock
 	if err := d.db.commit(&durableBatch{reserved: r}); err != nil {
 		d.commitErrs.Add(1)
 		return fmt.Errorf("reserving sequence numbers: %w", err)
@@ -417,9 +438,16 @@ func (p *Peer) DurableStats() DurableStats {
 	}
 }
 
+// restartPullTicks is how many ticks a restarted peer that restored state
+// pulls at every tick (3 s with 100 ms ticks): what was published while it
+// was down creates no gap it could see until newer messages arrive, so it
+// asks at once instead of at the next round's pull.
+const restartPullTicks = 30
+
 // catchUp pulls at every tick while the engine holds messages back behind
-// a FIFO gap (after a restart, a partition), instead of once every
-// PullEvery rounds, and runs the history window (driver goroutine).
+// a FIFO gap (after a restart, a partition) or for restartPullTicks after
+// a restart, instead of once every PullEvery rounds, and runs the history
+// window (driver goroutine).
 func (p *Peer) catchUp() {
 	p.historyTick()
 	e := p.engine()
@@ -427,7 +455,11 @@ func (p *Peer) catchUp() {
 		e.RestartOrigin(id)
 	}
 	p.dur.restarted = p.dur.restarted[:0]
-	if e.Behind() {
+	restarting := p.dur.restartPulls > 0
+	if restarting {
+		p.dur.restartPulls--
+	}
+	if restarting || e.Behind() {
 		e.PullNow()
 	}
 }

@@ -11,8 +11,24 @@ export interface StartOptions {
   webrtc?: boolean;
   /** STUN/TURN servers for WebRTC, e.g. "stun:stun.example.org:3478", "turn:user:pass@turn.example.org:3478". */
   iceServers?: string[];
+  /** Answer WebRTC signalling from peers that are not members of the group (a js-libp2p node dialing this tab's /p2p-circuit/webrtc address). Default false: members only, so strangers never learn this tab's ICE candidates. */
+  webrtcFromNonMembers?: boolean;
   /** A private key from node.exportIdentity(), to keep the peer ID across starts (default: a fresh one). */
   identity?: string;
+  /**
+   * Keep this tab's state in IndexedDB under this name (database "grapevine/<name>"), so that after a
+   * reload a start with the same name rejoins as the same peer: its identity key, per-origin delivery
+   * watermarks, recent messages (served to members that pull them) and sequence numbers are kept. A
+   * message is handed to subscribers only after its watermark is committed (strict durability), so a
+   * reload never delivers it again; what was published while the tab was away is pulled from the
+   * members, within their retention (30 s with the default profiles); the tab's own numbering continues
+   * without reuse or gap. Subscribe right after `await Grapevine.start(...)`, before any other await:
+   * messages caught up after a reload go to the topics subscribed when they arrive, and are not
+   * delivered again. One running node per name per site (a second start gets an error). With
+   * identity too, it must be the stored one (or the name is new). Default: everything in memory.
+   * Details and the remaining windows: wasm/doc.go, "Persistence across reloads".
+   */
+  persist?: string;
   /** How long to wait for the first bootstrap peer (default 15000). */
   connectTimeoutMs?: number;
   /** Closed group: the base64 of the authority's public key file ("peer authority new" writes FILE.pub). */
@@ -68,7 +84,7 @@ export interface MemberEvent {
 
 export interface Connection {
   peer: string;
-  transport: 'websocket' | 'webtransport' | 'webrtc-direct' | 'webrtc';
+  transport: 'websocket' | 'webtransport' | 'webrtc-direct' | 'webrtc' | 'relay';
   addr: string;
   outbound: boolean;
   /** Data-channel bytes received and sent (WebRTC only; 0 for WebSocket). */
@@ -89,6 +105,21 @@ export interface Stats {
   subDropped: number;
   /** The tab's bounds under pressure (counters since start, and its Go heap). */
   transport: TransportStats;
+  /** options.persist: what was restored at start and written since (all 0 without it). */
+  persist: PersistStats;
+}
+
+/** options.persist's counters. */
+export interface PersistStats {
+  /** Origins whose delivery watermark was restored at start. */
+  restoredOrigins: number;
+  /** Recent messages restored at start (held, served to pulls, not delivered again). */
+  restoredMessages: number;
+  /** IndexedDB transactions written; those that failed (deliveries still went out). */
+  commits: number;
+  commitErrors: number;
+  /** Messages kept in IndexedDB now. */
+  stored: number;
 }
 
 /** What the tab's bounds refused or delayed (docs/SECURITY.md, "The browser tab"). */
@@ -107,10 +138,15 @@ export interface TransportStats {
   decodeErrors: number;
   /** Messages whose signature did not verify. */
   invalid: number;
-  /** WebRTC signalling: exchanges answered; refused (caller or relay not a member); reset (slots taken). */
+  /** WebRTC signalling (/webrtc-signaling/0.0.1 over a relayed connection): exchanges answered; refused (not relayed, or caller or relay not a member); reset (slots taken); broken off. */
   signalAnswered: number;
   signalRefused: number;
   signalBusy: number;
+  signalFailed: number;
+  /** WebRTC streams reset (accept backlog full) and data channels closed (unread bytes over the connection's bound). */
+  rtcDropped: number;
+  /** Native relays holding a circuit relay v2 reservation for this tab. */
+  relays: number;
   /** Refused by the resource manager: connections, streams, memory reservations; memory reserved now (bytes). */
   rcmgrConns: number;
   rcmgrStreams: number;

@@ -9,6 +9,10 @@
 //   node.on('member', (ev) => console.log(ev.kind, ev.member.id));
 //   await node.close();
 //
+// With { persist: 'my-chat' } the tab keeps its identity and what it has
+// delivered in IndexedDB: a reload rejoins as the same peer, delivers
+// nothing twice and catches up on what it missed (grapevine.d.ts).
+//
 // Types: grapevine.d.ts. How the peer works: wasm/doc.go.
 
 let runtime = null; // Promise of the Go side's entry point (one Go runtime per page)
@@ -142,7 +146,7 @@ export class GrapevineNode {
     return this.#h.members();
   }
 
-  /** This peer's live connections and their transports ('websocket', 'webtransport', 'webrtc-direct' or 'webrtc'). */
+  /** This peer's live connections and their transports ('websocket', 'webtransport', 'webrtc-direct', 'webrtc', or 'relay': a circuit relay v2 connection, which carries WebRTC signalling only). */
   connections() {
     return this.#h.connections();
   }

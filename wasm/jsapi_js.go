@@ -105,6 +105,7 @@ func parseStartOptions(o js.Value) (Options, error) {
 	if w := o.Get("webrtc"); w.Type() == js.TypeBoolean {
 		opts.WebRTC = w.Bool()
 	}
+	opts.WebRTCFromNonMembers = o.Get("webrtcFromNonMembers").Truthy()
 	if opts.ICEServers, err = jsStrings(o.Get("iceServers")); err != nil {
 		return opts, fmt.Errorf("options.iceServers: %v", err)
 	}
@@ -120,6 +121,11 @@ func parseStartOptions(o js.Value) (Options, error) {
 		opts.Identity = sk
 	} else if !id.IsUndefined() && !id.IsNull() {
 		return opts, errors.New("options.identity must be a string")
+	}
+	if ps := o.Get("persist"); ps.Type() == js.TypeString && ps.String() != "" {
+		opts.Persist = ps.String()
+	} else if !ps.IsUndefined() && !ps.IsNull() {
+		return opts, errors.New("options.persist must be a non-empty string (the name the tab's state is kept under in IndexedDB)")
 	}
 	if t := o.Get("connectTimeoutMs"); t.Type() == js.TypeNumber {
 		opts.ConnectTimeout = time.Duration(t.Float()) * time.Millisecond
@@ -438,6 +444,7 @@ func (j *jsNode) stats([]js.Value) any {
 			"invalid": float64(st.Invalid), "subDropped": float64(st.SubDropped),
 			"published": float64(st.Engine.Published), "duplicates": float64(st.Engine.Duplicates),
 			"transport": j.transportStats(st),
+			"persist":   persistStats(j.n.DurableStats()),
 		}, nil
 	})
 }

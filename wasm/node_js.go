@@ -33,6 +33,12 @@ type Options struct {
 	Identity crypto.PrivKey
 	// WebRTC turns on direct browser-to-browser connections (see doc.go).
 	WebRTC bool
+	// WebRTCFromNonMembers makes the tab answer WebRTC signalling from
+	// peers that are not members of its group (any libp2p peer that dials
+	// its /p2p-circuit/webrtc address, js-libp2p's included). Off by
+	// default: a tab then answers members only, and a stranger never
+	// learns its ICE candidates (its addresses).
+	WebRTCFromNonMembers bool
 	// ICEServers are STUN/TURN server URLs for WebRTC ("stun:host:port",
 	// "turn:user:pass@host:port"). Empty is enough on one machine or LAN.
 	ICEServers []string
@@ -40,6 +46,11 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// Notice receives human-readable status lines.
 	Notice func(string)
+	// Persist names an IndexedDB store that keeps the tab's identity, its
+	// delivery watermarks, recent messages and sequence numbers across
+	// reloads (persist_js.go); empty: everything in memory.
+	Persist    string
+	persisting bool // the store is open (startPersistent)
 	// extra p2p options (tests)
 	Extra []p2p.Option
 }
@@ -57,6 +68,9 @@ type Node struct {
 // returns once one of them answered), and starts the Grapevine peer on the
 // host. Errors are worded for a web developer.
 func Start(ctx context.Context, o Options) (*Node, error) {
+	if o.Persist != "" && !o.persisting {
+		return startPersistent(ctx, o)
+	}
 	if len(o.Bootstrap) == 0 {
 		return nil, errors.New("bootstrap is empty: a browser peer needs the WebSocket address of at least one native Grapevine peer, like /ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooW...")
 	}
@@ -160,7 +174,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		return nil, err
 	}
 	n.Peer = p
-	n.allowSignalling()
+	n.allowSignalling(o.WebRTCFromNonMembers)
 	return n, nil
 }
 
@@ -180,7 +194,7 @@ func (n *Node) Close() error {
 // Conn describes one live connection of the node.
 type Conn struct {
 	Peer      peer.ID
-	Transport string // "websocket", "webtransport", "webrtc-direct" or "webrtc"
+	Transport string // "websocket", "webtransport", "webrtc-direct", "webrtc" or "relay" (a circuit: signalling only)
 	Addr      string
 	Outbound  bool
 	// BytesIn and BytesOut count WebRTC data-channel bytes (0 otherwise).
@@ -198,6 +212,8 @@ func (n *Node) Conns() []Conn {
 			t = "webtransport"
 		} else if hasProtocol(c.RemoteMultiaddr(), ma.P_WEBRTC_DIRECT) {
 			t = "webrtc-direct"
+		} else if c.Stat().Limited {
+			t = "relay"
 		}
 		cn := Conn{Peer: c.RemotePeer(), Transport: t, Addr: c.RemoteMultiaddr().String(), Outbound: c.Stat().Direction == network.DirOutbound}
 		if t == "webrtc" && n.rtc != nil {
