@@ -67,12 +67,20 @@ type Result struct {
 	Inbound       p2p.InboundStats
 	WriteTimeouts uint64
 	Invalid       uint64
+	Service       p2p.ServiceStats // the victim's service score (p2p/service.go)
+	PubService    p2p.ServiceStats // the publisher's
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%-8s x%d: heap +%.1f MiB, goroutines %+d, delivered %d/%d, p99 %v, close %v, inbound %+v, write timeouts %d, invalid %d",
+	return fmt.Sprintf("%-8s x%d: heap +%.1f MiB, goroutines %+d, delivered %d/%d, p99 %v, close %v, inbound %+v, write timeouts %d, invalid %d; service: victim %s; publisher %s",
 		r.Kind, r.Attackers, float64(r.HeapGrowth)/(1<<20), r.Goroutines, r.Delivered, r.Published,
-		r.P99.Round(100*time.Microsecond), r.Close.Round(time.Millisecond), r.Inbound, r.WriteTimeouts, r.Invalid)
+		r.P99.Round(100*time.Microsecond), r.Close.Round(time.Millisecond), r.Inbound, r.WriteTimeouts, r.Invalid,
+		serviceString(r.Service), serviceString(r.PubService))
+}
+
+func serviceString(s p2p.ServiceStats) string {
+	return fmt.Sprintf("unserved %d, slow writes %d, steered %d, scored %d (tree heads skipped %d, targets skipped %d, announcers skipped %d)",
+		s.Unserved, s.SlowWrites, s.Steered, s.Scored, s.Engine.TreeSkipped, s.Engine.TargetsSkipped, s.Engine.AnnouncersSkipped)
 }
 
 // Run runs one attack.
@@ -213,6 +221,7 @@ func Run(cfg Config) (Result, error) {
 	}
 	st := victim.Stats()
 	res.Inbound, res.WriteTimeouts, res.Invalid = st.Inbound, st.WriteTimeouts, st.Invalid
+	res.Service, res.PubService = victim.ServiceStats(), pub.ServiceStats()
 
 	start := time.Now()
 	victim.Close()
