@@ -50,8 +50,9 @@ type Engine struct {
 	stateVer   uint64 // bumped whenever what a digest would say changes
 	digestBody []byte // encoded digest as of digestVer
 	digestVer  uint64
-	digestGaps bool      // digestBody lists missing messages (service.go)
-	pullAsks   []pullAsk // the last pull round's digests, awaiting a body (service.go)
+	digestGaps bool                // digestBody lists missing messages (service.go)
+	pullAsks   []pullAsk           // the last pull round's digests, awaiting a body (service.go)
+	sentMarks  map[NodeID]sentMark // per peer, a body sent to it not yet confirmed by its digest (service.go)
 
 	// IWANT requests awaiting a body (lazy.go)
 	wants    map[MsgKey]*pendingWant

@@ -14,6 +14,7 @@ import "slices"
 // had. The requester's rotation (buildDigest) covers every origin it
 // tracks over ⌈origins/MaxDigestOrigins⌉ pull rounds.
 func (e *Engine) onDigest(from NodeID, d *Digest) {
+	e.checkSent(from, d)
 	// Index the digest by this node's origin slots once, so the scan of the
 	// store below finds an entry's digest line without hashing its origin.
 	byIdx := e.digestScratch[:0]

@@ -1,5 +1,7 @@
 package core
 
+import "slices"
+
 // Service: steering gossip around members that take it and serve none.
 //
 // A member can stay in the group (it answers membership probes) and accept
@@ -9,7 +11,9 @@ package core
 // full (Reachability). Meanwhile the engine learns it from the requests it
 // makes: an IWANT to an announcer that brings no body before IWantTimeout
 // (a broken promise, GossipSub v1.1's P7), a pull digest that listed
-// missing messages and drew no body by the next pull round. A Transport
+// missing messages and drew no body by the next pull round) and from what
+// the member says of itself: its pull digest lacks a body this node sent it
+// a while before (it took the body and never read it). A Transport
 // that implements ServiceScore turns these reports into a decaying
 // per-peer score (p2p/service.go) and answers Unserving; the engine then
 // prefers other members as IWANT and pull targets, announcement targets
@@ -26,8 +30,10 @@ type ServiceScore interface {
 	// is available.
 	Unserving(id NodeID) bool
 	// Unserved reports that id did not serve a request: an IWANT to it
-	// expired unanswered, or a pull digest to it listed missing messages
-	// and no body came back from it by the next pull round.
+	// expired unanswered, a pull digest to it listed missing messages and
+	// no body came back from it by the next pull round, or its own digest
+	// lacks a body sent to it at least IWantTimeout+RoundTicks ticks
+	// before.
 	Unserved(id NodeID)
 	// Served reports that id sent a body this node did not have yet.
 	Served(id NodeID)
@@ -37,7 +43,9 @@ type ServiceScore interface {
 // (ServiceScore); kept apart from Stats, as PlumStats are, so that runs
 // without a ServiceScore print and hash exactly what they did before.
 type ServiceStats struct {
-	Unserved          uint64 // requests reported unserved (IWANTs expired, pull digests unanswered)
+	Unserved          uint64 // requests reported unserved (IWANTs expired, pull digests unanswered, bodies sent and never read)
+	UnreadBodies      uint64 // of those, bodies a member's digest said it lacked well after they were sent to it
+	SentMarksDropped  uint64 // bodies sent whose reading was no longer checked (the table of marks was full)
 	TreeSkipped       uint64 // tree-push chunk heads passed over for a serving member of the chunk
 	TreeFallback      uint64 // tree-push chunks whose members were all unserving: sent to the first anyway
 	TargetsSkipped    uint64 // sampled announcement, push and pull targets left out for serving ones
@@ -120,13 +128,88 @@ func (e *Engine) settlePullAsks() {
 }
 
 // digestHasGaps reports whether d lists an origin with a missing sequence
-// number below the highest it holds (a pull answer could fill it).
+// number a pull answer could fill: one between two it holds, or between
+// its contiguous watermark and the first it holds above it. Below the
+// first number seen of an origin (watermark 0) nothing is known to be
+// missing: an origin's numbers need not start at 1.
 func digestHasGaps(d *Digest) bool {
 	for i := range d.Entries {
 		de := &d.Entries[i]
-		if n := len(de.Above); n > 0 && de.Above[n-1]-de.Contiguous > uint64(n) {
+		n := uint64(len(de.Above))
+		if n == 0 {
+			continue
+		}
+		if de.Above[n-1]-de.Above[0]+1 > n || de.Contiguous > 0 && de.Above[0] > de.Contiguous+1 {
 			return true
 		}
 	}
 	return false
+}
+
+// sentMark is the oldest body sent to a peer whose arrival its digests have
+// not yet confirmed.
+type sentMark struct {
+	key  MsgKey
+	tick uint64
+}
+
+// maxSentMarks bounds the peers with a body awaiting confirmation; beyond
+// it the table is cleared (counted as SentMarksDropped).
+const maxSentMarks = 4096
+
+// markSent remembers that a body was sent to id, unless an older one is
+// still awaiting its digest.
+func (e *Engine) markSent(id NodeID, k MsgKey) {
+	if e.service() == nil {
+		return
+	}
+	if _, ok := e.sentMarks[id]; ok {
+		return
+	}
+	if e.sentMarks == nil {
+		e.sentMarks = make(map[NodeID]sentMark)
+	}
+	if len(e.sentMarks) >= maxSentMarks {
+		e.svcStats.SentMarksDropped += uint64(len(e.sentMarks))
+		clear(e.sentMarks)
+	}
+	e.sentMarks[id] = sentMark{key: k, tick: e.ticks}
+}
+
+// checkSent compares from's digest with the oldest body sent to it: a body
+// sent IWantTimeout+RoundTicks ticks or more before that the digest says
+// from lacks was taken and never read (Unserved); one it holds is
+// confirmed. A younger body, or an origin a partial digest leaves out,
+// waits for a later digest.
+func (e *Engine) checkSent(from NodeID, d *Digest) {
+	m, ok := e.sentMarks[from]
+	if !ok || e.ticks-m.tick < uint64(e.cfg.IWantTimeout+e.cfg.RoundTicks) {
+		return
+	}
+	var de *DigestEntry
+	for i := range d.Entries {
+		if d.Entries[i].Origin == m.key.Origin {
+			de = &d.Entries[i]
+			break
+		}
+	}
+	if de == nil && d.Partial {
+		return
+	}
+	if de != nil {
+		if n := len(de.Above); n >= e.cfg.MaxDigestAbove && n > 0 && m.key.Seq > de.Above[n-1] {
+			return // beyond what a digest lists of an origin
+		}
+	}
+	delete(e.sentMarks, from)
+	if de != nil {
+		if m.key.Seq <= de.Contiguous {
+			return
+		}
+		if _, found := slices.BinarySearch(de.Above, m.key.Seq); found {
+			return
+		}
+	}
+	e.svcStats.UnreadBodies++
+	e.unservedBy(from)
 }

@@ -178,3 +178,64 @@ func TestIWantBrokenPromise(t *testing.T) {
 		t.Fatalf("served by the honest announcer: %d", f.served[honest])
 	}
 }
+
+// A member whose digest lacks a body sent to it well before took it and
+// never read it: reported unserved; one whose digest holds it is not.
+func TestDigestShowsUnreadBody(t *testing.T) {
+	tn, scores := serviceNet(t, 3, 1, func(i int, c *Config) {
+		c.TreeFanout = 2
+		c.Mode = Push
+	})
+	a := tn.nodes[0]
+	reader, staller := tn.nodes[1].ID(), tn.nodes[2].ID()
+	tn.down[2] = true
+	m := tn.publish(0, "t", []byte("x"))
+	if !tn.nodes[1].Has(m.Key()) {
+		t.Fatal("the tree did not reach the reader")
+	}
+	empty := EncodeFrame(&Frame{Digest: &Digest{}})
+	holds := EncodeFrame(&Frame{Digest: &Digest{Entries: []DigestEntry{{Origin: a.ID(), Contiguous: m.Seq}}}})
+	// Too early: nothing is concluded yet.
+	if err := a.Step(staller, empty); err != nil {
+		t.Fatal(err)
+	}
+	if scores[0].unserved[staller] != 0 {
+		t.Fatal("a body just sent was taken for unread")
+	}
+	for i := 0; i < a.cfg.IWantTimeout+a.cfg.RoundTicks; i++ {
+		a.Tick()
+		tn.queue = nil
+	}
+	for _, s := range []struct {
+		id NodeID
+		f  []byte
+	}{{staller, empty}, {reader, holds}} {
+		if err := a.Step(s.id, s.f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tn.queue = nil
+	if scores[0].unserved[staller] != 1 || scores[0].unserved[reader] != 0 {
+		t.Fatalf("unserved: staller %d, reader %d; want 1, 0", scores[0].unserved[staller], scores[0].unserved[reader])
+	}
+	if st := a.ServiceStats(); st.UnreadBodies != 1 {
+		t.Fatalf("UnreadBodies %d", st.UnreadBodies)
+	}
+}
+
+func TestDigestHasGaps(t *testing.T) {
+	for _, tc := range []struct {
+		de   DigestEntry
+		gaps bool
+	}{
+		{DigestEntry{Contiguous: 5}, false},
+		{DigestEntry{Contiguous: 0, Above: []uint64{1000, 1001, 1002}}, false}, // first seen at 1000
+		{DigestEntry{Contiguous: 0, Above: []uint64{1000, 1002}}, true},
+		{DigestEntry{Contiguous: 5, Above: []uint64{7}}, true},
+		{DigestEntry{Contiguous: 5, Above: []uint64{6, 7}}, false}, // 6 wanted, listed as held
+	} {
+		if got := digestHasGaps(&Digest{Entries: []DigestEntry{tc.de}}); got != tc.gaps {
+			t.Errorf("%+v: gaps %v, want %v", tc.de, got, tc.gaps)
+		}
+	}
+}
