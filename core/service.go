@@ -35,7 +35,8 @@ type ServiceScore interface {
 	// lacks a body sent to it at least IWantTimeout+RoundTicks ticks
 	// before.
 	Unserved(id NodeID)
-	// Served reports that id sent a body this node did not have yet.
+	// Served reports that id served: it sent a body this node did not
+	// have yet, or its digest showed it had read a body sent to it.
 	Served(id NodeID)
 }
 
@@ -180,7 +181,8 @@ func (e *Engine) markSent(id NodeID, k MsgKey) {
 // sent IWantTimeout+RoundTicks ticks or more before that the digest says
 // from lacks was taken and never read (Unserved); one it holds is
 // confirmed. A younger body, or an origin a partial digest leaves out,
-// waits for a later digest.
+// waits for a later digest. A confirmed body counts as service: the
+// member reads again.
 func (e *Engine) checkSent(from NodeID, d *Digest) {
 	m, ok := e.sentMarks[from]
 	if !ok || e.ticks-m.tick < uint64(e.cfg.IWantTimeout+e.cfg.RoundTicks) {
@@ -203,10 +205,9 @@ func (e *Engine) checkSent(from NodeID, d *Digest) {
 	}
 	delete(e.sentMarks, from)
 	if de != nil {
-		if m.key.Seq <= de.Contiguous {
-			return
-		}
-		if _, found := slices.BinarySearch(de.Above, m.key.Seq); found {
+		_, found := slices.BinarySearch(de.Above, m.key.Seq)
+		if found || m.key.Seq <= de.Contiguous {
+			e.service().Served(from) // it reads what it is sent
 			return
 		}
 	}

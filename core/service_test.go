@@ -218,6 +218,9 @@ func TestDigestShowsUnreadBody(t *testing.T) {
 	if scores[0].unserved[staller] != 1 || scores[0].unserved[reader] != 0 {
 		t.Fatalf("unserved: staller %d, reader %d; want 1, 0", scores[0].unserved[staller], scores[0].unserved[reader])
 	}
+	if scores[0].served[reader] != 1 {
+		t.Fatalf("the reader's digest confirmed the body: served %d, want 1", scores[0].served[reader])
+	}
 	if st := a.ServiceStats(); st.UnreadBodies != 1 {
 		t.Fatalf("UnreadBodies %d", st.UnreadBodies)
 	}
