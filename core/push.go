@@ -103,16 +103,18 @@ func (e *Engine) roundBudget(cands []*storeEntry) []*storeEntry {
 // of what is being forwarded and its origin), so fewer than k may come back.
 //
 // With a ServiceScore, members scored unserving are passed over while
-// others are available: twice k distinct peers are sampled and the serving
-// ones come first; an independent draw that hits an unserving member is
-// drawn once more.
+// others are available: 2k+2 distinct peers are sampled (with one pull
+// target and two thirds of the group unserving, a sample of two holds a
+// serving member about half the time, one of four four times in five) and
+// the serving ones come first; an independent draw that hits an unserving
+// member is drawn once more.
 func (e *Engine) pickTargets(k int, distinct bool, skip1, skip2 NodeID) []NodeID {
 	svc := e.service()
 	t := e.targets[:0]
 	if distinct {
 		draw := k
 		if svc != nil {
-			draw = 2 * k
+			draw = 2*k + 2
 		}
 		t = e.cfg.Sampler.Sample(t, draw)
 	} else {
