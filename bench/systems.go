@@ -176,6 +176,15 @@ func (g *grapevineSys) ready(ctx context.Context, idx []int, full bool) error {
 			}
 		}
 	}
+	if full {
+		// The same settling time GossipSub gets after its mesh formed
+		// (three heartbeats): the overlay's views and links settle too.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(3 * time.Second):
+		}
+	}
 	return nil
 }
 

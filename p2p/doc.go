@@ -28,6 +28,17 @@
 // keeps their connections) and the resource manager with libp2p's
 // auto-scaled limits plus Grapevine's per-protocol limits (below).
 //
+// A peer that browsers can reach (listening on WebSocket, WebTransport or
+// WebRTC-direct, as the defaults do) also runs go-libp2p's circuit relay
+// v2 service (WithRelayService; libp2p/specs relay/circuit-v2.md): browser
+// peers reserve a slot on it and open relayed connections to each other
+// through it to signal their WebRTC links (/webrtc-signaling/0.0.1,
+// package wasm). Its limits are RelayResources: 128 reservations (16 per
+// IP), 8 circuits per peer, each cut after 2 minutes or 128 KiB each way;
+// it only relays for peers holding a reservation, never dials for a
+// request. The host never dials a tab's .../p2p-circuit/webrtc address
+// itself (it has no browser-to-browser WebRTC); tabs connect to it.
+//
 // # Bounded overlay
 //
 // Without WithOverlay a peer connects to every member it talks to, and

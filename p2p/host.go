@@ -85,7 +85,7 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ConnectionManager(cm),
 		libp2p.ResourceManager(rm),
-		libp2p.ConnectionGater(g),
+		libp2p.ConnectionGater(nativeDialGater{g}),
 		libp2p.UserAgent("grapevine/" + Version),
 	}
 	if len(s.psk) > 0 {
@@ -114,7 +114,7 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 		h.Close()
 		return nil, err
 	}
-	return h, nil
+	return withRelayService(h, s)
 }
 
 // limitConfig is libp2p's auto-scaled default limits plus Grapevine's

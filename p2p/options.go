@@ -73,6 +73,7 @@ type settings struct {
 	durable                 durableOptions // WithDataDir, WithHistory (durable.go)
 	publishRate             float64        // WithPublishRateLimit (spam.go): messages a second per origin, 0: off
 	publishBurst            int
+	relaySvc                int8 // WithRelayService (relay_service.go): 0 default, 1 on, -1 off
 }
 
 func defaults() settings {

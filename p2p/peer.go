@@ -518,11 +518,15 @@ func (p *Peer) drive() {
 			fn()
 		case <-tick.C:
 			p.reportLag(p.ctr.lag.tickServed(time.Now(), p.s.tick))
-			// Membership frames that arrived before this tick are read
-			// before its timers run: an ack queued behind a burst of
-			// frames is not a failed probe.
+			// Frames that arrived before this tick are read before its
+			// timers run: an ack queued behind a burst of frames is not a
+			// failed probe, and an eager body queued behind others does
+			// not turn into an IWANT and a graft (Plumtree's timer).
 			for n := len(p.ctrlIn); n > 0; n-- {
 				step(<-p.ctrlIn)
+			}
+			for n := len(p.bulkIn); n > 0; n-- {
+				step(<-p.bulkIn)
 			}
 			p.mc.Tick()
 			p.catchUp()

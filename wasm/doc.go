@@ -153,42 +153,66 @@
 //     messages (wrdstream_js.go, go-libp2p's stream code). The native's
 //     DTLS certificate is derived from its key, so this certhash does not
 //     change.
-//   - WebRTC (browser to browser): one ordered, reliable RTCDataChannel per
-//     pair of tabs (the browser's RTCPeerConnection through
-//     wasm/internal/jsrtc, the part of pion/webrtc's js wrapper the tab
-//     uses, without pion's Go DTLS and ICE), again upgraded with Noise and yamux, so
-//     the same streams and the same driver run over it.
+//   - WebRTC (browser to browser), libp2p's, as libp2p/specs
+//     webrtc/webrtc.md defines it: each libp2p stream is one data channel
+//     carrying the same framed messages as WebRTC-direct (wrdstream_js.go),
+//     on an RTCPeerConnection made through wasm/internal/jsrtc (the part
+//     of pion/webrtc's js wrapper the tab uses, without pion's Go DTLS and
+//     ICE). There is no Noise handshake and no yamux: the SDPs, which hold
+//     each side's DTLS fingerprint, were exchanged over a relayed libp2p
+//     connection that Noise authenticated, so the browsers' DTLS handshake
+//     proves the peers (the spec's FAQ); the remote identity is the
+//     relayed connection's.
 //
 // # Signalling
 //
-// A tab cannot accept connections, so it advertises (in its membership
-// record) an address of the form
+// A tab cannot accept connections. It reserves a slot (circuit relay v2,
+// libp2p/specs relay/circuit-v2.md, go-libp2p's circuitv2 client) on up
+// to two native peers it bootstrapped through, which run go-libp2p's
+// relay service (p2p.WithRelayService, on by default on natives that
+// browsers can reach), and advertises, for each reservation, addresses of
+// the form
 //
-//	/ip4/198.51.100.7/tcp/4001/ws/p2p/<relay>/p2p-circuit/webrtc
+//	/ip4/198.51.100.7/tcp/4001/ws/p2p/<relay>/p2p-circuit/webrtc/p2p/<tab>
 //
-// where <relay> is the native peer it bootstrapped through. When tab A
-// first sends to tab B, its swarm dials that address: A asks the relay,
-// over a stream of package rtcsignal, to connect it to B; the relay, if B
-// is connected to it at that moment, opens a stream to B and copies bytes
-// between the two (bounded in bytes, time and number of exchanges; it never
-// dials for a request). Over that pipe A sends an SDP offer with its ICE
-// candidates and B answers with its own (candidates are gathered before
-// sending, not trickled, which keeps the exchange to one round trip; the
-// wait for gathering is bounded at 3 s, after which the candidates found so
-// far go out, so a slow or unreachable STUN/TURN server delays a connection
-// by at most that). When the data channel opens, both sides run
-// the Noise handshake over it, which proves each side's peer ID: a relay
-// can stall or break a signalling exchange but cannot impersonate a peer.
-// A tab answers only callers that are current members of its group
-// (alive or suspect in its membership view; in a closed group that means
-// admitted by certificate), relayed by a member: anyone else is refused
-// before the tab sends its SDP, so its ICE candidates (with a STUN
-// server, its public address) never reach a stranger (SignalStats). It
-// answers at most 8 exchanges at once, at most 4 through one relay, and
-// drops a signalling stream whose header does not come within 5 s.
-// From then on the relay is not involved: if it crashes, the tabs keep
-// gossiping and probing each other over their data channel (the browser
-// test kills the relay and checks exactly that).
+// (one per kind of relay address a browser dials: WebSocket, WebTransport,
+// WebRTC-direct). It refreshes a reservation at half its lifetime and
+// withdraws the address when the relay goes; a relay that fails twice in
+// a row is replaced by another member it is connected to that runs the
+// relay service (identify lists /libp2p/circuit/relay/0.2.0/hop), so a tab
+// whose bootstrap peers all went stays reachable. When tab A first sends to
+// tab B, its swarm dials such an address: A opens a relayed connection to
+// B through the relay (Noise and yamux over the circuit), opens a
+// /webrtc-signaling/0.0.1 stream on it and, as js-libp2p's @libp2p/webrtc
+// does, creates an "init" data channel, sends its SDP offer, reads B's
+// answer, and both sides trickle their ICE candidates as they find them
+// (varint-length-prefixed protobuf messages SDP_OFFER, SDP_ANSWER,
+// ICE_CANDIDATE; signalmsg.go) until the peer connection is connected;
+// then both close the stream and A closes the relayed connection (B closes
+// relayed connections after 35 s: they are for signalling only). The relay
+// only relays: it cannot read the exchange or impersonate a peer, and
+// cuts every circuit after 2 minutes or 128 KiB (p2p.RelayResources).
+// Natives never dial these addresses (go-libp2p has no browser-to-browser
+// WebRTC); they reach tabs when tabs connect to them.
+//
+// A tab answers only on a relayed connection, only a caller that is a
+// current member of its group (alive or suspect in its membership view;
+// in a closed group that means admitted by certificate), relayed by a
+// member: anyone else has the stream reset before the tab reads the offer
+// or sends anything, so its ICE candidates (with a STUN server, its public
+// address) never reach a stranger (SignalStats). Options.WebRTCFromNonMembers
+// (JS webrtcFromNonMembers) lifts this for pages that want any libp2p peer
+// to reach them: js-libp2p's @libp2p/webrtc then dials a tab's address and
+// runs identify and ping over the link (TestJSLibp2pDialsTab, js-libp2p
+// from npm). A tab answers at most 8 exchanges at once, at most 4
+// through one relay, each within 30 s. From then on the relay is not
+// involved: if it crashes, the tabs keep
+// gossiping and probing each other over their data channels (the browser
+// test kills the relay and checks exactly that). A WebRTC connection
+// bounds what it buffers: at most 64 streams the swarm has not accepted
+// yet, 8 MiB received and not read over all its data channels (16 MiB on
+// one); beyond, the stream is reset or the channel closed, and counted
+// (SignalStats.Dropped).
 //
 // # Loopback, NATs and deployment
 //
@@ -202,8 +226,9 @@
 // one native peer that browsers bootstrap from: a WebSocket listen address
 // the browser can reach, or for a page served over https its WebTransport
 // or WebRTC-direct address (UDP open in the firewall; or a /wss or /tls/ws
-// address with a certificate the browser trusts), and rtcsignal.Serve on its host so tabs can
-// signal through it. Tabs that cannot make a WebRTC connection still reach
+// address with a certificate the browser trusts); its relay service (on by
+// default there) lets tabs signal through it. Tabs that cannot make a
+// WebRTC connection still reach
 // everyone through the native peers; only the direct tab-to-tab links are
 // missing.
 //
@@ -213,9 +238,9 @@
 // (Chromium runs their timers about once a second, or less),
 // so with the LAN profile a tab left in the background for long may be
 // suspected and must refute; the WAN profile tolerates this better. Inbound
-// data-channel bytes not yet read are bounded (16 MiB; beyond that the
-// connection is closed) and writers pause while the browser buffers more
-// than 1 MiB. A tab keeps at most 64 connections (libp2p's connection
+// data-channel bytes not yet read are bounded (above) and a stream's
+// writer pauses while the browser buffers two 16 KiB messages of it. A
+// tab keeps at most 64 connections (libp2p's connection
 // manager trims to 32, sparing group members it gossips with first), and
 // go-libp2p's resource manager holds it to small fixed limits (TabLimits:
 // 96 connections, 768 streams, 128 MiB reserved; per peer 8 connections,

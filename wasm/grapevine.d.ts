@@ -11,6 +11,8 @@ export interface StartOptions {
   webrtc?: boolean;
   /** STUN/TURN servers for WebRTC, e.g. "stun:stun.example.org:3478", "turn:user:pass@turn.example.org:3478". */
   iceServers?: string[];
+  /** Answer WebRTC signalling from peers that are not members of the group (a js-libp2p node dialing this tab's /p2p-circuit/webrtc address). Default false: members only, so strangers never learn this tab's ICE candidates. */
+  webrtcFromNonMembers?: boolean;
   /** A private key from node.exportIdentity(), to keep the peer ID across starts (default: a fresh one). */
   identity?: string;
   /**
@@ -82,7 +84,7 @@ export interface MemberEvent {
 
 export interface Connection {
   peer: string;
-  transport: 'websocket' | 'webtransport' | 'webrtc-direct' | 'webrtc';
+  transport: 'websocket' | 'webtransport' | 'webrtc-direct' | 'webrtc' | 'relay';
   addr: string;
   outbound: boolean;
   /** Data-channel bytes received and sent (WebRTC only; 0 for WebSocket). */
@@ -136,10 +138,15 @@ export interface TransportStats {
   decodeErrors: number;
   /** Messages whose signature did not verify. */
   invalid: number;
-  /** WebRTC signalling: exchanges answered; refused (caller or relay not a member); reset (slots taken). */
+  /** WebRTC signalling (/webrtc-signaling/0.0.1 over a relayed connection): exchanges answered; refused (not relayed, or caller or relay not a member); reset (slots taken); broken off. */
   signalAnswered: number;
   signalRefused: number;
   signalBusy: number;
+  signalFailed: number;
+  /** WebRTC streams reset (accept backlog full) and data channels closed (unread bytes over the connection's bound). */
+  rtcDropped: number;
+  /** Native relays holding a circuit relay v2 reservation for this tab. */
+  relays: number;
   /** Refused by the resource manager: connections, streams, memory reservations; memory reserved now (bytes). */
   rcmgrConns: number;
   rcmgrStreams: number;

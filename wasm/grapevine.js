@@ -146,7 +146,7 @@ export class GrapevineNode {
     return this.#h.members();
   }
 
-  /** This peer's live connections and their transports ('websocket', 'webtransport', 'webrtc-direct' or 'webrtc'). */
+  /** This peer's live connections and their transports ('websocket', 'webtransport', 'webrtc-direct', 'webrtc', or 'relay': a circuit relay v2 connection, which carries WebRTC signalling only). */
   connections() {
     return this.#h.connections();
   }

@@ -105,6 +105,7 @@ func parseStartOptions(o js.Value) (Options, error) {
 	if w := o.Get("webrtc"); w.Type() == js.TypeBoolean {
 		opts.WebRTC = w.Bool()
 	}
+	opts.WebRTCFromNonMembers = o.Get("webrtcFromNonMembers").Truthy()
 	if opts.ICEServers, err = jsStrings(o.Get("iceServers")); err != nil {
 		return opts, fmt.Errorf("options.iceServers: %v", err)
 	}

@@ -24,6 +24,7 @@ func (j *jsNode) transportStats(st p2p.Stats) map[string]any {
 		"inPenalized": float64(in.Penalized), "inDropped": float64(st.InDropped),
 		"decodeErrors": float64(st.DecodeErrors), "invalid": float64(st.Invalid),
 		"signalAnswered": float64(sig.Answered), "signalRefused": float64(sig.Refused), "signalBusy": float64(sig.Busy),
+		"signalFailed": float64(sig.Failed), "rtcDropped": float64(sig.Dropped), "relays": float64(sig.Relays),
 		"rcmgrConns": float64(rs.Conns), "rcmgrStreams": float64(rs.Streams), "rcmgrMemory": float64(rs.Memory),
 		"rcmgrReserved": float64(rs.Reserved),
 		"heapAlloc":     float64(ms.HeapAlloc), "heapSys": float64(ms.HeapSys), "goroutines": float64(runtime.NumGoroutine()),

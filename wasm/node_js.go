@@ -33,6 +33,12 @@ type Options struct {
 	Identity crypto.PrivKey
 	// WebRTC turns on direct browser-to-browser connections (see doc.go).
 	WebRTC bool
+	// WebRTCFromNonMembers makes the tab answer WebRTC signalling from
+	// peers that are not members of its group (any libp2p peer that dials
+	// its /p2p-circuit/webrtc address, js-libp2p's included). Off by
+	// default: a tab then answers members only, and a stranger never
+	// learns its ICE candidates (its addresses).
+	WebRTCFromNonMembers bool
 	// ICEServers are STUN/TURN server URLs for WebRTC ("stun:host:port",
 	// "turn:user:pass@host:port"). Empty is enough on one machine or LAN.
 	ICEServers []string
@@ -168,7 +174,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		return nil, err
 	}
 	n.Peer = p
-	n.allowSignalling()
+	n.allowSignalling(o.WebRTCFromNonMembers)
 	return n, nil
 }
 
@@ -188,7 +194,7 @@ func (n *Node) Close() error {
 // Conn describes one live connection of the node.
 type Conn struct {
 	Peer      peer.ID
-	Transport string // "websocket", "webtransport", "webrtc-direct" or "webrtc"
+	Transport string // "websocket", "webtransport", "webrtc-direct", "webrtc" or "relay" (a circuit: signalling only)
 	Addr      string
 	Outbound  bool
 	// BytesIn and BytesOut count WebRTC data-channel bytes (0 otherwise).
@@ -206,6 +212,8 @@ func (n *Node) Conns() []Conn {
 			t = "webtransport"
 		} else if hasProtocol(c.RemoteMultiaddr(), ma.P_WEBRTC_DIRECT) {
 			t = "webrtc-direct"
+		} else if c.Stat().Limited {
+			t = "relay"
 		}
 		cn := Conn{Peer: c.RemotePeer(), Transport: t, Addr: c.RemoteMultiaddr().String(), Outbound: c.Stat().Direction == network.DirOutbound}
 		if t == "webrtc" && n.rtc != nil {

@@ -3,7 +3,6 @@
 package wasm
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -15,49 +14,148 @@ import (
 	webrtc "github.com/grapevine-p2p/grapevine/wasm/internal/jsrtc"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/core/transport"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 	ma "github.com/multiformats/go-multiaddr"
-
-	"github.com/grapevine-p2p/grapevine/wasm/rtcsignal"
+	msmux "github.com/multiformats/go-multistream"
 )
 
-// rtcTransport is a libp2p transport over WebRTC data channels between
-// browsers (see doc.go). A browser advertises
-// <relay's WebSocket address>/p2p/<relay>/p2p-circuit/webrtc; dialing such
-// an address signals through that relay (package rtcsignal), opens one
-// ordered, reliable data channel, and upgrades it with Noise and yamux like
-// any raw connection. Incoming connections are signalled the same way and
-// handed to the swarm through the transport's listener on /webrtc.
+// rtcTransport is libp2p's browser-to-browser WebRTC transport
+// (libp2p/specs webrtc/webrtc.md) together with the circuit relay v2
+// client it runs on (go-libp2p's circuitv2/client). A tab reserves a slot
+// on native relays (relays_js.go) and advertises
+// <relay address>/p2p/<relay>/p2p-circuit/webrtc/p2p/<tab>. Dialing such
+// an address opens a relayed connection to the tab through the relay
+// (Noise and yamux over a circuit), runs /webrtc-signaling/0.0.1 on it
+// (rtcsignal_js.go) and returns the direct WebRTC connection (rtcConn);
+// the relayed connection is closed. Incoming signalling streams arrive on
+// relayed connections the circuit client accepted; the answered
+// connections go to the swarm through the listener on /webrtc.
+//
+// The swarm hands every address with /p2p-circuit to the transport
+// registered for P_CIRCUIT, so this one registers for it (and /webrtc)
+// and passes plain circuit addresses to the circuit client.
 type rtcTransport struct {
-	h     *browserHost
-	conf  webrtc.Configuration
-	ctx   context.Context
-	stop  context.CancelFunc
-	in    chan transport.CapableConn
-	slots chan struct{} // bounds concurrent incoming handshakes
+	h       *browserHost
+	conf    webrtc.Configuration
+	circuit *client.Client
+	ctx     context.Context
+	stop    context.CancelFunc
+	in      chan transport.CapableConn
+	slots   chan struct{} // bounds concurrent incoming exchanges
 
 	// allow says whether a signalling exchange may go ahead (set by the
 	// Node once its p2p.Peer runs: caller and relay must be members);
 	// until then every exchange is refused.
 	allow atomic.Pointer[func(caller, relay peer.ID) bool]
-	sig   struct{ answered, refused, busy atomic.Uint64 }
+	// member says whether a peer is a current member (set with allow);
+	// relays beyond the bootstrap peers are members.
+	member atomic.Pointer[func(peer.ID) bool]
+	sig    struct{ answered, refused, busy, failed atomic.Uint64 }
+	drops  atomic.Uint64 // streams and channels dropped by rtcConns (backlog, unread bound), local ICE candidates dropped (queue)
 
 	sigMu    sync.Mutex
 	sigPeers map[peer.ID]int // incoming exchanges under way, by relay
 
+	res *reservations
+
 	mu    sync.Mutex
 	ln    *rtcListener
-	conns map[peer.ID]map[*dcConn]struct{} // live raw connections (for traffic counters)
+	conns map[peer.ID]map[*rtcConn]struct{} // live connections (for traffic counters)
 }
 
-// track remembers c as a raw connection to p until it closes.
-func (t *rtcTransport) track(p peer.ID, c *dcConn) {
+var (
+	rtcListenAddr     = ma.StringCast("/webrtc")
+	circuitListenAddr = ma.StringCast("/p2p-circuit")
+)
+
+const (
+	// signalTimeout bounds one signalling exchange, relayed connection
+	// included (the relay cuts circuits after 2 minutes anyway).
+	signalTimeout = 30 * time.Second
+	// slotsPerRelay: at most this many of the cap(slots) (8) incoming
+	// exchanges come through one relay.
+	slotsPerRelay = 4
+)
+
+func newRTCTransport(h *browserHost, iceServers []string) (*rtcTransport, error) {
+	conf, err := iceConfig(iceServers)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(h, h.up)
+	if err != nil {
+		return nil, err
+	}
+	t := &rtcTransport{h: h, conf: conf, circuit: c, in: make(chan transport.CapableConn), slots: make(chan struct{}, 8)}
+	t.ctx, t.stop = context.WithCancel(context.Background())
+	t.res = newReservations(t)
+	if err := h.swarm.AddTransport(t); err != nil {
+		return nil, err
+	}
+	if err := h.swarm.Listen(circuitListenAddr, rtcListenAddr); err != nil {
+		return nil, err
+	}
+	c.Start() // the circuit's STOP handler: relayed connections to us
+	h.Network().Notify(&network.NotifyBundle{ConnectedF: t.limitRelayed})
+	h.SetStreamHandler(SignalingProtocol, t.handleSignal)
+	return t, nil
+}
+
+// iceConfig turns ICE server URLs (ParseICEServers) into the peer connection's configuration.
+func iceConfig(servers []string) (webrtc.Configuration, error) {
+	var c webrtc.Configuration
+	list, err := ParseICEServers(servers)
+	if err != nil {
+		return c, err
+	}
+	for _, s := range list {
+		c.ICEServers = append(c.ICEServers, webrtc.ICEServer{URLs: []string{s.URL}, Username: s.Username, Credential: s.Credential})
+	}
+	return c, nil
+}
+
+// relayedLifetime is how long the tab keeps a relayed connection another
+// peer opened: long enough for one signalling exchange. Such a
+// connection is only for signalling (the relay cuts it after 2 minutes
+// or 128 KiB anyway); closing it frees the tab's circuit at the relay.
+const relayedLifetime = signalTimeout + 5*time.Second
+
+// limitRelayed closes a relayed connection relayedLifetime after it
+// opened.
+func (t *rtcTransport) limitRelayed(_ network.Network, c network.Conn) {
+	if !c.Stat().Limited {
+		return
+	}
+	go func() {
+		timer := time.NewTimer(relayedLifetime)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			c.Close()
+		case <-t.ctx.Done():
+		}
+	}()
+}
+
+// close stops signalling and the reservations. The circuit client stops
+// when the swarm closes its listener (closing it before would make the
+// swarm log its listener as "unintentionally closed").
+func (t *rtcTransport) close() {
+	t.stop()
+	t.res.close()
+	t.h.RemoveStreamHandler(SignalingProtocol)
+}
+
+// track remembers c as a connection to p until it closes.
+func (t *rtcTransport) track(p peer.ID, c *rtcConn) {
 	t.mu.Lock()
 	if t.conns == nil {
-		t.conns = map[peer.ID]map[*dcConn]struct{}{}
+		t.conns = map[peer.ID]map[*rtcConn]struct{}{}
 	}
 	if t.conns[p] == nil {
-		t.conns[p] = map[*dcConn]struct{}{}
+		t.conns[p] = map[*rtcConn]struct{}{}
 	}
 	t.conns[p][c] = struct{}{}
 	t.mu.Unlock()
@@ -78,79 +176,29 @@ func (t *rtcTransport) traffic(p peer.ID) (in, out uint64, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for c := range t.conns[p] {
-		in += c.bytesIn.Load()
-		out += c.bytesOut.Load()
+		in += c.acct.in.Load()
+		out += c.acct.out.Load()
 		ok = true
 	}
 	return in, out, ok
 }
 
-var rtcListenAddr = ma.StringCast("/webrtc")
+func (t *rtcTransport) CanDial(a ma.Multiaddr) bool { return t.circuit.CanDial(a) }
+func (t *rtcTransport) Protocols() []int            { return []int{ma.P_CIRCUIT, ma.P_WEBRTC} }
 
-func newRTCTransport(h *browserHost, iceServers []string) (*rtcTransport, error) {
-	conf, err := iceConfig(iceServers)
-	if err != nil {
-		return nil, err
-	}
-	t := &rtcTransport{h: h, conf: conf, in: make(chan transport.CapableConn), slots: make(chan struct{}, 8)}
-	t.ctx, t.stop = context.WithCancel(context.Background())
-	if err := h.swarm.AddTransport(t); err != nil {
-		return nil, err
-	}
-	if err := h.swarm.Listen(rtcListenAddr); err != nil {
-		return nil, err
-	}
-	h.SetStreamHandler(rtcsignal.Protocol, t.handleSignal)
-	return t, nil
-}
+// Proxy is false: a WebRTC connection is direct. Relayed connections
+// belong to the circuit client, whose Proxy is true.
+func (t *rtcTransport) Proxy() bool { return false }
 
-// iceConfig turns ICE server URLs (ParseICEServers) into the peer connection's configuration.
-func iceConfig(servers []string) (webrtc.Configuration, error) {
-	var c webrtc.Configuration
-	list, err := ParseICEServers(servers)
-	if err != nil {
-		return c, err
-	}
-	for _, s := range list {
-		c.ICEServers = append(c.ICEServers, webrtc.ICEServer{URLs: []string{s.URL}, Username: s.Username, Credential: s.Credential})
-	}
-	return c, nil
-}
-
-// useRelays makes the host advertise itself as reachable over WebRTC,
-// signalled through any of relays (native peers it is connected to; the
-// first is the one that answered first). Dialers try the addresses in turn,
-// so a tab stays reachable for new WebRTC connections while one of them
-// lives.
-func (t *rtcTransport) useRelays(relays []peer.AddrInfo) {
-	var out []ma.Multiaddr
-	for _, r := range relays {
-		tail := ma.StringCast("/p2p/" + r.ID.String() + "/p2p-circuit/webrtc")
-		for _, a := range r.Addrs {
-			if IsWebSocketAddr(a) {
-				out = append(out, a.Encapsulate(tail))
-				break // one address per relay keeps the membership record small
-			}
-		}
-	}
-	t.h.setAdvertised(out)
-}
-
-func (t *rtcTransport) close() {
-	t.stop()
-	t.h.RemoveStreamHandler(rtcsignal.Protocol)
-}
-
-func (t *rtcTransport) CanDial(a ma.Multiaddr) bool { return isRTCAddr(a) }
-
-// Protocols claims p2p-circuit too: the swarm hands every relay address to
-// the circuit transport, and a browser has no other.
-func (t *rtcTransport) Protocols() []int { return []int{ma.P_WEBRTC, ma.P_CIRCUIT} }
-func (t *rtcTransport) Proxy() bool      { return false }
+// SkipResolve: the relay's address is resolved by its own transport.
+func (t *rtcTransport) SkipResolve(context.Context, ma.Multiaddr) bool { return true }
 
 func (t *rtcTransport) Listen(a ma.Multiaddr) (transport.Listener, error) {
+	if a.Equal(circuitListenAddr) {
+		return t.circuit.Listen(a)
+	}
 	if !a.Equal(rtcListenAddr) {
-		return nil, fmt.Errorf("the WebRTC transport listens on /webrtc only, not %s", a)
+		return nil, fmt.Errorf("the WebRTC transport listens on /webrtc and /p2p-circuit only, not %s", a)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -162,103 +210,87 @@ func (t *rtcTransport) Listen(a ma.Multiaddr) (transport.Listener, error) {
 }
 
 func (t *rtcTransport) Dial(ctx context.Context, raddr ma.Multiaddr, p peer.ID) (transport.CapableConn, error) {
-	relayAddr, ok := splitRTCAddr(raddr)
-	if !ok {
-		return nil, fmt.Errorf("%s is not a browser WebRTC address", raddr)
+	if !isRTCAddr(raddr) {
+		return t.circuit.Dial(ctx, raddr, p)
 	}
+	relayAddr, _ := splitRTCAddr(raddr)
 	relay, err := peer.AddrInfoFromP2pAddr(relayAddr)
 	if err != nil {
 		return nil, fmt.Errorf("WebRTC address %s: bad relay part: %v", raddr, err)
 	}
-	if relay.ID == t.h.ID() || p == t.h.ID() {
+	if relay.ID == t.h.ID() || p == t.h.ID() || relay.ID == p {
 		return nil, errors.New("cannot dial self over WebRTC")
 	}
-	if t.h.Network().Connectedness(relay.ID) != network.Connected {
-		if err := t.h.Connect(ctx, *relay); err != nil {
-			return nil, fmt.Errorf("reaching signalling relay %s: %w", relay.ID, err)
-		}
-	}
-	scope, err := t.h.rcmgr.OpenConnection(network.DirOutbound, false, raddr)
+	scope, err := outboundScope(t.h.rcmgr, raddr, p)
 	if err != nil {
 		return nil, err
 	}
-	s, br, err := rtcsignal.Connect(ctx, t.h, relay.ID, p)
+	ctx, cancel := context.WithTimeout(ctx, signalTimeout)
+	defer cancel()
+	c, err := t.dial(ctx, relayAddr.Encapsulate(circuitListenAddr), raddr, p, scope)
 	if err != nil {
-		scope.Done()
-		return nil, err
-	}
-	defer s.Close()
-	c, err := t.offer(ctx, s, br, raddr)
-	if err != nil {
-		scope.Done()
-		s.Reset()
 		return nil, fmt.Errorf("WebRTC to %s: %w", p, err)
 	}
-	cc, err := t.h.up.Upgrade(ctx, t, c, network.DirOutbound, p, scope)
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("securing WebRTC connection to %s: %w", p, err)
-	}
 	t.track(p, c)
-	return cc, nil
-}
-
-// offer runs the offering side: data channel, offer with all candidates,
-// answer, open.
-func (t *rtcTransport) offer(ctx context.Context, s network.Stream, br *bufio.Reader, raddr ma.Multiaddr) (*dcConn, error) {
-	pc, err := webrtc.NewPeerConnection(t.conf)
-	if err != nil {
-		return nil, err
-	}
-	ordered := true
-	dc, err := pc.CreateDataChannel("grapevine", &webrtc.DataChannelInit{Ordered: &ordered})
-	if err != nil {
-		pc.Close()
-		return nil, err
-	}
-	c := newDCConn(pc, dc, raddr)
-	fail := func(err error) (*dcConn, error) { c.Close(); return nil, err }
-	sdp, err := pc.CreateOffer(nil)
-	if err != nil {
-		return fail(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(sdp); err != nil {
-		return fail(err)
-	}
-	if err := waitGather(ctx, gathered); err != nil {
-		return fail(err)
-	}
-	if err := rtcsignal.WriteMsg(s, rtcsignal.Msg{Type: "offer", SDP: pc.LocalDescription().SDP}); err != nil {
-		return fail(err)
-	}
-	m, err := rtcsignal.ReadMsg(br)
-	if err != nil {
-		return fail(fmt.Errorf("waiting for the answer: %w", err))
-	}
-	if m.Type == "error" {
-		return fail(errors.New(m.Error))
-	}
-	if m.Type != "answer" {
-		return fail(fmt.Errorf("expected an answer, got %q", m.Type))
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
-		return fail(err)
-	}
-	if err := waitCh(ctx, c.opened, "opening the data channel"); err != nil {
-		return fail(err)
-	}
 	return c, nil
 }
 
-// Incoming signalling: at most cap(slots) exchanges at once (8), at most
-// slotsPerRelay of them through one relay, so one peer (any peer the tab
-// is connected to can open a signalling stream) cannot hold them all; the
-// relay's header must come within headerWait.
-const (
-	slotsPerRelay = 4
-	headerWait    = 5 * time.Second
-)
+// dial opens a relayed connection to p over circuit, signals over it and
+// returns the WebRTC connection once connected. The connection owns scope
+// from its creation (its Close, from any path, releases it); before that,
+// a failure releases it here.
+func (t *rtcTransport) dial(ctx context.Context, circuit, raddr ma.Multiaddr, p peer.ID, scope network.ConnManagementScope) (_ *rtcConn, err error) {
+	owned := false
+	defer func() {
+		if err != nil && !owned {
+			scope.Done()
+		}
+	}()
+	rc, err := t.circuit.Dial(ctx, circuit, p)
+	if err != nil {
+		return nil, fmt.Errorf("relayed connection: %w", err)
+	}
+	// The relayed connection is ours alone (not the swarm's): it carries
+	// the signalling stream and is closed after. Streams the other side
+	// opens on it (identify) are reset.
+	defer rc.Close()
+	go func() {
+		for {
+			s, err := rc.AcceptStream()
+			if err != nil {
+				return
+			}
+			s.Reset()
+		}
+	}()
+	ms, err := rc.OpenStream(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("signalling stream: %w", err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = ms.SetDeadline(dl)
+	}
+	if err := msmux.SelectProtoOrFail(protocol.ID(SignalingProtocol), ms); err != nil {
+		ms.Reset()
+		return nil, fmt.Errorf("signalling stream: %w", err)
+	}
+	pc, err := webrtc.NewPeerConnection(t.conf)
+	if err != nil {
+		ms.Reset()
+		return nil, err
+	}
+	c := newRTCConn(t, pc, &t.drops, scope)
+	owned = true
+	c.lpeer, c.rpeer, c.rkey = t.h.ID(), p, rc.RemotePublicKey()
+	c.local, c.remote = rtcListenAddr, raddr
+	if err := offerSide(ctx, newSignalConn(ms, &t.drops), c); err != nil {
+		ms.Reset()
+		c.Close()
+		return nil, err
+	}
+	ms.Close()
+	return c, nil
+}
 
 func (t *rtcTransport) takeSlot(relay peer.ID) bool {
 	t.sigMu.Lock()
@@ -293,155 +325,82 @@ func (t *rtcTransport) allowed(caller, relay peer.ID) bool {
 	return f != nil && caller != t.h.ID() && (*f)(caller, relay)
 }
 
-// handleSignal answers an incoming WebRTC connection relayed by a native
-// peer. It answers only a caller that is a member of the group, relayed by
-// a member (allowed): anyone else is refused before this tab sends its
-// SDP, whose ICE candidates carry its addresses (the public one, with a
-// STUN server).
+// handleSignal answers a /webrtc-signaling/0.0.1 stream. It answers only
+// on a relayed connection, a caller that is a member of the group,
+// relayed by a member (allowed): anyone else is refused (the stream is
+// reset) before this tab reads the offer or sends anything, so its ICE
+// candidates (with a STUN server, its public address) never reach a
+// stranger. At most cap(slots) exchanges run at once, slotsPerRelay of
+// them through one relay.
 func (t *rtcTransport) handleSignal(s network.Stream) {
-	relay := s.Conn().RemotePeer()
+	conn := s.Conn()
+	caller := conn.RemotePeer()
+	relayAddr, relay, ok := relayOf(conn.RemoteMultiaddr())
+	if !ok {
+		t.sig.refused.Add(1)
+		s.Reset()
+		return
+	}
 	if !t.takeSlot(relay) {
 		t.sig.busy.Add(1)
 		s.Reset()
 		return
 	}
 	defer t.releaseSlot(relay)
-	ctx, cancel := context.WithTimeout(t.ctx, 30*time.Second)
-	defer cancel()
-	// A relay sends its header at once: a stream that holds a slot
-	// without one is cut after headerWait.
-	_ = s.SetDeadline(time.Now().Add(headerWait))
-	from, br, err := rtcsignal.AcceptIf(s, func(caller peer.ID) bool { return t.allowed(caller, relay) })
-	_ = s.SetDeadline(time.Now().Add(30 * time.Second))
-	if errors.Is(err, rtcsignal.ErrNotAllowed) {
+	if !t.allowed(caller, relay) {
 		t.sig.refused.Add(1)
-		s.Close()
-		return
-	}
-	if err != nil {
 		s.Reset()
 		return
 	}
+	ctx, cancel := context.WithTimeout(t.ctx, signalTimeout)
+	defer cancel()
+	_ = s.SetDeadline(time.Now().Add(signalTimeout))
+	// The connection's resource scope first: the resource manager bounds
+	// the connections being negotiated too.
+	raddr := relayAddr.Encapsulate(ma.StringCast("/p2p-circuit/webrtc"))
+	scope, err := t.h.rcmgr.OpenConnection(network.DirInbound, false, raddr)
+	if err != nil {
+		t.sig.busy.Add(1)
+		s.Reset()
+		return
+	}
+	if err := scope.SetPeer(caller); err != nil {
+		t.sig.busy.Add(1)
+		scope.Done()
+		s.Reset()
+		return
+	}
+	pc, err := webrtc.NewPeerConnection(t.conf)
+	if err != nil {
+		scope.Done()
+		s.Reset()
+		return
+	}
+	c := newRTCConn(t, pc, &t.drops, scope)
+	c.lpeer, c.rpeer, c.rkey = t.h.ID(), caller, conn.RemotePublicKey()
+	c.local, c.remote = rtcListenAddr, raddr
+	if err := answerSide(ctx, newSignalConn(s, &t.drops), c); err != nil {
+		t.sig.failed.Add(1)
+		s.Reset()
+		c.Close()
+		return
+	}
 	t.sig.answered.Add(1)
-	defer s.Close()
-	c, err := t.answer(ctx, s, br, from)
-	if err != nil {
-		_ = rtcsignal.WriteMsg(s, rtcsignal.Msg{Type: "error", Error: err.Error()})
-		return
-	}
-	scope, err := t.h.rcmgr.OpenConnection(network.DirInbound, false, c.RemoteMultiaddr())
-	if err != nil {
-		c.Close()
-		return
-	}
-	cc, err := t.h.up.Upgrade(ctx, t, c, network.DirInbound, "", scope)
-	if err != nil {
-		c.Close()
-		return
-	}
-	if cc.RemotePeer() != from {
-		cc.Close()
-		return
-	}
-	t.track(from, c)
+	s.Close()
+	t.track(caller, c)
 	t.mu.Lock()
 	ln := t.ln
 	t.mu.Unlock()
 	if ln == nil {
-		cc.Close()
+		c.Close()
 		return
 	}
 	select {
-	case t.in <- cc:
+	case t.in <- c:
 	case <-ln.closed:
-		cc.Close()
-	case <-ctx.Done():
-		cc.Close()
-	}
-}
-
-func (t *rtcTransport) answer(ctx context.Context, s network.Stream, br *bufio.Reader, from peer.ID) (*dcConn, error) {
-	m, err := rtcsignal.ReadMsg(br)
-	if err != nil {
-		return nil, err
-	}
-	if m.Type != "offer" {
-		return nil, fmt.Errorf("expected an offer, got %q", m.Type)
-	}
-	pc, err := webrtc.NewPeerConnection(t.conf)
-	if err != nil {
-		return nil, err
-	}
-	raddr := ma.StringCast("/p2p/" + from.String() + "/p2p-circuit/webrtc")
-	chc := make(chan *webrtc.DataChannel, 1)
-	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
-		select {
-		case chc <- dc:
-		default:
-			dc.Close()
-		}
-	})
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
-		pc.Close()
-		return nil, err
-	}
-	ans, err := pc.CreateAnswer(nil)
-	if err != nil {
-		pc.Close()
-		return nil, err
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(ans); err != nil {
-		pc.Close()
-		return nil, err
-	}
-	if err := waitGather(ctx, gathered); err != nil {
-		pc.Close()
-		return nil, err
-	}
-	if err := rtcsignal.WriteMsg(s, rtcsignal.Msg{Type: "answer", SDP: pc.LocalDescription().SDP}); err != nil {
-		pc.Close()
-		return nil, err
-	}
-	var dc *webrtc.DataChannel
-	select {
-	case dc = <-chc:
-	case <-ctx.Done():
-		pc.Close()
-		return nil, errors.New("timed out waiting for the data channel")
-	}
-	c := newDCConn(pc, dc, raddr)
-	if err := waitCh(ctx, c.opened, "opening the data channel"); err != nil {
 		c.Close()
-		return nil, err
-	}
-	return c, nil
-}
-
-// gatherWait bounds the wait for ICE gathering. Host candidates come at
-// once; a STUN or TURN server that is slow or unreachable must not hold the
-// connection up, so after gatherWait the description goes out with the
-// candidates gathered so far (the browser keeps them in localDescription).
-const gatherWait = 3 * time.Second
-
-func waitGather(ctx context.Context, gathered <-chan struct{}) error {
-	t := time.NewTimer(gatherWait)
-	defer t.Stop()
-	select {
-	case <-gathered:
-	case <-t.C:
 	case <-ctx.Done():
-		return errors.New("timed out gathering ICE candidates")
-	}
-	return nil
-}
-
-func waitCh(ctx context.Context, ch <-chan struct{}, what string) error {
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("timed out %s", what)
+		c.Close()
 	}
 }
 

@@ -60,6 +60,12 @@ func (h *browserHost) Connect(ctx context.Context, pi peer.AddrInfo) error {
 		if c == network.Connected || (limitedOK && c == network.Limited) {
 			return nil
 		}
+		if c == network.Limited {
+			// A relayed connection carries signalling only; without
+			// this the swarm would return it and wait for a direct
+			// one that nobody dials (it has no hole punching).
+			ctx = network.WithForceDirectDial(ctx, "relayed connections carry signalling only")
+		}
 	}
 	c, err := h.Network().DialPeer(ctx, pi.ID)
 	if err != nil {

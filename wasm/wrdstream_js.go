@@ -25,9 +25,6 @@ import (
 )
 
 const (
-	// maxSendMessageSize is the maximum message size of the Protobuf message we send / receive.
-	// NOTE: Change `wrdVarintOverhead` if you change this.
-	wrdMaxMessageSize = 16384
 	// Proto overhead assumption is 5 bytes
 	wrdProtoOverhead = 5
 	// Varint overhead is assumed to be 2 bytes. This is safe since
@@ -48,9 +45,6 @@ const (
 	// wrdMaxFINACKWait is the maximum amount of time a stream will wait to read
 	// FIN_ACK before closing the data channel
 	wrdMaxFINACKWait = 10 * time.Second
-
-	// wrdMaxReceiveSize is the maximum message size of the Protobuf message we receive.
-	wrdMaxReceiveSize = 256<<10 + 1<<10 // 1kB buffer
 )
 
 type wrdReceiveState uint8

@@ -24,7 +24,6 @@ import (
 
 	"github.com/grapevine-p2p/grapevine/examples/browser/site"
 	"github.com/grapevine-p2p/grapevine/p2p"
-	"github.com/grapevine-p2p/grapevine/wasm/rtcsignal"
 )
 
 func main() {
@@ -77,7 +76,6 @@ func run() error {
 			return fmt.Errorf("starting native peer %d: %w", i, err)
 		}
 		peers = append(peers, p)
-		rtcsignal.Serve(p.Host(), rtcsignal.Limits{})
 		go site.ReportSeen(ctx, p)
 		fmt.Printf("native peer %d: %s\n", i, strings.Join(site.WSAddrs(p), " "))
 	}

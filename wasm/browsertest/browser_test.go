@@ -19,10 +19,10 @@ import (
 
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/grapevine-p2p/grapevine/examples/browser/site"
 	"github.com/grapevine-p2p/grapevine/p2p"
-	"github.com/grapevine-p2p/grapevine/wasm/rtcsignal"
 )
 
 func repoRoot(t *testing.T) string {
@@ -284,7 +284,6 @@ func setup(t *testing.T, query string) *cluster {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rtcsignal.Serve(p.Host(), rtcsignal.Limits{})
 		n := newNative(t, p)
 		go site.ReportSeen(ctx, p)
 		natives = append(natives, n)
@@ -495,6 +494,23 @@ func TestBrowserPeers(t *testing.T) {
 	})
 	eventually(t, 45*time.Second, "page A's WebRTC connection to the closed page B is gone", func() bool {
 		return a.state(t).link(idB) == ""
+	})
+	// Page A's relay (native 0) is dead: it dropped that reservation and
+	// holds one on a surviving native (it runs the relay service too),
+	// which it advertises, so other tabs can still reach it over WebRTC.
+	pA, err := peer.Decode(idA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 45*time.Second, "page A advertises a /p2p-circuit/webrtc address through native 1 or 2", func() bool {
+		for _, ad := range natives[1].p.Host().Peerstore().Addrs(pA) {
+			for _, n := range natives[1:] {
+				if strings.HasSuffix(ad.String(), "/p2p/"+n.p.ID().String()+"/p2p-circuit/webrtc") {
+					return true
+				}
+			}
+		}
+		return false
 	})
 	a.screenshot(t, "page-a-end")
 

@@ -3,6 +3,7 @@
 package browsertest
 
 import (
+	"bufio"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -10,16 +11,19 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/grapevine-p2p/grapevine/wasm/rtcsignal"
+	"github.com/grapevine-p2p/grapevine/examples/browser/site"
+	"github.com/grapevine-p2p/grapevine/wasm"
 )
 
 // tabTransport is node.stats().transport of a page (wasm/jsstats_js.go).
 type tabTransport struct {
 	InTooLarge, InDuplicate, InIdle, InSlowFrame, InNoMemory, InThrottled, InPenalized, InDropped float64
 	DecodeErrors, Invalid                                                                         float64
-	SignalAnswered, SignalRefused, SignalBusy                                                     float64
+	SignalAnswered, SignalRefused, SignalBusy, SignalFailed, RtcDropped, Relays                   float64
 	RcmgrConns, RcmgrStreams, RcmgrMemory, RcmgrReserved                                          float64
 	HeapAlloc, HeapSys, Goroutines                                                                float64
 }
@@ -45,11 +49,14 @@ func (p *page) stats(t *testing.T) tabStats {
 }
 
 // TestTabSignallingMembersOnly: a tab answers WebRTC signalling only from
-// members. A libp2p host that is not a member of the group asks the relay
-// (native 0) to connect it to page A: page A refuses before sending its
-// SDP (so no ICE candidate, no address of the tab, reaches the stranger),
-// counts the refusal, and answers nothing; pages A and B, members, still
-// link over WebRTC through the same relay.
+// members. A libp2p host that is not a member of the group reaches page A
+// the way libp2p's WebRTC transport does: a relayed connection through
+// native 0's circuit relay v2 service (page A holds a reservation there),
+// then a /webrtc-signaling/0.0.1 stream carrying an SDP offer. Page A
+// resets the stream without reading the offer or sending anything (so
+// no ICE candidate, no address of the tab, reaches the stranger), counts
+// the refusal, and answers nothing; pages A and B, members, still link
+// over WebRTC through the same relay.
 func TestTabSignallingMembersOnly(t *testing.T) {
 	c := setup(t, "")
 	eventually(t, 30*time.Second, "pages A and B (members) connected over WebRTC", func() bool {
@@ -59,35 +66,59 @@ func TestTabSignallingMembersOnly(t *testing.T) {
 	if answered < 1 {
 		t.Fatalf("pages linked over WebRTC but answered %.0f signalling exchanges", answered)
 	}
-	before := c.a.stats(t).Transport
-
-	stranger, err := libp2p.New(libp2p.NoListenAddrs, libp2p.DisableMetrics())
-	if err != nil {
-		t.Fatal(err)
+	if r := c.a.stats(t).Transport.Relays; r < 1 {
+		t.Fatalf("page A holds %.0f relay reservations", r)
 	}
-	defer stranger.Close()
-	relay := peer.AddrInfo{ID: c.relay.p.ID(), Addrs: c.relay.p.Addrs()}
-	if err := stranger.Connect(c.ctx, relay); err != nil {
-		t.Fatalf("stranger connecting to the relay: %v", err)
-	}
+	// Page A's address, as native 1 learned it (identify, membership):
+	// libp2p's form for browser-to-browser WebRTC through native 0.
 	tabA, err := peer.Decode(c.idA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 3; i++ {
-		s, br, err := rtcsignal.Connect(c.ctx, stranger, relay.ID, tabA)
-		if err == nil {
-			// The tab accepted: whatever it sends next is its SDP.
-			_ = s.SetReadDeadline(time.Now().Add(5 * time.Second))
-			m, rerr := rtcsignal.ReadMsg(br)
-			s.Reset()
-			t.Fatalf("page A accepted signalling from a non-member (next message %q, %v)", m.Type, rerr)
+	want := "/p2p/" + c.relay.p.ID().String() + "/p2p-circuit/webrtc"
+	eventually(t, 10*time.Second, "native 1 knows page A's "+want+" address", func() bool {
+		for _, a := range c.natives[1].p.Host().Peerstore().Addrs(tabA) {
+			if strings.HasSuffix(a.String(), want) {
+				return true
+			}
 		}
-		if !strings.Contains(err.Error(), "not a member") {
-			t.Fatalf("signalling from a non-member: %v, want the tab's refusal", err)
+		return false
+	})
+	before := c.a.stats(t).Transport
+
+	// A go-libp2p host with the circuit relay v2 client (NoListenAddrs
+	// turns it off unless asked for).
+	stranger, err := libp2p.New(libp2p.NoListenAddrs, libp2p.EnableRelay(), libp2p.DisableMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Close()
+	circuit, err := ma.NewMultiaddr(site.WSAddrs(c.relay.p)[0] + "/p2p-circuit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := network.WithAllowLimitedConn(c.ctx, "signalling")
+	if err := stranger.Connect(ctx, peer.AddrInfo{ID: tabA, Addrs: []ma.Multiaddr{circuit}}); err != nil {
+		t.Fatalf("stranger's relayed connection to page A: %v", err)
+	}
+	offer := wasm.AppendSignalMsg(nil, wasm.SignalMsg{Type: wasm.SignalOffer, Data: "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"})
+	for i := 0; i < 3; i++ {
+		s, err := stranger.NewStream(ctx, tabA, wasm.SignalingProtocol)
+		if err != nil {
+			if i == 0 {
+				t.Logf("a non-member opening a signalling stream to page A: %v", err)
+			}
+			continue
+		}
+		_, _ = s.Write(offer)
+		_ = s.SetReadDeadline(time.Now().Add(5 * time.Second))
+		m, rerr := wasm.ReadSignalMsg(bufio.NewReader(s))
+		s.Reset()
+		if rerr == nil {
+			t.Fatalf("page A answered signalling from a non-member with %s", m.Type)
 		}
 		if i == 0 {
-			t.Logf("a non-member asking page A for WebRTC: %v", err)
+			t.Logf("a non-member signalling to page A: %v", rerr)
 		}
 	}
 	after := c.a.stats(t).Transport

@@ -58,7 +58,7 @@ func startOneTab(t *testing.T, https bool, listen, part string) *oneTab {
 	}
 	bin := chromium(t)
 	wasmPath := buildWasm(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
 	const group = "browser-webtransport"
 	var natives []*native

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/grapevine-p2p/grapevine/p2p"
 )
 
@@ -45,6 +46,7 @@ func main() {
 	gap := flag.Duration("gap", 10*time.Millisecond, "pause between two peers' starts")
 	contacts := flag.String("contacts", "one", "join through peer 0 (one) or a random peer already started (random)")
 	idleProf := flag.String("idleprofile", "", "write a CPU profile of the 15 idle seconds after the group formed")
+	eagerMin := flag.Int("eagermin", -1, "Plumtree's EagerMin (core.Config); -1: the profile's")
 	heapProf := flag.String("heapprofile", "", "write a heap profile (live objects) and, beside it (.goroutines), a goroutine profile once the group formed and idled")
 	flag.Parse()
 	startProfile := func() {
@@ -65,6 +67,9 @@ func main() {
 	start := time.Now()
 	for i := 0; i < *n; i++ {
 		opts := []p2p.Option{p2p.WithListenAddrs("/ip4/127.0.0.1/udp/0/quic-v1"), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN), p2p.WithNotice(func(string) {}), p2p.WithOverlay(*ovl)}
+		if *eagerMin >= 0 {
+			opts = append(opts, p2p.WithEngineConfig(func(c *core.Config) { c.EagerMin = *eagerMin }))
+		}
 		if seed != "" {
 			if *contacts == "random" {
 				seed = peers[rand.IntN(len(peers))].Addrs()[0].String()

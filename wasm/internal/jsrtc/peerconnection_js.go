@@ -103,7 +103,6 @@ type PeerConnection struct {
 
 	mu       sync.Mutex
 	handlers map[string]js.Func // event name → the Go function set for it
-	gathered func()             // called when ICE gathering completes
 }
 
 // NewPeerConnection creates an RTCPeerConnection.
@@ -218,35 +217,6 @@ func (pc *PeerConnection) Close() (err error) {
 		h.Release()
 	}
 	return nil
-}
-
-// GatheringCompletePromise returns a channel closed when the connection
-// has gathered all its ICE candidates (pion's function of that name).
-func GatheringCompletePromise(pc *PeerConnection) <-chan struct{} {
-	done := make(chan struct{})
-	var once sync.Once
-	finish := func() { once.Do(func() { close(done) }) }
-	pc.mu.Lock()
-	pc.gathered = finish
-	_, has := pc.handlers["onicecandidate"]
-	pc.mu.Unlock()
-	if !has {
-		pc.on("onicecandidate", func(_ js.Value, args []js.Value) any {
-			if c := args[0].Get("candidate"); c.IsNull() || c.IsUndefined() {
-				pc.mu.Lock()
-				g := pc.gathered
-				pc.mu.Unlock()
-				if g != nil {
-					go g()
-				}
-			}
-			return nil
-		})
-	}
-	if pc.underlying.Get("iceGatheringState").String() == "complete" {
-		finish()
-	}
-	return done
 }
 
 func configurationToValue(c Configuration) js.Value {

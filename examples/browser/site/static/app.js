@@ -30,6 +30,7 @@ async function main() {
   const node = await Grapevine.start({
     bootstrap: cfg.bootstrap, group: params.get('group') || cfg.group, profile: cfg.profile || undefined,
     iceServers: cfg.iceServers, webrtc: params.get('webrtc') !== '0',
+    webrtcFromNonMembers: params.get('nonmembers') === '1',
     onNotice: (line) => console.log('grapevine:', line),
   });
   window.grapevineNode = node;
@@ -100,7 +101,7 @@ function drawMembers() {
   for (const m of sorted) {
     const tr = document.createElement('tr');
     if (m.self) tr.className = 'self';
-    const browser = m.addrs.some((a) => a.endsWith('/webrtc')) || (m.self);
+    const browser = m.addrs.some((a) => a.includes('/p2p-circuit/webrtc')) || (m.self);
     for (const [text, cls] of [[short(m.id) + (m.self ? ' (this tab)' : ''), ''], [browser ? 'browser' : 'native', ''],
       [m.state, 'state-' + m.state], [m.self ? '' : (link.get(m.id) || '–'), '']]) {
       const td = document.createElement('td');
