@@ -208,6 +208,12 @@ type Config struct {
 	// docs/benchmarks/plumtree.md). Use IWantDelay of a few one-way trips
 	// with Plumtree, or lazy links graft before the eager body arrives.
 	EagerMin int
+	// PlumLazyFanout bounds how many lazy neighbours a node announces a
+	// message to on first receipt under Plumtree (0: all of them, as in
+	// the paper). Each announcement to a neighbour is a frame of its own
+	// at that moment, and a node missing the body hears of it from any of
+	// its neighbours that chose it, so a few random ones suffice.
+	PlumLazyFanout int
 
 	// MaxMessageSize bounds a payload, on publish and on receipt.
 	MaxMessageSize int
@@ -385,6 +391,7 @@ func (c *Config) validate() error {
 	req(c.MaxInboundPerPeerPerRound >= 1, "MaxInboundPerPeerPerRound must be positive")
 	req(c.LazyThreshold >= 0 && c.LazyBodyFanout >= 0, "LazyThreshold and LazyBodyFanout must not be negative")
 	req(c.EagerMin >= 0, "EagerMin must not be negative")
+	req(c.PlumLazyFanout >= 0, "PlumLazyFanout must not be negative")
 	req(c.TreeFanout >= 0 && c.IWantDelay >= 0, "TreeFanout and IWantDelay must not be negative")
 	req(c.IWantTimeout >= 1 && c.MaxPendingWants >= 1, "IWantTimeout and MaxPendingWants must be positive")
 	req(c.MaxMessageSize >= 1, "MaxMessageSize must be positive")

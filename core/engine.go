@@ -50,6 +50,9 @@ type Engine struct {
 	stateVer   uint64 // bumped whenever what a digest would say changes
 	digestBody []byte // encoded digest as of digestVer
 	digestVer  uint64
+	digestGaps bool                // digestBody lists missing messages (service.go)
+	pullAsks   []pullAsk           // the last pull round's digests, awaiting a body (service.go)
+	sentMarks  map[NodeID]sentMark // per peer, a body sent to it not yet confirmed by its digest (service.go)
 
 	// IWANT requests awaiting a body (lazy.go)
 	wants    map[MsgKey]*pendingWant
@@ -79,6 +82,9 @@ type Engine struct {
 
 	// Plumtree push (plumtree.go)
 	plum plumState
+
+	// routing around unserving members (service.go)
+	svcStats ServiceStats
 }
 
 // New validates cfg and returns an engine.
@@ -364,6 +370,9 @@ func (e *Engine) accept(m *Message, from NodeID, tree bool, end uint64) {
 		w.done = true
 		delete(e.wants, key)
 		e.stateVer++
+	}
+	if from != "" {
+		e.servedBy(from)
 	}
 	en := &storeEntry{
 		msg:      m,

@@ -107,6 +107,7 @@ type Stats struct {
 type PlumStats struct {
 	EagerSent      uint64 // message bodies sent to eager neighbours (within Stats.MessagesSent)
 	LazySent       uint64 // IHAVEs sent to lazy neighbours on first receipt (within Stats.IHavesSent)
+	LazySkipped    uint64 // lazy neighbours not announced to (beyond Config.PlumLazyFanout)
 	Duplicates     uint64 // duplicate bodies received from a neighbour
 	PrunesSent     uint64 // PRUNEs sent (a duplicate over an eager link, above EagerMin)
 	PrunesReceived uint64 // PRUNEs received

@@ -83,7 +83,13 @@ func (e *Engine) expireWants() {
 			continue
 		}
 		if w.deadline <= e.ticks {
+			if w.next > 0 {
+				// The last IWANT brought no body in time: a broken
+				// promise of the announcer asked.
+				e.unservedBy(w.announcers[(w.next-1)%len(w.announcers)])
+			}
 			if w.next < max(len(w.announcers), minWantAsks) {
+				e.preferServingAnnouncer(w)
 				to := w.announcers[w.next%len(w.announcers)]
 				if w.next >= len(w.announcers) {
 					e.stats.WantsRepeated++
@@ -104,6 +110,28 @@ func (e *Engine) expireWants() {
 	e.wantList = keep
 	if len(keep) == 0 {
 		e.wantList, e.wants = nil, nil
+	}
+}
+
+// preferServingAnnouncer swaps the announcer to be asked next with a later
+// one in the rotation when the transport scores it unserving and the other
+// is not.
+func (e *Engine) preferServingAnnouncer(w *pendingWant) {
+	n := len(w.announcers)
+	s := e.service()
+	if s == nil || n < 2 {
+		return
+	}
+	i := w.next % n
+	if !s.Unserving(w.announcers[i]) {
+		return
+	}
+	for d := 1; d < n; d++ {
+		if j := (i + d) % n; !s.Unserving(w.announcers[j]) {
+			w.announcers[i], w.announcers[j] = w.announcers[j], w.announcers[i]
+			e.svcStats.AnnouncersSkipped++
+			return
+		}
 	}
 }
 

@@ -84,6 +84,7 @@ func (e *Engine) sendBody(to NodeID, en *storeEntry) bool {
 	}
 	e.reserve(f, en.size)
 	f.buf = AppendMessageRecord(f.buf, en.msg)
+	e.markSent(to, en.msg.Key())
 	e.stats.MessagesSent++
 	e.stats.PayloadSent += uint64(len(en.msg.Payload))
 	return true
@@ -102,6 +103,7 @@ func (e *Engine) sendTreeBody(to NodeID, en *storeEntry, end uint64) bool {
 	}
 	e.reserve(f, size)
 	f.buf = AppendTreeMessageRecord(f.buf, en.msg, end)
+	e.markSent(to, en.msg.Key())
 	e.stats.MessagesSent++
 	e.stats.PayloadSent += uint64(len(en.msg.Payload))
 	return true

@@ -29,11 +29,12 @@ type NeighborLister interface {
 
 // plumState is the per-link state of Plumtree push.
 type plumState struct {
-	lazy  map[NodeID]bool // current neighbours: true if the link is lazy
-	nbrs  []NodeID        // current neighbours in the lister's order
-	ver   uint64
-	ok    bool
-	stats PlumStats
+	lazy    map[NodeID]bool // current neighbours: true if the link is lazy
+	nbrs    []NodeID        // current neighbours in the lister's order
+	lazyBuf []NodeID        // scratch: the lazy neighbours of one push
+	ver     uint64
+	ok      bool
+	stats   PlumStats
 }
 
 // PlumStats returns a copy of the Plumtree counters.
@@ -92,6 +93,7 @@ func (e *Engine) plumPush(en *storeEntry, from NodeID) bool {
 	}
 	e.plumRefresh(l)
 	origin := en.msg.Origin
+	lazyTargets := e.plum.lazyBuf[:0]
 	for _, id := range e.plum.nbrs {
 		if id == from || id == origin || id == e.cfg.ID {
 			continue
@@ -101,12 +103,25 @@ func (e *Engine) plumPush(en *storeEntry, from NodeID) bool {
 			continue
 		}
 		if lazy {
-			e.sendIHave(id, en.msg.Key())
-			e.plum.stats.LazySent++
+			lazyTargets = append(lazyTargets, id)
 		} else if e.sendBody(id, en) {
 			e.plum.stats.EagerSent++
 		}
 	}
+	if k := e.cfg.PlumLazyFanout; k > 0 && len(lazyTargets) > k {
+		// A random k of them (partial Fisher-Yates with the engine's rand).
+		for i := 0; i < k; i++ {
+			j := i + e.rng.IntN(len(lazyTargets)-i)
+			lazyTargets[i], lazyTargets[j] = lazyTargets[j], lazyTargets[i]
+		}
+		e.plum.stats.LazySkipped += uint64(len(lazyTargets) - k)
+		lazyTargets = lazyTargets[:k]
+	}
+	for _, id := range lazyTargets {
+		e.sendIHave(id, en.msg.Key())
+		e.plum.stats.LazySent++
+	}
+	e.plum.lazyBuf = lazyTargets[:0]
 	return true
 }
 

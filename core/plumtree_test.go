@@ -125,6 +125,34 @@ func TestPlumtreeRepairsLossByGraft(t *testing.T) {
 	}
 }
 
+// TestPlumLazyFanout: with PlumLazyFanout k a node announces each message
+// on first receipt to at most k of its lazy neighbours, and a loss of
+// eager bodies is still repaired from those announcements.
+func TestPlumLazyFanout(t *testing.T) {
+	const n, k = 150, 2
+	tn := plumNet(t, n, 9, func(i int, c *Config) { c.EagerMin, c.PlumLazyFanout = 0, k })
+	for j := 0; j < 20; j++ {
+		tn.publish(j%n, "t", []byte("warm"))
+	}
+	_, warm := sumSent(tn)
+	var skipped uint64
+	for _, e := range tn.nodes {
+		skipped += e.PlumStats().LazySkipped
+	}
+	// Each node forwards each message to at most k lazy neighbours (the
+	// circulant graph gives every node 8 neighbours).
+	if max := uint64(20 * n * k); warm.LazySent > max || skipped == 0 {
+		t.Fatalf("%d announcements on first receipt for 20 messages (at most %d), %d skipped", warm.LazySent, max, skipped)
+	}
+	tn.loss = 0.2
+	for j := 0; j < 10; j++ {
+		m := tn.publish((j*13)%n, "t", []byte("lossy"))
+		if r := tn.runUntil(m.Key(), 20); r > 20 {
+			t.Fatalf("msg %d: %d of %d have it after 20 rounds", j, tn.have(m.Key()), n)
+		}
+	}
+}
+
 // A neighbour that leaves takes its link state with it; a PRUNE or IWANT
 // from a peer that is not a neighbour creates no state.
 func TestPlumtreeStateFollowsNeighbours(t *testing.T) {

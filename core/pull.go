@@ -14,6 +14,7 @@ import "slices"
 // had. The requester's rotation (buildDigest) covers every origin it
 // tracks over ⌈origins/MaxDigestOrigins⌉ pull rounds.
 func (e *Engine) onDigest(from NodeID, d *Digest) {
+	e.checkSent(from, d)
 	// Index the digest by this node's origin slots once, so the scan of the
 	// store below finds an entry's digest line without hashing its origin.
 	byIdx := e.digestScratch[:0]
@@ -78,13 +79,21 @@ func (e *Engine) pullRound() {
 	// do; between changes every round reuses the encoded body.
 	body := e.digestBody
 	if body == nil || e.digestVer != e.stateVer || len(e.originList) > e.cfg.MaxDigestOrigins {
-		body = appendDigestBody(nil, e.buildDigest())
-		e.digestBody, e.digestVer = body, e.stateVer
+		d := e.buildDigest()
+		body = appendDigestBody(nil, d)
+		e.digestBody, e.digestVer, e.digestGaps = body, e.stateVer, digestHasGaps(d)
+	}
+	svc := e.service()
+	if svc != nil {
+		e.settlePullAsks()
 	}
 	for _, t := range e.pickTargets(e.cfg.PullFanout, true, "", "") {
 		f := e.frameFor(t)
 		f.digest = body
 		e.stats.DigestsSent++
+		if svc != nil {
+			e.pullAsks = append(e.pullAsks, pullAsk{to: t, gaps: e.digestGaps})
+		}
 	}
 }
 

@@ -101,13 +101,29 @@ func (e *Engine) roundBudget(cands []*storeEntry) []*storeEntry {
 // pickTargets returns k targets: distinct when distinct is set, else k
 // independent draws. Peers equal to skip1 or skip2 are left out (the sender
 // of what is being forwarded and its origin), so fewer than k may come back.
+//
+// With a ServiceScore, members scored unserving are passed over while
+// others are available: 2k+2 distinct peers are sampled (with one pull
+// target and two thirds of the group unserving, a sample of two holds a
+// serving member about half the time, one of four four times in five) and
+// the serving ones come first; an independent draw that hits an unserving
+// member is drawn once more.
 func (e *Engine) pickTargets(k int, distinct bool, skip1, skip2 NodeID) []NodeID {
+	svc := e.service()
 	t := e.targets[:0]
 	if distinct {
-		t = e.cfg.Sampler.Sample(t, k)
+		draw := k
+		if svc != nil {
+			draw = 2*k + 2
+		}
+		t = e.cfg.Sampler.Sample(t, draw)
 	} else {
 		for i := 0; i < k; i++ {
 			t = e.cfg.Sampler.Sample(t, 1)
+			if svc != nil && len(t) > 0 && svc.Unserving(t[len(t)-1]) {
+				t = e.cfg.Sampler.Sample(t[:len(t)-1], 1)
+				e.svcStats.TargetsSkipped++
+			}
 		}
 	}
 	out := t[:0]
@@ -116,6 +132,13 @@ func (e *Engine) pickTargets(k int, distinct bool, skip1, skip2 NodeID) []NodeID
 			continue
 		}
 		out = append(out, id)
+	}
+	if svc != nil && distinct && len(out) > k {
+		good := e.preferServing(svc, out)
+		if bad := len(out) - good; bad > 0 {
+			e.svcStats.TargetsSkipped += uint64(bad - max(0, k-good))
+		}
+		out = out[:k]
 	}
 	e.targets = t[:0]
 	return out

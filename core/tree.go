@@ -134,6 +134,7 @@ func (e *Engine) treeChildren(root bool, end uint64, from, origin NodeID) []tree
 	c := min(e.cfg.TreeFanout, m)
 	out := e.childScratch[:0]
 	reach, _ := e.cfg.Transport.(Reachability)
+	svc := e.service()
 	for j := 0; j < c; j++ {
 		lo, hi := j*m/c, (j+1)*m/c
 		h := lo
@@ -142,6 +143,21 @@ func (e *Engine) treeChildren(root bool, end uint64, from, origin NodeID) []tree
 		}
 		if h == hi {
 			continue
+		}
+		if svc != nil && svc.Unserving(arc[h].id) {
+			// A member that takes gossip and serves none would
+			// swallow the chunk: a serving member of it heads it
+			// instead, if there is one.
+			g := h + 1
+			for g < hi && (reach != nil && reach.Unreachable(arc[g].id) || svc.Unserving(arc[g].id)) {
+				g++
+			}
+			if g < hi {
+				h = g
+				e.svcStats.TreeSkipped++
+			} else {
+				e.svcStats.TreeFallback++
+			}
 		}
 		head := arc[h]
 		var childEnd uint64

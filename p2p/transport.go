@@ -231,11 +231,13 @@ type transport struct {
 	streamsMu sync.Mutex
 	streams   map[network.Stream]struct{} // every open stream, both directions, to reset on close
 	inbound   map[inKey]*inStream         // the inbound stream served per peer and protocol
+
+	svc *serviceScores // how well each member serves gossip (service.go)
 }
 
 func newTransport(ctx context.Context, p *Peer) *transport {
 	return &transport{p: p, ctx: ctx, remotes: make(map[peer.ID]*remote),
-		streams: make(map[network.Stream]struct{}), inbound: make(map[inKey]*inStream)}
+		streams: make(map[network.Stream]struct{}), inbound: make(map[inKey]*inStream), svc: newServiceScores()}
 }
 
 func (t *transport) remote(id peer.ID) *remote {
@@ -429,7 +431,8 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 		// gets the base timeout plus its size at minWriteRate.
 		s.SetWriteDeadline(time.Now().Add(t.p.s.writeTimeout + time.Duration(bytes)*time.Second/time.Duration(t.p.s.minWriteRate)))
 		bytes = 0
-		r.writing[k].Store(time.Now().UnixNano())
+		began := time.Now()
+		r.writing[k].Store(began.UnixNano())
 		for _, f := range batch {
 			hdr := appendUvarint(lenBuf[:0], uint64(len(f)))
 			if _, err = w.Write(hdr); err != nil {
@@ -452,6 +455,7 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 			fail(err, false)
 			continue
 		}
+		t.wrote(r, k, time.Since(began))
 		t.p.m.framesOut.WithLabelValues(k.String()).Add(float64(len(batch)))
 		t.p.m.bytesOut.WithLabelValues(k.String()).Add(float64(bytes))
 		t.p.ctr.framesOut.Add(uint64(len(batch)))
@@ -624,6 +628,7 @@ func (t *transport) writeFailed(r *remote, k kind, err error) {
 		t.p.m.writeTimeouts.WithLabelValues(k.String()).Inc()
 		if t.ctx.Err() == nil {
 			r.stalled.Store(time.Now().UnixNano())
+			t.writeTimedOut(r, k)
 		}
 	}
 }

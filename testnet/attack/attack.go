@@ -67,13 +67,27 @@ type Result struct {
 	Inbound       p2p.InboundStats
 	WriteTimeouts uint64
 	Invalid       uint64
+	Slow          int              // deliveries at the victim slower than slowDelivery
+	LastSlow      time.Duration    // when the last of them was published, from the start of publishing
+	Service       p2p.ServiceStats // the victim's service score (p2p/service.go)
+	PubService    p2p.ServiceStats // the publisher's
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%-8s x%d: heap +%.1f MiB, goroutines %+d, delivered %d/%d, p99 %v, close %v, inbound %+v, write timeouts %d, invalid %d",
+	return fmt.Sprintf("%-8s x%d: heap +%.1f MiB, goroutines %+d, delivered %d/%d, p99 %v (%d over %v, the last published at %.1f s), close %v, inbound %+v, write timeouts %d, invalid %d; service: victim %s; publisher %s",
 		r.Kind, r.Attackers, float64(r.HeapGrowth)/(1<<20), r.Goroutines, r.Delivered, r.Published,
-		r.P99.Round(100*time.Microsecond), r.Close.Round(time.Millisecond), r.Inbound, r.WriteTimeouts, r.Invalid)
+		r.P99.Round(100*time.Microsecond), r.Slow, slowDelivery, r.LastSlow.Seconds(), r.Close.Round(time.Millisecond), r.Inbound, r.WriteTimeouts, r.Invalid,
+		serviceString(r.Service), serviceString(r.PubService))
 }
+
+func serviceString(s p2p.ServiceStats) string {
+	return fmt.Sprintf("unserved %d, slow writes %d, steered %d, scored %d (tree heads skipped %d, targets skipped %d, announcers skipped %d)",
+		s.Unserved, s.SlowWrites, s.Steered, s.Scored, s.Engine.TreeSkipped, s.Engine.TargetsSkipped, s.Engine.AnnouncersSkipped)
+}
+
+// slowDelivery is the latency floor of the goal (issue 13): deliveries
+// slower than it are counted in Result.Slow.
+const slowDelivery = 50 * time.Millisecond
 
 // Run runs one attack.
 func Run(cfg Config) (Result, error) {
@@ -213,6 +227,7 @@ func Run(cfg Config) (Result, error) {
 	}
 	st := victim.Stats()
 	res.Inbound, res.WriteTimeouts, res.Invalid = st.Inbound, st.WriteTimeouts, st.Invalid
+	res.Service, res.PubService = victim.ServiceStats(), pub.ServiceStats()
 
 	start := time.Now()
 	victim.Close()
@@ -225,9 +240,13 @@ func Run(cfg Config) (Result, error) {
 	res.Delivered = res.Published - missing()
 	var lat []time.Duration
 	wmu.Lock()
-	for _, q := range sent {
+	for i, q := range sent {
 		if l, ok := got[q]; ok {
 			lat = append(lat, l)
+			if l > slowDelivery {
+				res.Slow++
+				res.LastSlow = time.Duration(i) * every
+			}
 		}
 	}
 	wmu.Unlock()

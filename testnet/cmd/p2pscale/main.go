@@ -47,6 +47,7 @@ func main() {
 	contacts := flag.String("contacts", "one", "join through peer 0 (one) or a random peer already started (random)")
 	idleProf := flag.String("idleprofile", "", "write a CPU profile of the 15 idle seconds after the group formed")
 	eagerMin := flag.Int("eagermin", -1, "Plumtree's EagerMin (core.Config); -1: the profile's")
+	lazyFanout := flag.Int("lazyfanout", -1, "Plumtree's PlumLazyFanout (core.Config); -1: the profile's")
 	heapProf := flag.String("heapprofile", "", "write a heap profile (live objects) and, beside it (.goroutines), a goroutine profile once the group formed and idled")
 	flag.Parse()
 	startProfile := func() {
@@ -67,8 +68,15 @@ func main() {
 	start := time.Now()
 	for i := 0; i < *n; i++ {
 		opts := []p2p.Option{p2p.WithListenAddrs("/ip4/127.0.0.1/udp/0/quic-v1"), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN), p2p.WithNotice(func(string) {}), p2p.WithOverlay(*ovl)}
-		if *eagerMin >= 0 {
-			opts = append(opts, p2p.WithEngineConfig(func(c *core.Config) { c.EagerMin = *eagerMin }))
+		if *eagerMin >= 0 || *lazyFanout >= 0 {
+			opts = append(opts, p2p.WithEngineConfig(func(c *core.Config) {
+				if *eagerMin >= 0 {
+					c.EagerMin = *eagerMin
+				}
+				if *lazyFanout >= 0 {
+					c.PlumLazyFanout = *lazyFanout
+				}
+			}))
 		}
 		if seed != "" {
 			if *contacts == "random" {
