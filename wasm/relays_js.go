@@ -6,6 +6,8 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"syscall/js"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -57,6 +59,9 @@ type reservations struct {
 	filler  sync.Once
 	notify  *network.NotifyBundle
 	wg      sync.WaitGroup
+	// closeTimeouts counts closes that stopped waiting for a keeper (each
+	// also warns on the console: the node is gone by then).
+	closeTimeouts atomic.Uint64
 }
 
 func newReservations(t *rtcTransport) *reservations {
@@ -161,11 +166,13 @@ func (r *reservations) keep(relay peer.AddrInfo, wakeup chan struct{}) {
 		ctx, cancel := context.WithTimeout(r.t.ctx, reserveTimeout)
 		rsvp, err := client.Reserve(ctx, r.t.h, relay)
 		cancel()
+		if r.t.ctx.Err() != nil {
+			// Closing: advertise nothing more (an address update now
+			// would wait on event-bus subscribers that are going away).
+			return
+		}
 		var next time.Duration
 		if err != nil {
-			if r.t.ctx.Err() != nil {
-				return
-			}
 			if fails++; fails >= relayGiveUp {
 				r.drop(relay.ID)
 				return
@@ -223,7 +230,22 @@ func (r *reservations) count() int {
 	return len(r.held)
 }
 
+// closeWait bounds how long closing waits for the reservation keepers: one
+// stuck in a reservation or an address update must not make the node's
+// Close hang (it ends with its call; Stats counts it).
+const closeWait = 3 * time.Second
+
 func (r *reservations) close() {
 	r.t.h.Network().StopNotify(r.notify)
-	r.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(closeWait):
+		r.closeTimeouts.Add(1)
+		js.Global().Get("console").Call("warn", "Grapevine: closing without waiting for a relay reservation still in progress")
+	}
 }
