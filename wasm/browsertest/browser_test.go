@@ -268,25 +268,9 @@ func setup(t *testing.T, query string) *cluster {
 	t.Cleanup(cancel)
 
 	const group = "browser-test"
-	var natives []*native
-	t.Cleanup(func() {
-		for _, n := range natives {
-			n.p.Close()
-		}
-	})
-	for i := 0; i < 3; i++ {
-		opts := []p2p.Option{p2p.WithGroup(group), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN),
-			p2p.WithListenAddrs("/ip4/127.0.0.1/tcp/0/ws"), p2p.WithLeaveGrace(100 * time.Millisecond)}
-		if i > 0 {
-			opts = append(opts, p2p.WithSeeds(site.WSAddrs(natives[0].p)...))
-		}
-		p, err := p2p.New(ctx, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := newNative(t, p)
-		go site.ReportSeen(ctx, p)
-		natives = append(natives, n)
+	natives := startNatives(t, ctx, group, "/ip4/127.0.0.1/tcp/0/ws", 3, site.WSAddrs)
+	for _, n := range natives {
+		go site.ReportSeen(ctx, n.p)
 	}
 	relay := natives[0] // the pages bootstrap from (and signal through) native 0 only
 	// An ICE server that does not answer (nothing listens there): the
@@ -300,23 +284,16 @@ func setup(t *testing.T, query string) *cluster {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromiumFlags(t, bin,
 		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-default-browser-check", true),
 		// Both pages stand for users with the tab in front: without these,
 		// Chromium throttles the timers of the tab that is not focused to
 		// about one wake-up per second, and the Go runtime in it with them.
 		chromedp.Flag("disable-background-timer-throttling", true),
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1200, 900),
-	)
+	)...)
 	t.Cleanup(cancelAlloc)
 	browserCtx, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
 	t.Cleanup(cancelBrowser)

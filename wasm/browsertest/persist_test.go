@@ -118,24 +118,7 @@ func startPersistBed(t *testing.T) *persistBed {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
 	const group = "browser-persist"
-	var natives []*native
-	t.Cleanup(func() {
-		for _, n := range natives {
-			n.p.Close()
-		}
-	})
-	for i := 0; i < 3; i++ {
-		opts := []p2p.Option{p2p.WithGroup(group), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN),
-			p2p.WithListenAddrs("/ip4/127.0.0.1/tcp/0/ws"), p2p.WithLeaveGrace(100 * time.Millisecond)}
-		if i > 0 {
-			opts = append(opts, p2p.WithSeeds(site.WSAddrs(natives[0].p)...))
-		}
-		p, err := p2p.New(ctx, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		natives = append(natives, newNative(t, p))
-	}
+	natives := startNatives(t, ctx, group, "/ip4/127.0.0.1/tcp/0/ws", 3, site.WSAddrs)
 	h, err := site.Handler(site.Config{WasmPath: wasmPath, Bootstrap: site.WSAddrs(natives[0].p), Group: group, Profile: "lan"})
 	if err != nil {
 		t.Fatal(err)
@@ -148,15 +131,8 @@ func startPersistBed(t *testing.T) *persistBed {
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.UserDataDir(t.TempDir()), // IndexedDB lives here, across the page's loads
-	)
+	// IndexedDB lives in the profile's directory, across the page's loads.
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromiumFlags(t, bin)...)
 	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
 	t.Cleanup(cancelBrowser)

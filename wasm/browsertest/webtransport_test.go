@@ -61,25 +61,7 @@ func startOneTab(t *testing.T, https bool, listen, part string) *oneTab {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
 	const group = "browser-webtransport"
-	var natives []*native
-	t.Cleanup(func() {
-		for _, n := range natives {
-			n.p.Close()
-		}
-	})
-	for i := 0; i < 2; i++ {
-		opts := []p2p.Option{p2p.WithGroup(group), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN),
-			p2p.WithListenAddrs(listen), p2p.WithLeaveGrace(100 * time.Millisecond)}
-		if i > 0 {
-			opts = append(opts, p2p.WithSeeds(addrsOn(natives[0].p, part)...))
-		}
-		p, err := p2p.New(ctx, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := newNative(t, p)
-		natives = append(natives, n)
-	}
+	natives := startNatives(t, ctx, group, listen, 2, func(p *p2p.Peer) []string { return addrsOn(p, part) })
 	boot := addrsOn(natives[0].p, part)
 	if len(boot) == 0 {
 		t.Fatalf("native 0 has no %s address: %v", part, natives[0].p.Addrs())
@@ -88,15 +70,7 @@ func startOneTab(t *testing.T, https bool, listen, part string) *oneTab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flags := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
+	flags := chromiumFlags(t, bin)
 	var srv *httptest.Server
 	if https {
 		srv = httptest.NewTLSServer(h)

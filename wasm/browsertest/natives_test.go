@@ -1,0 +1,50 @@
+package browsertest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/grapevine-p2p/grapevine/p2p"
+)
+
+// startNatives starts count native members of group listening on listen
+// (LAN profile, no DHT, a short leave grace), each after the first seeded
+// with seeds(native 0); they close when the test ends.
+func startNatives(t *testing.T, ctx context.Context, group, listen string, count int, seeds func(*p2p.Peer) []string) []*native {
+	var natives []*native
+	t.Cleanup(func() {
+		for _, n := range natives {
+			n.p.Close()
+		}
+	})
+	for i := 0; i < count; i++ {
+		opts := []p2p.Option{p2p.WithGroup(group), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN),
+			p2p.WithListenAddrs(listen), p2p.WithLeaveGrace(100 * time.Millisecond)}
+		if i > 0 {
+			opts = append(opts, p2p.WithSeeds(seeds(natives[0].p)...))
+		}
+		p, err := p2p.New(ctx, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		natives = append(natives, newNative(t, p))
+	}
+	return natives
+}
+
+// chromiumFlags are the headless Chromium options every browser test
+// starts with (a profile of its own in a temporary directory), then extra.
+func chromiumFlags(t *testing.T, bin string, extra ...chromedp.ExecAllocatorOption) []chromedp.ExecAllocatorOption {
+	return append([]chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}, extra...)
+}
