@@ -3,7 +3,6 @@
 package jsrtc
 
 import (
-	"sync"
 	"syscall/js"
 )
 
@@ -62,30 +61,16 @@ func (s DataChannelState) String() string {
 // ArrayBuffers (binaryType is set to "arraybuffer").
 type DataChannel struct {
 	underlying js.Value
-
-	mu       sync.Mutex
-	handlers map[string]js.Func
+	eventHandlers
 }
 
 func newDataChannel(v js.Value) *DataChannel {
 	v.Set("binaryType", "arraybuffer")
-	return &DataChannel{underlying: v, handlers: map[string]js.Func{}}
+	return &DataChannel{underlying: v, eventHandlers: newEventHandlers(v)}
 }
 
 // JSValue returns the RTCDataChannel.
 func (d *DataChannel) JSValue() js.Value { return d.underlying }
-
-func (d *DataChannel) on(name string, f func(this js.Value, args []js.Value) any) {
-	fn := js.FuncOf(f)
-	d.mu.Lock()
-	old, had := d.handlers[name]
-	d.handlers[name] = fn
-	d.mu.Unlock()
-	d.underlying.Set(name, fn)
-	if had {
-		old.Release()
-	}
-}
 
 // OnOpen sets the handler of the channel opening.
 func (d *DataChannel) OnOpen(f func()) {
@@ -145,17 +130,7 @@ func (d *DataChannel) Send(data []byte) (err error) {
 func (d *DataChannel) Close() (err error) {
 	defer recoverError(&err)
 	d.underlying.Call("close")
-	d.mu.Lock()
-	hs := d.handlers
-	d.handlers = map[string]js.Func{}
-	d.mu.Unlock()
-	// The browser may still fire events (a close, a state change) after
-	// close(): unhook the released functions first, or each such event
-	// logs "call to released function".
-	for name, h := range hs {
-		d.underlying.Set(name, js.Null())
-		h.Release()
-	}
+	d.release()
 	return nil
 }
 

@@ -5,7 +5,6 @@ package jsrtc
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"syscall/js"
 )
 
@@ -100,9 +99,7 @@ func newPeerConnectionState(s string) PeerConnectionState {
 // PeerConnection is a browser RTCPeerConnection.
 type PeerConnection struct {
 	underlying js.Value
-
-	mu       sync.Mutex
-	handlers map[string]js.Func // event name → the Go function set for it
+	eventHandlers
 }
 
 // NewPeerConnection creates an RTCPeerConnection.
@@ -112,25 +109,12 @@ func NewPeerConnection(c Configuration) (_ *PeerConnection, err error) {
 	if ctor.Type() != js.TypeFunction {
 		return nil, errors.New("this browser has no RTCPeerConnection")
 	}
-	return &PeerConnection{underlying: ctor.New(configurationToValue(c)), handlers: map[string]js.Func{}}, nil
+	v := ctor.New(configurationToValue(c))
+	return &PeerConnection{underlying: v, eventHandlers: newEventHandlers(v)}, nil
 }
 
 // JSValue returns the RTCPeerConnection.
 func (pc *PeerConnection) JSValue() js.Value { return pc.underlying }
-
-// on sets the event handler property name (such as "ondatachannel") to
-// f, releasing the function it replaces.
-func (pc *PeerConnection) on(name string, f func(this js.Value, args []js.Value) any) {
-	fn := js.FuncOf(f)
-	pc.mu.Lock()
-	old, had := pc.handlers[name]
-	pc.handlers[name] = fn
-	pc.mu.Unlock()
-	pc.underlying.Set(name, fn)
-	if had {
-		old.Release()
-	}
-}
 
 // OnDataChannel sets the handler of data channels the remote side opens.
 func (pc *PeerConnection) OnDataChannel(f func(*DataChannel)) {
@@ -205,17 +189,7 @@ func (pc *PeerConnection) CreateDataChannel(label string, init *DataChannelInit)
 func (pc *PeerConnection) Close() (err error) {
 	defer recoverError(&err)
 	pc.underlying.Call("close")
-	pc.mu.Lock()
-	hs := pc.handlers
-	pc.handlers = map[string]js.Func{}
-	pc.mu.Unlock()
-	// The browser may still fire events (a close, a state change) after
-	// close(): unhook the released functions first, or each such event
-	// logs "call to released function".
-	for name, h := range hs {
-		pc.underlying.Set(name, js.Null())
-		h.Release()
-	}
+	pc.release()
 	return nil
 }
 
