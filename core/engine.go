@@ -85,6 +85,7 @@ type Engine struct {
 
 	// routing around unserving members (service.go)
 	svcStats ServiceStats
+	gapStats GapStats
 }
 
 // New validates cfg and returns an engine.
@@ -363,10 +364,15 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64, frameSi
 // tree and end describe how it arrived (see receive).
 func (e *Engine) accept(m *Message, from NodeID, tree bool, end uint64) {
 	key := m.Key()
+	high := e.origins[m.Origin].highestSeen()
 	o := e.trackOrigin(m.Origin)
 	o.markSeen(e, m.Seq)
 	o.lastActive = e.ticks
+	e.wantGaps(o, high, m, from)
 	if w := e.wants[key]; w != nil {
+		if w.gap {
+			e.gapStats.Filled++
+		}
 		w.done = true
 		delete(e.wants, key)
 		e.stateVer++

@@ -12,7 +12,9 @@ type pendingWant struct {
 	announcers []NodeID
 	next       int // how many IWANTs were sent; announcers[next%len] is asked next
 	deadline   uint64
-	done       bool // the body arrived
+	done       bool  // the body arrived
+	gap        bool  // wanted because a later message revealed it missing (gapwant.go)
+	guessed    uint8 // bit i: announcers[i] was asked on a guess, not an announcement of its own
 }
 
 // maxAnnouncers bounds the announcers remembered per wanted message.
@@ -85,8 +87,11 @@ func (e *Engine) expireWants() {
 		if w.deadline <= e.ticks {
 			if w.next > 0 {
 				// The last IWANT brought no body in time: a broken
-				// promise of the announcer asked.
-				e.unservedBy(w.announcers[(w.next-1)%len(w.announcers)])
+				// promise of the announcer asked (a member asked on a
+				// guess promised nothing).
+				if i := (w.next - 1) % len(w.announcers); w.guessed&(1<<i) == 0 {
+					e.unservedBy(w.announcers[i])
+				}
 			}
 			if w.next < max(len(w.announcers), minWantAsks) {
 				e.preferServingAnnouncer(w)
@@ -97,6 +102,9 @@ func (e *Engine) expireWants() {
 				w.next++
 				w.deadline = e.ticks + uint64(e.cfg.IWantTimeout)
 				e.sendIWant(to, w.key)
+				if w.gap {
+					e.gapStats.Asked++
+				}
 			} else {
 				e.stats.WantsExpired++
 				delete(e.wants, w.key)
@@ -129,6 +137,9 @@ func (e *Engine) preferServingAnnouncer(w *pendingWant) {
 	for d := 1; d < n; d++ {
 		if j := (i + d) % n; !s.Unserving(w.announcers[j]) {
 			w.announcers[i], w.announcers[j] = w.announcers[j], w.announcers[i]
+			if bi, bj := w.guessed>>i&1, w.guessed>>j&1; bi != bj {
+				w.guessed ^= 1<<i | 1<<j
+			}
 			e.svcStats.AnnouncersSkipped++
 			return
 		}

@@ -393,13 +393,14 @@ type Stats struct {
 	DecodeErrors  uint64 // inbound frames dropped: they did not decode, or a record in them did not
 	SubDropped    uint64 // deliveries dropped because a subscriber was slow
 	EventsDropped uint64
-	WriteTimeouts uint64       // outgoing batches not written within their deadline
-	AddrsRefused  uint64       // member-advertised addresses not put into the peerstore (addrs.go)
-	ConnsTrimmed  uint64       // connections closed because the overlay did not need them (overlay.go)
-	ConnsOpened   uint64       // connections set up, inbound and outbound (each a handshake)
-	Overlay       OverlayStats // the overlay's counters (zero with the overlay off)
-	Inbound       InboundStats // what the inbound bounds refused or delayed
-	Lag           LagStats     // how far behind real time the driver ran (lag.go)
+	WriteTimeouts uint64        // outgoing batches not written within their deadline
+	AddrsRefused  uint64        // member-advertised addresses not put into the peerstore (addrs.go)
+	ConnsTrimmed  uint64        // connections closed because the overlay did not need them (overlay.go)
+	ConnsOpened   uint64        // connections set up, inbound and outbound (each a handshake)
+	Overlay       OverlayStats  // the overlay's counters (zero with the overlay off)
+	Inbound       InboundStats  // what the inbound bounds refused or delayed
+	Lag           LagStats      // how far behind real time the driver ran (lag.go)
+	Gaps          core.GapStats // bodies wanted because a later message revealed them missing (core/gapwant.go)
 }
 
 // loadString reads a string kept in an atomic.Value ("" if none yet).
@@ -432,6 +433,9 @@ func (p *Peer) Stats() Stats {
 		st.Engine = p.mc.EngineStats()
 		st.Membership = p.mc.MembershipStats()
 		st.Overlay = p.mc.OverlayStats()
+		if m, ok := p.mc.(*nodeMachine); ok {
+			st.Gaps = m.n.Engine().GapStats()
+		}
 	})
 	return st
 }

@@ -106,6 +106,13 @@ func engineConfig(p *Peer) core.Config {
 //   - IWantDelay 1: a member waits one tick (up to 100 ms) after the first
 //     announcement before asking for the body, so an announcement that
 //     overtakes the tree body costs no second copy (Plumtree's timer).
+//   - GapWantDelay 1: a message above the highest sequence number seen of
+//     its origin makes the member ask the message's sender, then the
+//     origin, for the (at most 8) numbers in between at the next tick
+//     (core/gapwant.go). A body lost on a link or swallowed by a member
+//     that stopped reading otherwise held every later message of its
+//     origin back for FIFO delivery until an announcement or the next
+//     pull repaired it, 200 ms to 1 s later.
 //   - PullEvery 5: a digest to one random member every second repairs the
 //     rest and whatever a crashed member swallowed.
 //   - PullMinAge 2: a pull answer leaves out what the answering member got
@@ -129,6 +136,7 @@ func tuneEngine(c *core.Config, p Profile) {
 	c.LazyThreshold = 1
 	c.LazyBodyFanout = 1
 	c.IWantDelay = 1
+	c.GapWantDelay = 1
 	c.Rounds = 1
 	c.RoundTicks = 2
 	c.PullEvery = 5
