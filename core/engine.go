@@ -84,8 +84,9 @@ type Engine struct {
 	plum plumState
 
 	// routing around unserving members (service.go)
-	svcStats ServiceStats
-	gapStats GapStats
+	svcStats    ServiceStats
+	gapStats    GapStats
+	gapsWaiting bool // gap wants made since the last AskGaps (gapwant.go)
 }
 
 // New validates cfg and returns an engine.

@@ -13,6 +13,11 @@ package core
 // arrives first and costs nothing; an announcement that comes in meanwhile
 // adds its sender to the members asked.
 //
+// An adapter with a clock may ask sooner than the next tick: GapsWaiting
+// says some gap wants are not yet asked, and AskGaps asks them now. p2p
+// calls it a few milliseconds after a gap shows (less than a tick, more
+// than a body overtaken on loopback or a LAN takes to catch up).
+//
 // Neither member asked promised the body, so a request of theirs that goes
 // unanswered does not count against their service score (service.go); only
 // announcers do.
@@ -44,7 +49,7 @@ func (e *Engine) wantGaps(o *originState, high uint64, m *Message, from NodeID) 
 		return
 	}
 	asked := []NodeID{from}
-	if m.Origin != from && m.Origin != e.cfg.ID {
+	if m.Origin != from && m.Origin != e.cfg.ID && e.mayAsk(m.Origin) {
 		asked = append(asked, m.Origin)
 	}
 	for seq := high + 1; seq < m.Seq; seq++ {
@@ -70,7 +75,48 @@ func (e *Engine) wantGaps(o *originState, high uint64, m *Message, from NodeID) 
 		e.stateVer++
 		e.wantList = append(e.wantList, w)
 		e.gapStats.Wanted++
+		e.gapsWaiting = true
 	}
+}
+
+// GapsWaiting reports whether gap wants were made since the last AskGaps
+// and may still be unasked.
+func (e *Engine) GapsWaiting() bool { return e.gapsWaiting }
+
+// AskGaps sends the IWANT of every gap want not asked yet, without waiting
+// for GapWantDelay, and sends the frames.
+func (e *Engine) AskGaps() {
+	e.gapsWaiting = false
+	for _, w := range e.wantList {
+		if w.gap && !w.done && w.next == 0 {
+			e.askGap(w)
+		}
+	}
+	e.flush()
+}
+
+// askGap sends a gap want's first IWANTs: to every member guessed at once
+// (the sender and the origin), as neither promised the body and waiting
+// IWantTimeout for one that lacks it would cost the tail what gap wants
+// save; at most one body too many comes back.
+func (e *Engine) askGap(w *pendingWant) {
+	for w.next < len(w.announcers) && w.guessed&(1<<w.next) != 0 {
+		e.askNext(w)
+	}
+	if w.next == 0 {
+		e.askNext(w)
+	}
+}
+
+// mayAsk reports whether a request may go to id without a link of its own:
+// under Plumtree only a current neighbour (a request to another member
+// would open a connection outside the overlay's budget).
+func (e *Engine) mayAsk(id NodeID) bool {
+	if _, ok := e.plumLister(); !ok {
+		return true
+	}
+	_, nbr := e.plum.lazy[id]
+	return nbr
 }
 
 // highestSeen is the highest sequence number of o seen so far (0 for nil).

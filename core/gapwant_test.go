@@ -55,9 +55,9 @@ func iwantsTo(t *testing.T, tn *testNet, from int, k MsgKey) []int {
 }
 
 // A message that reveals a missing predecessor makes the node ask the
-// message's sender for it after GapWantDelay, then the origin; neither is
-// charged as unserving, and the body's arrival fills the gap for FIFO.
-func TestGapWantAsksSenderThenOrigin(t *testing.T) {
+// message's sender and the origin for it after GapWantDelay; the body's
+// arrival fills the gap for FIFO delivery.
+func TestGapWantAsksSenderAndOrigin(t *testing.T) {
 	tn, ms := gapWantNet(t, 1)
 	b := tn.nodes[2]
 	if got := b.GapStats().Wanted; got != 1 {
@@ -67,28 +67,41 @@ func TestGapWantAsksSenderThenOrigin(t *testing.T) {
 		t.Fatalf("asked %v before GapWantDelay", to)
 	}
 	b.Tick()
-	if to := iwantsTo(t, tn, 2, ms[1].Key()); !slices.Equal(to, []int{1}) {
-		t.Fatalf("first ask went to %v, want the sender [1]", to)
+	if to := iwantsTo(t, tn, 2, ms[1].Key()); !slices.Equal(to, []int{1, 0}) {
+		t.Fatalf("asked %v, want the sender and the origin [1 0]", to)
 	}
-	tn.queue = nil // the relay never had it
-	b.Tick()
-	b.Tick()
-	if to := iwantsTo(t, tn, 2, ms[1].Key()); !slices.Equal(to, []int{0}) {
-		t.Fatalf("second ask went to %v, want the origin [0]", to)
-	}
-	if u := b.ServiceStats().Unserved; u != 0 {
-		t.Fatalf("%d members charged as unserving for requests they never promised", u)
-	}
-	tn.settle() // the origin answers
+	tn.settle() // the origin answers, the relay never had it
 	if !b.Has(ms[1].Key()) {
 		t.Fatal("the missing message did not arrive")
 	}
-	st := b.GapStats()
-	if st.Filled != 1 || st.Asked != 2 {
+	if st := b.GapStats(); st.Filled != 1 || st.Asked != 2 {
 		t.Fatalf("gap stats %+v, want filled 1, asked 2", st)
 	}
 	if got := len(tn.apps[2].got); got != 3 {
 		t.Fatalf("%d delivered, want 3", got)
+	}
+}
+
+// Members asked on a guess promised nothing: requests they leave
+// unanswered are not charged to their service score, and the want ends
+// after minWantAsks requests.
+func TestGapWantGuessesNotCharged(t *testing.T) {
+	tn, ms := gapWantNet(t, 1)
+	b := tn.nodes[2]
+	asked := 0
+	for i := 0; i < 12; i++ {
+		b.Tick()
+		asked += len(iwantsTo(t, tn, 2, ms[1].Key()))
+		tn.queue = nil // every request lost
+	}
+	if asked != minWantAsks {
+		t.Fatalf("%d requests, want %d", asked, minWantAsks)
+	}
+	if u := b.ServiceStats().Unserved; u != 0 {
+		t.Fatalf("%d members charged as unserving for requests they never promised", u)
+	}
+	if e := b.Stats().WantsExpired; e != 1 {
+		t.Fatalf("%d wants expired, want 1", e)
 	}
 }
 
@@ -134,5 +147,27 @@ func TestGapWantOffAndLargeJumps(t *testing.T) {
 	}
 	if got := b.GapStats().Wanted; got != 0 {
 		t.Fatalf("wanted %d for a jump of %d", got, maxGapWants+1)
+	}
+}
+
+// An adapter with a clock asks at once with AskGaps, before the tick.
+func TestAskGaps(t *testing.T) {
+	tn, ms := gapWantNet(t, 1)
+	b := tn.nodes[2]
+	if !b.GapsWaiting() {
+		t.Fatal("a gap want made, none waiting")
+	}
+	b.AskGaps()
+	if to := iwantsTo(t, tn, 2, ms[1].Key()); !slices.Equal(to, []int{1, 0}) {
+		t.Fatalf("AskGaps asked %v, want the sender and the origin [1 0]", to)
+	}
+	if b.GapsWaiting() {
+		t.Fatal("still waiting after AskGaps")
+	}
+	tn.queue = nil
+	b.AskGaps() // nothing new to ask
+	b.Tick()    // nor is the asked want asked again before IWantTimeout
+	if to := iwantsTo(t, tn, 2, ms[1].Key()); len(to) != 0 {
+		t.Fatalf("asked %v again before IWantTimeout", to)
 	}
 }

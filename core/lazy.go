@@ -93,18 +93,10 @@ func (e *Engine) expireWants() {
 					e.unservedBy(w.announcers[i])
 				}
 			}
-			if w.next < max(len(w.announcers), minWantAsks) {
-				e.preferServingAnnouncer(w)
-				to := w.announcers[w.next%len(w.announcers)]
-				if w.next >= len(w.announcers) {
-					e.stats.WantsRepeated++
-				}
-				w.next++
-				w.deadline = e.ticks + uint64(e.cfg.IWantTimeout)
-				e.sendIWant(to, w.key)
-				if w.gap {
-					e.gapStats.Asked++
-				}
+			if w.gap && w.next == 0 {
+				e.askGap(w)
+			} else if w.next < max(len(w.announcers), minWantAsks) {
+				e.askNext(w)
 			} else {
 				e.stats.WantsExpired++
 				delete(e.wants, w.key)
@@ -118,6 +110,21 @@ func (e *Engine) expireWants() {
 	e.wantList = keep
 	if len(keep) == 0 {
 		e.wantList, e.wants = nil, nil
+	}
+}
+
+// askNext sends w's next IWANT, to the next announcer in turn.
+func (e *Engine) askNext(w *pendingWant) {
+	e.preferServingAnnouncer(w)
+	to := w.announcers[w.next%len(w.announcers)]
+	if w.next >= len(w.announcers) {
+		e.stats.WantsRepeated++
+	}
+	w.next++
+	w.deadline = e.ticks + uint64(e.cfg.IWantTimeout)
+	e.sendIWant(to, w.key)
+	if w.gap {
+		e.gapStats.Asked++
 	}
 }
 

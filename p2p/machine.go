@@ -20,6 +20,8 @@ type machine interface {
 	Members() []Member
 	MemberCounts() map[string]int // members by state, tombstones included
 	EngineStats() core.Stats
+	GapsWaiting() bool // gap wants not asked yet (core/gapwant.go)
+	AskGaps()          // ask them now
 	MembershipStats() MembershipStats
 	OverlayStats() OverlayStats
 	IsNeighbor(id core.NodeID) bool // an overlay neighbour (false with the overlay off)

@@ -483,6 +483,10 @@ func (p *Peer) drive() {
 	defer tick.Stop()
 	reap := time.NewTicker(time.Minute)
 	defer reap.Stop()
+	gapTimer := time.NewTimer(time.Hour)
+	gapTimer.Stop()
+	defer gapTimer.Stop()
+	var gapC <-chan time.Time // armed while gap wants wait to be asked
 	step := func(f inFrame) {
 		if f.at != 0 {
 			p.reportLag(p.ctr.lag.frameWaited(f.at, time.Now()))
@@ -493,6 +497,12 @@ func (p *Peer) drive() {
 			log.Debugw("bad frame", "from", ShortID(f.from), "err", err)
 		}
 		f.stepped()
+		if gapC == nil && p.mc.GapsWaiting() {
+			// A message revealed missing ones: ask for them in a few
+			// milliseconds rather than at the next tick (gapAskWait).
+			gapTimer.Reset(gapAskWait(p.s.profile))
+			gapC = gapTimer.C
+		}
 	}
 	var leaving chan struct{}
 	var leaveDeadline time.Time
@@ -521,6 +531,9 @@ func (p *Peer) drive() {
 			step(f)
 		case fn := <-p.calls:
 			fn()
+		case <-gapC:
+			gapC = nil
+			p.mc.AskGaps()
 		case <-tick.C:
 			p.reportLag(p.ctr.lag.tickServed(time.Now(), p.s.tick))
 			// Frames that arrived before this tick are read before its

@@ -108,8 +108,9 @@ func engineConfig(p *Peer) core.Config {
 //     overtakes the tree body costs no second copy (Plumtree's timer).
 //   - GapWantDelay 1: a message above the highest sequence number seen of
 //     its origin makes the member ask the message's sender, then the
-//     origin, for the (at most 8) numbers in between at the next tick
-//     (core/gapwant.go). A body lost on a link or swallowed by a member
+//     origin, for the (at most 8) numbers in between (core/gapwant.go):
+//     the driver asks gapAskWait after the gap showed, the next tick at
+//     the latest. A body lost on a link or swallowed by a member
 //     that stopped reading otherwise held every later message of its
 //     origin back for FIFO delivery until an announcement or the next
 //     pull repaired it, 200 ms to 1 s later.
@@ -152,5 +153,22 @@ func tuneEngine(c *core.Config, p Profile) {
 		c.IWantTimeout = 3
 	default:
 		c.IWantTimeout = 5
+	}
+}
+
+// gapAskWait is how long the driver lets a missing message catch up after
+// a later one of its origin arrived before asking for it (Engine.AskGaps):
+// a few times how much later a body overtaken on another path arrives
+// (tree paths differ by a hop or two: well under a millisecond on
+// loopback, a few on a LAN, tens on a WAN), and well under a tick, which
+// is what the engine would wait on its own.
+func gapAskWait(p Profile) time.Duration {
+	switch p {
+	case ProfileWAN:
+		return 50 * time.Millisecond
+	case ProfileLocal:
+		return 5 * time.Millisecond
+	default:
+		return 10 * time.Millisecond
 	}
 }

@@ -71,13 +71,14 @@ type Result struct {
 	LastSlow      time.Duration    // when the last of them was published, from the start of publishing
 	Service       p2p.ServiceStats // the victim's service score (p2p/service.go)
 	PubService    p2p.ServiceStats // the publisher's
+	Gaps          core.GapStats    // the victim's gap wants (core/gapwant.go)
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%-8s x%d: heap +%.1f MiB, goroutines %+d, delivered %d/%d, p99 %v (%d over %v, the last published at %.1f s), close %v, inbound %+v, write timeouts %d, invalid %d; service: victim %s; publisher %s",
+	return fmt.Sprintf("%-8s x%d: heap +%.1f MiB, goroutines %+d, delivered %d/%d, p99 %v (%d over %v, the last published at %.1f s), close %v, inbound %+v, write timeouts %d, invalid %d; gap wants %d (filled %d, asked %d); service: victim %s; publisher %s",
 		r.Kind, r.Attackers, float64(r.HeapGrowth)/(1<<20), r.Goroutines, r.Delivered, r.Published,
 		r.P99.Round(100*time.Microsecond), r.Slow, slowDelivery, r.LastSlow.Seconds(), r.Close.Round(time.Millisecond), r.Inbound, r.WriteTimeouts, r.Invalid,
-		serviceString(r.Service), serviceString(r.PubService))
+		r.Gaps.Wanted, r.Gaps.Filled, r.Gaps.Asked, serviceString(r.Service), serviceString(r.PubService))
 }
 
 func serviceString(s p2p.ServiceStats) string {
@@ -228,6 +229,7 @@ func Run(cfg Config) (Result, error) {
 	st := victim.Stats()
 	res.Inbound, res.WriteTimeouts, res.Invalid = st.Inbound, st.WriteTimeouts, st.Invalid
 	res.Service, res.PubService = victim.ServiceStats(), pub.ServiceStats()
+	res.Gaps = victim.Stats().Gaps
 
 	start := time.Now()
 	victim.Close()
