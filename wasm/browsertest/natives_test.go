@@ -14,6 +14,11 @@ import (
 // (LAN profile, no DHT, a short leave grace), each after the first seeded
 // with seeds(native 0); they close when the test ends.
 func startNatives(t *testing.T, ctx context.Context, group, listen string, count int, seeds func(*p2p.Peer) []string) []*native {
+	return startNativesOn(t, ctx, group, []string{listen}, count, seeds)
+}
+
+// startNativesOn is startNatives listening on several addresses.
+func startNativesOn(t *testing.T, ctx context.Context, group string, listen []string, count int, seeds func(*p2p.Peer) []string) []*native {
 	var natives []*native
 	t.Cleanup(func() {
 		for _, n := range natives {
@@ -22,7 +27,7 @@ func startNatives(t *testing.T, ctx context.Context, group, listen string, count
 	})
 	for i := 0; i < count; i++ {
 		opts := []p2p.Option{p2p.WithGroup(group), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN),
-			p2p.WithListenAddrs(listen), p2p.WithLeaveGrace(100 * time.Millisecond)}
+			p2p.WithListenAddrs(listen...), p2p.WithLeaveGrace(100 * time.Millisecond)}
 		if i > 0 {
 			opts = append(opts, p2p.WithSeeds(seeds(natives[0].p)...))
 		}
