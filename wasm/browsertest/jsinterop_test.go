@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -92,18 +91,7 @@ func openJSLibp2pPage(t *testing.T, parent context.Context, bundle string) conte
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	pctx, stop := chromedp.NewContext(parent, chromedp.WithListener(func(ev any) {
-		switch e := ev.(type) {
-		case *cdpruntime.EventConsoleAPICalled:
-			var parts []string
-			for _, a := range e.Args {
-				parts = append(parts, strings.Trim(string(a.Value), `"`))
-			}
-			t.Logf("js-libp2p page console.%s: %s", e.Type, strings.Join(parts, " "))
-		case *cdpruntime.EventExceptionThrown:
-			t.Logf("js-libp2p page exception: %s %v", e.ExceptionDetails.Text, e.ExceptionDetails.Exception)
-		}
-	}))
+	pctx, stop := chromedp.NewContext(parent, logConsole(t, "js-libp2p page"))
 	t.Cleanup(stop)
 	if err := chromedp.Do(pctx, chromedp.Navigate(srv.URL+"/")); err != nil {
 		t.Fatalf("js-libp2p page: %v", err)

@@ -4,9 +4,11 @@ package browsertest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/grapevine-p2p/grapevine/p2p"
@@ -54,4 +56,21 @@ func chromiumFlags(t *testing.T, bin string, extra ...chromedp.ExecAllocatorOpti
 		chromedp.Flag("no-default-browser-check", true),
 		chromedp.UserDataDir(t.TempDir()),
 	}, extra...)
+}
+
+// logConsole logs a page's console messages and uncaught exceptions, each
+// line starting with name.
+func logConsole(t *testing.T, name string) chromedp.ContextOption {
+	return chromedp.WithListener(func(ev any) {
+		switch e := ev.(type) {
+		case *cdpruntime.EventConsoleAPICalled:
+			var parts []string
+			for _, a := range e.Args {
+				parts = append(parts, strings.Trim(string(a.Value), `"`))
+			}
+			t.Logf("%s console.%s: %s", name, e.Type, strings.Join(parts, " "))
+		case *cdpruntime.EventExceptionThrown:
+			t.Logf("%s exception: %s %v", name, e.ExceptionDetails.Text, e.ExceptionDetails.Exception)
+		}
+	})
 }
