@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -301,18 +300,7 @@ func setup(t *testing.T, query string) *cluster {
 		t.Fatalf("starting Chromium (%s): %v", bin, err)
 	}
 	open := func(name string) *page {
-		pctx, stop := chromedp.NewContext(browserCtx, chromedp.WithListener(func(ev any) {
-			switch e := ev.(type) {
-			case *cdpruntime.EventConsoleAPICalled:
-				var parts []string
-				for _, a := range e.Args {
-					parts = append(parts, strings.Trim(string(a.Value), `"`))
-				}
-				t.Logf("page %s console.%s: %s", name, e.Type, strings.Join(parts, " "))
-			case *cdpruntime.EventExceptionThrown:
-				t.Logf("page %s exception: %s %v", name, e.ExceptionDetails.Text, e.ExceptionDetails.Exception)
-			}
-		}))
+		pctx, stop := chromedp.NewContext(browserCtx, logConsole(t, "page "+name))
 		if err := chromedp.Do(pctx, chromedp.Navigate(srv.URL+"/"+query)); err != nil {
 			t.Fatalf("page %s: %v", name, err)
 		}

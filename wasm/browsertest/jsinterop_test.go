@@ -3,6 +3,7 @@
 package browsertest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -64,6 +65,62 @@ func jsLibp2pBundle(t *testing.T) string {
 	return strings.TrimSpace(string(out))
 }
 
+// interopResult is what window.interopDial (wasm/interop/dial.js) returns.
+type interopResult struct {
+	Self       string   `json:"self"`       // the js-libp2p node's peer ID
+	RemotePeer string   `json:"remotePeer"` // the peer it reached
+	RTT        float64  `json:"rtt"`        // ping's round trip, ms
+	RemoteAddr string   `json:"remoteAddr"` // the connection's remote multiaddr
+	Limited    bool     `json:"limited"`    // a limited (relayed) connection
+	Protocols  []string `json:"protocols"`  // identify: the protocols the peer supports
+	Agent      string   `json:"agent"`      // identify: its agent version
+}
+
+// openJSLibp2pPage serves bundle (jsLibp2pBundle) in a page of its own in
+// the browser of parent and returns the page's context once the bundle
+// loaded (window.interopReady).
+func openJSLibp2pPage(t *testing.T, parent context.Context, bundle string) context.Context {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<!doctype html><title>js-libp2p</title><script type="module" src="dial.js"></script>`)
+	})
+	mux.HandleFunc("/dial.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		http.ServeFile(w, r, bundle)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	pctx, stop := chromedp.NewContext(parent, logConsole(t, "js-libp2p page"))
+	t.Cleanup(stop)
+	if err := chromedp.Do(pctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		t.Fatalf("js-libp2p page: %v", err)
+	}
+	eventually(t, 20*time.Second, "js-libp2p page loaded", func() bool {
+		ready, err := chromedp.Run(pctx, chromedp.Evaluate[bool](`window.interopReady === true`))
+		return err == nil && ready
+	})
+	return pctx
+}
+
+// jsDial has the js-libp2p node of page pctx dial addr, ping the peer and
+// read what identify learned (a fresh js-libp2p node each time, stopped
+// afterwards); it returns the result, or the error's message.
+func jsDial(t *testing.T, pctx context.Context, addr string) (interopResult, error) {
+	t.Logf("js-libp2p dials %s", addr)
+	start := time.Now()
+	raw, err := chromedp.Run(pctx, chromedp.Evaluate[string](fmt.Sprintf(`window.interopDial(%q)`, addr), chromedp.EvalAwaitPromise))
+	if err != nil {
+		return interopResult{}, err
+	}
+	var res interopResult
+	if err := json.Unmarshal([]byte(raw), &res); err != nil {
+		t.Fatalf("result %q: %v", raw, err)
+	}
+	t.Logf("js-libp2p -> %s in %s: %+v", addr, time.Since(start).Round(time.Millisecond), res)
+	return res, nil
+}
+
 // TestJSLibp2pDialsTab: a js-libp2p node (libp2p 3, @libp2p/webrtc,
 // @libp2p/circuit-relay-v2, from npm) in a third Chromium page dials page
 // A's advertised /p2p-circuit/webrtc address through the native relay,
@@ -93,43 +150,11 @@ func TestJSLibp2pDialsTab(t *testing.T) {
 	})
 	before := c.a.stats(t).Transport
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprint(w, `<!doctype html><title>js-libp2p</title><script type="module" src="dial.js"></script>`)
-	})
-	mux.HandleFunc("/dial.js", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript")
-		http.ServeFile(w, r, bundle)
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	pctx, stop := chromedp.NewContext(c.a.ctx)
-	defer stop()
-	if err := chromedp.Do(pctx, chromedp.Navigate(srv.URL+"/")); err != nil {
-		t.Fatalf("js-libp2p page: %v", err)
-	}
-	eventually(t, 20*time.Second, "js-libp2p page loaded", func() bool {
-		ready, err := chromedp.Run(pctx, chromedp.Evaluate[bool](`window.interopReady === true`))
-		return err == nil && ready
-	})
-	t.Logf("js-libp2p dials %s", addr)
-	start := time.Now()
-	raw, err := chromedp.Run(pctx, chromedp.Evaluate[string](fmt.Sprintf(`window.interopDial(%q)`, addr), chromedp.EvalAwaitPromise))
+	pctx := openJSLibp2pPage(t, c.a.ctx, bundle)
+	res, err := jsDial(t, pctx, addr)
 	if err != nil {
 		t.Fatalf("js-libp2p dialing page A: %v", err)
 	}
-	var res struct {
-		RTT        float64  `json:"rtt"`
-		RemoteAddr string   `json:"remoteAddr"`
-		Limited    bool     `json:"limited"`
-		Protocols  []string `json:"protocols"`
-		Agent      string   `json:"agent"`
-	}
-	if err := json.Unmarshal([]byte(raw), &res); err != nil {
-		t.Fatalf("result %q: %v", raw, err)
-	}
-	t.Logf("js-libp2p -> page A in %s: %+v", time.Since(start).Round(time.Millisecond), res)
 	if !strings.Contains(res.RemoteAddr, "/p2p-circuit/webrtc") || res.Limited {
 		t.Errorf("js-libp2p's connection to page A is %s (limited %v), want a direct WebRTC one", res.RemoteAddr, res.Limited)
 	}

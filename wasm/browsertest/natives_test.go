@@ -1,10 +1,14 @@
+//go:build !js
+
 package browsertest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/grapevine-p2p/grapevine/p2p"
@@ -14,6 +18,11 @@ import (
 // (LAN profile, no DHT, a short leave grace), each after the first seeded
 // with seeds(native 0); they close when the test ends.
 func startNatives(t *testing.T, ctx context.Context, group, listen string, count int, seeds func(*p2p.Peer) []string) []*native {
+	return startNativesOn(t, ctx, group, []string{listen}, count, seeds)
+}
+
+// startNativesOn is startNatives listening on several addresses.
+func startNativesOn(t *testing.T, ctx context.Context, group string, listen []string, count int, seeds func(*p2p.Peer) []string) []*native {
 	var natives []*native
 	t.Cleanup(func() {
 		for _, n := range natives {
@@ -22,7 +31,7 @@ func startNatives(t *testing.T, ctx context.Context, group, listen string, count
 	})
 	for i := 0; i < count; i++ {
 		opts := []p2p.Option{p2p.WithGroup(group), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN),
-			p2p.WithListenAddrs(listen), p2p.WithLeaveGrace(100 * time.Millisecond)}
+			p2p.WithListenAddrs(listen...), p2p.WithLeaveGrace(100 * time.Millisecond)}
 		if i > 0 {
 			opts = append(opts, p2p.WithSeeds(seeds(natives[0].p)...))
 		}
@@ -47,4 +56,21 @@ func chromiumFlags(t *testing.T, bin string, extra ...chromedp.ExecAllocatorOpti
 		chromedp.Flag("no-default-browser-check", true),
 		chromedp.UserDataDir(t.TempDir()),
 	}, extra...)
+}
+
+// logConsole logs a page's console messages and uncaught exceptions, each
+// line starting with name.
+func logConsole(t *testing.T, name string) chromedp.ContextOption {
+	return chromedp.WithListener(func(ev any) {
+		switch e := ev.(type) {
+		case *cdpruntime.EventConsoleAPICalled:
+			var parts []string
+			for _, a := range e.Args {
+				parts = append(parts, strings.Trim(string(a.Value), `"`))
+			}
+			t.Logf("%s console.%s: %s", name, e.Type, strings.Join(parts, " "))
+		case *cdpruntime.EventExceptionThrown:
+			t.Logf("%s exception: %s %v", name, e.ExceptionDetails.Text, e.ExceptionDetails.Exception)
+		}
+	})
 }

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/libp2p/go-libp2p/core/crypto"
 
@@ -136,18 +135,7 @@ func startPersistBed(t *testing.T) *persistBed {
 	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
 	t.Cleanup(cancelBrowser)
-	pctx, stop := chromedp.NewContext(bctx, chromedp.WithListener(func(ev any) {
-		switch e := ev.(type) {
-		case *cdpruntime.EventConsoleAPICalled:
-			var parts []string
-			for _, a := range e.Args {
-				parts = append(parts, strings.Trim(string(a.Value), `"`))
-			}
-			t.Logf("page console.%s: %s", e.Type, strings.Join(parts, " "))
-		case *cdpruntime.EventExceptionThrown:
-			t.Logf("page exception: %s %v", e.ExceptionDetails.Text, e.ExceptionDetails.Exception)
-		}
-	}))
+	pctx, stop := chromedp.NewContext(bctx, logConsole(t, "page"))
 	t.Cleanup(stop)
 	return &persistBed{ctx: ctx, natives: natives, base: srv.URL, pctx: pctx}
 }

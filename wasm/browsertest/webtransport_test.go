@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/multiformats/go-multibase"
 	"github.com/multiformats/go-multihash"
@@ -84,18 +83,7 @@ func startOneTab(t *testing.T, https bool, listen, part string) *oneTab {
 	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
 	t.Cleanup(cancelBrowser)
-	pctx, stop := chromedp.NewContext(bctx, chromedp.WithListener(func(ev any) {
-		switch e := ev.(type) {
-		case *cdpruntime.EventConsoleAPICalled:
-			var parts []string
-			for _, a := range e.Args {
-				parts = append(parts, strings.Trim(string(a.Value), `"`))
-			}
-			t.Logf("page console.%s: %s", e.Type, strings.Join(parts, " "))
-		case *cdpruntime.EventExceptionThrown:
-			t.Logf("page exception: %s %v", e.ExceptionDetails.Text, e.ExceptionDetails.Exception)
-		}
-	}))
+	pctx, stop := chromedp.NewContext(bctx, logConsole(t, "page"))
 	t.Cleanup(stop)
 	if err := chromedp.Do(pctx, chromedp.Navigate(srv.URL+"/")); err != nil {
 		t.Fatalf("starting Chromium (%s) and opening %s: %v", bin, srv.URL, err)
