@@ -154,8 +154,9 @@
 // verification, or what the engines report to core.Penalizer: malformed
 // frames, bad or forged membership signatures and accusations, accusations
 // of this peer it had to refute (charged to their signing accuser), floods
-// of origins or relay requests, and with WithPublishRateLimit an origin
-// publishing over the rate; grapevine_penalties_total by reason, also
+// of origins or relay requests, and an origin publishing over the rate of
+// WithPublishRateLimit, by default 200 messages a second with bursts of
+// 1,000; grapevine_penalties_total by reason, also
 // Peer.Penalties, and Peer.Penalized for one peer) is
 // disconnected and refused for a minute (a connection gater on
 // the host the Peer builds), its already-read messages dropped unverified

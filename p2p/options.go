@@ -106,6 +106,16 @@ func defaults() settings {
 		// Hosts synchronised by NTP are within milliseconds; 30 s also
 		// admits a laptop whose clock drifted for a few weeks.
 		clockSkew: 30 * time.Second,
+		// An origin may publish 200 messages a second, with bursts of
+		// 1,000 (WithPublishRateLimit): far above any honest traffic the
+		// profiles are tuned for (the testnet scenarios publish 2-5 a
+		// second per origin, the benchmarks and the attack suite's honest
+		// publisher at most 50; 200 a second of 256-byte payloads is
+		// already 400 kbit/s from one member to every member), so only a
+		// spammer pays, and one publishing at 500 a second is penalised
+		// 3.3 s in.
+		publishRate:  defaultPublishRate,
+		publishBurst: defaultPublishBurst,
 	}
 }
 

@@ -25,8 +25,10 @@ import (
 // The messages over the rate are still delivered: every member receives
 // the same messages, so dropping some would make members disagree about
 // what was published; the penalty stops the spammer injecting more.
-// Off by default (0): applications publish at very different rates. Set
-// it a few times above the fastest honest publisher's rate.
+// Default: 200 messages a second with bursts of 1,000
+// (defaultPublishRate, defaultPublishBurst). An application whose members
+// publish faster sets it a few times above its fastest honest publisher's
+// rate; 0 turns it off. Every member of a group should use the same limit.
 func WithPublishRateLimit(perSecond float64, burst int) Option {
 	return func(s *settings) error {
 		if perSecond < 0 || (perSecond > 0 && burst < 1) {
@@ -36,6 +38,13 @@ func WithPublishRateLimit(perSecond float64, burst int) Option {
 		return nil
 	}
 }
+
+// The default publish rate limit (see WithPublishRateLimit and the
+// settings' defaults in options.go).
+const (
+	defaultPublishRate  = 200
+	defaultPublishBurst = 1000
+)
 
 // maxRateOrigins bounds the origins whose publish rate is tracked. When it
 // is reached, origins whose bucket is full again (idle for a while) are

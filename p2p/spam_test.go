@@ -77,3 +77,37 @@ func TestOriginRatesBounded(t *testing.T) {
 		t.Fatal("second message in the same instant not over a burst of 1")
 	}
 }
+
+// TestPublishRateLimitDefault: without WithPublishRateLimit an origin that
+// publishes 2,000 messages within about a second (ten times the default
+// rate, twice its burst; spread over 100 batches, so the receiver's
+// per-round inbound bound does not drop them) is penalized; 0 turns the
+// limit off.
+func TestPublishRateLimitDefault(t *testing.T) {
+	peers := startPeers(t, 2, false)
+	waitFor(t, 10*time.Second, "the group", func() bool { return alive(peers[0]) == 2 && alive(peers[1]) == 2 })
+	spammer, watcher := peers[0], peers[1]
+	ctx := context.Background()
+	spam := func(p *Peer, n int) {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; i < n; i++ {
+			if i%(n/100) == 0 {
+				<-tick.C
+			}
+			p.Publish(ctx, "t", []byte(fmt.Sprint("spam ", i)))
+		}
+	}
+	spam(spammer, 2*defaultPublishBurst)
+	waitFor(t, 10*time.Second, "the spammer's penalty", func() bool { return watcher.Penalized(spammer.ID()) })
+
+	off := startPeers(t, 2, false, WithPublishRateLimit(0, 0))
+	waitFor(t, 10*time.Second, "the second group", func() bool { return alive(off[0]) == 2 && alive(off[1]) == 2 })
+	spam(off[0], 2*defaultPublishBurst)
+	waitFor(t, 10*time.Second, "the fast publisher's messages taken in", func() bool {
+		return off[1].Stats().Engine.Delivered >= 2*defaultPublishBurst
+	})
+	if off[1].Penalized(off[0].ID()) || off[1].Penalties()[core.OffenceFlood.String()] != 0 {
+		t.Fatal("a publisher penalized with the limit off")
+	}
+}

@@ -57,7 +57,8 @@ type ProtoConfig struct {
 	Group    string
 	// SpamLimit is the per-origin publish rate limit the honest peers run
 	// with (p2p.WithPublishRateLimit, messages per second, a burst of one
-	// second's worth; 0: none).
+	// second's worth; 0: p2p's default of 200 a second with bursts of
+	// 1,000; negative: none).
 	SpamLimit float64
 	// OriginBudget, if positive, is the honest peers' per-peer budget of
 	// new origins (core.Config.NewOriginBurst, refilled by a hundredth of
@@ -150,8 +151,11 @@ func RunProtocol(cfg ProtoConfig) (ProtoResult, error) {
 			c.NewOriginBurst, c.NewOriginsPerRound = b, max(1, b/100)
 		}))
 	}
-	if cfg.SpamLimit > 0 {
+	switch {
+	case cfg.SpamLimit > 0:
 		honestOpts = append(honestOpts, p2p.WithPublishRateLimit(cfg.SpamLimit, max(1, int(cfg.SpamLimit))))
+	case cfg.SpamLimit < 0:
+		honestOpts = append(honestOpts, p2p.WithPublishRateLimit(0, 0))
 	}
 
 	var closers []func()
@@ -440,15 +444,16 @@ func RunProtocol(cfg ProtoConfig) (ProtoResult, error) {
 }
 
 // ExpectPenalty reports whether the honest peers of a run are expected to
-// penalize the attacker: for every attack but publish spam, which needs the
-// opt-in publish rate limit. (The origin flood is penalized by default: its
-// origins are not members, p2p/origins.go.)
+// penalize the attacker: for every attack but the quiet baseline, and for
+// publish spam unless the run turned the publish rate limit off. (The
+// origin flood is penalized by default: its origins are not members,
+// p2p/origins.go.)
 func ExpectPenalty(cfg ProtoConfig) bool {
 	switch cfg.Kind {
 	case Quiet:
 		return false
 	case PublishSpam:
-		return cfg.SpamLimit > 0
+		return cfg.SpamLimit >= 0
 	}
 	return true
 }

@@ -30,7 +30,7 @@ func main() {
 	rate := flag.Int("rate", 50, "messages a second the honest publisher sends (the spammer sends 10×)")
 	size := flag.Int("size", 256, "payload bytes")
 	origins := flag.Int("origins", 10000, "invented origins of the origin flood")
-	spamLimit := flag.Float64("spam-limit", 100, "honest peers' per-origin publish rate limit (messages/s, 0: none)")
+	spamLimit := flag.Float64("spam-limit", 0, "honest peers' per-origin publish rate limit (messages/s, burst of one second; 0: p2p's default of 200/s with bursts of 1,000; negative: none)")
 	budget := flag.Int("origin-budget", 0, "honest peers' per-peer budget of new origins (0: none, the default)")
 	flag.Parse()
 
