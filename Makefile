@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 # The pure packages: no I/O, goroutines, clock or global randomness.
 PURE := ./core/... ./membership/...
 
-.PHONY: test demo sim-demo fmt-check tidy-check vet wasm-check unit fuzz browser browser-serve \
+.PHONY: test demo sim-demo fmt-check tidy-check vet wasm-check unit fuzz browser browser-serve npm-pack \
         experiments experiments-gossip experiments-membership experiments-membership-scale \
         experiments-membership-loss experiments-baselines \
         attack bench-scale bench-p2p bench-p2p-quick bench-p2p-tcp50 bench-swim bench-swim-quick bench-swim-mult bench-browser chromium
@@ -65,6 +65,10 @@ browser:
 
 browser-serve: browser
 	$(GO) run ./examples/browser
+
+## npm-pack: the browser peer as an npm package tarball in build/npm (wasm/npm/; needs npm).
+npm-pack:
+	bash scripts/npm-pack.sh build/npm
 
 ## experiments: regenerate docs/experiments/*.md (theory against measurement, in the simulator).
 experiments: experiments-gossip experiments-membership experiments-baselines
