@@ -112,9 +112,11 @@ func (e *Engine) askGap(w *pendingWant) {
 // under Plumtree only a current neighbour (a request to another member
 // would open a connection outside the overlay's budget).
 func (e *Engine) mayAsk(id NodeID) bool {
-	if _, ok := e.plumLister(); !ok {
+	l, ok := e.plumLister()
+	if !ok {
 		return true
 	}
+	e.plumRefresh(l)
 	_, nbr := e.plum.lazy[id]
 	return nbr
 }
