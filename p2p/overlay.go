@@ -60,17 +60,30 @@ const (
 // view; neighbour changes tag, dial and untag connections.
 func overlayConfig(p *Peer) *overlay.Config {
 	oc := overlay.DefaultConfig()
-	// A neighbour silent for 6 s (not the package's 3 s) is dropped: a
+	// A neighbour silent for 9 s (not the package's 3 s) is dropped: a
 	// link is only a libp2p stream over a host that may be busy, and a
 	// link dropped too early costs a dial and a handshake to replace;
 	// SWIM, not the overlay, is what declares members failed.
-	oc.FailTicks = 60
-	// A silent neighbour is pinged after 3 s (then every 1.5 s): any frame
+	oc.FailTicks = 90
+	// A silent neighbour is pinged after 3 s (then every 1.5 s) by the end
+	// of the link with the smaller ID, after 6 s by the other: any frame
 	// counts as a keepalive, and the package's 1 s made keepalives the
 	// bulk of an idle peer's traffic (16 of its 18 frames a second with 16
 	// neighbours, p2pscale -n 50). Crashes are SWIM's to find: neighbours
-	// probe each member about once a second.
-	oc.KeepaliveTicks = oc.FailTicks / 2
+	// probe each member about once a second. (With FailTicks 6 s, twice
+	// KeepaliveTicks, the second end never pinged before dropping a link
+	// the first end had forgotten: 1.6 links a minute per idle peer were
+	// dropped as failed and replaced, p2pscale -n 100.)
+	oc.KeepaliveTicks = 30
+	// Connections are what a link costs here, so the overlay opens as few
+	// as it can while idle: the end of a shuffle's walk answers only a
+	// neighbour, and a peer with at least ActiveMin neighbours asks for
+	// more one at a time, waiting up to a minute after rejections. Idle
+	// churn at N = 100 (p2pscale -n 100 -quick, idle minute): connections
+	// opened per peer 20.6 → see docs/overlay.md.
+	oc.ShuffleReplyToNeighbors = true
+	oc.LowPriorityPending = 1
+	oc.FillBackoffMax = 600
 	// A NEIGHBOR request may need a dial, a QUIC or TCP handshake and
 	// identify before its answer can come back: 3 s, not the package's
 	// 1 s, before the target is given up and dropped from the passive

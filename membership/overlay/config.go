@@ -63,6 +63,14 @@ type Config struct {
 	ShuffleActive  int
 	ShufflePassive int
 	ShuffleTTL     int
+	// ShuffleReplyToNeighbors makes the node where a SHUFFLE's walk ends
+	// answer only if the origin is one of its neighbours (it still merges
+	// what the walk brought). The paper answers straight to the origin,
+	// which over libp2p means a dial and a handshake to a peer the node
+	// has no link to, for every shuffle (about 6 connections a minute per
+	// peer, p2pscale -n 100); without the answer the origin's passive view
+	// still refreshes from the walks that end at it, about one per period.
+	ShuffleReplyToNeighbors bool
 
 	// KeepaliveTicks: an active neighbour silent this long is pinged (again
 	// every KeepaliveTicks/2 while silent). FailTicks: one silent this long
@@ -74,6 +82,14 @@ type Config struct {
 	RequestTimeout int
 	// MaxPending bounds NEIGHBOR requests in flight.
 	MaxPending int
+	// LowPriorityPending bounds NEIGHBOR requests in flight while the
+	// active view is at or above ActiveMin (at most MaxPending). In a
+	// saturated overlay some nodes always stay a few short of their target,
+	// and every request they send a full node is rejected.
+	LowPriorityPending int
+	// FillBackoffMax caps the wait before the next low-priority NEIGHBOR
+	// request, which doubles after each rejection (from one tick).
+	FillBackoffMax int
 	// JoinRetryTicks: while the active view is empty, JOIN is sent again to
 	// a contact this often.
 	JoinRetryTicks int
@@ -143,6 +159,8 @@ func DefaultConfig() Config {
 		FailTicks:           30,
 		RequestTimeout:      10,
 		MaxPending:          4,
+		LowPriorityPending:  4,
+		FillBackoffMax:      100,
 		JoinRetryTicks:      20,
 		JoinsPerTick:        32,
 		WalksPerPeerPerTick: 48,
@@ -176,7 +194,11 @@ func (c *Config) validate() error {
 	req(c.ShuffleActive >= 0 && c.ShufflePassive >= 0 && 1+c.ShuffleActive+c.ShufflePassive <= maxListWire,
 		"ShuffleActive+ShufflePassive must be within [0, 63]")
 	req(c.ShuffleTTL >= 0, "ShuffleTTL must not be negative")
-	req(c.KeepaliveTicks >= 2 && c.FailTicks > c.KeepaliveTicks, "KeepaliveTicks must be at least 2 and below FailTicks")
+	// The end of a link with the greater ID pings only after twice
+	// KeepaliveTicks of silence (keepalive): it must do so before FailTicks.
+	req(c.KeepaliveTicks >= 2 && c.FailTicks > 2*c.KeepaliveTicks, "KeepaliveTicks must be at least 2 and FailTicks above twice it")
+	req(c.LowPriorityPending >= 1 && c.LowPriorityPending <= c.MaxPending, "LowPriorityPending must be within [1, MaxPending]")
+	req(c.FillBackoffMax >= 1, "FillBackoffMax must be at least 1")
 	req(c.RequestTimeout >= 1, "RequestTimeout must be at least 1")
 	req(c.MaxPending >= 1, "MaxPending must be at least 1")
 	req(c.JoinRetryTicks >= 1, "JoinRetryTicks must be at least 1")

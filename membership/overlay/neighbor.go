@@ -149,8 +149,8 @@ func (o *Overlay) expireRequests() {
 // fill sends NEIGHBOR requests to random passive entries while the active
 // view (with the requests in flight) is below its target. Below ActiveMin
 // requests have high priority and as many may be in flight as neighbours
-// are missing; at or above it at most MaxPending low-priority ones, and
-// after a rejection the next waits (doubling up to ShuffleTicks), so the
+// are missing; at or above it at most LowPriorityPending low-priority ones,
+// and after a rejection the next waits (doubling up to FillBackoffMax), so the
 // few nodes left one short of a full view in a saturated overlay do not
 // ask full nodes over and over. With no passive entry left it asks for
 // more with an early SHUFFLE; with no neighbour at all Tick retries JOIN.
@@ -160,7 +160,7 @@ func (o *Overlay) fill() {
 		return
 	}
 	high := len(o.active) < o.cfg.ActiveMin
-	limit := o.cfg.MaxPending
+	limit := o.cfg.LowPriorityPending
 	if high {
 		limit = max(limit, o.Target()-len(o.active))
 	} else if o.now < o.nextFill {
@@ -185,7 +185,7 @@ func (o *Overlay) fill() {
 
 // backOff delays the next low-priority request after a rejection.
 func (o *Overlay) backOff() {
-	o.fillBackoff = min(max(1, 2*o.fillBackoff), o.cfg.ShuffleTicks)
+	o.fillBackoff = min(max(1, 2*o.fillBackoff), o.cfg.FillBackoffMax)
 	o.nextFill = o.now + int64(o.fillBackoff)
 }
 

@@ -81,7 +81,13 @@ func (o *Overlay) onShuffle(from core.NodeID, m *msg) {
 		}
 	}
 	// The walk ends here: answer the origin directly (it need not be a
-	// neighbour), then merge.
+	// neighbour, unless ShuffleReplyToNeighbors), then merge.
+	if o.cfg.ShuffleReplyToNeighbors && o.activeIndex(m.id) < 0 {
+		o.stats.ShuffleRepliesSkipped++
+		o.merge(list, nil)
+		o.addPassive(m.id, nil)
+		return
+	}
 	o.stats.ShufflesAnswered++
 	answer := o.samplePassive(make([]core.NodeID, 0, len(list)), len(list))
 	nonce := m.nonce

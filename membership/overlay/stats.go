@@ -33,18 +33,19 @@ type Stats struct {
 	AsymmetryRepaired uint64 // pings from non-neighbours (link taken if there was room, else DISCONNECT)
 
 	// Drops and refusals (hostile or stale input).
-	JoinsDropped    uint64 // JOINs over JoinsPerTick
-	JoinsDuplicate  uint64 // JOINs from a node already active (answered, not walked)
-	WalksDropped    uint64 // FORWARD_JOIN/SHUFFLE over WalksPerPeerPerTick
-	NotNeighbor     uint64 // FORWARD_JOIN/SHUFFLE from a node not in the active view
-	AddRefused      uint64 // additions refused: view full, EvictionsPerTick spent, or too many requests in flight
-	EvictionsDenied uint64 // of which: an eviction was allowed but EvictionsPerTick was spent
-	SelfDropped     uint64 // records or entries naming this node (or an empty/oversized sender)
-	Rejected        uint64 // IDs refused by Config.Accept
-	TTLClamped      uint64 // walk TTLs above the configured length
-	ListTruncated   uint64 // shuffle lists longer than 1+ka+kp
-	ShuffleStale    uint64 // SHUFFLE_REPLYs matching no outstanding SHUFFLE
-	Unsolicited     uint64 // answers to requests this node no longer has in flight
-	RecordsDropped  uint64 // overlay records beyond MaxRecordsPerFrame in a frame
-	UnknownRecords  uint64 // records of the overlay's range this version does not know
+	JoinsDropped          uint64 // JOINs over JoinsPerTick
+	JoinsDuplicate        uint64 // JOINs from a node already active (answered, not walked)
+	WalksDropped          uint64 // FORWARD_JOIN/SHUFFLE over WalksPerPeerPerTick
+	NotNeighbor           uint64 // FORWARD_JOIN/SHUFFLE from a node not in the active view
+	AddRefused            uint64 // additions refused: view full, EvictionsPerTick spent, or too many requests in flight
+	EvictionsDenied       uint64 // of which: an eviction was allowed but EvictionsPerTick was spent
+	SelfDropped           uint64 // records or entries naming this node (or an empty/oversized sender)
+	Rejected              uint64 // IDs refused by Config.Accept
+	TTLClamped            uint64 // walk TTLs above the configured length
+	ListTruncated         uint64 // shuffle lists longer than 1+ka+kp
+	ShuffleStale          uint64 // SHUFFLE_REPLYs matching no outstanding SHUFFLE
+	ShuffleRepliesSkipped uint64 // walks ended at this node whose origin got no answer, not being a neighbour (Config.ShuffleReplyToNeighbors)
+	Unsolicited           uint64 // answers to requests this node no longer has in flight
+	RecordsDropped        uint64 // overlay records beyond MaxRecordsPerFrame in a frame
+	UnknownRecords        uint64 // records of the overlay's range this version does not know
 }

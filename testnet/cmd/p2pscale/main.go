@@ -120,11 +120,23 @@ func main() {
 	// Idle cost: the process's CPU time over 15 s with no message
 	// published, per peer (membership, overlay and repair traffic only).
 	cpu0 := cpuTime()
-	var frames0, bytes0 uint64
+	var frames0, bytes0, conns0 uint64
+	ov0 := map[string]uint64{}
 	for _, p := range peers {
 		s := p.Stats()
 		frames0 += s.FramesSent
 		bytes0 += s.BytesSent
+		conns0 += s.ConnsOpened
+		ov0["neighbour requests"] += s.Overlay.NeighborRequests
+		ov0["neighbours up"] += s.Overlay.NeighborUp
+		ov0["push-pulls"] += s.Membership.PushPullsSent
+		ov0["neighbours down"] += s.Overlay.NeighborDown
+		ov0["evictions"] += s.Overlay.Evictions
+		ov0["keepalive failures"] += s.Overlay.KeepaliveFailures
+		ov0["rejected"] += s.Overlay.NeighborRejected
+		ov0["shuffles"] += s.Overlay.ShufflesSent
+		ov0["join offers"] += s.Overlay.JoinOffers
+		ov0["trimmed"] += s.ConnsTrimmed
 	}
 	if *idleProf != "" {
 		f, err := os.Create(*idleProf)
@@ -138,12 +150,29 @@ func main() {
 	} else {
 		time.Sleep(15 * time.Second)
 	}
-	var frames1, bytes1 uint64
+	var frames1, bytes1, conns1 uint64
+	ov1 := map[string]uint64{}
 	for _, p := range peers {
 		s := p.Stats()
 		frames1 += s.FramesSent
 		bytes1 += s.BytesSent
+		conns1 += s.ConnsOpened
+		ov1["neighbour requests"] += s.Overlay.NeighborRequests
+		ov1["neighbours up"] += s.Overlay.NeighborUp
+		ov1["push-pulls"] += s.Membership.PushPullsSent
+		ov1["neighbours down"] += s.Overlay.NeighborDown
+		ov1["evictions"] += s.Overlay.Evictions
+		ov1["keepalive failures"] += s.Overlay.KeepaliveFailures
+		ov1["rejected"] += s.Overlay.NeighborRejected
+		ov1["shuffles"] += s.Overlay.ShufflesSent
+		ov1["join offers"] += s.Overlay.JoinOffers
+		ov1["trimmed"] += s.ConnsTrimmed
 	}
+	fmt.Printf("idle churn per peer per minute: connections opened %.1f (both ends count)", float64(conns1-conns0)/float64(len(peers))*4)
+	for _, k := range []string{"neighbour requests", "rejected", "neighbours up", "neighbours down", "evictions", "keepalive failures", "shuffles", "join offers", "trimmed", "push-pulls"} {
+		fmt.Printf(", %s %.1f", k, float64(ov1[k]-ov0[k])/float64(len(peers))*4)
+	}
+	fmt.Println()
 	np := float64(len(peers))
 	fmt.Printf("idle per peer: CPU %.2f ms/s, %.1f frames/s, %.0f B/s sent\n", float64((cpuTime()-cpu0).Microseconds())/1e3/15/np,
 		float64(frames1-frames0)/15/np, float64(bytes1-bytes0)/15/np)
