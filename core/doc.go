@@ -108,6 +108,20 @@
 // (Plumtree's GRAFT). Link state exists only for current neighbours and
 // flips one bit per PRUNE or IWANT; counters are in PlumStats.
 //
+// # Gap wants
+//
+// Sequence numbers make a lost body visible before any announcement: a
+// message above the highest number seen of its origin shows the numbers in
+// between missing. With Config.GapWantDelay the node asks for them (at most
+// eight) with IWANT, of the message's sender and of the origin at once (the
+// origin only if it is a neighbour under Plumtree), GapWantDelay ticks later
+// or sooner when the adapter calls AskGaps (p2p does a few milliseconds
+// after the gap shows). Under FIFO delivery every later message of the
+// origin waits behind a lost one, so this is what bounds the tail when
+// bodies are lost or swallowed on the way. Neither member asked promised the
+// body, so an unanswered request is not held against them; counters are in
+// GapStats.
+//
 // # Bounds
 //
 // Memory is bounded everywhere, and every bound counts what it dropped in
