@@ -40,19 +40,21 @@ type Memberlist struct {
 	announceUntil uint64
 	announcedTo   map[core.NodeID]struct{}
 
-	suspects     []*member  // members with a running suspicion timer (checkSuspects)
-	probeOrder   []*member  // the shuffled round-robin order (SWIM §4.3)
-	probeIdx     int        // the next position of probeOrder
-	probeAdds    []probeAdd // insertions into probeOrder not yet made (flushProbeOrder)
-	urgent       *member    // suspected by another: probe next (Config.ProbeSuspects)
-	wasUrgent    bool       // the last probe went to urgent: the next follows the round
-	urgentForced bool       // urgent may be probed although not a neighbour (ReportUnreachable)
-	probe        probe
-	relays       []relay
-	pingSeq      uint64 // sequence number of this member's last ping (probes and relays)
-	health       int    // Lifeguard's local health score, 0..AwarenessMaxMultiplier-1
-	lagSeen      bool   // ReportLag was called (lag.go)
-	lagAt        uint64 // the tick of the last ReportLag
+	suspects    []*member  // members with a running suspicion timer (checkSuspects)
+	probeOrder  []*member  // the shuffled round-robin order (SWIM §4.3)
+	probeIdx    int        // the next position of probeOrder
+	probeAdds   []probeAdd // insertions into probeOrder not yet made (flushProbeOrder)
+	urgent      *member    // suspected by another: probe next (Config.ProbeSuspects)
+	wasUrgent   bool       // the last probe went to urgent: the next follows the round
+	unreachable []*member  // reported unreachable, to be probed out of turn although not neighbours (neighbors.go)
+	forcedProbe bool       // nextTarget took its target from unreachable
+	probe       probe
+	relays      []relay
+	pingSeq     uint64 // sequence number of this member's last ping (probes and relays)
+	health      int    // Lifeguard's local health score, 0..AwarenessMaxMultiplier-1
+	lagSeen     bool   // ReportLag was called (lag.go)
+	lagAt       uint64 // the tick of the last ReportLag
+	lagTicks    uint64 // the largest lag reported since the last hold ended (lag.go)
 
 	queue queue
 

@@ -58,7 +58,7 @@ func (m *Memberlist) probeCandidate(t *member) bool {
 	if t == nil || t.removed || !t.state.Live() {
 		return false
 	}
-	return m.cfg.Neighbors == nil || m.cfg.Neighbors.IsNeighbor(t.id) || (t == m.urgent && m.urgentForced)
+	return m.cfg.Neighbors == nil || m.cfg.Neighbors.IsNeighbor(t.id)
 }
 
 // rebuildProbeOrder refills the round-robin order with every live member,
@@ -96,7 +96,49 @@ func (m *Memberlist) ReportUnreachable(id core.NodeID) bool {
 	if m.probe.active && m.probe.target == t {
 		return false
 	}
+	if !m.queueUnreachable(t) {
+		return false
+	}
 	m.stats.Unreachable++
-	m.urgent, m.urgentForced = t, true
 	return true
+}
+
+// maxUnreachable bounds the members waiting for an out-of-turn probe after
+// ReportUnreachable: one active view's worth (when a fifth of a group
+// crashes at once, each member loses about three neighbours together, and
+// each needs its probe: nobody else may be probing it any more).
+const maxUnreachable = 16
+
+// queueUnreachable adds t to the members to probe out of turn, unless it
+// is there already; when the queue is full the oldest entry is dropped
+// (UnreachableDropped).
+func (m *Memberlist) queueUnreachable(t *member) bool {
+	for _, u := range m.unreachable {
+		if u == t {
+			return false
+		}
+	}
+	if len(m.unreachable) >= maxUnreachable {
+		m.unreachable = m.unreachable[1:]
+		m.stats.UnreachableDropped++
+	}
+	m.unreachable = append(m.unreachable, t)
+	return true
+}
+
+// nextUnreachable takes the oldest member still live from the queue of
+// ReportUnreachable.
+func (m *Memberlist) nextUnreachable() *member {
+	for len(m.unreachable) > 0 {
+		u := m.unreachable[0]
+		m.unreachable[0] = nil
+		m.unreachable = m.unreachable[1:]
+		if len(m.unreachable) == 0 {
+			m.unreachable = nil
+		}
+		if !u.removed && u.state.Live() && u.id != m.cfg.ID {
+			return u
+		}
+	}
+	return nil
 }

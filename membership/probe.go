@@ -8,6 +8,7 @@ import (
 
 type probe struct {
 	active        bool
+	forced        bool // of a member reported unreachable, not a neighbour (neighbors.go)
 	target        *member
 	seq           uint64
 	timeoutAt     uint64
@@ -67,11 +68,19 @@ func (m *Memberlist) checkProbe() {
 // once per round, so detection time is bounded).
 func (m *Memberlist) nextTarget() *member {
 	m.flushProbeOrder()
-	if u := m.urgent; u != nil && (u.removed || !u.state.Live() || (u.state != StateSuspect && !m.urgentForced)) {
-		m.urgent, m.urgentForced = nil, false // refuted or gone meanwhile
+	m.forcedProbe = false
+	if !m.wasUrgent {
+		if u := m.nextUnreachable(); u != nil {
+			m.wasUrgent, m.forcedProbe = true, true
+			m.stats.SuspectProbes++
+			return u
+		}
+	}
+	if u := m.urgent; u != nil && (u.removed || !u.state.Live() || u.state != StateSuspect) {
+		m.urgent = nil // refuted or gone meanwhile
 	}
 	if u := m.urgent; u != nil && !m.wasUrgent && m.probeCandidate(u) {
-		m.urgent, m.urgentForced = nil, false
+		m.urgent = nil
 		m.wasUrgent = true
 		m.stats.SuspectProbes++
 		return u
@@ -107,6 +116,7 @@ func (m *Memberlist) startProbe() {
 	m.pingSeq++
 	m.probe = probe{
 		active:    true,
+		forced:    m.forcedProbe,
 		target:    t,
 		seq:       m.pingSeq,
 		timeoutAt: m.tick + uint64(m.cfg.ProbeTimeout*mult),
@@ -170,6 +180,10 @@ func (m *Memberlist) probeFailed() {
 	if m.laggedWithin(m.lagWindow()) {
 		// Its ack may be among the frames this member has not read yet.
 		m.stats.ProbesInconclusive++
+		if p.forced {
+			// Nobody else may probe it any more: try again.
+			m.queueUnreachable(t)
+		}
 		return
 	}
 	m.stats.Suspicions++
@@ -344,5 +358,5 @@ func (m *Memberlist) probeSoon(mem *member) {
 	if !m.cfg.ProbeSuspects || m.left || (m.probe.active && m.probe.target == mem) {
 		return
 	}
-	m.urgent, m.urgentForced = mem, false
+	m.urgent = mem
 }

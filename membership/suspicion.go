@@ -73,7 +73,7 @@ func (m *Memberlist) checkSuspects() {
 			continue
 		}
 		if m.tick >= sp.deadline {
-			if !m.laggedWithin(m.lagWindow()) {
+			if !m.verdictHeld() {
 				due = append(due, s)
 				continue
 			}

@@ -165,6 +165,7 @@ type Stats struct {
 
 	Suspicions           uint64 // suspicions this member raised itself
 	Unreachable          uint64 // of which: on the owner's report (ReportUnreachable)
+	UnreachableDropped   uint64 // members reported unreachable dropped unprobed: more than 16 waited
 	DuplicateAccusations uint64 // suspicions that could change nothing (accuser counted, or confirmations complete): not verified
 	Confirmations        uint64 // independent suspicions that shortened a timeout
 	Refutations          uint64 // times this member refuted a suspicion or death of itself

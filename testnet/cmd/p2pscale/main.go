@@ -327,18 +327,48 @@ func main() {
 	}
 	kt := time.Now()
 	surv := peers[:len(peers)-len(peers)/10]
+	msum := func() p2p.MembershipStats {
+		var t p2p.MembershipStats
+		for _, p := range surv {
+			s := p.Stats().Membership
+			t.ProbesFailed += s.ProbesFailed
+			t.Suspicions += s.Suspicions
+			t.Unreachable += s.Unreachable
+			t.Confirmations += s.Confirmations
+			t.Declared += s.Declared
+			t.DeadHeldAsSuspicion += s.DeadHeldAsSuspicion
+			t.SuspectProbes += s.SuspectProbes
+			t.ProbesInconclusive += s.ProbesInconclusive
+			t.VerdictsHeld += s.VerdictsHeld
+		}
+		return t
+	}
+	m0 := msum()
+	// Per victim: when the first survivor and when the last saw it
+	// neither alive nor suspect.
+	victims := map[string]bool{}
+	for _, p := range peers[len(surv):] {
+		victims[string(p.ID())] = true
+	}
+	firstDead := map[string]time.Duration{}
+	knownBy := map[string]int{}
 	for {
 		ok := true
+		clear(knownBy)
 		for _, p := range surv {
 			a := 0
 			for _, m := range p.Members() {
 				if m.State == p2p.StateAlive || m.State == p2p.StateSuspect {
 					a++
+				} else if victims[string(m.ID)] {
+					knownBy[string(m.ID)]++
+					if _, seen := firstDead[string(m.ID)]; !seen {
+						firstDead[string(m.ID)] = time.Since(kt)
+					}
 				}
 			}
 			if a != len(surv) {
 				ok = false
-				break
 			}
 		}
 		if ok || time.Since(kt) > time.Minute {
@@ -347,6 +377,18 @@ func main() {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+	var firsts []time.Duration
+	for _, d := range firstDead {
+		firsts = append(firsts, d)
+	}
+	slices.Sort(firsts)
+	if len(firsts) > 0 {
+		fmt.Printf("first survivor to declare a victim failed: min %v median %v max %v (%d of %d victims)\n", firsts[0], firsts[len(firsts)/2], firsts[len(firsts)-1], len(firsts), len(victims))
+	}
+	m1 := msum()
+	fmt.Printf("membership during the kill (survivors, sum): probes failed %d, suspicions %d (unreachable %d), confirmations %d, declared %d, dead held as suspicion %d, suspect probes %d, inconclusive %d, verdicts held %d\n",
+		m1.ProbesFailed-m0.ProbesFailed, m1.Suspicions-m0.Suspicions, m1.Unreachable-m0.Unreachable, m1.Confirmations-m0.Confirmations, m1.Declared-m0.Declared,
+		m1.DeadHeldAsSuspicion-m0.DeadHeldAsSuspicion, m1.SuspectProbes-m0.SuspectProbes, m1.ProbesInconclusive-m0.ProbesInconclusive, m1.VerdictsHeld-m0.VerdictsHeld)
 	report()
 }
 
