@@ -43,11 +43,6 @@ func (p *overlayPeers) NeighborsVersion() uint64 { return p.ver }
 // AppendNeighbors appends the active view to dst.
 func (p *overlayPeers) AppendNeighbors(dst []core.NodeID) []core.NodeID { return p.ov.Active(dst) }
 
-// Avoid implements core.NeighborAvoider: Plumtree push sends no body over
-// an eager link to a member the memberlist routes around (suspected on
-// evidence, or failed), and sends it to a lazy neighbour instead.
-func (p *overlayPeers) Avoid(id core.NodeID) bool { return p.ml.RouteAround(id) }
-
 // IsNeighbor implements membership.Neighbors.
 func (p *overlayPeers) IsNeighbor(id core.NodeID) bool { return p.ov.IsActive(id) }
 

@@ -106,7 +106,6 @@ type Stats struct {
 // before (the simulator's trace digests hash Stats with its field names).
 type PlumStats struct {
 	EagerSent      uint64 // message bodies sent to eager neighbours (within Stats.MessagesSent)
-	EagerReplaced  uint64 // of which: to a lazy neighbour made eager in place of an avoided one (NeighborAvoider, Reachability)
 	LazySent       uint64 // IHAVEs sent to lazy neighbours on first receipt (within Stats.IHavesSent)
 	LazySkipped    uint64 // lazy neighbours not announced to (beyond Config.PlumLazyFanout)
 	Duplicates     uint64 // duplicate bodies received from a neighbour

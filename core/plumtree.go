@@ -27,14 +27,6 @@ type NeighborLister interface {
 	AppendNeighbors(dst []NodeID) []NodeID
 }
 
-// NeighborAvoider is an optional interface of a NeighborLister: Avoid
-// reports whether a neighbour should get no body for now (membership
-// suspects it on evidence). Plumtree push also avoids neighbours the
-// Transport reports unreachable (Reachability).
-type NeighborAvoider interface {
-	Avoid(id NodeID) bool
-}
-
 // plumState is the per-link state of Plumtree push.
 type plumState struct {
 	lazy    map[NodeID]bool // current neighbours: true if the link is lazy
@@ -102,7 +94,6 @@ func (e *Engine) plumPush(en *storeEntry, from NodeID) bool {
 	e.plumRefresh(l)
 	origin := en.msg.Origin
 	lazyTargets := e.plum.lazyBuf[:0]
-	avoided, sent := 0, 0
 	for _, id := range e.plum.nbrs {
 		if id == from || id == origin || id == e.cfg.ID {
 			continue
@@ -112,31 +103,9 @@ func (e *Engine) plumPush(en *storeEntry, from NodeID) bool {
 			continue
 		}
 		if lazy {
-			if !e.plumAvoid(id) {
-				lazyTargets = append(lazyTargets, id)
-			}
-		} else if e.plumAvoid(id) {
-			avoided++
+			lazyTargets = append(lazyTargets, id)
 		} else if e.sendBody(id, en) {
 			e.plum.stats.EagerSent++
-			sent++
-		}
-	}
-	// When avoided eager neighbours leave fewer than EagerMin (at least
-	// one) bodies sent, random lazy neighbours make up the difference and
-	// become eager: a silent crash of eager neighbours would otherwise
-	// leave their subtrees to announcements and IWANT until the overlay
-	// drops the dead links, seconds later.
-	for want := max(e.cfg.EagerMin, 1); avoided > 0 && sent < want && len(lazyTargets) > 0; avoided-- {
-		j := e.rng.IntN(len(lazyTargets))
-		id := lazyTargets[j]
-		lazyTargets[j] = lazyTargets[len(lazyTargets)-1]
-		lazyTargets = lazyTargets[:len(lazyTargets)-1]
-		e.plum.lazy[id] = false
-		if e.sendBody(id, en) {
-			e.plum.stats.EagerSent++
-			e.plum.stats.EagerReplaced++
-			sent++
 		}
 	}
 	if k := e.cfg.PlumLazyFanout; k > 0 && len(lazyTargets) > k {
@@ -154,16 +123,6 @@ func (e *Engine) plumPush(en *storeEntry, from NodeID) bool {
 	}
 	e.plum.lazyBuf = lazyTargets[:0]
 	return true
-}
-
-// plumAvoid reports whether neighbour id should get no body now
-// (NeighborAvoider, Reachability).
-func (e *Engine) plumAvoid(id NodeID) bool {
-	if a, ok := e.cfg.Sampler.(NeighborAvoider); ok && a.Avoid(id) {
-		return true
-	}
-	r, ok := e.cfg.Transport.(Reachability)
-	return ok && r.Unreachable(id)
 }
 
 // plumDuplicate handles a body from p that this node had already seen:

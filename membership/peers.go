@@ -34,20 +34,6 @@ func (m *Memberlist) AppendPeers(dst []core.NodeID) []core.NodeID {
 	return dst
 }
 
-// RouteAround reports whether gossip should go around the member id for
-// now: it is dead or gone, or a suspect on evidence (routeAround). An
-// overlay's Plumtree push asks it of its eager neighbours.
-func (m *Memberlist) RouteAround(id core.NodeID) bool {
-	mem := m.members.get(m.all, id)
-	if mem == nil || mem.removed {
-		return false
-	}
-	if !mem.state.Live() {
-		return true
-	}
-	return mem.state == StateSuspect && m.routeAround(mem)
-}
-
 // minAccusersToRouteAround is how many distinct members' verified
 // accusations make tree push route around a suspect this member has not
 // probed unsuccessfully itself: one hostile member cannot supply two.
