@@ -77,13 +77,14 @@ func startClosedNatives(t *testing.T, ctx context.Context, group string, authori
 // group whose authority key is generated here. One page of a headless
 // Chromium starts its tab with an identity and a certificate the
 // authority issued to it (the page's ?identity, ?authority and
-// ?certificate options); another page of the same Chromium starts a tab
-// in the same group without a certificate. The member tab is admitted
-// (the natives list it alive, it lists them alive) and messages go both
-// ways; the outsider tab is never listed by any native, none of its
-// messages is delivered to a native or to the member tab (checked 5 s
-// after the member tab's message reached all natives), and the natives
-// count its refused records and dropped frames or messages.
+// ?certificate options); two more pages of the same Chromium start tabs
+// in the same group, one without a certificate, one with a certificate
+// of another authority. The member tab is admitted (the natives list it
+// alive, it lists them alive) and messages go both ways; the outsider
+// tabs are never listed by any native, none of their messages is
+// delivered to a native or to the member tab (checked 5 s after the
+// member tab's message reached all natives), and the natives count their
+// refused records.
 func TestTabJoinsClosedGroup(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Chromium; skipped with -short")
@@ -114,20 +115,14 @@ func TestTabJoinsClosedGroup(t *testing.T) {
 		return true
 	})
 
+	// The member tab's identity and certificate; an outsider's from
+	// another authority (same group name). The third page gets none.
 	tab := issueMember(t, authority, group, 10)
-	tabKey, err := crypto.MarshalPrivateKey(tab.sk)
+	foreignAuthority, err := p2p.GenerateAuthority()
 	if err != nil {
 		t.Fatal(err)
 	}
-	authPub, err := crypto.MarshalPublicKey(authority.GetPublic())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b64 := base64.StdEncoding.EncodeToString
-	q := url.Values{}
-	q.Set("identity", b64(tabKey))
-	q.Set("authority", b64(authPub))
-	q.Set("certificate", b64(tab.cert))
+	foreign := issueMember(t, foreignAuthority, group, 10)
 
 	h, err := site.Handler(site.Config{WasmPath: wasmPath, Bootstrap: site.WSAddrs(natives[0].p), Group: group, Profile: "lan"})
 	if err != nil {
@@ -154,20 +149,29 @@ func TestTabJoinsClosedGroup(t *testing.T) {
 		}
 		return &page{name: name, ctx: pctx, stop: stop}
 	}
-	member, outsider := open("member", "?"+q.Encode()), open("outsider", "")
-	var sm, so pageState
-	eventually(t, 90*time.Second, "both pages started their peer", func() bool {
-		sm, so = member.state(t), outsider.state(t)
-		return sm.ID != "" && so.ID != ""
+	member := open("member", closedQuery(t, authority.GetPublic(), tab))
+	outsiders := []*page{open("no-certificate", ""), open("other-authority", closedQuery(t, foreignAuthority.GetPublic(), foreign))}
+	var sm pageState
+	outIDs := make([]string, len(outsiders))
+	eventually(t, 90*time.Second, "the 3 pages started their peer", func() bool {
+		sm = member.state(t)
+		ok := sm.ID != ""
+		for i, o := range outsiders {
+			outIDs[i] = o.state(t).ID
+			ok = ok && outIDs[i] != ""
+		}
+		return ok
 	})
 	if sm.ID != tab.id.String() {
 		t.Fatalf("the member page runs as %s, not as the identity its certificate names (%s)", sm.ID, tab.id)
 	}
-	outID := so.ID
-	t.Logf("member tab %s, outsider tab %s", sm.ID, outID)
+	if outIDs[1] != foreign.id.String() {
+		t.Fatalf("the other authority's page runs as %s, not as %s", outIDs[1], foreign.id)
+	}
+	t.Logf("member tab %s, outsider tabs %v", sm.ID, outIDs)
 
-	// Every native's view is sampled until the end: the outsider must
-	// never be listed, in any state.
+	// Every native's view is sampled until the end: no outsider may ever
+	// be listed, in any state.
 	var listed atomic.Value
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan struct{})
@@ -175,8 +179,10 @@ func TestTabJoinsClosedGroup(t *testing.T) {
 		defer close(watchDone)
 		for watchCtx.Err() == nil {
 			for i, n := range natives {
-				if st := n.state(outID); st != "" {
-					listed.CompareAndSwap(nil, fmt.Sprintf("native %d lists the outsider tab as %q", i, st))
+				for k, id := range outIDs {
+					if st := n.state(id); st != "" {
+						listed.CompareAndSwap(nil, fmt.Sprintf("native %d lists the %s tab as %q", i, outsiders[k].name, st))
+					}
 				}
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -209,12 +215,15 @@ func TestTabJoinsClosedGroup(t *testing.T) {
 		return member.state(t).has("from native 1 to the closed group")
 	})
 
-	// 3. The outsider publishes first, the member tab after it; once the
-	// member's message reached every native, the outsider's had time to
-	// as well.
+	// 3. The outsiders publish first, the member tab after them; once
+	// the member's message reached every native, theirs had time to as
+	// well.
 	const outMsgs = 5
+	text := func(o *page, i int) string { return fmt.Sprintf("from the %s tab #%d", o.name, i) }
 	for i := 0; i < outMsgs; i++ {
-		outsider.publish(t, fmt.Sprintf("from the outsider tab #%d", i))
+		for _, o := range outsiders {
+			o.publish(t, text(o, i))
+		}
 	}
 	member.publish(t, "from the member tab")
 	eventually(t, 15*time.Second, "the member tab's message reached the 3 natives", func() bool {
@@ -227,19 +236,20 @@ func TestTabJoinsClosedGroup(t *testing.T) {
 	})
 	time.Sleep(5 * time.Second)
 	sm = member.state(t)
-	for i := 0; i < outMsgs; i++ {
-		text := fmt.Sprintf("from the outsider tab #%d", i)
-		for j, n := range natives {
-			if n.has(text) {
-				t.Errorf("native %d delivered %q", j, text)
+	for k, o := range outsiders {
+		for i := 0; i < outMsgs; i++ {
+			for j, n := range natives {
+				if n.has(text(o, i)) {
+					t.Errorf("native %d delivered %q", j, text(o, i))
+				}
+			}
+			if sm.has(text(o, i)) {
+				t.Errorf("the member tab delivered %q", text(o, i))
 			}
 		}
-		if sm.has(text) {
-			t.Errorf("the member tab delivered %q", text)
+		if st := sm.memberState(outIDs[k]); st != "" {
+			t.Errorf("the member tab lists the %s tab as %q", o.name, st)
 		}
-	}
-	if st := sm.memberState(outID); st != "" {
-		t.Errorf("the member tab lists the outsider tab as %q", st)
 	}
 	if v := listed.Load(); v != nil {
 		t.Error(v)
@@ -253,22 +263,45 @@ func TestTabJoinsClosedGroup(t *testing.T) {
 		dropped += st.DroppedFrames + st.DroppedMessages
 	}
 	if refused == 0 || notAdmitted == 0 {
-		t.Errorf("the natives did not count the outsider's refused records: %d refused, %d not admitted", refused, notAdmitted)
+		t.Errorf("the natives did not count the outsiders' refused records: %d refused, %d not admitted", refused, notAdmitted)
 	}
-	// The outsider did publish (its node counted the messages), and it was
-	// refused admission, not cut off. It learns no member from the closed
-	// group (the natives believe and answer none of its records), so its
-	// messages find no one to be sent to and dropped frames stay at 0.
-	ost := outsider.closedStats(t)
-	if ost.Published < outMsgs {
-		t.Errorf("the outsider tab's node counted %.0f published messages, want at least %d", ost.Published, outMsgs)
+	// The outsiders did publish (their nodes counted the messages), and
+	// were refused admission, not cut off. They learn no member from the
+	// closed group (the natives believe and answer none of their
+	// records), so their messages find no one to be sent to and the
+	// natives' dropped frames may stay at 0.
+	for k, o := range outsiders {
+		ost := o.closedStats(t)
+		if ost.Published < outMsgs {
+			t.Errorf("the %s tab's node counted %.0f published messages, want at least %d", o.name, ost.Published, outMsgs)
+		}
+		conn := "?"
+		if outPeer, err := peer.Decode(outIDs[k]); err == nil {
+			conn = natives[0].p.Host().Network().Connectedness(outPeer).String()
+		}
+		t.Logf("%s tab: %+v; its view %v; native 0's connection to it: %s", o.name, ost, o.state(t).Members, conn)
 	}
-	so = outsider.state(t)
-	conn := "?"
-	if outPeer, err := peer.Decode(outID); err == nil {
-		conn = natives[0].p.Host().Network().Connectedness(outPeer).String()
+	t.Logf("natives' dropped frames and messages: %d", dropped)
+}
+
+// closedQuery is the page query that starts a tab as m in a closed group
+// of authority.
+func closedQuery(t *testing.T, authority crypto.PubKey, m closedMember) string {
+	t.Helper()
+	key, err := crypto.MarshalPrivateKey(m.sk)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("outsider tab: %+v; its view %v; native 0's connection to it: %s; natives' dropped frames and messages: %d", ost, so.Members, conn, dropped)
+	pub, err := crypto.MarshalPublicKey(authority)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	q := url.Values{}
+	q.Set("identity", b64(key))
+	q.Set("authority", b64(pub))
+	q.Set("certificate", b64(m.cert))
+	return "?" + q.Encode()
 }
 
 // closedStats are the parts of node.stats() this test logs.
