@@ -31,6 +31,10 @@ async function main() {
     bootstrap: cfg.bootstrap, group: params.get('group') || cfg.group, profile: cfg.profile || undefined,
     iceServers: cfg.iceServers, webrtc: params.get('webrtc') !== '0',
     webrtcFromNonMembers: params.get('nonmembers') === '1',
+    // A closed group (README, "Query options"): base64 identity, authority key, certificate.
+    identity: params.get('identity') || undefined,
+    authorityPublicKey: params.get('authority') || undefined,
+    certificate: params.get('certificate') || undefined,
     onNotice: (line) => console.log('grapevine:', line),
   });
   window.grapevineNode = node;
