@@ -7,14 +7,18 @@ import (
 
 // gapWantNet: node 0 publishes three messages; node 2 receives the first
 // and the third from node 1 (the second lost on the way). It returns the
-// net and the three messages, nothing queued.
-func gapWantNet(t *testing.T, delay int) (*testNet, []*Message) {
+// net and the three messages, nothing queued; tweak, if set, adjusts each
+// node's config last.
+func gapWantNet(t *testing.T, delay int, tweak func(i int, c *Config)) (*testNet, []*Message) {
 	t.Helper()
 	tn := newTestNet(t, 3, 7, func(i int, c *Config) {
 		c.Mode, c.EagerPush, c.Fanout = Pull, false, 1 // no push of its own
 		c.PullEvery = 1000                             // no pull round within the test
 		c.RoundTicks = 1000
 		c.GapWantDelay, c.IWantTimeout = delay, 2
+		if tweak != nil {
+			tweak(i, c)
+		}
 	})
 	var ms []*Message
 	for i := 0; i < 3; i++ {
@@ -58,7 +62,7 @@ func iwantsTo(t *testing.T, tn *testNet, from int, k MsgKey) []int {
 // message's sender and the origin for it after GapWantDelay; the body's
 // arrival fills the gap for FIFO delivery.
 func TestGapWantAsksSenderAndOrigin(t *testing.T) {
-	tn, ms := gapWantNet(t, 1)
+	tn, ms := gapWantNet(t, 1, nil)
 	b := tn.nodes[2]
 	if got := b.GapStats().Wanted; got != 1 {
 		t.Fatalf("wanted %d gaps, want 1", got)
@@ -86,7 +90,7 @@ func TestGapWantAsksSenderAndOrigin(t *testing.T) {
 // unanswered are not charged to their service score, and the want ends
 // after minWantAsks requests.
 func TestGapWantGuessesNotCharged(t *testing.T) {
-	tn, ms := gapWantNet(t, 1)
+	tn, ms := gapWantNet(t, 1, nil)
 	b := tn.nodes[2]
 	asked := 0
 	for i := 0; i < 12; i++ {
@@ -107,7 +111,7 @@ func TestGapWantGuessesNotCharged(t *testing.T) {
 
 // A body merely overtaken arrives before GapWantDelay: nothing is asked.
 func TestGapWantNotSentWhenBodyArrives(t *testing.T) {
-	tn, ms := gapWantNet(t, 1)
+	tn, ms := gapWantNet(t, 1, nil)
 	b := tn.nodes[2]
 	if err := b.Step(tn.nodes[1].ID(), EncodeFrame(&Frame{Messages: []*Message{ms[1]}})); err != nil {
 		t.Fatal(err)
@@ -126,7 +130,7 @@ func TestGapWantNotSentWhenBodyArrives(t *testing.T) {
 // Without GapWantDelay, and for a jump beyond maxGapWants, nothing is
 // wanted: pull repairs those.
 func TestGapWantOffAndLargeJumps(t *testing.T) {
-	tn, _ := gapWantNet(t, 0)
+	tn, _ := gapWantNet(t, 0, nil)
 	if got := tn.nodes[2].GapStats().Wanted; got != 0 {
 		t.Fatalf("wanted %d with GapWantDelay 0", got)
 	}
@@ -152,7 +156,7 @@ func TestGapWantOffAndLargeJumps(t *testing.T) {
 
 // An adapter with a clock asks at once with AskGaps, before the tick.
 func TestAskGaps(t *testing.T) {
-	tn, ms := gapWantNet(t, 1)
+	tn, ms := gapWantNet(t, 1, nil)
 	b := tn.nodes[2]
 	if !b.GapsWaiting() {
 		t.Fatal("a gap want made, none waiting")

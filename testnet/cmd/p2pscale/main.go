@@ -120,24 +120,7 @@ func main() {
 	// Idle cost: the process's CPU time over 15 s with no message
 	// published, per peer (membership, overlay and repair traffic only).
 	cpu0 := cpuTime()
-	var frames0, bytes0, conns0 uint64
-	ov0 := map[string]uint64{}
-	for _, p := range peers {
-		s := p.Stats()
-		frames0 += s.FramesSent
-		bytes0 += s.BytesSent
-		conns0 += s.ConnsOpened
-		ov0["neighbour requests"] += s.Overlay.NeighborRequests
-		ov0["neighbours up"] += s.Overlay.NeighborUp
-		ov0["push-pulls"] += s.Membership.PushPullsSent
-		ov0["neighbours down"] += s.Overlay.NeighborDown
-		ov0["evictions"] += s.Overlay.Evictions
-		ov0["keepalive failures"] += s.Overlay.KeepaliveFailures
-		ov0["rejected"] += s.Overlay.NeighborRejected
-		ov0["shuffles"] += s.Overlay.ShufflesSent
-		ov0["join offers"] += s.Overlay.JoinOffers
-		ov0["trimmed"] += s.ConnsTrimmed
-	}
+	idle0 := idleCounters(peers)
 	if *idleProf != "" {
 		f, err := os.Create(*idleProf)
 		if err != nil {
@@ -150,29 +133,16 @@ func main() {
 	} else {
 		time.Sleep(15 * time.Second)
 	}
-	var frames1, bytes1, conns1 uint64
-	ov1 := map[string]uint64{}
-	for _, p := range peers {
-		s := p.Stats()
-		frames1 += s.FramesSent
-		bytes1 += s.BytesSent
-		conns1 += s.ConnsOpened
-		ov1["neighbour requests"] += s.Overlay.NeighborRequests
-		ov1["neighbours up"] += s.Overlay.NeighborUp
-		ov1["push-pulls"] += s.Membership.PushPullsSent
-		ov1["neighbours down"] += s.Overlay.NeighborDown
-		ov1["evictions"] += s.Overlay.Evictions
-		ov1["keepalive failures"] += s.Overlay.KeepaliveFailures
-		ov1["rejected"] += s.Overlay.NeighborRejected
-		ov1["shuffles"] += s.Overlay.ShufflesSent
-		ov1["join offers"] += s.Overlay.JoinOffers
-		ov1["trimmed"] += s.ConnsTrimmed
-	}
-	fmt.Printf("idle churn per peer per minute: connections opened %.1f (both ends count)", float64(conns1-conns0)/float64(len(peers))*4)
-	for _, k := range []string{"neighbour requests", "rejected", "neighbours up", "neighbours down", "evictions", "keepalive failures", "shuffles", "join offers", "trimmed", "push-pulls"} {
-		fmt.Printf(", %s %.1f", k, float64(ov1[k]-ov0[k])/float64(len(peers))*4)
+	idle1 := idleCounters(peers)
+	fmt.Printf("idle churn per peer per minute:")
+	for i, k := range idleCounterNames {
+		if i > 0 {
+			fmt.Print(",")
+		}
+		fmt.Printf(" %s %.1f", k, float64(idle1[k]-idle0[k])/float64(len(peers))*4)
 	}
 	fmt.Println()
+	frames0, bytes0, frames1, bytes1 := idle0["frames"], idle0["bytes"], idle1["frames"], idle1["bytes"]
 	np := float64(len(peers))
 	fmt.Printf("idle per peer: CPU %.2f ms/s, %.1f frames/s, %.0f B/s sent\n", float64((cpuTime()-cpu0).Microseconds())/1e3/15/np,
 		float64(frames1-frames0)/15/np, float64(bytes1-bytes0)/15/np)
@@ -390,6 +360,34 @@ func main() {
 		m1.ProbesFailed-m0.ProbesFailed, m1.Suspicions-m0.Suspicions, m1.Unreachable-m0.Unreachable, m1.Confirmations-m0.Confirmations, m1.Declared-m0.Declared,
 		m1.DeadHeldAsSuspicion-m0.DeadHeldAsSuspicion, m1.SuspectProbes-m0.SuspectProbes, m1.ProbesInconclusive-m0.ProbesInconclusive, m1.VerdictsHeld-m0.VerdictsHeld)
 	report()
+}
+
+// idleCounterNames are the churn counters idleCounters sums, in the order
+// printed ("frames" and "bytes" are the idle traffic, printed apart).
+var idleCounterNames = []string{"connections opened (both ends count)", "neighbour requests", "rejected", "neighbours up", "neighbours down",
+	"evictions", "keepalive failures", "shuffles", "join offers", "trimmed", "push-pulls"}
+
+// idleCounters sums, over peers, the counters of an idle group's traffic
+// and churn.
+func idleCounters(peers []*p2p.Peer) map[string]uint64 {
+	c := map[string]uint64{}
+	for _, p := range peers {
+		s := p.Stats()
+		c["frames"] += s.FramesSent
+		c["bytes"] += s.BytesSent
+		c["connections opened (both ends count)"] += s.ConnsOpened
+		c["neighbour requests"] += s.Overlay.NeighborRequests
+		c["rejected"] += s.Overlay.NeighborRejected
+		c["neighbours up"] += s.Overlay.NeighborUp
+		c["neighbours down"] += s.Overlay.NeighborDown
+		c["evictions"] += s.Overlay.Evictions
+		c["keepalive failures"] += s.Overlay.KeepaliveFailures
+		c["shuffles"] += s.Overlay.ShufflesSent
+		c["join offers"] += s.Overlay.JoinOffers
+		c["trimmed"] += s.ConnsTrimmed
+		c["push-pulls"] += s.Membership.PushPullsSent
+	}
+	return c
 }
 
 // cpuTime is the process's user and system CPU time so far.
