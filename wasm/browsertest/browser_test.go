@@ -284,15 +284,7 @@ func setup(t *testing.T, query string) *cluster {
 	t.Cleanup(srv.Close)
 
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromiumFlags(t, bin,
-		chromedp.Flag("disable-quic", true),
-		// Both pages stand for users with the tab in front: without these,
-		// Chromium throttles the timers of the tab that is not focused to
-		// about one wake-up per second, and the Go runtime in it with them.
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.WindowSize(1200, 900),
-	)...)
+		append(pagesInFront(), chromedp.WindowSize(1200, 900))...)...)
 	t.Cleanup(cancelAlloc)
 	browserCtx, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
 	t.Cleanup(cancelBrowser)

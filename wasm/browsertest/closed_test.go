@@ -130,12 +130,7 @@ func TestTabJoinsClosedGroup(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromiumFlags(t, bin,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-	)...)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromiumFlags(t, bin, pagesInFront()...)...)
 	t.Cleanup(cancelAlloc)
 	browserCtx, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
 	t.Cleanup(cancelBrowser)

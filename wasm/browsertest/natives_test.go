@@ -58,6 +58,20 @@ func chromiumFlags(t *testing.T, bin string, extra ...chromedp.ExecAllocatorOpti
 	}, extra...)
 }
 
+// pagesInFront are the flags of a Chromium whose pages all stand for users
+// with the tab in front: without the last three, Chromium throttles the
+// timers of a tab that is not focused to about one wake-up a second, and
+// the Go runtime in it with them. QUIC is off: the pages reach the
+// natives over WebSocket.
+func pagesInFront() []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+	}
+}
+
 // logConsole logs a page's console messages and uncaught exceptions, each
 // line starting with name.
 func logConsole(t *testing.T, name string) chromedp.ContextOption {
