@@ -199,6 +199,26 @@ type Config struct {
 	// targets, and a tree needs every member's view of the group.
 	TreeFanout int
 
+	// TreeAckTicks turns on acknowledged tree push when positive (with
+	// TreeFanout; treeack.go): for TreeAckTicks ticks after this node saw
+	// loss (a message that reached it outside the tree, or a tree body of
+	// its own resent), or after a peer acknowledged unasked, the tree
+	// bodies it sends ask for an acknowledgement and those not acknowledged
+	// are sent again to the same child (the adapter's ResendUnanswered decides
+	// when, within a tick; Tick after two), and it acknowledges every tree
+	// body it receives. A lost tree body then costs its subtree one
+	// retransmission timeout instead of an announcement round and an IWANT.
+	// (Measurements: docs/benchmarks/loss-tail.md.)
+	// Off by default: the simulator's analyses measure the unacknowledged
+	// tree.
+	TreeAckTicks int
+	// FastWantRetries is how many times a requested body that has not
+	// arrived is asked for again, of the next announcer, by the adapter's
+	// ResendUnanswered between ticks (treeack.go), before IWantTimeout
+	// takes over (docs/benchmarks/loss-tail.md).
+	// Off by default (0): the simulator has no time finer than a tick.
+	FastWantRetries int
+
 	// Plumtree turns on Plumtree push when the Sampler is a NeighborLister
 	// (an overlay's neighbours): first receipt and Publish send the body to
 	// the eager neighbours and IHAVE to the lazy ones, instead of tree push
@@ -400,6 +420,7 @@ func (c *Config) validate() error {
 	req(c.LazyThreshold >= 0 && c.LazyBodyFanout >= 0, "LazyThreshold and LazyBodyFanout must not be negative")
 	req(c.EagerMin >= 0, "EagerMin must not be negative")
 	req(c.PlumLazyFanout >= 0, "PlumLazyFanout must not be negative")
+	req(c.TreeAckTicks >= 0 && c.FastWantRetries >= 0 && c.FastWantRetries < 256, "TreeAckTicks and FastWantRetries must not be negative (FastWantRetries below 256)")
 	req(c.TreeFanout >= 0 && c.IWantDelay >= 0 && c.GapWantDelay >= 0, "TreeFanout, IWantDelay and GapWantDelay must not be negative")
 	req(c.IWantTimeout >= 1 && c.MaxPendingWants >= 1, "IWantTimeout and MaxPendingWants must be positive")
 	req(c.MaxMessageSize >= 1, "MaxMessageSize must be positive")

@@ -146,6 +146,8 @@ func tuneEngine(c *core.Config, p Profile) {
 	c.MaxRoundBytes = 128 << 10
 	c.FIFO = true
 	c.FIFOStart = 2
+	c.TreeAckTicks = 50
+	c.FastWantRetries = 2
 	switch p {
 	case ProfileWAN:
 		c.IWantTimeout = 20
@@ -166,6 +168,21 @@ func gapAskWait(p Profile) time.Duration {
 	switch p {
 	case ProfileWAN:
 		return 50 * time.Millisecond
+	case ProfileLocal:
+		return 5 * time.Millisecond
+	default:
+		return 10 * time.Millisecond
+	}
+}
+
+// treeAckWait is how often the driver resends tree bodies that await an
+// acknowledgement (Engine.ResendUnanswered; also how soon an unanswered IWANT is asked again): a body is resent after one to two
+// intervals, a few round trips (a few milliseconds on loopback or a LAN, up
+// to a hundred on a WAN), and well under a tick.
+func treeAckWait(p Profile) time.Duration {
+	switch p {
+	case ProfileWAN:
+		return 100 * time.Millisecond
 	case ProfileLocal:
 		return 5 * time.Millisecond
 	default:
