@@ -14,8 +14,8 @@ package core
 //
 // Acknowledgements cost a frame per tree body, so they are asked for only
 // while there is loss to repair: for TreeAckTicks after this node last saw
-// loss (a message that reached it outside the tree, or a resend of its own)
-// or, for bodies to one peer, after that peer acknowledged a body unasked.
+// loss (a message that reached it outside the tree, or a gap in an origin's
+// sequence numbers) or, for bodies to one peer, after that peer acknowledged a body unasked.
 // A node that sees loss acknowledges every tree body, asked or not, so an
 // origin that receives nothing (and sees no loss itself) learns from its
 // children that they lose bodies. Without loss nothing changes on the wire.
@@ -163,8 +163,6 @@ func (e *Engine) resendUnacked(due func(*unackedBody) bool) {
 			u.to, u.tries, u.rerouted = next, 0, true
 			e.ackStats.Rerouted++
 		}
-		// A lost body or a lost acknowledgement: loss either way.
-		e.lossUntil = e.ticks + uint64(e.cfg.TreeAckTicks)
 		if !e.sendTreeBody(u.to, u.en, u.end) {
 			e.ackStats.GivenUp++ // over the peer's byte budget
 			continue
