@@ -231,20 +231,12 @@ func (e *Engine) ackTree(from NodeID, f *Frame) {
 }
 
 // onTreeAcks takes acknowledgements from peer from: the bodies they name
-// are no longer awaited, and from acknowledges (so it is asked to) for
-// TreeAckTicks.
+// are no longer awaited. An acknowledgement of nothing awaited was sent
+// unasked, by a peer that sees loss: from is then asked to acknowledge for
+// TreeAckTicks. (Acknowledgements this node asked for do not extend that,
+// or asking and acknowledging would keep each other going for good.)
 func (e *Engine) onTreeAcks(from NodeID, acks []uint64) {
 	if e.cfg.TreeAckTicks <= 0 {
-		return
-	}
-	if e.ackers == nil {
-		e.ackers = make(map[NodeID]uint64)
-	}
-	if _, ok := e.ackers[from]; !ok && len(e.ackers) >= maxAckers {
-		e.forgetAckers(e.ticks)
-	}
-	e.ackers[from] = e.ticks
-	if len(e.unacked) == 0 {
 		return
 	}
 	var set map[uint64]struct{}
@@ -254,6 +246,7 @@ func (e *Engine) onTreeAcks(from NodeID, acks []uint64) {
 			set[h] = struct{}{}
 		}
 	}
+	matched := 0
 	keep := e.unacked[:0]
 	for _, u := range e.unacked {
 		acked := false
@@ -266,12 +259,22 @@ func (e *Engine) onTreeAcks(from NodeID, acks []uint64) {
 		}
 		if acked {
 			e.ackStats.Acked++
+			matched++
 			continue
 		}
 		keep = append(keep, u)
 	}
 	clear(e.unacked[len(keep):])
 	e.unacked = keep
+	if matched < len(acks) {
+		if e.ackers == nil {
+			e.ackers = make(map[NodeID]uint64)
+		}
+		if _, ok := e.ackers[from]; !ok && len(e.ackers) >= maxAckers {
+			e.forgetAckers(e.ticks)
+		}
+		e.ackers[from] = e.ticks
+	}
 }
 
 // containsHash reports whether h is in hs (a frame's acknowledgements: a

@@ -113,6 +113,20 @@ func TestTreeAckAfterLossSeen(t *testing.T) {
 	if len(tn.queue) != 0 || a.TreeAckStats().Resent != 0 {
 		t.Fatal("an acknowledged body was sent again")
 	}
+
+	// TreeAckTicks after the loss, with nothing lost since, the node
+	// stops asking: the acknowledgements it asked for do not keep it on.
+	for i := 0; i < 60; i++ {
+		for _, e := range tn.nodes {
+			e.Tick()
+		}
+		m = publishHeld(t, tn, 0, []byte{byte(i)})
+		_, asked := treeTargets(t, tn, 0, m.Key())
+		if on := slices.Contains(asked, true); on != (a.Ticks() < 50) {
+			t.Fatalf("tick %d: asking for acknowledgements %v", a.Ticks(), on)
+		}
+		tn.settle()
+	}
 }
 
 // A tree body whose acknowledgement does not come is sent again, with its
