@@ -201,8 +201,9 @@ type Config struct {
 
 	// TreeAckTicks turns on acknowledged tree push when positive (with
 	// TreeFanout; treeack.go): for TreeAckTicks ticks after this node saw
-	// loss (a message that reached it outside the tree, or a gap in an
-	// origin's sequence numbers), or after a peer acknowledged unasked, the tree
+	// loss (a message that reached it outside the tree, a gap in an
+	// origin's sequence numbers, or a tree body of its own unacknowledged
+	// after a resend), or after a peer acknowledged unasked, the tree
 	// bodies it sends ask for an acknowledgement and those not acknowledged
 	// are sent again to the same child (the adapter's ResendUnanswered decides
 	// when, within a tick; Tick after two), and it acknowledges every tree

@@ -14,8 +14,9 @@ package core
 //
 // Acknowledgements cost a frame per tree body, so they are asked for only
 // while there is loss to repair: for TreeAckTicks after this node last saw
-// loss (a message that reached it outside the tree, or a gap in an origin's
-// sequence numbers) or, for bodies to one peer, after that peer acknowledged a body unasked.
+// loss (a message that reached it outside the tree, a gap in an origin's
+// sequence numbers, or a tree body of its own unacknowledged after a resend)
+// or, for bodies to one peer, after that peer acknowledged a body unasked.
 // A node that sees loss acknowledges every tree body, asked or not, so an
 // origin that receives nothing (and sees no loss itself) learns from its
 // children that they lose bodies. Without loss nothing changes on the wire.
@@ -90,7 +91,7 @@ type TreeAckStats struct {
 	Rerouted     uint64 // bodies sent to the next member of an arc after its head never answered
 	Untracked    uint64 // bodies asked to be acknowledged beyond maxUnacked, not tracked
 	AcksSent     uint64 // acknowledgements this node sent (asked or not)
-	LossSeen     uint64 // messages that reached this node outside the tree, which turn acknowledgements on
+	LossSeen     uint64 // losses seen (a message outside the tree, a gap, a body unacknowledged after a resend), which turn acknowledgements on
 	WantsRetried uint64 // IWANTs sent again between ticks (Config.FastWantRetries)
 }
 
@@ -162,6 +163,14 @@ func (e *Engine) resendUnacked(due func(*unackedBody) bool) {
 			}
 			u.to, u.tries, u.rerouted = next, 0, true
 			e.ackStats.Rerouted++
+		}
+		if u.tries > 0 || u.rerouted {
+			// Unacknowledged after a resend too: loss, not a late
+			// acknowledgement (one resend is, now and then, on a busy
+			// host). While acknowledgements repair the tree, few
+			// messages reach this node outside it, so this is what
+			// keeps acknowledgements on under steady loss.
+			e.sawLoss()
 		}
 		if !e.sendTreeBody(u.to, u.en, u.end) {
 			e.ackStats.GivenUp++ // over the peer's byte budget

@@ -187,8 +187,10 @@ func TestTreeAckResendsThenReroutes(t *testing.T) {
 		tn2.settle()
 	}
 	st := a.TreeAckStats()
-	if st.Resent != treeAckResends+1 || st.Rerouted != 1 {
-		t.Fatalf("%+v, want %d resends and 1 reroute", st, treeAckResends+1)
+	// Loss seen: the test's own, then the second resend to the child and
+	// the resend to its successor (each after an unanswered one).
+	if st.Resent != treeAckResends+1 || st.Rerouted != 1 || st.LossSeen != 3 {
+		t.Fatalf("%+v, want %d resends, 1 reroute and 3 losses seen", st, treeAckResends+1)
 	}
 	if got := tn2.have(m.Key()); got != tn2.live() {
 		t.Fatalf("after the reroute %d of %d live members have it", got, tn2.live())
