@@ -102,7 +102,23 @@ func (e *Engine) TreeAckStats() TreeAckStats { return e.ackStats }
 // or, with FastWantRetries, IWANTs for their answer: the adapter should
 // then call ResendUnanswered every few milliseconds.
 func (e *Engine) AwaitingAnswers() bool {
-	return len(e.unacked) > 0 || (e.cfg.FastWantRetries > 0 && len(e.wantList) > 0)
+	if len(e.unacked) > 0 {
+		return true
+	}
+	if e.cfg.FastWantRetries > 0 {
+		for _, w := range e.wantList {
+			if w.retriable(e.cfg.FastWantRetries) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// retriable reports whether ResendUnanswered may still ask again for w: it
+// was asked for, has not arrived, and has fast retries left.
+func (w *pendingWant) retriable(fast int) bool {
+	return !w.done && w.next > 0 && int(w.fast) < fast
 }
 
 // ResendUnanswered resends, to the same child and with the same arc, every
@@ -125,7 +141,7 @@ func (e *Engine) retryWants() {
 		return
 	}
 	for _, w := range e.wantList {
-		if w.done || w.next == 0 || int(w.fast) >= e.cfg.FastWantRetries || e.ackGen-w.gen < 2 {
+		if !w.retriable(e.cfg.FastWantRetries) || e.ackGen-w.gen < 2 {
 			continue
 		}
 		w.fast++

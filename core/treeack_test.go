@@ -263,6 +263,9 @@ func TestFastWantRetries(t *testing.T) {
 	if !slices.Equal(asked, []int{1, 0}) {
 		t.Fatalf("asked again %v, want [1 0] (next announcer, FastWantRetries times)", asked)
 	}
+	if b.AwaitingAnswers() {
+		t.Fatal("still awaiting answers with no fast retry left")
+	}
 	for i := 0; i < 20; i++ {
 		tn.queue = nil
 		b.Tick()
