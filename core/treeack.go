@@ -74,6 +74,7 @@ type unackedBody struct {
 	end   uint64 // the arc sent with it
 	hash  uint64 // AckHash of its key
 	gen   uint64 // ackGen when last sent
+	first uint64 // ackGen when first sent (to this child)
 	tick  uint64 // tick when last sent
 	tries uint8  // resends so far
 	// rerouted: the original child never answered and to is the next
@@ -128,7 +129,8 @@ func (w *pendingWant) retriable(fast int) bool {
 // still missing; it sends the frames.
 func (e *Engine) ResendUnanswered() {
 	e.ackGen++
-	e.resendUnacked(func(u *unackedBody) bool { return e.ackGen-u.gen >= 2 })
+	rto := e.ackRTO()
+	e.resendUnacked(func(u *unackedBody) bool { return e.ackGen-u.gen >= rto<<u.tries })
 	e.retryWants()
 	e.flush()
 }
@@ -140,8 +142,9 @@ func (e *Engine) retryWants() {
 	if e.cfg.FastWantRetries <= 0 {
 		return
 	}
+	rto := e.ackRTO()
 	for _, w := range e.wantList {
-		if !w.retriable(e.cfg.FastWantRetries) || e.ackGen-w.gen < 2 {
+		if !w.retriable(e.cfg.FastWantRetries) || e.ackGen-w.gen < rto<<w.fast {
 			continue
 		}
 		w.fast++
@@ -150,12 +153,55 @@ func (e *Engine) retryWants() {
 	}
 }
 
-// resendOnTick is Tick's share: bodies sent two ticks ago or earlier are
-// resent even if the adapter never calls ResendUnanswered.
+// resendOnTick is Tick's share, for adapters that never call
+// ResendUnanswered: bodies sent two ticks ago or earlier, with no call
+// since, are resent.
 func (e *Engine) resendOnTick() {
 	if len(e.unacked) > 0 {
-		e.resendUnacked(func(u *unackedBody) bool { return e.ticks-u.tick >= 2 })
+		e.resendUnacked(func(u *unackedBody) bool { return u.gen == e.ackGen && e.ticks-u.tick >= 2 })
 	}
+}
+
+// ackRTO is how many ResendUnanswered calls an answer may take before its
+// body is resent (doubled at each resend): the smoothed round trip of
+// acknowledgements in calls plus four times its mean deviation (Jacobson,
+// SIGCOMM 1988, as TCP's RTO, RFC 6298), plus one for the granularity, at
+// least 2 and at most maxAckRTO. On a busy host acknowledgements come late
+// and a fixed timeout resent bodies that were not lost, whose duplicates
+// made the host busier still.
+func (e *Engine) ackRTO() uint64 {
+	if e.ackSamples == 0 {
+		return 2
+	}
+	// srtt8 and rttvar8 are both scaled by 8: this is ⌈srtt + 4·rttvar⌉.
+	rto := (e.srtt8 + 4*e.rttvar8 + 7) / 8
+	return min(max(rto+1, 2), maxAckRTO)
+}
+
+// maxAckRTO bounds ackRTO (in ResendUnanswered calls: 320 ms at p2p's
+// 10 ms on a LAN).
+const maxAckRTO = 32
+
+// sampleAckRTT takes the calls an acknowledgement took, counted from the
+// body's first send even when it was resent. That overstates the round trip
+// when a resend was answered (under loss the timeout then settles a little
+// higher), but Karn's rule (no sample from a resent body) left the timeout
+// at its floor on a busy host where every body was resent before its
+// acknowledgement came, so no sample was ever taken.
+func (e *Engine) sampleAckRTT(calls uint64) {
+	m := int64(min(calls, 4*maxAckRTO)) * 8
+	if e.ackSamples == 0 {
+		e.srtt8, e.rttvar8 = uint64(m), uint64(m/2)
+	} else {
+		d := m - int64(e.srtt8)
+		e.srtt8 = uint64(int64(e.srtt8) + d/8)
+		if d < 0 {
+			d = -d
+		}
+		// rttvar (scaled by 8) moves a quarter of the way to |d|.
+		e.rttvar8 = uint64(int64(e.rttvar8) + (d-int64(e.rttvar8))/4)
+	}
+	e.ackSamples++
 }
 
 func (e *Engine) resendUnacked(due func(*unackedBody) bool) {
@@ -177,7 +223,7 @@ func (e *Engine) resendUnacked(due func(*unackedBody) bool) {
 				e.ackStats.GivenUp++
 				continue
 			}
-			u.to, u.tries, u.rerouted = next, 0, true
+			u.to, u.tries, u.rerouted, u.first = next, 0, true, e.ackGen
 			e.ackStats.Rerouted++
 		}
 		if u.tries > 0 || u.rerouted {
@@ -222,7 +268,7 @@ func (e *Engine) awaitAck(to NodeID, en *storeEntry, end uint64) {
 		e.ackStats.Untracked++
 		return
 	}
-	e.unacked = append(e.unacked, &unackedBody{to: to, en: en, end: end, hash: AckHash(en.msg.Key()), gen: e.ackGen, tick: e.ticks})
+	e.unacked = append(e.unacked, &unackedBody{to: to, en: en, end: end, hash: AckHash(en.msg.Key()), gen: e.ackGen, first: e.ackGen, tick: e.ticks})
 	e.ackStats.Requested++
 }
 
@@ -285,6 +331,7 @@ func (e *Engine) onTreeAcks(from NodeID, acks []uint64) {
 		if acked {
 			e.ackStats.Acked++
 			matched++
+			e.sampleAckRTT(e.ackGen - u.first)
 			continue
 		}
 		keep = append(keep, u)

@@ -132,7 +132,8 @@ func TestTreeAckAfterLossSeen(t *testing.T) {
 // A tree body whose acknowledgement does not come is sent again, with its
 // arc, to the same child on the second ResendUnanswered after it was sent;
 // the child forwards it along its subtree, and after treeAckResends
-// unanswered resends the next member of the child's arc heads it.
+// unanswered resends (each waiting twice as long) the next member of the
+// child's arc heads it.
 func TestTreeAckResendsThenReroutes(t *testing.T) {
 	tn := ackNet(t, 20, nil)
 	a := tn.nodes[0]
@@ -182,7 +183,7 @@ func TestTreeAckResendsThenReroutes(t *testing.T) {
 	if missing == 0 {
 		t.Fatal("the dead child's arc was empty")
 	}
-	for i := 0; i < 2*(treeAckResends+1); i++ {
+	for i := 0; i < 2+4+8+2; i++ { // resends back off: 2, 4, 8 calls, then 2 for the successor
 		a.ResendUnanswered()
 		tn2.settle()
 	}
@@ -302,5 +303,39 @@ func TestTreeAckWire(t *testing.T) {
 	}
 	if AckHash(MsgKey{"o", 7}) == AckHash(MsgKey{"o", 8}) || AckHash(MsgKey{"o", 7}) == AckHash(MsgKey{"p", 7}) {
 		t.Error("AckHash ignores part of the key")
+	}
+}
+
+// The resend timeout follows the acknowledgements' round trip, counted in
+// ResendUnanswered calls: acknowledgements that take 5 calls (a busy host)
+// make bodies wait longer than that before they are resent, instead of
+// being resent after 2 calls and duplicated.
+func TestTreeAckTimeoutAdapts(t *testing.T) {
+	tn := ackNet(t, 20, nil)
+	a := tn.nodes[0]
+	a.sawLoss()
+	if got := a.ackRTO(); got != 2 {
+		t.Fatalf("initial timeout %d calls, want 2", got)
+	}
+	for j := 0; j < 20; j++ {
+		before := a.TreeAckStats().Resent
+		publishHeld(t, tn, 0, []byte{byte(j)})
+		sent := tn.queue
+		tn.queue = nil
+		for i := 0; i < 5; i++ { // the acknowledgements take 5 calls
+			a.ResendUnanswered()
+		}
+		if a.TreeAckStats().Resent > before && j >= 10 {
+			t.Fatalf("message %d: resent with the timeout at %d calls", j, a.ackRTO())
+		}
+		tn.queue = append(tn.queue, sent...)
+		tn.settle()
+		tn.queue = nil
+		for _, e := range tn.nodes {
+			e.unacked = e.unacked[:0] // the early resends' leftovers
+		}
+	}
+	if got := a.ackRTO(); got < 6 || got > maxAckRTO {
+		t.Fatalf("timeout %d calls after round trips of 5, want 6-%d", got, maxAckRTO)
 	}
 }
