@@ -89,14 +89,16 @@ type Engine struct {
 	gapsWaiting bool // gap wants made since the last AskGaps (gapwant.go)
 
 	// acknowledged tree push (treeack.go)
-	unacked    []*unackedBody    // tree bodies awaiting an acknowledgement
-	ackGen     uint64            // ResendUnanswered calls so far
-	srtt8      uint64            // smoothed acknowledgement round trip, in ResendUnanswered calls ×8
-	rttvar8    uint64            // its mean deviation ×8 (treeack.go's ackRTO)
-	ackSamples uint64            // round trips sampled
-	lossUntil  uint64            // tick until which this node asks for and sends acknowledgements
-	ackers     map[NodeID]uint64 // peers that acknowledged, and the tick they last did
-	ackStats   TreeAckStats
+	unacked          []*unackedBody    // tree bodies awaiting an acknowledgement
+	ackGen           uint64            // ResendUnanswered calls so far
+	srtt8            uint64            // smoothed acknowledgement round trip, in ResendUnanswered calls ×8
+	rttvar8          uint64            // its mean deviation ×8 (treeack.go's ackRTO)
+	ackSamples       uint64            // round trips sampled
+	ackBackoff       uint              // the timeout is doubled this many times (treeack.go backOff)
+	resendsUnsampled int               // first resends since the last sample or backoff
+	lossUntil        uint64            // tick until which this node asks for and sends acknowledgements
+	ackers           map[NodeID]uint64 // peers that acknowledged, and the tick they last did
+	ackStats         TreeAckStats
 }
 
 // New validates cfg and returns an engine.

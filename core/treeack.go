@@ -23,11 +23,15 @@ package core
 //
 // The engine has no clock finer than a tick; the adapter decides when an
 // acknowledgement is late. AwaitingAnswers says bodies wait for one;
-// ResendUnanswered, called every few milliseconds while they do, resends a
-// body on its second call after the body was sent (so after one to two
-// intervals), at most treeAckResends times, then leaves it to the repair
-// above. Tick does the same for bodies sent two ticks ago, for adapters
-// that never call ResendUnanswered.
+// ResendUnanswered, called every few milliseconds while they do, counts the
+// calls an acknowledgement takes and resends a body after ackRTO calls
+// (Jacobson's smoothed round trip plus four deviations, at least 2), then
+// after twice that, at most treeAckResends times; then the next member of
+// the child's arc heads the arc instead (a child that never answers is most
+// likely dead), and after as many resends to it the body is left to the
+// repair above. Tick resends bodies sent two ticks ago for adapters that
+// never call ResendUnanswered. The same calls ask again for bodies wanted
+// with IWANT and not received (Config.FastWantRetries).
 
 import (
 	"cmp"
@@ -74,7 +78,6 @@ type unackedBody struct {
 	end   uint64 // the arc sent with it
 	hash  uint64 // AckHash of its key
 	gen   uint64 // ackGen when last sent
-	first uint64 // ackGen when first sent (to this child)
 	tick  uint64 // tick when last sent
 	tries uint8  // resends so far
 	// rerouted: the original child never answered and to is the next
@@ -171,23 +174,20 @@ func (e *Engine) resendOnTick() {
 // made the host busier still.
 func (e *Engine) ackRTO() uint64 {
 	if e.ackSamples == 0 {
-		return 2
+		return min(uint64(2)<<e.ackBackoff, maxAckRTO)
 	}
 	// srtt8 and rttvar8 are both scaled by 8: this is ⌈srtt + 4·rttvar⌉.
 	rto := (e.srtt8 + 4*e.rttvar8 + 7) / 8
-	return min(max(rto+1, 2), maxAckRTO)
+	return min(max(rto+1, 2)<<e.ackBackoff, maxAckRTO)
 }
 
 // maxAckRTO bounds ackRTO (in ResendUnanswered calls: 320 ms at p2p's
 // 10 ms on a LAN).
 const maxAckRTO = 32
 
-// sampleAckRTT takes the calls an acknowledgement took, counted from the
-// body's first send even when it was resent. That overstates the round trip
-// when a resend was answered (under loss the timeout then settles a little
-// higher), but Karn's rule (no sample from a resent body) left the timeout
-// at its floor on a busy host where every body was resent before its
-// acknowledgement came, so no sample was ever taken.
+// sampleAckRTT takes the calls an acknowledgement of a body sent once took
+// (Karn's rule: an acknowledgement of a resent body may answer either copy)
+// and ends any backoff.
 func (e *Engine) sampleAckRTT(calls uint64) {
 	m := int64(min(calls, 4*maxAckRTO)) * 8
 	if e.ackSamples == 0 {
@@ -202,7 +202,28 @@ func (e *Engine) sampleAckRTT(calls uint64) {
 		e.rttvar8 = uint64(int64(e.rttvar8) + (d-int64(e.rttvar8))/4)
 	}
 	e.ackSamples++
+	e.ackBackoff, e.resendsUnsampled = 0, 0
 }
+
+// backOff counts a first resend; when resendsToBackOff of them come without
+// a round trip sampled in between, the timeout doubles (TCP's backoff under
+// Karn's rule). Under loss most bodies are acknowledged at once and sampled,
+// so this stays off; on a host so busy that every acknowledgement comes
+// after its timeout no sample is ever taken, and without it every body would
+// be resent for good.
+func (e *Engine) backOff() {
+	e.resendsUnsampled++
+	if e.resendsUnsampled >= resendsToBackOff {
+		e.resendsUnsampled = 0
+		e.ackBackoff = min(e.ackBackoff+1, 4)
+	}
+}
+
+// resendsToBackOff is how many first resends without a sample double the
+// timeout: at 10 % loss a body or its acknowledgement is lost with
+// p = 0.19, so four in a row without one acknowledged at once happen for
+// one sample in a thousand.
+const resendsToBackOff = 4
 
 func (e *Engine) resendUnacked(due func(*unackedBody) bool) {
 	keep := e.unacked[:0]
@@ -223,7 +244,7 @@ func (e *Engine) resendUnacked(due func(*unackedBody) bool) {
 				e.ackStats.GivenUp++
 				continue
 			}
-			u.to, u.tries, u.rerouted, u.first = next, 0, true, e.ackGen
+			u.to, u.tries, u.rerouted = next, 0, true
 			e.ackStats.Rerouted++
 		}
 		if u.tries > 0 || u.rerouted {
@@ -239,6 +260,9 @@ func (e *Engine) resendUnacked(due func(*unackedBody) bool) {
 			continue
 		}
 		e.frameFor(u.to).ackReq = true
+		if u.tries == 0 && !u.rerouted {
+			e.backOff()
+		}
 		u.tries++
 		u.gen, u.tick = e.ackGen, e.ticks
 		e.ackStats.Resent++
@@ -268,7 +292,7 @@ func (e *Engine) awaitAck(to NodeID, en *storeEntry, end uint64) {
 		e.ackStats.Untracked++
 		return
 	}
-	e.unacked = append(e.unacked, &unackedBody{to: to, en: en, end: end, hash: AckHash(en.msg.Key()), gen: e.ackGen, first: e.ackGen, tick: e.ticks})
+	e.unacked = append(e.unacked, &unackedBody{to: to, en: en, end: end, hash: AckHash(en.msg.Key()), gen: e.ackGen, tick: e.ticks})
 	e.ackStats.Requested++
 }
 
@@ -331,7 +355,9 @@ func (e *Engine) onTreeAcks(from NodeID, acks []uint64) {
 		if acked {
 			e.ackStats.Acked++
 			matched++
-			e.sampleAckRTT(e.ackGen - u.first)
+			if u.tries == 0 && !u.rerouted {
+				e.sampleAckRTT(e.ackGen - u.gen)
+			}
 			continue
 		}
 		keep = append(keep, u)

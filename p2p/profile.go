@@ -130,20 +130,23 @@ func engineConfig(p *Peer) core.Config {
 //   - IWantTimeout: how long to wait for an announced body before asking the
 //     next announcer — 500 ms on a LAN, 2 s on a WAN, 300 ms locally.
 //   - TreeAckTicks 50: while a member sees loss (a message that reached it
-//     outside the tree, or a gap in an origin's numbers, within the last
-//     5 s), its tree bodies ask for an acknowledgement, and the driver
-//     resends those not acknowledged within one to two treeAckWait (10 ms
-//     on a LAN) to the same child, twice, then to the next member of the
-//     child's arc (core/treeack.go). Without it a body lost on a link cost
-//     the child and its subtree an announcement round, IWantDelay and, if
-//     the IWANT or its answer was lost as well, IWantTimeout: under the
-//     demo's 10 % frame loss p99 was 955–1,034 ms against 43–54 ms without
-//     loss; with it 55–68 ms (docs/benchmarks/loss-tail.md). Without loss
-//     nothing is acknowledged, so the wire is unchanged (the N = 50 bench's
-//     bytes per delivery); a crash turns it on for 5 s at the members that
-//     repair what the dead one swallowed.
-//   - FastWantRetries 2: an IWANT (or gap want) not answered within one to
-//     two treeAckWait is asked again of the next announcer, twice, before
+//     outside the tree, a gap in an origin's numbers, or a tree body of its
+//     own unacknowledged after a resend, within the last 5 s), its tree
+//     bodies ask for an acknowledgement, and the driver resends those not
+//     acknowledged in time to the same child, twice, then to the next member
+//     of the child's arc (core/treeack.go). The timeout follows the
+//     acknowledgements' round trip in treeAckWait steps (10 ms on a LAN;
+//     at least 2 steps, doubled per resend), so a busy host does not resend
+//     what was only late. Without it a body lost on a link cost the child
+//     and its subtree an announcement round, IWantDelay and, if the IWANT
+//     or its answer was lost as well, IWantTimeout: under make demo's 10 %
+//     frame loss p99 was about 1 s against 40-70 ms without loss; with it
+//     under 100 ms on a quiet machine (docs/benchmarks/loss-tail.md).
+//     Without loss nothing is acknowledged: the N = 50 bench's bytes per
+//     delivery did not change. A crash turns it on for 5 s at the members
+//     that repair what the dead member swallowed.
+//   - FastWantRetries 2: an IWANT (or gap want) not answered within the same
+//     timeout is asked again of the next announcer, twice, before
 //     IWantTimeout takes over: what the tree still misses under loss does
 //     not wait 500 ms for a lost request.
 func tuneEngine(c *core.Config, p Profile) {
@@ -192,10 +195,11 @@ func gapAskWait(p Profile) time.Duration {
 	}
 }
 
-// treeAckWait is how often the driver resends tree bodies that await an
-// acknowledgement (Engine.ResendUnanswered; also how soon an unanswered IWANT is asked again): a body is resent after one to two
-// intervals, a few round trips (a few milliseconds on loopback or a LAN, up
-// to a hundred on a WAN), and well under a tick.
+// treeAckWait is how often the driver calls Engine.ResendUnanswered while
+// tree bodies await an acknowledgement or IWANTs an answer: the unit in
+// which the engine measures their round trip and times resends (at least two
+// steps). A step is about a round trip on an idle link (a few milliseconds
+// on loopback or a LAN, up to a hundred on a WAN) and well under a tick.
 func treeAckWait(p Profile) time.Duration {
 	switch p {
 	case ProfileWAN:
