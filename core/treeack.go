@@ -126,10 +126,11 @@ func (w *pendingWant) retriable(fast int) bool {
 }
 
 // ResendUnanswered resends, to the same child and with the same arc, every
-// tree body not acknowledged since before the previous call (giving up on
-// those resent treeAckResends times) and, with FastWantRetries, asks the
-// next announcer for every body asked for before the previous call and
-// still missing; it sends the frames.
+// tree body not acknowledged within ackRTO calls (doubled at each resend;
+// after treeAckResends resends to the next member of the child's arc
+// instead, then given up) and, with FastWantRetries, asks the next
+// announcer again for every body requested as long ago and still missing;
+// it sends the frames.
 func (e *Engine) ResendUnanswered() {
 	e.ackGen++
 	rto := e.ackRTO()
@@ -138,9 +139,10 @@ func (e *Engine) ResendUnanswered() {
 	e.flush()
 }
 
-// retryWants asks again, of the next announcer, for the bodies asked for
-// before the previous ResendUnanswered call, at most FastWantRetries times
-// each (lazy.go's IWantTimeout still applies on top, at ticks).
+// retryWants asks again, of the next announcer, for the bodies requested
+// ackRTO calls ago (doubled at each retry) and still missing, at most
+// FastWantRetries times each (lazy.go's IWantTimeout still applies on top,
+// at ticks).
 func (e *Engine) retryWants() {
 	if e.cfg.FastWantRetries <= 0 {
 		return
@@ -221,8 +223,8 @@ func (e *Engine) backOff() {
 
 // resendsToBackOff is how many first resends without a sample double the
 // timeout: at 10 % loss a body or its acknowledgement is lost with
-// p = 0.19, so four in a row without one acknowledged at once happen for
-// one sample in a thousand.
+// p = 0.19, so four resends in a row without a body acknowledged at once in
+// between happen about once in 800 bodies.
 const resendsToBackOff = 4
 
 func (e *Engine) resendUnacked(due func(*unackedBody) bool) {
