@@ -107,6 +107,9 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, rng: cfg.Rand, nextSeq: cfg.FirstSeq}
+	// A new node knows nothing of its links yet: it asks for and sends
+	// acknowledgements until TreeAckTicks pass without loss (treeack.go).
+	e.lossUntil = uint64(cfg.TreeAckTicks)
 	e.bufs, _ = cfg.Transport.(FrameBuffers)
 	return e, nil
 }

@@ -7,14 +7,36 @@ import (
 
 // ackNet is a tree-push net with acknowledged tree push on (no rounds or
 // pull within a test).
+// Every node is ticked past its first TreeAckTicks, during which a new node
+// acknowledges whatever it sees.
 func ackNet(t *testing.T, n int, tweak func(i int, c *Config)) *testNet {
-	return treeNet(t, n, 4, 3, func(i int, c *Config) {
+	tn := treeNet(t, n, 4, 3, func(i int, c *Config) {
 		c.TreeAckTicks = 50
 		c.RoundTicks, c.PullEvery = 1000, 1000
 		if tweak != nil {
 			tweak(i, c)
 		}
 	})
+	for i := 0; i < 50; i++ {
+		for _, e := range tn.nodes {
+			e.Tick()
+		}
+	}
+	tn.settle()
+	return tn
+}
+
+// A new node asks for acknowledgements for its first TreeAckTicks.
+func TestTreeAckOnAtStart(t *testing.T) {
+	tn := treeNet(t, 20, 4, 3, func(i int, c *Config) { c.TreeAckTicks = 50 })
+	m := publishHeld(t, tn, 0, []byte("x"))
+	if _, asked := treeTargets(t, tn, 0, m.Key()); len(asked) == 0 || slices.Contains(asked, false) {
+		t.Fatalf("a new node's tree bodies asked %v, want every one asked", asked)
+	}
+	tn.settle()
+	if st := tn.nodes[0].TreeAckStats(); st.Requested == 0 || st.Acked != st.Requested {
+		t.Fatalf("%+v", st)
+	}
 }
 
 // publishHeld publishes on node i and leaves what it sends queued.
@@ -122,7 +144,7 @@ func TestTreeAckAfterLossSeen(t *testing.T) {
 		}
 		m = publishHeld(t, tn, 0, []byte{byte(i)})
 		_, asked := treeTargets(t, tn, 0, m.Key())
-		if on := slices.Contains(asked, true); on != (a.Ticks() < 50) {
+		if on := slices.Contains(asked, true); on != (a.Ticks() < 100) {
 			t.Fatalf("tick %d: asking for acknowledgements %v", a.Ticks(), on)
 		}
 		tn.settle()
@@ -132,8 +154,7 @@ func TestTreeAckAfterLossSeen(t *testing.T) {
 // A tree body whose acknowledgement does not come is sent again, with its
 // arc, to the same child on the second ResendUnanswered after it was sent;
 // the child forwards it along its subtree, and after treeAckResends
-// unanswered resends (each waiting twice as long) the next member of the
-// child's arc heads it.
+// unanswered resends the next member of the child's arc heads it.
 func TestTreeAckResendsThenReroutes(t *testing.T) {
 	tn := ackNet(t, 20, nil)
 	a := tn.nodes[0]
@@ -183,7 +204,7 @@ func TestTreeAckResendsThenReroutes(t *testing.T) {
 	if missing == 0 {
 		t.Fatal("the dead child's arc was empty")
 	}
-	for i := 0; i < 2+4+8+2; i++ { // resends back off: 2, 4, 8 calls, then 2 for the successor
+	for i := 0; i < 16; i++ { // resends every 2 calls, then the successor
 		a.ResendUnanswered()
 		tn2.settle()
 	}
@@ -335,7 +356,7 @@ func TestTreeAckTimeoutAdapts(t *testing.T) {
 			e.unacked = e.unacked[:0] // the early resends' leftovers
 		}
 	}
-	if got := a.ackRTO(); got < 6 || got > maxAckRTO {
-		t.Fatalf("timeout %d calls after round trips of 5, want 6-%d", got, maxAckRTO)
+	if got := a.ackRTO(); got < 5 || got > maxAckRTO {
+		t.Fatalf("timeout %d calls after round trips of 5, want 5-%d", got, maxAckRTO)
 	}
 }
