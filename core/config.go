@@ -200,8 +200,8 @@ type Config struct {
 	TreeFanout int
 
 	// TreeAckTicks turns on acknowledged tree push when positive (with
-	// TreeFanout; treeack.go): for TreeAckTicks ticks after this node saw
-	// loss (a message that reached it outside the tree, a gap in an
+	// TreeFanout; treeack.go): for its first TreeAckTicks ticks, and for
+	// TreeAckTicks ticks after this node saw loss (a message that reached it outside the tree, a gap in an
 	// origin's sequence numbers, or a tree body of its own unacknowledged
 	// after a resend), or after a peer acknowledged unasked, the tree
 	// bodies it sends ask for an acknowledgement and those not
