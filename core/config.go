@@ -199,6 +199,35 @@ type Config struct {
 	// targets, and a tree needs every member's view of the group.
 	TreeFanout int
 
+	// TreeAckTicks turns on acknowledged tree push when positive (with
+	// TreeFanout; treeack.go): for its first TreeAckTicks ticks, and for
+	// TreeAckTicks ticks after this node saw loss (a message that reached it outside the tree, a gap in an
+	// origin's sequence numbers, or a tree body of its own unacknowledged
+	// after a resend), or after a peer acknowledged unasked, the tree
+	// bodies it sends ask for an acknowledgement and those not
+	// acknowledged are sent again to the same child, twice, then to the
+	// next member of the child's arc (the adapter's ResendUnanswered
+	// decides when, after a timeout that follows the acknowledgements'
+	// round trip; Tick after two ticks if the adapter never calls it), and
+	// it acknowledges every tree body it receives. A lost tree body then
+	// costs its subtree a retransmission timeout (tens of milliseconds)
+	// instead of an announcement round, IWantDelay and often IWantTimeout.
+	// p2p's profiles use 50 (5 s at 100 ms ticks): under make demo's 10 %
+	// frame loss p99 fell from about 1 s to under 100 ms, and without loss
+	// nothing is acknowledged, so bytes per delivery of the N = 50 bench
+	// stayed the same (docs/benchmarks/loss-tail.md). Off by default: the
+	// simulator's analyses measure the unacknowledged tree.
+	TreeAckTicks int
+	// FastWantRetries is how many times a requested body that has not
+	// arrived is asked for again, of the next announcer, by the adapter's
+	// ResendUnanswered after the same timeout (treeack.go), before
+	// IWantTimeout takes over; the retries do not count against the asks
+	// made before a want is given up. p2p's profiles use 2: what the tree
+	// still misses under loss does not wait IWantTimeout (500 ms on a LAN)
+	// for a lost IWANT or answer (docs/benchmarks/loss-tail.md). Off by
+	// default (0): the simulator has no time finer than a tick.
+	FastWantRetries int
+
 	// Plumtree turns on Plumtree push when the Sampler is a NeighborLister
 	// (an overlay's neighbours): first receipt and Publish send the body to
 	// the eager neighbours and IHAVE to the lazy ones, instead of tree push
@@ -328,6 +357,8 @@ type Config struct {
 //   - LazyThreshold 2 KiB, LazyBodyFanout 1: above a few packets, an
 //     announcement costs far less than a redundant copy.
 //   - MaxMessageSize 1 MiB, as GossipSub's default.
+//   - TreeAckTicks 0, FastWantRetries 0: off; they need an adapter with a
+//     clock finer than a tick (p2p turns them on).
 //   - EagerMin 2 (used only with Plumtree): one spare eager path per node
 //     for the tail under loss, at most about two body copies per delivery.
 //   - Store 10,000 messages / 64 MiB for 300 ticks; seen-state 600 ticks for
@@ -400,6 +431,7 @@ func (c *Config) validate() error {
 	req(c.LazyThreshold >= 0 && c.LazyBodyFanout >= 0, "LazyThreshold and LazyBodyFanout must not be negative")
 	req(c.EagerMin >= 0, "EagerMin must not be negative")
 	req(c.PlumLazyFanout >= 0, "PlumLazyFanout must not be negative")
+	req(c.TreeAckTicks >= 0 && c.FastWantRetries >= 0 && c.FastWantRetries < 256, "TreeAckTicks and FastWantRetries must not be negative (FastWantRetries below 256)")
 	req(c.TreeFanout >= 0 && c.IWantDelay >= 0 && c.GapWantDelay >= 0, "TreeFanout, IWantDelay and GapWantDelay must not be negative")
 	req(c.IWantTimeout >= 1 && c.MaxPendingWants >= 1, "IWantTimeout and MaxPendingWants must be positive")
 	req(c.MaxMessageSize >= 1, "MaxMessageSize must be positive")

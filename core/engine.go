@@ -87,6 +87,18 @@ type Engine struct {
 	svcStats    ServiceStats
 	gapStats    GapStats
 	gapsWaiting bool // gap wants made since the last AskGaps (gapwant.go)
+
+	// acknowledged tree push (treeack.go)
+	unacked          []*unackedBody    // tree bodies awaiting an acknowledgement
+	ackGen           uint64            // ResendUnanswered calls so far
+	srtt8            uint64            // smoothed acknowledgement round trip, in ResendUnanswered calls ×8
+	rttvar8          uint64            // its mean deviation ×8 (treeack.go's ackRTO)
+	ackSamples       uint64            // round trips sampled
+	ackBackoff       uint              // the timeout is doubled this many times (treeack.go backOff)
+	resendsUnsampled int               // first resends since the last sample or backoff
+	lossUntil        uint64            // tick until which this node asks for and sends acknowledgements
+	ackers           map[NodeID]uint64 // peers that acknowledged, and the tick they last did
+	ackStats         TreeAckStats
 }
 
 // New validates cfg and returns an engine.
@@ -95,6 +107,9 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, rng: cfg.Rand, nextSeq: cfg.FirstSeq}
+	// A new node knows nothing of its links yet: it asks for and sends
+	// acknowledgements until TreeAckTicks pass without loss (treeack.go).
+	e.lossUntil = uint64(cfg.TreeAckTicks)
 	e.bufs, _ = cfg.Transport.(FrameBuffers)
 	return e, nil
 }
@@ -237,6 +252,10 @@ func (e *Engine) StepFrame(from NodeID, f *Frame) {
 	for _, t := range f.Tree {
 		e.receive(from, t.Msg, true, t.End, f.Size)
 	}
+	e.ackTree(from, f)
+	if len(f.TreeAcks) > 0 {
+		e.onTreeAcks(from, f.TreeAcks)
+	}
 	if f.Prune && e.cfg.Plumtree {
 		e.plumPruned(from)
 	}
@@ -260,6 +279,7 @@ func (e *Engine) Tick() {
 	e.ticks++
 	e.expireStore()
 	e.expireWants()
+	e.resendOnTick()
 	if e.ticks%uint64(e.cfg.RoundTicks) == 0 {
 		e.rounds++
 		clear(e.peerBytes)
@@ -272,6 +292,9 @@ func (e *Engine) Tick() {
 		}
 		e.originHousekeeping()
 		e.forgetFullBudgets()
+		if len(e.ackers) > 0 {
+			e.forgetAckers(e.ticks)
+		}
 	}
 	e.retryUnknown()
 	e.flush()
@@ -380,6 +403,9 @@ func (e *Engine) accept(m *Message, from NodeID, tree bool, end uint64) {
 	}
 	if from != "" {
 		e.servedBy(from)
+		if !tree && e.cfg.TreeFanout > 0 && m.Origin != e.cfg.ID {
+			e.sawLoss() // the tree did not bring it (treeack.go)
+		}
 	}
 	en := &storeEntry{
 		msg:      m,

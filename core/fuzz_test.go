@@ -18,6 +18,7 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add([]byte{1, 2, 6, 1, 1, 'a', 2, 1, 1})
 	f.Add([]byte{1, 0x40, 0})
 	f.Add(EncodeFrame(&Frame{Prune: true}))
+	f.Add(EncodeFrame(&Frame{AckRequest: true, TreeAcks: []uint64{1, 2}}))
 	f.Add([]byte{1, 6, 0, 6, 0})
 	lim := DefaultLimits()
 	lim.MaxFrameSize = 1 << 16
@@ -42,7 +43,7 @@ func FuzzDecodeFrame(f *testing.F) {
 		}
 		if len(again.Messages) != len(fr.Messages) || len(again.Tree) != len(fr.Tree) || len(again.IHave) != len(fr.IHave) ||
 			len(again.IWant) != len(fr.IWant) || len(again.Records) != len(fr.Records) ||
-			(again.Digest == nil) != (fr.Digest == nil) {
+			(again.Digest == nil) != (fr.Digest == nil) || again.AckRequest != fr.AckRequest || len(again.TreeAcks) != len(fr.TreeAcks) {
 			t.Fatal("re-encoded frame decodes differently")
 		}
 		for i := range fr.Messages {

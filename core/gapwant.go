@@ -48,6 +48,7 @@ func (e *Engine) wantGaps(o *originState, high uint64, m *Message, from NodeID) 
 	if e.cfg.GapWantDelay <= 0 || from == "" || high == 0 || m.Seq <= high+1 || m.Seq-high-1 > maxGapWants {
 		return
 	}
+	e.sawLoss() // in a stream a gap is a body lost on the way (treeack.go)
 	asked := []NodeID{from}
 	if m.Origin != from && m.Origin != e.cfg.ID && e.mayAsk(m.Origin) {
 		asked = append(asked, m.Origin)

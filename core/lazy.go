@@ -12,9 +12,11 @@ type pendingWant struct {
 	announcers []NodeID
 	next       int // how many IWANTs were sent; announcers[next%len] is asked next
 	deadline   uint64
-	done       bool  // the body arrived
-	gap        bool  // wanted because a later message revealed it missing (gapwant.go)
-	guessed    uint8 // bit i: announcers[i] was asked on a guess, not an announcement of its own
+	done       bool   // the body arrived
+	gap        bool   // wanted because a later message revealed it missing (gapwant.go)
+	gen        uint64 // Engine.ackGen when last asked (treeack.go's RetryWants)
+	fast       uint8  // IWANTs sent by RetryWants, between ticks
+	guessed    uint8  // bit i: announcers[i] was asked on a guess, not an announcement of its own
 }
 
 // maxAnnouncers bounds the announcers remembered per wanted message.
@@ -95,7 +97,7 @@ func (e *Engine) expireWants() {
 			}
 			if w.gap && w.next == 0 {
 				e.askGap(w)
-			} else if w.next < max(len(w.announcers), minWantAsks) {
+			} else if w.next-int(w.fast) < max(len(w.announcers), minWantAsks) {
 				e.askNext(w)
 			} else {
 				e.stats.WantsExpired++
@@ -121,6 +123,7 @@ func (e *Engine) askNext(w *pendingWant) {
 		e.stats.WantsRepeated++
 	}
 	w.next++
+	w.gen = e.ackGen
 	w.deadline = e.ticks + uint64(e.cfg.IWantTimeout)
 	e.sendIWant(to, w.key)
 	if w.gap {

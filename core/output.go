@@ -17,7 +17,9 @@ type outFrame struct {
 	ihave  []MsgKey
 	iwant  []MsgKey
 	digest []byte
-	prune  bool // Plumtree PRUNE for this link
+	prune  bool     // Plumtree PRUNE for this link
+	ackReq bool     // ask to acknowledge the tree bodies (treeack.go)
+	acks   []uint64 // acknowledgements of tree bodies received (treeack.go)
 }
 
 // frameFor returns the frame being built for peer to during this call.
@@ -98,6 +100,10 @@ func (e *Engine) sendTreeBody(to NodeID, en *storeEntry, end uint64) bool {
 	}
 	f := e.frameFor(to)
 	if len(f.buf)+size > e.cfg.MaxFrameSize && len(f.buf) > 1 {
+		if f.ackReq {
+			f.buf = AppendRecord(f.buf, RecAckRequest, nil)
+			f.ackReq = false
+		}
 		e.sendFrame(f)
 		f.buf = newFrameBuf()
 	}
@@ -149,9 +155,15 @@ func (e *Engine) flush() {
 		if f.prune {
 			f.buf = AppendRecord(f.buf, RecPrune, nil)
 		}
+		if f.ackReq {
+			f.buf = AppendRecord(f.buf, RecAckRequest, nil)
+		}
+		if len(f.acks) > 0 {
+			f.buf = AppendTreeAckRecord(f.buf, f.acks)
+		}
 		e.sendFrame(f)
-		f.to, f.buf, f.digest, f.prune = "", nil, nil, false
-		f.ihave, f.iwant = f.ihave[:0], f.iwant[:0]
+		f.to, f.buf, f.digest, f.prune, f.ackReq = "", nil, nil, false, false
+		f.ihave, f.iwant, f.acks = f.ihave[:0], f.iwant[:0], f.acks[:0]
 	}
 	e.outFrames = e.outFrames[:0] // the frame structs stay in the backing array for reuse
 	e.outFrameIdx = nil

@@ -185,6 +185,9 @@ func (e *Engine) treePush(en *storeEntry, root bool, end uint64, from NodeID) bo
 	for _, c := range e.treeChildren(root, end, from, en.msg.Origin) {
 		if e.sendTreeBody(c.to, en, c.end) {
 			e.stats.TreeSent++
+			if e.wantAcks(c.to) {
+				e.awaitAck(c.to, en, c.end)
+			}
 		}
 	}
 	return true

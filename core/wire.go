@@ -32,6 +32,13 @@ const (
 	// RecPrune is a Plumtree PRUNE (see Config.Plumtree): the sender asks
 	// the receiver to stop pushing bodies over this link. Its body is empty.
 	RecPrune uint8 = 0x06
+	// RecAckRequest asks the receiver to acknowledge the tree messages of
+	// this frame with a RecTreeAck (see Config.TreeAckTicks). Its body is
+	// empty. A peer that does not know it skips it.
+	RecAckRequest uint8 = 0x07
+	// RecTreeAck acknowledges tree messages: one 8-byte big-endian AckHash
+	// of each message's key.
+	RecTreeAck uint8 = 0x08
 
 	RecMembershipFirst uint8 = 0x40
 	RecMembershipLast  uint8 = 0x7f
@@ -102,7 +109,13 @@ type Frame struct {
 	IHave    []MsgKey
 	IWant    []MsgKey
 	Digest   *Digest
-	Prune    bool     // a RecPrune record was present
+	Prune    bool // a RecPrune record was present
+	// AckRequest says a RecAckRequest record was present: the sender asks
+	// for an acknowledgement of this frame's Tree messages.
+	AckRequest bool
+	// TreeAcks are the AckHash values of tree messages the sender
+	// acknowledges (RecTreeAck).
+	TreeAcks []uint64
 	Records  []Record // records of types the core does not own
 	// Size is the length of the encoded frame the slices above alias, set
 	// by DecodeFrame (0 for a frame built in memory). With

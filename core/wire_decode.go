@@ -70,6 +70,26 @@ func DecodeFrame(b []byte, lim Limits) (*Frame, error) {
 				return nil, fmt.Errorf("%w: two prunes in one frame", ErrMalformed)
 			}
 			f.Prune = true
+		case RecAckRequest:
+			if len(body) != 0 {
+				return nil, fmt.Errorf("%w: ack request with a body", ErrMalformed)
+			}
+			if f.AckRequest {
+				return nil, fmt.Errorf("%w: two ack requests in one frame", ErrMalformed)
+			}
+			f.AckRequest = true
+		case RecTreeAck:
+			n := len(body) / 8
+			if len(body) == 0 || len(body)%8 != 0 {
+				return nil, fmt.Errorf("%w: tree ack of %d bytes", ErrMalformed, len(body))
+			}
+			if n > keyBudget {
+				return nil, fmt.Errorf("%w: more than %d keys in a frame", ErrTooLarge, lim.MaxKeys)
+			}
+			keyBudget -= n
+			for i := 0; i < n; i++ {
+				f.TreeAcks = append(f.TreeAcks, binary.BigEndian.Uint64(body[8*i:]))
+			}
 		case RecDigest:
 			if f.Digest != nil {
 				return nil, fmt.Errorf("%w: two digests in one frame", ErrMalformed)

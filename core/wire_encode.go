@@ -174,8 +174,24 @@ func EncodeFrame(f *Frame) []byte {
 	if f.Prune {
 		b = AppendRecord(b, RecPrune, nil)
 	}
+	if f.AckRequest {
+		b = AppendRecord(b, RecAckRequest, nil)
+	}
+	if len(f.TreeAcks) > 0 {
+		b = AppendTreeAckRecord(b, f.TreeAcks)
+	}
 	for _, r := range f.Records {
 		b = AppendRecord(b, r.Type, r.Body)
 	}
 	return b
+}
+
+// AppendTreeAckRecord appends a RecTreeAck of the given AckHash values.
+func AppendTreeAckRecord(dst []byte, acks []uint64) []byte {
+	dst = append(dst, RecTreeAck)
+	dst = binary.AppendUvarint(dst, uint64(8*len(acks)))
+	for _, h := range acks {
+		dst = binary.BigEndian.AppendUint64(dst, h)
+	}
+	return dst
 }

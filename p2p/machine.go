@@ -20,8 +20,10 @@ type machine interface {
 	Members() []Member
 	MemberCounts() map[string]int // members by state, tombstones included
 	EngineStats() core.Stats
-	GapsWaiting() bool // gap wants not asked yet (core/gapwant.go)
-	AskGaps()          // ask them now
+	GapsWaiting() bool     // gap wants not asked yet (core/gapwant.go)
+	AskGaps()              // ask them now
+	AwaitingAnswers() bool // tree bodies await an acknowledgement, IWANTs an answer (core/treeack.go)
+	ResendUnanswered()     // resend those unanswered since the previous call
 	MembershipStats() MembershipStats
 	OverlayStats() OverlayStats
 	IsNeighbor(id core.NodeID) bool // an overlay neighbour (false with the overlay off)

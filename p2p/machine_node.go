@@ -241,6 +241,8 @@ func (m *nodeMachine) handleEvent(ev membership.Event) {
 func (m *nodeMachine) EngineStats() core.Stats          { return m.n.Engine().Stats() }
 func (m *nodeMachine) GapsWaiting() bool                { return m.n.Engine().GapsWaiting() }
 func (m *nodeMachine) AskGaps()                         { m.n.Engine().AskGaps() }
+func (m *nodeMachine) AwaitingAnswers() bool            { return m.n.Engine().AwaitingAnswers() }
+func (m *nodeMachine) ResendUnanswered()                { m.n.Engine().ResendUnanswered() }
 func (m *nodeMachine) MembershipStats() MembershipStats { return m.n.Membership().Stats() }
 
 // OverlayStats are the overlay's counters.

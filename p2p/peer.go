@@ -393,14 +393,15 @@ type Stats struct {
 	DecodeErrors  uint64 // inbound frames dropped: they did not decode, or a record in them did not
 	SubDropped    uint64 // deliveries dropped because a subscriber was slow
 	EventsDropped uint64
-	WriteTimeouts uint64        // outgoing batches not written within their deadline
-	AddrsRefused  uint64        // member-advertised addresses not put into the peerstore (addrs.go)
-	ConnsTrimmed  uint64        // connections closed because the overlay did not need them (overlay.go)
-	ConnsOpened   uint64        // connections set up, inbound and outbound (each a handshake)
-	Overlay       OverlayStats  // the overlay's counters (zero with the overlay off)
-	Inbound       InboundStats  // what the inbound bounds refused or delayed
-	Lag           LagStats      // how far behind real time the driver ran (lag.go)
-	Gaps          core.GapStats // bodies wanted because a later message revealed them missing (core/gapwant.go)
+	WriteTimeouts uint64            // outgoing batches not written within their deadline
+	AddrsRefused  uint64            // member-advertised addresses not put into the peerstore (addrs.go)
+	ConnsTrimmed  uint64            // connections closed because the overlay did not need them (overlay.go)
+	ConnsOpened   uint64            // connections set up, inbound and outbound (each a handshake)
+	Overlay       OverlayStats      // the overlay's counters (zero with the overlay off)
+	Inbound       InboundStats      // what the inbound bounds refused or delayed
+	Lag           LagStats          // how far behind real time the driver ran (lag.go)
+	Gaps          core.GapStats     // bodies wanted because a later message revealed them missing (core/gapwant.go)
+	TreeAck       core.TreeAckStats // tree bodies acknowledged and resent (core/treeack.go)
 }
 
 // loadString reads a string kept in an atomic.Value ("" if none yet).
@@ -435,6 +436,7 @@ func (p *Peer) Stats() Stats {
 		st.Overlay = p.mc.OverlayStats()
 		if m, ok := p.mc.(*nodeMachine); ok {
 			st.Gaps = m.n.Engine().GapStats()
+			st.TreeAck = m.n.Engine().TreeAckStats()
 		}
 	})
 	return st
@@ -487,6 +489,16 @@ func (p *Peer) drive() {
 	gapTimer.Stop()
 	defer gapTimer.Stop()
 	var gapC <-chan time.Time // armed while gap wants wait to be asked
+	ackTimer := time.NewTimer(time.Hour)
+	ackTimer.Stop()
+	defer ackTimer.Stop()
+	var ackC <-chan time.Time // armed while tree bodies await an acknowledgement or IWANTs an answer
+	armAck := func() {
+		if ackC == nil && p.mc.AwaitingAnswers() {
+			ackTimer.Reset(treeAckWait(p.s.profile))
+			ackC = ackTimer.C
+		}
+	}
 	step := func(f inFrame) {
 		if f.at != 0 {
 			p.reportLag(p.ctr.lag.frameWaited(f.at, time.Now()))
@@ -503,6 +515,7 @@ func (p *Peer) drive() {
 			gapTimer.Reset(gapAskWait(p.s.profile))
 			gapC = gapTimer.C
 		}
+		armAck()
 	}
 	var leaving chan struct{}
 	var leaveDeadline time.Time
@@ -531,9 +544,17 @@ func (p *Peer) drive() {
 			step(f)
 		case fn := <-p.calls:
 			fn()
+			armAck()
 		case <-gapC:
 			gapC = nil
 			p.mc.AskGaps()
+		case <-ackC:
+			// Resend tree bodies not acknowledged and IWANTs not
+			// answered within one to two intervals (treeAckWait),
+			// rather than wait for repair or IWantTimeout.
+			ackC = nil
+			p.mc.ResendUnanswered()
+			armAck()
 		case <-tick.C:
 			p.reportLag(p.ctr.lag.tickServed(time.Now(), p.s.tick))
 			// Frames that arrived before this tick are read before its
@@ -547,6 +568,7 @@ func (p *Peer) drive() {
 				step(<-p.bulkIn)
 			}
 			p.mc.Tick()
+			armAck()
 			p.catchUp()
 			p.afterTick()
 			if leaving != nil && ((p.mc.Pending() == 0 && p.tr.queued() == 0) || time.Now().After(leaveDeadline)) {
