@@ -43,18 +43,11 @@ func gapWantNet(t *testing.T, delay int, tweak func(i int, c *Config)) (*testNet
 func iwantsTo(t *testing.T, tn *testNet, from int, k MsgKey) []int {
 	t.Helper()
 	var to []int
-	for _, p := range tn.queue {
-		if p.from != from {
-			continue
-		}
-		f, err := DecodeFrame(p.frame, DefaultLimits())
-		if err != nil {
-			t.Fatal(err)
-		}
+	tn.eachQueued(t, from, func(dst int, f *Frame) {
 		if slices.Contains(f.IWant, k) {
-			to = append(to, p.to)
+			to = append(to, dst)
 		}
-	}
+	})
 	return to
 }
 

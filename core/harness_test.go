@@ -55,6 +55,22 @@ func (tr *netTransport) Unreachable(id NodeID) bool { return tr.n.unreach[tr.n.b
 
 func nodeName(i int) NodeID { return NodeID(fmt.Sprintf("n%04d", i)) }
 
+// eachQueued decodes every queued frame node from sent and calls fn with
+// its destination.
+func (tn *testNet) eachQueued(t testing.TB, from int, fn func(to int, f *Frame)) {
+	t.Helper()
+	for _, p := range tn.queue {
+		if p.from != from {
+			continue
+		}
+		f, err := DecodeFrame(p.frame, DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(p.to, f)
+	}
+}
+
 // newTestNet builds n engines; tweak adjusts each config.
 func newTestNet(t testing.TB, n int, seed uint64, tweak func(i int, c *Config)) *testNet {
 	t.Helper()

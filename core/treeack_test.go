@@ -69,20 +69,13 @@ func framesTo(t *testing.T, tn *testNet, from, to int) []*Frame {
 // queued frames, and whether each frame asked for an acknowledgement.
 func treeTargets(t *testing.T, tn *testNet, from int, k MsgKey) (to []int, asked []bool) {
 	t.Helper()
-	for _, p := range tn.queue {
-		if p.from != from {
-			continue
-		}
-		f, err := DecodeFrame(p.frame, DefaultLimits())
-		if err != nil {
-			t.Fatal(err)
-		}
+	tn.eachQueued(t, from, func(dst int, f *Frame) {
 		for _, tm := range f.Tree {
 			if tm.Msg.Key() == k {
-				to, asked = append(to, p.to), append(asked, f.AckRequest)
+				to, asked = append(to, dst), append(asked, f.AckRequest)
 			}
 		}
-	}
+	})
 	return to, asked
 }
 
