@@ -61,7 +61,10 @@
 //     talks to is still probed: every member is a neighbour of 8 to 16
 //     others (the views are symmetric), so about one of them probes it
 //     each protocol period, and the overlay's own keepalive finds a
-//     neighbour that went silent within 3 s.
+//     neighbour that went silent (dropped from the view after 9 s, then
+//     probed out of turn: membership.Memberlist.ReportUnreachable queues
+//     up to 16 such members, and one whose probe was inconclusive is
+//     queued again).
 //   - How memberships travel. Membership updates ride on every frame a
 //     peer sends its neighbours and are retransmitted λ·log n times, so an
 //     update floods the overlay in a few hops; accusations too, and in
