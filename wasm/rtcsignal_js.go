@@ -139,25 +139,11 @@ func offerSide(ctx context.Context, s *signalConn, c *rtcConn) error {
 	initPipe := newDCPipe(initCh)
 	defer initPipe.Close()
 	s.trickle(ctx, c.pc)
-	offer, err := c.pc.CreateOffer(nil)
-	if err != nil {
-		return fmt.Errorf("creating the offer: %w", err)
-	}
-	if err := s.write(SignalMsg{Type: SignalOffer, Data: offer.SDP}); err != nil {
+	if err := s.sendDescription(c.pc, SignalOffer, "offer", func() (webrtc.SessionDescription, error) { return c.pc.CreateOffer(nil) }); err != nil {
 		return err
 	}
-	if err := c.pc.SetLocalDescription(offer); err != nil {
-		return fmt.Errorf("setting the offer: %w", err)
-	}
-	m, err := s.read()
-	if err != nil {
-		return fmt.Errorf("waiting for the answer: %w", err)
-	}
-	if m.Type != SignalAnswer {
-		return fmt.Errorf("expected an SDP answer, got %s", m.Type)
-	}
-	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.Data}); err != nil {
-		return fmt.Errorf("setting the answer: %w", err)
+	if err := s.receiveDescription(c.pc, SignalAnswer, webrtc.SDPTypeAnswer, "answer"); err != nil {
+		return err
 	}
 	if err := s.readCandidates(ctx, c); err != nil {
 		return err
@@ -173,25 +159,45 @@ func offerSide(ctx context.Context, s *signalConn, c *rtcConn) error {
 // answerSide runs the answerer's side of the exchange on s for c.
 func answerSide(ctx context.Context, s *signalConn, c *rtcConn) error {
 	s.trickle(ctx, c.pc)
-	m, err := s.read()
-	if err != nil {
-		return fmt.Errorf("waiting for the offer: %w", err)
-	}
-	if m.Type != SignalOffer {
-		return fmt.Errorf("expected an SDP offer, got %s", m.Type)
-	}
-	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.Data}); err != nil {
-		return fmt.Errorf("setting the offer: %w", err)
-	}
-	answer, err := c.pc.CreateAnswer(nil)
-	if err != nil {
-		return fmt.Errorf("creating the answer: %w", err)
-	}
-	if err := s.write(SignalMsg{Type: SignalAnswer, Data: answer.SDP}); err != nil {
+	if err := s.receiveDescription(c.pc, SignalOffer, webrtc.SDPTypeOffer, "offer"); err != nil {
 		return err
 	}
-	if err := c.pc.SetLocalDescription(answer); err != nil {
-		return fmt.Errorf("setting the answer: %w", err)
+	if err := s.sendDescription(c.pc, SignalAnswer, "answer", func() (webrtc.SessionDescription, error) { return c.pc.CreateAnswer(nil) }); err != nil {
+		return err
 	}
 	return s.readCandidates(ctx, c)
+}
+
+// sendDescription creates this side's session description (the offer or
+// the answer, named what), sends it as a message of type typ, then sets it
+// locally.
+func (s *signalConn) sendDescription(pc *webrtc.PeerConnection, typ SignalType, what string, create func() (webrtc.SessionDescription, error)) error {
+	d, err := create()
+	if err != nil {
+		return fmt.Errorf("creating the %s: %w", what, err)
+	}
+	if err := s.write(SignalMsg{Type: typ, Data: d.SDP}); err != nil {
+		return err
+	}
+	if err := pc.SetLocalDescription(d); err != nil {
+		return fmt.Errorf("setting the %s: %w", what, err)
+	}
+	return nil
+}
+
+// receiveDescription reads the other side's session description (named
+// what), which must be a message of type typ, and sets it as the remote
+// description of SDP type sdp.
+func (s *signalConn) receiveDescription(pc *webrtc.PeerConnection, typ SignalType, sdp webrtc.SDPType, what string) error {
+	m, err := s.read()
+	if err != nil {
+		return fmt.Errorf("waiting for the %s: %w", what, err)
+	}
+	if m.Type != typ {
+		return fmt.Errorf("expected an SDP %s, got %s", what, m.Type)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: sdp, SDP: m.Data}); err != nil {
+		return fmt.Errorf("setting the %s: %w", what, err)
+	}
+	return nil
 }
