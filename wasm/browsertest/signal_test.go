@@ -84,6 +84,21 @@ func TestTabSignallingMembersOnly(t *testing.T) {
 		}
 		return false
 	})
+	// Both pages may have dialled each other at once: the link shows
+	// "webrtc" as soon as one exchange ends, while page A may still be
+	// answering B's own offer. Wait until neither page's exchange counts
+	// move for 3 s, so that only the stranger's requests fall between
+	// before and after.
+	settled := func() (float64, float64) {
+		a, b := c.a.stats(t).Transport, c.b.stats(t).Transport
+		return a.SignalAnswered + a.SignalFailed, b.SignalAnswered + b.SignalFailed
+	}
+	eventually(t, 30*time.Second, "pages A and B ended their own exchanges", func() bool {
+		a0, b0 := settled()
+		time.Sleep(3 * time.Second)
+		a1, b1 := settled()
+		return a0 == a1 && b0 == b1
+	})
 	before := c.a.stats(t).Transport
 
 	// A go-libp2p host with the circuit relay v2 client (NoListenAddrs
