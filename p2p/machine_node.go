@@ -27,7 +27,10 @@ type nodeMachine struct {
 	pings map[uint64]time.Time
 }
 
-func membershipConfig(p Profile) membership.Config {
+// MembershipProfile returns the membership configuration a p2p peer of
+// profile p starts from (the peer adds its identity, signer, verifier,
+// metadata and admission).
+func MembershipProfile(p Profile) membership.Config {
 	switch p {
 	case ProfileWAN:
 		return membership.DefaultWANConfig()
@@ -46,7 +49,7 @@ func newMachine(p *Peer) (machine, core.Limits, error) {
 	cfg.Events = membership.EventFunc(m.handleEvent)
 	cfg.Seed = rand.Uint64()
 
-	mc := membershipConfig(p.s.profile)
+	mc := MembershipProfile(p.s.profile)
 	mc.Meta = p.encodeMeta(p.host.Addrs(), mc.MaxMetaSize)
 	if p.auth != nil {
 		mc.Admit = p.auth.admit
@@ -86,11 +89,11 @@ func newMachine(p *Peer) (machine, core.Limits, error) {
 // group run one configuration, so an honest frame is never larger.
 func frameCaps(s *settings) [2]int {
 	g := core.DefaultConfig()
-	tuneEngine(&g, s.profile)
+	tuneEngine(&g, s.profile, s.overlay)
 	if s.engine != nil {
 		s.engine(&g)
 	}
-	mc := membershipConfig(s.profile)
+	mc := MembershipProfile(s.profile)
 	ml := mc.Limits
 	var caps [2]int
 	caps[kindMembership] = max(mc.MaxStateChunk, mc.MaxPacketSize) + ml.MaxIDLen + ml.MaxMetaSize + ml.MaxSigSize + 64

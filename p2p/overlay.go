@@ -55,10 +55,12 @@ const (
 	overlayConnLow, overlayConnHigh = 24, 32
 )
 
-// overlayConfig is the overlay's configuration for this peer: the package
-// defaults; only valid libp2p peer IDs that are not penalized may enter a
-// view; neighbour changes tag, dial and untag connections.
-func overlayConfig(p *Peer) *overlay.Config {
+// OverlayProfile returns the overlay configuration a p2p peer runs with
+// WithOverlay (activeMax is WithOverlayMax; 0 keeps the package's), without
+// the peer's identity, transport and callbacks: what the simulator runs to
+// measure the same protocol at sizes one machine cannot host
+// (testnet/cmd/stackexp).
+func OverlayProfile(activeMax int) overlay.Config {
 	oc := overlay.DefaultConfig()
 	// A neighbour silent for 9 s (not the package's 3 s) is dropped: a
 	// link is only a libp2p stream over a host that may be busy, and a
@@ -89,10 +91,18 @@ func overlayConfig(p *Peer) *overlay.Config {
 	// 1 s, before the target is given up and dropped from the passive
 	// view (a timeout there is one more link to look for elsewhere).
 	oc.RequestTimeout = 30
-	if p.s.overlayMax > 0 {
-		oc.ActiveMax, oc.ActiveMin = p.s.overlayMax, max(1, p.s.overlayMax/2)
-		oc.PassiveMax = max(oc.PassiveMax, 6*p.s.overlayMax)
+	if activeMax > 0 {
+		oc.ActiveMax, oc.ActiveMin = activeMax, max(1, activeMax/2)
+		oc.PassiveMax = max(oc.PassiveMax, 6*activeMax)
 	}
+	return oc
+}
+
+// overlayConfig is the overlay's configuration for this peer:
+// OverlayProfile; only valid libp2p peer IDs that are not penalized may enter a
+// view; neighbour changes tag, dial and untag connections.
+func overlayConfig(p *Peer) *overlay.Config {
+	oc := OverlayProfile(p.s.overlayMax)
 	oc.Accept = func(id core.NodeID) bool {
 		pid, err := PeerID(id)
 		return err == nil && pid != p.host.ID() && !p.tr.penalizedPeer(pid)

@@ -49,23 +49,7 @@ func engineConfig(p *Peer) core.Config {
 	if c.FirstSeq == 0 {
 		c.FirstSeq = uint64(time.Now().UnixMicro())
 	}
-	tuneEngine(&c, p.s.profile)
-	if p.s.overlay {
-		// With the overlay (WithOverlay) bodies travel over neighbour
-		// links, Plumtree style (core/plumtree.go), instead of along a
-		// tree over the whole group; an announcement waits two ticks
-		// before it is fetched, so the eager body usually wins the race
-		// and the link is not grafted for nothing (docs/benchmarks/plumtree.md).
-		c.Plumtree = true
-		c.IWantDelay = 2
-		// On first receipt a message is announced to 4 random lazy
-		// neighbours, not all of them: each announcement was a frame of
-		// its own, and at N = 60 (p2pscale -n 60 -msgs 100, quiet machine,
-		// runs side by side) bytes per delivery fell from 2,100–2,119 to
-		// 1,603–1,647 and p99 from 100–228 ms to 36–117 ms (2 gave
-		// 1,518–1,532 B and 73–128 ms; 4 keeps more announcers for repair).
-		c.PlumLazyFanout = 4
-	}
+	tuneEngine(&c, p.s.profile, p.s.overlay)
 	if p.s.engine != nil {
 		p.s.engine(&c)
 		c.ID, c.Transport, c.App, c.Validator, c.Signer = p.id, p.tr, p, p, newSigner(p.sk, p.s.group)
@@ -149,7 +133,18 @@ func engineConfig(p *Peer) core.Config {
 //     timeout is asked again of the next announcer, twice, before
 //     IWantTimeout takes over: what the tree still misses under loss does
 //     not wait 500 ms for a lost request.
-func tuneEngine(c *core.Config, p Profile) {
+// EngineProfile returns the gossip engine's configuration a p2p peer of
+// profile p runs (with the overlay, WithOverlay, when overlay is set),
+// without the peer's own identity, transport, application, validator and
+// signer: what the simulator runs to measure the same protocol at sizes
+// one machine cannot host (testnet/cmd/stackexp).
+func EngineProfile(p Profile, overlay bool) core.Config {
+	c := core.DefaultConfig()
+	tuneEngine(&c, p, overlay)
+	return c
+}
+
+func tuneEngine(c *core.Config, p Profile, overlay bool) {
 	c.Mode = core.PushPull
 	c.EagerPush = true
 	c.TreeFanout = 6
@@ -175,6 +170,22 @@ func tuneEngine(c *core.Config, p Profile) {
 		c.IWantTimeout = 3
 	default:
 		c.IWantTimeout = 5
+	}
+	if overlay {
+		// With the overlay (WithOverlay) bodies travel over neighbour
+		// links, Plumtree style (core/plumtree.go), instead of along a
+		// tree over the whole group; an announcement waits two ticks
+		// before it is fetched, so the eager body usually wins the race
+		// and the link is not grafted for nothing (docs/benchmarks/plumtree.md).
+		c.Plumtree = true
+		c.IWantDelay = 2
+		// On first receipt a message is announced to 4 random lazy
+		// neighbours, not all of them: each announcement was a frame of
+		// its own, and at N = 60 (p2pscale -n 60 -msgs 100, quiet machine,
+		// runs side by side) bytes per delivery fell from 2,100–2,119 to
+		// 1,603–1,647 and p99 from 100–228 ms to 36–117 ms (2 gave
+		// 1,518–1,532 B and 73–128 ms; 4 keeps more announcers for repair).
+		c.PlumLazyFanout = 4
 	}
 }
 
