@@ -66,6 +66,10 @@ type Memberlist struct {
 	seeds   []core.NodeID
 	joining bool
 	left    bool
+	// seedHeard: a seed's state arrived since Join (joining ends then);
+	// joinGap: ticks until the next join attempt
+	seedHeard bool
+	joinGap   uint64
 
 	// Follow-up full-state exchanges after joining (Config.JoinSyncs).
 	syncsLeft int

@@ -10,8 +10,12 @@ import (
 
 // Join starts joining the group through seeds: this member sends each seed
 // its state and asks for theirs, and asks again every JoinRetryInterval
-// ticks until it knows another live member. Seeds equal to this member's ID
-// are skipped.
+// ticks until a seed's state arrives. Knowing other live members is not
+// enough: they may be members that joined through this one while its own
+// join was lost, and such a cluster would never learn the group (with an
+// overlay, Config.Neighbors, nor would the group learn it). Once other
+// members are known the retries back off, doubling up to 16 intervals.
+// Seeds equal to this member's ID are skipped.
 func (m *Memberlist) Join(seeds []core.NodeID) {
 	m.seeds = m.seeds[:0]
 	for _, s := range seeds {
@@ -22,7 +26,8 @@ func (m *Memberlist) Join(seeds []core.NodeID) {
 	if len(m.seeds) == 0 || m.left {
 		return
 	}
-	m.joining = true
+	m.joining, m.seedHeard = true, false
+	m.joinGap = uint64(m.cfg.JoinRetryInterval)
 	m.syncsLeft, m.nextSync = m.cfg.JoinSyncs, 0
 	m.selfAnnounce()
 	m.sendJoin()
@@ -34,17 +39,20 @@ func (m *Memberlist) sendJoin() {
 	for _, s := range m.seeds {
 		m.sendState(s, stateRequest|stateJoin)
 	}
-	m.nextJoin = m.tick + uint64(m.cfg.JoinRetryInterval)
+	m.nextJoin = m.tick + m.joinGap
 }
 
-// retryJoin ends joining once another live member is known, else asks the
-// seeds again.
+// retryJoin ends joining once a seed's state arrived, else asks the seeds
+// again (less often once other live members are known).
 func (m *Memberlist) retryJoin() {
-	if len(m.live) > 0 {
+	if m.seedHeard {
 		m.joining = false
-	} else {
-		m.sendJoin()
+		return
 	}
+	if len(m.live) > 0 {
+		m.joinGap = min(2*m.joinGap, 16*uint64(m.cfg.JoinRetryInterval))
+	}
+	m.sendJoin()
 }
 
 // Leave announces that this member leaves: the (signed) leave update is sent
@@ -126,6 +134,9 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 		return
 	}
 	m.noteStateAnswer(from)
+	if m.joining && slices.Contains(m.seeds, from) {
+		m.seedHeard = true
+	}
 	if m.syncsLeft > 0 && m.nextSync == 0 && !m.left {
 		// The first state after Join (normally a seed's answer): follow
 		// up half a period later, then after doubling gaps.

@@ -246,3 +246,26 @@ func TestStateChunking(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinWaitsForASeed: n1 joins through n0, but its first join is lost;
+// meanwhile n2 joins through n1, so n1 already knows a live member. Knowing
+// one is not enough: n1 must keep asking its seed until n0's state
+// arrives, or n1 and n2 stay a group of their own that n0 never hears of.
+func TestJoinWaitsForASeed(t *testing.T) {
+	c := newCluster(t, 3, 1, nil)
+	lost := true
+	c.cut = func(from, to int) bool { return lost && from == 1 && to == 0 }
+	c.nodes[1].Join([]core.NodeID{nodeID(0)})
+	c.nodes[2].Join([]core.NodeID{nodeID(1)})
+	c.run(1)
+	lost = false
+	if c.nodes[1].Size() != 2 {
+		t.Fatalf("n1 lists %d members after n2 joined through it, want 2", c.nodes[1].Size())
+	}
+	c.runUntil(600, "every member lists all three", func() bool {
+		return c.nodes[0].Size() == 3 && c.nodes[1].Size() == 3 && c.nodes[2].Size() == 3
+	})
+	if a := c.nodes[1].Stats().JoinAttempts; a < 2 {
+		t.Errorf("n1 sent %d joins, want a retry after the lost one", a)
+	}
+}

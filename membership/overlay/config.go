@@ -90,8 +90,9 @@ type Config struct {
 	// FillBackoffMax caps the wait before the next low-priority NEIGHBOR
 	// request, which doubles after each rejection (from one tick).
 	FillBackoffMax int
-	// JoinRetryTicks: while the active view is empty, JOIN is sent again to
-	// a contact this often.
+	// JoinRetryTicks: while the active view is empty, or (a few times)
+	// while no contact has taken this node's JOIN in, JOIN is sent again
+	// to a contact this often.
 	JoinRetryTicks int
 
 	// JoinsPerTick bounds the JOINs this node accepts as a contact per tick

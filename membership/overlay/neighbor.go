@@ -35,6 +35,9 @@ func (o *Overlay) onNeighbor(from core.NodeID, high bool) {
 // active view stays symmetric: an acceptance this node cannot honour is
 // answered with DISCONNECT.
 func (o *Overlay) onNeighborReply(from core.NodeID, flags byte) {
+	if flags&(flagAccepted|flagJoin) == flagAccepted|flagJoin {
+		o.joinDone = true // the contact took the JOIN in itself
+	}
 	req, asked := o.takePending(from)
 	if flags&flagAccepted == 0 {
 		if asked {

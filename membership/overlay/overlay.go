@@ -25,6 +25,11 @@ type Overlay struct {
 	pending  []request     // NEIGHBOR requests in flight, ≤ MaxPending
 	contacts []core.NodeID // where to (re)join; bounded by Join's caller
 	lastJoin int64
+	// joinDone: a contact took this node's JOIN in (it accepted the
+	// joiner, or a walk it started offered a link); joinTries: JOINs sent
+	// since Join
+	joinDone  bool
+	joinTries int
 
 	shuf        shuffleState
 	nextShuffle int64
@@ -138,8 +143,27 @@ func (o *Overlay) Join(contacts ...core.NodeID) {
 			o.contacts = append(o.contacts, c)
 		}
 	}
+	o.joinDone, o.joinTries = false, 0
 	o.sendJoin()
 	o.flush()
+}
+
+// maxJoinTriesLinked bounds the JOINs a node that already has neighbours
+// sends while no contact has taken its JOIN in (joinRetryDue).
+const maxJoinTriesLinked = 6
+
+// joinRetryDue reports whether JOIN is due again. A node with no
+// neighbours retries every JoinRetryTicks. So does, a few times, a node
+// with neighbours none of which came from its own JOIN: they joined
+// through it while its JOIN was lost or dropped by a busy contact, and
+// without a retry this node and everything that joined through it would
+// form an overlay of their own that never meets the group (every later
+// walk, shuffle and refill stays inside it).
+func (o *Overlay) joinRetryDue() bool {
+	if len(o.contacts) == 0 || o.now-o.lastJoin < int64(o.cfg.JoinRetryTicks) {
+		return false
+	}
+	return len(o.active) == 0 || (!o.joinDone && o.joinTries < maxJoinTriesLinked)
 }
 
 func (o *Overlay) sendJoin() {
@@ -147,6 +171,7 @@ func (o *Overlay) sendJoin() {
 		return
 	}
 	c := o.contacts[o.rng.IntN(len(o.contacts))]
+	o.joinTries++
 	o.lastJoin = o.now
 	o.stats.JoinsSent++
 	o.emit(c, appendJoin)
@@ -249,6 +274,9 @@ func (o *Overlay) handle(from core.NodeID, m *msg) {
 	case RecForwardJoin:
 		o.onForwardJoin(from, m)
 	case RecNeighbor:
+		if m.flags&flagOffer != 0 {
+			o.joinDone = true // a walk for this node's JOIN ended there
+		}
 		o.onNeighbor(from, m.flags&flagHigh != 0 && m.flags&flagOffer == 0)
 	case RecNeighborReply:
 		o.onNeighborReply(from, m.flags)
@@ -271,7 +299,7 @@ func (o *Overlay) Tick() {
 	o.joinsThisTick, o.evictionsThisTick = 0, 0
 	o.keepalive()
 	o.expireRequests()
-	if len(o.active) == 0 && len(o.contacts) > 0 && o.now-o.lastJoin >= int64(o.cfg.JoinRetryTicks) {
+	if o.joinRetryDue() {
 		o.sendJoin()
 	}
 	if o.now >= o.nextShuffle {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/grapevine-p2p/grapevine/core"
 )
@@ -352,5 +353,32 @@ func TestHeard(t *testing.T) {
 	}
 	if got := a.Sample(nil, 3); !slices.Equal(got, []core.NodeID{"b"}) {
 		t.Errorf("Sample = %v", got)
+	}
+}
+
+// TestJoinThroughJoinersUnderLoss: nodes join 25 a tick through random
+// nodes started before them, some still joining themselves, and 5 % of
+// frames are lost. A node whose own JOIN was lost while others joined
+// through it has neighbours, but none from the group: it must retry, or it
+// and its joiners stay an overlay of their own (before the retry, seeds
+// 2 and 3 left 7 and 4 components at n = 200).
+func TestJoinThroughJoinersUnderLoss(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		const n, perTick = 200, 25
+		c := newCluster(t, n, seed, 0.05, nil)
+		c.net.SetHandler(0, &simNode{ov: c.nodes[0], ids: c.ids})
+		last := 0
+		for i := 1; i < n; i++ {
+			at := 1 + (i-1)/perTick
+			last = at
+			c.net.At(time.Duration(at)*tick+tick/2, func() {
+				c.net.SetHandler(i, &simNode{ov: c.nodes[i], ids: c.ids})
+				c.nodes[i].Join(c.ids[c.net.Rand().IntN(i)])
+			})
+		}
+		c.runTicks(last + 300)
+		if comps, largest := c.components(); comps != 1 {
+			t.Errorf("seed %d: %d components after the joins (largest %d of %d)", seed, comps, largest, n)
+		}
 	}
 }

@@ -47,6 +47,11 @@ import (
 
 const tick = 100 * time.Millisecond
 
+// debug (STACKEXP_DEBUG set) prints, to stderr, the member-list sizes after
+// the join phase and each victim's active degree, first suspicion and first
+// declaration.
+var debug = os.Getenv("STACKEXP_DEBUG") != ""
+
 // Driver timers of the LAN profile (p2p/profile.go gapAskWait, treeAckWait).
 const (
 	gapAskWait  = 10 * time.Millisecond
@@ -65,6 +70,8 @@ type params struct {
 	latMin     time.Duration
 	latMax     time.Duration
 	seed       uint64
+	eagerMin   int     // core.Config.EagerMin; 0 keeps the profile's
+	suspMax    float64 // membership.Config.SuspicionMaxTimeoutMult; 0 keeps the profile's
 }
 
 func main() {
@@ -81,17 +88,19 @@ func main() {
 	flag.DurationVar(&p.latMin, "lat-min", 2*time.Millisecond, "smallest one-way latency")
 	flag.DurationVar(&p.latMax, "lat-max", 20*time.Millisecond, "largest one-way latency")
 	flag.Uint64Var(&p.seed, "seed", 1, "seed")
+	flag.Float64Var(&p.suspMax, "susp-max", 0, "SuspicionMaxTimeoutMult (0: the profile's)")
+	flag.IntVar(&p.eagerMin, "eager-min", 0, "fewest eager Plumtree links per node (0: the profile's)")
 	flag.Parse()
-	fmt.Println("| n | crash | loss | joined | degree min/med/max | peers contacted / 10 s (med/max) | idle frames/node/s | idle B/node/s | delivered | p50 | p99 | max | bodies/delivery | B/delivery | all hold all victims failed | false failures | heap/node | wall |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| n | crash | loss | joined | degree min/med/max | peers contacted / 10 s (med/max) | idle frames/node/s | idle B/node/s | delivered | p50 | p99 | max | bodies/delivery | B/delivery | first declared (med/max) | all hold all victims failed | false failures | heap/node | wall |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range ints(*ns) {
 		p.n = n
 		start := time.Now()
 		r := run(p)
-		fmt.Printf("| %d | %.0f %% | %.0f %% | %s | %d/%d/%d | %d/%d | %.1f | %.0f | %.3f %% | %s | %s | %s | %.2f | %.0f | %s | %d | %.0f KiB | %.0f s |\n",
+		fmt.Printf("| %d | %.0f %% | %.0f %% | %s | %d/%d/%d | %d/%d | %.1f | %.0f | %.3f %% | %s | %s | %s | %.2f | %.0f | %s / %s | %s | %d | %.0f KiB | %.0f s |\n",
 			n, 100*p.crash, 100*p.loss, dur(r.joined), r.degMin, r.degMed, r.degMax, r.contactMed, r.contactMax,
 			r.idleFrames, r.idleBytes, 100*r.delivered, ms(r.p50), ms(r.p99), ms(r.max), r.bodies, r.bytes,
-			dur(r.detected), r.falseFails, r.heapPerNode/1024, time.Since(start).Seconds())
+			dur(r.firstMed), dur(r.firstMax), dur(r.detected), r.falseFails, r.heapPerNode/1024, time.Since(start).Seconds())
 	}
 }
 
@@ -105,6 +114,7 @@ type result struct {
 	p50, p99, max          time.Duration
 	bodies, bytes          float64 // per delivery, during the stream
 	falseFails             int
+	firstMed, firstMax     time.Duration // victims' first declaration anywhere, after the crash
 	heapPerNode            float64
 }
 
@@ -128,6 +138,10 @@ type world struct {
 	lat        []time.Duration
 	falseFails int
 	crashed    []bool
+	firstFail  []time.Duration // when a victim was first declared failed anywhere
+	degAtCrash []int
+	// firstSuspect: when a victim was first suspected anywhere
+	firstSuspect []time.Duration
 }
 
 // sender records the peers a node sends to, then sends.
@@ -200,7 +214,8 @@ func newWorld(p params) *world {
 		panic(err)
 	}
 	w := &world{net: net, nodes: make([]*node, p.n), contacts: make([]map[int]struct{}, p.n),
-		published: make(map[core.MsgKey]time.Duration), msgIndex: make(map[core.MsgKey]int), crashed: make([]bool, p.n)}
+		published: make(map[core.MsgKey]time.Duration), msgIndex: make(map[core.MsgKey]int), crashed: make([]bool, p.n),
+		firstFail: make([]time.Duration, p.n), firstSuspect: make([]time.Duration, p.n)}
 	for i := range w.nodes {
 		w.contacts[i] = make(map[int]struct{})
 		nd := &node{w: w, idx: i}
@@ -210,14 +225,28 @@ func newWorld(p params) *world {
 			Gossip:     p2p.EngineProfile(p2p.ProfileLAN, true),
 		}
 		cfg.Gossip.FirstSeq = 1
+		if p.suspMax > 0 {
+			cfg.Membership.SuspicionMaxTimeoutMult = p.suspMax
+		}
+		if p.eagerMin > 0 {
+			cfg.Gossip.EagerMin = p.eagerMin
+		}
 		oc := p2p.OverlayProfile(0)
 		cfg.Overlay = &oc
 		cfg.Events = membership.EventFunc(func(e membership.Event) {
+			j, ok := sim.Index(e.Member.ID)
+			if e.Kind == membership.EventSuspect && ok && w.crashed[j] && w.firstSuspect[j] == 0 {
+				w.firstSuspect[j] = net.Now()
+			}
 			if e.Kind != membership.EventFail {
 				return
 			}
-			if j, ok := sim.Index(e.Member.ID); ok && !w.crashed[j] {
+			switch {
+			case !ok:
+			case !w.crashed[j]:
 				w.falseFails++
+			case w.firstFail[j] == 0:
+				w.firstFail[j] = net.Now()
 			}
 		})
 		if nd.gn, err = grapevine.NewNode(cfg); err != nil {
@@ -254,6 +283,13 @@ func run(p params) result {
 			break
 		}
 	}
+	if debug {
+		sizes := map[int]int{}
+		for _, nd := range w.nodes {
+			sizes[nd.gn.Membership().Size()]++
+		}
+		fmt.Fprintln(os.Stderr, "member list sizes after the join phase (size: nodes):", sizes)
+	}
 	net.Run(net.Now() + p.settle)
 	runtime.GC()
 	runtime.ReadMemStats(&m1)
@@ -279,6 +315,7 @@ func run(p params) result {
 		victims = net.CrashFraction(p.crash)
 		for _, v := range victims {
 			w.crashed[v] = true
+			w.degAtCrash = append(w.degAtCrash, w.nodes[v].gn.Overlay().ActiveLen())
 		}
 	})
 	payload := make([]byte, p.size)
@@ -343,6 +380,21 @@ func run(p params) result {
 		r.p50, r.p99, r.max = w.lat[len(w.lat)/2], w.lat[len(w.lat)*99/100], w.lat[len(w.lat)-1]
 	}
 	r.falseFails = w.falseFails
+	var first []time.Duration
+	for k, v := range victims {
+		if debug {
+			fmt.Fprintf(os.Stderr, "victim %d degree %d first suspected %v declared %v\n", v, w.degAtCrash[k], w.firstSuspect[v]-crashAt, w.firstFail[v]-crashAt)
+		}
+		if w.firstFail[v] > 0 {
+			first = append(first, w.firstFail[v]-crashAt)
+		}
+	}
+	if len(first) == len(victims) && len(first) > 0 {
+		slices.Sort(first)
+		r.firstMed, r.firstMax = first[len(first)/2], first[len(first)-1]
+	} else {
+		r.firstMed, r.firstMax = -1, -1
+	}
 	return r
 }
 

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestStackAt100: the whole stack at n = 100 on the simulator, 10 % of the
+// nodes crashed silently mid-stream: the group forms, every survivor
+// delivers every message once (Deliver panics on a second delivery), every
+// survivor holds every victim failed, and no live node is declared failed.
+func TestStackAt100(t *testing.T) {
+	p := params{n: 100, crash: 0.1, joinRate: 25, msgs: 60, rate: 20, size: 64, settle: 5 * time.Second,
+		limit: 60 * time.Second, latMin: 2 * time.Millisecond, latMax: 20 * time.Millisecond, seed: 7}
+	r := run(p)
+	t.Logf("joined %v, delivered %.4f, p99 %v, detected %v, degree %d/%d/%d, contacts %d/%d",
+		r.joined, r.delivered, r.p99, r.detected, r.degMin, r.degMed, r.degMax, r.contactMed, r.contactMax)
+	if r.joined < 0 {
+		t.Fatal("the group did not converge")
+	}
+	if r.delivered != 1 {
+		t.Errorf("survivors delivered %.4f of what they were owed, want all", r.delivered)
+	}
+	if r.detected < 0 {
+		t.Error("not every survivor holds every victim failed within the limit")
+	}
+	if r.falseFails != 0 {
+		t.Errorf("%d false failures", r.falseFails)
+	}
+	if r.contactMax > 32 {
+		t.Errorf("a node sent to %d distinct peers in 10 idle seconds, want at most 32", r.contactMax)
+	}
+}
