@@ -133,6 +133,7 @@ func engineConfig(p *Peer) core.Config {
 //     timeout is asked again of the next announcer, twice, before
 //     IWantTimeout takes over: what the tree still misses under loss does
 //     not wait 500 ms for a lost request.
+//
 // EngineProfile returns the gossip engine's configuration a p2p peer of
 // profile p runs (with the overlay, WithOverlay, when overlay is set),
 // without the peer's own identity, transport, application, validator and
