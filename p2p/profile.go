@@ -66,6 +66,17 @@ func engineConfig(p *Peer) core.Config {
 	return c
 }
 
+// EngineProfile returns the gossip engine's configuration a p2p peer of
+// profile p runs (with the overlay, WithOverlay, when overlay is set),
+// without the peer's own identity, transport, application, validator and
+// signer: what the simulator runs to measure the same protocol at sizes
+// one machine cannot host (testnet/cmd/stackexp).
+func EngineProfile(p Profile, overlay bool) core.Config {
+	c := core.DefaultConfig()
+	tuneEngine(&c, p, overlay)
+	return c
+}
+
 // tuneEngine applies the gossip profile for libp2p streams. Streams are
 // reliable and every frame costs a yamux header, a Noise tag and usually a
 // system call, while a message body (payload, 38-byte origin, 64-byte
@@ -133,18 +144,6 @@ func engineConfig(p *Peer) core.Config {
 //     timeout is asked again of the next announcer, twice, before
 //     IWantTimeout takes over: what the tree still misses under loss does
 //     not wait 500 ms for a lost request.
-//
-// EngineProfile returns the gossip engine's configuration a p2p peer of
-// profile p runs (with the overlay, WithOverlay, when overlay is set),
-// without the peer's own identity, transport, application, validator and
-// signer: what the simulator runs to measure the same protocol at sizes
-// one machine cannot host (testnet/cmd/stackexp).
-func EngineProfile(p Profile, overlay bool) core.Config {
-	c := core.DefaultConfig()
-	tuneEngine(&c, p, overlay)
-	return c
-}
-
 func tuneEngine(c *core.Config, p Profile, overlay bool) {
 	c.Mode = core.PushPull
 	c.EagerPush = true
