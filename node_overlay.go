@@ -55,6 +55,18 @@ func newOverlay(cfg *Config, peers *overlayPeers) (*overlay.Overlay, error) {
 		oc.Seed = cfg.Seed
 	}
 	oc.SizeEstimate = func() int { return peers.ml.Size() }
+	if oc.RandomPeer == nil {
+		// The overlay's random links (RandomLinkTicks) go to a live member
+		// drawn from the whole member list, which every part of a split
+		// overlay still shares with the others through full-state exchanges.
+		var buf [1]core.NodeID
+		oc.RandomPeer = func() core.NodeID {
+			if s := peers.ml.Sample(buf[:0], 1); len(s) == 1 {
+				return s[0]
+			}
+			return ""
+		}
+	}
 	accept, up, down := oc.Accept, oc.OnUp, oc.OnDown
 	oc.Accept = func(id core.NodeID) bool {
 		if accept != nil && !accept(id) {

@@ -105,6 +105,22 @@ type Config struct {
 	// per tick to admit high-priority requests and FORWARD_JOIN endpoints.
 	EvictionsPerTick int
 
+	// RandomLinkTicks: about this often (jittered between half and one
+	// and a half times), a node with at least ActiveMin neighbours asks a
+	// member drawn by RandomPeer from the whole group for a link, with high
+	// priority (the member evicts one of its neighbours if full, and this
+	// node one of its own once it accepts). Joins, walks, shuffles and
+	// refills all travel over active links, so an overlay split in two (a
+	// flash crowd of joins under loss, a healed network partition) never
+	// meets again by itself, and gossip, which runs over the links, stays
+	// split with it; a link to a member drawn from the member list joins
+	// the parts within a period divided by the smaller part's size. 0 or a
+	// nil RandomPeer: never.
+	RandomLinkTicks int
+	// RandomPeer returns a random member of the group other than this node,
+	// from another layer's member list ("" when it knows none).
+	RandomPeer func() core.NodeID
+
 	// Limits bounds decoding (MaxIDLen, MaxFrameSize, MaxRecords).
 	Limits core.Limits
 
@@ -166,6 +182,7 @@ func DefaultConfig() Config {
 		JoinsPerTick:        32,
 		WalksPerPeerPerTick: 48,
 		EvictionsPerTick:    4,
+		RandomLinkTicks:     3000, // 5 min: one link (and an eviction at each end) per node every 5 minutes
 		Limits:              core.DefaultLimits(),
 	}
 }
@@ -203,6 +220,7 @@ func (c *Config) validate() error {
 	req(c.RequestTimeout >= 1, "RequestTimeout must be at least 1")
 	req(c.MaxPending >= 1, "MaxPending must be at least 1")
 	req(c.JoinRetryTicks >= 1, "JoinRetryTicks must be at least 1")
+	req(c.RandomLinkTicks >= 0, "RandomLinkTicks must not be negative")
 	req(c.JoinsPerTick >= 1 && c.WalksPerPeerPerTick >= 1 && c.EvictionsPerTick >= 0,
 		"JoinsPerTick and WalksPerPeerPerTick must be at least 1, EvictionsPerTick not negative")
 	if len(errs) > 0 {

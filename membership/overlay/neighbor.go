@@ -211,3 +211,19 @@ func (o *Overlay) randomCandidate() core.NodeID {
 	}
 	return ""
 }
+
+// randomLink asks a member drawn from the whole group (Config.RandomPeer)
+// for a link with high priority (Config.RandomLinkTicks): on acceptance
+// this node adds it, evicting one of its own neighbours if full.
+func (o *Overlay) randomLink() {
+	if o.cfg.RandomPeer == nil || len(o.active) < o.cfg.ActiveMin || len(o.pending) >= o.cfg.MaxPending {
+		return
+	}
+	id := o.cfg.RandomPeer()
+	if id == "" || o.activeIndex(id) >= 0 || o.pendingIndex(id) >= 0 || !o.admissible(id) {
+		return
+	}
+	o.pending = append(o.pending, request{id: id, sent: o.now, high: true, join: true})
+	o.stats.RandomLinks++
+	o.emit(id, func(b []byte) []byte { return appendFlags(b, RecNeighbor, flagHigh) })
+}

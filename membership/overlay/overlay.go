@@ -31,8 +31,9 @@ type Overlay struct {
 	joinDone  bool
 	joinTries int
 
-	shuf        shuffleState
-	nextShuffle int64
+	shuf           shuffleState
+	nextShuffle    int64
+	nextRandomLink int64
 
 	fillBackoff int   // ticks the next low-priority request waits after a rejection
 	nextFill    int64 // no low-priority request before this tick
@@ -89,6 +90,9 @@ func New(cfg Config) (*Overlay, error) {
 	}
 	o := &Overlay{cfg: cfg, self: cfg.ID, rng: cfg.Rand}
 	o.nextShuffle = 1 + int64(o.rng.IntN(cfg.ShuffleTicks))
+	if cfg.RandomLinkTicks > 0 {
+		o.nextRandomLink = 1 + int64(o.rng.IntN(cfg.RandomLinkTicks))
+	}
 	return o, nil
 }
 
@@ -292,8 +296,8 @@ func (o *Overlay) handle(from core.NodeID, m *msg) {
 }
 
 // Tick advances time by one tick: keepalives and failure detection of the
-// active view, NEIGHBOR request timeouts, rejoin, SHUFFLE, and refilling
-// the active view from the passive view.
+// active view, NEIGHBOR request timeouts, rejoin, SHUFFLE, random links,
+// and refilling the active view from the passive view.
 func (o *Overlay) Tick() {
 	o.now++
 	o.joinsThisTick, o.evictionsThisTick = 0, 0
@@ -305,6 +309,10 @@ func (o *Overlay) Tick() {
 	if o.now >= o.nextShuffle {
 		o.startShuffle()
 		o.nextShuffle = o.now + int64(o.cfg.ShuffleTicks/2+o.rng.IntN(o.cfg.ShuffleTicks))
+	}
+	if o.cfg.RandomLinkTicks > 0 && o.now >= o.nextRandomLink {
+		o.nextRandomLink = o.now + int64(o.cfg.RandomLinkTicks/2+o.rng.IntN(o.cfg.RandomLinkTicks))
+		o.randomLink()
 	}
 	o.fill()
 	o.flush()

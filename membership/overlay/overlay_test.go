@@ -382,3 +382,42 @@ func TestJoinThroughJoinersUnderLoss(t *testing.T) {
 		}
 	}
 }
+
+// TestRandomLinksJoinSplitOverlays: two overlays formed apart (as the two
+// sides of a partition, or a flash crowd that split) never meet through
+// walks, shuffles or refills, which all travel over active links; with
+// random links to members drawn from the whole group (RandomPeer, as the
+// member list provides) they become one.
+func TestRandomLinksJoinSplitOverlays(t *testing.T) {
+	for _, linked := range []bool{false, true} {
+		const n, half = 60, 30
+		var c *cluster
+		c = newCluster(t, n, 5, 0, func(cfg *Config) {
+			cfg.RandomLinkTicks = 50
+			if linked {
+				cfg.RandomPeer = func() core.NodeID { return c.ids[c.net.Rand().IntN(n)] }
+			}
+		})
+		for i := 0; i < n; i++ {
+			c.net.SetHandler(i, &simNode{ov: c.nodes[i], ids: c.ids})
+			if i != 0 && i != half {
+				contact := 0
+				if i > half {
+					contact = half
+				}
+				c.net.At(time.Duration(1+i%half)*tick, func() { c.nodes[i].Join(c.ids[contact]) })
+			}
+		}
+		c.runTicks(400)
+		comps, largest := c.components()
+		switch {
+		case !linked && comps != 2:
+			t.Fatalf("without random links: %d components (largest %d), want the 2 formed apart", comps, largest)
+		case linked && comps != 1:
+			t.Errorf("with random links: %d components (largest %d of %d), want 1", comps, largest, n)
+		}
+		if r := c.check(); linked && r.belowMin > 0 {
+			t.Errorf("with random links: %s", r)
+		}
+	}
+}

@@ -289,6 +289,7 @@ func run(p params) result {
 			sizes[nd.gn.Membership().Size()]++
 		}
 		fmt.Fprintln(os.Stderr, "member list sizes after the join phase (size: nodes):", sizes)
+		fmt.Fprintln(os.Stderr, "overlay component sizes:", w.components())
 	}
 	net.Run(net.Now() + p.settle)
 	runtime.GC()
@@ -368,6 +369,20 @@ func run(p params) result {
 			owed++
 			if w.got[k][i] {
 				done++
+			} else if debug {
+				o, has := -1, false
+				for key, idx := range w.msgIndex {
+					if idx == k {
+						o, _ = sim.Index(key.Origin)
+						has = nd.gn.Has(key)
+						fmt.Fprintf(os.Stderr, "seq %d published at %v; ", key.Seq, w.published[key])
+					}
+				}
+				st := nd.gn.Engine().Stats()
+				fmt.Fprintf(os.Stderr, "has: %v; fifo lost %d late %d started-first %d; ", has, st.FIFOLost, st.FIFOLate, st.FIFOStartedFirst)
+				ml := nd.gn.Membership()
+				_, knows := ml.Member(sim.ID(o))
+				fmt.Fprintf(os.Stderr, "node %d (members %d, degree %d) missed message %d of origin %d (known: %v)\n", i, ml.Size(), nd.gn.Overlay().ActiveLen(), k, o, knows)
 			}
 		}
 	}
@@ -462,6 +477,35 @@ func (w *world) degrees() (int, int, int) {
 	}
 	slices.Sort(d)
 	return d[0], d[len(d)/2], d[len(d)-1]
+}
+
+// components returns the sizes of the live nodes' overlay components.
+func (w *world) components() []int {
+	seen := make([]bool, len(w.nodes))
+	var sizes []int
+	var stack []int
+	var buf []core.NodeID
+	for s := range w.nodes {
+		if seen[s] || !w.net.Up(s) {
+			continue
+		}
+		seen[s] = true
+		stack = append(stack[:0], s)
+		size := 0
+		for len(stack) > 0 {
+			i := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			size++
+			for _, id := range w.nodes[i].gn.Overlay().Active(buf[:0]) {
+				if j, ok := sim.Index(id); ok && !seen[j] && w.net.Up(j) {
+					seen[j] = true
+					stack = append(stack, j)
+				}
+			}
+		}
+		sizes = append(sizes, size)
+	}
+	return sizes
 }
 
 func dur(d time.Duration) string {
