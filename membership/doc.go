@@ -102,6 +102,10 @@
 //   - probe.go: "is this member answering?": probing, ping-req relays and
 //     their nacks, acks, Lifeguard's local health multiplier, the
 //     out-of-turn probe of a suspect (Config.ProbeSuspects).
+//   - neighbors.go and silent.go: probing over an overlay (Config.Neighbors):
+//     only neighbours are probed, members reported unreachable out of turn,
+//     and every other probe goes to the neighbour heard from least
+//     recently, so a crashed neighbour is probed within a few periods.
 //   - suspicion.go: "when is a member declared dead?": the suspicion timer,
 //     its confirmations (Lifeguard), the new-member grace floor, reminders
 //     to the suspect (Config.Repair) and the expiry that declares it dead.

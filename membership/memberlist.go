@@ -48,6 +48,8 @@ type Memberlist struct {
 	wasUrgent   bool       // the last probe went to urgent: the next follows the round
 	unreachable []*member  // reported unreachable, to be probed out of turn although not neighbours (neighbors.go)
 	forcedProbe bool       // nextTarget took its target from unreachable
+	wasSilent   bool       // the last probe went to a silent neighbour: the next follows the round (silent.go)
+	nbrSeen     map[core.NodeID]nbrEvidence
 	probe       probe
 	relays      []relay
 	pingSeq     uint64 // sequence number of this member's last ping (probes and relays)
@@ -262,6 +264,7 @@ func (m *Memberlist) Step(from core.NodeID, f *core.Frame) error {
 	if f == nil {
 		return nil
 	}
+	m.noteHeard(from)
 	var first error
 	seen := false
 	// Two passes: pings last, so that the ack they trigger already carries

@@ -86,6 +86,14 @@ func (m *Memberlist) nextTarget() *member {
 		return u
 	}
 	m.wasUrgent = false
+	if !m.wasSilent {
+		if s := m.silentNeighbor(); s != nil && m.probeCandidate(s) {
+			m.wasSilent = true
+			m.stats.SilentProbes++
+			return s
+		}
+	}
+	m.wasSilent = false
 	rebuilt := false
 	for {
 		if m.probeIdx >= len(m.probeOrder) {
@@ -114,6 +122,7 @@ func (m *Memberlist) startProbe() {
 		return
 	}
 	m.pingSeq++
+	m.noteProbed(t)
 	m.probe = probe{
 		active:    true,
 		forced:    m.forcedProbe,

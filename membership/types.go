@@ -150,6 +150,7 @@ type Stats struct {
 	FallbackPings      uint64 // direct pings repeated on the reliable path
 	FallbackAcks       uint64 // probes answered only on the reliable path
 	SuspectProbes      uint64 // probes of members suspected by others, out of round-robin turn
+	SilentProbes       uint64 // probes of the neighbour heard from least recently, out of turn (silent.go)
 	RelaysServed       uint64 // ping-reqs served for others
 	RelaysDropped      uint64 // ping-reqs refused by MaxPendingRelays
 	GossipsSent        uint64 // dedicated gossip frames

@@ -137,9 +137,11 @@ type world struct {
 	got        [][]bool // [message][node]
 	lat        []time.Duration
 	falseFails int
-	crashed    []bool
-	firstFail  []time.Duration // when a victim was first declared failed anywhere
-	degAtCrash []int
+	// falseSuspicions: live nodes suspected (events at every observer)
+	falseSuspicions int
+	crashed         []bool
+	firstFail       []time.Duration // when a victim was first declared failed anywhere
+	degAtCrash      []int
 	// firstSuspect: when a victim was first suspected anywhere
 	firstSuspect []time.Duration
 }
@@ -235,6 +237,9 @@ func newWorld(p params) *world {
 		cfg.Overlay = &oc
 		cfg.Events = membership.EventFunc(func(e membership.Event) {
 			j, ok := sim.Index(e.Member.ID)
+			if e.Kind == membership.EventSuspect && ok && !w.crashed[j] {
+				w.falseSuspicions++
+			}
 			if e.Kind == membership.EventSuspect && ok && w.crashed[j] && w.firstSuspect[j] == 0 {
 				w.firstSuspect[j] = net.Now()
 			}
@@ -395,6 +400,18 @@ func run(p params) result {
 		r.p50, r.p99, r.max = w.lat[len(w.lat)/2], w.lat[len(w.lat)*99/100], w.lat[len(w.lat)-1]
 	}
 	r.falseFails = w.falseFails
+	if debug {
+		fmt.Fprintln(os.Stderr, "suspicion events about live nodes:", w.falseSuspicions)
+		var ms membership.Stats
+		for _, nd := range w.nodes {
+			st := nd.gn.Membership().Stats()
+			ms.PingsSent += st.PingsSent
+			ms.SuspectProbes += st.SuspectProbes
+			ms.SilentProbes += st.SilentProbes
+			ms.UpdatesSent += st.UpdatesSent
+		}
+		fmt.Fprintf(os.Stderr, "membership: pings %d, silent %d, suspect %d, updates sent %d\n", ms.PingsSent, ms.SilentProbes, ms.SuspectProbes, ms.UpdatesSent)
+	}
 	var first []time.Duration
 	for k, v := range victims {
 		if debug {
