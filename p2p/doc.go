@@ -55,16 +55,22 @@
 //     former neighbour's is closed two seconds after the link ends, and a
 //     connection to any other member once it has been idle ten seconds
 //     (Stats.ConnsTrimmed). The water marks drop to 24 and 32.
-//   - Which members a peer probes. SWIM probes its live neighbours
-//     round-robin and asks neighbours for ping-reqs
-//     (membership.Config.Neighbors). A member nobody but its neighbours
-//     talks to is still probed: every member is a neighbour of 8 to 16
-//     others (the views are symmetric), so about one of them probes it
-//     each protocol period, and the overlay's own keepalive finds a
-//     neighbour that went silent (dropped from the view after 9 s, then
-//     probed out of turn: membership.Memberlist.ReportUnreachable queues
-//     up to 16 such members, and one whose probe was inconclusive is
-//     queued again).
+//   - Which members a peer probes. SWIM probes its live neighbours and
+//     asks neighbours for ping-reqs (membership.Config.Neighbors): every
+//     other probe goes round-robin, the others to the neighbour heard from
+//     least recently, so a neighbour that fell silent is probed within a
+//     few periods. A member nobody but its neighbours talks to is still
+//     probed: every member is a neighbour of 8 to 16 others (the views are
+//     symmetric), and the overlay's own keepalive finds a neighbour that
+//     went silent (dropped from the view after 9 s, then probed out of
+//     turn: membership.Memberlist.ReportUnreachable queues up to 16 such
+//     members, and one whose probe was inconclusive is queued again).
+//   - Splits. Joins, walks, shuffles and refills all travel over
+//     neighbour links, so an overlay that split (a partition that healed,
+//     a flash crowd of joins) would never meet again, and gossip with it:
+//     every 5 minutes or so a peer links to a member drawn from its whole
+//     member list (overlay.Config.RandomLinkTicks), and a joiner retries
+//     its JOIN until a contact took it in.
 //   - How memberships travel. Membership updates ride on every frame a
 //     peer sends its neighbours and are retransmitted λ·log n times, so an
 //     update floods the overlay in a few hops; accusations too, and in

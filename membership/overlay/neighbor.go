@@ -172,6 +172,9 @@ func (o *Overlay) fill() {
 	for need > 0 && len(o.pending) < limit {
 		id := o.randomCandidate()
 		if id == "" {
+			id = o.memberCandidate()
+		}
+		if id == "" {
 			o.shuffleSoon()
 			return
 		}
@@ -206,6 +209,28 @@ func (o *Overlay) randomCandidate() core.NodeID {
 	for k := 0; k < n; k++ {
 		id := o.passive[(start+k)%n]
 		if o.pendingIndex(id) < 0 {
+			return id
+		}
+	}
+	return ""
+}
+
+// memberCandidate is a member drawn from the whole group (Config.RandomPeer)
+// that is neither a neighbour nor asked already, for a node whose passive
+// view has no candidate left: a node that joined late in a flash crowd can
+// hold two or three neighbours and an empty passive view, and shuffles,
+// whose answers go to neighbours only (ShuffleReplyToNeighbors), would not
+// refill it (stackexp n = 1,000: six nodes stayed at 2 to 4 neighbours,
+// and a crashed one with 4 was confirmed by too few to be declared within
+// 10 s).
+func (o *Overlay) memberCandidate() core.NodeID {
+	if o.cfg.RandomPeer == nil {
+		return ""
+	}
+	for try := 0; try < 3; try++ {
+		id := o.cfg.RandomPeer()
+		if id != "" && id != o.self && o.activeIndex(id) < 0 && o.pendingIndex(id) < 0 && o.admissible(id) {
+			o.stats.MemberCandidates++
 			return id
 		}
 	}

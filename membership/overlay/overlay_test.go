@@ -421,3 +421,44 @@ func TestRandomLinksJoinSplitOverlays(t *testing.T) {
 		}
 	}
 }
+
+// TestMemberCandidatesRefillStarvedNodes: a, b and c joined one another
+// and nothing else, so each holds two neighbours and an empty passive view,
+// below ActiveMin; twenty more members exist that none of them has heard of
+// in the overlay. Without RandomPeer nothing refills a's view (shuffle
+// walks stay among the three); with it, a node whose passive view has no
+// candidate asks members drawn from the whole group (the member list) and
+// reaches ActiveMin.
+func TestMemberCandidatesRefillStarvedNodes(t *testing.T) {
+	for _, members := range []bool{false, true} {
+		net := newMemnet()
+		var others []core.NodeID
+		for i := 0; i < 20; i++ {
+			net.add(t, nid(i), nil)
+			others = append(others, nid(i))
+		}
+		pick := 0
+		a := net.add(t, "a", func(cfg *Config) {
+			cfg.RandomLinkTicks = 0
+			if members {
+				cfg.RandomPeer = func() core.NodeID { pick++; return others[pick%len(others)] }
+			}
+		})
+		net.add(t, "b", nil).Join("a")
+		net.run(t)
+		net.add(t, "c", nil).Join("a")
+		net.run(t)
+		net.tick(t, 50)
+		got := a.ActiveLen()
+		switch {
+		case !members && got >= a.cfg.ActiveMin:
+			t.Fatalf("without member candidates a reached %d neighbours", got)
+		case members && got < a.cfg.ActiveMin:
+			t.Errorf("with member candidates a holds %d neighbours, want at least %d", got, a.cfg.ActiveMin)
+		}
+		if members && a.Stats().MemberCandidates == 0 {
+			t.Error("no member candidate counted")
+		}
+		checkInvariants(t, a)
+	}
+}

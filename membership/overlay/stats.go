@@ -25,6 +25,7 @@ type Stats struct {
 	JoinOffers        uint64 // join walks that ended here (NEIGHBOR offers sent to the joiner)
 	NeighborRequests  uint64 // NEIGHBOR requests sent
 	RandomLinks       uint64 // high-priority NEIGHBOR requests to a member drawn from the whole group (RandomLinkTicks)
+	MemberCandidates  uint64 // NEIGHBOR requests to a member drawn from the whole group because the passive view had no candidate
 	NeighborAccepted  uint64 // NEIGHBOR requests this node accepted
 	NeighborRejected  uint64 // NEIGHBOR requests this node rejected (full)
 	NeighborTimeouts  uint64 // requests unanswered (target dropped from passive)

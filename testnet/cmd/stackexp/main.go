@@ -493,6 +493,21 @@ func (w *world) degrees() (int, int, int) {
 		}
 	}
 	slices.Sort(d)
+	if debug {
+		low := 0
+		for i, nd := range w.nodes {
+			ov := nd.gn.Overlay()
+			if w.net.Up(i) && ov.ActiveLen() < 8 {
+				low++
+				if low <= 5 {
+					st := ov.Stats()
+					fmt.Fprintf(os.Stderr, "node %d: active %d passive %d, requests %d accepted-by-it %d rejected-by-it %d timeouts %d, up %d down %d evicted %d failures %d rejected-ids %d\n",
+						i, ov.ActiveLen(), ov.PassiveLen(), st.NeighborRequests, st.NeighborAccepted, st.NeighborRejected, st.NeighborTimeouts, st.NeighborUp, st.NeighborDown, st.Evictions, st.Failures, st.Rejected)
+				}
+			}
+		}
+		fmt.Fprintln(os.Stderr, "nodes below 8 neighbours:", low)
+	}
 	return d[0], d[len(d)/2], d[len(d)-1]
 }
 
