@@ -1,0 +1,195 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/grapevine-p2p/grapevine/core"
+	"github.com/grapevine-p2p/grapevine/membership"
+	"github.com/grapevine-p2p/grapevine/testnet/sim"
+)
+
+// result is one run's figures.
+type result struct {
+	joined, detected       time.Duration // -1: not within the limit
+	degMin, degMed, degMax int
+	contactMed, contactMax int
+	idleFrames, idleBytes  float64
+	delivered              float64 // of the deliveries owed to survivors
+	p50, p99, max          time.Duration
+	bodies, bytes          float64 // per delivery, during the stream
+	falseFails             int
+	firstMed, firstMax     time.Duration // victims' first declaration anywhere, after the crash
+	heapPerNode            float64
+}
+
+func run(p params) result {
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	w := newWorld(p)
+	net := w.net
+	var r result
+	// Join: node 0 first, then joinRate nodes a tick, each through a
+	// random node already started.
+	net.SetHandler(0, w.nodes[0])
+	for i := 1; i < p.n; i++ {
+		at := time.Duration(1+(i-1)/p.joinRate)*tick + tick/2
+		net.At(at, func() {
+			net.SetHandler(i, w.nodes[i])
+			w.nodes[i].gn.Join([]core.NodeID{sim.ID(net.Rand().IntN(i))})
+		})
+	}
+	r.joined = -1
+	deadline := 3 * time.Minute
+	for net.Now() < deadline {
+		net.Run(net.Now() + time.Second)
+		if w.converged() {
+			r.joined = net.Now()
+			break
+		}
+	}
+	if debug {
+		sizes := map[int]int{}
+		for _, nd := range w.nodes {
+			sizes[nd.gn.Membership().Size()]++
+		}
+		fmt.Fprintln(os.Stderr, "member list sizes after the join phase (size: nodes):", sizes)
+		fmt.Fprintln(os.Stderr, "overlay component sizes:", w.components())
+	}
+	net.Run(net.Now() + p.settle)
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	r.heapPerNode = float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(p.n)
+
+	// Idle: 10 s of traffic, and the distinct peers each node sent to.
+	w.resetContacts()
+	before := net.Total()
+	net.Run(net.Now() + 10*time.Second)
+	after := net.Total()
+	r.idleFrames = float64(after.FramesSent-before.FramesSent) / float64(p.n) / 10
+	r.idleBytes = float64(after.BytesSent-before.BytesSent) / float64(p.n) / 10
+	r.contactMed, r.contactMax = w.contactSpread()
+	r.degMin, r.degMed, r.degMax = w.degrees()
+
+	// The stream, with the crash a quarter of the way in.
+	w.got = make([][]bool, p.msgs)
+	gap := time.Second / time.Duration(p.rate)
+	start := net.Now()
+	crashAt := start + time.Duration(p.msgs/4)*gap + gap/2
+	var victims []int
+	net.At(crashAt, func() {
+		victims = net.CrashFraction(p.crash)
+		for _, v := range victims {
+			w.crashed[v] = true
+			w.degAtCrash = append(w.degAtCrash, w.nodes[v].gn.Overlay().ActiveLen())
+		}
+	})
+	payload := make([]byte, p.size)
+	rng := net.Rand()
+	beforeStream := net.Total()
+	var bodies0 uint64
+	for _, nd := range w.nodes {
+		bodies0 += nd.gn.Engine().Stats().Received
+	}
+	for k := 0; k < p.msgs; k++ {
+		net.At(start+time.Duration(k)*gap, func() {
+			var o int
+			for {
+				o = rng.IntN(p.n)
+				if net.Up(o) {
+					break
+				}
+			}
+			m, err := w.nodes[o].gn.Publish("t", payload)
+			if err != nil {
+				panic(err)
+			}
+			w.published[m.Key()] = net.Now()
+			w.msgIndex[m.Key()] = k
+			w.got[k] = make([]bool, p.n)
+			w.got[k][o] = true
+			w.nodes[o].arm()
+		})
+	}
+	r.detected = -1
+	end := start + time.Duration(p.msgs)*gap
+	for net.Now() < crashAt+p.limit || net.Now() < end+10*time.Second {
+		net.Run(net.Now() + tick)
+		if r.detected < 0 && victims != nil && w.allHoldFailed(victims) {
+			r.detected = net.Now() - crashAt
+		}
+		if r.detected >= 0 && net.Now() >= end+10*time.Second {
+			break
+		}
+	}
+	afterStream := net.Total()
+	var bodies1 uint64
+	owed, done := 0, 0
+	for i, nd := range w.nodes {
+		bodies1 += nd.gn.Engine().Stats().Received
+		if w.crashed[i] {
+			continue
+		}
+		for k := range w.got {
+			owed++
+			if w.got[k][i] {
+				done++
+			} else if debug {
+				o, has := -1, false
+				for key, idx := range w.msgIndex {
+					if idx == k {
+						o, _ = sim.Index(key.Origin)
+						has = nd.gn.Has(key)
+						fmt.Fprintf(os.Stderr, "seq %d published at %v; ", key.Seq, w.published[key])
+					}
+				}
+				st := nd.gn.Engine().Stats()
+				fmt.Fprintf(os.Stderr, "has: %v; fifo lost %d late %d started-first %d; ", has, st.FIFOLost, st.FIFOLate, st.FIFOStartedFirst)
+				ml := nd.gn.Membership()
+				_, knows := ml.Member(sim.ID(o))
+				fmt.Fprintf(os.Stderr, "node %d (members %d, degree %d) missed message %d of origin %d (known: %v)\n", i, ml.Size(), nd.gn.Overlay().ActiveLen(), k, o, knows)
+			}
+		}
+	}
+	deliveries := float64(len(w.lat))
+	r.delivered = float64(done) / float64(max(owed, 1))
+	r.bodies = float64(bodies1-bodies0) / deliveries
+	r.bytes = float64(afterStream.BytesSent-beforeStream.BytesSent) / deliveries
+	slices.Sort(w.lat)
+	if len(w.lat) > 0 {
+		r.p50, r.p99, r.max = w.lat[len(w.lat)/2], w.lat[len(w.lat)*99/100], w.lat[len(w.lat)-1]
+	}
+	r.falseFails = w.falseFails
+	if debug {
+		fmt.Fprintln(os.Stderr, "suspicion events about live nodes:", w.falseSuspicions)
+		var ms membership.Stats
+		for _, nd := range w.nodes {
+			st := nd.gn.Membership().Stats()
+			ms.PingsSent += st.PingsSent
+			ms.SuspectProbes += st.SuspectProbes
+			ms.SilentProbes += st.SilentProbes
+			ms.UpdatesSent += st.UpdatesSent
+		}
+		fmt.Fprintf(os.Stderr, "membership: pings %d, silent %d, suspect %d, updates sent %d\n", ms.PingsSent, ms.SilentProbes, ms.SuspectProbes, ms.UpdatesSent)
+	}
+	var first []time.Duration
+	for k, v := range victims {
+		if debug {
+			fmt.Fprintf(os.Stderr, "victim %d degree %d first suspected %v declared %v\n", v, w.degAtCrash[k], w.firstSuspect[v]-crashAt, w.firstFail[v]-crashAt)
+		}
+		if w.firstFail[v] > 0 {
+			first = append(first, w.firstFail[v]-crashAt)
+		}
+	}
+	if len(first) == len(victims) && len(first) > 0 {
+		slices.Sort(first)
+		r.firstMed, r.firstMax = first[len(first)/2], first[len(first)-1]
+	} else {
+		r.firstMed, r.firstMax = -1, -1
+	}
+	return r
+}

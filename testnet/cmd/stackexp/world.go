@@ -1,0 +1,268 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	grapevine "github.com/grapevine-p2p/grapevine"
+	"github.com/grapevine-p2p/grapevine/core"
+	"github.com/grapevine-p2p/grapevine/membership"
+	"github.com/grapevine-p2p/grapevine/p2p"
+	"github.com/grapevine-p2p/grapevine/testnet/sim"
+)
+
+// node is one full stack on the simulator.
+type node struct {
+	w        *world
+	idx      int
+	gn       *grapevine.Node
+	gapArmed bool
+	ackArmed bool
+}
+
+// world is the population and what the run records.
+type world struct {
+	net        *sim.Network
+	nodes      []*node
+	contacts   []map[int]struct{} // distinct peers each node sent to in the current window
+	published  map[core.MsgKey]time.Duration
+	msgIndex   map[core.MsgKey]int
+	got        [][]bool // [message][node]
+	lat        []time.Duration
+	falseFails int
+	// falseSuspicions: live nodes suspected (events at every observer)
+	falseSuspicions int
+	crashed         []bool
+	firstFail       []time.Duration // when a victim was first declared failed anywhere
+	degAtCrash      []int
+	// firstSuspect: when a victim was first suspected anywhere
+	firstSuspect []time.Duration
+}
+
+// sender records the peers a node sends to, then sends.
+type sender struct {
+	w   *world
+	idx int
+	ep  *sim.Endpoint
+}
+
+func (s *sender) Send(to core.NodeID, frame []byte) {
+	if j, ok := sim.Index(to); ok {
+		s.w.contacts[s.idx][j] = struct{}{}
+	}
+	s.ep.Send(to, frame)
+}
+
+func (nd *node) Tick() {
+	nd.gn.Tick()
+	nd.arm()
+}
+
+func (nd *node) Receive(from int, frame []byte) {
+	_ = nd.gn.Step(sim.ID(from), frame) // malformed frames cannot occur here; errors are the layers' own refusals
+	nd.arm()
+}
+
+func (nd *node) Deliver(m *core.Message) {
+	w := nd.w
+	i, ok := w.msgIndex[m.Key()]
+	if !ok {
+		return
+	}
+	if w.got[i][nd.idx] {
+		panic(fmt.Sprintf("node %d delivered message %d twice", nd.idx, i))
+	}
+	w.got[i][nd.idx] = true
+	w.lat = append(w.lat, w.net.Now()-w.published[m.Key()])
+}
+
+// arm schedules the driver's timers, as p2p's driver does: gap wants are
+// asked gapAskWait after they appear, and unanswered tree bodies and
+// IWANTs are resent every treeAckWait while any await an answer.
+func (nd *node) arm() {
+	ep := nd.w.net.Endpoint(nd.idx)
+	e := nd.gn.Engine()
+	if !nd.gapArmed && e.GapsWaiting() {
+		nd.gapArmed = true
+		ep.After(gapAskWait, func() {
+			nd.gapArmed = false
+			nd.gn.Engine().AskGaps()
+			nd.arm()
+		})
+	}
+	if !nd.ackArmed && e.AwaitingAnswers() {
+		nd.ackArmed = true
+		ep.After(treeAckWait, func() {
+			nd.ackArmed = false
+			nd.gn.Engine().ResendUnanswered()
+			nd.arm()
+		})
+	}
+}
+
+func newWorld(p params) *world {
+	net, err := sim.New(sim.Config{
+		Nodes: p.n, Seed: p.seed, TickInterval: tick, Loss: p.loss, TickPhase: sim.RandomPhase,
+		Latency: sim.Uniform{Min: p.latMin, Max: p.latMax},
+	})
+	if err != nil {
+		panic(err)
+	}
+	w := &world{net: net, nodes: make([]*node, p.n), contacts: make([]map[int]struct{}, p.n),
+		published: make(map[core.MsgKey]time.Duration), msgIndex: make(map[core.MsgKey]int), crashed: make([]bool, p.n),
+		firstFail: make([]time.Duration, p.n), firstSuspect: make([]time.Duration, p.n)}
+	for i := range w.nodes {
+		w.contacts[i] = make(map[int]struct{})
+		nd := &node{w: w, idx: i}
+		cfg := grapevine.Config{
+			ID: sim.ID(i), Transport: &sender{w: w, idx: i, ep: net.Endpoint(i)}, App: nd, Seed: p.seed,
+			Membership: p2p.MembershipProfile(p2p.ProfileLAN),
+			Gossip:     p2p.EngineProfile(p2p.ProfileLAN, true),
+		}
+		cfg.Gossip.FirstSeq = 1
+		if p.suspMax > 0 {
+			cfg.Membership.SuspicionMaxTimeoutMult = p.suspMax
+		}
+		if p.eagerMin > 0 {
+			cfg.Gossip.EagerMin = p.eagerMin
+		}
+		oc := p2p.OverlayProfile(0)
+		cfg.Overlay = &oc
+		cfg.Events = membership.EventFunc(func(e membership.Event) {
+			j, ok := sim.Index(e.Member.ID)
+			if e.Kind == membership.EventSuspect && ok && !w.crashed[j] {
+				w.falseSuspicions++
+			}
+			if e.Kind == membership.EventSuspect && ok && w.crashed[j] && w.firstSuspect[j] == 0 {
+				w.firstSuspect[j] = net.Now()
+			}
+			if e.Kind != membership.EventFail {
+				return
+			}
+			switch {
+			case !ok:
+			case !w.crashed[j]:
+				w.falseFails++
+			case w.firstFail[j] == 0:
+				w.firstFail[j] = net.Now()
+			}
+		})
+		if nd.gn, err = grapevine.NewNode(cfg); err != nil {
+			panic(err)
+		}
+		w.nodes[i] = nd
+	}
+	return w
+}
+
+// converged reports whether every node lists every node alive.
+func (w *world) converged() bool {
+	n := len(w.nodes)
+	for _, nd := range w.nodes {
+		if nd.gn.Membership().Size() != n {
+			return false
+		}
+	}
+	for _, nd := range w.nodes {
+		for _, m := range nd.gn.Members() {
+			if m.State != membership.StateAlive {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// allHoldFailed reports whether every survivor holds every victim dead (or
+// has dropped it from its list).
+func (w *world) allHoldFailed(victims []int) bool {
+	for i, nd := range w.nodes {
+		if w.crashed[i] {
+			continue
+		}
+		ml := nd.gn.Membership()
+		for _, v := range victims {
+			if m, ok := ml.Member(sim.ID(v)); ok && m.State.Live() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (w *world) resetContacts() {
+	for _, c := range w.contacts {
+		clear(c)
+	}
+}
+
+// contactSpread returns the median and largest number of distinct peers a
+// live node sent to since resetContacts.
+func (w *world) contactSpread() (int, int) {
+	var c []int
+	for i, m := range w.contacts {
+		if w.net.Up(i) {
+			c = append(c, len(m))
+		}
+	}
+	slices.Sort(c)
+	return c[len(c)/2], c[len(c)-1]
+}
+
+// degrees returns the smallest, median and largest active view.
+func (w *world) degrees() (int, int, int) {
+	var d []int
+	for i, nd := range w.nodes {
+		if w.net.Up(i) {
+			d = append(d, nd.gn.Overlay().ActiveLen())
+		}
+	}
+	slices.Sort(d)
+	if debug {
+		low := 0
+		for i, nd := range w.nodes {
+			ov := nd.gn.Overlay()
+			if w.net.Up(i) && ov.ActiveLen() < 8 {
+				low++
+				if low <= 5 {
+					st := ov.Stats()
+					fmt.Fprintf(os.Stderr, "node %d: active %d passive %d, requests %d accepted-by-it %d rejected-by-it %d timeouts %d, up %d down %d evicted %d failures %d rejected-ids %d\n",
+						i, ov.ActiveLen(), ov.PassiveLen(), st.NeighborRequests, st.NeighborAccepted, st.NeighborRejected, st.NeighborTimeouts, st.NeighborUp, st.NeighborDown, st.Evictions, st.Failures, st.Rejected)
+				}
+			}
+		}
+		fmt.Fprintln(os.Stderr, "nodes below 8 neighbours:", low)
+	}
+	return d[0], d[len(d)/2], d[len(d)-1]
+}
+
+// components returns the sizes of the live nodes' overlay components.
+func (w *world) components() []int {
+	seen := make([]bool, len(w.nodes))
+	var sizes []int
+	var stack []int
+	var buf []core.NodeID
+	for s := range w.nodes {
+		if seen[s] || !w.net.Up(s) {
+			continue
+		}
+		seen[s] = true
+		stack = append(stack[:0], s)
+		size := 0
+		for len(stack) > 0 {
+			i := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			size++
+			for _, id := range w.nodes[i].gn.Overlay().Active(buf[:0]) {
+				if j, ok := sim.Index(id); ok && !seen[j] && w.net.Up(j) {
+					seen[j] = true
+					stack = append(stack, j)
+				}
+			}
+		}
+		sizes = append(sizes, size)
+	}
+	return sizes
+}
