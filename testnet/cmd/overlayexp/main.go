@@ -18,14 +18,13 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/grapevine-p2p/grapevine/membership/overlay"
+	"github.com/grapevine-p2p/grapevine/testnet/internal/listflag"
 	"github.com/grapevine-p2p/grapevine/testnet/sim"
 )
 
@@ -43,8 +42,8 @@ func main() {
 	flag.Parse()
 	fmt.Println("| n | crash | loss | degree min/mean/max | below min | asym | components | passive mean | frames/node/tick | B/node/tick | heap/node | detected (ticks) | repaired (ticks) | healthy (ticks) | degree after | wall |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, n := range ints(*ns) {
-		for _, f := range floats(*crashes) {
+	for _, n := range listflag.Ints(*ns) {
+		for _, f := range listflag.Floats(*crashes) {
 			start := time.Now()
 			r := run(n, f, *loss, *rate, *contacts == "random", *settle, *limit, *seed)
 			fmt.Printf("| %d | %.0f %% | %.0f %% | %d/%.2f/%d | %d | %d | %d | %.1f | %.2f | %.0f | %.0f B | %s | %s | %s | %d/%.2f/%d | %.0f s |\n",
@@ -218,30 +217,4 @@ func inspect(net *sim.Network, nodes []*overlay.Overlay) check {
 		}
 	}
 	return c
-}
-
-func ints(s string) []int {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bad integer:", f)
-			os.Exit(2)
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
-func floats(s string) []float64 {
-	var out []float64
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bad number:", f)
-			os.Exit(2)
-		}
-		out = append(out, v)
-	}
-	return out
 }

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/grapevine-p2p/grapevine/core"
+	"github.com/grapevine-p2p/grapevine/testnet/internal/listflag"
 	"github.com/grapevine-p2p/grapevine/testnet/sim"
 )
 
@@ -45,7 +46,7 @@ func main() {
 	flag.Parse()
 	fmt.Println("| n | scheme | loss | crash | delivered | bodies/delivery | IHAVE keys/delivery | bytes/delivery | p50 ms | p99 ms | max ms | prunes | grafts | wall |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, n := range ints(*ns) {
+	for _, n := range listflag.Ints(*ns) {
 		for _, sc := range strings.Split(*schemes, ",") {
 			for _, c := range []struct{ loss, crash float64 }{{0, 0}, {0.1, 0}, {0, 0.1}} {
 				start := time.Now()
@@ -237,16 +238,4 @@ func run(n int, scheme string, loss, crash float64, msgs, origins, links, size, 
 		p50:       q(0.5), p99: q(0.99), max: q(1),
 		prunes: prunes, grafts: grafts,
 	}
-}
-
-func ints(s string) []int {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			panic(err)
-		}
-		out = append(out, v)
-	}
-	return out
 }

@@ -32,9 +32,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/grapevine-p2p/grapevine/testnet/internal/listflag"
 )
 
 const tick = 100 * time.Millisecond
@@ -85,7 +85,7 @@ func main() {
 	flag.Parse()
 	fmt.Println("| n | crash | loss | joined | degree min/med/max | peers contacted / 10 s (med/max) | idle frames/node/s | idle B/node/s | delivered | p50 | p99 | max | bodies/delivery | B/delivery | first declared (med/max) | all hold all victims failed | false failures | heap/node | wall |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, n := range ints(*ns) {
+	for _, n := range listflag.Ints(*ns) {
 		p.n = n
 		start := time.Now()
 		r := run(p)
@@ -104,16 +104,3 @@ func dur(d time.Duration) string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
-
-func ints(s string) []int {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bad integer:", f)
-			os.Exit(2)
-		}
-		out = append(out, v)
-	}
-	return out
-}
