@@ -13,6 +13,8 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
+	"github.com/libp2p/go-libp2p/core/network"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -79,13 +81,32 @@ func (tb *testbed) wireBytesOut() int64 {
 	return procIO()
 }
 
+// quietResourceManager is go-libp2p's default resource manager (its default
+// limits, scaled to the machine, with the default service limits) without
+// its metrics. libp2p.DisableMetrics does not reach the default resource
+// manager in go-libp2p v0.51: it fed every memory reservation to a tracer
+// that formats a timestamp under a lock, 6 % of a 50-host run's CPU (bench
+// -windowprofile), charged to whichever system reserves per frame. Both
+// systems' hosts use it, as a node without a metrics registry would.
+func quietResourceManager() (network.ResourceManager, error) {
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()), rcmgr.WithMetricsDisabled())
+}
+
 func newHosts(n int, transport string) (*testbed, error) {
 	tb := &testbed{dead: make([]atomic.Bool, n), port: map[int]int{}, quic: transport == "quic"}
 	for i := 0; i < n; i++ {
 		bw := metrics.NewBandwidthCounter()
+		rm, err := quietResourceManager()
+		if err != nil {
+			tb.close()
+			return nil, err
+		}
 		opts := []libp2p.Option{
 			libp2p.BandwidthReporter(bw),
 			libp2p.DisableMetrics(),
+			libp2p.ResourceManager(rm),
 		}
 		switch transport {
 		case "quic":
