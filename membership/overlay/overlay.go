@@ -91,7 +91,9 @@ func New(cfg Config) (*Overlay, error) {
 	o := &Overlay{cfg: cfg, self: cfg.ID, rng: cfg.Rand}
 	o.nextShuffle = 1 + int64(o.rng.IntN(cfg.ShuffleTicks))
 	if cfg.RandomLinkTicks > 0 {
-		o.nextRandomLink = 1 + int64(o.rng.IntN(cfg.RandomLinkTicks))
+		// Not before half a period: a node that just joined has links to
+		// make first.
+		o.nextRandomLink = int64(cfg.RandomLinkTicks/2 + o.rng.IntN(cfg.RandomLinkTicks))
 	}
 	return o, nil
 }
