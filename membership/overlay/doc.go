@@ -34,8 +34,11 @@
 // a passive entry, a place in nearly every passive view (983 of 1,000 in
 // our simulation, against 139 now), the target of a large share of all
 // NEIGHBOR requests after a failure. A joiner retries JOIN every
-// JoinRetryTicks while it has no neighbour; a contact walks for the same
-// joiner at most once in that time.
+// JoinRetryTicks while it has no neighbour, and up to six times while no
+// contact has taken its JOIN in (an accepting reply or an offer from one of
+// its walks): others may have joined through it while its own JOIN was lost,
+// and they would otherwise form an overlay of their own. A contact walks
+// for the same joiner at most once in that time.
 //
 // Repair. A neighbour is lost when it sends DISCONNECT (it goes to the
 // passive view), when the owner calls PeerDown (a closed connection, or
@@ -67,6 +70,14 @@
 // This keeps passive views mixed and refreshed; a node whose passive view
 // runs dry shuffles early.
 //
+// Beyond the paper: the group. Joins, walks, shuffles and refills all travel
+// over active links, so an overlay split in two (a partition that healed, a
+// flash crowd of joins under loss) never meets again by itself. With
+// Config.RandomPeer (a random member from another layer's list of the whole
+// group), a node links to such a member every RandomLinkTicks or so, with
+// high priority, and a node whose passive view has no candidate left asks
+// one (not within JoinRetryTicks of its JOIN, whose walks come first).
+//
 // # Defaults and why
 //
 // The paper sizes the active view log₁₀ n + 1 (5 at n = 10,000, fanout 4
@@ -94,6 +105,9 @@
 //     SWIM's detection time, at three to four unanswered pings.
 //   - RequestTimeout 10, MaxPending 4: a NEIGHBOR answer takes one round
 //     trip; 1 s covers WAN round trips and connection set-up.
+//   - RandomLinkTicks 3000 (5 min; the first after half that): one link
+//     and an eviction at each end per node every 5 minutes is little churn,
+//     and a split part of k nodes meets the rest within about 5/k minutes.
 //   - JoinsPerTick 32, WalksPerPeerPerTick 48, EvictionsPerTick 4: bounds
 //     on the work one peer (or a burst of joiners) can cause. A contact
 //     forwards one FORWARD_JOIN per join to each neighbour, so a neighbour's
