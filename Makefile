@@ -91,10 +91,10 @@ experiments-membership-loss:
 experiments-baselines:
 	$(GO) run ./testnet/cmd/baselines
 
-## attack: the attack suite's longer runs: hostile members in the simulator, then hostile libp2p hosts (transport attacks with 1 and 8 attackers, then the protocol attacks of a hostile member, 20 s each, every attack in turn).
+## attack: the attack suite's longer runs: hostile members in the simulator (membership alone, then every protocol attack on the whole stack, 10 seeds of 20 s virtual time each), then hostile libp2p hosts (transport attacks with 1 and 8 attackers, then the protocol attacks of a hostile member, 20 s each, every attack in turn).
 attack:
 	$(GO) test -count=1 -v -run 'TestAttack|TestAuthenticated' ./membership/
-	$(GO) test -count=1 -v -timeout 30m -run 'TestAttacks|TestProtocolAttacks' ./testnet/attack/ -attack.long -attack.duration 20s
+	$(GO) test -count=1 -v -timeout 30m -run 'TestSimAttacks|TestAttacks|TestProtocolAttacks' ./testnet/attack/ -attack.long -attack.duration 20s
 
 ## bench-browser: page-to-page and page-to-native latency in headless Chromium.
 bench-browser:

@@ -41,6 +41,12 @@ type Config struct {
 	// OnUp and OnDown are kept and chained. Start from
 	// overlay.DefaultConfig. Nil: every member talks to every member.
 	Overlay *overlay.Config
+	// Guard, when set, makes the Node check what it hears as any peer may
+	// be hostile (guard.go): it becomes the engine's Validator and
+	// OriginGate and both layers' Penalizer, which must then be unset.
+	// Nil: every peer is trusted, apart from what the layers check
+	// themselves.
+	Guard *GuardConfig
 }
 
 // DefaultConfig returns the configuration for a LAN: core.DefaultConfig for
@@ -65,6 +71,7 @@ type Node struct {
 	engine *core.Engine
 	ml     *membership.Memberlist
 	ov     *overlay.Overlay // nil without Config.Overlay
+	guard  *Guard           // nil without Config.Guard
 	limits core.Limits
 	stats  FrameStats
 	// pen hears of frames that do not decode (OffenceMalformed): the Node
@@ -97,6 +104,16 @@ func NewNode(cfg Config) (*Node, error) {
 	}
 	nd := &Node{pen: cfg.Gossip.Penalizer}
 	mc := cfg.Membership
+	if cfg.Guard != nil {
+		if cfg.Gossip.Validator != nil || cfg.Gossip.Penalizer != nil || mc.Penalizer != nil {
+			return nil, errors.New("grapevine: with Config.Guard, the Gossip.Validator and the layers' Penalizers are the guard's")
+		}
+		g, err := newGuard(*cfg.Guard, cfg.ID)
+		if err != nil {
+			return nil, err
+		}
+		nd.guard, nd.pen, mc.Penalizer = g, g, g
+	}
 	mc.ID, mc.Transport, mc.Events = cfg.ID, cfg.Transport, cfg.Events
 	if mc.Rand == nil {
 		mc.Seed = cfg.Seed
@@ -113,6 +130,10 @@ func NewNode(cfg Config) (*Node, error) {
 	}
 	gc := cfg.Gossip
 	gc.ID, gc.Transport, gc.App, gc.Sampler, gc.Piggyback = cfg.ID, cfg.Transport, cfg.App, ml, ml
+	if nd.guard != nil {
+		gc.Validator, gc.Penalizer = nd.guard, nd.guard
+		nd.guard.ml = ml
+	}
 	if peers != nil {
 		peers.ml = ml
 		if peers.ov, err = newOverlay(&cfg, peers); err != nil {
@@ -128,6 +149,9 @@ func NewNode(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	nd.engine, nd.ml, nd.ov, nd.limits = e, ml, peers.overlay(), gc.Limits
+	if nd.guard != nil {
+		nd.guard.holdTicks = max(1, e.Config().HoldUnknownTicks)
+	}
 	return nd, nil
 }
 
@@ -136,6 +160,9 @@ func (n *Node) ID() core.NodeID { return n.ml.ID() }
 
 // Engine returns the gossip engine (for its finer-grained accessors).
 func (n *Node) Engine() *core.Engine { return n.engine }
+
+// Guard returns the guard, nil without Config.Guard.
+func (n *Node) Guard() *Guard { return n.guard }
 
 // Membership returns the memberlist.
 func (n *Node) Membership() *membership.Memberlist { return n.ml }

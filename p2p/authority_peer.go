@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/grapevine-p2p/grapevine/core"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"math/rand/v2"
 	"time"
 
@@ -161,13 +160,3 @@ func (p *Peer) mayPublish(topic string) error {
 	return nil
 }
 
-// notPublisher handles a message the closed group's Validator refused:
-// counted in AuthorityStats; an offence only of the origin itself sending
-// it (honest members do not forward such messages, but one may have
-// forwarded it just before the origin's certificate lapsed).
-func (p *Peer) notPublisher(from core.NodeID, m *core.Message, err error) {
-	if from == m.Origin {
-		p.m.penalties.WithLabelValues(core.OffenceInvalidMessage.String()).Inc()
-		p.countOffence(peer.ID(from))
-	}
-}

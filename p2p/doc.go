@@ -159,17 +159,21 @@
 // whose frame is not complete FrameTimeout (30 s) after its length
 // (slow_frame). Per peer and protocol, token buckets of 32 MiB/s and 8,192
 // frames/s hold a faster sender back through flow control (throttled).
-// A peer that commits more than 16 offences in a minute (messages failing
-// verification, or what the engines report to core.Penalizer: malformed
-// frames, bad or forged membership signatures and accusations, accusations
-// of this peer it had to refute (charged to their signing accuser), floods
-// of origins or relay requests, and an origin publishing over the rate of
+// Every offence a peer commits (messages failing verification, or what the
+// engines report to core.Penalizer: malformed frames, bad or forged
+// membership signatures and accusations, accusations of this peer it had
+// to refute (charged to their signing accuser), floods of origins or relay
+// requests, and an origin publishing over the rate of
 // WithPublishRateLimit, by default 200 messages a second with bursts of
-// 1,000; grapevine_penalties_total by reason, also
-// Peer.Penalties, and Peer.Penalized for one peer) is
-// disconnected and refused for a minute (a connection gater on
-// the host the Peer builds), its already-read messages dropped unverified
-// (penalized). WithInboundLimits changes the rates and timeouts. A host
+// 1,000; grapevine_penalties_total by reason, also Peer.Penalties) adds its
+// weight to the peer's misbehaviour score, which halves every minute
+// (grapevine.ScoreConfig, the Node's guard: 4 for what only a hostile peer
+// sends, such as a malformed frame or a bad signature, 1 for the rest). A
+// peer whose score rises above 16 (the fifth malformed frame, the 17th
+// invalid message in a burst) is penalized (Peer.Penalized): disconnected
+// and refused for a minute (a connection gater on the host the Peer
+// builds), its already-read messages dropped unverified (penalized), and
+// reported unreachable, so tree push routes around it. WithInboundLimits changes the rates and timeouts. A host
 // given with WithHost keeps its own resource manager (AddGroupLimits adds
 // the group's limits to its configuration) and has the gater only if it
 // was built with one given to WithPenaltyGater (package wasm does both).

@@ -3,7 +3,7 @@ package p2p
 // PenaltyGater is the connection gater of the hosts a Peer builds (gater),
 // for a host built elsewhere and given with WithHost (package wasm builds
 // the browser's): it refuses to dial, and refuses connections from, peers
-// the Peer has penalized (more than 16 offences a minute; see doc.go).
+// the Peer has penalized (its misbehaviour score above the threshold; see doc.go).
 // Create it before the host, install it on the host's swarm and upgrader
 // (it implements connmgr.ConnectionGater), and give it to New with
 // WithPenaltyGater. One gater serves one Peer.

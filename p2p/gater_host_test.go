@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"github.com/grapevine-p2p/grapevine/core"
 	"testing"
 
 	"github.com/libp2p/go-libp2p"
@@ -27,7 +28,9 @@ func TestWithPenaltyGater(t *testing.T) {
 		t.Fatal("the gater refuses a peer that committed no offence")
 	}
 	for i := 0; i <= invalidAllowance; i++ {
-		p.countOffence(bad)
+		_ = p.call(context.Background(), func() {
+			p.mc.(*nodeMachine).n.Guard().Penalize(NodeID(bad), core.OffenceFlood)
+		})
 	}
 	if g.InterceptPeerDial(bad) || g.InterceptSecured(0, bad, nil) {
 		t.Fatal("the gater still lets a penalized peer through")

@@ -4,7 +4,15 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/grapevine-p2p/grapevine"
+	"github.com/grapevine-p2p/grapevine/core"
 )
+
+// invalidAllowance is how many invalid messages a peer may send before the
+// next penalizes it, under the default score (each weighs 1, so the
+// threshold's worth is allowed; they come within well under a half-life).
+const invalidAllowance = 16 // DefaultScoreConfig: Threshold over the weight of OffenceInvalidMessage (TestInvalidAllowance)
 
 // startPeers starts n peers on 127.0.0.1 (TCP only, no DHT unless dht):
 // peer 0 is the bootstrap, the others join through it.
@@ -94,4 +102,11 @@ func alive(p *Peer) int {
 		}
 	}
 	return n
+}
+
+func TestInvalidAllowance(t *testing.T) {
+	c := grapevine.DefaultScoreConfig()
+	if got := int(c.Threshold / c.Weights[core.OffenceInvalidMessage]); got != invalidAllowance {
+		t.Fatalf("the default score allows %d invalid messages, the tests assume %d", got, invalidAllowance)
+	}
 }

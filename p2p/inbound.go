@@ -75,18 +75,15 @@ const (
 
 var inReasonNames = [inReasons]string{"too_large", "duplicate", "idle", "slow_frame", "no_memory", "throttled", "penalized"}
 
-// A peer that sends more than invalidAllowance messages failing
-// verification within invalidWindow is disconnected, and its streams are
-// reset unread for penaltyFor. Honest members verify every message before
-// they store or forward it, so they never send one; a flood of forged
-// messages would otherwise cost a signature check each (the engine bounds
-// them per peer and round, but each still costs CPU), and a flood
-// discarded unread would still cost its decryption.
-const (
-	invalidAllowance = 16
-	invalidWindow    = time.Minute
-	penaltyFor       = time.Minute
-)
+// A peer whose misbehaviour score rises above the threshold (offences
+// weighed and decaying: messages failing verification, forged or bad
+// membership records, floods; grapevine.ScoreConfig) is disconnected, and
+// its streams are reset unread and its connections refused until its
+// penalty ends (a minute by default). Honest members verify every message
+// before they store or forward it, so they never send one that fails; a
+// flood of forged messages would otherwise cost a signature check each
+// (the engine bounds them per peer and round, but each still costs CPU),
+// and a flood discarded unread would still cost its decryption.
 
 func (r *remote) penaltyActive() bool { return r.penalized.Load() > time.Now().UnixNano() }
 
@@ -98,20 +95,10 @@ func (t *transport) penalizedPeer(id peer.ID) bool {
 	return r != nil && r.penaltyActive()
 }
 
-// invalidFrom notes a message from id that failed verification (driver
-// goroutine) and reports whether id is now penalized.
-func (t *transport) invalidFrom(id peer.ID) bool {
-	r := t.remote(id)
-	now := time.Now().UnixNano()
-	if now-r.invalidSince.Load() > int64(invalidWindow) {
-		r.invalidSince.Store(now)
-		r.invalidN.Store(0)
-	}
-	if r.invalidN.Add(1) > invalidAllowance && r.penalized.Load() < now {
-		r.penalized.Store(now + int64(penaltyFor))
-		return true
-	}
-	return false
+// penalize marks id penalized until until (driver goroutine; the guard
+// decided, p2p/guard.go).
+func (t *transport) penalize(id peer.ID, until time.Time) {
+	t.remote(id).penalized.Store(until.UnixNano())
 }
 
 // firstChunk is the most a reader allocates for a frame before its body

@@ -60,7 +60,6 @@ func newMachine(p *Peer) (machine, core.Limits, error) {
 		return p.sk.Sign(append([]byte(domain), msg...))
 	})
 	mc.Verifier = memberVerifier(p.s.group)
-	mc.Penalizer = core.PenalizerFunc(p.penalize)
 	// Incarnations start at the current time in milliseconds, so a
 	// restarted member's alive update supersedes its old state at once, and
 	// an accusation above this member's incarnation is provably forged
@@ -75,6 +74,7 @@ func newMachine(p *Peer) (machine, core.Limits, error) {
 	if p.s.overlay {
 		cfg.Overlay = overlayConfig(p)
 	}
+	cfg.Guard = p.guardConfig()
 	n, err := grapevine.NewNode(cfg)
 	if err != nil {
 		return nil, core.Limits{}, err

@@ -65,7 +65,7 @@ func newMetrics(group string) *metrics {
 			"(too_large, duplicate, idle, slow_frame: streams closed; no_memory: frames skipped; throttled: frames delayed by the per-peer rate) and kind.", "reason", "kind"),
 		writeTimeouts: cv("write_timeouts_total", "Outgoing batches not written within their deadline (the stream is reset, its queue dropped), by kind.", "kind"),
 		addrsRefused:  cv("addrs_refused_total", "Addresses advertised by members and not dialled, by reason (too_many per member, shared by too many members, backoff after failed dials).", "reason"),
-		penalties:     cv("penalties_total", "Offences attributed to peers, by reason (malformed, invalid_message, bad_signature, forged_accusation, refuted_accusation, flood); a peer with more than 16 in a minute is disconnected and refused for a minute.", "reason"),
+		penalties:     cv("penalties_total", "Offences attributed to peers, by reason (malformed, invalid_message, bad_signature, forged_accusation, refuted_accusation, flood); each adds its weight to the peer's decaying misbehaviour score, and a peer whose score rises above the threshold is disconnected and refused for a minute.", "reason"),
 		logSuppressed: cv("log_suppressed_total", "Warning lines not logged because the same reason was logged recently, by reason.", "reason"),
 	}
 	return m

@@ -100,12 +100,8 @@ func defaults() settings {
 		writeTimeout: 10 * time.Second,
 		minWriteRate: minWriteRate,
 		logEvery:     10 * time.Second,
-		// GossipSub keeps its seen cache for 2 minutes; messages older
-		// than that are not repaired by any member's store (30 s) anyway.
-		replayWindow: 2 * time.Minute,
-		// Hosts synchronised by NTP are within milliseconds; 30 s also
-		// admits a laptop whose clock drifted for a few weeks.
-		clockSkew: 30 * time.Second,
+		replayWindow: defaultReplayWindow, // replay.go
+		clockSkew:    defaultClockSkew,
 		// An origin may publish 200 messages a second, with bursts of
 		// 1,000 (WithPublishRateLimit): far above any honest traffic the
 		// profiles are tuned for (the testnet scenarios publish 2-5 a

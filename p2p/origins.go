@@ -11,6 +11,10 @@ import (
 // member inventing 10,000 ed25519 identities and sending one validly
 // signed message of each).
 //
+// The rule is the Node's guard's (grapevine.Guard.OriginKnown and
+// Penalize, the same code in the simulator's attack suite); this file holds
+// its rationale and the Peer's view of it.
+//
 // A message is taken in only once its origin is a member this peer knows,
 // in any state (alive, suspect, or a tombstone: a member that failed or
 // left an hour ago may still have messages in flight). This is asked after
@@ -35,8 +39,8 @@ import (
 // Every member applies the rule before it forwards anything, so an honest
 // member never relays a message of an origin it does not know as a member.
 // When a held message expires, its sender is charged an offence
-// (OffenceUnknownOrigin; at most one per sender and origin in 6 s; 16 in
-// a minute disconnect) only if its own state, asked for and received whole
+// (OffenceUnknownOrigin; at most one per sender and origin in 6 s, weight
+// 1 in the misbehaviour score) only if its own state, asked for and received whole
 // during the hold, did not name the origin in any state: it forwarded a
 // message of an origin it did not know. A sender that did not answer in
 // time, or was not asked (the rate limit), is not charged; its message is
@@ -63,57 +67,10 @@ func (p *Peer) memberlist() *membership.Memberlist {
 	return nil
 }
 
-// originGate is the Peer's state for messages of unknown origins (driver
-// goroutine).
-type originGate struct {
-	holdTicks int    // the engine's HoldUnknownTicks, read once
-	unproven  uint64 // held messages that expired without proof against their sender
-}
-
-// holdUnknownTicks is how long the engine holds a message of an unknown
-// origin (core.Config.HoldUnknownTicks as configured).
-func (p *Peer) holdUnknownTicks() int {
-	if p.origins.holdTicks == 0 {
-		if nm, ok := p.mc.(*nodeMachine); ok {
-			p.origins.holdTicks = max(1, nm.n.Engine().Config().HoldUnknownTicks)
-		}
-	}
-	return p.origins.holdTicks
-}
-
-// OriginKnown implements core.OriginGate (driver goroutine): whether the
-// origin of m, a message that verified, is a member this peer knows. If not,
-// the engine holds m and asks again every tick, and the sender is asked for
-// its state, so that the origin is learned if the sender knows it. When it
-// says yes the engine takes m in: m is charged to its origin's publish rate
-// there (WithPublishRateLimit), once per message taken in.
-func (p *Peer) OriginKnown(from core.NodeID, m *core.Message) bool {
-	if !p.s.noOriginCheck && !p.mc.IsMember(m.Origin) {
-		ml := p.memberlist()
-		if ml == nil || !ml.Vouched(from, m.Origin) {
-			if ml != nil {
-				ml.AskState(from, max(1, p.holdUnknownTicks()/2))
-			}
-			return false
-		}
-	}
-	p.chargeOrigin(m)
-	return true
-}
-
 // withoutOriginCheck takes in messages of any origin (tests of what the
-// Validator checks, with origins that are not members).
+// guard checks, with origins that are not members).
 func withoutOriginCheck() Option {
 	return func(s *settings) error { s.noOriginCheck = true; return nil }
-}
-
-// unknownOriginProven reports whether an OffenceUnknownOrigin of from
-// (a held message expired) is proven: from's state arrived whole during
-// the hold and neither made the origin known nor listed it as departed
-// (OriginKnown would have taken the message in).
-func (p *Peer) unknownOriginProven(from core.NodeID) bool {
-	ml := p.memberlist()
-	return ml != nil && ml.StateSince(from, p.holdUnknownTicks())
 }
 
 // OriginHoldStats are the counters of messages held for their origin.
@@ -134,8 +91,8 @@ func (p *Peer) OriginHoldStats() OriginHoldStats {
 		if nm, ok := p.mc.(*nodeMachine); ok {
 			st.HoldStats = nm.n.Engine().HoldStats()
 			st.Asks = nm.n.Membership().AskStats()
+			st.Unproven = nm.n.Guard().Stats().UnprovenExpiries
 		}
-		st.Unproven = p.origins.unproven
 	})
 	return st
 }

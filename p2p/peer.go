@@ -111,8 +111,6 @@ type Peer struct {
 	metaMax int    // membership's MaxMetaSize
 	gater   *gater // refuses penalized peers (own host only)
 
-	rates   originRates // per-origin publish rate (WithPublishRateLimit, spam.go)
-	origins originGate  // messages of origins that are not members (origins.go)
 
 	auth *groupAuth // closed group's admission (WithGroupAuthority), or nil
 
@@ -694,75 +692,6 @@ func (p *Peer) dispatch(m *core.Message) {
 		}
 	}
 	p.subsMu.Unlock()
-}
-
-// Validate implements core.Validator: the message's signed timestamp must
-// lie inside the replay window and the origin's signature, made for this
-// group, must verify. Its origin must also be a member this peer knows
-// (OriginKnown, origins.go), or the engine holds it.
-func (p *Peer) Validate(from core.NodeID, m *core.Message) error {
-	if p.s.noVerify {
-		return nil
-	}
-	if p.tr.penalizedPeer(peer.ID(from)) {
-		// The rest of a penalized peer's frames already read: dropped
-		// without the signature check.
-		p.inbound(inPenalized, kindGossip)
-		return errPenalized
-	}
-	err := p.checkTimestamp(m.Timestamp, time.Now())
-	if err == nil {
-		err = VerifyMessage(p.s.group, m)
-	}
-	if err == nil && p.auth != nil {
-		if err = p.auth.validate(m); err != nil {
-			p.notPublisher(from, m, err)
-			return err
-		}
-	}
-	if err != nil {
-		p.m.invalid.Inc()
-		p.ctr.invalid.Add(1)
-		p.warn("invalid_message", "dropping message that fails verification", "from", ShortID(from), "origin", ShortID(m.Origin), "seq", m.Seq, "err", err)
-		p.m.penalties.WithLabelValues(core.OffenceInvalidMessage.String()).Inc()
-		p.countOffence(peer.ID(from))
-		return err
-	}
-	// The publish rate is charged when the engine takes the message in,
-	// once its origin is a known member (OriginKnown, origins.go).
-	return nil
-}
-
-// penalize implements core.Penalizer for both engines (driver goroutine):
-// every offence they attribute to a peer is counted by reason and, like a
-// message failing verification, counts towards the peer's penalty
-// (invalidAllowance a minute). Validator rejections were counted by
-// Validate already.
-func (p *Peer) penalize(from core.NodeID, o core.Offence) {
-	if o == core.OffenceInvalidMessage {
-		return
-	}
-	if o == core.OffenceUnknownOrigin && !p.unknownOriginProven(from) {
-		p.origins.unproven++
-		return
-	}
-	p.m.penalties.WithLabelValues(o.String()).Inc()
-	p.countOffence(peer.ID(from))
-}
-
-// countOffence counts one offence of id and disconnects it when that makes
-// it penalized.
-func (p *Peer) countOffence(id peer.ID) {
-	if !p.tr.invalidFrom(id) {
-		return
-	}
-	p.warn("peer_penalized", "disconnecting a peer whose messages or records fail verification",
-		"peer", ShortID(core.NodeID(id)), "for", penaltyFor.String())
-	p.wg.Add(1) // the driver's own count is held: Close is not waiting on zero
-	go func() {
-		defer p.wg.Done()
-		p.host.Network().ClosePeer(id)
-	}()
 }
 
 // emit hands a membership event to Events() (driver goroutine).

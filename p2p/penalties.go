@@ -9,10 +9,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// Penalized reports whether this peer currently penalizes id: it sent more
-// than the allowance of offences in a minute (messages failing
-// verification, forged or bad membership records, floods), so it was
-// disconnected and its connections and streams are refused for a minute.
+// Penalized reports whether this peer currently penalizes id: its
+// misbehaviour score (offences weighed and decaying: messages failing
+// verification, forged or bad membership records, floods; see doc.go) rose
+// above the threshold, so it was disconnected and its connections and
+// streams are refused for a minute.
 func (p *Peer) Penalized(id peer.ID) bool { return p.tr.penalizedPeer(id) }
 
 // Penalties returns the offences this peer attributed to other peers so

@@ -43,7 +43,6 @@ func engineConfig(p *Peer) core.Config {
 	c.ID = p.id
 	c.Transport = p.tr
 	c.App = p
-	c.Validator = p
 	c.Signer = newSigner(p.sk, p.s.group)
 	c.FirstSeq = p.s.firstSeq
 	if c.FirstSeq == 0 {
@@ -52,14 +51,10 @@ func engineConfig(p *Peer) core.Config {
 	tuneEngine(&c, p.s.profile, p.s.overlay)
 	if p.s.engine != nil {
 		p.s.engine(&c)
-		c.ID, c.Transport, c.App, c.Validator, c.Signer = p.id, p.tr, p, p, newSigner(p.sk, p.s.group)
+		c.ID, c.Transport, c.App, c.Signer = p.id, p.tr, p, newSigner(p.sk, p.s.group)
+		c.Validator, c.Penalizer = nil, nil // the Node's guard (guard.go)
 	}
-	c.Penalizer = core.PenalizerFunc(p.penalize)
-	// Seen-state outlives the replay window (WithReplayWindow), so that a
-	// message admitted by its timestamp is never taken for a new one.
-	if p.s.tick > 0 {
-		c.SeenTTL = max(c.SeenTTL, int((p.s.replayWindow+p.s.clockSkew+p.s.tick-1)/p.s.tick)+1)
-	}
+	CoverReplayWindow(&c, p.s.replayWindow, p.s.clockSkew, p.s.tick)
 	// Every inbound frame is read into a buffer of its own (core.ReadFrame)
 	// and never touched again, so stored messages may alias it.
 	c.KeepFrames = true

@@ -1,27 +1,24 @@
 package p2p
 
 import (
-	"errors"
-	"fmt"
 	"time"
+
+	"github.com/grapevine-p2p/grapevine"
 )
 
-// Errors from the replay window (WithReplayWindow).
+// Errors from the replay window (WithReplayWindow), checked by the Node's
+// guard (grapevine.GuardConfig.ReplayWindow).
 var (
-	ErrStaleMessage  = errors.New("message timestamp is older than the replay window")
-	ErrFutureMessage = errors.New("message timestamp is ahead of this peer's clock by more than the allowed skew")
+	ErrStaleMessage  = grapevine.ErrStaleMessage
+	ErrFutureMessage = grapevine.ErrFutureMessage
 )
 
-// checkTimestamp admits a message whose origin signed timestamp ts (Unix
-// ns) lies in [now−window, now+skew]. The timestamp is covered by the
-// origin's signature (core.Message.ID), so a replayer cannot refresh it.
-func (p *Peer) checkTimestamp(ts int64, now time.Time) error {
-	t := time.Unix(0, ts)
-	switch {
-	case t.Before(now.Add(-p.s.replayWindow)):
-		return fmt.Errorf("%w (%s old)", ErrStaleMessage, now.Sub(t).Round(time.Millisecond))
-	case t.After(now.Add(p.s.clockSkew)):
-		return fmt.Errorf("%w (%s ahead)", ErrFutureMessage, t.Sub(now).Round(time.Millisecond))
-	}
-	return nil
-}
+// The default replay window (WithReplayWindow). GossipSub keeps its seen
+// cache for 2 minutes; messages older than that are not repaired by any
+// member's store (30 s) anyway. Hosts synchronised by NTP are within
+// milliseconds of each other; 30 s of skew also admits a laptop whose
+// clock drifted for a few weeks.
+const (
+	defaultReplayWindow = 2 * time.Minute
+	defaultClockSkew    = 30 * time.Second
+)

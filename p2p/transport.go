@@ -159,8 +159,6 @@ type remote struct {
 
 	inLim [2][2]*rate.Limiter // inbound bytes and frames, per kind
 
-	invalidN     atomic.Int64 // messages failing verification received from it since invalidSince
-	invalidSince atomic.Int64 // unix nanos
 	penalized    atomic.Int64 // unix nanos until which its frames are discarded
 }
 
@@ -172,8 +170,9 @@ const unreachableFor = 10 * time.Second
 
 // Unreachable implements core.Reachability: whether a stream to or from id
 // failed within unreachableFor with no success since, a write to it timed
-// out within unreachableFor (a member that stops reading), or a gossip
-// write to it has been blocked for longer than blockedWrite.
+// out within unreachableFor (a member that stops reading), a gossip
+// write to it has been blocked for longer than blockedWrite, or it is
+// penalized (disconnected and refused: tree push routes around it at once).
 func (t *transport) Unreachable(id core.NodeID) bool {
 	t.mu.Lock()
 	r := t.remotes[peer.ID(id)]
@@ -182,7 +181,7 @@ func (t *transport) Unreachable(id core.NodeID) bool {
 		return false
 	}
 	b, st, wg := r.broken.Load(), r.stalled.Load(), r.writing[kindGossip].Load()
-	return b != 0 && time.Since(time.Unix(0, b)) < unreachableFor ||
+	return r.penaltyActive() || b != 0 && time.Since(time.Unix(0, b)) < unreachableFor ||
 		st != 0 && time.Since(time.Unix(0, st)) < unreachableFor ||
 		wg != 0 && time.Since(time.Unix(0, wg)) > blockedWrite
 }

@@ -3,17 +3,13 @@ package attack
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
-	"math"
+	"crypto/rand"
 	"sync"
 	"time"
 
 	"github.com/grapevine-p2p/grapevine/core"
-	"github.com/grapevine-p2p/grapevine/internal/wire"
-	"github.com/grapevine-p2p/grapevine/membership"
 	"github.com/grapevine-p2p/grapevine/p2p"
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // run attacks until ctx ends.
@@ -116,6 +112,21 @@ func (h *hostile) run(ctx context.Context, cfg ProtoConfig) {
 				}
 			}
 		}
+	case InvalidSig:
+		// Messages of the honest members with signatures that verify for
+		// nobody, every 50 ms.
+		origins := make([]core.NodeID, len(h.honest))
+		for i, v := range h.honest {
+			origins[i] = p2p.NodeID(v.ID())
+		}
+		seq := uint64(1 << 40)
+		for {
+			send(badSigFrame(origins, seq, time.Now().UnixNano(), 64), badSigPerFrame)
+			seq += badSigPerFrame
+			if !pause(50 * time.Millisecond) {
+				return
+			}
+		}
 	case KeyBomb:
 		// 256 KiB a frame: every 100 ms, so that the machine running
 		// every peer is not busy encrypting bombs.
@@ -128,17 +139,13 @@ func (h *hostile) run(ctx context.Context, cfg ProtoConfig) {
 		}
 	case RelayFill:
 		seq := uint64(1 << 40)
+		targets := make([]core.NodeID, len(h.honest))
+		for i, v := range h.honest {
+			targets[i] = p2p.NodeID(v.ID())
+		}
 		for {
-			f := core.NewFrame(nil)
-			for k := 0; k < 256; k++ {
-				target := h.honest[k%len(h.honest)].ID()
-				body := binary.AppendUvarint(nil, seq)
-				body = wire.AppendString(body, string(p2p.NodeID(target)))
-				body = binary.AppendUvarint(body, math.MaxUint64)
-				f = core.AppendRecord(f, membership.RecPingReq, body)
-				seq++
-			}
-			send(f, 256)
+			send(relayFillFrame(seq, targets), 256)
+			seq += 256
 			if !pause(200 * time.Millisecond) {
 				return
 			}
@@ -146,97 +153,25 @@ func (h *hostile) run(ctx context.Context, cfg ProtoConfig) {
 	}
 }
 
-// accusations builds one frame of the membership attacks: records about
-// every honest member, each signed with the attacker's own key.
+// accusations builds one frame of the membership attacks about every
+// honest member, at the incarnations the attacker's own view holds.
 func (h *hostile) accusations() ([]byte, int) {
-	self := p2p.NodeID(h.self.ID())
-	inc := map[peer.ID]uint64{}
+	inc := map[core.NodeID]uint64{}
 	for _, m := range h.self.Members() {
-		inc[m.ID] = m.Incarnation
+		inc[p2p.NodeID(m.ID)] = m.Incarnation
 	}
-	sign := p2p.MembershipSigner(h.key, h.group)
-	f := core.NewFrame(nil)
-	n := 0
-	add := func(typ uint8, id core.NodeID, inc uint64, accuser core.NodeID) {
-		sig, err := sign.SignMembership(membership.AccuseSigningBytes(typ, id, inc, accuser))
-		if err != nil {
-			return
-		}
-		body := wire.AppendString(nil, string(id))
-		body = binary.AppendUvarint(body, inc)
-		body = wire.AppendString(body, string(accuser))
-		body = wire.AppendBytes(body, sig)
-		f = core.AppendRecord(f, typ, body)
-		n++
+	victims := make([]core.NodeID, len(h.honest))
+	for i, v := range h.honest {
+		victims[i] = p2p.NodeID(v.ID())
 	}
-	for _, v := range h.honest {
-		id := p2p.NodeID(v.ID())
-		switch h.kind {
-		case ForgedDead:
-			// At the incarnation the member itself signed last (as the
-			// attacker, a member, knows it).
-			add(membership.RecSuspect, id, inc[v.ID()], self)
-			add(membership.RecDead, id, inc[v.ID()], self)
-		case IncOverflow:
-			add(membership.RecDead, id, math.MaxUint64, self)
-			add(membership.RecDead, id, math.MaxUint64-1, self)
-			add(membership.RecSuspect, id, math.MaxUint64, self)
-		case Sybil:
-			// One genuine suspicion, then "independent" confirmations
-			// under the names of the other honest members.
-			add(membership.RecSuspect, id, inc[v.ID()], self)
-			for _, o := range h.honest {
-				if o != v {
-					add(membership.RecSuspect, id, inc[v.ID()], p2p.NodeID(o.ID()))
-					add(membership.RecDead, id, inc[v.ID()], p2p.NodeID(o.ID()))
-				}
-			}
-		}
-	}
-	return f, n
+	return accusationFrame(h.kind, p2p.MembershipSigner(h.key, h.group), p2p.NodeID(h.self.ID()), victims,
+		func(id core.NodeID) uint64 { return inc[id] })
 }
 
-// keyBomb is a frame holding one IHAVE record of n keys of one origin,
-// one byte each on the wire (24 bytes each decoded).
-func keyBomb(origin core.NodeID, n int) []byte {
-	keys := make([]core.MsgKey, n)
-	for i := range keys {
-		keys[i] = core.MsgKey{Origin: origin, Seq: uint64(i + 1)}
-	}
-	return core.AppendKeysRecord(core.NewFrame(nil), core.RecIHave, keys)
-}
-
-// floodPerFrame is how many invented origins' messages one frame carries.
-const floodPerFrame = 64
-
-// inventOrigins prepares the origin flood: n fresh ed25519 identities,
-// one genuine message signed for the group by each.
-func (h *hostile) inventOrigins(n, size int) error {
-	f := core.NewFrame(nil)
-	k := 0
-	for i := 0; i < n; i++ {
-		sk, err := p2p.GenerateKey()
-		if err != nil {
-			return err
-		}
-		pid, err := peer.IDFromPrivateKey(sk)
-		if err != nil {
-			return err
-		}
-		m := &core.Message{Origin: p2p.NodeID(pid), Seq: 1, Topic: "t", Timestamp: time.Now().UnixNano(), Payload: make([]byte, size)}
-		if m.Auth, err = p2p.MessageSigner(sk, h.group).Sign(m); err != nil {
-			return err
-		}
-		f = core.AppendMessageRecord(f, m)
-		if k++; k == floodPerFrame {
-			h.flood = append(h.flood, f)
-			f, k = core.NewFrame(nil), 0
-		}
-	}
-	if k > 0 {
-		h.flood = append(h.flood, f)
-	}
-	return nil
+// inventOrigins prepares the origin flood.
+func (h *hostile) inventOrigins(n, size int) (err error) {
+	h.flood, err = inventedOrigins(n, size, h.group, time.Now().UnixNano(), rand.Reader)
+	return err
 }
 
 // recorder keeps the genuine messages a member receives, to replay them.
@@ -244,11 +179,6 @@ type recorder struct {
 	mu   sync.Mutex
 	msgs []*core.Message
 	keys map[core.MsgKey]bool
-}
-
-type recordedFrame struct {
-	frame []byte
-	n     int
 }
 
 func (r *recorder) add(m *core.Message) {
@@ -270,16 +200,7 @@ func (r *recorder) count() int {
 func (r *recorder) frames() []recordedFrame {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []recordedFrame
-	for i := 0; i < len(r.msgs); i += 64 {
-		f := core.NewFrame(nil)
-		j := min(i+64, len(r.msgs))
-		for _, m := range r.msgs[i:j] {
-			f = core.AppendMessageRecord(f, m)
-		}
-		out = append(out, recordedFrame{f, j - i})
-	}
-	return out
+	return messageFrames(r.msgs)
 }
 
 // record makes member p a recorder: its host reads the gossip frames sent

@@ -40,11 +40,12 @@ const (
 	KeyBomb     ProtoKind = "ihave-bomb"   // IHAVE records of more keys than Limits.MaxKeys (1-byte keys)
 	RelayFill   ProtoKind = "relay-fill"   // 256 ping-reqs per frame with nackAfter 2^64−1
 	PublishSpam ProtoKind = "publish-spam" // the attacker publishes genuine messages at 10× the honest rate
+	InvalidSig  ProtoKind = "invalid-sig"  // messages of honest origins whose signatures verify for nobody, 64 every 50 ms
 )
 
 // ProtoKinds lists the protocol attacks in the order of the report (Quiet,
 // the baseline, is not one).
-var ProtoKinds = []ProtoKind{ForgedDead, IncOverflow, Sybil, Replay, CrossGroup, OriginFlood, KeyBomb, RelayFill, PublishSpam}
+var ProtoKinds = []ProtoKind{ForgedDead, IncOverflow, Sybil, Replay, CrossGroup, OriginFlood, KeyBomb, RelayFill, InvalidSig, PublishSpam}
 
 // ProtoConfig is one protocol-attack run.
 type ProtoConfig struct {
