@@ -159,4 +159,3 @@ func (p *Peer) mayPublish(topic string) error {
 	}
 	return nil
 }
-

@@ -111,7 +111,6 @@ type Peer struct {
 	metaMax int    // membership's MaxMetaSize
 	gater   *gater // refuses penalized peers (own host only)
 
-
 	auth *groupAuth // closed group's admission (WithGroupAuthority), or nil
 
 	joined     chan struct{} // closed when the first other member is known alive

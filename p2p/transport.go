@@ -159,7 +159,7 @@ type remote struct {
 
 	inLim [2][2]*rate.Limiter // inbound bytes and frames, per kind
 
-	penalized    atomic.Int64 // unix nanos until which its frames are discarded
+	penalized atomic.Int64 // unix nanos until which its frames are discarded
 }
 
 // unreachableFor is how long a peer whose streams failed (and that has no
