@@ -17,15 +17,20 @@
 //   - grapevine (this package): Node, the two composed. The memberlist is
 //     the engine's peer sampler, so gossip targets are live members, and its
 //     piggybacker, so every gossip frame carries membership news for free.
-//     A Node is what the adapters run.
+//     A Node is what the adapters run. With Config.Guard it also checks
+//     what it hears as any peer may be hostile (guard.go): the replay
+//     window, origins' signatures, the origin rule and the publish rate of
+//     every message, and a decaying misbehaviour score of every peer from
+//     the offences both layers report (score.go), the same in native
+//     peers, browser tabs and the simulator's attack suite.
 //   - adapters own the I/O, goroutines and clocks: p2p (libp2p), wasm (the
 //     browser peer) and testnet (local testnets and the deterministic
 //     simulator).
 //
 // # Driving a Node
 //
-// A Node never reads a clock, never starts a goroutine and never touches a
-// socket. Its owner calls Tick at the rate the membership profile names
+// A Node never reads a clock of its own (the guard's wall clock is injected,
+// GuardConfig.Now), never starts a goroutine and never touches a socket. Its owner calls Tick at the rate the membership profile names
 // (Config.Membership.Tick, 100 ms for the LAN profile), Step for each frame
 // that arrives, and supplies a core.Transport whose Send queues the frames
 // the node emits. The same inputs in the same order produce the same
