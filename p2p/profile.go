@@ -190,6 +190,12 @@ func tuneEngine(c *core.Config, p Profile, overlay bool) {
 // (tree paths differ by a hop or two: well under a millisecond on
 // loopback, a few on a LAN, tens on a WAN), and well under a tick, which
 // is what the engine would wait on its own.
+// DriverWaits returns the intervals of profile p's driver timers: how long
+// after gap wants appear they are asked (gapAskWait), and how often
+// unanswered tree bodies and IWANTs are resent (treeAckWait). For
+// simulators that run the same engine timers (testnet/sim.EngineTimers).
+func DriverWaits(p Profile) (gapAsk, treeAck time.Duration) { return gapAskWait(p), treeAckWait(p) }
+
 func gapAskWait(p Profile) time.Duration {
 	switch p {
 	case ProfileWAN:

@@ -100,12 +100,6 @@ var simEpoch = time.Unix(1_800_000_000, 0)
 // simTick is the LAN profile's tick.
 const simTick = 100 * time.Millisecond
 
-// Driver timers of the LAN profile (p2p's gapAskWait, treeAckWait).
-const (
-	simGapAskWait  = 10 * time.Millisecond
-	simTreeAckWait = 10 * time.Millisecond
-)
-
 type simWorld struct {
 	cfg      SimConfig
 	group    string
@@ -118,15 +112,13 @@ type simWorld struct {
 	t0       time.Duration
 	honestID map[core.NodeID]bool
 
-	published  map[core.MsgKey]time.Duration // honest messages and when
-	seen       []map[core.MsgKey]bool        // per node
-	lat        []time.Duration
-	recorded   []*core.Message // what the hostile member delivered (Replay)
-	penaltyAt  []time.Duration // per honest node: when it penalized the attacker (0: not)
-	res        SimResult
-	gapArmed   []bool
-	ackArmed   []bool
-	hostileOut int
+	published map[core.MsgKey]time.Duration // honest messages and when
+	seen      []map[core.MsgKey]bool        // per node
+	lat       []time.Duration
+	recorded  []*core.Message // what the hostile member delivered (Replay)
+	penaltyAt []time.Duration // per honest node: when it penalized the attacker (0: not)
+	res       SimResult
+	timers    []sim.EngineTimers // per node: the driver's gap-want and tree-ack timers
 }
 
 type simNode struct {
@@ -186,26 +178,7 @@ func (nd *simNode) Deliver(m *core.Message) {
 }
 
 // arm schedules node i's driver timers, as p2p's driver does.
-func (w *simWorld) arm(i int) {
-	ep := w.net.Endpoint(i)
-	e := w.nodes[i].gn.Engine()
-	if !w.gapArmed[i] && e.GapsWaiting() {
-		w.gapArmed[i] = true
-		ep.After(simGapAskWait, func() {
-			w.gapArmed[i] = false
-			w.nodes[i].gn.Engine().AskGaps()
-			w.arm(i)
-		})
-	}
-	if !w.ackArmed[i] && e.AwaitingAnswers() {
-		w.ackArmed[i] = true
-		ep.After(simTreeAckWait, func() {
-			w.ackArmed[i] = false
-			w.nodes[i].gn.Engine().ResendUnanswered()
-			w.arm(i)
-		})
-	}
-}
+func (w *simWorld) arm(i int) { w.timers[i].Arm(w.net.Endpoint(i), w.nodes[i].gn.Engine()) }
 
 func (w *simWorld) now() time.Time { return simEpoch.Add(w.net.Now()) }
 
@@ -235,7 +208,7 @@ func newSimWorld(cfg SimConfig) (*simWorld, *rand.ChaCha8, error) {
 	w := &simWorld{cfg: cfg, group: "attack-" + string(cfg.Kind), net: net, nodes: make([]*simNode, n),
 		ids: make([]core.NodeID, n), index: map[core.NodeID]int{}, atk: n - 1, honestID: map[core.NodeID]bool{},
 		published: map[core.MsgKey]time.Duration{}, seen: make([]map[core.MsgKey]bool, n),
-		penaltyAt: make([]time.Duration, n), gapArmed: make([]bool, n), ackArmed: make([]bool, n)}
+		penaltyAt: make([]time.Duration, n), timers: make([]sim.EngineTimers, n)}
 	w.res.SimConfig = cfg
 	w.res.Offences = map[string]uint64{}
 	if w.keys, err = simKeys(n, rnd); err != nil {
@@ -249,6 +222,7 @@ func newSimWorld(cfg SimConfig) (*simWorld, *rand.ChaCha8, error) {
 		w.ids[i] = p2p.NodeID(pid)
 		w.index[w.ids[i]] = i
 		w.seen[i] = map[core.MsgKey]bool{}
+		w.timers[i].GapAskWait, w.timers[i].TreeAckWait = p2p.DriverWaits(p2p.ProfileLAN)
 		if i != w.atk {
 			w.honestID[w.ids[i]] = true
 		}

@@ -44,12 +44,6 @@ const tick = 100 * time.Millisecond
 // declaration.
 var debug = os.Getenv("STACKEXP_DEBUG") != ""
 
-// Driver timers of the LAN profile (p2p/profile.go gapAskWait, treeAckWait).
-const (
-	gapAskWait  = 10 * time.Millisecond
-	treeAckWait = 10 * time.Millisecond
-)
-
 type params struct {
 	n          int
 	crash      float64

@@ -15,11 +15,10 @@ import (
 
 // node is one full stack on the simulator.
 type node struct {
-	w        *world
-	idx      int
-	gn       *grapevine.Node
-	gapArmed bool
-	ackArmed bool
+	w      *world
+	idx    int
+	gn     *grapevine.Node
+	timers sim.EngineTimers
 }
 
 // world is the population and what the run records.
@@ -78,29 +77,8 @@ func (nd *node) Deliver(m *core.Message) {
 	w.lat = append(w.lat, w.net.Now()-w.published[m.Key()])
 }
 
-// arm schedules the driver's timers, as p2p's driver does: gap wants are
-// asked gapAskWait after they appear, and unanswered tree bodies and
-// IWANTs are resent every treeAckWait while any await an answer.
-func (nd *node) arm() {
-	ep := nd.w.net.Endpoint(nd.idx)
-	e := nd.gn.Engine()
-	if !nd.gapArmed && e.GapsWaiting() {
-		nd.gapArmed = true
-		ep.After(gapAskWait, func() {
-			nd.gapArmed = false
-			nd.gn.Engine().AskGaps()
-			nd.arm()
-		})
-	}
-	if !nd.ackArmed && e.AwaitingAnswers() {
-		nd.ackArmed = true
-		ep.After(treeAckWait, func() {
-			nd.ackArmed = false
-			nd.gn.Engine().ResendUnanswered()
-			nd.arm()
-		})
-	}
-}
+// arm schedules the driver's timers, as p2p's driver does.
+func (nd *node) arm() { nd.timers.Arm(nd.w.net.Endpoint(nd.idx), nd.gn.Engine()) }
 
 func newWorld(p params) *world {
 	net, err := sim.New(sim.Config{
@@ -116,6 +94,7 @@ func newWorld(p params) *world {
 	for i := range w.nodes {
 		w.contacts[i] = make(map[int]struct{})
 		nd := &node{w: w, idx: i}
+		nd.timers.GapAskWait, nd.timers.TreeAckWait = p2p.DriverWaits(p2p.ProfileLAN)
 		cfg := grapevine.Config{
 			ID: sim.ID(i), Transport: &sender{w: w, idx: i, ep: net.Endpoint(i)}, App: nd, Seed: p.seed,
 			Membership: p2p.MembershipProfile(p2p.ProfileLAN),
