@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/grapevine-p2p/grapevine"
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/grapevine-p2p/grapevine/examples/browser/site"
 	"github.com/grapevine-p2p/grapevine/p2p"
@@ -296,11 +297,15 @@ func TestTabUnderFlood(t *testing.T) {
 	if d.DecodeErrors-b.DecodeErrors < 1 {
 		t.Error("no undecodable frame counted")
 	}
-	// Undecodable frames are offences too (malformed), so the attacker may
-	// be penalized before its forged messages begin: the offences of both
-	// kinds together pass the threshold.
-	if off := d.Invalid - b.Invalid + d.DecodeErrors - b.DecodeErrors; off <= 16 {
-		t.Errorf("%.0f forged messages and undecodable frames counted, want more than 16 (the penalty threshold)", off)
+	// Undecodable frames are offences too (malformed, weighing more than a
+	// forged message), so the attacker may be penalized before its forged
+	// messages begin: the offences of both kinds together pass the
+	// misbehaviour score's threshold.
+	sc := grapevine.DefaultScoreConfig()
+	score := sc.Weights[core.OffenceInvalidMessage]*(d.Invalid-b.Invalid) + sc.Weights[core.OffenceMalformed]*(d.DecodeErrors-b.DecodeErrors)
+	if score <= sc.Threshold {
+		t.Errorf("%.0f forged messages and %.0f undecodable frames counted: a score of %.0f, want over the penalty threshold %.0f",
+			d.Invalid-b.Invalid, d.DecodeErrors-b.DecodeErrors, score, sc.Threshold)
 	}
 	if h.Network().Connectedness(tabA) == network.Connected {
 		t.Error("page A is still connected to the attacker it penalized")
