@@ -98,6 +98,7 @@ type Engine struct {
 	resendsUnsampled int               // first resends since the last sample or backoff
 	lossUntil        uint64            // tick until which this node asks for and sends acknowledgements
 	ackers           map[NodeID]uint64 // peers that acknowledged, and the tick they last did
+	ackedAt          map[NodeID]uint64 // peers that acknowledged a body, asked or not, and the tick they last did (TreeAckProbeTicks)
 	ackStats         TreeAckStats
 }
 

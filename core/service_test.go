@@ -1,6 +1,9 @@
 package core
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // fakeScore is a ServiceScore that scores a member unserving once one of
 // its requests went unserved, until it serves a body again.
@@ -239,6 +242,86 @@ func TestDigestHasGaps(t *testing.T) {
 	} {
 		if got := digestHasGaps(&Digest{Entries: []DigestEntry{tc.de}}); got != tc.gaps {
 			t.Errorf("%+v: gaps %v, want %v", tc.de, got, tc.gaps)
+		}
+	}
+}
+
+// Tree children on probation (TreeAckProbeTicks): with no loss seen and
+// past its first TreeAckTicks, the origin still asks a child that has not
+// acknowledged within the probation for an acknowledgement; an honest
+// child acknowledges and is not asked again until the probation comes
+// round, while a staller never acknowledges: its bodies are resent, then
+// handed to the next member of its arc (its whole arc still gets the body
+// from the tree) and it is reported unserved, so the next bodies pass it
+// over as a chunk head.
+func TestTreeAckProbationFindsStallers(t *testing.T) {
+	stallers := []int{3, 9, 14}
+	for seed := uint64(1); seed <= 5; seed++ {
+		tn, scores := serviceNet(t, 30, seed, func(i int, c *Config) {
+			c.TreeAckTicks, c.TreeAckProbeTicks = 50, 20
+			c.RoundTicks, c.PullEvery = 1000, 1000
+		})
+		for i := 0; i < 50; i++ { // past TreeAckTicks: no loss seen
+			for _, e := range tn.nodes {
+				e.Tick()
+			}
+		}
+		tn.settle()
+		for _, i := range stallers {
+			tn.down[i] = true
+		}
+		m := publishHeld(t, tn, 0, []byte("first"))
+		to, asked := treeTargets(t, tn, 0, m.Key())
+		if len(to) == 0 || slices.Contains(asked, false) {
+			t.Fatalf("seed %d: children %v asked %v, want every child on probation asked", seed, to, asked)
+		}
+		tn.settle()
+		drive := func() {
+			for i := 0; i < 16; i++ { // the driver's calls, at every node
+				for j, e := range tn.nodes {
+					if !tn.down[j] {
+						e.ResendUnanswered()
+					}
+				}
+				tn.settle()
+			}
+		}
+		drive()
+		if got := tn.have(m.Key()); got != tn.live() {
+			t.Fatalf("seed %d: the tree with its handoffs reached %d of %d serving members", seed, got, tn.live())
+		}
+		var headed []int
+		for _, c := range to {
+			if slices.Contains(stallers, c) {
+				headed = append(headed, c)
+			}
+		}
+		for _, c := range headed {
+			if scores[0].unserved[nodeName(c)] == 0 {
+				t.Fatalf("seed %d: staller %d headed a chunk and was not reported unserved", seed, c)
+			}
+		}
+		for _, c := range to {
+			if !slices.Contains(stallers, c) && scores[0].unserved[nodeName(c)] != 0 {
+				t.Fatalf("seed %d: serving child %d reported unserved", seed, c)
+			}
+		}
+		// Within the probation the serving children are not asked again,
+		// and the stallers scored unserving head no chunk.
+		m2 := publishHeld(t, tn, 0, []byte("second"))
+		to2, asked2 := treeTargets(t, tn, 0, m2.Key())
+		for i, c := range to2 {
+			if slices.Contains(headed, c) {
+				t.Fatalf("seed %d: staller %d still heads a chunk", seed, c)
+			}
+			if asked2[i] && !slices.Contains(stallers, c) && slices.Contains(to, c) {
+				t.Fatalf("seed %d: child %d asked again within its probation", seed, c)
+			}
+		}
+		tn.settle()
+		drive()
+		if got := tn.have(m2.Key()); got != tn.live() {
+			t.Fatalf("seed %d: the second message reached %d of %d", seed, got, tn.live())
 		}
 	}
 }

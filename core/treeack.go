@@ -22,6 +22,14 @@ package core
 // origin that receives nothing (and sees no loss itself) learns from its
 // children that they lose bodies. Without loss nothing changes on the wire.
 //
+// Probation (Config.TreeAckProbeTicks): a child that has not acknowledged
+// a tree body within the last TreeAckProbeTicks ticks is asked to
+// acknowledge the next one, loss or not. An honest child answers and is
+// left alone until its probation comes round again; one that takes bodies
+// and never reads them (a stalling member) never answers, so every body to
+// it is resent and handed to the next member of its arc, and each handoff
+// is an unserved request for the transport's ServiceScore.
+//
 // The engine has no clock finer than a tick; the adapter decides when an
 // acknowledgement is late. AwaitingAnswers says bodies wait for one;
 // ResendUnanswered, called every few milliseconds while they do, counts the
@@ -241,8 +249,11 @@ func (e *Engine) resendUnacked(due func(*unackedBody) bool) {
 			continue
 		}
 		if u.tries >= treeAckResends {
-			// The child never answered: most likely it is gone. The next
-			// member of its arc heads the arc instead (once).
+			// The child never answered: most likely it is gone, or it
+			// takes bodies and never reads them. The next member of its
+			// arc heads the arc instead (once), and the child is reported
+			// to the service score: it did not serve what it was sent.
+			e.unservedBy(u.to)
 			next, ok := e.arcSuccessor(u.to, u.end, u.en.msg.Origin)
 			if !ok {
 				e.ackStats.GivenUp++
@@ -284,8 +295,46 @@ func (e *Engine) wantAcks(to NodeID) bool {
 	if e.ticks < e.lossUntil {
 		return true
 	}
-	t, ok := e.ackers[to]
-	return ok && e.ticks < t+uint64(e.cfg.TreeAckTicks)
+	if t, ok := e.ackers[to]; ok && e.ticks < t+uint64(e.cfg.TreeAckTicks) {
+		return true
+	}
+	return e.onProbation(to)
+}
+
+// onProbation reports whether child to is on probation
+// (TreeAckProbeTicks): it has not acknowledged a tree body within the last
+// TreeAckProbeTicks ticks, or never.
+func (e *Engine) onProbation(to NodeID) bool {
+	if e.cfg.TreeAckProbeTicks <= 0 {
+		return false
+	}
+	t, ok := e.ackedAt[to]
+	return !ok || e.ticks >= t+uint64(e.cfg.TreeAckProbeTicks)
+}
+
+// noteAcked notes that peer from acknowledged a tree body now: it is off
+// probation for TreeAckProbeTicks. The table holds maxAckers peers; when
+// full, those whose probation ended are forgotten, or, if none has, all
+// (they are only asked again).
+func (e *Engine) noteAcked(from NodeID) {
+	if e.cfg.TreeAckProbeTicks <= 0 {
+		return
+	}
+	if e.ackedAt == nil {
+		e.ackedAt = make(map[NodeID]uint64)
+	}
+	if _, ok := e.ackedAt[from]; !ok && len(e.ackedAt) >= maxAckers {
+		n := len(e.ackedAt)
+		for id, t := range e.ackedAt {
+			if e.ticks >= t+uint64(e.cfg.TreeAckProbeTicks) {
+				delete(e.ackedAt, id)
+			}
+		}
+		if len(e.ackedAt) == n {
+			clear(e.ackedAt)
+		}
+	}
+	e.ackedAt[from] = e.ticks
 }
 
 // awaitAck asks to for an acknowledgement of en's tree body (sent with arc
@@ -368,6 +417,9 @@ func (e *Engine) onTreeAcks(from NodeID, acks []uint64) {
 	}
 	clear(e.unacked[len(keep):])
 	e.unacked = keep
+	if matched > 0 {
+		e.noteAcked(from)
+	}
 	if matched < len(acks) {
 		if e.ackers == nil {
 			e.ackers = make(map[NodeID]uint64)

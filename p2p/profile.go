@@ -132,9 +132,17 @@ func EngineProfile(p Profile, overlay bool) core.Config {
 //     IWANT or its answer was lost as well, IWantTimeout: under make demo's
 //     10 % frame loss p99 was about 1 s against 40-60 ms without loss;
 //     with it 73-100 ms on a quiet host (docs/benchmarks/loss-tail.md).
-//     Without loss nothing is acknowledged after the first 5 s: the N = 50
-//     bench's bytes per delivery did not change. A crash turns it on for
+//     Without loss nothing more is acknowledged after the first 5 s than
+//     the probation below asks for. A crash turns it on for
 //     5 s at the members that repair what the dead member swallowed.
+//   - TreeAckProbeTicks 50: a tree child that has not acknowledged a body
+//     within the last 5 s is asked to acknowledge the next one (about one
+//     acknowledgement per child per sender every 5 s while bodies flow). A
+//     member that takes bodies and never reads them never acknowledges:
+//     each body sent to it is resent twice and handed to the next member
+//     of its arc within a few timeouts, and reported to the service score
+//     (service.go), which steers tree push around it from then on (issue
+//     13's stalling members; docs/SECURITY.md).
 //   - FastWantRetries 2: an IWANT (or gap want) not answered within the same
 //     timeout is asked again of the next announcer, twice, before
 //     IWantTimeout takes over: what the tree still misses under loss does
@@ -157,6 +165,7 @@ func tuneEngine(c *core.Config, p Profile, overlay bool) {
 	c.FIFO = true
 	c.FIFOStart = 2
 	c.TreeAckTicks = 50
+	c.TreeAckProbeTicks = 50
 	c.FastWantRetries = 2
 	switch p {
 	case ProfileWAN:
