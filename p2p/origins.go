@@ -56,16 +56,8 @@ import (
 // honest member: one that took in a departed member's message because its
 // sender vouched for it relays it to a member that does not know the
 // origin either (two joiners in a row), whose ask then finds the origin
-// missing from its state: one offence per such origin in 6 s, 16 needed.
-
-// memberlist returns the peer's memberlist (driver goroutine), nil if the
-// machine has none.
-func (p *Peer) memberlist() *membership.Memberlist {
-	if nm, ok := p.mc.(*nodeMachine); ok {
-		return nm.n.Membership()
-	}
-	return nil
-}
+// missing from its state: one offence per such origin in 6 s, more than 16
+// needed within about a minute.
 
 // withoutOriginCheck takes in messages of any origin (tests of what the
 // guard checks, with origins that are not members).
