@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"github.com/grapevine-p2p/grapevine"
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -20,10 +21,11 @@ type machine interface {
 	Members() []Member
 	MemberCounts() map[string]int // members by state, tombstones included
 	EngineStats() core.Stats
-	GapsWaiting() bool     // gap wants not asked yet (core/gapwant.go)
-	AskGaps()              // ask them now
-	AwaitingAnswers() bool // tree bodies await an acknowledgement, IWANTs an answer (core/treeack.go)
-	ResendUnanswered()     // resend those unanswered since the previous call
+	GuardStats() grapevine.GuardStats // the Node's guard (grapevine/guard.go)
+	GapsWaiting() bool                // gap wants not asked yet (core/gapwant.go)
+	AskGaps()                         // ask them now
+	AwaitingAnswers() bool            // tree bodies await an acknowledgement, IWANTs an answer (core/treeack.go)
+	ResendUnanswered()                // resend those unanswered since the previous call
 	MembershipStats() MembershipStats
 	OverlayStats() OverlayStats
 	IsNeighbor(id core.NodeID) bool // an overlay neighbour (false with the overlay off)

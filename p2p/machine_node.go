@@ -242,6 +242,7 @@ func (m *nodeMachine) handleEvent(ev membership.Event) {
 }
 
 func (m *nodeMachine) EngineStats() core.Stats          { return m.n.Engine().Stats() }
+func (m *nodeMachine) GuardStats() grapevine.GuardStats { return m.n.Guard().Stats() }
 func (m *nodeMachine) GapsWaiting() bool                { return m.n.Engine().GapsWaiting() }
 func (m *nodeMachine) AskGaps()                         { m.n.Engine().AskGaps() }
 func (m *nodeMachine) AwaitingAnswers() bool            { return m.n.Engine().AwaitingAnswers() }

@@ -596,7 +596,7 @@ func (p *Peer) afterTick() {
 	for _, st := range memberStates {
 		p.m.members.WithLabelValues(st).Set(float64(counts[st]))
 	}
-	es := p.mc.EngineStats()
+	es, gs := p.mc.EngineStats(), p.mc.GuardStats()
 	p.m.duplicates.Add(float64(es.Duplicates - p.lastDup))
 	p.lastDup = es.Duplicates
 	for _, r := range []struct {
@@ -606,6 +606,8 @@ func (p *Peer) afterTick() {
 		{"peer_budget", es.PeerBudgetDrops}, {"store_evicted", es.StoreEvicted}, {"origins_evicted", es.OriginsEvicted},
 		{"inbound_per_peer", es.InboundDropped}, {"too_large", es.TooLarge}, {"wants_dropped", es.WantsDropped},
 		{"wants_expired", es.WantsExpired}, {"gaps_abandoned", es.GapsAbandoned},
+		{"score_evicted", gs.Score.Evicted}, {"score_untracked", gs.Score.Untracked},
+		{"publish_rate_untracked", gs.PublishUntracked},
 	} {
 		p.m.engineDrops.WithLabelValues(r.name).Set(float64(r.v))
 	}

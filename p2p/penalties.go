@@ -1,6 +1,9 @@
 package p2p
 
 import (
+	"context"
+
+	"github.com/grapevine-p2p/grapevine"
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/grapevine-p2p/grapevine/membership"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -15,6 +18,16 @@ import (
 // above the threshold, so it was disconnected and its connections and
 // streams are refused for a minute.
 func (p *Peer) Penalized(id peer.ID) bool { return p.tr.penalizedPeer(id) }
+
+// GuardStats returns the counters of the Node's guard: messages refused
+// and why, offences by kind, unproven expiries of held messages, and the
+// misbehaviour score table (peers scored, penalties given, scores evicted
+// to make room).
+func (p *Peer) GuardStats() grapevine.GuardStats {
+	var st grapevine.GuardStats
+	_ = p.call(context.Background(), func() { st = p.mc.GuardStats() })
+	return st
+}
 
 // Penalties returns the offences this peer attributed to other peers so
 // far, by reason (the labels of grapevine_penalties_total: malformed,

@@ -344,6 +344,9 @@ func TestForgedAccusationsPenalized(t *testing.T) {
 	if got := counterValue(victim.m.penalties.WithLabelValues("forged_accusation")); got != invalidAllowance+1 {
 		t.Fatalf("forged accusations counted %v, want %d", got, invalidAllowance+1)
 	}
+	if gs := victim.GuardStats(); gs.Offences[core.OffenceForgedAccusation] != invalidAllowance+1 || gs.Score.Penalized != 1 || gs.Score.Tracked != 1 {
+		t.Fatalf("guard stats %+v: want %d forged accusations, one peer scored and penalized once", gs, invalidAllowance+1)
+	}
 	if after := selfInc(); after != before {
 		t.Fatalf("incarnation moved from %d to %d", before, after)
 	}
