@@ -36,6 +36,7 @@ flags set or override single fields:
   peer testnet --peers 20 --duration 30s --loss 0.1 --crash 7@10s
   peer testnet --peers 30 --partition "0-14@10s:20s" --rate 5 --publishers 0-2
   peer testnet --peers 10 --crash 3@5s:12s --slow 4:150ms --procs
+  peer testnet --scenario testnet/scenarios/durable-cost.yaml --data /tmp/gv-data
 
 The report folder (--out) gets report.txt, report.json, messages.csv,
 crashes.csv, members.csv, latency.csv, latency_cdf.png, infection.png and
@@ -151,6 +152,7 @@ func cmdTestnet(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	fs.Var(&parts, "partition", "partition into GROUP|GROUP... (others form one more group) at AT, heal at HEAL: \"0-9@10s:20s\" (repeatable)")
 	var slow slowFlag
 	fs.Var(&slow, "slow", "delay every frame to and from PEER: PEER:DELAY (repeatable)")
+	data := fs.String("data", "", "give every peer a data directory DIR/peer-N (durable delivery; restarts resume)")
 	procs := fs.Bool("procs", false, "run every peer as a separate peer process")
 	out := fs.String("out", "", "report folder (default testnet-reports/NAME-TIME)")
 	quiet := fs.Bool("quiet", false, "no progress line and no table, only the report folder's path")
@@ -193,6 +195,9 @@ func cmdTestnet(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	}
 	if set["size"] {
 		sc.Publish.Size = *size
+	}
+	if set["data"] {
+		sc.DataDir = *data
 	}
 	if set["publishers"] {
 		var ps local.Peers

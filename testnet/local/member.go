@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -88,6 +89,9 @@ func startMember(sc *Scenario, idx, inst int, in *Injector, index func(peer.ID) 
 	}
 	if sc.Tick > 0 {
 		opts = append(opts, p2p.WithTick(sc.Tick.D()))
+	}
+	if sc.DataDir != "" {
+		opts = append(opts, p2p.WithDataDir(filepath.Join(sc.DataDir, fmt.Sprintf("peer-%d", idx))))
 	}
 	if len(seeds) > 0 {
 		opts = append(opts, p2p.WithSeeds(seeds...))

@@ -159,6 +159,11 @@ type Scenario struct {
 	Publish Publish `json:"publish" yaml:"publish"`
 	// Faults are injected where frames cross the transport adapter.
 	Faults Faults `json:"faults" yaml:"faults"`
+	// DataDir, if set, gives every peer a data directory of its own,
+	// DataDir/peer-N (p2p.WithDataDir): delivery watermarks and recent
+	// messages survive a crash and restart, and each delivery waits for its
+	// commit. Empty: every peer keeps its state in memory.
+	DataDir string `json:"data_dir,omitempty" yaml:"data_dir"`
 }
 
 // Publish is the workload: which peers publish, how often, how much.
