@@ -3,6 +3,7 @@ package local
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,5 +182,37 @@ func TestInjector(t *testing.T) {
 	if !in.Partitioned(0, 2, 1500*time.Millisecond) || in.Partitioned(0, 1, 1500*time.Millisecond) ||
 		in.Partitioned(0, 2, 2500*time.Millisecond) || in.Partitioned(0, 2, 500*time.Millisecond) {
 		t.Errorf("partition windows wrong")
+	}
+}
+
+// TestScenarioDataDir: with data_dir every peer keeps its durable state in
+// a directory of its own, and the group still delivers everything.
+func TestScenarioDataDir(t *testing.T) {
+	sc, err := ParseYAML([]byte(`
+name: data
+peers: 3
+profile: local
+duration: 3s
+publish:
+  publishers: "0"
+  rate: 10
+  drain: 1s
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.DataDir = t.TempDir()
+	rep, err := Run(context.Background(), sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Published == 0 || rep.FullyDelivered != rep.Published {
+		t.Errorf("%d of %d messages fully delivered", rep.FullyDelivered, rep.Published)
+	}
+	for i := 0; i < sc.Peers; i++ {
+		entries, err := os.ReadDir(filepath.Join(sc.DataDir, fmt.Sprintf("peer-%d", i)))
+		if err != nil || len(entries) == 0 {
+			t.Errorf("peer %d's data directory missing or empty: %v", i, err)
+		}
 	}
 }
