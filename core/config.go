@@ -226,12 +226,11 @@ type Config struct {
 	// member that takes bodies and never reads them (issue 13's stalling
 	// member) never acknowledges: every body sent to it is then asked for,
 	// resent twice and handed to the next member of its arc within a few
-	// acknowledgement timeouts, and each handoff is reported to the
-	// transport's ServiceScore as an unserved request, so tree push passes
-	// it over. Without it a body a staller swallowed cost its subtree a
-	// gap want or an announcement round, and the publisher learned of the
-	// staller only from its pull digests (about one in 11 s at N = 12).
-	// p2p's profiles use 50. 0: off.
+	// acknowledgement timeouts. Without it a body a staller swallowed cost
+	// its subtree a gap want or an announcement round until the service
+	// score, which learns of a staller from its pull digests (about one in
+	// 11 s at N = 12), steered tree push around it. p2p's profiles use 50.
+	// 0: off.
 	TreeAckProbeTicks int
 	// FastWantRetries is how many times a requested body that has not
 	// arrived is asked for again, of the next announcer, by the adapter's

@@ -27,8 +27,8 @@ package core
 // acknowledge the next one, loss or not. An honest child answers and is
 // left alone until its probation comes round again; one that takes bodies
 // and never reads them (a stalling member) never answers, so every body to
-// it is resent and handed to the next member of its arc, and each handoff
-// is an unserved request for the transport's ServiceScore.
+// it is resent and handed to the next member of its arc within a few
+// timeouts.
 //
 // The engine has no clock finer than a tick; the adapter decides when an
 // acknowledgement is late. AwaitingAnswers says bodies wait for one;
@@ -251,9 +251,12 @@ func (e *Engine) resendUnacked(due func(*unackedBody) bool) {
 		if u.tries >= treeAckResends {
 			// The child never answered: most likely it is gone, or it
 			// takes bodies and never reads them. The next member of its
-			// arc heads the arc instead (once), and the child is reported
-			// to the service score: it did not serve what it was sent.
-			e.unservedBy(u.to)
+			// arc heads the arc instead (once). The child is not reported
+			// to the service score: under 10 % loss an honest child leaves
+			// about one body in 140 unanswered three times, and reporting
+			// those steered make demo's tree around honest members (p99
+			// 124-161 ms against 85-100 ms); the handoff alone repairs a
+			// staller's subtree within milliseconds.
 			next, ok := e.arcSuccessor(u.to, u.end, u.en.msg.Origin)
 			if !ok {
 				e.ackStats.GivenUp++

@@ -140,9 +140,8 @@ func EngineProfile(p Profile, overlay bool) core.Config {
 //     acknowledgement per child per sender every 5 s while bodies flow). A
 //     member that takes bodies and never reads them never acknowledges:
 //     each body sent to it is resent twice and handed to the next member
-//     of its arc within a few timeouts, and reported to the service score
-//     (service.go), which steers tree push around it from then on (issue
-//     13's stalling members; docs/SECURITY.md).
+//     of its arc within a few timeouts (issue 13's stalling members;
+//     docs/SECURITY.md).
 //   - FastWantRetries 2: an IWANT (or gap want) not answered within the same
 //     timeout is asked again of the next announcer, twice, before
 //     IWantTimeout takes over: what the tree still misses under loss does
