@@ -99,6 +99,7 @@ type Engine struct {
 	lossUntil        uint64            // tick until which this node asks for and sends acknowledgements
 	ackers           map[NodeID]uint64 // peers that acknowledged, and the tick they last did
 	ackedAt          map[NodeID]uint64 // peers that acknowledged a body, asked or not, and the tick they last did (TreeAckProbeTicks)
+	handoffs         map[NodeID]uint8  // tree children handed over since their last acknowledgement (TreeAckProbeTicks)
 	ackStats         TreeAckStats
 }
 

@@ -252,9 +252,9 @@ func TestDigestHasGaps(t *testing.T) {
 // child acknowledges and is not asked again until the probation comes
 // round, while a staller never acknowledges: every body to it is asked
 // for, resent and then handed to the next member of its arc, so its whole
-// arc still gets the body from the tree, message after message. The
-// staller is not reported to the service score for it (an honest child
-// under loss also leaves a body unanswered now and then).
+// arc still gets the body from the tree, message after message. A staller
+// handed over twice in a row is reported to the service score as unserved;
+// a serving child never is.
 func TestTreeAckProbationFindsStallers(t *testing.T) {
 	stallers := []int{3, 9, 14}
 	for seed := uint64(1); seed <= 5; seed++ {
@@ -281,7 +281,7 @@ func TestTreeAckProbationFindsStallers(t *testing.T) {
 				tn.settle()
 			}
 		}
-		var headed []int // stallers the origin sent a body to
+		headed := map[int]int{} // stallers the origin sent a body to, and how often
 		acked := map[int]bool{} // serving children that acknowledged a body of the origin
 		for n := 0; n < 3; n++ {
 			// A staller's unanswered resends are loss the origin saw: for
@@ -301,8 +301,8 @@ func TestTreeAckProbationFindsStallers(t *testing.T) {
 				if !staller {
 					acked[c] = true
 				}
-				if staller && !slices.Contains(headed, c) {
-					headed = append(headed, c)
+				if staller {
+					headed[c]++
 				}
 			}
 			tn.settle()
@@ -314,9 +314,16 @@ func TestTreeAckProbationFindsStallers(t *testing.T) {
 		if st := tn.nodes[0].TreeAckStats(); len(headed) > 0 && st.Rerouted == 0 {
 			t.Fatalf("seed %d: stallers %v headed chunks and nothing was handed on: %+v", seed, headed, st)
 		}
-		for _, sc := range scores {
+		for c, n := range headed {
+			if got := scores[0].unserved[nodeName(c)]; (n >= 2) != (got > 0) {
+				t.Fatalf("seed %d: staller %d handed over %d times, reported unserved %d times (want reports from the second)", seed, c, n, got)
+			}
+		}
+		for i, sc := range scores {
 			for id, n := range sc.unserved {
-				t.Fatalf("seed %d: %s reported unserved %d times by the tree's handoffs", seed, id, n)
+				if j := tn.byID[id]; !slices.Contains(stallers, j) {
+					t.Fatalf("seed %d: node %d reported serving child %s unserved %d times", seed, i, id, n)
+				}
 			}
 		}
 	}
