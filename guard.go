@@ -216,9 +216,10 @@ func (g *Guard) Penalize(from core.NodeID, o core.Offence) {
 
 // offence charges one offence o to id.
 func (g *Guard) offence(id core.NodeID, o core.Offence, now time.Time) {
-	if int(o) < len(g.stats.Offences) {
-		g.stats.Offences[o]++
+	if o == 0 || int(o) >= core.NumOffences {
+		return // not an offence this code knows: nothing to weigh it by
 	}
+	g.stats.Offences[o]++
 	if g.cfg.OnOffence != nil {
 		g.cfg.OnOffence(id, o)
 	}

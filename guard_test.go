@@ -89,6 +89,13 @@ func TestScoreWeighsAndDecays(t *testing.T) {
 	if st := g.Stats(); st.Offences[core.OffenceMalformed] != 6 || st.Score.Penalized != 2 {
 		t.Fatalf("stats %+v", st)
 	}
+	// Penalize is exported: an offence value this code does not know is
+	// ignored, not weighed (and does not index out of range).
+	g.Penalize("odd", core.Offence(core.NumOffences))
+	g.Penalize("odd", 0)
+	if g.Score("odd") != 0 {
+		t.Fatalf("unknown offences scored %v", g.Score("odd"))
+	}
 }
 
 // TestScoreTableBounded: the table keeps MaxPeers scores; a new offender
