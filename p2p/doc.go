@@ -287,10 +287,15 @@
 // asker lacks, so catching up moves its cursors on at every answer.
 //
 // WithDataDir(dir) keeps in dir one bbolt database (go.etcd.io/bbolt,
-// grapevine.db; chosen over pebble because the data is small, written in
-// small fsynced transactions and read once at start: a single-file B+tree
-// with copy-on-write pages needs no compaction and no write-ahead log of
-// its own, is pure Go, and is what etcd keeps its state in):
+// grapevine.db; chosen over pebble because the data is small and read
+// once at start: a single-file B+tree with copy-on-write pages needs no
+// compaction, is pure Go, and is what etcd keeps its state in) behind a
+// redo log of two preallocated files (grapevine.wal.0 and .1, 1 MiB each):
+// a commit is one checksummed record in the log and one fdatasync, where a
+// bbolt transaction takes two; the log's records go into bbolt one file at
+// a time in the background, and are replayed at start if a crash came
+// first (a record torn by power loss ends the log there: its commit never
+// returned). It holds:
 //
 //   - per origin, the delivery watermark: the highest sequence number
 //     delivered (with FIFO everything at or below it was delivered or
@@ -304,7 +309,7 @@
 //     exact next number on Close;
 //   - the time of the first start with the directory (see History).
 //
-// A delivery reaches subscribers only after the transaction holding its
+// A delivery reaches subscribers only after the commit holding its
 // message and watermark has been fsynced. Deliveries that arrive while one
 // transaction is being written go into the next (group commit), so a burst
 // costs one fsync, not one per message. A peer killed at any point

@@ -110,6 +110,7 @@ type durableDB interface {
 	load(lim core.Limits) (*durableState, error)
 	commit(b *durableBatch) error
 	close() error
+	abandon() // close as a crash would (Peer.Kill): no final checkpoint
 }
 
 type logMeta struct {
@@ -416,12 +417,12 @@ func (d *durable) kill() {
 		return
 	}
 	if d.killed == nil {
-		d.db.close()
+		d.db.abandon()
 		return
 	}
 	close(d.killed)
 	<-d.exited
-	d.db.close()
+	d.db.abandon()
 }
 
 // DurableStats returns the data directory's counters.

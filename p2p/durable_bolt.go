@@ -3,12 +3,13 @@
 package p2p
 
 // The data directory's database: one bbolt file (go.etcd.io/bbolt, the
-// B+tree store under etcd), a Store (durable_store.go) with one bucket per
-// key space. Every commit is one bbolt read-write transaction, made
-// durable by fsync before it returns; bbolt's copy-on-write pages and
-// double meta page make a commit all-or-nothing across kill -9 and power
-// loss of the process (a torn commit leaves the previous meta page in
-// force).
+// B+tree store under etcd) with one bucket per key space, behind a redo log
+// (durable_wal.go) that takes each commit with a single fdatasync. Log
+// records reach bbolt in batches, each one bbolt read-write transaction;
+// bbolt's copy-on-write pages and double meta page make a transaction
+// all-or-nothing across kill -9 and power loss of the process (a torn one
+// leaves the previous meta page in force), and the log's checksums do the
+// same for a torn record.
 
 import (
 	"errors"
@@ -49,7 +50,12 @@ func openDurableDB(dir string) (durableDB, error) {
 		db.Close()
 		return nil, err
 	}
-	return &storeDB{s: &boltStore{db: db}}, nil
+	w, err := openWAL(dir, &boltStore{db: db})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	return &storeDB{s: w}, nil
 }
 
 func (b *boltStore) Load() ([]StoreRecord, error) {

@@ -130,6 +130,19 @@ func (d *storeDB) commit(b *durableBatch) error {
 
 func (d *storeDB) close() error { return d.s.Close() }
 
+// abandoner is a Store that can be left as a crash leaves it (the data
+// directory's log: no final checkpoint, so that Peer.Kill exercises the
+// replay at the next start).
+type abandoner interface{ abandon() }
+
+func (d *storeDB) abandon() {
+	if a, ok := d.s.(abandoner); ok {
+		a.abandon()
+		return
+	}
+	d.s.Close()
+}
+
 // decodeDurable rebuilds the state from a Store's records. A record that
 // does not decode is skipped (a damaged message record is listed in
 // corrupt, to be deleted); only a foreign format version is an error.
