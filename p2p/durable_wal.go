@@ -60,6 +60,14 @@ var (
 	walCRC        = crc32.MakeTable(crc32.Castagnoli)
 )
 
+// checkpoint is one full log file's records on their way into bbolt.
+type checkpoint struct {
+	recs  [][]byte
+	epoch uint64
+	done  chan error // the background run's result; nil once read
+	err   error
+}
+
 // walStore is the data directory's Store: bbolt behind a redo log.
 type walStore struct {
 	bolt *boltStore
@@ -68,9 +76,9 @@ type walStore struct {
 	files   [2]*os.File
 	epochs  [2]uint64
 	cur     int
-	off     int64      // where the next record goes in files[cur]
-	pending [][]byte   // the payloads of the records in files[cur], to checkpoint
-	ckpt    chan error // the running checkpoint's result; nil when none runs
+	off     int64       // where the next record goes in files[cur]
+	pending [][]byte    // the payloads of the records in files[cur], to checkpoint
+	ckpt    *checkpoint // the last file's checkpoint, until it is in bbolt
 	closed  bool
 }
 
@@ -326,13 +334,13 @@ func (w *walStore) rotate() error {
 	if err := w.waitCheckpoint(); err != nil {
 		return err
 	}
-	full, ops, epoch := w.cur, w.pending, w.epochs[w.cur]
+	full, recs, epoch := w.cur, w.pending, w.epochs[w.cur]
 	if err := w.start(1-full, epoch+1); err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	w.ckpt = done
-	go func() { done <- w.apply(ops, epoch) }()
+	c := &checkpoint{recs: recs, epoch: epoch, done: make(chan error, 1)}
+	w.ckpt = c
+	go func() { c.done <- w.apply(recs, epoch) }()
 	return nil
 }
 
@@ -351,15 +359,24 @@ func (w *walStore) apply(recs [][]byte, epoch uint64) error {
 	return w.bolt.Commit(append(ops, StoreOp{Space: SpaceMeta, Key: keyWALApplied, Value: be64(epoch)}))
 }
 
+// waitCheckpoint returns once the last full file's records are in bbolt.
+// A checkpoint that failed is tried again here; until it succeeds the
+// file is not reused (its records exist nowhere else) and commits that
+// need it fail.
 func (w *walStore) waitCheckpoint() error {
-	if w.ckpt == nil {
+	c := w.ckpt
+	if c == nil {
 		return nil
 	}
-	err := <-w.ckpt
-	w.ckpt = nil
-	if err != nil {
-		return fmt.Errorf("checkpointing the log: %w", err)
+	if c.done != nil {
+		c.err, c.done = <-c.done, nil
+	} else if c.err != nil {
+		c.err = w.apply(c.recs, c.epoch)
 	}
+	if c.err != nil {
+		return fmt.Errorf("checkpointing the log: %w", c.err)
+	}
+	w.ckpt = nil
 	return nil
 }
 
