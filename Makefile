@@ -113,16 +113,21 @@ bench-scale:
 BENCH_P2P_FLAGS ?= -transport quic -overlay -msgs 100 -rate 10 -sizes 256 \
 	-scenarios steady,kill,silent,first,first-mesh -runs 3
 
-## bench-p2p-quick: the ladder at N = 20, 50, 200 over QUIC (separate module bench/).
+## bench-p2p-quick: the ladder at N = 20, 50, 200 over QUIC (separate module bench/); the rows
+## also go to build/ladder.csv and the per-peer figures against N to build/ladder-img/*.png.
 bench-p2p-quick:
 	cd bench && $(GO) build -o ../build/bench-p2p .
-	for n in 20 50 200; do build/bench-p2p -n $$n -systems grapevine,gossipsub,gossipsub-full $(BENCH_P2P_FLAGS) || exit 1; echo; done
+	rm -f build/ladder.csv
+	for n in 20 50 200; do build/bench-p2p -n $$n -systems grapevine,gossipsub,gossipsub-full -csv build/ladder.csv $(BENCH_P2P_FLAGS) || exit 1; echo; done
+	cd bench && $(GO) run ./cmd/ladderplot -csv ../build/ladder.csv -out ../build/ladder-img
 
 ## bench-p2p: the ladder at N = 20, 50, 200, 500, 1000 over QUIC (hours on a small machine).
 bench-p2p:
 	cd bench && $(GO) build -o ../build/bench-p2p .
-	for n in 20 50 200; do build/bench-p2p -n $$n -systems grapevine,gossipsub,gossipsub-full $(BENCH_P2P_FLAGS) || exit 1; echo; done
-	for n in 500 1000; do build/bench-p2p -n $$n -systems grapevine,gossipsub $(BENCH_P2P_FLAGS) || exit 1; echo; done
+	rm -f build/ladder.csv
+	for n in 20 50 200; do build/bench-p2p -n $$n -systems grapevine,gossipsub,gossipsub-full -csv build/ladder.csv $(BENCH_P2P_FLAGS) || exit 1; echo; done
+	for n in 500 1000; do build/bench-p2p -n $$n -systems grapevine,gossipsub -csv build/ladder.csv $(BENCH_P2P_FLAGS) || exit 1; echo; done
+	cd bench && $(GO) run ./cmd/ladderplot -csv ../build/ladder.csv -out ../build/ladder-img
 
 ## bench-p2p-tcp50: the earlier reference, 50 hosts over TCP (docs/benchmarks/p2p.md; about 20 minutes).
 bench-p2p-tcp50:

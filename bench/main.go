@@ -74,6 +74,7 @@ func main() {
 	flag.Uint64Var(&firstSeq, "firstseq", 1, "Grapevine: first sequence number of each (fresh) peer; 0 for the p2p default (microseconds since 1970, for restarts)")
 	flag.StringVar(&heapProfile, "heapprofile", "", "write a heap profile at the end of the first measurement window to this file")
 	flag.StringVar(&windowProfile, "windowprofile", "", "write a CPU profile of the first measurement window (after formation) to this file")
+	csvPath := flag.String("csv", "", "also append each table row (medians) to this CSV file, for ladderplot")
 	flag.Parse()
 	if *cpuprofile != "" && windowProfile != "" {
 		fmt.Fprintln(os.Stderr, "bench: -cpuprofile and -windowprofile exclude each other")
@@ -209,6 +210,12 @@ func main() {
 					scen, fmtSize(size), label, 100*m.delivered, ms(m.p50), ms(m.p99), ms(m.max),
 					fmtBytes(m.wirePerDel), fmtBytes(m.streamPerDel), ms(m.cpuPerDel), within,
 					m.connsP50, m.connsMax, m.goroutines, fmtBytes(m.heap), detect, fp)
+				if *csvPath != "" {
+					if err := appendCSV(*csvPath, cfg, scen, size, label, m); err != nil {
+						fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+						os.Exit(1)
+					}
+				}
 			}
 		}
 	}
