@@ -41,10 +41,14 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// walFileSize is the size of each of the two log files (a variable for
-// tests). At 20 deliveries a second of 256-byte messages a file lasts
-// about two minutes between checkpoints.
+// walFileSize is the size of each of the two log files when they are
+// created (a variable for tests). At 20 deliveries a second of 256-byte
+// messages a file lasts about two minutes between checkpoints. A file
+// kept from a build with another size is used at its own size.
 var walFileSize int64 = 1 << 20
+
+// walMaxFileSize bounds what is read of a log file at start.
+const walMaxFileSize = 64 << 20
 
 const (
 	walHeaderSize = 4096       // the header's block; records start after it
@@ -74,6 +78,7 @@ type walStore struct {
 
 	mu      sync.Mutex // serialises Commit and Close
 	files   [2]*os.File
+	sizes   [2]int64
 	epochs  [2]uint64
 	cur     int
 	off     int64       // where the next record goes in files[cur]
@@ -92,12 +97,12 @@ func openWAL(dir string, b *boltStore) (*walStore, error) {
 	}
 	created := false
 	for i, name := range walFileNames {
-		f, epoch, fresh, err := openWALFile(filepath.Join(dir, name))
+		f, size, epoch, fresh, err := openWALFile(filepath.Join(dir, name))
 		if err != nil {
 			w.closeFiles()
 			return nil, err
 		}
-		w.files[i], w.epochs[i] = f, epoch
+		w.files[i], w.sizes[i], w.epochs[i] = f, size, epoch
 		created = created || fresh
 	}
 	if created {
@@ -118,31 +123,33 @@ func openWAL(dir string, b *boltStore) (*walStore, error) {
 	return w, nil
 }
 
-// openWALFile opens one log file, creating it (zero-filled, synced) when
-// it is missing or not whole, and returns its header's epoch (0 for a
-// fresh file or a header that does not check).
-func openWALFile(path string) (*os.File, uint64, bool, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+// openWALFile opens one log file and returns its size and its header's
+// epoch (0 for a fresh file or a header that does not check). A file that
+// is missing, or whose header does not check and whose size is not
+// walFileSize (cut short by a crash while it was being created), is made
+// again, zero-filled and synced: a header naming an epoch is written only
+// once the file is whole.
+func openWALFile(path string) (f *os.File, size int64, epoch uint64, fresh bool, err error) {
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("opening %s: %w", path, err)
+		return nil, 0, 0, false, fmt.Errorf("opening %s: %w", path, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, 0, false, err
+		return nil, 0, 0, false, err
 	}
-	if fi.Size() == walFileSize {
+	size = fi.Size()
+	if size >= walHeaderSize && size <= walMaxFileSize {
 		var h [walHeaderSize]byte
 		if _, err := f.ReadAt(h[:], 0); err != nil {
 			f.Close()
-			return nil, 0, false, fmt.Errorf("reading %s: %w", path, err)
+			return nil, 0, 0, false, fmt.Errorf("reading %s: %w", path, err)
 		}
-		return f, decodeWALHeader(h[:]), false, nil
+		if epoch = decodeWALHeader(h[:]); epoch != 0 || size == walFileSize {
+			return f, size, epoch, false, nil
+		}
 	}
-	// Missing, or cut short by a crash while it was being created (or
-	// written by a build with another size): start it over. Its header
-	// cannot name an unapplied epoch, which is written only once the file
-	// is whole.
 	if err := f.Truncate(0); err == nil {
 		err = writeZeros(f, walFileSize)
 	}
@@ -151,9 +158,9 @@ func openWALFile(path string) (*os.File, uint64, bool, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, 0, false, fmt.Errorf("creating %s: %w", path, err)
+		return nil, 0, 0, false, fmt.Errorf("creating %s: %w", path, err)
 	}
-	return f, 0, true, nil
+	return f, walFileSize, 0, true, nil
 }
 
 func writeZeros(f *os.File, n int64) error {
@@ -215,7 +222,7 @@ func (w *walStore) replay(applied uint64) error {
 		if w.epochs[i] <= applied {
 			continue
 		}
-		r, err := scanWAL(w.files[i], w.epochs[i])
+		r, err := scanWAL(w.files[i], w.sizes[i], w.epochs[i])
 		if err != nil {
 			return err
 		}
@@ -230,8 +237,8 @@ func (w *walStore) replay(applied uint64) error {
 
 // scanWAL returns the payloads of a file's records of epoch, up to the
 // first that does not check (the end of what was committed).
-func scanWAL(f *os.File, epoch uint64) ([][]byte, error) {
-	buf := make([]byte, walFileSize)
+func scanWAL(f *os.File, size int64, epoch uint64) ([][]byte, error) {
+	buf := make([]byte, size)
 	if _, err := f.ReadAt(buf, 0); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", f.Name(), err)
 	}
@@ -301,13 +308,13 @@ func (w *walStore) Commit(ops []StoreOp) error {
 	}
 	payload := encodeStoreOps(ops)
 	size := int64(walRecordHead + len(payload))
-	if size > (walFileSize-walHeaderSize)/2 {
+	if size > (min(w.sizes[0], w.sizes[1])-walHeaderSize)/2 {
 		if err := w.checkpointNow(); err != nil {
 			return err
 		}
 		return w.bolt.Commit(ops)
 	}
-	if w.off+size > walFileSize {
+	if w.off+size > w.sizes[w.cur] {
 		if err := w.rotate(); err != nil {
 			return err
 		}

@@ -202,6 +202,40 @@ func TestWALFilesRecreated(t *testing.T) {
 	}
 }
 
+// TestWALKeepsFilesOfAnotherSize: log files written by a build with
+// another file size are replayed and used at their own size, not made
+// again (which would lose what they hold).
+func TestWALKeepsFilesOfAnotherSize(t *testing.T) {
+	dir := t.TempDir()
+	small := int64(walHeaderSize + 4096)
+	old := walFileSize
+	walFileSize = small
+	w := openTestWAL(t, dir)
+	if err := w.Commit([]StoreOp{putOp("a", "1")}); err != nil {
+		t.Fatal(err)
+	}
+	w.abandon()
+	walFileSize = old
+	w = openTestWAL(t, dir)
+	defer w.Close()
+	if got := contents(t, w); got["a"] != "1" {
+		t.Fatalf("after reopening with another file size: %v", got)
+	}
+	// The file that held a record keeps its size; the other never named an
+	// epoch, so it holds nothing and may be made again at the new size.
+	if w.sizes[0] != small {
+		t.Fatalf("file sizes %v, want the first kept at %d", w.sizes, small)
+	}
+	for i := 0; i < 100; i++ { // several rotations at the old size
+		if err := w.Commit([]StoreOp{putOp(fmt.Sprint(i), "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, walFileNames[0])); err != nil || fi.Size() != small {
+		t.Fatalf("a log file grew past its size: %v %v", fi, err)
+	}
+}
+
 func TestStoreOpsRoundTrip(t *testing.T) {
 	ops := []StoreOp{
 		putOp("k", "v"),
