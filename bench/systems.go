@@ -221,11 +221,21 @@ func (g *grapevineSys) close() {
 	g.mu.Unlock()
 	if printStats {
 		var e core.Stats
-		var qd, ind uint64
+		var qd, ind, pen, refused, nUp, nDown, nFail uint64
+		var off [core.NumOffences]uint64
 		for _, p := range ps {
 			st := p.Stats()
 			qd += st.QueueDropped
 			ind += st.InDropped
+			gs := p.GuardStats()
+			pen += gs.Score.Penalized
+			refused += gs.Refused
+			for i, n := range gs.Offences {
+				off[i] += n
+			}
+			nUp += st.Overlay.NeighborUp
+			nDown += st.Overlay.NeighborDown
+			nFail += st.Overlay.Failures
 			x := st.Engine
 			e.Delivered += x.Delivered
 			e.MessagesSent += x.MessagesSent
@@ -244,6 +254,13 @@ func (g *grapevineSys) close() {
 		fmt.Fprintf(os.Stderr, "grapevine engine counters (live peers, whole run): delivered %d, bodies sent %d (tree %d, IWANT answers %d, pull answers %d), duplicates %d, IHAVE keys %d, IWANTs %d, digests %d, frames %d; drops: peer budget %d, inbound %d, wants expired %d, queue %d, inbox %d\n",
 			e.Delivered, e.MessagesSent, e.TreeSent, e.IWantAnswered, e.PullAnswered, e.Duplicates, e.IHavesSent, e.IWantsSent, e.DigestsSent, e.FramesSent,
 			e.PeerBudgetDrops, e.InboundDropped, e.WantsExpired, qd, ind)
+		fmt.Fprintf(os.Stderr, "grapevine guard and overlay (live peers, whole run): penalties %d, refused %d, offences", pen, refused)
+		for i, n := range off {
+			if n > 0 {
+				fmt.Fprintf(os.Stderr, " %s %d", core.Offence(i), n)
+			}
+		}
+		fmt.Fprintf(os.Stderr, "; neighbours up %d, down %d (failed %d)\n", nUp, nDown, nFail)
 	}
 	var wg sync.WaitGroup
 	for _, p := range ps {

@@ -128,6 +128,13 @@ func draw1(s series, m metric, scen, path string) error {
 		names = append(names, k)
 	}
 	sort.Strings(names)
+	top := 0.0
+	for _, pts := range s {
+		for _, pt := range pts {
+			top = max(top, pt.Y)
+		}
+	}
+	p.Y.Max = 1.35 * top // room for the legend above the lines
 	for i, name := range names {
 		pts := s[name]
 		sort.Slice(pts, func(a, b int) bool { return pts[a].X < pts[b].X })
