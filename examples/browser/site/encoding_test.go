@@ -22,8 +22,15 @@ func TestPrecompressedWasm(t *testing.T) {
 		".br": []byte("brotli bytes"),
 		".gz": []byte("gzip bytes"),
 	}
+	// One modification time for all three: written in map order within
+	// one clock tick, a copy could otherwise look older than the wasm
+	// (or newer), and the choice below would depend on the order.
+	now := time.Now()
 	for ext, b := range files {
 		if err := os.WriteFile(wasmPath+ext, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(wasmPath+ext, now, now); err != nil {
 			t.Fatal(err)
 		}
 	}
