@@ -265,6 +265,11 @@ type Config struct {
 	// at that moment, and a node missing the body hears of it from any of
 	// its neighbours that chose it, so a few random ones suffice.
 	PlumLazyFanout int
+	// PlumRepair repairs Plumtree links left one-way by a PRUNE that its
+	// receiver refused at its EagerMin floor (plumtree_repair.go):
+	// PlumRepairOff (0, the default) leaves them, PlumRepairRestore makes
+	// the pruner push to the refuser again.
+	PlumRepair int
 
 	// MaxMessageSize bounds a payload, on publish and on receipt.
 	MaxMessageSize int
@@ -445,6 +450,7 @@ func (c *Config) validate() error {
 	req(c.LazyThreshold >= 0 && c.LazyBodyFanout >= 0, "LazyThreshold and LazyBodyFanout must not be negative")
 	req(c.EagerMin >= 0, "EagerMin must not be negative")
 	req(c.PlumLazyFanout >= 0, "PlumLazyFanout must not be negative")
+	req(c.PlumRepair >= PlumRepairOff && c.PlumRepair <= PlumRepairSwap, "PlumRepair must be one of the PlumRepair values")
 	req(c.TreeAckProbeTicks >= 0, "TreeAckProbeTicks must not be negative")
 	req(c.TreeAckTicks >= 0 && c.FastWantRetries >= 0 && c.FastWantRetries < 256, "TreeAckTicks and FastWantRetries must not be negative (FastWantRetries below 256)")
 	req(c.TreeFanout >= 0 && c.IWantDelay >= 0 && c.GapWantDelay >= 0, "TreeFanout, IWantDelay and GapWantDelay must not be negative")

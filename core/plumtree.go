@@ -35,6 +35,7 @@ type plumState struct {
 	ver     uint64
 	ok      bool
 	stats   PlumStats
+	repair  plumRepair // Config.PlumRepair (plumtree_repair.go)
 }
 
 // PlumStats returns a copy of the Plumtree counters.
@@ -50,6 +51,17 @@ func (e *Engine) PlumLinks() (eager, lazy int) {
 		}
 	}
 	return eager, lazy
+}
+
+// AppendPlumEager appends the current neighbours this node's links to are
+// eager (it pushes bodies to them), in the overlay's order.
+func (e *Engine) AppendPlumEager(dst []NodeID) []NodeID {
+	for _, id := range e.plum.nbrs {
+		if lazy, known := e.plum.lazy[id]; known && !lazy {
+			dst = append(dst, id)
+		}
+	}
+	return dst
 }
 
 // plumLister returns the sampler as a NeighborLister if Plumtree is on.
@@ -79,6 +91,7 @@ func (e *Engine) plumRefresh(l NeighborLister) {
 	for id := range p.lazy {
 		if _, ok := next[id]; !ok {
 			p.stats.LinksDropped++
+			e.plumRepairForget(id)
 		}
 	}
 	p.lazy, p.ver, p.ok = next, v, true
@@ -135,15 +148,25 @@ func (e *Engine) plumDuplicate(p NodeID) {
 	e.plumRefresh(l)
 	e.plum.stats.Duplicates++
 	lazy, known := e.plum.lazy[p]
-	if !known || lazy {
+	if !known {
 		return
 	}
-	if e.plumEager() <= e.cfg.EagerMin {
+	repair := e.plumRepairOn()
+	if lazy {
+		if repair {
+			e.plumLazyDuplicate(p)
+		}
+		return
+	}
+	if e.plumEager() <= e.cfg.EagerMin || repair && e.plumHeld(p) {
 		return
 	}
 	e.plum.lazy[p] = true
 	e.frameFor(p).prune = true
 	e.plum.stats.PrunesSent++
+	if repair {
+		e.plumNotePrune(p)
+	}
 }
 
 // plumPruned handles a PRUNE from p: the link becomes lazy.
@@ -154,8 +177,17 @@ func (e *Engine) plumPruned(p NodeID) {
 		return
 	}
 	e.plumRefresh(l)
-	if lazy, known := e.plum.lazy[p]; known && !lazy && e.plumEager() > e.cfg.EagerMin {
+	if e.plumRepairOn() {
+		e.plumPrunedBy(p)
+	}
+	lazy, known := e.plum.lazy[p]
+	if !known || lazy {
+		return
+	}
+	if e.plumEager() > e.cfg.EagerMin {
 		e.plum.lazy[p] = true
+	} else if e.cfg.PlumRepair == PlumRepairSwap {
+		e.plumSwap(p)
 	}
 }
 
