@@ -266,10 +266,18 @@ type Config struct {
 	// its neighbours that chose it, so a few random ones suffice.
 	PlumLazyFanout int
 	// PlumRepair repairs Plumtree links left one-way by a PRUNE that its
-	// receiver refused at its EagerMin floor (plumtree_repair.go):
-	// PlumRepairOff (0, the default) leaves them, PlumRepairRestore makes
-	// the pruner push to the refuser again.
-	PlumRepair int
+	// receiver refused at its floor of eager links: the pruner reads a
+	// further duplicate from the refuser as the refusal and pushes to it
+	// again, so links end eager both ways or lazy both ways
+	// (plumtree_repair.go). Off by default. Alone it costs fewer bytes
+	// and makes the tree deeper; with EagerMinPlusShare 0.5 it makes the
+	// tree shallower than without it at about the same bytes
+	// (docs/overlay.md, "One-way links repaired").
+	PlumRepair bool
+	// EagerMinPlusShare is the share of members (chosen by a hash of their
+	// ID) whose floor is EagerMin+1 eager links instead of EagerMin: a
+	// floor between two whole numbers. 0 by default.
+	EagerMinPlusShare float64
 
 	// MaxMessageSize bounds a payload, on publish and on receipt.
 	MaxMessageSize int
@@ -450,7 +458,7 @@ func (c *Config) validate() error {
 	req(c.LazyThreshold >= 0 && c.LazyBodyFanout >= 0, "LazyThreshold and LazyBodyFanout must not be negative")
 	req(c.EagerMin >= 0, "EagerMin must not be negative")
 	req(c.PlumLazyFanout >= 0, "PlumLazyFanout must not be negative")
-	req(c.PlumRepair >= PlumRepairOff && c.PlumRepair <= PlumRepairSwap, "PlumRepair must be one of the PlumRepair values")
+	req(c.EagerMinPlusShare >= 0 && c.EagerMinPlusShare <= 1, "EagerMinPlusShare must be within [0, 1]")
 	req(c.TreeAckProbeTicks >= 0, "TreeAckProbeTicks must not be negative")
 	req(c.TreeAckTicks >= 0 && c.FastWantRetries >= 0 && c.FastWantRetries < 256, "TreeAckTicks and FastWantRetries must not be negative (FastWantRetries below 256)")
 	req(c.TreeFanout >= 0 && c.IWantDelay >= 0 && c.GapWantDelay >= 0, "TreeFanout, IWantDelay and GapWantDelay must not be negative")

@@ -14,6 +14,9 @@ package core
 // Config.EagerMin eager links remain, so the tree keeps some redundancy for
 // loss. A PRUNE from p marks p lazy. An IWANT from p marks p eager, and so
 // does sending an IWANT to p (Plumtree's GRAFT, carried by the IWANT).
+// Config.PlumRepair repairs the links a PRUNE refused at the floor leaves
+// eager one way, and Config.EagerMinPlusShare raises the floor of a share of
+// the members by one (plumtree_repair.go).
 // Links are state for current neighbours only: when NeighborsVersion
 // changes, links to departed neighbours are dropped. A PRUNE or IWANT flood
 // only flips one bit per link.
@@ -29,13 +32,15 @@ type NeighborLister interface {
 
 // plumState is the per-link state of Plumtree push.
 type plumState struct {
-	lazy    map[NodeID]bool // current neighbours: true if the link is lazy
-	nbrs    []NodeID        // current neighbours in the lister's order
-	lazyBuf []NodeID        // scratch: the lazy neighbours of one push
-	ver     uint64
-	ok      bool
-	stats   PlumStats
-	repair  plumRepair // Config.PlumRepair (plumtree_repair.go)
+	lazy     map[NodeID]bool // current neighbours: true if the link is lazy
+	nbrs     []NodeID        // current neighbours in the lister's order
+	lazyBuf  []NodeID        // scratch: the lazy neighbours of one push
+	ver      uint64
+	ok       bool
+	stats    PlumStats
+	repair   plumRepair // Config.PlumRepair (plumtree_repair.go)
+	floor    int        // PlumFloor, once computed
+	floorSet bool
 }
 
 // PlumStats returns a copy of the Plumtree counters.
@@ -151,14 +156,14 @@ func (e *Engine) plumDuplicate(p NodeID) {
 	if !known {
 		return
 	}
-	repair := e.plumRepairOn()
+	repair := e.cfg.PlumRepair
 	if lazy {
 		if repair {
 			e.plumLazyDuplicate(p)
 		}
 		return
 	}
-	if e.plumEager() <= e.cfg.EagerMin || repair && e.plumHeld(p) {
+	if e.plumEager() <= e.PlumFloor() || repair && e.plumHeld(p) {
 		return
 	}
 	e.plum.lazy[p] = true
@@ -177,17 +182,11 @@ func (e *Engine) plumPruned(p NodeID) {
 		return
 	}
 	e.plumRefresh(l)
-	if e.plumRepairOn() {
+	if e.cfg.PlumRepair {
 		e.plumPrunedBy(p)
 	}
-	lazy, known := e.plum.lazy[p]
-	if !known || lazy {
-		return
-	}
-	if e.plumEager() > e.cfg.EagerMin {
+	if lazy, known := e.plum.lazy[p]; known && !lazy && e.plumEager() > e.PlumFloor() {
 		e.plum.lazy[p] = true
-	} else if e.cfg.PlumRepair == PlumRepairSwap {
-		e.plumSwap(p)
 	}
 }
 

@@ -1,28 +1,31 @@
 package core
 
-// Repair of one-way Plumtree links (Config.PlumRepair).
+import "hash/fnv"
+
+// Repair of one-way Plumtree links (Config.PlumRepair) and the share of
+// members that keep one more eager link (Config.EagerMinPlusShare).
 //
 // A duplicate body from eager neighbour p makes this node mark p lazy and
-// send p a PRUNE; p obeys only above its own EagerMin, so a p at its floor
-// refuses silently and goes on pushing bodies to this node while this node
-// no longer pushes to p. The link is then eager one way, the refuser keeps
-// sending duplicates, and p, like every node at its floor, receives
-// eagerly from fewer neighbours than it sends to (docs/overlay.md, "Tried
-// in session 11").
+// send p a PRUNE; p obeys only above its own floor of EagerMin eager links,
+// so a p at its floor refuses silently and goes on pushing bodies to this
+// node while this node no longer pushes to p. The link is then eager one
+// way, the refuser keeps sending duplicates, and 43 % of the members of a
+// group of 1,000 receive eagerly from a single neighbour (docs/overlay.md,
+// "Tried in session 11").
 //
-// PlumRepairRestore reads a further duplicate from p, arriving at least
-// plumRefusalTicks after the PRUNE (so not one that crossed it), as p's
-// refusal: the link to p becomes eager again, so the link is eager both
-// ways, and this node does not prune p again for plumHoldTicks (after
-// which a PRUNE is tried again: p may have gained links, or the first
-// PRUNE may have been lost). No frame changes on the wire.
-
-// Values of Config.PlumRepair.
-const (
-	PlumRepairOff     = 0 // a refused PRUNE leaves the link one-way
-	PlumRepairRestore = 1 // the pruner restores a link whose PRUNE was refused
-	PlumRepairSwap    = 2 // a node at its floor obeys a PRUNE and grafts another neighbour
-)
+// With PlumRepair, a further duplicate from p, arriving at least
+// plumRefusalTicks after the PRUNE (so not one that crossed it), is read as
+// p's refusal: the link to p becomes eager again, so it is eager both ways,
+// and this node does not prune p again for plumHoldTicks (then it tries
+// once more: p may have gained links, or the PRUNE may have been lost). No
+// frame changes on the wire. Links then end eager both ways or lazy both
+// ways, the eager graph is nearly undirected, and a body crosses each eager
+// link at most once: a member sends about (eager links − 1) bodies per
+// message. An undirected graph in which most members have 2 links is long
+// chains, though, so the repair alone is cheaper but deeper than without
+// it; with a share of members at EagerMin+1 (EagerMinPlusShare), the graph
+// is an expander whose chains are short, shallower than without the repair
+// at the same bytes (docs/overlay.md, "One-way links repaired").
 
 const (
 	// plumRefusalTicks: a duplicate this many ticks after the PRUNE
@@ -37,60 +40,52 @@ const (
 type PlumRepairStats struct {
 	Refusals uint64 // duplicates read as a refused PRUNE: links restored to eager
 	Retries  uint64 // PRUNEs sent again to a neighbour whose hold expired
-	Swaps    uint64 // PRUNEs obeyed at the floor, another link grafted instead
 }
 
 // plumRepair is the per-link state of the repair.
 type plumRepair struct {
 	pruned map[NodeID]uint64 // neighbours this node pruned: the tick of the PRUNE
 	held   map[NodeID]uint64 // restored links: not pruned again before this tick
-	// prunedBy: neighbours that pruned this node, the tick of their PRUNE
-	// (PlumRepairSwap does not graft them again for plumHoldTicks)
-	prunedBy map[NodeID]uint64
-	cands    []NodeID // scratch for PlumRepairSwap
-	stats    PlumRepairStats
+	stats  PlumRepairStats
 }
 
 // PlumRepairStats returns a copy of the repair counters.
 func (e *Engine) PlumRepairStats() PlumRepairStats { return e.plum.repair.stats }
 
-// plumRepairOn reports whether one-way links are repaired.
-func (e *Engine) plumRepairOn() bool { return e.cfg.PlumRepair == PlumRepairRestore }
+// PlumFloor returns the fewest eager links this node keeps: Config.EagerMin,
+// plus one if the node is among Config.EagerMinPlusShare.
+func (e *Engine) PlumFloor() int {
+	p := &e.plum
+	if !p.floorSet {
+		p.floor, p.floorSet = e.cfg.EagerMin, true
+		if s := e.cfg.EagerMinPlusShare; s > 0 {
+			// A hash of the ID, not the engine's random source: the
+			// choice is the same at every start, and draws nothing
+			// that other decisions would have drawn.
+			h := fnv.New64a()
+			h.Write([]byte(e.cfg.ID))
+			if float64(mix64(h.Sum64())>>11)/(1<<53) < s {
+				p.floor++
+			}
+		}
+	}
+	return p.floor
+}
 
-// plumSwap handles a PRUNE from eager neighbour p at the floor under
-// PlumRepairSwap: the link to p becomes lazy, and a random lazy neighbour
-// that has not pruned this node within plumHoldTicks becomes eager, so the
-// link to p is lazy both ways and the floor holds.
-func (e *Engine) plumSwap(p NodeID) {
-	r := &e.plum.repair
-	if r.prunedBy == nil {
-		r.prunedBy = make(map[NodeID]uint64)
-	}
-	r.prunedBy[p] = e.ticks
-	cands := r.cands[:0]
-	for _, id := range e.plum.nbrs {
-		if lazy, known := e.plum.lazy[id]; !known || !lazy || id == p {
-			continue
-		}
-		if at, ok := r.prunedBy[id]; ok && e.ticks < at+plumHoldTicks {
-			continue
-		}
-		cands = append(cands, id)
-	}
-	r.cands = cands[:0]
-	if len(cands) == 0 {
-		return // refused, as without the repair
-	}
-	e.plum.lazy[p] = true
-	e.plum.lazy[cands[e.rng.IntN(len(cands))]] = false
-	r.stats.Swaps++
+// mix64 is SplitMix64's finaliser: FNV-1a's high bits barely change
+// between IDs that differ in their last bytes.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // plumRepairForget drops the repair state of a departed neighbour.
 func (e *Engine) plumRepairForget(p NodeID) {
 	delete(e.plum.repair.pruned, p)
 	delete(e.plum.repair.held, p)
-	delete(e.plum.repair.prunedBy, p)
 }
 
 // plumNotePrune records that this node sent p a PRUNE.
@@ -131,7 +126,7 @@ func (e *Engine) plumLazyDuplicate(p NodeID) {
 }
 
 // plumPrunedBy handles a PRUNE from p for the repair: p pushes no more, so
-// a hold on the link (kept for p's sake) ends.
+// what this node recorded of the link ends.
 func (e *Engine) plumPrunedBy(p NodeID) {
 	delete(e.plum.repair.held, p)
 	delete(e.plum.repair.pruned, p)

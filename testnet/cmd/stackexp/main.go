@@ -57,8 +57,8 @@ type params struct {
 	latMax     time.Duration
 	seed       uint64
 	eagerMin   int     // core.Config.EagerMin; 0 keeps the profile's
-	plumRepair int     // core.Config.PlumRepair
-	eagerHigh  float64 // share of the nodes given EagerMin+1 (the rest keep EagerMin)
+	plumRepair bool    // core.Config.PlumRepair
+	eagerPlus  float64 // core.Config.EagerMinPlusShare
 	suspMax    float64 // membership.Config.SuspicionMaxTimeoutMult; 0 keeps the profile's
 }
 
@@ -78,8 +78,8 @@ func main() {
 	flag.Uint64Var(&p.seed, "seed", 1, "seed")
 	flag.Float64Var(&p.suspMax, "susp-max", 0, "SuspicionMaxTimeoutMult (0: the profile's)")
 	flag.IntVar(&p.eagerMin, "eager-min", 0, "fewest eager Plumtree links per node (0: the profile's)")
-	flag.IntVar(&p.plumRepair, "plum-repair", 0, "core.Config.PlumRepair: 1 restores links whose PRUNE was refused")
-	flag.Float64Var(&p.eagerHigh, "eager-high", 0, "share of the nodes whose EagerMin is one more than the others'")
+	flag.BoolVar(&p.plumRepair, "plum-repair", false, "repair Plumtree links left one-way by a refused PRUNE (core.Config.PlumRepair)")
+	flag.Float64Var(&p.eagerPlus, "eager-plus", 0, "share of the nodes whose floor is one more eager link (core.Config.EagerMinPlusShare)")
 	flag.Parse()
 	fmt.Println("| n | crash | loss | joined | degree min/med/max | peers contacted / 10 s (med/max) | idle frames/node/s | idle B/node/s | delivered | p50 | p99 | max | bodies/delivery | B/delivery | first declared (med/max) | all hold all victims failed | false failures | heap/node | wall |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -108,9 +108,7 @@ func newWorld(p params) *world {
 			cfg.Gossip.EagerMin = p.eagerMin
 		}
 		cfg.Gossip.PlumRepair = p.plumRepair
-		if p.eagerHigh > 0 && float64((i*7919)%p.n) < p.eagerHigh*float64(p.n) {
-			cfg.Gossip.EagerMin++
-		}
+		cfg.Gossip.EagerMinPlusShare = p.eagerPlus
 		oc := p2p.OverlayProfile(0)
 		cfg.Overlay = &oc
 		cfg.Events = membership.EventFunc(func(e membership.Event) {
