@@ -468,8 +468,8 @@ func (t *transport) handle(k kind) network.StreamHandler {
 				continue // skipped: no memory, or the peer is penalized
 			}
 			size := len(f) + uvarintSize(uint64(len(f)))
-			t.p.m.framesIn.WithLabelValues(k.String()).Inc()
-			t.p.m.bytesIn.WithLabelValues(k.String()).Add(float64(size))
+			t.p.m.byKind[k].framesIn.Inc()
+			t.p.m.byKind[k].bytesIn.Add(float64(size))
 			t.p.ctr.framesIn.Add(1)
 			t.p.ctr.bytesIn.Add(uint64(size))
 			if rem.broken.Load() != 0 {

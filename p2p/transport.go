@@ -476,8 +476,8 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 			continue
 		}
 		t.wrote(r, k, time.Since(began))
-		t.p.m.framesOut.WithLabelValues(k.String()).Add(float64(len(batch)))
-		t.p.m.bytesOut.WithLabelValues(k.String()).Add(float64(bytes))
+		t.p.m.byKind[k].framesOut.Add(float64(len(batch)))
+		t.p.m.byKind[k].bytesOut.Add(float64(bytes))
 		t.p.ctr.framesOut.Add(uint64(len(batch)))
 		t.p.ctr.bytesOut.Add(uint64(bytes))
 		r.used[k].Store(time.Now().UnixNano())
