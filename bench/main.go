@@ -65,7 +65,7 @@ func main() {
 	lazyThr := flag.Int("lazythreshold", -1, "Grapevine: override LazyThreshold (-1: profile's)")
 	pullEvery := flag.Int("pullevery", 0, "Grapevine: override PullEvery (0: profile's)")
 	roundTicks := flag.Int("roundticks", 0, "Grapevine: override RoundTicks (0: profile's)")
-	rounds := flag.Int("rounds", 0, "Grapevine: override Rounds (0: profile's)")
+	rounds := flag.Int("rounds", -1, "Grapevine: override Rounds (-1: profile's; 0: no announcement rounds after first receipt)")
 	tree := flag.Int("tree", -1, "Grapevine: override TreeFanout (-1: profile's; 0: off, random eager push)")
 	iwantDelay := flag.Int("iwantdelay", -1, "Grapevine: override IWantDelay in ticks (-1: profile's)")
 	eagerMin := flag.Int("eagermin", 0, "Grapevine with -overlay: override Plumtree's EagerMin (0: profile's)")
@@ -90,7 +90,7 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds > 0 || *tree >= 0 || *iwantDelay >= 0 || *fifo != "" || *fifoStart >= 0 || *eagerMin > 0 {
+	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds >= 0 || *tree >= 0 || *iwantDelay >= 0 || *fifo != "" || *fifoStart >= 0 || *eagerMin > 0 {
 		engineTune = func(c *core.Config) {
 			if *fifo != "" {
 				c.FIFO = *fifo == "on"
@@ -122,7 +122,7 @@ func main() {
 			if *roundTicks > 0 {
 				c.RoundTicks = *roundTicks
 			}
-			if *rounds > 0 {
+			if *rounds >= 0 {
 				c.Rounds = *rounds
 			}
 		}

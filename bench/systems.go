@@ -221,11 +221,18 @@ func (g *grapevineSys) close() {
 	g.mu.Unlock()
 	if printStats {
 		var e core.Stats
-		var qd, ind, pen, refused, nUp, nDown, nFail uint64
+		var qd, qFull, qNoStream, qFailed, ind, pen, refused, nUp, nDown, nFail uint64
+		var lastNoStream string
 		var off [core.NumOffences]uint64
 		for _, p := range ps {
 			st := p.Stats()
 			qd += st.QueueDropped
+			qFull += st.QueueDroppedBy.Full
+			qNoStream += st.QueueDroppedBy.NoStream
+			qFailed += st.QueueDroppedBy.Failed
+			if st.LastNoStream != "" {
+				lastNoStream = st.LastNoStream
+			}
 			ind += st.InDropped
 			gs := p.GuardStats()
 			pen += gs.Score.Penalized
@@ -251,9 +258,12 @@ func (g *grapevineSys) close() {
 			e.InboundDropped += x.InboundDropped
 			e.WantsExpired += x.WantsExpired
 		}
-		fmt.Fprintf(os.Stderr, "grapevine engine counters (live peers, whole run): delivered %d, bodies sent %d (tree %d, IWANT answers %d, pull answers %d), duplicates %d, IHAVE keys %d, IWANTs %d, digests %d, frames %d; drops: peer budget %d, inbound %d, wants expired %d, queue %d, inbox %d\n",
+		fmt.Fprintf(os.Stderr, "grapevine engine counters (live peers, whole run): delivered %d, bodies sent %d (tree %d, IWANT answers %d, pull answers %d), duplicates %d, IHAVE keys %d, IWANTs %d, digests %d, frames %d; drops: peer budget %d, inbound %d, wants expired %d, queue %d (full %d, no stream %d, failed %d), inbox %d\n",
 			e.Delivered, e.MessagesSent, e.TreeSent, e.IWantAnswered, e.PullAnswered, e.Duplicates, e.IHavesSent, e.IWantsSent, e.DigestsSent, e.FramesSent,
-			e.PeerBudgetDrops, e.InboundDropped, e.WantsExpired, qd, ind)
+			e.PeerBudgetDrops, e.InboundDropped, e.WantsExpired, qd, qFull, qNoStream, qFailed, ind)
+		if lastNoStream != "" {
+			fmt.Fprintf(os.Stderr, "grapevine: a stream that could not be opened: %s\n", lastNoStream)
+		}
 		fmt.Fprintf(os.Stderr, "grapevine guard and overlay (live peers, whole run): penalties %d, refused %d, offences", pen, refused)
 		for i, n := range off {
 			if n > 0 {

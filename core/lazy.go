@@ -48,6 +48,7 @@ func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
 		if e.cfg.IWantDelay > 0 {
 			// Plumtree's timer: the body may be on its way already.
 			w.next, w.deadline = 0, e.ticks+uint64(e.cfg.IWantDelay)
+			w.gen = e.ackGen // IWantDelayCalls counts from here
 		}
 		if e.wants == nil {
 			e.wants = make(map[MsgKey]*pendingWant)

@@ -97,15 +97,16 @@ type unackedBody struct {
 // TreeAckStats are the counters of acknowledged tree push, kept apart from
 // Stats (whose field names the simulator's trace digests hash).
 type TreeAckStats struct {
-	Requested    uint64 // tree bodies sent with an acknowledgement request and tracked
-	Acked        uint64 // of those, acknowledged
-	Resent       uint64 // resends of unacknowledged bodies
-	GivenUp      uint64 // bodies still unacknowledged after treeAckResends resends to the child and as many to the next member of its arc (left to repair)
-	Rerouted     uint64 // bodies sent to the next member of an arc after its head never answered
-	Untracked    uint64 // bodies asked to be acknowledged beyond maxUnacked, not tracked
-	AcksSent     uint64 // acknowledgements this node sent (asked or not)
-	LossSeen     uint64 // losses seen (a message outside the tree, a gap, a body unacknowledged after a resend), which turn acknowledgements on
-	WantsRetried uint64 // IWANTs sent again between ticks (Config.FastWantRetries)
+	Requested       uint64 // tree bodies sent with an acknowledgement request and tracked
+	Acked           uint64 // of those, acknowledged
+	Resent          uint64 // resends of unacknowledged bodies
+	GivenUp         uint64 // bodies still unacknowledged after treeAckResends resends to the child and as many to the next member of its arc (left to repair)
+	Rerouted        uint64 // bodies sent to the next member of an arc after its head never answered
+	Untracked       uint64 // bodies asked to be acknowledged beyond maxUnacked, not tracked
+	AcksSent        uint64 // acknowledgements this node sent (asked or not)
+	LossSeen        uint64 // losses seen (a message outside the tree, a gap, a body unacknowledged after a resend), which turn acknowledgements on
+	WantsRetried    uint64 // IWANTs sent again between ticks (Config.FastWantRetries)
+	WantsAskedEarly uint64 // announced bodies first asked for between ticks (Config.IWantDelayCalls)
 }
 
 // TreeAckStats returns a copy of the acknowledged tree push counters.
@@ -118,14 +119,20 @@ func (e *Engine) AwaitingAnswers() bool {
 	if len(e.unacked) > 0 {
 		return true
 	}
-	if e.cfg.FastWantRetries > 0 {
+	if e.cfg.FastWantRetries > 0 || e.cfg.IWantDelayCalls > 0 {
 		for _, w := range e.wantList {
-			if w.retriable(e.cfg.FastWantRetries) {
+			if w.retriable(e.cfg.FastWantRetries) || e.delayedAnnounced(w) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// delayedAnnounced reports whether w is an announced body whose first
+// IWANT waits for IWantDelayCalls (lazy.go's onIHave).
+func (e *Engine) delayedAnnounced(w *pendingWant) bool {
+	return e.cfg.IWantDelayCalls > 0 && !w.done && !w.gap && w.next == 0
 }
 
 // retriable reports whether ResendUnanswered may still ask again for w: it
@@ -138,7 +145,8 @@ func (w *pendingWant) retriable(fast int) bool {
 // tree body not acknowledged within ackRTO calls (after treeAckResends
 // resends to the next member of the child's arc instead, then given up) and, with FastWantRetries, asks the next
 // announcer again for every body requested as long ago and still missing;
-// it sends the frames.
+// with IWantDelayCalls it sends the first IWANT of every announced body
+// still missing after that many calls. It sends the frames.
 func (e *Engine) ResendUnanswered() {
 	e.ackGen++
 	rto := e.ackRTO()
@@ -152,11 +160,18 @@ func (e *Engine) ResendUnanswered() {
 // FastWantRetries times each (lazy.go's IWantTimeout still applies on top,
 // at ticks).
 func (e *Engine) retryWants() {
-	if e.cfg.FastWantRetries <= 0 {
+	if e.cfg.FastWantRetries <= 0 && e.cfg.IWantDelayCalls <= 0 {
 		return
 	}
 	rto := e.ackRTO()
 	for _, w := range e.wantList {
+		if e.delayedAnnounced(w) {
+			if e.ackGen-w.gen >= uint64(e.cfg.IWantDelayCalls) {
+				e.ackStats.WantsAskedEarly++
+				e.askNext(w)
+			}
+			continue
+		}
 		if !w.retriable(e.cfg.FastWantRetries) || e.ackGen-w.gen < rto {
 			continue
 		}

@@ -353,3 +353,51 @@ func TestTreeAckTimeoutAdapts(t *testing.T) {
 		t.Fatalf("timeout %d calls after round trips of 5, want 5-%d", got, maxAckRTO)
 	}
 }
+
+// With IWantDelayCalls the first IWANT for an announced body goes out on
+// the IWantDelayCalls-th ResendUnanswered call, long before IWantDelay's
+// ticks, and not at all when the body arrives first.
+func TestIWantDelayCalls(t *testing.T) {
+	tn := newTestNet(t, 3, 1, func(i int, c *Config) { c.IWantDelay, c.IWantTimeout, c.IWantDelayCalls = 5, 2, 3 })
+	a, b := tn.nodes[0], tn.nodes[2]
+	m1, err := a.Publish("t", []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := a.Publish("t", []byte("y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.queue = nil
+	if err := b.Step(a.ID(), EncodeFrame(&Frame{IHave: []MsgKey{m1.Key(), m2.Key()}})); err != nil {
+		t.Fatal(err)
+	}
+	if to := iwantsTo(t, tn, 2, m1.Key()); len(to) != 0 {
+		t.Fatalf("asked %v at once, want after IWantDelayCalls calls", to)
+	}
+	if !b.AwaitingAnswers() {
+		t.Fatal("a delayed announcement is not awaited: the adapter would not call ResendUnanswered")
+	}
+	// m2's body arrives before the wait is over: never asked for.
+	if err := b.Step(a.ID(), EncodeFrame(&Frame{Messages: []*Message{m2}})); err != nil {
+		t.Fatal(err)
+	}
+	tn.queue = nil
+	var asked []int
+	for call := 1; call <= 3; call++ {
+		b.ResendUnanswered()
+		if to := iwantsTo(t, tn, 2, m2.Key()); len(to) != 0 {
+			t.Fatalf("call %d: asked for a body that had arrived", call)
+		}
+		if to := iwantsTo(t, tn, 2, m1.Key()); len(to) != 0 {
+			asked = append(asked, call)
+		}
+		tn.queue = nil
+	}
+	if !slices.Equal(asked, []int{3}) {
+		t.Fatalf("asked at calls %v, want [3]", asked)
+	}
+	if got := b.TreeAckStats().WantsAskedEarly; got != 1 {
+		t.Fatalf("WantsAskedEarly %d, want 1", got)
+	}
+}

@@ -189,6 +189,11 @@ func tuneEngine(c *core.Config, p Profile, overlay bool) {
 		// 1,603–1,647 and p99 from 100–228 ms to 36–117 ms (2 gave
 		// 1,518–1,532 B and 73–128 ms; 4 keeps more announcers for repair).
 		c.PlumLazyFanout = 4
+		// The body of an announced message is asked for 20-30 ms after
+		// the announcement on a LAN (3 calls of ResendUnanswered,
+		// treeAckWait apart), not after IWantDelay's two ticks: see
+		// core.Config.IWantDelayCalls.
+		c.IWantDelayCalls = 3
 	}
 }
 
