@@ -280,10 +280,10 @@ type Config struct {
 	// receiver refused at its floor of eager links: the pruner reads a
 	// further duplicate from the refuser as the refusal and pushes to it
 	// again, so links end eager both ways or lazy both ways
-	// (plumtree_repair.go). Off by default. Alone it costs fewer bytes
-	// and makes the tree deeper; with EagerMinPlusShare 0.5 it makes the
-	// tree shallower than without it at about the same bytes
-	// (docs/overlay.md, "One-way links repaired").
+	// (plumtree_repair.go). Off by default. With EagerMin 3 it costs about
+	// the bytes of EagerMin 2 without it, for a p99 near EagerMin 3's
+	// (testnet/cmd/stackexp -plum-repair -eager-min 3); with EagerMin 2 it
+	// saves bytes and makes the tree deeper.
 	PlumRepair bool
 	// EagerMinPlusShare is the share of members (chosen by a hash of their
 	// ID) whose floor is EagerMin+1 eager links instead of EagerMin: a
