@@ -276,6 +276,19 @@ type Config struct {
 	// at that moment, and a node missing the body hears of it from any of
 	// its neighbours that chose it, so a few random ones suffice.
 	PlumLazyFanout int
+	// PlumRepair repairs Plumtree links left one-way by a PRUNE that its
+	// receiver refused at its floor of eager links: the pruner reads a
+	// further duplicate from the refuser as the refusal and pushes to it
+	// again, so links end eager both ways or lazy both ways
+	// (plumtree_repair.go). Off by default. With EagerMin 3 it costs about
+	// the bytes of EagerMin 2 without it, for a p99 near EagerMin 3's
+	// (testnet/cmd/stackexp -plum-repair -eager-min 3); with EagerMin 2 it
+	// saves bytes and makes the tree deeper.
+	PlumRepair bool
+	// EagerMinPlusShare is the share of members (chosen by a hash of their
+	// ID) whose floor is EagerMin+1 eager links instead of EagerMin: a
+	// floor between two whole numbers. 0 by default.
+	EagerMinPlusShare float64
 
 	// MaxMessageSize bounds a payload, on publish and on receipt.
 	MaxMessageSize int
@@ -456,6 +469,7 @@ func (c *Config) validate() error {
 	req(c.LazyThreshold >= 0 && c.LazyBodyFanout >= 0, "LazyThreshold and LazyBodyFanout must not be negative")
 	req(c.EagerMin >= 0, "EagerMin must not be negative")
 	req(c.PlumLazyFanout >= 0, "PlumLazyFanout must not be negative")
+	req(c.EagerMinPlusShare >= 0 && c.EagerMinPlusShare <= 1, "EagerMinPlusShare must be within [0, 1]")
 	req(c.TreeAckProbeTicks >= 0, "TreeAckProbeTicks must not be negative")
 	req(c.TreeAckTicks >= 0 && c.FastWantRetries >= 0 && c.FastWantRetries < 256, "TreeAckTicks and FastWantRetries must not be negative (FastWantRetries below 256)")
 	req(c.IWantDelayCalls >= 0, "IWantDelayCalls must not be negative")

@@ -14,6 +14,9 @@ package core
 // Config.EagerMin eager links remain, so the tree keeps some redundancy for
 // loss. A PRUNE from p marks p lazy. An IWANT from p marks p eager, and so
 // does sending an IWANT to p (Plumtree's GRAFT, carried by the IWANT).
+// Config.PlumRepair repairs the links a PRUNE refused at the floor leaves
+// eager one way, and Config.EagerMinPlusShare raises the floor of a share of
+// the members by one (plumtree_repair.go).
 // Links are state for current neighbours only: when NeighborsVersion
 // changes, links to departed neighbours are dropped. A PRUNE or IWANT flood
 // only flips one bit per link.
@@ -29,12 +32,15 @@ type NeighborLister interface {
 
 // plumState is the per-link state of Plumtree push.
 type plumState struct {
-	lazy    map[NodeID]bool // current neighbours: true if the link is lazy
-	nbrs    []NodeID        // current neighbours in the lister's order
-	lazyBuf []NodeID        // scratch: the lazy neighbours of one push
-	ver     uint64
-	ok      bool
-	stats   PlumStats
+	lazy     map[NodeID]bool // current neighbours: true if the link is lazy
+	nbrs     []NodeID        // current neighbours in the lister's order
+	lazyBuf  []NodeID        // scratch: the lazy neighbours of one push
+	ver      uint64
+	ok       bool
+	stats    PlumStats
+	repair   plumRepair // Config.PlumRepair (plumtree_repair.go)
+	floor    int        // PlumFloor, once computed
+	floorSet bool
 }
 
 // PlumStats returns a copy of the Plumtree counters.
@@ -50,6 +56,17 @@ func (e *Engine) PlumLinks() (eager, lazy int) {
 		}
 	}
 	return eager, lazy
+}
+
+// AppendPlumEager appends the current neighbours this node's links to are
+// eager (it pushes bodies to them), in the overlay's order.
+func (e *Engine) AppendPlumEager(dst []NodeID) []NodeID {
+	for _, id := range e.plum.nbrs {
+		if lazy, known := e.plum.lazy[id]; known && !lazy {
+			dst = append(dst, id)
+		}
+	}
+	return dst
 }
 
 // plumLister returns the sampler as a NeighborLister if Plumtree is on.
@@ -79,6 +96,7 @@ func (e *Engine) plumRefresh(l NeighborLister) {
 	for id := range p.lazy {
 		if _, ok := next[id]; !ok {
 			p.stats.LinksDropped++
+			e.plumRepairForget(id)
 		}
 	}
 	p.lazy, p.ver, p.ok = next, v, true
@@ -135,15 +153,25 @@ func (e *Engine) plumDuplicate(p NodeID) {
 	e.plumRefresh(l)
 	e.plum.stats.Duplicates++
 	lazy, known := e.plum.lazy[p]
-	if !known || lazy {
+	if !known {
 		return
 	}
-	if e.plumEager() <= e.cfg.EagerMin {
+	repair := e.cfg.PlumRepair
+	if lazy {
+		if repair {
+			e.plumLazyDuplicate(p)
+		}
+		return
+	}
+	if e.plumEager() <= e.PlumFloor() || repair && e.plumHeld(p) {
 		return
 	}
 	e.plum.lazy[p] = true
 	e.frameFor(p).prune = true
 	e.plum.stats.PrunesSent++
+	if repair {
+		e.plumNotePrune(p)
+	}
 }
 
 // plumPruned handles a PRUNE from p: the link becomes lazy.
@@ -154,7 +182,10 @@ func (e *Engine) plumPruned(p NodeID) {
 		return
 	}
 	e.plumRefresh(l)
-	if lazy, known := e.plum.lazy[p]; known && !lazy && e.plumEager() > e.cfg.EagerMin {
+	if e.cfg.PlumRepair {
+		e.plumPrunedBy(p)
+	}
+	if lazy, known := e.plum.lazy[p]; known && !lazy && e.plumEager() > e.PlumFloor() {
 		e.plum.lazy[p] = true
 	}
 }

@@ -57,6 +57,8 @@ type params struct {
 	latMax     time.Duration
 	seed       uint64
 	eagerMin   int     // core.Config.EagerMin; 0 keeps the profile's
+	plumRepair bool    // core.Config.PlumRepair
+	eagerPlus  float64 // core.Config.EagerMinPlusShare
 	suspMax    float64 // membership.Config.SuspicionMaxTimeoutMult; 0 keeps the profile's
 }
 
@@ -76,6 +78,8 @@ func main() {
 	flag.Uint64Var(&p.seed, "seed", 1, "seed")
 	flag.Float64Var(&p.suspMax, "susp-max", 0, "SuspicionMaxTimeoutMult (0: the profile's)")
 	flag.IntVar(&p.eagerMin, "eager-min", 0, "fewest eager Plumtree links per node (0: the profile's)")
+	flag.BoolVar(&p.plumRepair, "plum-repair", false, "repair Plumtree links left one-way by a refused PRUNE (core.Config.PlumRepair)")
+	flag.Float64Var(&p.eagerPlus, "eager-plus", 0, "share of the nodes whose floor is one more eager link (core.Config.EagerMinPlusShare)")
 	flag.Parse()
 	fmt.Println("| n | crash | loss | joined | degree min/med/max | peers contacted / 10 s (med/max) | idle frames/node/s | idle B/node/s | delivered | p50 | p99 | max | bodies/delivery | B/delivery | first declared (med/max) | all hold all victims failed | false failures | heap/node | wall |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -87,6 +91,8 @@ func main() {
 			n, 100*p.crash, 100*p.loss, dur(r.joined), r.degMin, r.degMed, r.degMax, r.contactMed, r.contactMax,
 			r.idleFrames, r.idleBytes, 100*r.delivered, ms(r.p50), ms(r.p99), ms(r.max), r.bodies, r.bytes,
 			dur(r.firstMed), dur(r.firstMax), dur(r.detected), r.falseFails, r.heapPerNode/1024, time.Since(start).Seconds())
+		fmt.Fprintf(os.Stderr, "n = %d, eager links among live nodes at the end: receive from none %.1f %%, from one %.1f %%; send to exactly EagerMin %.1f %%, mean %.2f; one-way %.1f %% of the eager links\n",
+			n, 100*r.in0, 100*r.in1, 100*r.outAtMin, r.outMean, 100*r.oneWay)
 	}
 }
 

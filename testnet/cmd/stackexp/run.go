@@ -9,6 +9,7 @@ import (
 
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/grapevine-p2p/grapevine/membership"
+	"github.com/grapevine-p2p/grapevine/p2p"
 	"github.com/grapevine-p2p/grapevine/testnet/sim"
 )
 
@@ -24,6 +25,9 @@ type result struct {
 	falseFails             int
 	firstMed, firstMax     time.Duration // victims' first declaration anywhere, after the crash
 	heapPerNode            float64
+	// Plumtree's eager links among live nodes at the end of the run
+	// (world.eagerShape).
+	in0, in1, outAtMin, outMean, oneWay float64
 }
 
 func run(p params) result {
@@ -164,6 +168,11 @@ func run(p params) result {
 		r.p50, r.p99, r.max = w.lat[len(w.lat)/2], w.lat[len(w.lat)*99/100], w.lat[len(w.lat)-1]
 	}
 	r.falseFails = w.falseFails
+	eagerMin := p.eagerMin
+	if eagerMin == 0 {
+		eagerMin = p2p.EngineProfile(p2p.ProfileLAN, true).EagerMin
+	}
+	r.in0, r.in1, r.outAtMin, r.outMean, r.oneWay = w.eagerShape(eagerMin)
 	if debug {
 		fmt.Fprintln(os.Stderr, "suspicion events about live nodes:", w.falseSuspicions)
 		var ms membership.Stats

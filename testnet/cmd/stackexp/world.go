@@ -107,6 +107,8 @@ func newWorld(p params) *world {
 		if p.eagerMin > 0 {
 			cfg.Gossip.EagerMin = p.eagerMin
 		}
+		cfg.Gossip.PlumRepair = p.plumRepair
+		cfg.Gossip.EagerMinPlusShare = p.eagerPlus
 		oc := p2p.OverlayProfile(0)
 		cfg.Overlay = &oc
 		cfg.Events = membership.EventFunc(func(e membership.Event) {
@@ -244,4 +246,54 @@ func (w *world) components() []int {
 		sizes = append(sizes, size)
 	}
 	return sizes
+}
+
+// eagerShape describes Plumtree's eager links among the live nodes: the
+// share of nodes that receive eagerly from no and from exactly one live
+// neighbour, the share whose outgoing eager links number exactly eagerMin,
+// the mean number of outgoing eager links, and the share of eager links
+// whose reverse is lazy (one-way links).
+func (w *world) eagerShape(eagerMin int) (in0, in1, outAtMin, outMean, oneWay float64) {
+	in := make([]int, len(w.nodes))
+	eager := make(map[[2]int]bool)
+	live, outs, atMin := 0, 0, 0
+	var buf []core.NodeID
+	for i, nd := range w.nodes {
+		if !w.net.Up(i) {
+			continue
+		}
+		live++
+		buf = nd.gn.Engine().AppendPlumEager(buf[:0])
+		out := 0
+		for _, id := range buf {
+			if j, ok := sim.Index(id); ok && w.net.Up(j) {
+				in[j]++
+				out++
+				eager[[2]int{i, j}] = true
+			}
+		}
+		outs += out
+		if out == eagerMin {
+			atMin++
+		}
+	}
+	z, one, ow := 0, 0, 0
+	for i := range w.nodes {
+		if !w.net.Up(i) {
+			continue
+		}
+		switch in[i] {
+		case 0:
+			z++
+		case 1:
+			one++
+		}
+	}
+	for l := range eager {
+		if !eager[[2]int{l[1], l[0]}] {
+			ow++
+		}
+	}
+	l := float64(max(live, 1))
+	return float64(z) / l, float64(one) / l, float64(atMin) / l, float64(outs) / l, float64(ow) / float64(max(len(eager), 1))
 }
