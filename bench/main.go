@@ -69,6 +69,8 @@ func main() {
 	tree := flag.Int("tree", -1, "Grapevine: override TreeFanout (-1: profile's; 0: off, random eager push)")
 	iwantDelay := flag.Int("iwantdelay", -1, "Grapevine: override IWantDelay in ticks (-1: profile's)")
 	eagerMin := flag.Int("eagermin", 0, "Grapevine with -overlay: override Plumtree's EagerMin (0: profile's)")
+	plumRepair := flag.String("plumrepair", "", "Grapevine with -overlay: override Plumtree's PlumRepair: on, off ('': profile's)")
+	iwantCalls := flag.Int("iwantcalls", -1, "Grapevine: override IWantDelayCalls (-1: profile's; 0: IWantDelay's ticks only)")
 	fifo := flag.String("fifo", "", "Grapevine: override per-origin FIFO delivery: on, off ('': profile's)")
 	fifoStart := flag.Int("fifostart", -1, "Grapevine: override FIFOStart in ticks (-1: profile's)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -90,7 +92,7 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds >= 0 || *tree >= 0 || *iwantDelay >= 0 || *fifo != "" || *fifoStart >= 0 || *eagerMin > 0 {
+	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds >= 0 || *tree >= 0 || *iwantDelay >= 0 || *fifo != "" || *fifoStart >= 0 || *eagerMin > 0 || *plumRepair != "" || *iwantCalls >= 0 {
 		engineTune = func(c *core.Config) {
 			if *fifo != "" {
 				c.FIFO = *fifo == "on"
@@ -106,6 +108,12 @@ func main() {
 			}
 			if *eagerMin > 0 {
 				c.EagerMin = *eagerMin
+			}
+			if *plumRepair != "" {
+				c.PlumRepair = *plumRepair == "on"
+			}
+			if *iwantCalls >= 0 {
+				c.IWantDelayCalls = *iwantCalls
 			}
 			if *fanout > 0 {
 				c.Fanout = *fanout
@@ -126,8 +134,8 @@ func main() {
 				c.Rounds = *rounds
 			}
 		}
-		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d tree=%d iwantdelay=%d eagermin=%d fifo=%q fifostart=%d\n",
-			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds, *tree, *iwantDelay, *eagerMin, *fifo, *fifoStart)
+		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d tree=%d iwantdelay=%d eagermin=%d plumrepair=%q iwantcalls=%d fifo=%q fifostart=%d\n",
+			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds, *tree, *iwantDelay, *eagerMin, *plumRepair, *iwantCalls, *fifo, *fifoStart)
 	}
 
 	var sizes []int
