@@ -189,7 +189,15 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p.calls = make(chan func())
 	p.leave = make(chan chan struct{})
 	p.events = make(chan Event, s.eventBuffer)
-	p.dials = make(chan peer.ID, 4096)
+	// Without the overlay every joining member is dialled ahead of need
+	// (a join burst fills the queue); with it only new neighbours are, at
+	// most the active view at a time, and the 64 KiB of 4,096 slots would
+	// sit idle in every peer.
+	dialQueue := 4096
+	if s.overlay {
+		dialQueue = 64
+	}
+	p.dials = make(chan peer.ID, dialQueue)
 	p.lingering = make(map[peer.ID]time.Time)
 	p.tr = newTransport(p.ctx, p)
 	p.gater.tr.Store(p.tr)
