@@ -182,8 +182,8 @@ type Config struct {
 	// announced message goes out after that many calls (treeack.go) if the
 	// body has not arrived by then, instead of after IWantDelay ticks
 	// (which stays the bound when the calls stop). At p2p's 10 ms between
-	// calls on a LAN, 3 asks 20-30 ms after the announcement, where two
-	// 100 ms ticks asked 100-200 ms after it: a body lost with an eager
+	// calls on a LAN, p2p's 5 asks 40-50 ms after the announcement, where
+	// two 100 ms ticks asked 100-200 ms after it: a body lost with an eager
 	// neighbour that crashed silently cost every member below it that
 	// wait (bench's silent rows: max 200 ms against GossipSub's 27 ms).
 	// 0: off (the simulator's analyses time wants in ticks).

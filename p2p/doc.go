@@ -82,7 +82,7 @@
 //     receipt pushes the body to neighbours, rounds announce it to
 //     neighbours, pull asks neighbours; a body still reaches each member
 //     about once (the engine's Plumtree mode, core/doc.go). A member asks
-//     an announcer for a body it lacks 20-30 ms after the announcement on a
+//     an announcer for a body it lacks 40-50 ms after the announcement on a
 //     LAN (core.Config.IWantDelayCalls), so a body lost with a neighbour
 //     that crashed silently is fetched within tens of milliseconds.
 //

@@ -59,6 +59,7 @@ type params struct {
 	eagerMin   int     // core.Config.EagerMin; 0 keeps the profile's
 	plumRepair bool    // core.Config.PlumRepair
 	eagerPlus  float64 // core.Config.EagerMinPlusShare
+	iwantCalls *int    // core.Config.IWantDelayCalls; nil keeps the profile's
 	suspMax    float64 // membership.Config.SuspicionMaxTimeoutMult; 0 keeps the profile's
 }
 
@@ -80,7 +81,11 @@ func main() {
 	flag.IntVar(&p.eagerMin, "eager-min", 0, "fewest eager Plumtree links per node (0: the profile's)")
 	flag.BoolVar(&p.plumRepair, "plum-repair", false, "repair Plumtree links left one-way by a refused PRUNE (core.Config.PlumRepair)")
 	flag.Float64Var(&p.eagerPlus, "eager-plus", 0, "share of the nodes whose floor is one more eager link (core.Config.EagerMinPlusShare)")
+	iwantCalls := flag.Int("iwant-calls", -1, "first IWANT of an announced body after this many resend calls (core.Config.IWantDelayCalls; -1: the profile's, 0: IWantDelay's ticks)")
 	flag.Parse()
+	if *iwantCalls >= 0 {
+		p.iwantCalls = iwantCalls
+	}
 	fmt.Println("| n | crash | loss | joined | degree min/med/max | peers contacted / 10 s (med/max) | idle frames/node/s | idle B/node/s | delivered | p50 | p99 | max | bodies/delivery | B/delivery | first declared (med/max) | all hold all victims failed | false failures | heap/node | wall |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range listflag.Ints(*ns) {

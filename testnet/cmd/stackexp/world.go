@@ -108,6 +108,9 @@ func newWorld(p params) *world {
 			cfg.Gossip.EagerMin = p.eagerMin
 		}
 		cfg.Gossip.PlumRepair = p.plumRepair
+		if p.iwantCalls != nil {
+			cfg.Gossip.IWantDelayCalls = *p.iwantCalls
+		}
 		cfg.Gossip.EagerMinPlusShare = p.eagerPlus
 		oc := p2p.OverlayProfile(0)
 		cfg.Overlay = &oc
