@@ -164,8 +164,19 @@ func TestDurableProcesses(t *testing.T) {
 		got := delivered(r, r2)
 		missing = missing[:0]
 		for name, p := range map[string]*proc{"a": a, "b": b, "c": c} {
-			if n := len(got[ids[p]+" "+name]); n < perOrigin {
-				missing = append(missing, fmt.Sprintf("%s: %d of %d", name, n, perOrigin))
+			if s := got[ids[p]+" "+name]; len(s) < perOrigin {
+				have := map[int]bool{}
+				for _, v := range s {
+					have[v] = true
+				}
+				var lacking []int
+				for i := 0; i < perOrigin && len(lacking) < 5; i++ {
+					if !have[i] {
+						lacking = append(lacking, i)
+					}
+				}
+				missing = append(missing, fmt.Sprintf("%s: %d of %d (lacking %v; first life printed %d of them)",
+					name, len(s), perOrigin, lacking, len(delivered(r)[ids[p]+" "+name])))
 			}
 		}
 		return len(missing) == 0

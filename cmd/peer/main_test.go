@@ -49,26 +49,7 @@ type proc struct {
 	lines []string
 	cond  *sync.Cond
 	done  chan struct{}
-	err   lockedBuffer // the process's stderr
-}
-
-// lockedBuffer is a bytes.Buffer that exec's copying goroutine may write
-// while a test reads it (a failing test logs stderr of a live process).
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	err   syncBuffer // the process's stderr
 }
 
 func startProc(t *testing.T, args ...string) *proc {
