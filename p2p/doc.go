@@ -320,6 +320,29 @@
 // that is not on disk; what it had received but not yet committed is
 // pulled again.
 //
+// Handed to a subscriber is not yet handled by the application: a kill
+// after the commit and before the application used the message (printed
+// it, wrote it elsewhere) would lose it to the application. An
+// acknowledged subscription (Subscribe with WithAcks) closes that gap.
+// The application acknowledges each message once it has handled it
+// (Message.Ack); the peer keeps per origin an acknowledgement floor (every
+// delivery of the origin at or below it was acknowledged by every
+// acknowledged subscription it went to) and commits it with the origin's
+// watermark, at the next group commit after an acknowledgement moves it.
+// After a restart, the stored messages above an origin's floor and at or
+// below its watermark go, oldest first and with Redelivered set, to the
+// first acknowledged subscription of their topic, ahead of anything newer
+// (subscribe right after New). Delivery to such a subscription is at
+// least once: a crash after the application handled a message and before
+// the floor passing it was on disk repeats that message, marked. Being a
+// floor, it also repeats a message acknowledged after an earlier one of
+// its origin that was not (a subscription that acknowledges in order, as
+// `peer run` and the browser tab do, never sees that). A message the
+// subscription dropped (its buffer full) is not acknowledged either, so a
+// restart gives it again. Unacknowledged deliveries are bounded by
+// MaxStoreMessages and given up with their log record
+// (DurableStats.AcksAbandoned).
+//
 // At start the peer reads the directory before it joins: watermarks become
 // the engine's seen-state and delivery cursors (core.Engine.Restore), so
 // nothing at or below them is delivered again, whether it arrives by push,

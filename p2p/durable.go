@@ -66,11 +66,19 @@ type DurableStats struct {
 	Evicted          uint64 // messages dropped from the log by its bounds (count, bytes, age)
 	HistoryDropped   uint64 // deliveries withheld by WithHistory (published before this peer first joined)
 	LateDelivered    uint64 // messages delivered out of order: below where an origin's order started here (see Late)
+	Redelivered      uint64 // messages given again to acknowledged subscriptions after a restart (WithAcks)
+	AcksAbandoned    uint64 // unacknowledged deliveries given up: their log record was evicted, or too many were awaited
+	Unacknowledged   int    // deliveries to acknowledged subscriptions awaiting acknowledgement now
 }
 
 type watermark struct {
 	seq uint64
 	at  int64 // Unix ns of the delivery that set it
+	// acked is the acknowledgement floor (ack.go): every delivery at or
+	// below it was acknowledged. Only written once acknowledged
+	// subscriptions are in use (hasAck); otherwise it is seq.
+	acked  uint64
+	hasAck bool
 }
 
 // logRecord is one stored message as loaded.
@@ -152,6 +160,7 @@ type durable struct {
 	restoredOrigins, restoredMsgs int
 	commits, commitErrs           atomic.Uint64
 	stored                        atomic.Int64
+	acks                          *ackTracker // with a database
 	histDropped                   atomic.Uint64
 	lateDelivered                 atomic.Uint64
 	evicted                       atomic.Uint64
@@ -259,6 +268,14 @@ func (p *Peer) restoreDurable() error {
 	if n := len(st.log); n > 0 {
 		d.nextIdx = st.log[n-1].idx + 1
 	}
+	d.wake = make(chan struct{}, 1)
+	d.acks = newAckTracker(max(d.maxMsgs, 1024), func() {
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	})
+	d.restoreRedeliveries(st.log)
 	rs, err := e.Restore(origins, msgs)
 	if err != nil {
 		return err
@@ -272,10 +289,28 @@ func (p *Peer) restoreDurable() error {
 		return fmt.Errorf("writing data directory: %w", err)
 	}
 	d.stored.Store(int64(len(d.log)))
-	d.wake = make(chan struct{}, 1)
 	d.stop, d.killed, d.exited = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go d.writer()
 	return nil
+}
+
+// restoreRedeliveries keeps for redelivery the stored messages that were
+// delivered (at or below their origin's watermark) and not acknowledged
+// (above its acknowledgement floor), and are young enough to be in the
+// log still.
+func (d *durable) restoreRedeliveries(log []logRecord) {
+	kept := make(map[uint64]bool, len(d.log))
+	for _, l := range d.log {
+		kept[l.idx] = true
+	}
+	for _, r := range log {
+		w, ok := d.wm[r.msg.Origin]
+		if !ok || !w.hasAck || !kept[r.idx] || r.msg.Seq <= w.acked || r.msg.Seq > w.seq {
+			continue
+		}
+		d.acks.enable()
+		d.acks.add(r.msg, r.idx, awaitingSubscriber)
+	}
 }
 
 // beforePublish makes sure the sequence number the next Publish uses is
@@ -341,15 +376,21 @@ func (d *durable) flush() {
 	d.pending = nil
 	d.mu.Unlock()
 	if len(ms) == 0 {
+		d.commitFloors()
 		return
 	}
 	now := time.Now()
 	b := &durableBatch{wm: make(map[core.NodeID]watermark)}
+	acking := d.acks.enabled()
 	for _, m := range ms {
 		if m.Origin != d.p.id {
 			if w := d.wm[m.Origin]; m.Seq > w.seq || w.at == 0 {
 				d.wm[m.Origin] = watermark{seq: max(m.Seq, w.seq), at: now.UnixNano()}
 				b.wm[m.Origin] = d.wm[m.Origin]
+			}
+			if acking {
+				// Held in flight, below the floor, until dispatched.
+				d.acks.add(m, d.nextIdx, inFlight)
 			}
 		}
 		v := be64(uint64(now.UnixNano()))
@@ -360,6 +401,8 @@ func (d *durable) flush() {
 		d.nextIdx++
 	}
 	b.drop = d.evict(now)
+	d.acks.evicted(b.drop)
+	d.acks.floors(d.wm, b)
 	// Records evicted in the same batch they were added in need no delete.
 	if err := d.db.commit(b); err != nil {
 		d.commitErrs.Add(1)
@@ -371,6 +414,22 @@ func (d *durable) flush() {
 	for _, m := range ms {
 		d.route(m)
 	}
+}
+
+// commitFloors commits the acknowledgement floors that moved since the
+// last commit, if any (writer goroutine, woken by an acknowledgement).
+func (d *durable) commitFloors() {
+	b := &durableBatch{}
+	d.acks.floors(d.wm, b)
+	if len(b.wm) == 0 {
+		return
+	}
+	if err := d.db.commit(b); err != nil {
+		d.commitErrs.Add(1)
+		d.p.warn("durable_commit", "could not write acknowledgements to the data directory", "err", err)
+		return
+	}
+	d.commits.Add(1)
 }
 
 // evict drops the oldest log records beyond the store's bounds (count,
@@ -431,11 +490,17 @@ func (p *Peer) DurableStats() DurableStats {
 	if d == nil {
 		return DurableStats{}
 	}
+	var red, ab uint64
+	var pend int
+	if d.acks != nil {
+		red, ab, pend = d.acks.counters()
+	}
 	return DurableStats{
 		RestoredOrigins: d.restoredOrigins, RestoredMessages: d.restoredMsgs,
 		Commits: d.commits.Load(), CommitErrors: d.commitErrs.Load(),
 		Stored: int(d.stored.Load()), HistoryDropped: d.histDropped.Load(), LateDelivered: d.lateDelivered.Load(),
-		Evicted: d.evicted.Load(),
+		Evicted:     d.evicted.Load(),
+		Redelivered: red, AcksAbandoned: ab, Unacknowledged: pend,
 	}
 }
 

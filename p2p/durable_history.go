@@ -116,6 +116,9 @@ func (d *durable) route(m *core.Message) {
 	}
 	if d.beforeJoin(m) {
 		d.histDropped.Add(1)
+		if d.acks != nil {
+			d.acks.dispatched(m, 0) // withheld: no acknowledgement to await
+		}
 		return
 	}
 	d.p.dispatch(m)

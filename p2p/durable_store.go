@@ -22,7 +22,7 @@ type StoreSpace string
 
 const (
 	SpaceMeta       StoreSpace = "meta"       // a few named values (format version, sequence-number reservation, first start)
-	SpaceWatermarks StoreSpace = "watermarks" // origin ID → delivery watermark (8 bytes) and its time (8 bytes, Unix ns)
+	SpaceWatermarks StoreSpace = "watermarks" // origin ID → delivery watermark (8 bytes), its time (8 bytes, Unix ns) and, with acknowledged subscriptions, the acknowledgement floor (8 bytes)
 	SpaceMessages   StoreSpace = "messages"   // log index (8 bytes, big endian) → receipt time (8 bytes, Unix ns) and a one-message frame
 )
 
@@ -166,8 +166,15 @@ func decodeDurable(recs []StoreRecord, lim core.Limits) (*durableState, error) {
 				}
 			}
 		case SpaceWatermarks:
-			if len(r.Value) == 16 && len(r.Key) > 0 && len(r.Key) <= maxOriginIDLen {
-				st.wm[core.NodeID(r.Key)] = watermark{seq: binary.BigEndian.Uint64(r.Value), at: int64(binary.BigEndian.Uint64(r.Value[8:]))}
+			// seq and time, and (with acknowledged subscriptions) the
+			// acknowledgement floor, never above seq.
+			if (len(r.Value) == 16 || len(r.Value) == 24) && len(r.Key) > 0 && len(r.Key) <= maxOriginIDLen {
+				w := watermark{seq: binary.BigEndian.Uint64(r.Value), at: int64(binary.BigEndian.Uint64(r.Value[8:]))}
+				w.acked = w.seq
+				if len(r.Value) == 24 {
+					w.acked, w.hasAck = min(binary.BigEndian.Uint64(r.Value[16:]), w.seq), true
+				}
+				st.wm[core.NodeID(r.Key)] = w
 			}
 		case SpaceMessages:
 			rec := logRecord{}
@@ -225,7 +232,11 @@ func encodeBatch(b *durableBatch) []StoreOp {
 	sort.Strings(ids)
 	for _, id := range ids {
 		w := b.wm[core.NodeID(id)]
-		ops = append(ops, StoreOp{Space: SpaceWatermarks, Key: []byte(id), Value: binary.BigEndian.AppendUint64(be64(w.seq), uint64(w.at))})
+		v := binary.BigEndian.AppendUint64(be64(w.seq), uint64(w.at))
+		if w.hasAck {
+			v = binary.BigEndian.AppendUint64(v, w.acked)
+		}
+		ops = append(ops, StoreOp{Space: SpaceWatermarks, Key: []byte(id), Value: v})
 	}
 	for _, id := range b.dropWM {
 		ops = append(ops, StoreOp{Space: SpaceWatermarks, Key: []byte(id)})

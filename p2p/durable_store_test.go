@@ -96,7 +96,7 @@ func TestStoreEncoding(t *testing.T) {
 	frame := core.EncodeFrame(&core.Frame{Messages: []*core.Message{msg}})
 	b := &durableBatch{
 		reserved: 5000, firstStart: 123,
-		wm:  map[core.NodeID]watermark{"origin-a": {seq: 7, at: 99}, "origin-b": {seq: 3, at: 98}},
+		wm:  map[core.NodeID]watermark{"origin-a": {seq: 7, at: 99}, "origin-b": {seq: 3, at: 98, acked: 2, hasAck: true}},
 		put: []putRecord{{idx: 2, value: append(be64(555), frame...)}, {idx: 1, value: append(be64(554), frame...)}},
 	}
 	if err := db.commit(b); err != nil {
@@ -106,7 +106,7 @@ func TestStoreEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.reserved != 5000 || st.firstStart != 123 || len(st.wm) != 2 || st.wm["origin-a"] != (watermark{7, 99}) || st.wm["origin-b"] != (watermark{3, 98}) {
+	if st.reserved != 5000 || st.firstStart != 123 || len(st.wm) != 2 || st.wm["origin-a"] != (watermark{seq: 7, at: 99, acked: 7}) || st.wm["origin-b"] != (watermark{seq: 3, at: 98, acked: 2, hasAck: true}) {
 		t.Fatalf("state %+v", st)
 	}
 	if len(st.log) != 2 || st.log[0].idx != 1 || st.log[1].idx != 2 || st.log[0].recv != 554 || st.log[0].msg.Seq != 7 || string(st.log[0].msg.Payload) != "hello" || len(st.corrupt) != 0 {

@@ -29,6 +29,12 @@ type Message struct {
 	Timestamp time.Time     // the origin's clock at publish
 	Latency   time.Duration // local delivery time minus Timestamp (includes clock skew)
 	Local     bool          // published by this peer
+	// Redelivered: given again after a restart because an acknowledged
+	// subscription (WithAcks) had not acknowledged it; the application may
+	// have handled it before the restart.
+	Redelivered bool
+
+	ack *ackToken // acknowledged subscriptions with a data directory
 }
 
 // counters are read by Stats; the Prometheus metrics mirror them.
@@ -672,38 +678,52 @@ func (p *Peer) Deliver(m *core.Message) { p.dur.deliver(m) }
 
 // dispatch hands a delivery to the subscribers of its topic.
 func (p *Peer) dispatch(m *core.Message) {
-	now := time.Now()
-	ts := time.Unix(0, m.Timestamp)
-	lat := now.Sub(ts)
-	local := m.Origin == p.id
+	base := p.message(m, time.Now())
+	local := base.Local
 	if !local {
-		p.m.latency.Observe(lat.Seconds())
+		p.m.latency.Observe(base.Latency.Seconds())
 	}
 	p.m.delivered.Inc()
 	p.ctr.delivered.Add(1)
-	pid, _ := peer.IDFromBytes([]byte(m.Origin))
 	if m.Topic == RevocationTopic {
 		p.onRevocations(m.Payload)
 	}
 	p.subsMu.Lock()
 	subs := p.subs[m.Topic]
-	// Subscribers share the stored payload, as in go-libp2p-pubsub: one
-	// copy per subscriber was, at 16 KiB, a fifth of a peer's allocations.
-	// The capacity is cut at the length, so an append by a subscriber
-	// copies rather than writing into the store.
-	data := m.Payload[:len(m.Payload):len(m.Payload)]
-	for _, s := range subs {
-		msg := &Message{From: pid, Seq: m.Seq, Topic: m.Topic, Data: data,
-			Timestamp: ts, Latency: lat, Local: local}
-		select {
-		case s.ch <- msg:
-		default:
-			s.dropped.Add(1)
-			p.m.subDrops.Inc()
-			p.ctr.subDrops.Add(1)
+	var target *ackTarget
+	if a := p.dur.acks; a != nil && !local {
+		k := 0
+		for _, s := range subs {
+			if s.acked {
+				k++
+			}
 		}
+		target = a.dispatched(m, k)
+	}
+	for i, s := range subs {
+		msg := base
+		if i > 0 {
+			msg = new(Message)
+			*msg = *base
+			msg.ack = nil
+		}
+		if s.acked {
+			msg.ack = target.token()
+		}
+		s.offer(msg)
 	}
 	p.subsMu.Unlock()
+}
+
+// offer puts msg in the subscription's buffer, or counts it dropped.
+func (s *Subscription) offer(msg *Message) {
+	select {
+	case s.ch <- msg:
+	default:
+		s.dropped.Add(1)
+		s.p.m.subDrops.Inc()
+		s.p.ctr.subDrops.Add(1)
+	}
 }
 
 // emit hands a membership event to Events() (driver goroutine).
@@ -741,27 +761,54 @@ type Subscription struct {
 	p       *Peer
 	topic   string
 	ch      chan *Message
+	acked   bool // WithAcks
 	dropped atomic.Uint64
 	once    sync.Once
 }
 
 // Subscribe returns a subscription to topic. Messages published before the
-// subscription are not replayed. A subscriber that falls behind by more
+// subscription are not replayed (but see WithAcks for what a restart gives
+// again): subscribe right after New. A subscriber that falls behind by more
 // than its buffer (WithBuffers) loses the excess, counted in Dropped.
-func (p *Peer) Subscribe(topic string) (*Subscription, error) {
+func (p *Peer) Subscribe(topic string, opts ...SubscribeOption) (*Subscription, error) {
 	select {
 	case <-p.done:
 		return nil, ErrClosed
 	default:
 	}
-	s := &Subscription{p: p, topic: topic, ch: make(chan *Message, p.s.subBuffer)}
+	var o subscribeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Subscription{p: p, topic: topic, acked: o.acked, ch: make(chan *Message, p.s.subBuffer)}
 	p.subsMu.Lock()
 	defer p.subsMu.Unlock()
 	if p.subs == nil {
 		return nil, ErrClosed
 	}
+	if a := p.dur.acks; s.acked && a != nil {
+		// What the last life delivered and did not see acknowledged, first.
+		now := time.Now()
+		for _, m := range a.takeRedeliveries(topic) {
+			msg := p.message(m, now)
+			msg.Redelivered = true
+			msg.ack = (&ackTarget{t: a, origin: m.Origin, seq: m.Seq}).token()
+			s.offer(msg)
+		}
+	}
 	p.subs[topic] = append(p.subs[topic], s)
 	return s, nil
+}
+
+// message is the subscriber's view of m. Subscribers share the stored
+// payload, as in go-libp2p-pubsub: one copy per subscriber was, at 16 KiB,
+// a fifth of a peer's allocations. The capacity is cut at the length, so
+// an append by a subscriber copies rather than writing into the store.
+func (p *Peer) message(m *core.Message, now time.Time) *Message {
+	ts := time.Unix(0, m.Timestamp)
+	pid, _ := peer.IDFromBytes([]byte(m.Origin))
+	return &Message{From: pid, Seq: m.Seq, Topic: m.Topic, Data: m.Payload[:len(m.Payload):len(m.Payload)],
+		Timestamp: ts, Latency: now.Sub(ts), Local: m.Origin == p.id}
 }
 
 // Messages returns the subscription's channel, closed by Cancel or Close.
