@@ -10,21 +10,23 @@ import (
 
 // BenchmarkDurableLatency measures what a data directory costs: four peers
 // on 127.0.0.1 (one publisher, three receivers; every peer with a data
-// directory in "datadir", none in "memory"); the publisher sends 200
+// directory in "datadir" and "acked", none in "memory"; in "acked" the
+// receivers subscribe WithAcks and acknowledge each message on receipt,
+// which adds the floors' commits); the publisher sends 200
 // messages of 256 bytes at 20 a second. It reports the receivers'
 // publish→delivery latency (p50, p90, from Message.Latency: one host, one
 // clock) and the bytes all peers sent per message. Run it with
 // -benchtime=1x (each iteration is one 10 s run); docs/benchmarks/durable.md
 // has the command and the numbers.
 func BenchmarkDurableLatency(b *testing.B) {
-	for _, mode := range []string{"memory", "datadir"} {
+	for _, mode := range []string{"memory", "datadir", "acked"} {
 		b.Run(mode, func(b *testing.B) {
 			for range b.N {
 				var opts []Option
 				peers := make([]*Peer, 0, 4)
 				for i := 0; i < 4; i++ {
 					o := append([]Option{}, opts...)
-					if mode == "datadir" {
+					if mode != "memory" {
 						o = append(o, WithDataDir(b.TempDir()))
 					}
 					if i > 0 {
@@ -39,8 +41,12 @@ func BenchmarkDurableLatency(b *testing.B) {
 					peers = append(peers, p)
 				}
 				subs := make([]*Subscription, 4)
+				var subOpts []SubscribeOption
+				if mode == "acked" {
+					subOpts = append(subOpts, WithAcks())
+				}
 				for i, p := range peers {
-					subs[i], _ = p.Subscribe("t")
+					subs[i], _ = p.Subscribe("t", subOpts...)
 				}
 				waitFor(b, 15*time.Second, "membership", func() bool {
 					for _, p := range peers {
@@ -65,6 +71,7 @@ func BenchmarkDurableLatency(b *testing.B) {
 								return
 							}
 							lat <- msg.Latency
+							msg.Ack()
 						}
 						done <- struct{}{}
 					}()
