@@ -243,7 +243,7 @@ func (t *ackTracker) wakeLocked() {
 
 // floor returns the origin's acknowledgement floor given its watermark.
 func (t *ackTracker) floor(o core.NodeID, wm uint64) uint64 {
-	if l := t.pending[o]; len(l) > 0 && l[0].seq <= wm {
+	if l := t.pending[o]; len(l) > 0 && l[0].seq <= wm && l[0].seq > 0 {
 		return l[0].seq - 1
 	}
 	return wm
