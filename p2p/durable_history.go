@@ -105,7 +105,9 @@ func (d *durable) route(m *core.Message) {
 		h.mu.Lock()
 		if h.open {
 			if d.beforeJoin(m) {
-				h.keep(m)
+				if out := h.keep(m); out != nil && d.acks != nil {
+					d.acks.dispatched(out, 0) // pushed out of the window: never dispatched
+				}
 			} else {
 				h.live = append(h.live, m)
 			}
@@ -124,18 +126,21 @@ func (d *durable) route(m *core.Message) {
 	d.p.dispatch(m)
 }
 
-// keep adds m to its topic's history, keeping the newest k by timestamp.
-func (h *historyWindow) keep(m *core.Message) {
+// keep adds m to its topic's history, keeping the newest k by timestamp,
+// and returns the message that fell out, if any.
+func (h *historyWindow) keep(m *core.Message) (out *core.Message) {
 	l := h.byTopic[m.Topic]
 	i, found := slices.BinarySearchFunc(l, m, cmpHistory)
 	if found {
-		return
+		return nil
 	}
 	l = slices.Insert(l, i, m)
 	if len(l) > h.k {
-		l = l[len(l)-h.k:]
+		out = l[0]
+		l = l[1:]
 	}
 	h.byTopic[m.Topic] = l
+	return out
 }
 
 func cmpHistory(a, b *core.Message) int {
