@@ -17,20 +17,7 @@ import (
 func TestAckRedelivery(t *testing.T) {
 	pub := startPeers(t, 1, false)[0]
 	boot := pub.Addrs()[0].String()
-	sk, err := GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	start := func() *Peer {
-		p, err := New(context.Background(), WithListenAddrs("/ip4/127.0.0.1/tcp/0"), WithDHT(false),
-			WithProfile(ProfileLocal), WithNotice(func(string) {}), WithSeeds(boot),
-			WithIdentity(sk), WithDataDir(dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	start := restartable(t, boot)
 	ctx := context.Background()
 	// receive takes n messages from s, acknowledging those ack says to.
 	receive := func(s *Subscription, n int, ack func(*Message) bool) []*Message {

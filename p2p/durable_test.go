@@ -109,20 +109,7 @@ func publisher(p *Peer, interval time.Duration, stop <-chan struct{}) <-chan []u
 func TestDurableRestart(t *testing.T) {
 	pubs := startPeers(t, 3, false)
 	boot := pubs[0].Addrs()[0].String()
-	sk, err := GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	start := func() *Peer {
-		p, err := New(context.Background(), WithListenAddrs("/ip4/127.0.0.1/tcp/0"), WithDHT(false),
-			WithProfile(ProfileLocal), WithNotice(func(string) {}), WithSeeds(boot),
-			WithIdentity(sk), WithDataDir(dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	start := restartable(t, boot)
 	r := start()
 	logs := make([]*deliveryLog, 4)
 	for i := range logs {
@@ -454,5 +441,27 @@ func TestDurableSequenceNumbers(t *testing.T) {
 	}
 	if st := p.DurableStats(); st.Stored == 0 || st.RestoredMessages == 0 {
 		t.Fatalf("own messages not kept: %+v", st)
+	}
+}
+
+// restartable returns a function that starts, each time it is called, a
+// peer with one key and one data directory that joins through boot: the
+// same member across restarts.
+func restartable(t *testing.T, boot string) func() *Peer {
+	t.Helper()
+	sk, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	return func() *Peer {
+		t.Helper()
+		p, err := New(context.Background(), WithListenAddrs("/ip4/127.0.0.1/tcp/0"), WithDHT(false),
+			WithProfile(ProfileLocal), WithNotice(func(string) {}), WithSeeds(boot),
+			WithIdentity(sk), WithDataDir(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
 }
