@@ -76,11 +76,15 @@ const (
 // acknowledged, which hold that origin's acknowledgement floor: every
 // delivered message of the origin at or below the floor was acknowledged
 // (or went to no acknowledged subscription). The floor is committed with
-// the origin's watermark; messages above it and at or below the watermark
-// are redelivered after a restart.
+// the origin's watermark; messages above it and at or below the watermark,
+// of a topic that had an acknowledged subscription (topics), are
+// redelivered after a restart. Every delivery of a peer with a database
+// is tracked from its commit to its dispatch, so that a message committed
+// before an acknowledged subscription existed (held back by the history
+// window, or racing the first Subscribe) is covered too.
 type ackTracker struct {
 	mu      sync.Mutex
-	on      bool // an acknowledged subscription exists or existed, or redeliveries were restored
+	topics  map[string]bool // topics that have or had an acknowledged subscription (on disk)
 	pending map[core.NodeID][]pendingAck
 	n       int                  // entries in pending
 	max     int                  // bound on n (the log's message bound)
@@ -90,21 +94,44 @@ type ackTracker struct {
 	redelivered, abandoned uint64
 }
 
-func newAckTracker(max int, wake func()) *ackTracker {
-	return &ackTracker{pending: map[core.NodeID][]pendingAck{}, dirty: map[core.NodeID]bool{}, max: max, wake: wake}
+func newAckTracker(max int, topics map[string]bool, wake func()) *ackTracker {
+	if topics == nil {
+		topics = map[string]bool{}
+	}
+	return &ackTracker{pending: map[core.NodeID][]pendingAck{}, dirty: map[core.NodeID]bool{}, topics: topics, max: max, wake: wake}
 }
 
-// enable starts tracking (the first acknowledged subscription).
-func (t *ackTracker) enable() {
-	t.mu.Lock()
-	t.on = true
-	t.mu.Unlock()
-}
-
-func (t *ackTracker) enabled() bool {
+// addTopic records that topic has an acknowledged subscription; it
+// returns the new set of such topics if topic is new to it.
+func (t *ackTracker) addTopic(topic string) ([]string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.on
+	if t.topics[topic] {
+		return nil, false
+	}
+	t.topics[topic] = true
+	out := make([]string, 0, len(t.topics))
+	for tp := range t.topics {
+		out = append(out, tp)
+	}
+	sort.Strings(out)
+	return out, true
+}
+
+// awaited counts the deliveries an acknowledged subscription has been
+// given and not acknowledged.
+func (t *ackTracker) awaited() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, l := range t.pending {
+		for _, p := range l {
+			if p.left > 0 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // find returns the index of seq in the origin's pending list.
@@ -137,6 +164,8 @@ func (t *ackTracker) addLocked(m *core.Message, idx uint64, left int) {
 	l[i] = p
 	t.pending[m.Origin] = l
 	t.n++
+	// The floor may move down (a late delivery below it): rewrite it.
+	t.dirty[m.Origin] = true
 	for t.n > t.max {
 		t.dropOldestLocked()
 	}
@@ -180,14 +209,14 @@ func (t *ackTracker) removeLocked(o core.NodeID, i int) {
 func (t *ackTracker) dispatched(m *core.Message, k int) *ackTarget {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.on {
-		return nil
-	}
 	i, found := t.find(m.Origin, m.Seq)
 	if k == 0 {
+		// Nothing to await: the floor moves at the next commit (no commit
+		// of its own; a crash before it repeats nothing unless the topic
+		// had an acknowledged subscription before, which then gets it
+		// again, marked).
 		if found {
 			t.removeLocked(m.Origin, i)
-			t.wakeLocked()
 		}
 		return nil
 	}
@@ -255,9 +284,6 @@ func (t *ackTracker) floor(o core.NodeID, wm uint64) uint64 {
 func (t *ackTracker) floors(wmAll map[core.NodeID]watermark, b *durableBatch) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.on {
-		return
-	}
 	for o := range t.dirty {
 		if w, ok := wmAll[o]; ok {
 			if b.wm == nil {
@@ -305,7 +331,6 @@ func (t *ackTracker) evicted(idx []uint64) {
 func (t *ackTracker) takeRedeliveries(topic string) []*core.Message {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.on = true
 	var out []*core.Message
 	for _, l := range t.pending {
 		for i := range l {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/grapevine-p2p/grapevine/core"
 )
 
 // TestAckRedelivery: a peer with a data directory and an acknowledged
@@ -102,13 +104,29 @@ func TestAckRedelivery(t *testing.T) {
 		t.Errorf("DurableStats.Redelivered %d, want 5", st.Redelivered)
 	}
 
-	// A kill leaves at least the unacknowledged ones to redeliver.
+	// A kill leaves at least the unacknowledged ones to redeliver; the
+	// messages of a topic with no acknowledged subscription, published
+	// among them, are not given again.
+	u, err := r.Subscribe("u")
+	if err != nil {
+		t.Fatal(err)
+	}
 	sent = publish(10)
+	for range 3 {
+		if _, err := pub.PublishKey(ctx, "u", []byte("y")); err != nil {
+			t.Fatal(err)
+		}
+	}
 	got = receive(s, 10, func(m *Message) bool { return m.Seq <= sent[5] })
+	receive(u, 3, func(*Message) bool { return false })
 	r.Kill()
 	r = start()
 	t.Cleanup(func() { r.Close() })
 	s, err = r.Subscribe("t", WithAcks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	su, err := r.Subscribe("u", WithAcks())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,5 +145,37 @@ func TestAckRedelivery(t *testing.T) {
 	}
 	if len(again) < 4 || !slices.Equal(again[len(again)-4:], sent[6:]) || !slices.IsSorted(again) || again[0] < sent[0] {
 		t.Errorf("after the kill redelivered %v; want a tail of %v ending with the 4 unacknowledged", again, sent)
+	}
+	select {
+	case m := <-su.Messages():
+		t.Errorf("topic u, which had no acknowledged subscription, was given seq %d again (Redelivered %v)", m.Seq, m.Redelivered)
+	default:
+	}
+}
+
+// TestAckFloorFollowsLateDelivery: a delivery below an origin's floor (a
+// late one) lowers the floor committed with the next batch, even though
+// the watermark does not move.
+func TestAckFloorFollowsLateDelivery(t *testing.T) {
+	tr := newAckTracker(16, nil, nil)
+	wm := map[core.NodeID]watermark{"a": {seq: 20, at: 1}}
+	b := &durableBatch{wm: map[core.NodeID]watermark{"a": wm["a"]}}
+	tr.floors(wm, b)
+	if w := b.wm["a"]; !w.hasAck || w.acked != 20 {
+		t.Fatalf("nothing pending: floor %d (hasAck %v), want 20", w.acked, w.hasAck)
+	}
+	late := &core.Message{Origin: "a", Seq: 15, Topic: "t"}
+	tr.add(late, 7, inFlight)
+	b = &durableBatch{} // the watermark did not move: not in the batch
+	tr.floors(wm, b)
+	if w, ok := b.wm["a"]; !ok || w.acked != 14 {
+		t.Fatalf("after a late delivery of 15: floor %+v (in batch %v), want 14", w, ok)
+	}
+	tok := tr.dispatched(late, 1).token()
+	(&Message{ack: tok}).Ack()
+	b = &durableBatch{}
+	tr.floors(wm, b)
+	if w := b.wm["a"]; w.acked != 20 {
+		t.Fatalf("after its acknowledgement: floor %d, want 20", w.acked)
 	}
 }

@@ -329,19 +329,29 @@
 // delivery of the origin at or below it was acknowledged by every
 // acknowledged subscription it went to) and commits it with the origin's
 // watermark, at the next group commit after an acknowledgement moves it.
-// After a restart, the stored messages above an origin's floor and at or
-// below its watermark go, oldest first and with Redelivered set, to the
-// first acknowledged subscription of their topic, ahead of anything newer
-// (subscribe right after New). Delivery to such a subscription is at
-// least once: a crash after the application handled a message and before
-// the floor passing it was on disk repeats that message, marked. Being a
-// floor, it also repeats a message acknowledged after an earlier one of
-// its origin that was not (a subscription that acknowledges in order, as
-// `peer run` and the browser tab do, never sees that). A message the
-// subscription dropped (its buffer full) is not acknowledged either, so a
-// restart gives it again. Unacknowledged deliveries are bounded by
-// MaxStoreMessages and given up with their log record
-// (DurableStats.AcksAbandoned).
+// Every delivery is tracked from its commit to its dispatch, so one
+// committed before the first acknowledged subscription existed (held by
+// the history window, say) is covered as well, and a late delivery below
+// the floor lowers it. The topics that have had an acknowledged
+// subscription are recorded on disk when the first one is made. After a
+// restart, the stored messages of those topics above an origin's floor
+// and at or below its watermark go, oldest first and with Redelivered set,
+// to the first acknowledged subscription of their topic, ahead of
+// anything newer (subscribe right after New). Delivery to such a
+// subscription is at least once: a crash after the application handled a
+// message and before the floor passing it was on disk repeats that
+// message, marked. Being a floor, it also repeats a message acknowledged
+// after an earlier one of its origin that was not (a subscription that
+// acknowledges in order, as `peer run` and the browser tab do, never sees
+// that). A message the subscription dropped (its buffer full) is not
+// acknowledged either, so a restart gives it again. Close waits up to a
+// second, while acknowledgements keep coming, for the application to
+// acknowledge what its acknowledged subscriptions hold, then commits the
+// floors; what is acknowledged later is given again after the restart.
+// Unacknowledged deliveries are bounded by MaxStoreMessages and given up
+// with their log record (DurableStats.AcksAbandoned). The floors came
+// with version 2 of the directory's records: it reads version 1, and a
+// version 1 binary refuses it rather than misreading it.
 //
 // At start the peer reads the directory before it joins: watermarks become
 // the engine's seen-state and delivery cursors (core.Engine.Restore), so

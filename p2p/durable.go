@@ -90,11 +90,12 @@ type logRecord struct {
 }
 
 type durableState struct {
-	reserved   uint64
-	firstStart int64
-	wm         map[core.NodeID]watermark
-	log        []logRecord // in index order: oldest first
-	corrupt    []uint64
+	reserved    uint64
+	firstStart  int64
+	ackedTopics map[string]bool
+	wm          map[core.NodeID]watermark
+	log         []logRecord // in index order: oldest first
+	corrupt     []uint64
 }
 
 type putRecord struct {
@@ -104,12 +105,13 @@ type putRecord struct {
 
 // durableBatch is one transaction.
 type durableBatch struct {
-	reserved   uint64
-	firstStart int64
-	wm         map[core.NodeID]watermark
-	dropWM     []core.NodeID
-	put        []putRecord
-	drop       []uint64
+	reserved    uint64
+	firstStart  int64
+	ackedTopics []string // the whole set, when it grew
+	wm          map[core.NodeID]watermark
+	dropWM      []core.NodeID
+	put         []putRecord
+	drop        []uint64
 }
 
 // durableDB is the embedded database. commit is atomic and durable when it
@@ -269,7 +271,7 @@ func (p *Peer) restoreDurable() error {
 		d.nextIdx = st.log[n-1].idx + 1
 	}
 	d.wake = make(chan struct{}, 1)
-	d.acks = newAckTracker(max(d.maxMsgs, 1024), func() {
+	d.acks = newAckTracker(max(d.maxMsgs, 1024), st.ackedTopics, func() {
 		select {
 		case d.wake <- struct{}{}:
 		default:
@@ -284,7 +286,9 @@ func (p *Peer) restoreDurable() error {
 	if rs.Origins > 0 || rs.Messages > 0 {
 		d.restartPulls = restartPullTicks
 	}
-	b.drop = append(b.drop, d.evict(now)...)
+	ev := d.evict(now)
+	d.acks.evicted(ev)
+	b.drop = append(b.drop, ev...)
 	if err := d.db.commit(b); err != nil {
 		return fmt.Errorf("writing data directory: %w", err)
 	}
@@ -296,8 +300,8 @@ func (p *Peer) restoreDurable() error {
 
 // restoreRedeliveries keeps for redelivery the stored messages that were
 // delivered (at or below their origin's watermark) and not acknowledged
-// (above its acknowledgement floor), and are young enough to be in the
-// log still.
+// (above its acknowledgement floor), of a topic that had an acknowledged
+// subscription, and young enough to be in the log still.
 func (d *durable) restoreRedeliveries(log []logRecord) {
 	kept := make(map[uint64]bool, len(d.log))
 	for _, l := range d.log {
@@ -305,12 +309,30 @@ func (d *durable) restoreRedeliveries(log []logRecord) {
 	}
 	for _, r := range log {
 		w, ok := d.wm[r.msg.Origin]
-		if !ok || !w.hasAck || !kept[r.idx] || r.msg.Seq <= w.acked || r.msg.Seq > w.seq {
+		if !ok || !w.hasAck || !kept[r.idx] || r.msg.Seq <= w.acked || r.msg.Seq > w.seq || !d.acks.topics[r.msg.Topic] {
 			continue
 		}
-		d.acks.enable()
 		d.acks.add(r.msg, r.idx, awaitingSubscriber)
 	}
+}
+
+// rememberAckedTopic records on disk that topic has an acknowledged
+// subscription (Subscribe), before the subscription takes anything: after
+// a crash only such topics' messages are given again.
+func (d *durable) rememberAckedTopic(topic string) {
+	if d.acks == nil {
+		return
+	}
+	all, grew := d.acks.addTopic(topic)
+	if !grew {
+		return
+	}
+	if err := d.db.commit(&durableBatch{ackedTopics: all}); err != nil {
+		d.commitErrs.Add(1)
+		d.p.warn("durable_commit", "could not record an acknowledged topic", "err", err)
+		return
+	}
+	d.commits.Add(1)
 }
 
 // beforePublish makes sure the sequence number the next Publish uses is
@@ -381,17 +403,14 @@ func (d *durable) flush() {
 	}
 	now := time.Now()
 	b := &durableBatch{wm: make(map[core.NodeID]watermark)}
-	acking := d.acks.enabled()
 	for _, m := range ms {
 		if m.Origin != d.p.id {
 			if w := d.wm[m.Origin]; m.Seq > w.seq || w.at == 0 {
 				d.wm[m.Origin] = watermark{seq: max(m.Seq, w.seq), at: now.UnixNano()}
 				b.wm[m.Origin] = d.wm[m.Origin]
 			}
-			if acking {
-				// Held in flight, below the floor, until dispatched.
-				d.acks.add(m, d.nextIdx, inFlight)
-			}
+			// Held in flight, below the floor, until dispatched.
+			d.acks.add(m, d.nextIdx, inFlight)
 		}
 		v := be64(uint64(now.UnixNano()))
 		v = append(v, core.EncodeFrame(&core.Frame{Messages: []*core.Message{m}})...)
@@ -463,11 +482,36 @@ func (d *durable) close() {
 	}
 	close(d.stop)
 	<-d.exited
-	if err := d.db.commit(&durableBatch{reserved: d.p.engine().NextSeq()}); err != nil {
+	d.awaitAcks()
+	b := &durableBatch{reserved: d.p.engine().NextSeq()}
+	d.acks.floors(d.wm, b)
+	if err := d.db.commit(b); err != nil {
 		d.p.warn("durable_commit", "could not record the next sequence number", "err", err)
 	}
 	d.db.close()
 }
+
+// awaitAcks gives the application a moment to acknowledge what its
+// acknowledged subscriptions hold (their channels are still open), so that
+// a clean stop does not repeat it after the restart: it waits while the
+// count of awaited acknowledgements falls, for at most closeAckWait.
+func (d *durable) awaitAcks() {
+	deadline := time.Now().Add(closeAckWait)
+	last, still := d.acks.awaited(), 0
+	for last > 0 && time.Now().Before(deadline) && still < 10 {
+		time.Sleep(10 * time.Millisecond)
+		n := d.acks.awaited()
+		if n < last {
+			still = 0
+		} else {
+			still++ // 100 ms without one: a subscriber that does not acknowledge
+		}
+		last = n
+	}
+}
+
+// closeAckWait bounds awaitAcks.
+const closeAckWait = time.Second
 
 // kill stops the writer at once, as a crash would: pending deliveries are
 // neither committed nor dispatched.

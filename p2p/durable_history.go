@@ -167,7 +167,9 @@ func (p *Peer) Late(m *core.Message, beforeStart bool) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		if h.open {
-			h.keep(m)
+			if out := h.keep(m); out != nil && d.acks != nil {
+				d.acks.dispatched(out, 0) // pushed out of the window: never dispatched
+			}
 			return
 		}
 	}

@@ -95,11 +95,14 @@ var (
 	keyVersion    = []byte("version")
 	keyReserved   = []byte("seq-reserved") // sequence numbers below it may have been used
 	keyFirstStart = []byte("first-start")  // Unix ns of the first start with this store
+	keyAckTopics  = []byte("acked-topics") // topics that had an acknowledged subscription (encodeTopics)
 )
 
-// durableVersion is the records' format; a store written by another is
-// refused.
-const durableVersion = 1
+// durableVersion is the records' format; a store written by a later one
+// is refused. Version 2 added the acknowledgement floor to watermarks and
+// the acknowledged topics; it reads version 1 (whose watermarks have no
+// floor), and version 1 refuses it rather than misreading its watermarks.
+const durableVersion = 2
 
 // storeDB is the durableDB over a Store: it encodes batches into records
 // and decodes what the Store loads.
@@ -153,13 +156,15 @@ func decodeDurable(recs []StoreRecord, lim core.Limits) (*durableState, error) {
 		case SpaceMeta:
 			switch string(r.Key) {
 			case string(keyVersion):
-				if len(r.Value) != 8 || binary.BigEndian.Uint64(r.Value) != durableVersion {
+				if len(r.Value) != 8 || binary.BigEndian.Uint64(r.Value) < 1 || binary.BigEndian.Uint64(r.Value) > durableVersion {
 					return nil, errors.New("the store was written by an incompatible version")
 				}
 			case string(keyReserved):
 				if len(r.Value) == 8 {
 					st.reserved = binary.BigEndian.Uint64(r.Value)
 				}
+			case string(keyAckTopics):
+				st.ackedTopics = decodeTopics(r.Value)
 			case string(keyFirstStart):
 				if len(r.Value) == 8 {
 					st.firstStart = int64(binary.BigEndian.Uint64(r.Value))
@@ -225,6 +230,9 @@ func encodeBatch(b *durableBatch) []StoreOp {
 	if b.firstStart != 0 {
 		ops = append(ops, StoreOp{Space: SpaceMeta, Key: keyFirstStart, Value: be64(uint64(b.firstStart))})
 	}
+	if b.ackedTopics != nil {
+		ops = append(ops, StoreOp{Space: SpaceMeta, Key: keyAckTopics, Value: encodeTopics(b.ackedTopics)})
+	}
 	ids := make([]string, 0, len(b.wm))
 	for id := range b.wm {
 		ids = append(ids, string(id))
@@ -249,3 +257,34 @@ func encodeBatch(b *durableBatch) []StoreOp {
 	}
 	return ops
 }
+
+// encodeTopics writes topics as a sequence of (2-byte length, bytes).
+func encodeTopics(topics []string) []byte {
+	var out []byte
+	for _, t := range topics {
+		if len(t) > maxTopicLen {
+			continue
+		}
+		out = binary.BigEndian.AppendUint16(out, uint16(len(t)))
+		out = append(out, t...)
+	}
+	return out
+}
+
+// decodeTopics reads encodeTopics' format; it stops at the first record
+// that does not fit (a damaged value loses its tail, never more).
+func decodeTopics(v []byte) map[string]bool {
+	out := map[string]bool{}
+	for len(v) >= 2 {
+		n := int(binary.BigEndian.Uint16(v))
+		if n > maxTopicLen || len(v) < 2+n {
+			break
+		}
+		out[string(v[2:2+n])] = true
+		v = v[2+n:]
+	}
+	return out
+}
+
+// maxTopicLen bounds a remembered topic (core's limit is far below).
+const maxTopicLen = 4096

@@ -678,7 +678,7 @@ func (p *Peer) Deliver(m *core.Message) { p.dur.deliver(m) }
 
 // dispatch hands a delivery to the subscribers of its topic.
 func (p *Peer) dispatch(m *core.Message) {
-	base := p.message(m, time.Now())
+	base := p.message(m, time.Now()) // never sent: each subscriber gets a copy
 	local := base.Local
 	if !local {
 		p.m.latency.Observe(base.Latency.Seconds())
@@ -700,13 +700,9 @@ func (p *Peer) dispatch(m *core.Message) {
 		}
 		target = a.dispatched(m, k)
 	}
-	for i, s := range subs {
-		msg := base
-		if i > 0 {
-			msg = new(Message)
-			*msg = *base
-			msg.ack = nil
-		}
+	for _, s := range subs {
+		msg := new(Message)
+		*msg = *base
 		if s.acked {
 			msg.ack = target.token()
 		}
@@ -779,6 +775,9 @@ func (p *Peer) Subscribe(topic string, opts ...SubscribeOption) (*Subscription, 
 	var o subscribeOptions
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.acked {
+		p.dur.rememberAckedTopic(topic)
 	}
 	s := &Subscription{p: p, topic: topic, acked: o.acked, ch: make(chan *Message, p.s.subBuffer)}
 	p.subsMu.Lock()
