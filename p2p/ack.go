@@ -83,13 +83,16 @@ const (
 // before an acknowledged subscription existed (held back by the history
 // window, or racing the first Subscribe) is covered too.
 type ackTracker struct {
-	mu      sync.Mutex
-	topics  map[string]bool // topics that have or had an acknowledged subscription (on disk)
-	pending map[core.NodeID][]pendingAck
-	n       int                  // entries in pending
-	max     int                  // bound on n (the log's message bound)
-	dirty   map[core.NodeID]bool // floors that may have moved since the last commit
-	wake    func()               // asks the writer to commit the floors
+	mu     sync.Mutex
+	topics map[string]bool // topics that have or had an acknowledged subscription (on disk)
+	// topicsDirty: topics grew since the last commit (written with the
+	// next one, which the new subscription asks for).
+	topicsDirty bool
+	pending     map[core.NodeID][]pendingAck
+	n           int                  // entries in pending
+	max         int                  // bound on n (the log's message bound)
+	dirty       map[core.NodeID]bool // floors that may have moved since the last commit
+	wake        func()               // asks the writer to commit the floors
 	// counters
 	redelivered, abandoned uint64
 }
@@ -101,21 +104,21 @@ func newAckTracker(max int, topics map[string]bool, wake func()) *ackTracker {
 	return &ackTracker{pending: map[core.NodeID][]pendingAck{}, dirty: map[core.NodeID]bool{}, topics: topics, max: max, wake: wake}
 }
 
-// addTopic records that topic has an acknowledged subscription; it
-// returns the new set of such topics if topic is new to it.
-func (t *ackTracker) addTopic(topic string) ([]string, bool) {
+// addTopic records that topic has an acknowledged subscription, to be
+// written with the next commit (Subscribe must not wait for a commit: in a
+// browser tab it runs on the page's thread, which the store's commit
+// needs). Until then a crash forgets the topic, so what the subscription
+// took in that one commit's time is not given again; after the first
+// time, the topic is on disk before the subscription is made.
+func (t *ackTracker) addTopic(topic string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.topics[topic] {
-		return nil, false
+		return
 	}
 	t.topics[topic] = true
-	out := make([]string, 0, len(t.topics))
-	for tp := range t.topics {
-		out = append(out, tp)
-	}
-	sort.Strings(out)
-	return out, true
+	t.topicsDirty = true
+	t.wakeLocked()
 }
 
 // awaited counts the deliveries an acknowledged subscription has been
@@ -278,12 +281,20 @@ func (t *ackTracker) floor(o core.NodeID, wm uint64) uint64 {
 	return wm
 }
 
-// floors returns the floors to commit with the watermarks: those of the
+// floors adds to b the acknowledged topics if they grew, and the floors to commit with the watermarks: those of the
 // origins in wm (about to be written) and of the origins whose floor may
 // have moved. It clears the dirty set. wmAll is every known watermark.
 func (t *ackTracker) floors(wmAll map[core.NodeID]watermark, b *durableBatch) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.topicsDirty {
+		b.ackedTopics = make([]string, 0, len(t.topics))
+		for tp := range t.topics {
+			b.ackedTopics = append(b.ackedTopics, tp)
+		}
+		sort.Strings(b.ackedTopics)
+		t.topicsDirty = false
+	}
 	for o := range t.dirty {
 		if w, ok := wmAll[o]; ok {
 			if b.wm == nil {

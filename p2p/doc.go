@@ -333,7 +333,10 @@
 // committed before the first acknowledged subscription existed (held by
 // the history window, say) is covered as well, and a late delivery below
 // the floor lowers it. The topics that have had an acknowledged
-// subscription are recorded on disk when the first one is made. After a
+// subscription are recorded on disk, with the next commit after the first
+// one is made (Subscribe does not wait for it: a crash within that one
+// commit's time forgets the topic, and what the subscription took then is
+// not given again). After a
 // restart, the stored messages of those topics above an origin's floor
 // and at or below its watermark go, oldest first and with Redelivered set,
 // to the first acknowledged subscription of their topic, ahead of
@@ -342,8 +345,12 @@
 // message and before the floor passing it was on disk repeats that
 // message, marked. Being a floor, it also repeats a message acknowledged
 // after an earlier one of its origin that was not (a subscription that
-// acknowledges in order, as `peer run` and the browser tab do, never sees
-// that). A message the subscription dropped (its buffer full) is not
+// acknowledges in order, as `peer run` does, never sees that). The
+// browser tab does not use it: its callback runs inside the page's
+// pagehide event when a commit is cut off there (package wasm), so a
+// reload, which is no crash, loses nothing, where an acknowledgement still
+// on its way to IndexedDB at a reload would repeat a message (a test
+// caught it). A message the subscription dropped (its buffer full) is not
 // acknowledged either, so a restart gives it again. Close waits up to a
 // second, while acknowledgements keep coming, for the application to
 // acknowledge what its acknowledged subscriptions hold, then commits the

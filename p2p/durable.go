@@ -316,23 +316,13 @@ func (d *durable) restoreRedeliveries(log []logRecord) {
 	}
 }
 
-// rememberAckedTopic records on disk that topic has an acknowledged
-// subscription (Subscribe), before the subscription takes anything: after
-// a crash only such topics' messages are given again.
+// rememberAckedTopic records that topic has an acknowledged subscription
+// (Subscribe), on disk with the next commit: after a crash only such
+// topics' messages are given again.
 func (d *durable) rememberAckedTopic(topic string) {
-	if d.acks == nil {
-		return
+	if d.acks != nil {
+		d.acks.addTopic(topic)
 	}
-	all, grew := d.acks.addTopic(topic)
-	if !grew {
-		return
-	}
-	if err := d.db.commit(&durableBatch{ackedTopics: all}); err != nil {
-		d.commitErrs.Add(1)
-		d.p.warn("durable_commit", "could not record an acknowledged topic", "err", err)
-		return
-	}
-	d.commits.Add(1)
 }
 
 // beforePublish makes sure the sequence number the next Publish uses is
@@ -440,7 +430,7 @@ func (d *durable) flush() {
 func (d *durable) commitFloors() {
 	b := &durableBatch{}
 	d.acks.floors(d.wm, b)
-	if len(b.wm) == 0 {
+	if len(b.wm) == 0 && b.ackedTopics == nil {
 		return
 	}
 	if err := d.db.commit(b); err != nil {

@@ -62,12 +62,6 @@ export interface Message {
   latencyMs: number;
   /** Published by this node. */
   local: boolean;
-  /**
-   * Given again after a reload (persist on): delivered before it and not
-   * yet recorded as handled (the callback had not returned, or its record
-   * had not reached IndexedDB). The page may have handled it already.
-   */
-  redelivered: boolean;
 }
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';

@@ -359,9 +359,7 @@ func (j *jsNode) subscribe(args []js.Value) any {
 		return jsError(errors.New("subscribe(topic, callback) needs a callback function"))
 	}
 	cb := args[1]
-	// With persist, a message counts as handled once the callback returned:
-	// one that a reload cut off before that comes again, marked redelivered.
-	sub, err := j.n.Subscribe(topic, p2p.WithAcks())
+	sub, err := j.n.Subscribe(topic)
 	if err != nil {
 		return jsError(fmt.Errorf("subscribe: %v", err))
 	}
@@ -377,11 +375,10 @@ func (j *jsNode) subscribe(args []js.Value) any {
 			msg := js.ValueOf(map[string]any{
 				"from": m.From.String(), "seq": float64(m.Seq), "topic": m.Topic,
 				"timestamp": float64(m.Timestamp.UnixNano()) / 1e6, "latencyMs": float64(m.Latency.Microseconds()) / 1e3,
-				"local": m.Local, "key": fmt.Sprintf("%s/%d", m.From, m.Seq), "redelivered": m.Redelivered,
+				"local": m.Local, "key": fmt.Sprintf("%s/%d", m.From, m.Seq),
 			})
 			msg.Set("data", data)
 			callSafely(cb, msg)
-			m.Ack()
 		}
 	}()
 	return id
