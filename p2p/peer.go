@@ -702,7 +702,7 @@ func (p *Peer) dispatch(m *core.Message) {
 	}
 	for _, s := range subs {
 		msg := new(Message)
-		*msg = *base
+		*msg = base
 		if s.acked {
 			msg.ack = target.token()
 		}
@@ -792,7 +792,7 @@ func (p *Peer) Subscribe(topic string, opts ...SubscribeOption) (*Subscription, 
 			msg := p.message(m, now)
 			msg.Redelivered = true
 			msg.ack = (&ackTarget{t: a, origin: m.Origin, seq: m.Seq}).token()
-			s.offer(msg)
+			s.offer(&msg)
 		}
 	}
 	p.subs[topic] = append(p.subs[topic], s)
@@ -803,10 +803,10 @@ func (p *Peer) Subscribe(topic string, opts ...SubscribeOption) (*Subscription, 
 // payload, as in go-libp2p-pubsub: one copy per subscriber was, at 16 KiB,
 // a fifth of a peer's allocations. The capacity is cut at the length, so
 // an append by a subscriber copies rather than writing into the store.
-func (p *Peer) message(m *core.Message, now time.Time) *Message {
+func (p *Peer) message(m *core.Message, now time.Time) Message {
 	ts := time.Unix(0, m.Timestamp)
 	pid, _ := peer.IDFromBytes([]byte(m.Origin))
-	return &Message{From: pid, Seq: m.Seq, Topic: m.Topic, Data: m.Payload[:len(m.Payload):len(m.Payload)],
+	return Message{From: pid, Seq: m.Seq, Topic: m.Topic, Data: m.Payload[:len(m.Payload):len(m.Payload)],
 		Timestamp: ts, Latency: now.Sub(ts), Local: m.Origin == p.id}
 }
 
