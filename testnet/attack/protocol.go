@@ -82,7 +82,22 @@ type ProtoResult struct {
 	PenaltyAfter    time.Duration // attack start to the first honest peer's penalty of the attacker (0: none)
 	HonestPenalized int           // honest peers penalized by another honest peer (must be 0)
 	Penalties       map[string]uint64
-	Attacker        string // what the attacker did (frames, records, messages)
+	// Holds sums the honest peers' counters of messages held for an
+	// unknown origin (OriginFlood's defence): an expired message is an
+	// offence of its sender only if the sender's own state came back
+	// during the hold (Expired - Unproven of them).
+	Holds    p2p.OriginHoldStats
+	Attacker string // what the attacker did (frames, records, messages)
+}
+
+// ProvenExpiries is the number of held messages that expired although their
+// sender's state came back during the hold without naming the origin: each
+// is an offence (at most one per sender and origin in 6 s).
+func (r ProtoResult) ProvenExpiries() uint64 {
+	if r.Holds.Expired < r.Holds.Unproven {
+		return 0
+	}
+	return r.Holds.Expired - r.Holds.Unproven
 }
 
 // HeapPerPeer is the heap growth per honest peer: the whole process's
@@ -105,9 +120,14 @@ func (r ProtoResult) String() string {
 		pen = append(pen, fmt.Sprintf("%s=%d", k, v))
 	}
 	sort.Strings(pen)
-	return fmt.Sprintf("%-12s: dead %d (suspected %d), delivered %d/%d, duplicates %d, p99 %v, heap +%.1f MiB (%.1f per honest peer), penalized %s, honest penalized %d, penalties {%s}, attacker: %s (its messages delivered %d)",
+	holds := ""
+	if h := r.Holds; h.Held > 0 {
+		holds = fmt.Sprintf(", held %d (released %d, expired %d of which proven %d), state asks %d answered %d",
+			h.Held, h.Released, h.Expired, r.ProvenExpiries(), h.Asks.Asked, h.Asks.Answered)
+	}
+	return fmt.Sprintf("%-12s: dead %d (suspected %d), delivered %d/%d, duplicates %d, p99 %v, heap +%.1f MiB (%.1f per honest peer), penalized %s, honest penalized %d, penalties {%s}%s, attacker: %s (its messages delivered %d)",
 		r.Kind, r.DeclaredDead, r.Suspected, r.Delivered, r.Expected, r.Duplicates, r.P99.Round(100*time.Microsecond),
-		float64(r.HeapGrowth)/(1<<20), float64(r.HeapPerPeer())/(1<<20), r.penalty(), r.HonestPenalized, strings.Join(pen, " "), r.Attacker, r.AttackerMsgs)
+		float64(r.HeapGrowth)/(1<<20), float64(r.HeapPerPeer())/(1<<20), r.penalty(), r.HonestPenalized, strings.Join(pen, " "), holds, r.Attacker, r.AttackerMsgs)
 }
 
 // delivery is one honest peer's view of the run.
@@ -407,6 +427,15 @@ func RunProtocol(cfg ProtoConfig) (ProtoResult, error) {
 		for k, v := range p.Penalties() {
 			res.Penalties[k] += v
 		}
+		hs := p.OriginHoldStats()
+		res.Holds.Held += hs.Held
+		res.Holds.Released += hs.Released
+		res.Holds.Expired += hs.Expired
+		res.Holds.Dropped += hs.Dropped
+		res.Holds.Unproven += hs.Unproven
+		res.Holds.Asks.Asked += hs.Asks.Asked
+		res.Holds.Asks.Answered += hs.Asks.Answered
+		res.Holds.Asks.Limited += hs.Asks.Limited
 		for j, q := range honest {
 			if i != j && p.Penalized(q.ID()) {
 				res.HonestPenalized++

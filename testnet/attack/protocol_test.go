@@ -27,13 +27,31 @@ func checkProto(t *testing.T, r ProtoResult) {
 	if r.HonestPenalized != 0 {
 		t.Errorf("%s: %d honest peers penalized by honest peers", r.Kind, r.HonestPenalized)
 	}
-	if ExpectPenalty(r.ProtoConfig) && r.Penalizing == 0 {
+	if r.Kind == OriginFlood && r.AttackerMsgs != 0 {
+		t.Errorf("%s: %d messages of invented origins delivered", r.Kind, r.AttackerMsgs)
+	}
+	switch {
+	case r.Kind == OriginFlood && r.Holds.Asks.Asked == 0:
+		t.Errorf("%s: no honest peer asked the attacker for its state", r.Kind)
+	case r.Kind == OriginFlood && r.Penalizing == 0 && r.ProvenExpiries() <= originFloodThreshold:
+		// By design a held message is an offence of its sender only if
+		// the sender's own state came back during the hold (p2p/origins.go):
+		// an attacker whose answers are stuck behind its own flood (on a
+		// loaded machine) is not charged, and its messages are only
+		// dropped, which the delivery and heap checks cover.
+		t.Logf("%s: attacker not penalized: its state came back during a hold for %d expired messages, too few to charge", r.Kind, r.ProvenExpiries())
+	case ExpectPenalty(r.ProtoConfig) && r.Penalizing == 0:
 		t.Errorf("%s: attacker not penalized", r.Kind)
 	}
 	if *long && r.PenaltyAfter > 10*time.Second {
 		t.Errorf("%s: attacker penalized only after %v", r.Kind, r.PenaltyAfter)
 	}
 }
+
+// originFloodThreshold is the number of proven unknown-origin offences (weight
+// 1 each in the misbehaviour score) above which an honest peer must have
+// penalized the sender: the score's threshold of 16.
+const originFloodThreshold = 16
 
 // TestProtocolAttacks runs every protocol attack of issue 12 on real
 // libp2p hosts: honest peers and one hostile member. Short runs (3 honest
