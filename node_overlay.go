@@ -79,6 +79,7 @@ func newOverlay(cfg *Config, peers *overlayPeers) (*overlay.Overlay, error) {
 	}
 	oc.OnUp = func(id core.NodeID) {
 		peers.ver++
+		peers.ml.NeighborUp(id) // a sampled member list learns its neighbours first-hand
 		if up != nil {
 			up(id)
 		}

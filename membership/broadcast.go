@@ -59,6 +59,11 @@ func (m *Memberlist) fill(frame []byte, room int, to core.NodeID) ([]byte, int) 
 // send adds piggybacked updates to frame (the buddy system prefers news
 // about buddy) and transmits it.
 func (m *Memberlist) send(to core.NodeID, frame []byte, buddy core.NodeID) {
+	if m.sampling() {
+		// a sampled list's members announce themselves on their own
+		// frames too (sample.go)
+		frame, _ = m.appendSelfAnnounce(to, frame, m.cfg.MaxPacketSize-len(frame))
+	}
 	frame, _ = m.fill(frame, m.cfg.MaxPacketSize-len(frame), buddy)
 	m.transmit(to, frame)
 }

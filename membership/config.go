@@ -62,6 +62,12 @@ type Config struct {
 	// and push-pull partners this member chooses to the neighbours of a
 	// bounded overlay (see Neighbors). Nil: any live member, as in SWIM.
 	Neighbors Neighbors
+	// MemberSample, if positive, makes the member list a bounded random
+	// sample of about this many live members (neighbours, first-hand
+	// members and suspects on top), for groups too large for every member
+	// to know every other (sample.go). 0, the default: every member.
+	// Meant with Neighbors set; see sample.go for what it changes.
+	MemberSample int
 
 	// Rand is the source of all randomness. If nil, one is seeded from Seed
 	// and ID, so runs are reproducible.
@@ -337,6 +343,7 @@ func (c *Config) validate() error {
 	req(c.MaxMetaSize >= 0 && c.MaxMetaSize <= c.Limits.MaxMetaSize, "MaxMetaSize must be within Limits.MaxMetaSize")
 	req(len(c.Meta) <= c.MaxMetaSize, "Meta exceeds MaxMetaSize")
 	req(c.MaxMembers >= 2, "MaxMembers must be at least 2")
+	req(c.MemberSample >= 0 && c.MemberSample < c.MaxMembers, "MemberSample must be within 0 and MaxMembers")
 	req(c.MaxQueuedUpdates >= 1, "MaxQueuedUpdates must be at least 1")
 	req(c.MaxPendingRelays >= 0, "MaxPendingRelays must not be negative")
 	if len(errs) > 0 {

@@ -78,6 +78,11 @@ type Memberlist struct {
 	syncGap   uint64
 	nextSync  uint64 // 0: none scheduled
 
+	// sampleHeard: newcomers heard, the reservoir's count (sample.go)
+	sampleHeard uint64
+	// ghosts made in the current window (sample.go, authenticated mode)
+	ghostWindow, ghostsInWindow uint64
+
 	stats     Stats
 	sampleBuf []core.NodeID // reused by sample
 	nbrBuf    []core.NodeID // reused by liveNeighbors
@@ -96,6 +101,9 @@ func New(cfg Config) (*Memberlist, error) {
 	m.all = append(m.all, self)
 	m.members.add(m.all, self)
 	m.signSelfAlive()
+	if m.sampling() {
+		m.selfAnnounce() // from the start (sample.go); Join arms it otherwise
+	}
 	// Spread the periodic work over the first period, so members started
 	// together do not act in lockstep.
 	m.nextProbe = 1 + uint64(m.rng.IntN(cfg.ProbeInterval))
@@ -225,6 +233,7 @@ func (m *Memberlist) Tick() {
 	m.tick++
 	m.corrections, m.reminders = 0, 0
 	m.reap()
+	m.trimSample()
 	m.checkSuspects()
 	m.checkRelays()
 	if !m.left {

@@ -63,6 +63,9 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 	if !m.admit(a, from) {
 		return
 	}
+	if mem == nil && !m.keepNewcomer(a.id, from) {
+		return
+	}
 	meta := nilIfEmpty(bytes.Clone(a.meta))
 	sig := nilIfEmpty(bytes.Clone(a.sig))
 	if mem == nil {
@@ -156,6 +159,9 @@ func (m *Memberlist) dropStale(a accuseMsg, from core.NodeID) bool {
 	if mem != nil && mem.state.Live() && a.inc >= mem.incarnation {
 		return false
 	}
+	if mem == nil && m.sampling() {
+		return false // a member outside the sample: a ghost (sample.go)
+	}
 	m.stats.Stale++
 	if mem != nil && mem.state == StateAlive {
 		m.correct(from, mem)
@@ -237,6 +243,9 @@ func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 // behind it, so the sender is not penalised).
 func (m *Memberlist) accusedMember(a accuseMsg, from core.NodeID) *member {
 	mem := m.members.get(m.all, a.id)
+	if mem == nil {
+		mem = m.ghost(a)
+	}
 	if mem == nil || !mem.state.Live() || a.inc < mem.incarnation {
 		m.stats.Stale++
 		if mem != nil && mem.state == StateAlive && a.inc < mem.incarnation {

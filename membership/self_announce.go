@@ -19,12 +19,21 @@ import "github.com/grapevine-p2p/grapevine/core"
 // on the first gossip frame to each peer (5 s at 100 ms ticks).
 const selfAnnounceTicks = 50
 
-// selfAnnounce arms the announcement (from Join, authenticated mode).
+// A member whose list is a sample (sample.go) announces itself this way
+// all along, to each peer again every sampleAnnounceTicks: a peer that
+// becomes its neighbour may never have kept its alive, and probes only the
+// neighbours it knows.
+
+// selfAnnounce arms the announcement (from Join in authenticated mode; from
+// New and Join with a sampled list).
 func (m *Memberlist) selfAnnounce() {
-	if !m.authenticated() {
+	if !m.authenticated() && !m.sampling() {
 		return
 	}
 	m.announceUntil = m.tick + selfAnnounceTicks
+	if m.sampling() {
+		m.announceUntil = m.tick + sampleAnnounceTicks
+	}
 	clear(m.announcedTo)
 }
 
@@ -36,9 +45,14 @@ func (m *Memberlist) appendSelfAnnounce(to core.NodeID, frame []byte, room int) 
 		return frame, room
 	}
 	if m.tick >= m.announceUntil {
-		m.announceUntil = 0
-		m.announcedTo = nil
-		return frame, room
+		if m.sampling() {
+			m.announceUntil = m.tick + sampleAnnounceTicks
+			clear(m.announcedTo)
+		} else {
+			m.announceUntil = 0
+			m.announcedTo = nil
+			return frame, room
+		}
 	}
 	if _, done := m.announcedTo[to]; done {
 		return frame, room

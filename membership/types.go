@@ -191,4 +191,13 @@ type Stats struct {
 	MembersRefused      uint64 // newcomers refused because MaxMembers was reached
 	TombstonesReaped    uint64 // tombstones forgotten after TombstoneTicks
 	TombstonesEvicted   uint64 // tombstones forgotten early because MaxMembers was reached
+	// A sampled member list (Config.MemberSample, sample.go):
+	SampleSkipped uint64 // newcomers neither kept nor passed on
+	SampleEvicted uint64 // sampled members forgotten to make room
+	SampleGhosts  uint64 // entries made for accused members not in the sample
+	// SampleGhostsRefused: accused unknown members not given an entry
+	// (authenticated mode, over the ghost budget)
+	SampleGhostsRefused uint64
+	// SampleIntroductions: own alives sent to new neighbours (NeighborUp)
+	SampleIntroductions uint64
 }

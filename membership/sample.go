@@ -1,0 +1,171 @@
+package membership
+
+import "github.com/grapevine-p2p/grapevine/core"
+
+// A sampled member list (Config.MemberSample > 0) holds a bounded random
+// sample of the group instead of every member, so that a member's memory
+// and the work of each join stay constant as the group grows. It is meant
+// for traffic confined to a bounded overlay (Config.Neighbors), where
+// probes, ping-req helpers and gossip go to neighbours only: what a member
+// needs to know is its neighbours, the members it talks to, and a uniform
+// sample for the overlay's random links and passive-view repair.
+//
+// What is kept:
+//
+//   - this member, its neighbours, and every member heard first-hand (its
+//     own alive from itself: a joiner's announcement, a new neighbour's
+//     self-announcement below) are always kept;
+//   - any other newcomer is kept while the list has room, then as a
+//     reservoir sample (Vitter's algorithm R): the k-th newcomer heard is
+//     kept with probability MemberSample/k, and one live member that is
+//     neither a neighbour, a suspect nor awaiting a probe is forgotten at
+//     the next tick (trimSample; Stats.SampleEvicted). A newcomer not kept
+//     is not passed on either (Stats.SampleSkipped): a join spreads until it
+//     stops being kept, so its cost no longer grows with the group;
+//   - an accusation (suspect or dead) about a member not in the list makes
+//     an entry for it (a ghost: its alive never heard here), so that the
+//     accusation is checked, counted and passed on as any other. Failures
+//     are rare next to joins, and the neighbours of a crashed member, which
+//     are seldom neighbours of each other, confirm each other's suspicions
+//     only through members that do not hold it. A ghost is dropped like any
+//     tombstone, or, once refuted, trimmed like any sampled member. With
+//     a Verifier, where the accusation cannot be checked against the
+//     accused's own signed alive, ghosts are budgeted (ghostBudget).
+//
+// A member announces its own alive on the first frame to each peer, again
+// every sampleAnnounceTicks (self_announce.go), so that a peer that becomes
+// its neighbour learns it first-hand and probes it.
+//
+// What it changes: Size is the sample's size, not the group's (the overlay
+// reaches its budget of 16 neighbours from 55 members on, and the Lifeguard
+// and retransmission limits use the sample's logarithm). A member not in
+// the list is unknown to this member: package p2p's origin check, which
+// holds messages of unknown origins, cannot run over a sampled list, so
+// this mode is for groups without it (the simulator; an adapter that checks
+// origins another way).
+
+// sampleAnnounceTicks is how often a sampling member announces its alive
+// again on its first frame to each peer (1 minute at 100 ms ticks).
+const sampleAnnounceTicks = 600
+
+// ghostBudget times MemberSample is how many ghosts a member with a
+// Verifier makes per sampleAnnounceTicks (a wave of crashes of that many
+// members a minute is learnt whole; more is refused and counted).
+const ghostBudget = 4
+
+// sampleTrimTries bounds the random picks trimSample makes per surplus
+// member before it gives up for this tick.
+const sampleTrimTries = 8
+
+// sampling reports whether the member list is a sample.
+func (m *Memberlist) sampling() bool { return m.cfg.MemberSample > 0 }
+
+// keepNewcomer decides whether the alive of id, a member not in the list,
+// from peer from, is kept (and so passed on).
+func (m *Memberlist) keepNewcomer(id, from core.NodeID) bool {
+	if !m.sampling() {
+		return true
+	}
+	m.sampleHeard++
+	if id == from || len(m.live) < m.cfg.MemberSample || m.isNeighbor(id) {
+		return true
+	}
+	if m.rng.Uint64N(m.sampleHeard) < uint64(m.cfg.MemberSample) {
+		return true
+	}
+	m.stats.SampleSkipped++
+	return false
+}
+
+// isNeighbor reports whether id is a neighbour (false without Neighbors).
+func (m *Memberlist) isNeighbor(id core.NodeID) bool {
+	return m.cfg.Neighbors != nil && m.cfg.Neighbors.IsNeighbor(id)
+}
+
+// trimSample forgets random sampled members while the live list is above
+// MemberSample (neighbours, suspects and members awaiting a probe stay).
+func (m *Memberlist) trimSample() {
+	if !m.sampling() {
+		return
+	}
+	for len(m.live) > m.cfg.MemberSample {
+		var victim *member
+		for try := 0; try < sampleTrimTries && victim == nil; try++ {
+			c := m.live[m.rng.IntN(len(m.live))]
+			if m.evictable(c) {
+				victim = c
+			}
+		}
+		if victim == nil {
+			return
+		}
+		m.stats.SampleEvicted++
+		m.removeMember(victim)
+	}
+}
+
+// evictable reports whether a sampled member may be forgotten now.
+func (m *Memberlist) evictable(c *member) bool {
+	if c.state != StateAlive || c == m.urgent || c == m.probe.target || m.isNeighbor(c.id) {
+		return false
+	}
+	for _, u := range m.unreachable {
+		if u == c {
+			return false
+		}
+	}
+	return true
+}
+
+// ghost makes an entry for a member accused (suspect or dead record a)
+// but not in the sampled list: alive at the accused incarnation, which
+// the accusation then changes. Nil when the list is not a sample or the
+// table is full.
+func (m *Memberlist) ghost(a accuseMsg) *member {
+	if !m.sampling() || a.id == m.cfg.ID {
+		return nil
+	}
+	if m.authenticated() {
+		// A signed accusation about an unknown member cannot be checked
+		// against the member's own signed alive: a hostile member could
+		// make every member keep and relay entries for invented IDs. So
+		// with a Verifier ghosts are budgeted.
+		if w := m.tick / sampleAnnounceTicks; w != m.ghostWindow {
+			m.ghostWindow, m.ghostsInWindow = w, 0
+		}
+		if m.ghostsInWindow >= uint64(ghostBudget*m.cfg.MemberSample) {
+			m.stats.SampleGhostsRefused++
+			return nil
+		}
+		m.ghostsInWindow++
+	}
+	mem := m.newMember(a.id)
+	if mem == nil {
+		return nil
+	}
+	m.stats.SampleGhosts++
+	// since 0: not a new member (NewMemberGrace), whose suspicion would
+	// wait longer and not be probed.
+	mem.state, mem.incarnation, mem.metaInc, mem.since = StateAlive, a.inc, a.inc, 0
+	m.setLive(mem)
+	return mem
+}
+
+// NeighborUp tells the memberlist that id became a neighbour (the overlay's
+// OnUp). With a sampled list this member sends id its own alive at once:
+// both ends of a new link do so, and each keeps the other as a member heard
+// first-hand, so that it probes it. Without a sample it does nothing (every
+// member already knows every other).
+func (m *Memberlist) NeighborUp(id core.NodeID) {
+	if !m.sampling() || m.left || id == m.cfg.ID {
+		return
+	}
+	s := m.self
+	rec := appendAlive(nil, aliveMsg{id: s.id, inc: s.incarnation, meta: s.meta(), sig: s.sig()})
+	if m.announcedTo == nil {
+		m.announcedTo = make(map[core.NodeID]struct{})
+	}
+	m.announcedTo[id] = struct{}{}
+	m.stats.SampleIntroductions++
+	m.transmit(id, append(core.NewFrame(nil), rec...))
+}

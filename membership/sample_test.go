@@ -1,0 +1,240 @@
+package membership
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// sampledCluster is n members over a fixed random overlay (a ring plus
+// random chords, symmetric, degree about 8) with sampled member lists of
+// size sample; every member is told its neighbours (NeighborUp, as the
+// overlay's OnUp does) and joins through member 0.
+func sampledCluster(t *testing.T, n, sample int, seed uint64, mod func(i int, c *Config)) (*cluster, [][]int) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 7))
+	adj := make([]map[int]bool, n)
+	for i := range adj {
+		adj[i] = map[int]bool{}
+	}
+	link := func(a, b int) {
+		if a != b {
+			adj[a][b], adj[b][a] = true, true
+		}
+	}
+	for i := 0; i < n; i++ {
+		link(i, (i+1)%n)
+		for k := 0; k < 3; k++ {
+			link(i, rng.IntN(n))
+		}
+	}
+	nbrs := make([][]int, n)
+	for i := range adj {
+		for j := 0; j < n; j++ {
+			if adj[i][j] {
+				nbrs[i] = append(nbrs[i], j)
+			}
+		}
+	}
+	c := newCluster(t, n, seed, func(i int, cfg *Config) {
+		var nb staticNeighbors
+		for _, j := range nbrs[i] {
+			nb = append(nb, nodeID(j))
+		}
+		cfg.Neighbors = nb
+		cfg.MemberSample = sample
+		if mod != nil {
+			mod(i, cfg)
+		}
+	})
+	c.joinAll()
+	for i, m := range c.nodes {
+		for _, j := range nbrs[i] {
+			m.NeighborUp(nodeID(j))
+		}
+	}
+	c.deliver()
+	return c, nbrs
+}
+
+// knowsNeighbors reports whether every up member holds each of its up
+// neighbours alive.
+func knowsNeighbors(c *cluster, nbrs [][]int) bool {
+	for i, m := range c.nodes {
+		if c.down[i] {
+			continue
+		}
+		for _, j := range nbrs[i] {
+			if c.down[j] {
+				continue
+			}
+			if mem, ok := m.Member(nodeID(j)); !ok || mem.State != StateAlive {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestSampledListBounded: with MemberSample 16 in a group of 150, every
+// member holds its neighbours alive and at most 16 other members once the
+// group has settled (the join of the 149 others did not reach every
+// member: most newcomers were neither kept nor passed on), and every
+// member's list is a different sample.
+func TestSampledListBounded(t *testing.T) {
+	const n, sample = 150, 16
+	c, nbrs := sampledCluster(t, n, sample, 1, nil)
+	c.runUntil(600, "every member knows its neighbours", func() bool { return knowsNeighbors(c, nbrs) })
+	c.run(300)
+	var skipped, evicted uint64
+	same := 0
+	first := map[core.NodeID]bool{}
+	for _, mem := range c.nodes[1].Members() {
+		first[mem.ID] = true
+	}
+	for i, m := range c.nodes {
+		st := m.Stats()
+		skipped += st.SampleSkipped
+		evicted += st.SampleEvicted
+		if got, most := m.NumLive(), sample+len(nbrs[i]); got > most {
+			t.Errorf("member %d holds %d live members, want at most %d (sample %d + %d neighbours)", i, got, most, sample, len(nbrs[i]))
+		}
+		if i > 1 && len(m.Members()) == len(first) {
+			all := true
+			for _, mem := range m.Members() {
+				all = all && first[mem.ID]
+			}
+			if all {
+				same++
+			}
+		}
+	}
+	if !knowsNeighbors(c, nbrs) {
+		t.Error("a member forgot a neighbour")
+	}
+	if skipped == 0 || evicted == 0 {
+		t.Errorf("newcomers skipped %d, evicted %d: want both above 0 in a group of %d with samples of %d", skipped, evicted, n, sample)
+	}
+	if same > 0 {
+		t.Errorf("%d members hold exactly member 1's list", same)
+	}
+	t.Logf("newcomers skipped %d, sampled members evicted %d, frames sent %d", skipped, evicted, c.sent)
+}
+
+// TestSampledListDetectsCrash: a member crashes silently in a sampled
+// group. Its neighbours, which are seldom neighbours of one another, each
+// declare it failed, and so does every other member that holds it; the
+// accusations reach members that never kept it (ghost entries) on the way;
+// no live member is declared failed anywhere. Unsigned, and with signed
+// records (where a dead record from one member is only a suspicion).
+func TestSampledListDetectsCrash(t *testing.T) {
+	const n, sample, victim = 150, 16, 42
+	for _, signed := range []bool{false, true} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			c, nbrs := sampledCluster(t, n, sample, seed, func(i int, cfg *Config) {
+				if signed {
+					id := cfg.ID
+					cfg.Signer = SignerFunc(func(msg []byte) ([]byte, error) { return testSig(id, msg), nil })
+					cfg.Verifier = VerifierFunc(func(member core.NodeID, msg, sig []byte) error {
+						if !bytes.Equal(sig, testSig(member, msg)) {
+							return errTestSig
+						}
+						return nil
+					})
+				}
+			})
+			c.runUntil(600, "every member knows its neighbours", func() bool { return knowsNeighbors(c, nbrs) })
+			c.run(100)
+			c.down[victim] = true
+			held := func() (live int) {
+				for i, m := range c.nodes {
+					if c.down[i] {
+						continue
+					}
+					if mem, ok := m.Member(nodeID(victim)); ok && mem.State.Live() {
+						live++
+					}
+				}
+				return live
+			}
+			ticks := c.runUntil(1200, "every holder holds the victim failed", func() bool { return held() == 0 })
+			for _, j := range nbrs[victim] {
+				if mem, ok := c.nodes[j].Member(nodeID(victim)); !ok || mem.State != StateDead {
+					t.Errorf("signed %v, seed %d: neighbour %d holds the victim %v (known %v), want dead", signed, seed, j, mem.State, ok)
+				}
+			}
+			var ghosts uint64
+			for _, m := range c.nodes {
+				ghosts += m.Stats().SampleGhosts
+			}
+			if ghosts == 0 {
+				t.Errorf("signed %v, seed %d: no member made an entry for the accused victim it did not hold", signed, seed)
+			}
+			falseFails := 0
+			for _, e := range c.events {
+				if e.Kind == EventFail && e.Member.ID != nodeID(victim) {
+					falseFails++
+				}
+			}
+			if falseFails != 0 {
+				t.Errorf("signed %v, seed %d: %d live members declared failed", signed, seed, falseFails)
+			}
+			t.Logf("signed %v, seed %d: every holder held the victim failed %d ticks after its crash; ghost entries %d", signed, seed, ticks, ghosts)
+		}
+	}
+}
+
+// TestFullListUnchangedByNeighborUp: without a sample, NeighborUp sends
+// nothing and the member list covers every member.
+func TestFullListUnchangedByNeighborUp(t *testing.T) {
+	c := newCluster(t, 3, 1, nil)
+	c.nodes[0].NeighborUp(nodeID(1))
+	if len(c.queue) != 0 || c.nodes[0].Stats().SampleIntroductions != 0 {
+		t.Fatalf("NeighborUp without a sample sent %d frames", len(c.queue))
+	}
+	c.joinAll()
+	c.runUntil(600, "convergence", c.converged)
+}
+
+// TestSampledGhostBudget: in authenticated mode a member with a sampled
+// list cannot check an accusation about a member it does not hold against
+// that member's signed alive, so one hostile member accusing a thousand
+// invented IDs (each accusation validly signed by itself) gets at most
+// ghostBudget·MemberSample entries made (and passed on) per window; the
+// rest are refused and counted, and a new window gives a new budget.
+func TestSampledGhostBudget(t *testing.T) {
+	const sample = 4
+	c := newCluster(t, 3, 1, func(i int, cfg *Config) {
+		id := cfg.ID
+		cfg.Signer = SignerFunc(func(msg []byte) ([]byte, error) { return testSig(id, msg), nil })
+		cfg.Verifier = VerifierFunc(func(member core.NodeID, msg, sig []byte) error {
+			if !bytes.Equal(sig, testSig(member, msg)) {
+				return errTestSig
+			}
+			return nil
+		})
+		cfg.MemberSample = sample
+	})
+	c.joinAll()
+	c.runUntil(600, "convergence", c.converged)
+	m := c.nodes[0]
+	accuser := nodeID(1)
+	accuse := func(from, to int) {
+		for k := from; k < to; k++ {
+			c.step(packet{from: 1, to: 0, frame: accusation(RecSuspect, core.NodeID(fmt.Sprintf("invented-%d", k)), 1, accuser, accuser)})
+		}
+	}
+	accuse(0, 1000)
+	st := m.Stats()
+	if st.SampleGhosts != ghostBudget*sample || st.SampleGhostsRefused != 1000-ghostBudget*sample {
+		t.Fatalf("ghosts %d, refused %d: want %d and %d", st.SampleGhosts, st.SampleGhostsRefused, ghostBudget*sample, 1000-ghostBudget*sample)
+	}
+	c.run(sampleAnnounceTicks)
+	accuse(1000, 1100)
+	if got := m.Stats().SampleGhosts; got != 2*ghostBudget*sample {
+		t.Fatalf("ghosts after a new window %d, want %d", got, 2*ghostBudget*sample)
+	}
+}
