@@ -80,6 +80,7 @@ type Memberlist struct {
 
 	// sampleHeard: newcomers heard, the reservoir's count (sample.go)
 	sampleHeard uint64
+	sampleBuf2  []core.NodeID // reused by askUnknownNeighbors
 	// ghosts made in the current window (sample.go, authenticated mode)
 	ghostWindow, ghostsInWindow uint64
 
@@ -234,6 +235,7 @@ func (m *Memberlist) Tick() {
 	m.corrections, m.reminders = 0, 0
 	m.reap()
 	m.trimSample()
+	m.askUnknownNeighbors()
 	m.checkSuspects()
 	m.checkRelays()
 	if !m.left {

@@ -53,6 +53,14 @@ const sampleAnnounceTicks = 600
 // members a minute is learnt whole; more is refused and counted).
 const ghostBudget = 4
 
+// sampleFreshTicks is how long a member just added to a sampled list is
+// kept before it may be trimmed (5 s at 100 ms ticks).
+const sampleFreshTicks = 50
+
+// sampleAskGap is the fewest ticks between two state requests to the
+// same unknown neighbour (askUnknownNeighbors; 10 s at 100 ms ticks).
+const sampleAskGap = 100
+
 // sampleTrimTries bounds the random picks trimSample makes per surplus
 // member before it gives up for this tick.
 const sampleTrimTries = 8
@@ -107,6 +115,11 @@ func (m *Memberlist) trimSample() {
 // evictable reports whether a sampled member may be forgotten now.
 func (m *Memberlist) evictable(c *member) bool {
 	if c.state != StateAlive || c == m.urgent || c == m.probe.target || m.isNeighbor(c.id) {
+		return false
+	}
+	if m.tick < c.since+sampleFreshTicks {
+		// Just heard, perhaps first-hand from a peer whose overlay link is
+		// still being made: it announces itself only once a minute.
 		return false
 	}
 	for _, u := range m.unreachable {
@@ -168,4 +181,26 @@ func (m *Memberlist) NeighborUp(id core.NodeID) {
 	m.announcedTo[id] = struct{}{}
 	m.stats.SampleIntroductions++
 	m.transmit(id, append(core.NewFrame(nil), rec...))
+}
+
+// askUnknownNeighbors asks each neighbour this member does not hold for
+// its state (AskState: rate-limited, sampleAskGap per neighbour), once a
+// protocol period. The answer carries the neighbour's own alive, kept as a
+// member heard first-hand, after which it is probed. A neighbour's
+// introduction (NeighborUp) can be missed: lost, or trimmed before the
+// overlay's link was made at this end.
+func (m *Memberlist) askUnknownNeighbors() {
+	if !m.sampling() || m.cfg.Neighbors == nil || m.left || m.tick%uint64(m.cfg.ProbeInterval) != 0 {
+		return
+	}
+	m.sampleBuf2 = m.cfg.Neighbors.AppendNeighbors(m.sampleBuf2[:0])
+	for _, id := range m.sampleBuf2 {
+		if id == m.cfg.ID || m.members.get(m.all, id) != nil {
+			continue
+		}
+		if m.AskState(id, sampleAskGap) {
+			m.stats.SampleNeighborAsks++
+		}
+	}
+	clear(m.sampleBuf2)
 }

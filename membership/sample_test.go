@@ -238,3 +238,47 @@ func TestSampledGhostBudget(t *testing.T) {
 		t.Fatalf("ghosts after a new window %d, want %d", got, 2*ghostBudget*sample)
 	}
 }
+
+// TestSampledAsksUnknownNeighbor: a neighbour whose introduction never
+// arrived (lost, or trimmed before the link was made at this end) is asked
+// for its state once a protocol period, at most once per sampleAskGap, and
+// its own alive in the answer is kept: it is then probed like any
+// neighbour.
+func TestSampledAsksUnknownNeighbor(t *testing.T) {
+	m, tr, _ := newTest(t, func(c *Config) {
+		c.MemberSample = 4
+		c.Neighbors = staticNeighbors{"x"}
+	})
+	for k := 0; k < m.cfg.ProbeInterval; k++ {
+		m.Tick()
+	}
+	if got := len(tr.records("x", RecState)); got != 1 || m.Stats().SampleNeighborAsks != 1 {
+		t.Fatalf("state requests to the unknown neighbour: %d (counted %d), want 1", got, m.Stats().SampleNeighborAsks)
+	}
+	for k := 0; k < sampleAskGap-m.cfg.ProbeInterval; k++ {
+		m.Tick()
+	}
+	if got := len(tr.records("x", RecState)); got != 1 {
+		t.Fatalf("asked %d times within the gap, want once", got)
+	}
+	var answer []byte
+	ch := stateChunker{maxChunk: 4096, emit: func(b []byte) { answer = b }}
+	ch.add(&stateEntry{id: "x", state: StateAlive, inc: 1})
+	ch.finish()
+	f, err := core.DecodeFrame(answer, core.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Step("x", f); err != nil {
+		t.Fatal(err)
+	}
+	if mem, ok := m.Member("x"); !ok || mem.State != StateAlive {
+		t.Fatalf("the neighbour's state answered: known %v (%v), want alive", ok, mem.State)
+	}
+	for k := 0; k < 2*sampleAskGap; k++ {
+		m.Tick()
+	}
+	if got := m.Stats().SampleNeighborAsks; got != 1 {
+		t.Fatalf("asked a known neighbour again: %d asks", got)
+	}
+}

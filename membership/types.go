@@ -200,4 +200,6 @@ type Stats struct {
 	SampleGhostsRefused uint64
 	// SampleIntroductions: own alives sent to new neighbours (NeighborUp)
 	SampleIntroductions uint64
+	// SampleNeighborAsks: state requests to neighbours not in the list
+	SampleNeighborAsks uint64
 }

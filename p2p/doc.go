@@ -78,6 +78,12 @@
 //     each declare it dead make the verdict at members that never talked
 //     to it. Answers (acks, state replies) go to whoever asked, over a
 //     short-lived connection if need be.
+//   - What a peer remembers. Every peer keeps the whole member list (about
+//     150 bytes a member): the origin check (origins.go) takes in a message
+//     only from an origin it knows. membership.Config.MemberSample bounds
+//     the list to a random sample for groups of a hundred thousand; the
+//     simulator runs it (docs/overlay.md, "Sampled member lists"), a peer
+//     does not offer it, since over a sample most origins are unknown.
 //   - How gossip travels. The engine's peers are the neighbours: first
 //     receipt pushes the body to neighbours, rounds announce it to
 //     neighbours, pull asks neighbours; a body still reaches each member

@@ -24,6 +24,12 @@
 //
 //	go run ./testnet/cmd/stackexp                  # n = 1,000, 10 % crash
 //	go run ./testnet/cmd/stackexp -n 200,1000,2000 -loss 0.01
+//	go run ./testnet/cmd/stackexp -n 100000 -sample 128 -crash 0.00001 -join-rate 200 -msgs 20
+//
+// With -sample the member lists are bounded samples (membership's
+// MemberSample): the group has joined once every node holds its overlay
+// neighbours alive and the overlay is one component, and "all hold all
+// victims failed" counts the survivors that hold a victim at all.
 //
 // Runs are deterministic: the same flags give the same table.
 package main
@@ -32,8 +38,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
+	"github.com/grapevine-p2p/grapevine/membership"
 	"github.com/grapevine-p2p/grapevine/testnet/internal/listflag"
 )
 
@@ -61,6 +69,9 @@ type params struct {
 	eagerPlus  float64 // core.Config.EagerMinPlusShare
 	iwantCalls *int    // core.Config.IWantDelayCalls; nil keeps the profile's
 	suspMax    float64 // membership.Config.SuspicionMaxTimeoutMult; 0 keeps the profile's
+	sample     int     // membership.Config.MemberSample; 0: every node lists every node
+	memProfile string  // heap profile written after the join phase and the settle time
+	progress   bool    // print the simulated time and heap every 10 simulated seconds
 }
 
 func main() {
@@ -81,8 +92,24 @@ func main() {
 	flag.IntVar(&p.eagerMin, "eager-min", 0, "fewest eager Plumtree links per node (0: the profile's)")
 	flag.BoolVar(&p.plumRepair, "plum-repair", false, "repair Plumtree links left one-way by a refused PRUNE (core.Config.PlumRepair)")
 	flag.Float64Var(&p.eagerPlus, "eager-plus", 0, "share of the nodes whose floor is one more eager link (core.Config.EagerMinPlusShare)")
+	flag.IntVar(&p.sample, "sample", 0, "sampled member lists of about this many members (membership.Config.MemberSample; 0: every node lists every node)")
+	flag.StringVar(&p.memProfile, "memprofile", "", "write a heap profile to this file once the group has joined and settled")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.BoolVar(&p.progress, "progress", false, "print the simulated time and the heap to stderr every 10 simulated seconds")
 	iwantCalls := flag.Int("iwant-calls", -1, "first IWANT of an announced body after this many resend calls (core.Config.IWantDelayCalls; -1: the profile's, 0: IWantDelay's ticks)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *iwantCalls >= 0 {
 		p.iwantCalls = iwantCalls
 	}
@@ -96,6 +123,12 @@ func main() {
 			n, 100*p.crash, 100*p.loss, dur(r.joined), r.degMin, r.degMed, r.degMax, r.contactMed, r.contactMax,
 			r.idleFrames, r.idleBytes, 100*r.delivered, ms(r.p50), ms(r.p99), ms(r.max), r.bodies, r.bytes,
 			dur(r.firstMed), dur(r.firstMax), dur(r.detected), r.falseFails, r.heapPerNode/1024, time.Since(start).Seconds())
+		var ms membership.Stats
+		if p.sample > 0 {
+			ms = r.memberStats
+		}
+		fmt.Fprintf(os.Stderr, "n = %d, member lists: median %d, largest %d live members; the victims were held by %d survivors (summed); sampled lists: newcomers skipped %d, members evicted %d, ghost entries %d\n",
+			n, r.listMed, r.listMax, r.victimHolders, ms.SampleSkipped, ms.SampleEvicted, ms.SampleGhosts)
 		fmt.Fprintf(os.Stderr, "n = %d, eager links among live nodes at the end: receive from none %.1f %%, from one %.1f %%; send to exactly EagerMin %.1f %%, mean %.2f; one-way %.1f %% of the eager links\n",
 			n, 100*r.in0, 100*r.in1, 100*r.outAtMin, r.outMean, 100*r.oneWay)
 	}

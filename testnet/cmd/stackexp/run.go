@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -25,6 +26,9 @@ type result struct {
 	falseFails             int
 	firstMed, firstMax     time.Duration // victims' first declaration anywhere, after the crash
 	heapPerNode            float64
+	listMed, listMax       int              // live members other than itself in a node's list, after the idle window
+	victimHolders          int              // survivors holding a victim alive at the crash (summed over victims)
+	memberStats            membership.Stats // sampled-list counters summed over the nodes, at the end
 	// Plumtree's eager links among live nodes at the end of the run
 	// (world.eagerShape).
 	in0, in1, outAtMin, outMean, oneWay float64
@@ -51,7 +55,12 @@ func run(p params) result {
 	deadline := 3 * time.Minute
 	for net.Now() < deadline {
 		net.Run(net.Now() + time.Second)
-		if w.converged() {
+		if p.progress && net.Now()%(10*time.Second) == 0 {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Fprintf(os.Stderr, "joining: %v simulated, heap %d MiB\n", net.Now(), ms.HeapAlloc>>20)
+		}
+		if w.converged(p.sample) {
 			r.joined = net.Now()
 			break
 		}
@@ -68,6 +77,9 @@ func run(p params) result {
 	runtime.GC()
 	runtime.ReadMemStats(&m1)
 	r.heapPerNode = float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(p.n)
+	if p.memProfile != "" {
+		writeHeapProfile(p.memProfile)
+	}
 
 	// Idle: 10 s of traffic, and the distinct peers each node sent to.
 	w.resetContacts()
@@ -78,6 +90,12 @@ func run(p params) result {
 	r.idleBytes = float64(after.BytesSent-before.BytesSent) / float64(p.n) / 10
 	r.contactMed, r.contactMax = w.contactSpread()
 	r.degMin, r.degMed, r.degMax = w.degrees()
+	var lists []int
+	for _, nd := range w.nodes {
+		lists = append(lists, nd.gn.Membership().NumLive())
+	}
+	slices.Sort(lists)
+	r.listMed, r.listMax = lists[len(lists)/2], lists[len(lists)-1]
 
 	// The stream, with the crash a quarter of the way in.
 	w.got = make([][]bool, p.msgs)
@@ -88,6 +106,11 @@ func run(p params) result {
 	net.At(crashAt, func() {
 		victims = net.CrashFraction(p.crash)
 		for _, v := range victims {
+			for i, nd := range w.nodes {
+				if m, ok := nd.gn.Membership().Member(sim.ID(v)); ok && m.State.Live() && net.Up(i) {
+					r.victimHolders++
+				}
+			}
 			w.crashed[v] = true
 			w.degAtCrash = append(w.degAtCrash, w.nodes[v].gn.Overlay().ActiveLen())
 		}
@@ -168,6 +191,12 @@ func run(p params) result {
 		r.p50, r.p99, r.max = w.lat[len(w.lat)/2], w.lat[len(w.lat)*99/100], w.lat[len(w.lat)-1]
 	}
 	r.falseFails = w.falseFails
+	for _, nd := range w.nodes {
+		st := nd.gn.Membership().Stats()
+		r.memberStats.SampleSkipped += st.SampleSkipped
+		r.memberStats.SampleEvicted += st.SampleEvicted
+		r.memberStats.SampleGhosts += st.SampleGhosts
+	}
 	eagerMin := p.eagerMin
 	if eagerMin == 0 {
 		eagerMin = p2p.EngineProfile(p2p.ProfileLAN, true).EagerMin
@@ -201,4 +230,18 @@ func run(p params) result {
 		r.firstMed, r.firstMax = -1, -1
 	}
 	return r
+}
+
+// writeHeapProfile writes the heap profile to path (after a GC).
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "memprofile:", err)
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "memprofile:", err)
+	}
 }

@@ -101,6 +101,7 @@ func newWorld(p params) *world {
 			Gossip:     p2p.EngineProfile(p2p.ProfileLAN, true),
 		}
 		cfg.Gossip.FirstSeq = 1
+		cfg.Membership.MemberSample = p.sample
 		if p.suspMax > 0 {
 			cfg.Membership.SuspicionMaxTimeoutMult = p.suspMax
 		}
@@ -141,8 +142,13 @@ func newWorld(p params) *world {
 	return w
 }
 
-// converged reports whether every node lists every node alive.
-func (w *world) converged() bool {
+// converged reports whether every node lists every node alive, or with
+// sampled member lists (sample > 0) whether every node holds its overlay
+// neighbours alive and the overlay is one component.
+func (w *world) converged(sample int) bool {
+	if sample > 0 {
+		return w.knowNeighbors() && len(w.components()) == 1
+	}
 	n := len(w.nodes)
 	for _, nd := range w.nodes {
 		if nd.gn.Membership().Size() != n {
@@ -152,6 +158,25 @@ func (w *world) converged() bool {
 	for _, nd := range w.nodes {
 		for _, m := range nd.gn.Members() {
 			if m.State != membership.StateAlive {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// knowNeighbors reports whether every node has neighbours and holds each
+// of them alive.
+func (w *world) knowNeighbors() bool {
+	var buf []core.NodeID
+	for _, nd := range w.nodes {
+		buf = nd.gn.Overlay().Active(buf[:0])
+		if len(buf) == 0 {
+			return false
+		}
+		ml := nd.gn.Membership()
+		for _, id := range buf {
+			if m, ok := ml.Member(id); !ok || m.State != membership.StateAlive {
 				return false
 			}
 		}
