@@ -74,7 +74,14 @@ func (nd *node) Deliver(m *core.Message) {
 		panic(fmt.Sprintf("node %d delivered message %d twice", nd.idx, i))
 	}
 	w.got[i][nd.idx] = true
-	w.lat = append(w.lat, w.net.Now()-w.published[m.Key()])
+	d := w.net.Now() - w.published[m.Key()]
+	w.lat = append(w.lat, d)
+	if debug && d > 500*time.Millisecond {
+		o, _ := sim.Index(m.Origin)
+		st := nd.gn.Engine().Stats()
+		fmt.Fprintf(os.Stderr, "slow delivery: %v, message %d (origin %d, up %v) at node %d (degree %d, members %d); node's IWANTs sent %d, digests %d, fifo late %d\n",
+			d, i, o, w.net.Up(o), nd.idx, nd.gn.Overlay().ActiveLen(), nd.gn.Membership().Size(), st.IWantsSent, st.DigestsSent, st.FIFOLate)
+	}
 }
 
 // arm schedules the driver's timers, as p2p's driver does.
