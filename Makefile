@@ -11,7 +11,7 @@ PURE := ./core/... ./membership/...
 .PHONY: test demo sim-demo fmt-check tidy-check vet wasm-check unit fuzz browser browser-serve npm-pack \
         experiments experiments-gossip experiments-membership experiments-membership-scale \
         experiments-membership-loss experiments-baselines \
-        attack bench-scale bench-p2p bench-p2p-quick bench-p2p-tcp50 bench-swim bench-swim-quick bench-swim-mult bench-browser chromium
+        attack bench-scale bench-stack-100k bench-p2p bench-p2p-quick bench-p2p-tcp50 bench-swim bench-swim-quick bench-swim-mult bench-browser chromium
 
 ## demo: 30 real libp2p peers on loopback, 10 % loss, one crash; prints where the report and plots are.
 demo:
@@ -105,6 +105,12 @@ bench-scale:
 	$(GO) build -o build/sim ./testnet/cmd/sim
 	build/sim -n 100000 -quiet
 	build/sim -n 1000000 -quiet
+
+## bench-stack-100k: the whole stack (overlay, SWIM over sampled member lists, Plumtree) on the simulator at
+## n = 100,000: joins, one silent crash, 20 messages; peak RSS (about an hour on 2 cores; docs/overlay.md).
+bench-stack-100k:
+	$(GO) build -o build/stackexp ./testnet/cmd/stackexp
+	/usr/bin/time -v build/stackexp -n 100000 -sample 128 -crash 0.00001 -join-rate 200 -msgs 20 -settle 5s -join-limit 2m -progress
 
 # The ladder (docs/benchmarks/ladder.md): Grapevine with its bounded overlay beside GossipSub
 # v0.19.0 over QUIC (one UDP socket per host), one N after the other, one table per N, in one

@@ -72,6 +72,7 @@ type params struct {
 	sample     int     // membership.Config.MemberSample; 0: every node lists every node
 	memProfile string  // heap profile written after the join phase and the settle time
 	progress   bool    // print the simulated time and heap every 10 simulated seconds
+	joinLimit  time.Duration
 }
 
 func main() {
@@ -95,6 +96,7 @@ func main() {
 	flag.IntVar(&p.sample, "sample", 0, "sampled member lists of about this many members (membership.Config.MemberSample; 0: every node lists every node)")
 	flag.StringVar(&p.memProfile, "memprofile", "", "write a heap profile to this file once the group has joined and settled")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.DurationVar(&p.joinLimit, "join-limit", 3*time.Minute, "longest simulated wait for the group to have joined")
 	flag.BoolVar(&p.progress, "progress", false, "print the simulated time and the heap to stderr every 10 simulated seconds")
 	iwantCalls := flag.Int("iwant-calls", -1, "first IWANT of an announced body after this many resend calls (core.Config.IWantDelayCalls; -1: the profile's, 0: IWantDelay's ticks)")
 	flag.Parse()

@@ -52,13 +52,11 @@ func run(p params) result {
 		})
 	}
 	r.joined = -1
-	deadline := 3 * time.Minute
+	deadline := p.joinLimit
 	for net.Now() < deadline {
 		net.Run(net.Now() + time.Second)
 		if p.progress && net.Now()%(10*time.Second) == 0 {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			fmt.Fprintf(os.Stderr, "joining: %v simulated, heap %d MiB\n", net.Now(), ms.HeapAlloc>>20)
+			progress(net.Now(), "joining")
 		}
 		if w.converged(p.sample) {
 			r.joined = net.Now()
@@ -72,6 +70,9 @@ func run(p params) result {
 		}
 		fmt.Fprintln(os.Stderr, "member list sizes after the join phase (size: nodes):", sizes)
 		fmt.Fprintln(os.Stderr, "overlay component sizes:", w.components())
+	}
+	if p.progress {
+		progress(net.Now(), "joined; settling")
 	}
 	net.Run(net.Now() + p.settle)
 	runtime.GC()
@@ -146,6 +147,9 @@ func run(p params) result {
 	end := start + time.Duration(p.msgs)*gap
 	for net.Now() < crashAt+p.limit || net.Now() < end+10*time.Second {
 		net.Run(net.Now() + tick)
+		if p.progress && net.Now()%(10*time.Second) == 0 {
+			progress(net.Now(), "stream and detection")
+		}
 		if r.detected < 0 && victims != nil && w.allHoldFailed(victims) {
 			r.detected = net.Now() - crashAt
 		}
@@ -244,4 +248,11 @@ func writeHeapProfile(path string) {
 	if err := pprof.WriteHeapProfile(f); err != nil {
 		fmt.Fprintln(os.Stderr, "memprofile:", err)
 	}
+}
+
+// progress prints the simulated time and the heap to stderr (-progress).
+func progress(now time.Duration, phase string) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "%s: %v simulated, heap %d MiB\n", phase, now, ms.HeapAlloc>>20)
 }

@@ -150,11 +150,20 @@ func newWorld(p params) *world {
 }
 
 // converged reports whether every node lists every node alive, or with
-// sampled member lists (sample > 0) whether every node holds its overlay
-// neighbours alive and the overlay is one component.
+// sampled member lists (sample > 0) whether the overlay is one component
+// and all but a thousandth of the nodes hold each of their neighbours
+// alive: the overlay's links change all the time (shuffles, replacements),
+// and a link made in the last few milliseconds is not known yet at both
+// ends, so at 100,000 nodes a few always lack one (at 5,000, 0 to 4 nodes
+// at any instant in the seconds before all held all).
 func (w *world) converged(sample int) bool {
 	if sample > 0 {
-		return w.knowNeighbors() && len(w.components()) == 1
+		lacking, states := w.unknownNeighbors()
+		comps := len(w.components())
+		if debug {
+			fmt.Fprintf(os.Stderr, "%v: nodes lacking a neighbour %d %v; overlay components %d\n", w.net.Now(), lacking, states, comps)
+		}
+		return lacking <= len(w.nodes)/1000 && comps == 1
 	}
 	n := len(w.nodes)
 	for _, nd := range w.nodes {
@@ -172,23 +181,32 @@ func (w *world) converged(sample int) bool {
 	return true
 }
 
-// knowNeighbors reports whether every node has neighbours and holds each
-// of them alive.
-func (w *world) knowNeighbors() bool {
+// unknownNeighbors counts the nodes that do not hold every neighbour alive,
+// and what they hold instead (by state; "unknown" for no entry).
+func (w *world) unknownNeighbors() (int, map[string]int) {
 	var buf []core.NodeID
+	n, states := 0, map[string]int{}
 	for _, nd := range w.nodes {
 		buf = nd.gn.Overlay().Active(buf[:0])
-		if len(buf) == 0 {
-			return false
-		}
 		ml := nd.gn.Membership()
+		bad := false
 		for _, id := range buf {
-			if m, ok := ml.Member(id); !ok || m.State != membership.StateAlive {
-				return false
+			m, ok := ml.Member(id)
+			switch {
+			case !ok:
+				states["unknown"]++
+			case m.State != membership.StateAlive:
+				states[m.State.String()]++
+			default:
+				continue
 			}
+			bad = true
+		}
+		if bad {
+			n++
 		}
 	}
-	return true
+	return n, states
 }
 
 // allHoldFailed reports whether every survivor holds every victim dead (or
