@@ -9,9 +9,17 @@ import (
 // nodes crashed silently mid-stream: the group forms, every survivor
 // delivers every message once (Deliver panics on a second delivery), every
 // survivor holds every victim failed, and no live node is declared failed.
+// With sampled member lists of 24 (membership.Config.MemberSample) the
+// same holds, "every survivor" being every one that held the victim.
 func TestStackAt100(t *testing.T) {
+	for _, sample := range []int{0, 24} {
+		t.Run(map[int]string{0: "full", 24: "sample"}[sample], func(t *testing.T) { stackAt100(t, sample) })
+	}
+}
+
+func stackAt100(t *testing.T, sample int) {
 	p := params{n: 100, crash: 0.1, joinRate: 25, msgs: 60, rate: 20, size: 64, settle: 5 * time.Second,
-		limit: 60 * time.Second, latMin: 2 * time.Millisecond, latMax: 20 * time.Millisecond, seed: 7}
+		limit: 60 * time.Second, latMin: 2 * time.Millisecond, latMax: 20 * time.Millisecond, seed: 7, sample: sample}
 	r := run(p)
 	t.Logf("joined %v, delivered %.4f, p99 %v, detected %v, degree %d/%d/%d, contacts %d/%d",
 		r.joined, r.delivered, r.p99, r.detected, r.degMin, r.degMed, r.degMax, r.contactMed, r.contactMax)
@@ -26,6 +34,9 @@ func TestStackAt100(t *testing.T) {
 	}
 	if r.falseFails != 0 {
 		t.Errorf("%d false failures", r.falseFails)
+	}
+	if sample > 0 && (r.listMax > sample+16 || r.memberStats.SampleGhosts == 0) {
+		t.Errorf("largest list %d (sample %d), ghost entries %d: want at most sample + 16 neighbours, and ghosts", r.listMax, sample, r.memberStats.SampleGhosts)
 	}
 	if r.contactMax > 32 {
 		t.Errorf("a node sent to %d distinct peers in 10 idle seconds, want at most 32", r.contactMax)

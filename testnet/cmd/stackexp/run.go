@@ -53,6 +53,9 @@ func run(p params) result {
 	}
 	r.joined = -1
 	deadline := p.joinLimit
+	if deadline <= 0 {
+		deadline = 3 * time.Minute
+	}
 	for net.Now() < deadline {
 		net.Run(net.Now() + time.Second)
 		if p.progress && net.Now()%(10*time.Second) == 0 {
