@@ -40,19 +40,24 @@ func (p penalties) of(id core.NodeID) int {
 	return n
 }
 
+// authenticate makes cfg's member sign with testSig and verify others'.
+func authenticate(cfg *Config) {
+	id := cfg.ID
+	cfg.Signer = SignerFunc(func(msg []byte) ([]byte, error) { return testSig(id, msg), nil })
+	cfg.Verifier = VerifierFunc(func(member core.NodeID, msg, sig []byte) error {
+		if !bytes.Equal(sig, testSig(member, msg)) {
+			return errTestSig
+		}
+		return nil
+	})
+}
+
 // authCluster is a cluster in authenticated mode, every member signing
 // with testSig and reporting penalties into the returned map.
 func authCluster(t *testing.T, n int, seed uint64) (*cluster, penalties) {
 	pen := penalties{}
 	c := newCluster(t, n, seed, func(i int, cfg *Config) {
-		id := cfg.ID
-		cfg.Signer = SignerFunc(func(msg []byte) ([]byte, error) { return testSig(id, msg), nil })
-		cfg.Verifier = VerifierFunc(func(member core.NodeID, msg, sig []byte) error {
-			if !bytes.Equal(sig, testSig(member, msg)) {
-				return errTestSig
-			}
-			return nil
-		})
+		authenticate(cfg)
 		cfg.Penalizer = core.PenalizerFunc(func(from core.NodeID, o core.Offence) {
 			if pen[from] == nil {
 				pen[from] = map[core.Offence]int{}

@@ -1,7 +1,6 @@
 package membership
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -136,14 +135,7 @@ func TestSampledListDetectsCrash(t *testing.T) {
 		for seed := uint64(1); seed <= 3; seed++ {
 			c, nbrs := sampledCluster(t, n, sample, seed, func(i int, cfg *Config) {
 				if signed {
-					id := cfg.ID
-					cfg.Signer = SignerFunc(func(msg []byte) ([]byte, error) { return testSig(id, msg), nil })
-					cfg.Verifier = VerifierFunc(func(member core.NodeID, msg, sig []byte) error {
-						if !bytes.Equal(sig, testSig(member, msg)) {
-							return errTestSig
-						}
-						return nil
-					})
+					authenticate(cfg)
 				}
 			})
 			c.runUntil(600, "every member knows its neighbours", func() bool { return knowsNeighbors(c, nbrs) })
@@ -208,14 +200,7 @@ func TestFullListUnchangedByNeighborUp(t *testing.T) {
 func TestSampledGhostBudget(t *testing.T) {
 	const sample = 4
 	c := newCluster(t, 3, 1, func(i int, cfg *Config) {
-		id := cfg.ID
-		cfg.Signer = SignerFunc(func(msg []byte) ([]byte, error) { return testSig(id, msg), nil })
-		cfg.Verifier = VerifierFunc(func(member core.NodeID, msg, sig []byte) error {
-			if !bytes.Equal(sig, testSig(member, msg)) {
-				return errTestSig
-			}
-			return nil
-		})
+		authenticate(cfg)
 		cfg.MemberSample = sample
 	})
 	c.joinAll()
