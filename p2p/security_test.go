@@ -341,6 +341,11 @@ func TestForgedAccusationsPenalized(t *testing.T) {
 	waitFor(t, 5*time.Second, "the disconnection", func() bool {
 		return victim.Host().Network().Connectedness(h.ID()) != network.Connected
 	})
+	// The penalty (and the disconnection) comes at the fifth record; the
+	// rest of the frame, already read, is still being handled.
+	waitFor(t, 5*time.Second, "every record of the frame handled", func() bool {
+		return counterValue(victim.m.penalties.WithLabelValues("forged_accusation")) >= invalidAllowance+1
+	})
 	if got := counterValue(victim.m.penalties.WithLabelValues("forged_accusation")); got != invalidAllowance+1 {
 		t.Fatalf("forged accusations counted %v, want %d", got, invalidAllowance+1)
 	}
