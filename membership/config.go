@@ -63,8 +63,8 @@ type Config struct {
 	// bounded overlay (see Neighbors). Nil: any live member, as in SWIM.
 	Neighbors Neighbors
 	// MemberSample, if positive, makes the member list a bounded random
-	// sample of about this many live members (neighbours, first-hand
-	// members and suspects on top), for groups too large for every member
+	// sample of about this many live members (neighbours and suspects
+	// included; neighbours are never dropped), for groups too large for every member
 	// to know every other (sample.go). 0, the default: every member.
 	// Meant with Neighbors set; see sample.go for what it changes.
 	MemberSample int

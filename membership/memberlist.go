@@ -81,8 +81,6 @@ type Memberlist struct {
 	// sampleHeard: newcomers heard, the reservoir's count (sample.go)
 	sampleHeard uint64
 	sampleBuf2  []core.NodeID // reused by askUnknownNeighbors
-	// ghosts made in the current window (sample.go, authenticated mode)
-	ghostWindow, ghostsInWindow uint64
 
 	stats     Stats
 	sampleBuf []core.NodeID // reused by sample

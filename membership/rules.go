@@ -159,7 +159,7 @@ func (m *Memberlist) dropStale(a accuseMsg, from core.NodeID) bool {
 	if mem != nil && mem.state.Live() && a.inc >= mem.incarnation {
 		return false
 	}
-	if mem == nil && m.sampling() {
+	if mem == nil && m.sampling() && !m.authenticated() {
 		return false // a member outside the sample: a ghost (sample.go)
 	}
 	m.stats.Stale++

@@ -12,14 +12,16 @@ import "github.com/grapevine-p2p/grapevine/core"
 //
 // What is kept:
 //
-//   - this member, its neighbours, and every member heard first-hand (its
-//     own alive from itself: a joiner's announcement, a new neighbour's
-//     self-announcement below) are always kept;
+//   - this member and its neighbours are always kept, and every member
+//     heard first-hand (its own alive from itself: a joiner's announcement,
+//     a new neighbour's self-announcement below) for at least
+//     sampleFreshTicks; neighbours and suspects count towards MemberSample;
 //   - any other newcomer is kept while the list has room, then as a
 //     reservoir sample (Vitter's algorithm R): the k-th newcomer heard is
-//     kept with probability MemberSample/k, and one live member that is
-//     neither a neighbour, a suspect nor awaiting a probe is forgotten at
-//     the next tick (trimSample; Stats.SampleEvicted). A newcomer not kept
+//     kept with probability MemberSample/k, and at the next tick random live
+//     members that are neither neighbours, suspects, awaiting a probe nor
+//     added in the last sampleFreshTicks are forgotten until the list is
+//     back within the bound (trimSample; Stats.SampleEvicted). A newcomer not kept
 //     is not passed on either (Stats.SampleSkipped): a join spreads until it
 //     stops being kept, so its cost no longer grows with the group;
 //   - an accusation (suspect or dead) about a member not in the list makes
@@ -28,16 +30,27 @@ import "github.com/grapevine-p2p/grapevine/core"
 //     are rare next to joins, and the neighbours of a crashed member, which
 //     are seldom neighbours of each other, confirm each other's suspicions
 //     only through members that do not hold it. A ghost is dropped like any
-//     tombstone, or, once refuted, trimmed like any sampled member. With
-//     a Verifier, where the accusation cannot be checked against the
-//     accused's own signed alive, ghosts are budgeted (ghostBudget).
+//     tombstone, or, once refuted, trimmed like any sampled member.
 //
-// A member announces its own alive on the first frame to each peer, again
-// every sampleAnnounceTicks (self_announce.go), so that a peer that becomes
-// its neighbour learns it first-hand and probes it.
+// Ghosts are made only in a trusted group (no Verifier). With a Verifier an
+// accusation is believed only at an incarnation the accused has signed,
+// which a member outside the sample cannot check; a review found that a
+// ghost let one hostile member get a live member declared dead by most of
+// a group at an incarnation the member could not refute, let ghosts stand
+// in for admitted members (Config.Admit), and sent unsigned ghost entries
+// in full states, for which honest senders were penalised. So in
+// authenticated mode an accusation about a member outside the sample is
+// dropped, as with full lists: the accused's neighbours still probe it and
+// declare it themselves, but a member that sampled it and is not its
+// neighbour keeps it until it is trimmed (a known gap of this mode).
+//
+// A member announces its own alive on the first frame it sends each peer
+// through send or Piggyback, again every sampleAnnounceTicks
+// (self_announce.go), so that a peer that becomes its neighbour learns it
+// first-hand and probes it.
 //
 // What it changes: Size is the sample's size, not the group's (the overlay
-// reaches its budget of 16 neighbours from 55 members on, and the Lifeguard
+// reaches its budget of 16 neighbours from 21 members on, and the Lifeguard
 // and retransmission limits use the sample's logarithm). A member not in
 // the list is unknown to this member: package p2p's origin check, which
 // holds messages of unknown origins, cannot run over a sampled list, so
@@ -47,11 +60,6 @@ import "github.com/grapevine-p2p/grapevine/core"
 // sampleAnnounceTicks is how often a sampling member announces its alive
 // again on its first frame to each peer (1 minute at 100 ms ticks).
 const sampleAnnounceTicks = 600
-
-// ghostBudget times MemberSample is how many ghosts a member with a
-// Verifier makes per sampleAnnounceTicks (a wave of crashes of that many
-// members a minute is learnt whole; more is refused and counted).
-const ghostBudget = 4
 
 // sampleFreshTicks is how long a member just added to a sampled list is
 // kept before it may be trimmed (5 s at 100 ms ticks).
@@ -132,25 +140,11 @@ func (m *Memberlist) evictable(c *member) bool {
 
 // ghost makes an entry for a member accused (suspect or dead record a)
 // but not in the sampled list: alive at the accused incarnation, which
-// the accusation then changes. Nil when the list is not a sample or the
-// table is full.
+// the accusation then changes. Nil when the list is not a sample, in
+// authenticated mode, for this member's own ID, or when the table is full.
 func (m *Memberlist) ghost(a accuseMsg) *member {
-	if !m.sampling() || a.id == m.cfg.ID {
-		return nil
-	}
-	if m.authenticated() {
-		// A signed accusation about an unknown member cannot be checked
-		// against the member's own signed alive: a hostile member could
-		// make every member keep and relay entries for invented IDs. So
-		// with a Verifier ghosts are budgeted.
-		if w := m.tick / sampleAnnounceTicks; w != m.ghostWindow {
-			m.ghostWindow, m.ghostsInWindow = w, 0
-		}
-		if m.ghostsInWindow >= uint64(ghostBudget*m.cfg.MemberSample) {
-			m.stats.SampleGhostsRefused++
-			return nil
-		}
-		m.ghostsInWindow++
+	if !m.sampling() || a.id == m.cfg.ID || m.authenticated() {
+		return nil // in authenticated mode no ghosts (see above)
 	}
 	mem := m.newMember(a.id)
 	if mem == nil {

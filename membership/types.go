@@ -195,9 +195,6 @@ type Stats struct {
 	SampleSkipped uint64 // newcomers neither kept nor passed on
 	SampleEvicted uint64 // sampled members forgotten to make room
 	SampleGhosts  uint64 // entries made for accused members not in the sample
-	// SampleGhostsRefused: accused unknown members not given an entry
-	// (authenticated mode, over the ghost budget)
-	SampleGhostsRefused uint64
 	// SampleIntroductions: own alives sent to new neighbours (NeighborUp)
 	SampleIntroductions uint64
 	// SampleNeighborAsks: state requests to neighbours not in the list
