@@ -110,8 +110,8 @@
 //     (Config.MemberSample): neighbours, members heard first-hand and a
 //     reservoir sample of the rest; a newcomer not kept is not passed on,
 //     so a join no longer reaches every member; accusations about members
-//     outside the sample make entries of their own (ghosts) so that they are
-//     still checked and relayed.
+//     outside the sample make entries of their own (ghosts, in groups
+//     without a Verifier only) so that they are still checked and relayed.
 //   - suspicion.go: "when is a member declared dead?": the suspicion timer,
 //     its confirmations (Lifeguard), the new-member grace floor, reminders
 //     to the suspect (Config.Repair) and the expiry that declares it dead.

@@ -80,7 +80,7 @@ type Memberlist struct {
 
 	// sampleHeard: newcomers heard, the reservoir's count (sample.go)
 	sampleHeard uint64
-	sampleBuf2  []core.NodeID // reused by askUnknownNeighbors
+	nbrAskBuf   []core.NodeID // reused by askUnknownNeighbors
 
 	stats     Stats
 	sampleBuf []core.NodeID // reused by sample

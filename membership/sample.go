@@ -187,8 +187,8 @@ func (m *Memberlist) askUnknownNeighbors() {
 	if !m.sampling() || m.cfg.Neighbors == nil || m.left || m.tick%uint64(m.cfg.ProbeInterval) != 0 {
 		return
 	}
-	m.sampleBuf2 = m.cfg.Neighbors.AppendNeighbors(m.sampleBuf2[:0])
-	for _, id := range m.sampleBuf2 {
+	m.nbrAskBuf = m.cfg.Neighbors.AppendNeighbors(m.nbrAskBuf[:0])
+	for _, id := range m.nbrAskBuf {
 		if id == m.cfg.ID || m.members.get(m.all, id) != nil {
 			continue
 		}
@@ -196,5 +196,5 @@ func (m *Memberlist) askUnknownNeighbors() {
 			m.stats.SampleNeighborAsks++
 		}
 	}
-	clear(m.sampleBuf2)
+	clear(m.nbrAskBuf)
 }
