@@ -110,7 +110,7 @@ type Peer struct {
 
 	subsMu sync.Mutex
 	subs   map[string][]*Subscription
-	events chan Event
+	events eventQueue // Events(): the channel and the reader's backlog (events.go)
 
 	tickN   int
 	lastDup uint64
@@ -194,7 +194,7 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p.bulkIn = make(chan *inFrame, 1024)
 	p.calls = make(chan func())
 	p.leave = make(chan chan struct{})
-	p.events = make(chan Event, s.eventBuffer)
+	p.events = newEventQueue(s.eventBuffer)
 	// Without the overlay every joining member is dialled ahead of need
 	// (a join burst fills the queue); with it only new neighbours are, at
 	// most the active view at a time, and the 64 KiB of 4,096 slots would
@@ -337,9 +337,12 @@ func (p *Peer) Members() []Member {
 }
 
 // Events returns the channel of membership events. It is closed by Close.
-// When the reader falls behind by more than the buffer (WithBuffers),
-// events are dropped and counted (Stats.EventsDropped).
-func (p *Peer) Events() <-chan Event { return p.events }
+// The channel has 16 slots; a reader behind by more gets the rest from a
+// backlog, at most a tick later, which holds memory only while it is
+// behind. When the reader falls behind by more than the buffer
+// (WithBuffers; 1,024 events by default), events are dropped and counted
+// (Stats.EventsDropped), as are those still in the backlog at Close.
+func (p *Peer) Events() <-chan Event { return p.events.ch }
 
 // Join asks membership to join through the given peers (full multiaddrs);
 // their addresses are added to the peerstore.
@@ -601,8 +604,10 @@ func (p *Peer) drive() {
 
 var metricsEvery = 10 // ticks between gauge refreshes (1 s at 100 ms ticks)
 
-// afterTick refreshes gauges now and then (on the driver goroutine).
+// afterTick hands events a reader fell behind on to Events() and
+// refreshes gauges now and then (on the driver goroutine).
 func (p *Peer) afterTick() {
+	p.events.flush()
 	p.tickN++
 	if p.tickN%metricsEvery != 1 {
 		return
@@ -744,9 +749,7 @@ func (p *Peer) emit(ev Event) {
 			p.host.ConnManager().UntagPeer(ev.Member.ID, "grapevine-member")
 		}
 	}
-	select {
-	case p.events <- ev:
-	default:
+	if !p.events.push(ev) {
 		p.m.eventDrops.Inc()
 		p.ctr.eventDrops.Add(1)
 	}
@@ -892,12 +895,21 @@ func (p *Peer) Close() error {
 		}
 		p.subs = nil
 		p.subsMu.Unlock()
-		close(p.events)
+		p.closeEvents()
 		if p.s.registerer != nil {
 			p.m.unregister(p.s.registerer)
 		}
 	})
 	return p.closeErr
+}
+
+// closeEvents closes Events() once the driver has ended; events still in
+// the backlog that the channel has no room for are dropped and counted.
+func (p *Peer) closeEvents() {
+	if n := p.events.close(); n > 0 {
+		p.m.eventDrops.Add(float64(n))
+		p.ctr.eventDrops.Add(uint64(n))
+	}
 }
 
 // Kill stops the peer abruptly, without leaving: streams are reset and the
@@ -926,7 +938,7 @@ func (p *Peer) Kill() {
 		}
 		p.subs = nil
 		p.subsMu.Unlock()
-		close(p.events)
+		p.closeEvents()
 		if p.s.registerer != nil {
 			p.m.unregister(p.s.registerer)
 		}
