@@ -456,6 +456,9 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 			}
 			if all {
 				res.detect = last.Sub(killAt)
+				if printStats {
+					g.printDeclarations(tb.hosts, killed, live, killAt, cfg.msgs/2, cfg.rate)
+				}
 				break
 			}
 			if time.Since(killAt) > cfg.detectWait {

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,6 +81,28 @@ func (g *grapevineSys) detection(hosts []host.Host, victims, live []int, since t
 		}
 	}
 	return last, ok, falsePos
+}
+
+// printDeclarations prints, under -stats, when the survivors declared the
+// victims failed: per half second after the kill, how many (survivor,
+// victim) declarations fell in it, and the index of the message published
+// then, to set beside the slow messages.
+func (g *grapevineSys) printDeclarations(hosts []host.Host, victims, live []int, killAt time.Time, killMsg int, rate float64) {
+	g.fails.mu.Lock()
+	defer g.fails.mu.Unlock()
+	buckets := map[int]int{}
+	for _, s := range live {
+		for _, v := range victims {
+			if t, ok := g.fails.at[s][hosts[v].ID()]; ok {
+				buckets[int(t.Sub(killAt)/(500*time.Millisecond))]++
+			}
+		}
+	}
+	keys := slices.Sorted(maps.Keys(buckets))
+	for _, k := range keys {
+		fmt.Fprintf(os.Stderr, "declared failed %.1f-%.1f s after the kill (messages from %d): %d\n",
+			float64(k)/2, float64(k+1)/2, killMsg+int(float64(k)/2*rate), buckets[k])
+	}
 }
 
 func (g *grapevineSys) start(ctx context.Context, hosts []host.Host, idx []int, nbrs [][]int, deliver func(int, []byte)) error {
