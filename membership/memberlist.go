@@ -81,6 +81,7 @@ type Memberlist struct {
 	// sampleHeard: newcomers heard, the reservoir's count (sample.go)
 	sampleHeard uint64
 	nbrAskBuf   []core.NodeID // reused by askUnknownNeighbors
+	forgotten   forgottenIncs // incarnations of forgotten sampled members (sample_forgotten.go)
 
 	stats     Stats
 	sampleBuf []core.NodeID // reused by sample

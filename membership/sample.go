@@ -30,7 +30,9 @@ import "github.com/grapevine-p2p/grapevine/core"
 //     are rare next to joins, and the neighbours of a crashed member, which
 //     are seldom neighbours of each other, confirm each other's suspicions
 //     only through members that do not hold it. A ghost is dropped like any
-//     tombstone, or, once refuted, trimmed like any sampled member.
+//     tombstone, or, once refuted, trimmed like any sampled member. A
+//     member forgotten at an incarnation is not made a ghost by an
+//     accusation of an older one (sample_forgotten.go).
 //
 // Ghosts are made only in a trusted group (no Verifier). With a Verifier an
 // accusation is believed only at an incarnation the accused has signed,
@@ -115,8 +117,7 @@ func (m *Memberlist) trimSample() {
 		if victim == nil {
 			return
 		}
-		m.stats.SampleEvicted++
-		m.removeMember(victim)
+		m.forget(victim)
 	}
 }
 
@@ -141,10 +142,18 @@ func (m *Memberlist) evictable(c *member) bool {
 // ghost makes an entry for a member accused (suspect or dead record a)
 // but not in the sampled list: alive at the accused incarnation, which
 // the accusation then changes. Nil when the list is not a sample, in
-// authenticated mode, for this member's own ID, or when the table is full.
+// authenticated mode, for this member's own ID, for an accusation older
+// than the incarnation the member was forgotten at, or when the table is
+// full.
 func (m *Memberlist) ghost(a accuseMsg) *member {
 	if !m.sampling() || a.id == m.cfg.ID || m.authenticated() {
 		return nil // in authenticated mode no ghosts (see above)
+	}
+	if m.forgotten.newerThan(a.id, a.inc) {
+		// Forgotten at a later incarnation: an accusation it had refuted
+		// (sample_forgotten.go). Stale, counted by the caller.
+		m.stats.SampleGhostsStale++
+		return nil
 	}
 	mem := m.newMember(a.id)
 	if mem == nil {

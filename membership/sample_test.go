@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -265,5 +266,94 @@ func TestSampledAsksUnknownNeighbor(t *testing.T) {
 	}
 	if got := m.Stats().SampleNeighborAsks; got != 1 {
 		t.Fatalf("asked a known neighbour again: %d asks", got)
+	}
+}
+
+// TestSampledRefutedAccusationNoGhost: a member forgotten from a sampled
+// list after it refuted a suspicion is not made a ghost, and so not
+// suspected again, when the old suspicion reaches the list's owner later;
+// a suspicion at its current incarnation still makes a ghost.
+func TestSampledRefutedAccusationNoGhost(t *testing.T) {
+	const n, sample = 60, 16
+	c, nbrs := sampledCluster(t, n, sample, 3, nil)
+	c.runUntil(600, "every member knows its neighbours", func() bool { return knowsNeighbors(c, nbrs) })
+	c.run(300)
+	const owner, accuser = 1, 2
+	a := c.nodes[owner]
+	isNbr := func(i, j int) bool {
+		for _, k := range nbrs[i] {
+			if k == j {
+				return true
+			}
+		}
+		return false
+	}
+	x := -1
+	for _, mem := range a.Members() {
+		var j int
+		if _, err := fmt.Sscanf(string(mem.ID), "n%d", &j); err != nil || j == owner || j == accuser || isNbr(owner, j) || mem.State != StateAlive {
+			continue
+		}
+		x = j
+		break
+	}
+	if x < 0 {
+		t.Fatalf("the owner holds no member outside its neighbours: %v, neighbours %v", a.Members(), nbrs[owner])
+	}
+	xid := nodeID(x)
+	// x is suspected at incarnation 0 and refutes it.
+	c.inject(accuser, accusation(RecSuspect, xid, 0, nodeID(accuser), nodeID(accuser)))
+	c.runUntil(300, "the owner holds x alive at incarnation 1", func() bool {
+		mem, ok := a.Member(xid)
+		return ok && mem.State == StateAlive && mem.Incarnation >= 1
+	})
+	// The owner trims x from its sample.
+	a.forget(a.members.get(a.all, xid))
+	if _, ok := a.Member(xid); ok {
+		t.Fatal("x still held after forget")
+	}
+	ghosts := a.Stats().SampleGhosts
+	// The refuted suspicion reaches the owner again.
+	c.queue = append(c.queue, packet{from: accuser, to: owner, frame: accusation(RecSuspect, xid, 0, nodeID(accuser), nodeID(accuser))})
+	c.deliver()
+	if _, ok := a.Member(xid); ok {
+		t.Fatalf("a suspicion x had refuted made it a ghost again (ghosts %d -> %d)", ghosts, a.Stats().SampleGhosts)
+	}
+	if st := a.Stats(); st.SampleGhostsStale != 1 || st.SampleGhosts != ghosts {
+		t.Fatalf("stale ghosts %d, ghosts %d -> %d: want 1 stale and no new ghost", st.SampleGhostsStale, ghosts, st.SampleGhosts)
+	}
+	// A suspicion at x's current incarnation is news: x becomes a ghost.
+	mem, _ := c.nodes[x].Member(xid)
+	c.queue = append(c.queue, packet{from: accuser, to: owner, frame: accusation(RecSuspect, xid, mem.Incarnation, nodeID(accuser), nodeID(accuser))})
+	c.deliver()
+	if got, ok := a.Member(xid); !ok || got.State != StateSuspect {
+		t.Fatalf("a current suspicion of a forgotten member: held %v (%v), want a suspect ghost", ok, got.State)
+	}
+}
+
+// TestForgottenIncsBounded: the memory of forgotten incarnations keeps the
+// latest capacity members, the highest incarnation of each, for
+// forgottenTicks.
+func TestForgottenIncsBounded(t *testing.T) {
+	var f forgottenIncs
+	dropped := 0
+	for i := 0; i < 10; i++ {
+		if f.note(nodeID(i), uint64(i), uint64(i), 4) {
+			dropped++
+		}
+	}
+	f.note(nodeID(9), 3, 10, 4) // an older incarnation does not lower it
+	if dropped != 6 || len(f.inc) != 4 || len(f.queue)-f.head != 4 {
+		t.Fatalf("dropped %d, kept %d (queue %d): want 6 dropped, 4 kept", dropped, len(f.inc), len(f.queue)-f.head)
+	}
+	if f.newerThan(nodeID(3), 0) || !f.newerThan(nodeID(9), 8) || f.newerThan(nodeID(9), 9) {
+		t.Fatalf("remembered %v", f.inc)
+	}
+	// forgottenTicks later, a note finds the others expired, not dropped.
+	if f.note(nodeID(20), 1, 9+forgottenTicks, 4) {
+		t.Fatal("an expired entry counted as dropped")
+	}
+	if len(f.inc) != 1 || !f.newerThan(nodeID(20), 0) || f.newerThan(nodeID(9), 8) {
+		t.Fatalf("after expiry: remembered %v", f.inc)
 	}
 }

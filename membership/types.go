@@ -195,6 +195,12 @@ type Stats struct {
 	SampleSkipped uint64 // newcomers neither kept nor passed on
 	SampleEvicted uint64 // sampled members forgotten to make room
 	SampleGhosts  uint64 // entries made for accused members not in the sample
+	// SampleGhostsStale: accusations about a forgotten member older than
+	// the incarnation it was forgotten at (no ghost; also counted Stale)
+	SampleGhostsStale uint64
+	// SampleForgottenDropped: forgotten members whose incarnation was no
+	// longer remembered, to stay within MemberSample entries
+	SampleForgottenDropped uint64
 	// SampleIntroductions: own alives sent to new neighbours (NeighborUp)
 	SampleIntroductions uint64
 	// SampleNeighborAsks: state requests to neighbours not in the list

@@ -129,8 +129,8 @@ func main() {
 		if p.sample > 0 {
 			ms = r.memberStats
 		}
-		fmt.Fprintf(os.Stderr, "n = %d, member lists: median %d, largest %d live members; the victims were held by %d survivors (summed); sampled lists: newcomers skipped %d, members evicted %d, ghost entries %d\n",
-			n, r.listMed, r.listMax, r.victimHolders, ms.SampleSkipped, ms.SampleEvicted, ms.SampleGhosts)
+		fmt.Fprintf(os.Stderr, "n = %d, member lists: median %d, largest %d live members; the victims were held by %d survivors (summed); sampled lists: newcomers skipped %d, members evicted %d, ghost entries %d, stale accusations of forgotten members %d\n",
+			n, r.listMed, r.listMax, r.victimHolders, ms.SampleSkipped, ms.SampleEvicted, ms.SampleGhosts, ms.SampleGhostsStale)
 		fmt.Fprintf(os.Stderr, "n = %d, eager links among live nodes at the end: receive from none %.1f %%, from one %.1f %%; send to exactly EagerMin %.1f %%, mean %.2f; one-way %.1f %% of the eager links\n",
 			n, 100*r.in0, 100*r.in1, 100*r.outAtMin, r.outMean, 100*r.oneWay)
 	}

@@ -203,6 +203,7 @@ func run(p params) result {
 		r.memberStats.SampleSkipped += st.SampleSkipped
 		r.memberStats.SampleEvicted += st.SampleEvicted
 		r.memberStats.SampleGhosts += st.SampleGhosts
+		r.memberStats.SampleGhostsStale += st.SampleGhostsStale
 	}
 	eagerMin := p.eagerMin
 	if eagerMin == 0 {
