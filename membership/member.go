@@ -98,16 +98,9 @@ func (mem *member) snapshot() Member {
 // is full; nil if it is full of live members.
 func (m *Memberlist) newMember(id core.NodeID) *member {
 	for len(m.all) >= m.cfg.MaxMembers {
-		if m.tombHead >= len(m.tombs) {
+		if !m.evictOldestTomb() {
 			m.stats.MembersRefused++
 			return nil
-		}
-		t := m.tombs[m.tombHead]
-		m.tombs[m.tombHead] = tomb{}
-		m.tombHead++
-		if !t.mem.removed && !t.mem.state.Live() && t.mem.since == t.at {
-			m.stats.TombstonesEvicted++
-			m.removeMember(t.mem)
 		}
 	}
 	mem := &member{id: id, since: m.tick, idx: int32(len(m.all)), liveIdx: -1}
@@ -173,7 +166,24 @@ func (m *Memberlist) entomb(mem *member, st State, inc uint64) {
 	mem.since = m.tick
 	mem.setSuspicion(nil)
 	m.tombs = append(m.tombs, tomb{mem: mem, at: m.tick})
+	m.boundSampleTombs()
 	m.compactTombs()
+}
+
+// evictOldestTomb forgets the oldest tombstone (counted), skipping stale
+// entries of the list; it reports false when there is none.
+func (m *Memberlist) evictOldestTomb() bool {
+	for m.tombHead < len(m.tombs) {
+		t := m.tombs[m.tombHead]
+		m.tombs[m.tombHead] = tomb{}
+		m.tombHead++
+		if !t.mem.removed && !t.mem.state.Live() && t.mem.since == t.at {
+			m.stats.TombstonesEvicted++
+			m.removeMember(t.mem)
+			return true
+		}
+	}
+	return false
 }
 
 // probeAdd is one insertion of a new member into the probe order, at

@@ -357,3 +357,33 @@ func TestForgottenIncsBounded(t *testing.T) {
 		t.Fatalf("after expiry: remembered %v", f.inc)
 	}
 }
+
+// TestSampledTombstonesBounded: in a trusted group with sampled lists, the
+// failures of many members (each a ghost, then a tombstone, at members
+// that never kept it) leave each member at most sampleTombsPerSample times
+// its sample of tombstones; the oldest are evicted and counted.
+func TestSampledTombstonesBounded(t *testing.T) {
+	const n, sample = 120, 8
+	c, nbrs := sampledCluster(t, n, sample, 5, nil)
+	c.runUntil(600, "every member knows its neighbours", func() bool { return knowsNeighbors(c, nbrs) })
+	c.run(100)
+	for v := 60; v < 100; v++ {
+		c.down[v] = true
+	}
+	c.run(1500)
+	var evicted uint64
+	for i, m := range c.nodes {
+		if c.down[i] {
+			continue
+		}
+		st := m.CountStates()
+		if tombs := st[StateDead] + st[StateLeft]; tombs > sampleTombsPerSample*sample {
+			t.Errorf("member %d holds %d tombstones, want at most %d", i, tombs, sampleTombsPerSample*sample)
+		}
+		evicted += m.Stats().TombstonesEvicted
+	}
+	if evicted == 0 {
+		t.Errorf("no tombstone evicted after %d failures with a bound of %d", 40, sampleTombsPerSample*sample)
+	}
+	t.Logf("tombstones evicted %d", evicted)
+}
