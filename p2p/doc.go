@@ -62,7 +62,7 @@
 //     few periods. A member nobody but its neighbours talks to is still
 //     probed: every member is a neighbour of 8 to 16 others (the views are
 //     symmetric), and the overlay's own keepalive finds a neighbour that
-//     went silent (dropped from the view after 9 s, then probed out of
+//     went silent (dropped from the view after 30 s, then probed out of
 //     turn: membership.Memberlist.ReportUnreachable queues up to 16 such
 //     members, and one whose probe was inconclusive is queued again).
 //   - Splits. Joins, walks, shuffles and refills all travel over

@@ -62,21 +62,28 @@ const (
 // (testnet/cmd/stackexp).
 func OverlayProfile(activeMax int) overlay.Config {
 	oc := overlay.DefaultConfig()
-	// A neighbour silent for 9 s (not the package's 3 s) is dropped: a
+	// A neighbour silent for 30 s (not the package's 3 s) is dropped: a
 	// link is only a libp2p stream over a host that may be busy, and a
 	// link dropped too early costs a dial and a handshake to replace;
-	// SWIM, not the overlay, is what declares members failed.
-	oc.FailTicks = 90
-	// A silent neighbour is pinged after 3 s (then every 1.5 s) by the end
-	// of the link with the smaller ID, after 6 s by the other: any frame
-	// counts as a keepalive, and the package's 1 s made keepalives the
-	// bulk of an idle peer's traffic (16 of its 18 frames a second with 16
-	// neighbours, p2pscale -n 50). Crashes are SWIM's to find: neighbours
-	// probe each member about once a second. (With FailTicks 6 s, twice
-	// KeepaliveTicks, the second end never pinged before dropping a link
-	// the first end had forgotten: 1.6 links a minute per idle peer were
-	// dropped as failed and replaced, p2pscale -n 100.)
-	oc.KeepaliveTicks = 30
+	// SWIM, not the overlay, is what declares members failed (and probes
+	// a neighbour it has not heard from out of turn: membership/silent.go).
+	oc.FailTicks = 300
+	// A silent neighbour is pinged after 10 s (then every 5 s) by the end
+	// of the link with the smaller ID, after 20 s by the other: any frame
+	// counts as a keepalive. The package's 1 s made keepalives the bulk of
+	// an idle peer's traffic (16 of its 18 frames a second with 16
+	// neighbours, p2pscale -n 50); 3 s still made them half of it:
+	// stackexp -n 200 / 1,000 sent 7.2 frames per node a second while
+	// idle with 3 s and 9 s, 3.7 / 3.8 with 10 s and 30 s, for the same
+	// delivery, latency and detection, and at N = 50 on real hosts the
+	// CPU of a peer publishing once a second fell by 15-24 % (docs/
+	// benchmarks/ladder.md, session 15). Crashes are SWIM's to find:
+	// neighbours probe each member about once a second. (FailTicks must
+	// exceed twice KeepaliveTicks: with 6 s and 3 s the second end never
+	// pinged before dropping a link the first end had forgotten, and 1.6
+	// links a minute per idle peer were dropped as failed and replaced,
+	// p2pscale -n 100.)
+	oc.KeepaliveTicks = 100
 	// Connections are what a link costs here, so the overlay opens as few
 	// as it can while idle: the end of a shuffle's walk answers only a
 	// neighbour, and a peer with at least ActiveMin neighbours asks for
