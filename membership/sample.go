@@ -207,3 +207,25 @@ func (m *Memberlist) askUnknownNeighbors() {
 	}
 	clear(m.nbrAskBuf)
 }
+
+// sampleTombsPerSample bounds a sampled list's tombstones to this many
+// times MemberSample. Without it they were bounded only by MaxMembers: in
+// a trusted group every failure makes a tombstone (of a ghost) at every
+// member that hears of it, kept TombstoneTicks, so a member's memory grew
+// with the group's failure rate, not its sample.
+const sampleTombsPerSample = 2
+
+// boundSampleTombs forgets the oldest tombstones of a sampled list beyond
+// sampleTombsPerSample·MemberSample (Stats.TombstonesEvicted). A member
+// forgotten this way that sends a stale alive is taken as a newcomer, kept
+// or not as one, and declared again if it is probed.
+func (m *Memberlist) boundSampleTombs() {
+	if !m.sampling() {
+		return
+	}
+	for len(m.all)-len(m.live)-1 > sampleTombsPerSample*m.cfg.MemberSample {
+		if !m.evictOldestTomb() {
+			return
+		}
+	}
+}
