@@ -111,7 +111,9 @@
 //     reservoir sample of the rest; a newcomer not kept is not passed on,
 //     so a join no longer reaches every member; accusations about members
 //     outside the sample make entries of their own (ghosts, in groups
-//     without a Verifier only) so that they are still checked and relayed.
+//     without a Verifier only) so that they are still checked and relayed;
+//     tombstones bounded by twice the sample. sample_forgotten.go: the
+//     incarnations of forgotten members, so a refuted accusation stays stale.
 //   - suspicion.go: "when is a member declared dead?": the suspicion timer,
 //     its confirmations (Lifeguard), the new-member grace floor, reminders
 //     to the suspect (Config.Repair) and the expiry that declares it dead.
