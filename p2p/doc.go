@@ -130,7 +130,9 @@
 // frame. A writer goroutine runs only while its queue holds frames: it
 // parks the open stream for the next one and exits, so a member in touch
 // with many peers keeps no goroutine per idle peer; a stream unused for
-// 30 s is closed by a periodic sweep.
+// 30 s is closed by a periodic sweep, and one whose peer has no connection
+// left is let go at once (Stats.StreamsReleased): it would hold its closed
+// connection's state until the sweep.
 //
 // Memory per message is kept to what the store needs. Outgoing frames that
 // carry a body are built in pooled buffers (core.FrameBuffers) that the

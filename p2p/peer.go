@@ -49,6 +49,7 @@ type counters struct {
 	addrsRefused                           atomic.Uint64
 	writeTimeouts                          atomic.Uint64
 	connsTrimmed, connsOpened              atomic.Uint64
+	streamsReleased                        atomic.Uint64
 	addrWaits                              atomic.Uint64
 	inbound                                [inReasons]atomic.Uint64
 	lag                                    lagCounters
@@ -241,6 +242,8 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p.connNotify = &network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
 		p.ctr.connsOpened.Add(1)
 		p.tr.connected(c.RemotePeer())
+	}, DisconnectedF: func(_ network.Network, c network.Conn) {
+		p.tr.disconnected(c.RemotePeer())
 	}}
 	p.host.Network().Notify(p.connNotify)
 
@@ -410,15 +413,18 @@ type Stats struct {
 	DecodeErrors  uint64 // inbound frames dropped: they did not decode, or a record in them did not
 	SubDropped    uint64 // deliveries dropped because a subscriber was slow
 	EventsDropped uint64
-	WriteTimeouts uint64            // outgoing batches not written within their deadline
-	AddrsRefused  uint64            // member-advertised addresses not put into the peerstore (addrs.go)
-	ConnsTrimmed  uint64            // connections closed because the overlay did not need them (overlay.go)
-	ConnsOpened   uint64            // connections set up, inbound and outbound (each a handshake)
-	Overlay       OverlayStats      // the overlay's counters (zero with the overlay off)
-	Inbound       InboundStats      // what the inbound bounds refused or delayed
-	Lag           LagStats          // how far behind real time the driver ran (lag.go)
-	Gaps          core.GapStats     // bodies wanted because a later message revealed them missing (core/gapwant.go)
-	TreeAck       core.TreeAckStats // tree bodies acknowledged and resent (core/treeack.go)
+	WriteTimeouts uint64 // outgoing batches not written within their deadline
+	AddrsRefused  uint64 // member-advertised addresses not put into the peerstore (addrs.go)
+	ConnsTrimmed  uint64 // connections closed because the overlay did not need them (overlay.go)
+	ConnsOpened   uint64 // connections set up, inbound and outbound (each a handshake)
+	// StreamsReleased counts idle outgoing streams let go at once when the
+	// last connection to their peer closed (transport.go, disconnected).
+	StreamsReleased uint64
+	Overlay         OverlayStats      // the overlay's counters (zero with the overlay off)
+	Inbound         InboundStats      // what the inbound bounds refused or delayed
+	Lag             LagStats          // how far behind real time the driver ran (lag.go)
+	Gaps            core.GapStats     // bodies wanted because a later message revealed them missing (core/gapwant.go)
+	TreeAck         core.TreeAckStats // tree bodies acknowledged and resent (core/treeack.go)
 }
 
 // loadString reads a string kept in an atomic.Value ("" if none yet).
@@ -439,7 +445,8 @@ func (p *Peer) Stats() Stats {
 		SubDropped: p.ctr.subDrops.Load(), EventsDropped: p.ctr.eventDrops.Load(),
 		WriteTimeouts: p.ctr.writeTimeouts.Load(), AddrsRefused: p.ctr.addrsRefused.Load(),
 		ConnsTrimmed: p.ctr.connsTrimmed.Load(), ConnsOpened: p.ctr.connsOpened.Load(),
-		Lag: p.ctr.lag.stats(),
+		StreamsReleased: p.ctr.streamsReleased.Load(),
+		Lag:             p.ctr.lag.stats(),
 		Inbound: InboundStats{
 			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),
 			Idle: p.ctr.inbound[inIdle].Load(), SlowFrame: p.ctr.inbound[inSlowFrame].Load(),

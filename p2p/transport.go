@@ -217,6 +217,41 @@ func (t *transport) connected(id peer.ID) {
 	}
 }
 
+// disconnected drops the streams parked for id once no connection to it is
+// left. Such a stream can carry nothing more, yet it holds its closed
+// connection's whole state (QUIC's crypto, flow control and stream maps)
+// until reap finds it idle, idleWriter later. A frame queued meanwhile gets
+// a writer, which opens a new stream (swarm callback).
+func (t *transport) disconnected(id peer.ID) {
+	if t.p.host.Network().Connectedness(id) == network.Connected {
+		return
+	}
+	t.mu.Lock()
+	r := t.remotes[id]
+	t.mu.Unlock()
+	if r == nil {
+		return
+	}
+	for k := range r.q {
+		// The parked stream belongs to whoever holds active[k]; a running
+		// writer sees the failure itself.
+		if !r.active[k].CompareAndSwap(false, true) {
+			continue
+		}
+		if s := r.stream[k]; s != nil {
+			t.untrack(s)
+			s.Reset()
+			r.stream[k] = nil
+			t.p.ctr.streamsReleased.Add(1)
+		}
+		r.active[k].Store(false)
+		if r.q[k].len() > 0 && r.active[k].CompareAndSwap(false, true) {
+			t.wg.Add(1)
+			go t.writer(r, kind(k), false)
+		}
+	}
+}
+
 // transport implements core.Transport over libp2p streams. Send is called
 // by the driver goroutine only, never blocks, and never calls back into the
 // state machine.

@@ -124,3 +124,69 @@ func TestFrameBufferClasses(t *testing.T) {
 		}
 	}
 }
+
+// When the last connection to a peer closes, the streams parked for it are
+// dropped at once rather than after idleWriter: each held its closed
+// connection's whole state (bench -degree 22 at N = 50: 2.8 MB of heap per
+// peer with them, 2.0 MB without). The next frame opens a new stream.
+func TestDisconnectDropsParkedStreams(t *testing.T) {
+	peers := startPeers(t, 2, false)
+	waitFor(t, 10*time.Second, "membership", func() bool { return alive(peers[0]) == 2 && alive(peers[1]) == 2 })
+	sub, err := peers[1].Subscribe("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := peers[0].Publish(ctx, "t", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tr := peers[0].tr
+	tr.mu.Lock()
+	r := tr.remotes[peers[1].ID()]
+	tr.mu.Unlock()
+	if r == nil {
+		t.Fatal("no remote for the other peer")
+	}
+	// parked returns the stream parked for kind k, taking it as reap does
+	// (busy: a writer holds it).
+	parked := func(k kind) (s network.Stream, busy bool) {
+		if !r.active[k].CompareAndSwap(false, true) {
+			return nil, true
+		}
+		defer r.active[k].Store(false)
+		return r.stream[k], false
+	}
+	var old [2]network.Stream
+	waitFor(t, 5*time.Second, "parked streams", func() bool {
+		for k := range old {
+			if old[k], _ = parked(kind(k)); old[k] == nil {
+				return false
+			}
+		}
+		return true
+	})
+	if err := peers[0].host.Network().ClosePeer(peers[1].ID()); err != nil {
+		t.Fatal(err)
+	}
+	// Each stream still parked then is let go and counted; one a writer
+	// took meanwhile (a gossip round) fails and is replaced by that writer.
+	waitFor(t, 5*time.Second, "the parked streams released", func() bool {
+		return peers[0].Stats().StreamsReleased > 0
+	})
+	for k := range old {
+		waitFor(t, 5*time.Second, "the old stream gone", func() bool {
+			s, busy := parked(kind(k))
+			return !busy && s != old[k]
+		})
+	}
+	if err := peers[0].Publish(ctx, "t", []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := sub.Next(ctx); err != nil || string(m.Data) != "two" {
+		t.Fatalf("after the disconnection: %v %v", m, err)
+	}
+}
