@@ -246,6 +246,7 @@ func (g *grapevineSys) close() {
 	if printStats {
 		var e core.Stats
 		var qd, qFull, qNoStream, qFailed, ind, pen, refused, nUp, nDown, nFail uint64
+		var cOpened, cTrimmed, sReleased uint64
 		var lastNoStream string
 		var off [core.NumOffences]uint64
 		for _, p := range ps {
@@ -267,6 +268,9 @@ func (g *grapevineSys) close() {
 			nUp += st.Overlay.NeighborUp
 			nDown += st.Overlay.NeighborDown
 			nFail += st.Overlay.Failures
+			cOpened += st.ConnsOpened
+			cTrimmed += st.ConnsTrimmed
+			sReleased += st.StreamsReleased
 			x := st.Engine
 			e.Delivered += x.Delivered
 			e.MessagesSent += x.MessagesSent
@@ -294,7 +298,8 @@ func (g *grapevineSys) close() {
 				fmt.Fprintf(os.Stderr, " %s %d", core.Offence(i), n)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "; neighbours up %d, down %d (failed %d)\n", nUp, nDown, nFail)
+		fmt.Fprintf(os.Stderr, "; neighbours up %d, down %d (failed %d); connections opened %d, trimmed %d; parked streams released %d\n",
+			nUp, nDown, nFail, cOpened, cTrimmed, sReleased)
 	}
 	var wg sync.WaitGroup
 	for _, p := range ps {

@@ -54,6 +54,7 @@
 //     link comes up and tagged so the connection manager keeps it; a
 //     former neighbour's is closed two seconds after the link ends, and a
 //     connection to any other member once it has been idle ten seconds
+//     while the peer holds more than its budget plus two
 //     (Stats.ConnsTrimmed). The water marks drop to 24 and 32.
 //   - Which members a peer probes. SWIM probes its live neighbours and
 //     asks neighbours for ping-reqs (membership.Config.Neighbors): every

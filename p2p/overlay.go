@@ -197,15 +197,25 @@ func (p *Peer) sweepConns() {
 	}
 }
 
+// connSlack is how many idle connections to non-neighbours a peer with a
+// full active view keeps (below that, sweepConns trims none). Each costs a
+// QUIC connection's state and three goroutines; keeping one saves a
+// handshake only if the member is needed again (a ping-req, a neighbour
+// request). bench at N = 50 (docs/benchmarks/ladder.md, session 16): with
+// 2 rather than 8, 17 connections per peer rather than 22-23, heap -12 %,
+// goroutines -16 %, the same handshakes (connections opened) and CPU,
+// and no change in the silent-crash tail beyond its usual spread.
+const connSlack = 2
+
 // connBudget is the number of connections kept without trimming idle
-// ones to non-neighbours: the overlay's budget plus 8 for short-lived
-// connections (24 by default).
+// ones to non-neighbours: the overlay's budget plus connSlack (18 by
+// default).
 func (p *Peer) connBudget() int {
 	m := p.s.overlayMax
 	if m == 0 {
 		m = overlay.DefaultConfig().ActiveMax
 	}
-	return m + 8
+	return m + connSlack
 }
 
 // closeConns closes the connections to pid in the background (closing
