@@ -55,7 +55,10 @@
 //     former neighbour's is closed two seconds after the link ends, and a
 //     connection to any other member once it has been idle ten seconds
 //     while the peer holds more than its budget plus two
-//     (Stats.ConnsTrimmed). The water marks drop to 24 and 32.
+//     (Stats.ConnsTrimmed). The water marks drop to 24 and 32. With or
+//     without the overlay, the connections to a member declared failed
+//     are closed at once: a silent crash leaves them open, with their
+//     state, until the transport's idle timeout.
 //   - Which members a peer probes. SWIM probes its live neighbours and
 //     asks neighbours for ping-reqs (membership.Config.Neighbors): every
 //     other probe goes round-robin, the others to the neighbour heard from

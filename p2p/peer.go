@@ -754,6 +754,14 @@ func (p *Peer) emit(ev Event) {
 			}
 		case EventFail, EventLeave:
 			p.host.ConnManager().UntagPeer(ev.Member.ID, "grapevine-member")
+			if ev.Kind == EventFail {
+				// A member declared failed is talked to no more; a silent
+				// crash leaves its connection open until the transport's
+				// idle timeout, holding its state (and QUIC its
+				// retransmissions). If it was a false verdict, its
+				// refutation brings it back and the next frame redials.
+				p.closeConns(ev.Member.ID)
+			}
 		}
 	}
 	if !p.events.push(ev) {
