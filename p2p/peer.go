@@ -415,7 +415,7 @@ type Stats struct {
 	EventsDropped uint64
 	WriteTimeouts uint64 // outgoing batches not written within their deadline
 	AddrsRefused  uint64 // member-advertised addresses not put into the peerstore (addrs.go)
-	ConnsTrimmed  uint64 // connections closed because the overlay did not need them (overlay.go)
+	ConnsTrimmed  uint64 // connections closed because the overlay did not need them (overlay.go) or their member was declared failed
 	ConnsOpened   uint64 // connections set up, inbound and outbound (each a handshake)
 	// StreamsReleased counts idle outgoing streams let go at once when the
 	// last connection to their peer closed (transport.go, disconnected).

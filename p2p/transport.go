@@ -233,23 +233,34 @@ func (t *transport) disconnected(id peer.ID) {
 		return
 	}
 	for k := range r.q {
-		// The parked stream belongs to whoever holds active[k]; a running
-		// writer sees the failure itself.
-		if !r.active[k].CompareAndSwap(false, true) {
-			continue
-		}
-		if s := r.stream[k]; s != nil {
-			t.untrack(s)
+		t.onParked(r, kind(k), func(s network.Stream) bool {
 			s.Reset()
-			r.stream[k] = nil
 			t.p.ctr.streamsReleased.Add(1)
-		}
-		r.active[k].Store(false)
-		if r.q[k].len() > 0 && r.active[k].CompareAndSwap(false, true) {
-			t.wg.Add(1)
-			go t.writer(r, kind(k), false)
-		}
+			return true
+		})
 	}
+}
+
+// onParked hands the stream parked for kind k (if any, and if no writer
+// holds it: the parked stream belongs to whoever holds active[k]) to drop,
+// which reports whether it closed it; then it starts a writer for frames
+// queued meanwhile. It reports whether a stream stays open or in use for k.
+func (t *transport) onParked(r *remote, k kind, drop func(network.Stream) bool) bool {
+	if !r.active[k].CompareAndSwap(false, true) {
+		return true // a writer holds it and sees any failure itself
+	}
+	if s := r.stream[k]; s != nil && drop(s) {
+		t.untrack(s)
+		r.stream[k] = nil
+	}
+	open := r.stream[k] != nil
+	r.active[k].Store(false)
+	if r.q[k].len() > 0 && r.active[k].CompareAndSwap(false, true) {
+		t.wg.Add(1)
+		go t.writer(r, k, false)
+		open = true
+	}
+	return open
 }
 
 // transport implements core.Transport over libp2p streams. Send is called
@@ -591,23 +602,13 @@ func (t *transport) reap(idle, before time.Time) {
 	for id, r := range t.remotes {
 		streams := 0
 		for k := range r.q {
-			// The parked stream belongs to whoever holds active[k].
-			if !r.active[k].CompareAndSwap(false, true) {
-				streams++
-				continue
-			}
-			if r.stream[k] != nil && r.used[k].Load() < idle.UnixNano() && r.q[k].len() == 0 {
-				t.untrack(r.stream[k])
-				r.stream[k].Close()
-				r.stream[k] = nil
-			}
-			if r.stream[k] != nil {
-				streams++
-			}
-			r.active[k].Store(false)
-			if r.q[k].len() > 0 && r.active[k].CompareAndSwap(false, true) {
-				t.wg.Add(1)
-				go t.writer(r, kind(k), false)
+			if t.onParked(r, kind(k), func(s network.Stream) bool {
+				if r.used[k].Load() >= idle.UnixNano() || r.q[k].len() > 0 {
+					return false
+				}
+				s.Close()
+				return true
+			}) {
 				streams++
 			}
 		}

@@ -40,20 +40,7 @@ func TestWritersParkAndReuseStreams(t *testing.T) {
 // The periodic sweep closes parked streams that have been idle and forgets
 // the peer's queues; the next frame opens a new stream and gets through.
 func TestReapClosesIdleStreams(t *testing.T) {
-	peers := startPeers(t, 2, false)
-	waitFor(t, 10*time.Second, "membership", func() bool { return alive(peers[0]) == 2 && alive(peers[1]) == 2 })
-	sub, err := peers[1].Subscribe("t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := peers[0].Publish(context.Background(), "t", []byte("one")); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := sub.Next(ctx); err != nil {
-		t.Fatal(err)
-	}
+	peers, sub, ctx := twoPeersOneMessage(t)
 	tr := peers[0].tr
 	outbound := func() int { return outboundStreams(peers[0], peers[1], kindGossip) }
 	waitFor(t, 5*time.Second, "a parked gossip stream", func() bool { return outbound() == 1 })
@@ -68,6 +55,28 @@ func TestReapClosesIdleStreams(t *testing.T) {
 	if m, err := sub.Next(ctx); err != nil || string(m.Data) != "two" {
 		t.Fatalf("after the sweep: %v %v", m, err)
 	}
+}
+
+// twoPeersOneMessage starts two peers, subscribes the second to "t" and
+// waits until a message "one" from the first reached it; ctx bounds the
+// test's further waits (20 s).
+func twoPeersOneMessage(t *testing.T) ([]*Peer, *Subscription, context.Context) {
+	t.Helper()
+	peers := startPeers(t, 2, false)
+	waitFor(t, 10*time.Second, "membership", func() bool { return alive(peers[0]) == 2 && alive(peers[1]) == 2 })
+	sub, err := peers[1].Subscribe("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	if err := peers[0].Publish(ctx, "t", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return peers, sub, ctx
 }
 
 // outboundStreams counts the streams of kind k that p opened to q.
@@ -127,23 +136,11 @@ func TestFrameBufferClasses(t *testing.T) {
 
 // When the last connection to a peer closes, the streams parked for it are
 // dropped at once rather than after idleWriter: each held its closed
-// connection's whole state (bench -degree 22 at N = 50: 2.8 MB of heap per
-// peer with them, 2.0 MB without). The next frame opens a new stream.
+// connection's whole state (docs/benchmarks/ladder.md, session 16: about
+// 0.8 MB of heap per peer with bench -degree 22 at N = 50). The next frame
+// opens a new stream.
 func TestDisconnectDropsParkedStreams(t *testing.T) {
-	peers := startPeers(t, 2, false)
-	waitFor(t, 10*time.Second, "membership", func() bool { return alive(peers[0]) == 2 && alive(peers[1]) == 2 })
-	sub, err := peers[1].Subscribe("t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := peers[0].Publish(ctx, "t", []byte("one")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sub.Next(ctx); err != nil {
-		t.Fatal(err)
-	}
+	peers, sub, ctx := twoPeersOneMessage(t)
 	tr := peers[0].tr
 	tr.mu.Lock()
 	r := tr.remotes[peers[1].ID()]
