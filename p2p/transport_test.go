@@ -21,13 +21,7 @@ func TestWritersParkAndReuseStreams(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // let the writer drain and exit in between
 	}
-	tr := peers[0].tr
-	tr.mu.Lock()
-	r := tr.remotes[peers[1].ID()]
-	tr.mu.Unlock()
-	if r == nil {
-		t.Fatal("no remote for the other peer")
-	}
+	r := remoteOf(t, peers[0], peers[1])
 	waitFor(t, 5*time.Second, "idle gossip writer", func() bool { return !r.active[kindGossip].Load() })
 	if r.q[kindGossip].len() != 0 {
 		t.Fatal("frames left behind")
@@ -77,6 +71,18 @@ func twoPeersOneMessage(t *testing.T) ([]*Peer, *Subscription, context.Context) 
 		t.Fatal(err)
 	}
 	return peers, sub, ctx
+}
+
+// remoteOf returns p's outgoing state for q (failing the test if none).
+func remoteOf(t *testing.T, p, q *Peer) *remote {
+	t.Helper()
+	p.tr.mu.Lock()
+	r := p.tr.remotes[q.ID()]
+	p.tr.mu.Unlock()
+	if r == nil {
+		t.Fatal("no remote for the other peer")
+	}
+	return r
 }
 
 // outboundStreams counts the streams of kind k that p opened to q.
@@ -141,13 +147,7 @@ func TestFrameBufferClasses(t *testing.T) {
 // opens a new stream.
 func TestDisconnectDropsParkedStreams(t *testing.T) {
 	peers, sub, ctx := twoPeersOneMessage(t)
-	tr := peers[0].tr
-	tr.mu.Lock()
-	r := tr.remotes[peers[1].ID()]
-	tr.mu.Unlock()
-	if r == nil {
-		t.Fatal("no remote for the other peer")
-	}
+	r := remoteOf(t, peers[0], peers[1])
 	// parked returns the stream parked for kind k, taking it as reap does
 	// (busy: a writer holds it).
 	parked := func(k kind) (s network.Stream, busy bool) {
