@@ -98,6 +98,11 @@ func OverlayProfile(activeMax int) overlay.Config {
 	// 1 s, before the target is given up and dropped from the passive
 	// view (a timeout there is one more link to look for elsewhere).
 	oc.RequestTimeout = 30
+	// The neighbours of a member that crashed learn of it within the
+	// same half second (SWIM's declaration spreads fast); each replaces
+	// it within a second, not at once, so that their dials and
+	// handshakes do not all fall into that moment.
+	oc.RefillJitterTicks = 10
 	if activeMax > 0 {
 		oc.ActiveMax, oc.ActiveMin = activeMax, max(1, activeMax/2)
 		oc.PassiveMax = max(oc.PassiveMax, 6*activeMax)

@@ -90,6 +90,14 @@ type Config struct {
 	// FillBackoffMax caps the wait before the next low-priority NEIGHBOR
 	// request, which doubles after each rejection (from one tick).
 	FillBackoffMax int
+	// RefillJitterTicks, when positive, spreads the replacement of a
+	// neighbour that failed (PeerDown) over a random 0 to RefillJitterTicks-1
+	// ticks while the active view keeps at least ActiveMin: the members
+	// that lose a neighbour to one crash learn of it within the same
+	// fraction of a second (SWIM's declaration), and replacing it at once
+	// put every one of their dials and handshakes into that moment.
+	// Below ActiveMin the request goes at once. 0: at once.
+	RefillJitterTicks int
 	// JoinRetryTicks: while the active view is empty, or (a few times)
 	// while no contact has taken this node's JOIN in, JOIN is sent again
 	// to a contact this often.
@@ -217,6 +225,7 @@ func (c *Config) validate() error {
 	req(c.KeepaliveTicks >= 2 && c.FailTicks > 2*c.KeepaliveTicks, "KeepaliveTicks must be at least 2 and FailTicks above twice it")
 	req(c.LowPriorityPending >= 1 && c.LowPriorityPending <= c.MaxPending, "LowPriorityPending must be within [1, MaxPending]")
 	req(c.FillBackoffMax >= 1, "FillBackoffMax must be at least 1")
+	req(c.RefillJitterTicks >= 0, "RefillJitterTicks must not be negative")
 	req(c.RequestTimeout >= 1, "RequestTimeout must be at least 1")
 	req(c.MaxPending >= 1, "MaxPending must be at least 1")
 	req(c.JoinRetryTicks >= 1, "JoinRetryTicks must be at least 1")

@@ -207,11 +207,17 @@ func (o *Overlay) Heard(id core.NodeID) {
 
 // PeerDown tells the overlay the connection to id failed (the adapter saw
 // it close, or SWIM declared it dead). An active neighbour is replaced from
-// the passive view at once; id leaves the passive view too.
+// the passive view, at once or after Config.RefillJitterTicks; id leaves the
+// passive view too.
 func (o *Overlay) PeerDown(id core.NodeID) {
 	o.stats.PeerDowns++
 	if i := o.activeIndex(id); i >= 0 {
 		o.removeActive(i, Failed)
+		if j := o.cfg.RefillJitterTicks; j > 0 && len(o.active) >= o.cfg.ActiveMin {
+			// Not alone in replacing it: spread the dials (fill skips
+			// low-priority requests until nextFill).
+			o.nextFill = max(o.nextFill, o.now+int64(o.rng.IntN(j)))
+		}
 	}
 	o.removePassive(id)
 	o.removePending(id)

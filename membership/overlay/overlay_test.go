@@ -238,6 +238,45 @@ func TestPeerDown(t *testing.T) {
 	}
 }
 
+// TestPeerDownJitter: with RefillJitterTicks a failed neighbour is replaced
+// within that many ticks rather than at once, unless the view fell below
+// ActiveMin.
+func TestPeerDownJitter(t *testing.T) {
+	for _, activeMin := range []int{1, 2} {
+		net := newMemnet()
+		a := net.add(t, "a", func(c *Config) { c.ActiveMax, c.ActiveMin, c.RefillJitterTicks = 2, activeMin, 50 })
+		for _, id := range []core.NodeID{"b", "c", "d"} {
+			net.add(t, id, nil)
+		}
+		a.Join("b")
+		net.run(t)
+		net.nodes["c"].Join("a")
+		net.run(t)
+		if !a.IsActive("b") || !a.IsActive("c") {
+			t.Fatalf("setup: %v", a.Active(nil))
+		}
+		net.tick(t, 1)
+		a.addPassive("d", nil)
+		requests := a.Stats().NeighborRequests
+		net.down["b"] = true
+		a.PeerDown("b")
+		net.run(t)
+		deferred := a.nextFill > a.now
+		switch {
+		case activeMin == 2 && (deferred || !a.IsActive("d")):
+			t.Fatalf("below ActiveMin: not replaced at once (next fill %d, now %d, active %v)", a.nextFill, a.now, a.Active(nil))
+		case activeMin == 1 && (!deferred || a.IsActive("d") || a.Stats().NeighborRequests != requests):
+			t.Fatalf("replaced at once (next fill %d, now %d, active %v)", a.nextFill, a.now, a.Active(nil))
+		}
+		for k := 0; k < 50 && !a.IsActive("d"); k++ {
+			net.tick(t, 1)
+		}
+		if !a.IsActive("d") {
+			t.Fatalf("ActiveMin %d: not replaced within RefillJitterTicks: %v", activeMin, a.Active(nil))
+		}
+	}
+}
+
 // TestAsymmetryRepair: a node that believes in a link the other end has
 // dropped (its answer or DISCONNECT was lost) finds out at its first ping:
 // the other end takes the link back if it has room, and otherwise answers
