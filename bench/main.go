@@ -72,6 +72,7 @@ func main() {
 	eagerMin := flag.Int("eagermin", 0, "Grapevine with -overlay: override Plumtree's EagerMin (0: profile's)")
 	plumRepair := flag.String("plumrepair", "", "Grapevine with -overlay: override Plumtree's PlumRepair: on, off ('': profile's)")
 	iwantCalls := flag.Int("iwantcalls", -1, "Grapevine: override IWantDelayCalls (-1: profile's; 0: IWantDelay's ticks only)")
+	lazyFanout := flag.Int("plumlazy", -1, "Grapevine with -overlay: override PlumLazyFanout, the lazy neighbours announced to on first receipt (-1: profile's; 0: all)")
 	fifo := flag.String("fifo", "", "Grapevine: override per-origin FIFO delivery: on, off ('': profile's)")
 	fifoStart := flag.Int("fifostart", -1, "Grapevine: override FIFOStart in ticks (-1: profile's)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -98,7 +99,7 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds >= 0 || *tree >= 0 || *iwantDelay >= 0 || *fifo != "" || *fifoStart >= 0 || *eagerMin > 0 || *plumRepair != "" || *iwantCalls >= 0 {
+	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds >= 0 || *tree >= 0 || *iwantDelay >= 0 || *fifo != "" || *fifoStart >= 0 || *eagerMin > 0 || *plumRepair != "" || *iwantCalls >= 0 || *lazyFanout >= 0 {
 		engineTune = func(c *core.Config) {
 			if *fifo != "" {
 				c.FIFO = *fifo == "on"
@@ -121,6 +122,9 @@ func main() {
 			if *iwantCalls >= 0 {
 				c.IWantDelayCalls = *iwantCalls
 			}
+			if *lazyFanout >= 0 {
+				c.PlumLazyFanout = *lazyFanout
+			}
 			if *fanout > 0 {
 				c.Fanout = *fanout
 			}
@@ -140,8 +144,8 @@ func main() {
 				c.Rounds = *rounds
 			}
 		}
-		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d tree=%d iwantdelay=%d eagermin=%d plumrepair=%q iwantcalls=%d fifo=%q fifostart=%d\n",
-			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds, *tree, *iwantDelay, *eagerMin, *plumRepair, *iwantCalls, *fifo, *fifoStart)
+		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d tree=%d iwantdelay=%d eagermin=%d plumrepair=%q iwantcalls=%d plumlazy=%d fifo=%q fifostart=%d\n",
+			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds, *tree, *iwantDelay, *eagerMin, *plumRepair, *iwantCalls, *lazyFanout, *fifo, *fifoStart)
 	}
 
 	var sizes []int

@@ -68,6 +68,7 @@ type params struct {
 	plumRepair bool    // core.Config.PlumRepair
 	eagerPlus  float64 // core.Config.EagerMinPlusShare
 	iwantCalls *int    // core.Config.IWantDelayCalls; nil keeps the profile's
+	plumLazy   *int    // core.Config.PlumLazyFanout; nil keeps the profile's
 	suspMax    float64 // membership.Config.SuspicionMaxTimeoutMult; 0 keeps the profile's
 	sample     int     // membership.Config.MemberSample; 0: every node lists every node
 	memProfile string  // heap profile written after the join phase and the settle time
@@ -99,6 +100,7 @@ func main() {
 	flag.DurationVar(&p.joinLimit, "join-limit", 3*time.Minute, "longest simulated wait for the group to have joined")
 	flag.BoolVar(&p.progress, "progress", false, "print the simulated time and the heap to stderr every 10 simulated seconds")
 	iwantCalls := flag.Int("iwant-calls", -1, "first IWANT of an announced body after this many resend calls (core.Config.IWantDelayCalls; -1: the profile's, 0: IWantDelay's ticks)")
+	plumLazy := flag.Int("plum-lazy", -1, "lazy neighbours announced to on first receipt (core.Config.PlumLazyFanout; -1: the profile's, 0: all)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -114,6 +116,9 @@ func main() {
 	}
 	if *iwantCalls >= 0 {
 		p.iwantCalls = iwantCalls
+	}
+	if *plumLazy >= 0 {
+		p.plumLazy = plumLazy
 	}
 	fmt.Println("| n | crash | loss | joined | degree min/med/max | peers contacted / 10 s (med/max) | idle frames/node/s | idle B/node/s | delivered | p50 | p99 | max | bodies/delivery | B/delivery | first declared (med/max) | all hold all victims failed | false failures | heap/node | wall |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -119,6 +119,9 @@ func newWorld(p params) *world {
 		if p.iwantCalls != nil {
 			cfg.Gossip.IWantDelayCalls = *p.iwantCalls
 		}
+		if p.plumLazy != nil {
+			cfg.Gossip.PlumLazyFanout = *p.plumLazy
+		}
 		cfg.Gossip.EagerMinPlusShare = p.eagerPlus
 		oc := p2p.OverlayProfile(0)
 		cfg.Overlay = &oc
