@@ -50,9 +50,9 @@
 //   - Which connections. A HyParView overlay (package membership/overlay)
 //     keeps an active view of 2·⌈ln n⌉+8 neighbours, at most 16
 //     (WithOverlayBudget), and a passive view of 96 addresses to replace
-//     them (a neighbour declared failed within a random second, so that
-//     its neighbours, who learn of the crash together, do not all dial at
-//     once). A neighbour's connection is opened, with its streams, when the
+//     them (a neighbour declared failed is replaced within a random
+//     second, so that its neighbours, who learn of the crash together, do
+//     not all dial at once). A neighbour's connection is opened, with its streams, when the
 //     link comes up and tagged so the connection manager keeps it; a
 //     former neighbour's is closed two seconds after the link ends, and a
 //     connection to any other member once it has been idle ten seconds
