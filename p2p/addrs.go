@@ -136,15 +136,25 @@ func (b *addrBook) succeeded(addr ma.Multiaddr) {
 	}
 }
 
-// addMemberAddrs puts a member's vetted addresses into the peerstore.
+// addMemberAddrs puts a member's vetted addresses into the peerstore or,
+// with the overlay, keeps them until this peer dials the member
+// (member_addrs.go); a member the peerstore already has addresses of (a
+// connected one) gets the new ones there at once.
 func (p *Peer) addMemberAddrs(id peer.ID, addrs []ma.Multiaddr) {
 	ok := p.addrs.admit(id, addrs, time.Now(), func(reason string) {
 		p.m.addrsRefused.WithLabelValues(reason).Inc()
 		p.ctr.addrsRefused.Add(1)
 	})
-	if len(ok) > 0 {
-		p.host.Peerstore().AddAddrs(id, ok, peerstoreTTL)
+	if len(ok) == 0 {
+		return
 	}
+	if p.s.overlay {
+		p.known.set(id, ok)
+		if len(p.host.Peerstore().Addrs(id)) == 0 {
+			return
+		}
+	}
+	p.host.Peerstore().AddAddrs(id, ok, peerstoreTTL)
 }
 
 // dialed records the outcome of a dial to id: the addresses that failed go

@@ -126,3 +126,39 @@ func TestFailedAddrBackoff(t *testing.T) {
 		t.Fatalf("address in backoff admitted for another member: %v (refused %d)", addrs, p.Stats().AddrsRefused)
 	}
 }
+
+// With the overlay a member's advertised addresses stay out of the
+// peerstore until this peer dials it, skip those in backoff, and are
+// forgotten when the member is declared failed.
+func TestMemberAddrsOnDemand(t *testing.T) {
+	p := startPeers(t, 1, false, WithOverlay(true))[0]
+	q := startPeers(t, 1, false)[0] // any reachable host
+	qid := q.host.ID()
+	p.addMemberAddrs(qid, q.Addrs())
+	if addrs := p.host.Peerstore().Addrs(qid); len(addrs) != 0 || p.known.len() != 1 {
+		t.Fatalf("a member's addresses went into the peerstore before a dial: %v (kept %d)", addrs, p.known.len())
+	}
+	if !p.loadAddrs(qid) {
+		t.Fatal("no address loaded for the dial")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.host.Connect(ctx, peer.AddrInfo{ID: qid}); err != nil {
+		t.Fatalf("dial with the loaded addresses: %v", err)
+	}
+
+	sk, _ := GenerateKey()
+	dead, _ := peer.IDFromPrivateKey(sk)
+	nowhere := ma.StringCast("/ip4/127.0.0.1/tcp/1")
+	p.addMemberAddrs(dead, []ma.Multiaddr{nowhere})
+	p.addrs.failed(nowhere, time.Now())
+	if p.loadAddrs(dead) || len(p.host.Peerstore().Addrs(dead)) != 0 {
+		t.Fatal("an address in backoff was loaded")
+	}
+	if err := p.call(ctx, func() { p.emit(Event{Kind: EventFail, Member: Member{ID: dead}}) }); err != nil {
+		t.Fatal(err)
+	}
+	if p.known.len() != 1 {
+		t.Fatalf("%d members' addresses kept, want 1 after a failure", p.known.len())
+	}
+}

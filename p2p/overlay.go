@@ -280,11 +280,12 @@ func (t *transport) usedSince(id peer.ID, since time.Time) bool {
 const addrWait = 3 * time.Second
 
 // awaitAddrs waits, up to addrWait, until id is connected or has an
-// address in the peerstore (writer goroutine).
+// address in the peerstore, loading a member's (member_addrs.go) (writer
+// goroutine).
 func (t *transport) awaitAddrs(id peer.ID) {
 	h := t.p.host
 	for deadline := time.Now().Add(addrWait); time.Now().Before(deadline); {
-		if h.Network().Connectedness(id) == network.Connected || len(h.Peerstore().Addrs(id)) > 0 {
+		if h.Network().Connectedness(id) == network.Connected || t.p.loadAddrs(id) {
 			return
 		}
 		t.p.ctr.addrWaits.Add(1)

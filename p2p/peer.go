@@ -118,8 +118,9 @@ type Peer struct {
 
 	logs    logLimiter
 	addrs   *addrBook
-	metaMax int    // membership's MaxMetaSize
-	gater   *gater // refuses penalized peers (own host only)
+	known   memberAddrs // with the overlay: members' vetted addresses, put into the peerstore only to dial (member_addrs.go)
+	metaMax int         // membership's MaxMetaSize
+	gater   *gater      // refuses penalized peers (own host only)
 
 	auth *groupAuth // closed group's admission (WithGroupAuthority), or nil
 
@@ -669,6 +670,7 @@ func (p *Peer) dialer() {
 				if !p.s.overlay && len(net.Peers()) >= p.s.connLow {
 					continue
 				}
+				p.loadAddrs(id)
 				ctx, cancel := context.WithTimeout(p.ctx, p.s.dialTimeout)
 				err := p.host.Connect(ctx, peer.AddrInfo{ID: id})
 				cancel()
@@ -754,6 +756,7 @@ func (p *Peer) emit(ev Event) {
 			}
 		case EventFail, EventLeave:
 			p.host.ConnManager().UntagPeer(ev.Member.ID, "grapevine-member")
+			p.known.forget(ev.Member.ID) // a Rejoin brings them back
 			if ev.Kind == EventFail {
 				// A member declared failed is talked to no more; a silent
 				// crash leaves its connection open until the transport's
