@@ -146,6 +146,15 @@ func TestMemberAddrsOnDemand(t *testing.T) {
 	if err := p.host.Connect(ctx, peer.AddrInfo{ID: qid}); err != nil {
 		t.Fatalf("dial with the loaded addresses: %v", err)
 	}
+	// The peerstore forgets addresses after their TTL (15 minutes after a
+	// disconnection, 2 after a load); a member learned long ago stays
+	// dialable. (Before, its addresses were put into the peerstore once,
+	// when membership learned them, and a peer of a group older than 15
+	// minutes could not dial a member it had not been connected to.)
+	p.host.Peerstore().ClearAddrs(qid)
+	if !p.loadAddrs(qid) || len(p.host.Peerstore().Addrs(qid)) == 0 {
+		t.Fatal("a member's addresses were not loaded again after the peerstore forgot them")
+	}
 
 	sk, _ := GenerateKey()
 	dead, _ := peer.IDFromPrivateKey(sk)
