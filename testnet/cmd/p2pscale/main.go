@@ -48,6 +48,7 @@ func main() {
 	idleProf := flag.String("idleprofile", "", "write a CPU profile of the 15 idle seconds after the group formed")
 	eagerMin := flag.Int("eagermin", -1, "Plumtree's EagerMin (core.Config); -1: the profile's")
 	lazyFanout := flag.Int("lazyfanout", -1, "Plumtree's PlumLazyFanout (core.Config); -1: the profile's")
+	age := flag.Duration("age", 0, "after formation, let the group idle this long, then kill a quarter of the peers and report whether the survivors' overlays refill (long-lived groups; 0: off)")
 	heapProf := flag.String("heapprofile", "", "write a heap profile (live objects) and, beside it (.goroutines), a goroutine profile once the group formed and idled")
 	flag.Parse()
 	startProfile := func() {
@@ -161,6 +162,10 @@ func main() {
 			float64(runtime.NumGoroutine()-g0)/float64(len(peers)), float64(ms.HeapAlloc)/float64(len(peers))/1e6)
 	}
 	report()
+	if *age > 0 {
+		ageAndKill(peers, *age, report)
+		return
+	}
 	if *heapProf != "" {
 		for name, prof := range map[string]string{*heapProf: "heap", *heapProf + ".goroutines": "goroutine"} {
 			f, err := os.Create(name)
