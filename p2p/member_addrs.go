@@ -20,7 +20,9 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// memberAddrs holds the vetted addresses of live members, encoded.
+// memberAddrs holds the vetted addresses of live members, encoded: at most
+// maxAdvertisedAddrs for each member membership lists (its MaxMembers bounds
+// them), dropped when the member fails or leaves.
 type memberAddrs struct {
 	mu    sync.Mutex
 	addrs map[peer.ID][][]byte
