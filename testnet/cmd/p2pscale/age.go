@@ -46,6 +46,8 @@ type noStreamCount struct {
 	errs map[string]int
 }
 
+// noStream sums the frames dropped for want of a stream and groups the
+// peers' last such errors, peer IDs and ports masked.
 func noStream(peers []*p2p.Peer) noStreamCount {
 	c := noStreamCount{errs: map[string]int{}}
 	for _, p := range peers {

@@ -198,8 +198,8 @@ func main() {
 		os2.Rejected += o.Rejected
 		os2.Failures += o.Failures
 	}
-	var opened, dFull, dNoStream, dFailed uint64
-	noStreamErrs := map[string]int{}
+	var opened, dFull, dFailed uint64
+	ns := noStream(peers)
 	var ms p2p.MembershipStats
 	var lag p2p.LagStats
 	var inDropped uint64
@@ -207,10 +207,6 @@ func main() {
 		s := p.Stats()
 		opened += s.ConnsOpened
 		dFull += s.QueueDroppedBy.Full
-		dNoStream += s.QueueDroppedBy.NoStream
-		if s.LastNoStream != "" {
-			noStreamErrs[peerIDs.ReplaceAllString(ports.ReplaceAllString(s.LastNoStream, "/udp/P"), "<peer>")]++
-		}
 		dFailed += s.QueueDroppedBy.Failed
 		inDropped += s.InDropped
 		lag.CtrlWaitOver100ms += s.Lag.CtrlWaitOver100ms
@@ -246,8 +242,8 @@ func main() {
 	fmt.Printf("driver lag (sum): membership frames waiting > 100 ms %d, > 1 s %d, longest %v; ticks missed %d; overload reports %d; inbound frames dropped at a full inbox %d\n",
 		lag.CtrlWaitOver100ms, lag.CtrlWaitOver1s, lag.CtrlWaitMax.Round(time.Millisecond), lag.TicksLate, lag.Overloaded, inDropped)
 	fmt.Printf("offences counted (sum): %v; (peer, member) pairs penalized now: %d\n", pen, npen)
-	fmt.Printf("queue drops by reason: full %d, no stream %d, stream failed %d\n", dFull, dNoStream, dFailed)
-	for e, n := range noStreamErrs {
+	fmt.Printf("queue drops by reason: full %d, no stream %d, stream failed %d\n", dFull, ns.n, dFailed)
+	for e, n := range ns.errs {
 		fmt.Printf("  last no-stream error at %d peers: %.200s\n", n, e)
 	}
 	fmt.Printf("membership (sum): suspicions %d (unreachable %d), refutations %d, declared dead %d, probes failed %d, push-pulls %d (%d B), updates dropped %d, duplicate accusations %d, probes inconclusive %d, verdicts held %d\n",
