@@ -53,6 +53,17 @@ type Piggybacker interface {
 	Piggyback(to NodeID, frame []byte, room int) []byte
 }
 
+// OriginVoucher is an optional interface of a Piggybacker. Before the usual
+// piggyback, Vouch may append records that vouch for the origins of the
+// message bodies in the frame (origins, without repeats, in the order the
+// bodies were added): membership adds the alive of an origin that joined a
+// moment ago, so that a receiver that has not heard of it yet takes its
+// message in at once instead of holding it (OriginGate). It appends at most
+// room bytes of complete records and returns the frame.
+type OriginVoucher interface {
+	Vouch(to NodeID, origins []NodeID, frame []byte, room int) []byte
+}
+
 // Stats are the engine's counters. Every bound the engine enforces has a
 // counter here for what it dropped.
 type Stats struct {

@@ -20,6 +20,8 @@ type outFrame struct {
 	prune  bool     // Plumtree PRUNE for this link
 	ackReq bool     // ask to acknowledge the tree bodies (treeack.go)
 	acks   []uint64 // acknowledgements of tree bodies received (treeack.go)
+	// origins of the bodies in buf, without repeats (for an OriginVoucher)
+	origins []NodeID
 }
 
 // frameFor returns the frame being built for peer to during this call.
@@ -56,6 +58,14 @@ func (e *Engine) frameFor(to NodeID) *outFrame {
 	return f
 }
 
+// noteOrigin records the origin of a body added to f (frames carry a few
+// bodies, mostly of one origin: a linear scan).
+func (f *outFrame) noteOrigin(o NodeID) {
+	if !slices.Contains(f.origins, o) {
+		f.origins = append(f.origins, o)
+	}
+}
+
 // newFrameBuf starts a frame with room for a small message, so that most
 // frames are built in one allocation.
 func newFrameBuf() []byte { return NewFrame(make([]byte, 0, 160)) }
@@ -86,6 +96,7 @@ func (e *Engine) sendBody(to NodeID, en *storeEntry) bool {
 	}
 	e.reserve(f, en.size)
 	f.buf = AppendMessageRecord(f.buf, en.msg)
+	f.noteOrigin(en.msg.Origin)
 	e.markSent(to, en.msg.Key())
 	e.stats.MessagesSent++
 	e.stats.PayloadSent += uint64(len(en.msg.Payload))
@@ -109,6 +120,7 @@ func (e *Engine) sendTreeBody(to NodeID, en *storeEntry, end uint64) bool {
 	}
 	e.reserve(f, size)
 	f.buf = AppendTreeMessageRecord(f.buf, en.msg, end)
+	f.noteOrigin(en.msg.Origin)
 	e.markSent(to, en.msg.Key())
 	e.stats.MessagesSent++
 	e.stats.PayloadSent += uint64(len(en.msg.Payload))
@@ -169,15 +181,23 @@ func (e *Engine) flush() {
 	e.outFrameIdx = nil
 }
 
-// sendFrame adds the Piggybacker's records to f and hands it to the
-// Transport, unless it is empty.
+// sendFrame adds the Piggybacker's records to f (first what vouches for the
+// origins of its bodies, if the Piggybacker is an OriginVoucher) and hands
+// it to the Transport, unless it is empty. f's origins are spent.
 func (e *Engine) sendFrame(f *outFrame) {
 	buf := f.buf
 	if e.cfg.Piggyback != nil {
+		if v, ok := e.cfg.Piggyback.(OriginVoucher); ok && len(f.origins) > 0 {
+			if room := e.cfg.MaxFrameSize - len(buf); room > 0 {
+				buf = v.Vouch(f.to, f.origins, buf, room)
+			}
+		}
 		if room := e.cfg.MaxFrameSize - len(buf); room > 0 {
 			buf = e.cfg.Piggyback.Piggyback(f.to, buf, room)
 		}
 	}
+	clear(f.origins)
+	f.origins = f.origins[:0]
 	if len(buf) <= 1 {
 		return
 	}

@@ -40,6 +40,10 @@ type Memberlist struct {
 	announceUntil uint64
 	announcedTo   map[core.NodeID]struct{}
 
+	// recent joiners this member vouches for on frames with their messages (vouch.go)
+	recentJoins []recentJoin
+	vouchStats  VouchStats
+
 	suspects    []*member  // members with a running suspicion timer (checkSuspects)
 	probeOrder  []*member  // the shuffled round-robin order (SWIM §4.3)
 	probeIdx    int        // the next position of probeOrder

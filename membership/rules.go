@@ -83,6 +83,7 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		// sender itself: its join is news to everyone.
 		if !viaState || a.id == from {
 			m.enqueue(a.id, RecAlive, appendAlive(nil, aliveMsg{id: mem.id, inc: a.inc, meta: meta, sig: sig}))
+			m.noteJoin(a.id)
 		}
 		m.emit(EventJoin, mem, from)
 		return

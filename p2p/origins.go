@@ -25,7 +25,10 @@ import (
 // views diverge for a moment, and a member that joined a second ago is
 // known to some members before others while its first messages travel as
 // fast as its alive update (a new member puts its alive on its first
-// gossip frame to each peer, membership/self_announce.go, so this is rare).
+// gossip frame to each peer, membership/self_announce.go, and for 5 s after
+// a join the members that relay the new member's messages put its alive on
+// the frames that carry them, once per peer, membership/vouch.go; so this
+// is rare).
 // Meanwhile this peer asks the sender for its
 // full membership state (membership.AskState; once per half a hold per
 // sender, one request in max(5, n/20) ticks over all senders, since a full
@@ -73,6 +76,9 @@ type OriginHoldStats struct {
 	Unproven uint64
 	// Asks: the membership state requests to senders.
 	Asks membership.AskStats
+	// Vouches: recent joiners' alive updates this peer put on frames with
+	// their messages (membership/vouch.go), so that receivers need not hold them.
+	Vouches membership.VouchStats
 }
 
 // OriginHoldStats returns the counters of messages held because their
@@ -83,6 +89,7 @@ func (p *Peer) OriginHoldStats() OriginHoldStats {
 		if nm, ok := p.mc.(*nodeMachine); ok {
 			st.HoldStats = nm.n.Engine().HoldStats()
 			st.Asks = nm.n.Membership().AskStats()
+			st.Vouches = nm.n.Membership().VouchStats()
 			st.Unproven = nm.n.Guard().Stats().UnprovenExpiries
 		}
 	})
