@@ -530,6 +530,11 @@ func runFirst(ctx context.Context, sys system, tb *testbed, nbrs [][]int, rec *r
 		}
 	}
 	rec.mu.Unlock()
+	if printStats {
+		sorted := slices.Clone(lats)
+		slices.Sort(sorted)
+		fmt.Fprintf(os.Stderr, "first message, latency at each receiver (sorted): %v\n", sorted)
+	}
 	res := result{delivered: float64(len(lats)) / float64(len(group)), within100: float64(within) / float64(len(group))}
 	res.p50, res.p99, res.max = quantiles(lats)
 	if n := len(lats); n > 0 {

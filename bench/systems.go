@@ -247,6 +247,8 @@ func (g *grapevineSys) close() {
 		var e core.Stats
 		var qd, qFull, qNoStream, qFailed, ind, pen, refused, nUp, nDown, nFail uint64
 		var cOpened, cTrimmed, sReleased uint64
+		var hold core.HoldStats
+		var vouched uint64
 		var lastNoStream string
 		var off [core.NumOffences]uint64
 		for _, p := range ps {
@@ -259,6 +261,12 @@ func (g *grapevineSys) close() {
 				lastNoStream = st.LastNoStream
 			}
 			ind += st.InDropped
+			hs := p.OriginHoldStats()
+			hold.Held += hs.Held
+			hold.Released += hs.Released
+			hold.Expired += hs.Expired
+			hold.Dropped += hs.Dropped
+			vouched += hs.Vouches.Vouched
 			gs := p.GuardStats()
 			pen += gs.Score.Penalized
 			refused += gs.Refused
@@ -298,8 +306,8 @@ func (g *grapevineSys) close() {
 				fmt.Fprintf(os.Stderr, " %s %d", core.Offence(i), n)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "; neighbours up %d, down %d (failed %d); connections opened %d, trimmed %d; parked streams released %d\n",
-			nUp, nDown, nFail, cOpened, cTrimmed, sReleased)
+		fmt.Fprintf(os.Stderr, "; neighbours up %d, down %d (failed %d); connections opened %d, trimmed %d; parked streams released %d; held for their origin %d (released %d, expired %d, dropped %d), joiners vouched for %d\n",
+			nUp, nDown, nFail, cOpened, cTrimmed, sReleased, hold.Held, hold.Released, hold.Expired, hold.Dropped, vouched)
 	}
 	var wg sync.WaitGroup
 	for _, p := range ps {
