@@ -123,6 +123,7 @@ type pageState struct {
 	ID        string  `json:"id"`
 	Error     string  `json:"error"`
 	StartedMs float64 `json:"startedMs"`
+	JoinedMs  float64 `json:"joinedMs"` // navigation start → another member known alive; 0 until then
 	Events    []struct {
 		Kind string `json:"kind"`
 		ID   string `json:"id"`

@@ -7,9 +7,9 @@ const SEEN = 'grapevine/seen';
 const $ = (id) => document.getElementById(id);
 const short = (id) => id.length > 12 ? '…' + id.slice(-8) : id;
 
-const state = { id: null, error: null, messages: [], seen: new Map(), members: [], conns: [], startedMs: null, events: [] };
+const state = { id: null, error: null, messages: [], seen: new Map(), members: [], conns: [], startedMs: null, joinedMs: null, events: [] };
 window.grapevineState = () => ({
-  id: state.id, error: state.error, startedMs: state.startedMs, events: state.events,
+  id: state.id, error: state.error, startedMs: state.startedMs, joinedMs: state.joinedMs, events: state.events,
   messages: state.messages.map(({ key, from, text, local, latencyMs }) => ({ key, from, text, local, latencyMs })),
   members: state.members, conns: state.conns,
 });
@@ -38,8 +38,15 @@ async function main() {
     onNotice: (line) => console.log('grapevine:', line),
   });
   window.grapevineNode = node;
-  state.startedMs = Math.round(performance.now()); // navigation start -> joined
+  state.startedMs = Math.round(performance.now()); // navigation start -> peer started
   state.id = node.id;
+  // navigation start -> another member known alive (the page has joined)
+  const noteJoined = () => {
+    if (state.joinedMs === null && node.members().some((m) => !m.self && m.state === 'alive')) {
+      state.joinedMs = Math.round(performance.now());
+    }
+  };
+  noteJoined();
   $('self').textContent = node.id;
   setStatus('connected');
 
@@ -75,6 +82,7 @@ async function main() {
 
   node.on('member', (ev) => {
     console.log('member', ev.kind, ev.member.id);
+    noteJoined();
     state.events.push({ kind: ev.kind, id: ev.member.id });
     if (state.events.length > 500) state.events.shift();
   });
