@@ -73,3 +73,40 @@ func (q *eventQueue) close() int {
 	close(q.ch)
 	return left
 }
+
+// emit hands a membership event to Events() (driver goroutine).
+func (p *Peer) emit(ev Event) {
+	p.dur.memberEvent(ev)
+	if ev.Member.ID != "" && !ev.Member.Self {
+		switch ev.Kind {
+		case EventJoin, EventRejoin, EventUpdate:
+			if !p.s.overlay {
+				p.joinedOnce.Do(func() { close(p.joined) })
+			}
+			if len(ev.Member.Addrs) > 0 {
+				p.addMemberAddrs(ev.Member.ID, ev.Member.Addrs)
+			}
+			if !p.s.overlay {
+				// Without the overlay every member is talked to: connect
+				// ahead of need. With it, only neighbours are (overlay.go).
+				p.predial(ev.Member.ID)
+				p.host.ConnManager().TagPeer(ev.Member.ID, "grapevine-member", 50)
+			}
+		case EventFail, EventLeave:
+			p.host.ConnManager().UntagPeer(ev.Member.ID, "grapevine-member")
+			p.known.forget(ev.Member.ID) // a Rejoin brings them back
+			if ev.Kind == EventFail {
+				// A member declared failed is talked to no more; a silent
+				// crash leaves its connection open until the transport's
+				// idle timeout, holding its state (and QUIC its
+				// retransmissions). If it was a false verdict, its
+				// refutation brings it back and the next frame redials.
+				p.closeConns(ev.Member.ID)
+			}
+		}
+	}
+	if !p.events.push(ev) {
+		p.m.eventDrops.Inc()
+		p.ctr.eventDrops.Add(1)
+	}
+}

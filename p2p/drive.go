@@ -1,0 +1,203 @@
+package p2p
+
+import (
+	"time"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// The driver: the one goroutine that owns the state machine (drive),
+// the inboxes that hand it frames (enqueueIn), and what it does after
+// each tick (afterTick).
+
+// inFrame is an inbound frame on its way to the driver.
+type inFrame struct {
+	from     core.NodeID
+	data     []byte
+	src      *inStream // to release the frame's memory reservation once stepped
+	reserved int
+	at       int64 // when it was handed to the driver (UnixNano), for LagStats
+}
+
+// stepped tells the frame's stream the driver is done with it.
+func (f *inFrame) stepped() {
+	if f.src != nil {
+		f.src.done(f.reserved)
+	}
+}
+
+// enqueueIn hands an inbound frame to the driver. Membership frames never
+// wait behind gossip: they have their own inbox, served first. It blocks
+// while the inbox is full (back-pressure on that stream) and returns false
+// when the peer is closing.
+func (p *Peer) enqueueIn(k kind, f *inFrame) bool {
+	ch := p.bulkIn
+	if k == kindMembership {
+		ch = p.ctrlIn
+		f.at = time.Now().UnixNano()
+	}
+	select {
+	case ch <- f:
+		return true
+	default:
+	}
+	if k == kindMembership {
+		// A late probe is as good as a lost one: drop, do not wait.
+		p.ctr.inDrops.Add(1)
+		f.stepped()
+		return true
+	}
+	select {
+	case ch <- f:
+		return true
+	case <-p.ctx.Done():
+		return false
+	}
+}
+
+// ctrlBurst is how many membership frames the driver steps in a row before
+// it also serves ticks, API calls and gossip frames.
+const ctrlBurst = 32
+
+// drive is the driver loop: the only goroutine that touches the state
+// machine. Real time drives Tick; inbound frames go to Step (membership
+// first); calls from the API run in between.
+func (p *Peer) drive() {
+	defer p.wg.Done()
+	defer close(p.done)
+	tick := time.NewTicker(p.s.tick)
+	defer tick.Stop()
+	reap := time.NewTicker(time.Minute)
+	defer reap.Stop()
+	gapTimer := time.NewTimer(time.Hour)
+	gapTimer.Stop()
+	defer gapTimer.Stop()
+	var gapC <-chan time.Time // armed while gap wants wait to be asked
+	ackTimer := time.NewTimer(time.Hour)
+	ackTimer.Stop()
+	defer ackTimer.Stop()
+	var ackC <-chan time.Time // armed while tree bodies await an acknowledgement or IWANTs an answer
+	armAck := func() {
+		if ackC == nil && p.mc.AwaitingAnswers() {
+			ackTimer.Reset(treeAckWait(p.s.profile))
+			ackC = ackTimer.C
+		}
+	}
+	step := func(f *inFrame) {
+		if f.at != 0 {
+			p.reportLag(p.ctr.lag.frameWaited(f.at, time.Now()))
+		}
+		if err := p.mc.Step(f.from, f.data); err != nil {
+			p.m.decodeErrs.Inc()
+			p.ctr.decodeErrs.Add(1)
+			log.Debugw("bad frame", "from", ShortID(f.from), "err", err)
+		}
+		f.stepped()
+		if gapC == nil && p.mc.GapsWaiting() {
+			// A message revealed missing ones: ask for them in a few
+			// milliseconds rather than at the next tick (gapAskWait).
+			gapTimer.Reset(gapAskWait(p.s.profile))
+			gapC = gapTimer.C
+		}
+		armAck()
+	}
+	var leaving chan struct{}
+	var leaveDeadline time.Time
+	ctrlRun := 0
+	for {
+		// Membership frames first, but at most ctrlBurst in a row: under a
+		// steady stream of them the timers, the API and gossip still get a
+		// turn (a starved Tick would stall probe timeouts, a starved call
+		// would block Members or Publish for as long as the stream lasts).
+		if ctrlRun < ctrlBurst {
+			select {
+			case f := <-p.ctrlIn:
+				step(f)
+				ctrlRun++
+				continue
+			default:
+			}
+		}
+		ctrlRun = 0
+		select {
+		case <-p.ctx.Done():
+			return
+		case f := <-p.ctrlIn:
+			step(f)
+		case f := <-p.bulkIn:
+			step(f)
+		case fn := <-p.calls:
+			fn()
+			armAck()
+		case <-gapC:
+			gapC = nil
+			p.mc.AskGaps()
+		case <-ackC:
+			// Resend tree bodies not acknowledged and IWANTs not
+			// answered within one to two intervals (treeAckWait),
+			// rather than wait for repair or IWantTimeout.
+			ackC = nil
+			p.mc.ResendUnanswered()
+			armAck()
+		case <-tick.C:
+			p.reportLag(p.ctr.lag.tickServed(time.Now(), p.s.tick))
+			// Frames that arrived before this tick are read before its
+			// timers run: an ack queued behind a burst of frames is not a
+			// failed probe, and an eager body queued behind others does
+			// not turn into an IWANT and a graft (Plumtree's timer).
+			for n := len(p.ctrlIn); n > 0; n-- {
+				step(<-p.ctrlIn)
+			}
+			for n := len(p.bulkIn); n > 0; n-- {
+				step(<-p.bulkIn)
+			}
+			p.mc.Tick()
+			armAck()
+			p.catchUp()
+			p.afterTick()
+			if leaving != nil && ((p.mc.Pending() == 0 && p.tr.queued() == 0) || time.Now().After(leaveDeadline)) {
+				close(leaving)
+				leaving = nil
+			}
+		case ch := <-p.leave:
+			p.mc.Leave()
+			leaving, leaveDeadline = ch, time.Now().Add(p.s.leaveGrace)
+		case <-reap.C:
+			now := time.Now()
+			p.tr.reap(now.Add(-idleWriter), now.Add(-2*idleWriter))
+		}
+	}
+}
+
+var metricsEvery = 10 // ticks between gauge refreshes (1 s at 100 ms ticks)
+
+// afterTick hands events a reader fell behind on to Events() and
+// refreshes gauges now and then (on the driver goroutine).
+func (p *Peer) afterTick() {
+	p.events.flush()
+	p.tickN++
+	if p.tickN%metricsEvery != 1 {
+		return
+	}
+	p.flushLogs()
+	p.sweepConns()
+	counts := p.mc.MemberCounts()
+	for _, st := range memberStates {
+		p.m.members.WithLabelValues(st).Set(float64(counts[st]))
+	}
+	es, gs := p.mc.EngineStats(), p.mc.GuardStats()
+	p.m.duplicates.Add(float64(es.Duplicates - p.lastDup))
+	p.lastDup = es.Duplicates
+	for _, r := range []struct {
+		name string
+		v    uint64
+	}{
+		{"peer_budget", es.PeerBudgetDrops}, {"store_evicted", es.StoreEvicted}, {"origins_evicted", es.OriginsEvicted},
+		{"inbound_per_peer", es.InboundDropped}, {"too_large", es.TooLarge}, {"wants_dropped", es.WantsDropped},
+		{"wants_expired", es.WantsExpired}, {"gaps_abandoned", es.GapsAbandoned},
+		{"score_evicted", gs.Score.Evicted}, {"score_untracked", gs.Score.Untracked},
+		{"publish_rate_untracked", gs.PublishUntracked},
+	} {
+		p.m.engineDrops.WithLabelValues(r.name).Set(float64(r.v))
+	}
+}

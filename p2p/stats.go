@@ -1,0 +1,86 @@
+package p2p
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// The counters a Peer reports (Stats); the Prometheus metrics (metrics.go)
+// mirror them.
+
+// Stats is a snapshot of the peer's counters.
+type Stats struct {
+	Engine       core.Stats // the gossip engine's counters
+	Membership   MembershipStats
+	FramesSent   uint64 // frames written to streams
+	BytesSent    uint64 // bytes written (frames with their length prefix)
+	FramesIn     uint64
+	BytesIn      uint64
+	QueueDropped uint64 // outgoing frames dropped (queue full, stream failed)
+	// QueueDroppedBy splits QueueDropped by reason: the peer's queue was
+	// full; no stream could be opened (dial or negotiation failed); the
+	// stream failed (its queue dropped with the batch being written).
+	QueueDroppedBy struct{ Full, NoStream, Failed uint64 }
+	// LastNoStream is why the last stream that could not be opened
+	// failed (empty if none failed).
+	LastNoStream  string
+	InDropped     uint64 // inbound frames dropped (driver inbox full)
+	Delivered     uint64 // messages handed to subscribers' topics (own included)
+	Invalid       uint64 // messages whose signature did not verify
+	DecodeErrors  uint64 // inbound frames dropped: they did not decode, or a record in them did not
+	SubDropped    uint64 // deliveries dropped because a subscriber was slow
+	EventsDropped uint64
+	WriteTimeouts uint64 // outgoing batches not written within their deadline
+	AddrsRefused  uint64 // member-advertised addresses not put into the peerstore (addrs.go)
+	ConnsTrimmed  uint64 // connections closed because the overlay did not need them (overlay.go) or their member was declared failed
+	ConnsOpened   uint64 // connections set up, inbound and outbound (each a handshake)
+	// StreamsReleased counts idle outgoing streams let go at once when the
+	// last connection to their peer closed (transport.go, disconnected).
+	StreamsReleased uint64
+	Overlay         OverlayStats      // the overlay's counters (zero with the overlay off)
+	Inbound         InboundStats      // what the inbound bounds refused or delayed
+	Lag             LagStats          // how far behind real time the driver ran (lag.go)
+	Gaps            core.GapStats     // bodies wanted because a later message revealed them missing (core/gapwant.go)
+	TreeAck         core.TreeAckStats // tree bodies acknowledged and resent (core/treeack.go)
+}
+
+// loadString reads a string kept in an atomic.Value ("" if none yet).
+func loadString(v *atomic.Value) string {
+	s, _ := v.Load().(string)
+	return s
+}
+
+// Stats returns a snapshot of the counters.
+func (p *Peer) Stats() Stats {
+	st := Stats{
+		FramesSent: p.ctr.framesOut.Load(), BytesSent: p.ctr.bytesOut.Load(),
+		FramesIn: p.ctr.framesIn.Load(), BytesIn: p.ctr.bytesIn.Load(),
+		QueueDropped: p.ctr.queueDrops.Load(), InDropped: p.ctr.inDrops.Load(),
+		QueueDroppedBy: struct{ Full, NoStream, Failed uint64 }{p.ctr.dropFull.Load(), p.ctr.dropNoStream.Load(), p.ctr.dropFailed.Load()},
+		LastNoStream:   loadString(&p.ctr.lastNoStream),
+		Delivered:      p.ctr.delivered.Load(), Invalid: p.ctr.invalid.Load(), DecodeErrors: p.ctr.decodeErrs.Load(),
+		SubDropped: p.ctr.subDrops.Load(), EventsDropped: p.ctr.eventDrops.Load(),
+		WriteTimeouts: p.ctr.writeTimeouts.Load(), AddrsRefused: p.ctr.addrsRefused.Load(),
+		ConnsTrimmed: p.ctr.connsTrimmed.Load(), ConnsOpened: p.ctr.connsOpened.Load(),
+		StreamsReleased: p.ctr.streamsReleased.Load(),
+		Lag:             p.ctr.lag.stats(),
+		Inbound: InboundStats{
+			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),
+			Idle: p.ctr.inbound[inIdle].Load(), SlowFrame: p.ctr.inbound[inSlowFrame].Load(),
+			NoMemory: p.ctr.inbound[inNoMemory].Load(), Throttled: p.ctr.inbound[inThrottled].Load(),
+			Penalized: p.ctr.inbound[inPenalized].Load(),
+		},
+	}
+	_ = p.call(context.Background(), func() {
+		st.Engine = p.mc.EngineStats()
+		st.Membership = p.mc.MembershipStats()
+		st.Overlay = p.mc.OverlayStats()
+		if m, ok := p.mc.(*nodeMachine); ok {
+			st.Gaps = m.n.Engine().GapStats()
+			st.TreeAck = m.n.Engine().TreeAckStats()
+		}
+	})
+	return st
+}
