@@ -3,10 +3,7 @@ package p2p
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
-	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,132 +11,13 @@ import (
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 	"golang.org/x/time/rate"
 )
 
-// Protocol IDs. Gossip (message bodies, IHAVE/IWANT, pull digests, with
-// membership updates piggybacked) travels on GossipProtocol; frames that
-// carry only membership records (SWIM ping, ack, ping-req, nack, join,
-// state exchange) travel on MembershipProtocol, a second long-lived stream
-// with its own queue and writer, so a probe never waits behind bulk data.
-// Each group speaks them under its own suffix (Protocols), so members of
-// different groups never exchange a frame, even on a shared host or DHT.
-const (
-	GossipProtocol     protocol.ID = "/grapevine/1.0.0"
-	MembershipProtocol protocol.ID = "/grapevine/swim/1.0.0"
-)
-
-// Protocols returns the protocol IDs a group's members speak: the base IDs
-// followed by "/" and the first 16 hex digits of SHA-256 of the group name.
-func Protocols(group string) (gossip, membership protocol.ID) {
-	sum := sha256.Sum256([]byte("grapevine/group/" + group))
-	tag := "/" + hex.EncodeToString(sum[:8])
-	return GossipProtocol + protocol.ID(tag), MembershipProtocol + protocol.ID(tag)
-}
-
-type kind uint8
-
-const (
-	kindGossip kind = iota
-	kindMembership
-)
-
-func (k kind) String() string {
-	if k == kindMembership {
-		return "membership"
-	}
-	return "gossip"
-}
-
-func (p *Peer) proto(k kind) protocol.ID {
-	if k == kindMembership {
-		return p.swimProto
-	}
-	return p.gossipProto
-}
-
-// classify returns kindMembership for a frame whose records are all
-// membership records (types 0x40-0x7f), kindGossip otherwise. It walks the
-// record headers only; a malformed frame is gossip (the receiver rejects it).
-func classify(frame []byte) kind {
-	if len(frame) < 2 {
-		return kindGossip
-	}
-	b := frame[1:]
-	for len(b) > 0 {
-		t := b[0]
-		if t < core.RecMembershipFirst || t > core.RecMembershipLast {
-			return kindGossip
-		}
-		b = b[1:]
-		var n uint64
-		var s uint
-		i := 0
-		for ; i < len(b) && i < 10; i++ {
-			n |= uint64(b[i]&0x7f) << s
-			s += 7
-			if b[i] < 0x80 {
-				break
-			}
-		}
-		if i >= len(b) || n > uint64(len(b)-i-1) {
-			return kindGossip
-		}
-		b = b[i+1+int(n):]
-	}
-	return kindMembership
-}
-
-// outQueue is one bounded outgoing queue (one peer, one kind). The driver
-// pushes without ever blocking; the writer goroutine drains it.
-type outQueue struct {
-	mu        sync.Mutex
-	frames    [][]byte
-	bytes     int
-	maxFrames int
-	maxBytes  int
-}
-
-// push enqueues frame or reports false if the queue is full.
-func (q *outQueue) push(frame []byte) bool {
-	q.mu.Lock()
-	if len(q.frames) >= q.maxFrames || q.bytes+len(frame) > q.maxBytes {
-		q.mu.Unlock()
-		return false
-	}
-	q.frames = append(q.frames, frame)
-	q.bytes += len(frame)
-	q.mu.Unlock()
-	return true
-}
-
-// take removes and returns every queued frame.
-func (q *outQueue) take(dst [][]byte) [][]byte {
-	q.mu.Lock()
-	dst = append(dst[:0], q.frames...)
-	clear(q.frames)
-	q.frames = q.frames[:0]
-	q.bytes = 0
-	q.mu.Unlock()
-	return dst
-}
-
-func (q *outQueue) drop() int {
-	q.mu.Lock()
-	n := len(q.frames)
-	clear(q.frames)
-	q.frames = q.frames[:0]
-	q.bytes = 0
-	q.mu.Unlock()
-	return n
-}
-
-func (q *outQueue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.frames)
-}
+// The transport (core.Transport): for each remote peer, two bounded
+// outgoing queues (membership and gossip frames, protocols.go) drained by
+// writer goroutines onto long-lived streams, parked between bursts and
+// reaped when idle; and which peers are unreachable (core.Reachability).
 
 // remote is the outgoing side of one peer: two queues and two writers.
 type remote struct {
@@ -535,62 +413,6 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 		}
 		clear(batch)
 	}
-}
-
-// Outgoing frame buffers are recycled: the engine builds each frame that
-// carries a message body in a buffer from frameBuffer (core.FrameBuffers),
-// hands it over in Send, and the writer returns it here once written
-// (io.Writer implementations, libp2p streams included, do not keep what
-// they are given). At 16 KiB per body and several bodies sent per message,
-// these were the largest share of a peer's allocations, and with them of
-// the collector's work. Buffers are pooled in power-of-two classes from
-// 4 KiB to 4 MiB; a pool empties itself over two collections when unused.
-const (
-	minBufShift = 12
-	maxBufShift = 22
-)
-
-var framePools [maxBufShift - minBufShift + 1]sync.Pool
-
-// frameBuffer returns a buffer of length 0 and capacity at least n.
-func frameBuffer(n int) []byte {
-	if n > 1<<maxBufShift {
-		return make([]byte, 0, n)
-	}
-	c := max(bits.Len(uint(max(n, 1)-1)), minBufShift) - minBufShift
-	if b, ok := framePools[c].Get().(*[]byte); ok {
-		return (*b)[:0]
-	}
-	return make([]byte, 0, 1<<(c+minBufShift))
-}
-
-// recycleFrame takes back a written frame whose capacity is one of the
-// classes (any frame handed to Send belongs to the transport, so it may
-// be reused whatever its origin).
-func recycleFrame(b []byte) {
-	c := cap(b)
-	if c < 1<<minBufShift || c > 1<<maxBufShift || c&(c-1) != 0 {
-		return
-	}
-	b = b[:0]
-	framePools[bits.Len(uint(c))-1-minBufShift].Put(&b)
-}
-
-func appendUvarint(dst []byte, v uint64) []byte {
-	for v >= 0x80 {
-		dst = append(dst, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(dst, byte(v))
-}
-
-func uvarintSize(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
 }
 
 // reap closes parked streams idle since before idle and forgets remotes
