@@ -66,12 +66,13 @@ func main() {
 	lazyThr := flag.Int("lazythreshold", -1, "Grapevine: override LazyThreshold (-1: profile's)")
 	pullEvery := flag.Int("pullevery", 0, "Grapevine: override PullEvery (0: profile's)")
 	roundTicks := flag.Int("roundticks", 0, "Grapevine: override RoundTicks (0: profile's)")
-	rounds := flag.Int("rounds", -1, "Grapevine: override Rounds (-1: profile's; 0: no announcement rounds after first receipt)")
+	rounds := flag.Int("rounds", -1, "Grapevine: override Rounds, the announcement rounds after first receipt (-1: profile's; 0: core's RoundsFactor·ln n, not none)")
 	tree := flag.Int("tree", -1, "Grapevine: override TreeFanout (-1: profile's; 0: off, random eager push)")
 	iwantDelay := flag.Int("iwantdelay", -1, "Grapevine: override IWantDelay in ticks (-1: profile's)")
 	eagerMin := flag.Int("eagermin", 0, "Grapevine with -overlay: override Plumtree's EagerMin (0: profile's)")
 	plumRepair := flag.String("plumrepair", "", "Grapevine with -overlay: override Plumtree's PlumRepair: on, off ('': profile's)")
 	iwantCalls := flag.Int("iwantcalls", -1, "Grapevine: override IWantDelayCalls (-1: profile's; 0: IWantDelay's ticks only)")
+	afterLoss := flag.Int("plumrounds", -1, "Grapevine with -overlay: override PlumRoundsAfterLoss, the ticks after a loss during which rounds announce (-1: profile's; 0: every round)")
 	lazyFanout := flag.Int("plumlazy", -1, "Grapevine with -overlay: override PlumLazyFanout, the lazy neighbours announced to on first receipt (-1: profile's; 0: all)")
 	fifo := flag.String("fifo", "", "Grapevine: override per-origin FIFO delivery: on, off ('': profile's)")
 	fifoStart := flag.Int("fifostart", -1, "Grapevine: override FIFOStart in ticks (-1: profile's)")
@@ -99,7 +100,7 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds >= 0 || *tree >= 0 || *iwantDelay >= 0 || *fifo != "" || *fifoStart >= 0 || *eagerMin > 0 || *plumRepair != "" || *iwantCalls >= 0 || *lazyFanout >= 0 {
+	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds >= 0 || *tree >= 0 || *iwantDelay >= 0 || *fifo != "" || *fifoStart >= 0 || *eagerMin > 0 || *plumRepair != "" || *iwantCalls >= 0 || *lazyFanout >= 0 || *afterLoss >= 0 {
 		engineTune = func(c *core.Config) {
 			if *fifo != "" {
 				c.FIFO = *fifo == "on"
@@ -121,6 +122,9 @@ func main() {
 			}
 			if *iwantCalls >= 0 {
 				c.IWantDelayCalls = *iwantCalls
+			}
+			if *afterLoss >= 0 {
+				c.PlumRoundsAfterLoss = *afterLoss
 			}
 			if *lazyFanout >= 0 {
 				c.PlumLazyFanout = *lazyFanout
@@ -144,8 +148,8 @@ func main() {
 				c.Rounds = *rounds
 			}
 		}
-		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d tree=%d iwantdelay=%d eagermin=%d plumrepair=%q iwantcalls=%d plumlazy=%d fifo=%q fifostart=%d\n",
-			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds, *tree, *iwantDelay, *eagerMin, *plumRepair, *iwantCalls, *lazyFanout, *fifo, *fifoStart)
+		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d tree=%d iwantdelay=%d eagermin=%d plumrepair=%q iwantcalls=%d plumlazy=%d plumrounds=%d fifo=%q fifostart=%d\n",
+			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds, *tree, *iwantDelay, *eagerMin, *plumRepair, *iwantCalls, *lazyFanout, *afterLoss, *fifo, *fifoStart)
 	}
 
 	var sizes []int

@@ -289,6 +289,15 @@ type Config struct {
 	// ID) whose floor is EagerMin+1 eager links instead of EagerMin: a
 	// floor between two whole numbers. 0 by default.
 	EagerMinPlusShare float64
+	// PlumRoundsAfterLoss, when positive, lets a node under Plumtree send
+	// the per-round announcements (Rounds, Fanout: push.go) only within
+	// this many ticks after it last saw loss: it asked for a body (an
+	// IWANT: an announced message the eager path did not bring in time, or
+	// a gap in an origin's numbers), or a neighbour link went away. The
+	// rest of the time Plumtree's own announcements on first receipt
+	// (PlumLazyFanout) are the only ones. 0 (the default): every round
+	// announces, as without Plumtree.
+	PlumRoundsAfterLoss int
 
 	// MaxMessageSize bounds a payload, on publish and on receipt.
 	MaxMessageSize int
@@ -470,6 +479,7 @@ func (c *Config) validate() error {
 	req(c.EagerMin >= 0, "EagerMin must not be negative")
 	req(c.PlumLazyFanout >= 0, "PlumLazyFanout must not be negative")
 	req(c.EagerMinPlusShare >= 0 && c.EagerMinPlusShare <= 1, "EagerMinPlusShare must be within [0, 1]")
+	req(c.PlumRoundsAfterLoss >= 0, "PlumRoundsAfterLoss must not be negative")
 	req(c.TreeAckProbeTicks >= 0, "TreeAckProbeTicks must not be negative")
 	req(c.TreeAckTicks >= 0 && c.FastWantRetries >= 0 && c.FastWantRetries < 256, "TreeAckTicks and FastWantRetries must not be negative (FastWantRetries below 256)")
 	req(c.IWantDelayCalls >= 0, "IWantDelayCalls must not be negative")

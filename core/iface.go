@@ -124,4 +124,5 @@ type PlumStats struct {
 	PrunesReceived uint64 // PRUNEs received
 	Grafts         uint64 // lazy links made eager again by an IWANT either way
 	LinksDropped   uint64 // link states dropped because the neighbour left
+	QuietRounds    uint64 // rounds whose announcements were left out: no loss seen within Config.PlumRoundsAfterLoss
 }

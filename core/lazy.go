@@ -171,6 +171,7 @@ func (e *Engine) sendIHave(to NodeID, k MsgKey) {
 func (e *Engine) sendIWant(to NodeID, k MsgKey) {
 	if e.cfg.Plumtree {
 		e.plumGraft(to)
+		e.plumSawLoss() // the eager path did not bring it in time
 	}
 	f := e.frameFor(to)
 	f.iwant = append(f.iwant, k)

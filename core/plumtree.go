@@ -41,6 +41,8 @@ type plumState struct {
 	repair   plumRepair // Config.PlumRepair (plumtree_repair.go)
 	floor    int        // PlumFloor, once computed
 	floorSet bool
+	// lossUntil: the tick until which rounds announce (Config.PlumRoundsAfterLoss)
+	lossUntil uint64
 }
 
 // PlumStats returns a copy of the Plumtree counters.
@@ -97,6 +99,7 @@ func (e *Engine) plumRefresh(l NeighborLister) {
 		if _, ok := next[id]; !ok {
 			p.stats.LinksDropped++
 			e.plumRepairForget(id)
+			e.plumSawLoss() // a neighbour gone, perhaps failed: what it was to pass on may be lost
 		}
 	}
 	p.lazy, p.ver, p.ok = next, v, true
@@ -212,4 +215,24 @@ func (e *Engine) plumGraft(p NodeID) {
 		e.plum.lazy[p] = false
 		e.plum.stats.Grafts++
 	}
+}
+
+// plumSawLoss notes evidence of loss under Plumtree (an IWANT sent, a
+// neighbour link dropped): the per-round announcements resume for
+// Config.PlumRoundsAfterLoss ticks.
+func (e *Engine) plumSawLoss() {
+	if n := e.cfg.PlumRoundsAfterLoss; n > 0 {
+		e.plum.lossUntil = e.ticks + uint64(n)
+	}
+}
+
+// plumQuiet reports whether this round's announcements are left out:
+// Plumtree is pushing, Config.PlumRoundsAfterLoss is set, and no loss was
+// seen within it.
+func (e *Engine) plumQuiet() bool {
+	if e.cfg.PlumRoundsAfterLoss <= 0 || e.ticks < e.plum.lossUntil {
+		return false
+	}
+	_, ok := e.plumLister()
+	return ok
 }

@@ -253,3 +253,88 @@ func TestPlumtreeLeavesTreePushAlone(t *testing.T) {
 		t.Fatalf("off: %d bodies, %d tree, %d frames; on: %d, %d, %d", a1, a2, a3, b1, b2, b3)
 	}
 }
+
+// With PlumRoundsAfterLoss, the per-round announcements are left out while
+// no loss was seen: a message costs first receipt's announcements only. A
+// node that sends an IWANT or loses a neighbour link announces in its
+// rounds again, for PlumRoundsAfterLoss ticks.
+func TestPlumRoundsAfterLoss(t *testing.T) {
+	const n, window = 30, 10
+	roundIHaves := func(tn *testNet) (sum uint64, per []uint64) {
+		for _, e := range tn.nodes {
+			r := e.Stats().IHavesSent - e.PlumStats().LazySent
+			per = append(per, r)
+			sum += r
+		}
+		return sum, per
+	}
+	// messages publishes three messages and runs the rounds they are hot in.
+	messages := func(tn *testNet, tag string) {
+		for j := 0; j < 3; j++ {
+			tn.publish(j, "t", []byte(tag))
+		}
+		for r := 0; r < 3; r++ {
+			tn.round()
+		}
+	}
+	always := plumNet(t, n, 5, nil)
+	messages(always, "always")
+	if sum, _ := roundIHaves(always); sum == 0 {
+		t.Fatal("no round announcements with PlumRoundsAfterLoss 0")
+	}
+
+	tn := plumNet(t, n, 5, func(_ int, c *Config) { c.PlumRoundsAfterLoss = window })
+	messages(tn, "warm") // the first messages: new links, perhaps IWANTs
+	for r := 0; r < window+1; r++ {
+		tn.round()
+	}
+	before, _ := roundIHaves(tn)
+	messages(tn, "quiet")
+	after, _ := roundIHaves(tn)
+	var quiet uint64
+	for _, e := range tn.nodes {
+		quiet += e.PlumStats().QuietRounds
+	}
+	if after != before || quiet == 0 {
+		t.Fatalf("without loss: %d round announcements (want none), %d quiet rounds", after-before, quiet)
+	}
+	for i, app := range tn.apps {
+		got := 0
+		for _, m := range app.got {
+			if string(m.Payload) == "quiet" {
+				got++
+			}
+		}
+		if got != 3 {
+			t.Fatalf("node %d delivered %d of the 3 quiet-round messages", i, got)
+		}
+	}
+
+	// Node 7 loses a neighbour link: its rounds announce again, the
+	// others' stay quiet.
+	s := tn.nodes[7].cfg.Sampler.(*nbrSampler)
+	s.peers = s.peers[1:]
+	s.ver++
+	_, per0 := roundIHaves(tn)
+	messages(tn, "after a link went")
+	_, per1 := roundIHaves(tn)
+	for i := range per1 {
+		if d := per1[i] - per0[i]; (i == 7) != (d > 0) {
+			t.Fatalf("node %d: %d round announcements after node 7 lost a link", i, d)
+		}
+	}
+
+	// An IWANT sent is loss too.
+	for r := 0; r < window+1; r++ {
+		tn.round()
+	}
+	_, per0 = roundIHaves(tn)
+	tn.nodes[3].sendIWant(nodeName(4), MsgKey{Origin: nodeName(0), Seq: 999})
+	tn.nodes[3].flush()
+	tn.settle()
+	messages(tn, "after an IWANT")
+	_, per1 = roundIHaves(tn)
+	if per1[3] == per0[3] {
+		t.Fatal("no round announcements after an IWANT")
+	}
+}

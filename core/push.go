@@ -36,13 +36,20 @@ func (e *Engine) pushRound() {
 	}
 	cands := append(e.entryScratch[:0], live...)
 	sel := e.selectForRound(cands)
-	targets := e.pickTargets(e.cfg.Fanout, e.cfg.DistinctTargets, "", "")
-	for _, t := range targets {
-		for _, en := range sel {
-			if en.lazy {
-				e.sendIHave(t, en.msg.Key())
-			} else {
-				e.sendBody(t, en)
+	if e.plumQuiet() {
+		// Under Plumtree without loss seen lately, first receipt's
+		// announcements suffice (Config.PlumRoundsAfterLoss); the round
+		// still counts against each message's rounds.
+		e.plum.stats.QuietRounds++
+	} else {
+		targets := e.pickTargets(e.cfg.Fanout, e.cfg.DistinctTargets, "", "")
+		for _, t := range targets {
+			for _, en := range sel {
+				if en.lazy {
+					e.sendIHave(t, en.msg.Key())
+				} else {
+					e.sendBody(t, en)
+				}
 			}
 		}
 	}

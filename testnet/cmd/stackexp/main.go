@@ -69,6 +69,7 @@ type params struct {
 	eagerPlus  float64 // core.Config.EagerMinPlusShare
 	iwantCalls *int    // core.Config.IWantDelayCalls; nil keeps the profile's
 	plumLazy   *int    // core.Config.PlumLazyFanout; nil keeps the profile's
+	afterLoss  *int    // core.Config.PlumRoundsAfterLoss; nil keeps the profile's
 	suspMax    float64 // membership.Config.SuspicionMaxTimeoutMult; 0 keeps the profile's
 	sample     int     // membership.Config.MemberSample; 0: every node lists every node
 	memProfile string  // heap profile written after the join phase and the settle time
@@ -101,6 +102,7 @@ func main() {
 	flag.BoolVar(&p.progress, "progress", false, "print the simulated time and the heap to stderr every 10 simulated seconds")
 	iwantCalls := flag.Int("iwant-calls", -1, "first IWANT of an announced body after this many resend calls (core.Config.IWantDelayCalls; -1: the profile's, 0: IWantDelay's ticks)")
 	plumLazy := flag.Int("plum-lazy", -1, "lazy neighbours announced to on first receipt (core.Config.PlumLazyFanout; -1: the profile's, 0: all)")
+	afterLoss := flag.Int("rounds-after-loss", -1, "ticks after a loss seen during which the per-round announcements are sent (core.Config.PlumRoundsAfterLoss; -1: the profile's, 0: every round)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -119,6 +121,9 @@ func main() {
 	}
 	if *plumLazy >= 0 {
 		p.plumLazy = plumLazy
+	}
+	if *afterLoss >= 0 {
+		p.afterLoss = afterLoss
 	}
 	fmt.Println("| n | crash | loss | joined | degree min/med/max | peers contacted / 10 s (med/max) | idle frames/node/s | idle B/node/s | delivered | p50 | p99 | max | bodies/delivery | B/delivery | first declared (med/max) | all hold all victims failed | false failures | heap/node | wall |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -119,6 +119,9 @@ func newWorld(p params) *world {
 		if p.iwantCalls != nil {
 			cfg.Gossip.IWantDelayCalls = *p.iwantCalls
 		}
+		if p.afterLoss != nil {
+			cfg.Gossip.PlumRoundsAfterLoss = *p.afterLoss
+		}
 		if p.plumLazy != nil {
 			cfg.Gossip.PlumLazyFanout = *p.plumLazy
 		}
