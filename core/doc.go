@@ -106,7 +106,10 @@
 // against loss. A lazy neighbour that misses the body asks for it with
 // IWANT after IWantDelay, which makes the link eager again on both sides
 // (Plumtree's GRAFT). Link state exists only for current neighbours and
-// flips one bit per PRUNE or IWANT; counters are in PlumStats.
+// flips one bit per PRUNE or IWANT; counters are in PlumStats. With
+// Config.PlumRoundsAfterLoss a node's gossip rounds announce only within
+// that many ticks after it saw loss (it sent an IWANT, or a neighbour link
+// went away); otherwise the announcements on first receipt are the only ones.
 //
 // # Gap wants
 //
