@@ -92,8 +92,10 @@
 //     does not offer it, since over a sample most origins are unknown.
 //   - How gossip travels. The engine's peers are the neighbours: first
 //     receipt pushes the body to neighbours, rounds announce it to
-//     neighbours, pull asks neighbours; a body still reaches each member
-//     about once (the engine's Plumtree mode, core/doc.go). A member asks
+//     neighbours (only within 5 s of a loss the member saw:
+//     core.Config.PlumRoundsAfterLoss), pull asks neighbours; a body still
+//     reaches each member about once (the engine's Plumtree mode,
+//     core/doc.go). A member asks
 //     an announcer for a body it lacks 40-50 ms after the announcement on a
 //     LAN (core.Config.IWantDelayCalls), so a body lost with a neighbour
 //     that crashed silently is fetched within tens of milliseconds.

@@ -92,11 +92,8 @@ func EngineProfile(p Profile, overlay bool) core.Config {
 //     share a frame (about 20 bytes per key at 20 messages a second, the
 //     origin written once per frame), and a member the tree missed hears
 //     of the message from about three announcers: all but e^-3 ≈ 5 % of
-//     the missed ones recover within a round. With the overlay too:
-//     core.Config.PlumRoundsAfterLoss, which announces in rounds only
-//     after a loss, saved 11-18 % CPU at N = 50 but made bursts of slow
-//     deliveries more frequent at N = 100 (docs/benchmarks/ladder.md,
-//     session 18), so the profile leaves it off.
+//     the missed ones recover within a round. (With the overlay, only
+//     within 5 s of a loss the member saw: PlumRoundsAfterLoss below.)
 //   - IWantDelay 1: a member waits one tick (up to 100 ms) after the first
 //     announcement before asking for the body, so an announcement that
 //     overtakes the tree body costs no second copy (Plumtree's timer).
@@ -193,6 +190,21 @@ func tuneEngine(c *core.Config, p Profile, overlay bool) {
 		// 1,603–1,647 and p99 from 100–228 ms to 36–117 ms (2 gave
 		// 1,518–1,532 B and 73–128 ms; 4 keeps more announcers for repair).
 		c.PlumLazyFanout = 4
+		// The per-round announcements above (Rounds 1, Fanout 3) go out only
+		// within 5 s of a loss this member saw (it sent an IWANT, or a
+		// neighbour link went away); otherwise the 4 announcements on
+		// first receipt are the only ones. Without loss each round cost
+		// three frames carrying announcements of what the neighbours
+		// mostly had: N = 50 over QUIC (bench -plumrounds 0 against 50,
+		// two interleaved medians of three each) steady CPU per delivery
+		// 0.84 / 0.74 -> 0.75 / 0.61 ms, wire bytes -10 %; silent crash
+		// p99 49.7 / 41.9 -> 18.6 / 19.9 ms; N = 100, 16 interleaved
+		// single runs, CPU -14 %, and bursts of slow deliveries in both
+		// settings alike (12 of 21 runs on, 9 of 20 off). On the simulator
+		// (stackexp -n 200,1000, seeds 1-4; -loss 0.1 seeds 1-3) p99 and
+		// delivery were unchanged; the largest latency of a run, which
+		// is one straggler repaired by pull, moved both ways.
+		c.PlumRoundsAfterLoss = 50
 		// The body of an announced message is asked for 40-50 ms after
 		// the announcement on a LAN (5 calls of ResendUnanswered,
 		// treeAckWait apart), not after IWantDelay's two ticks: see
