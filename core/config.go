@@ -298,6 +298,18 @@ type Config struct {
 	// (PlumLazyFanout) are the only ones. 0 (the default): every round
 	// announces, as without Plumtree.
 	PlumRoundsAfterLoss int
+	// PlumAnnounceDelayCalls, when positive, defers Plumtree's
+	// announcements on first receipt by that many ResendUnanswered calls
+	// (at most a tick when the calls stop) and chooses the lazy neighbours
+	// to announce to per link, by a hash both ends agree on, so that of
+	// the two ends of a chosen link the one that got the message first
+	// announces and the other, having heard that announcement, does not
+	// (plumtree_announce.go). A neighbour that announced or sent the message
+	// meanwhile is never announced to. Set IWantDelayCalls that much
+	// shorter: the delay already gives the eager body its head start.
+	// 0 (the default): announce at once to PlumLazyFanout random lazy
+	// neighbours.
+	PlumAnnounceDelayCalls int
 
 	// MaxMessageSize bounds a payload, on publish and on receipt.
 	MaxMessageSize int
@@ -480,6 +492,7 @@ func (c *Config) validate() error {
 	req(c.PlumLazyFanout >= 0, "PlumLazyFanout must not be negative")
 	req(c.EagerMinPlusShare >= 0 && c.EagerMinPlusShare <= 1, "EagerMinPlusShare must be within [0, 1]")
 	req(c.PlumRoundsAfterLoss >= 0, "PlumRoundsAfterLoss must not be negative")
+	req(c.PlumAnnounceDelayCalls >= 0, "PlumAnnounceDelayCalls must not be negative")
 	req(c.TreeAckProbeTicks >= 0, "TreeAckProbeTicks must not be negative")
 	req(c.TreeAckTicks >= 0 && c.FastWantRetries >= 0 && c.FastWantRetries < 256, "TreeAckTicks and FastWantRetries must not be negative (FastWantRetries below 256)")
 	req(c.IWantDelayCalls >= 0, "IWantDelayCalls must not be negative")

@@ -282,6 +282,9 @@ func (e *Engine) Tick() {
 	e.expireStore()
 	e.expireWants()
 	e.resendOnTick()
+	if len(e.plum.announce) > 0 {
+		e.flushAnnounces(true)
+	}
 	if e.ticks%uint64(e.cfg.RoundTicks) == 0 {
 		e.rounds++
 		clear(e.peerBytes)
@@ -314,6 +317,9 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64, frameSi
 	if o := e.origins[m.Origin]; o != nil && o.hasSeen(m.Seq) {
 		e.stats.Duplicates++
 		if _, ok := e.plumLister(); ok {
+			if e.plum.announcing != nil {
+				e.plumHeard(from, m.Key())
+			}
 			e.plumDuplicate(from)
 			return
 		}

@@ -125,4 +125,6 @@ type PlumStats struct {
 	Grafts         uint64 // lazy links made eager again by an IWANT either way
 	LinksDropped   uint64 // link states dropped because the neighbour left
 	QuietRounds    uint64 // rounds whose announcements were left out: no loss seen within Config.PlumRoundsAfterLoss
+	LazySuppressed uint64 // deferred announcements left out: the neighbour showed it holds the message (Config.PlumAnnounceDelayCalls)
+	AnnouncedEarly uint64 // deferred announcements sent before their delay: too many waited
 }

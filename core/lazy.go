@@ -32,6 +32,9 @@ const minWantAsks = 3
 func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
 	for _, k := range keys {
 		if e.Has(k) {
+			if e.plum.announcing != nil {
+				e.plumHeard(from, k)
+			}
 			continue
 		}
 		if w := e.wants[k]; w != nil {

@@ -43,6 +43,10 @@ type plumState struct {
 	floorSet bool
 	// lossUntil: the tick until which rounds announce (Config.PlumRoundsAfterLoss)
 	lossUntil uint64
+	// Config.PlumAnnounceDelayCalls (plumtree_announce.go): announcements
+	// waiting for their delay, in order of receipt, and by key.
+	announce   []*pendingAnnounce
+	announcing map[MsgKey]*pendingAnnounce
 }
 
 // PlumStats returns a copy of the Plumtree counters.
@@ -128,6 +132,12 @@ func (e *Engine) plumPush(en *storeEntry, from NodeID) bool {
 		} else if e.sendBody(id, en) {
 			e.plum.stats.EagerSent++
 		}
+	}
+	if e.cfg.PlumAnnounceDelayCalls > 0 {
+		// Chosen per link and sent a little later (plumtree_announce.go).
+		e.deferAnnounce(en.msg.Key(), lazyTargets)
+		e.plum.lazyBuf = lazyTargets[:0]
+		return true
 	}
 	if k := e.cfg.PlumLazyFanout; k > 0 && len(lazyTargets) > k {
 		// A random k of them (partial Fisher-Yates with the engine's rand).

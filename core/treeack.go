@@ -116,7 +116,7 @@ func (e *Engine) TreeAckStats() TreeAckStats { return e.ackStats }
 // or, with FastWantRetries, IWANTs for their answer: the adapter should
 // then call ResendUnanswered every few milliseconds.
 func (e *Engine) AwaitingAnswers() bool {
-	if len(e.unacked) > 0 {
+	if len(e.unacked) > 0 || len(e.plum.announce) > 0 {
 		return true
 	}
 	if e.cfg.FastWantRetries > 0 || e.cfg.IWantDelayCalls > 0 {
@@ -149,6 +149,9 @@ func (w *pendingWant) retriable(fast int) bool {
 // still missing after that many calls. It sends the frames.
 func (e *Engine) ResendUnanswered() {
 	e.ackGen++
+	if len(e.plum.announce) > 0 {
+		e.flushAnnounces(false)
+	}
 	rto := e.ackRTO()
 	e.resendUnacked(func(u *unackedBody) bool { return e.ackGen-u.gen >= rto })
 	e.retryWants()
