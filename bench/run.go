@@ -349,8 +349,18 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	time.Sleep(flowSettle)
 	stopProfile := startWindowProfile()
 	t0 := time.Now()
+	if printStats {
+		// To line the slow messages below up with GODEBUG=gctrace=1, whose
+		// times count from the process's start.
+		fmt.Fprintf(os.Stderr, "first message published %.3f s after the process started\n", t0.Sub(processStart).Seconds())
+	}
 	var killAt time.Time
 	cpu0, io0, bw0 := cpuTime(), tb.wireBytesOut(), tb.streamBytesOut()
+	pk0 := tb.udpPackets.Load()
+	var ms0 runtime.MemStats
+	if printStats {
+		runtime.ReadMemStats(&ms0)
+	}
 	interval := time.Duration(float64(time.Second) / cfg.rate)
 	next := time.Now()
 	for m := 0; m < cfg.msgs; m++ {
@@ -390,6 +400,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 		time.Sleep(20 * time.Millisecond)
 	}
 	cpu, wio := cpuTime()-cpu0, tb.wireBytesOut()-io0
+	packets := tb.udpPackets.Load() - pk0
 	stopProfile()
 	writeHeapProfile()
 	time.Sleep(flowSettle)
@@ -420,6 +431,16 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 		fmt.Fprintf(os.Stderr, "goroutines %d, heap in use %d MiB, stacks %d MiB, GC cycles %d\n",
 			runtime.NumGoroutine(), ms.HeapInuse>>20, ms.StackInuse>>20, ms.NumGC)
 		fmt.Fprintf(os.Stderr, "deliveries over 50 ms per 20 messages: %v\n", slow)
+		if tb.quic && total > 0 {
+			fmt.Fprintf(os.Stderr, "UDP datagrams sent per delivery: %.2f\n", float64(packets)/float64(total))
+		}
+		if total > 0 {
+			// Allocation sets how often the collector runs; the live heap
+			// (all hosts share one) how long each cycle's marking takes,
+			// during which allocating goroutines assist it.
+			fmt.Fprintf(os.Stderr, "allocated per delivery (all hosts, measurement window): %.1f KB, %.0f objects; GC cycles in the window %d\n",
+				float64(ms.TotalAlloc-ms0.TotalAlloc)/1024/float64(total), float64(ms.Mallocs-ms0.Mallocs)/float64(total), ms.NumGC-ms0.NumGC)
+		}
 		for m := 0; m < cfg.msgs; m++ {
 			var ls []time.Duration
 			for _, h := range survivors {

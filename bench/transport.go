@@ -69,7 +69,11 @@ type testbed struct {
 	// udpOut counts UDP payload bytes written by all hosts (QUIC): the
 	// process's wchar does not see sendto/sendmsg.
 	udpOut atomic.Int64
-	quic   bool
+	// udpPackets counts the UDP datagrams written by all hosts (QUIC):
+	// per-packet costs (system calls, encryption, acks) dominate the CPU
+	// of small messages, so -stats reports them beside the bytes.
+	udpPackets atomic.Int64
+	quic       bool
 }
 
 // wireBytesOut is the bytes the hosts have written to the network: UDP
@@ -120,7 +124,7 @@ func newHosts(n int, transport string) (*testbed, error) {
 						if err != nil {
 							return nil, err
 						}
-						return &holePacketConn{c: c, dead: dead, out: &tb.udpOut}, nil
+						return &holePacketConn{c: c, dead: dead, out: &tb.udpOut, packets: &tb.udpPackets}, nil
 					})),
 			)
 		case "tcp":
@@ -182,9 +186,10 @@ func (tb *testbed) streamBytesOut() int64 {
 // It deliberately does not expose the *net.UDPConn (quic-go would use its
 // batch and OOB calls and bypass ReadFrom/WriteTo).
 type holePacketConn struct {
-	c    *net.UDPConn
-	dead *atomic.Bool
-	out  *atomic.Int64 // payload bytes written
+	c       *net.UDPConn
+	dead    *atomic.Bool
+	out     *atomic.Int64 // payload bytes written
+	packets *atomic.Int64 // datagrams written
 }
 
 func (h *holePacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
@@ -205,6 +210,7 @@ func (h *holePacketConn) WriteTo(p []byte, a net.Addr) (int, error) {
 	}
 	n, err := h.c.WriteTo(p, a)
 	h.out.Add(int64(n))
+	h.packets.Add(1)
 	return n, err
 }
 

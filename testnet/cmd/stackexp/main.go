@@ -70,6 +70,7 @@ type params struct {
 	iwantCalls *int    // core.Config.IWantDelayCalls; nil keeps the profile's
 	plumLazy   *int    // core.Config.PlumLazyFanout; nil keeps the profile's
 	afterLoss  *int    // core.Config.PlumRoundsAfterLoss; nil keeps the profile's
+	announce   *int    // core.Config.PlumAnnounceDelayCalls; nil keeps the profile's
 	suspMax    float64 // membership.Config.SuspicionMaxTimeoutMult; 0 keeps the profile's
 	sample     int     // membership.Config.MemberSample; 0: every node lists every node
 	memProfile string  // heap profile written after the join phase and the settle time
@@ -103,6 +104,7 @@ func main() {
 	iwantCalls := flag.Int("iwant-calls", -1, "first IWANT of an announced body after this many resend calls (core.Config.IWantDelayCalls; -1: the profile's, 0: IWantDelay's ticks)")
 	plumLazy := flag.Int("plum-lazy", -1, "lazy neighbours announced to on first receipt (core.Config.PlumLazyFanout; -1: the profile's, 0: all)")
 	afterLoss := flag.Int("rounds-after-loss", -1, "ticks after a loss seen during which the per-round announcements are sent (core.Config.PlumRoundsAfterLoss; -1: the profile's, 0: every round)")
+	announce := flag.Int("announce-delay", -1, "resend calls an announcement on first receipt waits, its targets chosen per link (core.Config.PlumAnnounceDelayCalls; -1: the profile's, 0: at once, random targets)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -124,6 +126,9 @@ func main() {
 	}
 	if *afterLoss >= 0 {
 		p.afterLoss = afterLoss
+	}
+	if *announce >= 0 {
+		p.announce = announce
 	}
 	fmt.Println("| n | crash | loss | joined | degree min/med/max | peers contacted / 10 s (med/max) | idle frames/node/s | idle B/node/s | delivered | p50 | p99 | max | bodies/delivery | B/delivery | first declared (med/max) | all hold all victims failed | false failures | heap/node | wall |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -125,6 +125,9 @@ func newWorld(p params) *world {
 		if p.plumLazy != nil {
 			cfg.Gossip.PlumLazyFanout = *p.plumLazy
 		}
+		if p.announce != nil {
+			cfg.Gossip.PlumAnnounceDelayCalls = *p.announce
+		}
 		cfg.Gossip.EagerMinPlusShare = p.eagerPlus
 		oc := p2p.OverlayProfile(0)
 		cfg.Overlay = &oc
