@@ -110,6 +110,11 @@
 // Config.PlumRoundsAfterLoss a node's gossip rounds announce only within
 // that many ticks after it saw loss (it sent an IWANT, or a neighbour link
 // went away); otherwise the announcements on first receipt are the only ones.
+// With Config.PlumAnnounceDelayCalls those wait a few ResendUnanswered calls,
+// on links chosen by a hash of the message key and both ends' IDs, so that
+// the end that got the message first announces and the other, having heard
+// it, does not (plumtree_announce.go): about one announcement per chosen
+// link instead of two, and none to a neighbour known to hold the message.
 //
 // # Gap wants
 //

@@ -95,10 +95,13 @@
 //     neighbours (only within 5 s of a loss the member saw:
 //     core.Config.PlumRoundsAfterLoss), pull asks neighbours; a body still
 //     reaches each member about once (the engine's Plumtree mode,
-//     core/doc.go). A member asks
-//     an announcer for a body it lacks 40-50 ms after the announcement on a
-//     LAN (core.Config.IWantDelayCalls), so a body lost with a neighbour
-//     that crashed silently is fetched within tens of milliseconds.
+//     core/doc.go). The announcements on first receipt wait 10-20 ms on a
+//     LAN and go only over links that both ends choose for the message, by
+//     the end that got it first (core.Config.PlumAnnounceDelayCalls); a
+//     member asks an announcer for a body it lacks 20-30 ms after the
+//     announcement (core.Config.IWantDelayCalls), so a body lost with a
+//     neighbour that crashed silently is fetched within tens of
+//     milliseconds.
 //
 // # Streams, and keeping probes apart from bulk gossip
 //

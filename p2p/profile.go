@@ -205,15 +205,34 @@ func tuneEngine(c *core.Config, p Profile, overlay bool) {
 		// delivery were unchanged; the largest latency of a run, which
 		// is one straggler repaired by pull, moved both ways.
 		c.PlumRoundsAfterLoss = 50
-		// The body of an announced message is asked for 40-50 ms after
-		// the announcement on a LAN (5 calls of ResendUnanswered,
+		// The announcements on first receipt wait two calls of
+		// ResendUnanswered (10-20 ms on a LAN), on links chosen per
+		// message by a hash both ends agree on, and skip neighbours that
+		// announced or sent the message meanwhile
+		// (core.Config.PlumAnnounceDelayCalls): of a chosen link's two
+		// ends, the one that got the message first announces. They were 4
+		// of the 5.8 frames sent per delivery. N = 50 over QUIC, Grapevine
+		// alone, three interleaved pairs (bench -plumannounce 2
+		// -iwantcalls 3 against 0 and 5, medians): UDP datagrams per
+		// delivery 11.8 -> 9.3, CPU 0.67 -> 0.61 ms, wire bytes
+		// 1,318 -> 1,140 B, p99 unchanged (15.4 / 15.6 ms); silent crash
+		// CPU 0.84 -> 0.71 ms, p99 20.1 -> 16.5 ms, max 59.7 -> 56.8 ms.
+		// On the simulator (stackexp, 2-20 ms links, where a link's two
+		// ends get a message within a one-way trip of each other and
+		// both announce) bytes do not move, and p99 and max stay within
+		// their spread over seeds (docs/benchmarks/ladder.md, "Session 19").
+		c.PlumAnnounceDelayCalls = 2
+		// The body of an announced message is asked for 20-30 ms after
+		// the announcement on a LAN (3 calls of ResendUnanswered,
 		// treeAckWait apart), not after IWantDelay's two ticks: see
-		// core.Config.IWantDelayCalls. At N = 50 on loopback 3 and 5
-		// gave the same silent-crash tail; on the simulator's slower
-		// links (stackexp -n 1000, 2-20 ms) 3 asked for many bodies that
-		// were on their way: p99 128 against 145 ms, max 1,077 against
-		// 428 ms, 2.48 against 2.18 bodies per delivery (docs/overlay.md).
-		c.IWantDelayCalls = 5
+		// core.Config.IWantDelayCalls. With the announcements' own two
+		// calls above, that is 40-50 ms after the announcer got the
+		// message, as 5 calls were before them. (Without the delay, 3
+		// calls asked for many bodies that were on their way on the
+		// simulator's slower links: stackexp -n 1000, p99 128 against
+		// 145 ms, max 1,077 against 428 ms, 2.48 against 2.18 bodies per
+		// delivery; docs/overlay.md.)
+		c.IWantDelayCalls = 3
 	}
 }
 
