@@ -132,3 +132,37 @@ func TestPlumAnnounceDelay(t *testing.T) {
 		}
 	}
 }
+
+// An announcement (or body) from a neighbour takes only that neighbour out
+// of a waiting announcement: a hostile neighbour can silence announcements
+// to itself, not to anyone else.
+func TestPlumHeardRemovesOnlyTheSender(t *testing.T) {
+	const n = 40
+	tn := plumNet(t, n, 11, func(_ int, c *Config) {
+		c.EagerMin, c.PlumLazyFanout, c.PlumAnnounceDelayCalls = 0, 0, 2 // all lazy links chosen
+	})
+	for j := 0; j < 10; j++ {
+		tn.publish(j%n, "t", []byte("warm"))
+		tn.round()
+	}
+	m := tn.publish(3, "t", []byte("m"))
+	for _, e := range tn.nodes {
+		pa := e.plum.announcing[m.Key()]
+		if pa == nil || len(pa.targets) < 2 {
+			continue
+		}
+		first, rest := pa.targets[0], append([]NodeID(nil), pa.targets[1:]...)
+		e.onIHave(first, []MsgKey{m.Key()})
+		e.onIHave(nodeName(n+5), []MsgKey{m.Key()}) // not a target: changes nothing
+		if len(pa.targets) != len(rest) {
+			t.Fatalf("targets %v after an IHAVE from %s, want %v", pa.targets, first, rest)
+		}
+		for i, id := range pa.targets {
+			if id != rest[i] {
+				t.Fatalf("targets %v after an IHAVE from %s, want %v", pa.targets, first, rest)
+			}
+		}
+		return
+	}
+	t.Fatal("no node with two or more waiting targets")
+}
