@@ -124,13 +124,7 @@ func TestPlumAnnounceDelay(t *testing.T) {
 		t.Fatal("no announcements at the tick after receipt")
 	}
 
-	tn.loss = 0.2
-	for j := 0; j < 10; j++ {
-		m := tn.publish((j*13)%n, "t", []byte("lossy"))
-		if r := tn.runUntil(m.Key(), 20); r > 20 {
-			t.Fatalf("msg %d: %d of %d have it after 20 rounds", j, tn.have(m.Key()), n)
-		}
-	}
+	requireLossRepaired(t, tn)
 }
 
 // An announcement (or body) from a neighbour takes only that neighbour out

@@ -47,6 +47,20 @@ func plumNet(t *testing.T, n int, seed uint64, tweak func(i int, c *Config)) *te
 	})
 }
 
+// requireLossRepaired drops a fifth of all frames from now on and requires
+// each of ten messages to reach every node within 20 rounds.
+func requireLossRepaired(t *testing.T, tn *testNet) {
+	t.Helper()
+	tn.loss = 0.2
+	n := len(tn.nodes)
+	for j := 0; j < 10; j++ {
+		m := tn.publish((j*13)%n, "t", []byte("lossy"))
+		if r := tn.runUntil(m.Key(), 20); r > 20 {
+			t.Fatalf("msg %d: %d of %d have it after 20 rounds", j, tn.have(m.Key()), n)
+		}
+	}
+}
+
 func sumSent(tn *testNet) (bodies uint64, ps PlumStats) {
 	for _, e := range tn.nodes {
 		bodies += e.Stats().MessagesSent
@@ -112,13 +126,7 @@ func TestPlumtreeRepairsLossByGraft(t *testing.T) {
 	for j := 0; j < 20; j++ {
 		tn.publish(j%n, "t", []byte("warm"))
 	}
-	tn.loss = 0.2
-	for j := 0; j < 10; j++ {
-		m := tn.publish((j*13)%n, "t", []byte("lossy"))
-		if r := tn.runUntil(m.Key(), 20); r > 20 {
-			t.Fatalf("msg %d: %d of %d have it after 20 rounds", j, tn.have(m.Key()), n)
-		}
-	}
+	requireLossRepaired(t, tn)
 	_, ps := sumSent(tn)
 	if ps.Grafts == 0 {
 		t.Errorf("no grafts after repairing loss: %+v", ps)
@@ -144,13 +152,7 @@ func TestPlumLazyFanout(t *testing.T) {
 	if max := uint64(20 * n * k); warm.LazySent > max || skipped == 0 {
 		t.Fatalf("%d announcements on first receipt for 20 messages (at most %d), %d skipped", warm.LazySent, max, skipped)
 	}
-	tn.loss = 0.2
-	for j := 0; j < 10; j++ {
-		m := tn.publish((j*13)%n, "t", []byte("lossy"))
-		if r := tn.runUntil(m.Key(), 20); r > 20 {
-			t.Fatalf("msg %d: %d of %d have it after 20 rounds", j, tn.have(m.Key()), n)
-		}
-	}
+	requireLossRepaired(t, tn)
 }
 
 // A neighbour that leaves takes its link state with it; a PRUNE or IWANT
