@@ -131,6 +131,51 @@ func TestJoinSyncsGoOnWhileTheyTeach(t *testing.T) {
 	}
 }
 
+// laterNeighbors has no neighbours until set (Config.Neighbors).
+type laterNeighbors struct{ ids []core.NodeID }
+
+func (l *laterNeighbors) AppendNeighbors(dst []core.NodeID) []core.NodeID {
+	return append(dst, l.ids...)
+}
+func (l *laterNeighbors) IsNeighbor(id core.NodeID) bool { return slices.Contains(l.ids, id) }
+
+// TestJoinSyncWaitsForAPartner: with Neighbors, a follow-up due while the
+// young member has no live neighbour is not spent: it goes out on the tick
+// after one appears, and the next keeps its doubled gap from there.
+func TestJoinSyncWaitsForAPartner(t *testing.T) {
+	nb := &laterNeighbors{}
+	m, tr, _ := newTest(t, func(c *Config) {
+		quiet(c)
+		c.Neighbors = nb
+		c.JoinSyncs, c.JoinSyncsMax, c.JoinRetryInterval = 2, 2, 1000
+	})
+	m.Join([]core.NodeID{"seed"})
+	var body []byte
+	for _, id := range []core.NodeID{"seed", "x", "y"} {
+		body = appendStateEntry(body, &stateEntry{id: id, state: StateAlive, inc: 1, metaInc: 1})
+	}
+	step(t, m, "seed", core.AppendRecord(nil, RecState, append(wire.AppendUvarint([]byte{0}, 3), body...)))
+	tr.sent = nil
+	for i := 0; i < 40; i++ {
+		m.Tick()
+	}
+	if n := len(tr.records("", RecState)); n != 0 || m.stats.JoinSyncs != 0 {
+		t.Fatalf("%d follow-ups (%d counted) without a neighbour", n, m.stats.JoinSyncs)
+	}
+	nb.ids = []core.NodeID{"x"}
+	m.Tick()
+	if n := len(tr.records("x", RecState)); n != 1 {
+		t.Fatalf("%d follow-ups to the new neighbour on the next tick, want 1", n)
+	}
+	tr.sent = nil
+	for i := 0; i < 10; i++ {
+		m.Tick()
+	}
+	if n := len(tr.records("x", RecState)); n != 1 || m.stats.JoinSyncs != 2 {
+		t.Fatalf("second follow-up: %d sent, %d counted; want it 10 ticks after the first", n, m.stats.JoinSyncs)
+	}
+}
+
 func TestJoinRetriesAndStateExchange(t *testing.T) {
 	m, tr, _ := newTest(t, func(c *Config) { quiet(c); c.JoinRetryInterval = 5 })
 	m.Join([]core.NodeID{"seed", "self", "seed"})
