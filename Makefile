@@ -11,7 +11,7 @@ PURE := ./core/... ./membership/...
 .PHONY: test demo sim-demo fmt-check tidy-check vet wasm-check unit fuzz browser browser-serve npm-pack \
         experiments experiments-gossip experiments-membership experiments-membership-scale \
         experiments-membership-loss experiments-baselines \
-        attack bench-scale bench-stack-100k bench-p2p bench-p2p-quick bench-p2p-tcp50 bench-swim bench-swim-quick bench-swim-mult bench-browser chromium
+        attack bench-scale bench-stack-100k bench-p2p bench-p2p-quick bench-p2p-500 bench-p2p-tcp50 bench-swim bench-swim-quick bench-swim-mult bench-browser chromium
 
 ## demo: 30 real libp2p peers on loopback, 10 % loss, one crash; prints where the report and plots are.
 demo:
@@ -127,13 +127,25 @@ bench-p2p-quick:
 	for n in 20 50 200; do build/bench-p2p -n $$n -systems grapevine,gossipsub,gossipsub-full -csv build/ladder.csv $(BENCH_P2P_FLAGS) || exit 1; echo; done
 	cd bench && $(GO) run ./cmd/ladderplot -csv ../build/ladder.csv -out ../build/ladder-img
 
-## bench-p2p: the ladder at N = 20, 50, 200, 500, 1000 over QUIC (hours on a small machine).
+## bench-p2p: the ladder at N = 20, 50, 200, 500, 1000 over QUIC (hours on a small machine). From
+## N = 500 on, one message a second (30 of them): ten a second is more than two cores carry for 500
+## peers of either system (5,000 deliveries a second), and forming the group takes minutes.
+BENCH_P2P_LARGE ?= -msgs 30 -rate 1 -readywait 8m
 bench-p2p:
 	cd bench && $(GO) build -o ../build/bench-p2p .
 	rm -f build/ladder.csv
 	for n in 20 50 200; do build/bench-p2p -n $$n -systems grapevine,gossipsub,gossipsub-full -csv build/ladder.csv $(BENCH_P2P_FLAGS) || exit 1; echo; done
-	for n in 500 1000; do build/bench-p2p -n $$n -systems grapevine,gossipsub -csv build/ladder.csv $(BENCH_P2P_FLAGS) || exit 1; echo; done
+	for n in 500 1000; do build/bench-p2p -n $$n -systems grapevine,gossipsub -csv build/ladder.csv $(BENCH_P2P_FLAGS) $(BENCH_P2P_LARGE) || exit 1; echo; done
 	cd bench && $(GO) run ./cmd/ladderplot -csv ../build/ladder.csv -out ../build/ladder-img
+
+## bench-p2p-500: N = 500, both systems, steady at one message a second, one run (about 10 minutes;
+## docs/benchmarks/ladder.md, session 20). GOGC=400 make bench-p2p-500 runs the collector four
+## times less often, for both systems: with 500 peers in one process a collection stops every peer
+## at once.
+bench-p2p-500:
+	cd bench && $(GO) build -o ../build/bench-p2p .
+	build/bench-p2p -transport quic -overlay -n 500 -msgs 30 -rate 1 -sizes 256 -runs 1 -scenarios steady \
+		-systems grapevine,gossipsub -readywait 8m -stats
 
 ## bench-p2p-tcp50: the earlier reference, 50 hosts over TCP (docs/benchmarks/p2p.md; about 20 minutes).
 bench-p2p-tcp50:
