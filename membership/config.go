@@ -135,16 +135,6 @@ type Config struct {
 	// that joined at the same time reach a young member otherwise only
 	// through gossip or the rare periodic push-pull. 0 disables them.
 	JoinSyncs int
-	// JoinSyncsMax lets the follow-ups go on past JoinSyncs, up to this
-	// many in all, while they still teach: after the last one, another
-	// follows, twice as far away, whenever its partner's answer named a
-	// member this one did not know. In a flash crowd a young member, still
-	// short of neighbours, hears only part of the joins that spread in its
-	// first seconds (piggybacked updates are sent λ·log n times, then
-	// never again): p2pscale -n 300 left members that did not know 2-25 of
-	// those that joined in the seconds after them until the periodic
-	// push-pull, 75 s later. Below JoinSyncs it is JoinSyncs.
-	JoinSyncsMax int
 
 	// FallbackProbe sends, when a direct probe goes unanswered for
 	// ProbeTimeout, a second direct ping (record RecPingFallback, answered
@@ -260,7 +250,6 @@ func DefaultLANConfig() Config {
 		TombstoneTicks:          36000, // 1 h: far longer than any update circulates
 		JoinRetryInterval:       20,    // 2 s
 		JoinSyncs:               3,     // state again 0.5, 1.5, 3.5 s after the seeds answer
-		JoinSyncsMax:            8,     // then at 7.5, 15.5, ... 127.5 s while each answer names a new member
 		FallbackProbe:           true,  // a healthy member's probe then fails far less often
 		ProbeSuspects:           true,  // confirmation or refutation within about a period
 		NewMemberGrace:          100,   // 10 s: probes fail while a forming group dials its connections
@@ -344,7 +333,7 @@ func (c *Config) validate() error {
 	req(c.PushPullInterval >= 0 && c.ReconnectInterval >= 0, "PushPullInterval and ReconnectInterval must not be negative")
 	req(c.TombstoneTicks >= 1, "TombstoneTicks must be at least 1")
 	req(c.JoinRetryInterval >= 1, "JoinRetryInterval must be at least 1")
-	req(c.JoinSyncs >= 0 && c.JoinSyncsMax >= 0, "JoinSyncs and JoinSyncsMax must not be negative")
+	req(c.JoinSyncs >= 0, "JoinSyncs must not be negative")
 	req(c.NewMemberGrace >= 0 && c.NewMemberSuspicionMult >= 0 && !math.IsInf(c.NewMemberSuspicionMult, 0),
 		"NewMemberGrace and NewMemberSuspicionMult must not be negative")
 	req(c.AwarenessMaxMultiplier >= 1, "AwarenessMaxMultiplier must be at least 1")

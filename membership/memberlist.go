@@ -77,14 +77,10 @@ type Memberlist struct {
 	seedHeard bool
 	joinGap   uint64
 
-	// Follow-up full-state exchanges after joining (Config.JoinSyncs,
-	// JoinSyncsMax).
-	syncsLeft   int
-	syncsDone   int
-	syncGap     uint64
-	nextSync    uint64      // 0: none scheduled
-	syncPartner core.NodeID // of the last follow-up
-	learned     uint64      // members ever added to the list
+	// Follow-up full-state exchanges after joining (Config.JoinSyncs).
+	syncsLeft int
+	syncGap   uint64
+	nextSync  uint64 // 0: none scheduled
 
 	// sampleHeard: newcomers heard, the reservoir's count (sample.go)
 	sampleHeard uint64

@@ -76,7 +76,6 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		mem.state, mem.incarnation, mem.metaInc = StateAlive, a.inc, a.inc
 		mem.setMeta(meta, sig)
 		m.setLive(mem)
-		m.learned++
 		// A member learned from a full-state exchange is news to this
 		// member only (the peer that sent the state knows it, and so do
 		// those it learned it from); re-broadcasting a whole group's state

@@ -28,7 +28,7 @@ func (m *Memberlist) Join(seeds []core.NodeID) {
 	}
 	m.joining, m.seedHeard = true, false
 	m.joinGap = uint64(m.cfg.JoinRetryInterval)
-	m.syncsLeft, m.syncsDone, m.nextSync, m.syncPartner = m.cfg.JoinSyncs, 0, 0, ""
+	m.syncsLeft, m.nextSync = m.cfg.JoinSyncs, 0
 	m.selfAnnounce()
 	m.sendJoin()
 }
@@ -105,40 +105,19 @@ func (m *Memberlist) joinSync() {
 		// No partner yet: with Config.Neighbors a young member's links
 		// may still be forming (for seconds in a loaded flash crowd, where
 		// all three follow-ups used to pass unspent and p2pscale -n 300
-		// left joiners without 5-15 members for a whole push-pull
+		// left joiners without 2-18 members for a whole push-pull
 		// period). The follow-up waits for one, a tick at a time.
 		m.nextSync = m.tick + 1
 		return
 	}
 	m.syncsLeft--
-	m.syncsDone++
 	m.stats.PushPullsSent++
 	m.stats.JoinSyncs++
-	if m.syncsDone > m.cfg.JoinSyncs {
-		m.stats.JoinSyncsExtended++
-	}
-	m.syncPartner = t[0]
 	m.sendState(t[0], stateRequest)
 	if m.syncsLeft > 0 {
 		m.syncGap *= 2
 		m.nextSync = m.tick + m.syncGap
 	}
-}
-
-// syncAgain schedules one more follow-up exchange, twice as far away as
-// the last, once the last one's answer named a member this one did not
-// know (Config.JoinSyncsMax): the joins of a flash crowd are still
-// reaching it by halves. One that teaches nothing ends them. A partner
-// that invents members (each with a key and a valid signature) gains at
-// most JoinSyncsMax−JoinSyncs exchanges of this member's own choosing.
-func (m *Memberlist) syncAgain() {
-	m.syncPartner = ""
-	if m.syncsLeft > 0 || m.nextSync != 0 || m.left || m.syncsDone >= max(m.cfg.JoinSyncs, m.cfg.JoinSyncsMax) {
-		return
-	}
-	m.syncsLeft = 1
-	m.syncGap *= 2
-	m.nextSync = m.tick + m.syncGap
 }
 
 // reconnect exchanges full state with a random member believed dead (up to
@@ -172,7 +151,6 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 		m.syncGap = uint64(max(1, m.cfg.ProbeInterval/2))
 		m.nextSync = m.tick + m.syncGap
 	}
-	learned := m.learned
 	for i := range s.entries {
 		e := &s.entries[i]
 		switch e.state {
@@ -196,9 +174,6 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 		m.flushProbeOrder() // a state exchange's worth: do not hold it until the next probe
 	}
 	m.noteDeparted(from, s.entries)
-	if m.learned > learned && from == m.syncPartner && s.flags&stateRequest == 0 {
-		m.syncAgain()
-	}
 	if s.flags&stateRequest != 0 && !m.left {
 		m.sendState(from, 0)
 	}

@@ -58,79 +58,6 @@ func TestJoinSyncs(t *testing.T) {
 	}
 }
 
-// TestJoinSyncsGoOnWhileTheyTeach: past JoinSyncs, another follow-up comes
-// twice as far away whenever the last one's answer named an unknown
-// member, up to JoinSyncsMax in all; an answer that teaches nothing, or
-// news from a member that was not the last partner, schedules none.
-func TestJoinSyncsGoOnWhileTheyTeach(t *testing.T) {
-	stateOf := func(ids ...core.NodeID) []byte {
-		var body []byte
-		for _, id := range ids {
-			body = appendStateEntry(body, &stateEntry{id: id, state: StateAlive, inc: 1, metaInc: 1})
-		}
-		return core.AppendRecord(nil, RecState, append(wire.AppendUvarint([]byte{0}, uint64(len(ids))), body...))
-	}
-	// run ticks until the next follow-up (at most limit ticks) and returns
-	// its partner and the ticks it took ("" if none came).
-	next := func(m *Memberlist, tr *capture, limit int) (core.NodeID, int) {
-		tr.sent = nil
-		for i := 1; i <= limit; i++ {
-			m.Tick()
-			for _, p := range tr.sent {
-				if len(p.frame.Records) > 0 && p.frame.Records[0].Type == RecState {
-					return p.to, i
-				}
-			}
-			tr.sent = nil
-		}
-		return "", 0
-	}
-	for _, tc := range []struct {
-		name     string
-		answers  [][]core.NodeID // what each follow-up's partner answers
-		fromElse bool            // the news comes from another member
-		want     []int           // ticks between an answer and the next follow-up
-	}{
-		{"teach every time", [][]core.NodeID{{"z1"}, {"z2"}, {"z3"}, {"z4"}}, false, []int{10, 20}},
-		{"nothing new", [][]core.NodeID{{"x"}}, false, nil},
-		{"news from elsewhere", [][]core.NodeID{{"z1"}}, true, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m, tr, _ := newTest(t, func(c *Config) {
-				quiet(c)
-				c.JoinSyncs, c.JoinSyncsMax, c.JoinRetryInterval = 1, 3, 1000
-			})
-			m.Join([]core.NodeID{"seed"})
-			step(t, m, "seed", stateOf("seed", "x", "y"))
-			partner, after := next(m, tr, 100)
-			if partner == "" || after != 5 {
-				t.Fatalf("first follow-up to %q after %d ticks", partner, after)
-			}
-			var got []int
-			for _, ids := range tc.answers {
-				from := partner
-				if tc.fromElse {
-					from = "seed"
-					if partner == "seed" {
-						from = "x"
-					}
-				}
-				step(t, m, from, stateOf(ids...))
-				if partner, after = next(m, tr, 300); partner == "" {
-					break
-				}
-				got = append(got, after)
-			}
-			if !slices.Equal(got, tc.want) {
-				t.Fatalf("follow-ups %v ticks after the answers, want %v", got, tc.want)
-			}
-			if ext := m.stats.JoinSyncsExtended; ext != uint64(len(tc.want)) {
-				t.Fatalf("JoinSyncsExtended %d, want %d", ext, len(tc.want))
-			}
-		})
-	}
-}
-
 // laterNeighbors has no neighbours until set (Config.Neighbors).
 type laterNeighbors struct{ ids []core.NodeID }
 
@@ -147,7 +74,7 @@ func TestJoinSyncWaitsForAPartner(t *testing.T) {
 	m, tr, _ := newTest(t, func(c *Config) {
 		quiet(c)
 		c.Neighbors = nb
-		c.JoinSyncs, c.JoinSyncsMax, c.JoinRetryInterval = 2, 2, 1000
+		c.JoinSyncs, c.JoinRetryInterval = 2, 1000
 	})
 	m.Join([]core.NodeID{"seed"})
 	var body []byte

@@ -156,7 +156,6 @@ type Stats struct {
 	GossipsSent        uint64 // dedicated gossip frames
 	PushPullsSent      uint64 // full-state exchanges initiated (joins included)
 	JoinSyncs          uint64 // follow-up exchanges after joining (part of PushPullsSent)
-	JoinSyncsExtended  uint64 // of which past Config.JoinSyncs: the previous answer named a member unknown here
 	StateBytesSent     uint64 // bytes of full-state frames sent (requests and replies)
 	PushPullsIn        uint64 // full-state records received
 	Reconnects         uint64 // exchanges with members believed failed
