@@ -95,11 +95,18 @@ func TestJoinSyncWaitsForAPartner(t *testing.T) {
 		t.Fatalf("%d follow-ups to the new neighbour on the next tick, want 1", n)
 	}
 	tr.sent = nil
-	for i := 0; i < 10; i++ {
+	for i := 1; i <= 10; i++ {
 		m.Tick()
+		want := 0
+		if i == 10 {
+			want = 1
+		}
+		if n := len(tr.records("x", RecState)); n != want {
+			t.Fatalf("%d ticks after the first follow-up: %d more sent, want %d (the doubled gap is 10)", i, n, want)
+		}
 	}
-	if n := len(tr.records("x", RecState)); n != 1 || m.stats.JoinSyncs != 2 {
-		t.Fatalf("second follow-up: %d sent, %d counted; want it 10 ticks after the first", n, m.stats.JoinSyncs)
+	if m.stats.JoinSyncs != 2 {
+		t.Fatalf("JoinSyncs %d, want 2", m.stats.JoinSyncs)
 	}
 }
 
