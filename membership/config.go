@@ -135,6 +135,13 @@ type Config struct {
 	// that joined at the same time reach a young member otherwise only
 	// through gossip or the rare periodic push-pull. 0 disables them.
 	JoinSyncs int
+	// StateAnswerGap is the fewest ticks between two full-state answers to
+	// the same member (answer_limit.go): a request costs its sender a few
+	// bytes and the answer this member's whole view, so a member asking
+	// again within the gap is not answered (Stats.StateAnswersLimited).
+	// Keep it below ProbeInterval/2 and JoinRetryInterval, the closest an
+	// honest member asks one member twice. 0: every request is answered.
+	StateAnswerGap int
 
 	// FallbackProbe sends, when a direct probe goes unanswered for
 	// ProbeTimeout, a second direct ping (record RecPingFallback, answered
@@ -250,6 +257,7 @@ func DefaultLANConfig() Config {
 		TombstoneTicks:          36000, // 1 h: far longer than any update circulates
 		JoinRetryInterval:       20,    // 2 s
 		JoinSyncs:               3,     // state again 0.5, 1.5, 3.5 s after the seeds answer
+		StateAnswerGap:          4,     // 400 ms: a member asking in a loop gets at most 2.5 views a second
 		FallbackProbe:           true,  // a healthy member's probe then fails far less often
 		ProbeSuspects:           true,  // confirmation or refutation within about a period
 		NewMemberGrace:          100,   // 10 s: probes fail while a forming group dials its connections
@@ -334,6 +342,7 @@ func (c *Config) validate() error {
 	req(c.TombstoneTicks >= 1, "TombstoneTicks must be at least 1")
 	req(c.JoinRetryInterval >= 1, "JoinRetryInterval must be at least 1")
 	req(c.JoinSyncs >= 0, "JoinSyncs must not be negative")
+	req(c.StateAnswerGap >= 0, "StateAnswerGap must not be negative")
 	req(c.NewMemberGrace >= 0 && c.NewMemberSuspicionMult >= 0 && !math.IsInf(c.NewMemberSuspicionMult, 0),
 		"NewMemberGrace and NewMemberSuspicionMult must not be negative")
 	req(c.AwarenessMaxMultiplier >= 1, "AwarenessMaxMultiplier must be at least 1")

@@ -36,6 +36,10 @@ type Memberlist struct {
 	askedAny    bool
 	askStats    AskStats
 
+	// the tick of the last full-state answer to each member that asked
+	// recently (answer_limit.go)
+	stateAnswers map[core.NodeID]uint64
+
 	// a new member's own alive on its gossip frames (self_announce.go)
 	announceUntil uint64
 	announcedTo   map[core.NodeID]struct{}

@@ -174,7 +174,7 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 		m.flushProbeOrder() // a state exchange's worth: do not hold it until the next probe
 	}
 	m.noteDeparted(from, s.entries)
-	if s.flags&stateRequest != 0 && !m.left {
+	if s.flags&stateRequest != 0 && !m.left && m.mayAnswerState(from) {
 		m.sendState(from, 0)
 	}
 }

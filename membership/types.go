@@ -143,26 +143,27 @@ type Stats struct {
 	// (ReportLag, lag.go); VerdictsHeld counts, once per tick, expired
 	// suspicion timers held because it ran behind; LagReports counts the
 	// reports of lag that were not ignored.
-	ProbesInconclusive uint64
-	VerdictsHeld       uint64
-	LagReports         uint64
-	MissedNacks        uint64 // nacks expected but not received
-	FallbackPings      uint64 // direct pings repeated on the reliable path
-	FallbackAcks       uint64 // probes answered only on the reliable path
-	SuspectProbes      uint64 // probes of members suspected by others, out of round-robin turn
-	SilentProbes       uint64 // probes of the neighbour heard from least recently, out of turn (silent.go)
-	RelaysServed       uint64 // ping-reqs served for others
-	RelaysDropped      uint64 // ping-reqs refused by MaxPendingRelays
-	GossipsSent        uint64 // dedicated gossip frames
-	PushPullsSent      uint64 // full-state exchanges initiated (joins included)
-	JoinSyncs          uint64 // follow-up exchanges after joining (part of PushPullsSent)
-	StateBytesSent     uint64 // bytes of full-state frames sent (requests and replies)
-	PushPullsIn        uint64 // full-state records received
-	Reconnects         uint64 // exchanges with members believed failed
-	JoinAttempts       uint64
-	UpdatesSent        uint64 // updates piggybacked (each transmission counts)
-	UpdatesQueued      uint64 // updates put on the dissemination queue
-	UpdatesDropped     uint64 // queued updates dropped by MaxQueuedUpdates
+	ProbesInconclusive  uint64
+	VerdictsHeld        uint64
+	LagReports          uint64
+	MissedNacks         uint64 // nacks expected but not received
+	FallbackPings       uint64 // direct pings repeated on the reliable path
+	FallbackAcks        uint64 // probes answered only on the reliable path
+	SuspectProbes       uint64 // probes of members suspected by others, out of round-robin turn
+	SilentProbes        uint64 // probes of the neighbour heard from least recently, out of turn (silent.go)
+	RelaysServed        uint64 // ping-reqs served for others
+	RelaysDropped       uint64 // ping-reqs refused by MaxPendingRelays
+	GossipsSent         uint64 // dedicated gossip frames
+	PushPullsSent       uint64 // full-state exchanges initiated (joins included)
+	JoinSyncs           uint64 // follow-up exchanges after joining (part of PushPullsSent)
+	StateBytesSent      uint64 // bytes of full-state frames sent (requests and replies)
+	PushPullsIn         uint64 // full-state records received
+	StateAnswersLimited uint64 // state requests not answered: the same member was answered within StateAnswerGap (answer_limit.go)
+	Reconnects          uint64 // exchanges with members believed failed
+	JoinAttempts        uint64
+	UpdatesSent         uint64 // updates piggybacked (each transmission counts)
+	UpdatesQueued       uint64 // updates put on the dissemination queue
+	UpdatesDropped      uint64 // queued updates dropped by MaxQueuedUpdates
 
 	Suspicions           uint64 // suspicions this member raised itself
 	Unreachable          uint64 // of which: on the owner's report (ReportUnreachable)

@@ -185,7 +185,7 @@ func (p *Peer) afterTick() {
 	for _, st := range memberStates {
 		p.m.members.WithLabelValues(st).Set(float64(counts[st]))
 	}
-	es, gs := p.mc.EngineStats(), p.mc.GuardStats()
+	es, gs, ms := p.mc.EngineStats(), p.mc.GuardStats(), p.mc.MembershipStats()
 	p.m.duplicates.Add(float64(es.Duplicates - p.lastDup))
 	p.lastDup = es.Duplicates
 	for _, r := range []struct {
@@ -197,6 +197,8 @@ func (p *Peer) afterTick() {
 		{"wants_expired", es.WantsExpired}, {"gaps_abandoned", es.GapsAbandoned},
 		{"score_evicted", gs.Score.Evicted}, {"score_untracked", gs.Score.Untracked},
 		{"publish_rate_untracked", gs.PublishUntracked},
+		{"membership_relays_dropped", ms.RelaysDropped}, {"membership_updates_dropped", ms.UpdatesDropped},
+		{"membership_state_answers_limited", ms.StateAnswersLimited},
 	} {
 		p.m.engineDrops.WithLabelValues(r.name).Set(float64(r.v))
 	}

@@ -70,7 +70,7 @@ func newMetrics(group string) *metrics {
 			Help:        "Round-trip time of membership probes (ping to ack).",
 			ConstLabels: cl, Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		engineDrops: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "grapevine", Name: "engine_dropped",
-			Help: "Bounded-state drops inside the gossip engine and its guard, by reason (cumulative; score_evicted: misbehaviour scores forgotten to make room, score_untracked: offences not scored because every tracked peer was penalized, publish_rate_untracked: messages of origins whose publish rate was not tracked).", ConstLabels: cl}, []string{"reason"}),
+			Help: "Bounded-state drops inside the gossip engine, its guard and membership, by reason (cumulative; membership_state_answers_limited: full-state requests not answered because the same member was answered within StateAnswerGap; score_evicted: misbehaviour scores forgotten to make room, score_untracked: offences not scored because every tracked peer was penalized, publish_rate_untracked: messages of origins whose publish rate was not tracked).", ConstLabels: cl}, []string{"reason"}),
 		inbound: cv("inbound_limited_total", "Inbound streams and frames refused or delayed by the inbound bounds, by reason "+
 			"(too_large, duplicate, idle, slow_frame: streams closed; no_memory: frames skipped; throttled: frames delayed by the per-peer rate) and kind.", "reason", "kind"),
 		writeTimeouts: cv("write_timeouts_total", "Outgoing batches not written within their deadline (the stream is reset, its queue dropped), by kind.", "kind"),
