@@ -135,6 +135,12 @@ type Config struct {
 	// that joined at the same time reach a young member otherwise only
 	// through gossip or the rare periodic push-pull. 0 disables them.
 	JoinSyncs int
+	// DigestSync starts periodic and join follow-up exchanges with a
+	// digest of 8-byte fingerprints instead of the whole view; the two
+	// members then send each other only the entries that differ
+	// (digest_sync.go). Joins, AskState and reconnects still exchange
+	// whole states.
+	DigestSync bool
 	// StateAnswerGap is the fewest ticks between two full-state answers to
 	// the same member (answer_limit.go): a request costs its sender a few
 	// bytes and the answer this member's whole view, so a member asking
@@ -257,6 +263,7 @@ func DefaultLANConfig() Config {
 		TombstoneTicks:          36000, // 1 h: far longer than any update circulates
 		JoinRetryInterval:       20,    // 2 s
 		JoinSyncs:               3,     // state again 0.5, 1.5, 3.5 s after the seeds answer
+		DigestSync:              true,  // 8 bytes a member, not ~120, when two views agree
 		StateAnswerGap:          4,     // 400 ms: a member asking in a loop gets at most 2.5 views a second
 		FallbackProbe:           true,  // a healthy member's probe then fails far less often
 		ProbeSuspects:           true,  // confirmation or refutation within about a period

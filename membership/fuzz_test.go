@@ -31,6 +31,8 @@ func seedRecords() [][]byte {
 		deadRec("a", 1, "b"),
 		leaveRec("a", 1),
 		core.AppendRecord(nil, RecState, append(wire.AppendUvarint([]byte{stateRequest | stateJoin}, 4), body...)),
+		core.AppendRecord(nil, RecStateDigest, appendDigest(nil, stateRequest, 7, []uint64{1, 2, 3})),
+		core.AppendRecord(nil, RecStateWant, appendWant(nil, 7, []uint64{2})),
 	}
 }
 
@@ -104,6 +106,19 @@ func FuzzDecodeRecords(f *testing.F) {
 					eb = appendStateEntry(eb, &s.entries[i])
 				}
 				re = core.AppendRecord(nil, RecState, append(wire.AppendUvarint([]byte{s.flags}, uint64(len(s.entries))), eb...))
+			}
+		case RecStateDigest, RecStateWant:
+			d, err := decodeDigest(body, &lim, typ == RecStateDigest)
+			if err != nil {
+				return
+			}
+			if len(d.fps)*fingerprintSize > len(body) {
+				t.Fatalf("%d fingerprints from %d bytes", len(d.fps), len(body))
+			}
+			if typ == RecStateDigest {
+				re = core.AppendRecord(nil, typ, appendDigest(nil, d.flags, d.salt, d.fps))
+			} else {
+				re = core.AppendRecord(nil, typ, appendWant(nil, d.salt, d.fps))
 			}
 		default:
 			return

@@ -40,6 +40,11 @@ type Memberlist struct {
 	// recently (answer_limit.go)
 	stateAnswers map[core.NodeID]uint64
 
+	// digest-first state exchanges (digest_sync.go)
+	digests   [maxDigestPending]digestPending
+	fpScratch []uint64
+	fpBuf     []byte
+
 	// a new member's own alive on its gossip frames (self_announce.go)
 	announceUntil uint64
 	announcedTo   map[core.NodeID]struct{}
@@ -374,6 +379,16 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 			return err
 		}
 		m.onState(from, s)
+	case RecStateDigest, RecStateWant:
+		d, err := decodeDigest(rec.Body, lim, rec.Type == RecStateDigest)
+		if err != nil {
+			return err
+		}
+		if rec.Type == RecStateDigest {
+			m.onStateDigest(from, d)
+		} else {
+			m.onStateWant(from, d)
+		}
 	default:
 		m.stats.UnknownRecords++
 	}

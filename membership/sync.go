@@ -85,7 +85,7 @@ func (m *Memberlist) pushPull() {
 	m.nextPushPull = m.tick + uint64(p-p/4+m.rng.IntN(p/2+1))
 	if t := m.sample(1, nil); len(t) == 1 {
 		m.stats.PushPullsSent++
-		m.sendState(t[0], stateRequest)
+		m.syncState(t[0])
 	}
 }
 
@@ -113,7 +113,7 @@ func (m *Memberlist) joinSync() {
 	m.syncsLeft--
 	m.stats.PushPullsSent++
 	m.stats.JoinSyncs++
-	m.sendState(t[0], stateRequest)
+	m.syncState(t[0])
 	if m.syncsLeft > 0 {
 		m.syncGap *= 2
 		m.nextSync = m.tick + m.syncGap
@@ -141,7 +141,9 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 	if !m.admitState(from, &s) {
 		return
 	}
-	m.noteStateAnswer(from)
+	if s.flags&statePartial == 0 {
+		m.noteStateAnswer(from) // AskState's answers are whole states
+	}
 	if m.joining && slices.Contains(m.seeds, from) {
 		m.seedHeard = true
 	}
@@ -186,21 +188,26 @@ func (m *Memberlist) sendState(to core.NodeID, flags byte) {
 		m.stats.StateBytesSent += uint64(len(f))
 		m.transmit(to, f)
 	}}
-	var e stateEntry
 	for _, mem := range m.all {
-		e = stateEntry{id: mem.id, state: mem.state, inc: mem.incarnation}
-		switch mem.state {
-		case StateAlive, StateSuspect:
-			e.metaInc, e.meta, e.sig = mem.metaInc, mem.meta(), mem.sig()
-			if e.metaInc > e.inc {
-				e.metaInc = e.inc
-			}
-		case StateLeft:
-			e.sig = mem.sig()
-		}
+		e := entryOf(mem)
 		c.add(&e)
 	}
 	c.finish() // m.all always holds this member: at least one frame
+}
+
+// entryOf is member mem as a full-state entry.
+func entryOf(mem *member) stateEntry {
+	e := stateEntry{id: mem.id, state: mem.state, inc: mem.incarnation}
+	switch mem.state {
+	case StateAlive, StateSuspect:
+		e.metaInc, e.meta, e.sig = mem.metaInc, mem.meta(), mem.sig()
+		if e.metaInc > e.inc {
+			e.metaInc = e.inc
+		}
+	case StateLeft:
+		e.sig = mem.sig()
+	}
+	return e
 }
 
 // StateFrames encodes a full-state exchange announcing members (their ID,
@@ -229,7 +236,8 @@ const stateFrameOverhead = 16
 // others carry none. sendState and StateFrames both chunk with it.
 type stateChunker struct {
 	maxChunk int
-	flags    byte
+	flags    byte // on the first frame
+	allFlags byte // on every frame
 	emit     func(frame []byte)
 
 	body    []byte // encoded entries of the frame being filled
@@ -260,9 +268,9 @@ func (c *stateChunker) finish() {
 
 // flush emits the entries in body as one frame.
 func (c *stateChunker) flush() {
-	hdr := []byte{0}
+	hdr := []byte{c.allFlags}
 	if !c.emitted {
-		hdr[0] = c.flags
+		hdr[0] |= c.flags
 	}
 	hdr = wire.AppendUvarint(hdr, uint64(c.count))
 	rec := append(hdr, c.body...)

@@ -35,12 +35,12 @@ func TestJoinSyncs(t *testing.T) {
 				m.Tick()
 				for _, p := range tr.sent {
 					for _, r := range p.frame.Records {
-						if r.Type != RecState {
+						if r.Type != RecStateDigest { // the default: digest-first (digest_sync.go)
 							continue
 						}
-						s, err := decodeState(r.Body, &m.cfg.Limits)
-						if err != nil || s.flags != stateRequest {
-							t.Fatalf("sync %+v %v", s, err)
+						d, err := decodeDigest(r.Body, &m.cfg.Limits, true)
+						if err != nil || d.flags != stateRequest {
+							t.Fatalf("sync %+v %v", d, err)
 						}
 						at = append(at, m.tick-answered)
 					}
@@ -86,12 +86,12 @@ func TestJoinSyncWaitsForAPartner(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		m.Tick()
 	}
-	if n := len(tr.records("", RecState)); n != 0 || m.stats.JoinSyncs != 0 {
+	if n := len(tr.records("", RecStateDigest)); n != 0 || m.stats.JoinSyncs != 0 {
 		t.Fatalf("%d follow-ups (%d counted) without a neighbour", n, m.stats.JoinSyncs)
 	}
 	nb.ids = []core.NodeID{"x"}
 	m.Tick()
-	if n := len(tr.records("x", RecState)); n != 1 {
+	if n := len(tr.records("x", RecStateDigest)); n != 1 {
 		t.Fatalf("%d follow-ups to the new neighbour on the next tick, want 1", n)
 	}
 	tr.sent = nil
@@ -101,7 +101,7 @@ func TestJoinSyncWaitsForAPartner(t *testing.T) {
 		if i == 10 {
 			want = 1
 		}
-		if n := len(tr.records("x", RecState)); n != want {
+		if n := len(tr.records("x", RecStateDigest)); n != want {
 			t.Fatalf("%d ticks after the first follow-up: %d more sent, want %d (the doubled gap is 10)", i, n, want)
 		}
 	}

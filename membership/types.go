@@ -158,6 +158,9 @@ type Stats struct {
 	JoinSyncs           uint64 // follow-up exchanges after joining (part of PushPullsSent)
 	StateBytesSent      uint64 // bytes of full-state frames sent (requests and replies)
 	PushPullsIn         uint64 // full-state records received
+	DigestsSent         uint64 // push-pulls started with a digest (part of PushPullsSent; digest_sync.go)
+	DigestsIn           uint64 // digests received
+	WantsUnsolicited    uint64 // wants dropped: no digest of this member's to their sender within digestWantTicks
 	StateAnswersLimited uint64 // state requests not answered: the same member was answered within StateAnswerGap (answer_limit.go)
 	Reconnects          uint64 // exchanges with members believed failed
 	JoinAttempts        uint64

@@ -35,7 +35,8 @@ const (
 const (
 	stateRequest = 1 << 0 // the receiver should answer with its own state
 	stateJoin    = 1 << 1 // the sender is joining
-	stateFlags   = stateRequest | stateJoin
+	statePartial = 1 << 2 // on every frame: only the entries a digest exchange found different (digest_sync.go)
+	stateFlags   = stateRequest | stateJoin | statePartial
 )
 
 type ping struct {

@@ -108,18 +108,22 @@ func contains(ps Peers, x int) bool {
 	return false
 }
 
-// Membership records that travel on memberlist's TCP path: the full-state
-// exchange (membership.RecState) and the fallback probe and its ack
+// Membership records that travel on memberlist's TCP path: the state
+// exchange (membership.RecState, and the digest exchange's RecStateDigest
+// and RecStateWant) and the fallback probe and its ack
 // (membership.RecPingFallback, membership.RecAckFallback).
 const (
 	recState        = 0x48
 	recPingFallback = 0x49
 	recAckFallback  = 0x4a
+	recStateDigest  = 0x4b
+	recStateWant    = 0x4c
 )
 
 // carriesState reports whether frame (version byte, then records: type,
 // uvarint length, body) holds a full-state exchange record or a fallback
-// probe or ack: the frames ReliableState spares.
+// probe or ack (or a digest exchange's record): the frames ReliableState
+// spares.
 func carriesState(frame []byte) bool {
 	if len(frame) < 2 {
 		return false
@@ -131,7 +135,7 @@ func carriesState(frame []byte) bool {
 		if k <= 0 || n > uint64(len(b)-1-k) {
 			return false
 		}
-		if t == recState || t == recPingFallback || t == recAckFallback {
+		if t == recState || t == recPingFallback || t == recAckFallback || t == recStateDigest || t == recStateWant {
 			return true
 		}
 		b = b[1+k+int(n):]

@@ -135,7 +135,8 @@ func TestReliableState(t *testing.T) {
 	ping := []byte{1, 0x40, 2, 9, 9}
 	fallback := []byte{1, 0x49, 2, 9, 9}
 	fallbackAck := []byte{1, 0x4a, 1, 9}
-	if !carriesState(state) || !carriesState(fallback) || !carriesState(fallbackAck) ||
+	digest, want := []byte{1, 0x4b, 2, 1, 7}, []byte{1, 0x40, 2, 9, 9, 0x4c, 1, 7}
+	if !carriesState(state) || !carriesState(fallback) || !carriesState(fallbackAck) || !carriesState(digest) || !carriesState(want) ||
 		carriesState(ping) || carriesState([]byte{1, 0x48, 200}) || carriesState(nil) {
 		t.Fatal("carriesState misjudges frames")
 	}

@@ -199,9 +199,9 @@ type Faults struct {
 	Partitions []Partition `json:"partitions,omitempty" yaml:"partitions"`
 	// Slow peers: every frame to or from them is delayed.
 	Slow []Slow `json:"slow,omitempty" yaml:"slow"`
-	// ReliableState spares frames carrying a membership full-state
-	// exchange (join and periodic push-pull, record 0x48) or a fallback
-	// probe or its ack (records 0x49, 0x4a) from loss and delay
+	// ReliableState spares frames carrying a membership state exchange
+	// (join and periodic push-pull: records 0x48, 0x4b, 0x4c) or a
+	// fallback probe or its ack (records 0x49, 0x4a) from loss and delay
 	// (partitions still cut them). It mirrors memberlist, whose push-pull
 	// and fallback ping run over TCP while its probes and gossip use UDP.
 	ReliableState bool `json:"reliable_state,omitempty" yaml:"reliable_state"`

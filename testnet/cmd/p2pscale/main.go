@@ -227,6 +227,9 @@ func main() {
 		ms.ProbesInconclusive += m.ProbesInconclusive
 		ms.VerdictsHeld += m.VerdictsHeld
 		ms.JoinSyncs += m.JoinSyncs
+		ms.DigestsSent += m.DigestsSent
+		ms.WantsUnsolicited += m.WantsUnsolicited
+		ms.StateAnswersLimited += m.StateAnswersLimited
 	}
 	pen := map[string]uint64{}
 	npen := 0
@@ -247,8 +250,9 @@ func main() {
 	for e, n := range ns.errs {
 		fmt.Printf("  last no-stream error at %d peers: %.200s\n", n, e)
 	}
-	fmt.Printf("membership (sum): suspicions %d (unreachable %d), refutations %d, declared dead %d, probes failed %d, push-pulls %d (%d B), updates dropped %d, duplicate accusations %d, probes inconclusive %d, verdicts held %d, join follow-ups %d\n",
-		ms.Suspicions, ms.Unreachable, ms.Refutations, ms.Declared, ms.ProbesFailed, ms.PushPullsSent, ms.StateBytesSent, ms.UpdatesDropped, ms.DuplicateAccusations, ms.ProbesInconclusive, ms.VerdictsHeld, ms.JoinSyncs)
+	fmt.Printf("membership (sum): suspicions %d (unreachable %d), refutations %d, declared dead %d, probes failed %d, push-pulls %d (%d B), updates dropped %d, duplicate accusations %d, probes inconclusive %d, verdicts held %d, join follow-ups %d; digests %d, wants dropped %d, state answers limited %d\n",
+		ms.Suspicions, ms.Unreachable, ms.Refutations, ms.Declared, ms.ProbesFailed, ms.PushPullsSent, ms.StateBytesSent, ms.UpdatesDropped, ms.DuplicateAccusations, ms.ProbesInconclusive, ms.VerdictsHeld, ms.JoinSyncs,
+		ms.DigestsSent, ms.WantsUnsolicited, ms.StateAnswersLimited)
 	fmt.Printf("overlay: %+v\nqueue drops %d trimmed %d; connections opened per peer %.1f (both ends count)\n", os2, qd, tr, float64(opened)/float64(len(peers)))
 	if *quick {
 		os.Exit(0)
