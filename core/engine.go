@@ -64,6 +64,7 @@ type Engine struct {
 	outFrameIdx   map[NodeID]int
 	peerBytes     map[NodeID]int           // bytes sent per peer this round
 	peerIn        map[NodeID]int           // messages accepted per peer this round
+	pullsIn       map[NodeID]int           // pull requests answered per peer this round (pull.go)
 	originBudgets map[NodeID]*originBudget // per-peer budget of new origins (origin_budget.go)
 	unknown       unknownHold              // messages of origins the Validator does not know yet (unknown_origin.go)
 
@@ -289,6 +290,7 @@ func (e *Engine) Tick() {
 		e.rounds++
 		clear(e.peerBytes)
 		clear(e.peerIn)
+		clear(e.pullsIn)
 		if e.cfg.Mode != Pull {
 			e.pushRound()
 		}

@@ -103,6 +103,7 @@ type Stats struct {
 	FIFOLate          uint64 // messages that arrived after FIFO delivery skipped them (not delivered)
 	FIFOStartedFirst  uint64 // origins whose FIFO order started at once, at a message marked First
 	PullTooYoung      uint64 // stored messages left out of pull answers as younger than PullMinAge
+	PullsLimited      uint64 // pull requests not answered: the peer's RoundTicks+1 of the round were answered (pull.go)
 	HeldOverflow      uint64 // FIFO gaps skipped because MaxHeld was reached
 	HeldBytesOverflow uint64 // FIFO gaps skipped because MaxHeldBytes was reached
 	HeldFlushed       uint64 // held messages delivered (after reporting their gaps lost) when their origin was evicted

@@ -13,8 +13,22 @@ import "slices"
 // origin as fully missing filled the budget with messages the requester
 // had. The requester's rotation (buildDigest) covers every origin it
 // tracks over ⌈origins/MaxDigestOrigins⌉ pull rounds.
+//
+// A peer's requests are answered at most RoundTicks+1 times a round: a
+// digest costs its sender a few bytes, its answer a scan of the store and
+// up to MaxRoundBytes of bodies, and the transport admits thousands of
+// frames a second. An honest peer sends one a round to each of its
+// PullFanout targets, or one a tick while it catches up (PullNow).
 func (e *Engine) onDigest(from NodeID, d *Digest) {
 	e.checkSent(from, d)
+	if e.pullsIn == nil {
+		e.pullsIn = make(map[NodeID]int)
+	}
+	if e.pullsIn[from] > e.cfg.RoundTicks {
+		e.stats.PullsLimited++
+		return
+	}
+	e.pullsIn[from]++
 	// Index the digest by this node's origin slots once, so the scan of the
 	// store below finds an entry's digest line without hashing its origin.
 	byIdx := e.digestScratch[:0]
