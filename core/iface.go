@@ -87,6 +87,7 @@ type Stats struct {
 	DigestsSent   uint64 // pull requests sent
 	PullAnswered  uint64 // message bodies sent in answer to pull requests
 	IWantAnswered uint64 // message bodies sent in answer to IWANT
+	IWantsLimited uint64 // IWANTed bodies not sent: the peer had this body maxServesPerPeer times (lazy.go)
 	TreeSent      uint64 // message bodies sent along a tree push (within MessagesSent)
 
 	PeerBudgetDrops   uint64 // sends dropped by MaxPeerBytesPerRound

@@ -71,12 +71,42 @@ func (e *Engine) onIWant(from NodeID, keys []MsgKey) {
 		e.plumGraft(from)
 	}
 	for _, k := range keys {
-		if en := e.store[k]; en != nil && !en.gone {
+		if en := e.store[k]; en != nil && !en.gone && e.mayServe(from, en) {
 			if e.sendBody(from, en) {
 				e.stats.IWantAnswered++
 			}
 		}
 	}
+}
+
+// A peer's IWANTs for one body are answered at most maxServesPerPeer
+// times (go-libp2p-pubsub's GossipRetransmission, 3 by default, is the
+// same bound): an IWANT costs a few bytes a key and may name a key many
+// times, its answer the whole body. An honest peer asks one announcer for
+// a body at most minWantAsks times plus FastWantRetries (5 in p2p's
+// profiles). The counts are kept for maxServedPeers peers a body; IWANTs
+// of further peers are answered uncounted, each still within the peer's
+// MaxPeerBytesPerRound.
+const (
+	maxServesPerPeer = 8
+	maxServedPeers   = 16
+)
+
+// mayServe reports whether peer from may get en's body for an IWANT, and
+// counts the answer.
+func (e *Engine) mayServe(from NodeID, en *storeEntry) bool {
+	n, ok := en.served[from]
+	if n >= maxServesPerPeer {
+		e.stats.IWantsLimited++
+		return false
+	}
+	if ok || len(en.served) < maxServedPeers {
+		if en.served == nil {
+			en.served = make(map[NodeID]uint8, 2)
+		}
+		en.served[from] = n + 1
+	}
+	return true
 }
 
 // expireWants asks the next announcer for bodies not received in time and

@@ -16,6 +16,9 @@ type storeEntry struct {
 	inHot      bool // listed in Engine.hot
 	lazy       bool // payload above LazyThreshold: announced (IHAVE) rather than pushed
 	treeDone   bool // forwarded along a tree push already
+	// served counts, per peer, the IWANTs for this body answered
+	// (lazy.go; nil until the first), at most maxServedPeers peers.
+	served map[NodeID]uint8
 }
 
 // expireStore drops the messages whose StoreTTL has passed.
@@ -75,6 +78,7 @@ func (e *Engine) storePut(key MsgKey, en *storeEntry, o *originState) {
 // storeDrop removes en from the store (evicted or expired).
 func (e *Engine) storeDrop(en *storeEntry) {
 	en.gone = true
+	en.served = nil
 	k := en.msg.Key()
 	delete(e.store, k)
 	e.storeBytes -= len(en.msg.Payload)

@@ -195,6 +195,7 @@ func (p *Peer) afterTick() {
 		{"peer_budget", es.PeerBudgetDrops}, {"store_evicted", es.StoreEvicted}, {"origins_evicted", es.OriginsEvicted},
 		{"inbound_per_peer", es.InboundDropped}, {"too_large", es.TooLarge}, {"wants_dropped", es.WantsDropped},
 		{"wants_expired", es.WantsExpired}, {"gaps_abandoned", es.GapsAbandoned}, {"pulls_limited", es.PullsLimited},
+		{"iwants_limited", es.IWantsLimited},
 		{"score_evicted", gs.Score.Evicted}, {"score_untracked", gs.Score.Untracked},
 		{"publish_rate_untracked", gs.PublishUntracked},
 		{"membership_relays_dropped", ms.RelaysDropped}, {"membership_updates_dropped", ms.UpdatesDropped},
