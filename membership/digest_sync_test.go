@@ -174,3 +174,83 @@ func TestDecodeDigestBounds(t *testing.T) {
 
 // mid is the ID of digestPair's i-th other member.
 func mid(i int) core.NodeID { return core.NodeID(fmt.Sprintf("12D3KooW%044d", i)) }
+
+// noAlive is a cluster transport that strips alive records from every
+// frame that carries no state-exchange record, so that an update reaches
+// other members only through push-pull.
+type noAlive struct{ netTransport }
+
+func (t noAlive) Send(to core.NodeID, frame []byte) {
+	f, err := core.DecodeFrame(frame, core.DefaultLimits())
+	if err != nil {
+		panic(err)
+	}
+	state := false
+	for _, r := range f.Records {
+		state = state || r.Type == RecState || r.Type == RecStateDigest || r.Type == RecStateWant
+	}
+	if !state {
+		out := core.NewFrame(nil)
+		for _, r := range f.Records {
+			if r.Type != RecAlive {
+				out = core.AppendRecord(out, r.Type, r.Body)
+			}
+		}
+		frame = out
+	}
+	t.netTransport.Send(to, frame)
+}
+
+// TestDigestSyncSpreadsUpdates: in a cluster of 16 where alive updates
+// travel only in state exchanges, a member's new metadata reaches every
+// member by periodic push-pull, digest-first as with whole states, for a
+// fraction of the state bytes.
+func TestDigestSyncSpreadsUpdates(t *testing.T) {
+	var ticks [2]int
+	var bytes [2]uint64
+	for k, digest := range []bool{false, true} {
+		c := newCluster(t, 16, 7, func(i int, cfg *Config) {
+			cfg.PushPullInterval, cfg.JoinSyncs, cfg.ReconnectInterval = 20, 0, 0
+			cfg.DigestSync = digest
+			cfg.Meta = make([]byte, 100) // a real member's addresses
+		})
+		c.joinAll()
+		c.runUntil(600, "converged", c.converged)
+		for i := range c.nodes {
+			c.nodes[i].cfg.Transport = noAlive{netTransport{c: c, from: i}}
+		}
+		var before uint64
+		for _, m := range c.nodes {
+			before += m.stats.StateBytesSent
+		}
+		v2 := append([]byte("v2"), make([]byte, 98)...)
+		if err := c.nodes[3].SetMeta(v2); err != nil {
+			t.Fatal(err)
+		}
+		inc := c.nodes[3].self.incarnation
+		ticks[k] = c.runUntil(2000, "every member has the new metadata", func() bool {
+			for i, m := range c.nodes {
+				if mem := m.members.get(m.all, nodeID(3)); i != 3 && (mem == nil || mem.incarnation != inc || string(mem.meta()) != string(v2)) {
+					return false
+				}
+			}
+			return true
+		})
+		var digests uint64
+		for _, m := range c.nodes {
+			bytes[k] += m.stats.StateBytesSent
+			digests += m.stats.DigestsSent
+		}
+		bytes[k] -= before
+		if (digests > 0) != digest {
+			t.Fatalf("DigestSync %v: %d digests sent", digest, digests)
+		}
+		if !c.converged() {
+			t.Fatalf("DigestSync %v: not converged after the update", digest)
+		}
+	}
+	t.Logf("whole states: %d ticks, %d state bytes; digests: %d ticks, %d bytes", ticks[0], bytes[0], ticks[1], bytes[1])
+	if bytes[1]*4 > bytes[0] {
+		t.Fatalf("digest exchanges sent %d state bytes, whole states %d: want under a quarter", bytes[1], bytes[0])
+	}
+}
