@@ -78,15 +78,21 @@ func (m *Memberlist) Leave() {
 	}
 }
 
-// pushPull schedules the next periodic full-state exchange (the period
-// jittered by ±25 %) and runs one with a random live member.
+// pushPull runs a periodic state exchange with a random live member and
+// schedules the next one (the period jittered by ±25 %). Without a partner
+// (with Config.Neighbors: no live neighbour, while the overlay repairs its
+// links) it tries again a probe period later instead of skipping a whole
+// period, which is 150 s at n = 500.
 func (m *Memberlist) pushPull() {
+	t := m.sample(1, nil)
+	if len(t) == 0 {
+		m.nextPushPull = m.tick + uint64(max(1, m.cfg.ProbeInterval))
+		return
+	}
 	p := PushPullPeriod(m.cfg.PushPullInterval, m.Size())
 	m.nextPushPull = m.tick + uint64(p-p/4+m.rng.IntN(p/2+1))
-	if t := m.sample(1, nil); len(t) == 1 {
-		m.stats.PushPullsSent++
-		m.syncState(t[0])
-	}
+	m.stats.PushPullsSent++
+	m.syncState(t[0])
 }
 
 // joinSync runs one follow-up full-state exchange after joining with a

@@ -321,3 +321,37 @@ func TestJoinWaitsForASeed(t *testing.T) {
 		t.Errorf("n1 sent %d joins, want a retry after the lost one", a)
 	}
 }
+
+// TestPushPullWaitsForAPartner: a periodic push-pull due while the member
+// has no live neighbour is tried again a probe period later, not a whole
+// period later; once one is there it goes out, and the next waits at
+// least three quarters of a period.
+func TestPushPullWaitsForAPartner(t *testing.T) {
+	nb := &laterNeighbors{}
+	m, tr, _ := newTest(t, func(c *Config) {
+		quiet(c)
+		c.Neighbors = nb
+		c.PushPullInterval = 300
+	})
+	put(t, m, "x", StateAlive, 1)
+	m.nextPushPull = m.tick + 1
+	tr.sent = nil
+	m.Tick()
+	if n := len(tr.records("", RecStateDigest)); n != 0 || m.nextPushPull != m.tick+uint64(m.cfg.ProbeInterval) {
+		t.Fatalf("no neighbour: %d sent, next at +%d; want 0 and +%d", n, m.nextPushPull-m.tick, m.cfg.ProbeInterval)
+	}
+	nb.ids = []core.NodeID{"x"}
+	for i := 1; i <= m.cfg.ProbeInterval; i++ {
+		m.Tick()
+		want := 0
+		if i == m.cfg.ProbeInterval {
+			want = 1
+		}
+		if n := len(tr.records("x", RecStateDigest)); n != want {
+			t.Fatalf("%d ticks after the missed push-pull: %d sent, want %d", i, n, want)
+		}
+	}
+	if gap := m.nextPushPull - m.tick; gap < 225 || gap > 375 {
+		t.Fatalf("next push-pull %d ticks away, want 225-375", gap)
+	}
+}
