@@ -138,7 +138,11 @@
 // (MaxPendingWants), FIFO hold-back (MaxHeld, FIFOTimeout), bytes sent to one
 // peer per round (MaxPeerBytesPerRound) and messages accepted from one peer
 // per round (MaxInboundPerPeerPerRound). MaxMessageSize is enforced on
-// publish and on receipt.
+// publish and on receipt. A request costs its sender a few bytes and its
+// answer up to whole bodies, so answers are bounded per requester too: a
+// peer's pull digests are answered RoundTicks+1 times a round
+// (Stats.PullsLimited), and one body is sent for a peer's IWANTs at most
+// eight times (Stats.IWantsLimited).
 //
 // # Ordering
 //
