@@ -254,3 +254,39 @@ func TestDigestSyncSpreadsUpdates(t *testing.T) {
 		t.Fatalf("digest exchanges sent %d state bytes, whole states %d: want under a quarter", bytes[1], bytes[0])
 	}
 }
+
+// TestDigestClosedGroup: with Config.Admit a digest from a sender not
+// admitted is not answered (and counted); a member's digest frame carries
+// its own alive first, so a member that had not heard of it yet admits it
+// and answers.
+func TestDigestClosedGroup(t *testing.T) {
+	admit := func(c *Config) {
+		quiet(c)
+		c.Admit = func(id core.NodeID, meta []byte) error {
+			if string(meta) == "cert" {
+				return nil
+			}
+			return errors.New("no certificate")
+		}
+	}
+	m, tr, _ := newTest(t, admit)
+	step(t, m, "a", appendAlive(nil, aliveMsg{id: "a", inc: 1, meta: []byte("cert")}))
+	tr.sent = nil
+	before := m.stats.NotAdmitted
+	step(t, m, "stranger", core.AppendRecord(nil, RecStateDigest, appendDigest(nil, stateRequest, 1, nil)))
+	if len(tr.sent) != 0 || m.stats.NotAdmitted != before+1 {
+		t.Fatalf("a stranger's digest: %d frames sent, NotAdmitted +%d", len(tr.sent), m.stats.NotAdmitted-before)
+	}
+	// A member m has not heard of yet: its digest frame admits it.
+	n, ntr, _ := newTest(t, func(c *Config) { admit(c); c.ID = "newcomer"; c.Meta = []byte("cert") })
+	n.syncState("self")
+	if len(ntr.sent) != 1 || len(ntr.records("self", RecStateDigest)) != 1 || len(ntr.records("self", RecAlive)) != 1 {
+		t.Fatalf("%d frames, want one with the newcomer's alive and its digest", len(ntr.sent))
+	}
+	if err := m.Step("newcomer", ntr.sent[0].frame); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Member("newcomer"); !ok || countStateAnswers(tr, "newcomer") == 0 {
+		t.Fatalf("the newcomer's digest: admitted %v, answers %d", ok, countStateAnswers(tr, "newcomer"))
+	}
+}
