@@ -199,6 +199,7 @@ func main() {
 		cfg.n, cfg.msgs, cfg.rate, cfg.degree, strings.ToUpper(cfg.transport), ov, *runs, gomaxprocs(), soft, hard)
 	fmt.Println("| scenario | payload | system | delivered | p50 | p99 | max | wire bytes / delivery | stream bytes / delivery | CPU / delivery | within 100 ms | conns / peer (p50, max) | goroutines / peer | heap / peer | all declared failed | false fails |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	anyFailed := false
 	for _, scen := range strings.Split(*scenF, ",") {
 		first := scen == "first" || scen == "first-mesh"
 		for _, size := range sizes {
@@ -209,13 +210,18 @@ func main() {
 			// of each, ...), so that a slow spell of the shared machine falls
 			// on both rather than on whichever system ran then.
 			rs := make([][]result, len(systems))
+			failed := make([]string, len(systems)) // a run's error: the system's row reports it, the others' rows still print
 			for r := 0; r < *runs; r++ {
 				for si, sys := range systems {
+					if failed[si] != "" {
+						continue
+					}
 					res, err := runOne(sys, scen, size, cfg, int64(r+1))
 					if err != nil {
 						fmt.Fprintf(os.Stderr, "bench: %s %s %d: %v\n", sys, scen, size, err)
-						pprof.StopCPUProfile()
-						os.Exit(1)
+						failed[si] = fmt.Sprintf("run %d: %v", r+1, err)
+						anyFailed = true
+						continue
 					}
 					if *verbose {
 						fmt.Fprintf(os.Stderr, "%s %s %dB run %d: %+v\n", sys, scen, size, r+1, res)
@@ -224,6 +230,10 @@ func main() {
 				}
 			}
 			for si, sys := range systems {
+				if failed[si] != "" {
+					fmt.Printf("| %s | %s | %s | failed (%s) | | | | | | | | | | | | |\n", scen, fmtSize(size), sys, strings.ReplaceAll(failed[si], "|", "/"))
+					continue
+				}
 				m := medians(rs[si])
 				within := "—"
 				if first {
@@ -252,6 +262,10 @@ func main() {
 				}
 			}
 		}
+	}
+	if anyFailed {
+		pprof.StopCPUProfile()
+		os.Exit(1)
 	}
 }
 
