@@ -93,6 +93,13 @@ func TestCertNonMemberCannotJoinOrPublish(t *testing.T) {
 			t.Errorf("member %d lists %d others: %v", i, len(view), view)
 		}
 	}
+	// Members' own frames all decode (a closed group's digest exchange
+	// carries the sender's alive; 59f625d fixed it double-wrapped).
+	for i, p := range peers {
+		if n := p.Stats().Membership.DecodeErrors; n != 0 {
+			t.Errorf("member %d: %d membership records did not decode", i, n)
+		}
+	}
 	st, ms := peers[0].AuthorityStats(), peers[0].Stats().Membership
 	if st.RefusedRecords == 0 || ms.NotAdmitted == 0 || st.DroppedMessages == 0 {
 		t.Errorf("refusals not counted: %+v, membership NotAdmitted %d", st, ms.NotAdmitted)
