@@ -29,11 +29,12 @@ func (m *Memberlist) mayAnswerState(from core.NodeID) bool {
 	if gap == 0 {
 		return true
 	}
-	if last, ok := m.stateAnswers[from]; ok && m.tick < last+gap {
+	last, known := m.stateAnswers[from]
+	if known && m.tick < last+gap {
 		m.stats.StateAnswersLimited++
 		return false
 	}
-	if _, ok := m.stateAnswers[from]; !ok && len(m.stateAnswers) >= maxStateAnswerMemory {
+	if !known && len(m.stateAnswers) >= maxStateAnswerMemory {
 		for id, at := range m.stateAnswers {
 			if at+gap <= m.tick {
 				delete(m.stateAnswers, id)

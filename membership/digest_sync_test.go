@@ -136,8 +136,7 @@ func TestDigestWantOnlyForOwnDigest(t *testing.T) {
 
 // TestDigestAnswersLimited: digests share the full-state answer limit.
 func TestDigestAnswersLimited(t *testing.T) {
-	a, b, _, tb := digestPair(t, true)
-	_ = a
+	_, b, _, tb := digestPair(t, true)
 	for i := 0; i < 10; i++ {
 		step(t, b, "a", core.AppendRecord(nil, RecStateDigest, appendDigest(nil, stateRequest, uint64(i), nil)))
 	}
