@@ -148,6 +148,12 @@ type Config struct {
 	// the push path; answering with it costs a second copy. Repair of a
 	// message lost on that path waits this much longer.
 	PullMinAge int
+	// PullIdleMax, above 1, lets a node whose seen-state has not changed
+	// since its last pull digest wait twice as long before the next, up
+	// to this many pull periods (pull_idle.go): an idle group's digests
+	// find nothing. Any change, or a peer's digest listing a message this
+	// node lacks, brings it back to every period. 0 or 1: every period.
+	PullIdleMax int
 
 	// Policy picks hot messages when the round's budget is too small.
 	Policy Policy
@@ -484,6 +490,7 @@ func (c *Config) validate() error {
 	req(c.PullFanout >= 1, "PullFanout must be at least 1")
 	req(c.PullEvery >= 1, "PullEvery must be at least 1")
 	req(c.PullMinAge >= 0, "PullMinAge must not be negative")
+	req(c.PullIdleMax >= 0, "PullIdleMax must not be negative")
 	req(c.MaxRoundMessages >= 1 && c.MaxRoundBytes >= 1, "MaxRoundMessages and MaxRoundBytes must be positive")
 	req(c.MaxPeerBytesPerRound >= 1, "MaxPeerBytesPerRound must be positive")
 	req(c.MaxInboundPerPeerPerRound >= 1, "MaxInboundPerPeerPerRound must be positive")

@@ -52,6 +52,7 @@ type Engine struct {
 	digestVer  uint64
 	digestGaps bool                // digestBody lists missing messages (service.go)
 	pullAsks   []pullAsk           // the last pull round's digests, awaiting a body (service.go)
+	pullIdle   pullIdle            // the idle backoff of pull rounds (pull_idle.go)
 	sentMarks  map[NodeID]sentMark // per peer, a body sent to it not yet confirmed by its digest (service.go)
 
 	// IWANT requests awaiting a body (lazy.go)

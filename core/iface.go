@@ -85,6 +85,8 @@ type Stats struct {
 	IHavesSent    uint64 // keys announced
 	IWantsSent    uint64 // keys requested
 	DigestsSent   uint64 // pull requests sent
+	PullsIdle     uint64 // pull periods that sent no digest: nothing had changed (PullIdleMax, pull_idle.go)
+	PullHints     uint64 // peers' digests that listed a message this node lacked, so that its next digest went to them (pull_idle.go)
 	PullAnswered  uint64 // message bodies sent in answer to pull requests
 	IWantAnswered uint64 // message bodies sent in answer to IWANT
 	IWantsLimited uint64 // IWANTed bodies not sent: the peer had this body maxServesPerPeer times (lazy.go)

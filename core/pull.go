@@ -21,6 +21,7 @@ import "slices"
 // PullFanout targets, or one a tick while it catches up (PullNow).
 func (e *Engine) onDigest(from NodeID, d *Digest) {
 	e.checkSent(from, d)
+	e.notePullHint(from, d)
 	if e.pullsIn == nil {
 		e.pullsIn = make(map[NodeID]int)
 	}
@@ -89,6 +90,9 @@ func (e *Engine) onDigest(from NodeID, d *Digest) {
 }
 
 func (e *Engine) pullRound() {
+	if !e.pullDue() {
+		return
+	}
 	// The digest changes only when the seen-state or the pending requests
 	// do; between changes every round reuses the encoded body.
 	body := e.digestBody
@@ -101,7 +105,17 @@ func (e *Engine) pullRound() {
 	if svc != nil {
 		e.settlePullAsks()
 	}
-	for _, t := range e.pickTargets(e.cfg.PullFanout, true, "", "") {
+	targets := e.pickTargets(e.cfg.PullFanout, true, "", "")
+	if h := e.pullTarget(); h != "" && !slices.Contains(targets, h) {
+		// The peer whose digest listed a message this node lacks
+		// (pull_idle.go) in place of the last random one.
+		if len(targets) == 0 {
+			targets = append(targets, h)
+		} else {
+			targets[len(targets)-1] = h
+		}
+	}
+	for _, t := range targets {
 		f := e.frameFor(t)
 		f.digest = body
 		e.stats.DigestsSent++
@@ -109,6 +123,7 @@ func (e *Engine) pullRound() {
 			e.pullAsks = append(e.pullAsks, pullAsk{to: t, gaps: e.digestGaps})
 		}
 	}
+	e.pullSent()
 }
 
 // buildDigest summarises what this node holds, within MaxDigestOrigins entries

@@ -107,6 +107,11 @@ func EngineProfile(p Profile, overlay bool) core.Config {
 //     pull repaired it, 200 ms to 1 s later.
 //   - PullEvery 5: a digest to one random member every second repairs the
 //     rest and whatever a crashed member swallowed.
+//   - PullIdleMax 8: while nothing new arrives a member's digests come
+//     2, 4, then 8 s apart (core/pull_idle.go); any change, or a
+//     neighbour's digest listing a message it lacks, brings them back to
+//     every second. An idle peer's digests were a third of the frames it
+//     sent (docs/benchmarks/ladder.md, session 22).
 //   - PullMinAge 2: a pull answer leaves out what the answering member got
 //     in the last 200 ms, which is most likely still on its way to the
 //     asker along the tree (at N = 200 on one machine, pull answers were
@@ -160,6 +165,7 @@ func tuneEngine(c *core.Config, p Profile, overlay bool) {
 	c.RoundTicks = 2
 	c.PullEvery = 5
 	c.PullMinAge = 2
+	c.PullIdleMax = 8
 	c.MaxRoundMessages = 32
 	c.MaxRoundBytes = 128 << 10
 	c.FIFO = true

@@ -1,0 +1,105 @@
+package core
+
+import "testing"
+
+// pullNet is two nodes that only pull (one pull period a tick), node 0
+// with the idle backoff.
+func pullNet(t *testing.T, idleMax int) *testNet {
+	return newTestNet(t, 2, 1, func(i int, c *Config) {
+		c.Mode = Pull
+		if i == 0 {
+			c.PullIdleMax = idleMax
+		}
+	})
+}
+
+// TestPullIdleBackoff: in an idle group a node's digests come 1, 2, 4,
+// then 8 periods apart (7 in 40 periods, not 40), and a message of its
+// own brings them back to every period.
+func TestPullIdleBackoff(t *testing.T) {
+	for _, tc := range []struct {
+		idleMax, want int
+	}{{0, 40}, {1, 40}, {8, 7}} {
+		tn := pullNet(t, tc.idleMax)
+		a := tn.nodes[0]
+		for i := 0; i < 40; i++ {
+			tn.round()
+		}
+		if got := int(a.Stats().DigestsSent); got != tc.want {
+			t.Fatalf("PullIdleMax %d: %d digests in 40 idle periods, want %d", tc.idleMax, got, tc.want)
+		}
+		if got := int(a.Stats().PullsIdle); got != 40-tc.want {
+			t.Fatalf("PullIdleMax %d: PullsIdle %d, want %d", tc.idleMax, got, 40-tc.want)
+		}
+		if tc.idleMax <= 1 {
+			continue
+		}
+		tn.publish(0, "t", []byte("x"))
+		before := a.Stats().DigestsSent
+		for i := 0; i < 3; i++ {
+			tn.round()
+		}
+		// The change is seen at once; then the backoff starts over (1, 2).
+		if got := a.Stats().DigestsSent - before; got != 2 {
+			t.Fatalf("after a publish: %d digests in 3 periods, want 2", got)
+		}
+	}
+}
+
+// TestPullIdleHint: a node deep in its idle backoff that missed a message
+// entirely learns of it from a peer's digest and pulls it from that peer
+// at its next period, not at the end of its backoff (7 periods later).
+func TestPullIdleHint(t *testing.T) {
+	tn := pullNet(t, 8)
+	a, b := tn.nodes[0], tn.nodes[1]
+	for i := 0; i < 40; i++ {
+		tn.round() // a sent at period 39 and now skips 7 periods
+	}
+	m, err := b.Publish("t", []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.queue = nil // the body is not pushed (Pull mode); nothing in flight
+	rounds := 0
+	for !a.Has(m.Key()) && rounds < 10 {
+		tn.round()
+		rounds++
+	}
+	// Period 1: b's digest reaches a and shows the message; period 2: a
+	// pulls from b, which answers.
+	if rounds > 2 {
+		t.Fatalf("the missed message reached the backed-off node after %d periods, want at most 2", rounds)
+	}
+	if a.Stats().PullHints == 0 {
+		t.Fatalf("PullHints 0, want the hint counted")
+	}
+}
+
+// TestDigestReveals: what a peer's digest says this node lacks.
+func TestDigestReveals(t *testing.T) {
+	tn := newTestNet(t, 1, 1, nil)
+	e := tn.nodes[0]
+	o := e.trackOrigin("o")
+	o.markSeen(e, 1)
+	o.markSeen(e, 2)
+	o.markSeen(e, 5)
+	e.tombs = map[NodeID]tomb{"gone": {contiguous: 9}}
+	for _, tc := range []struct {
+		name string
+		d    DigestEntry
+		want bool
+	}{
+		{"same prefix", DigestEntry{Origin: "o", Contiguous: 2}, false},
+		{"longer prefix", DigestEntry{Origin: "o", Contiguous: 3}, true},
+		{"an above this node has", DigestEntry{Origin: "o", Contiguous: 2, Above: []uint64{5}}, false},
+		{"an above this node lacks", DigestEntry{Origin: "o", Contiguous: 2, Above: []uint64{4, 5}}, true},
+		{"an unknown origin", DigestEntry{Origin: "new", Above: []uint64{1}}, true},
+		{"an unknown origin, nothing seen", DigestEntry{Origin: "new"}, false},
+		{"a forgotten origin's old messages", DigestEntry{Origin: "gone", Contiguous: 9}, false},
+		{"a forgotten origin's new message", DigestEntry{Origin: "gone", Contiguous: 9, Above: []uint64{11}}, true},
+	} {
+		if got := e.digestReveals(&Digest{Entries: []DigestEntry{tc.d}}); got != tc.want {
+			t.Errorf("%s: reveals %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
