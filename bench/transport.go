@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/grapevine-p2p/grapevine/p2p"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
@@ -125,7 +126,10 @@ func newHosts(n int, transport string) (*testbed, error) {
 							return nil, err
 						}
 						return &holePacketConn{c: c, dead: dead, out: &tb.udpOut, packets: &tb.udpPackets}, nil
-					})),
+					}),
+					// Both systems' dials ask the routing table through
+					// the same cache (p2p/source_ip.go), not once a dial.
+					quicreuse.OverrideSourceIPSelector(p2p.SourceIPCache)),
 			)
 		case "tcp":
 			self := i
