@@ -170,6 +170,10 @@ func (q *queue) fill(dst []byte, room int, limit int, prefer core.NodeID, prefer
 	if first != nil {
 		first.picked = true
 	}
+	// Choose first, then grow dst once: appending record by record grew
+	// a frame several times over (this was the membership's largest
+	// allocation while a group of 300 formed, p2pscale).
+	need := 0
 	for _, u := range q.items {
 		if room < smallest {
 			break
@@ -180,11 +184,17 @@ func (q *queue) fill(dst []byte, room int, limit int, prefer core.NodeID, prefer
 		if len(u.rec) > room {
 			continue
 		}
-		dst = append(dst, u.rec...)
 		room -= len(u.rec)
-		u.sent++
+		need += len(u.rec)
 		u.picked = true
-		n++
+	}
+	dst = slices.Grow(dst, need)
+	for _, u := range q.items {
+		if u.picked && u != first {
+			dst = append(dst, u.rec...)
+			u.sent++
+			n++
+		}
 	}
 	if n > 0 {
 		q.afterFill(limit)
