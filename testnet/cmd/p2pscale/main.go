@@ -43,6 +43,7 @@ func main() {
 	quick := flag.Bool("quick", false, "formation only")
 	wait := flag.Int("wait", 180, "seconds to wait for convergence")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the 60 s after every peer started (group formation)")
+	startProf := flag.String("startprofile", "", "write a CPU profile of the 60 s from the first peer's start (peers joining)")
 	gap := flag.Duration("gap", 10*time.Millisecond, "pause between two peers' starts")
 	contacts := flag.String("contacts", "one", "join through peer 0 (one) or a random peer already started (random)")
 	idleProf := flag.String("idleprofile", "", "write a CPU profile of the 15 idle seconds after the group formed")
@@ -51,11 +52,11 @@ func main() {
 	age := flag.Duration("age", 0, "after formation, let the group idle this long, then kill a quarter of the peers and report whether the survivors' overlays refill (long-lived groups; 0: off)")
 	heapProf := flag.String("heapprofile", "", "write a heap profile (live objects) and, beside it (.goroutines), a goroutine profile once the group formed and idled")
 	flag.Parse()
-	startProfile := func() {
-		if *prof == "" {
+	startProfile := func(path string) {
+		if path == "" {
 			return
 		}
-		f, err := os.Create(*prof)
+		f, err := os.Create(path)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -67,6 +68,7 @@ func main() {
 	var peers []*p2p.Peer
 	var seed string
 	start := time.Now()
+	startProfile(*startProf)
 	for i := 0; i < *n; i++ {
 		opts := []p2p.Option{p2p.WithListenAddrs("/ip4/127.0.0.1/udp/0/quic-v1"), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN), p2p.WithNotice(func(string) {}), p2p.WithOverlay(*ovl)}
 		if *eagerMin >= 0 || *lazyFanout >= 0 {
@@ -100,7 +102,9 @@ func main() {
 		}
 	}
 	fmt.Printf("started %d in %v\n", *n, time.Since(start))
-	startProfile()
+	if *startProf == "" {
+		startProfile(*prof)
+	}
 	for {
 		min := *n
 		for _, p := range peers {
