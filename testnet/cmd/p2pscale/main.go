@@ -18,6 +18,7 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"regexp"
 	"runtime"
 	"runtime/pprof"
@@ -189,18 +190,7 @@ func main() {
 		o := s.Overlay
 		qd += s.QueueDropped
 		tr += s.ConnsTrimmed
-		os2.NeighborUp += o.NeighborUp
-		os2.NeighborDown += o.NeighborDown
-		os2.KeepaliveFailures += o.KeepaliveFailures
-		os2.FailuresHeld += o.FailuresHeld
-		os2.PeerDowns += o.PeerDowns
-		os2.Evictions += o.Evictions
-		os2.NeighborRequests += o.NeighborRequests
-		os2.NeighborTimeouts += o.NeighborTimeouts
-		os2.NeighborRejected += o.NeighborRejected
-		os2.JoinOffers += o.JoinOffers
-		os2.Rejected += o.Rejected
-		os2.Failures += o.Failures
+		addCounters(&os2, &o)
 	}
 	var opened, dFull, dFailed uint64
 	ns := noStream(peers)
@@ -412,4 +402,15 @@ func minInt(a, b int) int {
 		return a
 	}
 	return b
+}
+
+// addCounters adds every uint64 counter of *src to *dst (structs of
+// counters, such as p2p.OverlayStats).
+func addCounters[T any](dst, src *T) {
+	d, v := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
+	for i := 0; i < d.NumField(); i++ {
+		if f := d.Field(i); f.Kind() == reflect.Uint64 && f.CanSet() {
+			f.SetUint(f.Uint() + v.Field(i).Uint())
+		}
+	}
 }
