@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/grapevine-p2p/grapevine/p2p"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
@@ -128,8 +127,8 @@ func newHosts(n int, transport string) (*testbed, error) {
 						return &holePacketConn{c: c, dead: dead, out: &tb.udpOut, packets: &tb.udpPackets}, nil
 					}),
 					// Both systems' dials ask the routing table through
-					// the same cache (p2p/source_ip.go), not once a dial.
-					quicreuse.OverrideSourceIPSelector(p2p.SourceIPCache)),
+					// the same cache (source_ip.go), not once a dial.
+					quicreuse.OverrideSourceIPSelector(newSourceIPCache)),
 			)
 		case "tcp":
 			self := i

@@ -21,7 +21,6 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
-	"github.com/libp2p/go-libp2p/p2p/transport/quicreuse"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	libp2pwebrtc "github.com/libp2p/go-libp2p/p2p/transport/webrtc"
 	ws "github.com/libp2p/go-libp2p/p2p/transport/websocket"
@@ -96,8 +95,7 @@ func newHost(sk crypto.PrivKey, s *settings, caps [2]int, g *gater) (host.Host, 
 		// socket (go-libp2p's quicreuse): browsers reach them with the
 		// certhash each advertises.
 		opts = append(opts, libp2p.Transport(libp2pquic.NewTransport), libp2p.Transport(libp2pwebtransport.New),
-			libp2p.Transport(libp2pwebrtc.New),
-			libp2p.QUICReuse(quicreuse.NewConnManager, quicreuse.OverrideSourceIPSelector(SourceIPCache)))
+			libp2p.Transport(libp2pwebrtc.New))
 	}
 	if s.registerer != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(s.registerer))

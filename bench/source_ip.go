@@ -1,6 +1,4 @@
-//go:build !js
-
-package p2p
+package main
 
 import (
 	"net"
@@ -13,16 +11,17 @@ import (
 
 // Source addresses of QUIC dials, cached.
 //
-// When a host listens on a specific IP (not 0.0.0.0), go-libp2p's QUIC
-// transport asks the kernel's routing table, for every dial, which local
+// A host listening on a specific IP (here 127.0.0.1) has go-libp2p's QUIC
+// transport ask the kernel's routing table, for every dial, which local
 // address reaches the destination (quicreuse's netroute selector: a
-// netlink query whose answer it parses afresh each time). A member of an
-// overlay dials a new neighbour every few seconds while its group forms,
-// the same few destination addresses over and over: with 300 peers on
-// one machine these queries were 12 % of all the bytes allocated while the
-// group formed and 2.6 % of the CPU (p2pscale -n 300, docs/benchmarks/
-// ladder.md, session 22). SourceIPCache answers repeated destinations from
-// memory for a while.
+// netlink query whose answer it parses afresh each time). Hundreds of
+// hosts in one process dial the same address over and over: with 300
+// Grapevine peers these queries were 12 % of all the bytes allocated while
+// the group formed and 2.6 % of the CPU (p2pscale -n 300, docs/benchmarks/
+// ladder.md, session 22), a cost of the test bed, not of either system
+// (one host per machine dials a new peer every few seconds at most).
+// sourceIPCache answers repeated destinations from memory for a while;
+// every host of both systems uses it (transport.go).
 
 // sourceIPTTL is how long a cached answer is used: a route that changes
 // (an interface going down) is picked up within it; until then a dial
@@ -45,11 +44,9 @@ type sourceIPEntry struct {
 	at  time.Time
 }
 
-// SourceIPCache returns a quicreuse source-address selector that caches
-// the routing table's answer per destination IP for 30 s. Pass it to
-// quicreuse.OverrideSourceIPSelector when building a host of your own
-// (the host a Peer builds uses it already).
-func SourceIPCache() (quicreuse.SourceIPSelector, error) {
+// newSourceIPCache returns a quicreuse source-address selector that caches
+// the routing table's answer per destination IP for 30 s.
+func newSourceIPCache() (quicreuse.SourceIPSelector, error) {
 	r, err := netroute.New()
 	if err != nil {
 		return nil, err

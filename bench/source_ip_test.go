@@ -1,6 +1,4 @@
-//go:build !js
-
-package p2p
+package main
 
 import (
 	"net"
