@@ -84,6 +84,16 @@ func OverlayProfile(activeMax int) overlay.Config {
 	// links a minute per idle peer were dropped as failed and replaced,
 	// p2pscale -n 100.)
 	oc.KeepaliveTicks = 100
+	// A shuffle every 30 s, not the package's 10 s: its walk of up to
+	// six hops and its answer made a quarter of an idle peer's frames
+	// (stackexp -n 1000: 0.8 of 3.1 a second), and here the passive view
+	// is not the only source of replacements (a refill may draw from the
+	// whole member list, which SWIM keeps current). stackexp -n 1000,
+	// seeds 1-2 and seed 3 with 20 % crashed: idle frames 3.1 -> 2.7 per
+	// node a second; delivery, latency and the time until every survivor
+	// held every victim failed (6.8 / 6.9 / 10.4 s -> 7.3 / 7.0 / 9.9 s)
+	// within the seeds' spread (docs/benchmarks/ladder.md, session 22).
+	oc.ShuffleTicks = 300
 	// Connections are what a link costs here, so the overlay opens as few
 	// as it can while idle: the end of a shuffle's walk answers only a
 	// neighbour, and a peer with at least ActiveMin neighbours asks for
