@@ -45,6 +45,7 @@ func main() {
 	wait := flag.Int("wait", 180, "seconds to wait for convergence")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the 60 s after every peer started (group formation)")
 	startProf := flag.String("startprofile", "", "write a CPU profile of the 60 s from the first peer's start (peers joining)")
+	stragglers := flag.Bool("stragglers", false, "while some peer sees fewer than every member alive, print what those peers lack and in which state they hold it")
 	gap := flag.Duration("gap", 10*time.Millisecond, "pause between two peers' starts")
 	contacts := flag.String("contacts", "one", "join through peer 0 (one) or a random peer already started (random)")
 	idleProf := flag.String("idleprofile", "", "write a CPU profile of the 15 idle seconds after the group formed")
@@ -118,6 +119,9 @@ func main() {
 			min = minInt(min, a)
 		}
 		fmt.Printf("%5.0fs min alive view %d\n", time.Since(start).Seconds(), min)
+		if *stragglers && min < *n && min >= *n-8 {
+			printStragglers(peers)
+		}
 		if min == *n || time.Since(start) > time.Duration(*wait)*time.Second {
 			break
 		}
@@ -411,6 +415,35 @@ func addCounters[T any](dst, src *T) {
 	for i := 0; i < d.NumField(); i++ {
 		if f := d.Field(i); f.Kind() == reflect.Uint64 && f.CanSet() {
 			f.SetUint(f.Uint() + v.Field(i).Uint())
+		}
+	}
+}
+
+// printStragglers lists, for every peer that does not see every member
+// alive, the members it lacks: not known at all, or known in another state
+// (with the incarnation it holds against the member's own).
+func printStragglers(peers []*p2p.Peer) {
+	own := map[string]uint64{}
+	for _, p := range peers {
+		for _, m := range p.Members() {
+			if m.Self {
+				own[m.ID.String()] = m.Incarnation
+			}
+		}
+	}
+	for i, p := range peers {
+		held := map[string]p2p.Member{}
+		for _, m := range p.Members() {
+			held[m.ID.String()] = m
+		}
+		for id, inc := range own {
+			m, ok := held[id]
+			switch {
+			case !ok:
+				fmt.Printf("    peer %d does not know %s (incarnation %d)\n", i, id[len(id)-6:], inc)
+			case m.State != p2p.StateAlive:
+				fmt.Printf("    peer %d holds %s %s at incarnation %d (its own: %d)\n", i, id[len(id)-6:], m.State, m.Incarnation, inc)
+			}
 		}
 	}
 }
