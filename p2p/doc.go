@@ -93,7 +93,8 @@
 //   - How gossip travels. The engine's peers are the neighbours: first
 //     receipt pushes the body to neighbours, rounds announce it to
 //     neighbours (only within 5 s of a loss the member saw:
-//     core.Config.PlumRoundsAfterLoss), pull asks neighbours; a body still
+//     core.Config.PlumRoundsAfterLoss), pull asks neighbours (while nothing new arrives,
+//     every 2, 4, then 8 s: core.Config.PullIdleMax); a body still
 //     reaches each member about once (the engine's Plumtree mode,
 //     core/doc.go). The announcements on first receipt wait 10-20 ms on a
 //     LAN and go only over links that both ends choose for the message, by
