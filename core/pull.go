@@ -108,12 +108,10 @@ func (e *Engine) pullRound() {
 	targets := e.pickTargets(e.cfg.PullFanout, true, "", "")
 	if h := e.pullTarget(); h != "" && !slices.Contains(targets, h) {
 		// The peer whose digest listed a message this node lacks
-		// (pull_idle.go) in place of the last random one.
-		if len(targets) == 0 {
-			targets = append(targets, h)
-		} else {
-			targets[len(targets)-1] = h
-		}
+		// (pull_idle.go), beside the random ones, not in place of one:
+		// a peer that claims in every digest to hold more must not
+		// become this node's only source of repair.
+		targets = append(targets, h)
 	}
 	for _, t := range targets {
 		f := e.frameFor(t)

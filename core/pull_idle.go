@@ -18,7 +18,9 @@ package core
 // sees no change of its own, but its neighbours, whose state did change,
 // pull every period again and their digests reach it: a digest listing a
 // message this member lacks (digestReveals) also brings it back to every
-// period, and its next digest goes to that peer, which holds the message.
+// period, and its next digest also goes to that peer, which holds the
+// message (beside the random one: a peer claiming more in every digest
+// must not become the only source of repair).
 
 // pullIdle is the state of the idle backoff.
 type pullIdle struct {

@@ -103,3 +103,30 @@ func TestDigestReveals(t *testing.T) {
 		}
 	}
 }
+
+// TestPullHintKeepsRandomTarget: a peer whose digests claim more than this
+// node holds gets a digest beside the random target, never instead of it,
+// so that it cannot make itself the node's only source of repair.
+func TestPullHintKeepsRandomTarget(t *testing.T) {
+	tn := newTestNet(t, 4, 1, func(i int, c *Config) { c.Mode = Pull; c.PullIdleMax = 8 })
+	a := tn.nodes[0]
+	tn.round()
+	tn.queue = nil
+	claim := &Digest{Entries: []DigestEntry{{Origin: "somebody", Contiguous: 50}}}
+	for i := 0; i < 20; i++ {
+		if err := a.Step("liar", EncodeFrame(&Frame{Digest: claim})); err != nil {
+			t.Fatal(err)
+		}
+		a.Tick()
+		honest := 0
+		tn.eachQueued(t, 0, func(to int, f *Frame) {
+			if f.Digest != nil && to != 0 { // "liar" is no member: its frames map to index 0
+				honest++
+			}
+		})
+		if honest != 1 {
+			t.Fatalf("round %d: %d digests to group members besides the claimant's, want 1", i, honest)
+		}
+		tn.queue = nil
+	}
+}
