@@ -146,6 +146,9 @@ func main() {
 		}
 		fmt.Fprintf(os.Stderr, "n = %d, member lists: median %d, largest %d live members; the victims were held by %d survivors (summed); sampled lists: newcomers skipped %d, members evicted %d, ghost entries %d, stale accusations of forgotten members %d\n",
 			n, r.listMed, r.listMax, r.victimHolders, ms.SampleSkipped, ms.SampleEvicted, ms.SampleGhosts, ms.SampleGhostsStale)
+		f, nn := &r.formation, float64(n)
+		fmt.Fprintf(os.Stderr, "n = %d, overlay while joining, per node: links up %.1f, down %.1f (evicted %.1f); neighbour requests %.1f (rejected %.1f, timed out %.1f); join offers %.1f\n",
+			n, float64(f.NeighborUp)/nn, float64(f.NeighborDown)/nn, float64(f.Evictions)/nn, float64(f.NeighborRequests)/nn, float64(f.NeighborRejected)/nn, float64(f.NeighborTimeouts)/nn, float64(f.JoinOffers)/nn)
 		fmt.Fprintf(os.Stderr, "n = %d, eager links among live nodes at the end: receive from none %.1f %%, from one %.1f %%; send to exactly EagerMin %.1f %%, mean %.2f; one-way %.1f %% of the eager links\n",
 			n, 100*r.in0, 100*r.in1, 100*r.outAtMin, r.outMean, 100*r.oneWay)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/grapevine-p2p/grapevine/membership"
+	"github.com/grapevine-p2p/grapevine/membership/overlay"
 	"github.com/grapevine-p2p/grapevine/p2p"
 	"github.com/grapevine-p2p/grapevine/testnet/sim"
 )
@@ -29,6 +30,7 @@ type result struct {
 	listMed, listMax       int              // live members other than itself in a node's list, after the idle window
 	victimHolders          int              // survivors holding a victim alive at the crash (summed over victims)
 	memberStats            membership.Stats // sampled-list counters summed over the nodes, at the end
+	formation              overlay.Stats    // some overlay counters summed over the nodes when the group had joined (those printed)
 	// Plumtree's eager links among live nodes at the end of the run
 	// (world.eagerShape).
 	in0, in1, outAtMin, outMean, oneWay float64
@@ -65,6 +67,16 @@ func run(p params) result {
 			r.joined = net.Now()
 			break
 		}
+	}
+	for _, nd := range w.nodes {
+		st, f := nd.gn.Overlay().Stats(), &r.formation
+		f.NeighborUp += st.NeighborUp
+		f.NeighborDown += st.NeighborDown
+		f.Evictions += st.Evictions
+		f.NeighborRequests += st.NeighborRequests
+		f.NeighborRejected += st.NeighborRejected
+		f.NeighborTimeouts += st.NeighborTimeouts
+		f.JoinOffers += st.JoinOffers
 	}
 	if debug {
 		sizes := map[int]int{}

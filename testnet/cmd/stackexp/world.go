@@ -175,6 +175,39 @@ func (w *world) converged(sample int) bool {
 		return lacking <= len(w.nodes)/1000 && comps == 1
 	}
 	n := len(w.nodes)
+	if debug && w.net.Now()%(10*time.Second) == 0 {
+		short, missing, suspect := 0, 0, 0
+		for _, nd := range w.nodes {
+			if d := n - nd.gn.Membership().Size(); d > 0 {
+				short++
+				missing += d
+			}
+			for _, m := range nd.gn.Members() {
+				if m.State != membership.StateAlive {
+					suspect++
+				}
+			}
+		}
+		fmt.Fprintf(os.Stderr, "%v: nodes short of the group %d (members missing %d), entries not alive %d\n", w.net.Now(), short, missing, suspect)
+		if short > 0 && short <= 3 {
+			for i, nd := range w.nodes {
+				ml := nd.gn.Membership()
+				if ml.Size() == n {
+					continue
+				}
+				var lack []string
+				for j := range w.nodes {
+					m, ok := ml.Member(sim.ID(j))
+					if !ok {
+						lack = append(lack, fmt.Sprintf("%d:none", j))
+					} else if m.State != membership.StateAlive {
+						lack = append(lack, fmt.Sprintf("%d:%v", j, m.State))
+					}
+				}
+				fmt.Fprintf(os.Stderr, "  node %d lacks %v; neighbours %d; stats %+v\n", i, lack, nd.gn.Overlay().ActiveLen(), ml.Stats())
+			}
+		}
+	}
 	for _, nd := range w.nodes {
 		if nd.gn.Membership().Size() != n {
 			return false
