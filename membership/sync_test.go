@@ -355,3 +355,51 @@ func TestPushPullWaitsForAPartner(t *testing.T) {
 		t.Fatalf("next push-pull %d ticks away, want 225-375", gap)
 	}
 }
+
+// TestPushPullSoon: a state exchange that teaches a member of members it
+// did not know brings its next periodic exchange forward to within one
+// unscaled PushPullInterval; one that teaches nothing new, or only what
+// it knew, leaves the (longer, scaled) period alone.
+func TestPushPullSoon(t *testing.T) {
+	m, _, _ := newTest(t, func(c *Config) {
+		quiet(c)
+		c.PushPullInterval = 100
+	})
+	for i := 0; i < 40; i++ {
+		put(t, m, nodeID(i), StateAlive, 1)
+	}
+	far := m.tick + 10_000
+	m.nextPushPull = far
+	// A state holding only members m knows: nothing learned.
+	other, tr2, _ := newTest(t, func(c *Config) { quiet(c); c.ID = "other" })
+	put(t, other, nodeID(0), StateAlive, 1)
+	deliverState := func() {
+		t.Helper()
+		tr2.sent = nil
+		other.sendState("self", 0)
+		for _, r := range tr2.records("self", RecState) {
+			step(t, m, "other", core.AppendRecord(nil, RecState, r.Body))
+		}
+	}
+	put(t, m, "other", StateAlive, 1)
+	deliverState()
+	if m.nextPushPull != far || m.Stats().PushPullsEarly != 0 {
+		t.Fatalf("nothing new learned, yet the next push-pull moved to +%d (early %d)", m.nextPushPull-m.tick, m.Stats().PushPullsEarly)
+	}
+	// Now it holds a member m never heard of.
+	put(t, other, "newcomer", StateAlive, 1)
+	deliverState()
+	if _, ok := m.Member("newcomer"); !ok {
+		t.Fatal("the newcomer was not learned")
+	}
+	if gap := m.nextPushPull - m.tick; gap < 75 || gap > 125 || m.Stats().PushPullsEarly != 1 {
+		t.Fatalf("after learning a member the next push-pull is %d ticks away (early %d), want 75-125 and 1", gap, m.Stats().PushPullsEarly)
+	}
+	// An exchange due sooner is never put off.
+	m.nextPushPull = m.tick + 10
+	put(t, other, "another", StateAlive, 1)
+	deliverState()
+	if m.nextPushPull != m.tick+10 {
+		t.Fatalf("an earlier exchange was moved to +%d", m.nextPushPull-m.tick)
+	}
+}

@@ -156,6 +156,7 @@ type Stats struct {
 	GossipsSent         uint64 // dedicated gossip frames
 	PushPullsSent       uint64 // full-state exchanges initiated (joins included)
 	JoinSyncs           uint64 // follow-up exchanges after joining (part of PushPullsSent)
+	PushPullsEarly      uint64 // periodic exchanges brought forward: one taught this member of members it did not know (sync.go)
 	StateBytesSent      uint64 // bytes of full-state frames sent (requests and replies)
 	PushPullsIn         uint64 // full-state records received
 	DigestsSent         uint64 // push-pulls started with a digest (part of PushPullsSent; digest_sync.go)
