@@ -35,6 +35,14 @@ type Config struct {
 	// active view then aims at 2·⌈ln n⌉+8 clamped to [ActiveMin, ActiveMax].
 	// Without it the target is ActiveMax.
 	SizeEstimate func() int
+	// ActiveSlack is how many links beyond its target a node accepts
+	// without evicting: the target is clamped to ActiveMax−ActiveSlack and
+	// requests stop there, while requests, offers and joiners are accepted
+	// up to target+ActiveSlack (at most ActiveMax). With no slack every
+	// node aims at the same size it accepts, and a grown group is
+	// saturated: each joiner's links are made by breaking others' (an
+	// eviction, whose node then asks nodes that are nearly all full).
+	ActiveSlack int
 	// PassiveMax is the cap of the passive view.
 	PassiveMax int
 
@@ -213,6 +221,7 @@ func (c *Config) validate() error {
 	req(len(c.ID) <= c.Limits.MaxIDLen, "ID is longer than Limits.MaxIDLen")
 	req(c.ActiveMax >= 1, "ActiveMax must be at least 1")
 	req(c.ActiveMin >= 1 && c.ActiveMin <= c.ActiveMax, "ActiveMin must be within [1, ActiveMax]")
+	req(c.ActiveSlack >= 0 && c.ActiveMax-c.ActiveSlack >= c.ActiveMin, "ActiveSlack must be within [0, ActiveMax-ActiveMin]")
 	req(c.PassiveMax >= 1, "PassiveMax must be at least 1")
 	req(c.ARWL >= 0 && c.PRWL >= 0 && c.PRWL <= c.ARWL, "ARWL and PRWL must not be negative, PRWL ≤ ARWL")
 	req(c.JoinWalks >= 1, "JoinWalks must be at least 1")

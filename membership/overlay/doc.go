@@ -57,7 +57,22 @@
 // rejection keeps the entry, a request unanswered for RequestTimeout drops
 // it, and after a rejected low-priority request the next waits, doubling up
 // to ShuffleTicks, so the few nodes one short of a full view in a saturated
-// overlay do not ask full nodes over and over. A ping from a node that is
+// overlay do not ask full nodes over and over; a rejected high-priority
+// request is followed by the next one only a tick later.
+//
+// Slack. With ActiveSlack a node aims at ActiveSlack fewer neighbours than
+// it accepts: it stops asking at the target (at most ActiveMax−ActiveSlack)
+// but takes requests, offers and joiners without evicting up to
+// target+ActiveSlack. Without it, once the group is large enough for every
+// target to reach ActiveMax, the overlay is saturated: a joiner's links can
+// only be made by evicting other nodes' neighbours, and the evicted, one
+// short, ask passive entries that are nearly all full (stackexp -n 1000
+// -join-rate 2: 21.5 NEIGHBOR requests per node while joining, 19 of them
+// rejected). With slack an evicted node is still at or above its target
+// and asks nobody, and a node two or more short of its target (and at
+// least ActiveMin) asks with high priority, turning what would be a
+// rejection into a link. The package default is 0; Grapevine's p2p
+// profile uses 4 (aim 12, accept 16). A ping from a node that is
 // not a neighbour (one end missed a DISCONNECT or an answer) makes the
 // receiver take the link if it has room and answer DISCONNECT otherwise,
 // so links become symmetric again under loss.

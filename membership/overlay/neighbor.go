@@ -42,8 +42,15 @@ func (o *Overlay) onNeighborReply(from core.NodeID, flags byte) {
 	if flags&flagAccepted == 0 {
 		if asked {
 			o.addPassive(from, nil) // alive, just full
-			if !req.high && !req.join {
+			switch {
+			case !req.high && !req.join:
 				o.backOff()
+			case req.high && !req.join:
+				// Again next tick, not at once: a full node that spent
+				// its evictions for this tick rejects until then, and a
+				// node whose only candidate it is would ask it over and
+				// over within the tick.
+				o.nextHigh = o.now + 1
 			}
 		} else {
 			o.stats.Unsolicited++
@@ -152,11 +159,16 @@ func (o *Overlay) expireRequests() {
 // fill sends NEIGHBOR requests to random passive entries while the active
 // view (with the requests in flight) is below its target. Below ActiveMin
 // requests have high priority and as many may be in flight as neighbours
-// are missing; at or above it at most LowPriorityPending low-priority ones,
-// and after a rejection the next waits (doubling up to FillBackoffMax), so the
-// few nodes left one short of a full view in a saturated overlay do not
-// ask full nodes over and over. With no passive entry left it asks for
-// more with an early SHUFFLE; with no neighbour at all Tick retries JOIN.
+// are missing; at or above it at most LowPriorityPending, with low priority
+// (accepted only by a node with room) unless ActiveSlack is set and two or
+// more neighbours are missing: a full receiver then evicts a neighbour,
+// which is left above its own target and looks for nothing, where a
+// rejection would have cost the request and left this node short (over
+// libp2p each request is a dial and a handshake). After a rejected
+// low-priority request the next waits (doubling up to FillBackoffMax), so
+// the few nodes left one short of a full view in a saturated overlay do not
+// ask full nodes over and over. With no passive entry left it asks for more
+// with an early SHUFFLE; with no neighbour at all Tick retries JOIN.
 func (o *Overlay) fill() {
 	need := o.Target() - len(o.active) - len(o.pending)
 	if need <= 0 {
@@ -165,6 +177,9 @@ func (o *Overlay) fill() {
 	high := len(o.active) < o.cfg.ActiveMin
 	limit := o.cfg.LowPriorityPending
 	if high {
+		if o.now < o.nextHigh {
+			return
+		}
 		limit = max(limit, o.Target()-len(o.active))
 	} else if o.now < o.nextFill {
 		return
@@ -178,10 +193,11 @@ func (o *Overlay) fill() {
 			o.shuffleSoon()
 			return
 		}
-		o.pending = append(o.pending, request{id: id, sent: o.now, high: high})
+		urgent := high || (o.cfg.ActiveSlack > 0 && o.Target()-len(o.active) >= 2)
+		o.pending = append(o.pending, request{id: id, sent: o.now, high: urgent})
 		o.stats.NeighborRequests++
 		flags := byte(0)
-		if high {
+		if urgent {
 			flags = flagHigh
 		}
 		o.emit(id, func(b []byte) []byte { return appendFlags(b, RecNeighbor, flags) })

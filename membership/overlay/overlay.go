@@ -37,6 +37,7 @@ type Overlay struct {
 
 	fillBackoff int   // ticks the next low-priority request waits after a rejection
 	nextFill    int64 // no low-priority request before this tick
+	nextHigh    int64 // no high-priority request before this tick (one was just rejected)
 
 	recentJoins [32]recentJoin // joiners walked for lately (repeated JOINs are not walked again)
 	recentNext  int
@@ -130,10 +131,11 @@ func (o *Overlay) IsActive(id core.NodeID) bool { return o.activeIndex(id) >= 0 
 
 // Target is the active view size this node currently aims at.
 func (o *Overlay) Target() int {
+	aim := o.cfg.ActiveMax - o.cfg.ActiveSlack
 	if o.cfg.SizeEstimate == nil {
-		return o.cfg.ActiveMax
+		return aim
 	}
-	return ActiveTarget(o.cfg.SizeEstimate(), o.cfg.ActiveMin, o.cfg.ActiveMax)
+	return ActiveTarget(o.cfg.SizeEstimate(), o.cfg.ActiveMin, aim)
 }
 
 // Stats returns the counters.

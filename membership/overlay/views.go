@@ -45,8 +45,11 @@ func (o *Overlay) admissible(id core.NodeID) bool {
 	return true
 }
 
-// full reports whether the active view has reached its target.
-func (o *Overlay) full() bool { return len(o.active) >= o.Target() }
+// full reports whether the active view has no room left: its target plus
+// ActiveSlack, at most ActiveMax.
+func (o *Overlay) full() bool {
+	return len(o.active) >= min(o.cfg.ActiveMax, o.Target()+o.cfg.ActiveSlack)
+}
 
 // addActive puts id in the active view. If the view is full it evicts a
 // random neighbour (DISCONNECT, moved to the passive view) when evict is

@@ -1,0 +1,134 @@
+package overlay
+
+import (
+	"testing"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// neighborRequests decodes the NEIGHBOR requests a node sent (from the
+// memnet log): the flags of each.
+func neighborRequests(t *testing.T, net *memnet, from core.NodeID) []byte {
+	t.Helper()
+	var flags []byte
+	for _, s := range net.log {
+		if s.from != from {
+			continue
+		}
+		f, err := core.DecodeFrame(s.frame, core.DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range f.Records {
+			if r.Type == RecNeighbor {
+				m, err := decodeRecord(r.Type, r.Body, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				flags = append(flags, m.flags)
+			}
+		}
+	}
+	return flags
+}
+
+// TestActiveSlack: with ActiveSlack a node aims at ActiveMax−ActiveSlack
+// neighbours and stops asking there, but takes low-priority requests, join
+// offers and joiners without evicting up to ActiveMax, and refuses beyond.
+func TestActiveSlack(t *testing.T) {
+	net := newMemnet()
+	a := net.add(t, "a", func(c *Config) { c.ActiveMax, c.ActiveMin, c.ActiveSlack = 6, 2, 2 })
+	if a.Target() != 4 {
+		t.Fatalf("target %d, want ActiveMax−ActiveSlack = 4", a.Target())
+	}
+	for i := 0; i < 8; i++ {
+		a.addPassive(nid(i), nil)
+	}
+	for i := 0; i < 4; i++ {
+		a.addActive(nid(i), false)
+	}
+	net.log = net.log[:0]
+	a.Tick()
+	if got := neighborRequests(t, net, "a"); len(got) != 0 {
+		t.Fatalf("at its target a node sent %d requests", len(got))
+	}
+	for i := 10; i < 14; i++ {
+		a.onNeighbor(nid(i), false)
+	}
+	if a.ActiveLen() != 6 || a.Stats().Evictions != 0 || a.Stats().NeighborRejected != 2 {
+		t.Fatalf("active %d, evictions %d, rejected %d: want 6 (up to ActiveMax), 0, 2",
+			a.ActiveLen(), a.Stats().Evictions, a.Stats().NeighborRejected)
+	}
+	// A high-priority request still evicts at the cap.
+	a.onNeighbor("h", true)
+	if !a.IsActive("h") || a.ActiveLen() != 6 || a.Stats().Evictions != 1 {
+		t.Fatalf("high-priority request: active %v, evictions %d", a.Active(nil), a.Stats().Evictions)
+	}
+
+	// Invalid slack.
+	cfg := DefaultConfig()
+	cfg.ID, cfg.Transport = "x", memTransport{}
+	cfg.ActiveSlack = cfg.ActiveMax - cfg.ActiveMin + 1
+	if _, err := New(cfg); err == nil {
+		t.Fatal("ActiveSlack above ActiveMax−ActiveMin accepted")
+	}
+}
+
+// TestSlackUrgentRequests: with ActiveSlack, a node at or above ActiveMin
+// but two or more short of its target asks with high priority (a full
+// receiver evicts a neighbour that is then above its own target anyway);
+// one short, it asks with low priority; without slack, always low above
+// ActiveMin.
+func TestSlackUrgentRequests(t *testing.T) {
+	for _, slack := range []int{0, 2} {
+		net := newMemnet()
+		a := net.add(t, "a", func(c *Config) {
+			c.ActiveMax, c.ActiveMin, c.ActiveSlack = 8, 2, slack
+			c.LowPriorityPending, c.MaxPending = 1, 1
+		})
+		target := a.Target()
+		for i := 0; i < 20; i++ {
+			a.addPassive(nid(100+i), nil)
+		}
+		for i := 0; i < target-3; i++ {
+			a.addActive(nid(i), false)
+		}
+		var want []byte
+		for short := 3; short >= 1; short-- {
+			net.log = net.log[:0]
+			a.pending = a.pending[:0]
+			a.Tick()
+			got := neighborRequests(t, net, "a")
+			w := byte(0)
+			if slack > 0 && short >= 2 {
+				w = flagHigh
+			}
+			want = append(want[:0], w)
+			if len(got) != 1 || got[0] != want[0] {
+				t.Fatalf("slack %d, %d short of target %d: requests %v, want %v", slack, short, target, got, want)
+			}
+			a.addActive(nid(50+short), false)
+		}
+	}
+}
+
+// TestHighRequestsOncePerTick: a node below ActiveMin whose only candidate
+// rejects its high-priority requests (a full node that spent its
+// evictions for the tick) asks again the next tick, not over and over
+// within one.
+func TestHighRequestsOncePerTick(t *testing.T) {
+	net := newMemnet()
+	a := net.add(t, "a", func(c *Config) { c.ActiveMin, c.ActiveMax = 4, 4 })
+	b := net.add(t, "b", func(c *Config) { c.ActiveMin, c.ActiveMax, c.EvictionsPerTick = 1, 1, 0 })
+	b.addActive("z", false)
+	a.addPassive("b", nil)
+	a.Tick()
+	net.run(t)
+	if n := len(neighborRequests(t, net, "a")); n != 1 {
+		t.Fatalf("%d requests within one tick, want 1", n)
+	}
+	net.tick(t, 3)
+	if n := len(neighborRequests(t, net, "a")); n != 4 {
+		t.Fatalf("%d requests over four ticks, want 4", n)
+	}
+}
