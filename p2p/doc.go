@@ -48,8 +48,12 @@
 // thousands (docs/overlay.md has the design and the measurements):
 //
 //   - Which connections. A HyParView overlay (package membership/overlay)
-//     keeps an active view of 2·⌈ln n⌉+8 neighbours, at most 16
-//     (WithOverlayBudget), and a passive view of 96 addresses to replace
+//     keeps an active view that aims at 2·⌈ln n⌉+8 neighbours, at most 12,
+//     and takes up to 16 without evicting (WithOverlayBudget sets the 16;
+//     the aim stays a quarter below: a group where every member aims at the cap is
+//     saturated, and each join then evicts neighbours who look for others
+//     among members that are nearly all full), and a passive view of 96
+//     addresses to replace
 //     them (a neighbour declared failed is replaced within a random
 //     second, so that its neighbours, who learn of the crash together, do
 //     not all dial at once). A neighbour's connection is opened, with its streams, when the
