@@ -71,7 +71,12 @@
 // rejected). With slack an evicted node is still at or above its target
 // and asks nobody, and a node two or more short of its target (and at
 // least ActiveMin) asks with high priority, turning what would be a
-// rejection into a link. The package default is 0; Grapevine's p2p
+// rejection into a link. A join walk that ends at a node holding its
+// target splices the joiner into one of its links (SPLICE, splice.go):
+// once the joiner takes the offer, the node drops a random neighbour and
+// names the joiner to it, and that neighbour asks the joiner for a link;
+// both keep their sizes and the joiner gains two neighbours, so views stay
+// near the target as the group grows instead of drifting up to the cap. The package default is 0; Grapevine's p2p
 // profile uses 4 (aim 12, accept 16). A ping from a node that is
 // not a neighbour (one end missed a DISCONNECT or an answer) makes the
 // receiver take the link if it has room and answer DISCONNECT otherwise,
@@ -168,7 +173,8 @@
 // Bodies: JOIN empty; FORWARD_JOIN joiner id, uvarint TTL; NEIGHBOR,
 // NEIGHBOR_REPLY, DISCONNECT and KEEPALIVE one flags byte; SHUFFLE uvarint
 // nonce, origin id, uvarint TTL, id list; SHUFFLE_REPLY uvarint nonce, id
-// list. An id is a uvarint length and bytes (at most Limits.MaxIDLen); an id
+// list; SPLICE (0x68) joiner id. An id is a uvarint length and bytes (at most Limits.MaxIDLen); an id
 // list a uvarint count (at most 64) and ids. Unknown flags are rejected;
-// record types 0x68-0x6f, unknown to this version, are skipped.
+// record types 0x69-0x6f, unknown to this version, are skipped (as a
+// version before SPLICE skips 0x68).
 package overlay

@@ -22,6 +22,7 @@ func seedRecords() [][]byte {
 		appendShuffle(nil, 99, "origin", 5, list),
 		appendShuffleReply(nil, 99, list),
 		appendFlags(nil, RecKeepalive, flagPing),
+		appendSplice(nil, "joiner"),
 	}
 }
 
@@ -36,6 +37,8 @@ func appendMsg(dst []byte, m msg) []byte {
 		return appendShuffle(dst, m.nonce, m.id, int(m.ttl), m.ids)
 	case RecShuffleReply:
 		return appendShuffleReply(dst, m.nonce, m.ids)
+	case RecSplice:
+		return appendSplice(dst, m.id)
 	}
 	return appendFlags(dst, m.typ, m.flags)
 }

@@ -195,6 +195,7 @@ func TestMalformed(t *testing.T) {
 		{1, RecNeighbor, 1, 0x80},        // unknown flag
 		{1, RecShuffle, 3, 1, 1, 'x'},    // truncated
 		{1, RecShuffleReply, 2, 1, 0x7f}, // list longer than input
+		{1, RecSplice, 3, 5, 'a', 'b'},   // id longer than the record
 	} {
 		if err := a.Step("b", f); err == nil {
 			t.Errorf("frame %x accepted", f)

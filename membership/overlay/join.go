@@ -43,7 +43,7 @@ func (o *Overlay) onJoin(from core.NodeID) {
 		id := o.active[i].id
 		o.emit(id, func(b []byte) []byte { return appendForwardJoin(b, from, ttl) })
 	}
-	if !o.full() && o.addActive(from, false) {
+	if o.belowAim() && o.addActive(from, false) {
 		o.emit(from, reply(flagAccepted|flagJoin))
 	}
 }
@@ -100,7 +100,7 @@ func (o *Overlay) onForwardJoin(from core.NodeID, m *msg) {
 	}
 	o.stats.ForwardJoins++
 	ttl := o.clampTTL(m.ttl, o.cfg.ARWL)
-	if ttl == 0 || len(o.active) == 1 || (ttl <= o.cfg.PRWL && !o.full()) {
+	if ttl == 0 || len(o.active) == 1 || (ttl <= o.cfg.PRWL && o.belowAim()) {
 		o.acceptJoiner(joiner)
 		return
 	}

@@ -63,6 +63,12 @@ func (o *Overlay) onNeighborReply(from core.NodeID, flags byte) {
 	if !asked && flags&flagJoin == 0 {
 		o.stats.Unsolicited++ // an answer after our request timed out
 	}
+	if req.join && !req.high && o.cfg.ActiveSlack > 0 && !o.belowAim() {
+		// The end of a join walk at its target: splice the joiner into
+		// one of its links rather than grow (splice.go); if the tick's
+		// evictions are spent it grows, up to the cap.
+		o.spliceEvict(from)
+	}
 	if o.addActive(from, req.join) {
 		o.resetBackoff()
 		return

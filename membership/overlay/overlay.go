@@ -259,7 +259,7 @@ func (o *Overlay) StepFrame(from core.NodeID, f *core.Frame) error {
 		}
 		m, err := decodeRecord(r.Type, r.Body, o.cfg.Limits.MaxIDLen)
 		if err != nil {
-			if r.Type > RecKeepalive {
+			if r.Type > recLastKnown {
 				o.stats.UnknownRecords++ // a newer peer's record type
 				continue
 			}
@@ -302,6 +302,8 @@ func (o *Overlay) handle(from core.NodeID, m *msg) {
 		o.onShuffleReply(from, m)
 	case RecKeepalive:
 		o.onKeepalive(from, m.flags&flagPing != 0)
+	case RecSplice:
+		o.onSplice(from, m.id)
 	}
 }
 

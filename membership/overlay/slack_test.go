@@ -132,3 +132,103 @@ func TestHighRequestsOncePerTick(t *testing.T) {
 		t.Fatalf("%d requests over four ticks, want 4", n)
 	}
 }
+
+// link makes a and b neighbours of each other.
+func link(a, b *Overlay) {
+	a.addActive(b.ID(), false)
+	b.addActive(a.ID(), false)
+}
+
+// TestSpliceAtTarget: a join walk that ends at a node holding its target
+// splices the joiner into one of its links: the node keeps its size, the
+// neighbour it dropped links to the joiner instead, and the joiner gains
+// two neighbours. Below its target the node simply grows.
+func TestSpliceAtTarget(t *testing.T) {
+	for _, atTarget := range []bool{true, false} {
+		net := newMemnet()
+		tweak := func(c *Config) { c.ActiveMax, c.ActiveMin, c.ActiveSlack = 8, 2, 2 }
+		x := net.add(t, "x", tweak)
+		j := net.add(t, "j", tweak)
+		k := x.Target()
+		if !atTarget {
+			k--
+		}
+		var others []*Overlay
+		for i := 0; i < k; i++ {
+			o := net.add(t, nid(i), tweak)
+			link(x, o)
+			others = append(others, o)
+		}
+		// The others hold their targets too (each other and x), so none
+		// of them asks for more on its own.
+		for i, o := range others {
+			for _, p := range others[i+1:] {
+				link(o, p)
+			}
+		}
+		x.acceptJoiner("j")
+		x.flush()
+		net.run(t)
+		if !x.IsActive("j") || !j.IsActive("x") {
+			t.Fatalf("at target %v: the offer was not taken: x %v, j %v", atTarget, x.Active(nil), j.Active(nil))
+		}
+		if !atTarget {
+			if x.ActiveLen() != k+1 || j.ActiveLen() != 1 || x.Stats().SplicesSent != 0 {
+				t.Fatalf("below target: x holds %d (want %d), j %d (want 1), splices %d", x.ActiveLen(), k+1, j.ActiveLen(), x.Stats().SplicesSent)
+			}
+			continue
+		}
+		if x.ActiveLen() != k || j.ActiveLen() != 2 || x.Stats().SplicesSent != 1 {
+			t.Fatalf("at target: x holds %d (want %d), j %d (want 2), splices %d", x.ActiveLen(), k, j.ActiveLen(), x.Stats().SplicesSent)
+		}
+		moved := 0
+		for _, o := range others {
+			if o.IsActive("j") {
+				moved++
+				if o.IsActive("x") || x.IsActive(o.ID()) || o.Stats().SpliceRequests != 1 {
+					t.Fatalf("%s: still linked to x, or asked j %d times", o.ID(), o.Stats().SpliceRequests)
+				}
+			}
+		}
+		if moved != 1 {
+			t.Fatalf("%d of x's neighbours moved to j, want 1", moved)
+		}
+		for _, o := range append(others, x, j) {
+			checkInvariants(t, o)
+		}
+	}
+}
+
+// TestSpliceIsAClaim: a SPLICE counts only from a neighbour, and only
+// while this node has room; it never names a neighbour or this node.
+func TestSpliceIsAClaim(t *testing.T) {
+	net := newMemnet()
+	a := net.add(t, "a", func(c *Config) { c.ActiveMax, c.ActiveMin, c.ActiveSlack = 3, 1, 1 })
+	b := net.add(t, "b", nil)
+	link(a, b)
+	for _, c := range []struct{ from, joiner core.NodeID }{
+		{"stranger", "j"}, // not a neighbour
+		{"b", "a"},        // this node
+		{"b", "b"},        // the sender itself
+	} {
+		if err := a.Step(c.from, frame(func(d []byte) []byte { return appendSplice(d, c.joiner) })); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := neighborRequests(t, net, "a"); len(got) != 0 || a.Stats().SpliceRefused != 3 {
+		t.Fatalf("requests %v, refused %d: want none and 3", got, a.Stats().SpliceRefused)
+	}
+	// Full: refused too.
+	a.addActive("c", false)
+	a.addActive("d", false)
+	a.Step("b", frame(func(d []byte) []byte { return appendSplice(d, "j") }))
+	if got := neighborRequests(t, net, "a"); len(got) != 0 || a.Stats().SpliceRefused != 4 {
+		t.Fatalf("full: requests %v, refused %d", got, a.Stats().SpliceRefused)
+	}
+	// From a neighbour, with room: one low-priority request to the joiner.
+	a.removeActive(a.activeIndex("d"), Disconnected)
+	a.Step("b", frame(func(d []byte) []byte { return appendSplice(d, "j") }))
+	if got := neighborRequests(t, net, "a"); len(got) != 1 || got[0] != 0 || a.pendingIndex("j") < 0 {
+		t.Fatalf("requests %v, want one low-priority request to j", got)
+	}
+}

@@ -33,6 +33,8 @@ type Stats struct {
 	ShufflesAnswered  uint64 // shuffle walks that ended here
 	PingsSent         uint64
 	AsymmetryRepaired uint64 // pings from non-neighbours (link taken if there was room, else DISCONNECT)
+	SplicesSent       uint64 // joiners spliced into a link of this node's (splice.go)
+	SpliceRequests    uint64 // NEIGHBOR requests to a joiner a neighbour spliced in for itself
 
 	// Drops and refusals (hostile or stale input).
 	JoinsDropped          uint64 // JOINs over JoinsPerTick
@@ -50,4 +52,5 @@ type Stats struct {
 	Unsolicited           uint64 // answers to requests this node no longer has in flight
 	RecordsDropped        uint64 // overlay records beyond MaxRecordsPerFrame in a frame
 	UnknownRecords        uint64 // records of the overlay's range this version does not know
+	SpliceRefused         uint64 // SPLICE records not acted on: not from a neighbour, no room, or the joiner already a neighbour, asked or inadmissible
 }

@@ -45,6 +45,9 @@ func (o *Overlay) admissible(id core.NodeID) bool {
 	return true
 }
 
+// belowAim reports whether the active view is below its target.
+func (o *Overlay) belowAim() bool { return len(o.active) < o.Target() }
+
 // full reports whether the active view has no room left: its target plus
 // ActiveSlack, at most ActiveMax.
 func (o *Overlay) full() bool {

@@ -10,8 +10,8 @@ import (
 // Record types of the overlay: 0x60-0x6f, inside core's membership range
 // (0x40-0x7f) and clear of the SWIM records (0x40-0x4a), so overlay
 // records ride in the same frames as gossip and SWIM records and each layer
-// decodes only its own. 0x68-0x6f are reserved for later overlay records
-// (a peer of this version skips them).
+// decodes only its own. 0x69-0x6f are reserved for later overlay records
+// (a peer of this version skips them, as an earlier version skips SPLICE).
 const (
 	RecFirst uint8 = 0x60
 	RecLast  uint8 = 0x6f
@@ -24,6 +24,9 @@ const (
 	RecShuffle       uint8 = 0x65 // nonce, origin id, ttl, id list
 	RecShuffleReply  uint8 = 0x66 // nonce, id list
 	RecKeepalive     uint8 = 0x67 // flags (1: ping, answer me; 0: pong)
+	RecSplice        uint8 = 0x68 // joiner id: link to it, it takes my place (splice.go)
+
+	recLastKnown = RecSplice
 )
 
 // Flags.
@@ -43,7 +46,7 @@ func IsOverlayRecord(t uint8) bool { return t >= RecFirst && t <= RecLast }
 type msg struct {
 	typ   uint8
 	flags byte
-	id    core.NodeID // forward join: the joiner; shuffle: the origin
+	id    core.NodeID // forward join and splice: the joiner; shuffle: the origin
 	ttl   uint64
 	nonce uint64
 	ids   []core.NodeID // shuffle and shuffle reply
@@ -106,6 +109,8 @@ func decodeRecord(typ uint8, body []byte, maxID int) (msg, error) {
 		if r.Err() == nil && m.flags&^knownFlags(typ) != 0 {
 			r.Fail(fmt.Errorf("%w: unknown flags %#x", core.ErrMalformed, m.flags))
 		}
+	case RecSplice:
+		m.id = core.NodeID(r.ID(maxID))
 	case RecShuffle:
 		m.nonce = r.Uvarint()
 		m.id = core.NodeID(r.ID(maxID))
