@@ -132,6 +132,14 @@ func OverlayProfile(activeMax int) overlay.Config {
 	// 40ms: connections opened per peer while forming 59.0 → 46.8, in an
 	// idle minute 1.7 → 0.0 (docs/benchmarks/ladder.md, session 23).
 	oc.ActiveSlack = oc.ActiveMax / 4
+	// A join walk that ends at a member holding its aim splices the
+	// joiner into one of its links (membership/overlay/splice.go), which
+	// brings the joiner two neighbours: half the aim in walks. stackexp
+	// -n 1000 -join-rate 2, seeds 1 and 2: the median view 15 → 12 (the
+	// smallest 11 → 12), links up per node while joining 20.6 → 22.5,
+	// no NEIGHBOR request rejected; delivery, latency and detection as
+	// before (docs/benchmarks/ladder.md, session 23).
+	oc.JoinWalks = max(1, (oc.ActiveMax-oc.ActiveSlack)/2)
 	return oc
 }
 
