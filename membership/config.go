@@ -141,6 +141,13 @@ type Config struct {
 	// (digest_sync.go). Joins, AskState and reconnects still exchange
 	// whole states.
 	DigestSync bool
+	// ViewSums puts this member's view sum (how many members it lists
+	// alive and a hash of which) on every ping, and starts a digest
+	// exchange with a prober whose sum differs on two pings in a row
+	// (view_sum.go): a member that gossip missed learns what it lacks
+	// within a probe round or two instead of at the next periodic
+	// exchange. Off with MemberSample (sampled lists differ by design).
+	ViewSums bool
 	// StateAnswerGap is the fewest ticks between two full-state answers to
 	// the same member (answer_limit.go): a request costs its sender a few
 	// bytes and the answer this member's whole view, so a member asking
@@ -264,6 +271,7 @@ func DefaultLANConfig() Config {
 		JoinRetryInterval:       20,    // 2 s
 		JoinSyncs:               3,     // state again 0.5, 1.5, 3.5 s after the seeds answer
 		DigestSync:              true,  // 8 bytes a member, not ~120, when two views agree
+		ViewSums:                true,  // 12 bytes a ping; a member gossip missed catches up within a probe round or two
 		StateAnswerGap:          4,     // 400 ms: a member asking in a loop gets at most 2.5 views a second
 		FallbackProbe:           true,  // a healthy member's probe then fails far less often
 		ProbeSuspects:           true,  // confirmation or refutation within about a period

@@ -33,6 +33,7 @@ func seedRecords() [][]byte {
 		core.AppendRecord(nil, RecState, append(wire.AppendUvarint([]byte{stateRequest | stateJoin}, 4), body...)),
 		core.AppendRecord(nil, RecStateDigest, appendDigest(nil, stateRequest, 7, []uint64{1, 2, 3})),
 		core.AppendRecord(nil, RecStateWant, appendWant(nil, 7, []uint64{2})),
+		appendViewSum(nil, 5, 0xfeed),
 	}
 }
 

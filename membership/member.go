@@ -138,6 +138,7 @@ func (m *Memberlist) setLive(mem *member) {
 	mem.liveIdx = int32(len(m.live))
 	m.live = append(m.live, mem)
 	m.liveVer++
+	m.liveSum ^= idHash(mem.id)
 	// SWIM §4.3: a new member goes to a random position of the rest of
 	// the current round.
 	pos := m.probeIdx + m.rng.IntN(len(m.probeOrder)+len(m.probeAdds)-m.probeIdx+1)
@@ -156,6 +157,7 @@ func (m *Memberlist) setNotLive(mem *member) {
 	m.live = m.live[:len(m.live)-1]
 	mem.liveIdx = -1
 	m.liveVer++
+	m.liveSum ^= idHash(mem.id)
 }
 
 // entomb makes a live member dead or left.

@@ -39,6 +39,13 @@ type Memberlist struct {
 	// the tick of the last full-state answer to each member that asked
 	// recently (answer_limit.go)
 	stateAnswers map[core.NodeID]uint64
+	// view sums (view_sum.go): the XOR of the live members' ID hashes,
+	// this member's own term, members whose last ping carried a sum
+	// unlike this member's (since the tick), and the earliest tick for the
+	// next exchange a difference may start
+	liveSum, selfHash uint64
+	viewSumDiffers    map[core.NodeID]uint64
+	nextViewSync      uint64
 
 	// digest-first state exchanges (digest_sync.go)
 	digests   [maxDigestPending]digestPending
@@ -110,6 +117,7 @@ func New(cfg Config) (*Memberlist, error) {
 	self := &member{id: cfg.ID, state: StateAlive, incarnation: cfg.Incarnation, metaInc: cfg.Incarnation, liveIdx: -1}
 	self.setMeta(nilIfEmpty(cfg.Meta), nil)
 	m.self = self
+	m.selfHash = idHash(cfg.ID)
 	self.idx = 0
 	m.all = append(m.all, self)
 	m.members.add(m.all, self)
@@ -343,6 +351,12 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 			return err
 		}
 		m.onAck(from, seq, rec.Type == RecAckFallback)
+	case RecViewSum:
+		count, sum, err := decodeViewSum(rec.Body)
+		if err != nil {
+			return err
+		}
+		m.onViewSum(from, count, sum)
 	case RecNack:
 		seq, err := decodeSeq(rec.Body, "nack")
 		if err != nil {

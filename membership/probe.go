@@ -132,7 +132,12 @@ func (m *Memberlist) startProbe() {
 		endAt:     m.tick + uint64(m.cfg.ProbeInterval*mult),
 	}
 	m.stats.PingsSent++
-	m.send(t.id, appendPing(core.NewFrame(nil), ping{seq: m.pingSeq, target: t.id}), t.id)
+	f := appendPing(core.NewFrame(nil), ping{seq: m.pingSeq, target: t.id})
+	if m.cfg.ViewSums && m.cfg.MemberSample == 0 {
+		count, sum := m.viewSum()
+		f = appendViewSum(f, count, sum) // view_sum.go
+	}
+	m.send(t.id, f, t.id)
 }
 
 // indirectProbe runs at the probe timeout: the fallback ping, if configured,

@@ -99,10 +99,13 @@ func (m *Memberlist) pushPull() {
 // PushPullInterval (unscaled by the group's size) when a state exchange
 // taught this member of members it had never heard of. Gossip missed them,
 // and may have missed others that joined at about the same time: at
-// n = 1,000 joining 20 a second, one member lacked two that joined six
-// seconds after its own join's follow-up exchanges, for the whole
-// 90-second period (stackexp -n 1000 -join-rate 2; docs/benchmarks/
-// ladder.md, session 23). A group that has settled learns nothing from its
+// n = 1,000 joining 20 a second, one member lacked two that joined a few
+// seconds after its own join's follow-up exchanges for over two minutes
+// (the LAN profile's period is three minutes at that size; stackexp
+// -n 1000 -join-rate 2; docs/benchmarks/ladder.md, session 23). It does
+// not help a member whose exchanges happen to find nothing: at n = 50
+// joining at once, a member can still lack a few others until its next
+// periodic exchange. A group that has settled learns nothing from its
 // exchanges and keeps the long period; a peer can bring this member's
 // exchanges forward only by telling it of members it did not know, at most
 // one exchange per PushPullInterval.
