@@ -103,9 +103,8 @@ func (m *Memberlist) pushPull() {
 // seconds after its own join's follow-up exchanges for over two minutes
 // (the LAN profile's period is three minutes at that size; stackexp
 // -n 1000 -join-rate 2; docs/benchmarks/ladder.md, session 23). It does
-// not help a member whose exchanges happen to find nothing: at n = 50
-// joining at once, a member can still lack a few others until its next
-// periodic exchange. A group that has settled learns nothing from its
+// not help a member whose exchange happens to find nothing (its partner
+// lacked the same members); view sums (view_sum.go) do. A group that has settled learns nothing from its
 // exchanges and keeps the long period; a peer can bring this member's
 // exchanges forward only by telling it of members it did not know, at most
 // one exchange per PushPullInterval.

@@ -228,6 +228,9 @@ func main() {
 		ms.DigestsSent += m.DigestsSent
 		ms.WantsUnsolicited += m.WantsUnsolicited
 		ms.StateAnswersLimited += m.StateAnswersLimited
+		ms.PushPullsEarly += m.PushPullsEarly
+		ms.ViewSyncs += m.ViewSyncs
+		ms.ViewSyncsLimited += m.ViewSyncsLimited
 	}
 	pen := map[string]uint64{}
 	npen := 0
@@ -248,9 +251,9 @@ func main() {
 	for e, n := range ns.errs {
 		fmt.Printf("  last no-stream error at %d peers: %.200s\n", n, e)
 	}
-	fmt.Printf("membership (sum): suspicions %d (unreachable %d), refutations %d, declared dead %d, probes failed %d, push-pulls %d (%d B), updates dropped %d, duplicate accusations %d, probes inconclusive %d, verdicts held %d, join follow-ups %d; digests %d, wants dropped %d, state answers limited %d\n",
+	fmt.Printf("membership (sum): suspicions %d (unreachable %d), refutations %d, declared dead %d, probes failed %d, push-pulls %d (%d B), updates dropped %d, duplicate accusations %d, probes inconclusive %d, verdicts held %d, join follow-ups %d; digests %d, wants dropped %d, state answers limited %d; push-pulls brought forward %d, started by view sums %d (limited %d)\n",
 		ms.Suspicions, ms.Unreachable, ms.Refutations, ms.Declared, ms.ProbesFailed, ms.PushPullsSent, ms.StateBytesSent, ms.UpdatesDropped, ms.DuplicateAccusations, ms.ProbesInconclusive, ms.VerdictsHeld, ms.JoinSyncs,
-		ms.DigestsSent, ms.WantsUnsolicited, ms.StateAnswersLimited)
+		ms.DigestsSent, ms.WantsUnsolicited, ms.StateAnswersLimited, ms.PushPullsEarly, ms.ViewSyncs, ms.ViewSyncsLimited)
 	fmt.Printf("overlay: %+v\nqueue drops %d trimmed %d; connections opened per peer %.1f (both ends count)\n", os2, qd, tr, float64(opened)/float64(len(peers)))
 	if *quick {
 		os.Exit(0)
@@ -369,7 +372,7 @@ func main() {
 // idleCounterNames are the churn counters idleCounters sums, in the order
 // printed ("frames" and "bytes" are the idle traffic, printed apart).
 var idleCounterNames = []string{"connections opened (both ends count)", "neighbour requests", "rejected", "neighbours up", "neighbours down",
-	"evictions", "keepalive failures", "shuffles", "join offers", "trimmed", "push-pulls"}
+	"evictions", "keepalive failures", "shuffles", "join offers", "trimmed", "push-pulls", "of which view-sum exchanges"}
 
 // idleCounters sums, over peers, the counters of an idle group's traffic
 // and churn.
@@ -390,6 +393,7 @@ func idleCounters(peers []*p2p.Peer) map[string]uint64 {
 		c["join offers"] += s.Overlay.JoinOffers
 		c["trimmed"] += s.ConnsTrimmed
 		c["push-pulls"] += s.Membership.PushPullsSent
+		c["of which view-sum exchanges"] += s.Membership.ViewSyncs
 	}
 	return c
 }
