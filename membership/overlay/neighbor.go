@@ -63,7 +63,7 @@ func (o *Overlay) onNeighborReply(from core.NodeID, flags byte) {
 	if !asked && flags&flagJoin == 0 {
 		o.stats.Unsolicited++ // an answer after our request timed out
 	}
-	if req.join && !req.high && o.cfg.ActiveSlack > 0 && !o.belowAim() {
+	if req.join && !req.high && o.cfg.ActiveSlack > 0 && !o.belowAim() && o.admissible(from) {
 		// The end of a join walk at its target: splice the joiner into
 		// one of its links rather than grow (splice.go); if the tick's
 		// evictions are spent it grows, up to the cap.
@@ -181,11 +181,12 @@ func (o *Overlay) fill() {
 		return
 	}
 	high := len(o.active) < o.cfg.ActiveMin
+	urgent := high || (o.cfg.ActiveSlack > 0 && o.Target()-len(o.active) >= 2)
+	if urgent && o.now < o.nextHigh {
+		return
+	}
 	limit := o.cfg.LowPriorityPending
 	if high {
-		if o.now < o.nextHigh {
-			return
-		}
 		limit = max(limit, o.Target()-len(o.active))
 	} else if o.now < o.nextFill {
 		return
@@ -199,7 +200,6 @@ func (o *Overlay) fill() {
 			o.shuffleSoon()
 			return
 		}
-		urgent := high || (o.cfg.ActiveSlack > 0 && o.Target()-len(o.active) >= 2)
 		o.pending = append(o.pending, request{id: id, sent: o.now, high: urgent})
 		o.stats.NeighborRequests++
 		flags := byte(0)

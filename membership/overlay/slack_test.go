@@ -232,3 +232,24 @@ func TestSpliceIsAClaim(t *testing.T) {
 		t.Fatalf("requests %v, want one low-priority request to j", got)
 	}
 }
+
+// TestUrgentRequestsOncePerTick: the same for a node at or above
+// ActiveMin that asks with high priority because it is two or more short
+// of its target (ActiveSlack).
+func TestUrgentRequestsOncePerTick(t *testing.T) {
+	net := newMemnet()
+	a := net.add(t, "a", func(c *Config) { c.ActiveMin, c.ActiveMax, c.ActiveSlack = 1, 6, 2 })
+	b := net.add(t, "b", func(c *Config) { c.ActiveMin, c.ActiveMax, c.EvictionsPerTick = 1, 1, 0 })
+	b.addActive("z", false)
+	a.addActive("y", false)
+	a.addPassive("b", nil)
+	a.Tick()
+	net.run(t)
+	if got := neighborRequests(t, net, "a"); len(got) != 1 || got[0] != flagHigh {
+		t.Fatalf("requests within one tick %v, want one with high priority", got)
+	}
+	net.tick(t, 3)
+	if n := len(neighborRequests(t, net, "a")); n != 4 {
+		t.Fatalf("%d requests over four ticks, want 4", n)
+	}
+}
