@@ -95,31 +95,6 @@ func (m *Memberlist) pushPull() {
 	m.syncState(t[0])
 }
 
-// pushPullSoon brings the next periodic exchange forward to within
-// PushPullInterval (unscaled by the group's size) when a state exchange
-// taught this member of members it had never heard of. Gossip missed them,
-// and may have missed others that joined at about the same time: at
-// n = 1,000 joining 20 a second, one member lacked two that joined a few
-// seconds after its own join's follow-up exchanges for over two minutes
-// (the LAN profile's period is three minutes at that size; stackexp
-// -n 1000 -join-rate 2; docs/benchmarks/ladder.md, session 23). It does
-// not help a member whose exchange happens to find nothing (its partner
-// lacked the same members); view sums (view_sum.go) do. A group that has settled learns nothing from its
-// exchanges and keeps the long period; a peer can bring this member's
-// exchanges forward only by telling it of members it did not know, at most
-// one exchange per PushPullInterval.
-func (m *Memberlist) pushPullSoon() {
-	p := m.cfg.PushPullInterval
-	if p <= 0 || m.left {
-		return
-	}
-	at := m.tick + uint64(p-p/4+m.rng.IntN(p/2+1))
-	if at < m.nextPushPull {
-		m.nextPushPull = at
-		m.stats.PushPullsEarly++
-	}
-}
-
 // joinSync runs one follow-up full-state exchange after joining with a
 // random live member and schedules the next one twice as far away. A joiner
 // learns only what its seeds knew when they answered; members that joined
@@ -184,7 +159,6 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 		m.syncGap = uint64(max(1, m.cfg.ProbeInterval/2))
 		m.nextSync = m.tick + m.syncGap
 	}
-	known := len(m.live)
 	for i := range s.entries {
 		e := &s.entries[i]
 		switch e.state {
@@ -206,9 +180,6 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 	}
 	if len(m.probeAdds) > 16 {
 		m.flushProbeOrder() // a state exchange's worth: do not hold it until the next probe
-	}
-	if len(m.live) > known {
-		m.pushPullSoon()
 	}
 	m.noteDeparted(from, s.entries)
 	if s.flags&stateRequest != 0 && !m.left && m.mayAnswerState(from) {

@@ -156,7 +156,6 @@ type Stats struct {
 	GossipsSent         uint64 // dedicated gossip frames
 	PushPullsSent       uint64 // full-state exchanges initiated (joins included)
 	JoinSyncs           uint64 // follow-up exchanges after joining (part of PushPullsSent)
-	PushPullsEarly      uint64 // periodic exchanges brought forward: one taught this member of members it did not know (sync.go)
 	ViewSyncs           uint64 // digest exchanges started because a prober's view sum differed twice (view_sum.go; part of PushPullsSent)
 	ViewSyncsLimited    uint64 // of those due, skipped: one had started within PushPullInterval/4
 	StateBytesSent      uint64 // bytes of full-state frames sent (requests and replies)

@@ -14,11 +14,10 @@ import (
 //
 // Gossip spreads a join to nearly everyone; the few members it misses
 // learn of it at their next periodic state exchange, which comes every 30
-// s below 32 members and three minutes at 1,000 (PushPullPeriod), and an
-// exchange that finds nothing does not bring the next one forward
-// (pushPullSoon). At n = 50 joining at once, a member lacked two others for
-// 73 s in one simulated run of ten (stackexp -n 50; docs/benchmarks/
-// ladder.md, session 23).
+// s below 32 members and three minutes at 1,000 (PushPullPeriod). At n = 50
+// joining at once, a member lacked two others for 73 s in one simulated
+// run of ten (stackexp -n 50; docs/benchmarks/ladder.md, session 23): its
+// one exchange went to a neighbour that lacked them too.
 //
 // So each ping carries the sender's view sum: the number of members it
 // lists alive (itself included) and the XOR of a hash of each one's ID.

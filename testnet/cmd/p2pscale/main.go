@@ -228,7 +228,6 @@ func main() {
 		ms.DigestsSent += m.DigestsSent
 		ms.WantsUnsolicited += m.WantsUnsolicited
 		ms.StateAnswersLimited += m.StateAnswersLimited
-		ms.PushPullsEarly += m.PushPullsEarly
 		ms.ViewSyncs += m.ViewSyncs
 		ms.ViewSyncsLimited += m.ViewSyncsLimited
 	}
@@ -251,9 +250,9 @@ func main() {
 	for e, n := range ns.errs {
 		fmt.Printf("  last no-stream error at %d peers: %.200s\n", n, e)
 	}
-	fmt.Printf("membership (sum): suspicions %d (unreachable %d), refutations %d, declared dead %d, probes failed %d, push-pulls %d (%d B), updates dropped %d, duplicate accusations %d, probes inconclusive %d, verdicts held %d, join follow-ups %d; digests %d, wants dropped %d, state answers limited %d; push-pulls brought forward %d, started by view sums %d (limited %d)\n",
+	fmt.Printf("membership (sum): suspicions %d (unreachable %d), refutations %d, declared dead %d, probes failed %d, push-pulls %d (%d B), updates dropped %d, duplicate accusations %d, probes inconclusive %d, verdicts held %d, join follow-ups %d; digests %d, wants dropped %d, state answers limited %d; push-pulls started by view sums %d (limited %d)\n",
 		ms.Suspicions, ms.Unreachable, ms.Refutations, ms.Declared, ms.ProbesFailed, ms.PushPullsSent, ms.StateBytesSent, ms.UpdatesDropped, ms.DuplicateAccusations, ms.ProbesInconclusive, ms.VerdictsHeld, ms.JoinSyncs,
-		ms.DigestsSent, ms.WantsUnsolicited, ms.StateAnswersLimited, ms.PushPullsEarly, ms.ViewSyncs, ms.ViewSyncsLimited)
+		ms.DigestsSent, ms.WantsUnsolicited, ms.StateAnswersLimited, ms.ViewSyncs, ms.ViewSyncsLimited)
 	fmt.Printf("overlay: %+v\nqueue drops %d trimmed %d; connections opened per peer %.1f (both ends count)\n", os2, qd, tr, float64(opened)/float64(len(peers)))
 	if *quick {
 		os.Exit(0)
