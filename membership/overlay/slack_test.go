@@ -199,37 +199,37 @@ func TestSpliceAtTarget(t *testing.T) {
 	}
 }
 
-// TestSpliceIsAClaim: a SPLICE counts only from a neighbour, and only
-// while this node has room; it never names a neighbour or this node.
+// TestSpliceIsAClaim: a SPLICE counts only from a neighbour, ends that
+// neighbour's link (so one per link), and is acted on only for a joiner
+// that is not this node, the sender or a neighbour.
 func TestSpliceIsAClaim(t *testing.T) {
 	net := newMemnet()
-	a := net.add(t, "a", func(c *Config) { c.ActiveMax, c.ActiveMin, c.ActiveSlack = 3, 1, 1 })
-	b := net.add(t, "b", nil)
-	link(a, b)
-	for _, c := range []struct{ from, joiner core.NodeID }{
-		{"stranger", "j"}, // not a neighbour
-		{"b", "a"},        // this node
-		{"b", "b"},        // the sender itself
-	} {
-		if err := a.Step(c.from, frame(func(d []byte) []byte { return appendSplice(d, c.joiner) })); err != nil {
+	a := net.add(t, "a", func(c *Config) { c.ActiveMax, c.ActiveMin, c.ActiveSlack = 4, 1, 1 })
+	for _, id := range []core.NodeID{"b", "c", "d"} {
+		link(a, net.add(t, id, nil))
+	}
+	splice := func(from, joiner core.NodeID) {
+		t.Helper()
+		if err := a.Step(from, frame(func(d []byte) []byte { return appendSplice(d, joiner) })); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := neighborRequests(t, net, "a"); len(got) != 0 || a.Stats().SpliceRefused != 3 {
-		t.Fatalf("requests %v, refused %d: want none and 3", got, a.Stats().SpliceRefused)
+	splice("stranger", "j") // not a neighbour: nothing
+	if st := a.Stats(); st.SpliceRequests != 0 || st.SpliceRefused != 1 || a.ActiveLen() != 3 {
+		t.Fatalf("from a stranger: spliced requests %d, refused %d, active %d", st.SpliceRequests, st.SpliceRefused, a.ActiveLen())
 	}
-	// Full: refused too.
-	a.addActive("c", false)
-	a.addActive("d", false)
-	a.Step("b", frame(func(d []byte) []byte { return appendSplice(d, "j") }))
-	if got := neighborRequests(t, net, "a"); len(got) != 0 || a.Stats().SpliceRefused != 4 {
-		t.Fatalf("full: requests %v, refused %d", got, a.Stats().SpliceRefused)
+	splice("b", "a") // names this node: the link ends, no request
+	splice("c", "d") // names a neighbour: the same
+	if st := a.Stats(); st.SpliceRequests != 0 || st.SpliceRefused != 3 || a.IsActive("b") || a.IsActive("c") {
+		t.Fatalf("bad joiners: spliced requests %d, refused %d, active %v", st.SpliceRequests, st.SpliceRefused, a.Active(nil))
 	}
-	// From a neighbour, with room: one low-priority request to the joiner.
-	a.removeActive(a.activeIndex("d"), Disconnected)
-	a.Step("b", frame(func(d []byte) []byte { return appendSplice(d, "j") }))
-	if got := neighborRequests(t, net, "a"); len(got) != 1 || got[0] != 0 || a.pendingIndex("j") < 0 {
-		t.Fatalf("requests %v, want one low-priority request to j", got)
+	splice("d", "j") // from a neighbour: its link ends, one low-priority request to j
+	if st := a.Stats(); st.SpliceRequests != 1 || a.pendingIndex("j") < 0 || a.pending[a.pendingIndex("j")].high || a.IsActive("d") {
+		t.Fatalf("spliced requests %d, pending %v, active %v: want one low-priority request to j and d gone", st.SpliceRequests, a.pending, a.Active(nil))
+	}
+	splice("d", "k") // again from d, no longer a neighbour: nothing
+	if st := a.Stats(); st.SpliceRequests != 1 || st.SpliceRefused != 4 || a.pendingIndex("k") >= 0 {
+		t.Fatalf("a second SPLICE over the same link acted on: spliced requests %d", st.SpliceRequests)
 	}
 }
 

@@ -20,9 +20,9 @@ import (
 // expander networks", INFOCOM 2003); the joiner needs half as many walks.
 //
 // A SPLICE is a neighbour's claim and is checked as one: only from an active
-// neighbour, only acted on while this node has room, and only as a
-// low-priority request to an admissible node that is neither a neighbour
-// nor asked already. A hostile neighbour gains what a SHUFFLE entry gives
+// neighbour, whose link it ends (one per link), and only as a low-priority
+// request to an admissible node that is neither a neighbour nor asked
+// already. A hostile neighbour gains what a SHUFFLE entry gives
 // it, one request from this node to a node of its choice, and pays for it
 // with its own link.
 
@@ -31,28 +31,31 @@ func appendSplice(dst []byte, joiner core.NodeID) []byte {
 }
 
 // spliceEvict drops a random neighbour to make room for joiner and tells
-// it to link to the joiner instead. It reports whether it did (the
-// eviction budget of the tick allows it).
-func (o *Overlay) spliceEvict(joiner core.NodeID) bool {
+// it to link to the joiner instead, if the tick's eviction budget allows.
+func (o *Overlay) spliceEvict(joiner core.NodeID) {
 	if len(o.active) == 0 || o.evictionsThisTick >= o.cfg.EvictionsPerTick {
-		return false
+		return
 	}
 	o.evictionsThisTick++
 	i := o.rng.IntN(len(o.active))
-	victim := o.active[i].id
 	o.stats.SplicesSent++
-	o.emit(victim, func(b []byte) []byte { return appendSplice(b, joiner) })
-	o.emit(victim, disconnect)
-	o.removeActive(i, Evicted)
-	o.addPassive(victim, nil)
-	return true
+	o.emit(o.active[i].id, func(b []byte) []byte { return appendSplice(b, joiner) })
+	o.evict(i)
 }
 
-// onSplice: a neighbour that is about to drop this node names the joiner
-// that takes its place; this node asks the joiner for a link.
+// onSplice: a neighbour drops this node and names the joiner that takes its
+// place; the link ends here at once (the DISCONNECT that follows finds it
+// gone), so a neighbour gets one SPLICE acted on per link, and this node
+// asks the joiner for a link.
 func (o *Overlay) onSplice(from core.NodeID, joiner core.NodeID) {
-	if o.activeIndex(from) < 0 || o.full() || joiner == from ||
-		o.activeIndex(joiner) >= 0 || o.pendingIndex(joiner) >= 0 || !o.admissible(joiner) {
+	i := o.activeIndex(from)
+	if i < 0 {
+		o.stats.SpliceRefused++
+		return
+	}
+	o.removeActive(i, Disconnected)
+	o.addPassive(from, nil)
+	if o.full() || joiner == from || o.activeIndex(joiner) >= 0 || o.pendingIndex(joiner) >= 0 || !o.admissible(joiner) {
 		o.stats.SpliceRefused++
 		return
 	}

@@ -74,11 +74,7 @@ func (o *Overlay) addActive(id core.NodeID, evict bool) bool {
 			return false
 		}
 		o.evictionsThisTick++
-		i := o.rng.IntN(len(o.active))
-		victim := o.active[i].id
-		o.emit(victim, func(b []byte) []byte { return appendFlags(b, RecDisconnect, 0) })
-		o.removeActive(i, Evicted)
-		o.addPassive(victim, nil)
+		o.evict(o.rng.IntN(len(o.active)))
 	}
 	o.removePassive(id)
 	o.removePending(id)
@@ -88,6 +84,15 @@ func (o *Overlay) addActive(id core.NodeID, evict bool) bool {
 		o.cfg.OnUp(id)
 	}
 	return true
+}
+
+// evict drops the neighbour at index i with a DISCONNECT and keeps it as a
+// passive entry.
+func (o *Overlay) evict(i int) {
+	victim := o.active[i].id
+	o.emit(victim, disconnect)
+	o.removeActive(i, Evicted)
+	o.addPassive(victim, nil)
 }
 
 // removeActive drops the neighbour at index i and reports it.
