@@ -158,6 +158,7 @@ type Stats struct {
 	JoinSyncs           uint64 // follow-up exchanges after joining (part of PushPullsSent)
 	ViewSyncs           uint64 // digest exchanges started because a prober's view sum differed twice (view_sum.go; part of PushPullsSent)
 	ViewSyncsLimited    uint64 // of those due, skipped: one had started within PushPullInterval/4
+	ViewSumsRefused     uint64 // view sums ignored: the prober is not a live (admitted) member this one knows
 	StateBytesSent      uint64 // bytes of full-state frames sent (requests and replies)
 	PushPullsIn         uint64 // full-state records received
 	DigestsSent         uint64 // push-pulls started with a digest (part of PushPullsSent; digest_sync.go)

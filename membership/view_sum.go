@@ -80,6 +80,13 @@ func (m *Memberlist) onViewSum(from core.NodeID, count, sum uint64) {
 	if !m.cfg.ViewSums || m.cfg.MemberSample > 0 || m.left {
 		return // sampled lists differ by design
 	}
+	// Only a live member this one knows (and, in a closed group, one that
+	// was admitted) gets an exchange: the want that follows the digest is
+	// answered with member entries, which a non-member must never obtain.
+	if mem := m.members.get(m.all, from); mem == nil || mem.removed || !mem.state.Live() || !m.admittedSender(from) {
+		m.stats.ViewSumsRefused++
+		return
+	}
 	if c, s := m.viewSum(); c == count && s == sum {
 		delete(m.viewSumDiffers, from)
 		return

@@ -89,6 +89,18 @@ func TestViewSumStartsExchange(t *testing.T) {
 	if n := pingFrom("q", count+2, sum^2); n != 1 {
 		t.Fatal("after the limit, a lasting difference started no exchange")
 	}
+	// A prober that is not a live member this one knows gets nothing, however
+	// long its sum differs: the exchange would hand it member entries.
+	ticks(100)
+	for i := 0; i < 3; i++ {
+		if n := pingFrom("stranger", count+3, sum^3); n != 0 {
+			t.Fatal("a stranger's differing sum started an exchange")
+		}
+		ticks(viewSumPersist)
+	}
+	if m.Stats().ViewSumsRefused != 3 {
+		t.Fatalf("ViewSumsRefused %d, want 3", m.Stats().ViewSumsRefused)
+	}
 	// Malformed sums are errors, not panics.
 	for _, body := range [][]byte{{}, {1}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}} {
 		if err := m.Step("p", frame(core.AppendRecord(nil, RecViewSum, body))); err == nil {
