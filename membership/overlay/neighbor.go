@@ -135,7 +135,7 @@ func (o *Overlay) keepalive() {
 		// (its partner failed, or believes the link gone), so a quiet link
 		// costs one ping and one pong per KeepaliveTicks, not two of each.
 		after := ka
-		if o.self > p.id {
+		if p.second {
 			after = 2 * ka
 		}
 		if silent >= after && o.now-p.pinged >= ka/2 {

@@ -78,7 +78,7 @@ func (o *Overlay) addActive(id core.NodeID, evict bool) bool {
 	}
 	o.removePassive(id)
 	o.removePending(id)
-	o.active = append(o.active, peer{id: id, heard: o.now, pinged: o.now})
+	o.active = append(o.active, peer{id: id, heard: o.now, pinged: o.now, second: o.self > id})
 	o.stats.NeighborUp++
 	if o.cfg.OnUp != nil {
 		o.cfg.OnUp(id)
