@@ -61,6 +61,7 @@ func main() {
 	flag.BoolVar(&overlayOn, "overlay", false, "Grapevine: p2p.WithOverlay(true), the bounded overlay")
 	flag.IntVar(&overlayBudget, "overlay-budget", 0, "Grapevine with -overlay: p2p.WithOverlayBudget(n), the active view's connection budget (0: the default)")
 	readyWait := flag.Duration("readywait", 180*time.Second, "longest wait for a group to form")
+	settleWait := flag.Duration("settle", 0, "after a group is ready, wait this long before measuring (every system alike; prints the CPU used at its end)")
 	detectWait := flag.Duration("detectwait", 30*time.Second, "Grapevine in kill/silent: longest wait, from the kill, for every live peer to declare every victim failed")
 	killFrac := flag.Float64("kill", 0.2, "fraction of hosts killed in the kill scenario")
 	verbose := flag.Bool("v", false, "print every run")
@@ -190,7 +191,7 @@ func main() {
 	}
 	soft, hard := raiseFileLimit()
 	cfg := config{n: *n, msgs: *msgs, rate: *rate, degree: *degree, killFrac: *killFrac,
-		transport: *transport, readyWait: *readyWait, detectWait: *detectWait}
+		transport: *transport, readyWait: *readyWait, detectWait: *detectWait, settle: *settleWait}
 	ov := "off"
 	if overlayOn {
 		ov = "on"
@@ -275,6 +276,7 @@ type config struct {
 	killFrac              float64
 	transport             string
 	readyWait, detectWait time.Duration
+	settle                time.Duration // extra wait after ready (-settle)
 }
 
 // result is one run's measurements.

@@ -199,6 +199,23 @@ func quiesce() {
 	debug.FreeOSMemory()
 }
 
+// settle waits d after a group is ready, the same for every system, and
+// prints the process's CPU rate over the wait's last 5 s: whether the
+// formation's own traffic had ended before the measurement starts (at
+// N = 500 Grapevine's group is ready while its members still exchange
+// state; GossipSub's mesh is cheap to form).
+func settle(d time.Duration, sysName string) {
+	if d <= 0 {
+		return
+	}
+	last := min(d, 5*time.Second)
+	time.Sleep(d - last)
+	c0, t0 := cpuTime(), time.Now()
+	time.Sleep(last)
+	fmt.Fprintf(os.Stderr, "%s: after %v of settling, the process used %.2f cores over the last %v\n",
+		sysName, d, float64(cpuTime()-c0)/float64(time.Since(t0)), last)
+}
+
 // flowSettle: libp2p's bandwidth counter folds its totals in once a
 // second, so stream byte counts are read after waiting that long.
 const flowSettle = 1100 * time.Millisecond
@@ -334,6 +351,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	if err := sys.ready(rctx, group, true); err != nil {
 		return result{}, fmt.Errorf("group not ready: %w", err)
 	}
+	settle(cfg.settle, sysName)
 
 	if scen == "first" || scen == "first-mesh" {
 		res, err := runFirst(ctx, sys, tb, links, rec, pub, group, size, rng, scen == "first-mesh")
