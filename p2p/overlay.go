@@ -29,6 +29,15 @@ func WithOverlay(on bool) Option { return func(s *settings) error { s.overlay = 
 // holds at most max neighbours (default 16), asks for more with high
 // priority below max/2 and with low priority up to max−max/4. It implies
 // nothing about WithOverlay.
+//
+// Every neighbour costs a QUIC or TCP connection's state and timers, its
+// keepalives and Plumtree's announcements, at all times. Where CPU is
+// scarce, a smaller budget leaves headroom for bursts of messages: on
+// one 2-core machine, 500 peers at the default budget fell into a storm of
+// false suspicions, and at a budget of 6 (GossipSub's number of
+// connections) delivered every message with none
+// (docs/benchmarks/ladder.md, session 24). HyParView's own evaluation
+// used an active view of 5 at 10,000 nodes.
 func WithOverlayBudget(max int) Option {
 	return func(s *settings) error {
 		if max < 2 || max > 64 {
