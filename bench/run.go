@@ -200,10 +200,10 @@ func quiesce() {
 }
 
 // settle waits d after a group is ready, the same for every system, and
-// prints the process's CPU rate over the wait's last 5 s: whether the
-// formation's own traffic had ended before the measurement starts (at
-// N = 500 Grapevine's group is ready while its members still exchange
-// state; GossipSub's mesh is cheap to form).
+// prints the process's CPU rate over the wait's last 5 s: whether a
+// group's formation traffic had ended before the measurement starts. (At
+// N = 500 it had, at 0.5 cores, and Grapevine's collapse came anyway:
+// docs/benchmarks/ladder.md, session 24.)
 func settle(d time.Duration, sysName string) {
 	if d <= 0 {
 		return
