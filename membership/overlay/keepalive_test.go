@@ -7,11 +7,7 @@ import "testing"
 // costs one ping and one pong per KeepaliveTicks (the order is decided
 // once, when the link is made).
 func TestKeepaliveOneEndPings(t *testing.T) {
-	net := newMemnet()
-	a := net.add(t, "a", nil)
-	b := net.add(t, "b", nil)
-	a.Join("b")
-	net.run(t)
+	net, a, b := linkedPair(t)
 	if !a.IsActive("b") || !b.IsActive("a") {
 		t.Fatal("no link")
 	}

@@ -54,6 +54,17 @@ func (n *memnet) add(t testing.TB, id core.NodeID, tweak func(*Config)) *Overlay
 	return ov
 }
 
+// linkedPair returns a memnet with two overlays, "a" and "b", joined into
+// one link.
+func linkedPair(t testing.TB) (*memnet, *Overlay, *Overlay) {
+	net := newMemnet()
+	a := net.add(t, "a", nil)
+	b := net.add(t, "b", nil)
+	a.Join("b")
+	net.run(t)
+	return net, a, b
+}
+
 func (n *memnet) run(t testing.TB) {
 	for steps := 0; len(n.queue) > 0; steps++ {
 		if steps > 1_000_000 {
@@ -317,11 +328,7 @@ func TestAsymmetryRepair(t *testing.T) {
 
 // TestLeave: neighbours forget a leaving node entirely.
 func TestLeave(t *testing.T) {
-	net := newMemnet()
-	a := net.add(t, "a", nil)
-	b := net.add(t, "b", nil)
-	a.Join("b")
-	net.run(t)
+	net, a, b := linkedPair(t)
 	a.Leave()
 	net.run(t)
 	if b.ActiveLen() != 0 || b.PassiveLen() != 0 || a.ActiveLen() != 0 {
@@ -372,11 +379,7 @@ func TestLoss(t *testing.T) {
 // TestHeard: traffic of other layers (any frame, or Heard) keeps a link
 // alive without pings.
 func TestHeard(t *testing.T) {
-	net := newMemnet()
-	a := net.add(t, "a", nil)
-	b := net.add(t, "b", nil)
-	a.Join("b")
-	net.run(t)
+	net, a, b := linkedPair(t)
 	gossip := frame(func(d []byte) []byte { return core.AppendRecord(d, 0x80, []byte("app")) })
 	for k := 0; k < 5*a.cfg.FailTicks; k++ {
 		if k%2 == 0 {
