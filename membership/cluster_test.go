@@ -33,6 +33,9 @@ func TestClusterCrashDetected(t *testing.T) {
 		}
 	}
 	_ = start
+	for _, m := range c.nodes {
+		checkInvariants(t, m) // a suspect, then a tombstone: the counts by state follow
+	}
 }
 
 func TestClusterFalseSuspicionRefuted(t *testing.T) {
@@ -80,6 +83,9 @@ func TestClusterLeave(t *testing.T) {
 	c.run(500)
 	if got := c.count(EventFail, ""); got != 0 {
 		t.Fatalf("fail events after a graceful leave: %d", got)
+	}
+	for _, m := range c.nodes {
+		checkInvariants(t, m) // the leaver itself left, the others hold it left
 	}
 }
 
@@ -140,6 +146,9 @@ func TestClusterRejoinAfterRestart(t *testing.T) {
 	t.Logf("restarted member accepted after %d ticks (incarnation %d)", took, m.Incarnation())
 	if c.count(EventRejoin, nodeID(3)) != 7 {
 		t.Fatalf("rejoin events %d, want 7", c.count(EventRejoin, nodeID(3)))
+	}
+	for _, m := range c.nodes {
+		checkInvariants(t, m) // a tombstone alive again
 	}
 }
 

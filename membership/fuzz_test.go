@@ -146,7 +146,9 @@ func checkInvariants(t *testing.T, m *Memberlist) {
 		t.Fatalf("map has %d members, list %d", m.members.n, len(m.all))
 	}
 	live := 0
+	var byState [StateLeft + 1]int
 	for i, mem := range m.all {
+		byState[mem.state]++
 		if int(mem.idx) != i || m.members.get(m.all, mem.id) != mem || mem.removed {
 			t.Fatalf("member %s index broken", mem.id)
 		}
@@ -164,5 +166,8 @@ func checkInvariants(t *testing.T, m *Memberlist) {
 	}
 	if live != len(m.live) {
 		t.Fatalf("%d live members, live list %d", live, len(m.live))
+	}
+	if got := m.CountStates(); got != byState {
+		t.Fatalf("counts by state %v, the table holds %v", got, byState)
 	}
 }

@@ -106,7 +106,16 @@ func (m *Memberlist) newMember(id core.NodeID) *member {
 	mem := &member{id: id, since: m.tick, idx: int32(len(m.all)), liveIdx: -1}
 	m.all = append(m.all, mem)
 	m.members.add(m.all, mem)
+	m.byState[mem.state]++
 	return mem
+}
+
+// setState moves mem, a member of the table, to st, keeping the counts by
+// state (CountStates). Every change of a member's state goes through it.
+func (m *Memberlist) setState(mem *member, st State) {
+	m.byState[mem.state]--
+	m.byState[st]++
+	mem.state = st
 }
 
 // removeMember forgets mem (never this member): it leaves the table, the
@@ -125,6 +134,7 @@ func (m *Memberlist) removeMember(mem *member) {
 	last.idx = mem.idx
 	m.all[len(m.all)-1] = nil
 	m.all = m.all[:len(m.all)-1]
+	m.byState[mem.state]--
 	mem.removed = true
 	mem.setSuspicion(nil)
 }
@@ -163,7 +173,7 @@ func (m *Memberlist) setNotLive(mem *member) {
 // entomb makes a live member dead or left.
 func (m *Memberlist) entomb(mem *member, st State, inc uint64) {
 	m.setNotLive(mem)
-	mem.state = st
+	m.setState(mem, st)
 	mem.incarnation = inc
 	mem.since = m.tick
 	mem.setSuspicion(nil)

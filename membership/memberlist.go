@@ -23,11 +23,12 @@ type Memberlist struct {
 
 	tick     uint64
 	self     *member
-	members  memberIndex // lookup only, never iterated
-	all      []*member   // every known member, self and tombstones included
-	live     []*member   // alive and suspect members other than self
-	liveVer  uint64      // bumped whenever live changes (PeersVersion)
-	tombs    []tomb      // tombstones in the order they were made, from tombHead
+	members  memberIndex        // lookup only, never iterated
+	all      []*member          // every known member, self and tombstones included
+	byState  [StateLeft + 1]int // how many of all are in each state (setState keeps it)
+	live     []*member          // alive and suspect members other than self
+	liveVer  uint64             // bumped whenever live changes (PeersVersion)
+	tombs    []tomb             // tombstones in the order they were made, from tombHead
 	tombHead int
 
 	// members asked for their state (ask_state.go)
@@ -121,6 +122,7 @@ func New(cfg Config) (*Memberlist, error) {
 	self.idx = 0
 	m.all = append(m.all, self)
 	m.members.add(m.all, self)
+	m.byState[StateAlive]++
 	m.signSelfAlive()
 	if m.sampling() {
 		m.selfAnnounce() // from the start (sample.go); Join arms it otherwise
@@ -206,15 +208,10 @@ func (m *Memberlist) Members() []Member {
 }
 
 // CountStates returns how many known members, tombstones and this one
-// included, are in each state (indexed by State), without copying any.
-func (m *Memberlist) CountStates() (n [StateLeft + 1]int) {
-	for _, mem := range m.all {
-		if mem.state <= StateLeft {
-			n[mem.state]++
-		}
-	}
-	return n
-}
+// included, are in each state (indexed by State). The counts are kept as
+// states change, so this costs nothing with the group's size (an adapter
+// refreshes its gauges with it every second).
+func (m *Memberlist) CountStates() [StateLeft + 1]int { return m.byState }
 
 // AllMembers returns every known member, tombstones included, sorted by ID.
 func (m *Memberlist) AllMembers() []Member {

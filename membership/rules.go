@@ -73,7 +73,8 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		if mem == nil {
 			return
 		}
-		mem.state, mem.incarnation, mem.metaInc = StateAlive, a.inc, a.inc
+		m.setState(mem, StateAlive)
+		mem.incarnation, mem.metaInc = a.inc, a.inc
 		mem.setMeta(meta, sig)
 		m.setLive(mem)
 		// A member learned from a full-state exchange is news to this
@@ -91,7 +92,7 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 	prev := mem.state
 	metaChanged := !bytes.Equal(mem.meta(), meta)
 	mem.incarnation, mem.metaInc = a.inc, a.inc
-	mem.state = StateAlive
+	m.setState(mem, StateAlive)
 	if mem.extra != nil {
 		mem.extra.suspicion = nil
 	}
@@ -218,7 +219,7 @@ func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 		return
 	}
 	young := m.cfg.NewMemberGrace > 0 && m.tick-mem.since < uint64(m.cfg.NewMemberGrace)
-	mem.state = StateSuspect
+	m.setState(mem, StateSuspect)
 	mem.incarnation = a.inc
 	mem.since = m.tick
 	s := m.newSuspicion(a)
@@ -349,7 +350,8 @@ func (m *Memberlist) applyLeave(l leaveMsg, from core.NodeID) {
 	sig := nilIfEmpty(bytes.Clone(l.sig))
 	if mem.state == StateDead {
 		// It had been declared failed before its leave arrived.
-		mem.state, mem.incarnation = StateLeft, l.inc
+		m.setState(mem, StateLeft)
+		mem.incarnation = l.inc
 		mem.setSig(sig)
 		m.enqueue(l.id, RecLeave, appendLeave(nil, leaveMsg{id: l.id, inc: l.inc, sig: sig}))
 		return

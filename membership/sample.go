@@ -162,7 +162,8 @@ func (m *Memberlist) ghost(a accuseMsg) *member {
 	m.stats.SampleGhosts++
 	// since 0: not a new member (NewMemberGrace), whose suspicion would
 	// wait longer and not be probed.
-	mem.state, mem.incarnation, mem.metaInc, mem.since = StateAlive, a.inc, a.inc, 0
+	m.setState(mem, StateAlive)
+	mem.incarnation, mem.metaInc, mem.since = a.inc, a.inc, 0
 	m.setLive(mem)
 	return mem
 }

@@ -376,6 +376,7 @@ func TestSampledTombstonesBounded(t *testing.T) {
 		if c.down[i] {
 			continue
 		}
+		checkInvariants(t, m) // tombstones evicted: the counts by state follow
 		st := m.CountStates()
 		if tombs := st[StateDead] + st[StateLeft]; tombs > sampleTombsPerSample*sample {
 			t.Errorf("member %d holds %d tombstones, want at most %d", i, tombs, sampleTombsPerSample*sample)

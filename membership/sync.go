@@ -67,7 +67,7 @@ func (m *Memberlist) Leave() {
 	m.joining = false
 	m.probe.active = false
 	s := m.self
-	s.state = StateLeft
+	m.setState(s, StateLeft)
 	s.since = m.tick
 	s.setSig(m.sign(LeaveSigningBytes(s.id, s.incarnation)))
 	rec := appendLeave(nil, leaveMsg{id: s.id, inc: s.incarnation, sig: s.sig()})
