@@ -181,26 +181,23 @@ func (p *Peer) afterTick() {
 	}
 	p.flushLogs()
 	p.sweepConns()
-	counts := p.mc.MemberCounts()
-	for _, st := range memberStates {
-		p.m.members.WithLabelValues(st).Set(float64(counts[st]))
+	for i, n := range p.mc.MemberCounts() {
+		p.m.byState[i].Set(float64(n))
 	}
 	es, gs, ms := p.mc.EngineStats(), p.mc.GuardStats(), p.mc.MembershipStats()
 	p.m.duplicates.Add(float64(es.Duplicates - p.lastDup))
 	p.lastDup = es.Duplicates
-	for _, r := range []struct {
-		name string
-		v    uint64
-	}{
-		{"peer_budget", es.PeerBudgetDrops}, {"store_evicted", es.StoreEvicted}, {"origins_evicted", es.OriginsEvicted},
-		{"inbound_per_peer", es.InboundDropped}, {"too_large", es.TooLarge}, {"wants_dropped", es.WantsDropped},
-		{"wants_expired", es.WantsExpired}, {"gaps_abandoned", es.GapsAbandoned}, {"pulls_limited", es.PullsLimited},
-		{"iwants_limited", es.IWantsLimited},
-		{"score_evicted", gs.Score.Evicted}, {"score_untracked", gs.Score.Untracked},
-		{"publish_rate_untracked", gs.PublishUntracked},
-		{"membership_relays_dropped", ms.RelaysDropped}, {"membership_updates_dropped", ms.UpdatesDropped},
-		{"membership_state_answers_limited", ms.StateAnswersLimited},
+	// In engineDropReasons' order.
+	for i, v := range [len(engineDropReasons)]uint64{
+		es.PeerBudgetDrops, es.StoreEvicted, es.OriginsEvicted,
+		es.InboundDropped, es.TooLarge, es.WantsDropped,
+		es.WantsExpired, es.GapsAbandoned, es.PullsLimited,
+		es.IWantsLimited,
+		gs.Score.Evicted, gs.Score.Untracked,
+		gs.PublishUntracked,
+		ms.RelaysDropped, ms.UpdatesDropped,
+		ms.StateAnswersLimited,
 	} {
-		p.m.engineDrops.WithLabelValues(r.name).Set(float64(r.v))
+		p.m.byDropReason[i].Set(float64(v))
 	}
 }

@@ -19,7 +19,7 @@ type machine interface {
 	SetMeta(meta []byte) error // this member's metadata (its addresses), announced anew
 	Pending() int              // membership updates still to disseminate
 	Members() []Member
-	MemberCounts() map[string]int // members by state, tombstones included
+	MemberCounts() [4]int // members by state in memberStates' order, tombstones included
 	EngineStats() core.Stats
 	GuardStats() grapevine.GuardStats // the Node's guard (grapevine/guard.go)
 	GapsWaiting() bool                // gap wants not asked yet (core/gapwant.go)

@@ -201,14 +201,7 @@ func (m *nodeMachine) Members() []Member {
 	return out
 }
 
-func (m *nodeMachine) MemberCounts() map[string]int {
-	counts := m.n.Membership().CountStates()
-	out := make(map[string]int, len(counts))
-	for st, n := range counts {
-		out[membership.State(st).String()] = n
-	}
-	return out
-}
+func (m *nodeMachine) MemberCounts() [4]int { return m.n.Membership().CountStates() }
 
 func convertMember(mm membership.Member, self core.NodeID) Member {
 	pid, _ := PeerID(mm.ID)
