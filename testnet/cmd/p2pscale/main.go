@@ -52,6 +52,7 @@ func main() {
 	eagerMin := flag.Int("eagermin", -1, "Plumtree's EagerMin (core.Config); -1: the profile's")
 	lazyFanout := flag.Int("lazyfanout", -1, "Plumtree's PlumLazyFanout (core.Config); -1: the profile's")
 	age := flag.Duration("age", 0, "after formation, let the group idle this long, then kill a quarter of the peers and report whether the survivors' overlays refill (long-lived groups; 0: off)")
+	budget := flag.Int("budget", 0, "the overlay's connection budget (p2p.WithOverlayBudget); 0: the default")
 	heapProf := flag.String("heapprofile", "", "write a heap profile (live objects) and, beside it (.goroutines), a goroutine profile once the group formed and idled")
 	flag.Parse()
 	startProfile := func(path string) {
@@ -73,6 +74,9 @@ func main() {
 	startProfile(*startProf)
 	for i := 0; i < *n; i++ {
 		opts := []p2p.Option{p2p.WithListenAddrs("/ip4/127.0.0.1/udp/0/quic-v1"), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN), p2p.WithNotice(func(string) {}), p2p.WithOverlay(*ovl)}
+		if *budget > 0 {
+			opts = append(opts, p2p.WithOverlayBudget(*budget))
+		}
 		if *eagerMin >= 0 || *lazyFanout >= 0 {
 			opts = append(opts, p2p.WithEngineConfig(func(c *core.Config) {
 				if *eagerMin >= 0 {
