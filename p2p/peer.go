@@ -32,6 +32,7 @@ type counters struct {
 	addrsRefused                           atomic.Uint64
 	writeTimeouts                          atomic.Uint64
 	connsTrimmed, connsOpened              atomic.Uint64
+	sendDials                              [2]atomic.Uint64 // by kind: streams opened to a peer with no connection
 	streamsReleased                        atomic.Uint64
 	addrWaits                              atomic.Uint64
 	inbound                                [inReasons]atomic.Uint64

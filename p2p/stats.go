@@ -36,6 +36,10 @@ type Stats struct {
 	AddrsRefused  uint64 // member-advertised addresses not put into the peerstore (addrs.go)
 	ConnsTrimmed  uint64 // connections closed because the overlay did not need them (overlay.go) or their member was declared failed
 	ConnsOpened   uint64 // connections set up, inbound and outbound (each a handshake)
+	// SendDials counts the streams opened to a peer this one had no
+	// connection to, by kind: each first dialled a connection for the
+	// frame (with the overlay, traffic to members that are not neighbours).
+	SendDials struct{ Gossip, Membership uint64 }
 	// StreamsReleased counts idle outgoing streams let go at once when the
 	// last connection to their peer closed (transport.go, disconnected).
 	StreamsReleased uint64
@@ -65,6 +69,7 @@ func (p *Peer) Stats() Stats {
 		WriteTimeouts: p.ctr.writeTimeouts.Load(), AddrsRefused: p.ctr.addrsRefused.Load(),
 		ConnsTrimmed: p.ctr.connsTrimmed.Load(), ConnsOpened: p.ctr.connsOpened.Load(),
 		StreamsReleased: p.ctr.streamsReleased.Load(),
+		SendDials:       struct{ Gossip, Membership uint64 }{p.ctr.sendDials[kindGossip].Load(), p.ctr.sendDials[kindMembership].Load()},
 		Lag:             p.ctr.lag.stats(),
 		Inbound: InboundStats{
 			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),

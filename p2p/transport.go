@@ -325,6 +325,9 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 		}
 		if s == nil {
 			t.awaitAddrs(r.id)
+			if t.p.host.Network().Connectedness(r.id) != network.Connected {
+				t.p.ctr.sendDials[k].Add(1)
+			}
 			ctx, cancel := context.WithTimeout(t.ctx, t.p.s.dialTimeout)
 			var err error
 			s, err = t.p.host.NewStream(network.WithAllowLimitedConn(ctx, "grapevine"), r.id, t.p.proto(k))
