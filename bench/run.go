@@ -373,6 +373,11 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 		fmt.Fprintf(os.Stderr, "first message published %.3f s after the process started\n", t0.Sub(processStart).Seconds())
 	}
 	var killAt time.Time
+	var window0 map[string]uint64
+	g, isGrapevine := sys.(*grapevineSys)
+	if printStats && isGrapevine {
+		window0 = g.windowCounters()
+	}
 	cpu0, io0, bw0 := cpuTime(), tb.wireBytesOut(), tb.streamBytesOut()
 	pk0 := tb.udpPackets.Load()
 	var ms0 runtime.MemStats
@@ -421,6 +426,9 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	packets := tb.udpPackets.Load() - pk0
 	stopProfile()
 	writeHeapProfile()
+	if window0 != nil {
+		printWindowCounters(window0, g.windowCounters())
+	}
 	time.Sleep(flowSettle)
 	bw := tb.streamBytesOut() - bw0
 
@@ -482,7 +490,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	}
 	live := append([]int{pub}, survivors...)
 	perPeer(&res, tb, live, base, cfg.n)
-	if g, ok := sys.(*grapevineSys); ok {
+	if isGrapevine {
 		// Failure detection: when every survivor (and the publisher) has
 		// declared every victim failed; false positives: live members
 		// declared failed after the window began.

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/grapevine-p2p/grapevine/p2p"
+)
+
+// The measurement window's own counters (-stats): close prints Grapevine's
+// counters summed over the whole run, formation included, which at N = 1,000
+// is four minutes of joins; these are the same kinds of counters, taken at
+// the window's start and end, so that what happens while messages flow
+// (links lost and remade, streams that could not be opened, suspicions)
+// reads apart from formation.
+
+// windowCounterNames are printed in this order.
+var windowCounterNames = []string{
+	"connections opened (both ends)", "dialled to send gossip", "dialled to send membership", "connections trimmed",
+	"neighbours up", "neighbours down", "keepalive failures", "neighbour failures (membership)", "peer downs", "evictions",
+	"neighbour requests", "rejected", "request timeouts",
+	"frames dropped: no stream", "frames dropped: stream failed", "frames dropped: queue full", "write timeouts",
+	"pings", "ping-reqs", "relays served", "relays refused (not a neighbour)", "probes failed", "late acks", "suspicions raised", "refutations", "declared dead",
+	"ctrl frames waited > 1 s", "ticks missed",
+}
+
+// windowCounters sums the counters of the live peers.
+func (g *grapevineSys) windowCounters() map[string]uint64 {
+	g.mu.Lock()
+	ps := make([]*p2p.Peer, 0, len(g.peers))
+	for _, p := range g.peers {
+		ps = append(ps, p)
+	}
+	g.mu.Unlock()
+	c := make(map[string]uint64, len(windowCounterNames))
+	for _, p := range ps {
+		s := p.Stats()
+		for k, v := range map[string]uint64{
+			"connections opened (both ends)": s.ConnsOpened, "connections trimmed": s.ConnsTrimmed,
+			"dialled to send gossip": s.SendDials.Gossip, "dialled to send membership": s.SendDials.Membership,
+			"pings": s.Membership.PingsSent, "ping-reqs": s.Membership.PingReqsSent, "relays served": s.Membership.RelaysServed,
+			"relays refused (not a neighbour)": s.Membership.RelaysNotNeighbor,
+			"probes failed":                    s.Membership.ProbesFailed, "late acks": s.Membership.LateAcks,
+			"neighbours up": s.Overlay.NeighborUp, "neighbours down": s.Overlay.NeighborDown,
+			"keepalive failures": s.Overlay.KeepaliveFailures, "neighbour failures (membership)": s.Overlay.Failures,
+			"peer downs": s.Overlay.PeerDowns, "evictions": s.Overlay.Evictions,
+			"neighbour requests": s.Overlay.NeighborRequests, "rejected": s.Overlay.NeighborRejected,
+			"request timeouts":          s.Overlay.NeighborTimeouts,
+			"frames dropped: no stream": s.QueueDroppedBy.NoStream, "frames dropped: stream failed": s.QueueDroppedBy.Failed,
+			"frames dropped: queue full": s.QueueDroppedBy.Full, "write timeouts": s.WriteTimeouts,
+			"suspicions raised": s.Membership.Suspicions, "refutations": s.Membership.Refutations,
+			"declared dead":            s.Membership.Declared,
+			"ctrl frames waited > 1 s": s.Lag.CtrlWaitOver1s, "ticks missed": s.Lag.TicksLate,
+		} {
+			c[k] += v
+		}
+	}
+	return c
+}
+
+// printWindowCounters prints what changed between two windowCounters.
+func printWindowCounters(before, after map[string]uint64) {
+	var b strings.Builder
+	b.WriteString("grapevine in the measurement window (live peers, sums):")
+	for i, k := range windowCounterNames {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, " %s %d", k, after[k]-before[k])
+	}
+	fmt.Fprintln(os.Stderr, b.String())
+}
