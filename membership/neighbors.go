@@ -9,7 +9,8 @@ import "github.com/grapevine-p2p/grapevine/core"
 // With Config.Neighbors set, probes go round-robin over the live members
 // that are neighbours, ping-req helpers, gossip targets and push-pull
 // partners are drawn from them too, and a suspect is probed out of turn
-// only when it is a neighbour. The member list itself still covers the
+// only when it is a neighbour. A helper relays a ping-req only to its own
+// neighbours (refuseRelay). The member list itself still covers the
 // whole group: updates spread hop by hop, piggybacked on the frames every
 // member sends its neighbours (gossip, probes and the overlay's own), an
 // infection over a random graph of degree about 16 that reaches n members

@@ -410,3 +410,35 @@ func TestPingAnswersAndMisdirected(t *testing.T) {
 		t.Fatal("dead member not told")
 	}
 }
+
+// TestPingReqOnlyToNeighbors: over an overlay a helper pings only its own
+// neighbours; a ping-req for any other member is refused at once, with a
+// nack when the requester asked for nacks (so it does not count as a missed
+// nack against the requester's health), without a ping that would need a
+// new connection.
+func TestPingReqOnlyToNeighbors(t *testing.T) {
+	m, tr, _ := newTest(t, func(c *Config) { quiet(c); c.Neighbors = staticNeighbors{"req", "near"} })
+	put(t, m, "near", StateAlive, 1)
+	put(t, m, "far", StateAlive, 1)
+	step(t, m, "req", appendPingReq(nil, pingReq{seq: 5, target: "far", nackAfter: 3}))
+	if len(tr.records("far", RecPing)) != 0 || len(m.relays) != 0 {
+		t.Fatal("helper pinged a target that is not its neighbour")
+	}
+	nacks := tr.records("req", RecNack)
+	if len(nacks) != 1 || m.stats.RelaysNotNeighbor != 1 {
+		t.Fatalf("%d nacks, %d refused; want one of each", len(nacks), m.stats.RelaysNotNeighbor)
+	}
+	if s, _ := decodeSeq(nacks[0].Body, "nack"); s != 5 {
+		t.Fatalf("nack for seq %d, want 5", s)
+	}
+	// Without Lifeguard's nacks the refusal is silent.
+	step(t, m, "req", appendPingReq(nil, pingReq{seq: 6, target: "far"}))
+	if len(tr.records("req", RecNack)) != 1 || m.stats.RelaysNotNeighbor != 2 {
+		t.Fatal("a refusal without nackAfter was answered")
+	}
+	// A neighbour is relayed to as before.
+	step(t, m, "req", appendPingReq(nil, pingReq{seq: 7, target: "near", nackAfter: 3}))
+	if len(tr.records("near", RecPing)) != 1 || len(m.relays) != 1 {
+		t.Fatal("helper did not ping its neighbour")
+	}
+}

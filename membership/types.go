@@ -153,6 +153,7 @@ type Stats struct {
 	SilentProbes        uint64 // probes of the neighbour heard from least recently, out of turn (silent.go)
 	RelaysServed        uint64 // ping-reqs served for others
 	RelaysDropped       uint64 // ping-reqs refused by MaxPendingRelays
+	RelaysNotNeighbor   uint64 // ping-reqs for a target not a neighbour, refused with a nack (Config.Neighbors; probe.go refuseRelay)
 	GossipsSent         uint64 // dedicated gossip frames
 	PushPullsSent       uint64 // full-state exchanges initiated (joins included)
 	JoinSyncs           uint64 // follow-up exchanges after joining (part of PushPullsSent)

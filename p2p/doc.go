@@ -66,8 +66,10 @@
 //     are closed at once: a silent crash leaves them open, with their
 //     state, until the transport's idle timeout.
 //   - Which members a peer probes. SWIM probes its live neighbours and
-//     asks neighbours for ping-reqs (membership.Config.Neighbors): every
-//     other probe goes round-robin, the others to the neighbour heard from
+//     asks neighbours for ping-reqs (membership.Config.Neighbors), each of
+//     which relays only to its own neighbours (any other target gets a
+//     nack at once rather than a new connection): every other probe goes
+//     round-robin, the others to the neighbour heard from
 //     least recently, so a neighbour that fell silent is probed within a
 //     few periods. A member nobody but its neighbours talks to is still
 //     probed: every member is a neighbour of 8 to 16 others (the views are
