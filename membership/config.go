@@ -173,6 +173,15 @@ type Config struct {
 	// confirmations of a real failure within about a period, and delivers
 	// the suspicion to a live suspect (buddy system) with every probe.
 	ProbeSuspects bool
+	// SkipHeardNeighbors, with Neighbors set, passes over in the
+	// round-robin a neighbour heard from (any frame) within the last
+	// ProbeInterval ticks: the frame showed it alive as well as an ack
+	// would, so while messages flow over its link the probe is spent
+	// elsewhere, or not at all (heard_skip.go). A probe still goes out at
+	// least every heardSkipMax+1 periods (view sums, the health score and
+	// piggybacked updates ride on probes), and probes of suspects,
+	// silent and unreachable members are never skipped.
+	SkipHeardNeighbors bool
 	// NewMemberGrace: for this many ticks after a member becomes alive in
 	// this member's view (it joined, rejoined, or this member just joined),
 	// a suspicion of it waits at least NewMemberSuspicionMult·log₁₀ n
@@ -275,6 +284,7 @@ func DefaultLANConfig() Config {
 		StateAnswerGap:          4,     // 400 ms: a member asking in a loop gets at most 2.5 views a second
 		FallbackProbe:           true,  // a healthy member's probe then fails far less often
 		ProbeSuspects:           true,  // confirmation or refutation within about a period
+		SkipHeardNeighbors:      true,  // over an overlay, no probe of a neighbour whose frames just arrived
 		NewMemberGrace:          100,   // 10 s: probes fail while a forming group dials its connections
 		NewMemberSuspicionMult:  4,     // memberlist's timeout during the grace
 		Lifeguard:               true,  // local health, nacks, dynamic suspicion, buddy system

@@ -107,10 +107,13 @@
 //   - probe.go: "is this member answering?": probing, ping-req relays and
 //     their nacks, acks, Lifeguard's local health multiplier, the
 //     out-of-turn probe of a suspect (Config.ProbeSuspects).
-//   - neighbors.go and silent.go: probing over an overlay (Config.Neighbors):
-//     only neighbours are probed, members reported unreachable out of turn,
-//     and every other probe goes to the neighbour heard from least
-//     recently, so a crashed neighbour is probed within a few periods.
+//   - neighbors.go, silent.go and heard_skip.go: probing over an overlay
+//     (Config.Neighbors): only neighbours are probed, members reported
+//     unreachable out of turn, every other probe goes to the neighbour
+//     heard from least recently, so a crashed neighbour is probed within a
+//     few periods, and a neighbour heard from within the period is passed
+//     over (Config.SkipHeardNeighbors); a ping-req helper relays only to
+//     its own neighbours.
 //   - sample.go: a bounded member list for very large groups
 //     (Config.MemberSample): neighbours, members heard first-hand and a
 //     reservoir sample of the rest; a newcomer not kept is not passed on,

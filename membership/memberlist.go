@@ -70,6 +70,7 @@ type Memberlist struct {
 	unreachable []*member  // reported unreachable, to be probed out of turn although not neighbours (neighbors.go)
 	forcedProbe bool       // nextTarget took its target from unreachable
 	wasSilent   bool       // the last probe went to a silent neighbour: the next follows the round (silent.go)
+	heardSkips  int        // probe periods in a row passed over because every candidate was heard (heard_skip.go)
 	nbrSeen     map[core.NodeID]nbrEvidence
 	probe       probe
 	relays      []relay

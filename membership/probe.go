@@ -108,6 +108,9 @@ func (m *Memberlist) nextTarget() *member {
 		m.probeOrder[m.probeIdx] = nil
 		m.probeIdx++
 		if m.probeCandidate(t) {
+			if m.skipHeard(t) {
+				continue
+			}
 			return t
 		}
 	}
@@ -117,10 +120,15 @@ func (m *Memberlist) nextTarget() *member {
 func (m *Memberlist) startProbe() {
 	mult := m.healthMultiplier()
 	m.nextProbe = m.tick + uint64(m.cfg.ProbeInterval*mult)
+	skips := m.stats.HeardSkips
 	t := m.nextTarget()
 	if t == nil {
+		if m.stats.HeardSkips > skips {
+			m.noProbeThisPeriod()
+		}
 		return
 	}
+	m.heardSkips = 0
 	m.pingSeq++
 	m.noteProbed(t)
 	m.probe = probe{

@@ -151,6 +151,8 @@ type Stats struct {
 	FallbackAcks        uint64 // probes answered only on the reliable path
 	SuspectProbes       uint64 // probes of members suspected by others, out of round-robin turn
 	SilentProbes        uint64 // probes of the neighbour heard from least recently, out of turn (silent.go)
+	HeardSkips          uint64 // neighbours passed over in the round-robin: heard from within the period (Config.SkipHeardNeighbors)
+	PeriodsUnprobed     uint64 // probe periods with no probe: every candidate was heard from (Config.SkipHeardNeighbors)
 	RelaysServed        uint64 // ping-reqs served for others
 	RelaysDropped       uint64 // ping-reqs refused by MaxPendingRelays
 	RelaysNotNeighbor   uint64 // ping-reqs for a target not a neighbour, refused with a nack (Config.Neighbors; probe.go refuseRelay)

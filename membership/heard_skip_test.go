@@ -1,0 +1,71 @@
+package membership
+
+import (
+	"testing"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// heardSkipRun drives a member with neighbours a, b and c for ticks ticks;
+// talking lists those that send it a frame every tick. Every ping is
+// answered at once. It returns how many pings went to each neighbour.
+func heardSkipRun(t *testing.T, m *Memberlist, tr *capture, ticks int, talking ...core.NodeID) map[core.NodeID]int {
+	t.Helper()
+	pings := map[core.NodeID]int{}
+	for i := 0; i < ticks; i++ {
+		for _, id := range talking {
+			_ = m.Step(id, &core.Frame{})
+		}
+		tr.sent = nil
+		m.Tick()
+		for _, p := range tr.sent {
+			for _, r := range p.frame.Records {
+				if r.Type != RecPing {
+					continue
+				}
+				pg, err := decodePing(r.Body, &m.cfg.Limits)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pings[p.to]++
+				step(t, m, p.to, appendSeq(nil, RecAck, pg.seq))
+			}
+		}
+	}
+	return pings
+}
+
+// TestSkipHeardNeighbors: over an overlay, neighbours that keep sending
+// frames are not probed, except for one probe every heardSkipMax+1
+// periods; one that falls silent is probed within two periods; with the
+// option off every period has its probe.
+func TestSkipHeardNeighbors(t *testing.T) {
+	nb := staticNeighbors{"a", "b", "c"}
+	setup := func(skip bool) (*Memberlist, *capture) {
+		m, tr, _ := newTest(t, func(c *Config) { quiet(c); c.Neighbors = nb; c.SkipHeardNeighbors = skip })
+		for _, id := range nb {
+			put(t, m, id, StateAlive, 1)
+		}
+		heardSkipRun(t, m, tr, 20, nb...) // past the first probes and the start-up
+		return m, tr
+	}
+	m, tr := setup(true)
+	period := m.cfg.ProbeInterval
+	total := func(p map[core.NodeID]int) int { return p["a"] + p["b"] + p["c"] }
+	m.stats.PeriodsUnprobed = 0
+	if got := total(heardSkipRun(t, m, tr, 8*period, nb...)); got != 2 {
+		t.Fatalf("%d probes in 8 periods of frames from every neighbour, want 2 (one in %d periods)", got, heardSkipMax+1)
+	}
+	if m.stats.PeriodsUnprobed != 6 || m.stats.HeardSkips == 0 {
+		t.Fatalf("periods unprobed %d, neighbours passed over %d", m.stats.PeriodsUnprobed, m.stats.HeardSkips)
+	}
+	// c falls silent: probed within two periods.
+	if p := heardSkipRun(t, m, tr, 2*period, "a", "b"); p["c"] == 0 {
+		t.Fatalf("silent neighbour not probed within two periods: %v", p)
+	}
+	// Off: a probe every period.
+	m, tr = setup(false)
+	if got := total(heardSkipRun(t, m, tr, 8*period, nb...)); got != 8 {
+		t.Fatalf("option off: %d probes in 8 periods, want 8", got)
+	}
+}
