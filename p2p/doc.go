@@ -69,14 +69,16 @@
 //     asks neighbours for ping-reqs (membership.Config.Neighbors), each of
 //     which relays only to its own neighbours (any other target gets a
 //     nack at once rather than a new connection): every other probe goes
-//     round-robin, the others to the neighbour heard from
-//     least recently, so a neighbour that fell silent is probed within a
-//     few periods. A member nobody but its neighbours talks to is still
-//     probed: every member is a neighbour of 8 to 16 others (the views are
-//     symmetric), and the overlay's own keepalive finds a neighbour that
-//     went silent (dropped from the view after 30 s, then probed out of
-//     turn: membership.Memberlist.ReportUnreachable queues up to 16 such
-//     members, and one whose probe was inconclusive is queued again).
+//     round-robin, the others to the neighbour heard from least recently,
+//     so a neighbour that fell silent is probed within a few periods; the
+//     round-robin passes over a neighbour heard from within the period
+//     (its frames showed it alive). A member nobody but its neighbours
+//     talks to is still probed: every member is a neighbour of 8 to 16
+//     others (the views are symmetric), and the overlay's own keepalive
+//     finds a neighbour that went silent (dropped from the view after
+//     30 s, then probed out of turn: membership.Memberlist.ReportUnreachable
+//     queues up to 16 such members, and one whose probe was inconclusive
+//     is queued again).
 //   - Splits. Joins, walks, shuffles and refills all travel over
 //     neighbour links, so an overlay that split (a partition that healed,
 //     a flash crowd of joins) would never meet again, and gossip with it:
