@@ -94,10 +94,13 @@ func (m *Memberlist) nextTarget() *member {
 		}
 	}
 	m.wasSilent = false
-	rebuilt := false
+	rebuilt, passedOver := false, false
 	for {
 		if m.probeIdx >= len(m.probeOrder) {
 			if rebuilt || len(m.live) == 0 {
+				if passedOver {
+					m.noProbeThisPeriod()
+				}
 				return nil
 			}
 			rebuilt = true
@@ -109,6 +112,7 @@ func (m *Memberlist) nextTarget() *member {
 		m.probeIdx++
 		if m.probeCandidate(t) {
 			if m.skipHeard(t) {
+				passedOver = true
 				continue
 			}
 			return t
@@ -120,12 +124,8 @@ func (m *Memberlist) nextTarget() *member {
 func (m *Memberlist) startProbe() {
 	mult := m.healthMultiplier()
 	m.nextProbe = m.tick + uint64(m.cfg.ProbeInterval*mult)
-	skips := m.stats.HeardSkips
 	t := m.nextTarget()
 	if t == nil {
-		if m.stats.HeardSkips > skips {
-			m.noProbeThisPeriod()
-		}
 		return
 	}
 	m.heardSkips = 0
