@@ -8,12 +8,17 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-func gaugeValue(g prometheus.Gauge) float64 {
+// metricValue reads a counter's or a gauge's current value (-1 if it
+// cannot be read).
+func metricValue(c prometheus.Metric) float64 {
 	var m dto.Metric
-	if err := g.Write(&m); err != nil {
+	if err := c.Write(&m); err != nil {
 		return -1
 	}
-	return m.GetGauge().GetValue()
+	if g := m.GetGauge(); g != nil {
+		return g.GetValue()
+	}
+	return m.GetCounter().GetValue()
 }
 
 // TestMemberGauges: the members gauge, refreshed once a second from the
@@ -23,7 +28,7 @@ func gaugeValue(g prometheus.Gauge) float64 {
 func TestMemberGauges(t *testing.T) {
 	peers := startPeers(t, 3, false)
 	waitFor(t, 15*time.Second, "the group", func() bool { return alive(peers[0]) == 3 })
-	byLabel := func(st string) float64 { return gaugeValue(peers[0].m.members.WithLabelValues(st)) }
+	byLabel := func(st string) float64 { return metricValue(peers[0].m.members.WithLabelValues(st)) }
 	waitFor(t, 5*time.Second, "alive gauge 3", func() bool { return byLabel(StateAlive) == 3 })
 	peers[2].Close()
 	waitFor(t, 15*time.Second, "left gauge 1", func() bool { return byLabel(StateLeft) == 1 && byLabel(StateAlive) == 2 })

@@ -17,8 +17,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // rogue is a bare libp2p host that writes hand-made frames to a peer's
@@ -344,9 +342,9 @@ func TestForgedAccusationsPenalized(t *testing.T) {
 	// The penalty (and the disconnection) comes at the fifth record; the
 	// rest of the frame, already read, is still being handled.
 	waitFor(t, 5*time.Second, "every record of the frame handled", func() bool {
-		return counterValue(victim.m.penalties.WithLabelValues("forged_accusation")) >= invalidAllowance+1
+		return metricValue(victim.m.penalties.WithLabelValues("forged_accusation")) >= invalidAllowance+1
 	})
-	if got := counterValue(victim.m.penalties.WithLabelValues("forged_accusation")); got != invalidAllowance+1 {
+	if got := metricValue(victim.m.penalties.WithLabelValues("forged_accusation")); got != invalidAllowance+1 {
 		t.Fatalf("forged accusations counted %v, want %d", got, invalidAllowance+1)
 	}
 	if gs := victim.GuardStats(); gs.Offences[core.OffenceForgedAccusation] != invalidAllowance+1 || gs.Score.Penalized != 1 || gs.Score.Tracked != 1 {
@@ -355,14 +353,6 @@ func TestForgedAccusationsPenalized(t *testing.T) {
 	if after := selfInc(); after != before {
 		t.Fatalf("incarnation moved from %d to %d", before, after)
 	}
-}
-
-func counterValue(c prometheus.Counter) float64 {
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		return -1
-	}
-	return m.GetCounter().GetValue()
 }
 
 // TestPrivateNetwork: peers sharing a pre-shared key form a group; a host
