@@ -187,17 +187,19 @@ func (p *Peer) afterTick() {
 	es, gs, ms := p.mc.EngineStats(), p.mc.GuardStats(), p.mc.MembershipStats()
 	p.m.duplicates.Add(float64(es.Duplicates - p.lastDup))
 	p.lastDup = es.Duplicates
-	// In engineDropReasons' order.
-	for i, v := range [len(engineDropReasons)]uint64{
-		es.PeerBudgetDrops, es.StoreEvicted, es.OriginsEvicted,
-		es.InboundDropped, es.TooLarge, es.WantsDropped,
-		es.WantsExpired, es.GapsAbandoned, es.PullsLimited,
-		es.IWantsLimited,
-		gs.Score.Evicted, gs.Score.Untracked,
-		gs.PublishUntracked,
-		ms.RelaysDropped, ms.UpdatesDropped,
-		ms.StateAnswersLimited,
+	for _, r := range []struct {
+		name string
+		v    uint64
+	}{
+		{"peer_budget", es.PeerBudgetDrops}, {"store_evicted", es.StoreEvicted}, {"origins_evicted", es.OriginsEvicted},
+		{"inbound_per_peer", es.InboundDropped}, {"too_large", es.TooLarge}, {"wants_dropped", es.WantsDropped},
+		{"wants_expired", es.WantsExpired}, {"gaps_abandoned", es.GapsAbandoned}, {"pulls_limited", es.PullsLimited},
+		{"iwants_limited", es.IWantsLimited},
+		{"score_evicted", gs.Score.Evicted}, {"score_untracked", gs.Score.Untracked},
+		{"publish_rate_untracked", gs.PublishUntracked},
+		{"membership_relays_dropped", ms.RelaysDropped}, {"membership_updates_dropped", ms.UpdatesDropped},
+		{"membership_state_answers_limited", ms.StateAnswersLimited},
 	} {
-		p.m.byDropReason[i].Set(float64(v))
+		p.m.dropGauge(r.name).Set(float64(r.v))
 	}
 }

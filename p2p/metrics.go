@@ -34,19 +34,22 @@ type metrics struct {
 	// 2 % of a peer's CPU under load (bench -windowprofile, N = 50).
 	byKind [2]kindCounters
 	// byState and byDropReason are the gauges refreshed every second,
-	// resolved once too (memberStates' and engineDropReasons' order): the
-	// lookups were 1.8 % of an idle peer's CPU at N = 1,000 (p2pscale
-	// -idleprofile).
+	// resolved once too (byState in memberStates' order, byDropReason on
+	// first use): the label lookups were 1.8 % of an idle peer's CPU at
+	// N = 1,000 (p2pscale -idleprofile). Only the driver touches them.
 	byState      [4]prometheus.Gauge
-	byDropReason [len(engineDropReasons)]prometheus.Gauge
+	byDropReason map[string]prometheus.Gauge
 }
 
-// engineDropReasons labels engine_dropped's gauges; afterTick reads the
-// counters in this order.
-var engineDropReasons = [...]string{"peer_budget", "store_evicted", "origins_evicted",
-	"inbound_per_peer", "too_large", "wants_dropped", "wants_expired", "gaps_abandoned", "pulls_limited",
-	"iwants_limited", "score_evicted", "score_untracked", "publish_rate_untracked",
-	"membership_relays_dropped", "membership_updates_dropped", "membership_state_answers_limited"}
+// dropGauge returns engine_dropped's gauge for reason, resolving it once.
+func (m *metrics) dropGauge(reason string) prometheus.Gauge {
+	g, ok := m.byDropReason[reason]
+	if !ok {
+		g = m.engineDrops.WithLabelValues(reason)
+		m.byDropReason[reason] = g
+	}
+	return g
+}
 
 // kindCounters are the traffic counters of one kind of stream.
 type kindCounters struct {
@@ -99,9 +102,7 @@ func newMetrics(group string) *metrics {
 	for i, st := range memberStates {
 		m.byState[i] = m.members.WithLabelValues(st)
 	}
-	for i, r := range engineDropReasons {
-		m.byDropReason[i] = m.engineDrops.WithLabelValues(r)
-	}
+	m.byDropReason = make(map[string]prometheus.Gauge)
 	return m
 }
 
