@@ -19,11 +19,13 @@ type memStream struct {
 	buf    bytes.Buffer
 	closed bool
 	first  time.Time
+	writes int // calls to Write, empty ones included
 }
 
 func (m *memStream) Write(b []byte) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.writes++
 	if m.first.IsZero() && len(b) > 0 {
 		m.first = time.Now()
 	}
@@ -182,6 +184,38 @@ func TestFaultStreamReset(t *testing.T) {
 	defer ms.mu.Unlock()
 	if ms.buf.Len() != 0 {
 		t.Errorf("%d bytes reached the stream after Reset, want none", ms.buf.Len())
+	}
+}
+
+// TestFaultStreamEmptyWrite: an empty write reaches the stream, with and
+// without a delay line (it sends a lazily negotiated stream's protocol
+// header; swallowed, the remote reset every stream opened ahead of need
+// after its 10 s negotiation timeout).
+func TestFaultStreamEmptyWrite(t *testing.T) {
+	for _, d := range []time.Duration{0, time.Millisecond} {
+		in := NewInjector(Faults{Delay: Duration(d)}, 2, 1)
+		ms := &memStream{}
+		s := &faultStream{Stream: ms, in: in, from: 0, to: 1}
+		if _, err := s.Write(nil); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			ms.mu.Lock()
+			writes, closed := ms.writes, ms.closed
+			ms.mu.Unlock()
+			if closed {
+				if writes != 1 {
+					t.Errorf("delay %v: %d writes reached the stream, want the empty one", d, writes)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("delay %v: Close never reached the stream", d)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 }
 
