@@ -84,7 +84,7 @@ func main() {
 	fifoStart := flag.Int("fifostart", -1, "Grapevine: override FIFOStart in ticks (-1: profile's)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Uint64Var(&firstSeq, "firstseq", 1, "Grapevine: first sequence number of each (fresh) peer; 0 for the p2p default (microseconds since 1970, for restarts)")
-	flag.StringVar(&heapProfile, "heapprofile", "", "write a heap profile at the end of the first measurement window to this file")
+	flag.StringVar(&heapProfile, "heapprofile", "", "write a heap profile at the end of the first measurement window to this file, and one at its start beside it (NAME.start.prof; use it as pprof's -base for the window's allocations)")
 	flag.StringVar(&windowProfile, "windowprofile", "", "write a CPU profile of the first measurement window (after formation) to this file")
 	csvPath := flag.String("csv", "", "also append each table row (medians) to this CSV file, for ladderplot")
 	flag.Parse()

@@ -170,6 +170,24 @@ func writeHeapProfile() {
 	}
 }
 
+// writeWindowStartHeap writes, beside the heap profile (NAME.start.prof),
+// one taken as the first measurement window starts: with it as -base,
+// pprof's alloc_space shows what the window itself allocated (the end
+// profile's counts run from the process's start, group formation
+// included).
+func writeWindowStartHeap() {
+	if heapProfile == "" {
+		return
+	}
+	f, err := os.Create(strings.TrimSuffix(heapProfile, ".prof") + ".start.prof")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	pprof.Lookup("heap").WriteTo(f, 0)
+}
+
 func startWindowProfile() (stop func()) {
 	if windowProfile == "" {
 		return func() {}
@@ -365,6 +383,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	receivers := all[1:]
 	var killed []int
 	time.Sleep(flowSettle)
+	writeWindowStartHeap()
 	stopProfile := startWindowProfile()
 	t0 := time.Now()
 	if printStats {
