@@ -40,14 +40,21 @@ type Report struct {
 	LatencyP99 float64 `json:"latency_p99_ms"`
 	LatencyMax float64 `json:"latency_max_ms"`
 
-	FramesSent        uint64  `json:"frames_sent"`
-	BytesSent         uint64  `json:"bytes_sent"`
-	QueueDropped      uint64  `json:"queue_dropped"`
-	FramesPerDelivery float64 `json:"frames_per_delivery"`
-	BytesPerDelivery  float64 `json:"bytes_per_delivery"`
-	InjectedFrames    uint64  `json:"injected_frames"`  // frames judged by the fault injector
-	InjectedDropped   uint64  `json:"injected_dropped"` // of which dropped
-	ObservedLoss      float64 `json:"observed_loss"`
+	FramesSent   uint64 `json:"frames_sent"`
+	BytesSent    uint64 `json:"bytes_sent"`
+	QueueDropped uint64 `json:"queue_dropped"`
+	// QueueDropped split: no stream could be opened, the stream failed
+	// (the rest: a full queue).
+	QueueDroppedNoStream uint64  `json:"queue_dropped_no_stream"`
+	QueueDroppedFailed   uint64  `json:"queue_dropped_failed"`
+	PingsSent            uint64  `json:"pings_sent"`
+	LateAcks             uint64  `json:"late_acks"` // acks after the probe timeout
+	PingReqsSent         uint64  `json:"ping_reqs_sent"`
+	FramesPerDelivery    float64 `json:"frames_per_delivery"`
+	BytesPerDelivery     float64 `json:"bytes_per_delivery"`
+	InjectedFrames       uint64  `json:"injected_frames"`  // frames judged by the fault injector
+	InjectedDropped      uint64  `json:"injected_dropped"` // of which dropped
+	ObservedLoss         float64 `json:"observed_loss"`
 
 	Crashes  []CrashReport   `json:"crashes"`
 	Restarts []RestartReport `json:"restarts"`
@@ -298,6 +305,11 @@ func Analyze(sc *Scenario, recs []Record) *Report {
 		r.FramesSent += s.Frames
 		r.BytesSent += s.Bytes
 		r.QueueDropped += s.Dropped
+		r.QueueDroppedNoStream += s.DropNoStream
+		r.QueueDroppedFailed += s.DropFailed
+		r.PingsSent += s.Pings
+		r.LateAcks += s.LateAcks
+		r.PingReqsSent += s.PingReqs
 	}
 	if r.InjectedFrames > 0 {
 		r.ObservedLoss = float64(r.InjectedDropped) / float64(r.InjectedFrames)

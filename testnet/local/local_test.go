@@ -69,6 +69,12 @@ faults:
 	if rep.FalsePositives != 0 {
 		t.Errorf("%d false positives: %+v", rep.FalsePositives, rep.FalseList)
 	}
+	if rep.PingsSent == 0 || rep.PingReqsSent == 0 {
+		t.Errorf("probe counters missing under 10 %% loss: %d pings, %d ping-reqs", rep.PingsSent, rep.PingReqsSent)
+	}
+	if rep.QueueDroppedNoStream+rep.QueueDroppedFailed > rep.QueueDropped {
+		t.Errorf("frames dropped: %d no stream + %d failed > %d in all", rep.QueueDroppedNoStream, rep.QueueDroppedFailed, rep.QueueDropped)
+	}
 	if rep.BytesPerDelivery <= 0 || rep.LatencyP50 <= 0 {
 		t.Errorf("traffic or latency missing: %+v", rep)
 	}

@@ -206,7 +206,9 @@ func (m *member) publishLoop() {
 func (m *member) stats() Record {
 	st := m.p.Stats()
 	return Record{Kind: RecStats, T: time.Now().UnixNano(), Peer: m.idx, Inst: m.inst,
-		Frames: st.FramesSent, Bytes: st.BytesSent, Dropped: st.QueueDropped}
+		Frames: st.FramesSent, Bytes: st.BytesSent, Dropped: st.QueueDropped,
+		DropNoStream: st.QueueDroppedBy.NoStream, DropFailed: st.QueueDroppedBy.Failed,
+		Pings: st.Membership.PingsSent, LateAcks: st.Membership.LateAcks, PingReqs: st.Membership.PingReqsSent}
 }
 
 // Crash kills the member abruptly: no leave, streams reset, host closed.

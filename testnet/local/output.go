@@ -52,7 +52,9 @@ func (r *Report) Print(w io.Writer) error {
 	t.Add("frames sent per delivery", fmt.Sprintf("%.2f", r.FramesPerDelivery))
 	t.Add("bytes sent per delivery", fmt.Sprintf("%.0f", r.BytesPerDelivery))
 	t.Add("frames judged / dropped by faults", fmt.Sprintf("%d / %d (%s)", r.InjectedFrames, r.InjectedDropped, pct(r.ObservedLoss)))
-	t.Add("frames dropped (full queue, failed stream)", r.QueueDropped)
+	t.Add("frames dropped: full queue / no stream / stream failed", fmt.Sprintf("%d / %d / %d",
+		r.QueueDropped-r.QueueDroppedNoStream-r.QueueDroppedFailed, r.QueueDroppedNoStream, r.QueueDroppedFailed))
+	t.Add("probes: pings / acks late / ping-reqs", fmt.Sprintf("%d / %d / %d", r.PingsSent, r.LateAcks, r.PingReqsSent))
 	t.Add("false positives (fail / suspect)", fmt.Sprintf("%d / %d", r.FalsePositives, r.FalseSuspicions))
 	if r.JoiningFalsePositives > 0 {
 		t.Add("false positives while joining", r.JoiningFalsePositives)

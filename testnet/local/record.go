@@ -41,6 +41,16 @@ type Record struct {
 	Frames  uint64 `json:"f,omitempty"`
 	Bytes   uint64 `json:"b,omitempty"`
 	Dropped uint64 `json:"d,omitempty"` // queue drops (stats)
+	// of which no stream could be opened / the stream failed (the rest:
+	// the peer's queue was full)
+	DropNoStream uint64 `json:"dn,omitempty"`
+	DropFailed   uint64 `json:"df,omitempty"`
+	// SWIM's probes: pings sent, acks that came after the probe timeout,
+	// ping-reqs sent (a probe health a run without loss should keep near
+	// zero late acks)
+	Pings    uint64 `json:"pg,omitempty"`
+	LateAcks uint64 `json:"la,omitempty"`
+	PingReqs uint64 `json:"pr,omitempty"`
 }
 
 // PeerKey returns peer i's identity in a testnet seeded with seed, the same
