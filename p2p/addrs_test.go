@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"fmt"
+	"github.com/grapevine-p2p/grapevine/membership"
 	"testing"
 	"time"
 
@@ -164,7 +165,7 @@ func TestMemberAddrsOnDemand(t *testing.T) {
 	if p.loadAddrs(dead) || len(p.host.Peerstore().Addrs(dead)) != 0 {
 		t.Fatal("an address in backoff was loaded")
 	}
-	if err := p.call(ctx, func() { p.emit(Event{Kind: EventFail, Member: Member{ID: dead}}) }); err != nil {
+	if err := p.call(ctx, func() { p.emit(EventFail, membership.Member{ID: NodeID(dead)}) }); err != nil {
 		t.Fatal(err)
 	}
 	if p.known.len() != 1 {

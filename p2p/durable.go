@@ -564,14 +564,14 @@ func (p *Peer) catchUp() {
 	}
 }
 
-// memberEvent notes a member that rejoined after it was declared failed or
+// memberRejoined notes a member that rejoined after it was declared failed or
 // had left (driver goroutine): it restarted, and its new messages must not
 // wait behind its old numbering (core.Engine.RestartOrigin, at the next
 // tick). A member restarted with a data directory continues its numbering,
 // so this costs it nothing.
-func (d *durable) memberEvent(ev Event) {
-	if ev.Kind == EventRejoin && !ev.Member.Self && len(d.restarted) < 1024 {
-		d.restarted = append(d.restarted, NodeID(ev.Member.ID))
+func (d *durable) memberRejoined(id core.NodeID) {
+	if len(d.restarted) < 1024 {
+		d.restarted = append(d.restarted, id)
 	}
 }
 

@@ -1,5 +1,10 @@
 package p2p
 
+import (
+	"github.com/grapevine-p2p/grapevine/core"
+	"github.com/grapevine-p2p/grapevine/membership"
+)
+
 // eventChanSlots is the capacity of the channel Events returns. The rest of
 // the event buffer (WithBuffers) is a backlog that the driver allocates
 // only while the reader is behind: a channel of 1,024 events was about
@@ -11,31 +16,48 @@ const eventChanSlots = 16
 // eventQueue holds the membership events the reader of Events() has not
 // taken yet beyond the channel's slots, in order. It is the driver
 // goroutine's alone, and so are its methods (until the driver has ended).
+//
+// The backlog keeps an event as membership gave it (its metadata shared
+// with the member table) and builds the Event, addresses decoded, only as
+// it enters the channel: a peer whose events nobody reads fills its
+// backlog to the buffer, and decoded events held there were about 110 KB
+// of every peer's heap at N = 300 (p2pscale -heapprofile), each holding
+// its member's parsed multiaddrs and a copy of its ID.
 type eventQueue struct {
 	ch      chan Event
-	backlog []Event
-	limit   int // the channel's slots and the backlog together (WithBuffers)
+	backlog []queuedEvent
+	limit   int         // the channel's slots and the backlog together (WithBuffers)
+	self    core.NodeID // to mark this peer's own events (Member.Self)
 }
 
-func newEventQueue(limit int) eventQueue {
-	return eventQueue{ch: make(chan Event, min(limit, eventChanSlots)), limit: limit}
+// queuedEvent is an event waiting in the backlog.
+type queuedEvent struct {
+	kind EventKind
+	m    membership.Member
 }
 
-// push hands ev to the channel, behind any backlog; it reports false when
-// the reader is behind by the whole buffer and ev was dropped.
-func (q *eventQueue) push(ev Event) bool {
+func newEventQueue(limit int, self core.NodeID) eventQueue {
+	return eventQueue{ch: make(chan Event, min(limit, eventChanSlots)), limit: limit, self: self}
+}
+
+func (q *eventQueue) event(e queuedEvent) Event {
+	return Event{Kind: e.kind, Member: convertMember(e.m, q.self)}
+}
+
+// push hands an event to the channel, behind any backlog; it reports false
+// when the reader is behind by the whole buffer and the event was dropped.
+// Only the driver sends on the channel, so a free slot stays free until
+// the send.
+func (q *eventQueue) push(e queuedEvent) bool {
 	q.flush()
-	if len(q.backlog) == 0 {
-		select {
-		case q.ch <- ev:
-			return true
-		default:
-		}
+	if len(q.backlog) == 0 && len(q.ch) < cap(q.ch) {
+		q.ch <- q.event(e)
+		return true
 	}
 	if len(q.ch)+len(q.backlog) >= q.limit {
 		return false
 	}
-	q.backlog = append(q.backlog, ev)
+	q.backlog = append(q.backlog, e)
 	return true
 }
 
@@ -44,15 +66,10 @@ func (q *eventQueue) push(ev Event) bool {
 // tick, so a reader that fell behind gets the backlog a tick later at most.
 func (q *eventQueue) flush() {
 	n := 0
-	for n < len(q.backlog) {
-		select {
-		case q.ch <- q.backlog[n]:
-			q.backlog[n] = Event{}
-			n++
-			continue
-		default:
-		}
-		break
+	for n < len(q.backlog) && len(q.ch) < cap(q.ch) {
+		q.ch <- q.event(q.backlog[n])
+		q.backlog[n] = queuedEvent{}
+		n++
 	}
 	if n == 0 {
 		return
@@ -74,38 +91,43 @@ func (q *eventQueue) close() int {
 	return left
 }
 
-// emit hands a membership event to Events() (driver goroutine).
-func (p *Peer) emit(ev Event) {
-	p.dur.memberEvent(ev)
-	if ev.Member.ID != "" && !ev.Member.Self {
-		switch ev.Kind {
+// emit hands a membership event to Events() (driver goroutine), after
+// what the event means for the peer's own connections and address book.
+func (p *Peer) emit(kind EventKind, mm membership.Member) {
+	id, _ := PeerID(mm.ID)
+	self := mm.ID == p.id
+	if kind == EventRejoin && !self {
+		p.dur.memberRejoined(mm.ID)
+	}
+	if id != "" && !self {
+		switch kind {
 		case EventJoin, EventRejoin, EventUpdate:
 			if !p.s.overlay {
 				p.joinedOnce.Do(func() { close(p.joined) })
 			}
-			if len(ev.Member.Addrs) > 0 {
-				p.addMemberAddrs(ev.Member.ID, ev.Member.Addrs)
+			if addrs := decodeMemberAddrs(mm.Meta); len(addrs) > 0 {
+				p.addMemberAddrs(id, addrs)
 			}
 			if !p.s.overlay {
 				// Without the overlay every member is talked to: connect
 				// ahead of need. With it, only neighbours are (overlay.go).
-				p.predial(ev.Member.ID)
-				p.host.ConnManager().TagPeer(ev.Member.ID, "grapevine-member", 50)
+				p.predial(id)
+				p.host.ConnManager().TagPeer(id, "grapevine-member", 50)
 			}
 		case EventFail, EventLeave:
-			p.host.ConnManager().UntagPeer(ev.Member.ID, "grapevine-member")
-			p.known.forget(ev.Member.ID) // a Rejoin brings them back
-			if ev.Kind == EventFail {
+			p.host.ConnManager().UntagPeer(id, "grapevine-member")
+			p.known.forget(id) // a Rejoin brings them back
+			if kind == EventFail {
 				// A member declared failed is talked to no more; a silent
 				// crash leaves its connection open until the transport's
 				// idle timeout, holding its state (and QUIC its
 				// retransmissions). If it was a false verdict, its
 				// refutation brings it back and the next frame redials.
-				p.closeConns(ev.Member.ID)
+				p.closeConns(id)
 			}
 		}
 	}
-	if !p.events.push(ev) {
+	if !p.events.push(queuedEvent{kind: kind, m: mm}) {
 		p.m.eventDrops.Inc()
 		p.ctr.eventDrops.Add(1)
 	}

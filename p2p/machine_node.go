@@ -231,7 +231,7 @@ func (m *nodeMachine) handleEvent(ev membership.Event) {
 	if k == EventJoin || k == EventRejoin {
 		m.p.spreadRevocations()
 	}
-	m.p.emit(Event{Kind: k, Member: convertMember(ev.Member, m.p.id)})
+	m.p.emit(k, ev.Member)
 }
 
 func (m *nodeMachine) EngineStats() core.Stats          { return m.n.Engine().Stats() }

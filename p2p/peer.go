@@ -165,7 +165,7 @@ func New(ctx context.Context, opts ...Option) (*Peer, error) {
 	p.bulkIn = make(chan *inFrame, 1024)
 	p.calls = make(chan func())
 	p.leave = make(chan chan struct{})
-	p.events = newEventQueue(s.eventBuffer)
+	p.events = newEventQueue(s.eventBuffer, p.id)
 	// Without the overlay every joining member is dialled ahead of need
 	// (a join burst fills the queue); with it only new neighbours are, at
 	// most the active view at a time, and the 64 KiB of 4,096 slots would
