@@ -12,6 +12,8 @@ package p2p
 // member's stay there as libp2p keeps them.
 
 import (
+	"encoding/binary"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,23 +24,26 @@ import (
 
 // memberAddrs holds the vetted addresses of live members, encoded: at most
 // maxAdvertisedAddrs for each member membership lists (its MaxMembers bounds
-// them), dropped when the member fails or leaves.
+// them), dropped when the member fails or leaves. A member's addresses are
+// one slice in the metadata's encoding (a slice per address cost two
+// allocations more per address).
 type memberAddrs struct {
 	mu    sync.Mutex
-	addrs map[peer.ID][][]byte
+	addrs map[peer.ID][]byte
 }
 
 func (m *memberAddrs) set(id peer.ID, addrs []ma.Multiaddr) {
-	enc := make([][]byte, len(addrs))
-	for i, a := range addrs {
-		enc[i] = a.Bytes()
+	size := 1
+	for _, a := range addrs {
+		size += len(a.Bytes()) + binary.MaxVarintLen16
 	}
+	enc := encodeAddrMeta(addrs, size)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.addrs == nil {
-		m.addrs = make(map[peer.ID][][]byte)
+		m.addrs = make(map[peer.ID][]byte)
 	}
-	m.addrs[id] = enc
+	m.addrs[id] = slices.Clip(enc)
 }
 
 func (m *memberAddrs) forget(id peer.ID) {
@@ -51,13 +56,7 @@ func (m *memberAddrs) get(id peer.ID) []ma.Multiaddr {
 	m.mu.Lock()
 	enc := m.addrs[id]
 	m.mu.Unlock()
-	out := make([]ma.Multiaddr, 0, len(enc))
-	for _, b := range enc {
-		if a, err := ma.NewMultiaddrBytes(b); err == nil {
-			out = append(out, a)
-		}
-	}
-	return out
+	return decodeAddrMeta(enc)
 }
 
 func (m *memberAddrs) len() int {
@@ -91,7 +90,7 @@ func (b *addrBook) usable(addrs []ma.Multiaddr, now time.Time) []ma.Multiaddr {
 	defer b.mu.Unlock()
 	out := addrs[:0]
 	for _, a := range addrs {
-		if e := b.entries[string(a.Bytes())]; e != nil && now.Before(e.until) {
+		if e, ok := b.entries[string(a.Bytes())]; ok && now.UnixNano() < e.until {
 			continue
 		}
 		out = append(out, a)
