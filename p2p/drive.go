@@ -175,6 +175,12 @@ var metricsEvery = 10 // ticks between gauge refreshes (1 s at 100 ms ticks)
 // refreshes gauges now and then (on the driver goroutine).
 func (p *Peer) afterTick() {
 	p.events.flush()
+	if idle := p.s.inbound.IdleTimeout; idle > 0 {
+		if now := time.Now(); now.After(p.nextIdleSweep) {
+			p.tr.sweepIdleInbound(now)
+			p.nextIdleSweep = now.Add(idleSweepEvery(idle))
+		}
+	}
 	p.tickN++
 	if p.tickN%metricsEvery != 1 {
 		return

@@ -134,6 +134,16 @@ type inStream struct {
 	stop     chan struct{} // closed when a newer stream replaces this one
 	stopOnce sync.Once
 	replaced atomic.Bool
+
+	// The idle timeout (idle.go): while the reader waits for a frame's
+	// length it sets no deadline; a sweep arms one on a stream idle for
+	// InboundLimits.IdleTimeout. mu orders the sweep's arming with the
+	// reader's note that a frame started.
+	mu        sync.Mutex
+	waiting   bool  // the reader waits for a frame's length
+	lastFrame int64 // when the last frame started (UnixNano; the stream's start before any)
+	armed     bool  // the sweep set the idle deadline
+	bodyRD    bool  // the reader set a deadline for a frame's body (reader only)
 }
 
 // streamReaders holds the read buffers of inbound streams between frames.
@@ -260,14 +270,16 @@ func (in *inStream) reserve(n int, deadline time.Time) error {
 func (in *inStream) readFrame(rem *remote) ([]byte, int, error) {
 	t := in.t
 	lim := &t.p.s.inbound
-	var idle time.Time
-	if lim.IdleTimeout > 0 {
-		idle = time.Now().Add(lim.IdleTimeout)
+	if in.bodyRD {
+		// No deadline while waiting for the next frame (idle.go).
+		in.bodyRD = false
+		if err := in.deadline(time.Time{}); err != nil {
+			return nil, 0, err
+		}
 	}
-	if err := in.deadline(idle); err != nil {
-		return nil, 0, err
-	}
+	in.setWaiting(true)
 	n, err := binary.ReadUvarint(in)
+	in.frameStarted(err == nil)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, 0, io.EOF
@@ -296,16 +308,20 @@ func (in *inStream) readFrame(rem *remote) ([]byte, int, error) {
 	if rem.penaltyActive() {
 		return nil, 0, errPenalized
 	}
-	deadline, rd := time.Now().Add(time.Hour), time.Time{}
-	if lim.FrameTimeout > 0 {
-		deadline = time.Now().Add(lim.FrameTimeout)
-		rd = deadline
-	}
-	if err := in.deadline(rd); err != nil {
-		return nil, 0, err
-	}
 	if size == 0 {
 		return []byte{}, 0, nil
+	}
+	deadline := time.Now().Add(time.Hour)
+	if lim.FrameTimeout > 0 {
+		deadline = time.Now().Add(lim.FrameTimeout)
+		// A body already buffered is read from the buffer: no deadline
+		// (a stream read with one allocates a timer each time it blocks).
+		if in.r == nil || in.r.Buffered() < size {
+			in.bodyRD = true
+			if err := in.deadline(deadline); err != nil {
+				return nil, 0, err
+			}
+		}
 	}
 	// Allocate nothing until the body starts arriving.
 	if _, err := in.r.Peek(1); err != nil {
@@ -325,6 +341,7 @@ func (in *inStream) readFrame(rem *remote) ([]byte, int, error) {
 					// held by other streams or peers.
 					t.p.inbound(inNoMemory, in.k)
 					if lim.FrameTimeout > 0 {
+						in.bodyRD = true
 						if err := in.deadline(time.Now().Add(lim.FrameTimeout)); err != nil {
 							return nil, 0, err
 						}
@@ -423,7 +440,7 @@ func (p *Peer) inbound(reason int, k kind) {
 func (t *transport) handle(k kind) network.StreamHandler {
 	return func(s network.Stream) {
 		pid := s.Conn().RemotePeer()
-		in := &inStream{t: t, s: s, k: k, pid: pid, released: make(chan struct{}, 1), stop: make(chan struct{})}
+		in := &inStream{t: t, s: s, k: k, pid: pid, released: make(chan struct{}, 1), stop: make(chan struct{}), lastFrame: time.Now().UnixNano()}
 		key := inKey{pid, k}
 		t.streamsMu.Lock()
 		if t.ctx.Err() != nil {

@@ -26,10 +26,31 @@ type fakeStream struct {
 	network.Stream
 	r     io.Reader
 	scope *fakeScope
+
+	mu        sync.Mutex
+	deadlines []time.Time // every SetReadDeadline, in order
 }
 
-func (s *fakeStream) Read(b []byte) (int, error)           { return s.r.Read(b) }
-func (s *fakeStream) SetReadDeadline(time.Time) error      { return nil }
+func (s *fakeStream) Read(b []byte) (int, error) { return s.r.Read(b) }
+func (s *fakeStream) SetReadDeadline(d time.Time) error {
+	s.mu.Lock()
+	s.deadlines = append(s.deadlines, d)
+	s.mu.Unlock()
+	return nil
+}
+
+// set returns the deadlines set so far that were not a clearing (zero).
+func (s *fakeStream) set() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []time.Time
+	for _, d := range s.deadlines {
+		if !d.IsZero() {
+			out = append(out, d)
+		}
+	}
+	return out
+}
 func (s *fakeStream) Scope() network.StreamScope           { return s.scope }
 func (s *fakeScope) ReserveMemory(n int, prio uint8) error { return s.add(n) }
 func (s *fakeScope) ReleaseMemory(n int)                   { s.add(-n) }

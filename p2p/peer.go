@@ -82,8 +82,9 @@ type Peer struct {
 	subs   map[string][]*Subscription
 	events eventQueue // Events(): the channel and the reader's backlog (events.go)
 
-	tickN   int
-	lastDup uint64
+	tickN         int
+	nextIdleSweep time.Time // when afterTick next sweeps idle inbound streams (idle.go)
+	lastDup       uint64
 
 	logs    logLimiter
 	addrs   *addrBook
