@@ -186,7 +186,9 @@
 // and skips a frame (no_memory) if the memory is held by others for 2 s.
 // One inbound stream is served per peer and protocol: a newer one replaces
 // the older (duplicate), as in go-libp2p-pubsub. A stream on which no frame
-// starts for InboundLimits.IdleTimeout (2 min) is reset (idle), as is one
+// starts for InboundLimits.IdleTimeout (2 min) is reset (idle), 1.25 to
+// 1.5 times that after its last frame (a sweep arms the deadline:
+// idle.go), as is one
 // whose frame is not complete FrameTimeout (30 s) after its length
 // (slow_frame). Per peer and protocol, token buckets of 32 MiB/s and 8,192
 // frames/s hold a faster sender back through flow control (throttled).

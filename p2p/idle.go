@@ -14,8 +14,8 @@ import "time"
 // while it waits for a frame, and the driver sweeps now and then
 // (idleSweepEvery): a stream whose reader has waited since IdleTimeout ago
 // gets a deadline a sweep interval ahead. A frame that starts meanwhile
-// clears it; otherwise the read ends and the stream is reset as idle, 1 to
-// 1.5 times IdleTimeout after its last frame started.
+// clears it; otherwise the read ends and the stream is reset as idle, 1.25
+// to 1.5 times IdleTimeout after its last frame started.
 
 // idleSweepEvery is how often the sweep runs, and how far ahead it sets
 // the deadline.

@@ -30,7 +30,9 @@ type InboundLimits struct {
 	BytesPerSecond  float64
 	FramesPerSecond float64
 	// IdleTimeout closes an inbound stream on which no frame starts for
-	// this long (honest writers close theirs after 30 to 90 s unused).
+	// this long: 1.25 to 1.5 times it after its last frame (a sweep every
+	// quarter of it arms the deadline: idle.go; honest writers close
+	// theirs after 30 to 90 s unused).
 	IdleTimeout time.Duration
 	// FrameTimeout bounds the time from a frame's length prefix to its last
 	// byte (a slow trickle holds a buffer and a reservation meanwhile).
