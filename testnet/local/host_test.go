@@ -34,6 +34,25 @@ func (m *memStream) Write(b []byte) (int, error) {
 func (m *memStream) Close() error { m.mu.Lock(); m.closed = true; m.mu.Unlock(); return nil }
 func (m *memStream) Reset() error { return m.Close() }
 
+// waitClosed waits until Close has reached ms (through the delay line, if
+// any) and returns how many writes reached it before.
+func waitClosed(t *testing.T, ms *memStream) int {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		ms.mu.Lock()
+		writes, closed := ms.writes, ms.closed
+		ms.mu.Unlock()
+		if closed {
+			return writes
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Close never reached the stream")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func frames(t *testing.T, b []byte) []uint32 {
 	t.Helper()
 	var out []uint32
@@ -106,19 +125,7 @@ func TestFaultStreamDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		ms.mu.Lock()
-		closed := ms.closed
-		ms.mu.Unlock()
-		if closed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("Close never reached the stream")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitClosed(t, ms)
 	if d := ms.first.Sub(start); d < 40*time.Millisecond {
 		t.Errorf("first frame arrived after %v, want >= 40ms", d)
 	}
@@ -200,21 +207,8 @@ func TestFaultStreamEmptyWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Close()
-		deadline := time.Now().Add(2 * time.Second)
-		for {
-			ms.mu.Lock()
-			writes, closed := ms.writes, ms.closed
-			ms.mu.Unlock()
-			if closed {
-				if writes != 1 {
-					t.Errorf("delay %v: %d writes reached the stream, want the empty one", d, writes)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("delay %v: Close never reached the stream", d)
-			}
-			time.Sleep(5 * time.Millisecond)
+		if writes := waitClosed(t, ms); writes != 1 {
+			t.Errorf("delay %v: %d writes reached the stream, want the empty one", d, writes)
 		}
 	}
 }
