@@ -7,6 +7,7 @@ import (
 
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // A writer exits when its queue is empty and parks the stream: later frames
@@ -185,5 +186,43 @@ func TestDisconnectDropsParkedStreams(t *testing.T) {
 	}
 	if m, err := sub.Next(ctx); err != nil || string(m.Data) != "two" {
 		t.Fatalf("after the disconnection: %v %v", m, err)
+	}
+}
+
+// Send parses a node ID only for a peer it has no entry for: frames to this
+// peer itself or to an ID that is not a peer ID are dropped and counted,
+// and leave no entry behind; a valid peer gets one, which later frames
+// reuse.
+func TestSendChecksNewPeers(t *testing.T) {
+	p := startPeers(t, 1, false)[0]
+	frame := func() []byte { return core.NewFrame(nil) }
+	before := p.Stats().QueueDropped
+	p.tr.Send(p.id, frame())
+	p.tr.Send(core.NodeID("not a peer id"), frame())
+	if d := p.Stats().QueueDropped - before; d != 2 {
+		t.Fatalf("%d frames to itself and to a bad ID dropped, want 2", d)
+	}
+	p.tr.mu.Lock()
+	_, self := p.tr.remotes[peer.ID(p.id)]
+	_, bad := p.tr.remotes[peer.ID("not a peer id")]
+	p.tr.mu.Unlock()
+	if self || bad {
+		t.Fatalf("entries left behind: for itself %v, for the bad ID %v", self, bad)
+	}
+	sk, _ := GenerateKey()
+	other, _ := peer.IDFromPrivateKey(sk)
+	p.tr.Send(NodeID(other), frame())
+	p.tr.mu.Lock()
+	r := p.tr.remotes[other]
+	p.tr.mu.Unlock()
+	if r == nil {
+		t.Fatal("no entry for a valid peer")
+	}
+	p.tr.Send(NodeID(other), frame())
+	p.tr.mu.Lock()
+	again := p.tr.remotes[other]
+	p.tr.mu.Unlock()
+	if again != r {
+		t.Fatal("a second frame made a new entry")
 	}
 }
