@@ -12,7 +12,7 @@ package p2p
 // member's stay there as libp2p keeps them.
 
 import (
-	"encoding/binary"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -33,17 +33,13 @@ type memberAddrs struct {
 }
 
 func (m *memberAddrs) set(id peer.ID, addrs []ma.Multiaddr) {
-	size := 1
-	for _, a := range addrs {
-		size += len(a.Bytes()) + binary.MaxVarintLen16
-	}
-	enc := encodeAddrMeta(addrs, size)
+	enc := slices.Clip(encodeAddrMeta(addrs, math.MaxInt))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.addrs == nil {
 		m.addrs = make(map[peer.ID][]byte)
 	}
-	m.addrs[id] = slices.Clip(enc)
+	m.addrs[id] = enc
 }
 
 func (m *memberAddrs) forget(id peer.ID) {
