@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,20 +56,12 @@ type addrBook struct {
 }
 
 type addrEntry struct {
-	claimants [maxClaimants]peer.ID // the first n are set
-	n         uint8
-	failures  uint8 // saturates; backoffDelay caps the delay long before
-	until     int64 // refused before this (UnixNano; 0: not in backoff)
+	claimants [maxClaimants]peer.ID // filled in order; "" is a free slot
+	failures  uint8                 // saturates; backoffDelay caps the delay long before
+	until     int64                 // refused before this (UnixNano; 0: not in backoff)
 }
 
-func (e *addrEntry) claimedBy(id peer.ID) bool {
-	for _, c := range e.claimants[:e.n] {
-		if c == id {
-			return true
-		}
-	}
-	return false
-}
+func (e *addrEntry) claimedBy(id peer.ID) bool { return slices.Contains(e.claimants[:], id) }
 
 const (
 	addrBackoffMin = 5 * time.Second
@@ -115,12 +108,12 @@ func (b *addrBook) admit(id peer.ID, addrs []ma.Multiaddr, now time.Time, refuse
 		key := string(a.Bytes())
 		e := b.entry(key)
 		if !e.claimedBy(id) {
-			if int(e.n) >= maxClaimants {
+			free := slices.Index(e.claimants[:], "")
+			if free < 0 {
 				refused(addrShared)
 				continue
 			}
-			e.claimants[e.n] = id
-			e.n++
+			e.claimants[free] = id
 			b.put(key, e)
 		}
 		if now.UnixNano() < e.until {
