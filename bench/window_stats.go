@@ -23,6 +23,7 @@ var windowCounterNames = []string{
 	"frames dropped: no stream", "frames dropped: stream failed", "frames dropped: queue full", "write timeouts",
 	"pings", "ping-reqs", "relays served", "relays refused (not a neighbour)", "probes failed", "late acks", "suspicions raised", "refutations", "declared dead",
 	"ctrl frames waited > 1 s", "ticks missed",
+	"frames sent (all)", "gossip frames sent", "bodies sent", "keys announced", "keys wanted", "tree acks sent", "pull digests sent",
 }
 
 // windowCounters sums the counters of the live peers.
@@ -52,6 +53,9 @@ func (g *grapevineSys) windowCounters() map[string]uint64 {
 			"suspicions raised": s.Membership.Suspicions, "refutations": s.Membership.Refutations,
 			"declared dead":            s.Membership.Declared,
 			"ctrl frames waited > 1 s": s.Lag.CtrlWaitOver1s, "ticks missed": s.Lag.TicksLate,
+			"frames sent (all)": s.FramesSent, "gossip frames sent": s.Engine.FramesSent, "bodies sent": s.Engine.MessagesSent,
+			"keys announced": s.Engine.IHavesSent, "keys wanted": s.Engine.IWantsSent, "tree acks sent": s.TreeAck.AcksSent,
+			"pull digests sent": s.Engine.DigestsSent,
 		} {
 			c[k] += v
 		}
