@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"hash/maphash"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -44,31 +45,44 @@ const (
 	addrBackoff = "backoff"
 )
 
-// addrBook is keyed by an address's binary form. Its entries are values,
-// claimants inline: with the overlay a peer keeps one for every address of
-// every member (about 30 MB of a 320 MB heap at N = 300 in p2pscale's heap
-// profile, memberAddrs included). An entry allocated apart with its
-// claimants in a slice, and memberAddrs' slice per address, cost about 120
-// bytes more per address (TestAddrMemoryPerMember).
+// addrBook is keyed by a keyed hash of an address's binary form, and an
+// entry names its claimants by keyed hashes of their IDs: with the overlay
+// a peer keeps an entry for every address of every member, so the entry
+// is a value of 40 bytes with the key, and nothing is allocated apart.
+// Keyed by the address's bytes as a string, with the claimants' IDs
+// inline, an entry held about 100 bytes more (p2pscale -heapprofile at
+// N = 1,000: 149 MB of a 1.58 GB heap; TestAddrMemoryPerMember). The hash
+// key is random per peer (maphash), so no remote peer can make two
+// addresses or two members collide, and by chance two of a group's do
+// with a probability of about n²/2⁶⁴.
 type addrBook struct {
 	mu      sync.Mutex
-	entries map[string]addrEntry
+	seed    maphash.Seed
+	entries map[uint64]addrEntry
 }
 
 type addrEntry struct {
-	claimants [maxClaimants]peer.ID // filled in order; "" is a free slot
-	failures  uint8                 // saturates; backoffDelay caps the delay long before
-	until     int64                 // refused before this (UnixNano; 0: not in backoff)
+	claimants [maxClaimants]uint64 // claimantKey of the members, filled in order; 0 is a free slot
+	until     int64                // refused before this (UnixNano; 0: not in backoff)
+	failures  uint8                // saturates; backoffDelay caps the delay long before
 }
 
-func (e *addrEntry) claimedBy(id peer.ID) bool { return slices.Contains(e.claimants[:], id) }
+func (e *addrEntry) claimedBy(c uint64) bool { return slices.Contains(e.claimants[:], c) }
+
+// addrKey is the book's key for an address.
+func (b *addrBook) addrKey(a ma.Multiaddr) uint64 { return maphash.Bytes(b.seed, a.Bytes()) }
+
+// claimantKey is how an entry names member id (never 0, the free slot).
+func (b *addrBook) claimantKey(id peer.ID) uint64 { return max(maphash.String(b.seed, string(id)), 1) }
 
 const (
 	addrBackoffMin = 5 * time.Second
 	addrBackoffMax = 10 * time.Minute
 )
 
-func newAddrBook() *addrBook { return &addrBook{entries: make(map[string]addrEntry)} }
+func newAddrBook() *addrBook {
+	return &addrBook{seed: maphash.MakeSeed(), entries: make(map[uint64]addrEntry)}
+}
 
 // delay is the backoff after n failures: addrBackoffMin·2^(n-1), at most
 // addrBackoffMax, less a random part of up to half (equal jitter).
@@ -82,9 +96,9 @@ func backoffDelay(n int) time.Duration {
 
 // entry returns key's entry (zero if none); put stores it back, making
 // room first when the book is full.
-func (b *addrBook) entry(key string) addrEntry { return b.entries[key] }
+func (b *addrBook) entry(key uint64) addrEntry { return b.entries[key] }
 
-func (b *addrBook) put(key string, e addrEntry) {
+func (b *addrBook) put(key uint64, e addrEntry) {
 	if _, ok := b.entries[key]; !ok && len(b.entries) >= maxAddrEntries {
 		for k := range b.entries { // bounded: forget an arbitrary one
 			delete(b.entries, k)
@@ -100,20 +114,21 @@ func (b *addrBook) admit(id peer.ID, addrs []ma.Multiaddr, now time.Time, refuse
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []ma.Multiaddr
+	c := b.claimantKey(id)
 	for i, a := range addrs {
 		if i >= maxAdvertisedAddrs {
 			refused(addrTooMany)
 			continue
 		}
-		key := string(a.Bytes())
+		key := b.addrKey(a)
 		e := b.entry(key)
-		if !e.claimedBy(id) {
-			free := slices.Index(e.claimants[:], "")
+		if !e.claimedBy(c) {
+			free := slices.Index(e.claimants[:], 0)
 			if free < 0 {
 				refused(addrShared)
 				continue
 			}
-			e.claimants[free] = id
+			e.claimants[free] = c
 			b.put(key, e)
 		}
 		if now.UnixNano() < e.until {
@@ -129,7 +144,7 @@ func (b *addrBook) admit(id peer.ID, addrs []ma.Multiaddr, now time.Time, refuse
 func (b *addrBook) failed(addr ma.Multiaddr, now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	key := string(addr.Bytes())
+	key := b.addrKey(addr)
 	e := b.entry(key)
 	if e.failures < 255 {
 		e.failures++
@@ -142,7 +157,7 @@ func (b *addrBook) failed(addr ma.Multiaddr, now time.Time) {
 func (b *addrBook) succeeded(addr ma.Multiaddr) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	key := string(addr.Bytes())
+	key := b.addrKey(addr)
 	if e, ok := b.entries[key]; ok {
 		e.failures, e.until = 0, 0
 		b.entries[key] = e
@@ -152,8 +167,9 @@ func (b *addrBook) succeeded(addr ma.Multiaddr) {
 // addMemberAddrs puts a member's vetted addresses into the peerstore or,
 // with the overlay, keeps them until this peer dials the member
 // (member_addrs.go); a member the peerstore already has addresses of (a
-// connected one) gets the new ones there at once.
-func (p *Peer) addMemberAddrs(id peer.ID, addrs []ma.Multiaddr) {
+// connected one) gets the new ones there at once. advertised is the
+// encoding addrs came in (memberAddrs.set), nil if none.
+func (p *Peer) addMemberAddrs(id peer.ID, addrs []ma.Multiaddr, advertised []byte) {
 	ok := p.addrs.admit(id, addrs, time.Now(), func(reason string) {
 		p.m.addrsRefused.WithLabelValues(reason).Inc()
 		p.ctr.addrsRefused.Add(1)
@@ -162,7 +178,7 @@ func (p *Peer) addMemberAddrs(id peer.ID, addrs []ma.Multiaddr) {
 		return
 	}
 	if p.s.overlay {
-		p.known.set(id, ok)
+		p.known.set(id, ok, advertised)
 		if len(p.host.Peerstore().Addrs(id)) == 0 {
 			return
 		}

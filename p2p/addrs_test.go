@@ -109,7 +109,7 @@ func TestFailedAddrBackoff(t *testing.T) {
 	sk, _ := GenerateKey()
 	id, _ := peer.IDFromPrivateKey(sk)
 	dead := ma.StringCast("/ip4/127.0.0.1/tcp/1") // nobody listens there
-	p.addMemberAddrs(id, []ma.Multiaddr{dead})
+	p.addMemberAddrs(id, []ma.Multiaddr{dead}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := p.host.Connect(ctx, peer.AddrInfo{ID: id})
@@ -122,7 +122,7 @@ func TestFailedAddrBackoff(t *testing.T) {
 	}
 	sk2, _ := GenerateKey()
 	id2, _ := peer.IDFromPrivateKey(sk2)
-	p.addMemberAddrs(id2, []ma.Multiaddr{dead})
+	p.addMemberAddrs(id2, []ma.Multiaddr{dead}, nil)
 	if addrs := p.host.Peerstore().Addrs(id2); len(addrs) != 0 || p.Stats().AddrsRefused != 1 {
 		t.Fatalf("address in backoff admitted for another member: %v (refused %d)", addrs, p.Stats().AddrsRefused)
 	}
@@ -135,7 +135,7 @@ func TestMemberAddrsOnDemand(t *testing.T) {
 	p := startPeers(t, 1, false, WithOverlay(true))[0]
 	q := startPeers(t, 1, false)[0] // any reachable host
 	qid := q.host.ID()
-	p.addMemberAddrs(qid, q.Addrs())
+	p.addMemberAddrs(qid, q.Addrs(), nil)
 	if addrs := p.host.Peerstore().Addrs(qid); len(addrs) != 0 || p.known.len() != 1 {
 		t.Fatalf("a member's addresses went into the peerstore before a dial: %v (kept %d)", addrs, p.known.len())
 	}
@@ -160,7 +160,7 @@ func TestMemberAddrsOnDemand(t *testing.T) {
 	sk, _ := GenerateKey()
 	dead, _ := peer.IDFromPrivateKey(sk)
 	nowhere := ma.StringCast("/ip4/127.0.0.1/tcp/1")
-	p.addMemberAddrs(dead, []ma.Multiaddr{nowhere})
+	p.addMemberAddrs(dead, []ma.Multiaddr{nowhere}, nil)
 	p.addrs.failed(nowhere, time.Now())
 	if p.loadAddrs(dead) || len(p.host.Peerstore().Addrs(dead)) != 0 {
 		t.Fatal("an address in backoff was loaded")

@@ -105,8 +105,9 @@ func (p *Peer) emit(kind EventKind, mm membership.Member) {
 			if !p.s.overlay {
 				p.joinedOnce.Do(func() { close(p.joined) })
 			}
-			if addrs := decodeMemberAddrs(mm.Meta); len(addrs) > 0 {
-				p.addMemberAddrs(id, addrs)
+			_, advertised := splitMeta(mm.Meta)
+			if addrs := decodeAddrMeta(advertised); len(addrs) > 0 {
+				p.addMemberAddrs(id, addrs, advertised)
 			}
 			if !p.s.overlay {
 				// Without the overlay every member is talked to: connect

@@ -12,6 +12,7 @@ package p2p
 // member's stay there as libp2p keeps them.
 
 import (
+	"bytes"
 	"math"
 	"slices"
 	"sync"
@@ -26,14 +27,23 @@ import (
 // maxAdvertisedAddrs for each member membership lists (its MaxMembers bounds
 // them), dropped when the member fails or leaves. A member's addresses are
 // one slice in the metadata's encoding (a slice per address cost two
-// allocations more per address).
+// allocations more per address): when none was refused, the slice is the
+// member's own advertised encoding (the metadata membership keeps, which
+// is never modified), not a copy of it.
 type memberAddrs struct {
 	mu    sync.Mutex
 	addrs map[peer.ID][]byte
 }
 
-func (m *memberAddrs) set(id peer.ID, addrs []ma.Multiaddr) {
-	enc := slices.Clip(encodeAddrMeta(addrs, math.MaxInt))
+// set keeps addrs as id's vetted addresses; advertised is the encoding they
+// came in (the address part of the member's metadata; nil if none), kept
+// instead of a new one if it encodes exactly addrs.
+func (m *memberAddrs) set(id peer.ID, addrs []ma.Multiaddr, advertised []byte) {
+	enc := encodeAddrMeta(addrs, math.MaxInt)
+	if bytes.Equal(enc, advertised) {
+		enc = advertised
+	}
+	enc = slices.Clip(enc)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.addrs == nil {
@@ -86,7 +96,7 @@ func (b *addrBook) usable(addrs []ma.Multiaddr, now time.Time) []ma.Multiaddr {
 	defer b.mu.Unlock()
 	out := addrs[:0]
 	for _, a := range addrs {
-		if e, ok := b.entries[string(a.Bytes())]; ok && now.UnixNano() < e.until {
+		if e, ok := b.entries[b.addrKey(a)]; ok && now.UnixNano() < e.until {
 			continue
 		}
 		out = append(out, a)
