@@ -63,11 +63,16 @@ type addrBook struct {
 
 type addrEntry struct {
 	claimants [maxClaimants]uint64 // claimantKey of the members, filled in order; 0 is a free slot
-	until     int64                // refused before this (UnixNano; 0: not in backoff)
+	until     int64                // refused before this (monoNanos; 0: not in backoff)
 	failures  uint8                // saturates; backoffDelay caps the delay long before
 }
 
 func (e *addrEntry) claimedBy(c uint64) bool { return slices.Contains(e.claimants[:], c) }
+
+// inBackoff reports whether the address is refused at now after a failed dial.
+func (e *addrEntry) inBackoff(now time.Time) bool {
+	return e.until != 0 && monoNanos(now) < e.until
+}
 
 // addrKey is the book's key for an address.
 func (b *addrBook) addrKey(a ma.Multiaddr) uint64 { return maphash.Bytes(b.seed, a.Bytes()) }
@@ -131,7 +136,7 @@ func (b *addrBook) admit(id peer.ID, addrs []ma.Multiaddr, now time.Time, refuse
 			e.claimants[free] = c
 			b.put(key, e)
 		}
-		if now.UnixNano() < e.until {
+		if e.inBackoff(now) {
 			refused(addrBackoff)
 			continue
 		}
@@ -149,7 +154,7 @@ func (b *addrBook) failed(addr ma.Multiaddr, now time.Time) {
 	if e.failures < 255 {
 		e.failures++
 	}
-	e.until = now.Add(backoffDelay(int(e.failures))).UnixNano()
+	e.until = monoNanos(now.Add(backoffDelay(int(e.failures))))
 	b.put(key, e)
 }
 

@@ -16,7 +16,7 @@ type inFrame struct {
 	data     []byte
 	src      *inStream // to release the frame's memory reservation once stepped
 	reserved int
-	at       int64 // when it was handed to the driver (UnixNano), for LagStats
+	at       int64 // when it was handed to the driver (monoNanos), for LagStats
 }
 
 // stepped tells the frame's stream the driver is done with it.
@@ -34,7 +34,7 @@ func (p *Peer) enqueueIn(k kind, f *inFrame) bool {
 	ch := p.bulkIn
 	if k == kindMembership {
 		ch = p.ctrlIn
-		f.at = time.Now().UnixNano()
+		f.at = monoNanos(time.Now())
 	}
 	select {
 	case ch <- f:

@@ -38,7 +38,7 @@ func (in *inStream) frameStarted(ok bool) {
 	if !ok {
 		return
 	}
-	in.lastFrame = time.Now().UnixNano()
+	in.lastFrame = monoNanos(time.Now())
 	if in.armed {
 		in.armed = false
 		if in.deadline(time.Time{}) != nil {
@@ -54,7 +54,7 @@ func (in *inStream) frameStarted(ok bool) {
 func (in *inStream) armIdle(cutoff, deadline time.Time) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.armed || !in.waiting || in.lastFrame >= cutoff.UnixNano() {
+	if in.armed || !in.waiting || in.lastFrame >= monoNanos(cutoff) {
 		return
 	}
 	in.armed = true

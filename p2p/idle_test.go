@@ -52,18 +52,18 @@ func TestIdleSweep(t *testing.T) {
 	now := time.Now()
 	cutoff, deadline := now.Add(-time.Minute), now.Add(15*time.Second)
 
-	in.lastFrame = now.Add(-2 * time.Minute).UnixNano()
+	in.lastFrame = monoNanos(now.Add(-2 * time.Minute))
 	in.armIdle(cutoff, deadline) // the reader is not waiting: inside a frame
 	if len(fs.set()) != 0 {
 		t.Fatal("armed while the reader was inside a frame")
 	}
 	in.setWaiting(true)
-	in.lastFrame = now.Add(-30 * time.Second).UnixNano()
+	in.lastFrame = monoNanos(now.Add(-30 * time.Second))
 	in.armIdle(cutoff, deadline) // waiting, but a frame started recently
 	if len(fs.set()) != 0 {
 		t.Fatal("armed on a stream whose last frame started 30 s ago (idle timeout 1 min)")
 	}
-	in.lastFrame = now.Add(-2 * time.Minute).UnixNano()
+	in.lastFrame = monoNanos(now.Add(-2 * time.Minute))
 	in.armIdle(cutoff, deadline)
 	in.armIdle(cutoff, deadline.Add(time.Minute)) // a second sweep does not push it back
 	if d := fs.set(); len(d) != 1 || !d[0].Equal(deadline) {
@@ -76,7 +76,7 @@ func TestIdleSweep(t *testing.T) {
 	}
 	// A replaced stream keeps replace's past deadline.
 	in.setWaiting(true)
-	in.lastFrame = now.Add(-2 * time.Minute).UnixNano()
+	in.lastFrame = monoNanos(now.Add(-2 * time.Minute))
 	in.replaced.Store(true)
 	in.armIdle(cutoff, deadline)
 	if last := fs.deadlines[len(fs.deadlines)-1]; !last.Before(now) {

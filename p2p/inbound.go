@@ -87,7 +87,10 @@ var inReasonNames = [inReasons]string{"too_large", "duplicate", "idle", "slow_fr
 // (the engine bounds them per peer and round, but each still costs CPU),
 // and a flood discarded unread would still cost its decryption.
 
-func (r *remote) penaltyActive() bool { return r.penalized.Load() > time.Now().UnixNano() }
+func (r *remote) penaltyActive() bool {
+	u := r.penalized.Load()
+	return u != 0 && u > monoNanos(time.Now())
+}
 
 // penalizedPeer reports whether id is penalized (without creating state).
 func (t *transport) penalizedPeer(id peer.ID) bool {
@@ -100,7 +103,7 @@ func (t *transport) penalizedPeer(id peer.ID) bool {
 // penalize marks id penalized until until (driver goroutine; the guard
 // decided, p2p/guard.go).
 func (t *transport) penalize(id peer.ID, until time.Time) {
-	t.remote(id).penalized.Store(until.UnixNano())
+	t.remote(id).penalized.Store(monoNanos(until))
 }
 
 // firstChunk is the most a reader allocates for a frame before its body
@@ -143,7 +146,7 @@ type inStream struct {
 	// reader's note that a frame started.
 	mu        sync.Mutex
 	waiting   bool  // the reader waits for a frame's length
-	lastFrame int64 // when the last frame started (UnixNano; the stream's start before any)
+	lastFrame int64 // when the last frame started (monoNanos; the stream's start before any)
 	armed     bool  // the sweep set the idle deadline
 	bodyRD    bool  // the reader set a deadline for a frame's body (reader only)
 }
@@ -442,7 +445,7 @@ func (p *Peer) inbound(reason int, k kind) {
 func (t *transport) handle(k kind) network.StreamHandler {
 	return func(s network.Stream) {
 		pid := s.Conn().RemotePeer()
-		in := &inStream{t: t, s: s, k: k, pid: pid, released: make(chan struct{}, 1), stop: make(chan struct{}), lastFrame: time.Now().UnixNano()}
+		in := &inStream{t: t, s: s, k: k, pid: pid, released: make(chan struct{}, 1), stop: make(chan struct{}), lastFrame: monoNanos(time.Now())}
 		key := inKey{pid, k}
 		t.streamsMu.Lock()
 		if t.ctx.Err() != nil {

@@ -34,7 +34,7 @@ func (l *lagCounters) frameWaited(enqueued int64, now time.Time) time.Duration {
 	if enqueued == 0 {
 		return 0
 	}
-	w := now.Sub(time.Unix(0, enqueued))
+	w := time.Duration(monoNanos(now) - enqueued)
 	if w <= 100*time.Millisecond {
 		return 0
 	}

@@ -96,7 +96,7 @@ func (b *addrBook) usable(addrs []ma.Multiaddr, now time.Time) []ma.Multiaddr {
 	defer b.mu.Unlock()
 	out := addrs[:0]
 	for _, a := range addrs {
-		if e, ok := b.entries[b.addrKey(a)]; ok && now.UnixNano() < e.until {
+		if e, ok := b.entries[b.addrKey(a)]; ok && e.inBackoff(now) {
 			continue
 		}
 		out = append(out, a)
