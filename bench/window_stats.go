@@ -24,6 +24,7 @@ var windowCounterNames = []string{
 	"pings", "ping-reqs", "relays served", "relays refused (not a neighbour)", "probes failed", "late acks", "suspicions raised", "refutations", "declared dead",
 	"ctrl frames waited > 1 s", "ticks missed",
 	"frames sent (all)", "gossip frames sent", "bodies sent", "keys announced", "keys wanted", "tree acks sent", "pull digests sent",
+	"membership frames sent", "of which dedicated gossip", "membership updates sent", "overlay frames sent",
 }
 
 // windowCounters sums the counters of the live peers.
@@ -55,7 +56,9 @@ func (g *grapevineSys) windowCounters() map[string]uint64 {
 			"ctrl frames waited > 1 s": s.Lag.CtrlWaitOver1s, "ticks missed": s.Lag.TicksLate,
 			"frames sent (all)": s.FramesSent, "gossip frames sent": s.Engine.FramesSent, "bodies sent": s.Engine.MessagesSent,
 			"keys announced": s.Engine.IHavesSent, "keys wanted": s.Engine.IWantsSent, "tree acks sent": s.TreeAck.AcksSent,
-			"pull digests sent": s.Engine.DigestsSent,
+			"pull digests sent":      s.Engine.DigestsSent,
+			"membership frames sent": s.Membership.FramesSent, "of which dedicated gossip": s.Membership.GossipsSent,
+			"membership updates sent": s.Membership.UpdatesSent, "overlay frames sent": s.Overlay.FramesSent,
 		} {
 			c[k] += v
 		}
