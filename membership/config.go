@@ -108,9 +108,8 @@ type Config struct {
 	RetransmitMult int
 	// GossipInterval is how many ticks pass between dedicated gossip frames
 	// carrying queued updates to GossipNodes random members (0: updates ride
-	// only on probes and on frames of other layers); while the member
-	// reports lag (ReportLag) it is stretched by Lifeguard's local health
-	// multiplier (lag.go).
+	// only on probes and on frames of other layers); under Lifeguard it is
+	// stretched by the local health multiplier, as ProbeInterval is.
 	GossipInterval int
 	// GossipNodes is the number of members each gossip frame goes to.
 	GossipNodes int
