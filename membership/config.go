@@ -108,8 +108,7 @@ type Config struct {
 	RetransmitMult int
 	// GossipInterval is how many ticks pass between dedicated gossip frames
 	// carrying queued updates to GossipNodes random members (0: updates ride
-	// only on probes and on frames of other layers); under Lifeguard it is
-	// stretched by the local health multiplier, as ProbeInterval is.
+	// only on probes and on frames of other layers).
 	GossipInterval int
 	// GossipNodes is the number of members each gossip frame goes to.
 	GossipNodes int

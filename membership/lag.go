@@ -19,8 +19,7 @@ package membership
 //
 // and the local health score rises once per protocol period of lag, which
 // stretches probe intervals and timeouts (fewer probes from a member that
-// cannot keep up), and, while the lag lasts, the interval between dedicated
-// gossip frames (gossipStretch). Without lag nothing changes, so the simulator's
+// cannot keep up). Without lag nothing changes, so the simulator's
 // experiments, whose members never run behind, behave as before.
 //
 // A flood of frames can make a member lag, and so delay its verdicts; the
@@ -64,22 +63,4 @@ func (m *Memberlist) laggedWithin(window uint64) bool {
 // period at the current health multiplier (a probe's whole length).
 func (m *Memberlist) lagWindow() uint64 {
 	return uint64(m.cfg.ProbeInterval * m.healthMultiplier())
-}
-
-// gossipStretch is how many times GossipInterval the next dedicated gossip
-// round waits: the local health multiplier while this member reported lag
-// within the last probe period, else 1. A member that cannot keep up
-// leaves more of the updates' spreading to the frames it sends anyway and
-// to members that can: while a group of 1,000 churned past what two cores
-// could carry, dedicated gossip frames were 65 % of all its frames, and
-// their cost kept the members behind (docs/benchmarks/ladder.md, "Session
-// 27"). Lost frames raise the health score too, but not the stretch: under
-// loss alone the updates spread as fast as before (stretched by the health
-// score, detection at n = 200 with 10 % loss took 11.3 s instead of 6.0 s
-// on the simulator).
-func (m *Memberlist) gossipStretch() int {
-	if !m.lagSeen || m.tick > m.lagAt+uint64(m.cfg.ProbeInterval) {
-		return 1
-	}
-	return m.healthMultiplier()
 }

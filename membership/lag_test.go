@@ -96,38 +96,3 @@ func TestLagHoldsVerdictsOnlyForTheLag(t *testing.T) {
 		c.run(1)
 	}
 }
-
-// TestSlowMemberGossipsLess: a member that reports lag, its health
-// multiplier raised, sends its dedicated gossip frames that many times less
-// often; a member whose health rose without lag (lost frames) does not.
-func TestSlowMemberGossipsLess(t *testing.T) {
-	const lagTicks = 12
-	gossips := func(health int, lag bool) uint64 {
-		c := newCluster(t, 8, 9, nil)
-		c.joinAll()
-		c.runUntil(3000, "convergence", c.converged)
-		m := c.nodes[0]
-		before := m.Stats().GossipsSent
-		for k := 0; k < 200; k++ {
-			if lag {
-				m.ReportLag(lagTicks)
-			}
-			m.health = health // held there (acks would lower it)
-			// Keep updates queued: a fresh one every tick.
-			m.enqueue(nodeID(1), RecAlive, appendAlive(nil, aliveMsg{id: nodeID(1), inc: uint64(k)}))
-			c.run(1)
-		}
-		return m.Stats().GossipsSent - before
-	}
-	healthy, lagging, lossy := gossips(0, false), gossips(3, true), gossips(3, false)
-	t.Logf("dedicated gossip frames in 200 ticks: healthy %d, lagging (multiplier 4) %d, health raised without lag %d", healthy, lagging, lossy)
-	if healthy == 0 {
-		t.Fatal("a healthy member with updates queued sent no dedicated gossip: the test shows nothing")
-	}
-	if lagging == 0 || healthy/lagging < 3 {
-		t.Fatalf("a lagging member sent %d dedicated gossip frames against a healthy one's %d, want about a quarter", lagging, healthy)
-	}
-	if lossy != healthy {
-		t.Fatalf("health raised without lag: %d dedicated gossip frames, want the healthy member's %d", lossy, healthy)
-	}
-}

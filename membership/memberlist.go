@@ -273,7 +273,7 @@ func (m *Memberlist) Tick() {
 		}
 	}
 	if m.cfg.GossipInterval > 0 && m.tick >= m.nextGossip {
-		m.nextGossip = m.tick + uint64(m.cfg.GossipInterval*m.gossipStretch())
+		m.nextGossip = m.tick + uint64(m.cfg.GossipInterval)
 		m.gossip()
 	}
 }
