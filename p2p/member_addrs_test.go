@@ -55,6 +55,10 @@ func TestAddrMemoryPerMember(t *testing.T) {
 			t.Fatalf("member %d's addresses came back as %v, want %v", i, got, addrs[i])
 		}
 	}
+	// Nothing refused: the member's own encoding is kept, not a copy.
+	if got := known.addrs[ids[0]]; len(got) == 0 || &got[0] != &advertised[0][0] {
+		t.Error("the vetted addresses are a copy of the advertised encoding")
+	}
 	runtime.KeepAlive(book)
 	runtime.KeepAlive(advertised)
 }
