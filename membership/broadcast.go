@@ -28,7 +28,7 @@ func (m *Memberlist) enqueueSelfAlive() {
 // enqueue queues an update about id for dissemination.
 func (m *Memberlist) enqueue(id core.NodeID, typ uint8, rec []byte) {
 	m.stats.UpdatesQueued++
-	m.stats.UpdatesDropped += uint64(m.queue.push(id, typ, rec, m.cfg.MaxQueuedUpdates))
+	m.stats.UpdatesDropped += uint64(m.queue.push(id, typ, rec, m.cfg.MaxQueuedUpdates, m.tick))
 }
 
 // Piggyback implements core.Piggybacker: it appends queued updates (at most
@@ -51,7 +51,7 @@ func (m *Memberlist) fill(frame []byte, room int, to core.NodeID) ([]byte, int) 
 	if m.cfg.Lifeguard {
 		prefer = to
 	}
-	frame, n := m.queue.fill(frame, room, RetransmitLimit(m.cfg.RetransmitMult, m.Size()), prefer, RecSuspect)
+	frame, n := m.queue.fill(frame, room, RetransmitLimit(m.cfg.RetransmitMult, m.Size()), prefer, RecSuspect, to)
 	m.stats.UpdatesSent += uint64(n)
 	return frame, n
 }

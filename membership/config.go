@@ -112,6 +112,13 @@ type Config struct {
 	GossipInterval int
 	// GossipNodes is the number of members each gossip frame goes to.
 	GossipNodes int
+	// ReliableLinks says that the transport delivers every frame it
+	// accepts (p2p's QUIC streams, not datagrams): each queued update then
+	// goes at most once to each member, still to up to λ·⌈log₁₀(n+1)⌉
+	// members, and stays queued a few gossip rounds for members it has not
+	// reached (reliable.go). Off: SWIM's repeats, which carry updates past
+	// lost datagrams.
+	ReliableLinks bool
 	// PushPullInterval is how many ticks pass between full-state exchanges
 	// with one random member, for a group of up to 32; it grows with
 	// ⌈log₂(n/32)⌉ above that so the total state traffic stays modest.

@@ -9,7 +9,8 @@
 // with log n; a member that hears it is suspected refutes by raising its
 // incarnation number. Updates are disseminated infection-style, piggybacked
 // on probes, acks, dedicated gossip frames and the gossip engine's frames,
-// each about λ·log n times. Lifeguard (Dadgar, Phillips, Currey,
+// each about λ·log n times (over reliable links once to each of up to
+// λ·log n members: Config.ReliableLinks). Lifeguard (Dadgar, Phillips, Currey,
 // arXiv 1707.00788) adds a local health multiplier that stretches this
 // member's probe timing when it misses nacks or must refute, nacks from
 // ping-req helpers, a suspicion timeout that starts long and shrinks with
@@ -142,6 +143,8 @@
 //   - sign.go: signing this member's alive and leave updates and its
 //     accusations, verifying those of others, and the offences reported to
 //     Config.Penalizer.
+//   - reliable.go: over reliable links, an update once per destination
+//     and its lifetime in the queue.
 //   - queue.go (the retransmission queue), wire.go (record encodings),
 //     index.go (the ID → member index), peers.go (core.PeerSampler's peer
 //     list), types.go (public types and Stats), config.go (Config and the

@@ -3,6 +3,7 @@ package membership
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -125,6 +126,9 @@ func New(cfg Config) (*Memberlist, error) {
 	m.members.add(m.all, self)
 	m.byState[StateAlive]++
 	m.signSelfAlive()
+	if cfg.ReliableLinks {
+		m.queue.reliable, m.queue.seed = true, maphash.MakeSeed()
+	}
 	if m.sampling() {
 		m.selfAnnounce() // from the start (sample.go); Join arms it otherwise
 	}
@@ -274,6 +278,7 @@ func (m *Memberlist) Tick() {
 	}
 	if m.cfg.GossipInterval > 0 && m.tick >= m.nextGossip {
 		m.nextGossip = m.tick + uint64(m.cfg.GossipInterval)
+		m.expireReliable()
 		m.gossip()
 	}
 }

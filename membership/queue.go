@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"hash/maphash"
 	"slices"
 
 	"github.com/grapevine-p2p/grapevine/core"
@@ -15,6 +16,10 @@ type update struct {
 	rec   []byte // complete record: type, length, body
 	sent  int
 	order uint64 // queue insertion counter: larger is newer
+	born  uint64 // tick it was queued (reliable links: its lifetime starts)
+	// dests holds the destinations (keyed hashes, reliable.go) it went to,
+	// when the links are reliable; nil otherwise
+	dests []uint64
 
 	picked   bool // sent by the fill in progress
 	obsolete bool // replaced by a newer update about the same member
@@ -30,20 +35,24 @@ type queue struct {
 	sorted bool
 	tmp    []*update
 	stale  int // obsolete updates still in items
+
+	// reliable: an update goes at most once to each destination (reliable.go)
+	reliable bool
+	seed     maphash.Seed
 }
 
 func (q *queue) len() int { return len(q.items) - q.stale }
 
 // push queues rec about member id, replacing any older update about id. It
 // returns how many updates the bound max forced out.
-func (q *queue) push(id core.NodeID, typ uint8, rec []byte, max int) (dropped int) {
+func (q *queue) push(id core.NodeID, typ uint8, rec []byte, max int, now uint64) (dropped int) {
 	if old := q.byID[id]; old != nil {
 		// Obsolete: skipped by fill and dropped at the next reorder.
 		old.obsolete = true
 		q.stale++
 	}
 	q.next++
-	u := &update{about: id, typ: typ, rec: rec, order: q.next}
+	u := &update{about: id, typ: typ, rec: rec, order: q.next, born: now}
 	if q.byID == nil {
 		q.byID = make(map[core.NodeID]*update)
 	}
@@ -145,22 +154,26 @@ func (q *queue) sort() {
 	q.tmp = head[:0]
 }
 
-// fill appends to dst the queued records that fit in room bytes, first the
-// update about prefer (if any, e.g. the suspicion of the member being
-// probed: Lifeguard's buddy system), then least sent and newest first. Each
-// appended update counts one transmission; updates that reach limit leave
-// the queue. It returns dst and the number of records appended.
-func (q *queue) fill(dst []byte, room int, limit int, prefer core.NodeID, preferTyp uint8) ([]byte, int) {
+// fill appends to dst the queued records that fit in room bytes for
+// destination to, first the update about prefer (if any, e.g. the
+// suspicion of the member being probed: Lifeguard's buddy system), then
+// least sent and newest first. Each appended update counts one
+// transmission; updates that reach limit leave the queue. Over reliable
+// links an update already sent to to is skipped. It returns dst and the
+// number of records appended.
+func (q *queue) fill(dst []byte, room int, limit int, prefer core.NodeID, preferTyp uint8, to core.NodeID) ([]byte, int) {
 	if q.len() == 0 || room <= 0 {
 		return dst, 0
 	}
+	dest := q.destKey(to)
 	n := 0
 	var first *update
 	if prefer != "" {
-		if u := q.byID[prefer]; u != nil && u.typ == preferTyp && len(u.rec) <= room {
+		if u := q.byID[prefer]; u != nil && u.typ == preferTyp && len(u.rec) <= room && !u.wentTo(dest) {
 			dst = append(dst, u.rec...)
 			room -= len(u.rec)
 			u.sent++
+			u.noteDest(dest)
 			n++
 			first = u
 		}
@@ -181,7 +194,7 @@ func (q *queue) fill(dst []byte, room int, limit int, prefer core.NodeID, prefer
 		if u == first || u.obsolete {
 			continue
 		}
-		if len(u.rec) > room {
+		if len(u.rec) > room || u.wentTo(dest) {
 			continue
 		}
 		room -= len(u.rec)
@@ -193,6 +206,7 @@ func (q *queue) fill(dst []byte, room int, limit int, prefer core.NodeID, prefer
 		if u.picked && u != first {
 			dst = append(dst, u.rec...)
 			u.sent++
+			u.noteDest(dest)
 			n++
 		}
 	}

@@ -173,6 +173,7 @@ type Stats struct {
 	UpdatesSent         uint64 // updates piggybacked (each transmission counts)
 	UpdatesQueued       uint64 // updates put on the dissemination queue
 	UpdatesDropped      uint64 // queued updates dropped by MaxQueuedUpdates
+	UpdatesExpired      uint64 // queued updates whose lifetime ended before λ·log n sends (Config.ReliableLinks)
 
 	Suspicions           uint64 // suspicions this member raised itself
 	Unreachable          uint64 // of which: on the owner's report (ReportUnreachable)

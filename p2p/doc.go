@@ -86,8 +86,11 @@
 //     member list (overlay.Config.RandomLinkTicks), and a joiner retries
 //     its JOIN until a contact took it in.
 //   - How memberships travel. Membership updates ride on every frame a
-//     peer sends its neighbours and are retransmitted λ·log n times, so an
-//     update floods the overlay in a few hops; accusations too, and in
+//     peer sends its neighbours, and on dedicated gossip frames to them,
+//     so an update floods the overlay in a few hops. Streams deliver what
+//     they accept, so a peer sends each update once to each member
+//     (membership.Config.ReliableLinks), to up to λ·log n of them, not
+//     λ·log n times to its few neighbours; accusations too, and in
 //     authenticated mode the several neighbours of a crashed member that
 //     each declare it dead make the verdict at members that never talked
 //     to it. Answers (acks, state replies) go to whoever asked, over a

@@ -31,13 +31,20 @@ type nodeMachine struct {
 // profile p starts from (the peer adds its identity, signer, verifier,
 // metadata and admission).
 func MembershipProfile(p Profile) membership.Config {
+	var c membership.Config
 	switch p {
 	case ProfileWAN:
-		return membership.DefaultWANConfig()
+		c = membership.DefaultWANConfig()
 	case ProfileLocal:
-		return membership.DefaultLocalConfig()
+		c = membership.DefaultLocalConfig()
+	default:
+		c = membership.DefaultLANConfig()
 	}
-	return membership.DefaultLANConfig()
+	// Membership frames travel on streams (QUIC, yamux, WebRTC data
+	// channels) that deliver what they accept: an update goes once to each
+	// member, not λ·log n times to a few (membership/reliable.go).
+	c.ReliableLinks = true
+	return c
 }
 
 func newMachine(p *Peer) (machine, core.Limits, error) {

@@ -73,6 +73,7 @@ type params struct {
 	announce   *int    // core.Config.PlumAnnounceDelayCalls; nil keeps the profile's
 	suspMax    float64 // membership.Config.SuspicionMaxTimeoutMult; 0 keeps the profile's
 	sample     int     // membership.Config.MemberSample; 0: every node lists every node
+	reliable   *bool   // membership.Config.ReliableLinks; nil keeps the profile's
 	memProfile string  // heap profile written after the join phase and the settle time
 	progress   bool    // print the simulated time and heap every 10 simulated seconds
 	joinLimit  time.Duration
@@ -105,7 +106,17 @@ func main() {
 	plumLazy := flag.Int("plum-lazy", -1, "lazy neighbours announced to on first receipt (core.Config.PlumLazyFanout; -1: the profile's, 0: all)")
 	afterLoss := flag.Int("rounds-after-loss", -1, "ticks after a loss seen during which the per-round announcements are sent (core.Config.PlumRoundsAfterLoss; -1: the profile's, 0: every round)")
 	announce := flag.Int("announce-delay", -1, "resend calls an announcement on first receipt waits, its targets chosen per link (core.Config.PlumAnnounceDelayCalls; -1: the profile's, 0: at once, random targets)")
+	reliable := flag.String("reliable", "", "membership.Config.ReliableLinks: on, off, or empty for the profile's")
 	flag.Parse()
+	switch *reliable {
+	case "on", "off":
+		on := *reliable == "on"
+		p.reliable = &on
+	case "":
+	default:
+		fmt.Fprintln(os.Stderr, "stackexp: -reliable takes on, off or nothing")
+		os.Exit(2)
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

@@ -109,6 +109,9 @@ func newWorld(p params) *world {
 		}
 		cfg.Gossip.FirstSeq = 1
 		cfg.Membership.MemberSample = p.sample
+		if p.reliable != nil {
+			cfg.Membership.ReliableLinks = *p.reliable
+		}
 		if p.suspMax > 0 {
 			cfg.Membership.SuspicionMaxTimeoutMult = p.suspMax
 		}

@@ -1,0 +1,112 @@
+package membership
+
+import (
+	"hash/maphash"
+	"testing"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// Over reliable links an update goes once to each destination, up to the
+// limit of destinations, and leaves when its lifetime ends; without them a
+// destination gets it again (SWIM's repeats).
+func TestReliableQueueOncePerDestination(t *testing.T) {
+	q := queue{reliable: true, seed: maphash.MakeSeed()}
+	q.push("m1", RecAlive, alive("m1", 1), 100, 10)
+	if _, n := q.fill(nil, 1000, 3, "", 0, "a"); n != 1 {
+		t.Fatalf("first fill to a: %d records", n)
+	}
+	if out, n := q.fill(nil, 1000, 3, "", 0, "a"); n != 0 || len(out) != 0 {
+		t.Fatalf("second fill to a: %d records, want none", n)
+	}
+	// The buddy system's preferred update is no exception.
+	if _, n := q.fill(nil, 1000, 3, "m1", RecAlive, "a"); n != 0 {
+		t.Fatal("preferred update sent to a twice")
+	}
+	if _, n := q.fill(nil, 1000, 3, "", 0, "b"); n != 1 {
+		t.Fatal("fill to b: the update is not there")
+	}
+	// A newer update about m1 is news to a.
+	q.push("m1", RecSuspect, suspectRec("m1", 1, "x"), 100, 11)
+	if _, n := q.fill(nil, 1000, 3, "", 0, "a"); n != 1 {
+		t.Fatal("a newer update about m1 was not sent to a")
+	}
+	// The suspicion goes to b and c as well: three destinations, the
+	// limit, and it leaves; m2 has reached two.
+	q.push("m2", RecAlive, alive("m2", 1), 100, 12)
+	for _, to := range []core.NodeID{"b", "c"} {
+		if _, n := q.fill(nil, 1000, 3, "", 0, to); n != 2 {
+			t.Fatalf("fill to %s: %d records, want m1's suspicion and m2", to, n)
+		}
+	}
+	if q.byID["m1"] != nil || q.len() != 1 || q.byID["m2"].sent != 2 {
+		t.Fatalf("after the limit of destinations: %d queued, want m2 alone", q.len())
+	}
+	// The lifetime: nothing leaves before it, everything after it.
+	if n := q.expire(12+5, 5); n != 0 || q.len() != 1 {
+		t.Fatalf("expired %d within the lifetime", n)
+	}
+	if n := q.expire(12+6, 5); n != 1 || q.len() != 0 || len(q.byID) != 0 {
+		t.Fatalf("expired %d after the lifetime, %d left", n, q.len())
+	}
+
+	// Without reliable links: repeats to one destination, no lifetime.
+	var lossy queue
+	lossy.push("m1", RecAlive, alive("m1", 1), 100, 0)
+	for i := 0; i < 2; i++ {
+		if _, n := lossy.fill(nil, 1000, 3, "", 0, "a"); n != 1 {
+			t.Fatalf("lossy fill %d to a: %d records", i, n)
+		}
+	}
+	if n := lossy.expire(1000, 5); n != 0 || lossy.len() != 1 {
+		t.Fatal("a lossy queue expired an update")
+	}
+}
+
+// A group over an overlay of six neighbours each, whose members send each
+// update once per destination, still converges, detects a crash at every
+// survivor and raises no false failure, with fewer update sends than with
+// SWIM's repeats.
+func TestReliableLinksCluster(t *testing.T) {
+	const n = 30
+	sent := map[bool]uint64{}
+	for _, reliable := range []bool{false, true} {
+		c := newCluster(t, n, 5, func(i int, cfg *Config) {
+			var nb staticNeighbors
+			for _, d := range []int{1, 2, 5, n - 5, n - 2, n - 1} {
+				nb = append(nb, nodeID((i+d)%n))
+			}
+			cfg.Neighbors = nb
+			cfg.ReliableLinks = reliable
+		})
+		c.joinAll()
+		c.runUntil(600, "join", c.converged)
+		c.down[11] = true
+		c.runUntil(1000, "crash detection", c.converged)
+		if n := c.count(EventFail, nodeID(11)); n != 29 {
+			t.Fatalf("reliable %v: fail events about n011: %d, want 29", reliable, n)
+		}
+		var expired uint64
+		for i, m := range c.nodes {
+			if i == 11 {
+				continue
+			}
+			st := m.Stats()
+			sent[reliable] += st.UpdatesSent
+			expired += st.UpdatesExpired
+			checkInvariants(t, m)
+		}
+		for _, e := range c.events {
+			if e.Kind == EventFail && e.Member.ID != nodeID(11) {
+				t.Fatalf("reliable %v: false failure of %s", reliable, e.Member.ID)
+			}
+		}
+		if !reliable && expired != 0 {
+			t.Fatalf("%d updates expired without reliable links", expired)
+		}
+	}
+	t.Logf("updates sent: %d with repeats, %d once per destination", sent[false], sent[true])
+	if 4*sent[true] > 3*sent[false] {
+		t.Fatalf("once per destination sent %d updates, more than 3/4 of the %d with repeats", sent[true], sent[false])
+	}
+}
