@@ -11,7 +11,7 @@ func (m *Memberlist) gossip() {
 		if m.queue.len() == 0 {
 			break
 		}
-		f, n := m.fill(core.NewFrame(nil), m.cfg.MaxPacketSize-1, to)
+		f, n := m.fill(core.NewFrame(nil), m.cfg.MaxPacketSize-1, to, to)
 		if n > 0 {
 			m.stats.GossipsSent++
 			m.transmit(to, f)
@@ -37,19 +37,20 @@ func (m *Memberlist) enqueue(id core.NodeID, typ uint8, rec []byte) {
 func (m *Memberlist) Piggyback(to core.NodeID, frame []byte, room int) []byte {
 	room = min(room, m.cfg.MaxPacketSize)
 	frame, room = m.appendSelfAnnounce(to, frame, room) // a new member's own alive (self_announce.go)
-	frame, _ = m.fill(frame, room, to)
+	frame, _ = m.fill(frame, room, to, to)
 	return frame
 }
 
-// fill appends up to room bytes of queued updates to frame, under Lifeguard
-// a suspicion about to first (buddy system); it returns how many.
-func (m *Memberlist) fill(frame []byte, room int, to core.NodeID) ([]byte, int) {
+// fill appends up to room bytes of queued updates to frame, a frame for
+// member to, under Lifeguard a suspicion about buddy first (the buddy
+// system); it returns how many.
+func (m *Memberlist) fill(frame []byte, room int, buddy, to core.NodeID) ([]byte, int) {
 	if m.queue.len() == 0 {
 		return frame, 0
 	}
 	var prefer core.NodeID
 	if m.cfg.Lifeguard {
-		prefer = to
+		prefer = buddy
 	}
 	frame, n := m.queue.fill(frame, room, RetransmitLimit(m.cfg.RetransmitMult, m.Size()), prefer, RecSuspect, to)
 	m.stats.UpdatesSent += uint64(n)
@@ -64,7 +65,7 @@ func (m *Memberlist) send(to core.NodeID, frame []byte, buddy core.NodeID) {
 		// frames too (sample.go)
 		frame, _ = m.appendSelfAnnounce(to, frame, m.cfg.MaxPacketSize-len(frame))
 	}
-	frame, _ = m.fill(frame, m.cfg.MaxPacketSize-len(frame), buddy)
+	frame, _ = m.fill(frame, m.cfg.MaxPacketSize-len(frame), buddy, to)
 	m.transmit(to, frame)
 }
 

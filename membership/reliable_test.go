@@ -110,3 +110,26 @@ func TestReliableLinksCluster(t *testing.T) {
 		t.Fatalf("once per destination sent %d updates, more than 3/4 of the %d with repeats", sent[true], sent[false])
 	}
 }
+
+// The destination recorded is the member a frame goes to, not the member
+// the buddy system prefers news about: a ping-req to a helper (no buddy)
+// and a ping to a suspect (the suspect its own buddy) both count for
+// their receiver only.
+func TestReliableDestinationIsReceiver(t *testing.T) {
+	m, _, _ := newTest(t, func(c *Config) { quiet(c); c.ReliableLinks = true })
+	m.enqueue("m1", RecAlive, alive("m1", 1))
+	records := func(to core.NodeID) int {
+		f, err := core.DecodeFrame(m.Piggyback(to, core.NewFrame(nil), 1000), core.DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(f.Records)
+	}
+	m.send("helper", appendSeq(core.NewFrame(nil), RecNack, 1), "target")
+	if n := records("helper"); n != 0 {
+		t.Fatalf("the update went to helper twice (%d records)", n)
+	}
+	if n := records("target"); n != 1 {
+		t.Fatalf("the update was counted as sent to the buddy, which never got it (%d records)", n)
+	}
+}
