@@ -280,6 +280,8 @@ func (m *Memberlist) Tick() {
 		m.nextGossip = m.tick + uint64(m.cfg.GossipInterval)
 		m.expireReliable()
 		m.gossip()
+	} else if m.cfg.GossipInterval == 0 {
+		m.expireReliable() // updates ride only on other frames
 	}
 }
 

@@ -133,3 +133,22 @@ func TestReliableDestinationIsReceiver(t *testing.T) {
 		t.Fatalf("the update was counted as sent to the buddy, which never got it (%d records)", n)
 	}
 }
+
+// Without dedicated gossip rounds (GossipInterval 0) an update over
+// reliable links still leaves the queue when its lifetime ends, rather
+// than wait for λ·log n destinations that may never come.
+func TestReliableLifetimeWithoutGossipRounds(t *testing.T) {
+	m, _, _ := newTest(t, func(c *Config) { quiet(c); c.ReliableLinks = true })
+	m.enqueue("m1", RecAlive, alive("m1", 1))
+	life := int(m.reliableLifetime())
+	for i := 0; i < life; i++ {
+		m.Tick()
+	}
+	if m.Pending() != 1 {
+		t.Fatalf("%d updates pending within the lifetime, want 1", m.Pending())
+	}
+	m.Tick()
+	if m.Pending() != 0 || m.Stats().UpdatesExpired != 1 {
+		t.Fatalf("after the lifetime: %d pending, %d expired", m.Pending(), m.Stats().UpdatesExpired)
+	}
+}
