@@ -2,6 +2,7 @@ package membership
 
 import (
 	"hash/maphash"
+	"slices"
 
 	"github.com/grapevine-p2p/grapevine/core"
 )
@@ -41,15 +42,7 @@ func (q *queue) destKey(to core.NodeID) uint64 {
 
 // wentTo reports whether u was already sent to the destination keyed dest.
 func (u *update) wentTo(dest uint64) bool {
-	if dest == 0 {
-		return false
-	}
-	for _, d := range u.dests {
-		if d == dest {
-			return true
-		}
-	}
-	return false
+	return dest != 0 && slices.Contains(u.dests, dest)
 }
 
 // noteDest records that u went to the destination keyed dest.
