@@ -87,9 +87,11 @@ type GuardStats struct {
 	Invalid  uint64 // messages failing the timestamp, signature or admission check
 	Stale    uint64 // of those, outside the replay window (either side)
 	Offences [core.NumOffences]uint64
-	// UnprovenExpiries: messages held for their unknown origin that
-	// expired while the sender's state had not come back whole: dropped,
-	// not charged (see Penalize).
+	// UnprovenExpiries: expiries of messages held for their unknown
+	// origin, as the engine reports them (at most one per sender and
+	// origin in two holds, however many of the pair's messages expired),
+	// while the sender's state had not come back whole: dropped, not
+	// charged (see Penalize).
 	UnprovenExpiries uint64
 	// PublishUntracked: messages of origins whose publish rate was not
 	// tracked (the table of busy origins was full).

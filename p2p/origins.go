@@ -71,8 +71,10 @@ func withoutOriginCheck() Option {
 // OriginHoldStats are the counters of messages held for their origin.
 type OriginHoldStats struct {
 	core.HoldStats
-	// Unproven: held messages that expired without the sender's state
-	// having come back during the hold (not an offence).
+	// Unproven: expiries reported without the sender's state having come
+	// back during the hold (not an offence). Counted like the offences, at
+	// most one per sender and origin in two holds, so not comparable with
+	// Expired, which counts messages.
 	Unproven uint64
 	// Asks: the membership state requests to senders.
 	Asks membership.AskStats

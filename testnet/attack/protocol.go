@@ -82,22 +82,17 @@ type ProtoResult struct {
 	PenaltyAfter    time.Duration // attack start to the first honest peer's penalty of the attacker (0: none)
 	HonestPenalized int           // honest peers penalized by another honest peer (must be 0)
 	Penalties       map[string]uint64
+	// UnknownOriginMax is the most unknown-origin offences one honest peer
+	// charged (each is one sender and origin whose message expired although
+	// the sender's state came back without the origin; the guard charges
+	// one per pair in 6 s, however many of the pair's messages expired).
+	UnknownOriginMax uint64
 	// Holds sums the honest peers' counters of messages held for an
 	// unknown origin (OriginFlood's defence): an expired message is an
 	// offence of its sender only if the sender's own state came back
-	// during the hold (Expired - Unproven of them).
+	// during the hold (UnknownOriginMax, Penalties).
 	Holds    p2p.OriginHoldStats
 	Attacker string // what the attacker did (frames, records, messages)
-}
-
-// ProvenExpiries is the number of held messages that expired although their
-// sender's state came back during the hold without naming the origin: each
-// is an offence (at most one per sender and origin in 6 s).
-func (r ProtoResult) ProvenExpiries() uint64 {
-	if r.Holds.Expired < r.Holds.Unproven {
-		return 0
-	}
-	return r.Holds.Expired - r.Holds.Unproven
 }
 
 // HeapPerPeer is the heap growth per honest peer: the whole process's
@@ -122,8 +117,8 @@ func (r ProtoResult) String() string {
 	sort.Strings(pen)
 	holds := ""
 	if h := r.Holds; h.Held > 0 {
-		holds = fmt.Sprintf(", held %d (released %d, expired %d of which proven %d), state asks %d answered %d",
-			h.Held, h.Released, h.Expired, r.ProvenExpiries(), h.Asks.Asked, h.Asks.Answered)
+		holds = fmt.Sprintf(", held %d (released %d, expired %d; unknown-origin offences at most %d by one peer), state asks %d answered %d",
+			h.Held, h.Released, h.Expired, r.UnknownOriginMax, h.Asks.Asked, h.Asks.Answered)
 	}
 	return fmt.Sprintf("%-12s: dead %d (suspected %d), delivered %d/%d, duplicates %d, p99 %v, heap +%.1f MiB (%.1f per honest peer), penalized %s, honest penalized %d, penalties {%s}%s, attacker: %s (its messages delivered %d)",
 		r.Kind, r.DeclaredDead, r.Suspected, r.Delivered, r.Expected, r.Duplicates, r.P99.Round(100*time.Microsecond),
@@ -424,9 +419,11 @@ func RunProtocol(cfg ProtoConfig) (ProtoResult, error) {
 	close(stopPoll)
 	<-polled
 	for i, p := range honest {
-		for k, v := range p.Penalties() {
+		pen := p.Penalties()
+		for k, v := range pen {
 			res.Penalties[k] += v
 		}
+		res.UnknownOriginMax = max(res.UnknownOriginMax, pen[core.OffenceUnknownOrigin.String()])
 		hs := p.OriginHoldStats()
 		res.Holds.Held += hs.Held
 		res.Holds.Released += hs.Released
