@@ -41,8 +41,7 @@ type analysis struct {
 	up                   [][]interval // per peer, when it ran
 	crashTimes           [][]int64    // per peer, its crashes
 	inj                  *Injector    // the scenario's faults, to tell partitions apart
-	msgs                 map[msgKey]*msgObs
-	order                []*msgObs // messages in order of publication
+	order                []*msgObs    // messages in order of publication (analyze_messages.go)
 }
 
 // interval is a span [a, b) during which a peer ran.

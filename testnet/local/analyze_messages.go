@@ -9,7 +9,7 @@ import (
 // traffic counters.
 func (a *analysis) messages(r *Report) {
 	n, end := a.n, a.end
-	a.msgs = map[msgKey]*msgObs{}
+	msgs := map[msgKey]*msgObs{}
 	lastStats := map[[2]int]Record{}
 	for _, x := range a.recs {
 		switch x.Kind {
@@ -18,16 +18,16 @@ func (a *analysis) messages(r *Report) {
 				continue
 			}
 			k := msgKey{x.Origin, x.Seq}
-			if a.msgs[k] == nil {
+			if msgs[k] == nil {
 				m := &msgObs{key: k, at: x.T, deliv: map[int]int64{}, lats: map[int]float64{}}
-				a.msgs[k] = m
+				msgs[k] = m
 				a.order = append(a.order, m)
 			}
 		case RecDeliver:
 			if x.T > end {
 				continue
 			}
-			if m := a.msgs[msgKey{x.Origin, x.Seq}]; m != nil {
+			if m := msgs[msgKey{x.Origin, x.Seq}]; m != nil {
 				if _, dup := m.deliv[x.Peer]; !dup {
 					m.deliv[x.Peer] = x.T
 					m.lats[x.Peer] = float64(x.Lat) / 1e6
