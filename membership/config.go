@@ -189,6 +189,15 @@ type Config struct {
 	// piggybacked updates ride on probes), and probes of suspects,
 	// silent and unreachable members are never skipped.
 	SkipHeardNeighbors bool
+	// HeardAnswersProbe ends a probe as answered when a frame of its
+	// target (any frame) arrived after the ping went out, though its ack
+	// did not: no ping-reqs at the timeout, no suspicion at the end of the
+	// period (heard_skip.go). The frame came over the target's
+	// authenticated connection, so it shows the target alive as well as
+	// an ack would; what was lost or late is the ack (or the ping), which
+	// is what turns lossy links and busy hosts into false suspicions. A
+	// crashed member sends nothing, so its detection is unchanged.
+	HeardAnswersProbe bool
 	// NewMemberGrace: for this many ticks after a member becomes alive in
 	// this member's view (it joined, rejoined, or this member just joined),
 	// a suspicion of it waits at least NewMemberSuspicionMult·log₁₀ n
@@ -292,6 +301,7 @@ func DefaultLANConfig() Config {
 		FallbackProbe:           true,  // a healthy member's probe then fails far less often
 		ProbeSuspects:           true,  // confirmation or refutation within about a period
 		SkipHeardNeighbors:      true,  // over an overlay, no probe of a neighbour whose frames just arrived
+		HeardAnswersProbe:       true,  // and a frame of a probed neighbour answers the probe as an ack would
 		NewMemberGrace:          100,   // 10 s: probes fail while a forming group dials its connections
 		NewMemberSuspicionMult:  4,     // memberlist's timeout during the grace
 		Lifeguard:               true,  // local health, nacks, dynamic suspicion, buddy system

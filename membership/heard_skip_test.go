@@ -69,3 +69,65 @@ func TestSkipHeardNeighbors(t *testing.T) {
 		t.Fatalf("option off: %d probes in 8 periods, want 8", got)
 	}
 }
+
+// heardAnswerRun drives m for ticks ticks: each member in talking sends it
+// a frame every tick, and nobody answers a ping. It returns how many
+// ping-reqs m sent.
+func heardAnswerRun(t *testing.T, m *Memberlist, tr *capture, ticks int, talking ...core.NodeID) int {
+	t.Helper()
+	reqs := 0
+	for i := 0; i < ticks; i++ {
+		for _, id := range talking {
+			_ = m.Step(id, &core.Frame{})
+		}
+		tr.sent = nil
+		m.Tick()
+		for _, p := range tr.sent {
+			for _, r := range p.frame.Records {
+				if r.Type == RecPingReq {
+					reqs++
+				}
+			}
+		}
+	}
+	return reqs
+}
+
+// TestHeardAnswersProbe: a probed neighbour whose ack never comes but whose
+// frames keep arriving is neither asked about through ping-reqs nor
+// suspected; one that falls silent is suspected as before; with the option
+// off, the same talking neighbours are suspected.
+func TestHeardAnswersProbe(t *testing.T) {
+	nb := staticNeighbors{"a", "b", "c"}
+	setup := func(on bool) (*Memberlist, *capture) {
+		m, tr, _ := newTest(t, func(c *Config) {
+			quiet(c)
+			c.Neighbors = nb
+			c.SkipHeardNeighbors = false // a probe every period, to talking neighbours too
+			c.HeardAnswersProbe = on
+		})
+		for _, id := range nb {
+			put(t, m, id, StateAlive, 1)
+		}
+		return m, tr
+	}
+	m, tr := setup(true)
+	period := m.cfg.ProbeInterval
+	if reqs := heardAnswerRun(t, m, tr, 6*period, nb...); reqs != 0 {
+		t.Fatalf("%d ping-reqs about neighbours whose frames kept arriving", reqs)
+	}
+	if m.stats.Suspicions != 0 || m.stats.ProbesHeard < 5 {
+		t.Fatalf("suspicions %d, probes answered by frames %d (want 0 and at least 5 of 6)", m.stats.Suspicions, m.stats.ProbesHeard)
+	}
+	// c falls silent: its next probe fails as before.
+	heardAnswerRun(t, m, tr, 4*period, "a", "b")
+	if c := m.members.get(m.all, "c"); c.state != StateSuspect || m.stats.Suspicions != 1 {
+		t.Fatalf("silent neighbour: state %v, suspicions %d (want suspect, 1)", c.state, m.stats.Suspicions)
+	}
+	// Off: the talking neighbours' unanswered probes go to ping-reqs and
+	// suspicions.
+	m, tr = setup(false)
+	if reqs := heardAnswerRun(t, m, tr, 6*period, nb...); reqs == 0 || m.stats.Suspicions == 0 || m.stats.ProbesHeard != 0 {
+		t.Fatalf("option off: ping-reqs %d, suspicions %d, answered by frames %d", reqs, m.stats.Suspicions, m.stats.ProbesHeard)
+	}
+}

@@ -301,6 +301,7 @@ func (m *Memberlist) Step(from core.NodeID, f *core.Frame) error {
 		return nil
 	}
 	m.noteHeard(from)
+	m.probeTargetHeard(from)
 	var first error
 	seen := false
 	// Two passes: pings last, so that the ack they trigger already carries

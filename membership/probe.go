@@ -11,6 +11,8 @@ type probe struct {
 	forced        bool // of a member reported unreachable, not a neighbour (neighbors.go)
 	target        *member
 	seq           uint64
+	sentAt        uint64 // the tick the ping went out
+	heard         bool   // a frame of the target arrived in a later tick (heard_skip.go)
 	timeoutAt     uint64
 	endAt         uint64
 	indirect      bool
@@ -51,6 +53,9 @@ func (m *Memberlist) adjustHealth(delta int) {
 // failure at the end of the period) and starts the next probe when due.
 func (m *Memberlist) checkProbe() {
 	p := &m.probe
+	if p.active && m.tick >= p.timeoutAt && m.heardSincePing() {
+		m.probeHeard() // heard_skip.go
+	}
 	if p.active && !p.indirect && m.tick >= p.timeoutAt {
 		m.indirectProbe()
 	}
@@ -136,6 +141,7 @@ func (m *Memberlist) startProbe() {
 		forced:    m.forcedProbe,
 		target:    t,
 		seq:       m.pingSeq,
+		sentAt:    m.tick,
 		timeoutAt: m.tick + uint64(m.cfg.ProbeTimeout*mult),
 		endAt:     m.tick + uint64(m.cfg.ProbeInterval*mult),
 	}

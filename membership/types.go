@@ -153,6 +153,7 @@ type Stats struct {
 	SilentProbes        uint64 // probes of the neighbour heard from least recently, out of turn (silent.go)
 	HeardSkips          uint64 // neighbours passed over in the round-robin: heard from within the period (Config.SkipHeardNeighbors)
 	PeriodsUnprobed     uint64 // probe periods with no probe: every candidate was heard from (Config.SkipHeardNeighbors)
+	ProbesHeard         uint64 // probes without an ack ended as answered: a frame of the target arrived after the ping (Config.HeardAnswersProbe)
 	RelaysServed        uint64 // ping-reqs served for others
 	RelaysDropped       uint64 // ping-reqs refused by MaxPendingRelays
 	RelaysNotNeighbor   uint64 // ping-reqs for a target not a neighbour, refused with a nack (Config.Neighbors; probe.go refuseRelay)

@@ -74,6 +74,7 @@ type params struct {
 	suspMax    float64 // membership.Config.SuspicionMaxTimeoutMult; 0 keeps the profile's
 	sample     int     // membership.Config.MemberSample; 0: every node lists every node
 	reliable   *bool   // membership.Config.ReliableLinks; nil keeps the profile's
+	heard      *bool   // membership.Config.HeardAnswersProbe; nil keeps the profile's
 	memProfile string  // heap profile written after the join phase and the settle time
 	progress   bool    // print the simulated time and heap every 10 simulated seconds
 	joinLimit  time.Duration
@@ -107,16 +108,10 @@ func main() {
 	afterLoss := flag.Int("rounds-after-loss", -1, "ticks after a loss seen during which the per-round announcements are sent (core.Config.PlumRoundsAfterLoss; -1: the profile's, 0: every round)")
 	announce := flag.Int("announce-delay", -1, "resend calls an announcement on first receipt waits, its targets chosen per link (core.Config.PlumAnnounceDelayCalls; -1: the profile's, 0: at once, random targets)")
 	reliable := flag.String("reliable", "", "membership.Config.ReliableLinks: on, off, or empty for the profile's")
+	heard := flag.String("heard-answers", "", "membership.Config.HeardAnswersProbe: on, off, or empty for the profile's")
 	flag.Parse()
-	switch *reliable {
-	case "on", "off":
-		on := *reliable == "on"
-		p.reliable = &on
-	case "":
-	default:
-		fmt.Fprintln(os.Stderr, "stackexp: -reliable takes on, off or nothing")
-		os.Exit(2)
-	}
+	p.reliable = onOff("reliable", *reliable)
+	p.heard = onOff("heard-answers", *heard)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -173,3 +168,17 @@ func dur(d time.Duration) string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+
+// onOff parses a flag that takes on, off or nothing (nil: the profile's).
+func onOff(name, v string) *bool {
+	switch v {
+	case "on", "off":
+		on := v == "on"
+		return &on
+	case "":
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "stackexp: -%s takes on, off or nothing\n", name)
+	os.Exit(2)
+	return nil
+}

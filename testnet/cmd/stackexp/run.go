@@ -231,8 +231,12 @@ func run(p params) result {
 			ms.SuspectProbes += st.SuspectProbes
 			ms.SilentProbes += st.SilentProbes
 			ms.UpdatesSent += st.UpdatesSent
+			ms.PingReqsSent += st.PingReqsSent
+			ms.ProbesHeard += st.ProbesHeard
+			ms.Suspicions += st.Suspicions
 		}
-		fmt.Fprintf(os.Stderr, "membership: pings %d, silent %d, suspect %d, updates sent %d\n", ms.PingsSent, ms.SilentProbes, ms.SuspectProbes, ms.UpdatesSent)
+		fmt.Fprintf(os.Stderr, "membership: pings %d, silent %d, suspect %d, updates sent %d, ping-reqs %d, probes answered by frames %d, suspicions raised %d\n",
+			ms.PingsSent, ms.SilentProbes, ms.SuspectProbes, ms.UpdatesSent, ms.PingReqsSent, ms.ProbesHeard, ms.Suspicions)
 	}
 	var first []time.Duration
 	for k, v := range victims {

@@ -112,6 +112,9 @@ func newWorld(p params) *world {
 		if p.reliable != nil {
 			cfg.Membership.ReliableLinks = *p.reliable
 		}
+		if p.heard != nil {
+			cfg.Membership.HeardAnswersProbe = *p.heard
+		}
 		if p.suspMax > 0 {
 			cfg.Membership.SuspicionMaxTimeoutMult = p.suspMax
 		}
