@@ -8,11 +8,14 @@ import "testing"
 // (ReportLag, as p2p's driver does for frames that waited in its inbox),
 // those probes are inconclusive, it suspects nobody and declares nobody
 // dead, and its local health score rises. Once the lag is over it detects
-// a real crash again.
+// a real crash again. The targets' other frames, read as late as their
+// acks, would answer those probes first (Config.HeardAnswersProbe), so
+// the lag's own effect is tested with that rule off, and with it on the
+// slow member must still suspect nobody.
 func TestLagHoldsVerdicts(t *testing.T) {
 	const n, slow, lagTicks = 8, 0, 12
-	run := func(report bool) (*cluster, Stats) {
-		c := newCluster(t, n, 5, nil)
+	run := func(report, heard bool) (*cluster, Stats) {
+		c := newCluster(t, n, 5, func(_ int, cfg *Config) { cfg.HeardAnswersProbe = heard })
 		c.joinAll()
 		c.runUntil(3000, "convergence", c.converged)
 		c.slow[slow] = lagTicks
@@ -24,11 +27,14 @@ func TestLagHoldsVerdicts(t *testing.T) {
 		}
 		return c, c.nodes[slow].Stats()
 	}
-	_, unreported := run(false)
+	_, unreported := run(false, false)
 	if unreported.Suspicions == 0 {
 		t.Fatal("without lag reports the slow member suspected nobody: the test shows nothing")
 	}
-	c, st := run(true)
+	if _, st := run(true, true); st.Suspicions != 0 || st.Declared != 0 {
+		t.Fatalf("with lag reports and frames answering probes, the slow member raised %d suspicions and declared %d dead", st.Suspicions, st.Declared)
+	}
+	c, st := run(true, false)
 	if st.Suspicions != 0 || st.Declared != 0 {
 		t.Fatalf("with lag reports the slow member raised %d suspicions and declared %d dead", st.Suspicions, st.Declared)
 	}
