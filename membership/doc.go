@@ -114,7 +114,9 @@
 //     heard from least recently, so a crashed neighbour is probed within a
 //     few periods, and a neighbour heard from within the period is passed
 //     over (Config.SkipHeardNeighbors); a ping-req helper relays only to
-//     its own neighbours.
+//     its own neighbours. heard_skip.go also ends a probe whose ack is
+//     missing as answered when the target's other frames arrived after the
+//     ping (Config.HeardAnswersProbe, with or without an overlay).
 //   - sample.go: a bounded member list for very large groups
 //     (Config.MemberSample): neighbours, members heard first-hand and a
 //     reservoir sample of the rest; a newcomer not kept is not passed on,

@@ -72,7 +72,9 @@
 //     round-robin, the others to the neighbour heard from least recently,
 //     so a neighbour that fell silent is probed within a few periods; the
 //     round-robin passes over a neighbour heard from within the period
-//     (its frames showed it alive). A member nobody but its neighbours
+//     (its frames showed it alive), and a probe whose ack is late ends as
+//     answered if the target's other frames arrived after the ping
+//     (membership.Config.HeardAnswersProbe). A member nobody but its neighbours
 //     talks to is still probed: every member is a neighbour of 8 to 16
 //     others (the views are symmetric), and the overlay's own keepalive
 //     finds a neighbour that went silent (dropped from the view after
