@@ -6,12 +6,13 @@ import (
 	"github.com/grapevine-p2p/grapevine/core"
 )
 
-// heardSkipRun drives a member with neighbours a, b and c for ticks ticks;
-// talking lists those that send it a frame every tick. Every ping is
-// answered at once. It returns how many pings went to each neighbour.
-func heardSkipRun(t *testing.T, m *Memberlist, tr *capture, ticks int, talking ...core.NodeID) map[core.NodeID]int {
+// heardRun drives a member with neighbours for ticks ticks: each member in
+// talking sends it a frame every tick, and its pings are answered at once
+// when ack is set, never otherwise. It returns how many pings went to each
+// neighbour and how many ping-reqs were sent.
+func heardRun(t *testing.T, m *Memberlist, tr *capture, ticks int, ack bool, talking ...core.NodeID) (map[core.NodeID]int, int) {
 	t.Helper()
-	pings := map[core.NodeID]int{}
+	pings, reqs := map[core.NodeID]int{}, 0
 	for i := 0; i < ticks; i++ {
 		for _, id := range talking {
 			_ = m.Step(id, &core.Frame{})
@@ -20,18 +21,29 @@ func heardSkipRun(t *testing.T, m *Memberlist, tr *capture, ticks int, talking .
 		m.Tick()
 		for _, p := range tr.sent {
 			for _, r := range p.frame.Records {
-				if r.Type != RecPing {
-					continue
+				switch {
+				case r.Type == RecPingReq:
+					reqs++
+				case r.Type == RecPing:
+					pg, err := decodePing(r.Body, &m.cfg.Limits)
+					if err != nil {
+						t.Fatal(err)
+					}
+					pings[p.to]++
+					if ack {
+						step(t, m, p.to, appendSeq(nil, RecAck, pg.seq))
+					}
 				}
-				pg, err := decodePing(r.Body, &m.cfg.Limits)
-				if err != nil {
-					t.Fatal(err)
-				}
-				pings[p.to]++
-				step(t, m, p.to, appendSeq(nil, RecAck, pg.seq))
 			}
 		}
 	}
+	return pings, reqs
+}
+
+// heardSkipRun is heardRun with every ping answered.
+func heardSkipRun(t *testing.T, m *Memberlist, tr *capture, ticks int, talking ...core.NodeID) map[core.NodeID]int {
+	t.Helper()
+	pings, _ := heardRun(t, m, tr, ticks, true, talking...)
 	return pings
 }
 
@@ -70,26 +82,11 @@ func TestSkipHeardNeighbors(t *testing.T) {
 	}
 }
 
-// heardAnswerRun drives m for ticks ticks: each member in talking sends it
-// a frame every tick, and nobody answers a ping. It returns how many
-// ping-reqs m sent.
+// heardAnswerRun is heardRun with no ping answered; it returns the
+// ping-reqs sent.
 func heardAnswerRun(t *testing.T, m *Memberlist, tr *capture, ticks int, talking ...core.NodeID) int {
 	t.Helper()
-	reqs := 0
-	for i := 0; i < ticks; i++ {
-		for _, id := range talking {
-			_ = m.Step(id, &core.Frame{})
-		}
-		tr.sent = nil
-		m.Tick()
-		for _, p := range tr.sent {
-			for _, r := range p.frame.Records {
-				if r.Type == RecPingReq {
-					reqs++
-				}
-			}
-		}
-	}
+	_, reqs := heardRun(t, m, tr, ticks, false, talking...)
 	return reqs
 }
 
