@@ -301,7 +301,7 @@ func DefaultLANConfig() Config {
 		FallbackProbe:           true,  // a healthy member's probe then fails far less often
 		ProbeSuspects:           true,  // confirmation or refutation within about a period
 		SkipHeardNeighbors:      true,  // over an overlay, no probe of a neighbour whose frames just arrived
-		HeardAnswersProbe:       true,  // and a frame of a probed neighbour answers the probe as an ack would
+		HeardAnswersProbe:       true,  // a frame of the probed member after the ping answers it as an ack would
 		NewMemberGrace:          100,   // 10 s: probes fail while a forming group dials its connections
 		NewMemberSuspicionMult:  4,     // memberlist's timeout during the grace
 		Lifeguard:               true,  // local health, nacks, dynamic suspicion, buddy system
