@@ -301,10 +301,29 @@ type baseline struct {
 }
 
 func takeBaseline() baseline {
+	return baseline{goroutines: runtime.NumGoroutine(), heap: liveHeap()}
+}
+
+// liveHeap returns the heap in use after two collections in a row. A
+// collection moves what sync.Pools hold to their victim caches, which the
+// next one frees, and an object with a finalizer is freed only by the
+// collection after the one that found it unreachable; both outlive a
+// single collection, and how much a pool holds depends on how long ago the
+// last collection was. With -stats it also prints the heap after the first
+// collection.
+func liveHeap() uint64 {
 	var ms runtime.MemStats
 	runtime.GC()
+	if printStats {
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(os.Stderr, "heap after one collection: %d MiB\n", ms.HeapAlloc>>20)
+	}
+	runtime.GC()
 	runtime.ReadMemStats(&ms)
-	return baseline{goroutines: runtime.NumGoroutine(), heap: ms.HeapAlloc}
+	if printStats {
+		fmt.Fprintf(os.Stderr, "heap after two collections: %d MiB\n", ms.HeapAlloc>>20)
+	}
+	return ms.HeapAlloc
 }
 
 // perPeer fills in the per-peer figures of the live hosts: open
@@ -320,11 +339,9 @@ func perPeer(res *result, tb *testbed, live []int, base baseline, n int) {
 	if len(conns) > 0 {
 		res.connsP50, res.connsMax = conns[len(conns)/2], conns[len(conns)-1]
 	}
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
+	heap := liveHeap()
 	res.goroutines = float64(runtime.NumGoroutine()-base.goroutines) / float64(n)
-	res.heap = (float64(ms.HeapAlloc) - float64(base.heap)) / float64(n)
+	res.heap = (float64(heap) - float64(base.heap)) / float64(n)
 }
 
 func runOne(sysName, scen string, size int, cfg config, seed int64) (result, error) {
