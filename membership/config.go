@@ -198,6 +198,16 @@ type Config struct {
 	// is what turns lossy links and busy hosts into false suspicions. A
 	// crashed member sends nothing, so its detection is unchanged.
 	HeardAnswersProbe bool
+	// LocalAccusations, with Neighbors and a Verifier, keeps suspicions
+	// between the accuser and the accused: a member sends its own
+	// suspicion to the accused alone and does not pass on others'; a
+	// suspicion its own failed probe backs waits the minimum timeout; the
+	// verdicts (two members' signed dead records, or one and this member's
+	// own failed probe) and refutations still go to everyone. A crash then
+	// costs each member about two signature checks instead of one per
+	// accuser and confirmation, and a false suspicion costs the group only
+	// the refutation (local_accusations.go).
+	LocalAccusations bool
 	// NewMemberGrace: for this many ticks after a member becomes alive in
 	// this member's view (it joined, rejoined, or this member just joined),
 	// a suspicion of it waits at least NewMemberSuspicionMult·log₁₀ n
@@ -302,6 +312,7 @@ func DefaultLANConfig() Config {
 		ProbeSuspects:           true,  // confirmation or refutation within about a period
 		SkipHeardNeighbors:      true,  // over an overlay, no probe of a neighbour whose frames just arrived
 		HeardAnswersProbe:       true,  // a frame of the probed member after the ping answers it as an ack would
+		LocalAccusations:        true,  // over an authenticated overlay, a crash costs each member two signature checks, not six
 		NewMemberGrace:          100,   // 10 s: probes fail while a forming group dials its connections
 		NewMemberSuspicionMult:  4,     // memberlist's timeout during the grace
 		Lifeguard:               true,  // local health, nacks, dynamic suspicion, buddy system

@@ -72,6 +72,17 @@
 //     did and this member's own probe of it failed too
 //     (Stats.DeadHeldAsSuspicion). This member's own timer still declares
 //     dead on its own authority, so a real crash is detected as before.
+//     A copy of a verdict whose declarer already counts costs no second
+//     signature check.
+//   - Over an overlay (Config.Neighbors, Config.LocalAccusations), a
+//     suspicion goes from its accuser to the accused alone and is not
+//     passed on; a suspicion backed by this member's own failed probe
+//     waits only the minimum timeout, and the two-declarer rule above is
+//     what guards against a slow or lying accuser; a member that believes
+//     a death passes on its own signed verdict. A crash then costs each
+//     member about two signature checks (its two verdicts) instead of one
+//     per accuser, confirmation and verdict, and a false suspicion costs
+//     the group only the refutation (local_accusations.go).
 //   - Tree push (AppendPeers) routes around a suspect only when this
 //     member's own probe of it failed or two distinct members' signed
 //     accusations were verified, so a member accused by one hostile member
@@ -128,6 +139,9 @@
 //   - suspicion.go: "when is a member declared dead?": the suspicion timer,
 //     its confirmations (Lifeguard), the new-member grace floor, reminders
 //     to the suspect (Config.Repair) and the expiry that declares it dead.
+//     local_accusations.go: in authenticated mode over an overlay,
+//     suspicions kept between accuser and accused, and believed verdicts
+//     passed on as this member's own (Config.LocalAccusations).
 //   - rules.go: "which update wins?": the precedence of alive, suspect,
 //     dead and left by incarnation number, refutation of accusations about
 //     this member, and the direct correction of stale accusations

@@ -214,7 +214,7 @@ func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 		}
 		m.notePrivateEvidence(mem, a)
 		if relay {
-			m.enqueue(a.id, RecSuspect, appendAccuse(nil, RecSuspect, a))
+			m.passOnAccusation(a)
 		}
 		return
 	}
@@ -230,7 +230,7 @@ func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 	m.notePrivateEvidence(mem, a)
 	m.suspects = append(m.suspects, mem)
 	if relay {
-		m.enqueue(a.id, RecSuspect, appendAccuse(nil, RecSuspect, a))
+		m.passOnAccusation(a)
 	}
 	if a.from != m.cfg.ID && !young {
 		m.probeSoon(mem)
@@ -268,6 +268,7 @@ func (m *Memberlist) notePrivateEvidence(mem *member, a accuseMsg) {
 	if a.from == m.cfg.ID && m.authenticated() {
 		if s := mem.suspicion(); s != nil {
 			s.probedDown = true
+			m.ownEvidenceTimeout(s)
 		}
 	}
 }
@@ -276,6 +277,10 @@ func (m *Memberlist) notePrivateEvidence(mem *member, a accuseMsg) {
 // authenticated mode, once the verdict is believed: believeDead).
 func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
 	if m.dropStale(a, from) {
+		return
+	}
+	if m.knownDeclarer(a) {
+		m.stats.DuplicateAccusations++
 		return
 	}
 	if !m.verifyAccusation(RecDead, a, from) || !m.admittedAccuser(a) {
@@ -289,8 +294,11 @@ func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
 	if mem == nil {
 		return
 	}
-	if m.authenticated() && a.from != m.cfg.ID && !m.believeDead(mem, a, from) {
-		return
+	if m.authenticated() && a.from != m.cfg.ID {
+		if !m.believeDead(mem, a, from) {
+			return
+		}
+		a = m.verdictToPassOn(mem, a)
 	}
 	m.entomb(mem, StateDead, a.inc)
 	m.enqueue(a.id, RecDead, appendAccuse(nil, RecDead, a))
@@ -322,6 +330,24 @@ func (m *Memberlist) believeDead(mem *member, a accuseMsg, from core.NodeID) boo
 		}
 	}
 	return len(s.declarers) >= maxDeclarers || s.probedDown
+}
+
+// knownDeclarer reports whether a, a dead record, changes nothing: its
+// declarer already counts toward a suspicion of the accused at a's
+// incarnation that this member does not yet believe, and this member's
+// own probe has not failed since (believeDead would then believe it). Such
+// a copy costs no signature check: in a wave of crashes every member hears
+// each verdict from several neighbours before a second declarer's arrives.
+func (m *Memberlist) knownDeclarer(a accuseMsg) bool {
+	if !m.authenticated() || a.id == m.cfg.ID || a.from == m.cfg.ID {
+		return false
+	}
+	mem := m.members.get(m.all, a.id)
+	if mem == nil || mem.removed || mem.state != StateSuspect || mem.incarnation != a.inc {
+		return false
+	}
+	s := mem.suspicion()
+	return s != nil && !s.probedDown && slices.Contains(s.declarers, a.from)
 }
 
 // applyLeave applies a (verified) leave update.

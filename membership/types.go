@@ -154,6 +154,8 @@ type Stats struct {
 	HeardSkips          uint64 // neighbours passed over in the round-robin: heard from within the period (Config.SkipHeardNeighbors)
 	PeriodsUnprobed     uint64 // probe periods with no probe: every candidate was heard from (Config.SkipHeardNeighbors)
 	ProbesHeard         uint64 // probes without an ack ended as answered: a frame of the target arrived after the ping (Config.HeardAnswersProbe)
+	AccusationsKept     uint64 // others' suspicions passed to the accused alone, not to the group (Config.LocalAccusations)
+	VerdictsSigned      uint64 // deaths believed on others' verdicts, passed on as this member's own (Config.LocalAccusations)
 	RelaysServed        uint64 // ping-reqs served for others
 	RelaysDropped       uint64 // ping-reqs refused by MaxPendingRelays
 	RelaysNotNeighbor   uint64 // ping-reqs for a target not a neighbour, refused with a nack (Config.Neighbors; probe.go refuseRelay)

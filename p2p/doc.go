@@ -92,11 +92,13 @@
 //     so an update floods the overlay in a few hops. Streams deliver what
 //     they accept, so a peer sends each update once to each member
 //     (membership.Config.ReliableLinks), to up to λ·log n of them, not
-//     λ·log n times to its few neighbours; accusations too, and in
-//     authenticated mode the several neighbours of a crashed member that
-//     each declare it dead make the verdict at members that never talked
-//     to it. Answers (acks, state replies) go to whoever asked, over a
-//     short-lived connection if need be.
+//     λ·log n times to its few neighbours. Suspicions are the exception:
+//     one goes from its accuser to the accused alone
+//     (membership.Config.LocalAccusations), and the several neighbours of a
+//     crashed member, which each probed it, declare it dead on their own
+//     evidence; their verdicts reach everyone, and make the verdict at
+//     members that never talked to it. Answers (acks, state replies) go to
+//     whoever asked, over a short-lived connection if need be.
 //   - What a peer remembers. Every peer keeps the whole member list (about
 //     150 bytes a member): the origin check (origins.go) takes in a message
 //     only from an origin it knows. membership.Config.MemberSample bounds
