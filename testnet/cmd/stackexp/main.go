@@ -17,8 +17,10 @@
 //   - detection: the time until every survivor holds every victim failed,
 //     and false failures (a live node declared failed anywhere).
 //
-// Frames are not signed here (no Validator, membership unauthenticated), so
-// the run measures the protocol, not the CPU of signatures; the driver's
+// Gossip frames are not signed here (no Validator), and membership runs
+// unauthenticated unless -auth (auth.go: authenticated mode, as p2p peers
+// run it, with stand-in signatures whose checks are counted), so the run
+// measures the protocol, not the CPU of signatures; the driver's
 // timers (gap wants after 10 ms, tree-ack resends every 10 ms) are timers
 // on the simulator.
 //
@@ -75,6 +77,8 @@ type params struct {
 	sample     int     // membership.Config.MemberSample; 0: every node lists every node
 	reliable   *bool   // membership.Config.ReliableLinks; nil keeps the profile's
 	heard      *bool   // membership.Config.HeardAnswersProbe; nil keeps the profile's
+	auth       bool    // membership's authenticated mode with stand-in signatures (auth.go)
+	local      *bool   // membership.Config.LocalAccusations; nil keeps the profile's
 	memProfile string  // heap profile written after the join phase and the settle time
 	progress   bool    // print the simulated time and heap every 10 simulated seconds
 	joinLimit  time.Duration
@@ -108,10 +112,13 @@ func main() {
 	afterLoss := flag.Int("rounds-after-loss", -1, "ticks after a loss seen during which the per-round announcements are sent (core.Config.PlumRoundsAfterLoss; -1: the profile's, 0: every round)")
 	announce := flag.Int("announce-delay", -1, "resend calls an announcement on first receipt waits, its targets chosen per link (core.Config.PlumAnnounceDelayCalls; -1: the profile's, 0: at once, random targets)")
 	reliable := flag.String("reliable", "", "membership.Config.ReliableLinks: on, off, or empty for the profile's")
+	flag.BoolVar(&p.auth, "auth", false, "run membership in authenticated mode as p2p peers do (stand-in signatures; the checks are counted and printed to stderr)")
+	local := flag.String("local-accusations", "", "membership.Config.LocalAccusations (with -auth): on, off, or empty for the profile's")
 	heard := flag.String("heard-answers", "", "membership.Config.HeardAnswersProbe: on, off, or empty for the profile's")
 	flag.Parse()
 	p.reliable = onOff("reliable", *reliable)
 	p.heard = onOff("heard-answers", *heard)
+	p.local = onOff("local-accusations", *local)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -155,6 +162,10 @@ func main() {
 		f, nn := &r.formation, float64(n)
 		fmt.Fprintf(os.Stderr, "n = %d, overlay while joining, per node: links up %.1f, down %.1f (evicted %.1f); neighbour requests %.1f (rejected %.1f, timed out %.1f); join offers %.1f\n",
 			n, float64(f.NeighborUp)/nn, float64(f.NeighborDown)/nn, float64(f.Evictions)/nn, float64(f.NeighborRequests)/nn, float64(f.NeighborRejected)/nn, float64(f.NeighborTimeouts)/nn, float64(f.JoinOffers)/nn)
+		if p.auth {
+			fmt.Fprintf(os.Stderr, "n = %d, signature checks (alive/suspect/dead/leave): idle, per node per second %s; from the crash to detection, per survivor per victim %s\n",
+				n, r.sigIdle, r.sigCrash)
+		}
 		fmt.Fprintf(os.Stderr, "n = %d, eager links among live nodes at the end: receive from none %.1f %%, from one %.1f %%; send to exactly EagerMin %.1f %%, mean %.2f; one-way %.1f %% of the eager links\n",
 			n, 100*r.in0, 100*r.in1, 100*r.outAtMin, r.outMean, 100*r.oneWay)
 	}

@@ -34,6 +34,10 @@ type result struct {
 	// Plumtree's eager links among live nodes at the end of the run
 	// (world.eagerShape).
 	in0, in1, outAtMin, outMean, oneWay float64
+	// -auth: signature checks by kind, per node per second in the idle
+	// window, and per survivor per victim from the crash until every
+	// survivor held every victim failed (or the end of the run).
+	sigIdle, sigCrash sigRates
 }
 
 func run(p params) result {
@@ -100,8 +104,10 @@ func run(p params) result {
 	// Idle: 10 s of traffic, and the distinct peers each node sent to.
 	w.resetContacts()
 	before := net.Total()
+	sigs0 := w.sigSum(nil)
 	net.Run(net.Now() + 10*time.Second)
 	after := net.Total()
+	r.sigIdle = w.sigSum(nil).minus(sigs0).per(float64(p.n) * 10)
 	r.idleFrames = float64(after.FramesSent-before.FramesSent) / float64(p.n) / 10
 	r.idleBytes = float64(after.BytesSent-before.BytesSent) / float64(p.n) / 10
 	r.contactMed, r.contactMax = w.contactSpread()
@@ -119,8 +125,10 @@ func run(p params) result {
 	start := net.Now()
 	crashAt := start + time.Duration(p.msgs/4)*gap + gap/2
 	var victims []int
+	var sigsAtCrash sigCounts
 	net.At(crashAt, func() {
 		victims = net.CrashFraction(p.crash)
+		defer func() { sigsAtCrash = w.sigSum(w.crashed) }()
 		for _, v := range victims {
 			for i, nd := range w.nodes {
 				if m, ok := nd.gn.Membership().Member(sim.ID(v)); ok && m.State.Live() && net.Up(i) {
@@ -167,10 +175,14 @@ func run(p params) result {
 		}
 		if r.detected < 0 && victims != nil && w.allHoldFailed(victims) {
 			r.detected = net.Now() - crashAt
+			r.sigCrash = w.sigSum(w.crashed).minus(sigsAtCrash).per(float64((p.n - len(victims)) * len(victims)))
 		}
 		if r.detected >= 0 && net.Now() >= end+10*time.Second {
 			break
 		}
+	}
+	if r.detected < 0 && len(victims) > 0 {
+		r.sigCrash = w.sigSum(w.crashed).minus(sigsAtCrash).per(float64((p.n - len(victims)) * len(victims)))
 	}
 	afterStream := net.Total()
 	var bodies1 uint64

@@ -19,6 +19,7 @@ type node struct {
 	idx    int
 	gn     *grapevine.Node
 	timers sim.EngineTimers
+	sigs   sigCounts // signature checks by kind (-auth)
 }
 
 // world is the population and what the run records.
@@ -109,11 +110,17 @@ func newWorld(p params) *world {
 		}
 		cfg.Gossip.FirstSeq = 1
 		cfg.Membership.MemberSample = p.sample
+		if p.auth {
+			authenticate(&cfg.Membership, cfg.ID, &nd.sigs)
+		}
 		if p.reliable != nil {
 			cfg.Membership.ReliableLinks = *p.reliable
 		}
 		if p.heard != nil {
 			cfg.Membership.HeardAnswersProbe = *p.heard
+		}
+		if p.local != nil {
+			cfg.Membership.LocalAccusations = *p.local
 		}
 		if p.suspMax > 0 {
 			cfg.Membership.SuspicionMaxTimeoutMult = p.suspMax
