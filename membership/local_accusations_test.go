@@ -220,3 +220,30 @@ func TestAttackSuspicionAmplified(t *testing.T) {
 		}
 	}
 }
+
+// TestLoneVerdictTimeout: with LocalAccusations a suspicion that rests on
+// one other member's verdict waits at most twice the minimum timeout
+// (Lifeguard's maximum is six times it), and the verdict alone is not
+// believed; without the option it keeps Lifeguard's maximum.
+func TestLoneVerdictTimeout(t *testing.T) {
+	const n, declarer, accused, holder = 30, 3, 12, 20 // 20 is not a neighbour of 12
+	for _, local := range []bool{true, false} {
+		c, _ := localCluster(t, n, 5, local, nil)
+		inc := c.nodes[accused].Incarnation()
+		frame := accusation(RecDead, nodeID(accused), inc, nodeID(declarer), nodeID(declarer))
+		c.step(packet{from: declarer, to: holder, frame: frame})
+		m := c.nodes[holder]
+		mem := m.members.get(m.all, nodeID(accused))
+		s := mem.suspicion()
+		if mem.state != StateSuspect || s == nil {
+			t.Fatalf("local=%v: a lone verdict left the accused %v, want suspect", local, mem.state)
+		}
+		want := 6 * s.min
+		if local {
+			want = 2 * s.min
+		}
+		if s.max != want {
+			t.Errorf("local=%v: lone verdict's longest timeout %.0f ticks, want %.0f (minimum %.0f)", local, s.max, want, s.min)
+		}
+	}
+}

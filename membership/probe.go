@@ -406,9 +406,13 @@ func (m *Memberlist) onNack(from core.NodeID, seq uint64) {
 // buddy system) and brings back its refutation. One such probe at most
 // between two probes of the round-robin order, and only the latest
 // suspect waits: a storm of suspicions can at most halve the pace of the
-// round, never stall it (time-bounded completeness, SWIM §4.3).
+// round, never stall it (time-bounded completeness, SWIM §4.3). Over an
+// overlay only a neighbour takes the slot: this member does not probe
+// others, and a suspect it cannot probe would push out one it can (in a
+// wave of crashes every member hears of every victim, and each must probe
+// the few that were its neighbours).
 func (m *Memberlist) probeSoon(mem *member) {
-	if !m.cfg.ProbeSuspects || m.left || (m.probe.active && m.probe.target == mem) {
+	if !m.cfg.ProbeSuspects || m.left || (m.probe.active && m.probe.target == mem) || !m.probeCandidate(mem) {
 		return
 	}
 	m.urgent = mem

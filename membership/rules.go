@@ -324,6 +324,7 @@ func (m *Memberlist) believeDead(mem *member, a accuseMsg, from core.NodeID) boo
 	}
 	if !slices.Contains(s.declarers, a.from) && len(s.declarers) < maxDeclarers {
 		s.declarers = append(s.declarers, a.from)
+		m.loneVerdictTimeout(s)
 		if len(s.declarers) < maxDeclarers && !s.probedDown {
 			m.stats.DeadHeldAsSuspicion++
 			m.enqueue(a.id, RecDead, appendAccuse(nil, RecDead, a))

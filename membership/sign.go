@@ -26,6 +26,7 @@ func (m *Memberlist) verify(id core.NodeID, msg, sig []byte) bool {
 	if m.cfg.Verifier == nil {
 		return true
 	}
+	m.stats.SignaturesChecked++
 	if len(sig) == 0 || m.cfg.Verifier.VerifyMembership(id, msg, sig) != nil {
 		m.stats.BadSignatures++
 		return false

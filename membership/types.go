@@ -156,6 +156,7 @@ type Stats struct {
 	ProbesHeard         uint64 // probes without an ack ended as answered: a frame of the target arrived after the ping (Config.HeardAnswersProbe)
 	AccusationsKept     uint64 // others' suspicions passed to the accused alone, not to the group (Config.LocalAccusations)
 	VerdictsSigned      uint64 // deaths believed on others' verdicts, passed on as this member's own (Config.LocalAccusations)
+	SignaturesChecked   uint64 // signatures of alive, leave, suspect and dead records checked (authenticated mode)
 	RelaysServed        uint64 // ping-reqs served for others
 	RelaysDropped       uint64 // ping-reqs refused by MaxPendingRelays
 	RelaysNotNeighbor   uint64 // ping-reqs for a target not a neighbour, refused with a nack (Config.Neighbors; probe.go refuseRelay)
