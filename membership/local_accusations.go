@@ -45,6 +45,81 @@ import "github.com/grapevine-p2p/grapevine/core"
 // the accused alone, which refutes it and penalises the accuser; its lone
 // verdict is a suspicion everywhere, as before.
 
+// Answering a suspicion without a refutation. A suspicion that stayed
+// with its accuser is held by nobody else, so the accused need not tell
+// the whole group that it is alive, which a refutation (a new incarnation,
+// signed and spread to everyone, one signature check at every member)
+// does. It answers the accuser directly with a frame (its alive update, as
+// it stands); the accuser ends its own suspicion on any frame of the
+// accused that arrives after the suspicion began, evidence from the
+// accused's own authenticated connection as in HeardAnswersProbe. This
+// holds only while the accuser's suspicion rests on its own evidence
+// alone: once it holds a verdict, or another member's accusation, others
+// hold it too, and only a refutation clears it. If the answer does not get
+// through (the link that failed the probe fails it too), the accuser
+// declares the accused dead, the verdict reaches everyone, and the accused
+// refutes it as before. On two crowded cores at N = 1,000 the refutations
+// of false suspicions were half of all signature checks once a crash
+// overloaded the group (docs/benchmarks/ladder.md, session 31).
+
+// maxAnswered bounds the accusers answerSuspicion remembers (it forgets
+// them all when full): more than a view's worth of members accusing this
+// one at once is a storm, which refutations serve as well.
+const maxAnswered = 64
+
+// answerSuspicion answers, with LocalAccusations, a suspicion of this
+// member at its current incarnation that came straight from its accuser:
+// this member's alive update goes to the accuser alone, and no
+// refutation. The same accuser asking again about the same incarnation
+// (its reminder: the answer did not end its suspicion) gets a refutation.
+// It reports whether it answered.
+func (m *Memberlist) answerSuspicion(a accuseMsg, from core.NodeID) bool {
+	if !m.localAccusations() || m.left || a.sig == nil || from != a.from || a.inc != m.self.incarnation {
+		return false
+	}
+	if inc, ok := m.answered[from]; ok && inc == a.inc {
+		// Asked again (a reminder): the answer did not end the suspicion,
+		// so the link back to the accuser may be what fails. Refute.
+		return false
+	}
+	if m.answered == nil || len(m.answered) >= maxAnswered {
+		m.answered = make(map[core.NodeID]uint64)
+	}
+	m.answered[from] = a.inc
+	m.stats.SuspicionsAnswered++
+	m.adjustHealth(1) // Lifeguard: having to answer hints that we are slow
+	// As with a refutation, a wrong accusation is its signer's offence: an
+	// honest accuser makes one now and then, a hostile one per answer it
+	// can provoke.
+	m.penalize(a.from, core.OffenceRefutedAccusation)
+	s := m.self
+	m.send(from, appendAlive(core.NewFrame(nil), aliveMsg{id: s.id, inc: s.incarnation, meta: s.meta(), sig: s.sig()}), "")
+	return true
+}
+
+// suspectHeard ends, with LocalAccusations, this member's own suspicion of
+// from once a frame of from is stepped after the suspicion began (own
+// suspicions begin in Tick, and frames stepped before it in the same tick
+// count an earlier one), while the suspicion rests on this member's own
+// evidence alone.
+func (m *Memberlist) suspectHeard(from core.NodeID) {
+	if len(m.suspects) == 0 || !m.localAccusations() {
+		return
+	}
+	mem := m.members.get(m.all, from)
+	if mem == nil || mem.removed || mem.state != StateSuspect {
+		return
+	}
+	s := mem.suspicion()
+	if s == nil || m.tick < s.start || len(s.declarers) > 0 || len(s.confirmers) != 1 || s.confirmers[0] != m.cfg.ID {
+		return
+	}
+	m.stats.SuspicionsHeardOff++
+	m.setState(mem, StateAlive)
+	mem.setSuspicion(nil)
+	m.emit(EventAlive, mem, from)
+}
+
 // localAccusations reports whether accusations stay near the accused.
 func (m *Memberlist) localAccusations() bool {
 	return m.cfg.LocalAccusations && m.cfg.Neighbors != nil && m.authenticated()

@@ -247,3 +247,52 @@ func TestLoneVerdictTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalSuspicionAnswered: a member's probes of a live neighbour fail
+// for a while (the suspect's frames to it are lost), then the link heals.
+// With LocalAccusations the suspect answers its accuser directly and the
+// accuser ends its suspicion on that frame: no new incarnation, and no
+// other member checks a refutation. Without, the suspect refutes and the
+// whole group checks its new alive update.
+func TestLocalSuspicionAnswered(t *testing.T) {
+	const n, accuser, suspect = 30, 4, 5
+	for _, local := range []bool{true, false} {
+		c, cc := localCluster(t, n, 11, local, func(i int, cfg *Config) {
+			if i == accuser {
+				cfg.IndirectChecks = 0
+			}
+		})
+		for i := range cc.other {
+			cc.other[i] = 0
+		}
+		inc := c.nodes[suspect].Incarnation()
+		base := c.nodes[accuser].Stats().Suspicions
+		suspected := func() bool { return c.nodes[accuser].Stats().Suspicions > base }
+		// The suspect's frames to the accuser are lost until the accuser
+		// suspects it: its answer to the suspicion gets through.
+		c.cut = func(from, to int) bool { return from == suspect && to == accuser && !suspected() }
+		c.runUntil(300, "the accuser suspects", suspected)
+		c.run(100)
+		others := 0
+		for i, k := range cc.other {
+			if i != suspect && i != accuser {
+				others += k
+			}
+		}
+		if m, _ := c.nodes[accuser].Member(nodeID(suspect)); m.State != StateAlive {
+			t.Fatalf("local=%v: the accuser holds the suspect %v", local, m.State)
+		}
+		if c.count(EventFail, nodeID(suspect)) > 0 {
+			t.Fatalf("local=%v: the live suspect was declared dead", local)
+		}
+		refuted := c.nodes[suspect].Incarnation() > inc
+		if local {
+			if refuted || others > 0 || c.nodes[suspect].Stats().SuspicionsAnswered == 0 || c.nodes[accuser].Stats().SuspicionsHeardOff == 0 {
+				t.Errorf("local: refuted %v, %d alive checks at other members, answered %d, heard off %d; want an answer, no refutation",
+					refuted, others, c.nodes[suspect].Stats().SuspicionsAnswered, c.nodes[accuser].Stats().SuspicionsHeardOff)
+			}
+		} else if !refuted || others < n/2 {
+			t.Errorf("without LocalAccusations: refuted %v, %d alive checks at other members; the test does not exercise the refutation", refuted, others)
+		}
+	}
+}

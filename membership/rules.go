@@ -192,7 +192,9 @@ func (m *Memberlist) knownSuspicion(a accuseMsg) bool {
 // In authenticated mode only signed accusations are passed on.
 func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 	if a.id == m.cfg.ID {
-		m.accusedSelf(a, from)
+		if !m.answerSuspicion(a, from) {
+			m.accusedSelf(a, from)
+		}
 		return
 	}
 	mem := m.accusedMember(a, from)
