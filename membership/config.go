@@ -199,8 +199,8 @@ type Config struct {
 	// crashed member sends nothing, so its detection is unchanged.
 	HeardAnswersProbe bool
 	// LocalAccusations, with Neighbors and a Verifier, keeps suspicions
-	// between the accuser and the accused: a member sends its own
-	// suspicion to the accused alone and does not pass on others'; a
+	// between the accuser and the accused: a member sends a suspicion, its
+	// own or one it received, to the accused alone, never to the group; a
 	// suspicion its own failed probe backs waits the minimum timeout; the
 	// verdicts (two members' signed dead records, or one and this member's
 	// own failed probe) and refutations still go to everyone. A crash then

@@ -33,8 +33,6 @@ import "github.com/grapevine-p2p/grapevine/core"
 //     declared it, or one did and its own probe failed too (believeDead).
 //     Each neighbour of a crashed member probes it within a few periods
 //     (silent.go) and declares it on its own evidence;
-//   - a suspicion resting on another member's verdict waits at most twice
-//     the minimum timeout (loneVerdictTimeout);
 //   - a member that believes a death passes on its own signed verdict,
 //     not the record that convinced it (verdictToPassOn);
 //   - refutations and every other update spread as before.
@@ -44,81 +42,6 @@ import "github.com/grapevine-p2p/grapevine/core"
 // the refutation. A hostile member gains nothing: its suspicion reaches
 // the accused alone, which refutes it and penalises the accuser; its lone
 // verdict is a suspicion everywhere, as before.
-
-// Answering a suspicion without a refutation. A suspicion that stayed
-// with its accuser is held by nobody else, so the accused need not tell
-// the whole group that it is alive, which a refutation (a new incarnation,
-// signed and spread to everyone, one signature check at every member)
-// does. It answers the accuser directly with a frame (its alive update, as
-// it stands); the accuser ends its own suspicion on any frame of the
-// accused that arrives after the suspicion began, evidence from the
-// accused's own authenticated connection as in HeardAnswersProbe. This
-// holds only while the accuser's suspicion rests on its own evidence
-// alone: once it holds a verdict, or another member's accusation, others
-// hold it too, and only a refutation clears it. If the answer does not get
-// through (the link that failed the probe fails it too), the accuser
-// declares the accused dead, the verdict reaches everyone, and the accused
-// refutes it as before. On two crowded cores at N = 1,000 the refutations
-// of false suspicions were half of all signature checks once a crash
-// overloaded the group (docs/benchmarks/ladder.md, session 31).
-
-// maxAnswered bounds the accusers answerSuspicion remembers (it forgets
-// them all when full): more than a view's worth of members accusing this
-// one at once is a storm, which refutations serve as well.
-const maxAnswered = 64
-
-// answerSuspicion answers, with LocalAccusations, a suspicion of this
-// member at its current incarnation that came straight from its accuser:
-// this member's alive update goes to the accuser alone, and no
-// refutation. The same accuser asking again about the same incarnation
-// (its reminder: the answer did not end its suspicion) gets a refutation.
-// It reports whether it answered.
-func (m *Memberlist) answerSuspicion(a accuseMsg, from core.NodeID) bool {
-	if !m.localAccusations() || m.left || a.sig == nil || from != a.from || a.inc != m.self.incarnation {
-		return false
-	}
-	if inc, ok := m.answered[from]; ok && inc == a.inc {
-		// Asked again (a reminder): the answer did not end the suspicion,
-		// so the link back to the accuser may be what fails. Refute.
-		return false
-	}
-	if m.answered == nil || len(m.answered) >= maxAnswered {
-		m.answered = make(map[core.NodeID]uint64)
-	}
-	m.answered[from] = a.inc
-	m.stats.SuspicionsAnswered++
-	m.adjustHealth(1) // Lifeguard: having to answer hints that we are slow
-	// As with a refutation, a wrong accusation is its signer's offence: an
-	// honest accuser makes one now and then, a hostile one per answer it
-	// can provoke.
-	m.penalize(a.from, core.OffenceRefutedAccusation)
-	s := m.self
-	m.send(from, appendAlive(core.NewFrame(nil), aliveMsg{id: s.id, inc: s.incarnation, meta: s.meta(), sig: s.sig()}), "")
-	return true
-}
-
-// suspectHeard ends, with LocalAccusations, this member's own suspicion of
-// from once a frame of from is stepped after the suspicion began (own
-// suspicions begin in Tick, and frames stepped before it in the same tick
-// count an earlier one), while the suspicion rests on this member's own
-// evidence alone.
-func (m *Memberlist) suspectHeard(from core.NodeID) {
-	if len(m.suspects) == 0 || !m.localAccusations() {
-		return
-	}
-	mem := m.members.get(m.all, from)
-	if mem == nil || mem.removed || mem.state != StateSuspect {
-		return
-	}
-	s := mem.suspicion()
-	if s == nil || m.tick < s.start || len(s.declarers) > 0 || len(s.confirmers) != 1 || s.confirmers[0] != m.cfg.ID {
-		return
-	}
-	m.stats.SuspicionsHeardOff++
-	m.setState(mem, StateAlive)
-	mem.setSuspicion(nil)
-	m.emit(EventAlive, mem, from)
-}
 
 // localAccusations reports whether accusations stay near the accused.
 func (m *Memberlist) localAccusations() bool {
@@ -158,23 +81,6 @@ func (m *Memberlist) ownEvidenceTimeout(s *suspicion) {
 	}
 	if s.max > s.min {
 		s.max = s.min
-		s.reset()
-	}
-}
-
-// loneVerdictTimeout caps, with LocalAccusations, the timer of a
-// suspicion that rests on another member's verdict at twice the minimum
-// timeout. Suspicions no longer travel, so Lifeguard's confirmations no
-// longer shrink such a timer, and while a second declarer does not reach
-// this member (the crashed member's neighbours lost it from their views
-// before their own probes failed, say) it would run to Lifeguard's
-// maximum: on real hosts at N = 300 with a fifth crashed, one victim was
-// held suspect everywhere for 22 s after its first verdict. The accused
-// hears the verdict like everyone and refutes it within a second or two
-// if it is alive; twice the minimum leaves it several seconds more.
-func (m *Memberlist) loneVerdictTimeout(s *suspicion) {
-	if m.localAccusations() && s.max > 2*s.min {
-		s.max = 2 * s.min
 		s.reset()
 	}
 }

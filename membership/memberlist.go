@@ -62,17 +62,16 @@ type Memberlist struct {
 	recentJoins []recentJoin
 	vouchStats  VouchStats
 
-	suspects    []*member              // members with a running suspicion timer (checkSuspects)
-	probeOrder  []*member              // the shuffled round-robin order (SWIM §4.3)
-	probeIdx    int                    // the next position of probeOrder
-	probeAdds   []probeAdd             // insertions into probeOrder not yet made (flushProbeOrder)
-	urgent      *member                // suspected by another: probe next (Config.ProbeSuspects)
-	answered    map[core.NodeID]uint64 // accusers answered without a refutation, and the incarnation (local_accusations.go)
-	wasUrgent   bool                   // the last probe went to urgent: the next follows the round
-	unreachable []*member              // reported unreachable, to be probed out of turn although not neighbours (neighbors.go)
-	forcedProbe bool                   // nextTarget took its target from unreachable
-	wasSilent   bool                   // the last probe went to a silent neighbour: the next follows the round (silent.go)
-	heardSkips  int                    // probe periods in a row passed over because every candidate was heard (heard_skip.go)
+	suspects    []*member  // members with a running suspicion timer (checkSuspects)
+	probeOrder  []*member  // the shuffled round-robin order (SWIM §4.3)
+	probeIdx    int        // the next position of probeOrder
+	probeAdds   []probeAdd // insertions into probeOrder not yet made (flushProbeOrder)
+	urgent      *member    // suspected by another: probe next (Config.ProbeSuspects)
+	wasUrgent   bool       // the last probe went to urgent: the next follows the round
+	unreachable []*member  // reported unreachable, to be probed out of turn although not neighbours (neighbors.go)
+	forcedProbe bool       // nextTarget took its target from unreachable
+	wasSilent   bool       // the last probe went to a silent neighbour: the next follows the round (silent.go)
+	heardSkips  int        // probe periods in a row passed over because every candidate was heard (heard_skip.go)
 	nbrSeen     map[core.NodeID]nbrEvidence
 	probe       probe
 	relays      []relay
@@ -303,7 +302,6 @@ func (m *Memberlist) Step(from core.NodeID, f *core.Frame) error {
 	}
 	m.noteHeard(from)
 	m.probeTargetHeard(from)
-	m.suspectHeard(from)
 	var first error
 	seen := false
 	// Two passes: pings last, so that the ack they trigger already carries

@@ -192,9 +192,7 @@ func (m *Memberlist) knownSuspicion(a accuseMsg) bool {
 // In authenticated mode only signed accusations are passed on.
 func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 	if a.id == m.cfg.ID {
-		if !m.answerSuspicion(a, from) {
-			m.accusedSelf(a, from)
-		}
+		m.accusedSelf(a, from)
 		return
 	}
 	mem := m.accusedMember(a, from)
@@ -326,7 +324,6 @@ func (m *Memberlist) believeDead(mem *member, a accuseMsg, from core.NodeID) boo
 	}
 	if !slices.Contains(s.declarers, a.from) && len(s.declarers) < maxDeclarers {
 		s.declarers = append(s.declarers, a.from)
-		m.loneVerdictTimeout(s)
 		if len(s.declarers) < maxDeclarers && !s.probedDown {
 			m.stats.DeadHeldAsSuspicion++
 			m.enqueue(a.id, RecDead, appendAccuse(nil, RecDead, a))

@@ -157,8 +157,6 @@ type Stats struct {
 	AccusationsKept     uint64 // others' suspicions passed to the accused alone, not to the group (Config.LocalAccusations)
 	VerdictsSigned      uint64 // deaths believed on others' verdicts, passed on as this member's own (Config.LocalAccusations)
 	SignaturesChecked   uint64 // signatures of alive, leave, suspect and dead records checked (authenticated mode)
-	SuspicionsAnswered  uint64 // suspicions of this member answered to their accuser alone, without a refutation (Config.LocalAccusations)
-	SuspicionsHeardOff  uint64 // own suspicions ended by a frame of the suspect (Config.LocalAccusations)
 	RelaysServed        uint64 // ping-reqs served for others
 	RelaysDropped       uint64 // ping-reqs refused by MaxPendingRelays
 	RelaysNotNeighbor   uint64 // ping-reqs for a target not a neighbour, refused with a nack (Config.Neighbors; probe.go refuseRelay)
