@@ -25,12 +25,14 @@ import "github.com/grapevine-p2p/grapevine/core"
 //     queue: a member's own, and one heard from another member, which is
 //     checked and acted on (timer, probe) but passed to the accused alone;
 //   - a suspicion backed by this member's own failed probe waits only the
-//     minimum timeout (SuspicionMult·log₁₀ n periods). Lifeguard lets an
-//     unconfirmed suspicion wait up to SuspicionMaxTimeoutMult times
-//     longer in case the accuser is the slow one; here confirmations no
-//     longer travel, and what guards against a slow or lying accuser is
-//     the verdict rule: a member believes a death only once two members
-//     declared it, or one did and its own probe failed too (believeDead).
+//     minimum timeout (SuspicionMult·log₁₀ n periods), times Lifeguard's
+//     local health multiplier, which rises while this member runs behind.
+//     Lifeguard lets an unconfirmed suspicion wait up to
+//     SuspicionMaxTimeoutMult times the minimum in case the accuser is the
+//     slow one; here confirmations no longer travel, and what guards
+//     against a slow or lying accuser is the verdict rule: a member
+//     believes a death only once two members declared it, or one did and
+//     its own probe failed too (believeDead).
 //     Each neighbour of a crashed member probes it within a few periods
 //     (silent.go) and declares it on its own evidence;
 //   - a member that believes a death passes on its own signed verdict,
@@ -67,10 +69,12 @@ func (m *Memberlist) passOnAccusation(a accuseMsg) {
 }
 
 // ownEvidenceTimeout shortens, with LocalAccusations, the timer of a
-// suspicion that this member's own probe backs to the minimum, or ends it
-// now when another member's verdict is already held: with this member's
-// failed probe that verdict is believed (believeDead's rule), and this
-// member declares at the next tick.
+// suspicion that this member's own probe backs to the minimum times
+// Lifeguard's local health multiplier (the minimum while this member keeps
+// up; up to Lifeguard's maximum while it runs behind, when its probes say
+// less about others), or ends it now when another member's verdict is
+// already held: with this member's failed probe that verdict is believed
+// (believeDead's rule), and this member declares at the next tick.
 func (m *Memberlist) ownEvidenceTimeout(s *suspicion) {
 	if !m.localAccusations() {
 		return
@@ -79,8 +83,8 @@ func (m *Memberlist) ownEvidenceTimeout(s *suspicion) {
 		s.deadline = min(s.deadline, m.tick)
 		return
 	}
-	if s.max > s.min {
-		s.max = s.min
+	if t := s.min * float64(m.healthMultiplier()); s.max > t {
+		s.max = t
 		s.reset()
 	}
 }
