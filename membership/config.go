@@ -201,7 +201,8 @@ type Config struct {
 	// LocalAccusations, with Neighbors and a Verifier, keeps suspicions
 	// between the accuser and the accused: a member sends a suspicion, its
 	// own or one it received, to the accused alone, never to the group; a
-	// suspicion its own failed probe backs waits the minimum timeout; the
+	// suspicion its own failed probe backs waits the minimum timeout times
+	// the local health multiplier; the
 	// verdicts (two members' signed dead records, or one and this member's
 	// own failed probe) and refutations still go to everyone. A crash then
 	// costs each member about two signature checks instead of one per

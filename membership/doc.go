@@ -77,7 +77,8 @@
 //   - Over an overlay (Config.Neighbors, Config.LocalAccusations), a
 //     suspicion goes from its accuser to the accused alone and is not
 //     passed on; a suspicion backed by this member's own failed probe
-//     waits only the minimum timeout, and the two-declarer rule above is
+//     waits the minimum timeout (times the local health multiplier), and
+//     the two-declarer rule above is
 //     what guards against a slow or lying accuser; a member that believes
 //     a death passes on its own signed verdict. A crash then costs each
 //     member about two signature checks (its two verdicts) instead of one
