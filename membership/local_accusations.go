@@ -11,7 +11,7 @@ import "github.com/grapevine-p2p/grapevine/core"
 // signature. Spread to the whole group, a crash therefore costs each
 // member a check of the first suspicion, of up to
 // SuspicionConfirmations confirmations and of two verdicts: on the
-// simulator at n = 1,000 with 100 members crashed at once, 5.8 checks per
+// simulator at n = 1,000 with 100 members crashed at once, 5.7 checks per
 // survivor per victim, half a million Ed25519 verifications in seven
 // seconds, more than two cores do (testnet/cmd/stackexp -auth). A false
 // suspicion costs the group the same and a refutation besides.
@@ -26,15 +26,16 @@ import "github.com/grapevine-p2p/grapevine/core"
 //     checked and acted on (timer, probe) but passed to the accused alone;
 //   - a suspicion backed by this member's own failed probe waits only the
 //     minimum timeout (SuspicionMult·log₁₀ n periods), times Lifeguard's
-//     local health multiplier, which rises while this member runs behind.
+//     local health multiplier, which rises while this member's probes go
+//     unanswered or it runs behind.
 //     Lifeguard lets an unconfirmed suspicion wait up to
 //     SuspicionMaxTimeoutMult times the minimum in case the accuser is the
 //     slow one; here confirmations no longer travel, and what guards
 //     against a slow or lying accuser is the verdict rule: a member
 //     believes a death only once two members declared it, or one did and
-//     its own probe failed too (believeDead).
-//     Each neighbour of a crashed member probes it within a few periods
-//     (silent.go) and declares it on its own evidence;
+//     its own probe failed too (believeDead). Each neighbour of a crashed
+//     member probes it within a few periods (silent.go) and declares it on
+//     its own evidence;
 //   - a member that believes a death passes on its own signed verdict,
 //     not the record that convinced it (verdictToPassOn);
 //   - refutations and every other update spread as before.
