@@ -78,7 +78,7 @@ func (m *Memberlist) passOnAccusation(a accuseMsg) {
 // probe that verdict is believed (believeDead's rule), and this member
 // declares at the next tick. On two crowded cores at N = 1,000 with a
 // tenth crashed, runs with the plain minimum declared 117 to 1,070 live
-// members' failures, the run with the multiplier none, and one with the
+// members' failures, the two runs with the multiplier none, and one with the
 // multiplier only after lag 882; on the simulator at 2 % loss the
 // multiplier stretches detection from 7.6–9.6 s to 10–14 s
 // (docs/benchmarks/ladder.md, session 31).
