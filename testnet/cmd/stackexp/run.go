@@ -126,6 +126,9 @@ func run(p params) result {
 	crashAt := start + time.Duration(p.msgs/4)*gap + gap/2
 	var victims []int
 	var sigsAtCrash sigCounts
+	crashChecks := func() sigRates {
+		return w.sigSum(w.crashed).minus(sigsAtCrash).per(float64((p.n - len(victims)) * len(victims)))
+	}
 	net.At(crashAt, func() {
 		victims = net.CrashFraction(p.crash)
 		defer func() { sigsAtCrash = w.sigSum(w.crashed) }()
@@ -175,14 +178,14 @@ func run(p params) result {
 		}
 		if r.detected < 0 && victims != nil && w.allHoldFailed(victims) {
 			r.detected = net.Now() - crashAt
-			r.sigCrash = w.sigSum(w.crashed).minus(sigsAtCrash).per(float64((p.n - len(victims)) * len(victims)))
+			r.sigCrash = crashChecks()
 		}
 		if r.detected >= 0 && net.Now() >= end+10*time.Second {
 			break
 		}
 	}
 	if r.detected < 0 && len(victims) > 0 {
-		r.sigCrash = w.sigSum(w.crashed).minus(sigsAtCrash).per(float64((p.n - len(victims)) * len(victims)))
+		r.sigCrash = crashChecks()
 	}
 	afterStream := net.Total()
 	var bodies1 uint64
