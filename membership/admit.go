@@ -73,7 +73,7 @@ func (m *Memberlist) admitState(from core.NodeID, s *stateMsg) bool {
 	}
 	for i := range s.entries {
 		if e := &s.entries[i]; e.id == from && e.state == StateAlive {
-			m.applyAlive(aliveMsg{id: e.id, inc: e.inc, meta: e.meta, sig: e.sig}, from, true)
+			m.applyAlive(aliveMsg{id: e.id, inc: e.inc, meta: e.meta, sig: e.sig, chain: e.chain}, from, true)
 			break
 		}
 	}

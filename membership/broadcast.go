@@ -22,7 +22,7 @@ func (m *Memberlist) gossip() {
 // enqueueSelfAlive queues this member's current alive update.
 func (m *Memberlist) enqueueSelfAlive() {
 	s := m.self
-	m.enqueue(s.id, RecAlive, appendAlive(nil, aliveMsg{id: s.id, inc: s.incarnation, meta: s.meta(), sig: s.sig()}))
+	m.enqueueAlive(s, StateAlive)
 }
 
 // enqueue queues an update about id for dissemination.

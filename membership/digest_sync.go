@@ -74,7 +74,7 @@ func (m *Memberlist) syncState(to core.NodeID) {
 		// records; this member's own alive first lets one that has not
 		// heard of it yet admit it (as the own entry of a whole state).
 		s := m.self
-		f = appendAlive(f, aliveMsg{id: s.id, inc: s.incarnation, meta: s.meta(), sig: s.sig()}) // a whole record
+		f = appendAlive(f, aliveOf(s)) // a whole record
 	}
 	f = core.AppendRecord(f, RecStateDigest, appendDigest(nil, stateRequest, salt, fps))
 	m.stats.DigestsSent++

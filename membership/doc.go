@@ -84,6 +84,19 @@
 //     member about two signature checks (its two verdicts) instead of one
 //     per accuser, confirmation and verdict, and a false suspicion costs
 //     the group only the refutation (local_accusations.go).
+//   - With Config.AliveChains a member signs, with each alive update, the
+//     head of a hash chain whose links only it can compute, and a
+//     refutation reveals the next link (a bump, RecBump) instead of a new
+//     signature: a member that holds the signed head checks it with one
+//     SHA-256. A link that does not hash to the one held is a forgery
+//     (Stats.BadSignatures, sender penalised); a bump of a chain this
+//     member does not hold is dropped unblamed (Stats.BumpsUnverifiable).
+//     A record needing both checks costs at most 256 hashes besides the
+//     signature (alive_chain.go).
+//   - With Config.BatchVerdicts a member signs its own verdicts of one
+//     gossip round together (RecVerdicts); a receiver checks the one
+//     signature only when some entry is news, and applies each entry as
+//     that declarer's dead record (verdict_batch.go).
 //   - Tree push (AppendPeers) routes around a suspect only when this
 //     member's own probe of it failed or two distinct members' signed
 //     accusations were verified, so a member accused by one hostile member

@@ -15,6 +15,8 @@ func seedRecords() [][]byte {
 		{id: "b", state: StateSuspect, inc: 4, metaInc: 3},
 		{id: "c", state: StateDead, inc: 1},
 		{id: "d", state: StateLeft, inc: 1, sig: []byte("s")},
+		{id: "e", state: StateAlive, inc: 9, metaInc: 9, sig: []byte("s"), chain: &aliveChain{base: 7, head: [chainSize]byte{1}, link: [chainSize]byte{2}}},
+		{id: "f", state: StateSuspect, inc: 5, metaInc: 4, sig: []byte("s"), chain: &aliveChain{base: 4, head: [chainSize]byte{3}, link: [chainSize]byte{3}}},
 	}
 	for i := range entries {
 		body = appendStateEntry(body, &entries[i])
@@ -27,6 +29,10 @@ func seedRecords() [][]byte {
 		appendPingType(nil, RecPingFallback, ping{seq: 4, target: "self"}),
 		appendSeq(nil, RecAckFallback, 4),
 		appendAlive(nil, aliveMsg{id: "a", inc: 1, meta: []byte("m"), sig: []byte("s")}),
+		appendAlive(nil, aliveMsg{id: "a", inc: 3, meta: []byte("m"), sig: []byte("s"), chain: &aliveChain{base: 1, head: [chainSize]byte{4}, link: [chainSize]byte{5}}}),
+		appendAlive(nil, aliveMsg{id: "a", inc: 3, sig: []byte("s"), chain: &aliveChain{base: 3, head: [chainSize]byte{6}, link: [chainSize]byte{6}}}),
+		appendBump(nil, bumpMsg{id: "a", inc: 4, base: 1, link: [chainSize]byte{7}}),
+		appendVerdicts(nil, &verdictBatch{from: "d", entries: []verdictEntry{{"a", 1}, {"b", 2}}, sig: []byte("s")}),
 		suspectRec("a", 1, "b"),
 		deadRec("a", 1, "b"),
 		leaveRec("a", 1),
@@ -91,6 +97,14 @@ func FuzzDecodeRecords(f *testing.F) {
 		case RecAlive:
 			if a, err := decodeAlive(body, &lim); err == nil {
 				re = appendAlive(nil, a)
+			}
+		case RecVerdicts:
+			if b, err := decodeVerdicts(body, &lim); err == nil {
+				re = appendVerdicts(nil, &b)
+			}
+		case RecBump:
+			if b, err := decodeBump(body, &lim); err == nil {
+				re = appendBump(nil, b)
 			}
 		case RecSuspect, RecDead:
 			if a, err := decodeAccuse(body, &lim, "accuse"); err == nil {

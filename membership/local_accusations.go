@@ -113,5 +113,5 @@ func (m *Memberlist) verdictToPassOn(mem *member, a accuseMsg) accuseMsg {
 		return a
 	}
 	m.stats.VerdictsSigned++
-	return m.ownAccusation(RecDead, mem)
+	return m.ownVerdict(mem)
 }

@@ -47,7 +47,8 @@ func localCluster(t *testing.T, n int, seed uint64, local bool, mod func(i int, 
 			switch {
 			case bytes.HasPrefix(msg, AccuseSigningBytes(RecSuspect, "", 0, "")[:27]):
 				cc.suspect[i]++
-			case bytes.HasPrefix(msg, AccuseSigningBytes(RecDead, "", 0, "")[:27]):
+			case bytes.HasPrefix(msg, AccuseSigningBytes(RecDead, "", 0, "")[:27]),
+				bytes.HasPrefix(msg, []byte("grapevine/member/verdicts/")):
 				cc.dead[i]++
 			}
 			return verify.VerifyMembership(member, msg, sig)

@@ -25,9 +25,10 @@ type member struct {
 
 // memberExtra holds the fields of a member entry that most entries lack.
 type memberExtra struct {
-	meta      []byte     // the member's metadata; do not modify
-	sig       []byte     // the member's signature of its alive update; of its leave when left
-	suspicion *suspicion // the running suspicion timer while the member is suspect
+	meta      []byte      // the member's metadata; do not modify
+	sig       []byte      // the member's signature of its alive update; of its leave when left
+	suspicion *suspicion  // the running suspicion timer while the member is suspect
+	chain     *aliveChain // the hash chain sig covers, proving metaInc (alive_chain.go)
 }
 
 func (mem *member) meta() []byte {
@@ -61,7 +62,7 @@ func (mem *member) ensureExtra() *memberExtra {
 
 // dropEmptyExtra drops the extra fields when they are all empty.
 func (mem *member) dropEmptyExtra() {
-	if extra := mem.extra; extra != nil && extra.meta == nil && extra.sig == nil && extra.suspicion == nil {
+	if extra := mem.extra; extra != nil && extra.meta == nil && extra.sig == nil && extra.suspicion == nil && extra.chain == nil {
 		mem.extra = nil
 	}
 }
@@ -78,6 +79,28 @@ func (mem *member) setMeta(meta, sig []byte) {
 func (mem *member) setSig(sig []byte) {
 	if sig != nil || mem.extra != nil {
 		mem.ensureExtra().sig = sig
+		mem.dropEmptyExtra()
+	}
+}
+
+// chain returns the chain mem's signature covers; nil if unchained (or
+// mem is nil).
+func (mem *member) chain() *aliveChain {
+	if mem == nil || mem.extra == nil {
+		return nil
+	}
+	return mem.extra.chain
+}
+
+// setChain sets the chain mem's signature covers (a copy of c; nil:
+// none).
+func (mem *member) setChain(c *aliveChain) {
+	if c != nil {
+		cp := *c
+		c = &cp
+	}
+	if c != nil || mem.extra != nil {
+		mem.ensureExtra().chain = c
 		mem.dropEmptyExtra()
 	}
 }

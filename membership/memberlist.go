@@ -22,15 +22,19 @@ type Memberlist struct {
 	cfg Config
 	rng *rand.Rand
 
-	tick     uint64
-	self     *member
-	members  memberIndex        // lookup only, never iterated
-	all      []*member          // every known member, self and tombstones included
-	byState  [StateLeft + 1]int // how many of all are in each state (setState keeps it)
-	live     []*member          // alive and suspect members other than self
-	liveVer  uint64             // bumped whenever live changes (PeersVersion)
-	tombs    []tomb             // tombstones in the order they were made, from tombHead
-	tombHead int
+	tick      uint64
+	self      *member
+	chainSeed [chainSize]byte // the secret seed of this member's alive chain (alive_chain.go)
+
+	pendingVerdicts []verdictEntry     // this member's verdicts for the next round's batch (verdict_batch.go)
+	verdictSeq      uint64             // numbers batches in the dissemination queue
+	members         memberIndex        // lookup only, never iterated
+	all             []*member          // every known member, self and tombstones included
+	byState         [StateLeft + 1]int // how many of all are in each state (setState keeps it)
+	live            []*member          // alive and suspect members other than self
+	liveVer         uint64             // bumped whenever live changes (PeersVersion)
+	tombs           []tomb             // tombstones in the order they were made, from tombHead
+	tombHead        int
 
 	// members asked for their state (ask_state.go)
 	stateAsks   map[core.NodeID]*stateAsk
@@ -279,9 +283,11 @@ func (m *Memberlist) Tick() {
 	if m.cfg.GossipInterval > 0 && m.tick >= m.nextGossip {
 		m.nextGossip = m.tick + uint64(m.cfg.GossipInterval)
 		m.expireReliable()
+		m.flushVerdicts()
 		m.gossip()
 	} else if m.cfg.GossipInterval == 0 {
 		m.expireReliable() // updates ride only on other frames
+		m.flushVerdicts()
 	}
 }
 
@@ -375,6 +381,18 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 			return err
 		}
 		m.applyAlive(a, from, false)
+	case RecBump:
+		b, err := decodeBump(rec.Body, lim)
+		if err != nil {
+			return err
+		}
+		m.applyBump(b, from)
+	case RecVerdicts:
+		b, err := decodeVerdicts(rec.Body, lim)
+		if err != nil {
+			return err
+		}
+		m.applyVerdicts(b, from)
 	case RecSuspect:
 		a, err := decodeAccuse(rec.Body, lim, "suspect")
 		if err != nil {

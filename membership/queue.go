@@ -43,6 +43,13 @@ type queue struct {
 
 func (q *queue) len() int { return len(q.items) - q.stale }
 
+// holds reports whether the queued update about id, if any, is a record
+// of type typ.
+func (q *queue) holds(id core.NodeID, typ uint8) bool {
+	u := q.byID[id]
+	return u != nil && !u.obsolete && u.typ == typ
+}
+
 // push queues rec about member id, replacing any older update about id. It
 // returns how many updates the bound max forced out.
 func (q *queue) push(id core.NodeID, typ uint8, rec []byte, max int, now uint64) (dropped int) {

@@ -43,7 +43,7 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		if a.inc > s.incarnation || (a.inc == s.incarnation && !bytes.Equal(a.meta, s.meta())) {
 			// An alive of ours we did not send (a previous life, or a
 			// conflict): outbid it, if it is ours at all.
-			if m.authenticated() && !m.verify(a.id, AliveSigningBytes(a.id, a.inc, a.meta), a.sig) {
+			if !m.verifyAlive(nil, a) {
 				m.penalize(from, core.OffenceBadSignature)
 				return
 			}
@@ -56,7 +56,7 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		m.stats.Stale++
 		return
 	}
-	if !m.verify(a.id, AliveSigningBytes(a.id, a.inc, a.meta), a.sig) {
+	if !m.verifyAlive(mem, a) {
 		m.penalize(from, core.OffenceBadSignature)
 		return
 	}
@@ -76,6 +76,7 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		m.setState(mem, StateAlive)
 		mem.incarnation, mem.metaInc = a.inc, a.inc
 		mem.setMeta(meta, sig)
+		mem.setChain(a.chain)
 		m.setLive(mem)
 		// A member learned from a full-state exchange is news to this
 		// member only (the peer that sent the state knows it, and so do
@@ -83,7 +84,7 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		// on every join would flood the group. The exception is the
 		// sender itself: its join is news to everyone.
 		if !viaState || a.id == from {
-			m.enqueue(a.id, RecAlive, appendAlive(nil, aliveMsg{id: mem.id, inc: a.inc, meta: meta, sig: sig}))
+			m.enqueue(a.id, RecAlive, appendAlive(nil, aliveOf(mem)))
 			m.noteJoin(a.id)
 		}
 		m.emit(EventJoin, mem, from)
@@ -97,10 +98,11 @@ func (m *Memberlist) applyAlive(a aliveMsg, from core.NodeID, viaState bool) {
 		mem.extra.suspicion = nil
 	}
 	mem.setMeta(meta, sig)
+	mem.setChain(a.chain)
 	if prev != StateAlive {
 		mem.since = m.tick
 	}
-	m.enqueue(a.id, RecAlive, appendAlive(nil, aliveMsg{id: mem.id, inc: a.inc, meta: meta, sig: sig}))
+	m.enqueueAlive(mem, prev)
 	switch prev {
 	case StateSuspect:
 		m.emit(EventAlive, mem, from)
@@ -286,23 +288,35 @@ func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
 	if !m.verifyAccusation(RecDead, a, from) || !m.admittedAccuser(a) {
 		return
 	}
+	if m.declareDead(a, from) {
+		m.enqueue(a.id, RecDead, appendAccuse(nil, RecDead, a))
+	}
+}
+
+// declareDead applies a dead record whose signature was checked (or this
+// member's own). It reports whether the record was held as a suspicion by
+// a declarer new here, for the caller to pass on so that others reach the
+// quorum too.
+func (m *Memberlist) declareDead(a accuseMsg, from core.NodeID) (passOn bool) {
 	if a.id == m.cfg.ID {
 		m.accusedSelf(a, from)
-		return
+		return false
 	}
 	mem := m.accusedMember(a, from)
 	if mem == nil {
-		return
+		return false
 	}
 	if m.authenticated() && a.from != m.cfg.ID {
-		if !m.believeDead(mem, a, from) {
-			return
+		believed, newDeclarer := m.believeDead(mem, a, from)
+		if !believed {
+			return newDeclarer
 		}
 		a = m.verdictToPassOn(mem, a)
 	}
 	m.entomb(mem, StateDead, a.inc)
-	m.enqueue(a.id, RecDead, appendAccuse(nil, RecDead, a))
+	m.passOnVerdict(a)
 	m.emit(EventFail, mem, from)
+	return false
 }
 
 // believeDead handles, in authenticated mode, a signed dead record about a
@@ -312,24 +326,25 @@ func (m *Memberlist) applyDead(a accuseMsg, from core.NodeID) {
 // (starting or confirming the suspicion, so the accused hears of it and
 // refutes if alive, and this member probes it soon); it is believed once
 // two distinct members declared it dead, or one did and this member's own
-// probe failed. A declarer heard for the first time is passed on, so that
-// others reach the quorum too.
-func (m *Memberlist) believeDead(mem *member, a accuseMsg, from core.NodeID) bool {
+// probe failed. It also reports whether a's declarer is new here and the
+// record still held as a suspicion: the caller passes it on, so that others
+// reach the quorum too.
+func (m *Memberlist) believeDead(mem *member, a accuseMsg, from core.NodeID) (believed, passOn bool) {
 	// A suspicion by the declarer, unsigned so that it is not relayed as a
 	// suspect record (the signature is over the dead record).
 	m.accuse(accuseMsg{id: a.id, inc: a.inc, from: a.from}, from, true)
 	s := mem.suspicion()
 	if s == nil || mem.state != StateSuspect {
-		return false
+		return false, false
 	}
 	if !slices.Contains(s.declarers, a.from) && len(s.declarers) < maxDeclarers {
 		s.declarers = append(s.declarers, a.from)
 		if len(s.declarers) < maxDeclarers && !s.probedDown {
 			m.stats.DeadHeldAsSuspicion++
-			m.enqueue(a.id, RecDead, appendAccuse(nil, RecDead, a))
+			passOn = true
 		}
 	}
-	return len(s.declarers) >= maxDeclarers || s.probedDown
+	return len(s.declarers) >= maxDeclarers || s.probedDown, passOn
 }
 
 // knownDeclarer reports whether a, a dead record, changes nothing: its
@@ -379,11 +394,13 @@ func (m *Memberlist) applyLeave(l leaveMsg, from core.NodeID) {
 		m.setState(mem, StateLeft)
 		mem.incarnation = l.inc
 		mem.setSig(sig)
+		mem.setChain(nil)
 		m.enqueue(l.id, RecLeave, appendLeave(nil, leaveMsg{id: l.id, inc: l.inc, sig: sig}))
 		return
 	}
 	m.entomb(mem, StateLeft, l.inc)
 	mem.setSig(sig)
+	mem.setChain(nil)
 	m.enqueue(l.id, RecLeave, appendLeave(nil, leaveMsg{id: l.id, inc: l.inc, sig: sig}))
 	m.emit(EventLeave, mem, from)
 }
@@ -440,7 +457,7 @@ func (m *Memberlist) correct(to core.NodeID, mem *member) {
 	}
 	m.corrections++
 	m.stats.Corrections++
-	f := appendAlive(core.NewFrame(nil), aliveMsg{id: mem.id, inc: mem.incarnation, meta: mem.meta(), sig: mem.sig()})
+	f := appendAlive(core.NewFrame(nil), aliveOf(mem))
 	m.send(to, f, "")
 }
 
@@ -454,6 +471,8 @@ func (m *Memberlist) refute(inc uint64) {
 	s.incarnation = next
 	s.metaInc = s.incarnation
 	m.stats.Refutations++
-	m.signSelfAlive()
+	if !m.extendSelfChain() {
+		m.signSelfAlive()
+	}
 	m.enqueueSelfAlive()
 }

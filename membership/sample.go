@@ -178,7 +178,7 @@ func (m *Memberlist) NeighborUp(id core.NodeID) {
 		return
 	}
 	s := m.self
-	rec := appendAlive(nil, aliveMsg{id: s.id, inc: s.incarnation, meta: s.meta(), sig: s.sig()})
+	rec := appendAlive(nil, aliveOf(s))
 	if m.announcedTo == nil {
 		m.announcedTo = make(map[core.NodeID]struct{})
 	}

@@ -58,7 +58,7 @@ func (m *Memberlist) appendSelfAnnounce(to core.NodeID, frame []byte, room int) 
 		return frame, room
 	}
 	s := m.self
-	rec := appendAlive(nil, aliveMsg{id: s.id, inc: s.incarnation, meta: s.meta(), sig: s.sig()})
+	rec := appendAlive(nil, aliveOf(s))
 	if len(rec) > room {
 		return frame, room
 	}

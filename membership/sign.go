@@ -2,9 +2,14 @@ package membership
 
 import "github.com/grapevine-p2p/grapevine/core"
 
-// signSelfAlive signs this member's current alive update.
+// signSelfAlive signs this member's current alive update: a new chain
+// with Config.AliveChains, else the update itself.
 func (m *Memberlist) signSelfAlive() {
+	if m.chained() && m.signSelfChain() {
+		return
+	}
 	s := m.self
+	s.setChain(nil)
 	s.setSig(m.sign(AliveSigningBytes(s.id, s.incarnation, s.meta())))
 }
 

@@ -100,7 +100,7 @@ func (m *Memberlist) checkSuspects() {
 	m.suspects = keep
 	for _, s := range due {
 		m.stats.Declared++
-		m.applyDead(m.ownAccusation(RecDead, s), "")
+		m.applyDead(m.ownVerdict(s), "")
 	}
 }
 

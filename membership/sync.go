@@ -163,9 +163,9 @@ func (m *Memberlist) onState(from core.NodeID, s stateMsg) {
 		e := &s.entries[i]
 		switch e.state {
 		case StateAlive:
-			m.applyAlive(aliveMsg{id: e.id, inc: e.inc, meta: e.meta, sig: e.sig}, from, true)
+			m.applyAlive(aliveMsg{id: e.id, inc: e.inc, meta: e.meta, sig: e.sig, chain: e.chain}, from, true)
 		case StateSuspect:
-			m.applyAlive(aliveMsg{id: e.id, inc: e.metaInc, meta: e.meta, sig: e.sig}, from, true)
+			m.applyAlive(aliveMsg{id: e.id, inc: e.metaInc, meta: e.meta, sig: e.sig, chain: e.chain}, from, true)
 			m.accuse(accuseMsg{id: e.id, inc: e.inc, from: from}, from, false)
 		case StateDead:
 			// Another member's verdict is only a suspicion here: if the
@@ -206,9 +206,9 @@ func entryOf(mem *member) stateEntry {
 	e := stateEntry{id: mem.id, state: mem.state, inc: mem.incarnation}
 	switch mem.state {
 	case StateAlive, StateSuspect:
-		e.metaInc, e.meta, e.sig = mem.metaInc, mem.meta(), mem.sig()
+		e.metaInc, e.meta, e.sig, e.chain = mem.metaInc, mem.meta(), mem.sig(), mem.chain()
 		if e.metaInc > e.inc {
-			e.metaInc = e.inc
+			e.metaInc, e.chain = e.inc, nil
 		}
 	case StateLeft:
 		e.sig = mem.sig()

@@ -156,6 +156,10 @@ type Stats struct {
 	ProbesHeard         uint64 // probes without an ack ended as answered: a frame of the target arrived after the ping (Config.HeardAnswersProbe)
 	AccusationsKept     uint64 // others' suspicions passed to the accused alone, not to the group (Config.LocalAccusations)
 	VerdictsSigned      uint64 // deaths believed on others' verdicts, passed on as this member's own (Config.LocalAccusations)
+	ChainsSigned        uint64 // hash chains this member signed for its alive updates (Config.AliveChains)
+	ChainLinksChecked   uint64 // chained alive updates checked by hashing (a new chain's signature is counted in SignaturesChecked too)
+	BumpsUnverifiable   uint64 // refutation bumps about members unknown here or held under another chain: dropped, the sender not blamed
+	VerdictBatches      uint64 // records of this member's verdicts signed together (RecVerdicts, Config.LocalAccusations)
 	SignaturesChecked   uint64 // signatures of alive, leave, suspect and dead records checked (authenticated mode)
 	RelaysServed        uint64 // ping-reqs served for others
 	RelaysDropped       uint64 // ping-reqs refused by MaxPendingRelays

@@ -110,7 +110,7 @@ func (m *Memberlist) Vouch(to core.NodeID, origins []core.NodeID, frame []byte, 
 			m.vouchStats.PeersFull++
 			continue
 		}
-		rec := appendAlive(nil, aliveMsg{id: mem.id, inc: mem.metaInc, meta: mem.meta(), sig: mem.sig()})
+		rec := appendAlive(nil, aliveOf(mem))
 		if len(rec) > room {
 			m.vouchStats.NoRoom++
 			continue

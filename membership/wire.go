@@ -51,10 +51,11 @@ type pingReq struct {
 }
 
 type aliveMsg struct {
-	id   core.NodeID
-	inc  uint64
-	meta []byte
-	sig  []byte
+	id    core.NodeID
+	inc   uint64
+	meta  []byte
+	sig   []byte
+	chain *aliveChain // nil: sig covers inc (AliveSigningBytes); else the chain's base (alive_chain.go)
 }
 
 type accuseMsg struct { // suspect and dead
@@ -76,7 +77,8 @@ type stateEntry struct {
 	inc     uint64
 	metaInc uint64 // alive and suspect: the incarnation meta and sig belong to
 	meta    []byte
-	sig     []byte // alive/suspect: the alive signature; left: the leave signature
+	sig     []byte      // alive/suspect: the alive signature; left: the leave signature
+	chain   *aliveChain // alive/suspect: the chain proving metaInc, if chained
 }
 
 type stateMsg struct {
@@ -112,6 +114,11 @@ func appendAlive(dst []byte, a aliveMsg) []byte {
 	body = binary.AppendUvarint(body, a.inc)
 	body = wire.AppendBytes(body, a.meta)
 	body = wire.AppendBytes(body, a.sig)
+	if a.chain != nil {
+		// Optional trailing field: unchained groups send the same bytes
+		// as before chains existed.
+		body = appendChain(body, a.chain, a.inc)
+	}
 	return core.AppendRecord(dst, RecAlive, body)
 }
 
@@ -134,9 +141,19 @@ func appendLeave(dst []byte, l leaveMsg) []byte {
 	return core.AppendRecord(dst, RecLeave, body)
 }
 
+// stateChained marks, in a state entry's state byte, an alive or suspect
+// entry whose signature is a chain's (alive_chain.go): the chain follows
+// the signature.
+const stateChained = 0x80
+
 func appendStateEntry(dst []byte, e *stateEntry) []byte {
 	dst = wire.AppendString(dst, string(e.id))
-	dst = append(dst, byte(e.state))
+	chained := e.chain != nil && (e.state == StateAlive || e.state == StateSuspect)
+	if chained {
+		dst = append(dst, byte(e.state)|stateChained)
+	} else {
+		dst = append(dst, byte(e.state))
+	}
 	dst = binary.AppendUvarint(dst, e.inc)
 	switch e.state {
 	case StateSuspect:
@@ -145,6 +162,9 @@ func appendStateEntry(dst []byte, e *stateEntry) []byte {
 	case StateAlive:
 		dst = wire.AppendBytes(dst, e.meta)
 		dst = wire.AppendBytes(dst, e.sig)
+		if chained {
+			dst = appendChain(dst, e.chain, e.metaInc)
+		}
 	case StateLeft:
 		dst = wire.AppendBytes(dst, e.sig)
 	}
@@ -183,6 +203,9 @@ func decodeAlive(b []byte, lim *Limits) (aliveMsg, error) {
 	a := aliveMsg{id: core.NodeID(r.ID(lim.MaxIDLen)), inc: r.Uvarint()}
 	a.meta = nilIfEmpty(r.Bytes(lim.MaxMetaSize, "metadata"))
 	a.sig = nilIfEmpty(r.Bytes(lim.MaxSigSize, "signature"))
+	if r.Err() == nil && r.Len() > 0 {
+		a.chain = readChain(r, a.inc)
+	}
 	r.End("alive")
 	return a, wrap("alive", r.Err())
 }
@@ -217,6 +240,11 @@ func decodeState(b []byte, lim *Limits) (stateMsg, error) {
 	}
 	for i := 0; i < n && r.Err() == nil; i++ {
 		e := stateEntry{id: core.NodeID(r.ID(lim.MaxIDLen)), state: State(r.Byte()), inc: r.Uvarint()}
+		chained := e.state&stateChained != 0
+		e.state &^= stateChained
+		if chained && e.state != StateAlive && e.state != StateSuspect {
+			r.Fail(fmt.Errorf("%w: a chain on a %v entry", core.ErrMalformed, e.state))
+		}
 		switch e.state {
 		case StateSuspect:
 			d := r.Uvarint()
@@ -235,6 +263,9 @@ func decodeState(b []byte, lim *Limits) (stateMsg, error) {
 		case StateDead:
 		default:
 			r.Fail(fmt.Errorf("%w: unknown member state %d", core.ErrMalformed, e.state))
+		}
+		if chained && r.Err() == nil {
+			e.chain = readChain(r, e.metaInc)
 		}
 		s.entries = append(s.entries, e)
 	}

@@ -157,6 +157,18 @@ func (r *Reader) ID(max int) string {
 	return string(b)
 }
 
+// Fixed reads exactly len(dst) bytes into dst (no length prefix).
+func (r *Reader) Fixed(dst []byte, what string) {
+	if r.err != nil {
+		return
+	}
+	if len(r.b) < len(dst) {
+		r.err = fmt.Errorf("%w in %s", ErrTruncated, what)
+		return
+	}
+	r.b = r.b[copy(dst, r.b):]
+}
+
 // Rest returns the unread bytes and consumes them.
 func (r *Reader) Rest() []byte {
 	b := r.b

@@ -45,8 +45,9 @@ func standInSig(id core.NodeID, msg []byte) []byte {
 	return binary.BigEndian.AppendUint64(nil, h.Sum64())
 }
 
-// sigKind classifies signed bytes (membership's AliveSigningBytes,
-// AccuseSigningBytes, LeaveSigningBytes) into a sigKinds index.
+// sigKind classifies signed bytes (membership's AliveSigningBytes and
+// ChainedAliveSigningBytes, AccuseSigningBytes, VerdictsSigningBytes,
+// LeaveSigningBytes) into a sigKinds index.
 func sigKind(msg []byte) int {
 	const accuse = "grapevine/member/accuse/v1"
 	switch {
@@ -55,6 +56,8 @@ func sigKind(msg []byte) int {
 			return 2
 		}
 		return 1
+	case bytes.HasPrefix(msg, []byte("grapevine/member/verdicts/")):
+		return 2 // verdicts signed together
 	case bytes.HasPrefix(msg, []byte("grapevine/member/leave/v1")):
 		return 3
 	default:

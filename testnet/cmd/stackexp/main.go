@@ -79,6 +79,8 @@ type params struct {
 	heard      *bool   // membership.Config.HeardAnswersProbe; nil keeps the profile's
 	auth       bool    // membership's authenticated mode with stand-in signatures (auth.go)
 	local      *bool   // membership.Config.LocalAccusations; nil keeps the profile's
+	chains     *bool   // membership.Config.AliveChains; nil keeps the profile's
+	batch      *bool   // membership.Config.BatchVerdicts; nil keeps the profile's
 	memProfile string  // heap profile written after the join phase and the settle time
 	progress   bool    // print the simulated time and heap every 10 simulated seconds
 	joinLimit  time.Duration
@@ -114,11 +116,15 @@ func main() {
 	reliable := flag.String("reliable", "", "membership.Config.ReliableLinks: on, off, or empty for the profile's")
 	flag.BoolVar(&p.auth, "auth", false, "run membership in authenticated mode as p2p peers do (stand-in signatures; the checks are counted and printed to stderr)")
 	local := flag.String("local-accusations", "", "membership.Config.LocalAccusations (with -auth): on, off, or empty for the profile's")
+	chains := flag.String("alive-chains", "", "membership.Config.AliveChains (with -auth): on, off, or empty for the profile's")
+	batch := flag.String("batch-verdicts", "", "membership.Config.BatchVerdicts (with -auth and local accusations): on, off, or empty for the profile's")
 	heard := flag.String("heard-answers", "", "membership.Config.HeardAnswersProbe: on, off, or empty for the profile's")
 	flag.Parse()
 	p.reliable = onOff("reliable", *reliable)
 	p.heard = onOff("heard-answers", *heard)
 	p.local = onOff("local-accusations", *local)
+	p.chains = onOff("alive-chains", *chains)
+	p.batch = onOff("batch-verdicts", *batch)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

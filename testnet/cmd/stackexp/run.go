@@ -105,8 +105,14 @@ func run(p params) result {
 	w.resetContacts()
 	before := net.Total()
 	sigs0 := w.sigSum(nil)
+	ms0 := w.membershipStats()
 	net.Run(net.Now() + 10*time.Second)
 	after := net.Total()
+	if debug {
+		ms1 := w.membershipStats()
+		fmt.Fprintf(os.Stderr, "idle 10 s, all nodes: refutations %d, updates sent %d, state bytes sent %d, frames sent %d, bytes sent %d\n",
+			ms1.Refutations-ms0.Refutations, ms1.UpdatesSent-ms0.UpdatesSent, ms1.StateBytesSent-ms0.StateBytesSent, ms1.FramesSent-ms0.FramesSent, ms1.BytesSent-ms0.BytesSent)
+	}
 	r.sigIdle = w.sigSum(nil).minus(sigs0).per(float64(p.n) * 10)
 	r.idleFrames = float64(after.FramesSent-before.FramesSent) / float64(p.n) / 10
 	r.idleBytes = float64(after.BytesSent-before.BytesSent) / float64(p.n) / 10
@@ -186,6 +192,9 @@ func run(p params) result {
 	}
 	if r.detected < 0 && len(victims) > 0 {
 		r.sigCrash = crashChecks()
+		if debug {
+			w.reportUndetected(victims)
+		}
 	}
 	afterStream := net.Total()
 	var bodies1 uint64

@@ -122,6 +122,12 @@ func newWorld(p params) *world {
 		if p.local != nil {
 			cfg.Membership.LocalAccusations = *p.local
 		}
+		if p.chains != nil {
+			cfg.Membership.AliveChains = *p.chains
+		}
+		if p.batch != nil {
+			cfg.Membership.BatchVerdicts = *p.batch
+		}
 		if p.suspMax > 0 {
 			cfg.Membership.SuspicionMaxTimeoutMult = p.suspMax
 		}
@@ -279,6 +285,39 @@ func (w *world) allHoldFailed(victims []int) bool {
 		}
 	}
 	return true
+}
+
+// membershipStats sums the nodes' membership counters that
+// STACKEXP_DEBUG reports.
+func (w *world) membershipStats() (sum membership.Stats) {
+	for _, nd := range w.nodes {
+		st := nd.gn.Membership().Stats()
+		sum.Refutations += st.Refutations
+		sum.UpdatesSent += st.UpdatesSent
+		sum.StateBytesSent += st.StateBytesSent
+		sum.FramesSent += st.FramesSent
+		sum.BytesSent += st.BytesSent
+	}
+	return sum
+}
+
+// reportUndetected prints, for each victim some survivor still holds
+// live, how many do and in which state (STACKEXP_DEBUG).
+func (w *world) reportUndetected(victims []int) {
+	for _, v := range victims {
+		held := map[membership.State]int{}
+		for i, nd := range w.nodes {
+			if w.crashed[i] {
+				continue
+			}
+			if m, ok := nd.gn.Membership().Member(sim.ID(v)); ok && m.State.Live() {
+				held[m.State]++
+			}
+		}
+		if len(held) > 0 {
+			fmt.Fprintf(os.Stderr, "victim %d still held live by survivors: %v\n", v, held)
+		}
+	}
 }
 
 func (w *world) resetContacts() {

@@ -1,0 +1,234 @@
+package membership
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/grapevine-p2p/grapevine/core"
+	"github.com/grapevine-p2p/grapevine/internal/wire"
+)
+
+// Verdicts signed together (Config.BatchVerdicts, with
+// Config.LocalAccusations and a Signer).
+//
+// A member believes a death on two declarers' signed verdicts (or one and
+// its own failed probe), and then passes on its own (verdictToPassOn). In
+// a wave of crashes that is two signature checks and one signature per
+// survivor per victim: at N = 1,000 with a tenth crashed on two cores,
+// 180,000 checks in a few seconds, a sixth of the whole window's CPU and
+// the largest single cost once refutations were chained (a window profile
+// of `bench -n 1000 -scenarios silent`, docs/benchmarks/ladder.md, session
+// 32).
+//
+// A verdict waits in the dissemination queue for the next gossip round
+// anyway, so this member holds its own verdicts until then and signs those
+// of one round together, in one record (RecVerdicts: the declarer, the
+// members and incarnations, one signature). A member that hears it checks
+// one signature for all of them, and skips it when none would change
+// anything (each listed member's death already believed here, or its
+// declarer already counted). A verdict heard from another member and held
+// as a suspicion is passed on as the record it came in. What a wave costs
+// each survivor falls with the number of verdicts a round carries; a
+// single crash costs what it did. A batch is signed by its declarer over
+// every entry, so it proves no more than the single verdicts would: the
+// two-declarer rule applies per entry.
+
+// RecVerdicts: declarer ID, uvarint count, then each member's ID and
+// incarnation, then the declarer's signature (VerdictsSigningBytes).
+const RecVerdicts uint8 = 0x4f
+
+// maxBatchVerdicts bounds the verdicts of one record: 24 of up to about 45
+// bytes (a peer ID and an incarnation) fit a 1,400-byte packet with the
+// declarer and a signature.
+const maxBatchVerdicts = 24
+
+// minVerdictBytes is the smallest entry: a 1-byte ID length, a 1-byte ID,
+// an incarnation.
+const minVerdictBytes = 3
+
+type verdictEntry struct {
+	id  core.NodeID
+	inc uint64
+}
+
+type verdictBatch struct {
+	from    core.NodeID // the declarer
+	entries []verdictEntry
+	sig     []byte
+}
+
+// VerdictsSigningBytes returns the bytes a declarer signs to declare the
+// members ids dead at incarnations incs (RecVerdicts).
+func VerdictsSigningBytes(declarer core.NodeID, ids []core.NodeID, incs []uint64) []byte {
+	b := append([]byte(nil), "grapevine/member/verdicts/v1"...)
+	b = wire.AppendString(b, string(declarer))
+	b = binary.AppendUvarint(b, uint64(len(ids)))
+	for i, id := range ids {
+		b = wire.AppendString(b, string(id))
+		b = binary.AppendUvarint(b, incs[i])
+	}
+	return b
+}
+
+func (b *verdictBatch) signingBytes() []byte {
+	ids := make([]core.NodeID, len(b.entries))
+	incs := make([]uint64, len(b.entries))
+	for i, e := range b.entries {
+		ids[i], incs[i] = e.id, e.inc
+	}
+	return VerdictsSigningBytes(b.from, ids, incs)
+}
+
+func appendVerdicts(dst []byte, b *verdictBatch) []byte {
+	body := wire.AppendString(nil, string(b.from))
+	body = binary.AppendUvarint(body, uint64(len(b.entries)))
+	for _, e := range b.entries {
+		body = wire.AppendString(body, string(e.id))
+		body = binary.AppendUvarint(body, e.inc)
+	}
+	body = wire.AppendBytes(body, b.sig)
+	return core.AppendRecord(dst, RecVerdicts, body)
+}
+
+func decodeVerdicts(body []byte, lim *Limits) (verdictBatch, error) {
+	r := wire.NewReader(body)
+	b := verdictBatch{from: core.NodeID(r.ID(lim.MaxIDLen))}
+	n := r.Count(maxBatchVerdicts, minVerdictBytes, "verdict")
+	if r.Err() == nil && n == 0 {
+		r.Fail(fmt.Errorf("%w: no verdicts", core.ErrMalformed))
+	}
+	if r.Err() == nil {
+		b.entries = make([]verdictEntry, 0, n)
+	}
+	for i := 0; i < n && r.Err() == nil; i++ {
+		b.entries = append(b.entries, verdictEntry{id: core.NodeID(r.ID(lim.MaxIDLen)), inc: r.Uvarint()})
+	}
+	b.sig = nilIfEmpty(r.Bytes(lim.MaxSigSize, "signature"))
+	r.End("verdicts")
+	return b, wrap("verdicts", r.Err())
+}
+
+// batchVerdicts reports whether this member signs its verdicts in batches.
+func (m *Memberlist) batchVerdicts() bool {
+	return m.cfg.BatchVerdicts && m.localAccusations() && m.cfg.Signer != nil
+}
+
+// passOnVerdict queues a, a verdict this member holds as its own or as
+// believed: into the next round's batch when it is this member's own and
+// verdicts are batched, else as a dead record.
+func (m *Memberlist) passOnVerdict(a accuseMsg) {
+	if a.from == m.cfg.ID && m.batchVerdicts() {
+		m.pendingVerdicts = append(m.pendingVerdicts, verdictEntry{id: a.id, inc: a.inc})
+		return
+	}
+	m.enqueue(a.id, RecDead, appendAccuse(nil, RecDead, a))
+}
+
+// ownVerdict returns this member's verdict on mem: unsigned when verdicts
+// are batched (the batch is signed), else signed.
+func (m *Memberlist) ownVerdict(mem *member) accuseMsg {
+	if m.batchVerdicts() {
+		return accuseMsg{id: mem.id, inc: mem.incarnation, from: m.cfg.ID}
+	}
+	return m.ownAccusation(RecDead, mem)
+}
+
+// flushVerdicts signs this member's pending verdicts, those still standing
+// (the member dead here at that incarnation), in records of at most
+// maxBatchVerdicts, and queues them.
+func (m *Memberlist) flushVerdicts() {
+	keep := m.pendingVerdicts[:0]
+	for _, e := range m.pendingVerdicts {
+		if mem := m.members.get(m.all, e.id); mem != nil && !mem.removed && mem.state == StateDead && mem.incarnation == e.inc {
+			keep = append(keep, e)
+		}
+	}
+	for len(keep) > 0 {
+		n := min(len(keep), maxBatchVerdicts)
+		b := &verdictBatch{from: m.cfg.ID, entries: append([]verdictEntry(nil), keep[:n]...)}
+		keep = keep[n:]
+		if b.sig = m.sign(b.signingBytes()); b.sig == nil {
+			continue // counted in SignErrors
+		}
+		m.stats.VerdictBatches++
+		m.verdictSeq++
+		m.enqueue(batchKey(m.cfg.ID, m.verdictSeq), RecVerdicts, appendVerdicts(nil, b))
+	}
+	clear(m.pendingVerdicts)
+	m.pendingVerdicts = m.pendingVerdicts[:0]
+}
+
+// batchKey is the dissemination queue's key for a declarer's batch: no
+// member's ID (those are not empty), and different for each batch, so
+// that no batch replaces another.
+func batchKey(declarer core.NodeID, seq uint64) core.NodeID {
+	return core.NodeID(fmt.Sprintf("\x00verdicts\x00%s\x00%d", declarer, seq))
+}
+
+// applyVerdicts applies a declarer's batch of verdicts: its signature is
+// checked once, and only if some entry would change anything here; each
+// entry is then a dead record from the declarer (declareDead). If any
+// entry is held as a suspicion by a declarer new here, the batch is passed
+// on as it came.
+func (m *Memberlist) applyVerdicts(b verdictBatch, from core.NodeID) {
+	if !m.localAccusations() {
+		// Only members that keep accusations local pass on their own
+		// verdicts, and so batch them; a member that passes on the
+		// records it believes has no single record to pass on here.
+		m.stats.UnknownRecords++
+		return
+	}
+	if b.from == m.cfg.ID {
+		m.stats.Stale++ // our own, echoed
+		return
+	}
+	news := false
+	for _, e := range b.entries {
+		if m.verdictNews(accuseMsg{id: e.id, inc: e.inc, from: b.from}) {
+			news = true
+			break
+		}
+	}
+	if !news {
+		m.stats.DuplicateAccusations++
+		return
+	}
+	if !m.verify(b.from, b.signingBytes(), b.sig) {
+		m.penalize(from, core.OffenceBadSignature)
+		return
+	}
+	if !m.admittedAccuser(accuseMsg{from: b.from}) {
+		return
+	}
+	passOn := false
+	for _, e := range b.entries {
+		// The batch's signature stands for each entry's: a marks it signed
+		// for accusedSelf's penalty, and is never re-encoded.
+		a := accuseMsg{id: e.id, inc: e.inc, from: b.from, sig: b.sig}
+		if m.dropStale(a, from) || m.knownDeclarer(a) {
+			continue
+		}
+		if m.declareDead(a, from) {
+			passOn = true
+		}
+	}
+	if passOn {
+		m.verdictSeq++
+		m.enqueue(batchKey(b.from, m.verdictSeq), RecVerdicts, appendVerdicts(nil, &b))
+	}
+}
+
+// verdictNews reports, without side effects, whether dead record a could
+// change anything here: it is about this member, or about a live member
+// at its current incarnation (or a higher one it signed), by a declarer
+// that does not count yet.
+func (m *Memberlist) verdictNews(a accuseMsg) bool {
+	if a.id == m.cfg.ID {
+		return !m.left && a.inc >= m.self.incarnation
+	}
+	mem := m.members.get(m.all, a.id)
+	if mem == nil || mem.removed || !mem.state.Live() || a.inc < mem.incarnation || a.inc > mem.metaInc {
+		return false
+	}
+	return !m.knownDeclarer(a)
+}

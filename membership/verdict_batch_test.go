@@ -1,0 +1,152 @@
+package membership
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/grapevine-p2p/grapevine/core"
+)
+
+// TestVerdictBatchWave: a tenth of a ring overlay crashes at once. With
+// BatchVerdicts every survivor still holds every victim dead, about as
+// soon as without, no live member is declared dead, and the survivors
+// check fewer signatures per victim: one batch credits its declarer for
+// every victim it lists.
+func TestVerdictBatchWave(t *testing.T) {
+	const n = 120
+	var victims []int
+	for v := 3; v < n; v += 10 {
+		victims = append(victims, v, v+4)
+	}
+	type outcome struct {
+		ticks, ticks95 int // until every survivor holds every victim dead; until 95 % of the pairs do
+		checksPerPair  float64
+		batches        uint64
+	}
+	runOne := func(seed uint64, batch bool) outcome {
+		c, cc := localCluster(t, n, seed, true, func(i int, cfg *Config) { cfg.BatchVerdicts = batch })
+		clear(cc.suspect)
+		clear(cc.dead)
+		for _, v := range victims {
+			c.down[v] = true
+		}
+		var o outcome
+		pairs, start := (n-len(victims))*len(victims), c.now
+		o.ticks = c.runUntil(600, fmt.Sprintf("batch=%v: survivors hold the victims dead", batch), func() bool {
+			if o.ticks95 == 0 && c.pairsHoldingDead(victims) >= pairs*95/100 {
+				o.ticks95 = c.now - start
+			}
+			return c.allHoldDead(victims...)
+		})
+		c.run(100)
+		for _, e := range c.events {
+			if e.Kind == EventFail && !c.down[c.byID[e.Member.ID]] {
+				t.Fatalf("batch=%v: live member %s declared dead", batch, e.Member.ID)
+			}
+		}
+		o.checksPerPair = float64(sum(cc.dead)) / float64((n-len(victims))*len(victims))
+		for _, m := range c.nodes {
+			o.batches += m.Stats().VerdictBatches
+		}
+		return o
+	}
+	for seed := uint64(1); seed <= 3; seed++ {
+		single, batched := runOne(seed, false), runOne(seed, true)
+		t.Logf("seed %d: single %+v; batched %+v", seed, single, batched)
+		if batched.batches == 0 || single.batches != 0 {
+			t.Fatalf("seed %d: %d batches signed with BatchVerdicts, %d without", seed, batched.batches, single.batches)
+		}
+		if batched.checksPerPair >= 0.9*single.checksPerPair {
+			t.Errorf("seed %d: %.2f checks per survivor per victim with batches, %.2f without: no saving", seed, batched.checksPerPair, single.checksPerPair)
+		}
+		// The last pairs can wait out Lifeguard's longest timeout for a
+		// second declarer in either mode; 95 % of them are the measure.
+		if batched.ticks95 > single.ticks95+10 {
+			t.Errorf("seed %d: 95 %% of the pairs held their victim dead after %d ticks with batches, %d without", seed, batched.ticks95, single.ticks95)
+		}
+	}
+}
+
+// pairsHoldingDead counts the (up member, victim) pairs where the member
+// holds the victim dead.
+func (c *cluster) pairsHoldingDead(victims []int) (k int) {
+	for i, m := range c.nodes {
+		if c.down[i] {
+			continue
+		}
+		for _, v := range victims {
+			if mem, ok := m.Member(nodeID(v)); ok && mem.State == StateDead {
+				k++
+			}
+		}
+	}
+	return k
+}
+
+// TestAttackVerdictBatch: a hostile member signs one batch declaring two
+// live members dead, and sends another whose signature it made up. The
+// forged one is refused and blamed on its sender; the signed one is one
+// declarer's word on each entry, a suspicion everywhere: both accused
+// refute, nobody declares either dead, and the declarer is blamed for each
+// refuted accusation.
+func TestAttackVerdictBatch(t *testing.T) {
+	const n, attacker, a1, a2 = 24, 23, 5, 14
+	pen := penalties{}
+	c, _ := localCluster(t, n, 4, true, func(i int, cfg *Config) {
+		cfg.Penalizer = core.PenalizerFunc(func(from core.NodeID, o core.Offence) {
+			if pen[from] == nil {
+				pen[from] = map[core.Offence]int{}
+			}
+			pen[from][o]++
+		})
+	})
+	inc1, inc2 := c.nodes[a1].Incarnation(), c.nodes[a2].Incarnation()
+	b := &verdictBatch{from: nodeID(attacker), entries: []verdictEntry{{nodeID(a1), inc1}, {nodeID(a2), inc2}}}
+	b.sig = testSig(nodeID(attacker), b.signingBytes())
+	forged := &verdictBatch{from: nodeID(3), entries: b.entries, sig: testSig(nodeID(attacker), b.signingBytes())}
+	c.inject(attacker, appendVerdicts(core.NewFrame(nil), forged))
+	c.run(2)
+	// Every member but the attacker and the named declarer (which takes a
+	// batch in its own name as an echo) checks it.
+	if got := pen[nodeID(attacker)][core.OffenceBadSignature]; got != n-2 {
+		t.Errorf("a batch with a forged signature: the sender was blamed %d times, want %d", got, n-2)
+	}
+	c.inject(attacker, appendVerdicts(core.NewFrame(nil), b))
+	c.run(400) // past the longest suspicion timeout
+	if c.nodes[a1].Incarnation() <= inc1 || c.nodes[a2].Incarnation() <= inc2 {
+		t.Errorf("the accused did not refute: incarnations %d, %d", c.nodes[a1].Incarnation(), c.nodes[a2].Incarnation())
+	}
+	if c.count(EventFail, nodeID(a1))+c.count(EventFail, nodeID(a2)) > 0 {
+		t.Fatal("one member's batch of verdicts evicted a live member")
+	}
+	if got := pen[nodeID(attacker)][core.OffenceRefutedAccusation]; got < 2 {
+		t.Errorf("the declarer was blamed for %d refuted accusations, want at least 2", got)
+	}
+}
+
+// TestVerdictBatchWire: a batch decodes to what was encoded; an empty one,
+// one over maxBatchVerdicts and a truncated one are errors.
+func TestVerdictBatchWire(t *testing.T) {
+	lim := DefaultLimits()
+	b := &verdictBatch{from: "d", entries: []verdictEntry{{"a", 3}, {"b", 9}}, sig: []byte("sig")}
+	body := recordBody(appendVerdicts(nil, b))
+	got, err := decodeVerdicts(body, &lim)
+	if err != nil || got.from != "d" || len(got.entries) != 2 || got.entries[1] != b.entries[1] || string(got.sig) != "sig" {
+		t.Fatalf("decoded %+v, %v", got, err)
+	}
+	if _, err := decodeVerdicts(body[:len(body)-1], &lim); err == nil {
+		t.Error("decoded a truncated batch")
+	}
+	empty := recordBody(appendVerdicts(nil, &verdictBatch{from: "d", sig: []byte("s")}))
+	if _, err := decodeVerdicts(empty, &lim); !errors.Is(err, core.ErrMalformed) {
+		t.Errorf("an empty batch: %v, want ErrMalformed", err)
+	}
+	big := &verdictBatch{from: "d", sig: []byte("s")}
+	for i := range maxBatchVerdicts + 1 {
+		big.entries = append(big.entries, verdictEntry{nodeID(i), 1})
+	}
+	if _, err := decodeVerdicts(recordBody(appendVerdicts(nil, big)), &lim); err == nil {
+		t.Errorf("decoded a batch of %d verdicts", len(big.entries))
+	}
+}
