@@ -214,6 +214,11 @@ type Config struct {
 	// that a member that hears them checks one signature for all
 	// (verdict_batch.go).
 	BatchVerdicts bool
+	// AskVerdicts, with LocalAccusations, has a member that has held one
+	// declarer's verdict for two protocol periods without a second ask a
+	// neighbour for its own, instead of waiting out Lifeguard's longest
+	// timeout (verdict_pull.go).
+	AskVerdicts bool
 	// AliveChains, with a Signer, signs with each alive update the head of
 	// a hash chain, so that a refutation reveals the chain's next link
 	// instead of carrying a new signature: a member that holds the signed
@@ -329,6 +334,7 @@ func DefaultLANConfig() Config {
 		LocalAccusations:        true,  // over an authenticated overlay, a crash costs each member 2.0 signature checks, not 5.7
 		AliveChains:             true,  // a refutation costs each member a hash, not a signature check
 		BatchVerdicts:           true,  // a wave of crashes costs each member fewer checks (1.45 per victim at n = 1,000, not 2.0)
+		AskVerdicts:             true,  // a member a wave's verdicts missed asks for one instead of waiting 27 s
 		NewMemberGrace:          100,   // 10 s: probes fail while a forming group dials its connections
 		NewMemberSuspicionMult:  4,     // memberlist's timeout during the grace
 		Lifeguard:               true,  // local health, nacks, dynamic suspicion, buddy system

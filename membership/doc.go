@@ -97,6 +97,11 @@
 //     gossip round together (RecVerdicts); a receiver checks the one
 //     signature only when some entry is news, and applies each entry as
 //     that declarer's dead record (verdict_batch.go).
+//   - With Config.AskVerdicts a member that has held a suspicion of a
+//     member that is not its neighbour for two periods without believing
+//     it asks a neighbour for its own verdict (RecVerdictWant); the
+//     neighbour answers, for members it holds dead, with its own signed
+//     verdicts, at most CorrectionsPerTick answers a tick (verdict_pull.go).
 //   - Tree push (AppendPeers) routes around a suspect only when this
 //     member's own probe of it failed or two distinct members' signed
 //     accusations were verified, so a member accused by one hostile member

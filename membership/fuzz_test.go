@@ -33,6 +33,7 @@ func seedRecords() [][]byte {
 		appendAlive(nil, aliveMsg{id: "a", inc: 3, sig: []byte("s"), chain: &aliveChain{base: 3, head: [chainSize]byte{6}, link: [chainSize]byte{6}}}),
 		appendBump(nil, bumpMsg{id: "a", inc: 4, base: 1, link: [chainSize]byte{7}}),
 		appendVerdicts(nil, &verdictBatch{from: "d", entries: []verdictEntry{{"a", 1}, {"b", 2}}, sig: []byte("s")}),
+		appendVerdictWant(nil, []verdictEntry{{"a", 1}, {"b", 2}}),
 		suspectRec("a", 1, "b"),
 		deadRec("a", 1, "b"),
 		leaveRec("a", 1),
@@ -97,6 +98,10 @@ func FuzzDecodeRecords(f *testing.F) {
 		case RecAlive:
 			if a, err := decodeAlive(body, &lim); err == nil {
 				re = appendAlive(nil, a)
+			}
+		case RecVerdictWant:
+			if e, err := decodeVerdictWant(body, &lim); err == nil {
+				re = appendVerdictWant(nil, e)
 			}
 		case RecVerdicts:
 			if b, err := decodeVerdicts(body, &lim); err == nil {

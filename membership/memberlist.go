@@ -89,8 +89,9 @@ type Memberlist struct {
 
 	nextProbe, nextGossip, nextPushPull, nextReconnect, nextJoin uint64
 
-	corrections int // sent this tick
-	reminders   int // sent this tick
+	corrections    int // sent this tick
+	reminders      int // sent this tick
+	verdictAnswers int // asks for verdicts answered this tick (verdict_pull.go)
 
 	seeds   []core.NodeID
 	joining bool
@@ -258,11 +259,12 @@ func (m *Memberlist) SetMeta(meta []byte) error {
 // next probe, gossip, push-pull, join retries and tombstone reaping.
 func (m *Memberlist) Tick() {
 	m.tick++
-	m.corrections, m.reminders = 0, 0
+	m.corrections, m.reminders, m.verdictAnswers = 0, 0, 0
 	m.reap()
 	m.trimSample()
 	m.askUnknownNeighbors()
 	m.checkSuspects()
+	m.askVerdicts()
 	m.checkRelays()
 	if !m.left {
 		m.checkProbe()
@@ -387,6 +389,12 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 			return err
 		}
 		m.applyBump(b, from)
+	case RecVerdictWant:
+		entries, err := decodeVerdictWant(rec.Body, lim)
+		if err != nil {
+			return err
+		}
+		m.onVerdictWant(from, entries)
 	case RecVerdicts:
 		b, err := decodeVerdicts(rec.Body, lim)
 		if err != nil {

@@ -20,6 +20,8 @@ type suspicion struct {
 	accuserSig []byte        // the first accuser's signature, for reminders
 	declarers  []core.NodeID // distinct members whose signed dead record was heard
 	probedDown bool          // this member's own probe of the suspect failed
+	askAt      uint64        // when to ask a neighbour again for its verdict (0: not asked yet; verdict_pull.go)
+	asks       int           // asks made
 }
 
 // maxDeclarers bounds suspicion.declarers: two are enough for a verdict.

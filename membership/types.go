@@ -160,6 +160,10 @@ type Stats struct {
 	ChainLinksChecked   uint64 // chained alive updates checked by hashing (a new chain's signature is counted in SignaturesChecked too)
 	BumpsUnverifiable   uint64 // refutation bumps about members unknown here or held under another chain: dropped, the sender not blamed
 	VerdictBatches      uint64 // records of this member's verdicts signed together (RecVerdicts, Config.LocalAccusations)
+	VerdictsAsked       uint64 // verdicts asked of a neighbour after one declarer's went unseconded (RecVerdictWant)
+	VerdictsAnswered    uint64 // this member's verdicts sent in answer to asks
+	VerdictWantsRefused uint64 // asks from members not known alive (or not admitted), unanswered
+	VerdictWantsLimited uint64 // asks over CorrectionsPerTick a tick, unanswered
 	SignaturesChecked   uint64 // signatures of alive, leave, suspect and dead records checked (authenticated mode)
 	RelaysServed        uint64 // ping-reqs served for others
 	RelaysDropped       uint64 // ping-reqs refused by MaxPendingRelays
