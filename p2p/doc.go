@@ -97,8 +97,14 @@
 //     (membership.Config.LocalAccusations), and the several neighbours of a
 //     crashed member, which each probed it, declare it dead on their own
 //     evidence; their verdicts reach everyone, and make the verdict at
-//     members that never talked to it. Answers (acks, state replies) go to
-//     whoever asked, over a short-lived connection if need be.
+//     members that never talked to it. A member signs its verdicts of one
+//     gossip round together (membership.Config.BatchVerdicts), and one that
+//     a wave's verdicts missed asks a neighbour for its own
+//     (membership.Config.AskVerdicts). A refutation reveals the next link
+//     of a hash chain the member signed with its alive update
+//     (membership.Config.AliveChains), so that checking it costs every
+//     member a hash, not a signature check. Answers (acks, state replies)
+//     go to whoever asked, over a short-lived connection if need be.
 //   - What a peer remembers. Every peer keeps the whole member list (about
 //     150 bytes a member): the origin check (origins.go) takes in a message
 //     only from an origin it knows. membership.Config.MemberSample bounds

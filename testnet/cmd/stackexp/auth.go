@@ -36,13 +36,22 @@ func (c sigCounts) minus(o sigCounts) sigCounts {
 
 var errStandInSig = errors.New("stackexp: stand-in signature does not match")
 
-// standInSig is id's stand-in signature over msg.
+// standInSigSize is an Ed25519 signature's size, what p2p peers sign
+// with: the stand-in is as large, so that the simulator's wire bytes are
+// those of real records (a signed alive update against a chain's bump,
+// one verdict against a batch).
+const standInSigSize = 64
+
+// standInSig is id's stand-in signature over msg: an FNV hash of both,
+// padded to standInSigSize.
 func standInSig(id core.NodeID, msg []byte) []byte {
 	h := fnv.New64a()
 	h.Write([]byte(id))
 	h.Write([]byte{0})
 	h.Write(msg)
-	return binary.BigEndian.AppendUint64(nil, h.Sum64())
+	sig := make([]byte, 8, standInSigSize)
+	binary.BigEndian.PutUint64(sig, h.Sum64())
+	return sig[:standInSigSize]
 }
 
 // sigKind classifies signed bytes (membership's AliveSigningBytes and

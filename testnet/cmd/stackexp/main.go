@@ -81,6 +81,7 @@ type params struct {
 	local      *bool   // membership.Config.LocalAccusations; nil keeps the profile's
 	chains     *bool   // membership.Config.AliveChains; nil keeps the profile's
 	batch      *bool   // membership.Config.BatchVerdicts; nil keeps the profile's
+	ask        *bool   // membership.Config.AskVerdicts; nil keeps the profile's
 	memProfile string  // heap profile written after the join phase and the settle time
 	progress   bool    // print the simulated time and heap every 10 simulated seconds
 	joinLimit  time.Duration
@@ -118,6 +119,7 @@ func main() {
 	local := flag.String("local-accusations", "", "membership.Config.LocalAccusations (with -auth): on, off, or empty for the profile's")
 	chains := flag.String("alive-chains", "", "membership.Config.AliveChains (with -auth): on, off, or empty for the profile's")
 	batch := flag.String("batch-verdicts", "", "membership.Config.BatchVerdicts (with -auth and local accusations): on, off, or empty for the profile's")
+	ask := flag.String("ask-verdicts", "", "membership.Config.AskVerdicts (with -auth and local accusations): on, off, or empty for the profile's")
 	heard := flag.String("heard-answers", "", "membership.Config.HeardAnswersProbe: on, off, or empty for the profile's")
 	flag.Parse()
 	p.reliable = onOff("reliable", *reliable)
@@ -125,6 +127,7 @@ func main() {
 	p.local = onOff("local-accusations", *local)
 	p.chains = onOff("alive-chains", *chains)
 	p.batch = onOff("batch-verdicts", *batch)
+	p.ask = onOff("ask-verdicts", *ask)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

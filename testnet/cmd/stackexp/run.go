@@ -190,6 +190,11 @@ func run(p params) result {
 			break
 		}
 	}
+	if debug {
+		ms := w.membershipStats()
+		fmt.Fprintf(os.Stderr, "membership, whole run, all nodes: bad signatures %d, bumps unverifiable %d, chain links checked %d, refutations %d, suspicions %d, declared %d\n",
+			ms.BadSignatures, ms.BumpsUnverifiable, ms.ChainLinksChecked, ms.Refutations, ms.Suspicions, ms.Declared)
+	}
 	if r.detected < 0 && len(victims) > 0 {
 		r.sigCrash = crashChecks()
 		if debug {

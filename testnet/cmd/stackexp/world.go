@@ -128,6 +128,9 @@ func newWorld(p params) *world {
 		if p.batch != nil {
 			cfg.Membership.BatchVerdicts = *p.batch
 		}
+		if p.ask != nil {
+			cfg.Membership.AskVerdicts = *p.ask
+		}
 		if p.suspMax > 0 {
 			cfg.Membership.SuspicionMaxTimeoutMult = p.suspMax
 		}
@@ -297,6 +300,11 @@ func (w *world) membershipStats() (sum membership.Stats) {
 		sum.StateBytesSent += st.StateBytesSent
 		sum.FramesSent += st.FramesSent
 		sum.BytesSent += st.BytesSent
+		sum.BadSignatures += st.BadSignatures
+		sum.BumpsUnverifiable += st.BumpsUnverifiable
+		sum.ChainLinksChecked += st.ChainLinksChecked
+		sum.Suspicions += st.Suspicions
+		sum.Declared += st.Declared
 	}
 	return sum
 }
