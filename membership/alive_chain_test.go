@@ -25,12 +25,7 @@ func chainCluster(t *testing.T, n int, seed uint64, chains bool) (*cluster, []in
 			}
 			return verify.VerifyMembership(member, msg, sig)
 		})
-		cfg.Penalizer = core.PenalizerFunc(func(from core.NodeID, o core.Offence) {
-			if pen[from] == nil {
-				pen[from] = map[core.Offence]int{}
-			}
-			pen[from][o]++
-		})
+		cfg.Penalizer = pen.recorder()
 	})
 	c.joinAll()
 	c.runUntil(3000, "convergence", c.converged)

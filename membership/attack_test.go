@@ -52,18 +52,23 @@ func authenticate(cfg *Config) {
 	})
 }
 
+// recorder returns a Penalizer that counts each offence into p.
+func (p penalties) recorder() core.Penalizer {
+	return core.PenalizerFunc(func(from core.NodeID, o core.Offence) {
+		if p[from] == nil {
+			p[from] = map[core.Offence]int{}
+		}
+		p[from][o]++
+	})
+}
+
 // authCluster is a cluster in authenticated mode, every member signing
 // with testSig and reporting penalties into the returned map.
 func authCluster(t *testing.T, n int, seed uint64) (*cluster, penalties) {
 	pen := penalties{}
 	c := newCluster(t, n, seed, func(i int, cfg *Config) {
 		authenticate(cfg)
-		cfg.Penalizer = core.PenalizerFunc(func(from core.NodeID, o core.Offence) {
-			if pen[from] == nil {
-				pen[from] = map[core.Offence]int{}
-			}
-			pen[from][o]++
-		})
+		cfg.Penalizer = pen.recorder()
 	})
 	c.joinAll()
 	c.runUntil(3000, "convergence", c.converged)

@@ -8,43 +8,62 @@ import (
 	"github.com/grapevine-p2p/grapevine/core"
 )
 
-// TestVerdictBatchWave: a tenth of a ring overlay crashes at once. With
-// BatchVerdicts every survivor still holds every victim dead, about as
-// soon as without, no live member is declared dead, and the survivors
-// check fewer signatures per victim: one batch credits its declarer for
-// every victim it lists.
-func TestVerdictBatchWave(t *testing.T) {
-	const n = 120
+// waveVictims is every tenth member of a ring of n and the one four places
+// after it: a fifth of the group.
+func waveVictims(n int) []int {
 	var victims []int
 	for v := 3; v < n; v += 10 {
 		victims = append(victims, v, v+4)
 	}
+	return victims
+}
+
+// wave is what crashWave measured.
+type wave struct {
+	ticks, ticks95 int // until every survivor holds every victim dead; until 95 % of the pairs do
+}
+
+// crashWave crashes victims at once and runs c until every survivor holds
+// every victim dead, failing if a live member is declared dead.
+func (c *cluster) crashWave(t *testing.T, victims []int, what string) wave {
+	for _, v := range victims {
+		c.down[v] = true
+	}
+	var w wave
+	pairs, start := (len(c.nodes)-len(victims))*len(victims), c.now
+	w.ticks = c.runUntil(600, what+": survivors hold the victims dead", func() bool {
+		if w.ticks95 == 0 && c.pairsHoldingDead(victims) >= pairs*95/100 {
+			w.ticks95 = c.now - start
+		}
+		return c.allHoldDead(victims...)
+	})
+	c.run(100)
+	for _, e := range c.events {
+		if e.Kind == EventFail && !c.down[c.byID[e.Member.ID]] {
+			t.Fatalf("%s: live member %s declared dead", what, e.Member.ID)
+		}
+	}
+	return w
+}
+
+// TestVerdictBatchWave: a fifth of a ring overlay crashes at once. With
+// BatchVerdicts every survivor still holds every victim dead, 95 % of
+// them about as soon as without, no live member is declared dead, and the
+// survivors check fewer signatures per victim: one batch credits its
+// declarer for every victim it lists.
+func TestVerdictBatchWave(t *testing.T) {
+	const n = 120
+	victims := waveVictims(n)
 	type outcome struct {
-		ticks, ticks95 int // until every survivor holds every victim dead; until 95 % of the pairs do
-		checksPerPair  float64
-		batches        uint64
+		wave
+		checksPerPair float64
+		batches       uint64
 	}
 	runOne := func(seed uint64, batch bool) outcome {
 		c, cc := localCluster(t, n, seed, true, func(i int, cfg *Config) { cfg.BatchVerdicts = batch })
 		clear(cc.suspect)
 		clear(cc.dead)
-		for _, v := range victims {
-			c.down[v] = true
-		}
-		var o outcome
-		pairs, start := (n-len(victims))*len(victims), c.now
-		o.ticks = c.runUntil(600, fmt.Sprintf("batch=%v: survivors hold the victims dead", batch), func() bool {
-			if o.ticks95 == 0 && c.pairsHoldingDead(victims) >= pairs*95/100 {
-				o.ticks95 = c.now - start
-			}
-			return c.allHoldDead(victims...)
-		})
-		c.run(100)
-		for _, e := range c.events {
-			if e.Kind == EventFail && !c.down[c.byID[e.Member.ID]] {
-				t.Fatalf("batch=%v: live member %s declared dead", batch, e.Member.ID)
-			}
-		}
+		o := outcome{wave: c.crashWave(t, victims, fmt.Sprintf("batch=%v", batch))}
 		o.checksPerPair = float64(sum(cc.dead)) / float64((n-len(victims))*len(victims))
 		for _, m := range c.nodes {
 			o.batches += m.Stats().VerdictBatches
@@ -93,14 +112,7 @@ func (c *cluster) pairsHoldingDead(victims []int) (k int) {
 func TestAttackVerdictBatch(t *testing.T) {
 	const n, attacker, a1, a2 = 24, 23, 5, 14
 	pen := penalties{}
-	c, _ := localCluster(t, n, 4, true, func(i int, cfg *Config) {
-		cfg.Penalizer = core.PenalizerFunc(func(from core.NodeID, o core.Offence) {
-			if pen[from] == nil {
-				pen[from] = map[core.Offence]int{}
-			}
-			pen[from][o]++
-		})
-	})
+	c, _ := localCluster(t, n, 4, true, func(i int, cfg *Config) { cfg.Penalizer = pen.recorder() })
 	inc1, inc2 := c.nodes[a1].Incarnation(), c.nodes[a2].Incarnation()
 	b := &verdictBatch{from: nodeID(attacker), entries: []verdictEntry{{nodeID(a1), inc1}, {nodeID(a2), inc2}}}
 	b.sig = testSig(nodeID(attacker), b.signingBytes())

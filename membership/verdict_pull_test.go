@@ -18,48 +18,27 @@ import (
 // member is declared dead either way.
 func TestVerdictPullTail(t *testing.T) {
 	const n = 120
-	var victims []int
-	for v := 3; v < n; v += 10 {
-		victims = append(victims, v, v+4)
-	}
-	type outcome struct {
-		ticks, ticks95 int
-		asked          uint64
-	}
-	runOne := func(seed uint64, ask bool) outcome {
+	victims := waveVictims(n)
+	runOne := func(seed uint64, ask bool) (wave, uint64) {
 		c, _ := localCluster(t, n, seed, true, func(i int, cfg *Config) {
 			cfg.AskVerdicts = ask
 			cfg.ReliableLinks = true
 		})
-		for _, v := range victims {
-			c.down[v] = true
-		}
 		c.loss = 0.1
-		var o outcome
-		pairs, start := (n-len(victims))*len(victims), c.now
-		o.ticks = c.runUntil(600, fmt.Sprintf("ask=%v: survivors hold the victims dead", ask), func() bool {
-			if o.ticks95 == 0 && c.pairsHoldingDead(victims) >= pairs*95/100 {
-				o.ticks95 = c.now - start
-			}
-			return c.allHoldDead(victims...)
-		})
-		c.run(100)
-		for _, e := range c.events {
-			if e.Kind == EventFail && !c.down[c.byID[e.Member.ID]] {
-				t.Fatalf("ask=%v: live member %s declared dead", ask, e.Member.ID)
-			}
-		}
+		w := c.crashWave(t, victims, fmt.Sprintf("ask=%v", ask))
+		var asked uint64
 		for _, m := range c.nodes {
-			o.asked += m.Stats().VerdictsAsked
+			asked += m.Stats().VerdictsAsked
 		}
-		return o
+		return w, asked
 	}
 	var pushTail, askTail int
 	for seed := uint64(1); seed <= 4; seed++ {
-		push, ask := runOne(seed, false), runOne(seed, true)
-		t.Logf("seed %d: push only %+v; asking %+v", seed, push, ask)
-		if push.asked != 0 || ask.asked == 0 {
-			t.Fatalf("seed %d: %d verdicts asked without AskVerdicts, %d with", seed, push.asked, ask.asked)
+		push, pushAsked := runOne(seed, false)
+		ask, asked := runOne(seed, true)
+		t.Logf("seed %d: push only %+v; asking %+v, %d verdicts asked", seed, push, ask, asked)
+		if pushAsked != 0 || asked == 0 {
+			t.Fatalf("seed %d: %d verdicts asked without AskVerdicts, %d with", seed, pushAsked, asked)
 		}
 		pushTail += push.ticks - push.ticks95
 		askTail += ask.ticks - ask.ticks95

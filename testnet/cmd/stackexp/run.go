@@ -253,17 +253,7 @@ func run(p params) result {
 	r.in0, r.in1, r.outAtMin, r.outMean, r.oneWay = w.eagerShape(eagerMin)
 	if debug {
 		fmt.Fprintln(os.Stderr, "suspicion events about live nodes:", w.falseSuspicions)
-		var ms membership.Stats
-		for _, nd := range w.nodes {
-			st := nd.gn.Membership().Stats()
-			ms.PingsSent += st.PingsSent
-			ms.SuspectProbes += st.SuspectProbes
-			ms.SilentProbes += st.SilentProbes
-			ms.UpdatesSent += st.UpdatesSent
-			ms.PingReqsSent += st.PingReqsSent
-			ms.ProbesHeard += st.ProbesHeard
-			ms.Suspicions += st.Suspicions
-		}
+		ms := w.membershipStats()
 		fmt.Fprintf(os.Stderr, "membership: pings %d, silent %d, suspect %d, updates sent %d, ping-reqs %d, probes answered by frames %d, suspicions raised %d\n",
 			ms.PingsSent, ms.SilentProbes, ms.SuspectProbes, ms.UpdatesSent, ms.PingReqsSent, ms.ProbesHeard, ms.Suspicions)
 	}

@@ -305,6 +305,11 @@ func (w *world) membershipStats() (sum membership.Stats) {
 		sum.ChainLinksChecked += st.ChainLinksChecked
 		sum.Suspicions += st.Suspicions
 		sum.Declared += st.Declared
+		sum.PingsSent += st.PingsSent
+		sum.SuspectProbes += st.SuspectProbes
+		sum.SilentProbes += st.SilentProbes
+		sum.PingReqsSent += st.PingReqsSent
+		sum.ProbesHeard += st.ProbesHeard
 	}
 	return sum
 }
