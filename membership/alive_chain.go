@@ -31,7 +31,8 @@ import (
 // anyone can check against the head, or against any later link it holds,
 // by hashing: a refutation reveals the next link instead of carrying a new
 // signature. A member that already holds the signed head checks a
-// refutation with one SHA-256 (about 0.3 µs against about 60 µs); one that
+// refutation with one SHA-256 (0.11 µs against 68 µs for an Ed25519
+// check on the project's 2-core machine, Go's crypto packages); one that
 // does not checks the signature once and at most L hashes. After L
 // refutations, or when its metadata changes, a member signs a new chain.
 //
@@ -54,7 +55,7 @@ import (
 
 // chainLength is L, the refutations one signed chain proves: it also
 // bounds the hashes a member without the chain spends on one update
-// (256 SHA-256 of 32 bytes, about one signature check).
+// (256 SHA-256 of 32 bytes, 28 µs, under half a signature check).
 const chainLength = 256
 
 // chainSize is the size of a chain's head and links.

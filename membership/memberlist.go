@@ -22,19 +22,19 @@ type Memberlist struct {
 	cfg Config
 	rng *rand.Rand
 
-	tick      uint64
-	self      *member
-	chainSeed [chainSize]byte // the secret seed of this member's alive chain (alive_chain.go)
+	tick     uint64
+	self     *member
+	members  memberIndex        // lookup only, never iterated
+	all      []*member          // every known member, self and tombstones included
+	byState  [StateLeft + 1]int // how many of all are in each state (setState keeps it)
+	live     []*member          // alive and suspect members other than self
+	liveVer  uint64             // bumped whenever live changes (PeersVersion)
+	tombs    []tomb             // tombstones in the order they were made, from tombHead
+	tombHead int
 
-	pendingVerdicts []verdictEntry     // this member's verdicts for the next round's batch (verdict_batch.go)
-	verdictSeq      uint64             // numbers batches in the dissemination queue
-	members         memberIndex        // lookup only, never iterated
-	all             []*member          // every known member, self and tombstones included
-	byState         [StateLeft + 1]int // how many of all are in each state (setState keeps it)
-	live            []*member          // alive and suspect members other than self
-	liveVer         uint64             // bumped whenever live changes (PeersVersion)
-	tombs           []tomb             // tombstones in the order they were made, from tombHead
-	tombHead        int
+	chainSeed       [chainSize]byte // the secret seed of this member's alive chain (alive_chain.go)
+	pendingVerdicts []verdictEntry  // this member's verdicts for the next round's batch (verdict_batch.go)
+	verdictSeq      uint64          // numbers batches in the dissemination queue
 
 	// members asked for their state (ask_state.go)
 	stateAsks   map[core.NodeID]*stateAsk

@@ -145,17 +145,27 @@ func (m *Memberlist) flushVerdicts() {
 	}
 	for len(keep) > 0 {
 		n := min(len(keep), maxBatchVerdicts)
-		b := &verdictBatch{from: m.cfg.ID, entries: append([]verdictEntry(nil), keep[:n]...)}
+		b := m.signBatch(append([]verdictEntry(nil), keep[:n]...))
 		keep = keep[n:]
-		if b.sig = m.sign(b.signingBytes()); b.sig == nil {
+		if b == nil {
 			continue // counted in SignErrors
 		}
-		m.stats.VerdictBatches++
 		m.verdictSeq++
 		m.enqueue(batchKey(m.cfg.ID, m.verdictSeq), RecVerdicts, appendVerdicts(nil, b))
 	}
 	clear(m.pendingVerdicts)
 	m.pendingVerdicts = m.pendingVerdicts[:0]
+}
+
+// signBatch returns this member's verdicts on entries, signed together;
+// nil if signing failed.
+func (m *Memberlist) signBatch(entries []verdictEntry) *verdictBatch {
+	b := &verdictBatch{from: m.cfg.ID, entries: entries}
+	if b.sig = m.sign(b.signingBytes()); b.sig == nil {
+		return nil
+	}
+	m.stats.VerdictBatches++
+	return b
 }
 
 // batchKey is the dissemination queue's key for a declarer's batch: no

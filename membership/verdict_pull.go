@@ -154,14 +154,14 @@ func (m *Memberlist) onVerdictWant(from core.NodeID, entries []verdictEntry) {
 	m.stats.VerdictsAnswered += uint64(len(dead))
 	f := core.NewFrame(nil)
 	if m.batchVerdicts() {
-		b := &verdictBatch{from: m.cfg.ID}
+		entries := make([]verdictEntry, 0, len(dead))
 		for _, mem := range dead {
-			b.entries = append(b.entries, verdictEntry{id: mem.id, inc: mem.incarnation})
+			entries = append(entries, verdictEntry{id: mem.id, inc: mem.incarnation})
 		}
-		if b.sig = m.sign(b.signingBytes()); b.sig == nil {
+		b := m.signBatch(entries)
+		if b == nil {
 			return
 		}
-		m.stats.VerdictBatches++
 		f = appendVerdicts(f, b)
 	} else {
 		for _, mem := range dead {
