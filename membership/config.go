@@ -219,6 +219,13 @@ type Config struct {
 	// neighbour for its own, instead of waiting out Lifeguard's longest
 	// timeout (verdict_pull.go).
 	AskVerdicts bool
+	// AnswerAccusers, with LocalAccusations, has a member that its
+	// accuser suspects directly answer that accuser alone, directly,
+	// instead of raising its incarnation for the whole group to pass on;
+	// the accuser ends its suspicion on the answer. A suspicion no answer
+	// can end (relayed, a verdict, or over the limits) is refuted to the
+	// group as before (answer.go).
+	AnswerAccusers bool
 	// AliveChains, with a Signer, signs with each alive update the head of
 	// a hash chain, so that a refutation reveals the chain's next link
 	// instead of carrying a new signature: a member that holds the signed
@@ -335,6 +342,7 @@ func DefaultLANConfig() Config {
 		AliveChains:             true,  // a refutation costs each member a hash, not a signature check
 		BatchVerdicts:           true,  // a wave of crashes costs each member fewer checks (1.45 per victim at n = 1,000, not 2.0)
 		AskVerdicts:             true,  // a member a wave's verdicts missed asks for one instead of waiting 27 s
+		AnswerAccusers:          true,  // a false suspicion costs an answer to its accuser, not 16,000 sends of a refutation at n = 1,000
 		NewMemberGrace:          100,   // 10 s: probes fail while a forming group dials its connections
 		NewMemberSuspicionMult:  4,     // memberlist's timeout during the grace
 		Lifeguard:               true,  // local health, nacks, dynamic suspicion, buddy system

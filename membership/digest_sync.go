@@ -64,7 +64,7 @@ func (m *Memberlist) syncState(to core.NodeID) {
 	salt := m.rng.Uint64()
 	fps := m.fpScratch[:0]
 	for _, mem := range m.all {
-		e := entryOf(mem)
+		e := m.entryFor(mem)
 		fps = append(fps, m.fingerprint(salt, &e))
 	}
 	m.fpScratch = fps[:0]
@@ -98,7 +98,7 @@ func (m *Memberlist) onStateDigest(from core.NodeID, d digestMsg) {
 	held := make([]bool, len(d.fps))
 	c := m.partialChunker(from)
 	for _, mem := range m.all {
-		e := entryOf(mem)
+		e := m.entryFor(mem)
 		if i, ok := slices.BinarySearch(d.fps, m.fingerprint(d.salt, &e)); ok {
 			held[i] = true
 			continue
@@ -133,7 +133,7 @@ func (m *Memberlist) onStateWant(from core.NodeID, w digestMsg) {
 	slices.Sort(w.fps)
 	c := m.partialChunker(from)
 	for _, mem := range m.all {
-		e := entryOf(mem)
+		e := m.entryFor(mem)
 		if _, ok := slices.BinarySearch(w.fps, m.fingerprint(w.salt, &e)); ok {
 			c.add(&e)
 		}

@@ -102,6 +102,13 @@
 //     it asks a neighbour for its own verdict (RecVerdictWant); the
 //     neighbour answers, for members it holds dead, with its own signed
 //     verdicts, at most CorrectionsPerTick answers a tick (verdict_pull.go).
+//   - With Config.AnswerAccusers a member that its accuser suspects,
+//     directly, answers that accuser alone (RecAnswer) and keeps its
+//     incarnation, instead of a refutation every member passes on; the
+//     answer counts only from the suspect's own connection, the accuser's
+//     reminders come a probe timeout after the suspicion, and a second late
+//     reminder, a relayed suspicion or a verdict is refuted to the group as
+//     before. A member's full state shows its suspects alive (answer.go).
 //   - Tree push (AppendPeers) routes around a suspect only when this
 //     member's own probe of it failed or two distinct members' signed
 //     accusations were verified, so a member accused by one hostile member

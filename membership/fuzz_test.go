@@ -34,6 +34,7 @@ func seedRecords() [][]byte {
 		appendBump(nil, bumpMsg{id: "a", inc: 4, base: 1, link: [chainSize]byte{7}}),
 		appendVerdicts(nil, &verdictBatch{from: "d", entries: []verdictEntry{{"a", 1}, {"b", 2}}, sig: []byte("s")}),
 		appendVerdictWant(nil, []verdictEntry{{"a", 1}, {"b", 2}}),
+		appendAnswer(nil, answerMsg{id: "a", inc: 5}),
 		suspectRec("a", 1, "b"),
 		deadRec("a", 1, "b"),
 		leaveRec("a", 1),
@@ -110,6 +111,10 @@ func FuzzDecodeRecords(f *testing.F) {
 		case RecBump:
 			if b, err := decodeBump(body, &lim); err == nil {
 				re = appendBump(nil, b)
+			}
+		case RecAnswer:
+			if a, err := decodeAnswer(body, &lim); err == nil {
+				re = appendAnswer(nil, a)
 			}
 		case RecSuspect, RecDead:
 			if a, err := decodeAccuse(body, &lim, "accuse"); err == nil {

@@ -94,6 +94,7 @@ func (m *Memberlist) ownEvidenceTimeout(s *suspicion) {
 		s.max = t
 		s.reset()
 	}
+	m.expectAnswer(s)
 }
 
 // verdictToPassOn returns the dead record to pass on for mem, whose death

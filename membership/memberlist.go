@@ -36,6 +36,12 @@ type Memberlist struct {
 	pendingVerdicts []verdictEntry  // this member's verdicts for the next round's batch (verdict_batch.go)
 	verdictSeq      uint64          // numbers batches in the dissemination queue
 
+	// accusers answered directly at incarnation answeredInc, and the
+	// answers sent this tick (answer.go)
+	answered    []answeredAccuser
+	answeredInc uint64
+	answersSent int
+
 	// members asked for their state (ask_state.go)
 	stateAsks   map[core.NodeID]*stateAsk
 	lastAskTick uint64
@@ -259,7 +265,7 @@ func (m *Memberlist) SetMeta(meta []byte) error {
 // next probe, gossip, push-pull, join retries and tombstone reaping.
 func (m *Memberlist) Tick() {
 	m.tick++
-	m.corrections, m.reminders, m.verdictAnswers = 0, 0, 0
+	m.corrections, m.reminders, m.verdictAnswers, m.answersSent = 0, 0, 0, 0
 	m.reap()
 	m.trimSample()
 	m.askUnknownNeighbors()
@@ -395,6 +401,12 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 			return err
 		}
 		m.onVerdictWant(from, entries)
+	case RecAnswer:
+		a, err := decodeAnswer(rec.Body, lim)
+		if err != nil {
+			return err
+		}
+		m.applyAnswer(a, from)
 	case RecVerdicts:
 		b, err := decodeVerdicts(rec.Body, lim)
 		if err != nil {

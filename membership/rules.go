@@ -134,7 +134,7 @@ func (m *Memberlist) applySuspect(a accuseMsg, from core.NodeID) {
 		m.stats.DuplicateAccusations++
 		return
 	}
-	if !m.verifyAccusation(RecSuspect, a, from) || !m.admittedAccuser(a) {
+	if !m.repeatedAccusation(a) && (!m.verifyAccusation(RecSuspect, a, from) || !m.admittedAccuser(a)) {
 		return
 	}
 	m.accuse(a, from, true)
@@ -194,7 +194,9 @@ func (m *Memberlist) knownSuspicion(a accuseMsg) bool {
 // In authenticated mode only signed accusations are passed on.
 func (m *Memberlist) accuse(a accuseMsg, from core.NodeID, confirm bool) {
 	if a.id == m.cfg.ID {
-		m.accusedSelf(a, from)
+		if !m.answerAccuser(a, from) {
+			m.accusedSelf(a, from)
+		}
 		return
 	}
 	mem := m.accusedMember(a, from)

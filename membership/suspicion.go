@@ -89,8 +89,10 @@ func (m *Memberlist) checkSuspects() {
 			m.stats.Reminders++
 			sp.remindAt = m.tick + m.remindEvery(sp)
 			a := accuseMsg{id: s.id, inc: s.incarnation, from: sp.confirmers[0], sig: sp.accuserSig}
-			if m.authenticated() && a.sig == nil {
-				// The suspicion came unsigned (from a full state): the
+			if m.authenticated() && (a.sig == nil || (m.answersAccusers() && a.from != m.cfg.ID)) {
+				// The suspicion came unsigned (from a full state), or from
+				// another accuser, whose copy the suspect would refute to
+				// the group rather than answer here (answer.go): the
 				// reminder is this member's own, signed.
 				a = m.ownAccusation(RecSuspect, s)
 			}

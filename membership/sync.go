@@ -195,7 +195,7 @@ func (m *Memberlist) sendState(to core.NodeID, flags byte) {
 		m.transmit(to, f)
 	}}
 	for _, mem := range m.all {
-		e := entryOf(mem)
+		e := m.entryFor(mem)
 		c.add(&e)
 	}
 	c.finish() // m.all always holds this member: at least one frame

@@ -164,6 +164,11 @@ type Stats struct {
 	VerdictsAnswered    uint64 // this member's verdicts sent in answer to asks
 	VerdictWantsRefused uint64 // asks from members not known alive (or not admitted), unanswered
 	VerdictWantsLimited uint64 // asks over CorrectionsPerTick a tick, unanswered
+	AnswersSent         uint64 // suspicions of this member answered to the accuser alone, not refuted to the group (Config.AnswerAccusers)
+	AnswersFellBack     uint64 // suspicions refuted to the group because answering was over a limit (answer.go)
+	AnswersAccepted     uint64 // this member's suspicions ended by the suspect's answer
+	AnswersStale        uint64 // answers about members not held suspect at that incarnation, or with a verdict held: ignored
+	AnswersRefused      uint64 // answers not from the member they name (or without LocalAccusations): ignored
 	SignaturesChecked   uint64 // signatures of alive, leave, suspect and dead records checked (authenticated mode)
 	RelaysServed        uint64 // ping-reqs served for others
 	RelaysDropped       uint64 // ping-reqs refused by MaxPendingRelays

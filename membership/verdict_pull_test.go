@@ -33,15 +33,20 @@ func TestVerdictPullTail(t *testing.T) {
 		return w, asked
 	}
 	var pushTail, askTail int
+	var asks uint64
 	for seed := uint64(1); seed <= 4; seed++ {
 		push, pushAsked := runOne(seed, false)
 		ask, asked := runOne(seed, true)
 		t.Logf("seed %d: push only %+v; asking %+v, %d verdicts asked", seed, push, ask, asked)
-		if pushAsked != 0 || asked == 0 {
-			t.Fatalf("seed %d: %d verdicts asked without AskVerdicts, %d with", seed, pushAsked, asked)
+		if pushAsked != 0 {
+			t.Fatalf("seed %d: %d verdicts asked without AskVerdicts", seed, pushAsked)
 		}
+		asks += asked
 		pushTail += push.ticks - push.ticks95
 		askTail += ask.ticks - ask.ticks95
+	}
+	if asks == 0 {
+		t.Fatal("no verdict asked on any seed")
 	}
 	t.Logf("tails summed over the seeds: %d ticks pushing only, %d asking", pushTail, askTail)
 	if askTail*2 > pushTail {
