@@ -110,8 +110,8 @@ func run(p params) result {
 	after := net.Total()
 	if debug {
 		ms1 := w.membershipStats()
-		fmt.Fprintf(os.Stderr, "idle 10 s, all nodes: refutations %d, updates sent %d, state bytes sent %d, frames sent %d, bytes sent %d\n",
-			ms1.Refutations-ms0.Refutations, ms1.UpdatesSent-ms0.UpdatesSent, ms1.StateBytesSent-ms0.StateBytesSent, ms1.FramesSent-ms0.FramesSent, ms1.BytesSent-ms0.BytesSent)
+		fmt.Fprintf(os.Stderr, "idle 10 s, all nodes: refutations %d, answers %d, updates sent %d, state bytes sent %d, frames sent %d, bytes sent %d\n",
+			ms1.Refutations-ms0.Refutations, ms1.AnswersSent-ms0.AnswersSent, ms1.UpdatesSent-ms0.UpdatesSent, ms1.StateBytesSent-ms0.StateBytesSent, ms1.FramesSent-ms0.FramesSent, ms1.BytesSent-ms0.BytesSent)
 	}
 	r.sigIdle = w.sigSum(nil).minus(sigs0).per(float64(p.n) * 10)
 	r.idleFrames = float64(after.FramesSent-before.FramesSent) / float64(p.n) / 10
@@ -192,8 +192,8 @@ func run(p params) result {
 	}
 	if debug {
 		ms := w.membershipStats()
-		fmt.Fprintf(os.Stderr, "membership, whole run, all nodes: bad signatures %d, bumps unverifiable %d, chain links checked %d, refutations %d, suspicions %d, declared %d, updates sent %d, frames sent %d, bytes sent %d\n",
-			ms.BadSignatures, ms.BumpsUnverifiable, ms.ChainLinksChecked, ms.Refutations, ms.Suspicions, ms.Declared, ms.UpdatesSent, ms.FramesSent, ms.BytesSent)
+		fmt.Fprintf(os.Stderr, "membership, whole run, all nodes: bad signatures %d, bumps unverifiable %d, chain links checked %d, refutations %d, suspicions %d, answered %d (accepted %d, stale %d, fell back %d), declared %d, updates sent %d, frames sent %d, bytes sent %d\n",
+			ms.BadSignatures, ms.BumpsUnverifiable, ms.ChainLinksChecked, ms.Refutations, ms.Suspicions, ms.AnswersSent, ms.AnswersAccepted, ms.AnswersStale, ms.AnswersFellBack, ms.Declared, ms.UpdatesSent, ms.FramesSent, ms.BytesSent)
 	}
 	if r.detected < 0 && len(victims) > 0 {
 		r.sigCrash = crashChecks()

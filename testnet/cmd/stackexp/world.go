@@ -89,6 +89,9 @@ func (nd *node) Deliver(m *core.Message) {
 func (nd *node) arm() { nd.timers.Arm(nd.w.net.Endpoint(nd.idx), nd.gn.Engine()) }
 
 func newWorld(p params) *world {
+	// STACKEXP_TRACE prints each suspicion and failure of a live node as
+	// an observer learns it (time, subject, observer, sender).
+	trace := os.Getenv("STACKEXP_TRACE") != ""
 	net, err := sim.New(sim.Config{
 		Nodes: p.n, Seed: p.seed, TickInterval: tick, Loss: p.loss, TickPhase: sim.RandomPhase,
 		Latency: sim.Uniform{Min: p.latMin, Max: p.latMax},
@@ -131,6 +134,9 @@ func newWorld(p params) *world {
 		if p.ask != nil {
 			cfg.Membership.AskVerdicts = *p.ask
 		}
+		if p.answer != nil {
+			cfg.Membership.AnswerAccusers = *p.answer
+		}
 		if p.suspMax > 0 {
 			cfg.Membership.SuspicionMaxTimeoutMult = p.suspMax
 		}
@@ -157,6 +163,10 @@ func newWorld(p params) *world {
 			j, ok := sim.Index(e.Member.ID)
 			if e.Kind == membership.EventSuspect && ok && !w.crashed[j] {
 				w.falseSuspicions++
+				if trace {
+					fi, _ := sim.Index(e.From)
+					fmt.Fprintf(os.Stderr, "TRACE %v suspect %d at %d from %d inc %d\n", net.Now(), j, nd.idx, fi, e.Member.Incarnation)
+				}
 			}
 			if e.Kind == membership.EventSuspect && ok && w.crashed[j] && w.firstSuspect[j] == 0 {
 				w.firstSuspect[j] = net.Now()
@@ -168,6 +178,10 @@ func newWorld(p params) *world {
 			case !ok:
 			case !w.crashed[j]:
 				w.falseFails++
+				if trace {
+					fi, _ := sim.Index(e.From)
+					fmt.Fprintf(os.Stderr, "TRACE %v false fail of %d at %d from %d inc %d\n", net.Now(), j, nd.idx, fi, e.Member.Incarnation)
+				}
 			case w.firstFail[j] == 0:
 				w.firstFail[j] = net.Now()
 			}
@@ -310,6 +324,10 @@ func (w *world) membershipStats() (sum membership.Stats) {
 		sum.SilentProbes += st.SilentProbes
 		sum.PingReqsSent += st.PingReqsSent
 		sum.ProbesHeard += st.ProbesHeard
+		sum.AnswersSent += st.AnswersSent
+		sum.AnswersAccepted += st.AnswersAccepted
+		sum.AnswersFellBack += st.AnswersFellBack
+		sum.AnswersStale += st.AnswersStale
 	}
 	return sum
 }
