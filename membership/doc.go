@@ -96,7 +96,10 @@
 //   - With Config.BatchVerdicts a member signs its own verdicts of one
 //     gossip round together (RecVerdicts); a receiver checks the one
 //     signature only when some entry is news, and applies each entry as
-//     that declarer's dead record (verdict_batch.go).
+//     that declarer's dead record (verdict_batch.go). With
+//     Config.DirectVerdicts a batch that arrives from its declarer's own
+//     connection is applied unchecked, and checked only if it is to be
+//     passed on.
 //   - With Config.AskVerdicts a member that has held a suspicion of a
 //     member that is not its neighbour for two periods without believing
 //     it asks a neighbour for its own verdict (RecVerdictWant); the

@@ -164,6 +164,7 @@ type Stats struct {
 	VerdictsAnswered    uint64 // this member's verdicts sent in answer to asks
 	VerdictWantsRefused uint64 // asks from members not known alive (or not admitted), unanswered
 	VerdictWantsLimited uint64 // asks over CorrectionsPerTick a tick, unanswered
+	VerdictsDirect      uint64 // batches of verdicts applied unchecked: they came from their declarer (Config.DirectVerdicts)
 	AnswersSent         uint64 // suspicions of this member answered to the accuser alone, not refuted to the group (Config.AnswerAccusers)
 	AnswersFellBack     uint64 // suspicions refuted to the group because answering was over a limit (answer.go)
 	AnswersAccepted     uint64 // this member's suspicions ended by the suspect's answer

@@ -180,6 +180,13 @@ func batchKey(declarer core.NodeID, seq uint64) core.NodeID {
 // entry is then a dead record from the declarer (declareDead). If any
 // entry is held as a suspicion by a declarer new here, the batch is passed
 // on as it came.
+//
+// With Config.DirectVerdicts a batch that comes from its declarer itself
+// (over the declarer's authenticated connection, as a member that
+// believes passes on its own verdicts to its neighbours) is applied
+// without the check: the sender's claims are its own whatever the
+// signature. The signature is checked only if the batch is to be passed
+// on, since the next member checks it and would blame this one.
 func (m *Memberlist) applyVerdicts(b verdictBatch, from core.NodeID) {
 	if !m.localAccusations() {
 		// Only members that keep accusations local pass on their own
@@ -203,7 +210,10 @@ func (m *Memberlist) applyVerdicts(b verdictBatch, from core.NodeID) {
 		m.stats.DuplicateAccusations++
 		return
 	}
-	if !m.verify(b.from, b.signingBytes(), b.sig) {
+	direct := m.cfg.DirectVerdicts && from == b.from
+	if direct {
+		m.stats.VerdictsDirect++
+	} else if !m.verify(b.from, b.signingBytes(), b.sig) {
 		m.penalize(from, core.OffenceBadSignature)
 		return
 	}
@@ -221,6 +231,12 @@ func (m *Memberlist) applyVerdicts(b verdictBatch, from core.NodeID) {
 		if m.declareDead(a, from) {
 			passOn = true
 		}
+	}
+	if passOn && direct && !m.verify(b.from, b.signingBytes(), b.sig) {
+		// Its declarer's own claims, and applied as such; but passed on,
+		// the next member would blame this one for the signature.
+		m.penalize(from, core.OffenceBadSignature)
+		return
 	}
 	if passOn {
 		m.verdictSeq++

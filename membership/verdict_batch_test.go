@@ -162,3 +162,52 @@ func TestVerdictBatchWire(t *testing.T) {
 		t.Errorf("decoded a batch of %d verdicts", len(big.entries))
 	}
 }
+
+// TestDirectVerdicts: with DirectVerdicts a batch that comes from its
+// declarer is applied without a signature check (the declarer's
+// connection vouches for it), unless it is to be passed on: then its
+// signature is checked, and a bad one blamed on the sender and not passed
+// on. A batch relayed by another member is checked as before.
+func TestDirectVerdicts(t *testing.T) {
+	const n, victim, d1, d2, receiver, relay, other = 24, 7, 3, 11, 17, 20, 18
+	pen := penalties{}
+	c, _ := localCluster(t, n, 8, true, func(i int, cfg *Config) { cfg.Penalizer = pen.recorder() })
+	c.down[victim] = true // it refutes nothing
+	inc := c.nodes[receiver].members.get(c.nodes[receiver].all, nodeID(victim)).incarnation
+	batch := func(declarer, signer int) []byte {
+		b := &verdictBatch{from: nodeID(declarer), entries: []verdictEntry{{nodeID(victim), inc}}}
+		b.sig = testSig(nodeID(signer), b.signingBytes())
+		return appendVerdicts(core.NewFrame(nil), b)
+	}
+	r := c.nodes[receiver]
+	checks := func() uint64 { return r.Stats().SignaturesChecked }
+	state := func() State { mem, _ := r.Member(nodeID(victim)); return mem.State }
+
+	// d1's own batch with a bad signature: d1's claim, held as a suspicion,
+	// but not passed on, and d1 blamed (the pass-on's check).
+	before := checks()
+	if err := r.Step(nodeID(d1), decodeFrame(t, batch(d1, relay))); err != nil {
+		t.Fatal(err)
+	}
+	if got := checks() - before; got != 1 || pen[nodeID(d1)][core.OffenceBadSignature] != 1 || state() != StateSuspect {
+		t.Fatalf("a declarer's own batch, badly signed: %d checks, d1 blamed %d times, the victim %v; want 1, 1, suspect",
+			got, pen[nodeID(d1)][core.OffenceBadSignature], state())
+	}
+	// d2's own batch: the second declarer, believed without a check.
+	before = checks()
+	if err := r.Step(nodeID(d2), decodeFrame(t, batch(d2, d2))); err != nil {
+		t.Fatal(err)
+	}
+	if got := checks() - before; got != 0 || state() != StateDead || r.Stats().VerdictsDirect != 2 {
+		t.Fatalf("a second declarer's own batch: %d checks, the victim %v, %d direct; want 0, dead, 2", got, state(), r.Stats().VerdictsDirect)
+	}
+	// Relayed, it is checked.
+	o := c.nodes[other]
+	before = o.Stats().SignaturesChecked
+	if err := o.Step(nodeID(relay), decodeFrame(t, batch(d2, d2))); err != nil {
+		t.Fatal(err)
+	}
+	if got := o.Stats().SignaturesChecked - before; got != 1 || o.Stats().VerdictsDirect != 0 {
+		t.Fatalf("a relayed batch: %d checks, %d direct; want 1, 0", got, o.Stats().VerdictsDirect)
+	}
+}

@@ -83,6 +83,7 @@ type params struct {
 	batch      *bool   // membership.Config.BatchVerdicts; nil keeps the profile's
 	ask        *bool   // membership.Config.AskVerdicts; nil keeps the profile's
 	answer     *bool   // membership.Config.AnswerAccusers; nil keeps the profile's
+	direct     *bool   // membership.Config.DirectVerdicts; nil keeps the profile's
 	memProfile string  // heap profile written after the join phase and the settle time
 	progress   bool    // print the simulated time and heap every 10 simulated seconds
 	joinLimit  time.Duration
@@ -121,6 +122,7 @@ func main() {
 	chains := flag.String("alive-chains", "", "membership.Config.AliveChains (with -auth): on, off, or empty for the profile's")
 	batch := flag.String("batch-verdicts", "", "membership.Config.BatchVerdicts (with -auth and local accusations): on, off, or empty for the profile's")
 	ask := flag.String("ask-verdicts", "", "membership.Config.AskVerdicts (with -auth and local accusations): on, off, or empty for the profile's")
+	direct := flag.String("direct-verdicts", "", "membership.Config.DirectVerdicts (with -auth and batched verdicts): on, off, or empty for the profile's")
 	answer := flag.String("answer-accusers", "", "membership.Config.AnswerAccusers (with -auth and local accusations): on, off, or empty for the profile's")
 	heard := flag.String("heard-answers", "", "membership.Config.HeardAnswersProbe: on, off, or empty for the profile's")
 	flag.Parse()
@@ -131,6 +133,7 @@ func main() {
 	p.batch = onOff("batch-verdicts", *batch)
 	p.ask = onOff("ask-verdicts", *ask)
 	p.answer = onOff("answer-accusers", *answer)
+	p.direct = onOff("direct-verdicts", *direct)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

@@ -137,6 +137,9 @@ func newWorld(p params) *world {
 		if p.answer != nil {
 			cfg.Membership.AnswerAccusers = *p.answer
 		}
+		if p.direct != nil {
+			cfg.Membership.DirectVerdicts = *p.direct
+		}
 		if p.suspMax > 0 {
 			cfg.Membership.SuspicionMaxTimeoutMult = p.suspMax
 		}
