@@ -100,11 +100,16 @@
 //     members that never talked to it. A member signs its verdicts of one
 //     gossip round together (membership.Config.BatchVerdicts), and one that
 //     a wave's verdicts missed asks a neighbour for its own
-//     (membership.Config.AskVerdicts). A refutation reveals the next link
-//     of a hash chain the member signed with its alive update
-//     (membership.Config.AliveChains), so that checking it costs every
-//     member a hash, not a signature check. Answers (acks, state replies)
-//     go to whoever asked, over a short-lived connection if need be.
+//     (membership.Config.AskVerdicts); a batch that arrives from its
+//     declarer's own connection is applied unchecked
+//     (membership.Config.DirectVerdicts). A member that its accuser
+//     suspects answers that accuser alone, directly, instead of refuting
+//     to everyone (membership.Config.AnswerAccusers); where a refutation is
+//     still needed, it reveals the next link of a hash chain the member
+//     signed with its alive update (membership.Config.AliveChains), so that
+//     checking it costs every member a hash, not a signature check. Answers
+//     (acks, state replies) go to whoever asked, over a short-lived
+//     connection if need be.
 //   - What a peer remembers. Every peer keeps the whole member list (about
 //     150 bytes a member): the origin check (origins.go) takes in a message
 //     only from an origin it knows. membership.Config.MemberSample bounds
