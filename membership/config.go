@@ -124,9 +124,10 @@ type Config struct {
 	// ⌈log₂(n/32)⌉ above that so the total state traffic stays modest.
 	// 0 disables periodic push-pull (joins still exchange state).
 	PushPullInterval int
-	// ReconnectInterval is how many ticks pass between full-state exchanges
-	// with a random member believed failed (not left), so that two halves of
-	// a healed partition find each other again. 0 disables it.
+	// ReconnectInterval is how many ticks pass between state exchanges
+	// (digest-first with DigestSync) with a random member believed failed
+	// (not left), so that two halves of a healed partition find each other
+	// again. 0 disables it.
 	ReconnectInterval int
 	// TombstoneTicks is how long a failed or departed member is remembered,
 	// so that stale alive updates with its old incarnation are rejected and

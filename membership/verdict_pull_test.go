@@ -13,9 +13,11 @@ import (
 // stream fails). Some survivors then hold a victim on one declarer's
 // verdict, or on a full-state exchange's unsigned word, and without
 // AskVerdicts wait out Lifeguard's longest timeout; with it they ask a
-// neighbour, and the tail after 95 % of the survivor–victim pairs hold
-// their victim dead is, summed over seeds, at most half as long. No live
-// member is declared dead either way.
+// neighbour, and the longest tail over ten seeds after 95 % of the
+// survivor–victim pairs hold their victim dead is at most half as long.
+// (Which seeds have such a straggler moves with any change to the random
+// draws; the longest tail over ten is what waiting out the timeout
+// makes.) No live member is declared dead either way.
 func TestVerdictPullTail(t *testing.T) {
 	const n = 120
 	victims := waveVictims(n)
@@ -32,9 +34,9 @@ func TestVerdictPullTail(t *testing.T) {
 		}
 		return w, asked
 	}
-	var pushTail, askTail int
+	var pushTail, askTail int // the longest over the seeds
 	var asks uint64
-	for seed := uint64(1); seed <= 4; seed++ {
+	for seed := uint64(1); seed <= 10; seed++ {
 		push, pushAsked := runOne(seed, false)
 		ask, asked := runOne(seed, true)
 		t.Logf("seed %d: push only %+v; asking %+v, %d verdicts asked", seed, push, ask, asked)
@@ -42,15 +44,15 @@ func TestVerdictPullTail(t *testing.T) {
 			t.Fatalf("seed %d: %d verdicts asked without AskVerdicts", seed, pushAsked)
 		}
 		asks += asked
-		pushTail += push.ticks - push.ticks95
-		askTail += ask.ticks - ask.ticks95
+		pushTail = max(pushTail, push.ticks-push.ticks95)
+		askTail = max(askTail, ask.ticks-ask.ticks95)
 	}
 	if asks == 0 {
 		t.Fatal("no verdict asked on any seed")
 	}
-	t.Logf("tails summed over the seeds: %d ticks pushing only, %d asking", pushTail, askTail)
+	t.Logf("longest tails over the seeds: %d ticks pushing only, %d asking", pushTail, askTail)
 	if askTail*2 > pushTail {
-		t.Errorf("tails summed over the seeds: %d ticks asking, %d pushing only; want at most half", askTail, pushTail)
+		t.Errorf("longest tails over the seeds: %d ticks asking, %d pushing only; want at most half", askTail, pushTail)
 	}
 }
 
