@@ -105,7 +105,7 @@ func FuzzDecodeRecords(f *testing.F) {
 				re = appendVerdictWant(nil, e)
 			}
 		case RecVerdicts:
-			if b, err := decodeVerdicts(body, &lim); err == nil {
+			if b, err := decodeVerdicts(body, &lim, nil, nil); err == nil {
 				re = appendVerdicts(nil, &b)
 			}
 		case RecBump:

@@ -32,7 +32,22 @@ func (x *memberIndex) get(all []*member, id core.NodeID) *member {
 	if x.n == 0 {
 		return nil
 	}
-	t := x.tag(id)
+	return lookup(x, all, x.tag(id), id)
+}
+
+// getBytes is get for an ID still in its encoding (a decoder's alias of a
+// frame): it allocates nothing, and the entry found holds the ID as a
+// string, so a decoder can take that rather than copy the bytes.
+func (x *memberIndex) getBytes(all []*member, id []byte) *member {
+	if x.n == 0 {
+		return nil
+	}
+	return lookup(x, all, maphash.Bytes(x.seed, id)>>32, id)
+}
+
+// lookup probes for id from the slot its tag t picks (maphash gives a
+// string and a byte slice of the same contents the same hash).
+func lookup[K core.NodeID | []byte](x *memberIndex, all []*member, t uint64, id K) *member {
 	mask := x.mask()
 	for i := t & mask; ; i = (i + 1) & mask {
 		s := x.slots[i]
@@ -40,7 +55,7 @@ func (x *memberIndex) get(all []*member, id core.NodeID) *member {
 			return nil
 		}
 		if s>>32 == t {
-			if mem := all[uint32(s)-1]; mem.id == id {
+			if mem := all[uint32(s)-1]; string(mem.id) == string(id) {
 				return mem
 			}
 		}

@@ -34,7 +34,11 @@ type Memberlist struct {
 
 	chainSeed       [chainSize]byte // the secret seed of this member's alive chain (alive_chain.go)
 	pendingVerdicts []verdictEntry  // this member's verdicts for the next round's batch (verdict_batch.go)
-	verdictSeq      uint64          // numbers batches in the dissemination queue
+	// a received batch's entries and the bytes its signature is checked
+	// over, reused from batch to batch (verdict_batch.go)
+	batchEntries []verdictEntry
+	batchSigning []byte
+	verdictSeq   uint64 // numbers batches in the dissemination queue
 
 	// accusers answered directly at incarnation answeredInc, and the
 	// answers sent this tick (answer.go)
@@ -408,11 +412,13 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 		}
 		m.applyAnswer(a, from)
 	case RecVerdicts:
-		b, err := decodeVerdicts(rec.Body, lim)
+		b, err := decodeVerdicts(rec.Body, lim, m.internID, m.batchEntries)
 		if err != nil {
 			return err
 		}
 		m.applyVerdicts(b, from)
+		m.batchEntries = b.entries[:0]
+		clear(b.entries) // no ID of a member this one does not know is kept
 	case RecSuspect:
 		a, err := decodeAccuse(rec.Body, lim, "suspect")
 		if err != nil {

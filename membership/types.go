@@ -103,7 +103,8 @@ type Signer interface {
 }
 
 // Verifier checks that sig is member's signature over msg (the libp2p adapter
-// checks it against the key behind the peer ID).
+// checks it against the key behind the peer ID). It must not keep msg or sig
+// after it returns: the memberlist reuses a buffer for msg.
 type Verifier interface {
 	VerifyMembership(member core.NodeID, msg, sig []byte) error
 }

@@ -3,6 +3,8 @@ package membership
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/grapevine-p2p/grapevine/core"
 	"github.com/grapevine-p2p/grapevine/internal/wire"
@@ -55,12 +57,19 @@ type verdictBatch struct {
 	from    core.NodeID // the declarer
 	entries []verdictEntry
 	sig     []byte
+	// body is the record's body as received, and signed its bytes before
+	// the signature: the signing bytes without their domain, as the
+	// declarer encoded them. A batch is checked over these and passed on
+	// as it came, not encoded again; both are nil for a batch built here.
+	body, signed []byte
 }
+
+const verdictsDomain = "grapevine/member/verdicts/v1"
 
 // VerdictsSigningBytes returns the bytes a declarer signs to declare the
 // members ids dead at incarnations incs (RecVerdicts).
 func VerdictsSigningBytes(declarer core.NodeID, ids []core.NodeID, incs []uint64) []byte {
-	b := append([]byte(nil), "grapevine/member/verdicts/v1"...)
+	b := append([]byte(nil), verdictsDomain...)
 	b = wire.AppendString(b, string(declarer))
 	b = binary.AppendUvarint(b, uint64(len(ids)))
 	for i, id := range ids {
@@ -90,22 +99,70 @@ func appendVerdicts(dst []byte, b *verdictBatch) []byte {
 	return core.AppendRecord(dst, RecVerdicts, body)
 }
 
-func decodeVerdicts(body []byte, lim *Limits) (verdictBatch, error) {
+// decodeVerdicts decodes a batch, its entries appended to dst[:0]. An ID
+// that intern knows is taken from it (a member's own string: a copy of
+// every ID of every copy of every batch was a sixth of a group's
+// allocations after a crash, docs/benchmarks/ladder.md, session 33); nil
+// intern, or one that returns "", copies it.
+func decodeVerdicts(body []byte, lim *Limits, intern func([]byte) core.NodeID, dst []verdictEntry) (verdictBatch, error) {
 	r := wire.NewReader(body)
-	b := verdictBatch{from: core.NodeID(r.ID(lim.MaxIDLen))}
+	id := func() core.NodeID {
+		raw := r.IDBytes(lim.MaxIDLen)
+		if intern != nil {
+			if id := intern(raw); id != "" {
+				return id
+			}
+		}
+		return core.NodeID(raw)
+	}
+	b := verdictBatch{from: id(), body: body}
 	n := r.Count(maxBatchVerdicts, minVerdictBytes, "verdict")
 	if r.Err() == nil && n == 0 {
 		r.Fail(fmt.Errorf("%w: no verdicts", core.ErrMalformed))
 	}
 	if r.Err() == nil {
-		b.entries = make([]verdictEntry, 0, n)
+		b.entries = slices.Grow(dst[:0], n)
 	}
 	for i := 0; i < n && r.Err() == nil; i++ {
-		b.entries = append(b.entries, verdictEntry{id: core.NodeID(r.ID(lim.MaxIDLen)), inc: r.Uvarint()})
+		b.entries = append(b.entries, verdictEntry{id: id(), inc: r.Uvarint()})
 	}
+	b.signed = body[:len(body)-r.Len()]
 	b.sig = nilIfEmpty(r.Bytes(lim.MaxSigSize, "signature"))
 	r.End("verdicts")
 	return b, wrap("verdicts", r.Err())
+}
+
+// internID returns the ID this member holds for raw, the encoding of a
+// member's ID, or "" if it knows no such member.
+func (m *Memberlist) internID(raw []byte) core.NodeID {
+	if string(raw) == string(m.cfg.ID) {
+		return m.cfg.ID
+	}
+	if mem := m.members.getBytes(m.all, raw); mem != nil {
+		return mem.id
+	}
+	return ""
+}
+
+// verifyBatch checks a batch's signature: over the bytes its declarer
+// encoded if it was received (in a buffer reused from check to check),
+// else over its encoding.
+func (m *Memberlist) verifyBatch(b *verdictBatch) bool {
+	if b.signed == nil {
+		return m.verify(b.from, b.signingBytes(), b.sig)
+	}
+	m.batchSigning = append(append(m.batchSigning[:0], verdictsDomain...), b.signed...)
+	return m.verify(b.from, m.batchSigning, b.sig)
+}
+
+// verdictsRecord returns b as a record: the received body as it came, in
+// one allocation, else encoded.
+func verdictsRecord(b *verdictBatch) []byte {
+	if b.body == nil {
+		return appendVerdicts(nil, b)
+	}
+	rec := make([]byte, 0, core.RecordOverhead(len(b.body))+len(b.body))
+	return core.AppendRecord(rec, RecVerdicts, b.body)
 }
 
 // batchVerdicts reports whether this member signs its verdicts in batches.
@@ -172,7 +229,9 @@ func (m *Memberlist) signBatch(entries []verdictEntry) *verdictBatch {
 // member's ID (those are not empty), and different for each batch, so
 // that no batch replaces another.
 func batchKey(declarer core.NodeID, seq uint64) core.NodeID {
-	return core.NodeID(fmt.Sprintf("\x00verdicts\x00%s\x00%d", declarer, seq))
+	k := make([]byte, 0, len(declarer)+32)
+	k = append(append(append(k, "\x00verdicts\x00"...), declarer...), 0)
+	return core.NodeID(strconv.AppendUint(k, seq, 10))
 }
 
 // applyVerdicts applies a declarer's batch of verdicts: its signature is
@@ -213,7 +272,7 @@ func (m *Memberlist) applyVerdicts(b verdictBatch, from core.NodeID) {
 	direct := m.cfg.DirectVerdicts && from == b.from
 	if direct {
 		m.stats.VerdictsDirect++
-	} else if !m.verify(b.from, b.signingBytes(), b.sig) {
+	} else if !m.verifyBatch(&b) {
 		m.penalize(from, core.OffenceBadSignature)
 		return
 	}
@@ -232,7 +291,7 @@ func (m *Memberlist) applyVerdicts(b verdictBatch, from core.NodeID) {
 			passOn = true
 		}
 	}
-	if passOn && direct && !m.verify(b.from, b.signingBytes(), b.sig) {
+	if passOn && direct && !m.verifyBatch(&b) {
 		// Its declarer's own claims, and applied as such; but passed on,
 		// the next member would blame this one for the signature.
 		m.penalize(from, core.OffenceBadSignature)
@@ -240,7 +299,7 @@ func (m *Memberlist) applyVerdicts(b verdictBatch, from core.NodeID) {
 	}
 	if passOn {
 		m.verdictSeq++
-		m.enqueue(batchKey(b.from, m.verdictSeq), RecVerdicts, appendVerdicts(nil, &b))
+		m.enqueue(batchKey(b.from, m.verdictSeq), RecVerdicts, verdictsRecord(&b))
 	}
 }
 

@@ -143,22 +143,30 @@ func TestVerdictBatchWire(t *testing.T) {
 	lim := DefaultLimits()
 	b := &verdictBatch{from: "d", entries: []verdictEntry{{"a", 3}, {"b", 9}}, sig: []byte("sig")}
 	body := recordBody(appendVerdicts(nil, b))
-	got, err := decodeVerdicts(body, &lim)
+	got, err := decodeVerdicts(body, &lim, nil, nil)
 	if err != nil || got.from != "d" || len(got.entries) != 2 || got.entries[1] != b.entries[1] || string(got.sig) != "sig" {
 		t.Fatalf("decoded %+v, %v", got, err)
 	}
-	if _, err := decodeVerdicts(body[:len(body)-1], &lim); err == nil {
+	// A received batch is checked over the bytes its declarer encoded and
+	// passed on as it came: those must be the signing bytes and the record.
+	if want := VerdictsSigningBytes("d", []core.NodeID{"a", "b"}, []uint64{3, 9}); verdictsDomain+string(got.signed) != string(want) {
+		t.Errorf("signed bytes as received %q, want %q", got.signed, want)
+	}
+	if rec, want := verdictsRecord(&got), appendVerdicts(nil, b); string(rec) != string(want) {
+		t.Errorf("passed on as %x, want %x", rec, want)
+	}
+	if _, err := decodeVerdicts(body[:len(body)-1], &lim, nil, nil); err == nil {
 		t.Error("decoded a truncated batch")
 	}
 	empty := recordBody(appendVerdicts(nil, &verdictBatch{from: "d", sig: []byte("s")}))
-	if _, err := decodeVerdicts(empty, &lim); !errors.Is(err, core.ErrMalformed) {
+	if _, err := decodeVerdicts(empty, &lim, nil, nil); !errors.Is(err, core.ErrMalformed) {
 		t.Errorf("an empty batch: %v, want ErrMalformed", err)
 	}
 	big := &verdictBatch{from: "d", sig: []byte("s")}
 	for i := range maxBatchVerdicts + 1 {
 		big.entries = append(big.entries, verdictEntry{nodeID(i), 1})
 	}
-	if _, err := decodeVerdicts(recordBody(appendVerdicts(nil, big)), &lim); err == nil {
+	if _, err := decodeVerdicts(recordBody(appendVerdicts(nil, big)), &lim, nil, nil); err == nil {
 		t.Errorf("decoded a batch of %d verdicts", len(big.entries))
 	}
 }
@@ -209,5 +217,43 @@ func TestDirectVerdicts(t *testing.T) {
 	}
 	if got := o.Stats().SignaturesChecked - before; got != 1 || o.Stats().VerdictsDirect != 0 {
 		t.Fatalf("a relayed batch: %d checks, %d direct; want 1, 0", got, o.Stats().VerdictsDirect)
+	}
+}
+
+// TestVerdictBatchDecodeAllocs: a batch about members this one knows
+// decodes into the memberlist's reused entries with their IDs taken from
+// the member list: nothing is allocated, and the IDs are equal to the
+// encoded ones. An unknown ID is copied.
+func TestVerdictBatchDecodeAllocs(t *testing.T) {
+	const n = 10
+	c, _ := localCluster(t, n, 2, true, nil)
+	m := c.nodes[1]
+	lim := DefaultLimits()
+	b := &verdictBatch{from: nodeID(3), sig: []byte("sig")}
+	for i := 4; i < 4+maxBatchVerdicts && i < n; i++ {
+		b.entries = append(b.entries, verdictEntry{nodeID(i), uint64(i)})
+	}
+	body := recordBody(appendVerdicts(nil, b))
+	dst := make([]verdictEntry, 0, maxBatchVerdicts)
+	declarer := nodeID(3)
+	allocs := testing.AllocsPerRun(100, func() {
+		got, err := decodeVerdicts(body, &lim, m.internID, dst)
+		if err != nil || got.from != declarer || len(got.entries) != len(b.entries) {
+			t.Fatalf("decoded %+v, %v", got, err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("decoding a batch of known members allocated %.1f times, want 0", allocs)
+	}
+	got, _ := decodeVerdicts(body, &lim, m.internID, dst)
+	for i, e := range got.entries {
+		if e != b.entries[i] {
+			t.Fatalf("entry %d decoded as %+v, want %+v", i, e, b.entries[i])
+		}
+	}
+	stranger := &verdictBatch{from: "stranger", entries: []verdictEntry{{"nobody", 1}}, sig: []byte("s")}
+	got, err := decodeVerdicts(recordBody(appendVerdicts(nil, stranger)), &lim, m.internID, dst)
+	if err != nil || got.from != "stranger" || got.entries[0].id != "nobody" {
+		t.Errorf("a batch of unknown IDs decoded as %+v, %v", got, err)
 	}
 }

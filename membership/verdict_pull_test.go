@@ -80,7 +80,7 @@ func TestVerdictWantAnswers(t *testing.T) {
 		t.Fatalf("answer %+v, %v: want one verdicts record", f, err)
 	}
 	lim := DefaultLimits()
-	b, err := decodeVerdicts(f.Records[0].Body, &lim)
+	b, err := decodeVerdicts(f.Records[0].Body, &lim, nil, nil)
 	if err != nil || b.from != nodeID(1) || len(b.entries) != 1 || b.entries[0].id != nodeID(5) {
 		t.Fatalf("answered %+v, %v: want member 1's verdict on member 5 alone", b, err)
 	}

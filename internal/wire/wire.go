@@ -150,11 +150,16 @@ func (r *Reader) String(max int, what string) string {
 
 // ID reads a length-prefixed, non-empty node ID.
 func (r *Reader) ID(max int) string {
+	return string(r.IDBytes(max))
+}
+
+// IDBytes is ID without the copy: the result aliases the input.
+func (r *Reader) IDBytes(max int) []byte {
 	b := r.Bytes(max, "node id")
 	if r.err == nil && len(b) == 0 {
 		r.err = fmt.Errorf("%w: empty node id", ErrMalformed)
 	}
-	return string(b)
+	return b
 }
 
 // Fixed reads exactly len(dst) bytes into dst (no length prefix).
