@@ -78,6 +78,11 @@ type Node struct {
 	// decodes each frame once for every layer, so the engine never sees
 	// them. The gossip engine's Penalizer, or nil.
 	pen core.Penalizer
+	// frame is decoded into for each Step (core.DecodeFrameInto: no layer
+	// keeps a frame's slices); stepping guards it against a Step from
+	// within a Step (a transport that delivers as it sends).
+	frame    core.Frame
+	stepping bool
 }
 
 // FrameStats counts the frames a Node stepped.
@@ -196,8 +201,14 @@ func (n *Node) ReportLag(ticks int) {
 func (n *Node) Step(from core.NodeID, raw []byte) error {
 	n.stats.FramesIn++
 	n.stats.BytesIn += uint64(len(raw))
-	f, err := core.DecodeFrame(raw, n.limits)
-	if err != nil {
+	f := &n.frame
+	if n.stepping {
+		f = &core.Frame{}
+	} else {
+		n.stepping = true
+		defer func() { n.stepping = false }()
+	}
+	if err := core.DecodeFrameInto(f, raw, n.limits); err != nil {
 		n.stats.DecodeErrors++
 		if n.pen != nil {
 			n.pen.Penalize(from, core.OffenceMalformed)

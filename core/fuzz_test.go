@@ -56,6 +56,17 @@ func FuzzDecodeFrame(f *testing.F) {
 				t.Fatalf("tree message %d changed in a round trip", i)
 			}
 		}
+		// Decoded into a Frame that held another frame, it is the same.
+		used := &Frame{}
+		if err := DecodeFrameInto(used, EncodeFrame(sampleFrame()), lim); err != nil {
+			t.Fatal(err)
+		}
+		if err := DecodeFrameInto(used, b, lim); err != nil {
+			t.Fatalf("decoded fresh, but not into a used frame: %v", err)
+		}
+		if !bytes.Equal(EncodeFrame(used), EncodeFrame(fr)) || used.Size != fr.Size {
+			t.Fatal("decoded into a used frame differently")
+		}
 	})
 }
 

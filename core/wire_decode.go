@@ -8,28 +8,72 @@ import (
 	"fmt"
 	"github.com/grapevine-p2p/grapevine/internal/wire"
 	"math"
+	"slices"
 )
 
 // DecodeFrame decodes one frame. It returns an error, never panics, on any
 // input, and the result's byte slices alias b (copy what must outlive b).
 func DecodeFrame(b []byte, lim Limits) (*Frame, error) {
+	f := &Frame{}
+	if err := DecodeFrameInto(f, b, lim); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// maxReusedEntries bounds the capacity of a slice that DecodeFrameInto
+// keeps from one frame to the next: a frame of many keys (up to
+// Limits.MaxKeys) leaves no large array behind in every peer.
+const maxReusedEntries = 256
+
+// DecodeFrameInto is DecodeFrame into f, whose slices it empties and reuses
+// (a caller that decodes one frame at a time, as grapevine.Node does,
+// allocates a Frame and its slices once rather than for each frame: these
+// were 6 % of a group of 300's allocations after a crash,
+// docs/benchmarks/ladder.md, session 34). What the previous frame's slices
+// held is overwritten, so nothing may keep them; the engine and the
+// membership layers keep only the messages and records' bytes, not the
+// slices. On an error f holds a part of the frame.
+func DecodeFrameInto(f *Frame, b []byte, lim Limits) error {
+	*f = Frame{
+		Messages: reuse(f.Messages),
+		Tree:     reuse(f.Tree),
+		IHave:    reuse(f.IHave),
+		IWant:    reuse(f.IWant),
+		TreeAcks: reuse(f.TreeAcks),
+		Records:  reuse(f.Records),
+	}
 	if len(b) > lim.MaxFrameSize {
-		return nil, fmt.Errorf("%w: frame of %d bytes > %d", ErrTooLarge, len(b), lim.MaxFrameSize)
+		return fmt.Errorf("%w: frame of %d bytes > %d", ErrTooLarge, len(b), lim.MaxFrameSize)
 	}
 	if len(b) == 0 {
-		return nil, fmt.Errorf("%w: empty frame", ErrTruncated)
+		return fmt.Errorf("%w: empty frame", ErrTruncated)
 	}
 	if b[0] != WireVersion {
-		return nil, fmt.Errorf("%w: %d (this peer speaks %d)", ErrVersion, b[0], WireVersion)
+		return fmt.Errorf("%w: %d (this peer speaks %d)", ErrVersion, b[0], WireVersion)
 	}
+	f.Size = len(b)
+	return decodeRecords(f, b, lim)
+}
+
+// reuse empties s for the next frame: cleared (so it pins no message or
+// frame), its array kept unless it grew past maxReusedEntries.
+func reuse[S ~[]E, E any](s S) S {
+	if cap(s) > maxReusedEntries {
+		return nil
+	}
+	clear(s)
+	return s[:0]
+}
+
+func decodeRecords(f *Frame, b []byte, lim Limits) error {
 	r := wire.NewReader(b[1:])
-	f := &Frame{Size: len(b)}
 	records := 0
 	keyBudget := lim.MaxKeys // sequence numbers left for this frame
 	for r.Len() > 0 && r.Err() == nil {
 		records++
 		if records > lim.MaxRecords {
-			return nil, fmt.Errorf("%w: more than %d records", ErrTooLarge, lim.MaxRecords)
+			return fmt.Errorf("%w: more than %d records", ErrTooLarge, lim.MaxRecords)
 		}
 		typ := r.Byte()
 		body := r.Bytes(lim.MaxFrameSize, "record")
@@ -40,51 +84,51 @@ func DecodeFrame(b []byte, lim Limits) (*Frame, error) {
 		case RecMessage:
 			m, err := decodeMessage(body, lim)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			f.Messages = append(f.Messages, m)
 		case RecTreeMessage:
 			if len(body) < 8 {
-				return nil, fmt.Errorf("decoding tree message: %w", ErrTruncated)
+				return fmt.Errorf("decoding tree message: %w", ErrTruncated)
 			}
 			m, err := decodeMessage(body[8:], lim)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			f.Tree = append(f.Tree, TreeMessage{Msg: m, End: binary.BigEndian.Uint64(body)})
 		case RecIHave, RecIWant:
-			keys, err := decodeKeys(body, lim, &keyBudget)
-			if err != nil {
-				return nil, err
-			}
+			var err error
 			if typ == RecIHave {
-				f.IHave = append(f.IHave, keys...)
+				f.IHave, err = decodeKeys(f.IHave, body, lim, &keyBudget)
 			} else {
-				f.IWant = append(f.IWant, keys...)
+				f.IWant, err = decodeKeys(f.IWant, body, lim, &keyBudget)
+			}
+			if err != nil {
+				return err
 			}
 		case RecPrune:
 			if len(body) != 0 {
-				return nil, fmt.Errorf("%w: prune record with a body", ErrMalformed)
+				return fmt.Errorf("%w: prune record with a body", ErrMalformed)
 			}
 			if f.Prune {
-				return nil, fmt.Errorf("%w: two prunes in one frame", ErrMalformed)
+				return fmt.Errorf("%w: two prunes in one frame", ErrMalformed)
 			}
 			f.Prune = true
 		case RecAckRequest:
 			if len(body) != 0 {
-				return nil, fmt.Errorf("%w: ack request with a body", ErrMalformed)
+				return fmt.Errorf("%w: ack request with a body", ErrMalformed)
 			}
 			if f.AckRequest {
-				return nil, fmt.Errorf("%w: two ack requests in one frame", ErrMalformed)
+				return fmt.Errorf("%w: two ack requests in one frame", ErrMalformed)
 			}
 			f.AckRequest = true
 		case RecTreeAck:
 			n := len(body) / 8
 			if len(body) == 0 || len(body)%8 != 0 {
-				return nil, fmt.Errorf("%w: tree ack of %d bytes", ErrMalformed, len(body))
+				return fmt.Errorf("%w: tree ack of %d bytes", ErrMalformed, len(body))
 			}
 			if n > keyBudget {
-				return nil, fmt.Errorf("%w: more than %d keys in a frame", ErrTooLarge, lim.MaxKeys)
+				return fmt.Errorf("%w: more than %d keys in a frame", ErrTooLarge, lim.MaxKeys)
 			}
 			keyBudget -= n
 			for i := 0; i < n; i++ {
@@ -92,24 +136,24 @@ func DecodeFrame(b []byte, lim Limits) (*Frame, error) {
 			}
 		case RecDigest:
 			if f.Digest != nil {
-				return nil, fmt.Errorf("%w: two digests in one frame", ErrMalformed)
+				return fmt.Errorf("%w: two digests in one frame", ErrMalformed)
 			}
 			d, err := decodeDigest(body, lim, &keyBudget)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			f.Digest = d
 		default:
 			if typ == 0 {
-				return nil, fmt.Errorf("%w: record type 0", ErrMalformed)
+				return fmt.Errorf("%w: record type 0", ErrMalformed)
 			}
 			f.Records = append(f.Records, Record{Type: typ, Body: body})
 		}
 	}
 	if r.Err() != nil {
-		return nil, fmt.Errorf("decoding frame: %w", r.Err())
+		return fmt.Errorf("decoding frame: %w", r.Err())
 	}
-	return f, nil
+	return nil
 }
 
 func decodeMessage(body []byte, lim Limits) (*Message, error) {
@@ -157,10 +201,10 @@ const (
 
 // decodeKeys decodes an IHAVE or IWANT body, taking each key from *budget
 // (the frame's Limits.MaxKeys) before allocating for it.
-func decodeKeys(body []byte, lim Limits, budget *int) ([]MsgKey, error) {
+// decodeKeys appends the keys of a key list to keys.
+func decodeKeys(keys []MsgKey, body []byte, lim Limits, budget *int) ([]MsgKey, error) {
 	r := wire.NewReader(body)
 	groups := r.Count(lim.MaxRecords, minGroupBytes, "key group")
-	var keys []MsgKey
 	for g := 0; g < groups && r.Err() == nil; g++ {
 		origin := NodeID(r.ID(lim.MaxIDLen))
 		n := r.Count(math.MaxInt32, minKeyBytes, "key")
@@ -172,9 +216,7 @@ func decodeKeys(body []byte, lim Limits, budget *int) ([]MsgKey, error) {
 			break
 		}
 		*budget -= n
-		if keys == nil {
-			keys = make([]MsgKey, 0, n)
-		}
+		keys = slices.Grow(keys, n)
 		var prev uint64
 		for k := 0; k < n && r.Err() == nil; k++ {
 			seq := prev + uint64(r.Varint())
@@ -187,7 +229,7 @@ func decodeKeys(body []byte, lim Limits, budget *int) ([]MsgKey, error) {
 	}
 	r.End("key list")
 	if r.Err() != nil {
-		return nil, fmt.Errorf("decoding key list: %w", r.Err())
+		return keys, fmt.Errorf("decoding key list: %w", r.Err())
 	}
 	return keys, nil
 }

@@ -159,3 +159,30 @@ func TestMessageIDCoversContent(t *testing.T) {
 		t.Error("origin/topic boundary is ambiguous")
 	}
 }
+
+// TestDecodeFrameIntoReuses: a frame decoded into a Frame that held a
+// larger one has only its own contents, and once the slices have grown
+// decoding allocates only what the frame's messages and keys need (their
+// IDs), not the Frame and its slices again.
+func TestDecodeFrameIntoReuses(t *testing.T) {
+	lim := DefaultLimits()
+	f := &Frame{}
+	if err := DecodeFrameInto(f, EncodeFrame(sampleFrame()), lim); err != nil {
+		t.Fatal(err)
+	}
+	small := EncodeFrame(&Frame{IHave: []MsgKey{{"alice", 2}, {"alice", 3}}, Prune: true})
+	if err := DecodeFrameInto(f, small, lim); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Messages)+len(f.Tree)+len(f.IWant)+len(f.Records) != 0 || f.Digest != nil || !f.Prune || len(f.IHave) != 2 || f.Size != len(small) {
+		t.Fatalf("a used frame decoded as %+v", f)
+	}
+	if err := DecodeFrameInto(f, []byte{WireVersion + 1}, lim); err == nil || len(f.IHave) != 0 || f.Prune {
+		t.Fatalf("a frame of another version: %v, left %+v", err, f)
+	}
+	fresh := testing.AllocsPerRun(50, func() { _, _ = DecodeFrame(small, lim) })
+	into := testing.AllocsPerRun(50, func() { _ = DecodeFrameInto(f, small, lim) })
+	if into >= fresh || into > 1 {
+		t.Errorf("decoding into a used frame allocated %.1f times, a new one %.1f; want fewer, at most 1 (the origin's ID)", into, fresh)
+	}
+}
