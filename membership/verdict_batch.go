@@ -229,8 +229,8 @@ func (m *Memberlist) signBatch(entries []verdictEntry) *verdictBatch {
 // member's ID (those are not empty), and different for each batch, so
 // that no batch replaces another.
 func batchKey(declarer core.NodeID, seq uint64) core.NodeID {
-	k := make([]byte, 0, len(declarer)+32)
-	k = append(append(append(k, "\x00verdicts\x00"...), declarer...), 0)
+	var buf [96]byte // a peer ID and a number fit: one allocation, the string's
+	k := append(append(append(buf[:0], "\x00verdicts\x00"...), declarer...), 0)
 	return core.NodeID(strconv.AppendUint(k, seq, 10))
 }
 
