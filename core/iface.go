@@ -9,9 +9,10 @@ type Transport interface {
 
 // FrameBuffers may be implemented by a Transport that recycles frame
 // buffers once it has written them (Send hands a frame over for good, so
-// the transport may reuse its memory afterwards). The engine then builds a
-// frame that must hold a message body, the bulk of its allocations, in a
-// buffer from FrameBuffer rather than a fresh one.
+// the transport may reuse its memory afterwards). The engine then builds
+// its frames in buffers from FrameBuffer rather than fresh ones (a frame
+// that must hold a larger body moves to a larger buffer), and so does a
+// membership.Memberlist for its own frames of updates.
 type FrameBuffers interface {
 	// FrameBuffer returns a buffer of length 0 and capacity at least n.
 	FrameBuffer(n int) []byte

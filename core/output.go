@@ -45,7 +45,7 @@ func (e *Engine) frameFor(to NodeID) *outFrame {
 	} else {
 		f = &outFrame{}
 	}
-	f.to, f.buf = to, newFrameBuf()
+	f.to, f.buf = to, e.newFrameBuf()
 	e.outFrames = append(e.outFrames, f)
 	if e.outFrameIdx != nil {
 		e.outFrameIdx[to] = len(e.outFrames) - 1
@@ -66,9 +66,23 @@ func (f *outFrame) noteOrigin(o NodeID) {
 	}
 }
 
-// newFrameBuf starts a frame with room for a small message, so that most
-// frames are built in one allocation.
-func newFrameBuf() []byte { return NewFrame(make([]byte, 0, 160)) }
+// newFrameBuf starts a frame: in a buffer from the Transport's
+// FrameBuffers if it has them, with room for a small message, the frame's
+// keys and a membership piggyback (a frame without a body, begun in a
+// fresh 160-byte buffer and grown for the piggyback, was about 6 % of a
+// group of 300's allocations after a crash: docs/benchmarks/ladder.md,
+// session 34); else in a fresh one with room for a small message, so that
+// most frames are built in one allocation.
+func (e *Engine) newFrameBuf() []byte {
+	if e.bufs != nil {
+		return NewFrame(e.bufs.FrameBuffer(pooledFrameStart))
+	}
+	return NewFrame(make([]byte, 0, 160))
+}
+
+// pooledFrameStart is the capacity a frame starts with in a recycled
+// buffer: a 256-byte message, a few keys and a 1,400-byte piggyback.
+const pooledFrameStart = 2048
 
 // chargePeer accounts n bytes to peer to's budget for this round.
 func (e *Engine) chargePeer(to NodeID, n int) bool {
@@ -92,7 +106,7 @@ func (e *Engine) sendBody(to NodeID, en *storeEntry) bool {
 	f := e.frameFor(to)
 	if len(f.buf)+en.size > e.cfg.MaxFrameSize && len(f.buf) > 1 {
 		e.sendFrame(f)
-		f.buf = newFrameBuf()
+		f.buf = e.newFrameBuf()
 	}
 	e.reserve(f, en.size)
 	f.buf = AppendMessageRecord(f.buf, en.msg)
@@ -116,7 +130,7 @@ func (e *Engine) sendTreeBody(to NodeID, en *storeEntry, end uint64) bool {
 			f.ackReq = false
 		}
 		e.sendFrame(f)
-		f.buf = newFrameBuf()
+		f.buf = e.newFrameBuf()
 	}
 	e.reserve(f, size)
 	f.buf = AppendTreeMessageRecord(f.buf, en.msg, end)

@@ -63,6 +63,9 @@ type Memberlist struct {
 	viewSumDiffers    map[core.NodeID]uint64
 	nextViewSync      uint64
 
+	// the Transport's recycled frame buffers, if it has them (broadcast.go)
+	bufs core.FrameBuffers
+
 	// digest-first state exchanges (digest_sync.go)
 	digests   [maxDigestPending]digestPending
 	fpScratch []uint64
@@ -144,6 +147,7 @@ func New(cfg Config) (*Memberlist, error) {
 	if cfg.ReliableLinks {
 		m.queue.reliable, m.queue.seed = true, maphash.MakeSeed()
 	}
+	m.bufs, _ = cfg.Transport.(core.FrameBuffers)
 	if m.sampling() {
 		m.selfAnnounce() // from the start (sample.go); Join arms it otherwise
 	}

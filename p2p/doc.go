@@ -172,9 +172,9 @@
 // left is let go at once (Stats.StreamsReleased): it would hold its closed
 // connection's state until the sweep.
 //
-// Memory per message is kept to what the store needs. Outgoing frames that
-// carry a body are built in pooled buffers (core.FrameBuffers) that the
-// writer recycles once written; an inbound body stays in the frame it
+// Memory per message is kept to what the store needs. Outgoing frames
+// (the engine's, and membership's own frames of updates) are built in
+// pooled buffers (core.FrameBuffers) that the writer recycles once written; an inbound body stays in the frame it
 // arrived in (core.Config.KeepFrames); subscribers share that stored
 // payload (Message.Data is read-only). With fifty peers in one process at
 // 16 KiB per message this cut the memory allocated per benchmark run by a

@@ -11,10 +11,13 @@ import (
 // (io.Writer implementations, libp2p streams included, do not keep what
 // they are given). At 16 KiB per body and several bodies sent per message,
 // these were the largest share of a peer's allocations, and with them of
-// the collector's work. Buffers are pooled in power-of-two classes from
-// 4 KiB to 4 MiB; a pool empties itself over two collections when unused.
+// the collector's work. Frames without a body (announcements, membership
+// updates: each a fresh buffer, and together about a tenth of a group of
+// 300's allocations after a crash, docs/benchmarks/ladder.md, session 34)
+// are built in them too. Buffers are pooled in power-of-two classes from
+// 2 KiB to 4 MiB; a pool empties itself over two collections when unused.
 const (
-	minBufShift = 12
+	minBufShift = 11
 	maxBufShift = 22
 )
 
