@@ -101,6 +101,22 @@ func (p *Peer) drive() {
 		}
 		armAck()
 	}
+	// drain steps the frames already in the inboxes. Timers whose firing
+	// means "nothing came" run after it: an ack queued behind a burst of
+	// frames is not a failed probe, and an eager body queued behind others
+	// does not turn into an IWANT (Plumtree's timer), a resent tree body
+	// or a gap want. At N = 1,000 after a crash, with frames waiting in
+	// the inboxes for seconds, about one IWANT was answered per delivery,
+	// most for bodies that had arrived (docs/benchmarks/ladder.md,
+	// session 34).
+	drain := func() {
+		for n := len(p.ctrlIn); n > 0; n-- {
+			step(<-p.ctrlIn)
+		}
+		for n := len(p.bulkIn); n > 0; n-- {
+			step(<-p.bulkIn)
+		}
+	}
 	var leaving chan struct{}
 	var leaveDeadline time.Time
 	ctrlRun := 0
@@ -131,26 +147,19 @@ func (p *Peer) drive() {
 			armAck()
 		case <-gapC:
 			gapC = nil
+			drain()
 			p.mc.AskGaps()
 		case <-ackC:
 			// Resend tree bodies not acknowledged and IWANTs not
 			// answered within one to two intervals (treeAckWait),
 			// rather than wait for repair or IWantTimeout.
 			ackC = nil
+			drain()
 			p.mc.ResendUnanswered()
 			armAck()
 		case <-tick.C:
 			p.reportLag(p.ctr.lag.tickServed(time.Now(), p.s.tick))
-			// Frames that arrived before this tick are read before its
-			// timers run: an ack queued behind a burst of frames is not a
-			// failed probe, and an eager body queued behind others does
-			// not turn into an IWANT and a graft (Plumtree's timer).
-			for n := len(p.ctrlIn); n > 0; n-- {
-				step(<-p.ctrlIn)
-			}
-			for n := len(p.bulkIn); n > 0; n-- {
-				step(<-p.bulkIn)
-			}
+			drain() // frames that arrived before this tick, before its timers
 			p.mc.Tick()
 			armAck()
 			p.catchUp()
