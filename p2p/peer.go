@@ -84,6 +84,7 @@ type Peer struct {
 
 	tickN         int
 	nextIdleSweep time.Time // when afterTick next sweeps idle inbound streams (idle.go)
+	nextReap      time.Time // when afterTick next closes parked streams (transport.go's reap)
 	lastDup       uint64
 
 	logs    logLimiter
