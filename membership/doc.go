@@ -178,7 +178,8 @@
 //   - sync.go: joining, leaving and full-state exchanges (join, follow-up
 //     join syncs, periodic push-pull, reconnecting to failed members, and
 //     StateFrames for tools). digest_sync.go (and digest_wire.go): the
-//     digest-first exchange the follow-ups and periodic push-pulls use.
+//     digest-first exchange the follow-ups, periodic push-pulls and
+//     reconnects use.
 //     view_sum.go: each ping's view sum (how many members the prober lists
 //     and a hash of which), and the exchange a lasting difference starts.
 //     answer_limit.go: one answer per member per StateAnswerGap.
