@@ -269,7 +269,10 @@
 // sampler and piggybacker). A ticker at the profile's tick (100 ms; the
 // membership profile's periods are counted in ticks) calls Tick; inbound
 // frames are decoded once and stepped into both layers; API calls
-// (Publish, Members, Stats) run between them. Deliveries go to Subscribe's
+// (Publish, Members, Stats) run between them. Before a tick, and before the
+// finer timers that resend unacknowledged bodies and unanswered IWANTs or
+// ask for gaps, the driver steps the frames already in its inboxes, so
+// what has arrived is not asked for again. Deliveries go to Subscribe's
 // channels and membership events to Events(), both bounded, with drop
 // counters for slow readers. Close announces the leave, keeps ticking until
 // the queues drain or WithLeaveGrace passes, then stops the driver,
