@@ -47,6 +47,18 @@ func recycleFrame(b []byte) {
 	framePools[bits.Len(uint(c))-1-minBufShift].Put(&b)
 }
 
+// recycleFrames takes back frames that were handed to Send, written or
+// dropped (a dropped frame is the transport's as much as a written one:
+// frames to a crashed member, dropped for want of a stream, were most of
+// the pools' misses at N = 300 after a crash; docs/benchmarks/ladder.md,
+// session 34), and clears frames.
+func recycleFrames(frames [][]byte) {
+	for _, f := range frames {
+		recycleFrame(f)
+	}
+	clear(frames)
+}
+
 func appendUvarint(dst []byte, v uint64) []byte {
 	for v >= 0x80 {
 		dst = append(dst, byte(v)|0x80)

@@ -39,7 +39,7 @@ func (q *outQueue) take(dst [][]byte) [][]byte {
 func (q *outQueue) drop() int {
 	q.mu.Lock()
 	n := len(q.frames)
-	clear(q.frames)
+	recycleFrames(q.frames)
 	q.frames = q.frames[:0]
 	q.bytes = 0
 	q.mu.Unlock()

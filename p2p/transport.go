@@ -208,6 +208,7 @@ func (t *transport) Send(to core.NodeID, frame []byte) {
 		t.p.m.queueDrops.WithLabelValues(k.String()).Inc()
 		t.p.ctr.queueDrops.Add(1)
 		t.p.ctr.dropFull.Add(1)
+		recycleFrame(frame)
 		return
 	}
 	if r.active[k].CompareAndSwap(false, true) {
@@ -352,6 +353,7 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 				t.p.ctr.queueDrops.Add(uint64(len(batch)))
 				t.p.ctr.dropNoStream.Add(uint64(len(batch)))
 				t.p.ctr.lastNoStream.Store(err.Error())
+				recycleFrames(batch)
 				fail(err, true)
 				r.stream[k] = nil
 				r.active[k].Store(false)
@@ -408,6 +410,7 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 			t.p.m.queueDrops.WithLabelValues(k.String()).Add(float64(len(batch)))
 			t.p.ctr.queueDrops.Add(uint64(len(batch)))
 			t.p.ctr.dropFailed.Add(uint64(len(batch)))
+			recycleFrames(batch) // the stream keeps none of what it was given
 			t.writeFailed(r, k, err)
 			fail(err, false)
 			continue
@@ -421,10 +424,7 @@ func (t *transport) writer(r *remote, k kind, open bool) {
 		if r.broken.Load() != 0 {
 			r.broken.Store(0)
 		}
-		for _, f := range batch {
-			recycleFrame(f)
-		}
-		clear(batch)
+		recycleFrames(batch)
 	}
 }
 
