@@ -79,10 +79,9 @@ type Node struct {
 	// them. The gossip engine's Penalizer, or nil.
 	pen core.Penalizer
 	// frame is decoded into for each Step (core.DecodeFrameInto: no layer
-	// keeps a frame's slices); stepping guards it against a Step from
-	// within a Step (a transport that delivers as it sends).
-	frame    core.Frame
-	stepping bool
+	// keeps a frame's slices; a Transport must not step a frame from
+	// within Send, core.Transport, so Steps never overlap).
+	frame core.Frame
 }
 
 // FrameStats counts the frames a Node stepped.
@@ -202,12 +201,6 @@ func (n *Node) Step(from core.NodeID, raw []byte) error {
 	n.stats.FramesIn++
 	n.stats.BytesIn += uint64(len(raw))
 	f := &n.frame
-	if n.stepping {
-		f = &core.Frame{}
-	} else {
-		n.stepping = true
-		defer func() { n.stepping = false }()
-	}
 	if err := core.DecodeFrameInto(f, raw, n.limits); err != nil {
 		n.stats.DecodeErrors++
 		if n.pen != nil {
