@@ -245,6 +245,8 @@ func (g *grapevineSys) close() {
 	g.mu.Unlock()
 	if printStats {
 		var e core.Stats
+		var pl core.PlumStats
+		var plEager, plLazy int
 		var qd, qFull, qNoStream, qFailed, ind, pen, refused, nUp, nDown, nFail uint64
 		var cOpened, cTrimmed, sReleased uint64
 		var hold core.HoldStats
@@ -279,6 +281,15 @@ func (g *grapevineSys) close() {
 			cOpened += st.ConnsOpened
 			cTrimmed += st.ConnsTrimmed
 			sReleased += st.StreamsReleased
+			pl.EagerSent += st.Plum.EagerSent
+			pl.Duplicates += st.Plum.Duplicates
+			pl.PrunesSent += st.Plum.PrunesSent
+			pl.PrunesReceived += st.Plum.PrunesReceived
+			pl.Grafts += st.Plum.Grafts
+			pl.LazySent += st.Plum.LazySent
+			pl.LazySuppressed += st.Plum.LazySuppressed
+			plEager += st.PlumEager
+			plLazy += st.PlumLazy
 			x := st.Engine
 			e.Delivered += x.Delivered
 			e.MessagesSent += x.MessagesSent
@@ -297,6 +308,11 @@ func (g *grapevineSys) close() {
 		fmt.Fprintf(os.Stderr, "grapevine engine counters (live peers, whole run): delivered %d, bodies sent %d (tree %d, IWANT answers %d, pull answers %d), duplicates %d, IHAVE keys %d, IWANTs %d, digests %d, frames %d; drops: peer budget %d, inbound %d, wants expired %d, queue %d (full %d, no stream %d, failed %d), inbox %d\n",
 			e.Delivered, e.MessagesSent, e.TreeSent, e.IWantAnswered, e.PullAnswered, e.Duplicates, e.IHavesSent, e.IWantsSent, e.DigestsSent, e.FramesSent,
 			e.PeerBudgetDrops, e.InboundDropped, e.WantsExpired, qd, qFull, qNoStream, qFailed, ind)
+		if pl.EagerSent+pl.Duplicates > 0 {
+			fmt.Fprintf(os.Stderr, "grapevine plumtree (live peers, whole run): eager bodies %d, duplicates %d, prunes sent %d (received %d), grafts %d, announcements %d (left out %d); links now eager %d, lazy %d (%.1f and %.1f a peer)\n",
+				pl.EagerSent, pl.Duplicates, pl.PrunesSent, pl.PrunesReceived, pl.Grafts, pl.LazySent, pl.LazySuppressed,
+				plEager, plLazy, float64(plEager)/float64(max(1, len(ps))), float64(plLazy)/float64(max(1, len(ps))))
+		}
 		if lastNoStream != "" {
 			fmt.Fprintf(os.Stderr, "grapevine: a stream that could not be opened: %s\n", lastNoStream)
 		}

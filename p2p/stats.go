@@ -48,6 +48,10 @@ type Stats struct {
 	Lag             LagStats          // how far behind real time the driver ran (lag.go)
 	Gaps            core.GapStats     // bodies wanted because a later message revealed them missing (core/gapwant.go)
 	TreeAck         core.TreeAckStats // tree bodies acknowledged and resent (core/treeack.go)
+	Plum            core.PlumStats    // Plumtree's links over the overlay: prunes, grafts, duplicates (core/plumtree.go)
+	// PlumEager and PlumLazy are how many of the current neighbour links
+	// Plumtree pushes bodies over and only announces over.
+	PlumEager, PlumLazy int
 }
 
 // loadString reads a string kept in an atomic.Value ("" if none yet).
@@ -85,6 +89,8 @@ func (p *Peer) Stats() Stats {
 		if m, ok := p.mc.(*nodeMachine); ok {
 			st.Gaps = m.n.Engine().GapStats()
 			st.TreeAck = m.n.Engine().TreeAckStats()
+			st.Plum = m.n.Engine().PlumStats()
+			st.PlumEager, st.PlumLazy = m.n.Engine().PlumLinks()
 		}
 	})
 	return st
