@@ -115,8 +115,9 @@ type Config struct {
 	// ReliableLinks says that the transport delivers every frame it
 	// accepts (p2p's QUIC streams, not datagrams): each queued update then
 	// goes at most once to each member, still to up to λ·⌈log₁₀(n+1)⌉
-	// members, and stays queued a few gossip rounds for members it has not
-	// reached (reliable.go). Off: SWIM's repeats, which carry updates past
+	// members, never back to a member that sent this one the same record,
+	// and stays queued a few gossip rounds for members it has not reached
+	// (reliable.go). Off: SWIM's repeats, which carry updates past
 	// lost datagrams.
 	ReliableLinks bool
 	// PushPullInterval is how many ticks pass between full-state exchanges

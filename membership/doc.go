@@ -190,7 +190,8 @@
 //     accusations, verifying those of others, and the offences reported to
 //     Config.Penalizer.
 //   - reliable.go: over reliable links, an update once per destination
-//     and its lifetime in the queue.
+//     and not back to a member that sent it, and its lifetime in the
+//     queue.
 //   - queue.go (the retransmission queue), wire.go (record encodings),
 //     index.go (the ID → member index), peers.go (core.PeerSampler's peer
 //     list), types.go (public types and Stats), config.go (Config and the

@@ -38,7 +38,7 @@ type Memberlist struct {
 	// over, reused from batch to batch (verdict_batch.go)
 	batchEntries []verdictEntry
 	batchSigning []byte
-	verdictSeq   uint64 // numbers batches in the dissemination queue
+	verdictSeq   uint64 // numbers this member's own batches in the dissemination queue
 
 	// accusers answered directly at incarnation answeredInc, and the
 	// answers sent this tick (answer.go)
@@ -173,7 +173,11 @@ func (m *Memberlist) ID() core.NodeID { return m.cfg.ID }
 func (m *Memberlist) Config() Config { return m.cfg }
 
 // Stats returns a copy of the counters.
-func (m *Memberlist) Stats() Stats { return m.stats }
+func (m *Memberlist) Stats() Stats {
+	st := m.stats
+	st.UpdatesHeardBack = m.queue.heardFrom
+	return st
+}
 
 // Ticks returns how many times Tick has been called.
 func (m *Memberlist) Ticks() uint64 { return m.tick }
@@ -397,6 +401,7 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 			return err
 		}
 		m.applyAlive(a, from, false)
+		m.queue.heard(a.id, rec.Type, rec.Body, from)
 	case RecBump:
 		b, err := decodeBump(rec.Body, lim)
 		if err != nil {
@@ -421,6 +426,9 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 			return err
 		}
 		m.applyVerdicts(b, from)
+		if b.from != m.cfg.ID {
+			m.queue.heard(relayKey(&b), rec.Type, rec.Body, from)
+		}
 		m.batchEntries = b.entries[:0]
 		clear(b.entries) // no ID of a member this one does not know is kept
 	case RecSuspect:

@@ -39,6 +39,9 @@ type queue struct {
 	// reliable: an update goes at most once to each destination (reliable.go)
 	reliable bool
 	seed     maphash.Seed
+	// heardFrom counts the destinations noted because they sent this
+	// member the update themselves (heard, reliable.go).
+	heardFrom uint64
 }
 
 func (q *queue) len() int { return len(q.items) - q.stale }

@@ -1,6 +1,8 @@
 package membership
 
 import (
+	"bytes"
+	"encoding/binary"
 	"hash/maphash"
 	"slices"
 
@@ -43,6 +45,33 @@ func (q *queue) destKey(to core.NodeID) uint64 {
 // wentTo reports whether u was already sent to the destination keyed dest.
 func (u *update) wentTo(dest uint64) bool {
 	return dest != 0 && slices.Contains(u.dests, dest)
+}
+
+// heard notes, over reliable links, that member from sent this member the
+// record of type typ and body body about key (a member's ID, or a batch's
+// key): if that is the update queued about key, from holds it already and
+// it does not go back there. In a wave of updates each member hears most of
+// them from a few neighbours while they wait for the next gossip round;
+// each of those copies would otherwise cross the link back as well.
+func (q *queue) heard(key core.NodeID, typ uint8, body []byte, from core.NodeID) {
+	dest := q.destKey(from)
+	if dest == 0 {
+		return
+	}
+	u := q.byID[key]
+	if u == nil || u.obsolete || u.typ != typ || u.wentTo(dest) || !recordHolds(u.rec, body) {
+		return
+	}
+	u.noteDest(dest)
+	q.heardFrom++
+}
+
+// recordHolds reports whether rec, a complete record (type, length,
+// body), has body as its body.
+func recordHolds(rec, body []byte) bool {
+	var n [binary.MaxVarintLen64]byte
+	hdr := 1 + binary.PutUvarint(n[:], uint64(len(body)))
+	return len(rec) == hdr+len(body) && bytes.Equal(rec[hdr:], body)
 }
 
 // noteDest records that u went to the destination keyed dest.

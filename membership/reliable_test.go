@@ -152,3 +152,40 @@ func TestReliableLifetimeWithoutGossipRounds(t *testing.T) {
 		t.Fatalf("after the lifetime: %d pending, %d expired", m.Pending(), m.Stats().UpdatesExpired)
 	}
 }
+
+// A member that sent this one the queued update itself is not sent it
+// back (queue.heard): only the same record counts, and only over reliable
+// links.
+func TestReliableQueueNotBackToSender(t *testing.T) {
+	body := func(rec []byte) []byte { return rec[2:] } // type, one length byte
+	q := queue{reliable: true, seed: maphash.MakeSeed()}
+	q.push("m1", RecAlive, alive("m1", 2), 100, 10)
+	q.heard("m1", RecAlive, body(alive("m1", 2)), "a")
+	q.heard("m1", RecAlive, body(alive("m1", 1)), "b")             // another incarnation
+	q.heard("m1", RecSuspect, body(suspectRec("m1", 2, "x")), "c") // another record
+	q.heard("m2", RecAlive, body(alive("m2", 2)), "d")             // nothing queued about m2
+	if _, n := q.fill(nil, 1000, 8, "", 0, "a"); n != 0 {
+		t.Fatal("the update went back to the member it came from")
+	}
+	for _, to := range []core.NodeID{"b", "c", "d"} {
+		if _, n := q.fill(nil, 1000, 8, "", 0, to); n != 1 {
+			t.Fatalf("fill to %s: %d records, want the update", to, n)
+		}
+	}
+	if q.heardFrom != 1 {
+		t.Fatalf("heardFrom %d, want 1", q.heardFrom)
+	}
+	// A newer update about m1 is news to a again.
+	q.push("m1", RecAlive, alive("m1", 3), 100, 11)
+	if _, n := q.fill(nil, 1000, 8, "", 0, "a"); n != 1 {
+		t.Fatal("a newer update did not go to a")
+	}
+
+	// Without reliable links a copy heard proves nothing about repeats.
+	var lossy queue
+	lossy.push("m1", RecAlive, alive("m1", 2), 100, 0)
+	lossy.heard("m1", RecAlive, body(alive("m1", 2)), "a")
+	if _, n := lossy.fill(nil, 1000, 8, "", 0, "a"); n != 1 {
+		t.Fatal("lossy queue skipped a destination it heard from")
+	}
+}

@@ -193,6 +193,7 @@ type Stats struct {
 	UpdatesQueued       uint64 // updates put on the dissemination queue
 	UpdatesDropped      uint64 // queued updates dropped by MaxQueuedUpdates
 	UpdatesExpired      uint64 // queued updates whose lifetime ended before λ·log n sends (Config.ReliableLinks)
+	UpdatesHeardBack    uint64 // destinations a queued update skips because they sent it to this member (Config.ReliableLinks)
 
 	Suspicions           uint64 // suspicions this member raised itself
 	Unreachable          uint64 // of which: on the owner's report (ReportUnreachable)

@@ -226,12 +226,26 @@ func (m *Memberlist) signBatch(entries []verdictEntry) *verdictBatch {
 }
 
 // batchKey is the dissemination queue's key for a declarer's batch: no
-// member's ID (those are not empty), and different for each batch, so
-// that no batch replaces another.
+// member's ID (those are not empty), and different for each batch (this
+// member's own are numbered, others' keyed by their signature: relayKey),
+// so that no batch replaces another.
 func batchKey(declarer core.NodeID, seq uint64) core.NodeID {
 	var buf [96]byte // a peer ID and a number fit: one allocation, the string's
 	k := append(append(append(buf[:0], "\x00verdicts\x00"...), declarer...), 0)
 	return core.NodeID(strconv.AppendUint(k, seq, 10))
+}
+
+// relayKey is the queue's key for another declarer's batch passed on: its
+// declarer and the start of its signature, so that a copy of the batch
+// that arrives later, from another neighbour, finds it (queue.heard). A
+// batch is queued only once its signature was checked, so no forged batch
+// can take a genuine one's key.
+func relayKey(b *verdictBatch) core.NodeID {
+	var seq uint64
+	if len(b.sig) >= 8 {
+		seq = binary.BigEndian.Uint64(b.sig)
+	}
+	return batchKey(b.from, seq)
 }
 
 // applyVerdicts applies a declarer's batch of verdicts: its signature is
@@ -298,8 +312,7 @@ func (m *Memberlist) applyVerdicts(b verdictBatch, from core.NodeID) {
 		return
 	}
 	if passOn {
-		m.verdictSeq++
-		m.enqueue(batchKey(b.from, m.verdictSeq), RecVerdicts, verdictsRecord(&b))
+		m.enqueue(relayKey(&b), RecVerdicts, verdictsRecord(&b))
 	}
 }
 

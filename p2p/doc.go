@@ -92,7 +92,8 @@
 //     so an update floods the overlay in a few hops. Streams deliver what
 //     they accept, so a peer sends each update once to each member
 //     (membership.Config.ReliableLinks), to up to λ·log n of them, not
-//     λ·log n times to its few neighbours. Suspicions are the exception:
+//     λ·log n times to its few neighbours, and not back to a member that
+//     sent it the same record while it waited to be sent. Suspicions are the exception:
 //     one goes from its accuser to the accused alone
 //     (membership.Config.LocalAccusations), and the several neighbours of a
 //     crashed member, which each probed it, declare it dead on their own
