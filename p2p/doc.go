@@ -158,15 +158,8 @@
 // inbox, and the driver serves it before the gossip inbox. A late ack is
 // as bad as a lost one, so when the membership inbox is full the frame is
 // dropped (counted); the gossip inbox instead applies back-pressure to its
-// stream. Classification is by record type only (protocols.go's
-// classify), so it needs no cooperation from either state machine: a
-// frame takes the membership stream when all its records are membership
-// records and one of them is urgent (a probe or its answer, a suspicion or
-// its answer, a refutation, a state exchange, the overlay's own); frames
-// that only spread deaths and departures (verdict batches) go with the
-// gossip, in turn with message bodies, so that a wave of them after a
-// crash does not hold probes' answers back (docs/benchmarks/ladder.md,
-// session 35).
+// stream. Classification is by record type only (transport.go's classify),
+// so it needs no cooperation from either state machine.
 //
 // Every outgoing queue is bounded in frames and bytes (WithQueues). Send,
 // which the state machines call, never blocks: a frame that does not fit is

@@ -5,17 +5,14 @@ import (
 	"encoding/hex"
 
 	"github.com/grapevine-p2p/grapevine/core"
-	"github.com/grapevine-p2p/grapevine/membership"
 	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 // Protocol IDs. Gossip (message bodies, IHAVE/IWANT, pull digests, with
 // membership updates piggybacked) travels on GossipProtocol; frames that
-// carry only membership records, one of them urgent (SWIM ping, ack,
-// ping-req, nack, suspicions, refutations, state exchanges, the overlay's
-// records: classify),
-// travel on MembershipProtocol, a second long-lived stream with its own
-// queue and writer, so a probe never waits behind bulk data.
+// carry only membership records (SWIM ping, ack, ping-req, nack, join,
+// state exchange) travel on MembershipProtocol, a second long-lived stream
+// with its own queue and writer, so a probe never waits behind bulk data.
 // Each group speaks them under its own suffix (Protocols), so members of
 // different groups never exchange a frame, even on a shared host or DHT.
 const (
@@ -53,21 +50,18 @@ func (p *Peer) proto(k kind) protocol.ID {
 }
 
 // classify returns kindMembership for a frame whose records are all
-// membership records (types 0x40-0x7f), at least one of them urgent
-// (urgentMembership), and kindGossip otherwise. It walks the record headers
-// only; a malformed frame is gossip (the receiver rejects it).
+// membership records (types 0x40-0x7f), kindGossip otherwise. It walks the
+// record headers only; a malformed frame is gossip (the receiver rejects it).
 func classify(frame []byte) kind {
 	if len(frame) < 2 {
 		return kindGossip
 	}
 	b := frame[1:]
-	urgent := false
 	for len(b) > 0 {
 		t := b[0]
 		if t < core.RecMembershipFirst || t > core.RecMembershipLast {
 			return kindGossip
 		}
-		urgent = urgent || urgentMembership(t)
 		b = b[1:]
 		var n uint64
 		var s uint
@@ -84,26 +78,5 @@ func classify(frame []byte) kind {
 		}
 		b = b[i+1+int(n):]
 	}
-	if !urgent {
-		return kindGossip
-	}
 	return kindMembership
-}
-
-// urgentMembership reports whether a membership record must not wait
-// behind gossip: every type but the news of deaths and departures
-// (verdicts and their requests, dead and leave updates). Those travel like
-// gossip, in turn with message bodies: at N = 1,000 with a tenth crashed,
-// the driver served waves of verdict batches on the membership stream
-// first, and membership frames that waited over a second in its inbox fell
-// from 15,000–21,000 to about 5,000 a window once they moved
-// (docs/benchmarks/ladder.md, session 35). Probes and their answers,
-// suspicions and their answers, refutations (alive, bump), state exchanges
-// (a join's among them) and the overlay's records keep their own stream.
-func urgentMembership(t uint8) bool {
-	switch t {
-	case membership.RecDead, membership.RecLeave, membership.RecVerdicts, membership.RecVerdictWant:
-		return false
-	}
-	return true
 }

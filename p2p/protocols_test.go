@@ -17,10 +17,8 @@ func recordsFrame(types ...uint8) []byte {
 }
 
 // TestClassify: a frame goes to the membership stream only if every record
-// is a membership record and one of them is urgent; a malformed frame, one
-// with any gossip record, or one that only spreads deaths and departures
-// goes to the gossip stream, whose receiver rejects or steps it
-// whole.
+// is a membership record; a malformed frame, or one with any gossip record,
+// goes to the gossip stream, whose receiver rejects or steps it whole.
 func TestClassify(t *testing.T) {
 	gossip := core.RecMembershipFirst - 1
 	malformed := append(recordsFrame(membership.RecAlive), membership.RecSuspect, 9, membership.RecPing, 1, 1) // a length beyond the frame
@@ -35,12 +33,6 @@ func TestClassify(t *testing.T) {
 		{"ping with updates", recordsFrame(membership.RecAlive, membership.RecPing), kindMembership},
 		{"last membership type", recordsFrame(core.RecMembershipLast), kindMembership},
 		{"gossip and a ping", recordsFrame(membership.RecPing, gossip), kindGossip},
-		{"verdicts and deaths", recordsFrame(membership.RecVerdicts, membership.RecDead, membership.RecLeave), kindGossip},
-		{"state exchange", recordsFrame(membership.RecStateDigest, membership.RecStateWant, membership.RecState), kindMembership},
-		{"verdict want", recordsFrame(membership.RecVerdictWant), kindGossip},
-		{"verdicts on a probe", recordsFrame(membership.RecVerdicts, membership.RecPing), kindMembership},
-		{"verdicts and a refutation", recordsFrame(membership.RecVerdicts, membership.RecBump), kindMembership},
-		{"overlay keepalive", recordsFrame(0x67), kindMembership},
 		{"malformed", malformed, kindGossip},
 	} {
 		if got := classify(tc.frame); got != tc.kind {
