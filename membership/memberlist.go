@@ -426,8 +426,9 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 			return err
 		}
 		m.applyVerdicts(b, from)
-		if b.from != m.cfg.ID {
-			m.queue.heard(relayKey(&b), rec.Type, rec.Body, from)
+		if b.from != m.cfg.ID && m.queue.len() > 0 {
+			var key [96]byte
+			m.queue.heardBytes(appendRelayKey(key[:0], &b), rec.Type, rec.Body, from)
 		}
 		m.batchEntries = b.entries[:0]
 		clear(b.entries) // no ID of a member this one does not know is kept

@@ -54,16 +54,27 @@ func (u *update) wentTo(dest uint64) bool {
 // them from a few neighbours while they wait for the next gossip round;
 // each of those copies would otherwise cross the link back as well.
 func (q *queue) heard(key core.NodeID, typ uint8, body []byte, from core.NodeID) {
-	dest := q.destKey(from)
-	if dest == 0 {
+	if q.reliable && q.len() > 0 {
+		q.heardUpdate(q.byID[key], typ, body, from)
+	}
+}
+
+// heardBytes is heard with the key in a byte slice (looked up without
+// a copy).
+func (q *queue) heardBytes(key []byte, typ uint8, body []byte, from core.NodeID) {
+	if q.reliable && q.len() > 0 {
+		q.heardUpdate(q.byID[core.NodeID(key)], typ, body, from)
+	}
+}
+
+func (q *queue) heardUpdate(u *update, typ uint8, body []byte, from core.NodeID) {
+	if u == nil || u.obsolete || u.typ != typ || !recordHolds(u.rec, body) {
 		return
 	}
-	u := q.byID[key]
-	if u == nil || u.obsolete || u.typ != typ || u.wentTo(dest) || !recordHolds(u.rec, body) {
-		return
+	if dest := q.destKey(from); dest != 0 && !u.wentTo(dest) {
+		u.noteDest(dest)
+		q.heardFrom++
 	}
-	u.noteDest(dest)
-	q.heardFrom++
 }
 
 // recordHolds reports whether rec, a complete record (type, length,

@@ -181,6 +181,19 @@ func TestReliableQueueNotBackToSender(t *testing.T) {
 		t.Fatal("a newer update did not go to a")
 	}
 
+	// A batch's key built on the stack finds it without an allocation.
+	var stack [96]byte
+	b := &verdictBatch{from: "d1", sig: []byte("12345678signature")}
+	q.push(relayKey(b), RecVerdicts, []byte{RecVerdicts, 1, 7}, 100, 12)
+	if allocs := testing.AllocsPerRun(10, func() {
+		q.heardBytes(appendRelayKey(stack[:0], b), RecVerdicts, []byte{7}, "e")
+	}); allocs != 0 {
+		t.Fatalf("a copy of a queued batch heard: %v allocations, want 0", allocs)
+	}
+	if _, n := q.fill(nil, 1000, 8, "", 0, "e"); n != 1 { // m1's alive alone: e sent the batch
+		t.Fatalf("fill to e: %d records, want m1's alive alone", n)
+	}
+
 	// Without reliable links a copy heard proves nothing about repeats.
 	var lossy queue
 	lossy.push("m1", RecAlive, alive("m1", 2), 100, 0)

@@ -231,8 +231,13 @@ func (m *Memberlist) signBatch(entries []verdictEntry) *verdictBatch {
 // so that no batch replaces another.
 func batchKey(declarer core.NodeID, seq uint64) core.NodeID {
 	var buf [96]byte // a peer ID and a number fit: one allocation, the string's
-	k := append(append(append(buf[:0], "\x00verdicts\x00"...), declarer...), 0)
-	return core.NodeID(strconv.AppendUint(k, seq, 10))
+	return core.NodeID(appendBatchKey(buf[:0], declarer, seq))
+}
+
+// appendBatchKey appends batchKey(declarer, seq) to dst.
+func appendBatchKey(dst []byte, declarer core.NodeID, seq uint64) []byte {
+	dst = append(append(append(dst, "\x00verdicts\x00"...), declarer...), 0)
+	return strconv.AppendUint(dst, seq, 10)
 }
 
 // relayKey is the queue's key for another declarer's batch passed on: its
@@ -241,11 +246,18 @@ func batchKey(declarer core.NodeID, seq uint64) core.NodeID {
 // batch is queued only once its signature was checked, so no forged batch
 // can take a genuine one's key.
 func relayKey(b *verdictBatch) core.NodeID {
+	var buf [96]byte
+	return core.NodeID(appendRelayKey(buf[:0], b))
+}
+
+// appendRelayKey appends relayKey(b) to dst (a received copy is looked up
+// with a key built on the stack: no allocation for each copy).
+func appendRelayKey(dst []byte, b *verdictBatch) []byte {
 	var seq uint64
 	if len(b.sig) >= 8 {
 		seq = binary.BigEndian.Uint64(b.sig)
 	}
-	return batchKey(b.from, seq)
+	return appendBatchKey(dst, b.from, seq)
 }
 
 // applyVerdicts applies a declarer's batch of verdicts: its signature is
