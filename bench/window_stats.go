@@ -23,6 +23,7 @@ var windowCounterNames = []string{
 	"frames dropped: no stream", "frames dropped: stream failed", "frames dropped: queue full", "write timeouts",
 	"pings", "ping-reqs", "relays served", "relays refused (not a neighbour)", "probes failed", "probes answered by frames", "late acks", "suspicions raised", "refutations", "suspicions answered", "answers accepted", "answers fell back", "declared dead", "membership signatures checked",
 	"ctrl frames waited > 1 s", "ticks missed",
+	"inbound frames refused memory", "inbound frames throttled", "inbound streams reset (slow frame)", "inbox drops",
 	"frames sent (all)", "gossip frames sent", "bodies sent", "keys announced", "keys wanted", "tree acks sent", "pull digests sent",
 	"membership frames sent", "of which dedicated gossip", "membership updates sent", "overlay frames sent",
 }
@@ -57,6 +58,8 @@ func (g *grapevineSys) windowCounters() map[string]uint64 {
 			"answers fell back":        s.Membership.AnswersFellBack,
 			"declared dead":            s.Membership.Declared,
 			"ctrl frames waited > 1 s": s.Lag.CtrlWaitOver1s, "ticks missed": s.Lag.TicksLate,
+			"inbound frames refused memory": s.Inbound.NoMemory, "inbound frames throttled": s.Inbound.Throttled,
+			"inbound streams reset (slow frame)": s.Inbound.SlowFrame, "inbox drops": s.InDropped,
 			"frames sent (all)": s.FramesSent, "gossip frames sent": s.Engine.FramesSent, "bodies sent": s.Engine.MessagesSent,
 			"keys announced": s.Engine.IHavesSent, "keys wanted": s.Engine.IWantsSent, "tree acks sent": s.TreeAck.AcksSent,
 			"pull digests sent":      s.Engine.DigestsSent,
