@@ -25,7 +25,8 @@ var windowCounterNames = []string{
 	"ctrl frames waited > 1 s", "ticks missed",
 	"inbound frames refused memory", "inbound frames throttled", "inbound streams reset (slow frame)", "inbox drops",
 	"frames sent (all)", "gossip frames sent", "bodies sent", "keys announced", "keys wanted", "tree acks sent", "pull digests sent",
-	"membership frames sent", "of which dedicated gossip", "membership updates sent", "overlay frames sent",
+	"membership frames sent", "of which dedicated gossip", "membership updates sent",
+	"of which alive", "of which bump", "of which verdict batches", "overlay frames sent",
 }
 
 // windowCounters sums the counters of the live peers.
@@ -65,6 +66,8 @@ func (g *grapevineSys) windowCounters() map[string]uint64 {
 			"pull digests sent":      s.Engine.DigestsSent,
 			"membership frames sent": s.Membership.FramesSent, "of which dedicated gossip": s.Membership.GossipsSent,
 			"membership updates sent": s.Membership.UpdatesSent, "overlay frames sent": s.Overlay.FramesSent,
+			"of which alive": s.Membership.UpdatesSentAlive, "of which bump": s.Membership.UpdatesSentBump,
+			"of which verdict batches": s.Membership.UpdatesSentVerdicts,
 		} {
 			c[k] += v
 		}

@@ -176,6 +176,7 @@ func (m *Memberlist) Config() Config { return m.cfg }
 func (m *Memberlist) Stats() Stats {
 	st := m.stats
 	st.UpdatesHeardBack = m.queue.heardFrom
+	st.UpdatesSentAlive, st.UpdatesSentBump, st.UpdatesSentVerdicts = m.queue.sentAlive, m.queue.sentBump, m.queue.sentVerdicts
 	return st
 }
 

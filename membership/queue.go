@@ -42,6 +42,21 @@ type queue struct {
 	// heardFrom counts the destinations noted because they sent this
 	// member the update themselves (heard, reliable.go).
 	heardFrom uint64
+	// sentAlive, sentBump and sentVerdicts count the sends of those
+	// record types (Stats.UpdatesSentAlive and the others).
+	sentAlive, sentBump, sentVerdicts uint64
+}
+
+// countSent counts one send of an update of type typ.
+func (q *queue) countSent(typ uint8) {
+	switch typ {
+	case RecAlive:
+		q.sentAlive++
+	case RecBump:
+		q.sentBump++
+	case RecVerdicts:
+		q.sentVerdicts++
+	}
 }
 
 func (q *queue) len() int { return len(q.items) - q.stale }
@@ -186,6 +201,7 @@ func (q *queue) fill(dst []byte, room int, limit int, prefer core.NodeID, prefer
 			u.noteDest(dest)
 			n++
 			first = u
+			q.countSent(u.typ)
 		}
 	}
 	q.sort()
@@ -214,6 +230,7 @@ func (q *queue) fill(dst []byte, room int, limit int, prefer core.NodeID, prefer
 	dst = slices.Grow(dst, need)
 	for _, u := range q.items {
 		if u.picked && u != first {
+			q.countSent(u.typ)
 			dst = append(dst, u.rec...)
 			u.sent++
 			u.noteDest(dest)

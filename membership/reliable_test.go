@@ -193,6 +193,10 @@ func TestReliableQueueNotBackToSender(t *testing.T) {
 	if _, n := q.fill(nil, 1000, 8, "", 0, "e"); n != 1 { // m1's alive alone: e sent the batch
 		t.Fatalf("fill to e: %d records, want m1's alive alone", n)
 	}
+	// Sends are counted by type: five of m1's alive, none of the batch.
+	if q.sentAlive != 5 || q.sentVerdicts != 0 {
+		t.Fatalf("sends counted: %d alive, %d verdict batches; want 5 and 0", q.sentAlive, q.sentVerdicts)
+	}
 
 	// Without reliable links a copy heard proves nothing about repeats.
 	var lossy queue

@@ -194,6 +194,11 @@ type Stats struct {
 	UpdatesDropped      uint64 // queued updates dropped by MaxQueuedUpdates
 	UpdatesExpired      uint64 // queued updates whose lifetime ended before λ·log n sends (Config.ReliableLinks)
 	UpdatesHeardBack    uint64 // destinations a queued update skips because they sent it to this member (Config.ReliableLinks)
+	// UpdatesSentAlive, UpdatesSentBump and UpdatesSentVerdicts split
+	// UpdatesSent: alive updates (joins, refutations, metadata), refutations
+	// by hash chain (Config.AliveChains) and verdict batches
+	// (Config.BatchVerdicts); the rest are suspicions, deaths and leaves.
+	UpdatesSentAlive, UpdatesSentBump, UpdatesSentVerdicts uint64
 
 	Suspicions           uint64 // suspicions this member raised itself
 	Unreachable          uint64 // of which: on the owner's report (ReportUnreachable)
