@@ -409,6 +409,7 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 			return err
 		}
 		m.applyBump(b, from)
+		m.queue.heard(b.id, rec.Type, rec.Body, from)
 	case RecVerdictWant:
 		entries, err := decodeVerdictWant(rec.Body, lim)
 		if err != nil {
@@ -445,12 +446,14 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 			return err
 		}
 		m.applyDead(a, from)
+		m.queue.heard(a.id, rec.Type, rec.Body, from)
 	case RecLeave:
 		l, err := decodeLeave(rec.Body, lim)
 		if err != nil {
 			return err
 		}
 		m.applyLeave(l, from)
+		m.queue.heard(l.id, rec.Type, rec.Body, from)
 	case RecState:
 		s, err := decodeState(rec.Body, lim)
 		if err != nil {

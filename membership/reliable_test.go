@@ -206,3 +206,28 @@ func TestReliableQueueNotBackToSender(t *testing.T) {
 		t.Fatal("lossy queue skipped a destination it heard from")
 	}
 }
+
+// Every relayed update type a member receives (alive, bump, dead, leave)
+// marks its sender as holding the queued copy, through handle.
+func TestReliableHandleNotesSender(t *testing.T) {
+	m, _, _ := newTest(t, func(c *Config) { quiet(c); c.ReliableLinks = true })
+	bump := appendBump(nil, bumpMsg{id: "x3", inc: 4, base: 1})
+	for _, tc := range []struct {
+		id  core.NodeID
+		rec []byte
+	}{
+		{"x1", alive("x1", 2)},
+		{"x2", deadRec("x2", 2, "y")},
+		{"x3", bump},
+		{"x4", leaveRec("x4", 2)},
+	} {
+		m.queue.push(tc.id, tc.rec[0], tc.rec, 100, m.tick)
+		body := tc.rec[2:] // type, one length byte
+		if err := m.handle("s", core.Record{Type: tc.rec[0], Body: body}); err != nil {
+			t.Fatalf("%s: %v", tc.id, err)
+		}
+		if u := m.queue.byID[tc.id]; u == nil || !u.wentTo(m.queue.destKey("s")) {
+			t.Fatalf("record type %#x: the sender is not noted as holding it", tc.rec[0])
+		}
+	}
+}
