@@ -33,12 +33,29 @@ import (
 // it carries no signature.
 //
 // The accuser reminds the accused of its suspicion a probe timeout after
-// it began if no answer came (expectAnswer), and then every half minimum
-// timeout. The accused answers a reminder that comes within a protocol
-// period of its last answer to that accuser once more (the answer, or the
-// suspicion, went missing, or is merely slow on a crowded host); a later
-// one, or a third, it refutes to the group, whose many paths are surer
-// than an answer's one.
+// it began if no answer came (expectAnswer), and then every third of the
+// minimum timeout, with RecRemind: the suspect record, and the ticks its
+// timer has left. The accused answers a reminder again (the answer, or the
+// suspicion, went missing, or merely waits in the queues of a crowded
+// host), unless the accuser's timer has lastCall or less left: then it
+// refutes to the group, whose many paths are surer than an answer's one,
+// while there is still time for the refutation to reach the accuser. A
+// member that runs behind holds its suspicions longer (Lifeguard's health
+// multiplier stretches the timer up to AwarenessMaxMultiplier times the
+// minimum), so an answer waiting in its queues is answered again, not
+// refuted to everyone. Before reminders carried the time left, the accused
+// refuted at the second reminder (or a third copy) whatever the timer: in
+// the crash window of N = 1,000 on two crowded cores, 114 refutations,
+// which sent 464,846 updates (docs/benchmarks/ladder.md, session 36). When a
+// later failed probe shrinks the accuser's timer (its health recovered),
+// the timer keeps at least lastCall from then (ownEvidenceTimeout) and the
+// accuser reminds at once, so the accused still sees its last call.
+//
+// A suspicion that comes as a suspect record, not as a reminder, is a new
+// one: the accuser's probe failed again after an answer ended its last
+// suspicion (on a crowded host the same slow neighbours accuse the same
+// members again and again). The accused answers it as the first, up to
+// maxSuspicionsAnswered suspicions of one accuser at one incarnation.
 //
 // A refutation to the group also remains the answer to a suspicion
 // relayed by another member, to a verdict (dead record), to more accusers
@@ -48,28 +65,41 @@ import (
 //
 // What a hostile member gets from it: its accusation costs the accused one
 // signature check (a copy with the same signature is compared, not
-// checked), a penalty and at most maxAnswersPerAccuser small frames; then
-// a refutation to the group, as any accusation did before, which makes
-// every further copy stale (dropped unchecked). A forged answer is not
-// possible: it counts only from the suspect's own connection.
+// checked), a penalty and at most maxSuspicionsAnswered·maxAnswersPerAccuser
+// small frames, each sent for one of its own; then a refutation to the
+// group, as any accusation did before, which makes every further copy
+// stale (dropped unchecked). Whether a copy is a reminder, and the time
+// left it claims, are its sender's word, unsigned: a false one only
+// chooses which of those limits the accuser reaches first (a reminder
+// that claims no time left, after an answer, has the accused refute at
+// the accuser's second frame; it took three before). A forged answer is
+// not possible: it counts only from the suspect's own connection.
 
 // RecAnswer: the answering member's ID and its incarnation.
 const RecAnswer uint8 = 0x51
 
+// RecRemind: an accuser's reminder of its suspicion, sent to the suspect
+// (Config.AnswerAccusers): uvarint ticks the accuser's timer has left,
+// then a suspect record's body, signature included.
+const RecRemind uint8 = 0x52
+
 // maxAnswered bounds the accusers a member answers at one incarnation,
-// and maxAnswersPerAccuser the answers to one of them: beyond, it refutes
-// to the group instead.
+// maxSuspicionsAnswered the suspicions of one of them, and
+// maxAnswersPerAccuser the answers to one suspicion: beyond, it refutes to
+// the group instead. Twelve answers cover the reminders of a timer four
+// times the minimum (one every third of the minimum timeout).
 const (
-	maxAnswered          = 32
-	maxAnswersPerAccuser = 2
+	maxAnswered           = 32
+	maxSuspicionsAnswered = 4
+	maxAnswersPerAccuser  = 12
 )
 
 // answeredAccuser is an accuser answered at the current incarnation.
 type answeredAccuser struct {
-	from    core.NodeID
-	sig     []byte // its accusation's signature, checked once
-	at      uint64 // the tick of the last answer
-	answers int
+	from       core.NodeID
+	sig        []byte // its accusation's signature, checked once
+	answers    int    // answers to its current suspicion
+	suspicions int    // its suspicions answered
 }
 
 type answerMsg struct {
@@ -81,6 +111,19 @@ func appendAnswer(dst []byte, a answerMsg) []byte {
 	body := wire.AppendString(nil, string(a.id))
 	body = binary.AppendUvarint(body, a.inc)
 	return core.AppendRecord(dst, RecAnswer, body)
+}
+
+func appendRemind(dst []byte, a accuseMsg, left uint64) []byte {
+	body := binary.AppendUvarint(nil, left)
+	return core.AppendRecord(dst, RecRemind, appendAccuseBody(body, a))
+}
+
+func decodeRemind(b []byte, lim *Limits) (accuseMsg, error) {
+	r := wire.NewReader(b)
+	left := r.Uvarint()
+	a, err := readAccuse(r, lim, "reminder")
+	a.reminder, a.left = true, left
+	return a, err
 }
 
 func decodeAnswer(b []byte, lim *Limits) (answerMsg, error) {
@@ -132,26 +175,60 @@ func (m *Memberlist) answerAccuser(a accuseMsg, from core.NodeID) bool {
 		m.answered, m.answeredInc = m.answered[:0], m.self.incarnation
 	}
 	e := m.answeredBefore(a)
-	switch {
-	case e != nil && (e.answers >= maxAnswersPerAccuser || m.tick > e.at+uint64(max(m.cfg.ProbeInterval, 1))),
-		e == nil && len(m.answered) >= maxAnswered,
-		m.answersSent >= m.cfg.CorrectionsPerTick:
+	if over := m.answerLimit(e, a); over != nil {
 		m.stats.AnswersFellBack++
+		*over++
 		return false
+	}
+	switch {
 	case e == nil:
-		m.answered = append(m.answered, answeredAccuser{from: a.from, sig: bytes.Clone(a.sig)})
+		m.answered = append(m.answered, answeredAccuser{from: a.from, sig: bytes.Clone(a.sig), suspicions: 1})
 		e = &m.answered[len(m.answered)-1]
 		m.adjustHealth(1) // Lifeguard: being suspected hints that we are slow
 		if m.authenticated() && a.sig != nil {
 			m.penalize(a.from, core.OffenceRefutedAccusation) // once per accuser and incarnation
 		}
+	case !a.reminder:
+		// A new suspicion by an accuser answered before: its probe failed
+		// again after the answer ended the last one.
+		e.suspicions++
+		e.answers = 0
+		m.stats.AnswersResuspected++
 	}
 	e.answers++
-	e.at = m.tick
 	m.answersSent++
 	m.stats.AnswersSent++
 	m.send(a.from, appendAnswer(core.NewFrame(nil), answerMsg{id: m.cfg.ID, inc: m.self.incarnation}), "")
 	return true
+}
+
+// answerLimit returns the counter of the limit that keeps this member
+// from answering a, whose accuser's record is e (nil: not answered
+// before), or nil if none does.
+func (m *Memberlist) answerLimit(e *answeredAccuser, a accuseMsg) *uint64 {
+	switch {
+	case e != nil && !a.reminder && e.suspicions >= maxSuspicionsAnswered:
+		return &m.stats.AnswersFellBackReaccused
+	case e != nil && a.reminder && e.answers >= maxAnswersPerAccuser:
+		return &m.stats.AnswersFellBackRepeated
+	case e != nil && a.reminder && a.left <= m.lastCall():
+		return &m.stats.AnswersFellBackLate
+	case e == nil && len(m.answered) >= maxAnswered:
+		return &m.stats.AnswersFellBackCrowd
+	case m.answersSent >= m.cfg.CorrectionsPerTick:
+		return &m.stats.AnswersFellBackBudget
+	}
+	return nil
+}
+
+// lastCall is the time left on an accuser's timer below which a reminder
+// that comes after an answer has this member refute to the group: the gap
+// between reminders (a third of the minimum timeout, remindEvery: the
+// accuser's next one would come too late) and a protocol period for the
+// refutation to reach the accuser.
+func (m *Memberlist) lastCall() uint64 {
+	lo := m.cfg.SuspicionMult * logN(m.Size()) * float64(m.cfg.ProbeInterval)
+	return uint64(lo/3) + uint64(max(m.cfg.ProbeInterval, 1))
 }
 
 // expectAnswer brings the first reminder of s, a suspicion this member's

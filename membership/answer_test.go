@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"math"
 	"testing"
 
 	"github.com/grapevine-p2p/grapevine/core"
@@ -114,48 +115,140 @@ func TestAnswerLostRefutes(t *testing.T) {
 	c.noHonestDeath(t)
 }
 
+// TestAnswerResuspicion: an accuser whose suspicion the suspect's answer
+// ended suspects it again later (its probe failed again, as on a host that
+// runs behind). The new suspicion is answered as the first was: no
+// refutation, no update sent, the accuser holds the suspect alive again.
+// Had it been taken for a late reminder, the suspect would have refuted to
+// the group. After maxSuspicionsAnswered suspicions at one incarnation the
+// next is refuted to the group.
+func TestAnswerResuspicion(t *testing.T) {
+	const n, accuser, suspect = 40, 0, 5
+	c, _ := answerCluster(t, n, 7, true)
+	c.run(50)
+	inc, updates := c.nodes[suspect].Incarnation(), c.updatesSent()
+	alive := func() bool {
+		mem, _ := c.nodes[accuser].Member(nodeID(suspect))
+		return mem.State == StateAlive
+	}
+	for k := 1; k <= maxSuspicionsAnswered; k++ {
+		c.suspectOwn(accuser, suspect)
+		c.runUntil(20, "the accuser holds the suspect alive", alive)
+		c.run(30)
+		st := c.nodes[suspect].Stats()
+		if st.Refutations != 0 || st.AnswersResuspected != uint64(k-1) || c.updatesSent() != updates {
+			t.Fatalf("suspicion %d: %d refutations, %d new suspicions answered, %d updates sent; want 0, %d, 0",
+				k, st.Refutations, st.AnswersResuspected, c.updatesSent()-updates, k-1)
+		}
+	}
+	c.suspectOwn(accuser, suspect)
+	c.run(30)
+	st := c.nodes[suspect].Stats()
+	if st.Refutations != 1 || st.AnswersFellBackReaccused != 1 || c.nodes[suspect].Incarnation() != inc+1 {
+		t.Errorf("suspicion %d: %d refutations, %d fell back as reaccused, incarnation %d -> %d; want 1, 1, +1",
+			maxSuspicionsAnswered+1, st.Refutations, st.AnswersFellBackReaccused, inc, c.nodes[suspect].Incarnation())
+	}
+	c.run(50)
+	c.noHonestDeath(t)
+}
+
+// TestAnswerRemindersCarryTimeLeft: an accuser that runs behind (its
+// health multiplier at 4) holds its suspicion up to four times the
+// minimum, and the suspect's answers never reach it. Each reminder says how
+// long the accuser's timer has left: the suspect answers those with time to
+// spare (an answer may merely wait in a slow accuser's queues), where it
+// used to refute to the group at the second reminder, and refutes to the
+// group once the timer nears its end, early enough that the accuser learns
+// of it before the timer runs out. The accuser's health recovers as it
+// probes others, and a later failed probe of the suspect shrinks its
+// timer, but never to less than a last call.
+func TestAnswerRemindersCarryTimeLeft(t *testing.T) {
+	const n, accuser, suspect = 40, 0, 5
+	c, _ := answerCluster(t, n, 8, true)
+	c.run(50)
+	inc := c.nodes[suspect].Incarnation()
+	c.cut = func(from, to int) bool { return from == suspect && to == accuser }
+	a := c.nodes[accuser]
+	a.health = 3
+	c.suspectOwn(accuser, suspect)
+	sp := a.members.get(a.all, nodeID(suspect)).suspicion()
+	timeout := int(sp.deadline - sp.start)
+	if want := int(4 * sp.min); timeout < want-1 || timeout > want+1 {
+		t.Fatalf("the suspicion's timer is %d ticks; want about %d (4 times the minimum)", timeout, want)
+	}
+	ticks := c.runUntil(timeout, "the suspect refutes", func() bool { return c.nodes[suspect].Incarnation() > inc })
+	if old := a.cfg.ProbeTimeout + int(a.remindEvery(sp)); ticks <= old+2 {
+		t.Errorf("the suspect refuted %d ticks into the suspicion; want later than the second reminder (%d)", ticks, old)
+	}
+	st := c.nodes[suspect].Stats()
+	if st.AnswersSent < 4 || st.AnswersFellBack != 1 {
+		t.Errorf("%d answers, %d fell back; want at least 4 and 1", st.AnswersSent, st.AnswersFellBack)
+	}
+	c.runUntil(timeout, "the accuser holds the refutation", func() bool {
+		mem, _ := c.nodes[accuser].Member(nodeID(suspect))
+		return mem.State == StateAlive && mem.Incarnation == inc+1
+	})
+	c.cut = nil
+	c.run(50)
+	c.noHonestDeath(t)
+}
+
 // TestAttackAnswerRepeatedAccusation: a member sends its own signed
 // suspicion of another, again and again, straight to it. The accused checks
-// the signature once and answers twice; the third copy, compared and not
-// checked, has it refute to the group, after which every copy is stale and
-// dropped unchecked. A copy relayed by a third member is never answered
-// (the answer could not reach its accuser as proof): the accused refutes.
+// the signature once. Copies sent as new suspicions are answered up to
+// maxSuspicionsAnswered times, copies sent as reminders up to
+// maxAnswersPerAccuser times; the next copy, compared and not checked, has
+// it refute to the group, after which every copy is stale and dropped
+// unchecked. A copy relayed by a third member is never answered (the
+// answer could not reach its accuser as proof): the accused refutes.
 func TestAttackAnswerRepeatedAccusation(t *testing.T) {
 	const n, attacker, victim = 40, 11, 13
-	c, pen := answerCluster(t, n, 5, true)
-	c.run(50)
-	v := c.nodes[victim]
-	inc := v.Incarnation()
-	rec := accusation(RecSuspect, nodeID(victim), inc, nodeID(attacker), nodeID(attacker))
-	checks := v.Stats().SignaturesChecked
-	for k := 0; k < 5; k++ {
-		c.queue = append(c.queue, packet{from: attacker, to: victim, frame: rec})
-		c.run(1)
+	for _, tc := range []struct {
+		typ     uint8
+		answers uint64
+	}{{RecSuspect, maxSuspicionsAnswered}, {RecRemind, maxAnswersPerAccuser}} {
+		c, pen := answerCluster(t, n, 5, true)
+		c.run(50)
+		v := c.nodes[victim]
+		inc := v.Incarnation()
+		rec := accusation(RecSuspect, nodeID(victim), inc, nodeID(attacker), nodeID(attacker))
+		if tc.typ == RecRemind {
+			// A reminder that claims a timer with all the time left.
+			a := accuseMsg{id: nodeID(victim), inc: inc, from: nodeID(attacker),
+				sig: testSig(nodeID(attacker), AccuseSigningBytes(RecSuspect, nodeID(victim), inc, nodeID(attacker)))}
+			rec = appendRemind(core.NewFrame(nil), a, math.MaxUint64)
+		}
+		checks := v.Stats().SignaturesChecked
+		for k := 0; k < 14; k++ {
+			c.queue = append(c.queue, packet{from: attacker, to: victim, frame: rec})
+			c.run(1)
+		}
+		st := v.Stats()
+		if got := st.SignaturesChecked - checks; got != 1 {
+			t.Errorf("type %#x: fourteen copies of one accusation: %d signature checks, want 1", tc.typ, got)
+		}
+		if st.AnswersSent != tc.answers || st.Refutations != 1 || v.Incarnation() != inc+1 {
+			t.Errorf("type %#x: %d answers, %d refutations, incarnation %d -> %d; want %d, 1, +1", tc.typ, st.AnswersSent, st.Refutations, inc, v.Incarnation(), tc.answers)
+		}
+		if got := pen[nodeID(attacker)][core.OffenceRefutedAccusation]; got != 2 {
+			t.Errorf("type %#x: the accuser was penalised %d times, want twice (the answer, the refutation)", tc.typ, got)
+		}
+		if tc.typ == RecSuspect {
+			// Relayed: member 20 passes on member 21's accusation.
+			c.run(50)
+			inc = v.Incarnation()
+			answers := v.Stats().AnswersSent
+			relayed := accusation(RecSuspect, nodeID(victim), inc, nodeID(21), nodeID(21))
+			c.queue = append(c.queue, packet{from: 20, to: victim, frame: relayed})
+			c.run(1)
+			if v.Stats().AnswersSent != answers || v.Incarnation() != inc+1 {
+				t.Errorf("a relayed accusation: %d answers (was %d), incarnation %d -> %d; want none and a refutation",
+					v.Stats().AnswersSent, answers, inc, v.Incarnation())
+			}
+		}
+		c.run(100)
+		c.noHonestDeath(t)
 	}
-	st := v.Stats()
-	if got := st.SignaturesChecked - checks; got != 1 {
-		t.Errorf("five copies of one accusation: %d signature checks, want 1", got)
-	}
-	if st.AnswersSent != maxAnswersPerAccuser || st.Refutations != 1 || v.Incarnation() != inc+1 {
-		t.Errorf("%d answers, %d refutations, incarnation %d -> %d; want %d, 1, +1", st.AnswersSent, st.Refutations, inc, v.Incarnation(), maxAnswersPerAccuser)
-	}
-	if got := pen[nodeID(attacker)][core.OffenceRefutedAccusation]; got != 2 {
-		t.Errorf("the accuser was penalised %d times, want twice (the answer, the refutation)", got)
-	}
-
-	// Relayed: member 20 passes on member 21's accusation.
-	c.run(50)
-	inc = v.Incarnation()
-	answers := v.Stats().AnswersSent
-	relayed := accusation(RecSuspect, nodeID(victim), inc, nodeID(21), nodeID(21))
-	c.queue = append(c.queue, packet{from: 20, to: victim, frame: relayed})
-	c.run(1)
-	if v.Stats().AnswersSent != answers || v.Incarnation() != inc+1 {
-		t.Errorf("a relayed accusation: %d answers (was %d), incarnation %d -> %d; want none and a refutation",
-			v.Stats().AnswersSent, answers, inc, v.Incarnation())
-	}
-	c.run(100)
-	c.noHonestDeath(t)
 }
 
 // TestAttackForgedAnswer: the suspect has crashed, and another member

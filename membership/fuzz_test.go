@@ -35,6 +35,8 @@ func seedRecords() [][]byte {
 		appendVerdicts(nil, &verdictBatch{from: "d", entries: []verdictEntry{{"a", 1}, {"b", 2}}, sig: []byte("s")}),
 		appendVerdictWant(nil, []verdictEntry{{"a", 1}, {"b", 2}}),
 		appendAnswer(nil, answerMsg{id: "a", inc: 5}),
+		appendRemind(nil, accuseMsg{id: "a", inc: 1, from: "b", sig: []byte("s")}, 30),
+		appendRemind(nil, accuseMsg{id: "self", inc: 0, from: "b"}, 0),
 		suspectRec("a", 1, "b"),
 		deadRec("a", 1, "b"),
 		leaveRec("a", 1),
@@ -115,6 +117,10 @@ func FuzzDecodeRecords(f *testing.F) {
 		case RecAnswer:
 			if a, err := decodeAnswer(body, &lim); err == nil {
 				re = appendAnswer(nil, a)
+			}
+		case RecRemind:
+			if a, err := decodeRemind(body, &lim); err == nil {
+				re = appendRemind(nil, a, a.left)
 			}
 		case RecSuspect, RecDead:
 			if a, err := decodeAccuse(body, &lim, "accuse"); err == nil {

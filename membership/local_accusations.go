@@ -91,8 +91,14 @@ func (m *Memberlist) ownEvidenceTimeout(s *suspicion) {
 		return
 	}
 	if t := s.min * float64(m.healthMultiplier()); s.max > t {
+		before := s.deadline
 		s.max = t
 		s.reset()
+		if m.answersAccusers() && s.remindAt != 0 {
+			// The suspect's answers to reminders that showed the longer
+			// timer may still be on their way: leave it a last call.
+			s.deadline = min(before, max(s.deadline, m.tick+m.lastCall()))
+		}
 	}
 	m.expectAnswer(s)
 }

@@ -440,6 +440,12 @@ func (m *Memberlist) handle(from core.NodeID, rec core.Record) error {
 			return err
 		}
 		m.applySuspect(a, from)
+	case RecRemind:
+		a, err := decodeRemind(rec.Body, lim)
+		if err != nil {
+			return err
+		}
+		m.applySuspect(a, from)
 	case RecDead:
 		a, err := decodeAccuse(rec.Body, lim, "dead")
 		if err != nil {

@@ -168,32 +168,46 @@ type Stats struct {
 	VerdictsDirect      uint64 // batches of verdicts applied unchecked: they came from their declarer (Config.DirectVerdicts)
 	AnswersSent         uint64 // suspicions of this member answered to the accuser alone, not refuted to the group (Config.AnswerAccusers)
 	AnswersFellBack     uint64 // suspicions refuted to the group because answering was over a limit (answer.go)
-	AnswersAccepted     uint64 // this member's suspicions ended by the suspect's answer
-	AnswersStale        uint64 // answers about members not held suspect at that incarnation, or with a verdict held: ignored
-	AnswersRefused      uint64 // answers not from the member they name (or without LocalAccusations): ignored
-	SignaturesChecked   uint64 // signatures of alive, leave, suspect and dead records checked (authenticated mode)
-	RelaysServed        uint64 // ping-reqs served for others
-	RelaysDropped       uint64 // ping-reqs refused by MaxPendingRelays
-	RelaysNotNeighbor   uint64 // ping-reqs for a target not a neighbour, refused with a nack (Config.Neighbors; probe.go refuseRelay)
-	GossipsSent         uint64 // dedicated gossip frames
-	PushPullsSent       uint64 // full-state exchanges initiated (joins included)
-	JoinSyncs           uint64 // follow-up exchanges after joining (part of PushPullsSent)
-	ViewSyncs           uint64 // digest exchanges started because a prober's view sum differed twice (view_sum.go; part of PushPullsSent)
-	ViewSyncsLimited    uint64 // of those due, skipped: one had started within PushPullInterval/4
-	ViewSumsRefused     uint64 // view sums ignored: the prober is not a live (admitted) member this one knows
-	StateBytesSent      uint64 // bytes of full-state frames sent (requests and replies)
-	PushPullsIn         uint64 // full-state records received
-	DigestsSent         uint64 // push-pulls started with a digest (part of PushPullsSent; digest_sync.go)
-	DigestsIn           uint64 // digests received
-	WantsUnsolicited    uint64 // wants dropped: no digest of this member's to their sender within digestWantTicks
-	StateAnswersLimited uint64 // state requests not answered: the same member was answered within StateAnswerGap (answer_limit.go)
-	Reconnects          uint64 // exchanges with members believed failed
-	JoinAttempts        uint64
-	UpdatesSent         uint64 // updates piggybacked (each transmission counts)
-	UpdatesQueued       uint64 // updates put on the dissemination queue
-	UpdatesDropped      uint64 // queued updates dropped by MaxQueuedUpdates
-	UpdatesExpired      uint64 // queued updates whose lifetime ended before λ·log n sends (Config.ReliableLinks)
-	UpdatesHeardBack    uint64 // destinations a queued update skips because they sent it to this member (Config.ReliableLinks)
+	// AnswersFellBackRepeated, AnswersFellBackLate,
+	// AnswersFellBackReaccused, AnswersFellBackCrowd and
+	// AnswersFellBackBudget split AnswersFellBack by the limit reached: a
+	// reminder of a suspicion answered maxAnswersPerAccuser times already,
+	// or one answered before whose accuser's timer has lastCall left; a new
+	// suspicion by an accuser whose maxSuspicionsAnswered suspicions were
+	// answered at this incarnation already; more than maxAnswered accusers
+	// at one incarnation; or CorrectionsPerTick answers in this tick.
+	AnswersFellBackLate      uint64
+	AnswersFellBackReaccused uint64
+	AnswersFellBackRepeated  uint64
+	AnswersFellBackCrowd     uint64
+	AnswersFellBackBudget    uint64
+	AnswersResuspected       uint64 // new suspicions answered from accusers answered before at the same incarnation
+	AnswersAccepted          uint64 // this member's suspicions ended by the suspect's answer
+	AnswersStale             uint64 // answers about members not held suspect at that incarnation, or with a verdict held: ignored
+	AnswersRefused           uint64 // answers not from the member they name (or without LocalAccusations): ignored
+	SignaturesChecked        uint64 // signatures of alive, leave, suspect and dead records checked (authenticated mode)
+	RelaysServed             uint64 // ping-reqs served for others
+	RelaysDropped            uint64 // ping-reqs refused by MaxPendingRelays
+	RelaysNotNeighbor        uint64 // ping-reqs for a target not a neighbour, refused with a nack (Config.Neighbors; probe.go refuseRelay)
+	GossipsSent              uint64 // dedicated gossip frames
+	PushPullsSent            uint64 // full-state exchanges initiated (joins included)
+	JoinSyncs                uint64 // follow-up exchanges after joining (part of PushPullsSent)
+	ViewSyncs                uint64 // digest exchanges started because a prober's view sum differed twice (view_sum.go; part of PushPullsSent)
+	ViewSyncsLimited         uint64 // of those due, skipped: one had started within PushPullInterval/4
+	ViewSumsRefused          uint64 // view sums ignored: the prober is not a live (admitted) member this one knows
+	StateBytesSent           uint64 // bytes of full-state frames sent (requests and replies)
+	PushPullsIn              uint64 // full-state records received
+	DigestsSent              uint64 // push-pulls started with a digest (part of PushPullsSent; digest_sync.go)
+	DigestsIn                uint64 // digests received
+	WantsUnsolicited         uint64 // wants dropped: no digest of this member's to their sender within digestWantTicks
+	StateAnswersLimited      uint64 // state requests not answered: the same member was answered within StateAnswerGap (answer_limit.go)
+	Reconnects               uint64 // exchanges with members believed failed
+	JoinAttempts             uint64
+	UpdatesSent              uint64 // updates piggybacked (each transmission counts)
+	UpdatesQueued            uint64 // updates put on the dissemination queue
+	UpdatesDropped           uint64 // queued updates dropped by MaxQueuedUpdates
+	UpdatesExpired           uint64 // queued updates whose lifetime ended before λ·log n sends (Config.ReliableLinks)
+	UpdatesHeardBack         uint64 // destinations a queued update skips because they sent it to this member (Config.ReliableLinks)
 	// UpdatesSentAlive, UpdatesSentBump and UpdatesSentVerdicts split
 	// UpdatesSent: alive updates (joins, refutations, metadata), refutations
 	// by hash chain (Config.AliveChains) and verdict batches

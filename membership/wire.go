@@ -63,6 +63,12 @@ type accuseMsg struct { // suspect and dead
 	inc  uint64
 	from core.NodeID // the accuser
 	sig  []byte      // the accuser's signature (AccuseSigningBytes); nil when members are trusted
+	// reminder says the record came as RecRemind: the accuser's reminder
+	// of a suspicion it told the accused of before, with left the ticks
+	// its timer had left (answer.go). Neither is part of what the accuser
+	// signs.
+	reminder bool
+	left     uint64
 }
 
 type leaveMsg struct {
@@ -123,7 +129,11 @@ func appendAlive(dst []byte, a aliveMsg) []byte {
 }
 
 func appendAccuse(dst []byte, typ uint8, a accuseMsg) []byte {
-	body := wire.AppendString(nil, string(a.id))
+	return core.AppendRecord(dst, typ, appendAccuseBody(nil, a))
+}
+
+func appendAccuseBody(body []byte, a accuseMsg) []byte {
+	body = wire.AppendString(body, string(a.id))
 	body = binary.AppendUvarint(body, a.inc)
 	body = wire.AppendString(body, string(a.from))
 	if len(a.sig) > 0 {
@@ -131,7 +141,7 @@ func appendAccuse(dst []byte, typ uint8, a accuseMsg) []byte {
 		// Verifier) sends the same bytes as before signatures existed.
 		body = wire.AppendBytes(body, a.sig)
 	}
-	return core.AppendRecord(dst, typ, body)
+	return body
 }
 
 func appendLeave(dst []byte, l leaveMsg) []byte {
@@ -211,7 +221,10 @@ func decodeAlive(b []byte, lim *Limits) (aliveMsg, error) {
 }
 
 func decodeAccuse(b []byte, lim *Limits, what string) (accuseMsg, error) {
-	r := wire.NewReader(b)
+	return readAccuse(wire.NewReader(b), lim, what)
+}
+
+func readAccuse(r *wire.Reader, lim *Limits, what string) (accuseMsg, error) {
 	a := accuseMsg{id: core.NodeID(r.ID(lim.MaxIDLen)), inc: r.Uvarint(), from: core.NodeID(r.ID(lim.MaxIDLen))}
 	if r.Err() == nil && r.Len() > 0 {
 		a.sig = nilIfEmpty(r.Bytes(lim.MaxSigSize, "signature"))
