@@ -21,7 +21,7 @@ var windowCounterNames = []string{
 	"neighbours up", "neighbours down", "keepalive failures", "neighbour failures (membership)", "peer downs", "evictions",
 	"neighbour requests", "rejected", "request timeouts",
 	"frames dropped: no stream", "frames dropped: stream failed", "frames dropped: queue full", "write timeouts",
-	"pings", "ping-reqs", "relays served", "relays refused (not a neighbour)", "probes failed", "probes answered by frames", "late acks", "suspicions raised", "refutations", "suspicions answered", "answers accepted", "answers fell back", "declared dead", "membership signatures checked",
+	"pings", "ping-reqs", "relays served", "relays refused (not a neighbour)", "probes failed", "probes answered by frames", "late acks", "suspicions raised", "refutations", "suspicions answered", "of which new suspicions by an accuser answered before", "answers accepted", "answers fell back", "of which repeated", "late", "reaccused", "crowd", "budget", "declared dead", "membership signatures checked",
 	"ctrl frames waited > 1 s", "ticks missed",
 	"inbound frames refused memory", "inbound frames throttled", "inbound streams reset (slow frame)", "inbox drops",
 	"frames sent (all)", "gossip frames sent", "bodies sent", "keys announced", "keys wanted", "tree acks sent", "pull digests sent",
@@ -39,40 +39,48 @@ func (g *grapevineSys) windowCounters() map[string]uint64 {
 	g.mu.Unlock()
 	c := make(map[string]uint64, len(windowCounterNames))
 	for _, p := range ps {
-		s := p.Stats()
-		for k, v := range map[string]uint64{
-			"connections opened (both ends)": s.ConnsOpened, "connections trimmed": s.ConnsTrimmed,
-			"dialled to send gossip": s.SendDials.Gossip, "dialled to send membership": s.SendDials.Membership,
-			"pings": s.Membership.PingsSent, "ping-reqs": s.Membership.PingReqsSent, "relays served": s.Membership.RelaysServed,
-			"relays refused (not a neighbour)": s.Membership.RelaysNotNeighbor,
-			"probes failed":                    s.Membership.ProbesFailed, "late acks": s.Membership.LateAcks,
-			"probes answered by frames": s.Membership.ProbesHeard, "membership signatures checked": s.Membership.SignaturesChecked,
-			"neighbours up": s.Overlay.NeighborUp, "neighbours down": s.Overlay.NeighborDown,
-			"keepalive failures": s.Overlay.KeepaliveFailures, "neighbour failures (membership)": s.Overlay.Failures,
-			"peer downs": s.Overlay.PeerDowns, "evictions": s.Overlay.Evictions,
-			"neighbour requests": s.Overlay.NeighborRequests, "rejected": s.Overlay.NeighborRejected,
-			"request timeouts":          s.Overlay.NeighborTimeouts,
-			"frames dropped: no stream": s.QueueDroppedBy.NoStream, "frames dropped: stream failed": s.QueueDroppedBy.Failed,
-			"frames dropped: queue full": s.QueueDroppedBy.Full, "write timeouts": s.WriteTimeouts,
-			"suspicions raised": s.Membership.Suspicions, "refutations": s.Membership.Refutations,
-			"suspicions answered": s.Membership.AnswersSent, "answers accepted": s.Membership.AnswersAccepted,
-			"answers fell back":        s.Membership.AnswersFellBack,
-			"declared dead":            s.Membership.Declared,
-			"ctrl frames waited > 1 s": s.Lag.CtrlWaitOver1s, "ticks missed": s.Lag.TicksLate,
-			"inbound frames refused memory": s.Inbound.NoMemory, "inbound frames throttled": s.Inbound.Throttled,
-			"inbound streams reset (slow frame)": s.Inbound.SlowFrame, "inbox drops": s.InDropped,
-			"frames sent (all)": s.FramesSent, "gossip frames sent": s.Engine.FramesSent, "bodies sent": s.Engine.MessagesSent,
-			"keys announced": s.Engine.IHavesSent, "keys wanted": s.Engine.IWantsSent, "tree acks sent": s.TreeAck.AcksSent,
-			"pull digests sent":      s.Engine.DigestsSent,
-			"membership frames sent": s.Membership.FramesSent, "of which dedicated gossip": s.Membership.GossipsSent,
-			"membership updates sent": s.Membership.UpdatesSent, "overlay frames sent": s.Overlay.FramesSent,
-			"of which alive": s.Membership.UpdatesSentAlive, "of which bump": s.Membership.UpdatesSentBump,
-			"of which verdict batches": s.Membership.UpdatesSentVerdicts,
-		} {
+		for k, v := range windowCounterValues(p.Stats()) {
 			c[k] += v
 		}
 	}
 	return c
+}
+
+// windowCounterValues is one peer's value of each of windowCounterNames
+// (TestWindowCounterNames checks that the two lists agree).
+func windowCounterValues(s p2p.Stats) map[string]uint64 {
+	return map[string]uint64{
+		"connections opened (both ends)": s.ConnsOpened, "connections trimmed": s.ConnsTrimmed,
+		"dialled to send gossip": s.SendDials.Gossip, "dialled to send membership": s.SendDials.Membership,
+		"pings": s.Membership.PingsSent, "ping-reqs": s.Membership.PingReqsSent, "relays served": s.Membership.RelaysServed,
+		"relays refused (not a neighbour)": s.Membership.RelaysNotNeighbor,
+		"probes failed":                    s.Membership.ProbesFailed, "late acks": s.Membership.LateAcks,
+		"probes answered by frames": s.Membership.ProbesHeard, "membership signatures checked": s.Membership.SignaturesChecked,
+		"neighbours up": s.Overlay.NeighborUp, "neighbours down": s.Overlay.NeighborDown,
+		"keepalive failures": s.Overlay.KeepaliveFailures, "neighbour failures (membership)": s.Overlay.Failures,
+		"peer downs": s.Overlay.PeerDowns, "evictions": s.Overlay.Evictions,
+		"neighbour requests": s.Overlay.NeighborRequests, "rejected": s.Overlay.NeighborRejected,
+		"request timeouts":          s.Overlay.NeighborTimeouts,
+		"frames dropped: no stream": s.QueueDroppedBy.NoStream, "frames dropped: stream failed": s.QueueDroppedBy.Failed,
+		"frames dropped: queue full": s.QueueDroppedBy.Full, "write timeouts": s.WriteTimeouts,
+		"suspicions raised": s.Membership.Suspicions, "refutations": s.Membership.Refutations,
+		"suspicions answered": s.Membership.AnswersSent, "answers accepted": s.Membership.AnswersAccepted,
+		"answers fell back": s.Membership.AnswersFellBack,
+		"of which repeated": s.Membership.AnswersFellBackRepeated, "late": s.Membership.AnswersFellBackLate,
+		"reaccused": s.Membership.AnswersFellBackReaccused, "crowd": s.Membership.AnswersFellBackCrowd,
+		"budget": s.Membership.AnswersFellBackBudget, "of which new suspicions by an accuser answered before": s.Membership.AnswersResuspected,
+		"declared dead":            s.Membership.Declared,
+		"ctrl frames waited > 1 s": s.Lag.CtrlWaitOver1s, "ticks missed": s.Lag.TicksLate,
+		"inbound frames refused memory": s.Inbound.NoMemory, "inbound frames throttled": s.Inbound.Throttled,
+		"inbound streams reset (slow frame)": s.Inbound.SlowFrame, "inbox drops": s.InDropped,
+		"frames sent (all)": s.FramesSent, "gossip frames sent": s.Engine.FramesSent, "bodies sent": s.Engine.MessagesSent,
+		"keys announced": s.Engine.IHavesSent, "keys wanted": s.Engine.IWantsSent, "tree acks sent": s.TreeAck.AcksSent,
+		"pull digests sent":      s.Engine.DigestsSent,
+		"membership frames sent": s.Membership.FramesSent, "of which dedicated gossip": s.Membership.GossipsSent,
+		"membership updates sent": s.Membership.UpdatesSent, "overlay frames sent": s.Overlay.FramesSent,
+		"of which alive": s.Membership.UpdatesSentAlive, "of which bump": s.Membership.UpdatesSentBump,
+		"of which verdict batches": s.Membership.UpdatesSentVerdicts,
+	}
 }
 
 // printWindowCounters prints what changed between two windowCounters.
