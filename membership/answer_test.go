@@ -193,6 +193,44 @@ func TestAnswerRemindersCarryTimeLeft(t *testing.T) {
 	c.noHonestDeath(t)
 }
 
+// TestAnswerDeferredOverBudget: a suspect with no answer left in its tick
+// (CorrectionsPerTick, here 0 for it) leaves a neighbour's suspicion to
+// the accuser's next reminder instead of refuting to the group at once,
+// and refutes only at the accuser's last call. A suspicion from a member
+// that is not a neighbour (it sends no reminders) is refuted at once.
+func TestAnswerDeferredOverBudget(t *testing.T) {
+	const n, suspect = 40, 5
+	for _, tc := range []struct {
+		accuser  int
+		deferred bool
+	}{{0, true}, {20, false}} {
+		c, _ := answerCluster(t, n, 9, true)
+		c.nodes[suspect].cfg.CorrectionsPerTick = 0
+		c.run(50)
+		inc := c.nodes[suspect].Incarnation()
+		c.suspectOwn(tc.accuser, suspect)
+		a := c.nodes[tc.accuser]
+		sp := a.members.get(a.all, nodeID(suspect)).suspicion()
+		timeout := int(sp.deadline - sp.start)
+		ticks := c.runUntil(timeout, "the suspect refutes", func() bool { return c.nodes[suspect].Incarnation() > inc })
+		st := c.nodes[suspect].Stats()
+		if tc.deferred {
+			if last := timeout - int(c.nodes[suspect].lastCall()); ticks < last-1 || st.AnswersDeferred < 2 || st.AnswersFellBackLate != 1 {
+				t.Errorf("a neighbour's suspicion: refuted after %d ticks (last call %d), %d deferred, %d fell back as late; want at the last call, at least 2, 1",
+					ticks, last, st.AnswersDeferred, st.AnswersFellBackLate)
+			}
+		} else if ticks > 2 || st.AnswersDeferred != 0 || st.AnswersFellBackBudget != 1 {
+			t.Errorf("another member's suspicion: refuted after %d ticks, %d deferred, %d fell back over the budget; want at once, 0, 1",
+				ticks, st.AnswersDeferred, st.AnswersFellBackBudget)
+		}
+		if st.AnswersSent != 0 {
+			t.Errorf("accuser %d: %d answers sent with no answer in the budget", tc.accuser, st.AnswersSent)
+		}
+		c.run(100)
+		c.noHonestDeath(t)
+	}
+}
+
 // TestAttackAnswerRepeatedAccusation: a member sends its own signed
 // suspicion of another, again and again, straight to it. The accused checks
 // the signature once. Copies sent as new suspicions are answered up to

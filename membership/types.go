@@ -175,13 +175,15 @@ type Stats struct {
 	// or one answered before whose accuser's timer has lastCall left; a new
 	// suspicion by an accuser whose maxSuspicionsAnswered suspicions were
 	// answered at this incarnation already; more than maxAnswered accusers
-	// at one incarnation; or CorrectionsPerTick answers in this tick.
+	// at one incarnation; or CorrectionsPerTick answers in this tick, for
+	// a suspicion that may not wait for the next reminder.
 	AnswersFellBackLate      uint64
 	AnswersFellBackReaccused uint64
 	AnswersFellBackRepeated  uint64
 	AnswersFellBackCrowd     uint64
 	AnswersFellBackBudget    uint64
 	AnswersResuspected       uint64 // new suspicions answered from accusers answered before at the same incarnation
+	AnswersDeferred          uint64 // suspicions left for the accuser's next reminder: CorrectionsPerTick answers sent in the tick (answerLater)
 	AnswersAccepted          uint64 // this member's suspicions ended by the suspect's answer
 	AnswersStale             uint64 // answers about members not held suspect at that incarnation, or with a verdict held: ignored
 	AnswersRefused           uint64 // answers not from the member they name (or without LocalAccusations): ignored
