@@ -51,6 +51,7 @@ chromium:
 
 unit:
 	$(GO) test -race -count=1 -timeout 14m ./...
+	cd bench && $(GO) test -count=1 -timeout 5m ./...
 
 ## fuzz: run every fuzz target for FUZZTIME each (the seed corpora run in `make test`).
 fuzz:
