@@ -21,6 +21,10 @@ type update struct {
 	// when the links are reliable; nil otherwise
 	dests []uint64
 
+	// fewer, when set, caps its sends below the queue's limit
+	// (relayed verdict batches, verdict_batch.go)
+	fewer int
+
 	picked   bool // sent by the fill in progress
 	obsolete bool // replaced by a newer update about the same member
 }
@@ -255,7 +259,7 @@ func (q *queue) afterFill(limit int) {
 			continue
 		case !u.picked:
 			rest = append(rest, u)
-		case u.sent >= limit:
+		case u.sent >= limit || (u.fewer > 0 && u.sent >= u.fewer):
 			u.picked = false
 			if q.byID[u.about] == u {
 				delete(q.byID, u.about)

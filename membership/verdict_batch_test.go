@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"testing"
@@ -255,5 +256,48 @@ func TestVerdictBatchDecodeAllocs(t *testing.T) {
 	got, err := decodeVerdicts(recordBody(appendVerdicts(nil, stranger)), &lim, m.internID, dst)
 	if err != nil || got.from != "stranger" || got.entries[0].id != "nobody" {
 		t.Errorf("a batch of unknown IDs decoded as %+v, %v", got, err)
+	}
+}
+
+// TestVerdictRelaysFewer: a member that passes on another declarer's batch
+// (it held the death as that declarer's suspicion) sends it to
+// relaySends members, a quarter of the limit an update goes to; the
+// members that believe the death pass on their own verdicts to every
+// neighbour. A batch of its own, and any other update, still goes to the
+// whole limit.
+func TestVerdictRelaysFewer(t *testing.T) {
+	const n, declarer, victim, relayer, member = 40, 3, 20, 11, 10
+	c, _ := localCluster(t, n, 5, true, func(i int, cfg *Config) { cfg.ReliableLinks = true })
+	m := c.nodes[member]
+	b := &verdictBatch{from: nodeID(declarer), entries: []verdictEntry{{nodeID(victim), c.nodes[victim].Incarnation()}}}
+	b.sig = testSig(nodeID(declarer), b.signingBytes())
+	if err := m.Step(nodeID(relayer), decodeFrame(t, appendVerdicts(core.NewFrame(nil), b))); err != nil {
+		t.Fatal(err)
+	}
+	limit := RetransmitLimit(m.cfg.RetransmitMult, m.Size())
+	relayed := m.queue.byID[relayKey(b)]
+	if relayed == nil {
+		t.Fatal("the batch was not passed on")
+	}
+	other := []byte{RecViewSum, 1, 0} // any record: a stand-in update
+	m.queue.push("other", RecViewSum, other, m.cfg.MaxQueuedUpdates, m.tick)
+	got := map[string]int{}
+	for k := 0; k < n; k++ {
+		if k == member || k == relayer {
+			continue
+		}
+		frame, _ := m.queue.fill(nil, 4096, limit, "", 0, nodeID(k))
+		if bytes.Contains(frame, relayed.rec) {
+			got["relayed"]++
+		}
+		if bytes.Contains(frame, other) {
+			got["other"]++
+		}
+	}
+	if want := relaySends(limit); got["relayed"] != want || want >= limit {
+		t.Errorf("the relayed batch went to %d members, want %d (limit %d)", got["relayed"], want, limit)
+	}
+	if got["other"] != limit {
+		t.Errorf("another update went to %d members, want the limit %d", got["other"], limit)
 	}
 }

@@ -192,8 +192,8 @@ func run(p params) result {
 	}
 	if debug {
 		ms := w.membershipStats()
-		fmt.Fprintf(os.Stderr, "membership, whole run, all nodes: bad signatures %d, bumps unverifiable %d, chain links checked %d, refutations %d, suspicions %d, answered %d (accepted %d, stale %d, fell back %d), declared %d, updates sent %d, frames sent %d, bytes sent %d\n",
-			ms.BadSignatures, ms.BumpsUnverifiable, ms.ChainLinksChecked, ms.Refutations, ms.Suspicions, ms.AnswersSent, ms.AnswersAccepted, ms.AnswersStale, ms.AnswersFellBack, ms.Declared, ms.UpdatesSent, ms.FramesSent, ms.BytesSent)
+		fmt.Fprintf(os.Stderr, "membership, whole run, all nodes: bad signatures %d, bumps unverifiable %d, chain links checked %d, refutations %d, suspicions %d, answered %d (accepted %d, stale %d, fell back %d), declared %d, updates sent %d (verdict batches %d), frames sent %d, bytes sent %d\n",
+			ms.BadSignatures, ms.BumpsUnverifiable, ms.ChainLinksChecked, ms.Refutations, ms.Suspicions, ms.AnswersSent, ms.AnswersAccepted, ms.AnswersStale, ms.AnswersFellBack, ms.Declared, ms.UpdatesSent, ms.UpdatesSentVerdicts, ms.FramesSent, ms.BytesSent)
 	}
 	if r.detected < 0 && len(victims) > 0 {
 		r.sigCrash = crashChecks()

@@ -314,6 +314,7 @@ func (w *world) membershipStats() (sum membership.Stats) {
 		st := nd.gn.Membership().Stats()
 		sum.Refutations += st.Refutations
 		sum.UpdatesSent += st.UpdatesSent
+		sum.UpdatesSentVerdicts += st.UpdatesSentVerdicts
 		sum.StateBytesSent += st.StateBytesSent
 		sum.FramesSent += st.FramesSent
 		sum.BytesSent += st.BytesSent
