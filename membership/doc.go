@@ -99,7 +99,9 @@
 //     that declarer's dead record (verdict_batch.go). With
 //     Config.DirectVerdicts a batch that arrives from its declarer's own
 //     connection is applied unchecked, and checked only if it is to be
-//     passed on.
+//     passed on. Another declarer's batch is passed on to a quarter of the
+//     members an update goes to: the members that believe a death pass on
+//     their own verdicts to every neighbour (relaySends).
 //   - With Config.AskVerdicts a member that has held a suspicion of a
 //     member that is not its neighbour for two periods without believing
 //     it asks a neighbour for its own verdict (RecVerdictWant); the
@@ -108,10 +110,13 @@
 //   - With Config.AnswerAccusers a member that its accuser suspects,
 //     directly, answers that accuser alone (RecAnswer) and keeps its
 //     incarnation, instead of a refutation every member passes on; the
-//     answer counts only from the suspect's own connection, the accuser's
-//     reminders come a probe timeout after the suspicion, and a second late
-//     reminder, a relayed suspicion or a verdict is refuted to the group as
-//     before. A member's full state shows its suspects alive (answer.go).
+//     answer counts only from the suspect's own connection. The accuser's
+//     reminders (RecRemind) come a probe timeout after the suspicion and
+//     then every third of the minimum timeout, each with the time its timer
+//     has left; the suspect answers them, and refutes to the group only at
+//     the accuser's last call, or for a relayed suspicion or a verdict. A
+//     new suspicion from an accuser answered before is answered too. A
+//     member's full state shows its suspects alive (answer.go).
 //   - Tree push (AppendPeers) routes around a suspect only when this
 //     member's own probe of it failed or two distinct members' signed
 //     accusations were verified, so a member accused by one hostile member

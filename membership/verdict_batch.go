@@ -348,6 +348,10 @@ func (m *Memberlist) applyVerdicts(b verdictBatch, from core.NodeID) {
 // failed after 7.5 s instead of 7.4 (at 2 % loss 9.4 s instead of 9.3;
 // stackexp -n 1000 -seed 1 [-loss 0.02] -auth; docs/benchmarks/ladder.md,
 // session 36). Relays to 2 members sent 261,571 and took 9.6 s at 2 % loss.
+// At n = 50 a quarter is 2: detection stayed within 0.2 s of before on 9
+// of 10 seeds, and took 6.4 s instead of 4.9 on one; a floor of 4 fixed
+// that seed but left TestVerdictPullTail a straggler that asking no longer
+// fixed.
 func relaySends(limit int) int {
 	return max(1, limit/4)
 }

@@ -105,8 +105,10 @@
 //     declarer's own connection is applied unchecked
 //     (membership.Config.DirectVerdicts). A member that its accuser
 //     suspects answers that accuser alone, directly, instead of refuting
-//     to everyone (membership.Config.AnswerAccusers); where a refutation is
-//     still needed, it reveals the next link of a hash chain the member
+//     to everyone (membership.Config.AnswerAccusers), and answers its
+//     reminders again while the accuser's timer, which each reminder
+//     carries, has time left; where a refutation is still needed (the
+//     accuser's last call), it reveals the next link of a hash chain the member
 //     signed with its alive update (membership.Config.AliveChains), so that
 //     checking it costs every member a hash, not a signature check. Answers
 //     (acks, state replies) go to whoever asked, over a short-lived
