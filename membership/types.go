@@ -182,7 +182,7 @@ type Stats struct {
 	AnswersFellBackRepeated  uint64
 	AnswersFellBackCrowd     uint64
 	AnswersFellBackBudget    uint64
-	AnswersResuspected       uint64 // new suspicions answered from accusers answered before at the same incarnation
+	AnswersResuspected       uint64 // new suspicions from accusers answered before at the same incarnation (answered, or left for the reminder)
 	AnswersDeferred          uint64 // suspicions left for the accuser's next reminder: CorrectionsPerTick answers sent in the tick (answerLater)
 	AnswersAccepted          uint64 // this member's suspicions ended by the suspect's answer
 	AnswersStale             uint64 // answers about members not held suspect at that incarnation, or with a verdict held: ignored
