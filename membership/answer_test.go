@@ -235,7 +235,9 @@ func TestAnswerDeferredOverBudget(t *testing.T) {
 // suspicion of another, again and again, straight to it. The accused checks
 // the signature once. Copies sent as new suspicions are answered up to
 // maxSuspicionsAnswered times, copies sent as reminders up to
-// maxAnswersPerAccuser times; the next copy, compared and not checked, has
+// maxAnswersPerAccuser times (once, if they claim the accuser's timer has
+// no time left: that buys the attacker nothing it would not get anyway);
+// the next copy, compared and not checked, has
 // it refute to the group, after which every copy is stale and dropped
 // unchecked. A copy relayed by a third member is never answered (the
 // answer could not reach its accuser as proof): the accused refutes.
@@ -243,18 +245,22 @@ func TestAttackAnswerRepeatedAccusation(t *testing.T) {
 	const n, attacker, victim = 40, 11, 13
 	for _, tc := range []struct {
 		typ     uint8
+		left    uint64 // a reminder's claimed time left
 		answers uint64
-	}{{RecSuspect, maxSuspicionsAnswered}, {RecRemind, maxAnswersPerAccuser}} {
+	}{
+		{RecSuspect, 0, maxSuspicionsAnswered},
+		{RecRemind, math.MaxUint64, maxAnswersPerAccuser},
+		{RecRemind, 0, 1}, // claims no time left: one answer, then the refutation it would get anyway
+	} {
 		c, pen := answerCluster(t, n, 5, true)
 		c.run(50)
 		v := c.nodes[victim]
 		inc := v.Incarnation()
 		rec := accusation(RecSuspect, nodeID(victim), inc, nodeID(attacker), nodeID(attacker))
 		if tc.typ == RecRemind {
-			// A reminder that claims a timer with all the time left.
 			a := accuseMsg{id: nodeID(victim), inc: inc, from: nodeID(attacker),
 				sig: testSig(nodeID(attacker), AccuseSigningBytes(RecSuspect, nodeID(victim), inc, nodeID(attacker)))}
-			rec = appendRemind(core.NewFrame(nil), a, math.MaxUint64)
+			rec = appendRemind(core.NewFrame(nil), a, tc.left)
 		}
 		checks := v.Stats().SignaturesChecked
 		for k := 0; k < 14; k++ {
@@ -263,10 +269,10 @@ func TestAttackAnswerRepeatedAccusation(t *testing.T) {
 		}
 		st := v.Stats()
 		if got := st.SignaturesChecked - checks; got != 1 {
-			t.Errorf("type %#x: fourteen copies of one accusation: %d signature checks, want 1", tc.typ, got)
+			t.Errorf("type %#x, left %d: fourteen copies of one accusation: %d signature checks, want 1", tc.typ, tc.left, got)
 		}
 		if st.AnswersSent != tc.answers || st.Refutations != 1 || v.Incarnation() != inc+1 {
-			t.Errorf("type %#x: %d answers, %d refutations, incarnation %d -> %d; want %d, 1, +1", tc.typ, st.AnswersSent, st.Refutations, inc, v.Incarnation(), tc.answers)
+			t.Errorf("type %#x, left %d: %d answers, %d refutations, incarnation %d -> %d; want %d, 1, +1", tc.typ, tc.left, st.AnswersSent, st.Refutations, inc, v.Incarnation(), tc.answers)
 		}
 		if got := pen[nodeID(attacker)][core.OffenceRefutedAccusation]; got != 2 {
 			t.Errorf("type %#x: the accuser was penalised %d times, want twice (the answer, the refutation)", tc.typ, got)
