@@ -316,6 +316,18 @@ type Config struct {
 	// 0 (the default): announce at once to PlumLazyFanout random lazy
 	// neighbours.
 	PlumAnnounceDelayCalls int
+	// PlumAdaptWait lengthens Plumtree's timer (IWantDelay,
+	// IWantDelayCalls) and the gap wants' wait (GapWantDelay) up to 8
+	// times while most of this node's asks prove premature, an eager copy
+	// of the body arriving after all, and shortens it again when they do
+	// not (plumtree_wait.go): on a host that runs behind, eager copies are
+	// late rather than lost, and asking for them adds the load that makes
+	// them late. While the wait is raised, asked bodies are not asked
+	// again between ticks (FastWantRetries) and an ask does not count as
+	// a loss (PlumRoundsAfterLoss); and the answer to a first ask samples
+	// the round trip that times those retries (ackRTO). Off by default:
+	// the simulator's analyses time wants in fixed ticks.
+	PlumAdaptWait bool
 
 	// MaxMessageSize bounds a payload, on publish and on receipt.
 	MaxMessageSize int

@@ -121,7 +121,7 @@ func (e *Engine) AwaitingAnswers() bool {
 	}
 	if e.cfg.FastWantRetries > 0 || e.cfg.IWantDelayCalls > 0 {
 		for _, w := range e.wantList {
-			if w.retriable(e.cfg.FastWantRetries) || e.delayedAnnounced(w) {
+			if w.retriable(e.fastRetries()) || e.delayedAnnounced(w) {
 				return true
 			}
 		}
@@ -169,17 +169,20 @@ func (e *Engine) retryWants() {
 	rto := e.ackRTO()
 	for _, w := range e.wantList {
 		if e.delayedAnnounced(w) {
-			if e.ackGen-w.gen >= uint64(e.cfg.IWantDelayCalls) {
+			if e.ackGen-w.gen >= e.iwantDelayCalls() {
 				e.ackStats.WantsAskedEarly++
 				e.askNext(w)
 			}
 			continue
 		}
-		if !w.retriable(e.cfg.FastWantRetries) || e.ackGen-w.gen < rto {
+		if !w.retriable(e.fastRetries()) || e.ackGen-w.gen < rto {
 			continue
 		}
 		w.fast++
 		e.ackStats.WantsRetried++
+		if e.cfg.PlumAdaptWait {
+			e.backOff() // no answer within the timeout (plumtree_wait.go)
+		}
 		e.askNext(w)
 	}
 }
