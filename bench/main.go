@@ -77,6 +77,7 @@ func main() {
 	eagerMin := flag.Int("eagermin", 0, "Grapevine with -overlay: override Plumtree's EagerMin (0: profile's)")
 	plumRepair := flag.String("plumrepair", "", "Grapevine with -overlay: override Plumtree's PlumRepair: on, off ('': profile's)")
 	iwantCalls := flag.Int("iwantcalls", -1, "Grapevine: override IWantDelayCalls (-1: profile's; 0: IWantDelay's ticks only)")
+	adaptWait := flag.String("adaptwait", "", "Grapevine with -overlay: on|off overrides PlumAdaptWait, Plumtree's wait lengthened while asks prove premature (empty: profile's)")
 	announceDelay := flag.Int("plumannounce", -1, "Grapevine with -overlay: override PlumAnnounceDelayCalls, the driver calls an announcement on first receipt waits, its targets chosen per link (-1: profile's; 0: at once, random targets)")
 	afterLoss := flag.Int("plumrounds", -1, "Grapevine with -overlay: override PlumRoundsAfterLoss, the ticks after a loss during which rounds announce (-1: profile's; 0: every round)")
 	lazyFanout := flag.Int("plumlazy", -1, "Grapevine with -overlay: override PlumLazyFanout, the lazy neighbours announced to on first receipt (-1: profile's; 0: all)")
@@ -108,7 +109,7 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds >= 0 || *tree >= 0 || *iwantDelay >= 0 || *fifo != "" || *fifoStart >= 0 || *eagerMin > 0 || *plumRepair != "" || *iwantCalls >= 0 || *lazyFanout >= 0 || *afterLoss >= 0 || *announceDelay >= 0 {
+	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds >= 0 || *tree >= 0 || *iwantDelay >= 0 || *fifo != "" || *fifoStart >= 0 || *eagerMin > 0 || *plumRepair != "" || *iwantCalls >= 0 || *lazyFanout >= 0 || *afterLoss >= 0 || *announceDelay >= 0 || *adaptWait != "" {
 		engineTune = func(c *core.Config) {
 			if *fifo != "" {
 				c.FIFO = *fifo == "on"
@@ -127,6 +128,9 @@ func main() {
 			}
 			if *plumRepair != "" {
 				c.PlumRepair = *plumRepair == "on"
+			}
+			if *adaptWait != "" {
+				c.PlumAdaptWait = *adaptWait == "on"
 			}
 			if *iwantCalls >= 0 {
 				c.IWantDelayCalls = *iwantCalls
@@ -159,8 +163,8 @@ func main() {
 				c.Rounds = *rounds
 			}
 		}
-		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d tree=%d iwantdelay=%d eagermin=%d plumrepair=%q iwantcalls=%d plumlazy=%d plumrounds=%d plumannounce=%d fifo=%q fifostart=%d\n",
-			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds, *tree, *iwantDelay, *eagerMin, *plumRepair, *iwantCalls, *lazyFanout, *afterLoss, *announceDelay, *fifo, *fifoStart)
+		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d tree=%d iwantdelay=%d eagermin=%d plumrepair=%q iwantcalls=%d plumlazy=%d plumrounds=%d plumannounce=%d adaptwait=%q fifo=%q fifostart=%d\n",
+			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds, *tree, *iwantDelay, *eagerMin, *plumRepair, *iwantCalls, *lazyFanout, *afterLoss, *announceDelay, *adaptWait, *fifo, *fifoStart)
 	}
 
 	var sizes []int
