@@ -324,10 +324,18 @@ type Config struct {
 	// late rather than lost, and asking for them adds the load that makes
 	// them late. While the wait is raised, asked bodies are not asked
 	// again between ticks (FastWantRetries) and an ask does not count as
-	// a loss (PlumRoundsAfterLoss); and the answer to a first ask samples
-	// the round trip that times those retries (ackRTO). Off by default:
-	// the simulator's analyses time wants in fixed ticks.
+	// a loss (PlumRoundsAfterLoss). It trades latency for bodies: p2p's
+	// overlay profile leaves it off (docs/benchmarks/ladder.md, "Session
+	// 37"). Off by default.
 	PlumAdaptWait bool
+	// WantRTT lets the answer to a body's first ask sample the round trip
+	// that times FastWantRetries (ackRTO; Karn's rule: only a body asked
+	// once of the member that answered), and counts each fast retry
+	// towards ackRTO's backoff, as an unacknowledged tree body's resend
+	// does. Under Plumtree no tree body is acknowledged, so without it
+	// ackRTO never learns and retries go after two calls, before a busy
+	// neighbour's answer (plumtree_wait.go). Off by default.
+	WantRTT bool
 
 	// MaxMessageSize bounds a payload, on publish and on receipt.
 	MaxMessageSize int

@@ -120,8 +120,8 @@
 // the eager path was late, not broken) waits up to 8 times longer before
 // asking, does not ask again between ticks and does not count an ask as a
 // loss, and comes back down when its asks find bodies really lost, or with
-// time (plumtree_wait.go); the first answers also teach ackRTO the round
-// trip, so that fast retries follow it.
+// time (plumtree_wait.go). With Config.WantRTT the answers to first asks
+// teach ackRTO the round trip, so that fast retries follow it.
 //
 // # Gap wants
 //

@@ -15,7 +15,8 @@ type pendingWant struct {
 	done       bool   // the body arrived
 	gap        bool   // wanted because a later message revealed it missing (gapwant.go)
 	gen        uint64 // Engine.ackGen when last asked (treeack.go's RetryWants)
-	gen0       uint64 // Engine.ackGen when first asked (plumtree_wait.go's sampleWantRTT)
+	gen0       uint64 // Engine.ackGen when first asked (plumtree_wait.go)
+	tick0      uint64 // Engine.ticks when first asked (plumtree_wait.go)
 	fast       uint8  // IWANTs sent by RetryWants, between ticks
 	guessed    uint8  // bit i: announcers[i] was asked on a guess, not an announcement of its own
 }
@@ -61,7 +62,7 @@ func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
 		e.stateVer++
 		e.wantList = append(e.wantList, w)
 		if w.next == 1 {
-			w.gen, w.gen0 = e.ackGen, e.ackGen
+			w.gen, w.gen0, w.tick0 = e.ackGen, e.ackGen, e.ticks
 			e.sendIWant(from, k)
 		}
 	}
@@ -159,7 +160,7 @@ func (e *Engine) askNext(w *pendingWant) {
 		e.stats.WantsRepeated++
 	}
 	if w.next == 0 {
-		w.gen0 = e.ackGen
+		w.gen0, w.tick0 = e.ackGen, e.ticks
 	}
 	w.next++
 	w.gen = e.ackGen

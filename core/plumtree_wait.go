@@ -16,30 +16,38 @@ package core
 // So a node keeps the last plumAskRing bodies it asked for and got, each
 // with the members it asked. A copy of one of them that arrives from a
 // member it did not ask (an eager push, or the eager copy overtaking the
-// answer) shows that the eager path was alive: the ask was premature, and
-// a body was sent for nothing. Over every plumWaitWindow asks, the wait
-// doubles (at most maxPlumWaitShift times) when more than half were
-// premature and halves when a quarter or fewer were; it also halves after
-// plumWaitDecayTicks without a doubling, since a long wait makes asks, and
-// so evidence, rare. Loss does not lengthen the wait: a body lost on the
-// way brings no later copy. The cost of a longer wait is a slower repair of
-// what a crashed or lossy eager neighbour really lost, which is why it
-// comes back down.
+// answer) within one more wait of the ask shows that the eager path was
+// alive and a wait twice as long would have let it come: the ask was
+// premature, and a body was sent for nothing (copyUnasked). Over every
+// plumWaitWindow asks, the wait doubles (at most maxPlumWaitShift times)
+// when more than half were premature and halves when a quarter or fewer
+// were; it also halves after plumWaitDecayTicks without a doubling, since a
+// long wait makes asks, and so evidence, rare. Loss does not lengthen the
+// wait: a body lost on the way brings no later copy. Asks are rare at each
+// member (at N = 1,000 about one for four deliveries, some 16 a minute),
+// which is why a decision weighs two asks and a raised wait lasts 300 ticks
+// (30 s at p2p's 100 ms) without another doubling. A host whose asks prove
+// premature is one whose neighbours run behind, and answers come from the
+// same neighbours: while the wait is raised there are no fast retries at
+// all (fastRetries), and an ask no longer counts as a loss that turns on
+// the per-round announcements.
 //
 // The same host makes answers late too. An asked body not here within
 // ackRTO calls is asked again of the next announcer (FastWantRetries), and
 // with Plumtree no tree body is acknowledged, so ackRTO had no round trip
-// to learn from and stayed at two calls: the same N = 1,000 window asked
-// again 16,603 times for 8,596 first asks. So the answer to a body's first
-// ask samples the round trip (sampleWantRTT), and a retry counts towards
-// the timeout's backoff as an unacknowledged tree body's resend does. A
-// host whose asks prove premature is one whose neighbours run behind, and
-// answers come from the same neighbours: while the wait is raised there are
-// no fast retries at all (fastRetries), and an ask no longer counts as a
-// loss that turns on the per-round announcements. Asks are rare at each
-// member (at N = 1,000 about one for four deliveries, some 16 a minute),
-// which is why a decision weighs two asks and a raised wait lasts 300 ticks
-// (30 s at p2p's 100 ms) without another doubling.
+// to learn from and stayed at two calls: an N = 1,000 window asked again
+// 16,603 times for 8,596 first asks. With Config.WantRTT (apart from the
+// adaptive wait, and on in p2p's overlay profile) the answer to a body's
+// first ask samples the round trip (sampleWantRTT), and a retry counts
+// towards the timeout's backoff as an unacknowledged tree body's resend
+// does.
+//
+// What the adaptive wait costs: on the simulator (stackexp -n 1000 -seed 1
+// -auth, links of 2-20 ms, no load) asks prove premature too, from the
+// tree's shape, and the raised wait keeps slower eager paths: p99 139 ->
+// 168 ms, max 325 -> 613 ms, bytes per delivery -8 %. At N = 1,000 on real
+// hosts it cut IWANTs by 60-75 % and bytes by about 7 %, with p99 no
+// better. That is why p2p leaves it off.
 //
 // A signal that was tried first in session 34 (an ask counted premature
 // only when the eager copy came before the answer) never fired in those
@@ -61,7 +69,8 @@ type plumAsk struct {
 	key       MsgKey
 	asked     []NodeID // the members asked (the want's announcers, in order)
 	n         int      // how many of them were asked
-	premature bool     // a copy came from a member not asked
+	gen, tick uint64   // Engine.ackGen and ticks at the first ask
+	premature bool     // a copy came from a member not asked, within one more wait
 }
 
 // plumWait is the adaptive wait's state.
@@ -76,11 +85,12 @@ type plumWait struct {
 
 // PlumWaitStats are the adaptive wait's counters.
 type PlumWaitStats struct {
-	Asks      uint64 // bodies asked for (announced or gap) that arrived
-	Premature uint64 // of those, a copy also came from a member not asked
-	Raised    uint64 // times the wait doubled
-	Lowered   uint64 // times it halved
-	Shift     uint8  // the wait is the configured one times 2^Shift now
+	Asks       uint64 // bodies asked for (announced or gap) that arrived
+	Premature  uint64 // of those, a copy also came from a member not asked, within one more wait
+	LateCopies uint64 // copies from a member not asked that came later than that (the ask saved time)
+	Raised     uint64 // times the wait doubled
+	Lowered    uint64 // times it halved
+	Shift      uint8  // the wait is the configured one times 2^Shift now
 }
 
 // PlumWaitStats returns the adaptive wait's counters.
@@ -123,12 +133,12 @@ func (e *Engine) noteAsked(w *pendingWant, from NodeID) {
 	}
 	a := &pw.ring[pw.next]
 	pw.next = (pw.next + 1) % plumAskRing
-	*a = plumAsk{key: w.key, asked: w.announcers, n: min(w.next, len(w.announcers))}
+	*a = plumAsk{key: w.key, asked: w.announcers, n: min(w.next, len(w.announcers)), gen: w.gen0, tick: w.tick0}
 	e.plumWaitStats.Asks++
 	pw.asks++
 	if !a.wasAsked(from) {
 		// The body came first from a member not asked.
-		e.markPremature(a)
+		e.copyUnasked(a)
 	}
 }
 
@@ -137,7 +147,7 @@ func (e *Engine) noteAsked(w *pendingWant, from NodeID) {
 // and that member was asked once (Karn's rule: a body asked twice of one
 // member may answer either ask).
 func (e *Engine) sampleWantRTT(w *pendingWant, from NodeID) {
-	if !e.cfg.PlumAdaptWait || w.next == 0 || w.next > len(w.announcers) || w.announcers[0] != from {
+	if !e.cfg.WantRTT || w.next == 0 || w.next > len(w.announcers) || w.announcers[0] != from {
 		return
 	}
 	e.sampleAckRTT(e.ackGen - w.gen0)
@@ -164,14 +174,27 @@ func (e *Engine) notePremature(k MsgKey, from NodeID) {
 		a := &e.plumWait.ring[i]
 		if a.key.Seq == k.Seq && a.key.Origin == k.Origin && a.asked != nil {
 			if !a.premature && !a.wasAsked(from) {
-				e.markPremature(a)
+				e.copyUnasked(a)
 			}
 			return
 		}
 	}
 }
 
-func (e *Engine) markPremature(a *plumAsk) {
+// copyUnasked weighs a copy of an asked body that came from a member not
+// asked. Within one more wait of the ask (in calls and in ticks), a wait
+// twice as long would have let it come unasked: the ask was premature.
+// Later, the ask brought the body sooner than the eager path, and its
+// graft moved the tree to the faster link: that is what the ask is for,
+// and the wait stays (PlumWaitStats.LateCopies). On the simulator, whose links
+// take 2-20 ms, counting every such copy doubled waits that the tree's
+// shape, not load, made look short: p99 139 -> 214 ms at n = 1,000.
+func (e *Engine) copyUnasked(a *plumAsk) {
+	if e.ackGen-a.gen > e.iwantDelayCalls() || e.ticks-a.tick > max(e.iwantDelayTicks(), 1) {
+		a.asked = nil // weighed: further copies are not looked up
+		e.plumWaitStats.LateCopies++
+		return
+	}
 	a.premature = true
 	e.plumWait.premature++
 	e.plumWaitStats.Premature++

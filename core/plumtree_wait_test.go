@@ -45,9 +45,9 @@ func announceNew(t *testing.T, tn *testNet, announcers ...int) *Message {
 
 // askOnce has node 2 hear an announcement of a new message of node 0 from
 // node 1, calls ResendUnanswered until node 2 asks node 1 for it, and
-// returns the calls that took. Node 1 then answers; when eagerLate, node
-// 0's eager copy arrives after the answer.
-func askOnce(t *testing.T, tn *testNet, eagerLate bool) int {
+// returns the calls that took. Node 1 then answers; unless eagerAfter is
+// negative, node 0's eager copy arrives eagerAfter calls after the answer.
+func askOnce(t *testing.T, tn *testNet, eagerAfter int) int {
 	t.Helper()
 	a, ann, b := tn.nodes[0], tn.nodes[1], tn.nodes[2]
 	m := announceNew(t, tn, 1)
@@ -63,7 +63,10 @@ func askOnce(t *testing.T, tn *testNet, eagerLate bool) int {
 	if err := b.Step(ann.ID(), EncodeFrame(&Frame{Messages: []*Message{m}})); err != nil {
 		t.Fatal(err)
 	}
-	if eagerLate {
+	if eagerAfter >= 0 {
+		for i := 0; i < eagerAfter; i++ {
+			b.ResendUnanswered()
+		}
 		if err := b.Step(a.ID(), EncodeFrame(&Frame{Messages: []*Message{m}})); err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +84,7 @@ func TestPlumAdaptWait(t *testing.T) {
 	b := tn.nodes[2]
 	var waits []int
 	for i := 0; i < 10; i++ {
-		waits = append(waits, askOnce(t, tn, true))
+		waits = append(waits, askOnce(t, tn, 0))
 	}
 	if want := []int{3, 3, 3, 6, 6, 12, 12, 24, 24, 24}; !slices.Equal(waits, want) {
 		t.Fatalf("waits %v while every ask proved premature, want %v", waits, want)
@@ -93,7 +96,7 @@ func TestPlumAdaptWait(t *testing.T) {
 	// Bodies really lost: the announcer's answer is the only copy.
 	waits = waits[:0]
 	for i := 0; i < 6; i++ {
-		waits = append(waits, askOnce(t, tn, false))
+		waits = append(waits, askOnce(t, tn, -1))
 	}
 	if want := []int{24, 24, 24, 12, 12, 6}; !slices.Equal(waits, want) {
 		t.Fatalf("waits %v while no ask proved premature, want %v", waits, want)
@@ -108,18 +111,24 @@ func TestPlumAdaptWait(t *testing.T) {
 	}
 }
 
-// Without PlumAdaptWait, or when the asks are not premature, the wait
-// stays as configured.
+// Without PlumAdaptWait, when the asks find bodies lost (no later copy),
+// or when the eager copies come later than one more wait (the ask saved
+// time), the wait stays as configured.
 func TestPlumAdaptWaitStays(t *testing.T) {
 	for _, c := range []struct {
-		name         string
-		adapt, eager bool
-	}{{"off", false, true}, {"loss", true, false}} {
+		name       string
+		adapt      bool
+		eagerAfter int
+	}{{"off", false, 0}, {"loss", true, -1}, {"late copies", true, 5}} {
 		tn := waitNet(t, c.adapt)
 		for i := 0; i < 4*plumWaitWindow; i++ {
-			if got := askOnce(t, tn, c.eager); got != 3 {
+			if got := askOnce(t, tn, c.eagerAfter); got != 3 {
 				t.Fatalf("%s: ask %d waited %d calls, want 3", c.name, i, got)
 			}
+		}
+		st := tn.nodes[2].PlumWaitStats()
+		if c.eagerAfter > 0 && (st.LateCopies != st.Asks || st.Premature != 0) {
+			t.Fatalf("%s: stats %+v, want every copy late and none premature", c.name, st)
 		}
 	}
 }
@@ -148,18 +157,18 @@ func TestPlumAdaptWaitEagerFirst(t *testing.T) {
 	}
 }
 
-// With PlumAdaptWait the answer to a first ask samples the round trip, so
+// With WantRTT the answer to a first ask samples the round trip, so
 // a host whose answers take nine calls asks again after eighteen (the
 // round trip and twice its deviation), not after two (FastWantRetries with
 // no round trip learnt).
-func TestPlumAdaptWaitSamplesAnswers(t *testing.T) {
+func TestWantRTTSamplesAnswers(t *testing.T) {
 	for _, c := range []struct {
 		adapt bool
 		want  int
 	}{{false, 2}, {true, 18}} {
 		tn := newTestNet(t, 3, 1, func(i int, cf *Config) {
 			cf.IWantDelay, cf.IWantDelayCalls, cf.IWantTimeout, cf.FastWantRetries = 2, 1, 50, 1
-			cf.PlumAdaptWait = c.adapt
+			cf.WantRTT = c.adapt
 		})
 		ann, b := tn.nodes[1], tn.nodes[2]
 		retryAfter := func(answerAt int) int {

@@ -180,7 +180,7 @@ func (e *Engine) retryWants() {
 		}
 		w.fast++
 		e.ackStats.WantsRetried++
-		if e.cfg.PlumAdaptWait {
+		if e.cfg.WantRTT {
 			e.backOff() // no answer within the timeout (plumtree_wait.go)
 		}
 		e.askNext(w)

@@ -131,10 +131,8 @@
 //     member asks an announcer for a body it lacks 20-30 ms after the
 //     announcement (core.Config.IWantDelayCalls), so a body lost with a
 //     neighbour that crashed silently is fetched within tens of
-//     milliseconds. A member whose asks keep proving premature (the eager
-//     copy came after all: its neighbours run behind) waits up to 8 times
-//     longer and stops asking again between ticks until its asks find
-//     bodies really lost (core.Config.PlumAdaptWait).
+//     milliseconds. An asked body is asked again of the next announcer
+//     after the answers' measured round trip (core.Config.WantRTT).
 //
 // # Streams, and keeping probes apart from bulk gossip
 //

@@ -239,13 +239,14 @@ func tuneEngine(c *core.Config, p Profile, overlay bool) {
 		// 145 ms, max 1,077 against 428 ms, 2.48 against 2.18 bodies per
 		// delivery; docs/overlay.md.)
 		c.IWantDelayCalls = 3
-		// That wait, and the gap wants', grow up to 8 times while most
-		// asks prove premature, an eager copy of the body arriving after
-		// all (core/plumtree_wait.go): on a host that runs behind, eager
-		// copies are late rather than lost, and every ask for one adds
-		// a body, a graft and announcement rounds to the load that made
-		// it late. Measured in docs/benchmarks/ladder.md, "Session 37".
-		c.PlumAdaptWait = true
+		// The answers to first asks teach the retry timeout their round
+		// trip (core.Config.WantRTT): with no tree body acknowledged it
+		// stayed at two calls, and at N = 1,000 16,603 retries went out
+		// for 8,596 first asks, each a second body. (Lengthening the wait
+		// itself while asks prove premature, core.Config.PlumAdaptWait,
+		// cut IWANTs by 60-75 % there but raised p99 on the simulator:
+		// left off; docs/benchmarks/ladder.md, "Session 37".)
+		c.WantRTT = true
 	}
 }
 
