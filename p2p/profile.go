@@ -244,8 +244,9 @@ func tuneEngine(c *core.Config, p Profile, overlay bool) {
 		// stayed at two calls, and at N = 1,000 16,603 retries went out
 		// for 8,596 first asks, each a second body. (Lengthening the wait
 		// itself while asks prove premature, core.Config.PlumAdaptWait,
-		// cut IWANTs by 60-75 % there but raised p99 on the simulator:
-		// left off; docs/benchmarks/ladder.md, "Session 37".)
+		// cut a healthy window's IWANTs by a third there but raised p99
+		// on the simulator: left off; docs/benchmarks/ladder.md,
+		// "Session 37".)
 		c.WantRTT = true
 	}
 }
