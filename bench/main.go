@@ -77,7 +77,6 @@ func main() {
 	eagerMin := flag.Int("eagermin", 0, "Grapevine with -overlay: override Plumtree's EagerMin (0: profile's)")
 	plumRepair := flag.String("plumrepair", "", "Grapevine with -overlay: override Plumtree's PlumRepair: on, off ('': profile's)")
 	iwantCalls := flag.Int("iwantcalls", -1, "Grapevine: override IWantDelayCalls (-1: profile's; 0: IWantDelay's ticks only)")
-	adaptWait := flag.String("adaptwait", "", "Grapevine with -overlay: on|off overrides PlumAdaptWait, Plumtree's wait lengthened while asks prove premature (empty: profile's, off)")
 	wantRTT := flag.String("wantrtt", "", "Grapevine: on|off overrides WantRTT, fast retries of asked bodies timed by the answers' round trip (empty: profile's)")
 	announceDelay := flag.Int("plumannounce", -1, "Grapevine with -overlay: override PlumAnnounceDelayCalls, the driver calls an announcement on first receipt waits, its targets chosen per link (-1: profile's; 0: at once, random targets)")
 	afterLoss := flag.Int("plumrounds", -1, "Grapevine with -overlay: override PlumRoundsAfterLoss, the ticks after a loss during which rounds announce (-1: profile's; 0: every round)")
@@ -110,7 +109,7 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds >= 0 || *tree >= 0 || *iwantDelay >= 0 || *fifo != "" || *fifoStart >= 0 || *eagerMin > 0 || *plumRepair != "" || *iwantCalls >= 0 || *lazyFanout >= 0 || *afterLoss >= 0 || *announceDelay >= 0 || *adaptWait != "" || *wantRTT != "" {
+	if *fanout > 0 || *lazyBody >= 0 || *lazyThr >= 0 || *pullEvery > 0 || *roundTicks > 0 || *rounds >= 0 || *tree >= 0 || *iwantDelay >= 0 || *fifo != "" || *fifoStart >= 0 || *eagerMin > 0 || *plumRepair != "" || *iwantCalls >= 0 || *lazyFanout >= 0 || *afterLoss >= 0 || *announceDelay >= 0 || *wantRTT != "" {
 		engineTune = func(c *core.Config) {
 			if *fifo != "" {
 				c.FIFO = *fifo == "on"
@@ -129,9 +128,6 @@ func main() {
 			}
 			if *plumRepair != "" {
 				c.PlumRepair = *plumRepair == "on"
-			}
-			if *adaptWait != "" {
-				c.PlumAdaptWait = *adaptWait == "on"
 			}
 			if *wantRTT != "" {
 				c.WantRTT = *wantRTT == "on"
@@ -167,8 +163,8 @@ func main() {
 				c.Rounds = *rounds
 			}
 		}
-		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d tree=%d iwantdelay=%d eagermin=%d plumrepair=%q iwantcalls=%d plumlazy=%d plumrounds=%d plumannounce=%d adaptwait=%q wantrtt=%q fifo=%q fifostart=%d\n",
-			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds, *tree, *iwantDelay, *eagerMin, *plumRepair, *iwantCalls, *lazyFanout, *afterLoss, *announceDelay, *adaptWait, *wantRTT, *fifo, *fifoStart)
+		fmt.Fprintf(os.Stderr, "Grapevine gossip overrides: fanout=%d lazybody=%d lazythreshold=%d pullevery=%d roundticks=%d rounds=%d tree=%d iwantdelay=%d eagermin=%d plumrepair=%q iwantcalls=%d plumlazy=%d plumrounds=%d plumannounce=%d wantrtt=%q fifo=%q fifostart=%d\n",
+			*fanout, *lazyBody, *lazyThr, *pullEvery, *roundTicks, *rounds, *tree, *iwantDelay, *eagerMin, *plumRepair, *iwantCalls, *lazyFanout, *afterLoss, *announceDelay, *wantRTT, *fifo, *fifoStart)
 	}
 
 	var sizes []int

@@ -246,8 +246,6 @@ func (g *grapevineSys) close() {
 	if printStats {
 		var e core.Stats
 		var pl core.PlumStats
-		var pw core.PlumWaitStats
-		var shifts [4]int
 		var gaps core.GapStats
 		var asked core.TreeAckStats
 		var plEager, plLazy int
@@ -293,11 +291,6 @@ func (g *grapevineSys) close() {
 			pl.LazySent += st.Plum.LazySent
 			pl.LazySuppressed += st.Plum.LazySuppressed
 			plEager += st.PlumEager
-			pw.Asks += st.PlumWait.Asks
-			pw.Premature += st.PlumWait.Premature
-			pw.Raised += st.PlumWait.Raised
-			pw.Lowered += st.PlumWait.Lowered
-			shifts[min(int(st.PlumWait.Shift), len(shifts)-1)]++
 			gaps.Wanted += st.Gaps.Wanted
 			gaps.Asked += st.Gaps.Asked
 			gaps.Filled += st.Gaps.Filled
@@ -327,8 +320,8 @@ func (g *grapevineSys) close() {
 				pl.EagerSent, pl.Duplicates, pl.PrunesSent, pl.PrunesReceived, pl.Grafts, pl.LazySent, pl.LazySuppressed,
 				plEager, plLazy, float64(plEager)/float64(max(1, len(ps))), float64(plLazy)/float64(max(1, len(ps))))
 		}
-		fmt.Fprintf(os.Stderr, "grapevine asks (live peers, whole run): announced bodies asked between ticks %d, asked again %d; gap wants %d (asked %d, filled %d); asks answered %d, premature %d; wait raised %d, lowered %d, peers by doublings now %v\n",
-			asked.WantsAskedEarly, asked.WantsRetried, gaps.Wanted, gaps.Asked, gaps.Filled, pw.Asks, pw.Premature, pw.Raised, pw.Lowered, shifts)
+		fmt.Fprintf(os.Stderr, "grapevine asks (live peers, whole run): announced bodies asked between ticks %d, asked again %d; gap wants %d (asked %d, filled %d)\n",
+			asked.WantsAskedEarly, asked.WantsRetried, gaps.Wanted, gaps.Asked, gaps.Filled)
 		if lastNoStream != "" {
 			fmt.Fprintf(os.Stderr, "grapevine: a stream that could not be opened: %s\n", lastNoStream)
 		}

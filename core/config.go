@@ -316,25 +316,13 @@ type Config struct {
 	// 0 (the default): announce at once to PlumLazyFanout random lazy
 	// neighbours.
 	PlumAnnounceDelayCalls int
-	// PlumAdaptWait lengthens Plumtree's timer (IWantDelay,
-	// IWantDelayCalls) and the gap wants' wait (GapWantDelay) up to 8
-	// times while most of this node's asks prove premature, an eager copy
-	// of the body arriving after all, and shortens it again when they do
-	// not (plumtree_wait.go): on a host that runs behind, eager copies are
-	// late rather than lost, and asking for them adds the load that makes
-	// them late. While the wait is raised, asked bodies are not asked
-	// again between ticks (FastWantRetries) and an ask does not count as
-	// a loss (PlumRoundsAfterLoss). It trades latency for bodies: p2p's
-	// overlay profile leaves it off (docs/benchmarks/ladder.md, "Session
-	// 37"). Off by default.
-	PlumAdaptWait bool
 	// WantRTT lets the answer to a body's first ask sample the round trip
 	// that times FastWantRetries (ackRTO; Karn's rule: only a body asked
 	// once of the member that answered), and counts each fast retry
 	// towards ackRTO's backoff, as an unacknowledged tree body's resend
 	// does. Under Plumtree no tree body is acknowledged, so without it
 	// ackRTO never learns and retries go after two calls, before a busy
-	// neighbour's answer (plumtree_wait.go). Off by default.
+	// neighbour's answer (treeack.go's sampleWantRTT). Off by default.
 	WantRTT bool
 
 	// MaxMessageSize bounds a payload, on publish and on receipt.

@@ -115,13 +115,8 @@
 // the end that got the message first announces and the other, having heard
 // it, does not (plumtree_announce.go): about one announcement per chosen
 // link instead of two, and none to a neighbour known to hold the message.
-// With Config.PlumAdaptWait a node whose asks mostly prove premature (an
-// eager copy of the body arrives after all, from a member it did not ask:
-// the eager path was late, not broken) waits up to 8 times longer before
-// asking, does not ask again between ticks and does not count an ask as a
-// loss, and comes back down when its asks find bodies really lost, or with
-// time (plumtree_wait.go). With Config.WantRTT the answers to first asks
-// teach ackRTO the round trip, so that fast retries follow it.
+// With Config.WantRTT the answers to first asks teach ackRTO the round
+// trip, so that fast retries of asked bodies follow it.
 //
 // # Gap wants
 //

@@ -83,9 +83,7 @@ type Engine struct {
 	childScratch []treeChild
 
 	// Plumtree push (plumtree.go)
-	plum          plumState
-	plumWait      plumWait // Config.PlumAdaptWait (plumtree_wait.go)
-	plumWaitStats PlumWaitStats
+	plum plumState
 
 	// routing around unserving members (service.go)
 	svcStats    ServiceStats
@@ -283,9 +281,6 @@ func (e *Engine) StepFrame(from NodeID, f *Frame) {
 // and expire what has outlived its bounds.
 func (e *Engine) Tick() {
 	e.ticks++
-	if e.cfg.PlumAdaptWait {
-		e.decayWait()
-	}
 	e.expireStore()
 	e.expireWants()
 	e.resendOnTick()
@@ -331,7 +326,6 @@ func (e *Engine) receive(from NodeID, m *Message, tree bool, end uint64, frameSi
 			if e.plum.announcing != nil {
 				e.plumHeard(from, m.Key())
 			}
-			e.notePremature(m.Key(), from)
 			e.plumDuplicate(from)
 			return
 		}
@@ -417,7 +411,6 @@ func (e *Engine) accept(m *Message, from NodeID, tree bool, end uint64) {
 		if w.gap {
 			e.gapStats.Filled++
 		}
-		e.noteAsked(w, from)
 		e.sampleWantRTT(w, from)
 		w.done = true
 		delete(e.wants, key)

@@ -88,7 +88,7 @@ func FuzzEngineStep(f *testing.F) {
 		c.TreeFanout = int(peer>>1) % 3
 		c.IWantDelay = int(peer>>3) % 2
 		c.GapWantDelay = int(peer>>4) % 2
-		c.PlumAdaptWait, c.WantRTT = peer&32 != 0, peer&64 != 0
+		c.WantRTT = peer&32 != 0
 		c.FastWantRetries = int(peer>>7) * 2
 		c.Sampler = &StaticSampler{Peers: []NodeID{"a", "b", "c"}, Rand: rand.New(rand.NewPCG(1, 2))}
 		c.Transport = transportFunc(func(NodeID, []byte) { sent++ })

@@ -66,7 +66,7 @@ func (e *Engine) wantGaps(o *originState, high uint64, m *Message, from NodeID) 
 			key:        k,
 			announcers: append([]NodeID(nil), asked...),
 			guessed:    1<<len(asked) - 1,
-			deadline:   e.ticks + e.gapWantTicks(),
+			deadline:   e.ticks + uint64(e.cfg.GapWantDelay),
 			gap:        true,
 		}
 		if e.wants == nil {
@@ -76,7 +76,7 @@ func (e *Engine) wantGaps(o *originState, high uint64, m *Message, from NodeID) 
 		e.stateVer++
 		e.wantList = append(e.wantList, w)
 		e.gapStats.Wanted++
-		e.gapsWaiting = !e.waitRaised() // else asked at its tick (plumtree_wait.go)
+		e.gapsWaiting = true
 	}
 }
 
@@ -88,11 +88,6 @@ func (e *Engine) GapsWaiting() bool { return e.gapsWaiting }
 // for GapWantDelay, and sends the frames.
 func (e *Engine) AskGaps() {
 	e.gapsWaiting = false
-	if e.waitRaised() {
-		// Asks wait longer on this host now (plumtree_wait.go): gap
-		// wants are asked at their (lengthened) deadline, on Tick.
-		return
-	}
 	for _, w := range e.wantList {
 		if w.gap && !w.done && w.next == 0 {
 			e.askGap(w)

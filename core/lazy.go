@@ -15,8 +15,7 @@ type pendingWant struct {
 	done       bool   // the body arrived
 	gap        bool   // wanted because a later message revealed it missing (gapwant.go)
 	gen        uint64 // Engine.ackGen when last asked (treeack.go's RetryWants)
-	gen0       uint64 // Engine.ackGen when first asked (plumtree_wait.go)
-	tick0      uint64 // Engine.ticks when first asked (plumtree_wait.go)
+	gen0       uint64 // Engine.ackGen when first asked (treeack.go's sampleWantRTT)
 	fast       uint8  // IWANTs sent by RetryWants, between ticks
 	guessed    uint8  // bit i: announcers[i] was asked on a guess, not an announcement of its own
 }
@@ -52,7 +51,7 @@ func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
 		w := &pendingWant{key: k, announcers: []NodeID{from}, next: 1, deadline: e.ticks + uint64(e.cfg.IWantTimeout)}
 		if e.cfg.IWantDelay > 0 {
 			// Plumtree's timer: the body may be on its way already.
-			w.next, w.deadline = 0, e.ticks+e.iwantDelayTicks()
+			w.next, w.deadline = 0, e.ticks+uint64(e.cfg.IWantDelay)
 			w.gen = e.ackGen // IWantDelayCalls counts from here
 		}
 		if e.wants == nil {
@@ -62,7 +61,7 @@ func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
 		e.stateVer++
 		e.wantList = append(e.wantList, w)
 		if w.next == 1 {
-			w.gen, w.gen0, w.tick0 = e.ackGen, e.ackGen, e.ticks
+			w.gen, w.gen0 = e.ackGen, e.ackGen
 			e.sendIWant(from, k)
 		}
 	}
@@ -160,7 +159,7 @@ func (e *Engine) askNext(w *pendingWant) {
 		e.stats.WantsRepeated++
 	}
 	if w.next == 0 {
-		w.gen0, w.tick0 = e.ackGen, e.ticks
+		w.gen0 = e.ackGen
 	}
 	w.next++
 	w.gen = e.ackGen
@@ -210,12 +209,7 @@ func (e *Engine) sendIHave(to NodeID, k MsgKey) {
 func (e *Engine) sendIWant(to NodeID, k MsgKey) {
 	if e.cfg.Plumtree {
 		e.plumGraft(to)
-		if !e.waitRaised() {
-			// The eager path did not bring it in time. (While this
-			// node's asks mostly prove premature, an ask is no
-			// evidence of loss: plumtree_wait.go.)
-			e.plumSawLoss()
-		}
+		e.plumSawLoss() // the eager path did not bring it in time
 	}
 	f := e.frameFor(to)
 	f.iwant = append(f.iwant, k)

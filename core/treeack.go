@@ -121,7 +121,7 @@ func (e *Engine) AwaitingAnswers() bool {
 	}
 	if e.cfg.FastWantRetries > 0 || e.cfg.IWantDelayCalls > 0 {
 		for _, w := range e.wantList {
-			if w.retriable(e.fastRetries()) || e.delayedAnnounced(w) {
+			if w.retriable(e.cfg.FastWantRetries) || e.delayedAnnounced(w) {
 				return true
 			}
 		}
@@ -169,19 +169,19 @@ func (e *Engine) retryWants() {
 	rto := e.ackRTO()
 	for _, w := range e.wantList {
 		if e.delayedAnnounced(w) {
-			if e.ackGen-w.gen >= e.iwantDelayCalls() {
+			if e.ackGen-w.gen >= uint64(e.cfg.IWantDelayCalls) {
 				e.ackStats.WantsAskedEarly++
 				e.askNext(w)
 			}
 			continue
 		}
-		if !w.retriable(e.fastRetries()) || e.ackGen-w.gen < rto {
+		if !w.retriable(e.cfg.FastWantRetries) || e.ackGen-w.gen < rto {
 			continue
 		}
 		w.fast++
 		e.ackStats.WantsRetried++
 		if e.cfg.WantRTT {
-			e.backOff() // no answer within the timeout (plumtree_wait.go)
+			e.backOff() // no answer within the timeout (Config.WantRTT)
 		}
 		e.askNext(w)
 	}
@@ -223,6 +223,21 @@ func (e *Engine) ackRTO() uint64 {
 // maxAckRTO bounds ackRTO (in ResendUnanswered calls: 320 ms at p2p's
 // 10 ms on a LAN).
 const maxAckRTO = 32
+
+// sampleWantRTT (Config.WantRTT) takes the calls between w's first ask
+// and its body's arrival as a round trip when the body came from the member
+// asked first and that member was asked once (Karn's rule: a body asked
+// twice of one member may answer either ask). Under Plumtree no tree body is
+// acknowledged, so without it ackRTO never learnt a round trip and fast
+// retries went two calls after the ask, before a busy neighbour's answer:
+// an N = 1,000 window asked again 16,603 times for 8,596 first asks, each
+// retry a second body (docs/benchmarks/ladder.md, "Session 37").
+func (e *Engine) sampleWantRTT(w *pendingWant, from NodeID) {
+	if !e.cfg.WantRTT || w.next == 0 || w.next > len(w.announcers) || w.announcers[0] != from {
+		return
+	}
+	e.sampleAckRTT(e.ackGen - w.gen0)
+}
 
 // sampleAckRTT takes the calls an acknowledgement of a body sent once took
 // (Karn's rule: an acknowledgement of a resent body may answer either copy)

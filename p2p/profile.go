@@ -242,11 +242,10 @@ func tuneEngine(c *core.Config, p Profile, overlay bool) {
 		// The answers to first asks teach the retry timeout their round
 		// trip (core.Config.WantRTT): with no tree body acknowledged it
 		// stayed at two calls, and at N = 1,000 16,603 retries went out
-		// for 8,596 first asks, each a second body. (Lengthening the wait
-		// itself while asks prove premature, core.Config.PlumAdaptWait,
-		// cut a healthy window's IWANTs by a third there but raised p99
-		// on the simulator: left off; docs/benchmarks/ladder.md,
-		// "Session 37".)
+		// for 8,596 first asks, each a second body. (A wait that doubled
+		// while asks proved premature cut a healthy window's IWANTs by a
+		// third there but raised p99 on the simulator, and was not kept:
+		// docs/benchmarks/ladder.md, "Session 37".)
 		c.WantRTT = true
 	}
 }

@@ -43,13 +43,12 @@ type Stats struct {
 	// StreamsReleased counts idle outgoing streams let go at once when the
 	// last connection to their peer closed (transport.go, disconnected).
 	StreamsReleased uint64
-	Overlay         OverlayStats       // the overlay's counters (zero with the overlay off)
-	Inbound         InboundStats       // what the inbound bounds refused or delayed
-	Lag             LagStats           // how far behind real time the driver ran (lag.go)
-	Gaps            core.GapStats      // bodies wanted because a later message revealed them missing (core/gapwant.go)
-	TreeAck         core.TreeAckStats  // tree bodies acknowledged and resent (core/treeack.go)
-	Plum            core.PlumStats     // Plumtree's links over the overlay: prunes, grafts, duplicates (core/plumtree.go)
-	PlumWait        core.PlumWaitStats // asks that proved premature and the adaptive wait (core/plumtree_wait.go)
+	Overlay         OverlayStats      // the overlay's counters (zero with the overlay off)
+	Inbound         InboundStats      // what the inbound bounds refused or delayed
+	Lag             LagStats          // how far behind real time the driver ran (lag.go)
+	Gaps            core.GapStats     // bodies wanted because a later message revealed them missing (core/gapwant.go)
+	TreeAck         core.TreeAckStats // tree bodies acknowledged and resent (core/treeack.go)
+	Plum            core.PlumStats    // Plumtree's links over the overlay: prunes, grafts, duplicates (core/plumtree.go)
 	// PlumEager and PlumLazy are how many of the current neighbour links
 	// Plumtree pushes bodies over and only announces over.
 	PlumEager, PlumLazy int
@@ -91,7 +90,6 @@ func (p *Peer) Stats() Stats {
 			st.Gaps = m.n.Engine().GapStats()
 			st.TreeAck = m.n.Engine().TreeAckStats()
 			st.Plum = m.n.Engine().PlumStats()
-			st.PlumWait = m.n.Engine().PlumWaitStats()
 			st.PlumEager, st.PlumLazy = m.n.Engine().PlumLinks()
 		}
 	})
