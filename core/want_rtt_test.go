@@ -22,12 +22,15 @@ func announceNew(t *testing.T, tn *testNet, announcers ...int) *Message {
 // With WantRTT the answer to a first ask samples the round trip, so
 // a host whose answers take nine calls asks again after eighteen (the
 // round trip and twice its deviation), not after two (FastWantRetries with
-// no round trip learnt).
+// no round trip learnt). An announcer that answers a hundred calls late
+// (a hostile one, or one far behind) stretches it to maxAckRTO and no
+// further.
 func TestWantRTTSamplesAnswers(t *testing.T) {
 	for _, c := range []struct {
-		rtt  bool
-		want int
-	}{{false, 2}, {true, 18}} {
+		rtt      bool
+		answerAt int
+		want     int
+	}{{false, 10, 2}, {true, 10, 18}, {true, 120, maxAckRTO}} {
 		tn := newTestNet(t, 3, 1, func(i int, cf *Config) {
 			cf.IWantDelay, cf.IWantDelayCalls, cf.IWantTimeout, cf.FastWantRetries = 2, 1, 50, 1
 			cf.WantRTT = c.rtt
@@ -41,7 +44,7 @@ func TestWantRTTSamplesAnswers(t *testing.T) {
 			}
 			tn.queue = nil
 			retry := 0
-			for call := 1; call <= 40; call++ {
+			for call := 1; call <= 150; call++ {
 				if call == answerAt {
 					if err := b.Step(ann.ID(), EncodeFrame(&Frame{Messages: []*Message{m}})); err != nil {
 						t.Fatal(err)
@@ -55,9 +58,9 @@ func TestWantRTTSamplesAnswers(t *testing.T) {
 			}
 			return retry
 		}
-		retryAfter(10) // asked again after two calls; answered nine calls after the first ask
-		if got := retryAfter(40); got != c.want {
-			t.Fatalf("adapt %v: asked again after %d calls, want %d", c.rtt, got, c.want)
+		retryAfter(c.answerAt) // asked again after two calls; answered answerAt-1 calls after the first ask
+		if got := retryAfter(150); got != c.want {
+			t.Fatalf("WantRTT %v, answers after %d calls: asked again after %d calls, want %d", c.rtt, c.answerAt, got, c.want)
 		}
 	}
 }
