@@ -23,6 +23,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -54,6 +56,7 @@ func main() {
 	age := flag.Duration("age", 0, "after formation, let the group idle this long, then kill a quarter of the peers and report whether the survivors' overlays refill (long-lived groups; 0: off)")
 	budget := flag.Int("budget", 0, "the overlay's connection budget (p2p.WithOverlayBudget); 0: the default")
 	heapProf := flag.String("heapprofile", "", "write a heap profile (live objects) and, beside it (.goroutines), a goroutine profile once the group formed and idled")
+	idleAllocProf := flag.String("idleallocprofile", "", "write heap profiles at the start (path.0) and end (path.1) of the 15 idle seconds: go tool pprof -sample_index=alloc_space -base path.0 path.1 shows what the idle group allocated")
 	flag.Parse()
 	startProfile := func(path string) {
 		if path == "" {
@@ -135,6 +138,22 @@ func main() {
 	// published, per peer (membership, overlay and repair traffic only).
 	cpu0 := cpuTime()
 	idle0 := idleCounters(peers)
+	writeHeap := func(path string) {
+		f, err := os.Create(path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			log.Fatal(err)
+		}
+		f.Close()
+	}
+	if *idleAllocProf != "" {
+		writeHeap(*idleAllocProf + ".0")
+	}
+	var mem0, mem1 runtime.MemStats
+	runtime.ReadMemStats(&mem0)
+	udpIn0, udpOut0 := udpDatagrams()
 	if *idleProf != "" {
 		f, err := os.Create(*idleProf)
 		if err != nil {
@@ -148,6 +167,17 @@ func main() {
 		time.Sleep(15 * time.Second)
 	}
 	idle1 := idleCounters(peers)
+	runtime.ReadMemStats(&mem1)
+	udpIn1, udpOut1 := udpDatagrams()
+	if udpOut1 > 0 {
+		fmt.Printf("idle UDP datagrams per peer per second (the machine's counters): sent %.1f, received %.1f\n",
+			float64(udpOut1-udpOut0)/15/float64(len(peers)), float64(udpIn1-udpIn0)/15/float64(len(peers)))
+	}
+	if *idleAllocProf != "" {
+		writeHeap(*idleAllocProf + ".1")
+	}
+	fmt.Printf("idle collections %d (%.1f s of pauses), allocated %.0f KB/s per peer, heap in use %.0f MB\n", mem1.NumGC-mem0.NumGC,
+		float64(mem1.PauseTotalNs-mem0.PauseTotalNs)/1e9, float64(mem1.TotalAlloc-mem0.TotalAlloc)/15/float64(len(peers))/1e3, float64(mem1.HeapAlloc)/1e6)
 	fmt.Printf("idle churn per peer per minute:")
 	for i, k := range idleCounterNames {
 		if i > 0 {
@@ -399,6 +429,38 @@ func idleCounters(peers []*p2p.Peer) map[string]uint64 {
 		c["of which view-sum exchanges"] += s.Membership.ViewSyncs
 	}
 	return c
+}
+
+// udpDatagrams reads the machine's UDP datagram counters (Linux's
+// /proc/net/snmp; zeros elsewhere): every QUIC packet of the group, acks
+// and keepalives included, while nothing else on the machine talks UDP.
+func udpDatagrams() (in, out uint64) {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0, 0
+	}
+	var names []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i := 1; i < len(f) && i < len(names); i++ {
+			v, _ := strconv.ParseUint(f[i], 10, 64)
+			switch names[i] {
+			case "InDatagrams":
+				in = v
+			case "OutDatagrams":
+				out = v
+			}
+		}
+		break
+	}
+	return in, out
 }
 
 // cpuTime is the process's user and system CPU time so far.
