@@ -228,10 +228,68 @@ func settle(d time.Duration, sysName string) {
 	}
 	last := min(d, 5*time.Second)
 	time.Sleep(d - last)
-	c0, t0 := cpuTime(), time.Now()
+	c0, t0, gc0 := cpuTime(), time.Now(), numGC()
 	time.Sleep(last)
-	fmt.Fprintf(os.Stderr, "%s: after %v of settling, the process used %.2f cores over the last %v\n",
-		sysName, d, float64(cpuTime()-c0)/float64(time.Since(t0)), last)
+	fmt.Fprintf(os.Stderr, "%s: after %v of settling, the process used %.2f cores over the last %v (collections ended in it: %d)\n",
+		sysName, d, float64(cpuTime()-c0)/float64(time.Since(t0)), last, numGC()-gc0)
+}
+
+// gcBeforeWindow, when set (-gcbefore), collects the heap once the group is
+// ready, before the settling wait, for every system alike, so that the
+// formation's garbage is not collected during the window: all hosts share
+// one heap here, so a collection slows every peer at once, which peers in
+// processes of their own never see (at N = 1,000 one took 3.4-4.9 s and
+// 6.5-9.5 s of CPU, with 1.5 GB live; GossipSub's about 1 s and 2 s). The
+// settling wait then lets the group catch up before the first message.
+var gcBeforeWindow bool
+
+func collectBeforeWindow(sysName string) {
+	if !gcBeforeWindow {
+		return
+	}
+	t0, c0 := time.Now(), cpuTime()
+	runtime.GC()
+	fmt.Fprintf(os.Stderr, "%s: a collection before the window took %v (%.1f s of CPU)\n", sysName,
+		time.Since(t0).Round(time.Millisecond), (cpuTime() - c0).Seconds())
+}
+
+// warmupMsgs (-warmup) is how many messages host 0 publishes before the
+// settling wait and the window, every system alike, at the window's rate;
+// they are not recorded. A group that formed without a message starts with
+// no gossip state: Plumtree's links all start eager, so its first message
+// goes over every overlay link, about 6 of a peer's 7 at N = 1,000 with a
+// budget of 8, and the duplicates are pruned back to about 2.4 eager links
+// a peer; a GossipSub mesh has its first message to carry too. With a
+// warm-up the window measures the steady state; without it, as before, the
+// window's first message is the group's first.
+var warmupMsgs int
+
+// warmupIdx is where the warm-up messages' indexes start: the recorder
+// ignores them.
+const warmupIdx = 1 << 40
+
+// warmUp publishes the warm-up messages from host 0. Their filler comes from
+// a generator of their own, so that the run's draws after them (the
+// window's payloads, the victims) are those of a run without a warm-up.
+func warmUp(ctx context.Context, sys system, rate float64, size int) error {
+	rng := rand.New(rand.NewPCG(38, 38))
+	interval := time.Duration(float64(time.Second) / rate)
+	for i := 0; i < warmupMsgs; i++ {
+		if i > 0 {
+			time.Sleep(interval)
+		}
+		if err := sys.publish(ctx, 0, makePayload(size, warmupIdx+i, rng)); err != nil {
+			return fmt.Errorf("warm-up publish: %w", err)
+		}
+	}
+	return nil
+}
+
+// numGC is the number of collections the process has finished.
+func numGC() uint32 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.NumGC
 }
 
 // flowSettle: libp2p's bandwidth counter folds its totals in once a
@@ -270,6 +328,9 @@ func (r *recorder) deliver(h int, p []byte) {
 		return
 	}
 	idx := int(binary.BigEndian.Uint64(p))
+	if idx >= warmupIdx {
+		return
+	}
 	sent := time.Unix(0, int64(binary.BigEndian.Uint64(p[8:])))
 	r.mu.Lock()
 	if _, dup := r.got[h][idx]; !dup {
@@ -386,6 +447,12 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	if err := sys.ready(rctx, group, true); err != nil {
 		return result{}, fmt.Errorf("group not ready: %w", err)
 	}
+	collectBeforeWindow(sysName)
+	if warmupMsgs > 0 && scen != "first" && scen != "first-mesh" {
+		if err := warmUp(ctx, sys, cfg.rate, size); err != nil {
+			return result{}, err
+		}
+	}
 	settle(cfg.settle, sysName)
 
 	if scen == "first" || scen == "first-mesh" {
@@ -413,6 +480,9 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	g, isGrapevine := sys.(*grapevineSys)
 	if printStats && isGrapevine {
 		window0 = g.windowCounters()
+		eager, lazy, peers := g.plumLinks()
+		fmt.Fprintf(os.Stderr, "grapevine plumtree links as the window starts: eager %.1f, lazy %.1f a peer\n",
+			float64(eager)/float64(max(1, peers)), float64(lazy)/float64(max(1, peers)))
 	}
 	cpu0, io0, bw0 := cpuTime(), tb.wireBytesOut(), tb.streamBytesOut()
 	pk0 := tb.udpPackets.Load()

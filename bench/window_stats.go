@@ -46,6 +46,19 @@ func (g *grapevineSys) windowCounters() map[string]uint64 {
 	return c
 }
 
+// plumLinks sums the live peers' Plumtree links, eager and lazy.
+func (g *grapevineSys) plumLinks() (eager, lazy, peers int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, p := range g.peers {
+		st := p.Stats()
+		eager += st.PlumEager
+		lazy += st.PlumLazy
+		peers++
+	}
+	return eager, lazy, peers
+}
+
 // windowCounterValues is one peer's value of each of windowCounterNames
 // (TestWindowCounterNames checks that the two lists agree).
 func windowCounterValues(s p2p.Stats) map[string]uint64 {
