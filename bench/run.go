@@ -222,16 +222,26 @@ func quiesce() {
 // group's formation traffic had ended before the measurement starts. (At
 // N = 500 it had, at 0.5 cores, and Grapevine's collapse came anyway:
 // docs/benchmarks/ladder.md, session 24.)
-func settle(d time.Duration, sysName string) {
+func settle(d time.Duration, sysName string, sys system) {
 	if d <= 0 {
 		return
 	}
 	last := min(d, 5*time.Second)
 	time.Sleep(d - last)
+	g, isGrapevine := sys.(*grapevineSys)
+	var before map[string]uint64
+	if printStats && isGrapevine {
+		before = g.windowCounters()
+	}
 	c0, t0, gc0 := cpuTime(), time.Now(), numGC()
 	time.Sleep(last)
 	fmt.Fprintf(os.Stderr, "%s: after %v of settling, the process used %.2f cores over the last %v (collections ended in it: %d)\n",
 		sysName, d, float64(cpuTime()-c0)/float64(time.Since(t0)), last, numGC()-gc0)
+	if before != nil {
+		// What an idle group sent and did: its load before the first
+		// message sorts the N = 1,000 windows (ladder.md, sessions 37-38).
+		printCounters(fmt.Sprintf("grapevine over the last %v of settling (live peers, sums):", last), before, g.windowCounters())
+	}
 }
 
 // gcBeforeWindow, when set (-gcbefore), collects the heap once the group is
@@ -453,7 +463,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 			return result{}, err
 		}
 	}
-	settle(cfg.settle, sysName)
+	settle(cfg.settle, sysName, sys)
 
 	if scen == "first" || scen == "first-mesh" {
 		res, err := runFirst(ctx, sys, tb, links, rec, pub, group, size, rng, scen == "first-mesh")

@@ -99,8 +99,13 @@ func windowCounterValues(s p2p.Stats) map[string]uint64 {
 
 // printWindowCounters prints what changed between two windowCounters.
 func printWindowCounters(before, after map[string]uint64) {
+	printCounters("grapevine in the measurement window (live peers, sums):", before, after)
+}
+
+// printCounters prints the differences of windowCounterNames under title.
+func printCounters(title string, before, after map[string]uint64) {
 	var b strings.Builder
-	b.WriteString("grapevine in the measurement window (live peers, sums):")
+	b.WriteString(title)
 	for i, k := range windowCounterNames {
 		if i > 0 {
 			b.WriteString(",")
