@@ -479,6 +479,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	time.Sleep(flowSettle)
 	writeWindowStartHeap()
 	stopProfile := startWindowProfile()
+	stopTimeline := startTimeline(sys)
 	t0 := time.Now()
 	if printStats {
 		// To line the slow messages below up with GODEBUG=gctrace=1, whose
@@ -541,6 +542,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	cpu, wio := cpuTime()-cpu0, tb.wireBytesOut()-io0
 	packets := tb.udpPackets.Load() - pk0
 	stopProfile()
+	stopTimeline()
 	writeHeapProfile()
 	if window0 != nil {
 		printWindowCounters(window0, g.windowCounters())

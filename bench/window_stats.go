@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/grapevine-p2p/grapevine/p2p"
 )
@@ -113,4 +114,54 @@ func printCounters(title string, before, after map[string]uint64) {
 		fmt.Fprintf(&b, " %s %d", k, after[k]-before[k])
 	}
 	fmt.Fprintln(os.Stderr, b.String())
+}
+
+// timeline (-timeline) prints, every second of the first measurement window,
+// the process's load and what the live Grapevine peers sent in that second:
+// the order in which a window's counters rise shows what tips it over.
+var timeline bool
+
+// timelineCounters are the counters a timeline line shows, by their
+// windowCounterNames name, with a short label.
+var timelineCounters = []struct{ name, label string }{
+	{"frames sent (all)", "frames"}, {"bodies sent", "bodies"}, {"keys announced", "announced"},
+	{"keys wanted", "wanted"}, {"pull digests sent", "digests"}, {"membership frames sent", "membership"},
+	{"pings", "pings"}, {"ping-reqs", "ping-reqs"}, {"late acks", "late acks"},
+	{"suspicions raised", "suspicions"}, {"membership updates sent", "updates"},
+	{"ctrl frames waited > 1 s", "ctrl > 1 s"}, {"ticks missed", "ticks missed"},
+}
+
+// startTimeline starts the timeline of the first window of a Grapevine
+// run (with -timeline); the returned function stops it.
+func startTimeline(sys system) (stop func()) {
+	g, ok := sys.(*grapevineSys)
+	if !timeline || !ok {
+		return func() {}
+	}
+	timeline = false // the first window only
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t0 := time.Now()
+		prev, cpu0, at := g.windowCounters(), cpuTime(), time.Now()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			cur, cpu, now := g.windowCounters(), cpuTime(), time.Now()
+			var b strings.Builder
+			fmt.Fprintf(&b, "timeline %3.0f s: %.2f cores", now.Sub(t0).Seconds(), float64(cpu-cpu0)/float64(now.Sub(at)))
+			for _, c := range timelineCounters {
+				fmt.Fprintf(&b, ", %s %d", c.label, cur[c.name]-prev[c.name])
+			}
+			fmt.Fprintln(os.Stderr, b.String())
+			prev, cpu0, at = cur, cpu, now
+		}
+	}()
+	return func() { close(done); <-finished }
 }

@@ -26,3 +26,13 @@ func TestWindowCounterNames(t *testing.T) {
 		t.Errorf("%d values, %d names", len(values), len(windowCounterNames))
 	}
 }
+
+// TestTimelineCounterNames: every counter a timeline line shows is one of
+// the window's counters (a renamed one would print 0 for ever).
+func TestTimelineCounterNames(t *testing.T) {
+	for _, c := range timelineCounters {
+		if !slices.Contains(windowCounterNames, c.name) {
+			t.Errorf("timeline counter %q is not a window counter", c.name)
+		}
+	}
+}
