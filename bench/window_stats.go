@@ -30,14 +30,21 @@ var windowCounterNames = []string{
 	"of which alive", "of which bump", "of which verdict batches", "overlay frames sent",
 }
 
-// windowCounters sums the counters of the live peers.
-func (g *grapevineSys) windowCounters() map[string]uint64 {
+// livePeers copies the live peers out of the lock: reading a peer's Stats
+// waits for its driver.
+func (g *grapevineSys) livePeers() []*p2p.Peer {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	ps := make([]*p2p.Peer, 0, len(g.peers))
 	for _, p := range g.peers {
 		ps = append(ps, p)
 	}
-	g.mu.Unlock()
+	return ps
+}
+
+// windowCounters sums the counters of the live peers.
+func (g *grapevineSys) windowCounters() map[string]uint64 {
+	ps := g.livePeers()
 	c := make(map[string]uint64, len(windowCounterNames))
 	for _, p := range ps {
 		for k, v := range windowCounterValues(p.Stats()) {
@@ -49,15 +56,13 @@ func (g *grapevineSys) windowCounters() map[string]uint64 {
 
 // plumLinks sums the live peers' Plumtree links, eager and lazy.
 func (g *grapevineSys) plumLinks() (eager, lazy, peers int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, p := range g.peers {
+	ps := g.livePeers()
+	for _, p := range ps {
 		st := p.Stats()
 		eager += st.PlumEager
 		lazy += st.PlumLazy
-		peers++
 	}
-	return eager, lazy, peers
+	return eager, lazy, len(ps)
 }
 
 // windowCounterValues is one peer's value of each of windowCounterNames
