@@ -205,10 +205,11 @@ func (p *Peer) afterTick() {
 	}
 	p.flushLogs()
 	p.sweepConns()
+	st := p.copyMachineStats()
 	for i, n := range p.mc.MemberCounts() {
 		p.m.byState[i].Set(float64(n))
 	}
-	es, gs, ms := p.mc.EngineStats(), p.mc.GuardStats(), p.mc.MembershipStats()
+	es, gs, ms := st.Engine, p.mc.GuardStats(), st.Membership
 	p.m.duplicates.Add(float64(es.Duplicates - p.lastDup))
 	p.lastDup = es.Duplicates
 	for _, r := range []struct {

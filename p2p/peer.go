@@ -86,6 +86,7 @@ type Peer struct {
 	nextIdleSweep time.Time // when afterTick next sweeps idle inbound streams (idle.go)
 	nextReap      time.Time // when afterTick next closes parked streams (transport.go's reap)
 	lastDup       uint64
+	copied        copiedStats // the state machines' counters as the driver last copied them (StatsNow)
 
 	logs    logLimiter
 	addrs   *addrBook

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"github.com/grapevine-p2p/grapevine/core"
@@ -60,9 +61,68 @@ func loadString(v *atomic.Value) string {
 	return s
 }
 
-// Stats returns a snapshot of the counters.
+// Stats returns a snapshot of the counters; the state machines' are read on
+// the driver, so it waits for the driver's turn (StatsNow does not).
 func (p *Peer) Stats() Stats {
-	st := Stats{
+	st := p.transportStats()
+	_ = p.call(context.Background(), func() { p.machineStats(&st) })
+	return st
+}
+
+// StatsNow returns the peer's counters without waiting for its driver:
+// the transport's as they are, the state machines' as the driver last
+// copied them (once a second of ticks: up to a second old, and older while
+// the driver runs behind; zero before the first copy). A monitor of a
+// peer that runs seconds behind reads it at once, where Stats waits for
+// the driver's turn.
+func (p *Peer) StatsNow() Stats {
+	st := p.transportStats()
+	p.copied.mu.Lock()
+	m := &p.copied.st
+	st.Engine, st.Membership, st.Overlay = m.Engine, m.Membership, m.Overlay
+	st.Gaps, st.TreeAck, st.Plum = m.Gaps, m.TreeAck, m.Plum
+	st.PlumEager, st.PlumLazy = m.PlumEager, m.PlumLazy
+	p.copied.mu.Unlock()
+	return st
+}
+
+// copyMachineStats stores the state machines' counters for StatsNow and
+// returns them (on the driver, once a second of ticks, where the gauges
+// are refreshed from them). The copy is kept in place, under a lock held
+// for a copy of the struct: nothing is allocated a second per peer.
+func (p *Peer) copyMachineStats() *Stats {
+	st := &p.copied.scratch
+	p.machineStats(st)
+	p.copied.mu.Lock()
+	p.copied.st = *st
+	p.copied.mu.Unlock()
+	return st
+}
+
+// copiedStats is what copyMachineStats keeps for StatsNow.
+type copiedStats struct {
+	mu      sync.Mutex
+	st      Stats // read by StatsNow under mu
+	scratch Stats // the driver's own, filled without the lock
+}
+
+// machineStats fills in the state machines' counters (on the driver).
+func (p *Peer) machineStats(st *Stats) {
+	st.Engine = p.mc.EngineStats()
+	st.Membership = p.mc.MembershipStats()
+	st.Overlay = p.mc.OverlayStats()
+	if m, ok := p.mc.(*nodeMachine); ok {
+		st.Gaps = m.n.Engine().GapStats()
+		st.TreeAck = m.n.Engine().TreeAckStats()
+		st.Plum = m.n.Engine().PlumStats()
+		st.PlumEager, st.PlumLazy = m.n.Engine().PlumLinks()
+	}
+}
+
+// transportStats returns the counters the adapter keeps itself (atomics:
+// any goroutine may read them).
+func (p *Peer) transportStats() Stats {
+	return Stats{
 		FramesSent: p.ctr.framesOut.Load(), BytesSent: p.ctr.bytesOut.Load(),
 		FramesIn: p.ctr.framesIn.Load(), BytesIn: p.ctr.bytesIn.Load(),
 		QueueDropped: p.ctr.queueDrops.Load(), InDropped: p.ctr.inDrops.Load(),
@@ -82,16 +142,4 @@ func (p *Peer) Stats() Stats {
 			Penalized: p.ctr.inbound[inPenalized].Load(),
 		},
 	}
-	_ = p.call(context.Background(), func() {
-		st.Engine = p.mc.EngineStats()
-		st.Membership = p.mc.MembershipStats()
-		st.Overlay = p.mc.OverlayStats()
-		if m, ok := p.mc.(*nodeMachine); ok {
-			st.Gaps = m.n.Engine().GapStats()
-			st.TreeAck = m.n.Engine().TreeAckStats()
-			st.Plum = m.n.Engine().PlumStats()
-			st.PlumEager, st.PlumLazy = m.n.Engine().PlumLinks()
-		}
-	})
-	return st
 }
