@@ -44,10 +44,21 @@ func (g *grapevineSys) livePeers() []*p2p.Peer {
 
 // windowCounters sums the counters of the live peers.
 func (g *grapevineSys) windowCounters() map[string]uint64 {
+	return g.sumCounters((*p2p.Peer).Stats)
+}
+
+// windowCountersNow sums the counters of the live peers without waiting
+// for their drivers (p2p.Peer.StatsNow: the state machines' counters up
+// to a second old, older where a driver runs behind).
+func (g *grapevineSys) windowCountersNow() map[string]uint64 {
+	return g.sumCounters((*p2p.Peer).StatsNow)
+}
+
+func (g *grapevineSys) sumCounters(stats func(*p2p.Peer) p2p.Stats) map[string]uint64 {
 	ps := g.livePeers()
 	c := make(map[string]uint64, len(windowCounterNames))
 	for _, p := range ps {
-		for k, v := range windowCounterValues(p.Stats()) {
+		for k, v := range windowCounterValues(stats(p)) {
 			c[k] += v
 		}
 	}
@@ -123,7 +134,12 @@ func printCounters(title string, before, after map[string]uint64) {
 
 // timeline (-timeline) prints, every second of the first measurement window,
 // the process's load and what the live Grapevine peers sent in that second:
-// the order in which a window's counters rise shows what tips it over.
+// the order in which a window's counters rise shows what tips it over. The
+// state machines' counters are the copies their drivers make once a second
+// of ticks (p2p.Peer.StatsNow), so a line shows what the drivers did up to
+// a second before it, later where they run behind; reading them through
+// the drivers stretched the samples to 13-29 s in a window that had
+// tipped over.
 var timeline bool
 
 // timelineCounters are the counters a timeline line shows, by their
@@ -149,7 +165,7 @@ func startTimeline(sys system) (stop func()) {
 	go func() {
 		defer close(finished)
 		t0 := time.Now()
-		prev, cpu0, at := g.windowCounters(), cpuTime(), time.Now()
+		prev, cpu0, at := g.windowCountersNow(), cpuTime(), time.Now()
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		for {
@@ -158,7 +174,7 @@ func startTimeline(sys system) (stop func()) {
 				return
 			case <-tick.C:
 			}
-			cur, cpu, now := g.windowCounters(), cpuTime(), time.Now()
+			cur, cpu, now := g.windowCountersNow(), cpuTime(), time.Now()
 			var b strings.Builder
 			fmt.Fprintf(&b, "timeline %3.0f s: %.2f cores", now.Sub(t0).Seconds(), float64(cpu-cpu0)/float64(now.Sub(at)))
 			for _, c := range timelineCounters {
