@@ -464,4 +464,9 @@
 // duplicates, invalid messages, queue and buffer drops, the delivery
 // latency histogram (origin timestamp to delivery), members by state, probe
 // round-trip times (ping to ack) and the engine's bounded-state drops.
+// Peer.Stats returns every counter; the state machines' are read on the
+// driver, so it waits for the driver's turn. Peer.StatsNow does not wait:
+// it returns the transport's counters as they are and the state machines'
+// as the driver copied them last, once a second of ticks, so a monitor of
+// a peer that runs seconds behind still gets an answer at once.
 package p2p
