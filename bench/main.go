@@ -63,7 +63,7 @@ func main() {
 	readyWait := flag.Duration("readywait", 180*time.Second, "longest wait for a group to form")
 	settleWait := flag.Duration("settle", 0, "after a group is ready, wait this long before measuring (every system alike; prints the CPU used at its end)")
 	flag.BoolVar(&gcBeforeWindow, "gcbefore", false, "once a group is ready, collect the (shared) heap before the settling wait, for every system alike, so that no window pays for the formation's garbage")
-	flag.BoolVar(&timeline, "timeline", false, "Grapevine: print, every second of the first window, the process's load and what the peers sent in that second (the state machines' counters as their drivers last copied them, once a second: p2p.Peer.StatsNow)")
+	flag.BoolVar(&timeline, "timeline", false, "Grapevine: print, every second of the first window, the process's load and what the peers sent in that second (the counters as the drivers last copied them, once a second: p2p.Peer.StatsNow)")
 	flag.IntVar(&warmupMsgs, "warmup", 0, "steady, kill, silent: messages host 0 publishes (unrecorded) before the settling wait, every system alike, so that the window measures the steady state and not the group's first message")
 	detectWait := flag.Duration("detectwait", 30*time.Second, "Grapevine in kill/silent: longest wait, from the kill, for every live peer to declare every victim failed")
 	killFrac := flag.Float64("kill", 0.2, "fraction of hosts killed in the kill scenario")

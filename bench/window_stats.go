@@ -48,8 +48,8 @@ func (g *grapevineSys) windowCounters() map[string]uint64 {
 }
 
 // windowCountersNow sums the counters of the live peers without waiting
-// for their drivers (p2p.Peer.StatsNow: the state machines' counters up
-// to a second old, older where a driver runs behind).
+// for their drivers (p2p.Peer.StatsNow: every counter as the driver copied
+// them, up to a second old, older where a driver runs behind).
 func (g *grapevineSys) windowCountersNow() map[string]uint64 {
 	return g.sumCounters((*p2p.Peer).StatsNow)
 }
@@ -135,11 +135,10 @@ func printCounters(title string, before, after map[string]uint64) {
 // timeline (-timeline) prints, every second of the first measurement window,
 // the process's load and what the live Grapevine peers sent in that second:
 // the order in which a window's counters rise shows what tips it over. The
-// state machines' counters are the copies their drivers make once a second
-// of ticks (p2p.Peer.StatsNow), so a line shows what the drivers did up to
-// a second before it, later where they run behind; reading them through
-// the drivers stretched the samples to 13-29 s in a window that had
-// tipped over.
+// counters are the copies the drivers make once a second of ticks
+// (p2p.Peer.StatsNow), so a line shows what the drivers did up to a second
+// before it, later where they run behind; reading them through the drivers
+// stretched the samples to 13-29 s in a window that had tipped over.
 var timeline bool
 
 // timelineCounters are the counters a timeline line shows, by their

@@ -466,7 +466,7 @@
 // round-trip times (ping to ack) and the engine's bounded-state drops.
 // Peer.Stats returns every counter; the state machines' are read on the
 // driver, so it waits for the driver's turn. Peer.StatsNow does not wait:
-// it returns the transport's counters as they are and the state machines'
-// as the driver copied them last, once a second of ticks, so a monitor of
-// a peer that runs seconds behind still gets an answer at once.
+// it returns every counter as the driver copied them last, once a second
+// of ticks, so a monitor of a peer that runs seconds behind still gets an
+// answer at once.
 package p2p

@@ -69,29 +69,24 @@ func (p *Peer) Stats() Stats {
 	return st
 }
 
-// StatsNow returns the peer's counters without waiting for its driver:
-// the transport's as they are, the state machines' as the driver last
-// copied them (once a second of ticks: up to a second old, and older while
-// the driver runs behind; zero before the first copy). A monitor of a
-// peer that runs seconds behind reads it at once, where Stats waits for
-// the driver's turn.
+// StatsNow returns the peer's counters without waiting for its driver: all
+// of them as the driver last copied them, once a second of ticks (up to a
+// second old, and older while the driver runs behind; zero before the first
+// tick). A monitor of a peer that runs seconds behind reads it at once,
+// where Stats waits for the driver's turn.
 func (p *Peer) StatsNow() Stats {
-	st := p.transportStats()
 	p.copied.mu.Lock()
-	m := &p.copied.st
-	st.Engine, st.Membership, st.Overlay = m.Engine, m.Membership, m.Overlay
-	st.Gaps, st.TreeAck, st.Plum = m.Gaps, m.TreeAck, m.Plum
-	st.PlumEager, st.PlumLazy = m.PlumEager, m.PlumLazy
-	p.copied.mu.Unlock()
-	return st
+	defer p.copied.mu.Unlock()
+	return p.copied.st
 }
 
-// copyMachineStats stores the state machines' counters for StatsNow and
-// returns them (on the driver, once a second of ticks, where the gauges
-// are refreshed from them). The copy is kept in place, under a lock held
-// for a copy of the struct: nothing is allocated a second per peer.
+// copyMachineStats stores a snapshot of every counter for StatsNow and
+// returns it (on the driver, once a second of ticks, where the gauges are
+// refreshed from it). The copy is kept in place, under a lock held for a
+// copy of the struct: nothing is allocated a second per peer.
 func (p *Peer) copyMachineStats() *Stats {
 	st := &p.copied.scratch
+	*st = p.transportStats()
 	p.machineStats(st)
 	p.copied.mu.Lock()
 	p.copied.st = *st
