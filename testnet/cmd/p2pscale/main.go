@@ -136,21 +136,12 @@ func main() {
 	}
 	// Idle cost: the process's CPU time over 15 s with no message
 	// published, per peer (membership, overlay and repair traffic only).
+	if *idleAllocProf != "" {
+		// Before the idle CPU is read: writing a profile is not idle work.
+		writeProfile(*idleAllocProf+".0", "heap")
+	}
 	cpu0 := cpuTime()
 	idle0 := idleCounters(peers)
-	writeHeap := func(path string) {
-		f, err := os.Create(path)
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-			log.Fatal(err)
-		}
-		f.Close()
-	}
-	if *idleAllocProf != "" {
-		writeHeap(*idleAllocProf + ".0")
-	}
 	var mem0, mem1 runtime.MemStats
 	runtime.ReadMemStats(&mem0)
 	udpIn0, udpOut0 := udpDatagrams()
@@ -167,6 +158,7 @@ func main() {
 		time.Sleep(15 * time.Second)
 	}
 	idle1 := idleCounters(peers)
+	cpu1 := cpuTime()
 	runtime.ReadMemStats(&mem1)
 	udpIn1, udpOut1 := udpDatagrams()
 	if udpOut1 > 0 {
@@ -174,7 +166,7 @@ func main() {
 			float64(udpOut1-udpOut0)/15/float64(len(peers)), float64(udpIn1-udpIn0)/15/float64(len(peers)))
 	}
 	if *idleAllocProf != "" {
-		writeHeap(*idleAllocProf + ".1")
+		writeProfile(*idleAllocProf+".1", "heap")
 	}
 	fmt.Printf("idle collections %d (%.1f s of pauses), allocated %.0f KB/s per peer, heap in use %.0f MB\n", mem1.NumGC-mem0.NumGC,
 		float64(mem1.PauseTotalNs-mem0.PauseTotalNs)/1e9, float64(mem1.TotalAlloc-mem0.TotalAlloc)/15/float64(len(peers))/1e3, float64(mem1.HeapAlloc)/1e6)
@@ -188,7 +180,7 @@ func main() {
 	fmt.Println()
 	frames0, bytes0, frames1, bytes1 := idle0["frames"], idle0["bytes"], idle1["frames"], idle1["bytes"]
 	np := float64(len(peers))
-	fmt.Printf("idle per peer: CPU %.2f ms/s, %.1f frames/s, %.0f B/s sent\n", float64((cpuTime()-cpu0).Microseconds())/1e3/15/np,
+	fmt.Printf("idle per peer: CPU %.2f ms/s, %.1f frames/s, %.0f B/s sent\n", float64((cpu1-cpu0).Microseconds())/1e3/15/np,
 		float64(frames1-frames0)/15/np, float64(bytes1-bytes0)/15/np)
 	report := func() {
 		var conns, nb []int
@@ -210,16 +202,8 @@ func main() {
 		return
 	}
 	if *heapProf != "" {
-		for name, prof := range map[string]string{*heapProf: "heap", *heapProf + ".goroutines": "goroutine"} {
-			f, err := os.Create(name)
-			if err != nil {
-				log.Fatal(err)
-			}
-			if err := pprof.Lookup(prof).WriteTo(f, 0); err != nil {
-				log.Fatal(err)
-			}
-			f.Close()
-		}
+		writeProfile(*heapProf, "heap")
+		writeProfile(*heapProf+".goroutines", "goroutine")
 	}
 	var os2 p2p.OverlayStats
 	var qd, tr uint64
@@ -429,6 +413,19 @@ func idleCounters(peers []*p2p.Peer) map[string]uint64 {
 		c["of which view-sum exchanges"] += s.Membership.ViewSyncs
 	}
 	return c
+}
+
+// writeProfile writes the runtime profile named prof (heap, goroutine) to
+// path.
+func writeProfile(path, prof string) {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.Lookup(prof).WriteTo(f, 0); err != nil {
+		log.Fatal(err)
+	}
+	f.Close()
 }
 
 // udpDatagrams reads the machine's UDP datagram counters (Linux's
