@@ -146,6 +146,9 @@ func (e *Engine) buildDigest() *Digest {
 	d.Entries = make([]DigestEntry, 0, count)
 	for i := 0; i < count; i++ {
 		o := e.originList[(start+i)%n]
+		if e.forgottenByOthers(o) {
+			continue
+		}
 		de := DigestEntry{Origin: o.id, Contiguous: o.contiguous}
 		above := o.above
 		if w := wanted[o.id]; len(w) > 0 {
@@ -165,6 +168,17 @@ func (e *Engine) buildDigest() *Digest {
 		}
 	}
 	return d
+}
+
+// forgottenByOthers reports whether o is this node's own origin, idle for
+// as long as the others keep an origin's state (originHousekeeping: SeenTTL
+// with nothing stored or held). The others have forgotten it, so listing it
+// in a digest would show each of them a message it lacks (digestReveals)
+// and keep it out of the idle pull backoff for good, for messages it could
+// no longer take anyway; a new message lists it again.
+func (e *Engine) forgottenByOthers(o *originState) bool {
+	return o.id == e.cfg.ID && o.storedMsgs == 0 && len(o.held) == 0 &&
+		e.ticks-o.lastActive >= uint64(e.cfg.SeenTTL)
 }
 
 // wantedByOrigin groups the outstanding IWANT requests by origin.

@@ -1,6 +1,9 @@
 package core
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // pullNet is two nodes that only pull (one pull period a tick), node 0
 // with the idle backoff.
@@ -128,5 +131,43 @@ func TestPullHintKeepsRandomTarget(t *testing.T) {
 			t.Fatalf("round %d: %d digests to group members besides the claimant's, want 1", i, honest)
 		}
 		tn.queue = nil
+	}
+}
+
+// TestPullBackoffAfterOriginsForgotten: in a group where every member
+// published once, long after the others forgot each origin (SeenTTL, the
+// stored copies expired), members still back off their idle pulls: a
+// member does not list its own forgotten origin, which every other member
+// would take for a message it lacks and pull again every period.
+func TestPullBackoffAfterOriginsForgotten(t *testing.T) {
+	const n = 12
+	tn := newTestNet(t, n, 1, func(_ int, c *Config) {
+		c.Mode, c.PullEvery, c.PullIdleMax = PushPull, 1, 8
+		c.StoreTTL, c.SeenTTL = 20, 40
+	})
+	for i, e := range tn.nodes {
+		if _, err := e.Publish("t", []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+		tn.settle()
+	}
+	digests := func() (sum uint64) {
+		for _, e := range tn.nodes {
+			sum += e.Stats().DigestsSent
+		}
+		return sum
+	}
+	for r := 0; r < 200; r++ { // past StoreTTL and SeenTTL: forgotten
+		tn.round()
+	}
+	before := digests()
+	const window = 200
+	for r := 0; r < window; r++ {
+		tn.round()
+	}
+	perRound := float64(digests()-before) / n / window
+	t.Logf("digests per member per round, long after the origins were forgotten: %.3f", perRound)
+	if perRound > 0.25 {
+		t.Errorf("%.3f digests per member per round: the idle backoff (at most one in 8) does not hold", perRound)
 	}
 }
