@@ -181,6 +181,21 @@ func (n *Node) Tick() {
 	n.engine.Tick()
 }
 
+// NextDue reports how many ticks may pass before the node next acts on its
+// own: if no input arrives (no Step, Publish or other call), the next
+// NextDue()-1 calls of Tick send no frame, deliver nothing and emit no
+// event; 1 means the next Tick may act. The answer may be early, never
+// late. A driver may sleep through such quiet ticks and run them back to
+// back before the node's next input (p2p/tick_schedule.go): the node's
+// state is then as if every tick had run on time.
+func (n *Node) NextDue() int {
+	d := min(n.ml.NextDue(), n.engine.NextDue())
+	if n.ov != nil {
+		d = min(d, n.ov.NextDue())
+	}
+	return d
+}
+
 // ReportLag tells the layers that this node ran behind real time by ticks
 // ticks (a frame waited that long before Step, or Tick came that late):
 // failure verdicts wait while they may rest on frames not read yet

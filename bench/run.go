@@ -49,6 +49,10 @@ var overlayOn bool
 // overlayBudget, if positive, passes p2p.WithOverlayBudget (-overlay-budget).
 var overlayBudget int
 
+// tickSkipping is passed to every Grapevine peer as p2p.WithTickSkipping
+// (-tickskip; the library's default is on).
+var tickSkipping = true
+
 // newSystem: grapevine; gossipsub on the shared random topology;
 // gossipsub-full on a complete graph (every host connected to every other
 // before the system starts).

@@ -60,13 +60,15 @@ func (p *Peer) enqueueIn(k kind, f *inFrame) bool {
 const ctrlBurst = 32
 
 // drive is the driver loop: the only goroutine that touches the state
-// machine. Real time drives Tick; inbound frames go to Step (membership
-// first); calls from the API run in between.
+// machine. Real time drives Tick (on the schedule of tick_schedule.go:
+// quiet ticks run back to back before the next input or the next tick
+// the machine may act in); inbound frames go to Step (membership first);
+// calls from the API run in between.
 func (p *Peer) drive() {
 	defer p.wg.Done()
 	defer close(p.done)
-	tick := time.NewTicker(p.s.tick)
-	defer tick.Stop()
+	clk := newTickSchedule(p.s.tick, time.Now(), p.s.tickSkipping)
+	defer clk.stop()
 	gapTimer := time.NewTimer(time.Hour)
 	gapTimer.Stop()
 	defer gapTimer.Stop()
@@ -81,7 +83,40 @@ func (p *Peer) drive() {
 			ackC = ackTimer.C
 		}
 	}
+	var leaving chan struct{}
+	var leaveDeadline time.Time
+	// tick runs one tick of the machine and the driver's work after it.
+	tick := func() {
+		p.ctr.ticksRun.Add(1)
+		p.mc.Tick()
+		armAck()
+		p.catchUp()
+		p.afterTick()
+		if leaving != nil && ((p.mc.Pending() == 0 && p.tr.queued() == 0) || time.Now().After(leaveDeadline)) {
+			close(leaving)
+			leaving = nil
+		}
+	}
+	// quiet runs the quiet ticks whose time has come: before any input,
+	// so that the machine meets it at the same tick as without skipping.
+	quiet := func() {
+		if clk.due-clk.done <= 1 {
+			return
+		}
+		for n := clk.quiet(time.Now()); n > 0; n-- {
+			clk.done++
+			tick()
+		}
+	}
+	// sooner: an input may have given the machine work before the tick
+	// the schedule waits for.
+	sooner := func() {
+		if clk.skip {
+			clk.sooner(p.nextDue(leaving != nil), time.Now())
+		}
+	}
 	step := func(f *inFrame) {
+		quiet()
 		if f.at != 0 {
 			p.reportLag(p.ctr.lag.frameWaited(f.at, time.Now()))
 		}
@@ -98,6 +133,7 @@ func (p *Peer) drive() {
 			gapC = gapTimer.C
 		}
 		armAck()
+		sooner()
 	}
 	// drain steps the frames already in the inboxes. Timers whose firing
 	// means "nothing came" run after it: an ack queued behind a burst of
@@ -115,8 +151,6 @@ func (p *Peer) drive() {
 			step(<-p.bulkIn)
 		}
 	}
-	var leaving chan struct{}
-	var leaveDeadline time.Time
 	ctrlRun := 0
 	for {
 		// Membership frames first, but at most ctrlBurst in a row: under a
@@ -141,36 +175,54 @@ func (p *Peer) drive() {
 		case f := <-p.bulkIn:
 			step(f)
 		case fn := <-p.calls:
+			quiet()
 			fn()
 			armAck()
+			sooner()
 		case <-gapC:
 			gapC = nil
 			drain()
+			quiet()
 			p.mc.AskGaps()
+			sooner()
 		case <-ackC:
 			// Resend tree bodies not acknowledged and IWANTs not
 			// answered within one to two intervals (treeAckWait),
 			// rather than wait for repair or IWantTimeout.
 			ackC = nil
 			drain()
+			quiet()
 			p.mc.ResendUnanswered()
 			armAck()
-		case <-tick.C:
-			p.reportLag(p.ctr.lag.tickServed(time.Now(), p.s.tick))
+			sooner()
+		case <-clk.timer.C:
+			p.ctr.tickWakes.Add(1)
+			p.reportLag(p.ctr.lag.tickLate(time.Since(clk.at(clk.due)), p.s.tick))
 			drain() // frames that arrived before this tick, before its timers
-			p.mc.Tick()
-			armAck()
-			p.catchUp()
-			p.afterTick()
-			if leaving != nil && ((p.mc.Pending() == 0 && p.tr.queued() == 0) || time.Now().After(leaveDeadline)) {
-				close(leaving)
-				leaving = nil
-			}
+			quiet()
+			clk.fired(time.Now())
+			tick()
+			clk.plan(p.nextDue(leaving != nil), time.Now())
 		case ch := <-p.leave:
+			quiet()
 			p.mc.Leave()
 			leaving, leaveDeadline = ch, time.Now().Add(p.s.leaveGrace)
+			sooner()
 		}
 	}
+}
+
+// nextDue is how many ticks may pass before the next one in which this
+// peer acts on its own (machine.NextDue), or 1 while the driver itself has
+// work at every tick: leaving, pulling after a restart or behind a FIFO
+// gap (catchUp), the history window, a revocation list to spread, events
+// a slow reader left behind.
+func (p *Peer) nextDue(leaving bool) int {
+	if leaving || len(p.events.backlog) > 0 || p.dur.tickWork() ||
+		(p.auth != nil && p.auth.spreadPending.Load()) || p.engine().Behind() {
+		return 1
+	}
+	return p.mc.NextDue()
 }
 
 var metricsEvery = 10 // ticks between gauge refreshes (1 s at 100 ms ticks)

@@ -564,6 +564,21 @@ func (p *Peer) catchUp() {
 	}
 }
 
+// tickWork reports whether catchUp acts at the next tick (driver
+// goroutine): the driver then does not sleep through ticks.
+func (d *durable) tickWork() bool {
+	if d.restartPulls > 0 || len(d.restarted) > 0 {
+		return true
+	}
+	h := d.hist
+	if h == nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.open
+}
+
 // memberRejoined notes a member that rejoined after it was declared failed or
 // had left (driver goroutine): it restarted, and its new messages must not
 // wait behind its old numbering (core.Engine.RestartOrigin, at the next

@@ -11,6 +11,7 @@ import (
 // composed with membership. Every method runs on the driver goroutine.
 type machine interface {
 	Tick()
+	NextDue() int // ticks until the next Tick that may act (grapevine.Node.NextDue)
 	Step(from core.NodeID, raw []byte) error
 	ReportLag(ticks int) // the driver ran behind by ticks ticks (lag.go)
 	Publish(topic string, payload []byte, opts ...core.PublishOption) (*core.Message, error)

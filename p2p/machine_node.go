@@ -178,6 +178,8 @@ func (m *nodeMachine) Tick() {
 	m.p.tickAuthority(m.n.Membership().Size())
 }
 
+func (m *nodeMachine) NextDue() int { return m.n.NextDue() }
+
 func (m *nodeMachine) ReportLag(ticks int) { m.n.ReportLag(ticks) }
 
 func (m *nodeMachine) Step(from core.NodeID, raw []byte) error {

@@ -30,35 +30,36 @@ var DefaultListenAddrs = []string{
 type Option func(*settings) error
 
 type settings struct {
-	group       string
-	key         crypto.PrivKey
-	host        host.Host
-	gater       *gater // WithPenaltyGater (for a host given with WithHost)
-	listen      []string
-	bootstrap   []peer.AddrInfo
-	seeds       []peer.AddrInfo
-	dht         bool
-	dhtPrefix   string
-	mdns        bool
-	connLow     int
-	connHigh    int
-	connSet     bool // WithConnLimits was given
-	overlay     bool // WithOverlay
-	overlayMax  int  // WithOverlayBudget (0: the overlay's default)
-	registerer  prometheus.Registerer
-	tick        time.Duration
-	walkEvery   time.Duration
-	bulkQueue   int
-	ctrlQueue   int
-	queueBytes  int
-	subBuffer   int
-	eventBuffer int
-	leaveGrace  time.Duration
-	engine      func(*core.Config)
-	profile     Profile
-	firstSeq    uint64
-	noVerify    bool
-	psk         []byte // pre-shared key of a private network (WithPrivateNetwork)
+	group        string
+	key          crypto.PrivKey
+	host         host.Host
+	gater        *gater // WithPenaltyGater (for a host given with WithHost)
+	listen       []string
+	bootstrap    []peer.AddrInfo
+	seeds        []peer.AddrInfo
+	dht          bool
+	dhtPrefix    string
+	mdns         bool
+	connLow      int
+	connHigh     int
+	connSet      bool // WithConnLimits was given
+	overlay      bool // WithOverlay
+	overlayMax   int  // WithOverlayBudget (0: the overlay's default)
+	registerer   prometheus.Registerer
+	tick         time.Duration
+	tickSkipping bool // sleep through quiet ticks (WithTickSkipping)
+	walkEvery    time.Duration
+	bulkQueue    int
+	ctrlQueue    int
+	queueBytes   int
+	subBuffer    int
+	eventBuffer  int
+	leaveGrace   time.Duration
+	engine       func(*core.Config)
+	profile      Profile
+	firstSeq     uint64
+	noVerify     bool
+	psk          []byte // pre-shared key of a private network (WithPrivateNetwork)
 	// closed group (WithGroupAuthority, WithRevocationList)
 	authority         crypto.PubKey
 	cert, revocations []byte
@@ -94,6 +95,7 @@ func defaults() settings {
 		subBuffer:    1024,
 		eventBuffer:  1024,
 		leaveGrace:   500 * time.Millisecond,
+		tickSkipping: true,
 		dialTimeout:  15 * time.Second,
 		profile:      ProfileLAN,
 		inbound:      DefaultInboundLimits(),
@@ -278,6 +280,17 @@ func WithTick(d time.Duration) Option {
 		s.tick = d
 		return nil
 	}
+}
+
+// WithTickSkipping sets whether the driver sleeps through quiet ticks
+// (default: on). A tick in which the state machine would only keep house
+// (no frame, no event) runs late, back to back with the others before the
+// machine's next input or the next tick it acts in, at most 10 ticks
+// later; the machine sees the same ticks and inputs in the same order.
+// Off, the driver wakes at every tick, which with many peers in one
+// process costs CPU (p2p/tick_schedule.go).
+func WithTickSkipping(on bool) Option {
+	return func(s *settings) error { s.tickSkipping = on; return nil }
 }
 
 // WithRandomWalk sets how often a DHT random walk looks for fresh peers

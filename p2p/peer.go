@@ -37,6 +37,7 @@ type counters struct {
 	addrWaits                              atomic.Uint64
 	inbound                                [inReasons]atomic.Uint64
 	lag                                    lagCounters
+	ticksRun, tickWakes                    atomic.Uint64 // tick_schedule.go
 }
 
 // Peer is a Grapevine member on a libp2p host: it owns the host (unless

@@ -44,12 +44,17 @@ type Stats struct {
 	// StreamsReleased counts idle outgoing streams let go at once when the
 	// last connection to their peer closed (transport.go, disconnected).
 	StreamsReleased uint64
-	Overlay         OverlayStats      // the overlay's counters (zero with the overlay off)
-	Inbound         InboundStats      // what the inbound bounds refused or delayed
-	Lag             LagStats          // how far behind real time the driver ran (lag.go)
-	Gaps            core.GapStats     // bodies wanted because a later message revealed them missing (core/gapwant.go)
-	TreeAck         core.TreeAckStats // tree bodies acknowledged and resent (core/treeack.go)
-	Plum            core.PlumStats    // Plumtree's links over the overlay: prunes, grafts, duplicates (core/plumtree.go)
+	Overlay         OverlayStats // the overlay's counters (zero with the overlay off)
+	Inbound         InboundStats // what the inbound bounds refused or delayed
+	Lag             LagStats     // how far behind real time the driver ran (lag.go)
+	// Ticks counts the state machine's ticks run and the driver's
+	// wake-ups for them: a tick in which the machine only keeps house
+	// runs back to back with others, without a wake-up of its own
+	// (tick_schedule.go).
+	Ticks   struct{ Run, Woken uint64 }
+	Gaps    core.GapStats     // bodies wanted because a later message revealed them missing (core/gapwant.go)
+	TreeAck core.TreeAckStats // tree bodies acknowledged and resent (core/treeack.go)
+	Plum    core.PlumStats    // Plumtree's links over the overlay: prunes, grafts, duplicates (core/plumtree.go)
 	// PlumEager and PlumLazy are how many of the current neighbour links
 	// Plumtree pushes bodies over and only announces over.
 	PlumEager, PlumLazy int
@@ -130,6 +135,7 @@ func (p *Peer) transportStats() Stats {
 		StreamsReleased: p.ctr.streamsReleased.Load(),
 		SendDials:       struct{ Gossip, Membership uint64 }{p.ctr.sendDials[kindGossip].Load(), p.ctr.sendDials[kindMembership].Load()},
 		Lag:             p.ctr.lag.stats(),
+		Ticks:           struct{ Run, Woken uint64 }{p.ctr.ticksRun.Load(), p.ctr.tickWakes.Load()},
 		Inbound: InboundStats{
 			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),
 			Idle: p.ctr.inbound[inIdle].Load(), SlowFrame: p.ctr.inbound[inSlowFrame].Load(),

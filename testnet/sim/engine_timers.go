@@ -14,6 +14,9 @@ import (
 // Publish of the engine. p2p.DriverWaits gives a profile's intervals.
 type EngineTimers struct {
 	GapAskWait, TreeAckWait time.Duration
+	// Fired, if set, runs after a timer's call into the engine (for a
+	// check of what the call changed, as after any other input).
+	Fired func()
 
 	gapArmed, ackArmed bool
 }
@@ -26,6 +29,9 @@ func (t *EngineTimers) Arm(ep *Endpoint, e *core.Engine) {
 			t.gapArmed = false
 			e.AskGaps()
 			t.Arm(ep, e)
+			if t.Fired != nil {
+				t.Fired()
+			}
 		})
 	}
 	if !t.ackArmed && e.AwaitingAnswers() {
@@ -34,6 +40,9 @@ func (t *EngineTimers) Arm(ep *Endpoint, e *core.Engine) {
 			t.ackArmed = false
 			e.ResendUnanswered()
 			t.Arm(ep, e)
+			if t.Fired != nil {
+				t.Fired()
+			}
 		})
 	}
 }

@@ -54,6 +54,7 @@ func main() {
 	eagerMin := flag.Int("eagermin", -1, "Plumtree's EagerMin (core.Config); -1: the profile's")
 	lazyFanout := flag.Int("lazyfanout", -1, "Plumtree's PlumLazyFanout (core.Config); -1: the profile's")
 	age := flag.Duration("age", 0, "after formation, let the group idle this long, then kill a quarter of the peers and report whether the survivors' overlays refill (long-lived groups; 0: off)")
+	tickSkip := flag.Bool("tickskip", true, "the drivers sleep through quiet ticks (p2p.WithTickSkipping)")
 	budget := flag.Int("budget", 0, "the overlay's connection budget (p2p.WithOverlayBudget); 0: the default")
 	heapProf := flag.String("heapprofile", "", "write a heap profile (live objects) and, beside it (.goroutines), a goroutine profile once the group formed and idled")
 	idleAllocProf := flag.String("idleallocprofile", "", "write heap profiles at the start (path.0) and end (path.1) of the 15 idle seconds: go tool pprof -sample_index=alloc_space -base path.0 path.1 shows what the idle group allocated")
@@ -76,7 +77,7 @@ func main() {
 	start := time.Now()
 	startProfile(*startProf)
 	for i := 0; i < *n; i++ {
-		opts := []p2p.Option{p2p.WithListenAddrs("/ip4/127.0.0.1/udp/0/quic-v1"), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN), p2p.WithNotice(func(string) {}), p2p.WithOverlay(*ovl)}
+		opts := []p2p.Option{p2p.WithListenAddrs("/ip4/127.0.0.1/udp/0/quic-v1"), p2p.WithDHT(false), p2p.WithProfile(p2p.ProfileLAN), p2p.WithNotice(func(string) {}), p2p.WithOverlay(*ovl), p2p.WithTickSkipping(*tickSkip)}
 		if *budget > 0 {
 			opts = append(opts, p2p.WithOverlayBudget(*budget))
 		}
@@ -180,8 +181,9 @@ func main() {
 	fmt.Println()
 	frames0, bytes0, frames1, bytes1 := idle0["frames"], idle0["bytes"], idle1["frames"], idle1["bytes"]
 	np := float64(len(peers))
-	fmt.Printf("idle per peer: CPU %.2f ms/s, %.1f frames/s, %.0f B/s sent\n", float64((cpu1-cpu0).Microseconds())/1e3/15/np,
-		float64(frames1-frames0)/15/np, float64(bytes1-bytes0)/15/np)
+	fmt.Printf("idle per peer: CPU %.2f ms/s, %.1f frames/s, %.0f B/s sent; %.1f ticks/s, %.1f driver wake-ups for them/s\n", float64((cpu1-cpu0).Microseconds())/1e3/15/np,
+		float64(frames1-frames0)/15/np, float64(bytes1-bytes0)/15/np,
+		float64(idle1["ticks"]-idle0["ticks"])/15/np, float64(idle1["tick wake-ups"]-idle0["tick wake-ups"])/15/np)
 	report := func() {
 		var conns, nb []int
 		for _, p := range peers {
@@ -411,6 +413,8 @@ func idleCounters(peers []*p2p.Peer) map[string]uint64 {
 		c["trimmed"] += s.ConnsTrimmed
 		c["push-pulls"] += s.Membership.PushPullsSent
 		c["of which view-sum exchanges"] += s.Membership.ViewSyncs
+		c["ticks"] += s.Ticks.Run
+		c["tick wake-ups"] += s.Ticks.Woken
 	}
 	return c
 }

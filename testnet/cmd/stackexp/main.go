@@ -87,6 +87,7 @@ type params struct {
 	memProfile string  // heap profile written after the join phase and the settle time
 	progress   bool    // print the simulated time and heap every 10 simulated seconds
 	joinLimit  time.Duration
+	nextDue    bool // check every node's NextDue answers (next_due.go)
 }
 
 func main() {
@@ -111,6 +112,7 @@ func main() {
 	flag.StringVar(&p.memProfile, "memprofile", "", "write a heap profile to this file once the group has joined and settled")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.DurationVar(&p.joinLimit, "join-limit", 3*time.Minute, "longest simulated wait for the group to have joined")
+	flag.BoolVar(&p.nextDue, "nextdue", false, "check that no node acts in a tick its NextDue said was quiet, and count the quiet ticks (stderr)")
 	flag.BoolVar(&p.progress, "progress", false, "print the simulated time and the heap to stderr every 10 simulated seconds")
 	iwantCalls := flag.Int("iwant-calls", -1, "first IWANT of an announced body after this many resend calls (core.Config.IWantDelayCalls; -1: the profile's, 0: IWantDelay's ticks)")
 	plumLazy := flag.Int("plum-lazy", -1, "lazy neighbours announced to on first receipt (core.Config.PlumLazyFanout; -1: the profile's, 0: all)")
@@ -181,9 +183,20 @@ func main() {
 			fmt.Fprintf(os.Stderr, "n = %d, signature checks (alive/suspect/dead/leave): idle, per node per second %s; from the crash to detection, per survivor per victim %s\n",
 				n, r.sigIdle, r.sigCrash)
 		}
+		if p.nextDue {
+			fmt.Fprintf(os.Stderr, "n = %d, NextDue: %d of %d node ticks quiet (%.1f %%), %d acted in a tick said to be quiet%s\n",
+				n, r.due.quiet, r.due.ticks, 100*float64(r.due.quiet)/float64(max(r.due.ticks, 1)), r.due.violations, firstOf(r.due.first))
+		}
 		fmt.Fprintf(os.Stderr, "n = %d, eager links among live nodes at the end: receive from none %.1f %%, from one %.1f %%; send to exactly EagerMin %.1f %%, mean %.2f; one-way %.1f %% of the eager links\n",
 			n, 100*r.in0, 100*r.in1, 100*r.outAtMin, r.outMean, 100*r.oneWay)
 	}
+}
+
+func firstOf(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "; the first: " + s
 }
 
 func dur(d time.Duration) string {

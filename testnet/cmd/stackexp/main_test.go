@@ -42,3 +42,29 @@ func stackAt100(t *testing.T, sample int) {
 		t.Errorf("a node sent to %d distinct peers in 10 idle seconds, want at most 32", r.contactMax)
 	}
 }
+
+// TestNextDue: the whole stack at n = 100 with p2p's profile, authenticated,
+// 2 % frame loss and 10 % of the nodes crashed mid-stream: no node sends a
+// frame, delivers a message or emits an event in a tick that its NextDue
+// said was quiet (p2p's driver would run that tick late), and most ticks
+// are quiet (what p2p's driver saves in wake-ups).
+func TestNextDue(t *testing.T) {
+	p := params{n: 100, crash: 0.1, loss: 0.02, joinRate: 25, msgs: 60, rate: 20, size: 64, settle: 5 * time.Second,
+		limit: 60 * time.Second, latMin: 2 * time.Millisecond, latMax: 20 * time.Millisecond, seed: 11, auth: true, nextDue: true}
+	r := run(p)
+	quiet := float64(r.due.quiet) / float64(max(r.due.ticks, 1))
+	t.Logf("delivered %.4f, detected %v; %d of %d node ticks quiet (%.1f %%)", r.delivered, r.detected, r.due.quiet, r.due.ticks, 100*quiet)
+	if r.due.violations > 0 {
+		t.Errorf("%d ticks acted though NextDue said they were quiet; the first: %s", r.due.violations, r.due.first)
+	}
+	if r.delivered != 1 || r.detected < 0 || r.falseFails != 0 {
+		t.Errorf("delivered %.4f, detected %v, %d false failures: the run itself went wrong", r.delivered, r.detected, r.falseFails)
+	}
+	if quiet < minQuietShare {
+		t.Errorf("%.1f %% of the ticks quiet, want at least %.0f %%", 100*quiet, 100*minQuietShare)
+	}
+}
+
+// minQuietShare is the least share of quiet ticks TestNextDue accepts
+// (measured: see the test's log).
+const minQuietShare = 0.3

@@ -38,6 +38,7 @@ type result struct {
 	// window, and per survivor per victim from the crash until every
 	// survivor held every victim failed (or the end of the run).
 	sigIdle, sigCrash sigRates
+	due               dueStats // -nextdue
 }
 
 func run(p params) result {
@@ -55,6 +56,7 @@ func run(p params) result {
 		net.At(at, func() {
 			net.SetHandler(i, w.nodes[i])
 			w.nodes[i].gn.Join([]core.NodeID{sim.ID(net.Rand().IntN(i))})
+			w.nodes[i].arm()
 		})
 	}
 	r.joined = -1
@@ -272,6 +274,7 @@ func run(p params) result {
 	} else {
 		r.firstMed, r.firstMax = -1, -1
 	}
+	r.due = w.due
 	return r
 }
 

@@ -20,6 +20,7 @@ type node struct {
 	gn     *grapevine.Node
 	timers sim.EngineTimers
 	sigs   sigCounts // signature checks by kind (-auth)
+	due    dueCheck  // grapevine.Node.NextDue's answers checked (next_due.go)
 }
 
 // world is the population and what the run records.
@@ -39,6 +40,7 @@ type world struct {
 	degAtCrash      []int
 	// firstSuspect: when a victim was first suspected anywhere
 	firstSuspect []time.Duration
+	due          dueStats // NextDue checked (-nextdue; next_due.go)
 }
 
 // sender records the peers a node sends to, then sends.
@@ -49,6 +51,7 @@ type sender struct {
 }
 
 func (s *sender) Send(to core.NodeID, frame []byte) {
+	s.w.nodes[s.idx].due.output("frame")
 	if j, ok := sim.Index(to); ok {
 		s.w.contacts[s.idx][j] = struct{}{}
 	}
@@ -56,7 +59,7 @@ func (s *sender) Send(to core.NodeID, frame []byte) {
 }
 
 func (nd *node) Tick() {
-	nd.gn.Tick()
+	nd.due.tick(nd)
 	nd.arm()
 }
 
@@ -67,6 +70,7 @@ func (nd *node) Receive(from int, frame []byte) {
 
 func (nd *node) Deliver(m *core.Message) {
 	w := nd.w
+	nd.due.output("delivery")
 	i, ok := w.msgIndex[m.Key()]
 	if !ok {
 		return
@@ -85,8 +89,12 @@ func (nd *node) Deliver(m *core.Message) {
 	}
 }
 
-// arm schedules the driver's timers, as p2p's driver does.
-func (nd *node) arm() { nd.timers.Arm(nd.w.net.Endpoint(nd.idx), nd.gn.Engine()) }
+// arm schedules the driver's timers, as p2p's driver does, after any
+// input, and notes when the node next acts (next_due.go).
+func (nd *node) arm() {
+	nd.timers.Arm(nd.w.net.Endpoint(nd.idx), nd.gn.Engine())
+	nd.due.note(nd)
+}
 
 func newWorld(p params) *world {
 	// STACKEXP_TRACE prints each suspicion and failure of a live node as
@@ -105,7 +113,9 @@ func newWorld(p params) *world {
 	for i := range w.nodes {
 		w.contacts[i] = make(map[int]struct{})
 		nd := &node{w: w, idx: i}
+		nd.due.on = p.nextDue
 		nd.timers.GapAskWait, nd.timers.TreeAckWait = p2p.DriverWaits(p2p.ProfileLAN)
+		nd.timers.Fired = func() { nd.due.note(nd) }
 		cfg := grapevine.Config{
 			ID: sim.ID(i), Transport: &sender{w: w, idx: i, ep: net.Endpoint(i)}, App: nd, Seed: p.seed,
 			Membership: p2p.MembershipProfile(p2p.ProfileLAN),
@@ -163,6 +173,7 @@ func newWorld(p params) *world {
 		oc := p2p.OverlayProfile(0)
 		cfg.Overlay = &oc
 		cfg.Events = membership.EventFunc(func(e membership.Event) {
+			nd.due.output("event")
 			j, ok := sim.Index(e.Member.ID)
 			if e.Kind == membership.EventSuspect && ok && !w.crashed[j] {
 				w.falseSuspicions++
