@@ -69,6 +69,7 @@ func (p *Peer) drive() {
 	defer close(p.done)
 	clk := newTickSchedule(p.s.tick, time.Now(), p.s.tickSkipping)
 	defer clk.stop()
+	p.clk = clk
 	gapTimer := time.NewTimer(time.Hour)
 	gapTimer.Stop()
 	defer gapTimer.Stop()
@@ -97,21 +98,37 @@ func (p *Peer) drive() {
 			leaving = nil
 		}
 	}
+	// woke notes when the driver's wait for work ended, once per wait.
+	woke := func() {
+		if clk.idleTo.Before(clk.idleFrom) {
+			clk.idleTo = time.Now()
+		}
+	}
 	// quiet runs the quiet ticks whose time has come: before any input,
 	// so that the machine meets it at the same tick as without skipping.
+	// Those that came due while the driver was busy report how late they
+	// run, as a ticker's would have.
 	quiet := func() {
+		woke()
 		if clk.due-clk.done <= 1 {
 			return
 		}
-		for n := clk.quiet(time.Now()); n > 0; n-- {
+		now := time.Now()
+		n := clk.quiet(now)
+		if n == 0 {
+			return
+		}
+		late := clk.quietLate(now)
+		for ; n > 0; n-- {
 			clk.done++
 			tick()
 		}
+		p.reportLag(p.ctr.lag.tickLate(late, p.s.tick))
 	}
 	// sooner: an input may have given the machine work before the tick
 	// the schedule waits for.
 	sooner := func() {
-		if clk.skip {
+		if clk.due-clk.done > 1 { // else the next tick is due anyway
 			clk.sooner(p.nextDue(leaving != nil), time.Now())
 		}
 	}
@@ -167,6 +184,7 @@ func (p *Peer) drive() {
 			}
 		}
 		ctrlRun = 0
+		clk.idleFrom = time.Now()
 		select {
 		case <-p.ctx.Done():
 			return
@@ -197,12 +215,20 @@ func (p *Peer) drive() {
 			sooner()
 		case <-clk.timer.C:
 			p.ctr.tickWakes.Add(1)
-			p.reportLag(p.ctr.lag.tickLate(time.Since(clk.at(clk.due)), p.s.tick))
-			drain() // frames that arrived before this tick, before its timers
+			woke()
+			late := time.Since(clk.at(clk.due))
+			// The ticks slept through first: the lag is stamped with the
+			// tick it is reported at, and the due tick must see it.
 			quiet()
+			p.reportLag(p.ctr.lag.tickLate(late, p.s.tick))
+			drain() // frames that arrived before this tick, before its timers
 			clk.fired(time.Now())
 			tick()
-			clk.plan(p.nextDue(leaving != nil), time.Now())
+			d := 1
+			if clk.skip {
+				d = p.nextDue(leaving != nil)
+			}
+			clk.plan(d, time.Now())
 		case ch := <-p.leave:
 			quiet()
 			p.mc.Leave()
@@ -216,9 +242,10 @@ func (p *Peer) drive() {
 // peer acts on its own (machine.NextDue), or 1 while the driver itself has
 // work at every tick: leaving, pulling after a restart or behind a FIFO
 // gap (catchUp), the history window, a revocation list to spread, events
-// a slow reader left behind.
+// a slow reader left behind once it has made room for them (while it
+// makes none they wait for the next wake-up, within a second).
 func (p *Peer) nextDue(leaving bool) int {
-	if leaving || len(p.events.backlog) > 0 || p.dur.tickWork() ||
+	if leaving || p.events.flushable() || p.dur.tickWork() ||
 		(p.auth != nil && p.auth.spreadPending.Load()) || p.engine().Behind() {
 		return 1
 	}

@@ -61,9 +61,15 @@ func (q *eventQueue) push(e queuedEvent) bool {
 	return true
 }
 
+// flushable reports whether flush would move an event: some wait in the
+// backlog and the channel has room.
+func (q *eventQueue) flushable() bool { return len(q.backlog) > 0 && len(q.ch) < cap(q.ch) }
+
 // flush moves what the channel has room for from the backlog into it, and
 // frees the backlog's memory once it is empty. The driver calls it every
-// tick, so a reader that fell behind gets the backlog a tick later at most.
+// tick, and wakes for a tick while it has something to move, so a reader
+// that fell behind gets the backlog within a second of making room (the
+// driver sleeps through up to maxQuietTicks while the channel is full).
 func (q *eventQueue) flush() {
 	n := 0
 	for n < len(q.backlog) && len(q.ch) < cap(q.ch) {

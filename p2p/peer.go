@@ -84,8 +84,9 @@ type Peer struct {
 	events eventQueue // Events(): the channel and the reader's backlog (events.go)
 
 	tickN         int
-	nextIdleSweep time.Time // when afterTick next sweeps idle inbound streams (idle.go)
-	nextReap      time.Time // when afterTick next closes parked streams (transport.go's reap)
+	clk           *tickSchedule // the driver's tick schedule (drive.go, tick_schedule.go)
+	nextIdleSweep time.Time     // when afterTick next sweeps idle inbound streams (idle.go)
+	nextReap      time.Time     // when afterTick next closes parked streams (transport.go's reap)
 	lastDup       uint64
 	copied        copiedStats // the state machines' counters as the driver last copied them (StatsNow)
 
@@ -315,7 +316,7 @@ func (p *Peer) Members() []Member {
 
 // Events returns the channel of membership events. It is closed by Close.
 // The channel has 16 slots; a reader behind by more gets the rest from a
-// backlog, at most a tick later, which holds memory only while it is
+// backlog, within a second of making room, which holds memory only while it is
 // behind. When the reader falls behind by more than the buffer
 // (WithBuffers; 1,024 events by default), events are dropped and counted
 // (Stats.EventsDropped), as are those still in the backlog at Close.

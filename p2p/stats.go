@@ -75,9 +75,9 @@ func (p *Peer) Stats() Stats {
 }
 
 // StatsNow returns the peer's counters without waiting for its driver: all
-// of them as the driver last copied them, once a second of ticks (up to a
-// second old, and older while the driver runs behind; zero before the first
-// tick). A monitor of a peer that runs seconds behind reads it at once,
+// of them as the driver last copied them, once a second of ticks (up to
+// two seconds old, as ticks the driver slept through run back to back, and
+// older while the driver runs behind; zero before the first tick). A monitor of a peer that runs seconds behind reads it at once,
 // where Stats waits for the driver's turn.
 func (p *Peer) StatsNow() Stats {
 	p.copied.mu.Lock()

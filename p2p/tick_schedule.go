@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"context"
 	"time"
 )
 
@@ -25,7 +26,19 @@ import (
 // machine may act in is run when the timer fires; if the driver serves it
 // more than a period late (the process is short of CPU), the grid ticks
 // after it that have also passed are dropped, as a time.Ticker drops
-// them, and the lateness goes to reportLag.
+// them, and the lateness goes to reportLag, after the quiet ticks before
+// it (the machine stamps lag with its own tick, and the due tick must see
+// it). Quiet ticks run before an input report lag too when they came due
+// while the driver was busy (quietLate), so that a driver that runs behind
+// reports it as often as with a tick every period: membership holds its
+// verdicts for as many ticks as the lag it last heard of.
+
+// SetTickSkipping turns the sleeping through quiet ticks on or off on a
+// running peer (WithTickSkipping sets it at the start): a comparison of
+// the two on one formed group does not depend on how that group formed.
+func (p *Peer) SetTickSkipping(ctx context.Context, on bool) error {
+	return p.call(ctx, func() { p.clk.skip = on })
+}
 
 // maxQuietTicks bounds how many ticks the driver sleeps through (1 s at
 // 100 ms ticks): afterTick's once-a-second work (gauges, StatsNow's copy)
@@ -40,6 +53,10 @@ type tickSchedule struct {
 	armed  int64       // the grid index the timer is set for
 	timer  *time.Timer // fires at tick due's time
 	skip   bool        // sleep through quiet ticks (WithTickSkipping)
+	// idleFrom and idleTo bound the driver's last wait for work: quiet
+	// ticks due while it waited are late by choice, those due while it
+	// worked are late as a ticker's would have been (quietLate).
+	idleFrom, idleTo time.Time
 }
 
 func newTickSchedule(period time.Duration, now time.Time, skip bool) *tickSchedule {
@@ -64,6 +81,23 @@ func (s *tickSchedule) quiet(now time.Time) int {
 		return int(n)
 	}
 	return 0
+}
+
+// quietLate is how late the first quiet tick due by now runs for want of
+// the driver's time, as a ticker's tick would have been served: from its
+// time until the driver was next free (it waited for work, or now if it
+// has been busy since). A tick that came due while the driver waited is
+// late by choice, not lag.
+func (s *tickSchedule) quietLate(now time.Time) time.Duration {
+	g := s.at(s.done + 1)
+	switch {
+	case !g.Before(s.idleTo): // due since the driver last woke: busy since
+		return now.Sub(g)
+	case !g.Before(s.idleFrom): // due while it waited
+		return 0
+	default: // due while it worked, before it waited
+		return s.idleFrom.Sub(g)
+	}
 }
 
 // fired is called when the timer fired, after the quiet ticks before the

@@ -7,8 +7,10 @@ import (
 )
 
 // TestTickSkipping: an idle pair of peers runs its ticks with far fewer
-// wake-ups than ticks when the driver sleeps through quiet ones, one
-// wake-up a tick without it, and delivers either way.
+// wake-ups than ticks when the driver sleeps through quiet ones, even
+// with events left behind by a reader that stopped reading, and with one
+// wake-up a tick without it; delivers either way; and SetTickSkipping
+// switches a running peer the other way.
 func TestTickSkipping(t *testing.T) {
 	for _, skip := range []bool{true, false} {
 		t.Run(map[bool]string{true: "on", false: "off"}[skip], func(t *testing.T) {
@@ -19,7 +21,7 @@ func TestTickSkipping(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitFor(t, 10*time.Second, "membership", func() bool { return alive(a) == 2 && alive(b) == 2 })
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if err := a.Publish(ctx, "t", []byte("m")); err != nil {
 				t.Fatal(err)
@@ -30,20 +32,36 @@ func TestTickSkipping(t *testing.T) {
 			// Idle, once the message and the join's updates have been
 			// passed on: the probes go on, nothing else.
 			time.Sleep(2 * time.Second)
-			before := a.Stats().Ticks
-			time.Sleep(3 * time.Second)
-			after := a.Stats().Ticks
-			run, woken := after.Run-before.Run, after.Woken-before.Woken
-			t.Logf("idle 3 s: %d ticks run, %d wake-ups for them", run, woken)
-			if run < 20 {
-				t.Fatalf("%d ticks in 3 s of 100 ms ticks: the ticks fell behind", run)
+			// A reader that stopped reading Events: the channel full and
+			// events waiting behind it must not keep the driver awake.
+			a.call(ctx, func() {
+				for len(a.events.ch) < cap(a.events.ch) {
+					a.events.ch <- Event{}
+				}
+				a.events.backlog = append(a.events.backlog, queuedEvent{})
+			})
+			check := func(skip bool) {
+				t.Helper()
+				before := a.Stats().Ticks
+				time.Sleep(3 * time.Second)
+				after := a.Stats().Ticks
+				run, woken := after.Run-before.Run, after.Woken-before.Woken
+				t.Logf("idle 3 s, skipping %v: %d ticks run, %d wake-ups for them", skip, run, woken)
+				if run < 20 {
+					t.Fatalf("%d ticks in 3 s of 100 ms ticks: the ticks fell behind", run)
+				}
+				if skip && woken*2 > run {
+					t.Errorf("%d wake-ups for %d ticks: the driver did not sleep through quiet ticks", woken, run)
+				}
+				if !skip && woken+1 < run {
+					t.Errorf("%d wake-ups for %d ticks without skipping, want one each", woken, run)
+				}
 			}
-			if skip && woken*2 > run {
-				t.Errorf("%d wake-ups for %d ticks: the driver did not sleep through quiet ticks", woken, run)
+			check(skip)
+			if err := a.SetTickSkipping(ctx, !skip); err != nil {
+				t.Fatal(err)
 			}
-			if !skip && woken != run {
-				t.Errorf("%d wake-ups for %d ticks without skipping, want one each", woken, run)
-			}
+			check(!skip)
 		})
 	}
 }
@@ -95,5 +113,32 @@ func TestTickScheduleGrid(t *testing.T) {
 	off.plan(7, at(100))
 	if off.due != 2 {
 		t.Fatalf("without skipping due %d, want 2", off.due)
+	}
+}
+
+// TestQuietLate: a quiet tick that came due while the driver waited for
+// work is late by choice (no lag); one that came due while it worked is
+// late until the driver was next free.
+func TestQuietLate(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	s := newTickSchedule(100*time.Millisecond, t0, true)
+	defer s.stop()
+	s.fired(at(100))
+	s.plan(8, at(100)) // ticks 2 to 8 quiet, tick 2 due at 200 ms
+	// Waiting from 150 to 650 ms: tick 2 came due while it waited.
+	s.idleFrom, s.idleTo = at(150), at(650)
+	if late := s.quietLate(at(650)); late != 0 {
+		t.Errorf("tick due while waiting: late %v, want 0", late)
+	}
+	// Busy from 120 ms (its last wait ended then) until now, 650 ms.
+	s.idleFrom, s.idleTo = at(110), at(120)
+	if late := s.quietLate(at(650)); late != 450*time.Millisecond {
+		t.Errorf("tick due while busy since: late %v, want 450ms", late)
+	}
+	// Busy from 120 to 500 ms, then waiting until 650 ms.
+	s.idleFrom, s.idleTo = at(500), at(650)
+	if late := s.quietLate(at(650)); late != 300*time.Millisecond {
+		t.Errorf("tick due while busy, before a wait: late %v, want 300ms", late)
 	}
 }

@@ -55,6 +55,7 @@ func main() {
 	lazyFanout := flag.Int("lazyfanout", -1, "Plumtree's PlumLazyFanout (core.Config); -1: the profile's")
 	age := flag.Duration("age", 0, "after formation, let the group idle this long, then kill a quarter of the peers and report whether the survivors' overlays refill (long-lived groups; 0: off)")
 	tickSkip := flag.Bool("tickskip", true, "the drivers sleep through quiet ticks (p2p.WithTickSkipping)")
+	tickAB := flag.Bool("tickab", false, "after the idle report, 15 s more with tick skipping switched the other way on every peer, then 15 s switched back (Peer.SetTickSkipping): both on one formed group")
 	budget := flag.Int("budget", 0, "the overlay's connection budget (p2p.WithOverlayBudget); 0: the default")
 	heapProf := flag.String("heapprofile", "", "write a heap profile (live objects) and, beside it (.goroutines), a goroutine profile once the group formed and idled")
 	idleAllocProf := flag.String("idleallocprofile", "", "write heap profiles at the start (path.0) and end (path.1) of the 15 idle seconds: go tool pprof -sample_index=alloc_space -base path.0 path.1 shows what the idle group allocated")
@@ -184,6 +185,24 @@ func main() {
 	fmt.Printf("idle per peer: CPU %.2f ms/s, %.1f frames/s, %.0f B/s sent; %.1f ticks/s, %.1f driver wake-ups for them/s\n", float64((cpu1-cpu0).Microseconds())/1e3/15/np,
 		float64(frames1-frames0)/15/np, float64(bytes1-bytes0)/15/np,
 		float64(idle1["ticks"]-idle0["ticks"])/15/np, float64(idle1["tick wake-ups"]-idle0["tick wake-ups"])/15/np)
+	if *tickAB {
+		for _, on := range []bool{!*tickSkip, *tickSkip} {
+			for _, p := range peers {
+				if err := p.SetTickSkipping(context.Background(), on); err != nil {
+					log.Fatal(err)
+				}
+			}
+			time.Sleep(2 * time.Second)
+			i0 := idleCounters(peers)
+			c0 := cpuTime()
+			time.Sleep(15 * time.Second)
+			c1, i1 := cpuTime(), idleCounters(peers)
+			fmt.Printf("idle per peer with tick skipping %v: CPU %.2f ms/s, %.1f frames/s; %.1f ticks/s, %.1f driver wake-ups for them/s; in the group, 15 s: %d probes failed, %d suspicions, %d lag reports\n", on,
+				float64((c1-c0).Microseconds())/1e3/15/np, float64(i1["frames"]-i0["frames"])/15/np,
+				float64(i1["ticks"]-i0["ticks"])/15/np, float64(i1["tick wake-ups"]-i0["tick wake-ups"])/15/np,
+				i1["probes failed"]-i0["probes failed"], i1["suspicions"]-i0["suspicions"], i1["lag reports"]-i0["lag reports"])
+		}
+	}
 	report := func() {
 		var conns, nb []int
 		for _, p := range peers {
@@ -413,6 +432,9 @@ func idleCounters(peers []*p2p.Peer) map[string]uint64 {
 		c["trimmed"] += s.ConnsTrimmed
 		c["push-pulls"] += s.Membership.PushPullsSent
 		c["of which view-sum exchanges"] += s.Membership.ViewSyncs
+		c["suspicions"] += s.Membership.Suspicions
+		c["probes failed"] += s.Membership.ProbesFailed
+		c["lag reports"] += s.Lag.Overloaded
 		c["ticks"] += s.Ticks.Run
 		c["tick wake-ups"] += s.Ticks.Woken
 	}
