@@ -106,8 +106,10 @@ func (p *Peer) drive() {
 	}
 	// quiet runs the quiet ticks whose time has come: before any input,
 	// so that the machine meets it at the same tick as without skipping.
-	// Those that came due while the driver was busy report how late they
-	// run, as a ticker's would have.
+	// They run as a ticker would have served them (quietSplit): every
+	// tick that came due while the driver waited for work, at its time,
+	// and one of each stretch that came due while it worked, when it was
+	// next free; each reports its lateness as the ticker's did.
 	quiet := func() {
 		woke()
 		if clk.due-clk.done <= 1 {
@@ -118,12 +120,23 @@ func (p *Peer) drive() {
 		if n == 0 {
 			return
 		}
-		late := clk.quietLate(now)
-		for ; n > 0; n-- {
+		serve := func(at time.Time) {
+			p.reportLag(p.ctr.lag.tickServed(at, p.s.tick))
 			clk.done++
 			tick()
 		}
-		p.reportLag(p.ctr.lag.tickLate(late, p.s.tick))
+		busyBefore, waiting, busySince := clk.quietSplit(n)
+		if busyBefore > 0 {
+			clk.done += int64(busyBefore - 1) // dropped, as a ticker drops them
+			serve(clk.idleFrom)
+		}
+		for ; waiting > 0; waiting-- {
+			serve(clk.at(clk.done + 1))
+		}
+		if busySince > 0 {
+			clk.done += int64(busySince - 1)
+			serve(now)
+		}
 	}
 	// sooner: an input may have given the machine work before the tick
 	// the schedule waits for.
@@ -216,11 +229,8 @@ func (p *Peer) drive() {
 		case <-clk.timer.C:
 			p.ctr.tickWakes.Add(1)
 			woke()
-			late := time.Since(clk.at(clk.due))
-			// The ticks slept through first: the lag is stamped with the
-			// tick it is reported at, and the due tick must see it.
-			quiet()
-			p.reportLag(p.ctr.lag.tickLate(late, p.s.tick))
+			quiet() // the ticks slept through first, each with its lag
+			p.reportLag(p.ctr.lag.tickServed(time.Now(), p.s.tick))
 			drain() // frames that arrived before this tick, before its timers
 			clk.fired(time.Now())
 			tick()

@@ -15,7 +15,7 @@ type LagStats struct {
 	CtrlWaitOver100ms uint64        // membership frames that waited more than 100 ms
 	CtrlWaitOver1s    uint64        // of which more than a second
 	CtrlWaitMax       time.Duration // the longest wait
-	TicksLate         uint64        // ticks served more than a period after their time (the ones after them missed)
+	TicksLate         uint64        // ticks served more than two periods after the previous one (a tick missed)
 	// Overloaded is how many times the driver told membership it is
 	// behind (Lifeguard's local health rose; lag.go).
 	Overloaded uint64
@@ -25,6 +25,7 @@ type LagStats struct {
 type lagCounters struct {
 	over100ms, over1s, ticksLate, overloaded atomic.Uint64
 	maxWait                                  atomic.Int64
+	lastTick                                 time.Time // driver goroutine only
 }
 
 // frameWaited notes how long a membership frame waited in the inbox; it
@@ -50,14 +51,17 @@ func (l *lagCounters) frameWaited(enqueued int64, now time.Time) time.Duration {
 	return w
 }
 
-// tickLate notes a tick served late by late; it returns the lateness if
-// it exceeds a period (the grid ticks after it that passed as well are
-// missed: tick_schedule.go), else 0.
-func (l *lagCounters) tickLate(late, period time.Duration) time.Duration {
-	if late <= period {
-		return 0
+// tickServed notes a tick served at now (with ticks slept through, when a
+// ticker would have served it: tick_schedule.go); it returns how late it
+// came (the time since the previous one beyond one period) if a tick was
+// missed, else 0.
+func (l *lagCounters) tickServed(now time.Time, period time.Duration) time.Duration {
+	var late time.Duration
+	if !l.lastTick.IsZero() && now.Sub(l.lastTick) > 2*period {
+		late = now.Sub(l.lastTick) - period
+		l.ticksLate.Add(1)
 	}
-	l.ticksLate.Add(1)
+	l.lastTick = now
 	return late
 }
 

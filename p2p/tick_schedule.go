@@ -15,23 +15,22 @@ import (
 // until that tick's time, and runs the quiet ticks in between back to back,
 // either then or before the first input that comes sooner. The machine sees
 // the same sequence of ticks and inputs as it would with a tick every
-// period; what changes is how often the driver wakes. With 1,000 peers in
-// one process, waking every 100 ms for each peer's tick was about a fifth
-// of an idle group's CPU (the ticks' own work, the driver's select and the
-// runtime's timer upkeep; p2pscale -idleprofile, docs/benchmarks/ladder.md,
-// session 39). A browser tab, whose timers the browser may throttle, is
-// woken less as well.
+// period; what changes is how often the driver wakes: an idle peer of a
+// formed group of 1,000 woke for 2 ticks a second instead of 10, and the
+// group's idle CPU fell 3 to 15 % (the select, the runtime's timer upkeep
+// and scheduling of each wake-up; the quiet ticks' own work remains;
+// p2pscale -tickab, docs/benchmarks/ladder.md, session 39). A browser tab,
+// whose timers the browser may throttle, is woken less as well.
 //
 // Ticks sit on a grid: tick i is due at origin + i·period. A tick the
 // machine may act in is run when the timer fires; if the driver serves it
 // more than a period late (the process is short of CPU), the grid ticks
 // after it that have also passed are dropped, as a time.Ticker drops
-// them, and the lateness goes to reportLag, after the quiet ticks before
-// it (the machine stamps lag with its own tick, and the due tick must see
-// it). Quiet ticks run before an input report lag too when they came due
-// while the driver was busy (quietLate), so that a driver that runs behind
-// reports it as often as with a tick every period: membership holds its
-// verdicts for as many ticks as the lag it last heard of.
+// them. Quiet ticks run as a ticker would have served them (quietSplit),
+// and every tick, quiet or not, reports lag to the machine as the
+// ticker's did (lagCounters.tickServed), at the time a ticker would have
+// served it: an overloaded peer keeps the same protocol clock and the
+// same verdict holds as with a tick every period.
 
 // SetTickSkipping turns the sleeping through quiet ticks on or off on a
 // running peer (WithTickSkipping sets it at the start): a comparison of
@@ -55,7 +54,7 @@ type tickSchedule struct {
 	skip   bool        // sleep through quiet ticks (WithTickSkipping)
 	// idleFrom and idleTo bound the driver's last wait for work: quiet
 	// ticks due while it waited are late by choice, those due while it
-	// worked are late as a ticker's would have been (quietLate).
+	// worked are late as a ticker's would have been (quietSplit).
 	idleFrom, idleTo time.Time
 }
 
@@ -83,21 +82,27 @@ func (s *tickSchedule) quiet(now time.Time) int {
 	return 0
 }
 
-// quietLate is how late the first quiet tick due by now runs for want of
-// the driver's time, as a ticker's tick would have been served: from its
-// time until the driver was next free (it waited for work, or now if it
-// has been busy since). A tick that came due while the driver waited is
-// late by choice, not lag.
-func (s *tickSchedule) quietLate(now time.Time) time.Duration {
-	g := s.at(s.done + 1)
-	switch {
-	case !g.Before(s.idleTo): // due since the driver last woke: busy since
-		return now.Sub(g)
-	case !g.Before(s.idleFrom): // due while it waited
-		return 0
-	default: // due while it worked, before it waited
-		return s.idleFrom.Sub(g)
+// quietSplit splits the n quiet ticks due by now (quiet) the way a
+// ticker would have served them: the ones that came due while the driver
+// worked before its last wait for work, those that came due during that
+// wait, and those that came due since it ended. A ticker serves every tick
+// of a wait, but of a stretch of work only one: its channel holds one
+// tick and drops the others, so a driver short of CPU ran its protocol
+// clock slow, and probe timeouts long, while it caught up. The driver
+// drops ticks the same way, so that skipping changes wake-ups, not the
+// clock an overloaded peer keeps.
+func (s *tickSchedule) quietSplit(n int) (busyBefore, waiting, busySince int) {
+	for i := int64(1); i <= int64(n); i++ {
+		switch g := s.at(s.done + i); {
+		case g.Before(s.idleFrom):
+			busyBefore++
+		case g.Before(s.idleTo):
+			waiting++
+		default:
+			busySince++
+		}
 	}
+	return busyBefore, waiting, busySince
 }
 
 // fired is called when the timer fired, after the quiet ticks before the
