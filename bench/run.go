@@ -50,8 +50,8 @@ var overlayOn bool
 var overlayBudget int
 
 // tickSkipping is passed to every Grapevine peer as p2p.WithTickSkipping
-// (-tickskip; the library's default is on).
-var tickSkipping = true
+// (-tickskip; the library's default is off).
+var tickSkipping bool
 
 // newSystem: grapevine; gossipsub on the shared random topology;
 // gossipsub-full on a complete graph (every host connected to every other

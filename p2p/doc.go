@@ -273,14 +273,15 @@
 // sampler and piggybacker). Time goes by in ticks of the profile's length
 // (100 ms; the membership profile's periods are counted in ticks) on a
 // fixed grid; inbound frames are decoded once and stepped into both
-// layers; API calls (Publish, Members, Stats) run between them. A tick in
-// which the machine would only keep house is not woken for
-// (WithTickSkipping, tick_schedule.go): the driver asks the machine how
-// many ticks may pass before one can send, deliver or emit anything
+// layers; API calls (Publish, Members, Stats) run between them. With
+// WithTickSkipping(true) a tick in which the machine would only keep
+// house is not woken for (tick_schedule.go): the driver asks the machine
+// how many ticks may pass before one can send, deliver or emit anything
 // (grapevine.Node.NextDue), sleeps until that tick, and runs the ticks it
 // slept through back to back before any input that comes sooner, so the
 // machine sees the same ticks and inputs in the same order; an idle peer
-// wakes for a tick about twice a second instead of ten times. Before a tick, and before the
+// wakes for a tick about twice a second instead of ten times (off by
+// default: see the option). Before a tick, and before the
 // finer timers that resend unacknowledged bodies and unanswered IWANTs or
 // ask for gaps, the driver steps the frames already in its inboxes, so
 // what has arrived is not asked for again. Deliveries go to Subscribe's

@@ -54,7 +54,7 @@ func main() {
 	eagerMin := flag.Int("eagermin", -1, "Plumtree's EagerMin (core.Config); -1: the profile's")
 	lazyFanout := flag.Int("lazyfanout", -1, "Plumtree's PlumLazyFanout (core.Config); -1: the profile's")
 	age := flag.Duration("age", 0, "after formation, let the group idle this long, then kill a quarter of the peers and report whether the survivors' overlays refill (long-lived groups; 0: off)")
-	tickSkip := flag.Bool("tickskip", true, "the drivers sleep through quiet ticks (p2p.WithTickSkipping)")
+	tickSkip := flag.Bool("tickskip", false, "the drivers sleep through quiet ticks (p2p.WithTickSkipping; the library's default is off)")
 	tickAB := flag.Bool("tickab", false, "after the idle report, 15 s more with tick skipping switched the other way on every peer, then 15 s switched back (Peer.SetTickSkipping): both on one formed group")
 	budget := flag.Int("budget", 0, "the overlay's connection budget (p2p.WithOverlayBudget); 0: the default")
 	heapProf := flag.String("heapprofile", "", "write a heap profile (live objects) and, beside it (.goroutines), a goroutine profile once the group formed and idled")
