@@ -183,7 +183,8 @@ type ndScenario struct {
 }
 
 // p2pProfile is what package p2p's tuneEngine sets (p2p/profile.go, LAN),
-// with overlay its Plumtree settings.
+// with overlay its Plumtree settings: a copy, since p2p imports this
+// package; stackexp -nextdue (TestNextDue) checks the real profiles.
 func p2pProfile(c *Config, overlay bool) {
 	c.Mode = PushPull
 	c.EagerPush = true

@@ -157,7 +157,8 @@ func describeFrame(frame []byte) string {
 
 // p2pProfile is p2p.OverlayProfile(0) (p2p/overlay.go; that package
 // imports this one), with the hooks the root package adds
-// (node_overlay.go): a size estimate, random members, an Accept.
+// (node_overlay.go): a size estimate, random members, an Accept. A copy;
+// stackexp -nextdue (TestNextDue) checks the real profiles.
 func p2pProfile(cfg *Config) {
 	cfg.FailTicks = 300
 	cfg.KeepaliveTicks = 100
