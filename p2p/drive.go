@@ -98,9 +98,10 @@ func (p *Peer) drive() {
 			leaving = nil
 		}
 	}
-	// woke notes when the driver's wait for work ended, once per wait.
+	// woke notes when the driver's wait for work ended, once per wait
+	// (with skipping: quietSplit's question).
 	woke := func() {
-		if clk.idleTo.Before(clk.idleFrom) {
+		if clk.skip && clk.idleTo.Before(clk.idleFrom) {
 			clk.idleTo = time.Now()
 		}
 	}
@@ -197,7 +198,9 @@ func (p *Peer) drive() {
 			}
 		}
 		ctrlRun = 0
-		clk.idleFrom = time.Now()
+		if clk.skip {
+			clk.idleFrom = time.Now()
+		}
 		select {
 		case <-p.ctx.Done():
 			return
