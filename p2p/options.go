@@ -289,9 +289,9 @@ func WithTick(d time.Duration) Option {
 // inputs in the same order. An idle peer then wakes for 2 ticks a second
 // instead of 10 (fewer wake-ups for a browser tab or a battery; 3 to 15 %
 // less idle CPU for 1,000 peers in one process), but a driver short of
-// CPU no longer finds out at every tick that it runs behind: in an
-// overloaded group of 1,000 peers in one process, members suspected each
-// other about four times as often (tick_schedule.go,
+// CPU no longer finds out at every tick that it runs behind: in a group
+// of 1,000 peers in one process, overloaded while it formed, members
+// suspected each other about four times as often (tick_schedule.go,
 // docs/benchmarks/ladder.md, session 39).
 func WithTickSkipping(on bool) Option {
 	return func(s *settings) error { s.tickSkipping = on; return nil }
