@@ -29,7 +29,7 @@ import (
 // through quiet ticks samples that only at the ticks the machine acts in
 // and at inputs, and in overloaded groups of 1,000 peers in one process
 // members then suspected each other about four times as often, while
-// forming (about 2,100-2,400 suspicions against 500-760); loaded steady
+// forming (about 2,100-2,400 suspicions against 480-760); loaded steady
 // windows had more too (556 against 137 and 1,092 against 525, in two
 // pairs), though they vary as much between runs of one setting.
 // Measuring lag, and keeping the clock a ticker kept, without the ticks
