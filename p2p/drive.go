@@ -231,7 +231,6 @@ func (p *Peer) drive() {
 			sooner()
 		case <-clk.timer.C:
 			p.ctr.tickWakes.Add(1)
-			woke()
 			quiet() // the ticks slept through first, each with its lag
 			p.reportLag(p.ctr.lag.tickServed(time.Now(), p.s.tick))
 			drain() // frames that arrived before this tick, before its timers

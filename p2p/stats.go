@@ -50,7 +50,8 @@ type Stats struct {
 	// Ticks counts the state machine's ticks run and the driver's
 	// wake-ups for them: a tick in which the machine only keeps house
 	// runs back to back with others, without a wake-up of its own
-	// (tick_schedule.go).
+	// (tick_schedule.go). With skipping on, ticks slept through are
+	// counted once they have run: up to 10 ticks after their time.
 	Ticks   struct{ Run, Woken uint64 }
 	Gaps    core.GapStats     // bodies wanted because a later message revealed them missing (core/gapwant.go)
 	TreeAck core.TreeAckStats // tree bodies acknowledged and resent (core/treeack.go)
