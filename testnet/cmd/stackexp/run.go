@@ -134,12 +134,38 @@ func run(p params) result {
 	crashAt := start + time.Duration(p.msgs/4)*gap + gap/2
 	var victims []int
 	var sigsAtCrash sigCounts
+	// What the wave of deaths costs (STACKEXP_DEBUG): membership's
+	// counters and the links that came up, from the crash until every
+	// survivor holds every victim failed, per survivor.
+	var msAtCrash membership.Stats
+	var upAtCrash uint64
+	linksUp := func() (n uint64) {
+		for _, nd := range w.nodes {
+			n += nd.gn.Overlay().Stats().NeighborUp
+		}
+		return n
+	}
+	printWave := func() {
+		if !debug {
+			return
+		}
+		ms, s := w.membershipStats(), float64(p.n-len(victims))
+		fmt.Fprintf(os.Stderr, "from the crash to detection, per survivor: membership frames %.1f, bytes %.0f, update sends %.1f, of them verdict batches %.1f; own batches signed %.2f, verdicts signed %.1f, batches applied unchecked %.1f, accusations that changed nothing %.1f; overlay links up %.2f\n",
+			float64(ms.FramesSent-msAtCrash.FramesSent)/s, float64(ms.BytesSent-msAtCrash.BytesSent)/s,
+			float64(ms.UpdatesSent-msAtCrash.UpdatesSent)/s, float64(ms.UpdatesSentVerdicts-msAtCrash.UpdatesSentVerdicts)/s,
+			float64(ms.VerdictBatches-msAtCrash.VerdictBatches)/s, float64(ms.VerdictsSigned-msAtCrash.VerdictsSigned)/s,
+			float64(ms.VerdictsDirect-msAtCrash.VerdictsDirect)/s, float64(ms.DuplicateAccusations-msAtCrash.DuplicateAccusations)/s,
+			float64(linksUp()-upAtCrash)/s)
+	}
 	crashChecks := func() sigRates {
 		return w.sigSum(w.crashed).minus(sigsAtCrash).per(float64((p.n - len(victims)) * len(victims)))
 	}
 	net.At(crashAt, func() {
 		victims = net.CrashFraction(p.crash)
 		defer func() { sigsAtCrash = w.sigSum(w.crashed) }()
+		if debug {
+			msAtCrash, upAtCrash = w.membershipStats(), linksUp()
+		}
 		for _, v := range victims {
 			for i, nd := range w.nodes {
 				if m, ok := nd.gn.Membership().Member(sim.ID(v)); ok && m.State.Live() && net.Up(i) {
@@ -187,6 +213,7 @@ func run(p params) result {
 		if r.detected < 0 && victims != nil && w.allHoldFailed(victims) {
 			r.detected = net.Now() - crashAt
 			r.sigCrash = crashChecks()
+			printWave()
 		}
 		if r.detected >= 0 && net.Now() >= end+10*time.Second {
 			break

@@ -343,6 +343,10 @@ func (w *world) membershipStats() (sum membership.Stats) {
 		sum.AnswersAccepted += st.AnswersAccepted
 		sum.AnswersFellBack += st.AnswersFellBack
 		sum.AnswersStale += st.AnswersStale
+		sum.VerdictBatches += st.VerdictBatches
+		sum.VerdictsSigned += st.VerdictsSigned
+		sum.VerdictsDirect += st.VerdictsDirect
+		sum.DuplicateAccusations += st.DuplicateAccusations
 	}
 	return sum
 }
