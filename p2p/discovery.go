@@ -16,8 +16,8 @@ import (
 // (the DHT turns it into a content ID by hashing it).
 func GroupKey(group string) string { return "grapevine/group/v1/" + group }
 
-// discovery runs the background joiners: seeds and bootstrap peers (with
-// retries and backoff), the DHT (advertise, find members, random walks) and
+// discovery runs the background joiners: bootstrap peers (each connected,
+// with retries and backoff), seeds (a few at a time until joined: seeds.go), the DHT (advertise, find members, random walks) and
 // mDNS. It only ever feeds peers to membership's Join. The DHT and mDNS
 // (discoveryNative) are in discovery_native.go, which the browser build
 // (GOOS=js) does not link; discovery_js.go stands in for them there.
@@ -36,13 +36,25 @@ func startDiscovery(_ context.Context, p *Peer) (*discovery, error) {
 	if err := d.newDHT(); err != nil {
 		return nil, err
 	}
-	seeds := append(append([]peer.AddrInfo(nil), s.bootstrap...), s.seeds...)
-	for _, ai := range seeds {
-		if ai.ID == p.host.ID() {
+	boot := map[peer.ID]bool{p.host.ID(): true}
+	for _, ai := range s.bootstrap {
+		if boot[ai.ID] {
 			continue
 		}
+		boot[ai.ID] = true
 		d.wg.Add(1)
 		go d.connectLoop(ai)
+	}
+	var seeds []peer.AddrInfo
+	for _, ai := range s.seeds {
+		if !boot[ai.ID] {
+			boot[ai.ID] = true
+			seeds = append(seeds, ai)
+		}
+	}
+	if len(seeds) > 0 {
+		d.wg.Add(1)
+		go d.joinThroughSeeds(seeds) // a few at a time (seeds.go)
 	}
 	if err := d.startDHTAndMDNS(); err != nil {
 		d.close()
@@ -62,7 +74,7 @@ func (p *Peer) notice(format string, args ...any) {
 	log.Warn(msg)
 }
 
-// connectLoop connects to a seed or bootstrap peer, retrying with
+// connectLoop connects to a bootstrap peer, retrying with
 // exponential backoff (1 s doubling to 1 min, with jitter) until it
 // succeeds, then asks membership to join through it.
 func (d *discovery) connectLoop(ai peer.AddrInfo) {

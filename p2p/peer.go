@@ -38,6 +38,7 @@ type counters struct {
 	inbound                                [inReasons]atomic.Uint64
 	lag                                    lagCounters
 	ticksRun, tickWakes                    atomic.Uint64 // tick_schedule.go
+	seedDials                              atomic.Uint64 // connection attempts to seeds (seeds.go)
 }
 
 // Peer is a Grapevine member on a libp2p host: it owns the host (unless

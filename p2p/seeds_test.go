@@ -1,0 +1,78 @@
+package p2p
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// TestJoinThroughFewSeeds: a peer given every member of a formed group as
+// a seed joins through a few of them, not all.
+func TestJoinThroughFewSeeds(t *testing.T) {
+	group := startPeers(t, 6, false)
+	waitFor(t, 20*time.Second, "the group to form", func() bool {
+		for _, p := range group {
+			if alive(p) != len(group) {
+				return false
+			}
+		}
+		return true
+	})
+	var seeds []string
+	for _, p := range group {
+		seeds = append(seeds, p.Addrs()[0].String())
+	}
+	p, err := New(context.Background(), WithListenAddrs("/ip4/127.0.0.1/tcp/0"), WithDHT(false), WithProfile(ProfileLocal),
+		WithNotice(func(string) {}), WithLeaveGrace(300*time.Millisecond), WithSeeds(seeds...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := p.WaitJoined(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the joiner to see the group", func() bool { return alive(p) == len(group)+1 })
+	time.Sleep(seedJoinWait + time.Second)
+	if n := p.ctr.seedDials.Load(); n > seedsAtOnce {
+		t.Errorf("the joiner dialled %d of its %d seeds, want at most %d", n, len(seeds), seedsAtOnce)
+	}
+}
+
+// TestJoinPastDeadSeeds: seeds that refuse connections are passed over,
+// and the one that answers lets the peer join.
+func TestJoinPastDeadSeeds(t *testing.T) {
+	group := startPeers(t, 2, false)
+	var seeds []string
+	for i := 0; i < 3; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close() // nobody listens there now
+		_, pub, err := crypto.GenerateEd25519Key(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := peer.IDFromPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", port, id))
+	}
+	seeds = append(seeds, group[1].Addrs()[0].String())
+	p, err := New(context.Background(), WithListenAddrs("/ip4/127.0.0.1/tcp/0"), WithDHT(false), WithProfile(ProfileLocal),
+		WithNotice(func(string) {}), WithLeaveGrace(300*time.Millisecond), WithSeeds(seeds...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	waitFor(t, 20*time.Second, "the joiner to see the group", func() bool { return alive(p) == len(group)+1 })
+}
