@@ -127,7 +127,8 @@ func main() {
 			}
 			min = minInt(min, a)
 		}
-		fmt.Printf("%5.0fs min alive view %d\n", time.Since(start).Seconds(), min)
+		cmed, cmax := connSpread(peers)
+		fmt.Printf("%5.0fs min alive view %d; conns median %d max %d\n", time.Since(start).Seconds(), min, cmed, cmax)
 		if *stragglers && min < *n && min >= *n-8 {
 			printStragglers(peers)
 		}
@@ -538,4 +539,15 @@ func printStragglers(peers []*p2p.Peer) {
 			}
 		}
 	}
+}
+
+// connSpread returns the median and the largest number of peers a peer holds
+// a connection to.
+func connSpread(peers []*p2p.Peer) (median, largest int) {
+	conns := make([]int, 0, len(peers))
+	for _, p := range peers {
+		conns = append(conns, len(p.Host().Network().Peers()))
+	}
+	slices.Sort(conns)
+	return conns[len(conns)/2], conns[len(conns)-1]
 }

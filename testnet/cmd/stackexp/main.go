@@ -74,6 +74,7 @@ type params struct {
 	afterLoss  *int    // core.Config.PlumRoundsAfterLoss; nil keeps the profile's
 	announce   *int    // core.Config.PlumAnnounceDelayCalls; nil keeps the profile's
 	suspMax    float64 // membership.Config.SuspicionMaxTimeoutMult; 0 keeps the profile's
+	gossipInt  int     // membership.Config.GossipInterval; 0 keeps the profile's
 	sample     int     // membership.Config.MemberSample; 0: every node lists every node
 	reliable   *bool   // membership.Config.ReliableLinks; nil keeps the profile's
 	heard      *bool   // membership.Config.HeardAnswersProbe; nil keeps the profile's
@@ -105,6 +106,7 @@ func main() {
 	flag.DurationVar(&p.latMax, "lat-max", 20*time.Millisecond, "largest one-way latency")
 	flag.Uint64Var(&p.seed, "seed", 1, "seed")
 	flag.Float64Var(&p.suspMax, "susp-max", 0, "SuspicionMaxTimeoutMult (0: the profile's)")
+	flag.IntVar(&p.gossipInt, "gossip-interval", 0, "ticks between membership's dedicated gossip frames (membership.Config.GossipInterval; 0: the profile's)")
 	flag.IntVar(&p.eagerMin, "eager-min", 0, "fewest eager Plumtree links per node (0: the profile's)")
 	flag.BoolVar(&p.plumRepair, "plum-repair", false, "repair Plumtree links left one-way by a refused PRUNE (core.Config.PlumRepair)")
 	flag.Float64Var(&p.eagerPlus, "eager-plus", 0, "share of the nodes whose floor is one more eager link (core.Config.EagerMinPlusShare)")

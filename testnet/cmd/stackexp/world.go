@@ -153,6 +153,9 @@ func newWorld(p params) *world {
 		if p.suspMax > 0 {
 			cfg.Membership.SuspicionMaxTimeoutMult = p.suspMax
 		}
+		if p.gossipInt > 0 {
+			cfg.Membership.GossipInterval = p.gossipInt
+		}
 		if p.eagerMin > 0 {
 			cfg.Gossip.EagerMin = p.eagerMin
 		}
