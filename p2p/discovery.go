@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,21 +38,14 @@ func startDiscovery(_ context.Context, p *Peer) (*discovery, error) {
 		return nil, err
 	}
 	boot := map[peer.ID]bool{p.host.ID(): true}
-	for _, ai := range s.bootstrap {
-		if boot[ai.ID] {
-			continue
-		}
-		boot[ai.ID] = true
-		d.wg.Add(1)
-		go d.connectLoop(ai)
-	}
-	var seeds []peer.AddrInfo
-	for _, ai := range s.seeds {
+	for _, ai := range mergeAddrInfos(s.bootstrap) {
 		if !boot[ai.ID] {
 			boot[ai.ID] = true
-			seeds = append(seeds, ai)
+			d.wg.Add(1)
+			go d.connectLoop(ai)
 		}
 	}
+	seeds := slices.DeleteFunc(mergeAddrInfos(s.seeds), func(ai peer.AddrInfo) bool { return boot[ai.ID] })
 	if len(seeds) > 0 {
 		d.wg.Add(1)
 		go d.joinThroughSeeds(seeds) // a few at a time (seeds.go)
@@ -61,6 +55,22 @@ func startDiscovery(_ context.Context, p *Peer) (*discovery, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// mergeAddrInfos returns ais with one entry per peer ID, holding every
+// address given for it (an option may name a peer more than once).
+func mergeAddrInfos(ais []peer.AddrInfo) []peer.AddrInfo {
+	var out []peer.AddrInfo
+	at := map[peer.ID]int{}
+	for _, ai := range ais {
+		if i, ok := at[ai.ID]; ok {
+			out[i].Addrs = append(out[i].Addrs, ai.Addrs...)
+			continue
+		}
+		at[ai.ID] = len(out)
+		out = append(out, peer.AddrInfo{ID: ai.ID, Addrs: slices.Clone(ai.Addrs)})
+	}
+	return out
 }
 
 // notice reports something the user should see (an unreachable bootstrap

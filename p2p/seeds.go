@@ -95,7 +95,11 @@ func (d *discovery) joinThroughSeeds(seeds []peer.AddrInfo) {
 			}
 			e.attempts++
 			connecting++
-			go func() { results <- seedResult{e: e, err: d.connectSeed(e.ai)} }()
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				results <- seedResult{e: e, err: d.connectSeed(e.ai)} // buffered for every seed
+			}()
 		}
 		if connecting == 0 && len(queue) == 0 {
 			return

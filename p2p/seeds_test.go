@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -75,4 +76,38 @@ func TestJoinPastDeadSeeds(t *testing.T) {
 	}
 	defer p.Close()
 	waitFor(t, 20*time.Second, "the joiner to see the group", func() bool { return alive(p) == len(group)+1 })
+}
+
+// TestMergeAddrInfos: a peer named twice becomes one seed with both
+// addresses, in the order given.
+func TestMergeAddrInfos(t *testing.T) {
+	_, pub, _ := crypto.GenerateEd25519Key(nil)
+	id, _ := peer.IDFromPublicKey(pub)
+	_, pub2, _ := crypto.GenerateEd25519Key(nil)
+	id2, _ := peer.IDFromPublicKey(pub2)
+	a, err := ParseAddrInfos([]string{"/ip4/127.0.0.1/tcp/1/p2p/" + id.String(), "/ip4/127.0.0.1/tcp/3/p2p/" + id2.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParseAddrInfos([]string{"/ip4/127.0.0.1/udp/2/quic-v1/p2p/" + id.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := mergeAddrInfos(append(a, b...))
+	if len(got) != 2 {
+		t.Fatalf("merged %v", got)
+	}
+	for _, ai := range got {
+		want := []string{"/ip4/127.0.0.1/tcp/3"}
+		if ai.ID == id {
+			want = []string{"/ip4/127.0.0.1/tcp/1", "/ip4/127.0.0.1/udp/2/quic-v1"}
+		}
+		var have []string
+		for _, m := range ai.Addrs {
+			have = append(have, m.String())
+		}
+		if !slices.Equal(have, want) {
+			t.Errorf("%s: addresses %v, want %v", ai.ID, have, want)
+		}
+	}
 }
