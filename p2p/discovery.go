@@ -92,14 +92,7 @@ func (d *discovery) connectLoop(ai peer.AddrInfo) {
 	p := d.p
 	backoff := time.Second
 	for attempt := 1; ; attempt++ {
-		if sw, ok := p.host.Network().(*swarm.Swarm); ok {
-			// Our own backoff paces the retries; libp2p's would turn
-			// them into instant "dial backoff" failures.
-			sw.Backoff().Clear(ai.ID)
-		}
-		ctx, cancel := context.WithTimeout(d.ctx, p.s.dialTimeout)
-		err := p.host.Connect(ctx, ai)
-		cancel()
+		err := d.dial(ai)
 		if d.ctx.Err() != nil {
 			return
 		}
@@ -120,6 +113,19 @@ func (d *discovery) connectLoop(ai peer.AddrInfo) {
 		}
 		backoff = min(2*backoff, time.Minute)
 	}
+}
+
+// dial connects to ai once, within the dial timeout.
+func (d *discovery) dial(ai peer.AddrInfo) error {
+	p := d.p
+	if sw, ok := p.host.Network().(*swarm.Swarm); ok {
+		// Our own backoff paces the retries; libp2p's would turn them
+		// into instant "dial backoff" failures.
+		sw.Backoff().Clear(ai.ID)
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, p.s.dialTimeout)
+	defer cancel()
+	return p.host.Connect(ctx, ai)
 }
 
 func shortErr(err error) string {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 )
 
 // Joining through seeds (WithSeeds): a few at a time, not all at once.
@@ -98,13 +97,14 @@ func (d *discovery) joinThroughSeeds(seeds []peer.AddrInfo) {
 			d.wg.Add(1)
 			go func() {
 				defer d.wg.Done()
-				results <- seedResult{e: e, err: d.connectSeed(e.ai)} // buffered for every seed
+				p.ctr.seedDials.Add(1)
+				results <- seedResult{e: e, err: d.dial(e.ai)} // buffered for every seed
 			}()
 		}
 		if connecting == 0 && len(queue) == 0 {
 			return
 		}
-		resetTimer(timer, nextWake(queue, holds, now))
+		timer.Reset(nextWake(queue, holds, now)) // Go 1.23 timers: nothing stale to drain
 		var joined <-chan struct{}
 		if !joinedSeen {
 			joined = p.joined
@@ -119,6 +119,9 @@ func (d *discovery) joinThroughSeeds(seeds []peer.AddrInfo) {
 				wait := r.e.backoff + time.Duration(mrand.Int64N(int64(r.e.backoff)/4+1))
 				p.notice("peer %s is unreachable (%v); retrying in %s", r.e.ai.ID, shortErr(r.err), wait.Round(100*time.Millisecond))
 				r.e.due = time.Now().Add(wait)
+				if joinedSeen {
+					r.e.due = later(r.e.due, time.Now().Add(seedRecheck))
+				}
 				r.e.backoff = min(2*r.e.backoff, time.Minute)
 				queue = append(queue, r.e)
 				continue
@@ -140,20 +143,6 @@ func (d *discovery) joinThroughSeeds(seeds []peer.AddrInfo) {
 			return
 		}
 	}
-}
-
-// connectSeed dials one seed within the dial timeout.
-func (d *discovery) connectSeed(ai peer.AddrInfo) error {
-	p := d.p
-	p.ctr.seedDials.Add(1)
-	if sw, ok := p.host.Network().(*swarm.Swarm); ok {
-		// Our own backoff paces the retries; libp2p's would turn them
-		// into instant "dial backoff" failures.
-		sw.Backoff().Clear(ai.ID)
-	}
-	ctx, cancel := context.WithTimeout(d.ctx, p.s.dialTimeout)
-	defer cancel()
-	return p.host.Connect(ctx, ai)
 }
 
 // knowsPeer reports whether membership knows id, in any state.
@@ -206,10 +195,6 @@ func later(a, b time.Time) time.Time {
 	}
 	return b
 }
-
-// resetTimer rearms t (Go 1.23 timers: a stopped timer's channel holds
-// nothing stale).
-func resetTimer(t *time.Timer, d time.Duration) { t.Reset(d) }
 
 // isClosed reports whether ch is closed.
 func isClosed(ch <-chan struct{}) bool {
