@@ -498,6 +498,9 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 		eager, lazy, peers := g.plumLinks()
 		fmt.Fprintf(os.Stderr, "grapevine plumtree links as the window starts: eager %.1f, lazy %.1f a peer\n",
 			float64(eager)/float64(max(1, peers)), float64(lazy)/float64(max(1, peers)))
+		sh := g.overlayShape()
+		fmt.Fprintf(os.Stderr, "grapevine overlay as the window starts: neighbours min %d median %d max %d; hops between peers mean %.2f, max %d (from up to 32 peers; pairs with no path %d)\n",
+			sh.degMin, sh.degMed, sh.degMax, sh.meanHops, sh.maxHops, sh.unreached)
 	}
 	cpu0, io0, bw0 := cpuTime(), tb.wireBytesOut(), tb.streamBytesOut()
 	pk0 := tb.udpPackets.Load()
