@@ -335,16 +335,12 @@
 // carry their listen addresses in their membership metadata, so any member
 // learned through gossip can be dialled.
 //
-// A peer given many seeds joins through a few (seeds.go): it dials them in
-// a random order, two at a time, asks membership to join through each one
-// reached, and once it has joined leaves the rest alone, looking at them
-// again every minute and dialling only those membership still does not
-// know (a part of the group it never met). Each seed joined through costs
-// a connection, the seed's whole member list and an overlay JOIN with its
-// walks: bench gives every peer the eight seeds of GossipSub's starting
-// topology, and joining through all of them left peers at N = 50 with
-// 29 connections at the median and 39 at most right after the group
-// formed, against 17 and 21 (docs/benchmarks/ladder.md, session 41).
+// A peer given many seeds dials at most eight at a time (seeds.go), in a
+// random order, asks membership to join through each one reached, and once
+// it has joined leaves the rest alone, looking at them again every minute
+// and dialling only those membership still does not know (a part of the
+// group it never met). Joining through two at a time was measured and not
+// made the default (docs/benchmarks/ladder.md, session 41).
 //
 // # Durable delivery
 //

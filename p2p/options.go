@@ -66,6 +66,7 @@ type settings struct {
 	// replay window of signed timestamps (WithReplayWindow)
 	replayWindow, clockSkew time.Duration
 	dialTimeout             time.Duration
+	seedsAtOnce             int // seeds tried at the same time while joining (seeds.go)
 	notice                  func(string)
 	inbound                 InboundLimits
 	writeTimeout            time.Duration
@@ -96,6 +97,7 @@ func defaults() settings {
 		eventBuffer:  1024,
 		leaveGrace:   500 * time.Millisecond,
 		dialTimeout:  15 * time.Second,
+		seedsAtOnce:  defaultSeedsAtOnce,
 		profile:      ProfileLAN,
 		inbound:      DefaultInboundLimits(),
 		writeTimeout: 10 * time.Second,

@@ -8,32 +8,37 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// Joining through seeds (WithSeeds): a few at a time, not all at once.
+// Joining through seeds (WithSeeds): at most defaultSeedsAtOnce at a time.
 //
 // One seed that answers is enough to join, and every seed a peer joins
 // through costs a connection, the seed's whole member list (about 120
 // bytes a member) and, with the overlay, a JOIN with its random walks. A
-// peer given many seeds therefore tries them in a random order, a few at a
-// time, and stops once it has joined; the rest are looked at again every
-// seedRecheck and tried only if membership still does not know them (a
-// seed in a part of the group this peer has never met). Bootstrap peers
-// (WithBootstrap) are DHT entry points as well and are all connected, as
-// before (discovery.go's connectLoop).
+// peer given more seeds than it tries at once (a user may pass a whole
+// member list) tries them in a random order and stops once it has joined;
+// the rest are looked at again every seedRecheck and tried only if
+// membership still does not know them (a seed in a part of the group this
+// peer has never met). Bootstrap peers (WithBootstrap) are DHT entry
+// points as well and are all connected (discovery.go's connectLoop).
 
 const (
-	// seedsAtOnce is how many seeds a peer that has not joined tries at
-	// the same time: two, so that one seed that is slow to answer does not
-	// hold the join up. bench gives every Grapevine peer the eight seeds of
-	// GossipSub's starting topology; joining through all eight left peers
-	// at N = 50 with up to 39 connections right after the group formed
-	// (docs/benchmarks/ladder.md, session 41).
-	seedsAtOnce = 2
+	// defaultSeedsAtOnce is how many seeds a peer that has not joined
+	// tries at the same time: as many as a deployment usually lists, so a
+	// peer joins through each of its few seeds, as it did when every seed
+	// was dialled at once. Two were tried (docs/benchmarks/ladder.md,
+	// session 41): at N = 50, where bench gives every peer eight seeds, a
+	// peer then held 17 connections right after formation instead of 29
+	// (at most 21, not 39) and half the goroutines and heap of the surplus;
+	// but at N = 1,000 on this 2-core machine four of five steady windows
+	// slowed (p99 2.1-4.4 s) against one of five with eight (0.7-1.2 s
+	// otherwise), with overlays of the same degree and diameter. Until that
+	// is understood the default stays where the N = 1,000 figures were
+	// measured.
+	defaultSeedsAtOnce = 8
 	// seedJoinWait is how long a seed that took the connection keeps its
 	// slot while this peer has not joined: a join's answer (a round trip
 	// and the seed's state) normally comes well within it. A seed whose
 	// host is up but whose group member is not (yet), or is overloaded,
-	// lets the next seed be tried after it; membership keeps asking every
-	// seed reached so far.
+	// lets the next seed be tried after it; membership keeps asking it.
 	seedJoinWait = 2 * time.Second
 	// seedRecheck is how long after this peer joined, or after a seed
 	// failed, a seed not yet reached is looked at again.
@@ -55,7 +60,7 @@ type seedResult struct {
 }
 
 // joinThroughSeeds connects to the seeds a few at a time and asks
-// membership to join through those it reached, until this peer has joined
+// membership to join through each one reached, until this peer has joined
 // (discovery goroutine).
 func (d *discovery) joinThroughSeeds(seeds []peer.AddrInfo) {
 	defer d.wg.Done()
@@ -66,8 +71,7 @@ func (d *discovery) joinThroughSeeds(seeds []peer.AddrInfo) {
 	}
 	mrand.Shuffle(len(queue), func(i, j int) { queue[i], queue[j] = queue[j], queue[i] })
 	results := make(chan seedResult, len(queue))
-	var reached []peer.AddrInfo // seeds whose connection came up, for membership's join
-	var holds []time.Time       // slots held by reached seeds until these times (before joining)
+	var holds []time.Time // slots held by reached seeds until these times (before joining)
 	connecting := 0
 	joinedSeen := false
 	timer := time.NewTimer(time.Hour)
@@ -82,7 +86,7 @@ func (d *discovery) joinThroughSeeds(seeds []peer.AddrInfo) {
 			}
 		}
 		holds = dropPast(holds, now)
-		for connecting+len(holds) < seedsAtOnce {
+		for connecting+len(holds) < p.s.seedsAtOnce {
 			i := firstDue(queue, now)
 			if i < 0 {
 				break
@@ -130,13 +134,10 @@ func (d *discovery) joinThroughSeeds(seeds []peer.AddrInfo) {
 				p.notice("connected to %s after %d attempts", r.e.ai.ID, r.e.attempts)
 			}
 			d.refreshDHT()
-			if joinedSeen {
-				p.joinInfos([]peer.AddrInfo{r.e.ai}) // a part of the group this peer had not met
-				continue
+			p.joinInfos([]peer.AddrInfo{r.e.ai})
+			if !joinedSeen {
+				holds = append(holds, time.Now().Add(seedJoinWait))
 			}
-			reached = append(reached, r.e.ai)
-			p.joinInfos(reached)
-			holds = append(holds, time.Now().Add(seedJoinWait))
 		case <-joined:
 		case <-timer.C:
 		case <-d.ctx.Done():
