@@ -38,10 +38,13 @@ const (
 	// slot while this peer has not joined: a join's answer (a round trip
 	// and the seed's state) normally comes well within it. A seed whose
 	// host is up but whose group member is not (yet), or is overloaded,
-	// lets the next seed be tried after it; membership keeps asking it.
+	// lets the next seed be tried after it (membership keeps asking the
+	// seed it was given last until one answers).
 	seedJoinWait = 2 * time.Second
-	// seedRecheck is how long after this peer joined, or after a seed
-	// failed, a seed not yet reached is looked at again.
+	// seedRecheck is how long after this peer joined a seed not yet
+	// reached is looked at again (and at the least how long a seed that
+	// fails after that waits; before, a failed seed waits 1 s, doubling
+	// to a minute).
 	seedRecheck = time.Minute
 )
 
