@@ -18,8 +18,8 @@ import (
 func GroupKey(group string) string { return "grapevine/group/v1/" + group }
 
 // discovery runs the background joiners: bootstrap peers (each connected,
-// with retries and backoff), seeds (a few at a time until joined: seeds.go), the DHT (advertise, find members, random walks) and
-// mDNS. It only ever feeds peers to membership's Join. The DHT and mDNS
+// with retries and backoff), seeds (at most eight at a time, until joined:
+// seeds.go), the DHT (advertise, find members, random walks) and mDNS. It only ever feeds peers to membership's Join. The DHT and mDNS
 // (discoveryNative) are in discovery_native.go, which the browser build
 // (GOOS=js) does not link; discovery_js.go stands in for them there.
 type discovery struct {
@@ -48,7 +48,7 @@ func startDiscovery(_ context.Context, p *Peer) (*discovery, error) {
 	seeds := slices.DeleteFunc(mergeAddrInfos(s.seeds), func(ai peer.AddrInfo) bool { return boot[ai.ID] })
 	if len(seeds) > 0 {
 		d.wg.Add(1)
-		go d.joinThroughSeeds(seeds) // a few at a time (seeds.go)
+		go d.joinThroughSeeds(seeds) // seeds.go
 	}
 	if err := d.startDHTAndMDNS(); err != nil {
 		d.close()
