@@ -19,7 +19,8 @@ func GroupKey(group string) string { return "grapevine/group/v1/" + group }
 
 // discovery runs the background joiners: bootstrap peers (each connected,
 // with retries and backoff), seeds (at most eight at a time, until joined:
-// seeds.go), the DHT (advertise, find members, random walks) and mDNS. It only ever feeds peers to membership's Join. The DHT and mDNS
+// seeds.go), the DHT (advertise, find members, random walks) and mDNS. It
+// only ever feeds peers to membership's Join. The DHT and mDNS
 // (discoveryNative) are in discovery_native.go, which the browser build
 // (GOOS=js) does not link; discovery_js.go stands in for them there.
 type discovery struct {
