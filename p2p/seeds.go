@@ -193,6 +193,7 @@ func dropPast(ts []time.Time, now time.Time) []time.Time {
 	return out
 }
 
+// later returns the later of a and b.
 func later(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
