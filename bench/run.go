@@ -237,10 +237,11 @@ func settle(d time.Duration, sysName string, sys system) {
 	if printStats && isGrapevine {
 		before = g.windowCounters()
 	}
-	c0, t0, gc0 := cpuTime(), time.Now(), numGC()
+	c0, t0, gc0, m0 := cpuTime(), time.Now(), numGC(), readMachineCPU()
 	time.Sleep(last)
-	fmt.Fprintf(os.Stderr, "%s: after %v of settling, the process used %.2f cores over the last %v (collections ended in it: %d)\n",
-		sysName, d, float64(cpuTime()-c0)/float64(time.Since(t0)), last, numGC()-gc0)
+	ours, wall := cpuTime()-c0, time.Since(t0)
+	fmt.Fprintf(os.Stderr, "%s: after %v of settling, the process used %.2f cores over the last %v (collections ended in it: %d); %s\n",
+		sysName, d, float64(ours)/float64(wall), last, numGC()-gc0, describeMachine(m0, readMachineCPU(), ours, wall))
 	if before != nil {
 		// What an idle group sent and did: its load before the first
 		// message sorts the N = 1,000 windows (ladder.md, sessions 37-38).
@@ -503,7 +504,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 			sh.degMin, sh.degMed, sh.degMax, sh.meanHops, sh.maxHops, sh.unreached)
 	}
 	cpu0, io0, bw0 := cpuTime(), tb.wireBytesOut(), tb.streamBytesOut()
-	pk0 := tb.udpPackets.Load()
+	pk0, mc0, wall0 := tb.udpPackets.Load(), readMachineCPU(), time.Now()
 	var ms0 runtime.MemStats
 	if printStats {
 		runtime.ReadMemStats(&ms0)
@@ -548,6 +549,11 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	}
 	cpu, wio := cpuTime()-cpu0, tb.wireBytesOut()-io0
 	packets := tb.udpPackets.Load() - pk0
+	if printStats {
+		wall := time.Since(wall0)
+		fmt.Fprintf(os.Stderr, "the window (%v): the process used %.2f cores; %s\n",
+			wall.Round(time.Second/10), float64(cpu)/float64(wall), describeMachine(mc0, readMachineCPU(), cpu, wall))
+	}
 	stopProfile()
 	stopTimeline()
 	writeHeapProfile()

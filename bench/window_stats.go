@@ -164,7 +164,7 @@ func startTimeline(sys system) (stop func()) {
 	go func() {
 		defer close(finished)
 		t0 := time.Now()
-		prev, cpu0, at := g.windowCountersNow(), cpuTime(), time.Now()
+		prev, cpu0, at, m0 := g.windowCountersNow(), cpuTime(), time.Now(), readMachineCPU()
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		for {
@@ -173,14 +173,15 @@ func startTimeline(sys system) (stop func()) {
 				return
 			case <-tick.C:
 			}
-			cur, cpu, now := g.windowCountersNow(), cpuTime(), time.Now()
+			cur, cpu, now, m := g.windowCountersNow(), cpuTime(), time.Now(), readMachineCPU()
 			var b strings.Builder
 			fmt.Fprintf(&b, "timeline %3.0f s: %.2f cores", now.Sub(t0).Seconds(), float64(cpu-cpu0)/float64(now.Sub(at)))
 			for _, c := range timelineCounters {
 				fmt.Fprintf(&b, ", %s %d", c.label, cur[c.name]-prev[c.name])
 			}
+			fmt.Fprintf(&b, "; %s", describeMachine(m0, m, cpu-cpu0, now.Sub(at)))
 			fmt.Fprintln(os.Stderr, b.String())
-			prev, cpu0, at = cur, cpu, now
+			prev, cpu0, at, m0 = cur, cpu, now, m
 		}
 	}()
 	return func() { close(done); <-finished }
