@@ -22,7 +22,7 @@ var windowCounterNames = []string{
 	"neighbours up", "neighbours down", "keepalive failures", "neighbour failures (membership)", "peer downs", "evictions",
 	"neighbour requests", "rejected", "request timeouts",
 	"frames dropped: no stream", "frames dropped: stream failed", "frames dropped: queue full", "write timeouts",
-	"pings", "ping-reqs", "relays served", "relays refused (not a neighbour)", "probes failed", "probes answered by frames", "late acks", "suspicions raised", "refutations", "suspicions answered", "of which new suspicions by an accuser answered before", "suspicions left for a reminder", "answers accepted", "answers fell back", "of which repeated", "late", "reaccused", "crowd", "budget", "declared dead", "membership signatures checked",
+	"pings", "ping-reqs", "ping-reqs skipped (ran behind)", "relays served", "relays refused (not a neighbour)", "probes failed", "probes answered by frames", "late acks", "suspicions raised", "refutations", "suspicions answered", "of which new suspicions by an accuser answered before", "suspicions left for a reminder", "answers accepted", "answers fell back", "of which repeated", "late", "reaccused", "crowd", "budget", "declared dead", "membership signatures checked",
 	"ctrl frames waited > 1 s", "ticks missed",
 	"inbound frames refused memory", "inbound frames throttled", "inbound streams reset (slow frame)", "inbox drops",
 	"frames sent (all)", "gossip frames sent", "bodies sent", "keys announced", "keys wanted", "tree acks sent", "pull digests sent",
@@ -82,7 +82,7 @@ func windowCounterValues(s p2p.Stats) map[string]uint64 {
 	return map[string]uint64{
 		"connections opened (both ends)": s.ConnsOpened, "connections trimmed": s.ConnsTrimmed,
 		"dialled to send gossip": s.SendDials.Gossip, "dialled to send membership": s.SendDials.Membership,
-		"pings": s.Membership.PingsSent, "ping-reqs": s.Membership.PingReqsSent, "relays served": s.Membership.RelaysServed,
+		"pings": s.Membership.PingsSent, "ping-reqs": s.Membership.PingReqsSent, "ping-reqs skipped (ran behind)": s.Membership.PingReqsSkipped, "relays served": s.Membership.RelaysServed,
 		"relays refused (not a neighbour)": s.Membership.RelaysNotNeighbor,
 		"probes failed":                    s.Membership.ProbesFailed, "late acks": s.Membership.LateAcks,
 		"probes answered by frames": s.Membership.ProbesHeard, "membership signatures checked": s.Membership.SignaturesChecked,

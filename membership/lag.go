@@ -9,7 +9,10 @@ package membership
 // window of a decision, the decision waits:
 //
 //   - a probe that ends without an ack is inconclusive: no suspicion (the
-//     local health score still rises for the nacks it missed);
+//     local health score still rises for the nacks it missed); and a probe
+//     bound to end so asks no helper for ping-reqs at its timeout
+//     (probeEndsBehind): whatever they answered, it would raise no
+//     suspicion;
 //   - a suspicion whose timer expires is not yet declared dead while the
 //     lag lasts, that is until as many ticks after the last report as it
 //     reported: the suspect's refutation may be among the frames that
@@ -57,6 +60,14 @@ func (m *Memberlist) verdictHeld() bool {
 // the last window ticks.
 func (m *Memberlist) laggedWithin(window uint64) bool {
 	return m.lagSeen && m.tick-m.lagAt <= window
+}
+
+// probeEndsBehind reports whether the current probe, should it get no ack
+// before its end, is bound to end inconclusive: this member ran behind
+// recently enough that the lag still counts at the probe's end. (The window
+// is taken at today's health multiplier; lag only raises it.)
+func (m *Memberlist) probeEndsBehind() bool {
+	return m.lagSeen && m.probe.endAt-m.lagAt <= m.lagWindow()
 }
 
 // lagWindow is how recent a lag must be to hold a verdict: one protocol

@@ -102,3 +102,49 @@ func TestLagHoldsVerdictsOnlyForTheLag(t *testing.T) {
 		c.run(1)
 	}
 }
+
+// TestLagSkipsPingReqs: a member that runs behind asks no helper for
+// ping-reqs at its probes' timeouts, since those probes end inconclusive
+// whatever the helpers answer; without lag reports it does ask, and once
+// the lag is over it asks again (a real crash still goes through
+// ping-reqs).
+func TestLagSkipsPingReqs(t *testing.T) {
+	const n, slow, lagTicks = 8, 0, 12
+	run := func(report bool) (*cluster, Stats, Stats) {
+		c := newCluster(t, n, 7, func(_ int, cfg *Config) { cfg.HeardAnswersProbe = false })
+		c.joinAll()
+		c.runUntil(3000, "convergence", c.converged)
+		c.slow[slow] = lagTicks
+		before := c.nodes[slow].Stats()
+		for k := 0; k < 400; k++ {
+			if report {
+				c.nodes[slow].ReportLag(lagTicks)
+			}
+			c.run(1)
+		}
+		return c, before, c.nodes[slow].Stats()
+	}
+	_, b, a := run(false)
+	if a.PingReqsSent == b.PingReqsSent || a.PingReqsSkipped != 0 {
+		t.Fatalf("without lag reports: ping-reqs %d, skipped %d: the test shows nothing", a.PingReqsSent-b.PingReqsSent, a.PingReqsSkipped)
+	}
+	c, b, a := run(true)
+	if a.PingReqsSent != b.PingReqsSent || a.PingReqsSkipped == 0 {
+		t.Fatalf("with lag reports: %d ping-reqs sent, %d skipped; want none sent", a.PingReqsSent-b.PingReqsSent, a.PingReqsSkipped)
+	}
+	if a.Suspicions != 0 {
+		t.Fatalf("with lag reports the slow member raised %d suspicions", a.Suspicions)
+	}
+	delete(c.slow, slow)
+	c.run(3 * lagTicks * 8) // past the lag window at the raised health multiplier
+	const victim = 3
+	c.down[victim] = true
+	sent := c.nodes[slow].Stats().PingReqsSent
+	c.runUntil(2000, "the crash known to the once-slow member", func() bool {
+		m, ok := c.nodes[slow].Member(nodeID(victim))
+		return ok && m.State == StateDead
+	})
+	if c.nodes[slow].Stats().PingReqsSent == sent {
+		t.Fatal("after the lag no ping-reqs were sent again")
+	}
+}

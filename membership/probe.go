@@ -18,6 +18,7 @@ type probe struct {
 	indirect      bool
 	expectedNacks int
 	nacks         int
+	lagged        bool          // no ping-reqs: the probe was bound to end inconclusive (lag.go)
 	helpers       []core.NodeID // the members asked to ping-req, the only ones whose acks and nacks count
 	nacked        uint64        // bit i: helpers[i] has nacked
 }
@@ -168,6 +169,14 @@ func (m *Memberlist) indirectProbe() {
 	if m.cfg.IndirectChecks == 0 {
 		return
 	}
+	if m.probeEndsBehind() {
+		// Whatever the helpers answered, this probe would raise no
+		// suspicion: no work asked of them, and no frames added to a load
+		// that already holds this member back.
+		p.lagged = true
+		m.stats.PingReqsSkipped++
+		return
+	}
 	helpers := m.sample(m.cfg.IndirectChecks, p.target)
 	p.helpers = append(p.helpers[:0], helpers...)
 	var nackAfter uint64
@@ -196,6 +205,9 @@ func (m *Memberlist) probeFailed() {
 			missed := max(p.expectedNacks-p.nacks, 0)
 			m.stats.MissedNacks += uint64(missed)
 			m.adjustHealth(missed)
+		} else if p.lagged {
+			// No helpers were asked because this member ran behind, which
+			// ReportLag already counted against its health.
 		} else {
 			m.adjustHealth(1)
 		}

@@ -131,14 +131,18 @@ type Stats struct {
 	FramesIn   uint64 // frames stepped that held membership records
 	RecordsIn  uint64
 
-	PingsSent     uint64 // direct probes
-	PingReqsSent  uint64 // indirect probe requests
-	AcksSent      uint64 // acks (answers and relays)
-	NacksSent     uint64
-	AcksReceived  uint64 // acks that completed one of this member's probes
-	NacksReceived uint64
-	LateAcks      uint64 // acks after the probe had ended
-	ProbesFailed  uint64 // probes that ended without an ack
+	PingsSent    uint64 // direct probes
+	PingReqsSent uint64 // indirect probe requests
+	// PingReqsSkipped counts probe timeouts at which no helper was asked:
+	// the member ran behind, so the probe was bound to end inconclusive
+	// (lag.go).
+	PingReqsSkipped uint64
+	AcksSent        uint64 // acks (answers and relays)
+	NacksSent       uint64
+	AcksReceived    uint64 // acks that completed one of this member's probes
+	NacksReceived   uint64
+	LateAcks        uint64 // acks after the probe had ended
+	ProbesFailed    uint64 // probes that ended without an ack
 	// ProbesInconclusive counts failed probes (within ProbesFailed) that
 	// raised no suspicion because this member ran behind meanwhile
 	// (ReportLag, lag.go); VerdictsHeld counts, once per tick, expired
