@@ -237,11 +237,12 @@ func settle(d time.Duration, sysName string, sys system) {
 	if printStats && isGrapevine {
 		before = g.windowCounters()
 	}
-	c0, t0, gc0, m0 := cpuTime(), time.Now(), numGC(), readMachineCPU()
+	c0, t0, gc0, m0, s0 := cpuTime(), time.Now(), numGC(), readMachineCPU(), readSchedLatencies()
 	time.Sleep(last)
 	ours, wall := cpuTime()-c0, time.Since(t0)
-	fmt.Fprintf(os.Stderr, "%s: after %v of settling, the process used %.2f cores over the last %v (collections ended in it: %d); %s\n",
-		sysName, d, float64(ours)/float64(wall), last, numGC()-gc0, describeMachine(m0, readMachineCPU(), ours, wall))
+	fmt.Fprintf(os.Stderr, "%s: after %v of settling, the process used %.2f cores over the last %v (collections ended in it: %d); %s; %s\n",
+		sysName, d, float64(ours)/float64(wall), last, numGC()-gc0, describeMachine(m0, readMachineCPU(), ours, wall),
+		describeSchedLatencies(s0, readSchedLatencies()))
 	if before != nil {
 		// What an idle group sent and did: its load before the first
 		// message sorts the N = 1,000 windows (ladder.md, sessions 37-38).
@@ -504,7 +505,7 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 			sh.degMin, sh.degMed, sh.degMax, sh.meanHops, sh.maxHops, sh.unreached)
 	}
 	cpu0, io0, bw0 := cpuTime(), tb.wireBytesOut(), tb.streamBytesOut()
-	pk0, mc0, wall0 := tb.udpPackets.Load(), readMachineCPU(), time.Now()
+	pk0, mc0, wall0, sl0 := tb.udpPackets.Load(), readMachineCPU(), time.Now(), readSchedLatencies()
 	var ms0 runtime.MemStats
 	if printStats {
 		runtime.ReadMemStats(&ms0)
@@ -551,8 +552,9 @@ func runOne(sysName, scen string, size int, cfg config, seed int64) (result, err
 	packets := tb.udpPackets.Load() - pk0
 	if printStats {
 		wall := time.Since(wall0)
-		fmt.Fprintf(os.Stderr, "the window (%v): the process used %.2f cores; %s\n",
-			wall.Round(time.Second/10), float64(cpu)/float64(wall), describeMachine(mc0, readMachineCPU(), cpu, wall))
+		fmt.Fprintf(os.Stderr, "the window (%v): the process used %.2f cores; %s; %s\n",
+			wall.Round(time.Second/10), float64(cpu)/float64(wall), describeMachine(mc0, readMachineCPU(), cpu, wall),
+			describeSchedLatencies(sl0, readSchedLatencies()))
 	}
 	stopProfile()
 	stopTimeline()

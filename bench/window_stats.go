@@ -164,7 +164,7 @@ func startTimeline(sys system) (stop func()) {
 	go func() {
 		defer close(finished)
 		t0 := time.Now()
-		prev, cpu0, at, m0 := g.windowCountersNow(), cpuTime(), time.Now(), readMachineCPU()
+		prev, cpu0, at, m0, s0 := g.windowCountersNow(), cpuTime(), time.Now(), readMachineCPU(), readSchedLatencies()
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		for {
@@ -173,15 +173,15 @@ func startTimeline(sys system) (stop func()) {
 				return
 			case <-tick.C:
 			}
-			cur, cpu, now, m := g.windowCountersNow(), cpuTime(), time.Now(), readMachineCPU()
+			cur, cpu, now, m, sl := g.windowCountersNow(), cpuTime(), time.Now(), readMachineCPU(), readSchedLatencies()
 			var b strings.Builder
 			fmt.Fprintf(&b, "timeline %3.0f s: %.2f cores", now.Sub(t0).Seconds(), float64(cpu-cpu0)/float64(now.Sub(at)))
 			for _, c := range timelineCounters {
 				fmt.Fprintf(&b, ", %s %d", c.label, cur[c.name]-prev[c.name])
 			}
-			fmt.Fprintf(&b, "; %s", describeMachine(m0, m, cpu-cpu0, now.Sub(at)))
+			fmt.Fprintf(&b, "; %s; %s", describeMachine(m0, m, cpu-cpu0, now.Sub(at)), describeSchedLatencies(s0, sl))
 			fmt.Fprintln(os.Stderr, b.String())
-			prev, cpu0, at, m0 = cur, cpu, now, m
+			prev, cpu0, at, m0, s0 = cur, cpu, now, m, sl
 		}
 	}()
 	return func() { close(done); <-finished }
