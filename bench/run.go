@@ -53,6 +53,10 @@ var overlayBudget int
 // (-tickskip; the library's default is off).
 var tickSkipping bool
 
+// noStarvationLag passes p2p.WithStarvationLag(false) to every Grapevine
+// peer (-nostarvation; the library's default is on).
+var noStarvationLag bool
+
 // newSystem: grapevine; gossipsub on the shared random topology;
 // gossipsub-full on a complete graph (every host connected to every other
 // before the system starts).

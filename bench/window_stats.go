@@ -23,7 +23,7 @@ var windowCounterNames = []string{
 	"neighbour requests", "rejected", "request timeouts",
 	"frames dropped: no stream", "frames dropped: stream failed", "frames dropped: queue full", "write timeouts",
 	"pings", "ping-reqs", "ping-reqs skipped (ran behind)", "relays served", "relays refused (not a neighbour)", "probes failed", "probes answered by frames", "late acks", "suspicions raised", "refutations", "suspicions answered", "of which new suspicions by an accuser answered before", "suspicions left for a reminder", "answers accepted", "answers fell back", "of which repeated", "late", "reaccused", "crowd", "budget", "declared dead", "membership signatures checked",
-	"ctrl frames waited > 1 s", "ticks missed",
+	"ctrl frames waited > 1 s", "ticks missed", "lag reported (starved)", "lag reports heeded", "probes inconclusive",
 	"inbound frames refused memory", "inbound frames throttled", "inbound streams reset (slow frame)", "inbox drops",
 	"frames sent (all)", "gossip frames sent", "bodies sent", "keys announced", "keys wanted", "tree acks sent", "pull digests sent",
 	"membership frames sent", "of which dedicated gossip", "membership updates sent",
@@ -102,6 +102,7 @@ func windowCounterValues(s p2p.Stats) map[string]uint64 {
 		"suspicions left for a reminder": s.Membership.AnswersDeferred,
 		"declared dead":                  s.Membership.Declared,
 		"ctrl frames waited > 1 s":       s.Lag.CtrlWaitOver1s, "ticks missed": s.Lag.TicksLate,
+		"lag reported (starved)": s.Lag.Starved, "lag reports heeded": s.Membership.LagReports, "probes inconclusive": s.Membership.ProbesInconclusive,
 		"inbound frames refused memory": s.Inbound.NoMemory, "inbound frames throttled": s.Inbound.Throttled,
 		"inbound streams reset (slow frame)": s.Inbound.SlowFrame, "inbox drops": s.InDropped,
 		"frames sent (all)": s.FramesSent, "gossip frames sent": s.Engine.FramesSent, "bodies sent": s.Engine.MessagesSent,
@@ -148,7 +149,7 @@ var timelineCounters = []struct{ name, label string }{
 	{"keys wanted", "wanted"}, {"pull digests sent", "digests"}, {"membership frames sent", "membership"},
 	{"pings", "pings"}, {"ping-reqs", "ping-reqs"}, {"late acks", "late acks"},
 	{"suspicions raised", "suspicions"}, {"membership updates sent", "updates"},
-	{"ctrl frames waited > 1 s", "ctrl > 1 s"}, {"ticks missed", "ticks missed"},
+	{"ctrl frames waited > 1 s", "ctrl > 1 s"}, {"ticks missed", "ticks missed"}, {"lag reported (starved)", "starved"},
 }
 
 // startTimeline starts the timeline of the first window of a Grapevine

@@ -233,6 +233,7 @@ func (p *Peer) drive() {
 			p.ctr.tickWakes.Add(1)
 			quiet() // the ticks slept through first, each with its lag
 			p.reportLag(p.ctr.lag.tickServed(time.Now(), p.s.tick))
+			p.reportStarvation(time.Now())
 			drain() // frames that arrived before this tick, before its timers
 			clk.fired(time.Now())
 			tick()

@@ -19,13 +19,18 @@ type LagStats struct {
 	// Overloaded is how many times the driver told membership it is
 	// behind (Lifeguard's local health rose; lag.go).
 	Overloaded uint64
+	// Starved is how many of those reports came from the process's
+	// goroutines waiting to run (starvation.go), and StarvedMax the
+	// longest such wait reported.
+	Starved    uint64
+	StarvedMax time.Duration
 }
 
 // lagCounters is the atomic side of LagStats, written by the driver.
 type lagCounters struct {
-	over100ms, over1s, ticksLate, overloaded atomic.Uint64
-	maxWait                                  atomic.Int64
-	lastTick                                 time.Time // driver goroutine only
+	over100ms, over1s, ticksLate, overloaded, starved atomic.Uint64
+	maxWait, maxStarved                               atomic.Int64
+	lastTick                                          time.Time // driver goroutine only
 }
 
 // frameWaited notes how long a membership frame waited in the inbox; it
@@ -42,13 +47,17 @@ func (l *lagCounters) frameWaited(enqueued int64, now time.Time) time.Duration {
 	if w > time.Second {
 		l.over1s.Add(1)
 	}
+	raiseMax(&l.maxWait, w)
+	return w
+}
+
+func raiseMax(m *atomic.Int64, d time.Duration) {
 	for {
-		m := l.maxWait.Load()
-		if int64(w) <= m || l.maxWait.CompareAndSwap(m, int64(w)) {
-			break
+		v := m.Load()
+		if int64(d) <= v || m.CompareAndSwap(v, int64(d)) {
+			return
 		}
 	}
-	return w
 }
 
 // tickServed notes a tick served at now (with ticks slept through, when a
@@ -69,7 +78,8 @@ func (l *lagCounters) stats() LagStats {
 	return LagStats{
 		CtrlWaitOver100ms: l.over100ms.Load(), CtrlWaitOver1s: l.over1s.Load(),
 		CtrlWaitMax: time.Duration(l.maxWait.Load()), TicksLate: l.ticksLate.Load(),
-		Overloaded: l.overloaded.Load(),
+		Overloaded: l.overloaded.Load(), Starved: l.starved.Load(),
+		StarvedMax: time.Duration(l.maxStarved.Load()),
 	}
 }
 
@@ -80,4 +90,19 @@ func (p *Peer) reportLag(d time.Duration) {
 		p.ctr.lag.overloaded.Add(1)
 		p.mc.ReportLag(t)
 	}
+}
+
+// reportStarvation passes the process's recent goroutine waits on as lag
+// (starvation.go), at each tick the driver wakes for.
+func (p *Peer) reportStarvation(now time.Time) {
+	if p.s.noStarvation {
+		return
+	}
+	d := processStarvation.recent(now)
+	if d < p.s.tick {
+		return
+	}
+	p.ctr.lag.starved.Add(1)
+	raiseMax(&p.ctr.lag.maxStarved, d)
+	p.reportLag(d)
 }

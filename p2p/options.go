@@ -48,6 +48,7 @@ type settings struct {
 	registerer   prometheus.Registerer
 	tick         time.Duration
 	tickSkipping bool // sleep through quiet ticks (WithTickSkipping)
+	noStarvation bool // WithStarvationLag(false)
 	walkEvery    time.Duration
 	bulkQueue    int
 	ctrlQueue    int
@@ -297,6 +298,18 @@ func WithTick(d time.Duration) Option {
 // docs/benchmarks/ladder.md, session 39).
 func WithTickSkipping(on bool) Option {
 	return func(s *settings) error { s.tickSkipping = on; return nil }
+}
+
+// WithStarvationLag sets whether the driver tells membership when this
+// process is short of CPU (default: on): when 1 in 100 of the process's
+// goroutines waited a tick or more to run over the last half second
+// (starvation.go), membership reads it as lag, as it does a frame that
+// waited that long in the driver's inbox: probes that go unanswered
+// meanwhile are inconclusive and ask no helpers, verdicts wait, and the
+// local health multiplier rises, which slows this member's probing. Off,
+// only the driver's own inbox and ticks count as lag.
+func WithStarvationLag(on bool) Option {
+	return func(s *settings) error { s.noStarvation = !on; return nil }
 }
 
 // WithRandomWalk sets how often a DHT random walk looks for fresh peers

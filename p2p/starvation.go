@@ -1,0 +1,111 @@
+package p2p
+
+import (
+	"math"
+	rtmetrics "runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A process short of CPU: how long its goroutines wait to run.
+//
+// The driver measures its own lag (lag.go): how long a membership frame
+// waited in its inbox, how late a tick came. A frame crosses several other
+// goroutines of this process before it reaches the inbox (quic-go's socket
+// reader and connection loop, the stream reader), and on its way out as
+// many after the driver (the writer, quic-go's connection loop and send
+// queue), and when the process is short of CPU it waits at each of them.
+// At N = 1,000 peers on two cores, in windows where the process used both,
+// 1 in 100 goroutine wake-ups waited 0.3-0.7 s to run while the drivers'
+// inboxes seldom held a frame past a probe timeout: probes' acks came back
+// after the probe period (5,700-7,600 late acks in a 30 s window), and
+// every false suspicion of those windows was raised in the seconds when
+// that percentile was 0.3 s or more, none while it stayed at or under
+// 0.24 s (bench -timeline; docs/benchmarks/ladder.md, session 42).
+//
+// The Go runtime keeps the distribution of those waits
+// (/sched/latencies:seconds). Its 99th percentile over the last half
+// second is this process's starvation, reported to membership as lag
+// like a frame that waited that long (Lifeguard's premise: a member whose
+// own process is slow must not read its late acks as others' failures).
+// Below a tick it is not reported; membership ignores lag under half a
+// probe timeout. One sampler serves every peer of the process: the
+// figure is the process's, not a peer's.
+
+const (
+	starvationMetric = "/sched/latencies:seconds"
+	// starvationEvery is how often the figure is renewed: often enough to
+	// follow a window that tips over within a second or two, and a read
+	// of one histogram (a few microseconds) at most twice a second.
+	starvationEvery = 500 * time.Millisecond
+	// starvationMinWakes is the fewest waits a sample needs for its 99th
+	// percentile to mean anything; a process this quiet is not starved.
+	starvationMinWakes = 200
+)
+
+type starvationSampler struct {
+	mu     sync.Mutex
+	at     time.Time
+	prev   []uint64
+	sample []rtmetrics.Sample
+	p99    atomic.Int64 // nanoseconds
+}
+
+var processStarvation starvationSampler
+
+// recent returns the 99th percentile of the process's goroutine waits over
+// the last sampling interval, renewing it if it is older than
+// starvationEvery (one caller renews; the others read the last figure).
+func (s *starvationSampler) recent(now time.Time) time.Duration {
+	if s.mu.TryLock() {
+		if now.Sub(s.at) >= starvationEvery {
+			s.renew(now)
+		}
+		s.mu.Unlock()
+	}
+	return time.Duration(s.p99.Load())
+}
+
+func (s *starvationSampler) renew(now time.Time) {
+	if s.sample == nil {
+		s.sample = []rtmetrics.Sample{{Name: starvationMetric}}
+	}
+	rtmetrics.Read(s.sample)
+	s.at = now
+	if s.sample[0].Value.Kind() != rtmetrics.KindFloat64Histogram {
+		return
+	}
+	h := s.sample[0].Value.Float64Histogram()
+	if len(s.prev) == len(h.Counts) {
+		s.p99.Store(int64(waitQuantile(s.prev, h.Counts, h.Buckets, 0.99)))
+	}
+	s.prev = append(s.prev[:0], h.Counts...)
+}
+
+// waitQuantile returns the q quantile of the waits counted between two
+// readings of the histogram (from, to, with buckets' bounds in seconds), as
+// the upper bound of the bucket it falls in; 0 when fewer than
+// starvationMinWakes waits were counted.
+func waitQuantile(from, to []uint64, buckets []float64, q float64) time.Duration {
+	var total uint64
+	for i := range to {
+		total += to[i] - from[i]
+	}
+	if total < starvationMinWakes {
+		return 0
+	}
+	want := uint64(math.Ceil(q * float64(total)))
+	var acc uint64
+	for i := range to {
+		acc += to[i] - from[i]
+		if acc >= want {
+			hi := buckets[i+1]
+			if math.IsInf(hi, 1) {
+				hi = buckets[i]
+			}
+			return time.Duration(hi * float64(time.Second))
+		}
+	}
+	return 0
+}

@@ -1,0 +1,86 @@
+package p2p
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func TestWaitQuantile(t *testing.T) {
+	b := []float64{0, 1e-6, 1e-3, 0.2, 1}
+	from := []uint64{1, 1, 1, 1}
+	to := []uint64{1 + 900, 1 + 89, 1 + 10, 1 + 1}
+	if got := waitQuantile(from, to, b, 0.99); got != 200*time.Millisecond {
+		t.Fatalf("p99 %v, want 200ms", got)
+	}
+	if got := waitQuantile(from, to, b, 0.5); got != time.Microsecond {
+		t.Fatalf("p50 %v, want 1µs", got)
+	}
+	// Too few waits to say anything.
+	if got := waitQuantile(from, []uint64{2, 50, 50, 90}, b, 0.99); got != 0 {
+		t.Fatalf("p99 of %d waits: %v, want 0", 189, got)
+	}
+	// The last bucket is open-ended: its lower bound.
+	inf := []float64{0, 1e-3, 0.5, math.Inf(1)}
+	if got := waitQuantile([]uint64{0, 0, 0}, []uint64{0, 0, 300}, inf, 0.99); got != 500*time.Millisecond {
+		t.Fatalf("p99 in the open bucket: %v, want 500ms", got)
+	}
+}
+
+// TestStarvationReportedAsLag: while the process's goroutines wait a tick
+// or more to run, each peer's driver tells membership it runs behind (its
+// local health rises); WithStarvationLag(false) turns that off.
+func TestStarvationReportedAsLag(t *testing.T) {
+	ps := startPeers(t, 2, false)
+	off := startPeers(t, 1, false, WithStarvationLag(false))[0]
+	s := &processStarvation
+	starve := func() {
+		s.mu.Lock()
+		s.at = time.Now().Add(time.Hour) // no renewal while the test holds the figure
+		s.p99.Store(int64(time.Second))
+		s.mu.Unlock()
+	}
+	starve()
+	defer func() {
+		s.mu.Lock()
+		s.at = time.Time{}
+		s.p99.Store(0)
+		s.mu.Unlock()
+	}()
+	waitFor(t, 10*time.Second, "starvation reported", func() bool {
+		st := ps[0].Stats()
+		return st.Lag.Starved > 0 && st.Lag.StarvedMax == time.Second && st.Membership.LagReports > 0
+	})
+	if st := off.Stats(); st.Lag.Starved != 0 {
+		t.Fatalf("reported %d times with WithStarvationLag(false)", st.Lag.Starved)
+	}
+	// A process that is not starved reports nothing.
+	s.mu.Lock()
+	s.p99.Store(int64(time.Millisecond))
+	s.mu.Unlock()
+	n := ps[1].Stats().Lag.Starved
+	time.Sleep(500 * time.Millisecond)
+	if m := ps[1].Stats().Lag.Starved; m != n {
+		t.Fatalf("%d reports while goroutines waited 1 ms", m-n)
+	}
+}
+
+// TestStarvationSamplerReadsTheRuntime: the sampler reads the runtime's
+// histogram and renews its figure at most every starvationEvery.
+func TestStarvationSamplerReadsTheRuntime(t *testing.T) {
+	var s starvationSampler
+	now := time.Now()
+	s.recent(now)
+	if len(s.prev) == 0 {
+		t.Fatal("the runtime's histogram was not read")
+	}
+	at := s.at
+	s.recent(now.Add(starvationEvery / 2))
+	if s.at != at {
+		t.Fatal("renewed before starvationEvery")
+	}
+	s.recent(now.Add(starvationEvery))
+	if s.at == at {
+		t.Fatal("not renewed after starvationEvery")
+	}
+}
