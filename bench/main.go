@@ -62,7 +62,7 @@ func main() {
 	flag.IntVar(&overlayBudget, "overlay-budget", 0, "Grapevine with -overlay: p2p.WithOverlayBudget(n), the active view's connection budget (0: the default)")
 	readyWait := flag.Duration("readywait", 180*time.Second, "longest wait for a group to form")
 	settleWait := flag.Duration("settle", 0, "after a group is ready, wait this long before measuring (every system alike; prints the CPU used at its end)")
-	flag.BoolVar(&noStarvationLag, "nostarvation", false, "Grapevine: p2p.WithStarvationLag(false), the drivers do not report the process's goroutine waits as lag (the library's default is on)")
+	flag.BoolVar(&starvationLag, "starvation", false, "Grapevine: p2p.WithStarvationLag(true), the drivers report the process's goroutine waits as lag (the library's default is off)")
 	flag.BoolVar(&tickSkipping, "tickskip", false, "Grapevine: p2p.WithTickSkipping(true), the drivers sleep through quiet ticks (the library's default is off)")
 	flag.BoolVar(&gcBeforeWindow, "gcbefore", false, "once a group is ready, collect the (shared) heap before the settling wait, for every system alike, so that no window pays for the formation's garbage")
 	flag.BoolVar(&timeline, "timeline", false, "Grapevine: print, every second of the first window, the process's load and what the peers sent in that second (the counters as the drivers last copied them, once a second: p2p.Peer.StatsNow)")

@@ -53,9 +53,9 @@ var overlayBudget int
 // (-tickskip; the library's default is off).
 var tickSkipping bool
 
-// noStarvationLag passes p2p.WithStarvationLag(false) to every Grapevine
-// peer (-nostarvation; the library's default is on).
-var noStarvationLag bool
+// starvationLag passes p2p.WithStarvationLag(true) to every Grapevine peer
+// (-starvation; the library's default is off).
+var starvationLag bool
 
 // newSystem: grapevine; gossipsub on the shared random topology;
 // gossipsub-full on a complete graph (every host connected to every other

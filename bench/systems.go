@@ -130,7 +130,7 @@ func (g *grapevineSys) start(ctx context.Context, hosts []host.Host, idx []int, 
 			}
 		}
 		opts := []p2p.Option{p2p.WithHost(hosts[i]), p2p.WithGroup("bench"), p2p.WithDHT(false),
-			p2p.WithSeeds(seeds...), p2p.WithNotice(func(string) {}), p2p.WithTickSkipping(tickSkipping), p2p.WithStarvationLag(!noStarvationLag)}
+			p2p.WithSeeds(seeds...), p2p.WithNotice(func(string) {}), p2p.WithTickSkipping(tickSkipping), p2p.WithStarvationLag(starvationLag)}
 		if g.tune != nil {
 			opts = append(opts, p2p.WithEngineConfig(g.tune))
 		}

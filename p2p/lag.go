@@ -95,7 +95,7 @@ func (p *Peer) reportLag(d time.Duration) {
 // reportStarvation passes the process's recent goroutine waits on as lag
 // (starvation.go), at each tick the driver wakes for.
 func (p *Peer) reportStarvation(now time.Time) {
-	if p.s.noStarvation {
+	if !p.s.starvationLag {
 		return
 	}
 	d := processStarvation.recent(now)

@@ -29,10 +29,10 @@ func TestWaitQuantile(t *testing.T) {
 
 // TestStarvationReportedAsLag: while the process's goroutines wait a tick
 // or more to run, each peer's driver tells membership it runs behind (its
-// local health rises); WithStarvationLag(false) turns that off.
+// local health rises) when WithStarvationLag is on, and not by default.
 func TestStarvationReportedAsLag(t *testing.T) {
-	ps := startPeers(t, 2, false)
-	off := startPeers(t, 1, false, WithStarvationLag(false))[0]
+	ps := startPeers(t, 2, false, WithStarvationLag(true))
+	off := startPeers(t, 1, false)[0]
 	s := &processStarvation
 	starve := func() {
 		s.mu.Lock()
@@ -52,7 +52,7 @@ func TestStarvationReportedAsLag(t *testing.T) {
 		return st.Lag.Starved > 0 && st.Lag.StarvedMax == time.Second && st.Membership.LagReports > 0
 	})
 	if st := off.Stats(); st.Lag.Starved != 0 {
-		t.Fatalf("reported %d times with WithStarvationLag(false)", st.Lag.Starved)
+		t.Fatalf("reported %d times without WithStarvationLag", st.Lag.Starved)
 	}
 	// A process that is not starved reports nothing.
 	s.mu.Lock()
