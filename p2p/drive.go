@@ -214,6 +214,7 @@ func (p *Peer) drive() {
 			armAck()
 			sooner()
 		case <-gapC:
+			p.ctr.gapWakes.Add(1)
 			gapC = nil
 			drain()
 			quiet()
@@ -223,6 +224,7 @@ func (p *Peer) drive() {
 			// Resend tree bodies not acknowledged and IWANTs not
 			// answered within one to two intervals (treeAckWait),
 			// rather than wait for repair or IWantTimeout.
+			p.ctr.answerWakes.Add(1)
 			ackC = nil
 			drain()
 			quiet()

@@ -38,6 +38,7 @@ type counters struct {
 	inbound                                [inReasons]atomic.Uint64
 	lag                                    lagCounters
 	ticksRun, tickWakes                    atomic.Uint64 // tick_schedule.go
+	answerWakes, gapWakes                  atomic.Uint64 // the driver's timers between ticks (drive.go)
 	seedDials                              atomic.Uint64 // connection attempts to seeds (seeds.go)
 }
 

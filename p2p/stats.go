@@ -52,10 +52,15 @@ type Stats struct {
 	// runs back to back with others, without a wake-up of its own
 	// (tick_schedule.go). With skipping on, ticks slept through are
 	// counted once they have run: up to 10 ticks after their time.
-	Ticks   struct{ Run, Woken uint64 }
-	Gaps    core.GapStats     // bodies wanted because a later message revealed them missing (core/gapwant.go)
-	TreeAck core.TreeAckStats // tree bodies acknowledged and resent (core/treeack.go)
-	Plum    core.PlumStats    // Plumtree's links over the overlay: prunes, grafts, duplicates (core/plumtree.go)
+	Ticks struct{ Run, Woken uint64 }
+	// AnswerWakes counts the driver's wake-ups between ticks to resend
+	// unanswered tree bodies and IWANTs and to send deferred
+	// announcements (treeAckWait apart while any wait), and GapWakes
+	// those to ask for gaps (gapAskWait after one shows).
+	AnswerWakes, GapWakes uint64
+	Gaps                  core.GapStats     // bodies wanted because a later message revealed them missing (core/gapwant.go)
+	TreeAck               core.TreeAckStats // tree bodies acknowledged and resent (core/treeack.go)
+	Plum                  core.PlumStats    // Plumtree's links over the overlay: prunes, grafts, duplicates (core/plumtree.go)
 	// PlumEager and PlumLazy are how many of the current neighbour links
 	// Plumtree pushes bodies over and only announces over.
 	PlumEager, PlumLazy int
@@ -137,6 +142,7 @@ func (p *Peer) transportStats() Stats {
 		SendDials:       struct{ Gossip, Membership uint64 }{p.ctr.sendDials[kindGossip].Load(), p.ctr.sendDials[kindMembership].Load()},
 		Lag:             p.ctr.lag.stats(),
 		Ticks:           struct{ Run, Woken uint64 }{p.ctr.ticksRun.Load(), p.ctr.tickWakes.Load()},
+		AnswerWakes:     p.ctr.answerWakes.Load(), GapWakes: p.ctr.gapWakes.Load(),
 		Inbound: InboundStats{
 			TooLarge: p.ctr.inbound[inTooLarge].Load(), Duplicate: p.ctr.inbound[inDuplicate].Load(),
 			Idle: p.ctr.inbound[inIdle].Load(), SlowFrame: p.ctr.inbound[inSlowFrame].Load(),
