@@ -80,7 +80,7 @@ func (p *Peer) drive() {
 	var ackC <-chan time.Time // armed while tree bodies await an acknowledgement or IWANTs an answer
 	armAck := func() {
 		if ackC == nil && p.mc.AwaitingAnswers() {
-			ackTimer.Reset(treeAckWait(p.s.profile))
+			ackTimer.Reset(p.answerWait(time.Now()))
 			ackC = ackTimer.C
 		}
 	}

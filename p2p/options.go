@@ -300,20 +300,23 @@ func WithTickSkipping(on bool) Option {
 	return func(s *settings) error { s.tickSkipping = on; return nil }
 }
 
-// WithStarvationLag sets whether the driver tells membership when this
-// process is short of CPU (default: off): when 1 in 100 of the process's
-// goroutines waited a tick or more to run over the last half second
-// (starvation.go), membership reads it as lag, as it does a frame that
-// waited that long in the driver's inbox: probes that go unanswered
-// meanwhile are inconclusive and ask no helpers, verdicts wait, and the
-// local health multiplier rises. In a group of 1,000 peers in one process
-// on two cores, a window that used both cores raised 5 suspicions instead
-// of 770-1,031, all of them false; but with a tenth of the peers crashed,
-// the starved members held their verdicts, and some survivors still had
-// not declared every victim failed 40 s after the crash (without it, 24 s)
-// (docs/benchmarks/ladder.md, session 42). Peers that each have a process
-// (and CPU) of their own are starved one at a time, and the others still
-// decide, but that has not been measured; hence off by default.
+// WithStarvationLag sets whether the driver acts on this process being
+// short of CPU (default: off): when 1 in 100 of the process's goroutines
+// waited a tick or more to run over the last half second (starvation.go),
+// membership reads it as lag, as it does a frame that waited that long in
+// the driver's inbox (probes that go unanswered meanwhile are
+// inconclusive and ask no helpers, verdicts wait, the local health
+// multiplier rises), and the driver's calls that time IWANTs and resends
+// come that much further apart (answerWait). In a group of 1,000 peers in
+// one process on two cores, windows that used both cores raised 5 and 16
+// suspicions instead of 382-1,031, all of them false, and asked for
+// 13,164 bodies instead of 19,858-28,264; but with a tenth of the peers
+// crashed, the starved members held their verdicts, and 40 s after the
+// crash some survivors had still not declared every victim failed
+// (session 40 without it: the last at 24 s; docs/benchmarks/ladder.md,
+// session 42). Peers with a process and CPU of their own are starved one
+// at a time while the others decide, but that has not been measured;
+// hence off by default.
 func WithStarvationLag(on bool) Option {
 	return func(s *settings) error { s.starvationLag = on; return nil }
 }

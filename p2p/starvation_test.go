@@ -84,3 +84,38 @@ func TestStarvationSamplerReadsTheRuntime(t *testing.T) {
 		t.Fatal("not renewed after starvationEvery")
 	}
 }
+
+// TestAnswerWaitFollowsStarvation: the driver's answer timer waits
+// treeAckWait, plus the process's goroutine waits while they reach a tick
+// and WithStarvationLag is on.
+func TestAnswerWaitFollowsStarvation(t *testing.T) {
+	s := &processStarvation
+	set := func(d time.Duration) {
+		s.mu.Lock()
+		s.at = time.Now().Add(time.Hour)
+		s.p99.Store(int64(d))
+		s.mu.Unlock()
+	}
+	defer func() {
+		s.mu.Lock()
+		s.at = time.Time{}
+		s.p99.Store(0)
+		s.mu.Unlock()
+	}()
+	on := &Peer{s: defaults()}
+	on.s.starvationLag = true
+	off := &Peer{s: defaults()}
+	base := treeAckWait(on.s.profile)
+	now := time.Now()
+	set(300 * time.Millisecond)
+	if w := on.answerWait(now); w != base+300*time.Millisecond {
+		t.Fatalf("starved, on: %v, want %v", w, base+300*time.Millisecond)
+	}
+	if w := off.answerWait(now); w != base {
+		t.Fatalf("starved, off: %v, want %v", w, base)
+	}
+	set(on.s.tick / 2)
+	if w := on.answerWait(now); w != base {
+		t.Fatalf("waits under a tick, on: %v, want %v", w, base)
+	}
+}
