@@ -19,16 +19,19 @@ import (
 // At N = 1,000 peers on two cores, in windows where the process used both,
 // 1 in 100 goroutine wake-ups waited 0.3-0.7 s to run while the drivers'
 // inboxes seldom held a frame past a probe timeout: probes' acks came back
-// after the probe period (5,700-7,600 late acks in a 30 s window), and
-// every false suspicion of those windows was raised in the seconds when
-// that percentile was 0.3 s or more, none while it stayed at or under
-// 0.24 s (bench -timeline; docs/benchmarks/ladder.md, session 42).
+// after the probe period (5,700-7,600 late acks in a 30 s window), and of
+// one window's 750 false suspicions 747 were raised in the seconds when
+// that percentile was 0.34 s or more, 3 in one at 0.23 s, none in the 12
+// seconds before it, at 0.08-0.23 s (bench -timeline;
+// docs/benchmarks/ladder.md, session 42).
 //
 // The Go runtime keeps the distribution of those waits
 // (/sched/latencies:seconds). Its 99th percentile over the last half
 // second is this process's starvation, reported to membership as lag
 // like a frame that waited that long (Lifeguard's premise: a member whose
-// own process is slow must not read its late acks as others' failures).
+// own process is slow must not read its late acks as others' failures),
+// and added to the driver's wait between the calls that time IWANTs and
+// resends (answerWait).
 // Below a tick it is not reported; membership ignores lag under half a
 // probe timeout. One sampler serves every peer of the process: the
 // figure is the process's, not a peer's. Off by default
