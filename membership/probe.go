@@ -205,10 +205,9 @@ func (m *Memberlist) probeFailed() {
 			missed := max(p.expectedNacks-p.nacks, 0)
 			m.stats.MissedNacks += uint64(missed)
 			m.adjustHealth(missed)
-		} else if p.lagged {
-			// No helpers were asked because this member ran behind, which
-			// ReportLag already counted against its health.
-		} else {
+		} else if !p.lagged {
+			// No helper to ask. (When none was asked because this member
+			// ran behind, ReportLag already counted that against it.)
 			m.adjustHealth(1)
 		}
 	}
