@@ -401,3 +401,64 @@ func TestIWantDelayCalls(t *testing.T) {
 		t.Fatalf("WantsAskedEarly %d, want 1", got)
 	}
 }
+
+// fastLinks wraps a test Transport with core.LinkSpeeds: the links to the
+// listed nodes are fast.
+type fastLinks struct {
+	Transport
+	fast map[NodeID]bool
+}
+
+func (f fastLinks) FastLink(id NodeID) bool { return f.fast[id] }
+
+// With IWantFastCalls the first IWANT of a body announced over a fast link
+// goes out on the IWantFastCalls-th call; one announced over another link
+// still waits IWantDelayCalls calls, and so does every announcement when
+// the Transport does not know its links.
+func TestIWantFastCalls(t *testing.T) {
+	for _, speeds := range []bool{true, false} {
+		tn := newTestNet(t, 3, 1, func(i int, c *Config) {
+			c.IWantDelay, c.IWantTimeout, c.IWantDelayCalls, c.IWantFastCalls = 5, 2, 3, 1
+			if i == 2 && speeds {
+				c.Transport = fastLinks{Transport: c.Transport, fast: map[NodeID]bool{nodeName(0): true}}
+			}
+		})
+		a, slow, b := tn.nodes[0], tn.nodes[1], tn.nodes[2]
+		m1, err := a.Publish("t", []byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m2, err := a.Publish("t", []byte("y"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn.queue = nil
+		if err := b.Step(a.ID(), EncodeFrame(&Frame{IHave: []MsgKey{m1.Key()}})); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Step(slow.ID(), EncodeFrame(&Frame{IHave: []MsgKey{m2.Key()}})); err != nil {
+			t.Fatal(err)
+		}
+		if len(iwantsTo(t, tn, 2, m1.Key())) != 0 || len(iwantsTo(t, tn, 2, m2.Key())) != 0 {
+			t.Fatal("asked at once")
+		}
+		at := map[MsgKey]int{}
+		for call := 1; call <= 3; call++ {
+			b.ResendUnanswered()
+			for _, k := range []MsgKey{m1.Key(), m2.Key()} {
+				if len(iwantsTo(t, tn, 2, k)) != 0 && at[k] == 0 {
+					at[k] = call
+				}
+			}
+			tn.queue = nil
+		}
+		want1 := 3
+		if speeds {
+			want1 = 1
+		}
+		if at[m1.Key()] != want1 || at[m2.Key()] != 3 {
+			t.Fatalf("speeds known %v: asked for the fast link's body at call %d (want %d), the other's at %d (want 3)",
+				speeds, at[m1.Key()], want1, at[m2.Key()])
+		}
+	}
+}
