@@ -194,15 +194,6 @@ type Config struct {
 	// wait (bench's silent rows: max 200 ms against GossipSub's 27 ms).
 	// 0: off (the simulator's analyses time wants in ticks).
 	IWantDelayCalls int
-	// IWantFastCalls, when positive and below IWantDelayCalls, is the
-	// calls the first IWANT waits instead when the announcement came over
-	// a link whose round trip the Transport knows to be well under one
-	// call (LinkSpeeds): over such links a body that has not arrived when
-	// its announcement does is overdue already, since the announcer waited
-	// its own PlumAnnounceDelayCalls after it got the message. On loopback
-	// at N = 50 the crash's message in flight was fetched after 36 ms
-	// instead of 59 ms (docs/benchmarks/ladder.md, session 42). 0: off.
-	IWantFastCalls int
 	// MaxPendingWants bounds outstanding IWANT requests.
 	MaxPendingWants int
 	// GapWantDelay turns on gap wants when positive (gapwant.go): a
@@ -520,7 +511,6 @@ func (c *Config) validate() error {
 	req(c.TreeAckProbeTicks >= 0, "TreeAckProbeTicks must not be negative")
 	req(c.TreeAckTicks >= 0 && c.FastWantRetries >= 0 && c.FastWantRetries < 256, "TreeAckTicks and FastWantRetries must not be negative (FastWantRetries below 256)")
 	req(c.IWantDelayCalls >= 0, "IWantDelayCalls must not be negative")
-	req(c.IWantFastCalls >= 0, "IWantFastCalls must not be negative")
 	req(c.TreeFanout >= 0 && c.IWantDelay >= 0 && c.GapWantDelay >= 0, "TreeFanout, IWantDelay and GapWantDelay must not be negative")
 	req(c.IWantTimeout >= 1 && c.MaxPendingWants >= 1, "IWantTimeout and MaxPendingWants must be positive")
 	req(c.MaxMessageSize >= 1, "MaxMessageSize must be positive")

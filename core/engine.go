@@ -24,10 +24,9 @@ var (
 // The engine never reads a clock and never draws randomness except from
 // Config.Rand: the same inputs in the same order give the same outputs.
 type Engine struct {
-	cfg    Config
-	rng    *rand.Rand
-	bufs   FrameBuffers // the Transport's, if it recycles frame buffers
-	speeds LinkSpeeds   // the Transport's, if it knows its links' round trips (Config.IWantFastCalls)
+	cfg  Config
+	rng  *rand.Rand
+	bufs FrameBuffers // the Transport's, if it recycles frame buffers
 
 	ticks   uint64
 	rounds  uint64
@@ -116,7 +115,6 @@ func New(cfg Config) (*Engine, error) {
 	// acknowledgements until TreeAckTicks pass without loss (treeack.go).
 	e.lossUntil = uint64(cfg.TreeAckTicks)
 	e.bufs, _ = cfg.Transport.(FrameBuffers)
-	e.speeds, _ = cfg.Transport.(LinkSpeeds)
 	return e, nil
 }
 

@@ -18,7 +18,6 @@ type pendingWant struct {
 	gen0       uint64 // Engine.ackGen when first asked (treeack.go's sampleWantRTT)
 	fast       uint8  // IWANTs sent by RetryWants, between ticks
 	guessed    uint8  // bit i: announcers[i] was asked on a guess, not an announcement of its own
-	fastLink   bool   // first announced over a fast link (Config.IWantFastCalls)
 }
 
 // maxAnnouncers bounds the announcers remembered per wanted message.
@@ -54,7 +53,6 @@ func (e *Engine) onIHave(from NodeID, keys []MsgKey) {
 			// Plumtree's timer: the body may be on its way already.
 			w.next, w.deadline = 0, e.ticks+uint64(e.cfg.IWantDelay)
 			w.gen = e.ackGen // IWantDelayCalls counts from here
-			w.fastLink = e.fastLink(from)
 		}
 		if e.wants == nil {
 			e.wants = make(map[MsgKey]*pendingWant)

@@ -55,13 +55,6 @@ type Reachability interface {
 	Unreachable(id NodeID) bool
 }
 
-// LinkSpeeds may be implemented by a Transport that knows its links' round
-// trips. FastLink reports whether the round trip to id is well under the
-// interval between ResendUnanswered calls (Config.IWantFastCalls).
-type LinkSpeeds interface {
-	FastLink(id NodeID) bool
-}
-
 type ringPeer struct {
 	pos uint64
 	id  NodeID

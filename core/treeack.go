@@ -169,7 +169,7 @@ func (e *Engine) retryWants() {
 	rto := e.ackRTO()
 	for _, w := range e.wantList {
 		if e.delayedAnnounced(w) {
-			if e.ackGen-w.gen >= e.iwantCalls(w) {
+			if e.ackGen-w.gen >= uint64(e.cfg.IWantDelayCalls) {
 				e.ackStats.WantsAskedEarly++
 				e.askNext(w)
 			}
@@ -185,22 +185,6 @@ func (e *Engine) retryWants() {
 		}
 		e.askNext(w)
 	}
-}
-
-// iwantCalls is how many calls the first IWANT of the announced body w
-// waits: IWantDelayCalls, or IWantFastCalls when it was announced over a
-// fast link.
-func (e *Engine) iwantCalls(w *pendingWant) uint64 {
-	if w.fastLink && e.cfg.IWantFastCalls > 0 {
-		return uint64(min(e.cfg.IWantFastCalls, e.cfg.IWantDelayCalls))
-	}
-	return uint64(e.cfg.IWantDelayCalls)
-}
-
-// fastLink reports whether the Transport knows the link to id to be fast
-// (LinkSpeeds), when IWantFastCalls is on.
-func (e *Engine) fastLink(id NodeID) bool {
-	return e.cfg.IWantFastCalls > 0 && e.speeds != nil && e.speeds.FastLink(id)
 }
 
 // resendOnTick is Tick's share, for adapters that never call

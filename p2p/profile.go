@@ -239,18 +239,6 @@ func tuneEngine(c *core.Config, p Profile, overlay bool) {
 		// 145 ms, max 1,077 against 428 ms, 2.48 against 2.18 bodies per
 		// delivery; docs/overlay.md.)
 		c.IWantDelayCalls = 3
-		// Over a link whose QUIC round trip is under a quarter of a call
-		// (loopback, a LAN), one call (link_rtt.go): there a body that
-		// has not come when its announcement does is overdue, since the
-		// announcer waited two calls first. N = 50 over QUIC on loopback,
-		// a fifth crashed silently (bench -iwantcalls 1, the same for
-		// every link): the message in flight at the crash reached its
-		// last member after 36 ms instead of 59 ms, with no more bodies
-		// asked for. The simulator's links (2-20 ms) and loaded hosts'
-		// (whose round trips grow) keep three calls: one asked for bodies
-		// on their way there (+0.3 bodies a delivery at n = 1,000;
-		// docs/benchmarks/ladder.md, session 42).
-		c.IWantFastCalls = 1
 		// The answers to first asks teach the retry timeout their round
 		// trip (core.Config.WantRTT): with no tree body acknowledged it
 		// stayed at two calls, and at N = 1,000 16,603 retries went out

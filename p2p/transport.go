@@ -38,8 +38,6 @@ type remote struct {
 	inLim [2][2]*rate.Limiter // inbound bytes and frames, per kind
 
 	penalized atomic.Int64 // unix nanos until which its frames are discarded
-
-	rtt linkRTT // its QUIC connection's round trip, read now and then (link_rtt.go)
 }
 
 // unreachableFor is how long a peer whose streams failed (and that has no
