@@ -42,8 +42,8 @@ func TestDescribeMachine(t *testing.T) {
 
 func TestDescribeSchedLatencies(t *testing.T) {
 	b := []float64{0, 1e-6, 1e-3, 0.1, 2}
-	from := schedLatencies{counts: []uint64{5, 5, 5, 5}, buckets: b}
-	to := schedLatencies{counts: []uint64{5 + 50, 5 + 40, 5 + 9, 5 + 1}, buckets: b}
+	from := schedLatencies{Counts: []uint64{5, 5, 5, 5}, Buckets: b}
+	to := schedLatencies{Counts: []uint64{5 + 50, 5 + 40, 5 + 9, 5 + 1}, Buckets: b}
 	if got := describeSchedLatencies(from, to); got != "goroutine waits to run p50 1 µs, p90 1.0 ms, p99 100.0 ms" {
 		t.Fatalf("got %q", got)
 	}
@@ -57,7 +57,7 @@ func TestDescribeSchedLatencies(t *testing.T) {
 		t.Fatalf("a histogram of another shape was read: %q", got)
 	}
 	live := readSchedLatencies()
-	if len(live.counts) == 0 || len(live.buckets) != len(live.counts)+1 {
-		t.Fatalf("the runtime's histogram not read: %d counts, %d buckets", len(live.counts), len(live.buckets))
+	if len(live.Counts) == 0 || len(live.Buckets) != len(live.Counts)+1 {
+		t.Fatalf("the runtime's histogram not read: %d counts, %d buckets", len(live.Counts), len(live.Buckets))
 	}
 }

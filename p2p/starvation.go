@@ -1,11 +1,12 @@
 package p2p
 
 import (
-	"math"
 	rtmetrics "runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/grapevine-p2p/grapevine/internal/schedwait"
 )
 
 // A process short of CPU: how long its goroutines wait to run.
@@ -40,7 +41,6 @@ import (
 // lasts, and a wave of crashes is declared that much later.
 
 const (
-	starvationMetric = "/sched/latencies:seconds"
 	// starvationEvery is how often the figure is renewed: often enough to
 	// follow a window that tips over within a second or two, and a read
 	// of one histogram (a few microseconds) at most twice a second.
@@ -53,7 +53,8 @@ const (
 type starvationSampler struct {
 	mu     sync.Mutex
 	at     time.Time
-	prev   []uint64
+	prev   schedwait.Reading
+	cur    schedwait.Reading
 	sample []rtmetrics.Sample
 	p99    atomic.Int64 // nanoseconds
 }
@@ -74,44 +75,20 @@ func (s *starvationSampler) recent(now time.Time) time.Duration {
 }
 
 func (s *starvationSampler) renew(now time.Time) {
-	if s.sample == nil {
-		s.sample = []rtmetrics.Sample{{Name: starvationMetric}}
-	}
-	rtmetrics.Read(s.sample)
 	s.at = now
-	if s.sample[0].Value.Kind() != rtmetrics.KindFloat64Histogram {
+	if !schedwait.Read(&s.sample, &s.cur) {
 		return
 	}
-	h := s.sample[0].Value.Float64Histogram()
-	if len(s.prev) == len(h.Counts) {
-		s.p99.Store(int64(waitQuantile(s.prev, h.Counts, h.Buckets, 0.99)))
-	}
-	s.prev = append(s.prev[:0], h.Counts...)
+	s.p99.Store(int64(starvation99(s.prev, s.cur)))
+	s.prev, s.cur = s.cur, s.prev
 }
 
-// waitQuantile returns the q quantile of the waits counted between two
-// readings of the histogram (from, to, with buckets' bounds in seconds), as
-// the upper bound of the bucket it falls in; 0 when fewer than
-// starvationMinWakes waits were counted.
-func waitQuantile(from, to []uint64, buckets []float64, q float64) time.Duration {
-	var total uint64
-	for i := range to {
-		total += to[i] - from[i]
-	}
-	if total < starvationMinWakes {
+// starvation99 is the 99th percentile of the waits counted between two
+// readings, or 0 when fewer than starvationMinWakes were counted.
+func starvation99(from, to schedwait.Reading) time.Duration {
+	q, n := schedwait.Quantile(from, to, 0.99)
+	if n < starvationMinWakes {
 		return 0
 	}
-	want := uint64(math.Ceil(q * float64(total)))
-	var acc uint64
-	for i := range to {
-		acc += to[i] - from[i]
-		if acc >= want {
-			hi := buckets[i+1]
-			if math.IsInf(hi, 1) {
-				hi = buckets[i]
-			}
-			return time.Duration(hi * float64(time.Second))
-		}
-	}
-	return 0
+	return q
 }

@@ -1,29 +1,24 @@
 package p2p
 
 import (
-	"math"
 	"testing"
 	"time"
+
+	"github.com/grapevine-p2p/grapevine/internal/schedwait"
 )
 
-func TestWaitQuantile(t *testing.T) {
+// TestStarvation99: the 99th percentile of the waits between two
+// readings, and nothing from a sample too small to mean anything.
+func TestStarvation99(t *testing.T) {
 	b := []float64{0, 1e-6, 1e-3, 0.2, 1}
-	from := []uint64{1, 1, 1, 1}
-	to := []uint64{1 + 900, 1 + 89, 1 + 10, 1 + 1}
-	if got := waitQuantile(from, to, b, 0.99); got != 200*time.Millisecond {
+	from := schedwait.Reading{Counts: []uint64{1, 1, 1, 1}, Buckets: b}
+	to := schedwait.Reading{Counts: []uint64{1 + 900, 1 + 89, 1 + 10, 1 + 1}, Buckets: b}
+	if got := starvation99(from, to); got != 200*time.Millisecond {
 		t.Fatalf("p99 %v, want 200ms", got)
 	}
-	if got := waitQuantile(from, to, b, 0.5); got != time.Microsecond {
-		t.Fatalf("p50 %v, want 1µs", got)
-	}
-	// Too few waits to say anything.
-	if got := waitQuantile(from, []uint64{2, 50, 50, 90}, b, 0.99); got != 0 {
-		t.Fatalf("p99 of %d waits: %v, want 0", 189, got)
-	}
-	// The last bucket is open-ended: its lower bound.
-	inf := []float64{0, 1e-3, 0.5, math.Inf(1)}
-	if got := waitQuantile([]uint64{0, 0, 0}, []uint64{0, 0, 300}, inf, 0.99); got != 500*time.Millisecond {
-		t.Fatalf("p99 in the open bucket: %v, want 500ms", got)
+	few := schedwait.Reading{Counts: []uint64{2, 50, 50, 90}, Buckets: b}
+	if got := starvation99(from, few); got != 0 {
+		t.Fatalf("p99 of %d waits: %v, want 0", 188, got)
 	}
 }
 
@@ -71,7 +66,7 @@ func TestStarvationSamplerReadsTheRuntime(t *testing.T) {
 	var s starvationSampler
 	now := time.Now()
 	s.recent(now)
-	if len(s.prev) == 0 {
+	if len(s.prev.Counts) == 0 {
 		t.Fatal("the runtime's histogram was not read")
 	}
 	at := s.at
